@@ -1,0 +1,23 @@
+#pragma once
+// Each subcommand registers its options on the root app and, when chosen on the command line,
+// leaves in `run` the action that main() calls. The action returns the process exit code.
+
+#include <functional>
+
+#include <CLI/CLI.hpp>
+
+namespace crawl::ctl {
+
+using Action = std::function<int()>;
+
+// Exit codes shared by every subcommand (documented in README.md).
+inline constexpr int k_exit_ok = 0;
+inline constexpr int k_exit_failed = 1;  // the command ran and something failed
+inline constexpr int k_exit_usage = 2;   // bad command line or bad input file
+
+void add_hosts_command(CLI::App& app, Action& run);
+
+// The hosts file named by -H, else $CRAWL_HOSTS, else ./hosts.yaml.
+std::string default_hosts_file();
+
+}  // namespace crawl::ctl

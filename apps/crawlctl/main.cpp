@@ -1,0 +1,45 @@
+// crawlctl: deploy, drive and watch a fleet of crawl workers. main() parses the command line
+// and runs one subcommand; everything it prints comes from the subcommand files.
+
+#include <cstdio>
+#include <cstdlib>
+#include <exception>
+
+#include <fmt/core.h>
+
+#include "commands.hpp"
+
+namespace crawl::ctl {
+
+std::string default_hosts_file() {
+  const char* env = std::getenv("CRAWL_HOSTS");
+  return env != nullptr && *env != '\0' ? env : "hosts.yaml";
+}
+
+namespace {
+
+int real_main(int argc, char** argv) {
+  CLI::App app{"crawlctl: deploy, drive and watch a fleet of crawl workers"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "crawlctl 0.1.0");
+  Action run;
+  add_hosts_command(app, run);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? k_exit_ok : k_exit_usage;
+  }
+  return run ? run() : k_exit_usage;
+}
+
+}  // namespace
+}  // namespace crawl::ctl
+
+int main(int argc, char** argv) {
+  try {
+    return crawl::ctl::real_main(argc, argv);
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "crawlctl: internal error: {}\n", e.what());
+    return 70;
+  }
+}

@@ -1,0 +1,522 @@
+#include "config/inventory.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <functional>
+#include <optional>
+#include <unordered_map>
+
+#include "config/host_range.hpp"
+#include "config/values.hpp"
+#include "config/yaml_tree.hpp"
+#include "core/suggest.hpp"
+
+#include <fmt/format.h>
+
+namespace crawl::config {
+
+std::string_view to_string(Transport transport) {
+  return transport == Transport::ssh ? "ssh" : "local";
+}
+
+std::string_view to_string(HostKeyPolicy policy) {
+  return policy == HostKeyPolicy::strict ? "strict" : "accept-new";
+}
+
+const Host* Inventory::find_host(std::string_view name) const {
+  auto it = std::find_if(hosts.begin(), hosts.end(), [&](const Host& h) { return h.name == name; });
+  return it == hosts.end() ? nullptr : &*it;
+}
+
+const Group* Inventory::find_group(std::string_view name) const {
+  auto it =
+      std::find_if(groups.begin(), groups.end(), [&](const Group& g) { return g.name == name; });
+  return it == groups.end() ? nullptr : &*it;
+}
+
+std::string redact_password(std::string_view url) {
+  const std::size_t scheme = url.find("://");
+  if (scheme == std::string_view::npos) return std::string(url);
+  const std::size_t authority = scheme + 3;
+  const std::size_t end = std::min(url.find('/', authority), url.size());
+  const std::size_t at = url.rfind('@', end);
+  if (at == std::string_view::npos || at < authority) return std::string(url);
+  const std::size_t colon = url.find(':', authority);
+  if (colon == std::string_view::npos || colon > at) return std::string(url);  // user only
+  return fmt::format("{}***{}", url.substr(0, colon + 1), url.substr(at));
+}
+
+namespace {
+
+using yaml::Node;
+using Keys = std::vector<std::string_view>;
+
+constexpr std::size_t k_max_errors = 20;
+
+// The settings a host can take, each either written at some level or not. A host's settings
+// are the defaults, then its group's, then its own.
+struct HostSettings {
+  std::optional<int> port, workers;
+  std::optional<std::string> user, identity_file, password_env, password_file, remote_dir,
+      install_command;
+  std::optional<Transport> transport;
+  std::optional<HostKeyPolicy> host_key_checking;
+  std::optional<std::chrono::milliseconds> connect_timeout;
+  std::map<std::string, std::string> labels;
+
+  void apply_to(Host& host) const {
+    if (port) host.port = *port;
+    if (workers) host.workers = *workers;
+    if (user) host.user = *user;
+    if (identity_file) host.identity_file = *identity_file;
+    if (password_env) host.password_env = *password_env;
+    if (password_file) host.password_file = *password_file;
+    if (remote_dir) host.remote_dir = *remote_dir;
+    if (install_command) host.install_command = *install_command;
+    if (transport) host.transport = *transport;
+    if (host_key_checking) host.host_key_checking = *host_key_checking;
+    if (connect_timeout) host.connect_timeout = *connect_timeout;
+    for (const auto& [key, value] : labels) host.labels[key] = value;
+  }
+};
+
+const Keys k_top_keys{"defaults", "hosts", "groups", "redis", "worker"};
+const Keys k_setting_keys{"port",          "user",          "identity_file",     "password_env",
+                          "password_file", "workers",       "remote_dir",        "transport",
+                          "host_key_checking", "install_command", "connect_timeout", "labels"};
+const Keys k_redis_keys{"url", "password_env", "password_file", "key_prefix"};
+const Keys k_worker_keys{"concurrency",    "parse_threads",   "user_agent",         "robots_agent",
+                         "max_body",       "connect_timeout", "timeout",            "low_speed_bytes",
+                         "low_speed_time", "max_redirects",   "heartbeat_interval", "heartbeat_ttl",
+                         "log_max_size",   "log_keep"};
+
+Keys with(Keys keys, std::string_view extra) {
+  keys.push_back(extra);
+  return keys;
+}
+
+bool is_name_char(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+         c == '-' || c == '_';
+}
+
+bool is_alnum(char c) { return is_name_char(c) && c != '.' && c != '-' && c != '_'; }
+
+bool has_control(std::string_view s) {
+  return std::any_of(s.begin(), s.end(), [](char c) {
+    return static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
+  });
+}
+
+class Parser {
+ public:
+  explicit Parser(std::string_view file) : m_file(file) {}
+
+  Result<Inventory> run(const Node& root) {
+    m_inventory.source = std::string(m_file);
+    if (root.kind == Node::Kind::null) return m_inventory;  // an empty file: no hosts
+    const Node* hosts = nullptr;
+    const Node* groups = nullptr;
+    for_each(root, "at top level", k_top_keys, [&](const Node& key_node, const Node& value) {
+      const std::string& key = key_node.value;
+      if (key == "defaults") read_settings(value, "in defaults", k_setting_keys, m_defaults);
+      else if (key == "hosts") hosts = &value;
+      else if (key == "groups") groups = &value;
+      else if (key == "redis") read_redis(value);
+      else read_worker(value);
+    });
+    // Hosts are resolved once the defaults are known, wherever `defaults` was written.
+    if (hosts != nullptr) read_hosts(*hosts, nullptr, HostSettings{});
+    if (groups != nullptr) read_groups(*groups);
+    check_names();
+    if (!m_errors.empty()) {
+      std::string message;
+      for (const auto& e : m_errors) message += (message.empty() ? "" : "\n") + e;
+      if (m_dropped > 0) message += fmt::format("\n... and {} more errors", m_dropped);
+      return fail(Error{std::move(message)});
+    }
+    return std::move(m_inventory);
+  }
+
+ private:
+  template <class... Args>
+  void error(const Node& at, fmt::format_string<Args...> format, Args&&... args) {
+    if (m_errors.size() >= k_max_errors) {
+      ++m_dropped;
+      return;
+    }
+    m_errors.push_back(fmt::format("{}:{}:{}: {}", m_file, at.line, at.column,
+                                   fmt::format(format, std::forward<Args>(args)...)));
+  }
+
+  // Calls fn(key node, value node) for each entry of a mapping after checking that each key is a known,
+  // unique scalar. A null node is an empty mapping.
+  template <class Fn>
+  void for_each(const Node& map, std::string_view where, const Keys& keys, Fn&& fn) {
+    if (map.kind == Node::Kind::null) return;
+    if (map.kind != Node::Kind::map) {
+      error(map, "expected a mapping {}, found {}", where, yaml::kind_name(map.kind));
+      return;
+    }
+    std::unordered_map<std::string, int> seen;
+    for (const auto& [key, value] : map.entries) {
+      if (key->kind != Node::Kind::scalar) {
+        error(*key, "keys must be plain names {}", where);
+        continue;
+      }
+      auto [it, fresh] = seen.emplace(key->value, key->line);
+      if (!fresh) {
+        error(*key, "duplicate key '{}' {} (first at line {})", key->value, where, it->second);
+        continue;
+      }
+      if (!keys.empty() && std::find(keys.begin(), keys.end(), key->value) == keys.end()) {
+        error(*key, "unknown key '{}' {}{}", key->value, where, did_you_mean(key->value, keys));
+        continue;
+      }
+      fn(*key, *value);
+    }
+  }
+
+  // --- scalar readers: each reports its own error and returns nullopt on failure ---
+
+  std::optional<std::string> text(const Node& value, std::string_view key) {
+    if (value.kind != Node::Kind::scalar) {
+      error(value, "'{}' needs a value, found {}", key, yaml::kind_name(value.kind));
+      return std::nullopt;
+    }
+    if (value.value.empty()) {
+      error(value, "'{}' is empty", key);
+      return std::nullopt;
+    }
+    if (value.value.find('\0') != std::string::npos) {
+      error(value, "'{}' contains a NUL byte", key);
+      return std::nullopt;
+    }
+    return value.value;
+  }
+
+  // A string that travels in a protocol line (an address, a user agent): no control characters.
+  std::optional<std::string> single_line(const Node& value, std::string_view key) {
+    auto s = text(value, key);
+    if (s && has_control(*s)) {
+      error(value, "'{}' must be one line without control characters", key);
+      return std::nullopt;
+    }
+    return s;
+  }
+
+  std::optional<int> integer(const Node& value, std::string_view key, long low, long high) {
+    auto s = text(value, key);
+    if (!s) return std::nullopt;
+    long number = 0;
+    auto [end, ec] = std::from_chars(s->data(), s->data() + s->size(), number);
+    if (ec != std::errc() || end != s->data() + s->size() || number < low || number > high) {
+      error(value, "'{}' must be a whole number from {} to {}, not '{}'", key, low, high, *s);
+      return std::nullopt;
+    }
+    return static_cast<int>(number);
+  }
+
+  std::optional<std::chrono::milliseconds> duration(const Node& value, std::string_view key,
+                                                    std::chrono::milliseconds low) {
+    auto s = text(value, key);
+    if (!s) return std::nullopt;
+    auto d = parse_duration(*s);
+    if (!d) {
+      error(value, "'{}': {}", key, d.error().message);
+      return std::nullopt;
+    }
+    if (*d < low) {
+      error(value, "'{}' must be at least {}ms, not '{}'", key, low.count(), *s);
+      return std::nullopt;
+    }
+    return *d;
+  }
+
+  std::optional<std::uint64_t> size(const Node& value, std::string_view key, std::uint64_t low) {
+    auto s = text(value, key);
+    if (!s) return std::nullopt;
+    auto bytes = parse_size(*s);
+    if (!bytes) {
+      error(value, "'{}': {}", key, bytes.error().message);
+      return std::nullopt;
+    }
+    if (*bytes < low) {
+      error(value, "'{}' must be at least {} bytes, not '{}'", key, low, *s);
+      return std::nullopt;
+    }
+    return *bytes;
+  }
+
+  template <class E>
+  std::optional<E> choice(const Node& value, std::string_view key,
+                          const std::vector<std::pair<std::string_view, E>>& choices) {
+    auto s = text(value, key);
+    if (!s) return std::nullopt;
+    Keys names;
+    for (const auto& [name, e] : choices) {
+      if (*s == name) return e;
+      names.push_back(name);
+    }
+    error(value, "'{}' must be one of {}, not '{}'{}", key, fmt::join(names, ", "), *s,
+          did_you_mean(*s, names));
+    return std::nullopt;
+  }
+
+  std::optional<std::string> env_name(const Node& value, std::string_view key) {
+    auto s = text(value, key);
+    if (!s) return std::nullopt;
+    const bool leading_digit = (*s)[0] >= '0' && (*s)[0] <= '9';
+    if (leading_digit || !std::all_of(s->begin(), s->end(), [](char c) { return is_alnum(c) || c == '_'; })) {
+      error(value, "'{}' must be an environment variable name, not '{}'", key, *s);
+      return std::nullopt;
+    }
+    return s;
+  }
+
+  // --- sections ---
+
+  void read_settings(const Node& map, std::string_view where, const Keys& keys,
+                     HostSettings& out, const std::function<void(const Node&, const Node&)>&
+                                            other = nullptr) {
+    for_each(map, where, keys, [&](const Node& key_node, const Node& value) {
+      const std::string& key = key_node.value;
+      if (key == "port") out.port = integer(value, key, 1, 65535);
+      else if (key == "workers") out.workers = integer(value, key, 0, 1024);
+      else if (key == "user") out.user = single_line(value, key);
+      else if (key == "identity_file") out.identity_file = text(value, key);
+      else if (key == "password_env") out.password_env = env_name(value, key);
+      else if (key == "password_file") out.password_file = text(value, key);
+      else if (key == "remote_dir") out.remote_dir = text(value, key);
+      else if (key == "install_command") out.install_command = text(value, key);
+      else if (key == "transport")
+        out.transport = choice<Transport>(value, key, {{"ssh", Transport::ssh},
+                                                       {"local", Transport::local}});
+      else if (key == "host_key_checking")
+        out.host_key_checking = choice<HostKeyPolicy>(
+            value, key, {{"strict", HostKeyPolicy::strict}, {"accept-new", HostKeyPolicy::accept_new}});
+      else if (key == "connect_timeout")
+        out.connect_timeout = duration(value, key, std::chrono::milliseconds(100));
+      else if (key == "labels") read_labels(value, out.labels);
+      else if (other) other(key_node, value);
+    });
+  }
+
+  void read_labels(const Node& map, std::map<std::string, std::string>& out) {
+    for_each(map, "in labels", {}, [&](const Node& key_node, const Node& value) {
+      const std::string& key = key_node.value;
+      if (key.empty() || !std::all_of(key.begin(), key.end(), is_name_char)) {
+        error(value, "label name '{}' may hold only letters, digits, '.', '-' and '_'", key);
+        return;
+      }
+      if (auto v = text(value, key)) out[key] = *v;
+    });
+  }
+
+  void read_groups(const Node& map) {
+    for_each(map, "in groups", {}, [&](const Node& key, const Node& value) {
+      const std::string& name = key.value;
+      const std::string where = fmt::format("in group '{}'", name);
+      if (!valid_name(name, key, "group")) return;
+      m_inventory.groups.push_back(Group{name, {}, key.line});
+      m_group_keys.push_back(&key);
+      const std::size_t index = m_inventory.groups.size() - 1;
+      HostSettings settings;
+      const Node* hosts = nullptr;
+      read_settings(value, where, with(k_setting_keys, "hosts"), settings,
+                    [&](const Node&, const Node& v) { hosts = &v; });
+      if (hosts == nullptr) {
+        error(key, "group '{}' has no 'hosts'", name);
+        return;
+      }
+      read_hosts(*hosts, &m_inventory.groups[index], settings);
+    });
+  }
+
+  void read_hosts(const Node& map, Group* group, const HostSettings& group_settings) {
+    const std::string where = group ? fmt::format("in the hosts of group '{}'", group->name)
+                                    : std::string("in hosts");
+    if (map.kind == Node::Kind::sequence) {
+      error(map, "'hosts' must map each host name to its settings (write 'name:' with a colon)");
+      return;
+    }
+    for_each(map, where, {}, [&](const Node& key, const Node& value) {
+      const std::string& pattern = key.value;
+      std::vector<std::string> names{pattern};
+      if (has_range(pattern)) {
+        auto expanded = expand_range(pattern, k_max_hosts - m_inventory.hosts.size());
+        if (!expanded) {
+          error(key, "host '{}': {}", pattern, expanded.error().message);
+          return;
+        }
+        names = std::move(*expanded);
+      } else if (m_inventory.hosts.size() >= k_max_hosts) {
+        error(key, "more than {} hosts", k_max_hosts);
+        return;
+      }
+      HostSettings own;
+      const Node* address = nullptr;
+      read_settings(value, fmt::format("in host '{}'", pattern), with(k_setting_keys, "address"),
+                    own, [&](const Node&, const Node& v) { address = &v; });
+      std::vector<std::string> addresses = addresses_for(address, pattern, names.size());
+      for (std::size_t i = 0; i < names.size(); ++i) {
+        if (!valid_name(names[i], key, "host")) return;
+        Host host;
+        host.name = names[i];
+        host.address = addresses.empty() ? names[i]
+                                         : addresses[addresses.size() == 1 ? 0 : i];
+        host.line = key.line;
+        m_defaults.apply_to(host);
+        group_settings.apply_to(host);
+        own.apply_to(host);
+        if (group != nullptr) {
+          host.group = group->name;
+          group->hosts.push_back(m_inventory.hosts.size());
+        }
+        m_inventory.hosts.push_back(std::move(host));
+        m_host_keys.push_back(&key);
+      }
+    });
+  }
+
+  // A ranged host's address may hold a range of the same length, paired name by name.
+  std::vector<std::string> addresses_for(const Node* node, const std::string& pattern,
+                                         std::size_t count) {
+    if (node == nullptr) return {};
+    auto address = single_line(*node, "address");
+    if (!address) return {};
+    if (address->find(' ') != std::string::npos) {
+      error(*node, "'address' must not contain spaces: '{}'", *address);
+      return {};
+    }
+    if (!has_range(*address)) return {*address};
+    auto expanded = expand_range(*address, k_max_hosts);
+    if (!expanded) {
+      error(*node, "address: {}", expanded.error().message);
+      return {};
+    }
+    if (expanded->size() != count) {
+      error(*node, "address '{}' expands to {} addresses but host '{}' to {} names", *address,
+            expanded->size(), pattern, count);
+      return {};
+    }
+    return std::move(*expanded);
+  }
+
+  bool valid_name(const std::string& name, const Node& at, std::string_view what) {
+    if (name.empty() || !is_alnum(name[0]) ||
+        !std::all_of(name.begin(), name.end(), is_name_char)) {
+      error(at, "{} name '{}' must start with a letter or digit and hold only letters, digits, "
+                "'.', '-' and '_'", what, name);
+      return false;
+    }
+    return true;
+  }
+
+  // Host names are unique across the file and distinct from group names, so that a --limit
+  // term means one thing.
+  void check_names() {
+    std::unordered_map<std::string_view, const Host*> seen;
+    for (std::size_t i = 0; i < m_inventory.hosts.size(); ++i) {
+      const Host& host = m_inventory.hosts[i];
+      auto [it, fresh] = seen.emplace(host.name, &host);
+      if (!fresh)
+        error(*m_host_keys[i], "host '{}' is defined twice (first at line {})", host.name,
+              it->second->line);
+    }
+    for (std::size_t i = 0; i < m_inventory.groups.size(); ++i)
+      if (seen.count(m_inventory.groups[i].name))
+        error(*m_group_keys[i], "group '{}' has the name of a host", m_inventory.groups[i].name);
+  }
+
+  void read_redis(const Node& map) {
+    RedisSettings& r = m_inventory.redis;
+    for_each(map, "in redis", k_redis_keys,
+             [&](const Node& key_node, const Node& value) {
+      const std::string& key = key_node.value;
+               if (key == "url") {
+                 auto url = single_line(value, key);
+                 if (!url) return;
+                 if (!url->starts_with("redis://") && !url->starts_with("rediss://") &&
+                     !url->starts_with("unix://")) {
+                   error(value, "'url' must start with redis://, rediss:// or unix://, not '{}'",
+                         *url);
+                   return;
+                 }
+                 r.url = *url;
+               } else if (key == "password_env") {
+                 if (auto v = env_name(value, key)) r.password_env = *v;
+               } else if (key == "password_file") {
+                 if (auto v = text(value, key)) r.password_file = *v;
+               } else if (auto v = single_line(value, key)) {
+                 if (v->find(' ') != std::string::npos)
+                   error(value, "'key_prefix' must not contain spaces");
+                 else
+                   r.key_prefix = *v;
+               }
+             });
+  }
+
+  void read_worker(const Node& map) {
+    WorkerSettings& w = m_inventory.worker;
+    using std::chrono::milliseconds;
+    auto set = [](auto& field, auto value) {
+      if (value) field = *value;
+    };
+    const Node* ttl_node = nullptr;
+    for_each(map, "in worker", k_worker_keys, [&](const Node& key_node, const Node& value) {
+      const std::string& key = key_node.value;
+      if (key == "concurrency") set(w.concurrency, integer(value, key, 1, 4096));
+      else if (key == "parse_threads") set(w.parse_threads, integer(value, key, 0, 256));
+      else if (key == "user_agent") set(w.user_agent, single_line(value, key));
+      else if (key == "robots_agent") set(w.robots_agent, single_line(value, key));
+      else if (key == "max_body") set(w.max_body_bytes, size(value, key, 1024));
+      else if (key == "connect_timeout") set(w.connect_timeout, duration(value, key, milliseconds(100)));
+      else if (key == "timeout") set(w.timeout, duration(value, key, milliseconds(100)));
+      else if (key == "low_speed_bytes") set(w.low_speed_bytes, size(value, key, 0));
+      else if (key == "low_speed_time") set(w.low_speed_time, duration(value, key, milliseconds(1000)));
+      else if (key == "max_redirects") set(w.max_redirects, integer(value, key, 0, 50));
+      else if (key == "heartbeat_interval")
+        set(w.heartbeat_interval, duration(value, key, milliseconds(100)));
+      else if (key == "heartbeat_ttl") {
+        set(w.heartbeat_ttl, duration(value, key, milliseconds(300)));
+        ttl_node = &value;
+      } else if (key == "log_max_size") set(w.log_max_bytes, size(value, key, 4096));
+      else set(w.log_keep, integer(value, key, 0, 100));
+    });
+    if (w.heartbeat_ttl < 2 * w.heartbeat_interval) {
+      error(ttl_node != nullptr ? *ttl_node : map,
+            "'heartbeat_ttl' ({}ms) must be at least twice 'heartbeat_interval' ({}ms), or a "
+            "busy worker is taken for dead", w.heartbeat_ttl.count(), w.heartbeat_interval.count());
+    }
+  }
+
+  std::string_view m_file;
+  Inventory m_inventory;
+  HostSettings m_defaults;
+  std::vector<const Node*> m_host_keys;   // where each host was written
+  std::vector<const Node*> m_group_keys;  // where each group was written
+  std::vector<std::string> m_errors;
+  std::size_t m_dropped = 0;
+};
+
+}  // namespace
+
+std::vector<std::string> inventory_keys() {
+  std::vector<std::string> keys;
+  for (auto k : k_top_keys) keys.push_back(std::string(k));
+  for (auto k : k_setting_keys) keys.push_back(fmt::format("defaults.{}", k));
+  keys.push_back("hosts.address");
+  keys.push_back("groups.hosts");
+  for (auto k : k_redis_keys) keys.push_back(fmt::format("redis.{}", k));
+  for (auto k : k_worker_keys) keys.push_back(fmt::format("worker.{}", k));
+  return keys;
+}
+
+Result<Inventory> parse_inventory(std::string_view text, std::string_view file_name) {
+  auto document = yaml::parse(text, file_name);
+  if (!document) return fail(document.error());
+  return Parser(file_name).run(document->root());
+}
+
+}  // namespace crawl::config

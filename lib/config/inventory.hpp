@@ -1,0 +1,99 @@
+#pragma once
+// The fleet as written in hosts.yaml, resolved: every host with its own complete settings
+// (defaults, then its group's settings, then its own), plus the Redis and worker settings
+// that deploy hands to every worker. The file format is documented in docs/hosts-file.md.
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/result.hpp"
+
+namespace crawl::config {
+
+enum class Transport { ssh, local };
+enum class HostKeyPolicy { strict, accept_new };
+
+std::string_view to_string(Transport transport);
+std::string_view to_string(HostKeyPolicy policy);
+
+struct Host {
+  std::string name;
+  std::string address;            // what to connect to; the name unless set
+  int port = 22;
+  std::string user;               // "" = the controller's user name (or ~/.ssh/config's)
+  std::string identity_file;      // "" = the ssh agent and ~/.ssh/config decide
+  std::string password_env;       // name of an environment variable holding a password
+  std::string password_file;      // or a file holding it; passwords never sit in hosts.yaml
+  int workers = 1;                // crawlworker processes to run there
+  std::string remote_dir = "crawl";  // relative paths are under the login's home directory
+  Transport transport = Transport::ssh;
+  HostKeyPolicy host_key_checking = HostKeyPolicy::accept_new;
+  std::string install_command;    // installs missing prerequisites; "" = report them instead
+  std::chrono::milliseconds connect_timeout{10'000};
+  std::map<std::string, std::string> labels;
+  std::string group;  // "" for a host listed under the top-level `hosts`
+  int line = 0;       // where the host (or its range) was written
+};
+
+struct Group {
+  std::string name;
+  std::vector<std::size_t> hosts;  // indices into Inventory::hosts
+  int line = 0;
+};
+
+struct RedisSettings {
+  std::string url;  // "" = not set in the file (commands then use their own default)
+  std::string password_env;
+  std::string password_file;
+  std::string key_prefix = "crawl";
+};
+
+struct WorkerSettings {
+  int concurrency = 64;   // transfers in flight per worker
+  int parse_threads = 0;  // 0 = one per core
+  std::string user_agent = "crawlworker/0.1";
+  std::string robots_agent = "crawlworker";  // token matched against robots.txt user-agent lines
+  std::uint64_t max_body_bytes = 10u << 20;
+  std::chrono::milliseconds connect_timeout{10'000};
+  std::chrono::milliseconds timeout{30'000};  // a whole transfer, redirects included
+  std::uint64_t low_speed_bytes = 1024;       // abort below this many bytes per second ...
+  std::chrono::milliseconds low_speed_time{10'000};  // ... sustained for this long
+  int max_redirects = 5;
+  std::chrono::milliseconds heartbeat_interval{2'000};
+  std::chrono::milliseconds heartbeat_ttl{10'000};  // a worker silent this long is dead
+  std::uint64_t log_max_bytes = 64u << 20;          // rotate the worker log past this size
+  int log_keep = 3;                                 // rotated logs kept
+};
+
+struct Inventory {
+  std::string source;       // the name used in messages, e.g. "hosts.yaml"
+  std::vector<Host> hosts;  // in file order
+  std::vector<Group> groups;
+  RedisSettings redis;
+  WorkerSettings worker;
+
+  const Host* find_host(std::string_view name) const;
+  const Group* find_group(std::string_view name) const;
+};
+
+// Every key the file format knows, as "section.key": "hosts.address", "redis.url", ... Host
+// settings are listed once under "defaults" (groups and hosts take the same ones).
+std::vector<std::string> inventory_keys();
+
+// The URL with any password replaced by "***", for printing: redis://:***@host:6379/0.
+std::string redact_password(std::string_view url);
+
+// Expansion of host ranges stops past this many hosts in one file.
+inline constexpr std::size_t k_max_hosts = 100'000;
+
+// Parses and validates hosts.yaml text. On failure the error lists every problem found (up to
+// 20), one per line, each as "file:line:column: message" naming the key and, for a typo, the
+// nearest valid key. Values are kept verbatim: nothing is expanded or interpreted here.
+Result<Inventory> parse_inventory(std::string_view text, std::string_view file_name);
+
+}  // namespace crawl::config

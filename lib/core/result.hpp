@@ -1,0 +1,29 @@
+#pragma once
+// Expected failures (a bad config line, a dead host, a 404) are values, not exceptions.
+
+#include <string>
+#include <utility>
+
+#include <fmt/core.h>
+#include <tl/expected.hpp>
+
+namespace crawl {
+
+// A failure the caller can report: `message` is complete and names the place (file:line,
+// host, URL) so it can be printed as is.
+struct Error {
+  std::string message;
+};
+
+template <class T>
+using Result = tl::expected<T, Error>;
+
+// `return fail("{}:{}: bad port", file, line);` from any function returning Result<T>.
+template <class... Args>
+tl::unexpected<Error> fail(fmt::format_string<Args...> format, Args&&... args) {
+  return tl::unexpected<Error>(Error{fmt::format(format, std::forward<Args>(args)...)});
+}
+
+inline tl::unexpected<Error> fail(Error error) { return tl::unexpected<Error>(std::move(error)); }
+
+}  // namespace crawl

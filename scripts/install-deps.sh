@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Installs every Debian package that building, testing, benchmarking and running the crawler
+# need. Non-interactive and idempotent: packages already present are not touched, and nothing
+# is downloaded when everything is installed.
+#
+# The servers among them (redis-server, sshd, nginx) are installed for their binaries only: the
+# tests and the demo start private instances. While this script installs them, a temporary
+# policy-rc.d keeps Debian's maintainer scripts from starting the system-wide services (set
+# CRAWL_START_SYSTEM_SERVICES=1 to let them start as usual).
+set -euo pipefail
+
+packages=(
+  # build
+  build-essential cmake pkg-config git
+  libssh-dev libcurl4-openssl-dev libgumbo-dev libhiredis-dev libyaml-cpp-dev
+  libcli11-dev libfmt-dev nlohmann-json3-dev libxxhash-dev libexpected-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  # servers and tools used by the test harness and by deploy
+  redis-server redis-tools openssh-server openssh-client dtach
+  nginx-light libnginx-mod-http-echo curl procps iproute2
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+  [[ "$status" == "install ok installed" ]] || missing+=("$p")
+done
+
+if [[ ${#missing[@]} -eq 0 ]]; then
+  echo "install-deps: all ${#packages[@]} packages already installed"
+  exit 0
+fi
+
+sudo=()
+if [[ $(id -u) -ne 0 ]]; then
+  command -v sudo >/dev/null || { echo "install-deps: run as root or install sudo" >&2; exit 1; }
+  sudo=(sudo)
+fi
+
+policy=/usr/sbin/policy-rc.d
+placed_policy=0
+if [[ "${CRAWL_START_SYSTEM_SERVICES:-0}" != 1 && ! -e $policy ]]; then
+  printf '#!/bin/sh\n# placed by install-deps.sh while it runs\nexit 101\n' | "${sudo[@]}" tee $policy >/dev/null
+  "${sudo[@]}" chmod 755 $policy
+  placed_policy=1
+fi
+cleanup() { [[ $placed_policy == 1 ]] && "${sudo[@]}" rm -f $policy; }
+trap cleanup EXIT
+
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+# Refresh the package lists only when a package is not known yet (fresh machines ship none).
+if ! apt-cache show "${missing[@]}" >/dev/null 2>&1; then
+  "${sudo[@]}" apt-get update -qq
+fi
+"${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "install-deps: done"
