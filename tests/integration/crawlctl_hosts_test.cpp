@@ -1,0 +1,112 @@
+// crawlctl hosts, run as an operator runs it: the built binary on real files.
+
+#include <filesystem>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "process.hpp"
+
+namespace crawl::testing {
+namespace {
+
+struct CliRun {
+  int rc;
+  std::string out, err;
+};
+
+CliRun crawlctl(const std::vector<std::string>& args, const TempDir& dir) {
+  // stdout and stderr apart: sh does the redirection, the arguments pass through "$@".
+  std::vector<std::string> argv{"sh", "-c", "exec \"$0\" \"$@\" 2>\"$CRAWL_ERR\"", CRAWLCTL};
+  argv.insert(argv.end(), args.begin(), args.end());
+  std::filesystem::remove(dir / "out");
+  std::filesystem::remove(dir / "err");
+  const int rc = run_command({argv, dir / "out", {"CRAWL_ERR=" + (dir / "err")}}, 30s);
+  return {rc, read_text(dir / "out"), read_text(dir / "err")};
+}
+
+const std::string k_example = std::string(CRAWL_SOURCE_DIR) + "/hosts.yaml.example";
+
+TEST(CrawlctlHosts, PrintsTheExpandedExampleInventory) {
+  TempDir dir("ctl");
+  CliRun r = crawlctl({"hosts", "-H", k_example}, dir);
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_NE(r.out.find("crawl01.eu.example.org  10.1.0.11"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("crawl20.eu.example.org  10.1.0.30"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("crawld.us.example.org"), std::string::npos);
+  EXPECT_NE(r.out.find("26 hosts, 93 workers"), std::string::npos) << r.out;
+}
+
+TEST(CrawlctlHosts, JsonWithLimit) {
+  TempDir dir("ctl");
+  CliRun r = crawlctl({"hosts", "-H", k_example, "--json", "--limit", "eu,!crawl0[2-9].eu.example.org"}, dir);
+  ASSERT_EQ(r.rc, 0) << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  std::vector<std::string> names;
+  for (const auto& h : j["hosts"]) names.push_back(h["name"]);
+  ASSERT_EQ(names.size(), 13u);  // crawl01, crawl10..crawl20, crawl21
+  EXPECT_EQ(names.front(), "crawl01.eu.example.org");
+  EXPECT_EQ(j["hosts"][0]["address"], "10.1.0.11");
+  EXPECT_EQ(j["hosts"][0]["labels"]["region"], "eu");
+  EXPECT_EQ(j["groups"]["eu"].size(), 13u);
+  EXPECT_FALSE(j["groups"].contains("us"));
+  EXPECT_EQ(j["redis"]["url"], "redis://10.0.0.5:6379/0");
+  EXPECT_EQ(j["worker"]["max_body_bytes"], 10u << 20);
+}
+
+TEST(CrawlctlHosts, HostileValuesComeOutVerbatimInJson) {
+  TempDir dir("ctl");
+  write_text(dir / "hosts.yaml",
+             "hosts:\n  h1:\n    remote_dir: \"/srv/a b; rm -rf / 'x' \\\"$(id)\\\"\\nz\"\n"
+             "redis:\n  url: redis://:hunter2@10.0.0.5:6379/0\n");
+  CliRun r = crawlctl({"hosts", "-H", dir / "hosts.yaml", "--json"}, dir);
+  ASSERT_EQ(r.rc, 0) << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["hosts"][0]["remote_dir"], "/srv/a b; rm -rf / 'x' \"$(id)\"\nz");
+  EXPECT_EQ(j["redis"]["url"], "redis://:***@10.0.0.5:6379/0");  // never print a password
+  EXPECT_EQ(r.out.find("hunter2"), std::string::npos);
+  // The table escapes the newline instead of breaking the layout.
+  r = crawlctl({"hosts", "-H", dir / "hosts.yaml"}, dir);
+  EXPECT_NE(r.out.find("\"$(id)\"\\nz"), std::string::npos) << r.out;
+}
+
+TEST(CrawlctlHosts, MalformedFilesGiveFileLineErrorsAndExit2) {
+  TempDir dir("ctl");
+  write_text(dir / "bad.yaml", "defaults:\n  workers: 2\nhosts:\n  crawl01:\n    prot: 22\n"
+                               "  crawl[05-01]:\n");
+  CliRun r = crawlctl({"hosts", "-H", dir / "bad.yaml"}, dir);
+  EXPECT_EQ(r.rc, 2);
+  EXPECT_EQ(r.out, "");
+  const std::string file = dir / "bad.yaml";
+  EXPECT_NE(r.err.find(file + ":5:5: unknown key 'prot' in host 'crawl01' (did you mean 'port'?)"),
+            std::string::npos) << r.err;
+  EXPECT_NE(r.err.find(file + ":6:3: host 'crawl[05-01]': range '[05-01]' is empty"),
+            std::string::npos) << r.err;
+
+  write_text(dir / "syntax.yaml", "hosts:\n  a: {port: 22\n");
+  r = crawlctl({"hosts", "-H", dir / "syntax.yaml"}, dir);
+  EXPECT_EQ(r.rc, 2);
+  EXPECT_TRUE(r.err.starts_with(dir / "syntax.yaml:")) << r.err;
+
+  r = crawlctl({"hosts", "-H", dir / "missing.yaml"}, dir);
+  EXPECT_EQ(r.rc, 2);
+  EXPECT_NE(r.err.find("missing.yaml: cannot open: No such file or directory"), std::string::npos);
+
+  r = crawlctl({"hosts", "-H", k_example, "--limit", "crawl99"}, dir);
+  EXPECT_EQ(r.rc, 2);
+  EXPECT_NE(r.err.find("'crawl99' matches no host, group or label"), std::string::npos) << r.err;
+
+  r = crawlctl({"hosts", "--no-such-flag"}, dir);
+  EXPECT_EQ(r.rc, 2);
+}
+
+TEST(CrawlctlHosts, FindsTheFileThroughTheEnvironment) {
+  TempDir dir("ctl");
+  std::vector<std::string> argv{CRAWLCTL, "hosts"};
+  const int rc = run_command({argv, dir / "out", {"CRAWL_HOSTS=" + k_example}}, 30s);
+  EXPECT_EQ(rc, 0);
+  EXPECT_NE(read_text(dir / "out").find("seed.example.org"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace crawl::testing

@@ -1,0 +1,481 @@
+#include "site_model.hpp"
+
+#include <algorithm>
+#include <deque>
+#include <random>
+#include <set>
+#include <stdexcept>
+
+#include <nlohmann/json.hpp>
+
+namespace crawl::testing {
+
+const ManifestEntry* Manifest::find(std::string_view url) const {
+  auto it = std::lower_bound(entries.begin(), entries.end(), url,
+                             [](const ManifestEntry& e, std::string_view u) { return e.url < u; });
+  return it != entries.end() && it->url == url ? &*it : nullptr;
+}
+
+std::string Manifest::to_json() const {
+  nlohmann::ordered_json j;
+  j["root"] = root;
+  j["robots_txt"] = robots_txt;
+  j["assumes"] = {{"max_body_bytes", options.body_cap},
+                  {"max_redirects", options.max_redirects},
+                  {"robots_agent", options.robots_agent},
+                  {"timeout_below_seconds", options.slow_seconds}};
+  auto& list = j["entries"] = nlohmann::ordered_json::array();
+  for (const auto& e : entries)
+    list.push_back({{"url", e.url},
+                    {"expect", e.expect},
+                    {"reason", e.reason},
+                    {"status", e.status},
+                    {"final_url", e.final_url},
+                    {"content_type", e.content_type},
+                    {"images", e.images},
+                    {"truncated", e.truncated}});
+  return j.dump(1);
+}
+
+namespace {
+
+// What the server has at one URL (queries are ignored by the server, as nginx does).
+struct Resource {
+  enum class Kind { page, file, redirect, slow, trickle } kind = Kind::page;
+  int status = 200;
+  std::string content_type = "text/html";
+  std::string location;             // redirect: the normalised target
+  std::vector<std::string> links;   // normalised targets a crawler must follow, in order
+  std::set<std::string> images;     // normalised image URLs
+  bool truncated = false;
+};
+
+constexpr std::string_view k_words[] = {
+    "crawler", "frontier", "lease",  "worker", "redis",   "fleet",  "robots", "politeness",
+    "parser",  "gumbo",    "curl",   "queue",  "deploy",  "shard",  "page",   "link",
+    "image",   "title",    "status", "retry",  "timeout", "header", "body",   "anchor"};
+
+// Accumulates one HTML page and the facts a crawler must find in it.
+class PageWriter {
+ public:
+  PageWriter(std::string title, Resource& resource) : m_title(std::move(title)), m_res(resource) {}
+
+  void head(std::string_view markup) { m_head += markup; }
+  void raw(std::string_view markup) { m_body += markup; }
+
+  // An anchor a crawler must follow to `target` (normalised); "" when it leads nowhere crawlable.
+  void link(std::string_view href, const std::string& target, int style = 0) {
+    switch (style % 3) {
+      case 0: m_body += "<a href=\"" + std::string(href) + "\">link</a> "; break;
+      case 1: m_body += "<A HREF='" + std::string(href) + "' CLASS=x>Link</A>\n"; break;
+      default: m_body += "<a\n  class=\"nav\"\n  href=\"" + std::string(href) + "\">l</a> "; break;
+    }
+    if (!target.empty()) m_res.links.push_back(target);
+  }
+
+  void image(std::string_view src, const std::string& target) {
+    m_body += "<img src=\"" + std::string(src) + "\" alt=\"\">";
+    m_res.images.insert(target);
+  }
+
+  // srcset candidates: (url as written, normalised, descriptor).
+  void srcset(const std::vector<std::tuple<std::string, std::string, std::string>>& candidates) {
+    std::string attr;
+    for (const auto& [written, target, descriptor] : candidates) {
+      if (!attr.empty()) attr += ",  ";
+      attr += written + " " + descriptor;
+      m_res.images.insert(target);
+    }
+    m_body += "<img srcset=\"" + attr + "\" alt=\"\">";
+  }
+
+  std::string html() const {
+    return "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>" + m_title + "</title>" +
+           m_head + "</head>\n<body>\n<h1>" + m_title + "</h1>\n" + m_body + "\n</body></html>\n";
+  }
+
+ private:
+  std::string m_title, m_head, m_body;
+  Resource& m_res;
+};
+
+class Builder {
+ public:
+  Builder(const SiteOptions& options, int port)
+      : m_opt(options), m_port(std::to_string(port)), m_base("http://127.0.0.1:" + m_port),
+        m_rng(options.seed) {
+    if (options.pages < 20) throw std::invalid_argument("SiteOptions::pages must be >= 20");
+  }
+
+  Site build() {
+    m_site.base = m_base;
+    robots();
+    root();
+    for (int i = 0; i < m_opt.pages; ++i) numbered_page(i);
+    specials();
+    m_site.manifest = manifest();
+    return std::move(m_site);
+  }
+
+ private:
+  std::string url(std::string_view path) const { return m_base + std::string(path); }
+  std::string page_url(int i) const { return url("/page/" + std::to_string(i) + ".html"); }
+  unsigned next(unsigned bound) { return static_cast<unsigned>(m_rng() % bound); }
+
+  std::string filler(std::size_t bytes) {
+    std::string text;
+    while (text.size() < bytes) {
+      text += "<p>";
+      for (int w = 0; w < 12; ++w) {
+        text += k_words[next(std::size(k_words))];
+        text += ' ';
+      }
+      text += "</p>\n";
+    }
+    return text;
+  }
+
+  Resource& resource(const std::string& path) { return m_resources[url(path)]; }
+
+  void put_page(const std::string& path, const PageWriter& page) {
+    m_site.files[path == "/" ? "/index.html" : path] = page.html();
+  }
+
+  void put_file(const std::string& path, std::string content, std::string type) {
+    Resource& r = resource(path);
+    r.kind = Resource::Kind::file;
+    r.content_type = std::move(type);
+    m_site.files[path] = std::move(content);
+  }
+
+  void redirect(const std::string& path, int status, const std::string& location_sent,
+                const std::string& target) {
+    Resource& r = resource(path);
+    r.kind = Resource::Kind::redirect;
+    r.status = status;
+    r.location = target;
+    m_site.specials.push_back({path, SpecialLocation::Kind::redirect, status, location_sent});
+  }
+
+  // A page with a title, an image and links: for the special corners of the site.
+  void simple_page(const std::string& path, const std::vector<int>& links) {
+    Resource& r = resource(path);
+    PageWriter page("Special " + path, r);
+    for (int t : links) page.link("/page/" + std::to_string(t) + ".html", page_url(t));
+    page.image("/img/special.png", url("/img/special.png"));
+    put_page(path, page);
+  }
+
+  void robots() {
+    // The crawler's own group must win over "*", and matching is case-insensitive (RFC 9309).
+    std::string agent = m_opt.robots_agent;
+    if (!agent.empty()) agent[0] = static_cast<char>(std::toupper(agent[0]));
+    m_site.manifest.robots_txt =
+        "# robots.txt of the crawl test site\n"
+        "User-agent: *\n"
+        "Disallow: /\n"
+        "\n"
+        "User-agent: " + agent + "\n"
+        "Disallow: /private/\n"
+        "Allow: /private/open.html\n"
+        "Disallow: /*.cgi$\n"
+        "Disallow: /tmp*\n"
+        "\n"
+        "User-agent: otherbot\n"
+        "Disallow: /page/\n";
+    m_site.files["/robots.txt"] = m_site.manifest.robots_txt;
+  }
+
+  // What robots.txt above means for our agent: longest match wins, Allow on a tie.
+  static bool disallowed(std::string_view path_and_query) {
+    if (path_and_query.starts_with("/private/open.html")) return false;
+    if (path_and_query.starts_with("/private/")) return true;
+    if (path_and_query.ends_with(".cgi")) return true;
+    return path_and_query.starts_with("/tmp");
+  }
+
+  void root() {
+    Resource& r = resource("/");
+    PageWriter page("Crawl test site", r);
+    page.link("/page/0.html", page_url(0));
+    page.link("page/1.html", page_url(1), 1);
+    // Redirects: a chain (relative and absolute Locations), hops leaving scope or robots, a
+    // loop and a chain one hop longer than the crawl allows.
+    for (const char* path : {"/redirect/start", "/redirect/away", "/redirect/private",
+                             "/redirect/gone", "/loop/a", "/redirect/long/0"})
+      page.link(path, url(path));
+    // Servers that stall, trickle, or send too much.
+    for (const char* path : {"/slow.html", "/trickle.html", "/big.html"}) page.link(path, url(path));
+    // Not HTML.
+    for (const char* path : {"/files/report.pdf", "/files/data.json", "/files/notes.txt",
+                             "/img/0.png"})
+      page.link(path, url(path), 2);
+    // robots.txt at work.
+    for (const char* path : {"/private/open.html", "/private/secret.html", "/private/",
+                             "/cgi/run.cgi", "/cgi/run.cgi?x=1", "/tmpfiles/a.html"})
+      page.link(path, url(path));
+    // Links a crawler must not follow: rel=nofollow, and anything inside a comment or script.
+    page.raw("<a rel=\"nofollow\" href=\"/hidden/nofollow.html\">no</a>");
+    page.raw("<a rel=\"external NoFollow\" href=\"/hidden/nofollow2.html\">no</a>");
+    page.raw("<!-- <a href=\"/hidden/comment.html\">old</a> -->");
+    page.raw("<script>document.write('<a href=\"/hidden/script.html\">x</a>');</script>");
+    page.link("/special/meta-nofollow.html", url("/special/meta-nofollow.html"));
+    // An image map, and a link that only an <area> holds.
+    page.raw("<img src=\"/img/map.png\" usemap=\"#m\" alt=\"\"><map name=\"m\">"
+             "<area shape=\"rect\" coords=\"0,0,10,10\" href=\"/special/area.html\" alt=\"a\"></map>");
+    r.links.push_back(url("/special/area.html"));
+    r.images.insert(url("/img/map.png"));
+    page.image("img/logo.png", url("/img/logo.png"));
+    put_page("/", page);
+  }
+
+  // Page i: a link to i+1 (so every page is reachable), three random links written in
+  // assorted forms that normalise to the same URL, images, junk and broken markup.
+  void numbered_page(int i) {
+    const std::string self = "/page/" + std::to_string(i) + ".html";
+    Resource& r = resource(self);
+    PageWriter page("Page " + std::to_string(i), r);
+    const bool has_base = i == 5;
+    if (has_base) page.head("<base href=\"/deep/dir/\">");
+
+    auto write_link = [&](int t, int form) {
+      const std::string n = std::to_string(t);
+      const std::string target = page_url(t);
+      if (has_base) form = 3 + form % 2;  // relative forms would resolve against the base
+      switch (form % 8) {
+        case 0: page.link(n + ".html", target, i); break;
+        case 1: page.link("./" + n + ".html", target, i); break;
+        case 2: page.link("../page/" + n + ".html", target, i); break;
+        case 3: page.link("/page/" + n + ".html", target, i); break;
+        case 4: page.link(m_base + "/page/" + n + ".html", target, i); break;
+        case 5: page.link("HTTP://127.0.0.1:" + m_port + "/page/./" + n + ".html#frag", target, i); break;
+        case 6: page.link("/page/sub/../" + n + ".html#s2", target, i); break;
+        default: page.link("  " + n + ".html\n", target, i); break;  // spaces are stripped
+      }
+    };
+
+    if (i + 1 < m_opt.pages) write_link(i + 1, i);
+    for (int k = 0; k < 3; ++k) write_link(static_cast<int>(next(m_opt.pages)), i + k + 1);
+    if (has_base) {
+      page.link("../../page/9.html", page_url(9));
+      page.image("img/b.png", url("/deep/dir/img/b.png"));
+    }
+    if (i < 10 && !has_base) {
+      // %3X is a percent-encoded digit: unreserved, so it normalises to the digit itself.
+      const int t = (i + 5) % 10;
+      page.link("/page/%3" + std::to_string(t) + ".html", page_url(t), i);
+    }
+    if (i % 10 == 3) {
+      const std::string t = std::to_string((i + 2) % m_opt.pages);
+      const std::string variant = url("/page/" + t + ".html?view=print");
+      page.link(t + ".html?view=print", variant, i);
+      page.link(t + ".html?view=%70rint#top", variant, i + 1);
+    }
+    if (i % 17 == 4) page.link("/missing/" + std::to_string(i) + ".html", url("/missing/" + std::to_string(i) + ".html"));
+    if (i % 23 == 6) {
+      page.link("http://127.0.0.9:" + m_port + "/page/" + std::to_string(i) + ".html",
+                "http://127.0.0.9:" + m_port + "/page/" + std::to_string(i) + ".html");
+      page.link("http://localhost:" + m_port + "/", "http://localhost:" + m_port + "/");
+    }
+    if (i % 5 == 2) {
+      // Links that lead nowhere a crawler goes, or back to this very page.
+      for (const char* junk : {"javascript:void(0)", "mailto:crawl@example.org", "tel:+100",
+                               "data:text/html,hello", "ftp://127.0.0.1/file.txt"})
+        page.link(junk, "");
+      page.link("#top", url(self));
+      page.link("", url(self));
+    }
+    if (i % 11 == 0) page.raw("<!-- <a href=\"/hidden/comment.html\">x</a> -->");
+
+    // Images: 1 to 3, in assorted forms; a srcset on some pages; a data: URL is no image URL.
+    const int images = 1 + i % 3;
+    for (int k = 0; k < images; ++k) {
+      const std::string n = std::to_string((i * 7 + k) % (m_opt.pages / 2));
+      const std::string target = url("/img/" + n + ".png");
+      if (has_base) page.image("/img/" + n + ".png", target);
+      else if (k == 0) page.image("../img/" + n + ".png", target);
+      else if (k == 1) page.image("/img/" + n + ".png", target);
+      else page.image(m_base + "/img/" + n + ".png", target);
+    }
+    if (i % 4 == 1) {
+      const std::string a = std::to_string(1000 + i), b = std::to_string(2000 + i);
+      page.srcset({{"/img/" + a + ".png", url("/img/" + a + ".png"), "1x"},
+                   {has_base ? "/img/" + b + ".png" : "../img/" + b + ".png",
+                    url("/img/" + b + ".png"), "2x"}});
+    }
+    if (i % 9 == 2) page.raw("<img src=\"data:image/png;base64,iVBORw0KGgo=\" alt=\"\">");
+
+    // Broken markup a real parser must get through.
+    if (i % 3 == 1) page.raw("<div><p>unclosed <b>bold <table><tr><td>cell</span></td></div>");
+    if (i % 3 == 2) page.raw("<p class=x id='y' data-z=\"w\">text</p></p></li>");
+    page.raw(filler(m_opt.page_bytes));
+    put_page(self, page);
+  }
+
+  void specials() {
+    // A chain of three redirects to a page, with a relative and an absolute Location.
+    redirect("/redirect/start", 301, "/redirect/hop1", url("/redirect/hop1"));
+    redirect("/redirect/hop1", 302, url("/redirect/hop2"), url("/redirect/hop2"));
+    redirect("/redirect/hop2", 307, "/page/7.html", page_url(7));
+    redirect("/redirect/away", 302, "http://127.0.0.9:" + m_port + "/away.html",
+             "http://127.0.0.9:" + m_port + "/away.html");
+    redirect("/redirect/private", 301, "/private/secret.html", url("/private/secret.html"));
+    redirect("/redirect/gone", 301, "/missing/gone.html", url("/missing/gone.html"));
+    redirect("/loop/a", 302, "/loop/b", url("/loop/b"));
+    redirect("/loop/b", 302, "/loop/a", url("/loop/a"));
+    for (int h = 0; h <= m_opt.max_redirects; ++h) {
+      const std::string next = h == m_opt.max_redirects ? "/page/0.html"
+                                                        : "/redirect/long/" + std::to_string(h + 1);
+      redirect("/redirect/long/" + std::to_string(h), 302, next, url(next));
+    }
+
+    // /slow.html answers after slow_seconds; /trickle.html sends one byte a second.
+    resource("/slow.html").kind = Resource::Kind::slow;
+    resource("/slow.html").status = 0;
+    resource("/slow.html").content_type = "";
+    m_site.specials.push_back({"/slow.html", SpecialLocation::Kind::slow, 0, ""});
+    resource("/trickle.html").kind = Resource::Kind::trickle;
+    m_site.files["/trickle.html"] = "<html><body>" + std::string(64 * 1024, 'x') + "</body></html>";
+    m_site.specials.push_back({"/trickle.html", SpecialLocation::Kind::trickle, 0, ""});
+
+    // Twice the body cap: what lies past the cap (an image, a link) must not be seen.
+    {
+      Resource& r = resource("/big.html");
+      r.truncated = true;
+      PageWriter page("Big page", r);
+      page.link("/page/1.html", page_url(1));
+      page.image("/img/big-top.png", url("/img/big-top.png"));
+      std::string html = page.html();
+      html.resize(html.size() - std::string("\n</body></html>\n").size());
+      while (html.size() < 2 * m_opt.body_cap) html += filler(64 * 1024);
+      html += "<img src=\"/img/tail.png\"><a href=\"/hidden/tail.html\">t</a></body></html>\n";
+      m_site.files["/big.html"] = std::move(html);
+    }
+
+    put_file("/files/report.pdf", "%PDF-1.4\n% not a real document\n%%EOF\n", "application/pdf");
+    put_file("/files/data.json", "{\"links\": [\"/hidden/json.html\"]}\n", "application/json");
+    put_file("/files/notes.txt", "<a href=\"/hidden/text.html\">not html</a>\n", "text/plain");
+    static const char k_png[] = "\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0";
+    put_file("/img/0.png", std::string(k_png, sizeof k_png - 1), "image/png");
+
+    simple_page("/private/open.html", {3});
+    simple_page("/private/secret.html", {});
+    simple_page("/tmpfiles/a.html", {});
+    simple_page("/special/area.html", {2});
+    simple_page("/cgi/run.cgi", {4});
+    m_site.specials.push_back({"/cgi/", SpecialLocation::Kind::html_type, 0, ""});
+    for (const char* hidden : {"/hidden/nofollow.html", "/hidden/nofollow2.html",
+                               "/hidden/comment.html", "/hidden/script.html", "/hidden/meta.html",
+                               "/hidden/tail.html", "/hidden/json.html", "/hidden/text.html"})
+      simple_page(hidden, {});
+    {
+      Resource& r = resource("/special/meta-nofollow.html");
+      PageWriter page("Meta nofollow", r);
+      page.head("<meta name=\"robots\" content=\"noindex, NOFOLLOW\">");
+      page.raw("<a href=\"/hidden/meta.html\">not to be followed</a>");
+      page.image("/img/meta.png", url("/img/meta.png"));
+      put_page("/special/meta-nofollow.html", page);
+      m_meta_nofollow.insert(url("/special/meta-nofollow.html"));
+    }
+  }
+
+  // The server's answer for a normalised URL: the resource, else the same path without its
+  // query (the server ignores queries), else nothing (404).
+  const Resource* lookup(const std::string& u) const {
+    auto it = m_resources.find(u);
+    if (it == m_resources.end() && u.find('?') != std::string::npos)
+      it = m_resources.find(u.substr(0, u.find('?')));
+    return it == m_resources.end() ? nullptr : &it->second;
+  }
+
+  std::string path_of(const std::string& u) const {
+    return u.starts_with(m_base + "/") ? u.substr(m_base.size()) : std::string();
+  }
+
+  // How a correct crawler ends one URL, following redirects; `follow` gets the links to queue.
+  ManifestEntry resolve(const std::string& start, std::vector<std::string>& follow) const {
+    ManifestEntry e;
+    e.url = start;
+    std::string u = start;
+    std::set<std::string> visited;
+    for (int hops = 0;; ++hops) {
+      const std::string path = path_of(u);
+      if (path.empty()) {
+        e.expect = "filtered", e.reason = "offsite", e.final_url = "";
+        return e;
+      }
+      if (disallowed(path)) {
+        e.expect = "filtered", e.reason = "robots", e.final_url = "";
+        return e;
+      }
+      visited.insert(u);
+      e.final_url = u;
+      const Resource* r = lookup(u);
+      if (r == nullptr) {
+        e.expect = "failed", e.reason = "http_404", e.status = 404, e.content_type = "text/html";
+        return e;
+      }
+      e.status = r->status;
+      e.content_type = r->content_type;
+      switch (r->kind) {
+        case Resource::Kind::redirect:
+          if (visited.count(r->location)) {
+            e.expect = "failed", e.reason = "redirect_loop";
+            return e;
+          }
+          if (hops == m_opt.max_redirects) {
+            e.expect = "failed", e.reason = "too_many_redirects";
+            return e;
+          }
+          u = r->location;
+          continue;
+        case Resource::Kind::slow:
+        case Resource::Kind::trickle:
+          e.expect = "failed", e.reason = "timeout";
+          return e;
+        case Resource::Kind::file:
+          e.expect = "done";
+          return e;
+        case Resource::Kind::page:
+          e.expect = "done";
+          e.truncated = r->truncated;
+          e.images.assign(r->images.begin(), r->images.end());
+          if (!m_meta_nofollow.count(u)) follow = r->links;
+          return e;
+      }
+    }
+  }
+
+  // Breadth-first from the root over the links a correct crawler follows.
+  Manifest manifest() const {
+    Manifest m;
+    m.root = url("/");
+    m.robots_txt = m_site.manifest.robots_txt;
+    m.options = m_opt;
+    std::set<std::string> seen{m.root};
+    std::deque<std::string> queue{m.root};
+    while (!queue.empty()) {
+      std::vector<std::string> follow;
+      m.entries.push_back(resolve(queue.front(), follow));
+      queue.pop_front();
+      for (const auto& target : follow)
+        if (seen.insert(target).second) queue.push_back(target);
+    }
+    std::sort(m.entries.begin(), m.entries.end(),
+              [](const ManifestEntry& a, const ManifestEntry& b) { return a.url < b.url; });
+    return m;
+  }
+
+  SiteOptions m_opt;
+  std::string m_port, m_base;
+  std::mt19937 m_rng;  // the engine's output sequence is fixed by the standard
+  Site m_site;
+  std::map<std::string, Resource> m_resources;
+  std::set<std::string> m_meta_nofollow;
+};
+
+}  // namespace
+
+Site generate_site(const SiteOptions& options, int port) { return Builder(options, port).build(); }
+
+}  // namespace crawl::testing

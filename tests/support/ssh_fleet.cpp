@@ -1,0 +1,151 @@
+#include "ssh_fleet.hpp"
+
+#include <pwd.h>
+#include <shadow.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <stdexcept>
+
+namespace crawl::testing {
+
+namespace {
+
+constexpr const char* k_sshd = "/usr/sbin/sshd";  // sshd re-executes itself: absolute path
+
+std::string current_user() {
+  const passwd* pw = getpwuid(geteuid());
+  if (pw == nullptr) throw std::runtime_error("cannot find the current user");
+  return pw->pw_name;
+}
+
+// sshd refuses any login to a locked account ("!" password) unless PAM decides instead.
+bool account_locked(const std::string& user) {
+  const spwd* sp = getspnam(user.c_str());
+  return sp != nullptr && sp->sp_pwdp != nullptr && sp->sp_pwdp[0] == '!';
+}
+
+void keygen(const std::string& path, const std::string& log) {
+  std::filesystem::remove(path);
+  std::filesystem::remove(path + ".pub");
+  const int rc = run_command(
+      {{"ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "crawl-test", "-f", path}, log, {}});
+  if (rc != 0) throw std::runtime_error("ssh-keygen failed for " + path + ": " + read_text(log));
+}
+
+std::string first_line(const std::string& text) { return text.substr(0, text.find('\n')); }
+
+// The public key without its comment: "ssh-ed25519 AAAA...".
+std::string key_without_comment(const std::string& line) {
+  const auto first = line.find(' ');
+  const auto second = line.find(' ', first + 1);
+  return line.substr(0, second);
+}
+
+}  // namespace
+
+SshFleet::SshFleet(int n) : m_user(current_user()) {
+  if (n < 1 || n > 250) throw std::runtime_error("SshFleet: 1 to 250 hosts");
+  // sshd insists on its privilege separation directory when started as root.
+  if (geteuid() == 0) std::filesystem::create_directories("/run/sshd");
+  const std::string log = m_dir / "keygen.log";
+  keygen(client_key(), log);
+  write_text(m_dir / "authorized_keys", read_text(client_key() + ".pub"), 0600);
+
+  for (int i = 1; i <= n; ++i) {
+    FleetHost host;
+    host.name = "host" + std::to_string(i);
+    host.address = "127.0.1." + std::to_string(i);
+    host.dir = m_dir / host.name;
+    host.remote_dir = host.dir + "/remote";
+    std::filesystem::create_directories(host.remote_dir);
+    keygen(host.dir + "/host_key", log);
+    host.host_key = key_without_comment(first_line(read_text(host.dir + "/host_key.pub")));
+    m_hosts.push_back(std::move(host));
+    m_servers.emplace_back();
+    start_host(static_cast<std::size_t>(i - 1));
+  }
+  std::string known_hosts;
+  for (const auto& h : m_hosts)
+    known_hosts += "[" + h.address + "]:" + std::to_string(h.port) + " " + h.host_key + "\n";
+  write_text(this->known_hosts(), known_hosts, 0644);
+}
+
+SshFleet::~SshFleet() {
+  for (auto& server : m_servers) server.stop(5s);
+}
+
+void SshFleet::start_host(std::size_t i) {
+  FleetHost& host = m_hosts.at(i);
+  const bool use_pam = geteuid() == 0 && account_locked(m_user);
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    if (host.port == 0 || attempt > 0) host.port = free_port(host.address);
+    std::string conf;
+    conf += "ListenAddress " + host.address + ":" + std::to_string(host.port) + "\n";
+    conf += "HostKey " + host.dir + "/host_key\n";
+    conf += "PidFile " + host.dir + "/sshd.pid\n";
+    conf += "AuthorizedKeysFile " + dir() + "/authorized_keys\n";
+    conf += "AllowUsers " + m_user + "\n";
+    conf += "AuthenticationMethods publickey\n";
+    conf += "PubkeyAuthentication yes\n";
+    conf += "PasswordAuthentication no\n";
+    conf += "KbdInteractiveAuthentication no\n";
+    conf += std::string("UsePAM ") + (use_pam ? "yes" : "no") + "\n";
+    conf += "PermitRootLogin prohibit-password\n";
+    conf += "StrictModes no\n";  // the temp dir is not the user's ~/.ssh
+    conf += "Subsystem sftp internal-sftp\n";
+    conf += "MaxStartups 200:30:400\n";
+    conf += "MaxSessions 100\n";
+    conf += "LogLevel INFO\n";
+    write_text(host.dir + "/sshd_config", conf, 0600);
+    m_servers.at(i) = Process({{k_sshd, "-D", "-e", "-f", host.dir + "/sshd_config"},
+                               host.dir + "/sshd.log",
+                               {}});
+    const bool ready = wait_until(
+        [&] {
+          if (!m_servers[i].running()) return true;
+          auto banner = tcp_exchange(host.address, host.port, "", 8, 200ms);
+          return banner && banner->starts_with("SSH-2.0");
+        },
+        10s);
+    if (ready && m_servers[i].running()) return;
+    m_servers[i].stop(1s);
+  }
+  throw std::runtime_error("sshd for " + host.name + " did not start; log: " +
+                           read_text(host.dir + "/sshd.log"));
+}
+
+void SshFleet::stop_host(std::size_t i) { m_servers.at(i).stop(5s); }
+
+std::vector<std::string> SshFleet::ssh_argv(std::size_t i, const std::string& command) const {
+  const FleetHost& h = m_hosts.at(i);
+  return {"ssh",
+          "-F", "/dev/null",
+          "-i", client_key(),
+          "-o", "IdentitiesOnly=yes",
+          "-o", "UserKnownHostsFile=" + known_hosts(),
+          "-o", "GlobalKnownHostsFile=/dev/null",
+          "-o", "StrictHostKeyChecking=yes",
+          "-o", "BatchMode=yes",
+          "-o", "ConnectTimeout=10",
+          "-p", std::to_string(h.port),
+          "-l", m_user,
+          h.address,
+          command};
+}
+
+std::string SshFleet::inventory_yaml(const std::string& extra) const {
+  std::string yaml = "hosts:\n";
+  for (const auto& h : m_hosts) {
+    yaml += "  " + h.name + ":\n";
+    yaml += "    address: " + h.address + "\n";
+    yaml += "    port: " + std::to_string(h.port) + "\n";
+    yaml += "    user: \"" + m_user + "\"\n";
+    yaml += "    identity_file: \"" + client_key() + "\"\n";
+    yaml += "    remote_dir: \"" + h.remote_dir + "\"\n";
+  }
+  return yaml + extra;
+}
+
+}  // namespace crawl::testing

@@ -1,0 +1,53 @@
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "process.hpp"
+
+namespace crawl::testing {
+
+struct FleetHost {
+  std::string name;        // host1, host2, ...
+  std::string address;     // 127.0.1.1, 127.0.1.2, ...
+  int port = 0;
+  std::string remote_dir;  // this host's own directory (all hosts share one filesystem)
+  std::string host_key;    // public host key line ("ssh-ed25519 AAAA...")
+  std::string dir;         // the sshd's config, keys and log
+};
+
+// n real OpenSSH servers, each on its own loopback address 127.0.1.i and a free port, with
+// its own generated host key. One generated client key is authorised for the current user, and
+// a known_hosts file lists every host, so the stock client logs in with
+//   ssh -F /dev/null -i client_key() -o UserKnownHostsFile=known_hosts() -p PORT user@address
+// and strict host key checking. Password and keyboard-interactive logins are off.
+class SshFleet {
+ public:
+  explicit SshFleet(int n);
+  ~SshFleet();
+
+  const std::vector<FleetHost>& hosts() const { return m_hosts; }
+  std::string client_key() const { return m_dir / "client_key"; }
+  std::string known_hosts() const { return m_dir / "known_hosts"; }
+  std::string user() const { return m_user; }
+  const std::string& dir() const { return m_dir.path(); }
+  pid_t pid(std::size_t i) const { return m_servers.at(i).pid(); }
+
+  // argv for the stock ssh client running `command` on host i.
+  std::vector<std::string> ssh_argv(std::size_t i, const std::string& command) const;
+
+  // A hosts.yaml for this fleet: one entry per host with address, port, user, identity_file,
+  // remote_dir, then `extra` appended verbatim (e.g. a redis: section).
+  std::string inventory_yaml(const std::string& extra = "") const;
+
+  void stop_host(std::size_t i);   // the sshd of host i goes away (connections refused)
+  void start_host(std::size_t i);  // and comes back on the same address and port
+
+ private:
+  TempDir m_dir{"fleet"};
+  std::string m_user;
+  std::vector<FleetHost> m_hosts;
+  std::vector<Process> m_servers;
+};
+
+}  // namespace crawl::testing
