@@ -1,0 +1,76 @@
+#pragma once
+// URLs as the crawler keys them: absolute http(s) URLs in one normal form, so that every way of
+// writing the same address ("../a.html", "HTTP://Host:80/./a.html#top", "/a%2Ehtml") becomes the
+// same string, and so the same fingerprint. Pure; libcurl's URL API does the parsing.
+//
+// The normal form: lower-case scheme and host; IDN hosts in punycode; no trailing dot on the
+// host; no default port; dot segments removed; "/" for an empty path; percent-escapes of
+// unreserved characters decoded and all other escapes in upper-case hex; characters that may not
+// appear raw (space, quotes, non-ASCII bytes, ...) percent-encoded; no empty query; no fragment.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include <tl/expected.hpp>
+
+namespace crawl::url {
+
+// Why a string is not a crawlable URL. The crawler counts these; none is worth an exception.
+enum class Reject {
+  empty,       // nothing but spaces, or nothing at all
+  not_http,    // another scheme: javascript:, mailto:, data:, tel:, ftp:, ...
+  malformed,   // no parse: bad host, bad port, a relative reference where an absolute is needed
+  too_long,    // longer than k_max_length before or after normalising
+};
+
+std::string_view to_string(Reject reject);
+
+using Normalized = tl::expected<std::string, Reject>;
+
+// Longer URLs are rejected: no server is obliged to take them and they mark crawler traps.
+inline constexpr std::size_t k_max_length = 4096;
+
+// The normal form of an absolute http(s) URL.
+Normalized normalize(std::string_view absolute);
+
+// Resolves references written in one document against that document's URL (or its <base href>),
+// as a browser does: surrounding spaces are stripped, tabs and newlines dropped, backslashes are
+// slashes, "" and "#frag" mean the document itself. Parses the base once for many references.
+class Resolver {
+ public:
+  // `base` must be absolute; an unusable base makes every resolve() fail with its reason.
+  explicit Resolver(std::string_view base);
+  ~Resolver();
+  Resolver(Resolver&&) noexcept;
+  Resolver& operator=(Resolver&&) noexcept;
+
+  Normalized resolve(std::string_view reference) const;
+  const Normalized& base() const;  // the base in normal form
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> m_impl;
+};
+
+// One-off resolve; prefer a Resolver for the many links of one page.
+Normalized resolve(std::string_view base, std::string_view reference);
+
+// 64-bit fingerprint of a normalised URL (XXH3): the key for exact deduplication.
+std::uint64_t fingerprint(std::string_view normalized);
+
+// The parts of a normalised URL, as views into it. Only meaningful on normalize() output.
+struct Parts {
+  std::string_view scheme;     // "http" or "https"
+  std::string_view authority;  // "host" or "host:port", userinfo removed
+  std::string_view host;       // "example.org", "127.0.0.1", "[::1]"
+  std::string_view path;       // starts with "/"
+  std::string_view query;      // without "?", may be empty
+};
+Parts split(std::string_view normalized);
+
+// "scheme://authority": the unit of robots.txt and politeness.
+std::string_view origin(std::string_view normalized);
+
+}  // namespace crawl::url

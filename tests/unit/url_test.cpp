@@ -1,0 +1,163 @@
+#include "url/url.hpp"
+
+#include <gtest/gtest.h>
+
+#include <set>
+
+namespace crawl::url {
+namespace {
+
+struct Case {
+  const char* input;
+  const char* expected;  // nullptr: rejected
+  Reject reject = Reject::malformed;
+};
+
+std::string describe(const Normalized& n) {
+  return n ? *n : "reject:" + std::string(to_string(n.error()));
+}
+
+TEST(Normalize, Table) {
+  const Case cases[] = {
+      {"http://example.org", "http://example.org/"},
+      {"HTTP://Example.ORG:80/", "http://example.org/"},
+      {"https://example.org:443/a", "https://example.org/a"},
+      {"https://example.org:8443/a", "https://example.org:8443/a"},
+      {"http://example.org:443/", "http://example.org:443/"},
+      {"http://example.org/a/./b/../c", "http://example.org/a/c"},
+      {"http://example.org/a#frag", "http://example.org/a"},
+      {"http://example.org/a?#frag", "http://example.org/a"},
+      {"http://example.org/a?b=1&c=2", "http://example.org/a?b=1&c=2"},
+      {"http://example.org/%7euser/%2fx%2F", "http://example.org/~user/%2Fx%2F"},
+      {"http://example.org/%41%62%2D%5f%2e", "http://example.org/Ab-_."},
+      {"http://example.org/a b", "http://example.org/a%20b"},
+      {"http://example.org/ü?q=ä", "http://example.org/%C3%BC?q=%C3%A4"},
+      {"http://example.org/100%", "http://example.org/100%25"},
+      {"http://example.org/%zz", "http://example.org/%25zz"},
+      {"http://example.org/a\"<>`{}|^", "http://example.org/a%22%3C%3E%60%7B%7D%7C%5E"},
+      {"http://example.org/p;a=1/:@!$&'()*+,=", "http://example.org/p;a=1/:@!$&'()*+,="},
+      {"http://example.org/?q=a/b?c", "http://example.org/?q=a/b?c"},
+      {"http://example.org.", "http://example.org/"},
+      {"http://EXAMPLE.org./x", "http://example.org/x"},
+      {"https://bücher.de/", "https://xn--bcher-kva.de/"},
+      {"https://BÜCHER.de/", "https://xn--bcher-kva.de/"},
+      {"http://[::1]:8080/x", "http://[::1]:8080/x"},
+      {"http://127.0.0.1:8080/page/%34.html", "http://127.0.0.1:8080/page/4.html"},
+      {"  http://example.org/a  ", "http://example.org/a"},
+      {"http://exa\nmple.org/\ta", "http://example.org/a"},
+      {"http:\\\\example.org\\a\\b?x=\\", "http://example.org/a/b?x=%5C"},
+      {"http://user:pw@example.org/", "http://user:pw@example.org/"},
+      // Rejections.
+      {"", nullptr, Reject::empty},
+      {"   ", nullptr, Reject::empty},
+      {"javascript:void(0)", nullptr, Reject::not_http},
+      {"JavaScript:alert(1)", nullptr, Reject::not_http},
+      {"mailto:a@example.org", nullptr, Reject::not_http},
+      {"data:text/html,hi", nullptr, Reject::not_http},
+      {"ftp://example.org/file", nullptr, Reject::not_http},
+      {"tel:+100", nullptr, Reject::not_http},
+      {"/relative/path", nullptr, Reject::malformed},
+      {"http://exa mple.org/", nullptr, Reject::malformed},
+      {"http://example.org:99999/", nullptr, Reject::malformed},
+      {"http://", nullptr, Reject::malformed},
+  };
+  for (const Case& c : cases) {
+    const Normalized n = normalize(c.input);
+    if (c.expected != nullptr)
+      EXPECT_EQ(describe(n), c.expected) << "input: " << c.input;
+    else
+      EXPECT_EQ(describe(n), "reject:" + std::string(to_string(c.reject))) << "input: " << c.input;
+  }
+}
+
+TEST(Normalize, IsIdempotent) {
+  for (const char* input : {"HTTP://Example.ORG:80/a/./b/%7e?x=%2f#f", "https://bücher.de/ä b",
+                            "http://example.org/100%"}) {
+    const Normalized once = normalize(input);
+    ASSERT_TRUE(once) << input;
+    EXPECT_EQ(describe(normalize(*once)), *once);
+  }
+}
+
+TEST(Normalize, RejectsOverlongUrls) {
+  const std::string long_path(k_max_length, 'a');
+  EXPECT_EQ(describe(normalize("http://example.org/" + long_path)), "reject:too_long");
+  // Short enough as written, too long once its 2000 spaces become %20.
+  EXPECT_EQ(describe(normalize("http://example.org/" + std::string(2000, ' ') + "x")),
+            "reject:too_long");
+  const std::string fits(k_max_length - 19, 'a');
+  EXPECT_TRUE(normalize("http://example.org/" + fits));
+}
+
+TEST(Resolve, RelativeReferencesAgainstADocument) {
+  const Resolver r("http://127.0.0.1:8080/page/3.html?x=1#top");
+  ASSERT_TRUE(r.base());
+  EXPECT_EQ(*r.base(), "http://127.0.0.1:8080/page/3.html?x=1");
+  const Case cases[] = {
+      {"4.html", "http://127.0.0.1:8080/page/4.html"},
+      {"./4.html", "http://127.0.0.1:8080/page/4.html"},
+      {"../page/4.html", "http://127.0.0.1:8080/page/4.html"},
+      {"../../../4.html", "http://127.0.0.1:8080/4.html"},
+      {"/page/sub/../4.html#s2", "http://127.0.0.1:8080/page/4.html"},
+      {"HTTP://127.0.0.1:8080/page/./4.html#frag", "http://127.0.0.1:8080/page/4.html"},
+      {"//127.0.0.9:8080/x", "http://127.0.0.9:8080/x"},
+      {"?view=%70rint#x", "http://127.0.0.1:8080/page/3.html?view=print"},
+      {"  4.html\n", "http://127.0.0.1:8080/page/4.html"},
+      {"4\t.html", "http://127.0.0.1:8080/page/4.html"},
+      {"sub\\4.html", "http://127.0.0.1:8080/page/sub/4.html"},
+      {"/page/%34.html", "http://127.0.0.1:8080/page/4.html"},
+      {"https://Other.example/", "https://other.example/"},
+      // The document itself: libcurl alone would answer the directory.
+      {"", "http://127.0.0.1:8080/page/3.html?x=1"},
+      {"#top", "http://127.0.0.1:8080/page/3.html?x=1"},
+      {"  ", "http://127.0.0.1:8080/page/3.html?x=1"},
+      {"javascript:void(0)", nullptr, Reject::not_http},
+      {"mailto:x@example.org", nullptr, Reject::not_http},
+      {"data:image/png;base64,iVBO", nullptr, Reject::not_http},
+      {"ftp://127.0.0.1/file", nullptr, Reject::not_http},
+      {"http://bad host/", nullptr, Reject::malformed},
+  };
+  for (const Case& c : cases) {
+    const Normalized n = r.resolve(c.input);
+    if (c.expected != nullptr)
+      EXPECT_EQ(describe(n), c.expected) << "reference: '" << c.input << "'";
+    else
+      EXPECT_EQ(describe(n), "reject:" + std::string(to_string(c.reject)))
+          << "reference: '" << c.input << "'";
+  }
+}
+
+TEST(Resolve, UnusableBaseRejectsEverything) {
+  const Resolver r("mailto:someone@example.org");
+  EXPECT_FALSE(r.base());
+  EXPECT_EQ(describe(r.resolve("a.html")), "reject:not_http");
+  EXPECT_EQ(describe(resolve("not a url", "a.html")), "reject:malformed");
+}
+
+TEST(Fingerprint, EqualForEqualFormsAndSpreadOtherwise) {
+  EXPECT_EQ(fingerprint(*normalize("HTTP://Example.org:80/a/../b#x")),
+            fingerprint(*normalize("http://example.org/b")));
+  std::set<std::uint64_t> seen;
+  for (int i = 0; i < 100000; ++i)
+    seen.insert(fingerprint("http://example.org/page/" + std::to_string(i) + ".html"));
+  EXPECT_EQ(seen.size(), 100000u);
+}
+
+TEST(Split, PartsOfANormalizedUrl) {
+  Parts p = split("https://user:pw@example.org:8443/a/b?x=1&y=2");
+  EXPECT_EQ(p.scheme, "https");
+  EXPECT_EQ(p.authority, "example.org:8443");
+  EXPECT_EQ(p.host, "example.org");
+  EXPECT_EQ(p.path, "/a/b");
+  EXPECT_EQ(p.query, "x=1&y=2");
+  p = split("http://[::1]/");
+  EXPECT_EQ(p.host, "[::1]");
+  EXPECT_EQ(p.authority, "[::1]");
+  EXPECT_EQ(p.query, "");
+  EXPECT_EQ(split("http://[::1]:81/").host, "[::1]");
+  EXPECT_EQ(origin("http://example.org:81/a?b"), "http://example.org:81");
+  EXPECT_EQ(origin("http://example.org"), "http://example.org");
+}
+
+}  // namespace
+}  // namespace crawl::url
