@@ -1,0 +1,198 @@
+#include "html/html.hpp"
+
+#include <gumbo.h>
+#include <strings.h>
+
+#include <cctype>
+#include <memory>
+
+namespace crawl::html {
+
+namespace {
+
+bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f'; }
+
+const char* attribute(const GumboElement& element, const char* name) {
+  const GumboAttribute* a = gumbo_get_attribute(&element.attributes, name);
+  return a != nullptr ? a->value : nullptr;
+}
+
+// True when the space- or comma-separated list holds `token`, ignoring case.
+bool has_token(std::string_view list, std::string_view token) {
+  std::size_t i = 0;
+  while (i < list.size()) {
+    while (i < list.size() && (is_space(list[i]) || list[i] == ',')) ++i;
+    const std::size_t start = i;
+    while (i < list.size() && !is_space(list[i]) && list[i] != ',') ++i;
+    const std::string_view word = list.substr(start, i - start);
+    if (word.size() == token.size() && strncasecmp(word.data(), token.data(), word.size()) == 0)
+      return true;
+  }
+  return false;
+}
+
+void append_collapsed(std::string& out, std::string_view text) {
+  for (char c : text) {
+    if (is_space(c)) {
+      if (!out.empty() && out.back() != ' ') out += ' ';
+    } else {
+      out += c;
+    }
+  }
+}
+
+void collect_text(const GumboNode* node, std::string& out) {
+  if (node->type == GUMBO_NODE_TEXT || node->type == GUMBO_NODE_WHITESPACE ||
+      node->type == GUMBO_NODE_CDATA) {
+    append_collapsed(out, node->v.text.text);
+  } else if (node->type == GUMBO_NODE_ELEMENT) {
+    const GumboVector& children = node->v.element.children;
+    for (unsigned i = 0; i < children.length; ++i)
+      collect_text(static_cast<const GumboNode*>(children.data[i]), out);
+  }
+}
+
+void visit(const GumboElement& e, Page& page, bool& have_title) {
+  if (e.tag_namespace != GUMBO_NAMESPACE_HTML) return;  // <svg><a>, <svg><title> are not ours
+  switch (e.tag) {
+    case GUMBO_TAG_A:
+    case GUMBO_TAG_AREA:
+      if (const char* href = attribute(e, "href")) {
+        const char* rel = attribute(e, "rel");
+        page.links.push_back({href, rel != nullptr && has_token(rel, "nofollow")});
+      }
+      break;
+    case GUMBO_TAG_LINK:
+      if (const char* rel = attribute(e, "rel"); rel && (has_token(rel, "next") || has_token(rel, "prev")))
+        if (const char* href = attribute(e, "href")) page.links.push_back({href, has_token(rel, "nofollow")});
+      break;
+    case GUMBO_TAG_IMG:
+    case GUMBO_TAG_SOURCE:
+      if (const char* src = attribute(e, "src"); src && e.tag == GUMBO_TAG_IMG && *src != '\0')
+        page.images.emplace_back(src);
+      if (const char* srcset = attribute(e, "srcset"))
+        for (auto& u : srcset_urls(srcset)) page.images.push_back(std::move(u));
+      break;
+    case GUMBO_TAG_BASE:
+      if (const char* href = attribute(e, "href"); href && page.base_href.empty())
+        page.base_href = href;
+      break;
+    case GUMBO_TAG_META:
+      if (const char* name = attribute(e, "name"); name && strcasecmp(name, "robots") == 0)
+        if (const char* content = attribute(e, "content")) {
+          const bool none = has_token(content, "none");
+          page.meta_nofollow = page.meta_nofollow || none || has_token(content, "nofollow");
+          page.meta_noindex = page.meta_noindex || none || has_token(content, "noindex");
+        }
+      break;
+    case GUMBO_TAG_TITLE:
+      if (!have_title) {
+        have_title = true;
+        for (unsigned i = 0; i < e.children.length; ++i)
+          collect_text(static_cast<const GumboNode*>(e.children.data[i]), page.title);
+        while (!page.title.empty() && page.title.back() == ' ') page.title.pop_back();
+      }
+      break;
+    default:
+      break;
+  }
+}
+
+struct OutputFree {
+  void operator()(GumboOutput* output) const { gumbo_destroy_output(&kGumboDefaultOptions, output); }
+};
+
+// Tags that nest nothing, or that the parser closes by itself when a sibling starts: they do not
+// deepen the tree however many are left open.
+bool keeps_depth(std::string_view tag) {
+  static constexpr std::string_view k_tags[] = {
+      "area", "base", "br", "col", "dd", "dt", "embed", "hr", "img", "input", "li", "link",
+      "meta", "option", "p", "param", "source", "td", "th", "tr", "track", "wbr"};
+  for (std::string_view t : k_tags)
+    if (tag.size() == t.size() && strncasecmp(tag.data(), t.data(), t.size()) == 0) return true;
+  return false;
+}
+
+// The length of the prefix of `body` whose nesting, counted cheaply as start tags minus end
+// tags, stays within k_max_depth. Linear; exact enough to catch pathological documents.
+std::size_t nesting_prefix(std::string_view body) {
+  int depth = 0;
+  std::size_t i = 0;
+  while ((i = body.find('<', i)) != std::string_view::npos) {
+    if (body.compare(i, 4, "<!--") == 0) {
+      const std::size_t end = body.find("-->", i + 4);
+      if (end == std::string_view::npos) break;
+      i = end + 3;
+      continue;
+    }
+    ++i;
+    if (i < body.size() && body[i] == '/') {
+      if (depth > 0) --depth;
+      continue;
+    }
+    const std::size_t start = i;
+    while (i < body.size() && (std::isalnum(static_cast<unsigned char>(body[i])) != 0)) ++i;
+    if (i == start || keeps_depth(body.substr(start, i - start))) continue;
+    if (++depth > k_max_depth) return start - 1;
+  }
+  return body.size();
+}
+
+}  // namespace
+
+std::vector<std::string> srcset_urls(std::string_view s) {
+  // HTML "parse a srcset attribute": skip white space and commas, take the URL up to white
+  // space, drop trailing commas from it, then skip its descriptors up to the next comma that is
+  // not inside parentheses.
+  std::vector<std::string> urls;
+  std::size_t i = 0;
+  while (i < s.size()) {
+    while (i < s.size() && (is_space(s[i]) || s[i] == ',')) ++i;
+    if (i >= s.size()) break;
+    const std::size_t start = i;
+    while (i < s.size() && !is_space(s[i])) ++i;
+    std::string_view url = s.substr(start, i - start);
+    bool ended_by_comma = false;
+    while (!url.empty() && url.back() == ',') {
+      url.remove_suffix(1);
+      ended_by_comma = true;
+    }
+    if (!url.empty()) urls.emplace_back(url);
+    if (ended_by_comma) continue;
+    int depth = 0;
+    for (; i < s.size(); ++i) {
+      if (s[i] == '(') ++depth;
+      else if (s[i] == ')' && depth > 0) --depth;
+      else if (s[i] == ',' && depth == 0) break;
+    }
+  }
+  return urls;
+}
+
+Page extract(std::string_view body) {
+  Page page;
+  if (const std::size_t keep = nesting_prefix(body); keep < body.size()) {
+    body = body.substr(0, keep);
+    page.nesting_cut = true;
+  }
+  GumboOptions options = kGumboDefaultOptions;
+  options.max_errors = 0;  // parse errors are not recorded: faster, and nothing reads them
+  std::unique_ptr<GumboOutput, OutputFree> output(
+      gumbo_parse_with_options(&options, body.data(), body.size()));
+  if (!output) return page;
+  bool have_title = false;
+  // Depth-first in document order, with an explicit stack: broken markup can nest deeply.
+  std::vector<const GumboNode*> stack{output->root};
+  while (!stack.empty()) {
+    const GumboNode* node = stack.back();
+    stack.pop_back();
+    if (node->type != GUMBO_NODE_ELEMENT && node->type != GUMBO_NODE_TEMPLATE) continue;
+    visit(node->v.element, page, have_title);
+    const GumboVector& children = node->v.element.children;
+    for (unsigned i = children.length; i-- > 0;)
+      stack.push_back(static_cast<const GumboNode*>(children.data[i]));
+  }
+  return page;
+}
+
+}  // namespace crawl::html

@@ -1,0 +1,38 @@
+#pragma once
+// What a crawler needs from an HTML document: its links, images, title, <base href> and robots
+// directives. Pure: bytes in, facts out, URLs exactly as written (see outlinks.hpp to resolve
+// them). Gumbo parses, so broken markup is read the way a browser reads it: nothing inside a
+// comment or a script is a link.
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace crawl::html {
+
+struct Link {
+  std::string href;       // the attribute value, entities decoded, otherwise as written
+  bool nofollow = false;  // rel="... nofollow ..."
+};
+
+struct Page {
+  std::string title;        // text of the first <title>, white space collapsed
+  std::string base_href;    // the first <base href>, or ""
+  std::vector<Link> links;  // <a href>, <area href>, <link rel=next|prev href>, in document order
+  std::vector<std::string> images;  // <img src>, and every srcset candidate of <img>/<source>
+  bool meta_nofollow = false;       // <meta name="robots" content="nofollow"> (or "none")
+  bool meta_noindex = false;        // <meta name="robots" content="noindex"> (or "none")
+  bool nesting_cut = false;         // nested deeper than k_max_depth: parsed only up to there
+};
+
+// Gumbo's time grows with the square of element nesting (40,000 nested <div>s: 2 s), so a
+// document is parsed only up to where its nesting passes this depth; real pages stay far below.
+inline constexpr int k_max_depth = 4096;
+
+Page extract(std::string_view body);
+
+// The URLs of an HTML srcset attribute ("a.png 1x, b.png 2x"), per the HTML standard's parsing
+// rules (a candidate URL may itself hold commas).
+std::vector<std::string> srcset_urls(std::string_view srcset);
+
+}  // namespace crawl::html

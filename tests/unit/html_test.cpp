@@ -1,0 +1,146 @@
+#include "html/html.hpp"
+#include "html/outlinks.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+namespace crawl::html {
+namespace {
+
+std::vector<std::string> hrefs(const Page& p) {
+  std::vector<std::string> out;
+  for (const auto& l : p.links) out.push_back(l.href + (l.nofollow ? " [nofollow]" : ""));
+  return out;
+}
+
+TEST(Extract, LinksImagesTitleInDocumentOrder) {
+  const Page p = extract(R"html(<!DOCTYPE html><html><head>
+    <title>  A   &amp; B
+      title </title><link rel="next" href="/p2"><link rel="stylesheet" href="/s.css">
+    <link rel="PREV nofollow" href="/p0"></head>
+    <body><a href="a.html">a</a> <A HREF='/b.html'>b</A> <a href=c.html?x=1&amp;y=2>c</a>
+    <a>no href</a> <a href="">empty</a>
+    <img src="i.png"><img src=""><img srcset="s1.png 1x, s2.png 2x" src="s0.png">
+    <picture><source srcset="p.webp 100w"><img src="p.png"></picture>
+    <map><area href="/area.html"></map>
+    <a rel="external nofollow" href="/nf.html">nf</a><a rel="NoFollow" href="/nf2.html">nf</a>
+    </body></html>)html");
+  EXPECT_EQ(p.title, "A & B title");
+  EXPECT_EQ(hrefs(p), (std::vector<std::string>{"/p2", "/p0 [nofollow]", "a.html", "/b.html",
+                                                "c.html?x=1&y=2", "", "/area.html",
+                                                "/nf.html [nofollow]", "/nf2.html [nofollow]"}));
+  EXPECT_EQ(p.images, (std::vector<std::string>{"i.png", "s0.png", "s1.png", "s2.png", "p.webp",
+                                                "p.png"}));
+  EXPECT_FALSE(p.meta_nofollow);
+  EXPECT_EQ(p.base_href, "");
+}
+
+TEST(Extract, NothingInsideCommentsScriptsOrSvgIsALink) {
+  const Page p = extract(R"html(<body>
+    <!-- <a href="/comment.html">x</a> -->
+    <script>document.write('<a href="/script.html">x</a>');</script>
+    <noscript><a href="/noscript.html">ok</a></noscript>
+    <textarea><a href="/textarea.html"></a></textarea>
+    <svg><a href="/svg.html"><title>svg title</title></a></svg>
+    <title>late title</title>
+    <a href="/real.html">real</a></body>)html");
+  EXPECT_EQ(hrefs(p), (std::vector<std::string>{"/noscript.html", "/real.html"}));
+  EXPECT_EQ(p.title, "late title");
+}
+
+TEST(Extract, BaseAndMetaRobots) {
+  Page p = extract(R"html(<head><base href="/deep/dir/"><base href="/second/">
+    <meta name="ROBOTS" content="noindex, NOFOLLOW"></head>)html");
+  EXPECT_EQ(p.base_href, "/deep/dir/");
+  EXPECT_TRUE(p.meta_nofollow);
+  EXPECT_TRUE(p.meta_noindex);
+  p = extract(R"html(<meta name="robots" content="none">)html");
+  EXPECT_TRUE(p.meta_nofollow && p.meta_noindex);
+  p = extract(R"html(<meta name="description" content="nofollow">)html");
+  EXPECT_FALSE(p.meta_nofollow || p.meta_noindex);
+}
+
+TEST(Extract, SurvivesBrokenAndHostileMarkup) {
+  const Page p = extract(
+      "<div><p>unclosed <b>bold <table><tr><td><a href=x.html>x</span></td></div></p></li>"
+      "<a href='y.html' <a href=\"z.html\">z</a><img src=\"q.png\"");
+  // Tree construction moves misnested content (as browsers do), so compare as a set.
+  std::vector<std::string> got = hrefs(p);
+  std::sort(got.begin(), got.end());
+  EXPECT_EQ(got, (std::vector<std::string>{"x.html", "y.html"}));
+  EXPECT_FALSE(p.nesting_cut);
+}
+
+TEST(Extract, DeepNestingIsCutNotParsedForMinutes) {
+  // Deep but legal: parsed whole, walked without recursion.
+  std::string deep;
+  for (int i = 0; i < k_max_depth - 10; ++i) deep += "<div>";
+  deep += "<a href=\"deep.html\">d</a>";
+  Page p = extract(deep);
+  EXPECT_EQ(hrefs(p), std::vector<std::string>{"deep.html"});
+  EXPECT_FALSE(p.nesting_cut);
+  // Pathological: 200,000 nested elements would take Gumbo hours; parsed up to the limit.
+  std::string hostile = "<a href=\"before.html\">b</a>";
+  for (int i = 0; i < 200000; ++i) hostile += "<span>";
+  hostile += "<a href=\"after.html\">a</a>";
+  p = extract(hostile);
+  EXPECT_TRUE(p.nesting_cut);
+  EXPECT_EQ(hrefs(p), std::vector<std::string>{"before.html"});
+  // Thousands of unclosed <p>, <li> and <td> are ordinary sloppy markup, not nesting.
+  std::string sloppy;
+  for (int i = 0; i < 3 * k_max_depth; ++i) sloppy += "<p>para<li>item<td>cell";
+  sloppy += "<a href=\"end.html\">e</a>";
+  p = extract(sloppy);
+  EXPECT_FALSE(p.nesting_cut);
+  EXPECT_EQ(hrefs(p), std::vector<std::string>{"end.html"});
+}
+
+TEST(Extract, NotHtmlAtAll) {
+  // Not HTML at all.
+  const std::string binary("\x89PNG\r\n\x1a\n\0\0\0\rIHDR\xff\xfe", 18);
+  const Page b = extract(binary);
+  EXPECT_TRUE(b.links.empty());
+  EXPECT_TRUE(extract("").links.empty());
+}
+
+TEST(Srcset, StandardParsing) {
+  EXPECT_EQ(srcset_urls("a.png 1x, b.png 2x"), (std::vector<std::string>{"a.png", "b.png"}));
+  // A comma inside a run without spaces belongs to the URL, as the standard reads it.
+  EXPECT_EQ(srcset_urls("  a.png,b.png 480w ,c.png"),
+            (std::vector<std::string>{"a.png,b.png", "c.png"}));
+  EXPECT_EQ(srcset_urls("a.png, b.png,c.png"), (std::vector<std::string>{"a.png", "b.png,c.png"}));
+  EXPECT_EQ(srcset_urls("a.png,, b.png"), (std::vector<std::string>{"a.png", "b.png"}));
+  EXPECT_EQ(srcset_urls("x.png 1x (w, h), y.png"), (std::vector<std::string>{"x.png", "y.png"}));
+  EXPECT_EQ(srcset_urls("data:image/png;base64,AAA= 1x, b.png 2x"),
+            (std::vector<std::string>{"data:image/png;base64,AAA=", "b.png"}));
+  EXPECT_TRUE(srcset_urls(" , ,").empty());
+}
+
+TEST(Outlinks, ResolvesAgainstBaseDropsJunkAndDuplicates) {
+  const Page p = extract(R"html(<head><base href="/deep/dir/"></head><body>
+    <a href="../../page/9.html">a</a><a href="/page/9.html#x">dup</a>
+    <a href="javascript:void(0)">j</a><a href="mailto:x@example.org">m</a>
+    <a href="#top">self</a><a rel="nofollow" href="/nf.html">nf</a>
+    <img src="img/b.png"><img src="/img/a.png"><img srcset="/img/a.png 2x, data:image/png,x 1x">
+    </body>)html");
+  const Outlinks o = outlinks(p, "http://127.0.0.1:8080/page/5.html");
+  EXPECT_EQ(o.follow, (std::vector<std::string>{"http://127.0.0.1:8080/page/9.html",
+                                                "http://127.0.0.1:8080/deep/dir/"}));
+  EXPECT_EQ(o.images, (std::vector<std::string>{"http://127.0.0.1:8080/deep/dir/img/b.png",
+                                                "http://127.0.0.1:8080/img/a.png"}));
+  EXPECT_EQ(o.nofollow, 1u);
+  EXPECT_EQ(o.rejected, 2u);
+}
+
+TEST(Outlinks, MetaNofollowKeepsImagesOnly) {
+  const Page p = extract(R"html(<meta name="robots" content="nofollow"><a href="/a">a</a>
+    <img src="/i.png">)html");
+  const Outlinks o = outlinks(p, "http://example.org/x");
+  EXPECT_TRUE(o.follow.empty());
+  EXPECT_EQ(o.nofollow, 1u);
+  EXPECT_EQ(o.images, std::vector<std::string>{"http://example.org/i.png"});
+}
+
+}  // namespace
+}  // namespace crawl::html
