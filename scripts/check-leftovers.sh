@@ -15,7 +15,7 @@ for proc in /proc/[0-9]*; do
   if tr '\0' '\n' 2>/dev/null <"$proc/environ" | grep -qxF "CRAWL_TEST_RUN=$run"; then hit=1; fi
   [[ $cmdline == *"$tmp"* ]] && hit=1
   cwd=$(readlink "$proc/cwd" 2>/dev/null || true)
-  [[ -n $cwd && $cwd == "$tmp"* ]] && hit=1
+  [[ -n $cwd && ( $cwd == "$tmp" || $cwd == "$tmp"/* ) ]] && hit=1
   if [[ $hit == 1 ]]; then leftovers+=("$pid"); fi
 done
 if [[ ${#leftovers[@]} -eq 0 ]]; then

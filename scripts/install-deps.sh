@@ -13,7 +13,7 @@ packages=(
   # build
   build-essential cmake pkg-config git
   libssh-dev libcurl4-openssl-dev libgumbo-dev libhiredis-dev libyaml-cpp-dev
-  libcli11-dev libfmt-dev nlohmann-json3-dev libxxhash-dev libexpected-dev libidn2-dev
+  libcli11-dev libfmt-dev nlohmann-json3-dev libxxhash-dev libexpected-dev libidn2-dev libpsl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   # servers and tools used by the test harness and by deploy
   redis-server redis-tools openssh-server openssh-client dtach
@@ -49,9 +49,14 @@ trap cleanup EXIT
 
 echo "install-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
-# Refresh the package lists only when a package is not known yet (fresh machines ship none).
+# Refresh the package lists when a package is not known yet (fresh machines ship none), and
+# once more if the install fails on lists gone stale.
 if ! apt-cache show "${missing[@]}" >/dev/null 2>&1; then
   "${sudo[@]}" apt-get update -qq
 fi
-"${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+install() { "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; }
+if ! install; then
+  "${sudo[@]}" apt-get update -qq
+  install
+fi
 echo "install-deps: done"

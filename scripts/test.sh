@@ -26,5 +26,9 @@ status=0
 (cd "$build" && CRAWL_TEST_TMPDIR="$tmp" CRAWL_TEST_RUN="$run_id" \
    ctest --output-on-failure --no-tests=error -j2 --timeout 600 "$@") || status=$?
 scripts/check-leftovers.sh "$tmp" "$run_id" || status=1
-rm -rf "$tmp"
+if [[ "${CRAWL_TEST_KEEP:-0}" == 1 ]]; then
+  echo "test.sh: kept the harness's files (configs, server logs) in $tmp"
+else
+  rm -rf "$tmp"
+fi
 exit $status

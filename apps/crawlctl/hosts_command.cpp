@@ -10,6 +10,7 @@
 #include "config/inventory.hpp"
 #include "config/select.hpp"
 #include "core/file.hpp"
+#include "core/redact.hpp"
 #include "table.hpp"
 
 namespace crawl::ctl {
@@ -44,7 +45,7 @@ nlohmann::ordered_json host_json(const config::Host& h) {
 nlohmann::ordered_json settings_json(const config::Inventory& inv) {
   const auto& w = inv.worker;
   return {{"redis",
-           {{"url", config::redact_password(inv.redis.url)},
+           {{"url", redact_password(inv.redis.url)},
             {"password_env", inv.redis.password_env},
             {"password_file", inv.redis.password_file},
             {"key_prefix", inv.redis.key_prefix}}},

@@ -1,5 +1,6 @@
 #include "config/host_range.hpp"
 
+#include <cctype>
 #include <charconv>
 
 namespace crawl::config {
@@ -45,11 +46,14 @@ Result<std::vector<std::string>> expand_bracket(std::string_view body, std::size
         if (digits.size() < width) digits.insert(0, width - digits.size(), '0');
         values.push_back(std::move(digits));
       }
-    } else if (is_letter(low) && is_letter(high)) {
+    } else if (is_letter(low) && is_letter(high) &&
+               std::islower(static_cast<unsigned char>(low[0])) ==
+                   std::islower(static_cast<unsigned char>(high[0]))) {
       if (low[0] > high[0]) return fail("range '[{}]' is empty: {} is above {}", body, low, high);
       for (char c = low[0]; c <= high[0]; ++c) values.emplace_back(1, c);
     } else {
-      return fail("bad item '{}' in range '[{}]' (expected numbers like 01-50 or letters like a-f)",
+      return fail("bad item '{}' in range '[{}]' (expected numbers like 01-50 or letters of one "
+                  "case like a-f)",
                   item, body);
     }
   }

@@ -34,18 +34,6 @@ const Group* Inventory::find_group(std::string_view name) const {
   return it == groups.end() ? nullptr : &*it;
 }
 
-std::string redact_password(std::string_view url) {
-  const std::size_t scheme = url.find("://");
-  if (scheme == std::string_view::npos) return std::string(url);
-  const std::size_t authority = scheme + 3;
-  const std::size_t end = std::min(url.find('/', authority), url.size());
-  const std::size_t at = url.rfind('@', end);
-  if (at == std::string_view::npos || at < authority) return std::string(url);
-  const std::size_t colon = url.find(':', authority);
-  if (colon == std::string_view::npos || colon > at) return std::string(url);  // user only
-  return fmt::format("{}***{}", url.substr(0, colon + 1), url.substr(at));
-}
-
 namespace {
 
 using yaml::Node;

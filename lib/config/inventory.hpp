@@ -85,9 +85,6 @@ struct Inventory {
 // settings are listed once under "defaults" (groups and hosts take the same ones).
 std::vector<std::string> inventory_keys();
 
-// The URL with any password replaced by "***", for printing: redis://:***@host:6379/0.
-std::string redact_password(std::string_view url);
-
 // Expansion of host ranges stops past this many hosts in one file.
 inline constexpr std::size_t k_max_hosts = 100'000;
 

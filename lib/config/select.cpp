@@ -3,6 +3,9 @@
 #include <fnmatch.h>
 
 #include <string>
+#include <unordered_map>
+
+#include <fmt/format.h>
 
 #include "config/host_range.hpp"
 #include "core/suggest.hpp"
@@ -15,12 +18,13 @@ bool glob_match(const std::string& pattern, const std::string& text) {
   return fnmatch(pattern.c_str(), text.c_str(), 0) == 0;
 }
 
-// Marks in `hit` the hosts that one term (without its ! or & prefix) matches.
-void match_term(const Inventory& inventory, const std::string& term, std::vector<bool>& hit) {
+// Marks in `hit` the hosts that one term (without its ! or & prefix) matches. Returns an error
+// message for a range that names hosts only in part.
+std::string match_term(const Inventory& inventory, const std::string& term, std::vector<bool>& hit) {
   const auto& hosts = inventory.hosts;
   if (term == "all" || term == "*") {
     hit.assign(hosts.size(), true);
-    return;
+    return {};
   }
   if (const auto eq = term.find('='); eq != std::string::npos) {
     const std::string key = term.substr(0, eq), value = term.substr(eq + 1);
@@ -28,24 +32,34 @@ void match_term(const Inventory& inventory, const std::string& term, std::vector
       auto it = hosts[i].labels.find(key);
       if (it != hosts[i].labels.end() && glob_match(value, it->second)) hit[i] = true;
     }
-    return;
+    return {};
   }
   if (const Group* group = inventory.find_group(term)) {
     for (std::size_t i : group->hosts) hit[i] = true;
-    return;
+    return {};
   }
-  // Brackets are read as a host range first ("crawl[01-05]"); when that names no host they are
-  // a glob character class ("crawl0[14]" = crawl01 and crawl04).
-  auto match_all = [&](const std::vector<std::string>& patterns) {
-    bool any = false;
-    for (const auto& pattern : patterns)
-      for (std::size_t i = 0; i < hosts.size(); ++i)
-        if (glob_match(pattern, hosts[i].name)) any = hit[i] = true;
-    return any;
-  };
+  // Brackets are a host range first ("crawl[01-05]"): every name it expands to must be a host,
+  // so a typo cannot quietly shrink the selection. When it names no host at all, the brackets
+  // are a glob character class ("crawl0[14]" = crawl01 and crawl04).
   if (has_range(term))
-    if (auto expanded = expand_range(term, k_max_hosts); expanded && match_all(*expanded)) return;
-  match_all({term});
+    if (auto names = expand_range(term, k_max_hosts)) {
+      std::unordered_map<std::string_view, std::size_t> index;
+      for (std::size_t i = 0; i < hosts.size(); ++i) index.emplace(hosts[i].name, i);
+      std::vector<std::string> missing;
+      for (const auto& name : *names) {
+        auto it = index.find(name);
+        if (it == index.end()) missing.push_back(name);
+        else hit[it->second] = true;
+      }
+      if (missing.size() < names->size() && !missing.empty()) {
+        if (missing.size() > 3) missing.resize(3), missing.push_back("...");
+        return fmt::format("'{}' names hosts that do not exist: {}", term, fmt::join(missing, ", "));
+      }
+      if (missing.empty()) return {};
+    }
+  for (std::size_t i = 0; i < hosts.size(); ++i)
+    if (glob_match(term, hosts[i].name)) hit[i] = true;
+  return {};
 }
 
 std::vector<std::string_view> known_names(const Inventory& inventory) {
@@ -75,7 +89,8 @@ Result<std::vector<std::size_t>> select_hosts(const Inventory& inventory, std::s
     const std::string body = op == '+' ? term : term.substr(1);
     if (body.empty()) return fail("--limit: '{}' needs a host, group or label after it", term);
     std::vector<bool> hit(n, false);
-    match_term(inventory, body, hit);
+    if (const std::string problem = match_term(inventory, body, hit); !problem.empty())
+      return fail("--limit: {}", problem);
     if (std::find(hit.begin(), hit.end(), true) == hit.end()) {
       return fail("--limit: '{}' matches no host, group or label{}", body,
                   body.find('=') == std::string::npos

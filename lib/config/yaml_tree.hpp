@@ -1,8 +1,8 @@
 #pragma once
 // A YAML document as a small tree that remembers where every node was written, built from
 // yaml-cpp's event parser. Unlike YAML::Node it keeps duplicate map keys (so they can be
-// reported) and tells quoted strings from plain scalars, and it parses in about a third of
-// the time (see docs/performance.md).
+// reported) and tells quoted strings from plain scalars; parsing and validating 10,000 hosts
+// this way takes less than YAML::Load alone (docs/performance.md).
 
 #include <deque>
 #include <string>

@@ -5,6 +5,7 @@
 
 #include <cctype>
 #include <memory>
+#include <unordered_map>
 
 namespace crawl::html {
 
@@ -113,11 +114,32 @@ bool keeps_depth(std::string_view tag) {
   return false;
 }
 
-// The length of the prefix of `body` whose nesting, counted cheaply as start tags minus end
-// tags, stays within k_max_depth. Linear; exact enough to catch pathological documents.
+std::string lower_name(std::string_view name) {
+  std::string out(name);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+// Elements whose content is text, not markup: what looks like a tag inside them is not one.
+bool raw_text(std::string_view tag) {
+  return tag == "script" || tag == "style" || tag == "textarea" || tag == "title" ||
+         tag == "xmp" || tag == "iframe" || tag == "noembed" || tag == "noframes" ||
+         tag == "plaintext";
+}
+
+// The length of the prefix of `body` within which element nesting stays at or below
+// k_max_depth. It keeps the stack of open elements roughly as a parser does: an end tag closes
+// the nearest open element of its name and is ignored when none is open (so "<div></x>" still
+// nests), raw-text elements are skipped to their end tag, comments are skipped. Linear.
 std::size_t nesting_prefix(std::string_view body) {
-  int depth = 0;
+  std::vector<std::string> open;
+  std::unordered_map<std::string, int> count;  // open elements per name: O(1) stray end tags
   std::size_t i = 0;
+  auto tag_name = [&](std::size_t from) {
+    std::size_t end = from;
+    while (end < body.size() && std::isalnum(static_cast<unsigned char>(body[end])) != 0) ++end;
+    return body.substr(from, end - from);
+  };
   while ((i = body.find('<', i)) != std::string_view::npos) {
     if (body.compare(i, 4, "<!--") == 0) {
       const std::size_t end = body.find("-->", i + 4);
@@ -125,15 +147,34 @@ std::size_t nesting_prefix(std::string_view body) {
       i = end + 3;
       continue;
     }
-    ++i;
+    const std::size_t start = i++;
     if (i < body.size() && body[i] == '/') {
-      if (depth > 0) --depth;
+      const std::string name = lower_name(tag_name(i + 1));
+      auto it = count.find(name);
+      if (it == count.end() || it->second == 0) continue;  // nothing of that name is open
+      while (!open.empty()) {
+        const std::string top = std::move(open.back());
+        open.pop_back();
+        --count[top];
+        if (top == name) break;
+      }
       continue;
     }
-    const std::size_t start = i;
-    while (i < body.size() && (std::isalnum(static_cast<unsigned char>(body[i])) != 0)) ++i;
-    if (i == start || keeps_depth(body.substr(start, i - start))) continue;
-    if (++depth > k_max_depth) return start - 1;
+    const std::string name = lower_name(tag_name(i));
+    if (name.empty() || keeps_depth(name)) continue;
+    if (raw_text(name)) {
+      // Skip to "</name", whatever lies between.
+      std::size_t close = i;
+      while ((close = body.find("</", close)) != std::string_view::npos &&
+             lower_name(tag_name(close + 2)) != name)
+        close += 2;
+      if (close == std::string_view::npos) break;
+      i = close;
+      continue;
+    }
+    open.push_back(name);
+    ++count[name];
+    if (open.size() > static_cast<std::size_t>(k_max_depth)) return start;
   }
   return body.size();
 }

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <optional>
+#include <vector>
 
 namespace crawl::url {
 
@@ -63,7 +64,7 @@ void append_escape(std::string& out, unsigned char byte) {
 // One consistent percent-encoding for a path or a query (RFC 3986 6.2.2): unreserved escapes
 // decoded, other escapes upper-cased, characters outside pchar (plus "/" and "?") encoded, and a
 // "%" that starts no escape encoded as %25.
-std::string normalize_escapes(std::string_view part) {
+std::string escapes(std::string_view part) {
   std::string out;
   out.reserve(part.size());
   for (std::size_t i = 0; i < part.size(); ++i) {
@@ -87,6 +88,39 @@ std::string normalize_escapes(std::string_view part) {
     }
   }
   return out;
+}
+
+// RFC 3986 5.2.4. libcurl removes dot segments while parsing, but a decoded "%2E" can form new
+// ones ("/a/%2E%2E/b"), so the normal form removes them once more after decoding.
+std::string remove_dot_segments(std::string_view path) {
+  std::vector<std::string_view> kept;
+  std::size_t start = 1;  // the path starts with "/"
+  bool trailing_slash = false;
+  while (start <= path.size()) {
+    std::size_t end = path.find('/', start);
+    if (end == std::string_view::npos) end = path.size();
+    const std::string_view segment = path.substr(start, end - start);
+    const bool last = end == path.size();
+    if (segment == "..") {
+      if (!kept.empty()) kept.pop_back();
+      trailing_slash = last;
+    } else if (segment == ".") {
+      trailing_slash = last;
+    } else {
+      kept.push_back(segment);
+      trailing_slash = false;
+    }
+    start = end + 1;
+  }
+  std::string out;
+  for (std::string_view segment : kept) out.append("/").append(segment);
+  if (out.empty() || trailing_slash) out += '/';
+  return out;
+}
+
+bool has_dot_segment(std::string_view path) {
+  return path.find("/./") != std::string_view::npos || path.find("/../") != std::string_view::npos ||
+         path.ends_with("/.") || path.ends_with("/..");
 }
 
 // Browser rules for an href: strip surrounding C0 controls and spaces, drop tabs and newlines
@@ -161,10 +195,12 @@ Normalized assemble(CURLU* h) {
   out += host_text;
   if (CurlString port = get(h, CURLUPART_PORT, CURLU_NO_DEFAULT_PORT)) out += std::string(":") + port.get();
   CurlString path = get(h, CURLUPART_PATH);
-  const std::string p = path ? normalize_escapes(path.get()) : std::string("/");
-  out += p.empty() ? "/" : p;
+  std::string p = path ? escapes(path.get()) : std::string("/");
+  if (p.empty()) p = "/";
+  if (has_dot_segment(p)) p = remove_dot_segments(p);
+  out += p;
   if (CurlString query = get(h, CURLUPART_QUERY); query && *query.get() != '\0')
-    out += "?" + normalize_escapes(query.get());
+    out += "?" + escapes(query.get());
   if (out.size() > k_max_length) return tl::unexpected(Reject::too_long);
   return out;
 }
@@ -180,6 +216,8 @@ std::optional<Reject> precheck(const std::string& ref, bool absolute_required) {
 }
 
 }  // namespace
+
+std::string normalize_escapes(std::string_view part) { return escapes(part); }
 
 Normalized normalize(std::string_view absolute) {
   const std::string ref = clean_reference(absolute);
@@ -254,11 +292,10 @@ Parts split(std::string_view u) {
   return parts;
 }
 
-std::string_view origin(std::string_view normalized) {
-  const std::size_t colon = normalized.find("://");
-  if (colon == std::string_view::npos) return {};
-  const std::size_t slash = normalized.find('/', colon + 3);
-  return normalized.substr(0, slash);
+std::string origin(std::string_view normalized) {
+  const Parts parts = split(normalized);
+  if (parts.scheme.empty()) return {};
+  return std::string(parts.scheme) + "://" + std::string(parts.authority);
 }
 
 }  // namespace crawl::url

@@ -70,7 +70,11 @@ struct Parts {
 };
 Parts split(std::string_view normalized);
 
-// "scheme://authority": the unit of robots.txt and politeness.
-std::string_view origin(std::string_view normalized);
+// The percent-encoding of the normal form applied to a path, a query or a robots.txt pattern:
+// unreserved escapes decoded, other escapes upper-cased, unsafe characters encoded.
+std::string normalize_escapes(std::string_view part);
+
+// "scheme://host[:port]", without userinfo: the unit of robots.txt and politeness.
+std::string origin(std::string_view normalized);
 
 }  // namespace crawl::url

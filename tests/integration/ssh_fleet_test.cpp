@@ -81,6 +81,22 @@ TEST(SshFleet, HostCanGoDownAndComeBackOnItsAddress) {
   EXPECT_EQ(run_ssh(fleet.ssh_argv(1, "true"), out / "back.log").rc, 0);
 }
 
+TEST(SshFleet, TeardownKillsWhatSessionsLeftRunning) {
+  pid_t orphan = 0;
+  {
+    SshFleet fleet(1);
+    TempDir out("ssh-orphan");
+    // A session starts a detached process and ends, as deploy will do with dtach.
+    const Ssh r = run_ssh(fleet.ssh_argv(0, "setsid sleep 300 </dev/null >/dev/null 2>&1 & echo $!"),
+                          out / "ssh.log");
+    ASSERT_EQ(r.rc, 0) << r.output;
+    orphan = static_cast<pid_t>(std::stol(r.output));
+    EXPECT_TRUE(alive(orphan));
+    EXPECT_EQ(fleet.session_processes(), std::vector<pid_t>{orphan});
+  }
+  EXPECT_TRUE(wait_until([&] { return !alive(orphan); }, 2s)) << orphan;
+}
+
 TEST(SshFleet, TeardownLeavesNoSshdBehind) {
   std::vector<pid_t> pids;
   std::string dir;

@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <cstdlib>
@@ -58,8 +59,16 @@ Process::Process(const SpawnOptions& options) {
   std::vector<char*> argv;
   for (const auto& a : options.argv) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
+  // options.env replaces inherited variables of the same name rather than shadowing them.
+  auto name_of = [](std::string_view e) { return e.substr(0, e.find('=')); };
   std::vector<std::string> env_strings;
-  for (char** e = environ; *e != nullptr; ++e) env_strings.emplace_back(*e);
+  for (char** e = environ; *e != nullptr; ++e) {
+    const std::string_view inherited(*e);
+    const bool replaced = std::any_of(options.env.begin(), options.env.end(), [&](const auto& o) {
+      return name_of(o) == name_of(inherited);
+    });
+    if (!replaced) env_strings.emplace_back(inherited);
+  }
   for (const auto& e : options.env) env_strings.push_back(e);
   std::vector<char*> envp;
   for (auto& e : env_strings) envp.push_back(e.data());
@@ -141,6 +150,26 @@ void Process::stop(std::chrono::milliseconds grace, int signo) {
   int status = 0;
   waitpid(m_pid, &status, 0);
   m_status = status;
+}
+
+bool start_with_retry(const std::function<bool()>& try_once, int attempts) {
+  for (int attempt = 0; attempt < attempts; ++attempt)
+    if (try_once()) return true;
+  return false;
+}
+
+std::vector<pid_t> find_processes(const std::function<bool(std::string_view environ)>& match) {
+  std::vector<pid_t> found;
+  const pid_t self = getpid();
+  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+    const std::string name = entry.path().filename();
+    if (name.empty() || !std::isdigit(static_cast<unsigned char>(name[0]))) continue;
+    const pid_t pid = static_cast<pid_t>(std::stol(name));
+    if (pid == self) continue;
+    const std::string env = read_text(entry.path() / "environ");
+    if (!env.empty() && match(env)) found.push_back(pid);
+  }
+  return found;
 }
 
 int run_command(const SpawnOptions& options, std::chrono::milliseconds timeout) {

@@ -68,6 +68,14 @@ class Process {
 // output goes to `log_path`. Throws if it cannot start or outlives `timeout` (then it is killed).
 int run_command(const SpawnOptions& options, std::chrono::milliseconds timeout = 60s);
 
+// Calls `try_once` until it returns true, at most `attempts` times: for servers started on a
+// port found free a moment earlier, which another process may have taken since.
+bool start_with_retry(const std::function<bool()>& try_once, int attempts = 5);
+
+// Processes (other than this one) whose environment, NUL-separated "NAME=value" entries,
+// satisfies `match`: how a fixture finds what its servers spawned outside their process group.
+std::vector<pid_t> find_processes(const std::function<bool(std::string_view environ)>& match);
+
 // Polls `ready` every 20 ms until it returns true or `timeout` passes.
 bool wait_until(const std::function<bool()>& ready, std::chrono::milliseconds timeout);
 

@@ -19,16 +19,18 @@ RedisServer::RedisServer(RedisOptions options) : m_options(std::move(options)) {
   conf += "appendfsync everysec\n";
   if (!m_options.password.empty()) conf += "requirepass \"" + m_options.password + "\"\n";
   write_text(m_dir / "redis.conf", conf, 0600);
-  // A port taken between free_port() and bind is retried with another one.
-  for (int attempt = 0; attempt < 5; ++attempt) {
+  std::string last_error;
+  const bool started = start_with_retry([&] {
     m_port = free_port();
     try {
       start();
-      return;
-    } catch (const std::runtime_error&) {
-      if (attempt == 4) throw;
+      return true;
+    } catch (const std::runtime_error& e) {
+      last_error = e.what();
+      return false;
     }
-  }
+  });
+  if (!started) throw std::runtime_error(last_error);
 }
 
 RedisServer::~RedisServer() { m_process.stop(5s); }

@@ -16,7 +16,7 @@ struct SiteOptions {
   std::uint64_t body_cap = 1u << 20;  // the crawl's max body: /big.html is twice as long
   int max_redirects = 5;              // the crawl's limit: /redirect/long/0 needs one more hop
   std::string robots_agent = "crawlworker";  // the crawl's robots.txt product token
-  int slow_seconds = 30;              // /slow.html answers after this long
+  int slow_seconds = 60;              // /slow.html answers after this long (above any timeout)
   unsigned seed = 42;                 // the link graph; the same seed gives the same site
 };
 

@@ -5,6 +5,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <signal.h>
+
 #include <filesystem>
 #include <stdexcept>
 
@@ -64,23 +66,50 @@ SshFleet::SshFleet(int n) : m_user(current_user()) {
     host.host_key = key_without_comment(first_line(read_text(host.dir + "/host_key.pub")));
     m_hosts.push_back(std::move(host));
     m_servers.emplace_back();
-    start_host(static_cast<std::size_t>(i - 1));
+    start_host(static_cast<std::size_t>(i - 1));  // writes known_hosts as each host comes up
   }
+}
+
+void SshFleet::write_known_hosts() const {
   std::string known_hosts;
   for (const auto& h : m_hosts)
-    known_hosts += "[" + h.address + "]:" + std::to_string(h.port) + " " + h.host_key + "\n";
+    if (h.port != 0)
+      known_hosts += "[" + h.address + "]:" + std::to_string(h.port) + " " + h.host_key + "\n";
   write_text(this->known_hosts(), known_hosts, 0644);
+}
+
+std::vector<pid_t> SshFleet::session_processes() const {
+  const std::string marker = "CRAWL_SSH_FLEET=" + dir();
+  std::vector<std::string> connections;
+  for (const auto& h : m_hosts)
+    connections.push_back(" " + h.address + " " + std::to_string(h.port));
+  return find_processes([&](std::string_view env) {
+    std::size_t start = 0;
+    while (start < env.size()) {
+      std::size_t end = env.find('\0', start);
+      if (end == std::string_view::npos) end = env.size();
+      const std::string_view var = env.substr(start, end - start);
+      if (var == marker) return true;
+      if (var.starts_with("SSH_CONNECTION="))
+        for (const auto& c : connections)
+          if (var.ends_with(c)) return true;
+      start = end + 1;
+    }
+    return false;
+  });
 }
 
 SshFleet::~SshFleet() {
   for (auto& server : m_servers) server.stop(5s);
+  for (pid_t pid : session_processes()) kill(pid, SIGKILL);
 }
 
 void SshFleet::start_host(std::size_t i) {
   FleetHost& host = m_hosts.at(i);
   const bool use_pam = geteuid() == 0 && account_locked(m_user);
-  for (int attempt = 0; attempt < 5; ++attempt) {
-    if (host.port == 0 || attempt > 0) host.port = free_port(host.address);
+  int attempt = 0;
+  const bool started = start_with_retry([&] {
+    if (host.port == 0 || attempt++ > 0) host.port = free_port(host.address);
     std::string conf;
     conf += "ListenAddress " + host.address + ":" + std::to_string(host.port) + "\n";
     conf += "HostKey " + host.dir + "/host_key\n";
@@ -101,7 +130,7 @@ void SshFleet::start_host(std::size_t i) {
     write_text(host.dir + "/sshd_config", conf, 0600);
     m_servers.at(i) = Process({{k_sshd, "-D", "-e", "-f", host.dir + "/sshd_config"},
                                host.dir + "/sshd.log",
-                               {}});
+                               {"CRAWL_SSH_FLEET=" + dir()}});
     const bool ready = wait_until(
         [&] {
           if (!m_servers[i].running()) return true;
@@ -109,8 +138,13 @@ void SshFleet::start_host(std::size_t i) {
           return banner && banner->starts_with("SSH-2.0");
         },
         10s);
-    if (ready && m_servers[i].running()) return;
+    if (ready && m_servers[i].running()) return true;
     m_servers[i].stop(1s);
+    return false;
+  });
+  if (started) {
+    write_known_hosts();
+    return;
   }
   throw std::runtime_error("sshd for " + host.name + " did not start; log: " +
                            read_text(host.dir + "/sshd.log"));

@@ -41,9 +41,17 @@ class SshFleet {
   std::string inventory_yaml(const std::string& extra = "") const;
 
   void stop_host(std::size_t i);   // the sshd of host i goes away (connections refused)
-  void start_host(std::size_t i);  // and comes back on the same address and port
+  void start_host(std::size_t i);  // and comes back on its address (known_hosts follows a new port)
+
+  // Every process a session on this fleet started, as long as it runs: sshd's per-connection
+  // processes (they leave our process group with setsid) and whatever the sessions launched,
+  // dtach'd workers included. Found by environment: the marker each sshd carries, or the
+  // SSH_CONNECTION that names one of our hosts.
+  std::vector<pid_t> session_processes() const;
 
  private:
+  void write_known_hosts() const;
+
   TempDir m_dir{"fleet"};
   std::string m_user;
   std::vector<FleetHost> m_hosts;

@@ -18,7 +18,7 @@ TestSite::TestSite(SiteOptions site, ServerOptions server) {
   if (!std::filesystem::exists(k_echo_module))
     throw std::runtime_error(std::string(k_echo_module) +
                              " is missing: run scripts/install-deps.sh (libnginx-mod-http-echo)");
-  for (int attempt = 0; attempt < 5; ++attempt) {
+  const bool started = start_with_retry([&] {
     m_port = free_port();
     m_site = generate_site(site, m_port);  // absolute links carry the port
     std::filesystem::remove_all(www_dir());
@@ -36,9 +36,11 @@ TestSite::TestSite(SiteOptions site, ServerOptions server) {
           return reply && reply->starts_with("HTTP/1.1 200");
         },
         10s);
-    if (ready && m_nginx.running()) return;
+    if (ready && m_nginx.running()) return true;
     m_nginx.stop(1s);
-  }
+    return false;
+  });
+  if (started) return;
   throw std::runtime_error("nginx did not start; error log: " + read_text(m_dir / "error.log") +
                            read_text(m_dir / "nginx.out"));
 }

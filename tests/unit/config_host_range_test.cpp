@@ -51,6 +51,7 @@ TEST(HostRange, RejectsMalformedAndEmptyRanges) {
   EXPECT_NE(error_of("n[1-]").find("bad item"), std::string::npos);
   EXPECT_NE(error_of("n[1,,2]").find("empty item"), std::string::npos);
   EXPECT_NE(error_of("n[aa-b]").find("bad item"), std::string::npos);
+  EXPECT_NE(error_of("n[Y-b]").find("one case"), std::string::npos);  // would span punctuation
 }
 
 TEST(HostRange, StopsAtTheCapBeforeExpanding) {

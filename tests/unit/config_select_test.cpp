@@ -83,6 +83,9 @@ TEST_F(Select, TermsThatMatchNothingAreErrors) {
   EXPECT_EQ(error("eu,crawl09.eu"), "--limit: 'crawl09.eu' matches no host, group or label "
                                     "(did you mean 'crawl01.eu'?)");
   EXPECT_EQ(error("region=mars"), "--limit: 'region=mars' matches no host, group or label");
+  // A range must name only hosts that exist: 05-09 are typos, not a smaller selection.
+  EXPECT_EQ(error("crawl[01-09].eu"), "--limit: 'crawl[01-09].eu' names hosts that do not exist: "
+                                      "crawl05.eu, crawl06.eu, crawl07.eu, ...");
   EXPECT_EQ(error("eu,&us"), "--limit 'eu,&us' selects no host");
   EXPECT_NE(error("!").find("needs a host"), std::string::npos);
 }

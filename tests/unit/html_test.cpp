@@ -87,6 +87,27 @@ TEST(Extract, DeepNestingIsCutNotParsedForMinutes) {
   p = extract(hostile);
   EXPECT_TRUE(p.nesting_cut);
   EXPECT_EQ(hrefs(p), std::vector<std::string>{"before.html"});
+  // Stray end tags close nothing and must not hide the nesting they sit in.
+  std::string evasive = "<a href=\"before.html\">b</a>";
+  for (int i = 0; i < 200000; ++i) evasive += "<div></x>";
+  evasive += "<a href=\"after.html\">a</a>";
+  p = extract(evasive);
+  EXPECT_TRUE(p.nesting_cut);
+  EXPECT_EQ(hrefs(p), std::vector<std::string>{"before.html"});
+  // Properly closed elements do not add up, however many.
+  std::string flat;
+  for (int i = 0; i < 3 * k_max_depth; ++i) flat += "<div><span>x</span></div>";
+  flat += "<a href=\"flat.html\">f</a>";
+  p = extract(flat);
+  EXPECT_FALSE(p.nesting_cut);
+  EXPECT_EQ(hrefs(p), std::vector<std::string>{"flat.html"});
+  // What looks like tags inside a script or style is text: a big inline script is no nesting.
+  std::string script = "<script>";
+  for (int i = 0; i < 3 * k_max_depth; ++i) script += "if(i<n){x=a<b;}<div>";
+  script += "</script><style>a<b{}</style><a href=\"after-script.html\">s</a>";
+  p = extract(script);
+  EXPECT_FALSE(p.nesting_cut);
+  EXPECT_EQ(hrefs(p), std::vector<std::string>{"after-script.html"});
   // Thousands of unclosed <p>, <li> and <td> are ordinary sloppy markup, not nesting.
   std::string sloppy;
   for (int i = 0; i < 3 * k_max_depth; ++i) sloppy += "<p>para<li>item<td>cell";

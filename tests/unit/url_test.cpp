@@ -47,6 +47,11 @@ TEST(Normalize, Table) {
       {"http://exa\nmple.org/\ta", "http://example.org/a"},
       {"http:\\\\example.org\\a\\b?x=\\", "http://example.org/a/b?x=%5C"},
       {"http://user:pw@example.org/", "http://user:pw@example.org/"},
+      // A decoded %2E makes dot segments of its own: they go too.
+      {"http://example.org/a/%2E%2E/b", "http://example.org/b"},
+      {"http://example.org/a/%2e/b/%2E%2e", "http://example.org/a/"},
+      {"http://example.org/%2E%2E/%2E%2E/x", "http://example.org/x"},
+      {"http://example.org/a/.%2E./b", "http://example.org/a/.../b"},
       // Rejections.
       {"", nullptr, Reject::empty},
       {"   ", nullptr, Reject::empty},
@@ -72,7 +77,8 @@ TEST(Normalize, Table) {
 
 TEST(Normalize, IsIdempotent) {
   for (const char* input : {"HTTP://Example.ORG:80/a/./b/%7e?x=%2f#f", "https://bücher.de/ä b",
-                            "http://example.org/100%"}) {
+                            "http://example.org/100%", "http://example.org/a/%2E%2E/b/%2e",
+                            "http://example.org/x/%2e%2E/%2E"}) {
     const Normalized once = normalize(input);
     ASSERT_TRUE(once) << input;
     EXPECT_EQ(describe(normalize(*once)), *once);
@@ -157,6 +163,7 @@ TEST(Split, PartsOfANormalizedUrl) {
   EXPECT_EQ(split("http://[::1]:81/").host, "[::1]");
   EXPECT_EQ(origin("http://example.org:81/a?b"), "http://example.org:81");
   EXPECT_EQ(origin("http://example.org"), "http://example.org");
+  EXPECT_EQ(origin("http://user:pw@example.org:81/a"), "http://example.org:81");  // no credentials
 }
 
 }  // namespace

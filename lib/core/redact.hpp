@@ -1,0 +1,13 @@
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace crawl {
+
+// The URL with the password of its userinfo replaced by "***", for printing and logging:
+// redis://:***@host:6379/0. Userinfo ends at the last '@', since passwords are often written
+// unencoded and may hold '/', '?' or '#'.
+std::string redact_password(std::string_view url);
+
+}  // namespace crawl
