@@ -1,0 +1,39 @@
+#pragma once
+// The options a crawl job carries (set by `crawlctl submit`, read by every worker), and the
+// per-link decision they imply. Pure.
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace crawl::policy {
+
+enum class Scope {
+  host,    // the hosts of the seed URLs
+  domain,  // their registrable domains (example.org covers www.example.org and cdn.example.org)
+  any,     // everything; other rules still apply
+};
+
+std::string_view to_string(Scope scope);
+bool parse_scope(std::string_view text, Scope& out);
+
+struct JobOptions {
+  Scope scope = Scope::host;
+  int max_depth = 16;             // links followed from a seed; seeds are depth 0
+  std::uint64_t max_pages = 0;    // URLs admitted to the job, 0 = no limit
+  std::vector<std::string> allow; // POSIX extended regexes: when any is given, a URL must match one
+  std::vector<std::string> deny;  // a URL matching any is dropped
+  bool respect_robots = true;
+  std::chrono::milliseconds delay{0};  // per host between requests, cluster-wide
+  int max_retries = 2;            // for timeouts, connection errors, 429 and 5xx
+  std::size_t max_url_length = 2048;
+  int max_repeats = 3;            // a path segment repeated this often is a trap: /a/b/a/b/a/b
+};
+
+// Why a discovered link is not crawled. Each is a "filtered:<reason>" terminal state.
+enum class Drop { none, offsite, depth, denied, not_allowed, trap_length, trap_repeat };
+std::string_view to_string(Drop drop);
+
+}  // namespace crawl::policy

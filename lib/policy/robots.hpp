@@ -1,0 +1,53 @@
+#pragma once
+// robots.txt as RFC 9309 defines it: the group for our product token (merged if it appears more
+// than once, else the "*" groups), the longest matching rule wins, Allow wins a tie, "*" matches
+// any run of characters and a final "$" anchors the end. Pure.
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace crawl::policy {
+
+class Robots {
+ public:
+  // Everything allowed: no robots.txt (4xx), or no group applies to us.
+  static Robots allow_all();
+  // Nothing allowed: robots.txt unreachable (5xx, network error), per RFC 9309 section 2.3.1.4.
+  static Robots disallow_all();
+
+  // `path_and_query` of a normalised URL ("/a/b?x=1"). /robots.txt itself is always allowed.
+  bool allowed(std::string_view path_and_query) const;
+
+  // Crawl-delay of our group, if it gives one (not in RFC 9309, but widely written).
+  std::optional<std::chrono::milliseconds> crawl_delay() const { return m_crawl_delay; }
+
+  // A compact text form to cache in Redis and read back: one rule a line.
+  std::string serialize() const;
+  static Robots deserialize(std::string_view text);
+
+ private:
+  friend Robots parse_robots(std::string_view text, std::string_view agent);
+  struct Rule {
+    bool allow;
+    std::string pattern;  // percent-encoding normalised as URLs are
+  };
+  std::vector<Rule> m_rules;
+  bool m_disallow_all = false;
+  std::optional<std::chrono::milliseconds> m_crawl_delay;
+};
+
+// Parses a robots.txt body for the crawler whose product token is `agent` (matched without
+// regard to case). Only the first 512 KiB are read, as RFC 9309 allows.
+Robots parse_robots(std::string_view text, std::string_view agent);
+
+// What to do with a robots.txt fetch that gave no body to parse: 4xx allows all, 5xx and
+// network failures disallow all until the next attempt.
+Robots robots_for_status(int http_status);
+
+// True when `pattern` (robots.txt syntax) matches the start of `path`.
+bool robots_match(std::string_view pattern, std::string_view path);
+
+}  // namespace crawl::policy
