@@ -1,0 +1,337 @@
+#include "queue/queue.hpp"
+
+#include <charconv>
+
+#include <nlohmann/json.hpp>
+
+#include "queue/scripts.hpp"
+#include "url/url.hpp"
+
+namespace crawl::queue {
+
+namespace {
+
+constexpr std::size_t k_links_per_call = 1000;  // URLs per enqueue script call
+constexpr std::size_t k_calls_per_trip = 8;     // script calls per round trip
+
+std::string_view kind_name(PageOutcome::Kind kind) {
+  switch (kind) {
+    case PageOutcome::Kind::done: return "done";
+    case PageOutcome::Kind::failed: return "failed";
+    case PageOutcome::Kind::filtered: return "filtered";
+    case PageOutcome::Kind::retry: return "retry";
+    case PageOutcome::Kind::release: return "release";
+  }
+  return "?";
+}
+
+void add_link(std::vector<std::string>& args, const Link& link) {
+  args.push_back(fingerprint_bytes(url::fingerprint(link.url)));
+  args.push_back(link.url);
+  args.push_back(link.drop);
+}
+
+Result<void> expect_ok(const Result<Reply>& reply, std::string_view what) {
+  if (!reply) return fail(reply.error());
+  if (!reply->ok()) return fail("{}: {}", what, reply->str);
+  return {};
+}
+
+long long to_number(const std::string& s) {
+  long long n = 0;
+  std::from_chars(s.data(), s.data() + s.size(), n);
+  return n;
+}
+
+std::vector<std::string> strings(const Reply& r) {
+  std::vector<std::string> out;
+  for (const Reply& e : r.elements) out.push_back(e.str);
+  return out;
+}
+
+}  // namespace
+
+std::vector<std::pair<std::string, std::string>> job_fields(const policy::JobOptions& o) {
+  return {{"scope", std::string(policy::to_string(o.scope))},
+          {"max_depth", std::to_string(o.max_depth)},
+          {"max_pages", std::to_string(o.max_pages)},
+          {"allow", nlohmann::json(o.allow).dump()},
+          {"deny", nlohmann::json(o.deny).dump()},
+          {"respect_robots", o.respect_robots ? "1" : "0"},
+          {"delay_ms", std::to_string(o.delay.count())},
+          {"max_retries", std::to_string(o.max_retries)},
+          {"max_url_length", std::to_string(o.max_url_length)},
+          {"max_repeats", std::to_string(o.max_repeats)}};
+}
+
+Result<policy::JobOptions> job_options(const std::map<std::string, std::string>& f) {
+  policy::JobOptions o;
+  auto get = [&](const char* key) -> const std::string* {
+    auto it = f.find(key);
+    return it == f.end() ? nullptr : &it->second;
+  };
+  if (auto* v = get("scope"); v && !policy::parse_scope(*v, o.scope))
+    return fail("job has an unknown scope '{}'", *v);
+  if (auto* v = get("max_depth")) o.max_depth = static_cast<int>(to_number(*v));
+  if (auto* v = get("max_pages")) o.max_pages = static_cast<std::uint64_t>(to_number(*v));
+  for (auto [key, list] : {std::pair{"allow", &o.allow}, std::pair{"deny", &o.deny}})
+    if (auto* v = get(key)) {
+      auto j = nlohmann::json::parse(*v, nullptr, false);
+      if (!j.is_array()) return fail("job field '{}' is not a list", key);
+      *list = j.get<std::vector<std::string>>();
+    }
+  if (auto* v = get("respect_robots")) o.respect_robots = *v != "0";
+  if (auto* v = get("delay_ms")) o.delay = std::chrono::milliseconds(to_number(*v));
+  if (auto* v = get("max_retries")) o.max_retries = static_cast<int>(to_number(*v));
+  if (auto* v = get("max_url_length")) o.max_url_length = static_cast<std::size_t>(to_number(*v));
+  if (auto* v = get("max_repeats")) o.max_repeats = static_cast<int>(to_number(*v));
+  return o;
+}
+
+Result<std::string> Queue::create_job(const policy::JobOptions& options, const std::string& name,
+                                      const std::vector<std::string>& seed_authorities,
+                                      std::int64_t now_ms) {
+  auto id = m_redis.command({"INCR", m_keys.job_seq()});
+  if (!id) return fail(id.error());
+  if (!id->ok()) return fail("creating a job: {}", id->str);
+  const std::string job = std::to_string(id->integer);
+  std::vector<std::string> hset{"HSET", m_keys.job(job), "name", name, "state", "running",
+                                "created_ms", std::to_string(now_ms)};
+  for (auto& [k, v] : job_fields(options)) {
+    hset.push_back(k);
+    hset.push_back(v);
+  }
+  std::vector<std::vector<std::string>> commands{std::move(hset)};
+  commands.push_back({"HSET", m_keys.stats(job), "submitted", "0", "queued", "0", "in_flight", "0",
+                      "done", "0", "failed", "0", "filtered", "0"});
+  for (std::size_t i = 0; i < seed_authorities.size(); i += 1000) {
+    std::vector<std::string> sadd{"SADD", m_keys.seeds(job)};
+    for (std::size_t k = i; k < std::min(i + 1000, seed_authorities.size()); ++k)
+      sadd.push_back(seed_authorities[k]);
+    commands.push_back(std::move(sadd));
+  }
+  commands.push_back({"ZADD", m_keys.jobs(), std::to_string(now_ms), job});
+  auto replies = m_redis.pipeline(commands);
+  if (!replies) return fail(replies.error());
+  for (const Reply& r : *replies)
+    if (!r.ok()) return fail("creating job {}: {}", job, r.str);
+  return job;
+}
+
+Result<Admitted> Queue::enqueue(const std::string& job, int depth, const std::vector<Link>& links,
+                                const std::function<void(std::size_t)>& progress) {
+  Admitted total;
+  std::vector<std::vector<std::string>> calls;
+  auto send = [&]() -> Result<void> {
+    if (calls.empty()) return {};
+    auto replies = m_redis.scripts(scripts::enqueue, calls);
+    if (!replies) return fail(replies.error());
+    for (const Reply& r : *replies) {
+      if (!r.ok() || r.elements.size() != 2) return fail("enqueue into job {}: {}", job, r.str);
+      total.admitted += static_cast<std::uint64_t>(r.elements[0].integer);
+      total.duplicates += static_cast<std::uint64_t>(r.elements[1].integer);
+    }
+    calls.clear();
+    return {};
+  };
+  for (std::size_t i = 0; i < links.size(); i += k_links_per_call) {
+    std::vector<std::string> args{m_keys.prefix, job, std::to_string(depth)};
+    const std::size_t end = std::min(i + k_links_per_call, links.size());
+    args.reserve(3 + 3 * (end - i));
+    for (std::size_t k = i; k < end; ++k) add_link(args, links[k]);
+    calls.push_back(std::move(args));
+    if (calls.size() == k_calls_per_trip || end == links.size()) {
+      if (auto sent = send(); !sent) return fail(sent.error());
+      if (progress) progress(end);
+    }
+  }
+  return total;
+}
+
+Result<JobInfo> Queue::job(const std::string& id) {
+  auto replies = m_redis.pipeline({{"HGETALL", m_keys.job(id)}, {"HGETALL", m_keys.stats(id)}});
+  if (!replies) return fail(replies.error());
+  const Reply& fields = (*replies)[0];
+  if (fields.elements.empty()) return fail("no job '{}'", id);
+  std::map<std::string, std::string> f;
+  for (std::size_t i = 0; i + 1 < fields.elements.size(); i += 2)
+    f[fields.elements[i].str] = fields.elements[i + 1].str;
+  auto options = job_options(f);
+  if (!options) return fail("job {}: {}", id, options.error().message);
+  JobInfo info;
+  info.id = id;
+  info.name = f["name"];
+  info.state = f["state"];
+  info.created_ms = to_number(f["created_ms"]);
+  info.options = std::move(*options);
+  const Reply& stats = (*replies)[1];
+  for (std::size_t i = 0; i + 1 < stats.elements.size(); i += 2)
+    info.stats[stats.elements[i].str] = to_number(stats.elements[i + 1].str);
+  return info;
+}
+
+Result<std::vector<std::string>> Queue::seed_authorities(const std::string& job) {
+  auto r = m_redis.command({"SMEMBERS", m_keys.seeds(job)});
+  if (!r) return fail(r.error());
+  return strings(*r);
+}
+
+Result<std::vector<std::string>> Queue::job_ids() {
+  auto r = m_redis.command({"ZRANGE", m_keys.jobs(), "0", "-1"});
+  if (!r) return fail(r.error());
+  return strings(*r);
+}
+
+Result<std::vector<std::string>> Queue::results(const std::string& job, std::string& cursor,
+                                                std::size_t count) {
+  auto r = m_redis.command({"HSCAN", m_keys.results(job), cursor, "COUNT", std::to_string(count)});
+  if (!r) return fail(r.error());
+  if (!r->ok() || r->elements.size() != 2) return fail("reading results of job {}: {}", job, r->str);
+  cursor = r->elements[0].str;
+  std::vector<std::string> records;
+  const auto& pairs = r->elements[1].elements;
+  for (std::size_t i = 1; i < pairs.size(); i += 2) records.push_back(pairs[i].str);
+  return records;
+}
+
+Result<std::vector<Entry>> Queue::claim(const std::string& worker, std::size_t n,
+                                        std::int64_t now_ms) {
+  auto r = m_redis.script(scripts::claim,
+                          {m_keys.prefix, worker, std::to_string(n), std::to_string(now_ms)});
+  if (!r) return fail(r.error());
+  if (!r->ok()) return fail("claim: {}", r->str);
+  std::vector<Entry> entries;
+  for (const Reply& e : r->elements)
+    if (auto entry = decode(e.str)) entries.push_back(std::move(*entry));
+  return entries;
+}
+
+Result<bool> Queue::wait_for_work(std::chrono::milliseconds timeout) {
+  // BLMOVE from the frontier onto itself blocks until an entry exists and moves nothing out
+  // of the list: the entry is only rotated, so a worker that dies here loses nothing.
+  const double seconds = static_cast<double>(timeout.count()) / 1000.0;
+  auto r = m_redis.command({"BLMOVE", m_keys.frontier(), m_keys.frontier(), "RIGHT", "LEFT",
+                            fmt::format("{:.3f}", seconds)});
+  if (!r) return fail(r.error());
+  if (!r->ok()) return fail("waiting for work: {}", r->str);
+  return r->type == Reply::Type::string;
+}
+
+Result<Completed> Queue::complete(const std::string& worker, const std::vector<PageOutcome>& pages) {
+  if (pages.empty()) return Completed{};
+  std::vector<std::string> args{m_keys.prefix, worker};
+  for (const PageOutcome& p : pages) {
+    Entry retry = p.entry;
+    ++retry.attempt;
+    args.push_back(encode(p.entry));
+    args.push_back(std::string(kind_name(p.kind)));
+    args.push_back(p.reason);
+    args.push_back(p.entry.url);
+    args.push_back(p.record_json);
+    args.push_back(std::to_string(p.bytes));
+    args.push_back(p.kind == PageOutcome::Kind::retry ? encode(retry) : std::string());
+    args.push_back(std::to_string(p.not_before_ms));
+    args.push_back(std::to_string(p.entry.depth + 1));
+    args.push_back(std::to_string(p.links.size()));
+    for (const Link& link : p.links) add_link(args, link);
+  }
+  auto r = m_redis.script(scripts::complete, args);
+  if (!r) return fail(r.error());
+  if (!r->ok() || r->elements.size() != 2) return fail("recording outcomes: {}", r->str);
+  return Completed{static_cast<std::uint64_t>(r->elements[0].integer),
+                   static_cast<std::uint64_t>(r->elements[1].integer)};
+}
+
+Result<long long> Queue::reap(const std::string& worker, bool force) {
+  auto r = m_redis.script(scripts::reap, {m_keys.prefix, worker, force ? "1" : "0"});
+  if (!r) return fail(r.error());
+  if (!r->ok()) return fail("reaping worker {}: {}", worker, r->str);
+  return r->integer;
+}
+
+Result<std::vector<Entry>> Queue::leased(const std::string& worker) {
+  auto r = m_redis.command({"LRANGE", m_keys.inflight(worker), "0", "-1"});
+  if (!r) return fail(r.error());
+  std::vector<Entry> entries;
+  for (const Reply& e : r->elements)
+    if (auto entry = decode(e.str)) entries.push_back(std::move(*entry));
+  return entries;
+}
+
+Result<void> Queue::heartbeat(const std::string& worker,
+                              const std::map<std::string, std::string>& fields,
+                              std::chrono::milliseconds ttl) {
+  std::vector<std::string> hset{"HSET", m_keys.worker(worker)};
+  for (const auto& [k, v] : fields) {
+    hset.push_back(k);
+    hset.push_back(v);
+  }
+  auto replies = m_redis.pipeline({{"SET", m_keys.alive(worker), "1", "PX", std::to_string(ttl.count())},
+                                   std::move(hset),
+                                   {"SADD", m_keys.workers(), worker}});
+  if (!replies) return fail(replies.error());
+  for (const Reply& r : *replies)
+    if (!r.ok()) return fail("heartbeat of {}: {}", worker, r.str);
+  return {};
+}
+
+Result<std::vector<std::string>> Queue::worker_ids() {
+  auto r = m_redis.command({"SMEMBERS", m_keys.workers()});
+  if (!r) return fail(r.error());
+  return strings(*r);
+}
+
+Result<bool> Queue::alive(const std::string& worker) {
+  auto r = m_redis.command({"EXISTS", m_keys.alive(worker)});
+  if (!r) return fail(r.error());
+  return r->integer == 1;
+}
+
+Result<long long> Queue::reap_dead() {
+  auto ids = worker_ids();
+  if (!ids) return fail(ids.error());
+  std::vector<std::vector<std::string>> checks;
+  for (const auto& id : *ids) checks.push_back({"EXISTS", m_keys.alive(id)});
+  auto alive = m_redis.pipeline(checks);
+  if (!alive) return fail(alive.error());
+  long long returned = 0;
+  for (std::size_t i = 0; i < ids->size(); ++i) {
+    if ((*alive)[i].integer == 1) continue;
+    auto n = reap((*ids)[i], false);  // the script checks again, atomically
+    if (!n) return fail(n.error());
+    if (*n > 0) returned += *n;
+  }
+  return returned;
+}
+
+Result<std::optional<std::string>> Queue::robots(const std::string& origin) {
+  auto r = m_redis.command({"GET", m_keys.robots(origin)});
+  if (!r) return fail(r.error());
+  if (r->type != Reply::Type::string) return std::optional<std::string>();
+  return std::optional<std::string>(r->str);
+}
+
+Result<void> Queue::store_robots(const std::string& origin, const std::string& serialized,
+                                 std::chrono::milliseconds ttl) {
+  return expect_ok(m_redis.command({"SET", m_keys.robots(origin), serialized, "PX",
+                                    std::to_string(ttl.count())}),
+                   "caching robots.txt");
+}
+
+Result<bool> Queue::lock_robots(const std::string& origin, std::chrono::milliseconds ttl) {
+  auto r = m_redis.command({"SET", m_keys.robots_lock(origin), "1", "NX", "PX",
+                            std::to_string(ttl.count())});
+  if (!r) return fail(r.error());
+  return r->type == Reply::Type::status;
+}
+
+Result<std::int64_t> Queue::reserve(const std::string& authority, std::int64_t now_ms,
+                                    std::chrono::milliseconds delay) {
+  auto r = m_redis.script(scripts::reserve, {m_keys.prefix, authority, std::to_string(now_ms),
+                                             std::to_string(delay.count())});
+  if (!r) return fail(r.error());
+  if (!r->ok()) return fail("politeness for {}: {}", authority, r->str);
+  return to_number(r->str);
+}
+
+}  // namespace crawl::queue

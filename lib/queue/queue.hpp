@@ -1,0 +1,125 @@
+#pragma once
+// The crawl's Redis data model (docs/redis-data-model.md): jobs and their counters, the shared
+// frontier with leases, exact dedup, delayed retries, results, heartbeats, the reaper, the
+// robots.txt cache and cluster-wide politeness. All key names come from Keys, all scripts from
+// scripts.cpp. Hot-path calls take batches and cost one round trip each.
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/result.hpp"
+#include "policy/job.hpp"
+#include "queue/entry.hpp"
+#include "queue/keys.hpp"
+#include "queue/redis.hpp"
+
+namespace crawl::queue {
+
+// A URL to admit into a job; `drop` non-empty records it as filtered with that reason instead.
+struct Link {
+  std::string url;  // normalised
+  std::string drop;
+};
+
+struct Admitted {
+  std::uint64_t admitted = 0;
+  std::uint64_t duplicates = 0;
+};
+
+struct JobInfo {
+  std::string id;
+  std::string name;
+  std::string state;  // running (more states come with job control)
+  std::int64_t created_ms = 0;
+  policy::JobOptions options;
+  std::map<std::string, long long> stats;  // the counters hash, as is
+
+  long long stat(const std::string& counter) const {
+    auto it = stats.find(counter);
+    return it == stats.end() ? 0 : it->second;
+  }
+  // Finished exactly when nothing is queued or leased, and something was submitted.
+  bool finished() const { return stat("submitted") > 0 && stat("queued") == 0 && stat("in_flight") == 0; }
+};
+
+// How one leased entry ended, for complete().
+struct PageOutcome {
+  enum class Kind { done, failed, filtered, retry, release };
+  Entry entry;
+  Kind kind = Kind::done;
+  std::string reason;
+  std::string record_json;        // done, failed, filtered
+  std::uint64_t bytes = 0;
+  std::int64_t not_before_ms = 0; // retry
+  std::vector<Link> links;        // admitted at entry.depth + 1
+};
+
+struct Completed {
+  std::uint64_t applied = 0;   // pages whose lease was still ours
+  std::uint64_t admitted = 0;  // new links queued or recorded filtered
+};
+
+// Job options <-> the job hash's fields. Pure.
+std::vector<std::pair<std::string, std::string>> job_fields(const policy::JobOptions& options);
+Result<policy::JobOptions> job_options(const std::map<std::string, std::string>& fields);
+
+class Queue {
+ public:
+  Queue(Redis redis, Keys keys) : m_redis(std::move(redis)), m_keys(std::move(keys)) {}
+
+  Redis& redis() { return m_redis; }
+  const Keys& keys() const { return m_keys; }
+
+  // --- jobs ---
+  // A new job with its options and the "host[:port]" of its seeds (its scope); returns its id.
+  Result<std::string> create_job(const policy::JobOptions& options, const std::string& name,
+                                 const std::vector<std::string>& seed_authorities, std::int64_t now_ms);
+  // Admits URLs at `depth` (seeds: 0), batching many script calls per round trip. `progress`
+  // is called after each round trip with the number done so far.
+  Result<Admitted> enqueue(const std::string& job, int depth, const std::vector<Link>& links,
+                           const std::function<void(std::size_t)>& progress = nullptr);
+  Result<JobInfo> job(const std::string& id);
+  Result<std::vector<std::string>> seed_authorities(const std::string& job);
+  Result<std::vector<std::string>> job_ids();
+  // One page of the results hash: records as JSON. Start and end with cursor "0".
+  Result<std::vector<std::string>> results(const std::string& job, std::string& cursor,
+                                           std::size_t count = 1000);
+
+  // --- workers ---
+  Result<std::vector<Entry>> claim(const std::string& worker, std::size_t n, std::int64_t now_ms);
+  // Blocks up to `timeout` until the frontier holds an entry (without taking it). True if so.
+  Result<bool> wait_for_work(std::chrono::milliseconds timeout);
+  Result<Completed> complete(const std::string& worker, const std::vector<PageOutcome>& pages);
+  // Returns a dead worker's leases to the frontier (all of them with `force`, for a worker
+  // restarting under its old id). Returns how many, or -1 if the worker is alive.
+  Result<long long> reap(const std::string& worker, bool force);
+  // Entries leased to a worker, as Redis has them.
+  Result<std::vector<Entry>> leased(const std::string& worker);
+  Result<void> heartbeat(const std::string& worker, const std::map<std::string, std::string>& fields,
+                         std::chrono::milliseconds ttl);
+  Result<std::vector<std::string>> worker_ids();
+  Result<bool> alive(const std::string& worker);
+  // Reaps every registered worker whose heartbeat has expired; returns the entries returned.
+  Result<long long> reap_dead();
+
+  // --- robots.txt and politeness, shared by all workers ---
+  Result<std::optional<std::string>> robots(const std::string& origin);
+  Result<void> store_robots(const std::string& origin, const std::string& serialized,
+                            std::chrono::milliseconds ttl);
+  // True if this caller should fetch the origin's robots.txt (a lock held for `ttl`).
+  Result<bool> lock_robots(const std::string& origin, std::chrono::milliseconds ttl);
+  // The time (ms) this caller may send its next request to `authority`.
+  Result<std::int64_t> reserve(const std::string& authority, std::int64_t now_ms,
+                               std::chrono::milliseconds delay);
+
+ private:
+  Redis m_redis;
+  Keys m_keys;
+};
+
+}  // namespace crawl::queue

@@ -1,0 +1,67 @@
+#pragma once
+// A small synchronous Redis client over hiredis: commands, pipelines and scripts, with
+// deadlines. The hiredis context never leaves redis.cpp.
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/result.hpp"
+
+namespace crawl::queue {
+
+// Where Redis is: redis://[[user]:password@]host[:port][/db] or unix:///path/to.sock[?db=N].
+struct RedisUrl {
+  std::string host;       // empty for a unix socket
+  int port = 6379;
+  std::string socket;     // unix socket path
+  int db = 0;
+  std::string user;
+  std::string password;   // from the URL; a password file or variable is applied by the caller
+  std::string display;    // the URL without its password, for messages
+};
+
+Result<RedisUrl> parse_redis_url(std::string_view url);
+
+struct Reply {
+  enum class Type { nil, integer, string, status, error, array } type = Type::nil;
+  long long integer = 0;
+  std::string str;  // string, status and error replies
+  std::vector<Reply> elements;
+
+  bool ok() const { return type != Type::error; }
+};
+
+class Redis {
+ public:
+  // Connects, authenticates and selects the database, all within `timeout`; later commands
+  // fail after `timeout` too. Errors name the URL (without password).
+  static Result<Redis> connect(const RedisUrl& url, std::chrono::milliseconds timeout);
+  ~Redis();
+  Redis(Redis&&) noexcept;
+  Redis& operator=(Redis&&) noexcept;
+
+  // One command. A Redis error reply is a Reply of type error; a broken connection is an Error,
+  // after which this connection is unusable (connected() is false).
+  Result<Reply> command(const std::vector<std::string>& args);
+  // Several commands in one round trip; replies in order.
+  Result<std::vector<Reply>> pipeline(const std::vector<std::vector<std::string>>& commands);
+  // EVALSHA of `source` (a string with static storage) with ARGV `args` (no KEYS), loading the
+  // script on first use.
+  Result<Reply> script(std::string_view source, const std::vector<std::string>& args);
+  // Many calls of one script in one round trip.
+  Result<std::vector<Reply>> scripts(std::string_view source,
+                                     const std::vector<std::vector<std::string>>& calls);
+
+  bool connected() const;
+  const RedisUrl& url() const;
+
+ private:
+  struct Impl;
+  explicit Redis(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> m_impl;
+};
+
+}  // namespace crawl::queue

@@ -1,0 +1,201 @@
+#include "queue/scripts.hpp"
+
+#include <string>
+
+namespace crawl::queue::scripts {
+
+namespace {
+
+// Shared by the scripts that move entries: per-job counter deltas applied once at the end, and
+// admission of URLs with exact dedup.
+//
+// Dedup: a job's seen set is 65,536 string buckets, chosen by the first 2 bytes of the 64-bit
+// fingerprint, each the concatenation of the 6-byte remainders seen so far (about 12 bytes per
+// URL at a million URLs, see docs/redis-data-model.md). Lua 5.1 has no 64-bit integers, so the
+// fingerprint travels as 8 raw bytes.
+constexpr std::string_view k_prelude = R"lua(
+local P = ARGV[1]
+local jobs = {}
+local pushes = {}
+local function job_of(e) return string.match(e, '^(%S+) ') end
+local function stats_key(job) return P .. ':job:' .. job .. ':stats' end
+local function acc(job)
+  local a = jobs[job]
+  if not a then
+    a = {d = {}}
+    jobs[job] = a
+  end
+  return a
+end
+local function bump(a, field, n) a.d[field] = (a.d[field] or 0) + n end
+local function flush()
+  for i = 1, #pushes, 1000 do
+    redis.call('LPUSH', P .. ':frontier', unpack(pushes, i, math.min(i + 999, #pushes)))
+  end
+  for job, a in pairs(jobs) do
+    for field, n in pairs(a.d) do
+      if n ~= 0 then redis.call('HINCRBY', stats_key(job), field, n) end
+    end
+  end
+end
+local function first_sight(job, fp)
+  local key = P .. ':job:' .. job .. ':seen:' .. string.format('%02x%02x', string.byte(fp, 1, 2))
+  local rem = string.sub(fp, 3)
+  local s = redis.call('GET', key)
+  if s then
+    local i = string.find(s, rem, 1, true)
+    while i do
+      if (i - 1) % 6 == 0 then return false end
+      i = string.find(s, rem, i + 1, true)
+    end
+  else
+    s = ''
+  end
+  redis.call('SET', key, s .. rem)
+  return true
+end
+local function admit(job, depth, fp, url, drop)
+  local a = acc(job)
+  if a.submitted == nil then
+    a.submitted = tonumber(redis.call('HGET', stats_key(job), 'submitted') or 0)
+    a.max = tonumber(redis.call('HGET', P .. ':job:' .. job, 'max_pages') or 0)
+  end
+  if not first_sight(job, fp) then
+    bump(a, 'duplicates', 1)
+    return 0
+  end
+  if a.max > 0 and a.submitted >= a.max then
+    bump(a, 'dropped:max_pages', 1)
+    return 0
+  end
+  a.submitted = a.submitted + 1
+  bump(a, 'submitted', 1)
+  if drop ~= '' then
+    redis.call('HSET', P .. ':job:' .. job .. ':results', url,
+               cjson.encode({url = url, outcome = 'filtered', reason = drop, depth = tonumber(depth)}))
+    bump(a, 'filtered', 1)
+    bump(a, 'filtered:' .. drop, 1)
+  else
+    pushes[#pushes + 1] = job .. ' ' .. depth .. ' 0 ' .. url
+    bump(a, 'queued', 1)
+  end
+  return 1
+end
+)lua";
+
+constexpr std::string_view k_enqueue = R"lua(
+local job, depth = ARGV[2], ARGV[3]
+local admitted, duplicates = 0, 0
+for i = 4, #ARGV, 3 do
+  local n = admit(job, depth, ARGV[i], ARGV[i + 1], ARGV[i + 2])
+  admitted = admitted + n
+  duplicates = duplicates + (1 - n)
+end
+flush()
+return {admitted, duplicates}
+)lua";
+
+constexpr std::string_view k_claim = R"lua(
+local frontier = P .. ':frontier'
+local inflight = P .. ':inflight:' .. ARGV[2]
+local n, now = tonumber(ARGV[3]), ARGV[4]
+local due = redis.call('ZRANGEBYSCORE', P .. ':delayed', '-inf', now, 'LIMIT', 0, n)
+for _, e in ipairs(due) do
+  redis.call('ZREM', P .. ':delayed', e)
+  redis.call('RPUSH', frontier, e)
+end
+local out = {}
+for i = 1, n do
+  local e = redis.call('LMOVE', frontier, inflight, 'RIGHT', 'LEFT')
+  if not e then break end
+  out[#out + 1] = e
+  local a = acc(job_of(e))
+  bump(a, 'queued', -1)
+  bump(a, 'in_flight', 1)
+end
+flush()
+return out
+)lua";
+
+constexpr std::string_view k_complete = R"lua(
+local inflight = P .. ':inflight:' .. ARGV[2]
+local applied, admitted = 0, 0
+local i = 3
+while i <= #ARGV do
+  local entry, kind, reason, url, record = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4]
+  local bytes, retry_entry, not_before = tonumber(ARGV[i + 5]), ARGV[i + 6], ARGV[i + 7]
+  local depth, links = ARGV[i + 8], tonumber(ARGV[i + 9])
+  local first_link = i + 10
+  i = first_link + 3 * links
+  if redis.call('LREM', inflight, 1, entry) == 1 then
+    applied = applied + 1
+    local job = job_of(entry)
+    local a = acc(job)
+    bump(a, 'in_flight', -1)
+    if kind == 'retry' then
+      redis.call('ZADD', P .. ':delayed', not_before, retry_entry)
+      bump(a, 'queued', 1)
+      bump(a, 'retries', 1)
+    elseif kind == 'release' then
+      redis.call('RPUSH', P .. ':frontier', entry)
+      bump(a, 'queued', 1)
+    else
+      redis.call('HSET', P .. ':job:' .. job .. ':results', url, record)
+      bump(a, kind, 1)
+      if reason ~= '' then bump(a, kind .. ':' .. reason, 1) end
+      if bytes > 0 then bump(a, 'bytes', bytes) end
+    end
+    for k = first_link, first_link + 3 * (links - 1), 3 do
+      admitted = admitted + admit(job, depth, ARGV[k], ARGV[k + 1], ARGV[k + 2])
+    end
+  end
+end
+flush()
+return {applied, admitted}
+)lua";
+
+constexpr std::string_view k_reap = R"lua(
+local w = ARGV[2]
+if ARGV[3] ~= '1' and redis.call('EXISTS', P .. ':worker:' .. w .. ':alive') == 1 then
+  return -1
+end
+local inflight = P .. ':inflight:' .. w
+local entries = redis.call('LRANGE', inflight, 0, -1)
+for _, e in ipairs(entries) do
+  redis.call('RPUSH', P .. ':frontier', e)
+  local a = acc(job_of(e))
+  bump(a, 'queued', 1)
+  bump(a, 'in_flight', -1)
+end
+redis.call('DEL', inflight)
+if ARGV[3] ~= '1' then
+  redis.call('SREM', P .. ':workers', w)
+  redis.call('DEL', P .. ':worker:' .. w)
+end
+flush()
+return #entries
+)lua";
+
+constexpr std::string_view k_reserve = R"lua(
+local key = P .. ':polite:' .. ARGV[2]
+local now, delay = tonumber(ARGV[3]), tonumber(ARGV[4])
+local slot = math.max(now, tonumber(redis.call('GET', key) or 0))
+redis.call('SET', key, string.format('%.0f', slot + delay), 'PX', delay + 60000)
+return string.format('%.0f', slot)
+)lua";
+
+const std::string k_enqueue_full = std::string(k_prelude) + std::string(k_enqueue);
+const std::string k_claim_full = std::string(k_prelude) + std::string(k_claim);
+const std::string k_complete_full = std::string(k_prelude) + std::string(k_complete);
+const std::string k_reap_full = std::string(k_prelude) + std::string(k_reap);
+const std::string k_reserve_full = std::string(k_prelude) + std::string(k_reserve);
+
+}  // namespace
+
+const std::string_view enqueue = k_enqueue_full;
+const std::string_view claim = k_claim_full;
+const std::string_view complete = k_complete_full;
+const std::string_view reap = k_reap_full;
+const std::string_view reserve = k_reserve_full;
+
+}  // namespace crawl::queue::scripts

@@ -1,0 +1,253 @@
+// The Redis data model against a real redis-server: leases, dedup, counters, retries, the
+// reaper, idempotent completion, politeness and the robots cache.
+
+#include <gtest/gtest.h>
+
+#include "queue/queue.hpp"
+#include "queue/record.hpp"
+#include "redis_server.hpp"
+
+namespace crawl::queue {
+namespace {
+
+using crawl::testing::RedisServer;
+using std::chrono::milliseconds;
+
+class QueueTest : public ::testing::Test {
+ protected:
+  void SetUp() override { m_queue = std::make_unique<Queue>(connect(), Keys{"t"}); }
+
+  Redis connect() {
+    auto url = parse_redis_url(m_redis.url());
+    auto redis = Redis::connect(*url, milliseconds(2000));
+    EXPECT_TRUE(redis) << (redis ? "" : redis.error().message);
+    return std::move(*redis);
+  }
+
+  std::string new_job(policy::JobOptions options = {}) {
+    auto job = m_queue->create_job(options, "test", {"example.org"}, 1000);
+    EXPECT_TRUE(job) << (job ? "" : job.error().message);
+    return *job;
+  }
+
+  JobInfo info(const std::string& job) {
+    auto i = m_queue->job(job);
+    EXPECT_TRUE(i) << (i ? "" : i.error().message);
+    return *i;
+  }
+
+  // The ledger always balances: every admitted URL is in exactly one place.
+  void expect_balanced(const std::string& job) {
+    const JobInfo i = info(job);
+    EXPECT_EQ(i.stat("submitted"), i.stat("queued") + i.stat("in_flight") + i.stat("done") +
+                                       i.stat("failed") + i.stat("filtered"))
+        << "job " << job;
+  }
+
+  static std::vector<Link> links(int from, int to, const std::string& drop = "") {
+    std::vector<Link> out;
+    for (int i = from; i < to; ++i) out.push_back({"http://example.org/" + std::to_string(i), drop});
+    return out;
+  }
+
+  static PageOutcome done(const Entry& e, std::vector<Link> found = {}) {
+    Record r;
+    r.url = e.url;
+    r.status = 200;
+    return {e, PageOutcome::Kind::done, "", to_json(r), 100, 0, std::move(found)};
+  }
+
+  RedisServer m_redis;
+  std::unique_ptr<Queue> m_queue;
+};
+
+TEST_F(QueueTest, EnqueueDeduplicatesExactly) {
+  const std::string job = new_job();
+  auto first = m_queue->enqueue(job, 0, links(0, 5000));
+  ASSERT_TRUE(first);
+  EXPECT_EQ(first->admitted, 5000u);
+  auto again = m_queue->enqueue(job, 0, links(2500, 7500));
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->admitted, 2500u);
+  EXPECT_EQ(again->duplicates, 2500u);
+  const JobInfo i = info(job);
+  EXPECT_EQ(i.stat("submitted"), 7500);
+  EXPECT_EQ(i.stat("queued"), 7500);
+  EXPECT_EQ(i.stat("duplicates"), 2500);
+  auto len = m_queue->redis().command({"LLEN", m_queue->keys().frontier()});
+  EXPECT_EQ(len->integer, 7500);
+  // Another job has its own seen set.
+  const std::string other = new_job();
+  EXPECT_EQ(m_queue->enqueue(other, 0, links(0, 10))->admitted, 10u);
+  expect_balanced(job);
+}
+
+TEST_F(QueueTest, FilteredLinksAreRecordedNotQueued) {
+  const std::string job = new_job();
+  ASSERT_TRUE(m_queue->enqueue(job, 1, links(0, 3, "offsite")));
+  const JobInfo i = info(job);
+  EXPECT_EQ(i.stat("filtered"), 3);
+  EXPECT_EQ(i.stat("filtered:offsite"), 3);
+  EXPECT_EQ(i.stat("queued"), 0);
+  EXPECT_TRUE(i.finished());
+  std::string cursor = "0";
+  auto records = m_queue->results(job, cursor);
+  ASSERT_TRUE(records);
+  ASSERT_EQ(records->size(), 3u);
+  auto r = record_from_json(records->front());
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->outcome, Outcome::filtered);
+  EXPECT_EQ(r->reason, "offsite");
+  EXPECT_EQ(r->depth, 1);
+}
+
+TEST_F(QueueTest, ClaimLeasesCompleteAcksAndAdmitsLinks) {
+  const std::string job = new_job();
+  ASSERT_TRUE(m_queue->enqueue(job, 0, links(0, 3)));
+  auto claimed = m_queue->claim("w1", 2, 1000);
+  ASSERT_TRUE(claimed);
+  ASSERT_EQ(claimed->size(), 2u);
+  EXPECT_EQ((*claimed)[0].url, "http://example.org/0");  // first in, first out
+  EXPECT_EQ(info(job).stat("in_flight"), 2);
+  EXPECT_EQ(m_queue->leased("w1")->size(), 2u);
+  expect_balanced(job);
+
+  // Page 0 links to 1 (a duplicate), 10 and 11 (new), and an offsite URL.
+  std::vector<Link> found = links(10, 12);
+  found.push_back({"http://example.org/1", ""});
+  found.push_back({"http://elsewhere.example/", "offsite"});
+  auto completed = m_queue->complete("w1", {done((*claimed)[0], found)});
+  ASSERT_TRUE(completed) << completed.error().message;
+  EXPECT_EQ(completed->applied, 1u);
+  EXPECT_EQ(completed->admitted, 3u);
+  JobInfo i = info(job);
+  EXPECT_EQ(i.stat("done"), 1);
+  EXPECT_EQ(i.stat("in_flight"), 1);
+  EXPECT_EQ(i.stat("submitted"), 6);
+  EXPECT_EQ(i.stat("bytes"), 100);
+  EXPECT_EQ(m_queue->leased("w1")->size(), 1u);
+  expect_balanced(job);
+  // New links carry depth + 1.
+  auto next = m_queue->claim("w1", 10, 1000);
+  ASSERT_TRUE(next);
+  for (const Entry& e : *next)
+    if (e.url.ends_with("/10")) {
+      EXPECT_EQ(e.depth, 1);
+    }
+
+  // Replaying a completion (a reply lost to a broken connection) changes nothing.
+  auto replay = m_queue->complete("w1", {done((*claimed)[0], found)});
+  ASSERT_TRUE(replay);
+  EXPECT_EQ(replay->applied, 0u);
+  EXPECT_EQ(info(job).stat("done"), 1);
+  expect_balanced(job);
+}
+
+TEST_F(QueueTest, RetriesWaitUntilDue) {
+  const std::string job = new_job();
+  ASSERT_TRUE(m_queue->enqueue(job, 0, links(0, 1)));
+  auto claimed = m_queue->claim("w1", 1, 1000);
+  ASSERT_EQ(claimed->size(), 1u);
+  PageOutcome retry{(*claimed)[0], PageOutcome::Kind::retry, "timeout", "", 0, 5000, {}};
+  ASSERT_TRUE(m_queue->complete("w1", {retry}));
+  EXPECT_EQ(info(job).stat("queued"), 1);
+  EXPECT_EQ(info(job).stat("retries"), 1);
+  EXPECT_TRUE(m_queue->claim("w1", 1, 4999)->empty());  // not yet
+  auto due = m_queue->claim("w1", 1, 5000);
+  ASSERT_EQ(due->size(), 1u);
+  EXPECT_EQ((*due)[0].attempt, 1);
+  expect_balanced(job);
+}
+
+TEST_F(QueueTest, ReaperReturnsADeadWorkersLeases) {
+  const std::string job = new_job();
+  ASSERT_TRUE(m_queue->enqueue(job, 0, links(0, 4)));
+  ASSERT_TRUE(m_queue->heartbeat("alive", {{"host", "h1"}}, milliseconds(60000)));
+  ASSERT_TRUE(m_queue->heartbeat("dead", {{"host", "h2"}}, milliseconds(1)));
+  ASSERT_EQ(m_queue->claim("alive", 2, 1000)->size(), 2u);
+  ASSERT_EQ(m_queue->claim("dead", 2, 1000)->size(), 2u);
+  ASSERT_TRUE(crawl::testing::wait_until([&] { return !*m_queue->alive("dead"); }, milliseconds(2000)));
+  EXPECT_EQ(*m_queue->reap("alive", false), -1);  // a live worker keeps its leases
+  auto reaped = m_queue->reap_dead();
+  ASSERT_TRUE(reaped);
+  EXPECT_EQ(*reaped, 2);
+  EXPECT_EQ(info(job).stat("queued"), 2);
+  EXPECT_EQ(info(job).stat("in_flight"), 2);
+  EXPECT_TRUE(m_queue->leased("dead")->empty());
+  EXPECT_EQ(*m_queue->worker_ids(), std::vector<std::string>{"alive"});
+  expect_balanced(job);
+  // The dead worker's late completion is ignored: someone else owns that URL now.
+  auto late = m_queue->complete("dead", {done(Entry{job, 0, 0, "http://example.org/2"})});
+  EXPECT_EQ(late->applied, 0u);
+  // A worker restarting under its own id takes its old leases back first.
+  EXPECT_EQ(*m_queue->reap("alive", true), 2);
+  expect_balanced(job);
+}
+
+TEST_F(QueueTest, WaitForWorkBlocksWithoutTakingAnything) {
+  const std::string job = new_job();
+  auto idle = m_queue->wait_for_work(milliseconds(100));
+  ASSERT_TRUE(idle);
+  EXPECT_FALSE(*idle);
+  ASSERT_TRUE(m_queue->enqueue(job, 0, links(0, 2)));
+  EXPECT_TRUE(*m_queue->wait_for_work(milliseconds(100)));
+  EXPECT_EQ(m_queue->redis().command({"LLEN", m_queue->keys().frontier()})->integer, 2);
+  EXPECT_EQ(info(job).stat("queued"), 2);
+}
+
+TEST_F(QueueTest, MaxPagesStopsAdmission) {
+  policy::JobOptions o;
+  o.max_pages = 10;
+  const std::string job = new_job(o);
+  auto r = m_queue->enqueue(job, 0, links(0, 25));
+  EXPECT_EQ(r->admitted, 10u);
+  const JobInfo i = info(job);
+  EXPECT_EQ(i.stat("submitted"), 10);
+  EXPECT_EQ(i.stat("dropped:max_pages"), 15);
+  expect_balanced(job);
+}
+
+TEST_F(QueueTest, PolitenessSlotsAreSharedAndSpaced) {
+  EXPECT_EQ(*m_queue->reserve("example.org", 1000, milliseconds(500)), 1000);
+  EXPECT_EQ(*m_queue->reserve("example.org", 1000, milliseconds(500)), 1500);
+  EXPECT_EQ(*m_queue->reserve("example.org", 1200, milliseconds(500)), 2000);
+  EXPECT_EQ(*m_queue->reserve("other.org", 1200, milliseconds(500)), 1200);
+  EXPECT_EQ(*m_queue->reserve("example.org", 9000, milliseconds(500)), 9000);
+}
+
+TEST_F(QueueTest, RobotsCacheAndLock) {
+  EXPECT_FALSE(m_queue->robots("http://example.org")->has_value());
+  EXPECT_TRUE(*m_queue->lock_robots("http://example.org", milliseconds(5000)));
+  EXPECT_FALSE(*m_queue->lock_robots("http://example.org", milliseconds(5000)));
+  ASSERT_TRUE(m_queue->store_robots("http://example.org", "N /private/\n", milliseconds(60000)));
+  EXPECT_EQ(**m_queue->robots("http://example.org"), "N /private/\n");
+}
+
+TEST_F(QueueTest, ScriptsSurviveAFlushedScriptCache) {
+  const std::string job = new_job();
+  ASSERT_TRUE(m_queue->enqueue(job, 0, links(0, 1)));
+  ASSERT_TRUE(m_queue->redis().command({"SCRIPT", "FLUSH"}));
+  auto r = m_queue->enqueue(job, 0, links(1, 2));
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->admitted, 1u);
+}
+
+TEST_F(QueueTest, ConnectionErrorsNameTheServer) {
+  auto url = parse_redis_url("redis://127.0.0.1:1/0");
+  auto redis = Redis::connect(*url, milliseconds(500));
+  ASSERT_FALSE(redis);
+  EXPECT_NE(redis.error().message.find("cannot reach Redis at redis://127.0.0.1:1/0"),
+            std::string::npos)
+      << redis.error().message;
+  // And a server that goes away mid-session is reported, not hung on.
+  RedisServer doomed;
+  auto c = Redis::connect(*parse_redis_url(doomed.url()), milliseconds(500));
+  ASSERT_TRUE(c);
+  doomed.kill_hard();
+  auto r = c->command({"PING"});
+  EXPECT_FALSE(r);
+  EXPECT_FALSE(c->connected());
+}
+
+}  // namespace
+}  // namespace crawl::queue

@@ -1,0 +1,106 @@
+#include <gtest/gtest.h>
+
+#include "queue/entry.hpp"
+#include "queue/queue.hpp"
+#include "queue/record.hpp"
+#include "queue/redis.hpp"
+
+namespace crawl::queue {
+namespace {
+
+TEST(Entry, RoundTrip) {
+  const Entry e{"17", 2, 1, "http://example.org/a?b=c%20d"};
+  EXPECT_EQ(encode(e), "17 2 1 http://example.org/a?b=c%20d");
+  EXPECT_EQ(decode(encode(e)), e);
+  EXPECT_FALSE(decode(""));
+  EXPECT_FALSE(decode("17 2 1"));
+  EXPECT_FALSE(decode("17 x 1 http://a/"));
+  EXPECT_FALSE(decode("17 -1 0 http://a/"));
+  EXPECT_EQ(fingerprint_bytes(0x0102030405060708ULL), std::string("\x01\x02\x03\x04\x05\x06\x07\x08", 8));
+}
+
+TEST(Record, JsonRoundTripAndFilteredRecordsAreShort) {
+  Record r;
+  r.url = "http://example.org/";
+  r.status = 200;
+  r.final_url = "http://example.org/";
+  r.title = "T \"quoted\" \xc3\xa9";
+  r.content_type = "text/html";
+  r.bytes = 1234;
+  r.truncated = true;
+  r.fetch_ms = 12;
+  r.depth = 3;
+  r.links = 7;
+  r.images = {"http://example.org/a.png"};
+  r.worker = "h1/1";
+  r.at_ms = 99;
+  EXPECT_EQ(record_from_json(to_json(r)), r);
+  Record f;
+  f.url = "http://other.example/";
+  f.outcome = Outcome::filtered;
+  f.reason = "offsite";
+  EXPECT_EQ(to_json(f), R"({"url":"http://other.example/","outcome":"filtered","reason":"offsite","depth":0,"at_ms":0})");
+  EXPECT_EQ(record_from_json(to_json(f)), f);
+  EXPECT_FALSE(record_from_json("not json"));
+  EXPECT_FALSE(record_from_json(R"({"url":"x","outcome":"maybe"})"));
+  // Invalid UTF-8 in a title is replaced, not a failure.
+  r.title = "bad \xff byte";
+  EXPECT_TRUE(record_from_json(to_json(r)));
+}
+
+TEST(RedisUrl, Forms) {
+  auto u = parse_redis_url("redis://10.0.0.5:6380/2");
+  ASSERT_TRUE(u);
+  EXPECT_EQ(u->host, "10.0.0.5");
+  EXPECT_EQ(u->port, 6380);
+  EXPECT_EQ(u->db, 2);
+  EXPECT_EQ(u->display, "redis://10.0.0.5:6380/2");
+  u = parse_redis_url("redis://:s3cret/with@slash@h/1");
+  ASSERT_TRUE(u);
+  EXPECT_EQ(u->password, "s3cret/with@slash");
+  EXPECT_EQ(u->host, "h");
+  EXPECT_EQ(u->port, 6379);
+  EXPECT_EQ(u->db, 1);
+  EXPECT_EQ(u->display, "redis://:***@h/1");
+  u = parse_redis_url("redis://user:p%40ss@[::1]:7000");
+  ASSERT_TRUE(u);
+  EXPECT_EQ(u->user, "user");
+  EXPECT_EQ(u->password, "p@ss");
+  EXPECT_EQ(u->host, "::1");
+  EXPECT_EQ(u->port, 7000);
+  u = parse_redis_url("unix:///run/redis.sock?db=3");
+  ASSERT_TRUE(u);
+  EXPECT_EQ(u->socket, "/run/redis.sock");
+  EXPECT_EQ(u->db, 3);
+  for (const char* bad : {"http://h/", "redis://", "redis://h:0", "redis://h:x/", "redis://h/x",
+                          "unix://relative.sock", "rediss://h/"})
+    EXPECT_FALSE(parse_redis_url(bad)) << bad;
+  // A bad URL's error never shows the password.
+  auto err = parse_redis_url("redis://:hunter2@h:99999/0");
+  ASSERT_FALSE(err);
+  EXPECT_EQ(err.error().message.find("hunter2"), std::string::npos) << err.error().message;
+}
+
+TEST(JobOptions, FieldsRoundTrip) {
+  policy::JobOptions o;
+  o.scope = policy::Scope::domain;
+  o.max_depth = 4;
+  o.max_pages = 1000;
+  o.allow = {"/docs/", "a\"b"};
+  o.deny = {"\\.pdf$"};
+  o.respect_robots = false;
+  o.delay = std::chrono::milliseconds(250);
+  o.max_retries = 5;
+  o.max_url_length = 300;
+  o.max_repeats = 4;
+  std::map<std::string, std::string> fields;
+  for (auto& [k, v] : job_fields(o)) fields[k] = v;
+  auto back = job_options(fields);
+  ASSERT_TRUE(back);
+  EXPECT_EQ(job_fields(*back), job_fields(o));
+  fields["scope"] = "galaxy";
+  EXPECT_FALSE(job_options(fields));
+}
+
+}  // namespace
+}  // namespace crawl::queue
