@@ -16,6 +16,9 @@ inline constexpr int k_exit_failed = 1;  // the command ran and something failed
 inline constexpr int k_exit_usage = 2;   // bad command line or bad input file
 
 void add_hosts_command(CLI::App& app, Action& run);
+void add_submit_command(CLI::App& app, Action& run);
+void add_results_command(CLI::App& app, Action& run);
+void add_status_command(CLI::App& app, Action& run);
 
 // The hosts file named by -H, else $CRAWL_HOSTS, else ./hosts.yaml.
 std::string default_hosts_file();

@@ -24,6 +24,9 @@ int real_main(int argc, char** argv) {
   app.set_version_flag("--version", "crawlctl 0.1.0");
   Action run;
   add_hosts_command(app, run);
+  add_submit_command(app, run);
+  add_status_command(app, run);
+  add_results_command(app, run);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,0 +1,42 @@
+#include "redis_options.hpp"
+
+#include <filesystem>
+
+#include "commands.hpp"
+#include "config/inventory.hpp"
+#include "core/file.hpp"
+#include "queue/target.hpp"
+
+namespace crawl::ctl {
+
+void add_redis_options(CLI::App* app, RedisOptions& options) {
+  options.hosts_file = default_hosts_file();
+  app->add_option("--redis", options.url,
+                  "redis://host:port/db or unix:///path (else $CRAWL_REDIS_URL, the hosts file, "
+                  "redis://127.0.0.1:6379/0)");
+  app->add_option_function<std::string>(
+      "-H,--hosts",
+      [&options](const std::string& file) {
+        options.hosts_file = file;
+        options.hosts_file_given = true;
+      },
+      "Hosts file whose redis: section to use (default: $CRAWL_HOSTS or ./hosts.yaml, if present)");
+}
+
+Result<queue::Queue> open_queue(const RedisOptions& options) {
+  config::RedisSettings file;
+  if (options.hosts_file_given || std::filesystem::exists(options.hosts_file)) {
+    auto text = read_file(options.hosts_file);
+    if (!text) return fail(text.error());
+    auto inventory = config::parse_inventory(*text, options.hosts_file);
+    if (!inventory) return fail(inventory.error());
+    file = inventory->redis;
+  }
+  auto target = queue::redis_target(options.url, file.url, file.password_file, file.password_env);
+  if (!target) return fail(target.error());
+  auto redis = queue::Redis::connect(*target, std::chrono::seconds(5));
+  if (!redis) return fail(redis.error());
+  return queue::Queue(std::move(*redis), queue::Keys{file.key_prefix});
+}
+
+}  // namespace crawl::ctl

@@ -1,0 +1,24 @@
+#pragma once
+// The Redis options every crawl command shares, and opening the queue they point at.
+
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "core/result.hpp"
+#include "queue/queue.hpp"
+
+namespace crawl::ctl {
+
+struct RedisOptions {
+  std::string url;         // --redis
+  std::string hosts_file;  // -H: its redis: section; the default file is optional
+  bool hosts_file_given = false;
+};
+
+void add_redis_options(CLI::App* app, RedisOptions& options);
+
+// Connects as DESIGN.md section 1 says: --redis, $CRAWL_REDIS_URL, the hosts file, default.
+Result<queue::Queue> open_queue(const RedisOptions& options);
+
+}  // namespace crawl::ctl

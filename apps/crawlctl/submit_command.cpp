@@ -1,0 +1,181 @@
+// crawlctl submit: create a crawl job from seed URLs; prints the job id.
+
+#include <unistd.h>
+
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <set>
+
+#include <fmt/core.h>
+
+#include "commands.hpp"
+#include "config/values.hpp"
+#include "policy/scope.hpp"
+#include "redis_options.hpp"
+#include "url/url.hpp"
+
+namespace crawl::ctl {
+
+namespace {
+
+struct SubmitOptions {
+  RedisOptions redis;
+  std::vector<std::string> urls;
+  std::string file;  // "-" = stdin
+  std::string name;
+  std::string scope = "host";
+  int depth = 16;
+  std::uint64_t max_pages = 0;
+  std::vector<std::string> allow, deny;
+  std::string delay = "0";
+  bool no_robots = false;
+  int retries = 2;
+  bool quiet = false;
+};
+
+std::int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// Reads seeds, one per line; reports each bad line with its place and keeps the good ones.
+struct Seeds {
+  std::vector<queue::Link> links;
+  std::set<std::string> authorities;
+  std::size_t rejected = 0;
+};
+
+void add_seed(Seeds& seeds, std::string_view text, const std::string& place) {
+  std::string_view line = text;
+  while (!line.empty() && (line.front() == ' ' || line.front() == '\t')) line.remove_prefix(1);
+  while (!line.empty() && (line.back() == ' ' || line.back() == '\t' || line.back() == '\r'))
+    line.remove_suffix(1);
+  if (line.empty() || line.front() == '#') return;
+  auto u = url::normalize(line);
+  if (!u) {
+    ++seeds.rejected;
+    if (seeds.rejected <= 20)
+      fmt::print(stderr, "{}: '{}' is not a crawlable URL ({})\n", place,
+                 line.substr(0, 200), url::to_string(u.error()));
+    return;
+  }
+  seeds.authorities.insert(std::string(url::split(*u).authority));
+  seeds.links.push_back({std::move(*u), ""});
+}
+
+int run_submit(const SubmitOptions& o) {
+  policy::JobOptions job;
+  if (!policy::parse_scope(o.scope, job.scope)) {
+    fmt::print(stderr, "crawlctl submit: --scope must be host, domain or any, not '{}'\n", o.scope);
+    return k_exit_usage;
+  }
+  job.max_depth = o.depth;
+  job.max_pages = o.max_pages;
+  job.allow = o.allow;
+  job.deny = o.deny;
+  job.respect_robots = !o.no_robots;
+  job.max_retries = o.retries;
+  auto delay = config::parse_duration(o.delay);
+  if (!delay) {
+    fmt::print(stderr, "crawlctl submit: --delay: {}\n", delay.error().message);
+    return k_exit_usage;
+  }
+  job.delay = *delay;
+  if (auto filter = policy::LinkFilter::create(job, {}); !filter) {
+    fmt::print(stderr, "crawlctl submit: {}\n", filter.error().message);
+    return k_exit_usage;
+  }
+
+  Seeds seeds;
+  for (std::size_t i = 0; i < o.urls.size(); ++i)
+    add_seed(seeds, o.urls[i], fmt::format("argument {}", i + 1));
+  if (!o.file.empty()) {
+    std::ifstream in;
+    if (o.file != "-") {
+      in.open(o.file);
+      if (!in) {
+        fmt::print(stderr, "crawlctl submit: {}: cannot open\n", o.file);
+        return k_exit_usage;
+      }
+    }
+    std::istream& source = o.file == "-" ? std::cin : in;
+    const std::string name = o.file == "-" ? "stdin" : o.file;
+    std::string line;
+    for (std::size_t n = 1; std::getline(source, line); ++n)
+      add_seed(seeds, line, fmt::format("{}:{}", name, n));
+  }
+  if (seeds.rejected > 20) fmt::print(stderr, "... and {} more bad lines\n", seeds.rejected - 20);
+  if (seeds.links.empty()) {
+    fmt::print(stderr, "crawlctl submit: no valid seed URL given (arguments, -f FILE or -f -)\n");
+    return k_exit_usage;
+  }
+
+  auto queue = open_queue(o.redis);
+  if (!queue) {
+    fmt::print(stderr, "crawlctl submit: {}\n", queue.error().message);
+    return k_exit_failed;
+  }
+  const std::vector<std::string> authorities(seeds.authorities.begin(), seeds.authorities.end());
+  auto id = queue->create_job(job, o.name, authorities, now_ms());
+  if (!id) {
+    fmt::print(stderr, "crawlctl submit: {}\n", id.error().message);
+    return k_exit_failed;
+  }
+  const bool tty = isatty(STDERR_FILENO) != 0 && !o.quiet;
+  const std::size_t total = seeds.links.size();
+  std::size_t last_report = 0;
+  auto progress = [&](std::size_t done) {
+    if (total < 100000 || o.quiet) return;
+    if (tty) {
+      fmt::print(stderr, "\rsubmitting: {}/{} URLs ({}%)", done, total, done * 100 / total);
+    } else if (done - last_report >= 250000 || done == total) {
+      fmt::print(stderr, "submitting: {}/{} URLs\n", done, total);
+      last_report = done;
+    }
+  };
+  auto admitted = queue->enqueue(*id, 0, seeds.links, progress);
+  if (tty && total >= 100000) fmt::print(stderr, "\n");
+  if (!admitted) {
+    fmt::print(stderr, "crawlctl submit: job {}: {}\n", *id, admitted.error().message);
+    return k_exit_failed;
+  }
+  fmt::print("{}\n", *id);
+  if (!o.quiet)
+    fmt::print(stderr, "job {}: {} seed URLs queued, {} duplicates, {} bad lines skipped\n", *id,
+               admitted->admitted, admitted->duplicates, seeds.rejected);
+  return k_exit_ok;
+}
+
+}  // namespace
+
+void add_submit_command(CLI::App& app, Action& run) {
+  auto o = std::make_shared<SubmitOptions>();
+  CLI::App* sub = app.add_subcommand("submit", "Create a crawl job from seed URLs; prints its id");
+  sub->add_option("urls", o->urls, "Seed URLs");
+  sub->add_option("-f,--file", o->file, "Read seeds from a file, one per line ('-' for stdin)");
+  sub->add_option("--name", o->name, "A name for the job");
+  sub->add_option("--scope", o->scope, "host (the seeds' hosts), domain (their registrable domains) or any")
+      ->capture_default_str();
+  sub->add_option("--depth", o->depth, "Links followed from a seed")->capture_default_str();
+  sub->add_option("--max-pages", o->max_pages, "Stop admitting URLs after this many (0 = no limit)");
+  sub->add_option("--allow", o->allow, "Only URLs matching one of these regexes (POSIX extended)");
+  sub->add_option("--deny", o->deny, "Never URLs matching one of these regexes");
+  sub->add_option("--delay", o->delay, "Per-host delay between requests, across the fleet (e.g. 500ms)")
+      ->capture_default_str();
+  sub->add_flag("--no-robots", o->no_robots, "Ignore robots.txt (only for sites you run)");
+  sub->add_option("--retries", o->retries, "Retries for timeouts, connection errors, 429 and 5xx")
+      ->capture_default_str();
+  sub->add_flag("-q,--quiet", o->quiet, "Print only the job id");
+  add_redis_options(sub, o->redis);
+  sub->footer(
+      "Examples:\n"
+      "  crawlctl submit https://example.org/ --depth 2\n"
+      "  crawlctl submit -f urls.txt --scope domain --deny '\\.pdf$'\n"
+      "  generate-urls | crawlctl submit -f - --max-pages 100000\n"
+      "Bad lines are reported with their line number; the good ones are submitted.");
+  sub->callback([o, &run] { run = [o] { return run_submit(*o); }; });
+}
+
+}  // namespace crawl::ctl

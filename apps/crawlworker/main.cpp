@@ -1,0 +1,109 @@
+// crawlworker: one crawl worker process. Settings come from a config file in the hosts.yaml
+// format (its redis: and worker: sections) and flags; the Redis password never from a flag.
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+
+#include <CLI/CLI.hpp>
+#include <spdlog/spdlog.h>
+
+#include "config/inventory.hpp"
+#include "config/values.hpp"
+#include "core/file.hpp"
+#include "core/logging.hpp"
+#include "queue/target.hpp"
+#include "worker/worker.hpp"
+
+namespace {
+
+std::atomic<bool> g_stop{false};
+
+void on_signal(int) { g_stop.store(true); }
+
+std::string hostname() {
+  char name[256] = {};
+  gethostname(name, sizeof name - 1);
+  return name;
+}
+
+int real_main(int argc, char** argv) {
+  CLI::App app{"crawlworker: pull URLs from the shared Redis frontier and crawl them"};
+  std::string config_file, redis_flag, id, prefix, drain = "10s";
+  int concurrency = 0, parse_threads = -1;
+  bool debug = false;
+  app.add_option("-c,--config", config_file, "Config file: the redis: and worker: sections of a hosts.yaml");
+  app.add_option("--redis", redis_flag, "redis://host:port/db or unix:///path (else $CRAWL_REDIS_URL, the config file, redis://127.0.0.1:6379/0); put passwords in a file, not here");
+  app.add_option("--id", id, "Worker id, unique in the fleet and stable across restarts (default: HOSTNAME/PID)");
+  app.add_option("--prefix", prefix, "Redis key prefix (default: the config file's, else crawl)");
+  app.add_option("--concurrency", concurrency, "Transfers in flight");
+  app.add_option("--parse-threads", parse_threads, "HTML parser threads (0 = one per core)");
+  app.add_option("--drain-timeout", drain, "On SIGTERM, how long in-flight pages may take before their URLs are handed back");
+  app.add_flag("--debug", debug, "Log every URL's outcome");
+  app.footer("Example:\n  crawlworker --config worker.yaml --id crawl01/1\n"
+             "Stops on SIGTERM or SIGINT: finishes or hands back its URLs, then exits 0.");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;
+  }
+  crawl::setup_logging("crawlworker", debug);
+
+  crawl::config::Inventory settings;
+  if (!config_file.empty()) {
+    auto text = crawl::read_file(config_file);
+    if (!text) {
+      spdlog::error("event=bad_config error=\"{}\"", text.error().message);
+      return 2;
+    }
+    auto parsed = crawl::config::parse_inventory(*text, config_file);
+    if (!parsed) {
+      std::fprintf(stderr, "%s\n", parsed.error().message.c_str());
+      return 2;
+    }
+    settings = std::move(*parsed);
+  }
+  auto redis = crawl::queue::redis_target(redis_flag, settings.redis.url, settings.redis.password_file,
+                                          settings.redis.password_env);
+  if (!redis) {
+    spdlog::error("event=bad_redis_url error=\"{}\"", redis.error().message);
+    return 2;
+  }
+  if (!redis_flag.empty() && redis_flag.find('@') != std::string::npos)
+    spdlog::warn("event=password_on_command_line note=\"visible to ps; use redis.password_file\"");
+
+  crawl::worker::WorkerOptions options;
+  options.host = hostname();
+  options.id = id.empty() ? options.host + "/" + std::to_string(getpid()) : id;
+  options.redis = *redis;
+  options.key_prefix = !prefix.empty() ? prefix : settings.redis.key_prefix;
+  options.settings = settings.worker;
+  if (concurrency > 0) options.settings.concurrency = concurrency;
+  if (parse_threads >= 0) options.settings.parse_threads = parse_threads;
+  auto drain_timeout = crawl::config::parse_duration(drain);
+  if (!drain_timeout) {
+    spdlog::error("event=bad_flag flag=--drain-timeout error=\"{}\"", drain_timeout.error().message);
+    return 2;
+  }
+  options.drain_timeout = *drain_timeout;
+
+  struct sigaction sa {};
+  sa.sa_handler = on_signal;
+  sigaction(SIGTERM, &sa, nullptr);
+  sigaction(SIGINT, &sa, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+  return crawl::worker::run(options, g_stop);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return real_main(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "crawlworker: internal error: %s\n", e.what());
+    return 70;
+  }
+}

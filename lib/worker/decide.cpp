@@ -1,0 +1,69 @@
+#include "worker/decide.hpp"
+
+#include <strings.h>
+
+#include "policy/politeness.hpp"
+#include "url/url.hpp"
+
+namespace crawl::worker {
+
+namespace {
+
+constexpr std::chrono::milliseconds k_retry_base{1000};
+constexpr std::chrono::milliseconds k_retry_cap{5 * 60 * 1000};
+
+Decision failed(std::string reason) {
+  Decision d;
+  d.next = Decision::Next::failed;
+  d.reason = std::move(reason);
+  return d;
+}
+
+// Retry while attempts remain, else fail with `reason`.
+Decision retry_or_fail(std::string reason, const Attempt& a, const policy::JobOptions& job,
+                       double jitter, std::optional<std::chrono::milliseconds> retry_after) {
+  if (a.attempt >= job.max_retries) return failed(std::move(reason));
+  Decision d;
+  d.next = Decision::Next::retry;
+  d.reason = std::move(reason);
+  d.retry_in = policy::retry_delay(a.attempt + 1, k_retry_base, k_retry_cap, jitter, retry_after);
+  return d;
+}
+
+}  // namespace
+
+bool is_html(const std::string& content_type, const std::string& body) {
+  if (content_type == "text/html" || content_type == "application/xhtml+xml") return true;
+  if (!content_type.empty()) return false;
+  const std::string_view head(body.data(), std::min<std::size_t>(body.size(), 1024));
+  for (std::size_t i = 0; i + 5 <= head.size(); ++i)
+    if (strncasecmp(head.data() + i, "<html", 5) == 0 || strncasecmp(head.data() + i, "<!doc", 5) == 0)
+      return true;
+  return false;
+}
+
+Decision decide(const fetch::Response& r, const Attempt& a, const policy::JobOptions& job,
+                int max_redirects, std::int64_t now_ms, double jitter) {
+  if (r.failure != fetch::Failure::none)
+    return retry_or_fail(std::string(fetch::to_string(r.failure)), a, job, jitter, std::nullopt);
+  const long s = r.status;
+  if (s >= 300 && s < 400 && !r.location.empty()) {
+    auto next = url::resolve(a.url, r.location);
+    if (!next) return failed("bad_redirect");
+    if (a.visited.count(*next) || *next == a.url) return failed("redirect_loop");
+    if (a.hops >= max_redirects) return failed("too_many_redirects");
+    Decision d;
+    d.next = Decision::Next::redirect;
+    d.redirect_to = std::move(*next);
+    return d;
+  }
+  const std::string http = "http_" + std::to_string(s);
+  if (policy::retryable_status(s))
+    return retry_or_fail(http, a, job, jitter, policy::parse_retry_after(r.retry_after, now_ms));
+  if (s < 200 || s >= 300) return failed(http);
+  Decision d;
+  d.next = is_html(r.content_type, r.body) ? Decision::Next::parse : Decision::Next::done;
+  return d;
+}
+
+}  // namespace crawl::worker

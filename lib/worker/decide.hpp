@@ -1,0 +1,38 @@
+#pragma once
+// What a worker does with one HTTP response: record an outcome, retry later, follow a redirect
+// or parse the page. Pure, so every rule is unit-tested without a network.
+
+#include <chrono>
+#include <cstdint>
+#include <set>
+#include <string>
+
+#include "fetch/fetcher.hpp"
+#include "policy/job.hpp"
+
+namespace crawl::worker {
+
+struct Attempt {
+  std::string url;               // the URL just fetched (after `hops` redirects)
+  int hops = 0;                  // redirects followed so far
+  int attempt = 0;               // failed attempts before this one (from the queue entry)
+  std::set<std::string> visited; // URLs fetched in this attempt, for loop detection
+};
+
+struct Decision {
+  enum class Next { done, parse, failed, retry, redirect } next = Next::failed;
+  std::string reason;        // failed: timeout, connect, http_404, redirect_loop, ...
+  std::string redirect_to;   // redirect: normalised
+  std::chrono::milliseconds retry_in{0};
+};
+
+// `jitter` in [0, 1) spreads retries of many URLs; `now_ms` dates Retry-After headers.
+Decision decide(const fetch::Response& response, const Attempt& attempt,
+                const policy::JobOptions& job, int max_redirects, std::int64_t now_ms,
+                double jitter);
+
+// Whether a body should go to the HTML parser: by Content-Type, or by a look at the body when
+// the server sent none.
+bool is_html(const std::string& content_type, const std::string& body);
+
+}  // namespace crawl::worker

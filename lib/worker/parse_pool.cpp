@@ -1,0 +1,80 @@
+#include "worker/parse_pool.hpp"
+
+#include "html/html.hpp"
+#include "html/outlinks.hpp"
+
+namespace crawl::worker {
+
+Parsed parse(const ParseJob& job) {
+  Parsed out;
+  out.task = job.task;
+  const html::Page page = html::extract(job.body);
+  html::Outlinks links = html::outlinks(page, job.url);
+  out.title = page.title;
+  out.images = std::move(links.images);
+  out.found = static_cast<int>(page.links.size());
+  out.nesting_cut = page.nesting_cut;
+  out.links.reserve(links.follow.size());
+  for (std::string& u : links.follow) {
+    const policy::Drop drop = job.filter->judge(u, job.depth + 1);
+    out.links.push_back({std::move(u), drop == policy::Drop::none ? std::string()
+                                                                  : std::string(policy::to_string(drop))});
+  }
+  return out;
+}
+
+ParsePool::ParsePool(unsigned threads, std::function<void()> ready) : m_ready(std::move(ready)) {
+  for (unsigned i = 0; i < std::max(1u, threads); ++i) m_threads.emplace_back([this] { run(); });
+}
+
+ParsePool::~ParsePool() {
+  {
+    std::lock_guard lock(m_mutex);
+    m_stopping = true;
+  }
+  m_work.notify_all();
+  for (auto& t : m_threads) t.join();
+}
+
+void ParsePool::submit(ParseJob job) {
+  {
+    std::lock_guard lock(m_mutex);
+    m_jobs.push_back(std::move(job));
+    ++m_pending;
+  }
+  m_work.notify_one();
+}
+
+std::vector<Parsed> ParsePool::take() {
+  std::lock_guard lock(m_mutex);
+  std::vector<Parsed> out = std::move(m_done);
+  m_done.clear();
+  m_pending -= out.size();
+  return out;
+}
+
+std::size_t ParsePool::pending() const {
+  std::lock_guard lock(m_mutex);
+  return m_pending;
+}
+
+void ParsePool::run() {
+  while (true) {
+    ParseJob job;
+    {
+      std::unique_lock lock(m_mutex);
+      m_work.wait(lock, [this] { return m_stopping || !m_jobs.empty(); });
+      if (m_stopping) return;
+      job = std::move(m_jobs.front());
+      m_jobs.pop_front();
+    }
+    Parsed result = parse(job);
+    {
+      std::lock_guard lock(m_mutex);
+      m_done.push_back(std::move(result));
+    }
+    m_ready();
+  }
+}
+
+}  // namespace crawl::worker

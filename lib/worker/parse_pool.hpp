@@ -1,0 +1,64 @@
+#pragma once
+// HTML parsing off the transfer loop: worker threads take bodies, extract and resolve links,
+// judge them against the job's rules, and hand results back. Parsing is the crawler's main CPU
+// cost, so it gets every core the loop does not need.
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "policy/scope.hpp"
+#include "queue/queue.hpp"
+
+namespace crawl::worker {
+
+struct ParseJob {
+  std::uint64_t task = 0;
+  std::string url;   // the final URL: relative links resolve against it
+  std::string body;
+  int depth = 0;     // of the page; its links are judged at depth + 1
+  std::shared_ptr<const policy::LinkFilter> filter;
+};
+
+struct Parsed {
+  std::uint64_t task = 0;
+  std::string title;
+  std::vector<std::string> images;
+  std::vector<queue::Link> links;  // unique, in document order, drop reason set when filtered
+  int found = 0;                   // links on the page, before dedup and rules
+  bool nesting_cut = false;
+};
+
+class ParsePool {
+ public:
+  // `ready` is called from a parser thread after each result, to wake the loop.
+  ParsePool(unsigned threads, std::function<void()> ready);
+  ~ParsePool();
+
+  void submit(ParseJob job);
+  std::vector<Parsed> take();  // finished results, without waiting
+  std::size_t pending() const;  // submitted and not yet taken
+
+ private:
+  void run();
+
+  std::function<void()> m_ready;
+  mutable std::mutex m_mutex;
+  std::condition_variable m_work;
+  std::deque<ParseJob> m_jobs;
+  std::vector<Parsed> m_done;
+  std::size_t m_pending = 0;
+  bool m_stopping = false;
+  std::vector<std::thread> m_threads;
+};
+
+// What a parser thread does with one job; exposed for tests and benchmarks.
+Parsed parse(const ParseJob& job);
+
+}  // namespace crawl::worker

@@ -1,0 +1,84 @@
+#include "worker/robots_cache.hpp"
+
+#include <algorithm>
+
+namespace crawl::worker {
+
+namespace {
+
+constexpr std::int64_t k_local_ms = 10 * 60 * 1000;             // trust a local copy this long
+constexpr std::chrono::milliseconds k_shared{24 * 3600 * 1000};  // the shared copy, RFC 9309 2.4
+constexpr std::chrono::milliseconds k_unreachable{60 * 1000};    // "disallow all" after a 5xx
+constexpr std::chrono::milliseconds k_lock{30 * 1000};
+constexpr std::int64_t k_recheck_ms = 250;
+
+}  // namespace
+
+const policy::Robots* RobotsCache::lookup(const std::string& origin, std::uint64_t task,
+                                          queue::Queue* queue, std::int64_t now_ms) {
+  Origin& o = m_origins[origin];
+  if (o.robots && now_ms < o.expires_ms) return &*o.robots;
+  if (!o.fetching && now_ms >= o.recheck_ms) check(origin, o, queue, now_ms);
+  if (o.robots && now_ms < o.expires_ms) return &*o.robots;
+  if (std::find(o.waiting.begin(), o.waiting.end(), task) == o.waiting.end())
+    o.waiting.push_back(task);
+  return nullptr;
+}
+
+void RobotsCache::check(const std::string& origin, Origin& o, queue::Queue* queue,
+                        std::int64_t now_ms) {
+  o.recheck_ms = now_ms + k_recheck_ms;
+  if (queue == nullptr) return;
+  auto cached = queue->robots(origin);
+  if (cached && *cached) {
+    o.robots = policy::Robots::deserialize(**cached);
+    o.expires_ms = now_ms + k_local_ms;
+    return;
+  }
+  auto locked = queue->lock_robots(origin, k_lock);
+  if (locked && *locked) {
+    o.fetching = true;
+    m_requests[m_start_fetch(origin + "/robots.txt")] = origin;
+  }
+}
+
+bool RobotsCache::on_response(const fetch::Response& r, queue::Queue* queue, std::int64_t now_ms) {
+  auto it = m_requests.find(r.id);
+  if (it == m_requests.end()) return false;
+  const std::string origin = it->second;
+  m_requests.erase(it);
+  policy::Robots robots = policy::Robots::allow_all();
+  std::chrono::milliseconds ttl = k_shared;
+  if (r.failure == fetch::Failure::none && r.status >= 200 && r.status < 300) {
+    robots = policy::parse_robots(r.body, m_agent);
+  } else if (r.failure == fetch::Failure::none && r.status >= 400 && r.status < 500) {
+    robots = policy::Robots::allow_all();
+  } else {
+    robots = policy::Robots::disallow_all();  // unreachable: try again in a minute
+    ttl = k_unreachable;
+  }
+  if (queue != nullptr) (void)queue->store_robots(origin, robots.serialize(), ttl);
+  Origin& o = m_origins[origin];
+  o.robots = std::move(robots);
+  o.expires_ms = now_ms + std::min<std::int64_t>(k_local_ms, ttl.count());
+  o.fetching = false;
+  m_resolved.insert(m_resolved.end(), o.waiting.begin(), o.waiting.end());
+  o.waiting.clear();
+  return true;
+}
+
+std::vector<std::uint64_t> RobotsCache::ready(queue::Queue* queue, std::int64_t now_ms) {
+  std::vector<std::uint64_t> out = std::move(m_resolved);
+  m_resolved.clear();
+  for (auto& [origin, o] : m_origins) {
+    if (o.waiting.empty() || o.fetching || now_ms < o.recheck_ms) continue;
+    check(origin, o, queue, now_ms);
+    if (o.robots && now_ms < o.expires_ms) {
+      out.insert(out.end(), o.waiting.begin(), o.waiting.end());
+      o.waiting.clear();
+    }
+  }
+  return out;
+}
+
+}  // namespace crawl::worker

@@ -1,0 +1,50 @@
+#pragma once
+// robots.txt per origin for one worker: a local cache over the cluster-wide one in Redis, and
+// at most one fetch per origin across the fleet (a Redis lock decides who fetches).
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "fetch/fetcher.hpp"
+#include "policy/robots.hpp"
+#include "queue/queue.hpp"
+
+namespace crawl::worker {
+
+class RobotsCache {
+ public:
+  // `start_fetch` sends a robots.txt request and returns its request id.
+  RobotsCache(std::string agent, std::function<std::uint64_t(const std::string& url)> start_fetch)
+      : m_agent(std::move(agent)), m_start_fetch(std::move(start_fetch)) {}
+
+  // The rules for `origin`, or nullptr while they are being found; then `task` is remembered
+  // and handed back by ready() once they are known. `queue` may be null while disconnected.
+  const policy::Robots* lookup(const std::string& origin, std::uint64_t task, queue::Queue* queue,
+                               std::int64_t now_ms);
+  // True when `request` was a robots.txt fetch; its outcome is then recorded.
+  bool on_response(const fetch::Response& response, queue::Queue* queue, std::int64_t now_ms);
+  // Looks again for origins another worker is fetching; returns tasks whose rules are now known.
+  std::vector<std::uint64_t> ready(queue::Queue* queue, std::int64_t now_ms);
+
+ private:
+  struct Origin {
+    std::optional<policy::Robots> robots;
+    std::int64_t expires_ms = 0;
+    bool fetching = false;
+    std::int64_t recheck_ms = 0;
+    std::vector<std::uint64_t> waiting;
+  };
+  void check(const std::string& origin, Origin& o, queue::Queue* queue, std::int64_t now_ms);
+
+  std::string m_agent;
+  std::function<std::uint64_t(const std::string&)> m_start_fetch;
+  std::map<std::string, Origin> m_origins;
+  std::map<std::uint64_t, std::string> m_requests;  // robots.txt request id -> origin
+  std::vector<std::uint64_t> m_resolved;             // tasks freed by a finished fetch
+};
+
+}  // namespace crawl::worker

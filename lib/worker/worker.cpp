@@ -1,0 +1,511 @@
+#include "worker/worker.hpp"
+
+#include <unistd.h>
+
+#include <map>
+#include <optional>
+#include <random>
+#include <set>
+#include <thread>
+#include <unordered_map>
+
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "fetch/fetcher.hpp"
+#include "policy/scope.hpp"
+#include "queue/queue.hpp"
+#include "queue/record.hpp"
+#include "url/url.hpp"
+#include "worker/decide.hpp"
+#include "worker/parse_pool.hpp"
+#include "worker/robots_cache.hpp"
+
+namespace crawl::worker {
+
+namespace {
+
+using namespace std::chrono_literals;
+using Kind = queue::PageOutcome::Kind;
+
+std::int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::uint64_t rss_bytes() {
+  long pages = 0, resident = 0;
+  if (FILE* f = std::fopen("/proc/self/statm", "r")) {
+    if (std::fscanf(f, "%ld %ld", &pages, &resident) != 2) resident = 0;
+    std::fclose(f);
+  }
+  return static_cast<std::uint64_t>(resident) * static_cast<std::uint64_t>(sysconf(_SC_PAGESIZE));
+}
+
+std::string path_and_query(std::string_view normalized) {
+  const url::Parts p = url::split(normalized);
+  return std::string(p.path) + (p.query.empty() ? "" : "?" + std::string(p.query));
+}
+
+struct JobContext {
+  queue::JobInfo info;
+  std::shared_ptr<const policy::LinkFilter> filter;
+};
+
+struct Task {
+  std::uint64_t id = 0;
+  queue::Entry entry;
+  Attempt attempt;
+  std::shared_ptr<const JobContext> job;
+  enum class Stage { robots, polite, fetching, parsing } stage = Stage::robots;
+  std::int64_t not_before_ms = 0;
+  std::int64_t fetch_ms = 0;
+  fetch::Response last;  // body moved to the parser
+  std::uint64_t body_bytes = 0;
+};
+
+// Counters for heartbeats; pages per second over the last minute from per-second buckets.
+struct Stats {
+  std::map<std::string, std::uint64_t> counts;  // done, failed, filtered, retries, bytes
+  std::map<std::string, std::uint64_t> errors;  // by reason
+  std::map<std::int64_t, std::uint64_t> per_second;
+
+  void page(std::int64_t now) {
+    ++per_second[now / 1000];
+    while (!per_second.empty() && per_second.begin()->first < now / 1000 - 60)
+      per_second.erase(per_second.begin());
+  }
+  double rate(std::int64_t now) const {
+    std::uint64_t n = 0;
+    for (auto [second, count] : per_second)
+      if (second >= now / 1000 - 60 && second < now / 1000) n += count;
+    return static_cast<double>(n) / 60.0;
+  }
+};
+
+class Worker {
+ public:
+  Worker(const WorkerOptions& options, const std::atomic<bool>& stop)
+      : m_options(options),
+        m_stop(stop),
+        m_fetcher(fetch_options(options.settings)),
+        m_robots(options.settings.robots_agent,
+                 [this](const std::string& u) {
+                   const std::uint64_t id = m_next_id++;
+                   m_fetcher.add({id, u, true});
+                   return id;
+                 }),
+        m_parser(parse_threads(options.settings), [this] { m_fetcher.wake(); }),
+        m_rng(std::random_device{}()) {}
+
+  int run();
+
+ private:
+  static fetch::Options fetch_options(const config::WorkerSettings& s) {
+    fetch::Options o;
+    o.user_agent = s.user_agent;
+    o.max_body_bytes = s.max_body_bytes;
+    o.connect_timeout = s.connect_timeout;
+    o.timeout = s.timeout;
+    o.low_speed_bytes = s.low_speed_bytes;
+    o.low_speed_time = s.low_speed_time;
+    o.max_connections = static_cast<std::size_t>(s.concurrency);
+    return o;
+  }
+  static unsigned parse_threads(const config::WorkerSettings& s) {
+    return s.parse_threads > 0 ? static_cast<unsigned>(s.parse_threads)
+                               : std::max(1u, std::thread::hardware_concurrency());
+  }
+
+  // A failed Redis call drops the connection; the loop reconnects with back-off.
+  template <class T>
+  bool ok(const Result<T>& r, std::string_view what) {
+    if (r) return true;
+    spdlog::warn("event=redis_error during={} error=\"{}\"", what, r.error().message);
+    if (m_queue && !m_queue->redis().connected()) m_queue.reset();
+    return false;
+  }
+
+  void connect(std::int64_t now);
+  void heartbeat(std::int64_t now);
+  void claim(std::int64_t now);
+  std::shared_ptr<const JobContext> job(const std::string& id);
+  void start(queue::Entry entry, std::int64_t now);
+  void advance(Task& t, std::int64_t now);
+  void on_response(fetch::Response r, std::int64_t now);
+  void on_parsed(Parsed p, std::int64_t now);
+  void finish(Task& t, Kind kind, const std::string& reason, std::int64_t now,
+              std::optional<Parsed> parsed = std::nullopt);
+  void flush(std::int64_t now, bool force);
+  void release_unstarted();
+  void deregister();
+
+  WorkerOptions m_options;
+  const std::atomic<bool>& m_stop;
+  fetch::Fetcher m_fetcher;  // before m_parser: parser threads wake the fetcher
+  RobotsCache m_robots;
+  ParsePool m_parser;
+  std::mt19937 m_rng;
+  std::optional<queue::Queue> m_queue;
+  bool m_ever_connected = false;
+  std::chrono::milliseconds m_backoff{100};
+  std::int64_t m_next_connect_ms = 0;
+  std::int64_t m_next_heartbeat_ms = 0;
+  std::int64_t m_next_claim_ms = 0;
+  std::int64_t m_oldest_outcome_ms = 0;
+  std::int64_t m_started_ms = now_ms();
+  std::uint64_t m_next_id = 1;
+  std::unordered_map<std::uint64_t, Task> m_tasks;
+  std::map<std::string, std::shared_ptr<const JobContext>> m_jobs;
+  std::vector<queue::PageOutcome> m_outcomes;
+  Stats m_stats;
+  bool m_draining = false;
+};
+
+void Worker::connect(std::int64_t now) {
+  if (m_queue || now < m_next_connect_ms) return;
+  auto redis = queue::Redis::connect(m_options.redis, 5s);
+  if (!redis) {
+    spdlog::warn("event=redis_unreachable retry_in_ms={} error=\"{}\"", m_backoff.count(),
+                 redis.error().message);
+    m_next_connect_ms = now + m_backoff.count();
+    m_backoff = std::min<std::chrono::milliseconds>(m_backoff * 2, 5s);
+    return;
+  }
+  m_backoff = 100ms;
+  m_queue.emplace(std::move(*redis), queue::Keys{m_options.key_prefix});
+  spdlog::info("event=redis_connected url={}", m_options.redis.display);
+  if (!m_ever_connected) {
+    // Leases left by an earlier run under this id go back to the frontier first.
+    auto returned = m_queue->reap(m_options.id, true);
+    if (!ok(returned, "reap_self")) return;
+    if (*returned > 0) spdlog::info("event=returned_old_leases n={}", *returned);
+    m_ever_connected = true;
+  } else {
+    // Reconcile with what Redis says we hold: a claim whose reply was lost, or a completion
+    // lost with the server's last second of writes, leaves leases we do not know about.
+    auto leased = m_queue->leased(m_options.id);
+    if (!ok(leased, "reconcile")) return;
+    std::set<std::string> known;
+    for (const auto& [id, t] : m_tasks) known.insert(queue::encode(t.entry));
+    for (const auto& o : m_outcomes) known.insert(queue::encode(o.entry));
+    std::size_t adopted = 0;
+    for (auto& e : *leased)
+      if (!known.count(queue::encode(e))) {
+        start(std::move(e), now);
+        ++adopted;
+      }
+    if (adopted > 0) spdlog::info("event=reconciled adopted={}", adopted);
+  }
+  m_next_heartbeat_ms = 0;
+}
+
+void Worker::heartbeat(std::int64_t now) {
+  if (!m_queue || now < m_next_heartbeat_ms) return;
+  m_next_heartbeat_ms = now + m_options.settings.heartbeat_interval.count();
+  auto count = [&](const char* k) { return std::to_string(m_stats.counts[k]); };
+  std::map<std::string, std::string> fields{
+      {"host", m_options.host},
+      {"pid", std::to_string(getpid())},
+      {"state", m_draining ? "draining" : "running"},
+      {"started_ms", std::to_string(m_started_ms)},
+      {"last_ms", std::to_string(now)},
+      {"in_flight", std::to_string(m_tasks.size())},
+      {"pages", count("done")},
+      {"failed", count("failed")},
+      {"filtered", count("filtered")},
+      {"retries", count("retries")},
+      {"bytes", count("bytes")},
+      {"rate", fmt::format("{:.2f}", m_stats.rate(now))},
+      {"errors", nlohmann::json(m_stats.errors).dump()},
+      {"rss_bytes", std::to_string(rss_bytes())},
+      {"concurrency", std::to_string(m_options.settings.concurrency)}};
+  if (!ok(m_queue->heartbeat(m_options.id, fields, m_options.settings.heartbeat_ttl), "heartbeat"))
+    return;
+  auto reaped = m_queue->reap_dead();
+  if (ok(reaped, "reap") && *reaped > 0)
+    spdlog::info("event=reaped_dead_workers returned={}", *reaped);
+}
+
+std::shared_ptr<const JobContext> Worker::job(const std::string& id) {
+  if (auto it = m_jobs.find(id); it != m_jobs.end()) return it->second;
+  auto info = m_queue->job(id);
+  if (!ok(info, "load_job")) return nullptr;
+  auto seeds = m_queue->seed_authorities(id);
+  if (!ok(seeds, "load_job")) return nullptr;
+  auto filter = policy::LinkFilter::create(info->options, *seeds);
+  if (!filter) {
+    spdlog::error("event=bad_job job={} error=\"{}\"", id, filter.error().message);
+    return nullptr;
+  }
+  auto ctx = std::make_shared<JobContext>(
+      JobContext{std::move(*info), std::make_shared<const policy::LinkFilter>(std::move(*filter))});
+  m_jobs[id] = ctx;
+  return ctx;
+}
+
+void Worker::claim(std::int64_t now) {
+  if (!m_queue || m_draining || now < m_next_claim_ms) return;
+  const std::size_t limit = static_cast<std::size_t>(m_options.settings.concurrency);
+  const std::size_t free = limit > m_tasks.size() ? limit - m_tasks.size() : 0;
+  const std::size_t batch = std::min(free, m_options.claim_batch);
+  if (batch == 0 || (free < m_options.claim_batch / 2 && !m_tasks.empty())) return;
+  auto entries = m_queue->claim(m_options.id, batch, now);
+  if (!ok(entries, "claim")) return;
+  // A short batch means the frontier ran dry: look again a little later, not at once.
+  if (entries->size() < batch) m_next_claim_ms = now + 200;
+  for (auto& e : *entries) start(std::move(e), now);
+}
+
+void Worker::start(queue::Entry entry, std::int64_t now) {
+  Task t;
+  t.id = m_next_id++;
+  t.attempt.url = entry.url;
+  t.attempt.attempt = entry.attempt;
+  t.entry = std::move(entry);
+  t.job = job(t.entry.job);
+  auto [it, inserted] = m_tasks.emplace(t.id, std::move(t));
+  if (!it->second.job) {
+    // The job is gone or unreadable now; hand the URL back for later.
+    finish(it->second, Kind::release, "", now);
+    return;
+  }
+  advance(it->second, now);
+}
+
+// The next step for a task at its current URL: robots.txt, then politeness, then the fetch.
+void Worker::advance(Task& t, std::int64_t now) {
+  const policy::JobOptions& o = t.job->info.options;
+  std::chrono::milliseconds delay = o.delay;
+  if (o.respect_robots) {
+    const policy::Robots* robots =
+        m_robots.lookup(url::origin(t.attempt.url), t.id, m_queue ? &*m_queue : nullptr, now);
+    if (robots == nullptr) {
+      t.stage = Task::Stage::robots;
+      return;
+    }
+    if (!robots->allowed(path_and_query(t.attempt.url))) {
+      finish(t, Kind::filtered, "robots", now);
+      return;
+    }
+    if (auto crawl_delay = robots->crawl_delay())
+      delay = std::max(delay, std::min<std::chrono::milliseconds>(*crawl_delay, 60s));
+  }
+  if (delay > 0ms && t.not_before_ms <= now) {
+    std::int64_t slot = now + 100;  // without Redis, ask again shortly
+    if (m_queue) {
+      auto reserved = m_queue->reserve(std::string(url::split(t.attempt.url).authority), now, delay);
+      if (ok(reserved, "reserve")) slot = *reserved;
+    }
+    if (slot > now) {
+      t.stage = Task::Stage::polite;
+      t.not_before_ms = slot;
+      return;
+    }
+  }
+  t.stage = Task::Stage::fetching;
+  m_fetcher.add({t.id, t.attempt.url, false});
+}
+
+void Worker::on_response(fetch::Response r, std::int64_t now) {
+  if (m_robots.on_response(r, m_queue ? &*m_queue : nullptr, now)) return;
+  auto it = m_tasks.find(r.id);
+  if (it == m_tasks.end()) return;
+  Task& t = it->second;
+  t.fetch_ms += r.elapsed_ms;
+  const double jitter = std::uniform_real_distribution<double>(0, 1)(m_rng);
+  const Decision d = decide(r, t.attempt, t.job->info.options, m_options.settings.max_redirects,
+                            now, jitter);
+  t.body_bytes = r.body.size();
+  switch (d.next) {
+    case Decision::Next::redirect: {
+      t.attempt.visited.insert(t.attempt.url);
+      t.attempt.url = d.redirect_to;
+      ++t.attempt.hops;
+      t.last = std::move(r);
+      // Every hop is judged like a link: scope, traps, patterns; then robots and politeness.
+      const policy::Drop drop = t.job->filter->judge(t.attempt.url, t.entry.depth);
+      if (drop != policy::Drop::none && drop != policy::Drop::depth) {
+        finish(t, Kind::filtered, std::string(policy::to_string(drop)), now);
+        return;
+      }
+      t.not_before_ms = 0;
+      advance(t, now);
+      return;
+    }
+    case Decision::Next::parse: {
+      ParseJob job{t.id, t.attempt.url, std::move(r.body), t.entry.depth, t.job->filter};
+      t.last = std::move(r);
+      t.stage = Task::Stage::parsing;
+      m_parser.submit(std::move(job));
+      return;
+    }
+    case Decision::Next::retry:
+      t.last = std::move(r);
+      t.not_before_ms = now + d.retry_in.count();
+      finish(t, Kind::retry, d.reason, now);
+      return;
+    case Decision::Next::done:
+      t.last = std::move(r);
+      finish(t, Kind::done, "", now);
+      return;
+    case Decision::Next::failed:
+      t.last = std::move(r);
+      finish(t, Kind::failed, d.reason, now);
+      return;
+  }
+}
+
+void Worker::on_parsed(Parsed p, std::int64_t now) {
+  auto it = m_tasks.find(p.task);
+  if (it == m_tasks.end()) return;
+  finish(it->second, Kind::done, "", now, std::move(p));
+}
+
+// Turns a task into an outcome for the next batch and forgets it.
+void Worker::finish(Task& t, Kind kind, const std::string& reason, std::int64_t now,
+                    std::optional<Parsed> parsed) {
+  queue::PageOutcome out;
+  out.entry = t.entry;
+  out.kind = kind;
+  out.reason = reason;
+  if (kind == Kind::done || kind == Kind::failed || kind == Kind::filtered) {
+    queue::Record r;
+    r.url = t.entry.url;
+    r.outcome = kind == Kind::done     ? queue::Outcome::done
+                : kind == Kind::failed ? queue::Outcome::failed
+                                       : queue::Outcome::filtered;
+    r.reason = reason;
+    r.status = static_cast<int>(t.last.status);
+    if (t.last.status != 0 || !t.last.url.empty()) {
+      r.final_url = t.attempt.url;
+      r.content_type = t.last.content_type;
+      r.bytes = t.body_bytes;
+      r.truncated = t.last.truncated;
+      r.fetch_ms = t.fetch_ms;
+      r.error = t.last.error;
+    }
+    r.depth = t.entry.depth;
+    r.worker = m_options.id;
+    r.at_ms = now;
+    if (parsed) {
+      r.title = std::move(parsed->title);
+      r.images = std::move(parsed->images);
+      r.links = parsed->found;
+      out.links = std::move(parsed->links);
+    }
+    out.record_json = queue::to_json(r);
+    out.bytes = t.body_bytes;
+    ++m_stats.counts[std::string(queue::to_string(r.outcome))];
+    m_stats.counts["bytes"] += t.body_bytes;
+    if (kind == Kind::done) m_stats.page(now);
+    if (kind == Kind::failed) ++m_stats.errors[reason];
+    spdlog::debug("event=outcome url={} outcome={} reason={} status={}", t.entry.url,
+                  queue::to_string(r.outcome), reason, r.status);
+  } else if (kind == Kind::retry) {
+    out.not_before_ms = t.not_before_ms;
+    ++m_stats.counts["retries"];
+    ++m_stats.errors[reason];
+  }
+  if (m_outcomes.empty()) m_oldest_outcome_ms = now;
+  m_outcomes.push_back(std::move(out));
+  m_tasks.erase(t.id);
+}
+
+// Records outcomes in one round trip once there are a batch of them, or they have waited.
+void Worker::flush(std::int64_t now, bool force) {
+  if (m_outcomes.empty() || !m_queue) return;
+  if (!force && m_outcomes.size() < m_options.claim_batch && now - m_oldest_outcome_ms < 200) return;
+  auto done = m_queue->complete(m_options.id, m_outcomes);
+  if (!ok(done, "complete")) return;  // kept, and sent again after reconnecting
+  if (done->applied < m_outcomes.size())
+    spdlog::info("event=stale_outcomes skipped={}", m_outcomes.size() - done->applied);
+  m_outcomes.clear();
+}
+
+void Worker::release_unstarted() {
+  std::vector<std::uint64_t> ids;
+  for (auto& [id, t] : m_tasks)
+    if (t.stage == Task::Stage::robots || t.stage == Task::Stage::polite) ids.push_back(id);
+  for (auto id : ids) finish(m_tasks.at(id), Kind::release, "", now_ms());
+}
+
+void Worker::deregister() {
+  if (!m_queue) return;
+  const queue::Keys& k = m_queue->keys();
+  (void)m_queue->redis().pipeline({{"DEL", k.alive(m_options.id), k.worker(m_options.id)},
+                                   {"SREM", k.workers(), m_options.id}});
+}
+
+int Worker::run() {
+  spdlog::info("event=start id={} concurrency={} parse_threads={}", m_options.id,
+               m_options.settings.concurrency, parse_threads(m_options.settings));
+  std::int64_t drain_deadline = 0;
+  while (true) {
+    const std::int64_t now = now_ms();
+    if (m_stop.load() && !m_draining) {
+      m_draining = true;
+      drain_deadline = now + m_options.drain_timeout.count();
+      spdlog::info("event=draining in_flight={}", m_tasks.size());
+      release_unstarted();
+    }
+    if (m_draining && (m_tasks.empty() || now >= drain_deadline)) break;
+    connect(now);
+    heartbeat(now);
+    claim(now);
+    for (std::uint64_t id : m_robots.ready(m_queue ? &*m_queue : nullptr, now))
+      if (auto it = m_tasks.find(id); it != m_tasks.end()) advance(it->second, now);
+    std::int64_t next_timer = now + 100;
+    for (auto& [id, t] : m_tasks)
+      if (t.stage == Task::Stage::polite) next_timer = std::min(next_timer, t.not_before_ms);
+    std::vector<std::uint64_t> due;
+    for (auto& [id, t] : m_tasks)
+      if (t.stage == Task::Stage::polite && t.not_before_ms <= now) due.push_back(id);
+    for (auto id : due) advance(m_tasks.at(id), now);
+    flush(now, m_draining);
+
+    const bool idle = m_tasks.empty() && m_outcomes.empty() && m_queue && !m_draining;
+    if (idle) {
+      // Nothing to do: block in Redis until work arrives, at most until the next heartbeat.
+      auto work = m_queue->wait_for_work(std::min<std::chrono::milliseconds>(
+          1000ms, m_options.settings.heartbeat_interval / 2));
+      if (ok(work, "wait") && *work) m_next_claim_ms = 0;
+      continue;
+    }
+    bool waiting_on_robots = false;
+    for (auto& [id, t] : m_tasks) waiting_on_robots = waiting_on_robots || t.stage == Task::Stage::robots;
+    std::int64_t wait = std::max<std::int64_t>(0, next_timer - now);
+    if (waiting_on_robots) wait = std::min<std::int64_t>(wait, 50);
+    if (!m_queue) wait = std::min<std::int64_t>(wait, std::max<std::int64_t>(0, m_next_connect_ms - now));
+    for (auto& r : m_fetcher.poll(std::chrono::milliseconds(wait))) on_response(std::move(r), now_ms());
+    for (auto& p : m_parser.take()) on_parsed(std::move(p), now_ms());
+  }
+
+  // Whatever did not finish in time goes back to the frontier for another worker.
+  m_fetcher.abort_all();
+  std::vector<std::uint64_t> left;
+  for (auto& [id, t] : m_tasks) left.push_back(id);
+  for (auto id : left) finish(m_tasks.at(id), Kind::release, "", now_ms());
+  const std::int64_t give_up = now_ms() + 5000;
+  while (!m_outcomes.empty() && now_ms() < give_up) {
+    connect(now_ms());
+    flush(now_ms(), true);
+    if (!m_outcomes.empty()) std::this_thread::sleep_for(100ms);
+  }
+  if (!m_outcomes.empty())
+    spdlog::warn("event=unrecorded_outcomes n={} note=\"their leases return when the reaper runs\"",
+                 m_outcomes.size());
+  deregister();
+  spdlog::info("event=stopped pages={} failed={} filtered={}", m_stats.counts["done"],
+               m_stats.counts["failed"], m_stats.counts["filtered"]);
+  return 0;
+}
+
+}  // namespace
+
+int run(const WorkerOptions& options, const std::atomic<bool>& stop) {
+  return Worker(options, stop).run();
+}
+
+}  // namespace crawl::worker
