@@ -1,0 +1,113 @@
+// Whole crawls of the test site by real crawlworker processes, driven with crawlctl, checked
+// against the manifest: exactly, and after workers are killed and Redis restarts.
+
+#include <signal.h>
+
+#include <gtest/gtest.h>
+
+#include "crawl_cluster.hpp"
+
+namespace crawl::testing {
+namespace {
+
+SiteOptions site(int pages) {
+  SiteOptions o;
+  o.pages = pages;
+  o.body_cap = 256u << 10;
+  return o;
+}
+
+std::string join(const std::vector<std::string>& lines) {
+  std::string out;
+  for (std::size_t i = 0; i < lines.size() && i < 40; ++i) out += lines[i] + "\n";
+  return out;
+}
+
+// Every admitted URL is in exactly one state, and the terminal counts match the manifest.
+void expect_counters_match(const std::map<std::string, long long>& c, const Manifest& m) {
+  std::map<std::string, long long> want;
+  for (const auto& e : m.entries) {
+    ++want[e.expect];
+    ++want[e.expect + ":" + e.reason];
+  }
+  auto get = [&](const std::string& k) { auto it = c.find(k); return it == c.end() ? 0 : it->second; };
+  EXPECT_EQ(get("submitted"), static_cast<long long>(m.entries.size()));
+  EXPECT_EQ(get("queued"), 0);
+  EXPECT_EQ(get("in_flight"), 0);
+  EXPECT_EQ(get("submitted"), get("queued") + get("in_flight") + get("done") + get("failed") + get("filtered"));
+  for (const char* k : {"done", "failed", "filtered", "failed:http_404", "failed:timeout",
+                        "failed:redirect_loop", "filtered:offsite", "filtered:robots"})
+    EXPECT_EQ(get(k), want[k]) << k;
+}
+
+TEST(Crawl, TwoWorkersCrawlTheSiteExactlyAsTheManifestSays) {
+  CrawlCluster cluster(site(300));
+  cluster.start_worker("w1");
+  cluster.start_worker("w2");
+  const std::string job = cluster.submit_root();
+  ASSERT_TRUE(cluster.wait_finished(job)) << read_text(cluster.worker_log("w1"));
+  const auto problems = compare_with_manifest(cluster.results(job), cluster.site().manifest());
+  EXPECT_TRUE(problems.empty()) << problems.size() << " differences:\n" << join(problems);
+  expect_counters_match(cluster.counters(job), cluster.site().manifest());
+  // Both workers took part.
+  for (const char* w : {"w1", "w2"})
+    EXPECT_NE(cluster.results(job).find(std::string("\"worker\":\"") + w + "\""), std::string::npos) << w;
+}
+
+TEST(Crawl, AKilledWorkersUrlsAreCrawledByTheOther) {
+  CrawlCluster cluster(site(1500));
+  const std::size_t victim = cluster.start_worker("victim");
+  cluster.start_worker("survivor");
+  const std::string job = cluster.submit_root();
+  ASSERT_TRUE(wait_until([&] { return cluster.counters(job)["done"] >= 150; }, 60s));
+  cluster.worker(victim).stop(0ms, SIGKILL);  // kill -9: its leases are stranded in Redis
+  ASSERT_TRUE(cluster.wait_finished(job)) << read_text(cluster.worker_log("survivor"));
+  const auto problems = compare_with_manifest(cluster.results(job), cluster.site().manifest());
+  EXPECT_TRUE(problems.empty()) << problems.size() << " differences:\n" << join(problems);
+  expect_counters_match(cluster.counters(job), cluster.site().manifest());
+  // The victim held leases when it died, and the survivor's reaper returned them.
+  EXPECT_NE(read_text(cluster.worker_log("survivor")).find("event=reaped_dead_workers returned="),
+            std::string::npos);
+}
+
+TEST(Crawl, RedisRestartMidCrawlLosesNothing) {
+  CrawlCluster cluster(site(1500));
+  cluster.start_worker("w1");
+  cluster.start_worker("w2");
+  const std::string job = cluster.submit_root();
+  ASSERT_TRUE(wait_until([&] { return cluster.counters(job)["done"] >= 150; }, 60s));
+  cluster.redis().restart();  // SIGTERM: Redis writes its AOF and comes back on the same port
+  ASSERT_TRUE(cluster.wait_finished(job)) << read_text(cluster.worker_log("w1"));
+  const auto problems = compare_with_manifest(cluster.results(job), cluster.site().manifest());
+  EXPECT_TRUE(problems.empty()) << problems.size() << " differences:\n" << join(problems);
+  expect_counters_match(cluster.counters(job), cluster.site().manifest());
+  // The workers saw the server go and came back to it.
+  for (const char* w : {"w1", "w2"}) {
+    const std::string log = read_text(cluster.worker_log(w));
+    EXPECT_NE(log.find("event=redis_error"), std::string::npos) << w;
+    EXPECT_NE(log.find("event=redis_connected", log.find("event=redis_error")), std::string::npos) << w;
+  }
+}
+
+TEST(Crawl, SigtermDrainsAndHandsBackLeases) {
+  CrawlCluster cluster(site(1500));
+  const std::size_t leaving = cluster.start_worker("leaving");
+  const std::string job = cluster.submit_root();
+  ASSERT_TRUE(wait_until([&] { return cluster.counters(job)["done"] >= 100; }, 60s));
+  cluster.worker(leaving).stop(15s, SIGTERM);
+  ASSERT_TRUE(cluster.worker(leaving).exit_status());
+  EXPECT_TRUE(WIFEXITED(*cluster.worker(leaving).exit_status()));
+  EXPECT_EQ(WEXITSTATUS(*cluster.worker(leaving).exit_status()), 0);
+  // Nothing is leased any more: what it had not finished is queued again.
+  const auto after = cluster.counters(job);
+  EXPECT_EQ(after.at("in_flight"), 0);
+  EXPECT_GT(after.at("queued"), 0);
+  EXPECT_NE(read_text(cluster.worker_log("leaving")).find("event=stopped"), std::string::npos);
+  cluster.start_worker("finisher");
+  ASSERT_TRUE(cluster.wait_finished(job));
+  const auto problems = compare_with_manifest(cluster.results(job), cluster.site().manifest());
+  EXPECT_TRUE(problems.empty()) << problems.size() << " differences:\n" << join(problems);
+}
+
+}  // namespace
+}  // namespace crawl::testing

@@ -1,0 +1,80 @@
+#include "worker/decide.hpp"
+
+#include <gtest/gtest.h>
+
+namespace crawl::worker {
+namespace {
+
+using Next = Decision::Next;
+
+fetch::Response response(long status, std::string type = "text/html") {
+  fetch::Response r;
+  r.status = status;
+  r.content_type = std::move(type);
+  return r;
+}
+
+Decision run(const fetch::Response& r, Attempt a = {"http://example.org/a", 0, 0, {}},
+             int retries = 2) {
+  policy::JobOptions job;
+  job.max_retries = retries;
+  return decide(r, a, job, 5, 0, 0.0);
+}
+
+TEST(Decide, SuccessParsesHtmlOnly) {
+  EXPECT_EQ(run(response(200)).next, Next::parse);
+  EXPECT_EQ(run(response(200, "application/xhtml+xml")).next, Next::parse);
+  EXPECT_EQ(run(response(200, "application/pdf")).next, Next::done);
+  EXPECT_EQ(run(response(204, "")).next, Next::done);
+  fetch::Response untyped = response(200, "");
+  untyped.body = "  <!DOCTYPE html><p>hi";
+  EXPECT_EQ(run(untyped).next, Next::parse);
+}
+
+TEST(Decide, ClientErrorsFailAtOnce) {
+  const Decision d = run(response(404));
+  EXPECT_EQ(d.next, Next::failed);
+  EXPECT_EQ(d.reason, "http_404");
+  EXPECT_EQ(run(response(410)).reason, "http_410");
+  EXPECT_EQ(run(response(304)).reason, "http_304");  // a 3xx without Location
+}
+
+TEST(Decide, ServerErrorsAndTimeoutsRetryThenFail) {
+  Decision d = run(response(503));
+  EXPECT_EQ(d.next, Next::retry);
+  EXPECT_EQ(d.reason, "http_503");
+  EXPECT_EQ(d.retry_in, std::chrono::milliseconds(1000));
+  d = run(response(503), {"http://example.org/a", 0, 1, {}});
+  EXPECT_EQ(d.retry_in, std::chrono::milliseconds(2000));  // exponential
+  d = run(response(503), {"http://example.org/a", 0, 2, {}});
+  EXPECT_EQ(d.next, Next::failed);
+  EXPECT_EQ(d.reason, "http_503");
+  fetch::Response slow;
+  slow.failure = fetch::Failure::timeout;
+  EXPECT_EQ(run(slow).next, Next::retry);
+  d = run(slow, {"http://example.org/a", 0, 0, {}}, 0);
+  EXPECT_EQ(d.next, Next::failed);
+  EXPECT_EQ(d.reason, "timeout");
+  fetch::Response limited = response(429);
+  limited.retry_after = "120";
+  EXPECT_EQ(run(limited).retry_in, std::chrono::milliseconds(120000));  // the server's word
+}
+
+TEST(Decide, RedirectsResolveAndStopAtLoopsAndLimits) {
+  fetch::Response moved = response(301);
+  moved.location = "http://example.org/b/../c#x";
+  Decision d = run(moved);
+  EXPECT_EQ(d.next, Next::redirect);
+  EXPECT_EQ(d.redirect_to, "http://example.org/c");
+  moved.location = "http://example.org/a";
+  EXPECT_EQ(run(moved).reason, "redirect_loop");  // to itself
+  moved.location = "http://example.org/z";
+  EXPECT_EQ(run(moved, {"http://example.org/a", 1, 0, {"http://example.org/z"}}).reason,
+            "redirect_loop");
+  EXPECT_EQ(run(moved, {"http://example.org/a", 5, 0, {}}).reason, "too_many_redirects");
+  moved.location = "javascript:alert(1)";
+  EXPECT_EQ(run(moved).reason, "bad_redirect");
+}
+
+}  // namespace
+}  // namespace crawl::worker
