@@ -18,6 +18,8 @@ packages=(
   # servers and tools used by the test harness and by deploy
   redis-server redis-tools openssh-server openssh-client dtach
   nginx-light libnginx-mod-http-echo curl procps iproute2
+  # benchmarks
+  wrk
 )
 
 missing=()

@@ -2,10 +2,14 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <deque>
+#include <functional>
 #include <set>
+#include <sstream>
 
 #include <fmt/core.h>
 
@@ -40,29 +44,35 @@ std::int64_t now_ms() {
       .count();
 }
 
-// Reads seeds, one per line; reports each bad line with its place and keeps the good ones.
+// Seeds from arguments and lines. A million of them is common, so none is copied that need not
+// be: lines stay in the file's buffer, and a URL already in normal form (most are) is used in
+// place; only the others are stored normalised.
 struct Seeds {
-  std::vector<queue::Link> links;
-  std::set<std::string> authorities;
+  std::vector<queue::LinkView> links;
+  std::deque<std::string> normalised;  // URLs that needed normalising (stable addresses)
+  std::set<std::string, std::less<>> authorities;
   std::size_t rejected = 0;
 };
 
-void add_seed(Seeds& seeds, std::string_view text, const std::string& place) {
-  std::string_view line = text;
+void add_seed(Seeds& seeds, std::string_view line, const std::function<std::string()>& place) {
   while (!line.empty() && (line.front() == ' ' || line.front() == '\t')) line.remove_prefix(1);
   while (!line.empty() && (line.back() == ' ' || line.back() == '\t' || line.back() == '\r'))
     line.remove_suffix(1);
   if (line.empty() || line.front() == '#') return;
-  auto u = url::normalize(line);
-  if (!u) {
-    ++seeds.rejected;
-    if (seeds.rejected <= 20)
-      fmt::print(stderr, "{}: '{}' is not a crawlable URL ({})\n", place,
-                 line.substr(0, 200), url::to_string(u.error()));
-    return;
+  std::string_view u = line;
+  if (!url::is_normal(line)) {
+    auto n = url::normalize(line);
+    if (!n) {
+      if (++seeds.rejected <= 20)
+        fmt::print(stderr, "{}: '{}' is not a crawlable URL ({})\n", place(), line.substr(0, 200),
+                   url::to_string(n.error()));
+      return;
+    }
+    u = seeds.normalised.emplace_back(std::move(*n));
   }
-  seeds.authorities.insert(std::string(url::split(*u).authority));
-  seeds.links.push_back({std::move(*u), ""});
+  const std::string_view authority = url::split(u).authority;
+  if (seeds.authorities.find(authority) == seeds.authorities.end()) seeds.authorities.emplace(authority);
+  seeds.links.push_back({u, {}, url::fingerprint(u)});
 }
 
 int run_submit(const SubmitOptions& o) {
@@ -90,21 +100,31 @@ int run_submit(const SubmitOptions& o) {
 
   Seeds seeds;
   for (std::size_t i = 0; i < o.urls.size(); ++i)
-    add_seed(seeds, o.urls[i], fmt::format("argument {}", i + 1));
+    add_seed(seeds, o.urls[i], [i] { return fmt::format("argument {}", i + 1); });
+  std::string content;  // the whole file: seeds are views into it
   if (!o.file.empty()) {
     std::ifstream in;
     if (o.file != "-") {
-      in.open(o.file);
+      in.open(o.file, std::ios::binary);
       if (!in) {
         fmt::print(stderr, "crawlctl submit: {}: cannot open\n", o.file);
         return k_exit_usage;
       }
     }
-    std::istream& source = o.file == "-" ? std::cin : in;
+    std::ostringstream buffer;
+    buffer << (o.file == "-" ? std::cin : in).rdbuf();
+    content = std::move(buffer).str();
     const std::string name = o.file == "-" ? "stdin" : o.file;
-    std::string line;
-    for (std::size_t n = 1; std::getline(source, line); ++n)
-      add_seed(seeds, line, fmt::format("{}:{}", name, n));
+    seeds.links.reserve(static_cast<std::size_t>(std::count(content.begin(), content.end(), '\n')) + 1);
+    std::size_t start = 0, n = 1;
+    while (start < content.size()) {
+      std::size_t end = content.find('\n', start);
+      if (end == std::string::npos) end = content.size();
+      add_seed(seeds, std::string_view(content).substr(start, end - start),
+               [&name, n] { return fmt::format("{}:{}", name, n); });
+      start = end + 1;
+      ++n;
+    }
   }
   if (seeds.rejected > 20) fmt::print(stderr, "... and {} more bad lines\n", seeds.rejected - 20);
   if (seeds.links.empty()) {
@@ -117,6 +137,10 @@ int run_submit(const SubmitOptions& o) {
     fmt::print(stderr, "crawlctl submit: {}\n", queue.error().message);
     return k_exit_failed;
   }
+  // Queued in fingerprint order: a batch's URLs then share dedup buckets (fewer Redis reads and
+  // writes), and hosts are spread through the frontier instead of queued in runs.
+  std::sort(seeds.links.begin(), seeds.links.end(),
+            [](const queue::LinkView& a, const queue::LinkView& b) { return a.fingerprint < b.fingerprint; });
   const std::vector<std::string> authorities(seeds.authorities.begin(), seeds.authorities.end());
   auto id = queue->create_job(job, o.name, authorities, now_ms());
   if (!id) {

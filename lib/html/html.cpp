@@ -99,8 +99,66 @@ void visit(const GumboElement& e, Page& page, bool& have_title) {
   }
 }
 
+// Gumbo allocates and frees every node, string and vector separately, and malloc and free come
+// to a tenth of the crawler's CPU. For pages of ordinary size it allocates from a per-thread
+// arena instead: bump allocation, nothing freed until the page is done, then all of it at once.
+class Arena {
+ public:
+  static constexpr std::size_t k_block = 256 * 1024;
+  static constexpr std::size_t k_keep = 16;              // blocks kept between pages: 4 MiB
+  static constexpr std::size_t k_max_body = 256 * 1024;  // larger pages use malloc: bounded memory
+
+  void* allocate(std::size_t n) {
+    n = (n + 15) & ~std::size_t{15};
+    if (n > m_left) next_block(n);
+    void* p = m_next;
+    m_next += n;
+    m_left -= n;
+    return p;
+  }
+  // Makes every block free again; blocks beyond k_keep go back to the system.
+  void reset() {
+    if (m_blocks.size() > k_keep) m_blocks.resize(k_keep);
+    m_current = 0;
+    m_next = m_blocks.empty() ? nullptr : m_blocks.front().data.get();
+    m_left = m_blocks.empty() ? 0 : m_blocks.front().size;
+  }
+
+ private:
+  struct Block {
+    std::unique_ptr<char[]> data;
+    std::size_t size;
+  };
+  void next_block(std::size_t n) {
+    // Reuse the following block when it is large enough, else make one.
+    if (m_next != nullptr) ++m_current;
+    if (m_current < m_blocks.size() && m_blocks[m_current].size >= n) {
+      m_next = m_blocks[m_current].data.get();
+      m_left = m_blocks[m_current].size;
+      return;
+    }
+    const std::size_t size = std::max(n, k_block);
+    m_blocks.insert(m_blocks.begin() + static_cast<std::ptrdiff_t>(std::min(m_current, m_blocks.size())),
+                    Block{std::unique_ptr<char[]>(new char[size]), size});
+    m_current = std::min(m_current, m_blocks.size() - 1);
+    m_next = m_blocks[m_current].data.get();
+    m_left = size;
+  }
+  std::vector<Block> m_blocks;
+  std::size_t m_current = 0;
+  char* m_next = nullptr;
+  std::size_t m_left = 0;
+};
+
+void* arena_allocate(void* arena, std::size_t n) { return static_cast<Arena*>(arena)->allocate(n); }
+void arena_free(void*, void*) {}
+
 struct OutputFree {
-  void operator()(GumboOutput* output) const { gumbo_destroy_output(&kGumboDefaultOptions, output); }
+  const GumboOptions* options;
+  void operator()(GumboOutput* output) const {
+    if (options->deallocator == arena_free) return;  // the arena is reset instead
+    gumbo_destroy_output(options, output);
+  }
 };
 
 // Tags that nest nothing, or that the parser closes by itself when a sibling starts: they do not
@@ -212,14 +270,31 @@ std::vector<std::string> srcset_urls(std::string_view s) {
 
 Page extract(std::string_view body) {
   Page page;
+  if (body.size() > k_max_parse_bytes) {
+    body = body.substr(0, k_max_parse_bytes);
+    page.size_cut = true;
+  }
   if (const std::size_t keep = nesting_prefix(body); keep < body.size()) {
     body = body.substr(0, keep);
     page.nesting_cut = true;
   }
   GumboOptions options = kGumboDefaultOptions;
   options.max_errors = 0;  // parse errors are not recorded: faster, and nothing reads them
+  thread_local Arena arena;
+  const bool use_arena = body.size() <= Arena::k_max_body;
+  if (use_arena) {
+    options.allocator = arena_allocate;
+    options.deallocator = arena_free;
+    options.userdata = &arena;
+  }
+  struct ResetArena {
+    bool active;
+    ~ResetArena() {
+      if (active) arena.reset();
+    }
+  } reset{use_arena};  // runs after `output` below is gone
   std::unique_ptr<GumboOutput, OutputFree> output(
-      gumbo_parse_with_options(&options, body.data(), body.size()));
+      gumbo_parse_with_options(&options, body.data(), body.size()), OutputFree{&options});
   if (!output) return page;
   bool have_title = false;
   // Depth-first in document order, with an explicit stack: broken markup can nest deeply.

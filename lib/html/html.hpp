@@ -23,7 +23,12 @@ struct Page {
   bool meta_nofollow = false;       // <meta name="robots" content="nofollow"> (or "none")
   bool meta_noindex = false;        // <meta name="robots" content="noindex"> (or "none")
   bool nesting_cut = false;         // nested deeper than k_max_depth: parsed only up to there
+  bool size_cut = false;            // longer than k_max_parse_bytes: parsed only up to there
 };
+
+// Gumbo's tree takes about ten times the bytes it parses (a 10 MiB page: 107 MB), so only this
+// much of a body is parsed. Pages this long are rare, and their links mostly come first.
+inline constexpr std::size_t k_max_parse_bytes = 2u << 20;
 
 // Gumbo's time grows with the square of element nesting (40,000 nested <div>s: 2 s), so a
 // document is parsed only up to where its nesting passes this depth; real pages stay far below.

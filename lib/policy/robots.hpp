@@ -21,6 +21,10 @@ class Robots {
   // `path_and_query` of a normalised URL ("/a/b?x=1"). /robots.txt itself is always allowed.
   bool allowed(std::string_view path_and_query) const;
 
+  // robots.txt could not be fetched (5xx, network): nothing may be crawled for now, but the
+  // site has not said so; callers retry later instead of recording the URLs as disallowed.
+  bool unreachable() const { return m_disallow_all; }
+
   // Crawl-delay of our group, if it gives one (not in RFC 9309, but widely written).
   std::optional<std::chrono::milliseconds> crawl_delay() const { return m_crawl_delay; }
 

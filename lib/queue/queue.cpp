@@ -12,7 +12,7 @@ namespace crawl::queue {
 namespace {
 
 constexpr std::size_t k_links_per_call = 1000;  // URLs per enqueue script call
-constexpr std::size_t k_calls_per_trip = 8;     // script calls per round trip
+constexpr std::size_t k_calls_per_trip = 4;     // script calls per round trip
 
 std::string_view kind_name(PageOutcome::Kind kind) {
   switch (kind) {
@@ -26,7 +26,8 @@ std::string_view kind_name(PageOutcome::Kind kind) {
 }
 
 void add_link(std::vector<std::string>& args, const Link& link) {
-  args.push_back(fingerprint_bytes(url::fingerprint(link.url)));
+  args.push_back(
+      fingerprint_bytes(link.fingerprint != 0 ? link.fingerprint : url::fingerprint(link.url)));
   args.push_back(link.url);
   args.push_back(link.drop);
 }
@@ -120,31 +121,67 @@ Result<std::string> Queue::create_job(const policy::JobOptions& options, const s
 
 Result<Admitted> Queue::enqueue(const std::string& job, int depth, const std::vector<Link>& links,
                                 const std::function<void(std::size_t)>& progress) {
+  std::vector<LinkView> views;
+  views.reserve(links.size());
+  for (const Link& l : links) views.push_back({l.url, l.drop, l.fingerprint});
+  return enqueue(job, depth, views, progress);
+}
+
+Result<Admitted> Queue::enqueue(const std::string& job, int depth, const std::vector<LinkView>& links,
+                                const std::function<void(std::size_t)>& progress) {
+  // Batches are sent without waiting: while Redis runs one, the next is prepared, and its
+  // replies are read after the following one has gone out.
   Admitted total;
-  std::vector<std::vector<std::string>> calls;
-  auto send = [&]() -> Result<void> {
-    if (calls.empty()) return {};
-    auto replies = m_redis.scripts(scripts::enqueue, calls);
+  std::size_t in_flight = 0, sent_upto = 0, acked_upto = 0;
+  std::vector<std::vector<std::string_view>> outstanding;  // the batch whose replies are awaited
+  auto collect = [&]() -> Result<void> {
+    auto replies = m_redis.receive(in_flight);
+    if (!replies) return fail(replies.error());
+    // A server that lost its script cache refused the whole batch, none of it ran: send it
+    // again the slow way, which loads the script first.
+    if (!replies->empty() && !replies->front().ok() && replies->front().str.starts_with("NOSCRIPT")) {
+      std::vector<std::vector<std::string>> again;
+      for (const auto& v : outstanding) again.emplace_back(v.begin(), v.end());
+      replies = m_redis.scripts(scripts::enqueue, again);
+    }
     if (!replies) return fail(replies.error());
     for (const Reply& r : *replies) {
       if (!r.ok() || r.elements.size() != 2) return fail("enqueue into job {}: {}", job, r.str);
       total.admitted += static_cast<std::uint64_t>(r.elements[0].integer);
       total.duplicates += static_cast<std::uint64_t>(r.elements[1].integer);
     }
-    calls.clear();
+    in_flight = 0;
+    acked_upto = sent_upto;
+    if (progress) progress(acked_upto);
     return {};
   };
-  for (std::size_t i = 0; i < links.size(); i += k_links_per_call) {
-    std::vector<std::string> args{m_keys.prefix, job, std::to_string(depth)};
-    const std::size_t end = std::min(i + k_links_per_call, links.size());
-    args.reserve(3 + 3 * (end - i));
-    for (std::size_t k = i; k < end; ++k) add_link(args, links[k]);
-    calls.push_back(std::move(args));
-    if (calls.size() == k_calls_per_trip || end == links.size()) {
-      if (auto sent = send(); !sent) return fail(sent.error());
-      if (progress) progress(end);
+  // Views into the links; the prefix, job, depth and fingerprints live in these buffers.
+  const std::string depth_text = std::to_string(depth);
+  std::vector<std::string> fingerprints(links.size());
+  std::size_t i = 0;
+  while (i < links.size()) {
+    std::vector<std::vector<std::string_view>> views;
+    for (std::size_t c = 0; c < k_calls_per_trip && i < links.size(); ++c) {
+      std::vector<std::string_view> args{m_keys.prefix, job, depth_text};
+      const std::size_t end = std::min(i + k_links_per_call, links.size());
+      args.reserve(3 + 3 * (end - i));
+      for (; i < end; ++i) {
+        const LinkView& link = links[i];
+        fingerprints[i] = fingerprint_bytes(link.fingerprint != 0 ? link.fingerprint
+                                                                  : url::fingerprint(link.url));
+        args.insert(args.end(), {fingerprints[i], link.url, link.drop});
+      }
+      views.push_back(std::move(args));
     }
+    if (in_flight > 0)
+      if (auto done = collect(); !done) return fail(done.error());
+    if (auto sent = m_redis.send_scripts(scripts::enqueue, views); !sent) return fail(sent.error());
+    in_flight = views.size();
+    outstanding = std::move(views);
+    sent_upto = i;
   }
+  if (in_flight > 0)
+    if (auto done = collect(); !done) return fail(done.error());
   return total;
 }
 

@@ -24,6 +24,15 @@ namespace crawl::queue {
 struct Link {
   std::string url;  // normalised
   std::string drop;
+  std::uint64_t fingerprint = 0;  // url::fingerprint(url), or 0 to have it computed
+};
+
+// The same, as views into storage the caller keeps alive for the call: for a million seeds,
+// no copy of each URL is made.
+struct LinkView {
+  std::string_view url;
+  std::string_view drop;
+  std::uint64_t fingerprint = 0;
 };
 
 struct Admitted {
@@ -82,6 +91,8 @@ class Queue {
   // Admits URLs at `depth` (seeds: 0), batching many script calls per round trip. `progress`
   // is called after each round trip with the number done so far.
   Result<Admitted> enqueue(const std::string& job, int depth, const std::vector<Link>& links,
+                           const std::function<void(std::size_t)>& progress = nullptr);
+  Result<Admitted> enqueue(const std::string& job, int depth, const std::vector<LinkView>& links,
                            const std::function<void(std::size_t)>& progress = nullptr);
   Result<JobInfo> job(const std::string& id);
   Result<std::vector<std::string>> seed_authorities(const std::string& job);

@@ -155,9 +155,20 @@ struct Redis::Impl {
   Result<std::vector<Reply>> run(const std::vector<std::vector<std::string>>& commands) {
     if (broken) return fail("Redis at {}: connection lost", url.display);
     for (const auto& c : commands) append(c);
+    return read(commands.size());
+  }
+
+  Result<void> flush() {
+    int done = 0;
+    while (!done)
+      if (redisBufferWrite(context.get(), &done) != REDIS_OK) return tl::unexpected(failure("send"));
+    return {};
+  }
+
+  Result<std::vector<Reply>> read(std::size_t count) {
     std::vector<Reply> replies;
-    replies.reserve(commands.size());
-    for (std::size_t i = 0; i < commands.size(); ++i) {
+    replies.reserve(count);
+    for (std::size_t i = 0; i < count; ++i) {
       void* raw = nullptr;
       if (redisGetReply(context.get(), &raw) != REDIS_OK || raw == nullptr)
         return tl::unexpected(failure("no reply"));
@@ -235,6 +246,33 @@ Result<std::vector<Reply>> Redis::scripts(std::string_view source,
   }
   return replies;
 }
+
+Result<void> Redis::send_scripts(std::string_view source,
+                                 const std::vector<std::vector<std::string_view>>& calls) {
+  if (m_impl->broken) return fail("Redis at {}: connection lost", m_impl->url.display);
+  auto known = m_impl->sha.find(source.data());
+  if (known == m_impl->sha.end()) {
+    auto loaded = command({"SCRIPT", "LOAD", std::string(source)});
+    if (!loaded) return fail(loaded.error());
+    if (!loaded->ok()) return fail("Redis at {}: SCRIPT LOAD: {}", m_impl->url.display, loaded->str);
+    known = m_impl->sha.emplace(source.data(), loaded->str).first;
+  }
+  std::vector<const char*> argv;
+  std::vector<std::size_t> lengths;
+  for (const auto& args : calls) {
+    argv.assign({"EVALSHA", known->second.c_str(), "0"});
+    lengths.assign({7, known->second.size(), 1});
+    for (std::string_view a : args) {
+      argv.push_back(a.data());
+      lengths.push_back(a.size());
+    }
+    redisAppendCommandArgv(m_impl->context.get(), static_cast<int>(argv.size()), argv.data(),
+                           lengths.data());
+  }
+  return m_impl->flush();
+}
+
+Result<std::vector<Reply>> Redis::receive(std::size_t count) { return m_impl->read(count); }
 
 Result<Reply> Redis::script(std::string_view source, const std::vector<std::string>& args) {
   auto replies = scripts(source, {args});

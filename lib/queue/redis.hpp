@@ -55,6 +55,13 @@ class Redis {
   Result<std::vector<Reply>> scripts(std::string_view source,
                                      const std::vector<std::vector<std::string>>& calls);
 
+  // Sends many calls of one script without waiting for their replies, so the caller can prepare
+  // the next batch while Redis runs this one; receive() reads the replies, in order.
+  // The arguments are views: nothing is copied but into hiredis's output buffer.
+  Result<void> send_scripts(std::string_view source,
+                            const std::vector<std::vector<std::string_view>>& calls);
+  Result<std::vector<Reply>> receive(std::size_t count);
+
   bool connected() const;
   const RedisUrl& url() const;
 

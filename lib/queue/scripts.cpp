@@ -28,7 +28,33 @@ local function acc(job)
   return a
 end
 local function bump(a, field, n) a.d[field] = (a.d[field] or 0) + n end
+-- Buckets read in this call stay in a table and are written once, at the end (flush): a call
+-- whose URLs share buckets reads and writes each of them once.
+local hex = {}
+for i = 0, 255 do hex[i] = string.format('%02x', i) end
+local buckets, dirty = {}, {}
+local function first_sight(job, fp)
+  local b1, b2 = string.byte(fp, 1, 2)
+  local key = P .. ':job:' .. job .. ':seen:' .. hex[b1] .. hex[b2]
+  local rem = string.sub(fp, 3)
+  local s = buckets[key]
+  if s == nil then
+    s = redis.call('GET', key) or ''
+  end
+  local i = string.find(s, rem, 1, true)
+  while i do
+    if (i - 1) % 6 == 0 then
+      buckets[key] = s
+      return false
+    end
+    i = string.find(s, rem, i + 1, true)
+  end
+  buckets[key] = s .. rem
+  dirty[key] = true
+  return true
+end
 local function flush()
+  for key in pairs(dirty) do redis.call('SET', key, buckets[key]) end
   for i = 1, #pushes, 1000 do
     redis.call('LPUSH', P .. ':frontier', unpack(pushes, i, math.min(i + 999, #pushes)))
   end
@@ -37,22 +63,6 @@ local function flush()
       if n ~= 0 then redis.call('HINCRBY', stats_key(job), field, n) end
     end
   end
-end
-local function first_sight(job, fp)
-  local key = P .. ':job:' .. job .. ':seen:' .. string.format('%02x%02x', string.byte(fp, 1, 2))
-  local rem = string.sub(fp, 3)
-  local s = redis.call('GET', key)
-  if s then
-    local i = string.find(s, rem, 1, true)
-    while i do
-      if (i - 1) % 6 == 0 then return false end
-      i = string.find(s, rem, i + 1, true)
-    end
-  else
-    s = ''
-  end
-  redis.call('SET', key, s .. rem)
-  return true
 end
 local function admit(job, depth, fp, url, drop)
   local a = acc(job)
@@ -83,14 +93,36 @@ local function admit(job, depth, fp, url, drop)
 end
 )lua";
 
+// One job and one depth per call: the common case (seeds) runs a lean loop; URLs with a drop
+// reason go through admit() like any other.
 constexpr std::string_view k_enqueue = R"lua(
 local job, depth = ARGV[2], ARGV[3]
-local admitted, duplicates = 0, 0
+local a = acc(job)
+a.submitted = tonumber(redis.call('HGET', stats_key(job), 'submitted') or 0)
+a.max = tonumber(redis.call('HGET', P .. ':job:' .. job, 'max_pages') or 0)
+local head = job .. ' ' .. depth .. ' 0 '
+local admitted, duplicates, queued, seen = 0, 0, 0, 0
 for i = 4, #ARGV, 3 do
-  local n = admit(job, depth, ARGV[i], ARGV[i + 1], ARGV[i + 2])
-  admitted = admitted + n
-  duplicates = duplicates + (1 - n)
+  local drop = ARGV[i + 2]
+  if drop ~= '' then
+    local n = admit(job, depth, ARGV[i], ARGV[i + 1], drop)
+    admitted = admitted + n
+    duplicates = duplicates + (1 - n)
+  elseif not first_sight(job, ARGV[i]) then
+    seen = seen + 1
+  elseif a.max > 0 and a.submitted >= a.max then
+    bump(a, 'dropped:max_pages', 1)
+  else
+    a.submitted = a.submitted + 1
+    queued = queued + 1
+    pushes[#pushes + 1] = head .. ARGV[i + 1]
+  end
 end
+admitted = admitted + queued
+duplicates = duplicates + seen
+bump(a, 'submitted', queued)
+bump(a, 'queued', queued)
+bump(a, 'duplicates', seen)
 flush()
 return {admitted, duplicates}
 )lua";

@@ -215,11 +215,80 @@ std::optional<Reject> precheck(const std::string& ref, bool absolute_required) {
   return std::nullopt;
 }
 
+// True when `u` is already in the normal form, so libcurl need not parse it: plain ASCII http(s);
+// a lower-case host name, or a dotted IPv4 address in canonical form; no userinfo; no port, or a
+// non-default one; a path and query of characters that need no escaping, with no escapes, no dot
+// segments, no empty query and no fragment. Most URLs in seed lists and on the web qualify.
+bool already_normal(std::string_view u) {
+  std::size_t pos;
+  int default_port;
+  if (u.starts_with("http://")) pos = 7, default_port = 80;
+  else if (u.starts_with("https://")) pos = 8, default_port = 443;
+  else return false;
+  // Host.
+  const std::size_t host_start = pos;
+  while (pos < u.size() && ((u[pos] >= 'a' && u[pos] <= 'z') || is_digit(u[pos]) || u[pos] == '.' ||
+                            u[pos] == '-'))
+    ++pos;
+  const std::string_view host = u.substr(host_start, pos - host_start);
+  if (host.empty() || host.front() == '.' || host.front() == '-' || host.back() == '.' ||
+      host.find("..") != std::string_view::npos)
+    return false;
+  // A host whose last label starts with a digit is an IPv4 address to a URL parser: only the
+  // canonical dotted quad is already normal.
+  const std::string_view last = host.substr(host.rfind('.') == std::string_view::npos ? 0 : host.rfind('.') + 1);
+  if (is_digit(last.front())) {
+    int parts = 0;
+    std::size_t i = 0;
+    while (i <= host.size()) {
+      std::size_t end = host.find('.', i);
+      if (end == std::string_view::npos) end = host.size();
+      const std::string_view octet = host.substr(i, end - i);
+      if (octet.empty() || octet.size() > 3 || (octet.size() > 1 && octet[0] == '0') ||
+          !std::all_of(octet.begin(), octet.end(), is_digit) || std::stoi(std::string(octet)) > 255)
+        return false;
+      ++parts;
+      i = end + 1;
+    }
+    if (parts != 4) return false;
+  }
+  // Port.
+  if (pos < u.size() && u[pos] == ':') {
+    const std::size_t start = ++pos;
+    while (pos < u.size() && is_digit(u[pos])) ++pos;
+    const std::string_view port = u.substr(start, pos - start);
+    if (port.empty() || port.size() > 5 || port[0] == '0') return false;
+    const int number = std::stoi(std::string(port));
+    if (number > 65535 || number == default_port) return false;
+  }
+  // Path, then query.
+  if (pos >= u.size() || u[pos] != '/') return false;
+  const std::size_t path_start = pos;
+  bool in_query = false;
+  for (; pos < u.size(); ++pos) {
+    const char c = u[pos];
+    if (c == '?') {
+      if (in_query) continue;
+      in_query = true;
+      if (pos + 1 == u.size()) return false;  // an empty query is dropped
+      const std::string_view path = u.substr(path_start, pos - path_start);
+      if (has_dot_segment(path)) return false;
+      continue;
+    }
+    if (!(is_unreserved(c) || is_sub_delim(c) || c == ':' || c == '@' || c == '/')) return false;
+  }
+  if (!in_query && has_dot_segment(u.substr(path_start))) return false;
+  return u.size() <= k_max_length;
+}
+
 }  // namespace
 
 std::string normalize_escapes(std::string_view part) { return escapes(part); }
 
+bool is_normal(std::string_view text) { return already_normal(text); }
+
 Normalized normalize(std::string_view absolute) {
+  if (already_normal(absolute)) return std::string(absolute);
   const std::string ref = clean_reference(absolute);
   if (auto reject = precheck(ref, true)) return tl::unexpected(*reject);
   Handle h(curl_url());

@@ -35,6 +35,10 @@ inline constexpr std::size_t k_max_length = 4096;
 // The normal form of an absolute http(s) URL.
 Normalized normalize(std::string_view absolute);
 
+// True when `text` is already in the normal form (normalize() would return it unchanged); a
+// cheap check without parsing, true for most URLs in seed lists.
+bool is_normal(std::string_view text);
+
 // Resolves references written in one document against that document's URL (or its <base href>),
 // as a browser does: surrounding spaces are stripped, tabs and newlines dropped, backslashes are
 // slashes, "" and "#frag" mean the document itself. Parses the base once for many references.

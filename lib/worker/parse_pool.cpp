@@ -69,11 +69,14 @@ void ParsePool::run() {
       m_jobs.pop_front();
     }
     Parsed result = parse(job);
+    bool first = false;
     {
       std::lock_guard lock(m_mutex);
+      first = m_done.empty();
       m_done.push_back(std::move(result));
     }
-    m_ready();
+    // One wake-up per batch the loop has not collected yet, not one per page.
+    if (first) m_ready();
   }
 }
 

@@ -13,6 +13,7 @@
 #include <spdlog/spdlog.h>
 
 #include "fetch/fetcher.hpp"
+#include "policy/politeness.hpp"
 #include "policy/scope.hpp"
 #include "queue/queue.hpp"
 #include "queue/record.hpp"
@@ -230,6 +231,7 @@ void Worker::heartbeat(std::int64_t now) {
 
 std::shared_ptr<const JobContext> Worker::job(const std::string& id) {
   if (auto it = m_jobs.find(id); it != m_jobs.end()) return it->second;
+  if (!m_queue) return nullptr;  // the connection dropped earlier in this batch
   auto info = m_queue->job(id);
   if (!ok(info, "load_job")) return nullptr;
   auto seeds = m_queue->seed_authorities(id);
@@ -283,6 +285,19 @@ void Worker::advance(Task& t, std::int64_t now) {
         m_robots.lookup(url::origin(t.attempt.url), t.id, m_queue ? &*m_queue : nullptr, now);
     if (robots == nullptr) {
       t.stage = Task::Stage::robots;
+      return;
+    }
+    if (robots->unreachable()) {
+      // RFC 9309 2.3.1.4: crawl nothing while robots.txt cannot be fetched. The site has not
+      // disallowed the URL, so it is tried again after the cached answer (60 s) has expired.
+      if (t.entry.attempt < o.max_retries) {
+        const double jitter = std::uniform_real_distribution<double>(0, 1)(m_rng);
+        t.not_before_ms = now + policy::retry_delay(t.entry.attempt + 1, 60s, 30min, jitter,
+                                                    std::nullopt).count();
+        finish(t, Kind::retry, "robots_unreachable", now);
+      } else {
+        finish(t, Kind::failed, "robots_unreachable", now);
+      }
       return;
     }
     if (!robots->allowed(path_and_query(t.attempt.url))) {

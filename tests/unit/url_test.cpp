@@ -168,3 +168,34 @@ TEST(Split, PartsOfANormalizedUrl) {
 
 }  // namespace
 }  // namespace crawl::url
+
+namespace crawl::url {
+namespace {
+
+// normalize() returns URLs already in normal form without parsing them; Resolver::resolve()
+// always goes through libcurl. On every input both must agree.
+TEST(Normalize, FastPathAgreesWithTheFullParser) {
+  const Resolver full("http://unrelated.example/");
+  std::vector<std::string> inputs{
+      "http://example.org/", "https://example.org/a/b?c=d&e=f", "http://a-b.example.org:8080/x",
+      "http://127.0.0.1:8080/page/1.html", "http://10.0.0.255/", "https://example.org:443/",
+      "http://example.org:80/", "http://example.org:0080/", "http://example.org:99999/",
+      "http://EXAMPLE.org/", "http://example.org", "http://example.org?x", "http://example.org/?",
+      "http://example.org/a/./b", "http://example.org/a/../b", "http://example.org/a/..",
+      "http://example.org/a/.", "http://example.org/a?b/../c", "http://example.org/%7E",
+      "http://example.org/a#f", "http://example.org./", "http://.example.org/",
+      "http://example..org/", "http://-x.example/", "http://127.1/", "http://127.0.0.01/",
+      "http://256.0.0.1/", "http://0x7f.0.0.1/", "http://1.2.3.4.5/", "http://user@example.org/",
+      "http://example.org/a b", "http://example.org/'()*+,;=:@!$&~_-.", "http://example.org/a?q=?&r=/",
+      "http://xn--bcher-kva.de/", "http://example.org//double//slash", "http://example.org/a\\b",
+      "http://a.b.c.d.example.org/x.html?y", "https://example.org:8443/?a=1#x", "http://exa_mple.org/"};
+  for (int i = 0; i < 200; ++i)
+    inputs.push_back("http://host" + std::to_string(i % 7) + ".example.org/section/" +
+                     std::to_string(i) + "/page-" + std::to_string(i * 31) + ".html" +
+                     (i % 3 == 0 ? "?p=" + std::to_string(i) : ""));
+  for (const std::string& u : inputs)
+    EXPECT_EQ(describe(normalize(u)), describe(full.resolve(u))) << u;
+}
+
+}  // namespace
+}  // namespace crawl::url

@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# Crawl benchmark, everything side by side in one run on this machine:
+#   1. the server's own limit: wrk fetching the same pages from the same nginx;
+#   2. Gumbo's parse-only rate on the same pages (CPU time of one thread);
+#   3. crawlworker crawling the whole site from its root through Redis: pages/s, CPU seconds
+#      per 1,000 pages, peak RSS, and the Redis and nginx CPU beside it.
+# Usage: bench/crawl.sh [PAGES] [PAGE_BYTES] [CONCURRENCY] [PARSE_THREADS]
+# Needs a build (scripts/build.sh). Starts and stops its own redis-server and nginx.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+pages=${1:-20000}
+page_bytes=${2:-24000}
+concurrency=${3:-64}
+parse_threads=${4:-2}
+build=${BUILD:-build}
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/crawl-bench.XXXXXX")
+export CRAWL_TEST_TMPDIR=$tmp
+pids=()
+site_pid=
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  exec 3>&- 2>/dev/null || true  # site_server stops nginx when its stdin closes
+  [[ -n $site_pid ]] && wait "$site_pid" 2>/dev/null || true
+  wait 2>/dev/null || true
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+# CPU ticks (user + system) of every process in a process group: nginx's workers are children.
+cpu_ticks() { cat /proc/[0-9]*/stat 2>/dev/null | awk -v g="$1" '$5 == g {t += $14 + $15} END {print t + 0}'; }
+hz=$(getconf CLK_TCK)
+
+# The site, served by nginx with 1 worker process.
+mkfifo "$tmp/site.in"
+"$build/bench/site_server" --pages "$pages" --page-bytes "$page_bytes" --body-cap 10485760 \
+  --workers 1 --out "$tmp" <"$tmp/site.in" >/dev/null &
+site_pid=$!
+exec 3>"$tmp/site.in"
+for _ in $(seq 600); do [[ -f $tmp/site.env ]] && break; sleep 0.1; done
+[[ -f $tmp/site.env ]] || { echo "the site did not come up" >&2; exit 1; }
+# shellcheck disable=SC1091
+source "$tmp/site.env"
+echo "site: $ENTRIES URLs, $pages pages of ~$page_bytes bytes at $ROOT_URL"
+
+# 1. The server's limit on the same pages.
+cat >"$tmp/pages.lua" <<LUA
+local i = 0
+request = function()
+  i = (i + 1) % $pages
+  return wrk.format("GET", "/page/" .. i .. ".html")
+end
+LUA
+wrk_rps=$(wrk -t1 -c64 -d10s -s "$tmp/pages.lua" "$ROOT_URL" | awk '/Requests\/sec/ {print $2}')
+echo "wrk (1 thread, 64 connections, 10 s): $wrk_rps pages/s"
+
+# 2. Parse-only rates on the same pages.
+parse=$("$build/bench/parse_bench" "$WWW/page" "${ROOT_URL%/}")
+echo "$parse"
+gumbo_rate=$(sed -n 's/.*gumbo_pages_per_cpu_s=\([0-9]*\).*/\1/p' <<<"$parse")
+worker_parse_rate=$(sed -n 's/.*worker_parse_pages_per_cpu_s=\([0-9]*\).*/\1/p' <<<"$parse")
+
+# 3. The crawl.
+redis_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no --dir "$tmp" \
+  --logfile "$tmp/redis.log" &
+pids+=($!)
+redis_pid=$!
+for _ in $(seq 50); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.1; done
+url="redis://127.0.0.1:$redis_port/0"
+cat >"$tmp/worker.yaml" <<YAML
+redis:
+  url: $url
+worker:
+  concurrency: $concurrency
+  parse_threads: $parse_threads
+  timeout: 5s
+  connect_timeout: 2s
+  low_speed_bytes: 100
+  low_speed_time: 3s
+YAML
+redis_before=$(awk '{print $14 + $15}' "/proc/$redis_pid/stat")
+nginx_before=$(cpu_ticks "$NGINX_PID")
+${WORKER_WRAPPER:-} "$build/apps/crawlworker/crawlworker" --config "$tmp/worker.yaml" --id bench/1 \
+  2>"$tmp/worker.log" &
+worker_pid=$!
+pids+=($worker_pid)
+sleep 0.5
+start=$(date +%s.%N)
+job=$("$build/apps/crawlctl/crawlctl" submit "$ROOT_URL" --redis "$url" --retries 0 --quiet)
+[[ -n $job ]] || { echo "submit failed" >&2; exit 1; }
+finished() { python3 -c 'import json,sys; print(json.load(sys.stdin).get("finished"))'; }
+deadline=$(( $(date +%s) + 600 ))
+while true; do
+  status=$("$build/apps/crawlctl/crawlctl" status "$job" --redis "$url" --json)
+  [[ $(finished <<<"$status") == True ]] && break
+  (( $(date +%s) < deadline )) || { echo "crawl did not finish in 600 s" >&2; exit 1; }
+  sleep 0.2
+done
+end=$(date +%s.%N)
+redis_cpu=$(( $(awk '{print $14 + $15}' "/proc/$redis_pid/stat") - redis_before ))
+nginx_cpu=$(( $(cpu_ticks "$NGINX_PID") - nginx_before ))
+read -r user_ticks sys_ticks < <(awk '{print $14, $15}' "/proc/$worker_pid/stat")
+user=$(python3 -c "print($user_ticks / $hz)")
+sys=$(python3 -c "print($sys_ticks / $hz)")
+rss_kb=$(awk '/VmHWM/ {print $2}' "/proc/$worker_pid/status")
+kill -TERM "$worker_pid"
+wait "$worker_pid" || true
+done_pages=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["counters"]["done"])' <<<"$status")
+
+python3 - "$done_pages" "$start" "$end" "$user" "$sys" "$rss_kb" "$wrk_rps" "$gumbo_rate" \
+  "$worker_parse_rate" "$redis_cpu" "$nginx_cpu" "$hz" "$concurrency" "$parse_threads" <<'PY'
+import sys
+pages, start, end, user, sys_, rss, wrk, gumbo, wparse, rcpu, ncpu, hz, conc, threads = sys.argv[1:]
+pages = int(pages); wall = float(end) - float(start); cpu = float(user) + float(sys_)
+gumbo = float(gumbo); wparse = float(wparse); hz = float(hz)
+print(f"crawl: {pages} pages in {wall:.2f} s = {pages / wall:.0f} pages/s "
+      f"(concurrency {conc}, {threads} parse threads)")
+print(f"worker CPU: {cpu:.2f} s = {cpu / pages * 1000:.3f} CPU-s per 1,000 pages; peak RSS {int(rss) / 1024:.1f} MB")
+print(f"Gumbo alone: {1000 / gumbo:.3f} CPU-s per 1,000 pages; worker parse step: {1000 / wparse:.3f}")
+print(f"crawl rate per worker CPU-second / Gumbo's parse-only rate: {pages / cpu / gumbo * 100:.0f}%")
+print(f"redis-server CPU: {float(rcpu) / hz:.2f} s; nginx CPU: {float(ncpu) / hz:.2f} s; "
+      f"server limit (wrk): {float(wrk):.0f} pages/s")
+PY

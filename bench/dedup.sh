@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Dedup memory and submit speed at N URLs (default 1,000,000), in one run:
+#   - Redis memory per seen URL: INFO used_memory before and after `crawlctl submit`, with the
+#     frontier (the queued entries themselves) deleted before the second reading;
+#   - `crawlctl submit` of the N URLs against `redis-cli --pipe` loading the same N frontier
+#     entries (LPUSH) into an empty server.
+# Usage: bench/dedup.sh [N]. Needs a build (scripts/build.sh); starts its own redis-server.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+n=${1:-1000000}
+build=${BUILD:-build}
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/crawl-dedup.XXXXXX")
+redis_pid=
+cleanup() {
+  [[ -n $redis_pid ]] && kill "$redis_pid" 2>/dev/null && wait "$redis_pid" 2>/dev/null
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no --dir "$tmp" \
+  --logfile "$tmp/redis.log" &
+redis_pid=$!
+for _ in $(seq 50); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.1; done
+cli() { redis-cli -p "$port" "$@"; }
+used() { cli info memory | awk -F: '/^used_memory:/ {print $2}' | tr -d '\r'; }
+
+# N distinct URLs on 1,000 hosts, and the same as RESP LPUSH commands of frontier entries.
+python3 - "$n" "$tmp" <<'PY'
+import sys
+n, tmp = int(sys.argv[1]), sys.argv[2]
+with open(f"{tmp}/urls.txt", "w") as urls, open(f"{tmp}/pipe.resp", "w") as pipe:
+    for i in range(n):
+        u = f"http://host{i % 1000}.example.org/section/{i // 1000}/page-{i}.html"
+        urls.write(u + "\n")
+        e = f"1 0 0 {u}"
+        pipe.write(f"*3\r\n$5\r\nLPUSH\r\n$14\r\ncrawl:frontier\r\n${len(e)}\r\n{e}\r\n")
+PY
+
+url="redis://127.0.0.1:$port/0"
+before=$(used)
+t0=$(date +%s.%N)
+"$build/apps/crawlctl/crawlctl" submit -f "$tmp/urls.txt" --redis "$url" --quiet >/dev/null
+t1=$(date +%s.%N)
+after=$(used)
+queued=$(cli llen crawl:frontier)
+cli del crawl:frontier >/dev/null
+without_frontier=$(used)
+buckets=$(cli --scan --pattern 'crawl:job:1:seen:*' | wc -l)
+
+cli flushall >/dev/null
+t2=$(date +%s.%N)
+cli --pipe <"$tmp/pipe.resp" >/dev/null
+t3=$(date +%s.%N)
+piped=$(cli llen crawl:frontier)
+
+python3 - "$n" "$before" "$after" "$without_frontier" "$queued" "$buckets" "$t0" "$t1" "$t2" "$t3" "$piped" <<'PY'
+import sys
+n, before, after, nofront, queued, buckets, t0, t1, t2, t3, piped = sys.argv[1:]
+n = int(n); before, after, nofront = int(before), int(after), int(nofront)
+submit, pipe = float(t1) - float(t0), float(t3) - float(t2)
+print(f"urls={n} queued={queued} seen_buckets={buckets}")
+print(f"redis memory per seen URL (dedup, job and counters): {(nofront - before) / n:.2f} bytes")
+print(f"redis memory per queued entry (frontier list): {(after - nofront) / n:.2f} bytes")
+print(f"crawlctl submit: {submit:.2f} s ({n / submit:,.0f} URLs/s)")
+print(f"redis-cli --pipe of the same {piped} entries: {pipe:.2f} s; submit / pipe = {submit / pipe:.2f}")
+PY
