@@ -107,6 +107,18 @@ kill -TERM "$worker_pid"
 wait "$worker_pid" || true
 done_pages=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["counters"]["done"])' <<<"$status")
 
+# 4. Scrapy on the same site, if Debian's python3-scrapy is installed: CPU per 1,000 pages.
+scrapy_line="Scrapy: not installed (apt-get install python3-scrapy)"
+if /usr/bin/python3 -c 'import scrapy' 2>/dev/null; then
+  scrapy_pages=${SCRAPY_PAGES:-3000}
+  /usr/bin/time -f "%e %U %S %M" -o "$tmp/scrapy.time" /usr/bin/python3 bench/scrapy_site.py \
+    "$ROOT_URL" "$scrapy_pages" "$tmp/scrapy.jsonl" 2>"$tmp/scrapy.log"
+  read -r s_wall s_user s_sys s_rss <"$tmp/scrapy.time"
+  s_items=$(wc -l <"$tmp/scrapy.jsonl")
+  scrapy_line=$(python3 -c "w,u,s,r,n=$s_wall,$s_user,$s_sys,$s_rss,$s_items; print(f'Scrapy: {n} pages in {w:.1f} s = {n/w:.0f} pages/s; {(u+s)/n*1000:.2f} CPU-s per 1,000 pages; peak RSS {r/1024:.0f} MB')")
+fi
+echo "$scrapy_line"
+
 python3 - "$done_pages" "$start" "$end" "$user" "$sys" "$rss_kb" "$wrk_rps" "$gumbo_rate" \
   "$worker_parse_rate" "$redis_cpu" "$nginx_cpu" "$hz" "$concurrency" "$parse_threads" <<'PY'
 import sys

@@ -61,6 +61,7 @@ struct Task {
   std::shared_ptr<const JobContext> job;
   enum class Stage { robots, polite, fetching, parsing } stage = Stage::robots;
   std::int64_t not_before_ms = 0;
+  bool has_slot = false;  // a politeness slot is reserved for the current hop
   std::int64_t fetch_ms = 0;
   fetch::Response last;  // body moved to the parser
   std::uint64_t body_bytes = 0;
@@ -307,18 +308,24 @@ void Worker::advance(Task& t, std::int64_t now) {
     if (auto crawl_delay = robots->crawl_delay())
       delay = std::max(delay, std::min<std::chrono::milliseconds>(*crawl_delay, 60s));
   }
-  if (delay > 0ms && t.not_before_ms <= now) {
-    std::int64_t slot = now + 100;  // without Redis, ask again shortly
+  if (delay > 0ms && !t.has_slot) {
+    // Take the host's next slot (shared by every worker) and wait for it; without Redis, ask
+    // again shortly.
+    std::int64_t slot = now + 100;
     if (m_queue) {
       auto reserved = m_queue->reserve(std::string(url::split(t.attempt.url).authority), now, delay);
-      if (ok(reserved, "reserve")) slot = *reserved;
+      if (ok(reserved, "reserve")) {
+        slot = *reserved;
+        t.has_slot = true;
+      }
     }
-    if (slot > now) {
+    if (slot > now || !t.has_slot) {
       t.stage = Task::Stage::polite;
       t.not_before_ms = slot;
       return;
     }
   }
+  t.has_slot = false;  // used by this request
   t.stage = Task::Stage::fetching;
   m_fetcher.add({t.id, t.attempt.url, false});
 }
@@ -345,7 +352,7 @@ void Worker::on_response(fetch::Response r, std::int64_t now) {
         finish(t, Kind::filtered, std::string(policy::to_string(drop)), now);
         return;
       }
-      t.not_before_ms = 0;
+      t.has_slot = false;  // the next hop takes its own slot
       advance(t, now);
       return;
     }

@@ -3,6 +3,9 @@
 
 #include <signal.h>
 
+#include <algorithm>
+#include <sstream>
+
 #include <gtest/gtest.h>
 
 #include "crawl_cluster.hpp"
@@ -105,6 +108,39 @@ TEST(Crawl, SigtermDrainsAndHandsBackLeases) {
   EXPECT_NE(read_text(cluster.worker_log("leaving")).find("event=stopped"), std::string::npos);
   cluster.start_worker("finisher");
   ASSERT_TRUE(cluster.wait_finished(job));
+  const auto problems = compare_with_manifest(cluster.results(job), cluster.site().manifest());
+  EXPECT_TRUE(problems.empty()) << problems.size() << " differences:\n" << join(problems);
+}
+
+}  // namespace
+}  // namespace crawl::testing
+
+namespace crawl::testing {
+namespace {
+
+// A per-host delay holds across the fleet: requests from two workers to one host are spaced by
+// the delay, as nginx's own log of arrival times shows.
+TEST(Crawl, PolitenessDelayIsClusterWide) {
+  CrawlCluster cluster(site(20), 16, {.workers = 1, .access_log = true});
+  cluster.start_worker("p1");
+  cluster.start_worker("p2");
+  const std::string job = cluster.submit_root({"--delay", "150ms"});
+  ASSERT_TRUE(cluster.wait_finished(job));
+  std::vector<double> times;
+  std::istringstream log(read_text(cluster.site().access_log()));
+  std::string line;
+  while (std::getline(log, line))
+    // nginx logs a request when it ends; the slow and trickling pages end whenever the worker
+    // gives up on them, so only requests answered at once say when they were made.
+    if (line.find("/robots.txt") == std::string::npos && line.find("/slow.html") == std::string::npos &&
+        line.find("/trickle.html") == std::string::npos)
+      times.push_back(std::stod(line));
+  ASSERT_GT(times.size(), 30u);
+  std::sort(times.begin(), times.end());
+  double smallest = 1e9;
+  for (std::size_t i = 1; i < times.size(); ++i) smallest = std::min(smallest, times[i] - times[i - 1]);
+  // 150 ms apart, less a little for the log's millisecond clock and scheduling.
+  EXPECT_GE(smallest, 0.140) << times.size() << " requests";
   const auto problems = compare_with_manifest(cluster.results(job), cluster.site().manifest());
   EXPECT_TRUE(problems.empty()) << problems.size() << " differences:\n" << join(problems);
 }

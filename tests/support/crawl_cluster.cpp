@@ -65,7 +65,8 @@ std::vector<std::string> compare_with_manifest(const std::string& jsonl, const M
   return problems;
 }
 
-CrawlCluster::CrawlCluster(SiteOptions site, int concurrency) : m_site(std::move(site)) {
+CrawlCluster::CrawlCluster(SiteOptions site, int concurrency, ServerOptions server)
+    : m_site(std::move(site), server) {
   const SiteOptions& o = m_site.manifest().options;
   m_config = m_dir / "worker.yaml";
   write_text(m_config,

@@ -30,7 +30,7 @@ std::vector<std::string> compare_with_manifest(const std::string& jsonl, const M
 class CrawlCluster {
  public:
   // The worker config: short timeouts so the slow and trickling pages fail fast.
-  CrawlCluster(SiteOptions site = {}, int concurrency = 16);
+  CrawlCluster(SiteOptions site = {}, int concurrency = 16, ServerOptions server = {});
   ~CrawlCluster();
 
   RedisServer& redis() { return m_redis; }

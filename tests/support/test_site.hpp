@@ -9,7 +9,7 @@ namespace crawl::testing {
 
 struct ServerOptions {
   int workers = 1;          // nginx worker processes
-  bool access_log = false;  // log requests to dir()/access.log
+  bool access_log = false;  // log requests to access_log(): "<seconds.millis> <uri>" per line
 };
 
 // The generated site (site_model.hpp) served by a private nginx on a free loopback port.
@@ -25,6 +25,7 @@ class TestSite {
   const Manifest& manifest() const { return m_site.manifest; }
   std::string manifest_path() const { return m_dir / "manifest.json"; }
   std::string www_dir() const { return m_dir / "www"; }
+  std::string access_log() const { return m_dir / "access.log"; }
   const std::string& dir() const { return m_dir.path(); }
   pid_t pid() const { return m_nginx.pid(); }
 
