@@ -220,19 +220,24 @@ Result<std::vector<Reply>> Redis::pipeline(const std::vector<std::vector<std::st
   return m_impl->run(commands);
 }
 
+Result<std::string> Redis::script_sha(std::string_view source) {
+  auto known = m_impl->sha.find(source.data());
+  if (known != m_impl->sha.end()) return known->second;
+  auto loaded = command({"SCRIPT", "LOAD", std::string(source)});
+  if (!loaded) return fail(loaded.error());
+  if (!loaded->ok()) return fail("Redis at {}: SCRIPT LOAD: {}", m_impl->url.display, loaded->str);
+  m_impl->sha.emplace(source.data(), loaded->str);
+  return loaded->str;
+}
+
 Result<std::vector<Reply>> Redis::scripts(std::string_view source,
                                           const std::vector<std::vector<std::string>>& calls) {
-  auto known = m_impl->sha.find(source.data());
-  if (known == m_impl->sha.end()) {
-    auto loaded = command({"SCRIPT", "LOAD", std::string(source)});
-    if (!loaded) return fail(loaded.error());
-    if (!loaded->ok()) return fail("Redis at {}: SCRIPT LOAD: {}", m_impl->url.display, loaded->str);
-    known = m_impl->sha.emplace(source.data(), loaded->str).first;
-  }
+  auto sha = script_sha(source);
+  if (!sha) return fail(sha.error());
   std::vector<std::vector<std::string>> commands;
   commands.reserve(calls.size());
   for (const auto& args : calls) {
-    std::vector<std::string> c{"EVALSHA", known->second, "0"};
+    std::vector<std::string> c{"EVALSHA", *sha, "0"};
     c.insert(c.end(), args.begin(), args.end());
     commands.push_back(std::move(c));
   }
@@ -250,18 +255,13 @@ Result<std::vector<Reply>> Redis::scripts(std::string_view source,
 Result<void> Redis::send_scripts(std::string_view source,
                                  const std::vector<std::vector<std::string_view>>& calls) {
   if (m_impl->broken) return fail("Redis at {}: connection lost", m_impl->url.display);
-  auto known = m_impl->sha.find(source.data());
-  if (known == m_impl->sha.end()) {
-    auto loaded = command({"SCRIPT", "LOAD", std::string(source)});
-    if (!loaded) return fail(loaded.error());
-    if (!loaded->ok()) return fail("Redis at {}: SCRIPT LOAD: {}", m_impl->url.display, loaded->str);
-    known = m_impl->sha.emplace(source.data(), loaded->str).first;
-  }
+  auto sha = script_sha(source);
+  if (!sha) return fail(sha.error());
   std::vector<const char*> argv;
   std::vector<std::size_t> lengths;
   for (const auto& args : calls) {
-    argv.assign({"EVALSHA", known->second.c_str(), "0"});
-    lengths.assign({7, known->second.size(), 1});
+    argv.assign({"EVALSHA", sha->c_str(), "0"});
+    lengths.assign({7, sha->size(), 1});
     for (std::string_view a : args) {
       argv.push_back(a.data());
       lengths.push_back(a.size());

@@ -68,6 +68,8 @@ class Redis {
  private:
   struct Impl;
   explicit Redis(std::unique_ptr<Impl> impl);
+  // The SHA of a script in this server's cache, loading it on first use.
+  Result<std::string> script_sha(std::string_view source);
   std::unique_ptr<Impl> m_impl;
 };
 
