@@ -8,6 +8,8 @@
 
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
 #include "crawl_cluster.hpp"
 
 namespace crawl::testing {
@@ -143,6 +145,67 @@ TEST(Crawl, PolitenessDelayIsClusterWide) {
   EXPECT_GE(smallest, 0.140) << times.size() << " requests";
   const auto problems = compare_with_manifest(cluster.results(job), cluster.site().manifest());
   EXPECT_TRUE(problems.empty()) << problems.size() << " differences:\n" << join(problems);
+}
+
+}  // namespace
+}  // namespace crawl::testing
+
+namespace crawl::testing {
+namespace {
+
+// Bad seed lines are reported with their place; the good ones make the job.
+TEST(Submit, ReportsBadLinesByNumberAndQueuesTheRest) {
+  RedisServer redis;
+  TempDir dir("submit");
+  write_text(dir / "seeds.txt",
+             "# seeds\nhttp://a.example/\nftp://files.example/x\n\nHTTP://B.EXAMPLE:80/x#frag\n"
+             "not a url\nhttp://a.example/\n");
+  CommandResult r = run_program(CRAWLCTL, {"submit", "-f", dir / "seeds.txt", "http://c.example/",
+                                           "javascript:void(0)", "--redis", redis.url()},
+                                dir);
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_EQ(r.out, "1\n");  // the job id, alone on stdout
+  const std::string file = dir / "seeds.txt";
+  EXPECT_NE(r.err.find(file + ":3: 'ftp://files.example/x' is not a crawlable URL (not_http)"),
+            std::string::npos) << r.err;
+  EXPECT_NE(r.err.find(file + ":6: 'not a url' is not a crawlable URL (malformed)"),
+            std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("argument 2: 'javascript:void(0)' is not a crawlable URL (not_http)"),
+            std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("job 1: 3 seed URLs queued, 1 duplicates, 3 bad lines skipped"),
+            std::string::npos) << r.err;
+  r = run_program(CRAWLCTL, {"status", "1", "--json", "--redis", redis.url()}, dir);
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_NE(r.out.find("\"submitted\": 3"), std::string::npos) << r.out;
+  // Nothing valid at all: no job is created.
+  write_text(dir / "bad.txt", "mailto:x@example.org\n");
+  r = run_program(CRAWLCTL, {"submit", "-f", dir / "bad.txt", "--redis", redis.url()}, dir);
+  EXPECT_EQ(r.rc, 2);
+  EXPECT_NE(r.err.find("no valid seed URL"), std::string::npos) << r.err;
+}
+
+// The original service's answer: for each page crawled, its images.
+TEST(Results, JsonMapsEachCrawledPageToItsImages) {
+  CrawlCluster cluster(site(20));
+  cluster.start_worker("j1");
+  const std::string job = cluster.submit_root();
+  ASSERT_TRUE(cluster.wait_finished(job));
+  CommandResult r = cluster.crawlctl({"results", job, "--format", "json"});
+  ASSERT_EQ(r.rc, 0) << r.err;
+  auto map = nlohmann::json::parse(r.out);
+  std::size_t done = 0;
+  for (const ManifestEntry& e : cluster.site().manifest().entries) {
+    if (e.expect != "done") {
+      EXPECT_FALSE(map.contains(e.url)) << e.url;
+      continue;
+    }
+    ++done;
+    ASSERT_TRUE(map.contains(e.url)) << e.url;
+    std::vector<std::string> images = map[e.url];
+    std::sort(images.begin(), images.end());
+    EXPECT_EQ(images, e.images) << e.url;
+  }
+  EXPECT_EQ(map.size(), done);
 }
 
 }  // namespace
