@@ -28,6 +28,12 @@ std::string join(const std::vector<std::string>& lines) {
   return out;
 }
 
+// The job's records agree with the manifest, URL by URL.
+void expect_results_match_manifest(CrawlCluster& cluster, const std::string& job) {
+  const auto problems = compare_with_manifest(cluster.results(job), cluster.site().manifest());
+  EXPECT_TRUE(problems.empty()) << problems.size() << " differences:\n" << join(problems);
+}
+
 // Every admitted URL is in exactly one state, and the terminal counts match the manifest.
 void expect_counters_match(const std::map<std::string, long long>& c, const Manifest& m) {
   std::map<std::string, long long> want;
@@ -51,8 +57,7 @@ TEST(Crawl, TwoWorkersCrawlTheSiteExactlyAsTheManifestSays) {
   cluster.start_worker("w2");
   const std::string job = cluster.submit_root();
   ASSERT_TRUE(cluster.wait_finished(job)) << read_text(cluster.worker_log("w1"));
-  const auto problems = compare_with_manifest(cluster.results(job), cluster.site().manifest());
-  EXPECT_TRUE(problems.empty()) << problems.size() << " differences:\n" << join(problems);
+  expect_results_match_manifest(cluster, job);
   expect_counters_match(cluster.counters(job), cluster.site().manifest());
   // Both workers took part.
   for (const char* w : {"w1", "w2"})
@@ -67,8 +72,7 @@ TEST(Crawl, AKilledWorkersUrlsAreCrawledByTheOther) {
   ASSERT_TRUE(wait_until([&] { return cluster.counters(job)["done"] >= 150; }, 60s));
   cluster.worker(victim).stop(0ms, SIGKILL);  // kill -9: its leases are stranded in Redis
   ASSERT_TRUE(cluster.wait_finished(job)) << read_text(cluster.worker_log("survivor"));
-  const auto problems = compare_with_manifest(cluster.results(job), cluster.site().manifest());
-  EXPECT_TRUE(problems.empty()) << problems.size() << " differences:\n" << join(problems);
+  expect_results_match_manifest(cluster, job);
   expect_counters_match(cluster.counters(job), cluster.site().manifest());
   // The victim held leases when it died, and the survivor's reaper returned them.
   EXPECT_NE(read_text(cluster.worker_log("survivor")).find("event=reaped_dead_workers returned="),
@@ -83,8 +87,7 @@ TEST(Crawl, RedisRestartMidCrawlLosesNothing) {
   ASSERT_TRUE(wait_until([&] { return cluster.counters(job)["done"] >= 150; }, 60s));
   cluster.redis().restart();  // SIGTERM: Redis writes its AOF and comes back on the same port
   ASSERT_TRUE(cluster.wait_finished(job)) << read_text(cluster.worker_log("w1"));
-  const auto problems = compare_with_manifest(cluster.results(job), cluster.site().manifest());
-  EXPECT_TRUE(problems.empty()) << problems.size() << " differences:\n" << join(problems);
+  expect_results_match_manifest(cluster, job);
   expect_counters_match(cluster.counters(job), cluster.site().manifest());
   // The workers saw the server go and came back to it.
   for (const char* w : {"w1", "w2"}) {
@@ -110,15 +113,9 @@ TEST(Crawl, SigtermDrainsAndHandsBackLeases) {
   EXPECT_NE(read_text(cluster.worker_log("leaving")).find("event=stopped"), std::string::npos);
   cluster.start_worker("finisher");
   ASSERT_TRUE(cluster.wait_finished(job));
-  const auto problems = compare_with_manifest(cluster.results(job), cluster.site().manifest());
-  EXPECT_TRUE(problems.empty()) << problems.size() << " differences:\n" << join(problems);
+  expect_results_match_manifest(cluster, job);
 }
 
-}  // namespace
-}  // namespace crawl::testing
-
-namespace crawl::testing {
-namespace {
 
 // A per-host delay holds across the fleet: requests from two workers to one host are spaced by
 // the delay, as nginx's own log of arrival times shows.
@@ -143,15 +140,9 @@ TEST(Crawl, PolitenessDelayIsClusterWide) {
   for (std::size_t i = 1; i < times.size(); ++i) smallest = std::min(smallest, times[i] - times[i - 1]);
   // 150 ms apart, less a little for the log's millisecond clock and scheduling.
   EXPECT_GE(smallest, 0.140) << times.size() << " requests";
-  const auto problems = compare_with_manifest(cluster.results(job), cluster.site().manifest());
-  EXPECT_TRUE(problems.empty()) << problems.size() << " differences:\n" << join(problems);
+  expect_results_match_manifest(cluster, job);
 }
 
-}  // namespace
-}  // namespace crawl::testing
-
-namespace crawl::testing {
-namespace {
 
 // Bad seed lines are reported with their place; the good ones make the job.
 TEST(Submit, ReportsBadLinesByNumberAndQueuesTheRest) {
