@@ -478,12 +478,17 @@ int Worker::run() {
     claim(now);
     for (std::uint64_t id : m_robots.ready(m_queue ? &*m_queue : nullptr, now))
       if (auto it = m_tasks.find(id); it != m_tasks.end()) advance(it->second, now);
+    // One pass over the tasks: politeness slots that are due, the next one to come, and whether
+    // any task waits for a robots.txt.
     std::int64_t next_timer = now + 100;
-    for (auto& [id, t] : m_tasks)
-      if (t.stage == Task::Stage::polite) next_timer = std::min(next_timer, t.not_before_ms);
+    bool waiting_on_robots = false;
     std::vector<std::uint64_t> due;
-    for (auto& [id, t] : m_tasks)
-      if (t.stage == Task::Stage::polite && t.not_before_ms <= now) due.push_back(id);
+    for (auto& [id, t] : m_tasks) {
+      waiting_on_robots = waiting_on_robots || t.stage == Task::Stage::robots;
+      if (t.stage != Task::Stage::polite) continue;
+      if (t.not_before_ms <= now) due.push_back(id);
+      else next_timer = std::min(next_timer, t.not_before_ms);
+    }
     for (auto id : due) advance(m_tasks.at(id), now);
     flush(now, m_draining);
 
@@ -495,8 +500,6 @@ int Worker::run() {
       if (ok(work, "wait") && *work) m_next_claim_ms = 0;
       continue;
     }
-    bool waiting_on_robots = false;
-    for (auto& [id, t] : m_tasks) waiting_on_robots = waiting_on_robots || t.stage == Task::Stage::robots;
     std::int64_t wait = std::max<std::int64_t>(0, next_timer - now);
     if (waiting_on_robots) wait = std::min<std::int64_t>(wait, 50);
     if (!m_queue) wait = std::min<std::int64_t>(wait, std::max<std::int64_t>(0, m_next_connect_ms - now));
