@@ -128,18 +128,22 @@ TEST(Crawl, PolitenessDelayIsClusterWide) {
   std::vector<double> times;
   std::istringstream log(read_text(cluster.site().access_log()));
   std::string line;
-  while (std::getline(log, line))
-    // nginx logs a request when it ends; the slow and trickling pages end whenever the worker
-    // gives up on them, so only requests answered at once say when they were made.
-    if (line.find("/robots.txt") == std::string::npos && line.find("/slow.html") == std::string::npos &&
-        line.find("/trickle.html") == std::string::npos)
-      times.push_back(std::stod(line));
+  while (std::getline(log, line)) {
+    if (line.find("/robots.txt") != std::string::npos) continue;  // fetched outside the slots
+    std::istringstream fields(line);
+    double ended = 0, took = 0;
+    fields >> ended >> took;
+    times.push_back(ended - took);  // when the request arrived
+  }
   ASSERT_GT(times.size(), 30u);
   std::sort(times.begin(), times.end());
   double smallest = 1e9;
   for (std::size_t i = 1; i < times.size(); ++i) smallest = std::min(smallest, times[i] - times[i - 1]);
-  // 150 ms apart, less a little for the log's millisecond clock and scheduling.
-  EXPECT_GE(smallest, 0.140) << times.size() << " requests";
+  // Without the shared slot two workers with 16 transfers each would send within a millisecond
+  // of each other. A slot is reserved in Redis just before the request leaves, so the arrival
+  // gap can fall short of 150 ms by the scheduling jitter of a loaded 2-core machine (seen: 10 ms
+  // under the sanitizers); the bound allows 25 ms of it.
+  EXPECT_GE(smallest, 0.125) << times.size() << " requests";
   expect_results_match_manifest(cluster, job);
 }
 

@@ -58,8 +58,9 @@ void TestSite::write_config(const ServerOptions& server) const {
   c += "error_log " + (m_dir / "error.log") + " warn;\n";
   c += "events { worker_connections 4096; }\n";
   c += "http {\n";
-  // With a log, each line is the request's arrival time in seconds (ms resolution) and its URI.
-  c += "  log_format timed '$msec $request_uri';\n";
+  // With a log, each line is the time the request ended and its duration, in seconds with ms
+  // resolution, then its URI; the first less the second is when its first byte arrived.
+  c += "  log_format timed '$msec $request_time $request_uri';\n";
   c += server.access_log ? "  access_log " + (m_dir / "access.log") + " timed;\n" : "  access_log off;\n";
   for (const char* t : {"client_body", "proxy", "fastcgi", "uwsgi", "scgi"})
     c += std::string("  ") + t + "_temp_path " + tmp + "/" + t + ";\n";
