@@ -12,7 +12,7 @@ set -euo pipefail
 packages=(
   # build
   build-essential cmake pkg-config git
-  libssh-dev libcurl4-openssl-dev libgumbo-dev libhiredis-dev libyaml-cpp-dev
+  libssh-dev libssl-dev libcurl4-openssl-dev libgumbo-dev libhiredis-dev libyaml-cpp-dev
   libcli11-dev libfmt-dev nlohmann-json3-dev libxxhash-dev libexpected-dev libidn2-dev libpsl-dev libspdlog-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   # servers and tools used by the test harness and by deploy

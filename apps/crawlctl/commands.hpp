@@ -19,6 +19,8 @@ void add_hosts_command(CLI::App& app, Action& run);
 void add_submit_command(CLI::App& app, Action& run);
 void add_results_command(CLI::App& app, Action& run);
 void add_status_command(CLI::App& app, Action& run);
+void add_deploy_command(CLI::App& app, Action& run);
+void add_stop_command(CLI::App& app, Action& run);
 
 // The hosts file named by -H, else $CRAWL_HOSTS, else ./hosts.yaml.
 std::string default_hosts_file();

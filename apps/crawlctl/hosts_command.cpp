@@ -38,7 +38,9 @@ nlohmann::ordered_json host_json(const config::Host& h) {
           {"password_env", h.password_env},
           {"password_file", h.password_file},
           {"install_command", h.install_command},
+          {"known_hosts", h.known_hosts},
           {"connect_timeout_ms", h.connect_timeout.count()},
+          {"command_timeout_ms", h.command_timeout.count()},
           {"line", h.line}};
 }
 

@@ -26,6 +26,8 @@ int real_main(int argc, char** argv) {
   add_hosts_command(app, run);
   add_submit_command(app, run);
   add_status_command(app, run);
+  add_deploy_command(app, run);
+  add_stop_command(app, run);
   add_results_command(app, run);
   try {
     app.parse(argc, argv);

@@ -46,10 +46,10 @@ constexpr std::size_t k_max_errors = 20;
 struct HostSettings {
   std::optional<int> port, workers;
   std::optional<std::string> user, identity_file, password_env, password_file, remote_dir,
-      install_command;
+      install_command, known_hosts;
   std::optional<Transport> transport;
   std::optional<HostKeyPolicy> host_key_checking;
-  std::optional<std::chrono::milliseconds> connect_timeout;
+  std::optional<std::chrono::milliseconds> connect_timeout, command_timeout;
   std::map<std::string, std::string> labels;
 
   void apply_to(Host& host) const {
@@ -63,7 +63,9 @@ struct HostSettings {
     if (install_command) host.install_command = *install_command;
     if (transport) host.transport = *transport;
     if (host_key_checking) host.host_key_checking = *host_key_checking;
+    if (known_hosts) host.known_hosts = *known_hosts;
     if (connect_timeout) host.connect_timeout = *connect_timeout;
+    if (command_timeout) host.command_timeout = *command_timeout;
     for (const auto& [key, value] : labels) host.labels[key] = value;
   }
 };
@@ -71,7 +73,8 @@ struct HostSettings {
 const Keys k_top_keys{"defaults", "hosts", "groups", "redis", "worker"};
 const Keys k_setting_keys{"port",          "user",          "identity_file",     "password_env",
                           "password_file", "workers",       "remote_dir",        "transport",
-                          "host_key_checking", "install_command", "connect_timeout", "labels"};
+                          "host_key_checking", "install_command", "known_hosts",
+                          "connect_timeout", "command_timeout", "labels"};
 const Keys k_redis_keys{"url", "password_env", "password_file", "key_prefix"};
 const Keys k_worker_keys{"concurrency",    "parse_threads",   "user_agent",         "robots_agent",
                          "max_body",       "connect_timeout", "timeout",            "low_speed_bytes",
@@ -277,6 +280,7 @@ class Parser {
       else if (key == "password_file") out.password_file = text(value, key);
       else if (key == "remote_dir") out.remote_dir = text(value, key);
       else if (key == "install_command") out.install_command = text(value, key);
+      else if (key == "known_hosts") out.known_hosts = text(value, key);
       else if (key == "transport")
         out.transport = choice<Transport>(value, key, {{"ssh", Transport::ssh},
                                                        {"local", Transport::local}});
@@ -285,6 +289,8 @@ class Parser {
             value, key, {{"strict", HostKeyPolicy::strict}, {"accept-new", HostKeyPolicy::accept_new}});
       else if (key == "connect_timeout")
         out.connect_timeout = duration(value, key, std::chrono::milliseconds(100));
+      else if (key == "command_timeout")
+        out.command_timeout = duration(value, key, std::chrono::milliseconds(100));
       else if (key == "labels") read_labels(value, out.labels);
       else if (other) other(key_node, value);
     });

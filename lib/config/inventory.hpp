@@ -34,7 +34,9 @@ struct Host {
   Transport transport = Transport::ssh;
   HostKeyPolicy host_key_checking = HostKeyPolicy::accept_new;
   std::string install_command;    // installs missing prerequisites; "" = report them instead
-  std::chrono::milliseconds connect_timeout{10'000};
+  std::string known_hosts;        // "" = ~/.ssh/config's UserKnownHostsFile, else ~/.ssh/known_hosts
+  std::chrono::milliseconds connect_timeout{10'000};   // TCP connect, SSH handshake and auth
+  std::chrono::milliseconds command_timeout{120'000};  // each remote command or upload
   std::map<std::string, std::string> labels;
   std::string group;  // "" for a host listed under the top-level `hosts`
   int line = 0;       // where the host (or its range) was written

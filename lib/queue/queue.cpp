@@ -324,6 +324,23 @@ Result<bool> Queue::alive(const std::string& worker) {
   return r->integer == 1;
 }
 
+Result<std::vector<Queue::Heartbeat>> Queue::heartbeats(const std::vector<std::string>& workers) {
+  std::vector<std::vector<std::string>> commands;
+  for (const auto& id : workers) {
+    commands.push_back({"EXISTS", m_keys.alive(id)});
+    commands.push_back({"HGET", m_keys.worker(id), "pid"});
+  }
+  auto replies = m_redis.pipeline(commands);
+  if (!replies) return fail(replies.error());
+  std::vector<Heartbeat> out(workers.size());
+  for (std::size_t i = 0; i < workers.size(); ++i) {
+    out[i].alive = (*replies)[2 * i].integer == 1;
+    const std::string& pid = (*replies)[2 * i + 1].str;
+    std::from_chars(pid.data(), pid.data() + pid.size(), out[i].pid);
+  }
+  return out;
+}
+
 Result<long long> Queue::reap_dead() {
   auto ids = worker_ids();
   if (!ids) return fail(ids.error());

@@ -115,6 +115,12 @@ class Queue {
                          std::chrono::milliseconds ttl);
   Result<std::vector<std::string>> worker_ids();
   Result<bool> alive(const std::string& worker);
+  // For each id: whether its heartbeat is current, and the pid it last reported (0 if none).
+  struct Heartbeat {
+    bool alive = false;
+    long pid = 0;
+  };
+  Result<std::vector<Heartbeat>> heartbeats(const std::vector<std::string>& workers);
   // Reaps every registered worker whose heartbeat has expired; returns the entries returned.
   Result<long long> reap_dead();
 

@@ -104,6 +104,12 @@ SshFleet::~SshFleet() {
   for (pid_t pid : session_processes()) kill(pid, SIGKILL);
 }
 
+void SshFleet::reconfigure_host(std::size_t i, const std::string& lines) {
+  stop_host(i);
+  m_hosts.at(i).sshd_extra = lines;
+  start_host(i);
+}
+
 void SshFleet::start_host(std::size_t i) {
   FleetHost& host = m_hosts.at(i);
   const bool use_pam = geteuid() == 0 && account_locked(m_user);
@@ -127,6 +133,7 @@ void SshFleet::start_host(std::size_t i) {
     conf += "MaxStartups 200:30:400\n";
     conf += "MaxSessions 100\n";
     conf += "LogLevel INFO\n";
+    conf += host.sshd_extra;
     write_text(host.dir + "/sshd_config", conf, 0600);
     m_servers.at(i) = Process({{k_sshd, "-D", "-e", "-f", host.dir + "/sshd_config"},
                                host.dir + "/sshd.log",

@@ -14,6 +14,7 @@ struct FleetHost {
   std::string remote_dir;  // this host's own directory (all hosts share one filesystem)
   std::string host_key;    // public host key line ("ssh-ed25519 AAAA...")
   std::string dir;         // the sshd's config, keys and log
+  std::string sshd_extra;  // lines appended to its sshd_config
 };
 
 // n real OpenSSH servers, each on its own loopback address 127.0.1.i and a free port, with
@@ -42,6 +43,8 @@ class SshFleet {
 
   void stop_host(std::size_t i);   // the sshd of host i goes away (connections refused)
   void start_host(std::size_t i);  // and comes back on its address (known_hosts follows a new port)
+  // Restarts host i's sshd with `lines` added to its config (e.g. "SetEnv PATH=...").
+  void reconfigure_host(std::size_t i, const std::string& lines);
 
   // Every process a session on this fleet started, as long as it runs: sshd's per-connection
   // processes (they leave our process group with setsid) and whatever the sessions launched,

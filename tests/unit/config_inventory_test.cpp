@@ -103,6 +103,8 @@ hosts:
     host_key_checking: strict
     install_command: sudo apt-get install -y dtach
     connect_timeout: 2.5s
+    command_timeout: 5m
+    known_hosts: fleet_known_hosts
     labels: {region: us, dc: "iad 1"}
 )y");
   const Host& h = inv.hosts.at(0);
@@ -118,6 +120,8 @@ hosts:
   EXPECT_EQ(h.host_key_checking, HostKeyPolicy::strict);
   EXPECT_EQ(h.install_command, "sudo apt-get install -y dtach");
   EXPECT_EQ(h.connect_timeout, milliseconds(2500));
+  EXPECT_EQ(h.command_timeout, milliseconds(300'000));
+  EXPECT_EQ(h.known_hosts, "fleet_known_hosts");
   EXPECT_EQ(h.labels.at("dc"), "iad 1");
 }
 

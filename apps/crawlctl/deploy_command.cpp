@@ -1,0 +1,235 @@
+// crawlctl deploy: install and start crawlworkers on every selected host, in parallel.
+
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <thread>
+
+#include <fmt/format.h>
+#include <openssl/evp.h>
+
+#include "commands.hpp"
+#include "config/values.hpp"
+#include "deploy/plan.hpp"
+#include "fanout/host_tasks.hpp"
+#include "fleet.hpp"
+#include "queue/queue.hpp"
+#include "queue/target.hpp"
+
+namespace crawl::ctl {
+namespace {
+
+struct DeployOptions {
+  FleetOptions fleet;
+  std::string worker_binary;
+  std::string redis;
+  bool dry_run = false;
+  bool restart = false;
+  bool no_verify = false;
+  std::string stop_grace = "15s";
+};
+
+std::string self_dir() {
+  std::error_code ec;
+  const auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+  return ec ? std::string(".") : self.parent_path().string();
+}
+
+// The crawlworker beside this crawlctl (an installed pair), or in the build tree's layout.
+std::string find_worker_binary() {
+  const std::string dir = self_dir();
+  for (const auto& candidate : {dir + "/crawlworker", dir + "/../crawlworker/crawlworker"})
+    if (access(candidate.c_str(), X_OK) == 0) return std::filesystem::weakly_canonical(candidate).string();
+  return "";
+}
+
+Result<std::string> sha256_file(const std::string& path, std::uint64_t& size) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return fail("cannot read {}", path);
+  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
+  EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr);
+  std::vector<char> buffer(1 << 16);
+  size = 0;
+  while (in) {
+    in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
+    EVP_DigestUpdate(ctx.get(), buffer.data(), static_cast<std::size_t>(in.gcount()));
+    size += static_cast<std::uint64_t>(in.gcount());
+  }
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  EVP_DigestFinal_ex(ctx.get(), digest, &length);
+  std::string hex;
+  for (unsigned i = 0; i < length; ++i) hex += fmt::format("{:02x}", digest[i]);
+  return hex;
+}
+
+std::string percent_encode(std::string_view s) {
+  std::string out;
+  for (const unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') out += static_cast<char>(c);
+    else out += fmt::format("%{:02X}", c);
+  }
+  return out;
+}
+
+// The URL workers connect with, password included (it goes only into their 0600 config).
+Result<std::string> worker_redis_url(const queue::RedisUrl& url) {
+  std::string auth;
+  if (!url.password.empty() || !url.user.empty())
+    auth = percent_encode(url.user) + (url.password.empty() ? "" : ":" + percent_encode(url.password)) + "@";
+  if (!url.socket.empty()) {
+    if (!auth.empty()) return fail("a Redis reached by unix socket with a password cannot be handed to workers; use redis://");
+    return fmt::format("unix://{}?db={}", url.socket, url.db);
+  }
+  const std::string host = url.host.find(':') != std::string::npos ? "[" + url.host + "]" : url.host;
+  return fmt::format("redis://{}{}:{}/{}", auth, host, url.port, url.db);
+}
+
+// Waits until every expected worker heartbeats with the expected pid, or the time is up.
+fanout::VerifyWorkers heartbeat_check(const queue::RedisUrl& url, const config::Inventory& inventory) {
+  const auto patience = std::max(std::chrono::milliseconds(10'000), 3 * inventory.worker.heartbeat_interval);
+  const std::string prefix = inventory.redis.key_prefix;
+  return [url, patience, prefix](const std::vector<fanout::ExpectedWorker>& workers)
+             -> fanout::Expected<std::vector<std::string>> {
+    auto redis = queue::Redis::connect(url, std::chrono::seconds(5));
+    if (!redis)
+      return fanout::failure(fanout::Outcome::step_failed, "verify",
+                             "cannot check heartbeats: " + redis.error().message);
+    queue::Queue queue(std::move(*redis), queue::Keys{prefix});
+    std::vector<std::string> ids;
+    for (const auto& w : workers) ids.push_back(w.id);
+    const auto until = fanout::Clock::now() + patience;
+    for (;;) {
+      auto beats = queue.heartbeats(ids);
+      if (!beats)
+        return fanout::failure(fanout::Outcome::step_failed, "verify",
+                               "cannot check heartbeats: " + beats.error().message);
+      std::vector<std::string> silent;
+      for (std::size_t i = 0; i < workers.size(); ++i)
+        if (!(*beats)[i].alive || (workers[i].pid != 0 && (*beats)[i].pid != workers[i].pid))
+          silent.push_back(workers[i].id);
+      if (silent.empty() || fanout::Clock::now() >= until) return silent;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  };
+}
+
+void print_plan(const config::Host& host, const std::vector<deploy::Step>& steps) {
+  fmt::print("# {} ({}, {}:{}, {} workers, remote_dir {})\n", host.name,
+             config::to_string(host.transport), host.address, host.port, host.workers, host.remote_dir);
+  for (const auto& step : steps) {
+    if (step.kind == deploy::Step::Kind::upload) {
+      fmt::print("## {}: {} -> {} (mode {:o}; skipped when the sha256 there matches)\n", step.name,
+                 step.local_path, step.remote_path, step.mode);
+      continue;
+    }
+    std::string note;
+    if (step.name == "install") note = " (only when the probe finds something missing)";
+    if (!step.input.empty()) note = " (stdin: the worker config, written mode 0600)";
+    fmt::print("## {}{}\n{}\n", step.name, note, step.command);
+  }
+  fmt::print("\n");
+}
+
+int run_deploy(const DeployOptions& options) {
+  auto fleet = load_fleet(options.fleet, "deploy");
+  if (!fleet) return k_exit_usage;
+  auto grace = config::parse_duration(options.stop_grace);
+  if (!grace) {
+    fmt::print(stderr, "crawlctl deploy: --stop-grace: {}\n", grace.error().message);
+    return k_exit_usage;
+  }
+  deploy::Release release;
+  release.binary_path = options.worker_binary.empty() ? find_worker_binary() : options.worker_binary;
+  if (release.binary_path.empty()) {
+    fmt::print(stderr, "crawlctl deploy: no crawlworker found beside crawlctl; name it with --worker-binary\n");
+    return k_exit_usage;
+  }
+  auto sha = sha256_file(release.binary_path, release.binary_size);
+  if (!sha) {
+    fmt::print(stderr, "crawlctl deploy: --worker-binary: {}\n", sha.error().message);
+    return k_exit_usage;
+  }
+  release.binary_sha256 = *sha;
+  utsname un{};
+  uname(&un);
+  release.os = un.sysname;
+  release.arch = un.machine;
+
+  const auto& redis_settings = fleet->inventory.redis;
+  auto target = queue::redis_target(options.redis, redis_settings.url, redis_settings.password_file,
+                                    redis_settings.password_env);
+  if (!target) {
+    fmt::print(stderr, "crawlctl deploy: {}\n", target.error().message);
+    return k_exit_usage;
+  }
+  auto url = worker_redis_url(*target);
+  if (!url) {
+    fmt::print(stderr, "crawlctl deploy: {}\n", url.error().message);
+    return k_exit_usage;
+  }
+  release.config = deploy::worker_config(fleet->inventory, *url);
+  deploy::Options deploy_options;
+  deploy_options.restart = options.restart;
+  deploy_options.stop_grace = *grace;
+
+  if (options.dry_run) {
+    fmt::print("# crawlctl deploy --dry-run: {} host(s); nothing is contacted.\n", fleet->hosts.size());
+    fmt::print("# worker binary {} ({} bytes, sha256 {})\n\n", release.binary_path, release.binary_size,
+               release.binary_sha256);
+    for (const auto& host : fleet->hosts) print_plan(host, deploy::full_plan(host, release, deploy_options));
+    return k_exit_ok;
+  }
+
+  ssh::Context context;
+  context.ssh_config = options.fleet.ssh_config;
+  load_keys(fleet->hosts, context.keys);
+  fanout::DeployTask task;
+  task.release = release;
+  task.options = deploy_options;
+  task.deadline = fleet->pool.deadline;
+  if (!options.no_verify) task.verify = heartbeat_check(*target, fleet->inventory);
+
+  const auto start = fanout::Clock::now();
+  ProgressPrinter progress(fleet->hosts, options.fleet.json);
+  auto reports = fanout::run(
+      fleet->hosts, ssh::remote_factory(context),
+      [&task](fanout::Remote& remote, const config::Host& host, const auto& state) {
+        return fanout::deploy_host(remote, host, task, state);
+      },
+      fleet->pool, [&progress](std::size_t host, std::string_view state) { progress(host, state); });
+  progress.finish();
+  return report(fleet->hosts, reports, options.fleet.json, "deployed to", fanout::Clock::now() - start);
+}
+
+}  // namespace
+
+void add_deploy_command(CLI::App& app, Action& run) {
+  auto options = std::make_shared<DeployOptions>();
+  CLI::App* sub = app.add_subcommand("deploy", "Install and start crawlworkers on the selected hosts");
+  add_fleet_options(sub, options->fleet);
+  sub->add_option("--worker-binary", options->worker_binary, "The crawlworker to install (default: the one beside crawlctl)");
+  sub->add_option("--redis", options->redis, "Redis URL for the workers (default: the hosts file's redis.url)");
+  sub->add_flag("--dry-run", options->dry_run, "Print each host's plan; contact no host");
+  sub->add_flag("--restart", options->restart, "Restart workers even when binary and config are unchanged");
+  sub->add_flag("--no-verify", options->no_verify, "Do not wait for the workers' heartbeats in Redis");
+  sub->add_option("--stop-grace", options->stop_grace, "When restarting, how long workers may drain before SIGKILL")
+      ->capture_default_str();
+  sub->footer(
+      "Each host: probe (platform, dtach, installed binary), install what is missing\n"
+      "(install_command), upload crawlworker unless its sha256 matches, write its config\n"
+      "(0600), (re)start `workers` processes under dtach, check each heartbeats in Redis.\n"
+      "A redeploy with nothing changed uploads nothing and restarts nothing.\n"
+      "Exit: 0 all hosts ok, 1 some failed, 3 none succeeded, 2 bad input.\n\n"
+      "Examples:\n"
+      "  crawlctl deploy -H hosts.yaml\n"
+      "  crawlctl deploy -H hosts.yaml --limit eu --fanout 128 --deadline 5m\n"
+      "  crawlctl deploy -H hosts.yaml --dry-run\n"
+      "  crawlctl deploy -H hosts.yaml --restart --json > deploy.json");
+  sub->callback([options, &run] { run = [options] { return run_deploy(*options); }; });
+}
+
+}  // namespace crawl::ctl

@@ -1,0 +1,68 @@
+#pragma once
+// What the fleet commands (deploy, stop) share: options, loading and selecting hosts, keys
+// loaded before fan-out, live progress, the final report and its exit code.
+
+#include <atomic>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "config/inventory.hpp"
+#include "fanout/pool.hpp"
+#include "ssh/ssh.hpp"
+
+namespace crawl::ctl {
+
+// Exit codes of the fleet commands (README.md): every host ok, some failed, none succeeded.
+inline constexpr int k_exit_some_failed = 1;
+inline constexpr int k_exit_none_reached = 3;
+
+struct FleetOptions {
+  std::string hosts_file;
+  std::string limit;
+  int fanout = 64;
+  std::string deadline = "10m";
+  std::string ssh_config;  // "" = ~/.ssh/config; "none"
+  bool json = false;
+};
+
+void add_fleet_options(CLI::App* app, FleetOptions& options);
+
+struct Fleet {
+  config::Inventory inventory;
+  std::vector<config::Host> hosts;  // the selected ones
+  fanout::PoolOptions pool;
+};
+
+// Reads and selects hosts; prints the error and returns nullopt on bad input.
+std::optional<Fleet> load_fleet(const FleetOptions& options, const char* command);
+
+// Loads every identity file the hosts use, asking each passphrase once ($CRAWL_SSH_PASSPHRASE,
+// else the terminal).
+void load_keys(const std::vector<config::Host>& hosts, ssh::KeyRing& keys);
+
+// Ctrl-C sets the flag: no new host starts; the run reports what finished.
+const std::atomic<bool>* interrupt_flag();
+
+// Prints state changes: in place on a terminal, else one line per change (stderr).
+class ProgressPrinter {
+ public:
+  ProgressPrinter(const std::vector<config::Host>& hosts, bool quiet);
+  ~ProgressPrinter();
+  void operator()(std::size_t host, std::string_view state);
+  void finish();
+
+ private:
+  const std::vector<config::Host>& m_hosts;
+  bool m_quiet, m_tty;
+  fanout::Clock::time_point m_start = fanout::Clock::now();
+  std::vector<std::string> m_state;
+  bool m_line_open = false;
+};
+
+// Prints the per-host table and the summary (or JSON) and returns the exit code.
+int report(const std::vector<config::Host>& hosts, const std::vector<fanout::HostReport>& reports,
+           bool json, std::string_view verb, fanout::Clock::duration elapsed);
+
+}  // namespace crawl::ctl

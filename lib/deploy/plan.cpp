@@ -1,0 +1,302 @@
+#include "deploy/plan.hpp"
+
+#include <charconv>
+
+#include <fmt/format.h>
+
+#include "deploy/quote.hpp"
+
+namespace crawl::deploy {
+namespace {
+
+// Shell functions every script starts with. `alive F` is true when the pid in file F is a
+// running crawlworker (a zombie or a recycled pid is not). `stop_workers I...` sends SIGTERM to
+// those workers, waits up to $grace tenths of a second for them to drain, then SIGKILLs the rest.
+constexpr std::string_view k_prelude = R"sh(
+alive() {
+  [ -s "$1" ] || return 1
+  p=$(cat "$1")
+  s=$(sed -n 's/.*) \(.\).*/\1/p' "/proc/$p/stat" 2>/dev/null)
+  [ -n "$s" ] && [ "$s" != Z ] && [ "$s" != X ] || return 1
+  tr '\0' '\n' < "/proc/$p/cmdline" 2>/dev/null | head -n 1 | grep -q 'crawlworker$'
+}
+stop_workers() {
+  pids=""
+  for i in "$@"; do
+    if alive "run/w$i.pid"; then
+      p=$(cat "run/w$i.pid"); kill -TERM "$p" 2>/dev/null; pids="$pids $i:$p"
+    else
+      rm -f "run/w$i.pid" "run/w$i.sock"
+    fi
+  done
+  t=0
+  while [ -n "$pids" ] && [ "$t" -lt "$grace" ]; do
+    still=0
+    for e in $pids; do alive "run/w${e%%:*}.pid" && still=1; done
+    [ "$still" = 0 ] && break
+    sleep 0.1; t=$((t + 1))
+  done
+  for e in $pids; do
+    i=${e%%:*}
+    if alive "run/w$i.pid"; then
+      kill -KILL "${e#*:}" 2>/dev/null; echo "killed=$i"
+      k=0; while alive "run/w$i.pid" && [ "$k" -lt 50 ]; do sleep 0.1; k=$((k + 1)); done
+    else
+      echo "stopped=$i"
+    fi
+    rm -f "run/w$i.pid" "run/w$i.sock"
+  done
+}
+indices() {
+  for f in run/w*.pid; do [ -e "$f" ] || continue; f=${f#run/w}; echo "${f%.pid}"; done
+}
+)sh";
+
+Step exec_step(std::string name, std::string command, std::string input = "") {
+  Step step;
+  step.name = std::move(name);
+  step.command = std::move(command);
+  step.input = std::move(input);
+  return step;
+}
+
+Step upload_step(const config::Host& host, const Release& release) {
+  Step step;
+  step.kind = Step::Kind::upload;
+  step.name = "upload";
+  step.local_path = release.binary_path;
+  step.remote_path = host.remote_dir + "/bin/.crawlworker.upload";
+  step.mode = 0700;
+  return step;
+}
+
+std::string sh(std::string_view script) { return "sh -c " + shell_quote(script); }
+
+std::string header(const config::Host& host) {
+  return "d=" + shell_path(host.remote_dir) + "\n";
+}
+
+std::string yaml_string(std::string_view s) {
+  std::string out = "\"";
+  for (const char c : s) {
+    if (c == '"' || c == '\\') out += '\\';
+    if (c == '\n') out += "\\n";
+    else out += c;
+  }
+  return out + "\"";
+}
+
+// The key=value lines of a script's output; other lines (a login banner, an rc file's chatter)
+// are skipped.
+std::vector<std::pair<std::string_view, std::string_view>> key_values(std::string_view output) {
+  std::vector<std::pair<std::string_view, std::string_view>> out;
+  std::size_t pos = 0;
+  while (pos < output.size()) {
+    auto end = output.find('\n', pos);
+    if (end == std::string_view::npos) end = output.size();
+    const std::string_view line = output.substr(pos, end - pos);
+    pos = end + 1;
+    if (const auto eq = line.find('='); eq != std::string_view::npos)
+      out.emplace_back(line.substr(0, eq), line.substr(eq + 1));
+  }
+  return out;
+}
+
+template <class T>
+bool number(std::string_view s, T& out) {
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+  return ec == std::errc() && end == s.data() + s.size();
+}
+
+}  // namespace
+
+std::string worker_config(const config::Inventory& inventory, std::string_view redis_url) {
+  const auto& w = inventory.worker;
+  std::string out = "# Written by crawlctl deploy; it is replaced on every deploy.\n";
+  out += "redis:\n";
+  out += "  url: " + yaml_string(redis_url) + "\n";
+  out += "  key_prefix: " + yaml_string(inventory.redis.key_prefix) + "\n";
+  out += "worker:\n";
+  out += fmt::format("  concurrency: {}\n", w.concurrency);
+  out += fmt::format("  parse_threads: {}\n", w.parse_threads);
+  out += "  user_agent: " + yaml_string(w.user_agent) + "\n";
+  out += "  robots_agent: " + yaml_string(w.robots_agent) + "\n";
+  out += fmt::format("  max_body: {}\n", w.max_body_bytes);
+  out += fmt::format("  connect_timeout: {}ms\n", w.connect_timeout.count());
+  out += fmt::format("  timeout: {}ms\n", w.timeout.count());
+  out += fmt::format("  low_speed_bytes: {}\n", w.low_speed_bytes);
+  out += fmt::format("  low_speed_time: {}ms\n", w.low_speed_time.count());
+  out += fmt::format("  max_redirects: {}\n", w.max_redirects);
+  out += fmt::format("  heartbeat_interval: {}ms\n", w.heartbeat_interval.count());
+  out += fmt::format("  heartbeat_ttl: {}ms\n", w.heartbeat_ttl.count());
+  out += fmt::format("  log_max_size: {}\n", w.log_max_bytes);
+  out += fmt::format("  log_keep: {}\n", w.log_keep);
+  return out;
+}
+
+std::string worker_id(const config::Host& host, int index) {
+  return host.name + "/" + std::to_string(index);
+}
+
+std::vector<std::string> worker_ids(const config::Host& host) {
+  std::vector<std::string> ids;
+  for (int i = 1; i <= host.workers; ++i) ids.push_back(worker_id(host, i));
+  return ids;
+}
+
+std::string probe_command(const config::Host& host) {
+  std::string s = header(host);
+  s += k_prelude;
+  s += R"sh(
+mkdir -p "$d/bin" "$d/run" "$d/log" || exit 1
+cd "$d" || exit 1
+echo "os=$(uname -s)"
+echo "arch=$(uname -m)"
+for c in dtach sha256sum; do command -v "$c" >/dev/null 2>&1 || echo "missing=$c"; done
+if [ -f bin/crawlworker ] && command -v sha256sum >/dev/null 2>&1; then
+  echo "sha256=$(sha256sum < bin/crawlworker | cut -c1-64)"
+fi
+for i in $(indices); do alive "run/w$i.pid" && echo "running=$i"; done
+exit 0
+)sh";
+  return sh(s);
+}
+
+Result<Probe> parse_probe(std::string_view output, std::string_view where) {
+  Probe probe;
+  for (const auto& [key, value] : key_values(output)) {
+    if (key == "os") probe.os = value;
+    else if (key == "arch") probe.arch = value;
+    else if (key == "missing") probe.missing.emplace_back(value);
+    else if (key == "sha256") probe.binary_sha256 = value;
+    else if (int i = 0; key == "running" && number(value, i)) probe.running.push_back(i);
+  }
+  if (probe.os.empty() || probe.arch.empty())
+    return fail("{}: the probe printed no platform (is the login shell POSIX?)", where);
+  return probe;
+}
+
+Step install_step(const config::Host& host) {
+  return exec_step("install", host.install_command);
+}
+
+Step activate_step(const config::Host& host, const Release& release, bool uploaded, bool restart,
+                   const Options& options) {
+  std::string s = header(host);
+  s += "n=" + std::to_string(host.workers) + "\n";
+  s += "host=" + shell_quote(host.name) + "\n";
+  s += "sha=" + shell_quote(release.binary_sha256) + "\n";
+  s += std::string("new=") + (uploaded ? "bin/.crawlworker.upload" : "") + "\n";
+  s += std::string("changed=") + (restart ? "1" : "0") + "\n";
+  s += fmt::format("grace={}\n", (options.stop_grace.count() + 99) / 100);
+  s += k_prelude;
+  s += R"sh(
+cd "$d" || exit 1
+umask 077
+mkdir -p bin run log || exit 1
+if [ -n "$new" ]; then
+  got=$(sha256sum < "$new" | cut -c1-64)
+  if [ "$got" != "$sha" ]; then
+    rm -f "$new"; echo "the uploaded binary has sha256 $got, expected $sha" >&2; exit 3
+  fi
+  chmod 700 "$new" && mv -f "$new" bin/crawlworker || exit 1
+  changed=1
+fi
+libs=$(ldd bin/crawlworker 2>&1 | sed -n 's/^[[:space:]]*\([^[:space:]]*\) => not found.*/\1/p' | tr '\n' ' ')
+if [ -n "$libs" ]; then echo "missing libraries: $libs" >&2; exit 4; fi
+cat > worker.yaml.new || exit 1
+if cmp -s worker.yaml.new worker.yaml; then rm -f worker.yaml.new
+else mv -f worker.yaml.new worker.yaml || exit 1; changed=1; fi
+if [ "$changed" = 1 ]; then
+  stop_workers $(indices)
+else
+  extra=""
+  for i in $(indices); do [ "$i" -gt "$n" ] 2>/dev/null && extra="$extra $i"; done
+  stop_workers $extra
+fi
+started=""
+i=1
+while [ "$i" -le "$n" ]; do
+  if alive "run/w$i.pid"; then
+    echo "kept=$i"
+  else
+    rm -f "run/w$i.pid" "run/w$i.sock"
+    dtach -n "run/w$i.sock" sh -c 'echo $$ > "$1"; exec bin/crawlworker --config worker.yaml --id "$2" >> "$3" 2>&1' \
+      crawlworker "run/w$i.pid" "$host/$i" "log/w$i.log" < /dev/null || { echo "dtach could not start worker $i" >&2; exit 5; }
+    started="$started $i"
+  fi
+  i=$((i + 1))
+done
+for i in $started; do
+  t=0; while ! alive "run/w$i.pid" && [ "$t" -lt 50 ]; do sleep 0.1; t=$((t + 1)); done
+  if alive "run/w$i.pid"; then
+    echo "started=$i:$(cat "run/w$i.pid")"
+  else
+    echo "worker $i exited at once; the end of log/w$i.log:" >&2; tail -n 5 "log/w$i.log" >&2; exit 6
+  fi
+done
+exit 0
+)sh";
+  return exec_step("activate", sh(s), release.config);
+}
+
+Step stop_step(const config::Host& host, std::chrono::milliseconds grace) {
+  std::string s = header(host);
+  s += fmt::format("grace={}\n", (grace.count() + 99) / 100);
+  s += k_prelude;
+  s += R"sh(
+cd "$d" 2>/dev/null || exit 0
+stop_workers $(indices)
+exit 0
+)sh";
+  return exec_step("stop", sh(s));
+}
+
+Result<std::vector<Step>> plan(const config::Host& host, const Release& release, const Probe& probe,
+                               const Options& options) {
+  if (probe.os != release.os || probe.arch != release.arch)
+    return fail("the host runs {} on {}; the worker binary is built for {} on {}", probe.os,
+                probe.arch, release.os, release.arch);
+  std::vector<Step> steps;
+  if (!probe.missing.empty()) {
+    std::string missing;
+    for (const auto& m : probe.missing) missing += (missing.empty() ? "" : ", ") + m;
+    if (host.install_command.empty())
+      return fail("missing on the host: {} (install it, or set install_command in hosts.yaml)", missing);
+    steps.push_back(install_step(host));
+  }
+  const bool upload = probe.binary_sha256 != release.binary_sha256;
+  if (upload)
+    steps.push_back(upload_step(host, release));
+  steps.push_back(activate_step(host, release, upload, options.restart, options));
+  return steps;
+}
+
+std::vector<Step> full_plan(const config::Host& host, const Release& release, const Options& options) {
+  std::vector<Step> steps{exec_step("probe", probe_command(host))};
+  if (!host.install_command.empty()) steps.push_back(install_step(host));
+  steps.push_back(upload_step(host, release));
+  steps.push_back(activate_step(host, release, true, options.restart, options));
+  return steps;
+}
+
+Activation parse_activation(std::string_view output) {
+  Activation a;
+  for (const auto& [key, value] : key_values(output)) {
+    int i = 0;
+    if (key == "started") {
+      const auto colon = value.find(':');
+      long pid = 0;
+      if (colon != std::string_view::npos && number(value.substr(0, colon), i) &&
+          number(value.substr(colon + 1), pid))
+        a.started.emplace_back(i, pid);
+    } else if (number(value, i)) {
+      if (key == "kept") a.kept.push_back(i);
+      else if (key == "stopped") a.stopped.push_back(i);
+      else if (key == "killed") a.killed.push_back(i);
+    }
+  }
+  return a;
+}
+
+}  // namespace crawl::deploy

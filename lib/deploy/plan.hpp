@@ -1,0 +1,98 @@
+#pragma once
+// What deploy and stop do on one host, as data: the remote commands (POSIX sh, every value
+// quoted by quote.hpp) and uploads, built from the inventory and the release. Nothing here
+// touches a host; fanout runs these steps over a Remote, and `deploy --dry-run` prints them.
+//
+// Remote layout under a host's remote_dir:
+//   bin/crawlworker   the worker binary (uploaded to bin/.crawlworker.upload, checked, renamed)
+//   worker.yaml       its config, mode 0600
+//   run/wN.pid        worker N's pid;   run/wN.sock   its dtach socket
+//   log/wN.log        its output
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config/inventory.hpp"
+#include "core/result.hpp"
+
+namespace crawl::deploy {
+
+struct Release {
+  std::string binary_path;    // the local crawlworker
+  std::string binary_sha256;  // lower-case hex
+  std::uint64_t binary_size = 0;
+  std::string os = "Linux";   // `uname -s` and `uname -m` of the machines it runs on
+  std::string arch;
+  std::string config;         // the workers' config file (worker_config())
+};
+
+struct Options {
+  bool restart = false;  // restart workers even when neither binary nor config changed
+  std::chrono::milliseconds stop_grace{15'000};  // SIGTERM, then this long to drain, then SIGKILL
+};
+
+// The config file every deployed worker reads: the inventory's worker settings and Redis
+// prefix, and `redis_url` (with its password, which is why the file is 0600).
+std::string worker_config(const config::Inventory& inventory, std::string_view redis_url);
+
+// Worker i (1-based) on a host: "<host name>/<i>", the id it heartbeats under.
+std::string worker_id(const config::Host& host, int index);
+std::vector<std::string> worker_ids(const config::Host& host);
+
+// What the probe found on a host.
+struct Probe {
+  std::string os, arch;
+  std::vector<std::string> missing;  // commands the workers need and the host lacks (dtach, ...)
+  std::string binary_sha256;         // of the binary already there; "" = none
+  std::vector<int> running;          // workers alive now (not zombies)
+};
+
+// One command that creates the layout's directories and reports the platform, missing
+// commands, the installed binary's sha256 and the running workers as key=value lines.
+std::string probe_command(const config::Host& host);
+// `where` names the host in errors.
+Result<Probe> parse_probe(std::string_view output, std::string_view where);
+
+struct Step {
+  enum class Kind { exec, upload };
+  Kind kind = Kind::exec;
+  std::string name;     // probe, install, upload, activate, stop
+  std::string command;  // exec: the command line; its stdin is `input`
+  std::string input;
+  std::string local_path, remote_path;  // upload
+  int mode = 0700;
+};
+
+// Exit status of the activate step when the binary's shared libraries are missing.
+inline constexpr int k_exit_missing_libraries = 4;
+
+// The steps after the probe: install (when something is missing and install_command is set),
+// upload (unless the binary there already has the release's sha256), activate. Fails with the
+// reason when the host cannot run the release (another platform, a missing command and no
+// install_command).
+Result<std::vector<Step>> plan(const config::Host& host, const Release& release, const Probe& probe,
+                               const Options& options);
+
+// Everything a first deploy to an empty host would do, for --dry-run.
+std::vector<Step> full_plan(const config::Host& host, const Release& release, const Options& options);
+
+Step install_step(const config::Host& host);
+// Verifies an upload (when `uploaded`), installs it, writes the config from stdin, restarts
+// workers when either changed (or `restart`), stops workers numbered past `workers`, starts any
+// that are not running under dtach and checks each is alive. Prints started=I:PID, kept=I,
+// stopped=I and killed=I lines.
+Step activate_step(const config::Host& host, const Release& release, bool uploaded, bool restart,
+                   const Options& options);
+// SIGTERM to every worker, `grace` to drain, then SIGKILL; prints stopped=I / killed=I lines.
+Step stop_step(const config::Host& host, std::chrono::milliseconds grace);
+
+// What activate and stop printed.
+struct Activation {
+  std::vector<std::pair<int, long>> started;  // worker index, pid
+  std::vector<int> kept, stopped, killed;
+};
+Activation parse_activation(std::string_view output);
+
+}  // namespace crawl::deploy

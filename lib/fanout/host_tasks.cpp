@@ -1,0 +1,155 @@
+#include "fanout/host_tasks.hpp"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "deploy/quote.hpp"
+
+namespace crawl::fanout {
+namespace {
+
+Clock::time_point step_deadline(const config::Host& host, Clock::time_point deadline) {
+  return std::min(deadline, Clock::now() + host.command_timeout);
+}
+
+std::string trimmed(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  constexpr std::size_t k_max = 2000;  // a runaway command's stderr is cut, keeping its end
+  if (s.size() > k_max) s = "..." + s.substr(s.size() - k_max);
+  return s;
+}
+
+// Runs an exec step; a non-zero exit fails the step with its exit status and stderr.
+Expected<ExecResult> run_step(Remote& remote, const config::Host& host, const deploy::Step& step,
+                              Clock::time_point deadline) {
+  auto result = remote.exec(step.command, step.input, step_deadline(host, deadline));
+  if (!result) {
+    if (result.error().step.empty()) result.error().step = step.name;
+    return result;
+  }
+  return result;
+}
+
+tl::unexpected<Failure> step_failed(const deploy::Step& step, const ExecResult& result) {
+  std::string message = fmt::format("exit status {}", result.status);
+  if (const auto err = trimmed(result.err); !err.empty()) message += ": " + err;
+  return failure(Outcome::step_failed, step.name, std::move(message));
+}
+
+std::string megabytes(std::uint64_t bytes) { return fmt::format("{:.1f} MB", bytes / 1e6); }
+
+}  // namespace
+
+Expected<TaskResult> deploy_host(Remote& remote, const config::Host& host, const DeployTask& task,
+                                 const std::function<void(std::string_view)>& state) {
+  state("probing");
+  deploy::Step probe_step;
+  probe_step.name = "probe";
+  probe_step.command = deploy::probe_command(host);
+  auto probed = run_step(remote, host, probe_step, task.deadline);
+  if (!probed) return tl::unexpected(probed.error());
+  if (probed->status != 0) return step_failed(probe_step, *probed);
+  auto probe = deploy::parse_probe(probed->out, host.name);
+  if (!probe) return failure(Outcome::step_failed, "probe", probe.error().message);
+  auto steps = deploy::plan(host, task.release, *probe, task.options);
+  if (!steps) return failure(Outcome::step_failed, "probe", steps.error().message);
+
+  TaskResult result;
+  bool installed = false;
+  deploy::Activation activation;
+  for (std::size_t s = 0; s < steps->size(); ++s) {
+    const deploy::Step& step = (*steps)[s];
+    if (step.kind == deploy::Step::Kind::upload) {
+      state("uploading");
+      auto uploaded = remote.upload(step.local_path, step.remote_path, step.mode,
+                                    step_deadline(host, task.deadline));
+      if (!uploaded) {
+        if (uploaded.error().step.empty()) uploaded.error().step = "upload";
+        return tl::unexpected(uploaded.error());
+      }
+      result.bytes_uploaded += task.release.binary_size;
+      continue;
+    }
+    state(step.name == "install" ? "installing" : "starting");
+    auto ran = run_step(remote, host, step, task.deadline);
+    if (!ran) return tl::unexpected(ran.error());
+    if (step.name == "install") installed = true;
+    if (ran->status == deploy::k_exit_missing_libraries && step.name == "activate" && !installed &&
+        !host.install_command.empty()) {
+      // The binary needs libraries the host lacks: install, then activate again (restarting,
+      // as the first attempt may already have put the new binary in place).
+      state("installing");
+      const auto install = deploy::install_step(host);
+      auto ran_install = run_step(remote, host, install, task.deadline);
+      if (!ran_install) return tl::unexpected(ran_install.error());
+      if (ran_install->status != 0) return step_failed(install, *ran_install);
+      installed = true;
+      state("starting");
+      const auto again = deploy::activate_step(host, task.release, false, true, task.options);
+      ran = run_step(remote, host, again, task.deadline);
+      if (!ran) return tl::unexpected(ran.error());
+    }
+    if (ran->status != 0) return step_failed(step, *ran);
+    if (step.name == "activate") activation = deploy::parse_activation(ran->out);
+  }
+
+  if (task.verify && host.workers > 0) {
+    state("verifying");
+    std::vector<ExpectedWorker> expected;
+    for (const auto& [index, pid] : activation.started) expected.push_back({deploy::worker_id(host, index), pid});
+    for (const int index : activation.kept) expected.push_back({deploy::worker_id(host, index), 0});
+    auto silent = task.verify(expected);
+    if (!silent) {
+      auto f = silent.error();
+      f.step = "verify";
+      return tl::unexpected(f);
+    }
+    if (!silent->empty()) {
+      std::string message = "no heartbeat in Redis from " + fmt::format("{}", fmt::join(*silent, ", "));
+      // The first silent worker's log usually says why (a Redis it cannot reach, a bad config).
+      const std::string& id = silent->front();
+      const std::string log = "log/w" + id.substr(id.rfind('/') + 1) + ".log";
+      const std::string tail = "cd " + deploy::shell_path(host.remote_dir) + " && tail -n 5 " +
+                               deploy::shell_quote(log);
+      if (auto t = remote.exec(tail, "", step_deadline(host, task.deadline)); t && !t->out.empty())
+        message += "; the end of " + log + ":\n" + trimmed(t->out);
+      return failure(Outcome::step_failed, "verify", message);
+    }
+  }
+
+  std::vector<std::string> parts;
+  if (!activation.started.empty()) parts.push_back(fmt::format("{} started", activation.started.size()));
+  if (!activation.kept.empty()) parts.push_back(fmt::format("{} kept", activation.kept.size()));
+  if (!activation.stopped.empty() || !activation.killed.empty())
+    parts.push_back(fmt::format("{} stopped", activation.stopped.size() + activation.killed.size()));
+  if (installed) parts.push_back("prerequisites installed");
+  parts.push_back(result.bytes_uploaded ? megabytes(result.bytes_uploaded) + " uploaded" : "binary unchanged");
+  result.summary = fmt::format("{}", fmt::join(parts, ", "));
+  return result;
+}
+
+Expected<TaskResult> stop_host(Remote& remote, const config::Host& host,
+                               std::chrono::milliseconds grace, Clock::time_point deadline,
+                               const std::function<void(std::string_view)>& state) {
+  state("stopping");
+  const auto step = deploy::stop_step(host, grace);
+  // The grace period is part of the step, so the step may take that much longer.
+  auto ran = remote.exec(step.command, "",
+                         std::min(deadline, Clock::now() + host.command_timeout + grace));
+  if (!ran) {
+    if (ran.error().step.empty()) ran.error().step = "stop";
+    return tl::unexpected(ran.error());
+  }
+  if (ran->status != 0) return step_failed(step, *ran);
+  const auto a = deploy::parse_activation(ran->out);
+  TaskResult result;
+  result.summary = a.stopped.empty() && a.killed.empty()
+                       ? "no worker running"
+                       : fmt::format("{} stopped, {} killed after {} s", a.stopped.size(),
+                                     a.killed.size(), grace.count() / 1000.0);
+  if (a.killed.empty() && !a.stopped.empty()) result.summary = fmt::format("{} stopped", a.stopped.size());
+  return result;
+}
+
+}  // namespace crawl::fanout

@@ -1,0 +1,42 @@
+#pragma once
+// The per-host tasks of `crawlctl deploy` and `crawlctl stop`: deploy's plan (lib/deploy) run
+// step by step over a Remote, each step under the host's command_timeout and the run's deadline.
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "deploy/plan.hpp"
+#include "fanout/pool.hpp"
+
+namespace crawl::fanout {
+
+// A worker deploy expects to heartbeat: its id, and the pid it was started with (0 = a worker
+// kept running, whatever its pid).
+struct ExpectedWorker {
+  std::string id;
+  long pid = 0;
+};
+
+// Checks that these workers heartbeat, waiting as long as it judges right; returns the ids that
+// never did, or a failure when it cannot tell (Redis unreachable).
+using VerifyWorkers = std::function<Expected<std::vector<std::string>>(const std::vector<ExpectedWorker>& workers)>;
+
+struct DeployTask {
+  deploy::Release release;
+  deploy::Options options;
+  Clock::time_point deadline = Clock::time_point::max();
+  VerifyWorkers verify;  // unset = do not check heartbeats
+};
+
+// Probe, [install], [upload], activate, verify. The summary says what changed, e.g.
+// "2 started, 1 kept, 5.2 MB uploaded".
+Expected<TaskResult> deploy_host(Remote& remote, const config::Host& host, const DeployTask& task,
+                                 const std::function<void(std::string_view)>& state);
+
+// Stops every worker on the host (SIGTERM, grace, SIGKILL). Summary: "2 stopped, 0 killed".
+Expected<TaskResult> stop_host(Remote& remote, const config::Host& host,
+                               std::chrono::milliseconds grace, Clock::time_point deadline,
+                               const std::function<void(std::string_view)>& state);
+
+}  // namespace crawl::fanout

@@ -1,0 +1,60 @@
+#pragma once
+// The seam between fan-out and the machines: one Remote per host task. lib/ssh implements it
+// with libssh (and a local one that runs the same steps on this machine); tests use a fake.
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include <tl/expected.hpp>
+
+#include "config/inventory.hpp"
+
+namespace crawl::fanout {
+
+using Clock = std::chrono::steady_clock;
+
+// How a host task ended; everything but ok names a failure the operator can act on.
+enum class Outcome { ok, unreachable, auth, host_key, timeout, step_failed, cancelled };
+std::string_view to_string(Outcome outcome);
+
+struct Failure {
+  Outcome kind = Outcome::step_failed;
+  std::string step;     // connect, auth, host-key, probe, install, upload, activate, verify, stop
+  std::string message;  // complete: what failed and why, with the command's stderr if any
+  bool transient = false;  // a connection error worth another attempt (refused, reset)
+};
+
+template <class T>
+using Expected = tl::expected<T, Failure>;
+
+inline tl::unexpected<Failure> failure(Outcome kind, std::string step, std::string message,
+                                       bool transient = false) {
+  return tl::unexpected<Failure>(Failure{kind, std::move(step), std::move(message), transient});
+}
+
+struct ExecResult {
+  int status = -1;  // the command's exit status
+  std::string out, err;
+};
+
+class Remote {
+ public:
+  virtual ~Remote() = default;
+  // Connects and authenticates by `deadline`; a failure says unreachable, auth, host_key or
+  // timeout.
+  virtual Expected<void> connect(Clock::time_point deadline) = 0;
+  // Runs `command` through the remote shell without a PTY, `input` on its stdin. A command still
+  // running at `deadline`, or one whose exit status never arrives, is a failure, never success.
+  virtual Expected<ExecResult> exec(std::string_view command, std::string_view input,
+                                    Clock::time_point deadline) = 0;
+  // Copies the local file to `remote_path` (relative = under the home directory) with `mode`.
+  virtual Expected<void> upload(const std::string& local_path, const std::string& remote_path,
+                                int mode, Clock::time_point deadline) = 0;
+};
+
+using RemoteFactory = std::function<std::unique_ptr<Remote>(const config::Host&)>;
+
+}  // namespace crawl::fanout
