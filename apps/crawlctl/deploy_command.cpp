@@ -127,8 +127,10 @@ void print_plan(const config::Host& host, const std::vector<deploy::Step>& steps
       continue;
     }
     std::string note;
-    if (step.name == "install") note = " (only when the probe finds something missing)";
-    if (!step.input.empty()) note = " (stdin: the worker config, written mode 0600)";
+    if (step.name == "install") note = " (only when the first activate finds something missing)";
+    if (step.name == "activate")
+      note = &step == &steps.front() ? " (probes first; an unchanged host is done here; stdin: the worker config)"
+                                     : " (again, after the upload)";
     fmt::print("## {}{}\n{}\n", step.name, note, step.command);
   }
   fmt::print("\n");
@@ -219,10 +221,11 @@ void add_deploy_command(CLI::App& app, Action& run) {
   sub->add_option("--stop-grace", options->stop_grace, "When restarting, how long workers may drain before SIGKILL")
       ->capture_default_str();
   sub->footer(
-      "Each host: probe (platform, dtach, installed binary), install what is missing\n"
-      "(install_command), upload crawlworker unless its sha256 matches, write its config\n"
-      "(0600), (re)start `workers` processes under dtach, check each heartbeats in Redis.\n"
-      "A redeploy with nothing changed uploads nothing and restarts nothing.\n"
+      "Each host, over one SSH connection: probe (platform, dtach, installed binary's sha256);\n"
+      "install what is missing (install_command); upload crawlworker by SFTP unless its sha256\n"
+      "matches; write its config (0600); (re)start `workers` processes under dtach; check each\n"
+      "heartbeats in Redis. A redeploy with nothing changed is one command on each host: it\n"
+      "uploads nothing and restarts nothing.\n"
       "Exit: 0 all hosts ok, 1 some failed, 3 none succeeded, 2 bad input.\n\n"
       "Examples:\n"
       "  crawlctl deploy -H hosts.yaml\n"

@@ -5,7 +5,9 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
@@ -29,9 +31,28 @@ std::string hostname() {
   return name;
 }
 
+// Written under a temporary name and renamed, so a reader never sees half a pid.
+bool write_pid_file(const std::string& path) {
+  const std::string tmp = path + ".tmp";
+  FILE* f = std::fopen(tmp.c_str(), "w");
+  if (!f) return false;
+  std::fprintf(f, "%d\n", static_cast<int>(getpid()));
+  return std::fclose(f) == 0 && std::rename(tmp.c_str(), path.c_str()) == 0;
+}
+
+// Removes the pid file unless another process has written its own pid there since.
+void remove_pid_file(const std::string& path) {
+  FILE* f = std::fopen(path.c_str(), "r");
+  if (!f) return;
+  int pid = 0;
+  const bool ours = std::fscanf(f, "%d", &pid) == 1 && pid == static_cast<int>(getpid());
+  std::fclose(f);
+  if (ours) std::remove(path.c_str());
+}
+
 int real_main(int argc, char** argv) {
   CLI::App app{"crawlworker: pull URLs from the shared Redis frontier and crawl them"};
-  std::string config_file, redis_flag, id, prefix, drain = "10s";
+  std::string config_file, redis_flag, id, prefix, drain = "10s", log_file, pid_file;
   int concurrency = 0, parse_threads = -1;
   bool debug = false;
   app.add_option("-c,--config", config_file, "Config file: the redis: and worker: sections of a hosts.yaml");
@@ -42,6 +63,8 @@ int real_main(int argc, char** argv) {
   app.add_option("--parse-threads", parse_threads, "HTML parser threads (0 = one per core)");
   app.add_option("--drain-timeout", drain, "On SIGTERM, how long in-flight pages may take before their URLs are handed back");
   app.add_flag("--debug", debug, "Log every URL's outcome");
+  app.add_option("--log-file", log_file, "Log here instead of stderr, rotated by the config's worker.log_max_size and log_keep");
+  app.add_option("--pid-file", pid_file, "Write the pid here once running; removed on a clean exit");
   app.footer("Example:\n  crawlworker --config worker.yaml --id crawl01/1\n"
              "Stops on SIGTERM or SIGINT: finishes or hands back its URLs, then exits 0.");
   try {
@@ -50,6 +73,11 @@ int real_main(int argc, char** argv) {
     return app.exit(e) == 0 ? 0 : 2;
   }
   crawl::setup_logging("crawlworker", debug);
+  // Until the config says how to rotate, the log file takes what is written (config errors).
+  if (!log_file.empty() && !crawl::setup_file_logging("crawlworker", debug, log_file, 64u << 20, 3)) {
+    spdlog::error("event=bad_log_file path=\"{}\" error=\"{}\"", log_file, std::strerror(errno));
+    return 2;
+  }
 
   crawl::config::Inventory settings;
   if (!config_file.empty()) {
@@ -65,6 +93,9 @@ int real_main(int argc, char** argv) {
     }
     settings = std::move(*parsed);
   }
+  if (!log_file.empty())
+    crawl::setup_file_logging("crawlworker", debug, log_file, settings.worker.log_max_bytes,
+                              static_cast<std::size_t>(settings.worker.log_keep));
   auto redis = crawl::queue::redis_target(redis_flag, settings.redis.url, settings.redis.password_file,
                                           settings.redis.password_env);
   if (!redis) {
@@ -94,7 +125,13 @@ int real_main(int argc, char** argv) {
   sigaction(SIGTERM, &sa, nullptr);
   sigaction(SIGINT, &sa, nullptr);
   signal(SIGPIPE, SIG_IGN);
-  return crawl::worker::run(options, g_stop);
+  if (!pid_file.empty() && !write_pid_file(pid_file)) {
+    spdlog::error("event=bad_pid_file path=\"{}\" error=\"{}\"", pid_file, std::strerror(errno));
+    return 2;
+  }
+  const int rc = crawl::worker::run(options, g_stop);
+  if (!pid_file.empty()) remove_pid_file(pid_file);
+  return rc;
 }
 
 }  // namespace

@@ -1,16 +1,44 @@
 #include "core/logging.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <spdlog/sinks/rotating_file_sink.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
 namespace crawl {
 
-void setup_logging(const std::string& program, bool debug) {
-  auto logger = spdlog::stderr_logger_mt(program);
+namespace {
+
+void configure(const std::shared_ptr<spdlog::logger>& logger, bool debug) {
   logger->set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %l %n %v", spdlog::pattern_time_type::utc);
   logger->set_level(debug ? spdlog::level::debug : spdlog::level::info);
   logger->flush_on(spdlog::level::info);
   spdlog::set_default_logger(logger);
+}
+
+}  // namespace
+
+void setup_logging(const std::string& program, bool debug) {
+  spdlog::drop(program);
+  configure(spdlog::stderr_logger_mt(program), debug);
+}
+
+bool setup_file_logging(const std::string& program, bool debug, const std::string& path,
+                        std::size_t max_bytes, std::size_t keep) {
+  const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  if (fd < 0) return false;
+  dup2(fd, STDOUT_FILENO);
+  dup2(fd, STDERR_FILENO);
+  close(fd);
+  try {
+    spdlog::drop(program);
+    configure(spdlog::rotating_logger_mt(program, path, max_bytes, keep), debug);
+  } catch (const spdlog::spdlog_ex&) {
+    return false;
+  }
+  return true;
 }
 
 }  // namespace crawl

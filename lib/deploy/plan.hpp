@@ -5,6 +5,7 @@
 //
 // Remote layout under a host's remote_dir:
 //   bin/crawlworker   the worker binary (uploaded to bin/.crawlworker.upload, checked, renamed)
+//   bin/crawlworker.sha256  its checksum, verified at upload, so a redeploy need not hash it
 //   worker.yaml       its config, mode 0600
 //   run/wN.pid        worker N's pid;   run/wN.sock   its dtach socket
 //   log/wN.log        its output
@@ -41,17 +42,13 @@ std::string worker_config(const config::Inventory& inventory, std::string_view r
 std::string worker_id(const config::Host& host, int index);
 std::vector<std::string> worker_ids(const config::Host& host);
 
-// What the probe found on a host.
+// What a host has, as the activate step reports it before it goes on (key=value lines).
 struct Probe {
   std::string os, arch;
   std::vector<std::string> missing;  // commands the workers need and the host lacks (dtach, ...)
-  std::string binary_sha256;         // of the binary already there; "" = none
-  std::vector<int> running;          // workers alive now (not zombies)
+  std::string binary_sha256;         // of the binary installed by a deploy; "" = none
 };
 
-// One command that creates the layout's directories and reports the platform, missing
-// commands, the installed binary's sha256 and the running workers as key=value lines.
-std::string probe_command(const config::Host& host);
 // `where` names the host in errors.
 Result<Probe> parse_probe(std::string_view output, std::string_view where);
 
@@ -65,26 +62,31 @@ struct Step {
   int mode = 0700;
 };
 
-// Exit status of the activate step when the binary's shared libraries are missing.
-inline constexpr int k_exit_missing_libraries = 4;
+// Exit statuses of the activate step that ask for more steps.
+inline constexpr int k_exit_missing_libraries = 4;  // the uploaded binary's libraries are missing
+inline constexpr int k_exit_not_ready = 10;         // see its probe lines: upload or install first
 
-// The steps after the probe: install (when something is missing and install_command is set),
-// upload (unless the binary there already has the release's sha256), activate. Fails with the
-// reason when the host cannot run the release (another platform, a missing command and no
-// install_command).
+// The activate step: one command that first probes the host (platform, dtach and sha256sum,
+// the installed binary's sha256) and stops with k_exit_not_ready unless the host can run the
+// release as it is. Then it verifies an upload (when `uploaded`) and installs it, writes the
+// config from stdin (mode 0600), restarts the workers when either changed (or `restart`),
+// stops workers numbered past `workers`, starts any that are not running under dtach and checks
+// each is alive. Prints started=I:PID, kept=I, stopped=I and killed=I lines. An unchanged
+// redeploy is this one command.
+Step activate_step(const config::Host& host, const Release& release, bool uploaded, bool restart,
+                   const Options& options);
+
+// After an activate that found the host not ready: install (when something is missing and
+// install_command is set), upload (unless the binary there already has the release's sha256),
+// activate again. Fails with the reason when the host cannot run the release (another
+// platform, a missing command and no install_command).
 Result<std::vector<Step>> plan(const config::Host& host, const Release& release, const Probe& probe,
                                const Options& options);
 
-// Everything a first deploy to an empty host would do, for --dry-run.
+// Everything a first deploy to an empty host does, for --dry-run.
 std::vector<Step> full_plan(const config::Host& host, const Release& release, const Options& options);
 
 Step install_step(const config::Host& host);
-// Verifies an upload (when `uploaded`), installs it, writes the config from stdin, restarts
-// workers when either changed (or `restart`), stops workers numbered past `workers`, starts any
-// that are not running under dtach and checks each is alive. Prints started=I:PID, kept=I,
-// stopped=I and killed=I lines.
-Step activate_step(const config::Host& host, const Release& release, bool uploaded, bool restart,
-                   const Options& options);
 // SIGTERM to every worker, `grace` to drain, then SIGKILL; prints stopped=I / killed=I lines.
 Step stop_step(const config::Host& host, std::chrono::milliseconds grace);
 

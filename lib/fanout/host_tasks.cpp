@@ -43,56 +43,64 @@ std::string megabytes(std::uint64_t bytes) { return fmt::format("{:.1f} MB", byt
 
 Expected<TaskResult> deploy_host(Remote& remote, const config::Host& host, const DeployTask& task,
                                  const std::function<void(std::string_view)>& state) {
-  state("probing");
-  deploy::Step probe_step;
-  probe_step.name = "probe";
-  probe_step.command = deploy::probe_command(host);
-  auto probed = run_step(remote, host, probe_step, task.deadline);
-  if (!probed) return tl::unexpected(probed.error());
-  if (probed->status != 0) return step_failed(probe_step, *probed);
-  auto probe = deploy::parse_probe(probed->out, host.name);
-  if (!probe) return failure(Outcome::step_failed, "probe", probe.error().message);
-  auto steps = deploy::plan(host, task.release, *probe, task.options);
-  if (!steps) return failure(Outcome::step_failed, "probe", steps.error().message);
-
+  // An unchanged host is done in this one command; otherwise it says what it lacks.
+  state("activating");
+  const auto first = deploy::activate_step(host, task.release, false, task.options.restart, task.options);
+  auto ran = run_step(remote, host, first, task.deadline);
+  if (!ran) return tl::unexpected(ran.error());
   TaskResult result;
   bool installed = false;
-  deploy::Activation activation;
-  for (std::size_t s = 0; s < steps->size(); ++s) {
-    const deploy::Step& step = (*steps)[s];
-    if (step.kind == deploy::Step::Kind::upload) {
-      state("uploading");
-      auto uploaded = remote.upload(step.local_path, step.remote_path, step.mode,
-                                    step_deadline(host, task.deadline));
-      if (!uploaded) {
-        if (uploaded.error().step.empty()) uploaded.error().step = "upload";
-        return tl::unexpected(uploaded.error());
+  if (ran->status == deploy::k_exit_not_ready) {
+    auto probe = deploy::parse_probe(ran->out, host.name);
+    if (!probe) return failure(Outcome::step_failed, "probe", probe.error().message);
+    auto steps = deploy::plan(host, task.release, *probe, task.options);
+    if (!steps) return failure(Outcome::step_failed, "probe", steps.error().message);
+    for (const deploy::Step& step : *steps) {
+      if (step.kind == deploy::Step::Kind::upload) {
+        state("uploading");
+        auto uploaded = remote.upload(step.local_path, step.remote_path, step.mode,
+                                      step_deadline(host, task.deadline));
+        if (!uploaded) {
+          if (uploaded.error().step.empty()) uploaded.error().step = "upload";
+          return tl::unexpected(uploaded.error());
+        }
+        result.bytes_uploaded += task.release.binary_size;
+        continue;
       }
-      result.bytes_uploaded += task.release.binary_size;
-      continue;
-    }
-    state(step.name == "install" ? "installing" : "starting");
-    auto ran = run_step(remote, host, step, task.deadline);
-    if (!ran) return tl::unexpected(ran.error());
-    if (step.name == "install") installed = true;
-    if (ran->status == deploy::k_exit_missing_libraries && step.name == "activate" && !installed &&
-        !host.install_command.empty()) {
-      // The binary needs libraries the host lacks: install, then activate again (restarting,
-      // as the first attempt may already have put the new binary in place).
-      state("installing");
-      const auto install = deploy::install_step(host);
-      auto ran_install = run_step(remote, host, install, task.deadline);
-      if (!ran_install) return tl::unexpected(ran_install.error());
-      if (ran_install->status != 0) return step_failed(install, *ran_install);
-      installed = true;
-      state("starting");
-      const auto again = deploy::activate_step(host, task.release, false, true, task.options);
-      ran = run_step(remote, host, again, task.deadline);
+      state(step.name == "install" ? "installing" : "activating");
+      ran = run_step(remote, host, step, task.deadline);
       if (!ran) return tl::unexpected(ran.error());
+      if (step.name == "install") {
+        if (ran->status != 0) return step_failed(step, *ran);
+        installed = true;
+        continue;
+      }
+      if (ran->status == deploy::k_exit_missing_libraries && !installed && !host.install_command.empty()) {
+        // The binary needs libraries the host lacks: install, then activate again.
+        state("installing");
+        const auto install = deploy::install_step(host);
+        auto ran_install = run_step(remote, host, install, task.deadline);
+        if (!ran_install) return tl::unexpected(ran_install.error());
+        if (ran_install->status != 0) return step_failed(install, *ran_install);
+        installed = true;
+        state("activating");
+        // The binary is in place by now: start again, with no upload to check.
+        const auto again = deploy::activate_step(host, task.release, false, true, task.options);
+        ran = run_step(remote, host, again, task.deadline);
+        if (!ran) return tl::unexpected(ran.error());
+      }
+      if (ran->status == deploy::k_exit_not_ready) {
+        // Still not ready after install and upload: say what is still missing.
+        auto again = deploy::parse_probe(ran->out, host.name);
+        std::string what = "the host is still not ready";
+        if (again && !again->missing.empty())
+          what = fmt::format("still missing after install_command: {}", fmt::join(again->missing, ", "));
+        return failure(Outcome::step_failed, installed ? "install" : "activate", what);
+      }
     }
-    if (ran->status != 0) return step_failed(step, *ran);
-    if (step.name == "activate") activation = deploy::parse_activation(ran->out);
   }
+  if (ran->status != 0) return step_failed(first, *ran);
+  const deploy::Activation activation = deploy::parse_activation(ran->out);
 
   if (task.verify && host.workers > 0) {
     state("verifying");

@@ -47,7 +47,9 @@ std::string key_without_comment(const std::string& line) {
 
 }  // namespace
 
-SshFleet::SshFleet(int n) : m_user(current_user()) {
+SshFleet::SshFleet(int n) : SshFleet(n, {}) {}
+
+SshFleet::SshFleet(int n, const std::vector<std::string>& users) : m_user(current_user()) {
   if (n < 1 || n > 250) throw std::runtime_error("SshFleet: 1 to 250 hosts");
   // sshd insists on its privilege separation directory when started as root.
   if (geteuid() == 0) std::filesystem::create_directories("/run/sshd");
@@ -60,8 +62,21 @@ SshFleet::SshFleet(int n) : m_user(current_user()) {
     host.name = "host" + std::to_string(i);
     host.address = "127.0.1." + std::to_string(i);
     host.dir = m_dir / host.name;
+    host.user = m_user;
     host.remote_dir = host.dir + "/remote";
     std::filesystem::create_directories(host.remote_dir);
+    if (static_cast<std::size_t>(i) <= users.size()) {
+      host.user = users[static_cast<std::size_t>(i - 1)];
+      const passwd* pw = getpwnam(host.user.c_str());
+      if (pw == nullptr) throw std::runtime_error("SshFleet: no account " + host.user);
+      const std::string ssh_dir = std::string(pw->pw_dir) + "/.ssh";
+      std::filesystem::create_directories(ssh_dir);
+      write_text(ssh_dir + "/authorized_keys", read_text(client_key() + ".pub"), 0600);
+      for (const std::string& path : {std::string(pw->pw_dir), ssh_dir, ssh_dir + "/authorized_keys"})
+        if (chown(path.c_str(), pw->pw_uid, pw->pw_gid) != 0)
+          throw std::runtime_error("SshFleet: cannot chown " + path);
+      host.remote_dir = std::string(pw->pw_dir) + "/crawl";
+    }
     keygen(host.dir + "/host_key", log);
     host.host_key = key_without_comment(first_line(read_text(host.dir + "/host_key.pub")));
     m_hosts.push_back(std::move(host));
@@ -112,7 +127,7 @@ void SshFleet::reconfigure_host(std::size_t i, const std::string& lines) {
 
 void SshFleet::start_host(std::size_t i) {
   FleetHost& host = m_hosts.at(i);
-  const bool use_pam = geteuid() == 0 && account_locked(m_user);
+  const bool use_pam = geteuid() == 0 && account_locked(host.user);
   int attempt = 0;
   const bool started = start_with_retry([&] {
     if (host.port == 0 || attempt++ > 0) host.port = free_port(host.address);
@@ -120,8 +135,8 @@ void SshFleet::start_host(std::size_t i) {
     conf += "ListenAddress " + host.address + ":" + std::to_string(host.port) + "\n";
     conf += "HostKey " + host.dir + "/host_key\n";
     conf += "PidFile " + host.dir + "/sshd.pid\n";
-    conf += "AuthorizedKeysFile " + dir() + "/authorized_keys\n";
-    conf += "AllowUsers " + m_user + "\n";
+    conf += "AuthorizedKeysFile " + (host.user == m_user ? dir() + "/authorized_keys" : std::string("%h/.ssh/authorized_keys")) + "\n";
+    conf += "AllowUsers " + host.user + "\n";
     conf += "AuthenticationMethods publickey\n";
     conf += "PubkeyAuthentication yes\n";
     conf += "PasswordAuthentication no\n";
@@ -171,7 +186,7 @@ std::vector<std::string> SshFleet::ssh_argv(std::size_t i, const std::string& co
           "-o", "BatchMode=yes",
           "-o", "ConnectTimeout=10",
           "-p", std::to_string(h.port),
-          "-l", m_user,
+          "-l", h.user,
           h.address,
           command};
 }
@@ -182,7 +197,7 @@ std::string SshFleet::inventory_yaml(const std::string& extra) const {
     yaml += "  " + h.name + ":\n";
     yaml += "    address: " + h.address + "\n";
     yaml += "    port: " + std::to_string(h.port) + "\n";
-    yaml += "    user: \"" + m_user + "\"\n";
+    yaml += "    user: \"" + h.user + "\"\n";
     yaml += "    identity_file: \"" + client_key() + "\"\n";
     yaml += "    remote_dir: \"" + h.remote_dir + "\"\n";
   }

@@ -11,6 +11,7 @@ struct FleetHost {
   std::string name;        // host1, host2, ...
   std::string address;     // 127.0.1.1, 127.0.1.2, ...
   int port = 0;
+  std::string user;        // the login: the current user, or the account given to SshFleet
   std::string remote_dir;  // this host's own directory (all hosts share one filesystem)
   std::string host_key;    // public host key line ("ssh-ed25519 AAAA...")
   std::string dir;         // the sshd's config, keys and log
@@ -25,12 +26,17 @@ struct FleetHost {
 class SshFleet {
  public:
   explicit SshFleet(int n);
+  // Host i logs into account users[i] (which must exist; its home directory receives the
+  // client key in .ssh/authorized_keys) and its remote_dir is "crawl" in that home. With one
+  // account per host, tools that take one remote path for every host (pssh, Fabric, Ansible)
+  // still give each host its own files, as on real machines.
+  SshFleet(int n, const std::vector<std::string>& users);
   ~SshFleet();
 
   const std::vector<FleetHost>& hosts() const { return m_hosts; }
   std::string client_key() const { return m_dir / "client_key"; }
   std::string known_hosts() const { return m_dir / "known_hosts"; }
-  std::string user() const { return m_user; }
+  std::string user() const { return m_user; }  // the current user
   const std::string& dir() const { return m_dir.path(); }
   pid_t pid(std::size_t i) const { return m_servers.at(i).pid(); }
 

@@ -1,0 +1,250 @@
+#!/usr/bin/python3
+"""Deploy benchmark: crawlctl deploy against pssh, Fabric 2 and Ansible on one simulated fleet.
+
+Every tool does the same steps on every host: upload the same ~5 MB crawlworker and its config,
+start 4 crawlworkers detached under dtach, and check they run. Each host is its own account on
+its own sshd (bench/fleet_server), so each has its own home directory, as real machines do.
+Per tool and fleet size it reports wall time, the controller's CPU (the tool and everything it
+ran) and the hosts' CPU (what the fleet's sshd processes and the sessions they ran used) per host.
+
+  bench/deploy.py --sizes 1,10,50 [--tools ours,pssh,fabric,ansible] [--runs 1]
+"""
+import argparse
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BUILD = os.path.join(ROOT, "build")
+CRAWLCTL = os.path.join(BUILD, "apps/crawlctl/crawlctl")
+WORKER = os.path.join(BUILD, "apps/crawlworker/crawlworker")
+FLEET_SERVER = os.path.join(BUILD, "bench/fleet_server")
+PAYLOAD_BYTES = 5_000_000
+
+START = r"""set -e
+cd {dir}
+chmod 700 crawlworker
+for i in 1 2 3 4; do
+  dtach -n w$i.sock sh -c 'echo $$ > "$1"; exec ./crawlworker --config worker.yaml --id "$2" >> "$3" 2>&1' \
+    crawlworker w$i.pid "$USER/$i" w$i.log < /dev/null
+done
+sleep 0.5
+for i in 1 2 3 4; do kill -0 "$(cat w$i.pid)"; done
+"""
+
+
+def sshd_cpu(pids):
+    """CPU seconds used so far by the fleet's sshd listeners' sessions: what they reaped, plus
+    what their live descendants have used (a session still open, an ssh ControlMaster's)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    parent, used = {}, {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            fields = open(f"/proc/{entry}/stat").read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parent[int(entry)] = int(fields[1])
+        used[int(entry)] = sum(int(f) for f in fields[11:15])  # utime, stime, cutime, cstime
+    roots, total = set(pids), 0
+    for pid in pids:
+        total += used.get(pid, 0)  # its cutime and cstime hold the sessions it has reaped
+    for pid in parent:
+        p = parent[pid]
+        while p > 1 and p not in roots:
+            p = parent.get(p, 0)
+        if p in roots and pid not in roots:
+            total += used[pid]
+    return total / tick
+
+
+def children_cpu():
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def run(argv, **kw):
+    return subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **kw)
+
+
+class Fleet:
+    def __init__(self, n, work):
+        self.dir = os.path.join(work, f"fleet{n}")
+        os.makedirs(self.dir)
+        self.proc = subprocess.Popen([FLEET_SERVER, "--hosts", str(n), "--workers", "4", "--users", "crawlbench",
+                                      "--out", self.dir], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        if self.proc.stdout.readline().strip() != "ready":
+            raise SystemExit("fleet_server failed")
+        env = {}
+        for line in open(os.path.join(self.dir, "fleet.env")):
+            key, _, value = line.strip().partition("=")
+            env[key] = value.strip('"')
+        self.key, self.known_hosts, self.redis = env["KEY"], env["KNOWN_HOSTS"], env["REDIS_URL"]
+        self.sshd_pids = [int(p) for p in env["SSHD_PIDS"].split()]
+        self.hosts = [line.strip() for line in open(os.path.join(self.dir, "hosts.txt"))]
+        self.n = n
+
+    def close(self):
+        self.proc.stdin.close()
+        self.proc.wait(timeout=120)
+
+    def ssh_args(self):
+        return ["-F", "/dev/null", "-i", self.key, "-o", "UserKnownHostsFile=" + self.known_hosts,
+                "-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes"]
+
+    def clean(self):
+        """Stops every worker and removes what any tool installed."""
+        for pid in os.listdir("/proc"):
+            try:
+                if pid.isdigit() and open(f"/proc/{pid}/comm").read().strip() in ("crawlworker", "dtach"):
+                    if any(f"{self.dir}/homes/" in os.readlink(f"/proc/{pid}/cwd") for _ in [0]):
+                        os.kill(int(pid), 9)
+            except OSError:
+                pass
+        time.sleep(0.5)
+        homes = os.path.join(self.dir, "homes")
+        for user in os.listdir(homes):
+            for name in os.listdir(os.path.join(homes, user)):
+                if name.startswith("crawl"):
+                    shutil.rmtree(os.path.join(homes, user, name), ignore_errors=True)
+
+
+def user_host_port(entry):
+    user, _, rest = entry.partition("@")
+    host, _, port = rest.rpartition(":")
+    return user, host, port
+
+
+def tool_ours(fleet, payload, work):
+    r = run([CRAWLCTL, "deploy", "-H", os.path.join(fleet.dir, "hosts.yaml"), "--ssh-config", "none",
+             "--worker-binary", payload["binary"], "--fanout", str(max(fleet.n, 1))] +
+            os.environ.get("OURS_EXTRA", "").split())
+    return r.returncode == 0, r.stdout[-2000:]
+
+
+def tool_pssh(fleet, payload, work):
+    hosts = os.path.join(work, "pssh_hosts")
+    with open(hosts, "w") as f:
+        f.write("\n".join(fleet.hosts) + "\n")
+    x = " ".join(fleet.ssh_args())
+    common = ["-h", hosts, "-p", str(fleet.n), "-t", "300", "-x", x]
+    steps = [["parallel-ssh", *common, "mkdir -p crawl-pssh"],
+             ["parallel-scp", *common, payload["binary"], payload["config"], "crawl-pssh/"],
+             ["parallel-ssh", *common, START.format(dir="crawl-pssh")]]
+    out = ""
+    for argv in steps:
+        r = run(argv)
+        out += r.stdout
+        if r.returncode != 0:
+            return False, out[-2000:]
+    return True, ""
+
+
+def tool_fabric(fleet, payload, work):
+    script = os.path.join(work, "fab_deploy.py")
+    with open(script, "w") as f:
+        f.write(f"""
+import sys
+from fabric import ThreadingGroup
+hosts = {fleet.hosts!r}
+g = ThreadingGroup(*hosts, connect_kwargs={{"key_filename": {fleet.key!r}, "look_for_keys": False, "allow_agent": False}})
+for c in g:
+    c.client.load_host_keys({fleet.known_hosts!r})
+g.run("mkdir -p crawl-fabric", hide=True)
+g.put({payload['binary']!r}, remote="crawl-fabric/crawlworker")
+g.put({payload['config']!r}, remote="crawl-fabric/worker.yaml")
+g.run({START.format(dir='crawl-fabric')!r}, hide=True)
+""")
+    r = run(["/usr/bin/python3", script])
+    return r.returncode == 0, r.stdout[-2000:]
+
+
+def tool_ansible(fleet, payload, work):
+    inventory = os.path.join(work, "ansible_hosts")
+    with open(inventory, "w") as f:
+        for i, entry in enumerate(fleet.hosts, 1):
+            user, host, port = user_host_port(entry)
+            f.write(f"h{i} ansible_host={host} ansible_port={port} ansible_user={user} "
+                    f"ansible_ssh_private_key_file={fleet.key} "
+                    f"ansible_ssh_common_args='-F /dev/null -o UserKnownHostsFile={fleet.known_hosts}' "
+                    f"ansible_python_interpreter=/usr/bin/python3\n")
+    play = os.path.join(work, "play.yml")
+    with open(play, "w") as f:
+        f.write(f"""- hosts: all
+  gather_facts: false
+  tasks:
+    - file: {{path: crawl-ansible, state: directory}}
+    - copy: {{src: {payload['binary']}, dest: crawl-ansible/crawlworker, mode: "0700"}}
+    - copy: {{src: {payload['config']}, dest: crawl-ansible/worker.yaml, mode: "0600"}}
+    - shell: |
+{chr(10).join('        ' + l for l in START.format(dir='crawl-ansible').splitlines())}
+""")
+    env = dict(os.environ, ANSIBLE_HOST_KEY_CHECKING="True", ANSIBLE_NOCOLOR="1",
+               ANSIBLE_LOCAL_TEMP=os.path.join(work, "ansible-tmp"))
+    r = run(["ansible-playbook", "-f", str(fleet.n), "-i", inventory, play], env=env)
+    return r.returncode == 0, r.stdout[-3000:]
+
+
+TOOLS = {"ours": tool_ours, "ours-re": tool_ours, "pssh": tool_pssh, "fabric": tool_fabric, "ansible": tool_ansible}
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--sizes", default="1,10,50")
+    parser.add_argument("--tools", default="ours,pssh,fabric,ansible")
+    parser.add_argument("--runs", type=int, default=1)
+    args = parser.parse_args()
+    for path in (CRAWLCTL, WORKER, FLEET_SERVER):
+        if not os.access(path, os.X_OK):
+            raise SystemExit(f"{path} is missing: run scripts/build.sh first")
+    missing = [t for t, exe in (("pssh", "parallel-ssh"), ("fabric", "/usr/bin/python3"), ("ansible", "ansible-playbook"))
+               if t in args.tools and not shutil.which(exe)]
+    if missing:
+        raise SystemExit(f"missing tools for {missing}: apt-get install pssh python3-fabric ansible-core")
+    work = tempfile.mkdtemp(prefix="crawl-deploy-bench-")
+    os.chmod(work, 0o755)  # the hosts' accounts live below it
+    # The payload: crawlworker without debug info, padded to 5 MB (ELF ignores trailing bytes).
+    binary = os.path.join(work, "crawlworker")
+    subprocess.run(["objcopy", "--strip-debug", WORKER, binary], check=True)
+    with open(binary, "ab") as f:
+        f.write(os.urandom(max(0, PAYLOAD_BYTES - os.path.getsize(binary))))
+    os.chmod(binary, 0o755)
+    print(f"payload {os.path.getsize(binary)} bytes; {os.cpu_count()} cores", flush=True)
+    print(f"{'hosts':>5} {'tool':8} {'wall s':>8} {'ctl CPU ms/host':>16} {'host CPU ms/host':>17} ok", flush=True)
+    try:
+        for n in [int(s) for s in args.sizes.split(",")]:
+            fleet = Fleet(n, work)
+            config = os.path.join(work, "worker.yaml")
+            with open(config, "w") as f:
+                f.write(f"redis:\n  url: {fleet.redis}\n")
+            payload = {"binary": binary, "config": config}
+            try:
+                for run_no in range(args.runs):
+                    tools = args.tools.split(",")
+                    if "ours" in tools:  # then an unchanged redeploy
+                        tools.insert(tools.index("ours") + 1, "ours-re")
+                    for tool in tools:
+                        if tool != "ours-re":
+                            fleet.clean()
+                        c0, s0, t0 = children_cpu(), sshd_cpu(fleet.sshd_pids), time.monotonic()
+                        ok, out = TOOLS[tool](fleet, payload, work)
+                        wall = time.monotonic() - t0
+                        ctl, srv = children_cpu() - c0, sshd_cpu(fleet.sshd_pids) - s0
+                        print(f"{n:5d} {tool:8} {wall:8.2f} {1000 * ctl / n:16.1f} {1000 * srv / n:17.1f} "
+                              f"{'yes' if ok else 'NO'}", flush=True)
+                        if not ok:
+                            print(out, file=sys.stderr)
+                fleet.clean()
+            finally:
+                fleet.close()
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
