@@ -1,0 +1,179 @@
+#include "deploy/plan.hpp"
+
+#include <gtest/gtest.h>
+
+#include "deploy/quote.hpp"
+
+namespace crawl::deploy {
+namespace {
+
+config::Host host(std::string name = "crawl01") {
+  config::Host h;
+  h.name = std::move(name);
+  h.address = h.name;
+  h.workers = 2;
+  return h;
+}
+
+Release release() {
+  Release r;
+  r.binary_path = "build/crawlworker";
+  r.binary_sha256 = std::string(64, 'a');
+  r.binary_size = 5'000'000;
+  r.os = "Linux";
+  r.arch = "x86_64";
+  r.config = "redis:\n  url: redis://10.0.0.5:6379/0\n";
+  return r;
+}
+
+Probe probe(std::string sha = "") {
+  Probe p;
+  p.os = "Linux";
+  p.arch = "x86_64";
+  p.binary_sha256 = std::move(sha);
+  return p;
+}
+
+// How `text` appears inside a single-quoted shell word.
+std::string inside_quotes(const std::string& text) {
+  const std::string q = shell_quote(text);
+  return q.substr(1, q.size() - 2);
+}
+
+std::vector<std::string> names(const std::vector<Step>& steps) {
+  std::vector<std::string> out;
+  for (const auto& s : steps) out.push_back(s.name);
+  return out;
+}
+
+TEST(ShellQuote, EveryValueIsOneWord) {
+  EXPECT_EQ(shell_quote(""), "''");
+  EXPECT_EQ(shell_quote("plain"), "'plain'");
+  EXPECT_EQ(shell_quote("it's"), "'it'\\''s'");
+  EXPECT_EQ(shell_quote("a b;$(rm -rf /)`x`\n"), "'a b;$(rm -rf /)`x`\n'");
+  EXPECT_EQ(command({"rm", "-f", "a b"}), "'rm' '-f' 'a b'");
+}
+
+TEST(ShellQuote, HomeRelativePathsKeepTheHome) {
+  EXPECT_EQ(shell_path("~/crawl dir"), "\"$HOME\"/'crawl dir'");
+  EXPECT_EQ(shell_path("~"), "\"$HOME\"");
+  EXPECT_EQ(shell_path("/srv/crawl"), "'/srv/crawl'");
+  EXPECT_EQ(shell_path("~user/x"), "'~user/x'");  // only the login's own home is expanded
+  EXPECT_EQ(sftp_path("~/crawl/bin"), "crawl/bin");
+  EXPECT_EQ(sftp_path("crawl"), "crawl");
+}
+
+TEST(WorkerConfig, ReadsBackAsTheSameSettings) {
+  config::Inventory inv;
+  inv.redis.key_prefix = "fleet\"x";
+  inv.worker.concurrency = 128;
+  inv.worker.user_agent = "crawler \"quoted\" \\ slash";
+  inv.worker.heartbeat_interval = std::chrono::milliseconds(750);
+  inv.worker.log_max_bytes = 1u << 20;
+  inv.worker.log_keep = 0;
+  const std::string text = worker_config(inv, "redis://:p%40ss@10.0.0.5:6379/2");
+  auto back = config::parse_inventory(text, "worker.yaml");
+  ASSERT_TRUE(back) << back.error().message << "\n" << text;
+  EXPECT_EQ(back->redis.url, "redis://:p%40ss@10.0.0.5:6379/2");
+  EXPECT_EQ(back->redis.key_prefix, "fleet\"x");
+  EXPECT_EQ(back->worker.concurrency, 128);
+  EXPECT_EQ(back->worker.user_agent, inv.worker.user_agent);
+  EXPECT_EQ(back->worker.heartbeat_interval, std::chrono::milliseconds(750));
+  EXPECT_EQ(back->worker.log_max_bytes, 1u << 20);
+  EXPECT_EQ(back->worker.log_keep, 0);
+  EXPECT_EQ(back->worker.timeout, inv.worker.timeout);
+}
+
+TEST(WorkerIds, AreHostSlashIndex) {
+  EXPECT_EQ(worker_ids(host()), (std::vector<std::string>{"crawl01/1", "crawl01/2"}));
+}
+
+TEST(Probe, ReadsKeyValueLinesAndSkipsChatter) {
+  auto p = parse_probe("Welcome to crawl01!\nos=Linux\narch=aarch64\nmissing=dtach\nmissing=sha256sum\nsha256=abc\n",
+                       "crawl01");
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->os, "Linux");
+  EXPECT_EQ(p->arch, "aarch64");
+  EXPECT_EQ(p->missing, (std::vector<std::string>{"dtach", "sha256sum"}));
+  EXPECT_EQ(p->binary_sha256, "abc");
+  auto bad = parse_probe("fish: Unknown command\n", "crawl01");
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message.find("crawl01"), std::string::npos);
+}
+
+TEST(Plan, UploadsOnlyWhatDiffers) {
+  const auto fresh = plan(host(), release(), probe(""), {});
+  ASSERT_TRUE(fresh);
+  EXPECT_EQ(names(*fresh), (std::vector<std::string>{"upload", "activate"}));
+  EXPECT_EQ((*fresh)[0].kind, Step::Kind::upload);
+  EXPECT_EQ((*fresh)[0].local_path, "build/crawlworker");
+  EXPECT_EQ((*fresh)[0].remote_path, "crawl/bin/.crawlworker.upload");
+  EXPECT_NE((*fresh)[1].command.find("new=bin/.crawlworker.upload"), std::string::npos);
+  EXPECT_EQ((*fresh)[1].input, release().config);  // the config travels on stdin, not argv
+
+  const auto same = plan(host(), release(), probe(release().binary_sha256), {});
+  ASSERT_TRUE(same);
+  EXPECT_EQ(names(*same), (std::vector<std::string>{"activate"}));
+  EXPECT_NE((*same)[0].command.find("new=\n"), std::string::npos);
+}
+
+TEST(Plan, MissingPrerequisitesNeedAnInstallCommand) {
+  Probe p = probe();
+  p.missing = {"dtach"};
+  auto refused = plan(host(), release(), p, {});
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().message.find("dtach"), std::string::npos);
+  EXPECT_NE(refused.error().message.find("install_command"), std::string::npos);
+  config::Host h = host();
+  h.install_command = "sudo apt-get install -y dtach";
+  auto steps = plan(h, release(), p, {});
+  ASSERT_TRUE(steps);
+  EXPECT_EQ(names(*steps), (std::vector<std::string>{"install", "upload", "activate"}));
+  EXPECT_EQ((*steps)[0].command, h.install_command);  // the operator's command, as written
+}
+
+TEST(Plan, AnotherPlatformIsRefused) {
+  Probe p = probe();
+  p.arch = "aarch64";
+  auto r = plan(host(), release(), p, {});
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find("aarch64"), std::string::npos);
+  EXPECT_NE(r.error().message.find("x86_64"), std::string::npos);
+}
+
+TEST(Plan, HostileValuesReachTheScriptOnlyQuoted) {
+  config::Host h = host("crawl'01;reboot");
+  h.remote_dir = "dir with space/it's;touch PWNED;$(touch PWNED2)";
+  const Step a = activate_step(h, release(), false, false, {});
+  // The script holds the values quoted once; the script itself is quoted again for the login
+  // shell, which runs `sh -c SCRIPT`.
+  EXPECT_NE(a.command.find(inside_quotes("d=" + shell_path(h.remote_dir) + "\n")), std::string::npos);
+  EXPECT_NE(a.command.find(inside_quotes("host=" + shell_quote(h.name) + "\n")), std::string::npos);
+  EXPECT_TRUE(a.command.starts_with("sh -c '"));
+  const Step stop = stop_step(h, std::chrono::milliseconds(2500));
+  EXPECT_NE(stop.command.find(inside_quotes("d=" + shell_path(h.remote_dir) + "\n")), std::string::npos);
+  EXPECT_NE(stop.command.find("grace=25"), std::string::npos);  // tenths of a second
+}
+
+TEST(Plan, RestartAndDryRun) {
+  Options o;
+  o.restart = true;
+  EXPECT_NE(activate_step(host(), release(), false, true, o).command.find("changed=1"), std::string::npos);
+  EXPECT_NE(activate_step(host(), release(), false, false, o).command.find("changed=0"), std::string::npos);
+  config::Host h = host();
+  h.install_command = "apk add dtach";
+  EXPECT_EQ(names(full_plan(h, release(), o)),
+            (std::vector<std::string>{"activate", "install", "upload", "activate"}));
+}
+
+TEST(Activation, ReadsWhatHappenedToEachWorker) {
+  const auto a = parse_activation("os=Linux\nkept=1\nstopped=3\nkilled=4\nstarted=2:4242\nstarted=x\nnoise\n");
+  EXPECT_EQ(a.kept, (std::vector<int>{1}));
+  EXPECT_EQ(a.stopped, (std::vector<int>{3}));
+  EXPECT_EQ(a.killed, (std::vector<int>{4}));
+  ASSERT_EQ(a.started.size(), 1u);
+  EXPECT_EQ(a.started[0], (std::pair<int, long>{2, 4242}));
+}
+
+}  // namespace
+}  // namespace crawl::deploy
