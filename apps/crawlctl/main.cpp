@@ -1,6 +1,7 @@
 // crawlctl: deploy, drive and watch a fleet of crawl workers. main() parses the command line
 // and runs one subcommand; everything it prints comes from the subcommand files.
 
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
@@ -19,6 +20,8 @@ std::string default_hosts_file() {
 namespace {
 
 int real_main(int argc, char** argv) {
+  // A remote or local command that exits without reading its input must not kill crawlctl.
+  signal(SIGPIPE, SIG_IGN);
   CLI::App app{"crawlctl: deploy, drive and watch a fleet of crawl workers"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "crawlctl 0.1.0");

@@ -25,6 +25,7 @@ struct Keys {
   std::string inflight(std::string_view id) const { return prefix + ":inflight:" + std::string(id); }
   std::string robots(std::string_view origin) const { return prefix + ":robots:" + std::string(origin); }
   std::string robots_lock(std::string_view origin) const { return robots(origin) + ":lock"; }
+  std::string reaper() const { return prefix + ":reaper"; }
   std::string polite(std::string_view authority) const {
     return prefix + ":polite:" + std::string(authority);
   }

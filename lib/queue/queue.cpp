@@ -341,7 +341,14 @@ Result<std::vector<Queue::Heartbeat>> Queue::heartbeats(const std::vector<std::s
   return out;
 }
 
-Result<long long> Queue::reap_dead() {
+Result<long long> Queue::reap_dead(std::chrono::milliseconds every) {
+  if (every.count() > 0) {
+    // One sweep per interval for the whole fleet, not one per worker: a sweep reads every
+    // worker's key, so N workers each sweeping would cost N^2 reads per interval.
+    auto turn = m_redis.command({"SET", m_keys.reaper(), "1", "NX", "PX", std::to_string(every.count())});
+    if (!turn) return fail(turn.error());
+    if (turn->str != "OK") return 0;
+  }
   auto ids = worker_ids();
   if (!ids) return fail(ids.error());
   std::vector<std::vector<std::string>> checks;

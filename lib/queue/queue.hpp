@@ -122,7 +122,8 @@ class Queue {
   };
   Result<std::vector<Heartbeat>> heartbeats(const std::vector<std::string>& workers);
   // Reaps every registered worker whose heartbeat has expired; returns the entries returned.
-  Result<long long> reap_dead();
+  // With `every`, sweeps only if no caller in the fleet has swept in that long (else returns 0).
+  Result<long long> reap_dead(std::chrono::milliseconds every = std::chrono::milliseconds(0));
 
   // --- robots.txt and politeness, shared by all workers ---
   Result<std::optional<std::string>> robots(const std::string& origin);

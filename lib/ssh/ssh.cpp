@@ -168,11 +168,14 @@ class SshRemote final : public fanout::Remote {
     ssh_set_channel_callbacks(channel.get(), &cb);
     const std::string cmd(command);
     if (ssh_channel_request_exec(channel.get(), cmd.c_str()) != SSH_OK) return lost("the exec request failed");
+    // A command may exit without reading its input (the activate step does when the host is
+    // not ready): its exit status, not the refused write, says how it went.
     if (!input.empty() &&
         ssh_channel_write(channel.get(), input.data(), static_cast<uint32_t>(input.size())) !=
-            static_cast<int>(input.size()))
+            static_cast<int>(input.size()) &&
+        !ssh_is_connected(s))
       return lost("cannot write the command's input");
-    ssh_channel_send_eof(channel.get());
+    if (!ssh_channel_is_closed(channel.get())) ssh_channel_send_eof(channel.get());
     std::unique_ptr<ssh_event_struct, EventFree> event(ssh_event_new());
     ssh_event_add_session(event.get(), s);
     while (!e.closed && !(e.eof && e.got_status)) {

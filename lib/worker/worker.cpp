@@ -225,7 +225,7 @@ void Worker::heartbeat(std::int64_t now) {
       {"concurrency", std::to_string(m_options.settings.concurrency)}};
   if (!ok(m_queue->heartbeat(m_options.id, fields, m_options.settings.heartbeat_ttl), "heartbeat"))
     return;
-  auto reaped = m_queue->reap_dead();
+  auto reaped = m_queue->reap_dead(m_options.settings.heartbeat_interval);
   if (ok(reaped, "reap") && *reaped > 0)
     spdlog::info("event=reaped_dead_workers returned={}", *reaped);
 }
