@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <random>
 #include <thread>
 
 #include <fmt/format.h>
@@ -109,7 +110,7 @@ fanout::VerifyWorkers heartbeat_check(const queue::RedisUrl& url, const config::
                                "cannot check heartbeats: " + beats.error().message);
       std::vector<std::string> silent;
       for (std::size_t i = 0; i < workers.size(); ++i)
-        if (!(*beats)[i].alive || (workers[i].pid != 0 && (*beats)[i].pid != workers[i].pid))
+        if (!(*beats)[i].alive || (!workers[i].deploy_id.empty() && (*beats)[i].deploy != workers[i].deploy_id))
           silent.push_back(workers[i].id);
       if (silent.empty() || fanout::Clock::now() >= until) return silent;
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
@@ -117,20 +118,30 @@ fanout::VerifyWorkers heartbeat_check(const queue::RedisUrl& url, const config::
   };
 }
 
+// Random, so a worker started by this run is told apart from an older one under the same id.
+std::string new_deploy_id() {
+  std::random_device random;
+  return fmt::format("{:08x}{:08x}", random(), random());
+}
+
 void print_plan(const config::Host& host, const std::vector<deploy::Step>& steps) {
   fmt::print("# {} ({}, {}:{}, {} workers, remote_dir {})\n", host.name,
              config::to_string(host.transport), host.address, host.port, host.workers, host.remote_dir);
   for (const auto& step : steps) {
+    if (step.kind == deploy::Step::Kind::read) {
+      fmt::print("## {}: read {} over SFTP\n", step.name, step.remote_path);
+      continue;
+    }
     if (step.kind == deploy::Step::Kind::upload) {
-      fmt::print("## {}: {} -> {} (mode {:o}; skipped when the sha256 there matches)\n", step.name,
-                 step.local_path, step.remote_path, step.mode);
+      fmt::print("## {}: {} -> {} by SFTP (mode {:o}; skipped when the checksum there matches)\n",
+                 step.name, step.local_path, step.remote_path, step.mode);
       continue;
     }
     std::string note;
-    if (step.name == "install") note = " (only when the first activate finds something missing)";
+    if (step.name == "install") note = " (only when activate finds something missing)";
     if (step.name == "activate")
-      note = &step == &steps.front() ? " (probes first; an unchanged host is done here; stdin: the worker config)"
-                                     : " (again, after the upload)";
+      note = &step == &steps[2] ? " (probes first and stops if something is missing; stdin: the worker config)"
+                                : " (again, after the install)";
     fmt::print("## {}{}\n{}\n", step.name, note, step.command);
   }
   fmt::print("\n");
@@ -182,7 +193,8 @@ int run_deploy(const DeployOptions& options) {
     fmt::print("# crawlctl deploy --dry-run: {} host(s); nothing is contacted.\n", fleet->hosts.size());
     fmt::print("# worker binary {} ({} bytes, sha256 {})\n\n", release.binary_path, release.binary_size,
                release.binary_sha256);
-    for (const auto& host : fleet->hosts) print_plan(host, deploy::full_plan(host, release, deploy_options));
+    for (const auto& host : fleet->hosts)
+      print_plan(host, deploy::full_plan(host, release, deploy_options, "DEPLOY-ID"));
     return k_exit_ok;
   }
 
@@ -193,6 +205,7 @@ int run_deploy(const DeployOptions& options) {
   task.release = release;
   task.options = deploy_options;
   task.deadline = fleet->pool.deadline;
+  task.deploy_id = new_deploy_id();
   if (!options.no_verify) task.verify = heartbeat_check(*target, fleet->inventory);
 
   const auto start = fanout::Clock::now();

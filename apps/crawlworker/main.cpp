@@ -52,7 +52,7 @@ void remove_pid_file(const std::string& path) {
 
 int real_main(int argc, char** argv) {
   CLI::App app{"crawlworker: pull URLs from the shared Redis frontier and crawl them"};
-  std::string config_file, redis_flag, id, prefix, drain = "10s", log_file, pid_file;
+  std::string config_file, redis_flag, id, prefix, drain = "10s", log_file, pid_file, deploy_id;
   int concurrency = 0, parse_threads = -1;
   bool debug = false;
   app.add_option("-c,--config", config_file, "Config file: the redis: and worker: sections of a hosts.yaml");
@@ -65,6 +65,7 @@ int real_main(int argc, char** argv) {
   app.add_flag("--debug", debug, "Log every URL's outcome");
   app.add_option("--log-file", log_file, "Log here instead of stderr, rotated by the config's worker.log_max_size and log_keep");
   app.add_option("--pid-file", pid_file, "Write the pid here once running; removed on a clean exit");
+  app.add_option("--deploy-id", deploy_id, "Set by crawlctl deploy: reported in heartbeats");
   app.footer("Example:\n  crawlworker --config worker.yaml --id crawl01/1\n"
              "Stops on SIGTERM or SIGINT: finishes or hands back its URLs, then exits 0.");
   try {
@@ -119,6 +120,7 @@ int real_main(int argc, char** argv) {
     return 2;
   }
   options.drain_timeout = *drain_timeout;
+  options.deploy_id = deploy_id;
 
   struct sigaction sa {};
   sa.sa_handler = on_signal;

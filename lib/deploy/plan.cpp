@@ -51,7 +51,8 @@ stop_workers() {
   done
 }
 indices() {
-  for f in run/w*.pid; do [ -e "$f" ] || continue; f=${f#run/w}; echo "${f%.pid}"; done
+  found=""
+  for f in run/w*.pid; do [ -e "$f" ] || continue; f=${f#run/w}; found="$found ${f%.pid}"; done
 }
 )sh";
 
@@ -60,16 +61,6 @@ Step exec_step(std::string name, std::string command, std::string input = "") {
   step.name = std::move(name);
   step.command = std::move(command);
   step.input = std::move(input);
-  return step;
-}
-
-Step upload_step(const config::Host& host, const Release& release) {
-  Step step;
-  step.kind = Step::Kind::upload;
-  step.name = "upload";
-  step.local_path = release.binary_path;
-  step.remote_path = host.remote_dir + "/bin/.crawlworker.upload";
-  step.mode = 0700;
   return step;
 }
 
@@ -165,7 +156,7 @@ Step install_step(const config::Host& host) {
 }
 
 Step activate_step(const config::Host& host, const Release& release, bool uploaded, bool restart,
-                   const Options& options) {
+                   const Options& options, std::string_view deploy_id) {
   std::string s = header(host);
   s += "n=" + std::to_string(host.workers) + "\n";
   s += "host=" + shell_quote(host.name) + "\n";
@@ -174,6 +165,7 @@ Step activate_step(const config::Host& host, const Release& release, bool upload
   s += std::string("new=") + (uploaded ? "bin/.crawlworker.upload" : "") + "\n";
   s += std::string("changed=") + (restart ? "1" : "0") + "\n";
   s += fmt::format("grace={}\n", (options.stop_grace.count() + 99) / 100);
+  s += "deploy=" + shell_quote(deploy_id) + "\n";
   s += k_prelude;
   s += R"sh(
 [ -d "$d/log" ] || mkdir -p "$d/bin" "$d/run" "$d/log" || exit 1
@@ -196,18 +188,19 @@ if [ -n "$new" ]; then
   if [ "$got" != "$sha" ]; then
     rm -f "$new"; echo "the uploaded binary has sha256 $got, expected $sha" >&2; exit 3
   fi
-  chmod 700 "$new" || exit 1
+  [ -x "$new" ] || chmod 700 "$new" || exit 1
   mv -f "$new" bin/crawlworker && echo "$sha" > bin/crawlworker.sha256 || exit 1
   changed=1
 fi
 cat > worker.yaml.new || exit 1
 if cmp -s worker.yaml.new worker.yaml; then rm -f worker.yaml.new
 else mv -f worker.yaml.new worker.yaml || exit 1; changed=1; fi
+indices
 if [ "$changed" = 1 ]; then
-  stop_workers $(indices)
+  stop_workers $found
 else
   extra=""
-  for i in $(indices); do [ "$i" -gt "$n" ] 2>/dev/null && extra="$extra $i"; done
+  for i in $found; do [ "$i" -gt "$n" ] 2>/dev/null && extra="$extra $i"; done
   stop_workers $extra
 fi
 started=""
@@ -217,24 +210,16 @@ while [ "$i" -le "$n" ]; do
   i=$((i + 1))
 done
 stale=""
-for i in $started; do stale="$stale run/w$i.pid run/w$i.sock"; done
+for i in $started; do
+  for f in "run/w$i.pid" "run/w$i.sock"; do [ ! -e "$f" ] || stale="$stale $f"; done
+done
 [ -z "$stale" ] || rm -f $stale
+# Started, not waited for: crawlctl checks each one's heartbeat (with this deploy's id) in Redis.
 for i in $started; do
   dtach -n "run/w$i.sock" bin/crawlworker --config worker.yaml --id "$host/$i" \
-    --log-file "log/w$i.log" --pid-file "run/w$i.pid" < /dev/null || { echo "dtach could not start worker $i" >&2; exit 5; }
-done
-for i in $started; do
-  t=0; while ! alive "run/w$i.pid" && [ "$t" -lt 50 ]; do sleep 0.1; t=$((t + 1)); done
-  if alive "run/w$i.pid"; then
-    echo "started=$i:$p"
-  else
-    echo "worker $i exited at once; the end of log/w$i.log:" >&2; tail -n 5 "log/w$i.log" >&2
-    # The dynamic loader names a library the host lacks: install_command may bring it.
-    while read -r line; do
-      case $line in *"error while loading shared libraries"*) exit 4 ;; esac
-    done < "log/w$i.log"
-    exit 6
-  fi
+    --log-file "log/w$i.log" --pid-file "run/w$i.pid" --deploy-id "$deploy" < /dev/null ||
+    { echo "dtach could not start worker $i" >&2; exit 5; }
+  echo "started=$i"
 done
 exit 0
 )sh";
@@ -247,14 +232,33 @@ Step stop_step(const config::Host& host, std::chrono::milliseconds grace) {
   s += k_prelude;
   s += R"sh(
 cd "$d" 2>/dev/null || exit 0
-stop_workers $(indices)
+indices
+stop_workers $found
 exit 0
 )sh";
   return exec_step("stop", sh(s));
 }
 
+Step upload_step(const config::Host& host, const Release& release) {
+  Step step;
+  step.kind = Step::Kind::upload;
+  step.name = "upload";
+  step.local_path = release.binary_path;
+  step.remote_path = host.remote_dir + "/bin/.crawlworker.upload";
+  step.mode = 0700;
+  return step;
+}
+
+Step read_sha_step(const config::Host& host) {
+  Step step;
+  step.kind = Step::Kind::read;
+  step.name = "check";
+  step.remote_path = host.remote_dir + "/bin/crawlworker.sha256";
+  return step;
+}
+
 Result<std::vector<Step>> plan(const config::Host& host, const Release& release, const Probe& probe,
-                               const Options& options) {
+                               bool uploaded, const Options& options, std::string_view deploy_id) {
   if (probe.os != release.os || probe.arch != release.arch)
     return fail("the host runs {} on {}; the worker binary is built for {} on {}", probe.os,
                 probe.arch, release.os, release.arch);
@@ -266,17 +270,21 @@ Result<std::vector<Step>> plan(const config::Host& host, const Release& release,
       return fail("missing on the host: {} (install it, or set install_command in hosts.yaml)", missing);
     steps.push_back(install_step(host));
   }
-  const bool upload = probe.binary_sha256 != release.binary_sha256;
+  // An upload that went in already stays (the activate that refused it did not touch it).
+  const bool upload = !uploaded && probe.binary_sha256 != release.binary_sha256;
   if (upload) steps.push_back(upload_step(host, release));
-  steps.push_back(activate_step(host, release, upload, options.restart, options));
+  steps.push_back(activate_step(host, release, uploaded || upload, options.restart, options, deploy_id));
   return steps;
 }
 
-std::vector<Step> full_plan(const config::Host& host, const Release& release, const Options& options) {
-  std::vector<Step> steps{activate_step(host, release, false, options.restart, options)};
-  if (!host.install_command.empty()) steps.push_back(install_step(host));
-  steps.push_back(upload_step(host, release));
-  steps.push_back(activate_step(host, release, true, options.restart, options));
+std::vector<Step> full_plan(const config::Host& host, const Release& release, const Options& options,
+                            std::string_view deploy_id) {
+  std::vector<Step> steps{read_sha_step(host), upload_step(host, release),
+                          activate_step(host, release, true, options.restart, options, deploy_id)};
+  if (!host.install_command.empty()) {
+    steps.push_back(install_step(host));
+    steps.push_back(activate_step(host, release, true, options.restart, options, deploy_id));
+  }
   return steps;
 }
 
@@ -284,14 +292,9 @@ Activation parse_activation(std::string_view output) {
   Activation a;
   for (const auto& [key, value] : key_values(output)) {
     int i = 0;
-    if (key == "started") {
-      const auto colon = value.find(':');
-      long pid = 0;
-      if (colon != std::string_view::npos && number(value.substr(0, colon), i) &&
-          number(value.substr(colon + 1), pid))
-        a.started.emplace_back(i, pid);
-    } else if (number(value, i)) {
-      if (key == "kept") a.kept.push_back(i);
+    if (number(value, i)) {
+      if (key == "started") a.started.push_back(i);
+      else if (key == "kept") a.kept.push_back(i);
       else if (key == "stopped") a.stopped.push_back(i);
       else if (key == "killed") a.killed.push_back(i);
     }

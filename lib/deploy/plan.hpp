@@ -53,12 +53,12 @@ struct Probe {
 Result<Probe> parse_probe(std::string_view output, std::string_view where);
 
 struct Step {
-  enum class Kind { exec, upload };
+  enum class Kind { exec, upload, read };
   Kind kind = Kind::exec;
-  std::string name;     // probe, install, upload, activate, stop
+  std::string name;     // check, install, upload, activate, stop
   std::string command;  // exec: the command line; its stdin is `input`
   std::string input;
-  std::string local_path, remote_path;  // upload
+  std::string local_path, remote_path;  // upload (read: remote_path only)
   int mode = 0700;
 };
 
@@ -66,25 +66,31 @@ struct Step {
 inline constexpr int k_exit_missing_libraries = 4;  // the uploaded binary's libraries are missing
 inline constexpr int k_exit_not_ready = 10;         // see its probe lines: upload or install first
 
+// Before anything runs on a host, its installed binary's checksum is read over SFTP; the
+// upload happens only when it differs from the release's.
+Step read_sha_step(const config::Host& host);
+// The binary by SFTP to bin/.crawlworker.upload, which activate checks and renames.
+Step upload_step(const config::Host& host, const Release& release);
+
 // The activate step: one command that first probes the host (platform, dtach and sha256sum,
 // the installed binary's sha256) and stops with k_exit_not_ready unless the host can run the
-// release as it is. Then it verifies an upload (when `uploaded`) and installs it, writes the
+// release. Then it verifies an upload (when `uploaded`) and moves it into place, writes the
 // config from stdin (mode 0600), restarts the workers when either changed (or `restart`),
-// stops workers numbered past `workers`, starts any that are not running under dtach and checks
-// each is alive. Prints started=I:PID, kept=I, stopped=I and killed=I lines. An unchanged
-// redeploy is this one command.
+// stops workers numbered past `workers`, and starts the ones not running under dtach, each
+// with `deploy_id` to report in its heartbeats. Prints started=I, kept=I, stopped=I, killed=I.
 Step activate_step(const config::Host& host, const Release& release, bool uploaded, bool restart,
-                   const Options& options);
+                   const Options& options, std::string_view deploy_id);
 
 // After an activate that found the host not ready: install (when something is missing and
-// install_command is set), upload (unless the binary there already has the release's sha256),
-// activate again. Fails with the reason when the host cannot run the release (another
-// platform, a missing command and no install_command).
+// install_command is set), upload (unless done, or the binary there has the release's
+// sha256), activate again. Fails with the reason when the host cannot run the release
+// (another platform, a missing command and no install_command).
 Result<std::vector<Step>> plan(const config::Host& host, const Release& release, const Probe& probe,
-                               const Options& options);
+                               bool uploaded, const Options& options, std::string_view deploy_id);
 
 // Everything a first deploy to an empty host does, for --dry-run.
-std::vector<Step> full_plan(const config::Host& host, const Release& release, const Options& options);
+std::vector<Step> full_plan(const config::Host& host, const Release& release, const Options& options,
+                            std::string_view deploy_id);
 
 Step install_step(const config::Host& host);
 // SIGTERM to every worker, `grace` to drain, then SIGKILL; prints stopped=I / killed=I lines.
@@ -92,8 +98,7 @@ Step stop_step(const config::Host& host, std::chrono::milliseconds grace);
 
 // What activate and stop printed.
 struct Activation {
-  std::vector<std::pair<int, long>> started;  // worker index, pid
-  std::vector<int> kept, stopped, killed;
+  std::vector<int> started, kept, stopped, killed;  // worker indices
 };
 Activation parse_activation(std::string_view output);
 

@@ -43,28 +43,44 @@ std::string megabytes(std::uint64_t bytes) { return fmt::format("{:.1f} MB", byt
 
 Expected<TaskResult> deploy_host(Remote& remote, const config::Host& host, const DeployTask& task,
                                  const std::function<void(std::string_view)>& state) {
-  // An unchanged host is done in this one command; otherwise it says what it lacks.
+  // The installed binary's checksum decides whether to upload, before anything runs there.
+  state("checking");
+  const auto check = deploy::read_sha_step(host);
+  auto installed = remote.read_file(check.remote_path, 64, step_deadline(host, task.deadline));
+  if (!installed) {
+    if (installed.error().step.empty()) installed.error().step = check.name;
+    return tl::unexpected(installed.error());
+  }
+  const bool same = installed->has_value() && trimmed(**installed) == task.release.binary_sha256;
+  TaskResult result;
+  auto upload = [&](const deploy::Step& step) -> Expected<void> {
+    state("uploading");
+    auto uploaded = remote.upload(step.local_path, step.remote_path, step.mode, step_deadline(host, task.deadline));
+    if (!uploaded) {
+      if (uploaded.error().step.empty()) uploaded.error().step = "upload";
+      return uploaded;
+    }
+    result.bytes_uploaded += task.release.binary_size;
+    return {};
+  };
+  if (!same)
+    if (auto up = upload(deploy::upload_step(host, task.release)); !up) return tl::unexpected(up.error());
+
   state("activating");
-  const auto first = deploy::activate_step(host, task.release, false, task.options.restart, task.options);
+  const auto first = deploy::activate_step(host, task.release, !same, task.options.restart, task.options,
+                                           task.deploy_id);
   auto ran = run_step(remote, host, first, task.deadline);
   if (!ran) return tl::unexpected(ran.error());
-  TaskResult result;
-  bool installed = false;
+  bool installed_now = false;
   if (ran->status == deploy::k_exit_not_ready) {
+    // Something is missing (or the checksum file lied): install, upload, activate again.
     auto probe = deploy::parse_probe(ran->out, host.name);
-    if (!probe) return failure(Outcome::step_failed, "probe", probe.error().message);
-    auto steps = deploy::plan(host, task.release, *probe, task.options);
-    if (!steps) return failure(Outcome::step_failed, "probe", steps.error().message);
+    if (!probe) return failure(Outcome::step_failed, "activate", probe.error().message);
+    auto steps = deploy::plan(host, task.release, *probe, !same, task.options, task.deploy_id);
+    if (!steps) return failure(Outcome::step_failed, "activate", steps.error().message);
     for (const deploy::Step& step : *steps) {
       if (step.kind == deploy::Step::Kind::upload) {
-        state("uploading");
-        auto uploaded = remote.upload(step.local_path, step.remote_path, step.mode,
-                                      step_deadline(host, task.deadline));
-        if (!uploaded) {
-          if (uploaded.error().step.empty()) uploaded.error().step = "upload";
-          return tl::unexpected(uploaded.error());
-        }
-        result.bytes_uploaded += task.release.binary_size;
+        if (auto up = upload(step); !up) return tl::unexpected(up.error());
         continue;
       }
       state(step.name == "install" ? "installing" : "activating");
@@ -72,32 +88,29 @@ Expected<TaskResult> deploy_host(Remote& remote, const config::Host& host, const
       if (!ran) return tl::unexpected(ran.error());
       if (step.name == "install") {
         if (ran->status != 0) return step_failed(step, *ran);
-        installed = true;
-        continue;
-      }
-      if (ran->status == deploy::k_exit_missing_libraries && !installed && !host.install_command.empty()) {
-        // The binary needs libraries the host lacks: install, then activate again.
-        state("installing");
-        const auto install = deploy::install_step(host);
-        auto ran_install = run_step(remote, host, install, task.deadline);
-        if (!ran_install) return tl::unexpected(ran_install.error());
-        if (ran_install->status != 0) return step_failed(install, *ran_install);
-        installed = true;
-        state("activating");
-        // The binary is in place by now: start again, with no upload to check.
-        const auto again = deploy::activate_step(host, task.release, false, true, task.options);
-        ran = run_step(remote, host, again, task.deadline);
-        if (!ran) return tl::unexpected(ran.error());
-      }
-      if (ran->status == deploy::k_exit_not_ready) {
-        // Still not ready after install and upload: say what is still missing.
-        auto again = deploy::parse_probe(ran->out, host.name);
-        std::string what = "the host is still not ready";
-        if (again && !again->missing.empty())
-          what = fmt::format("still missing after install_command: {}", fmt::join(again->missing, ", "));
-        return failure(Outcome::step_failed, installed ? "install" : "activate", what);
+        installed_now = true;
       }
     }
+    if (ran->status == deploy::k_exit_not_ready) {
+      auto again = deploy::parse_probe(ran->out, host.name);
+      std::string what = "the host is still not ready";
+      if (again && !again->missing.empty())
+        what = fmt::format("still missing after install_command: {}", fmt::join(again->missing, ", "));
+      return failure(Outcome::step_failed, installed_now ? "install" : "activate", what);
+    }
+  }
+  if (ran->status == deploy::k_exit_missing_libraries && !installed_now && !host.install_command.empty()) {
+    // A started worker died for want of a library: install, then start again.
+    state("installing");
+    const auto install = deploy::install_step(host);
+    auto ran_install = run_step(remote, host, install, task.deadline);
+    if (!ran_install) return tl::unexpected(ran_install.error());
+    if (ran_install->status != 0) return step_failed(install, *ran_install);
+    installed_now = true;
+    state("activating");
+    ran = run_step(remote, host, deploy::activate_step(host, task.release, false, true, task.options, task.deploy_id),
+                   task.deadline);
+    if (!ran) return tl::unexpected(ran.error());
   }
   if (ran->status != 0) return step_failed(first, *ran);
   const deploy::Activation activation = deploy::parse_activation(ran->out);
@@ -105,8 +118,8 @@ Expected<TaskResult> deploy_host(Remote& remote, const config::Host& host, const
   if (task.verify && host.workers > 0) {
     state("verifying");
     std::vector<ExpectedWorker> expected;
-    for (const auto& [index, pid] : activation.started) expected.push_back({deploy::worker_id(host, index), pid});
-    for (const int index : activation.kept) expected.push_back({deploy::worker_id(host, index), 0});
+    for (const int index : activation.started) expected.push_back({deploy::worker_id(host, index), task.deploy_id});
+    for (const int index : activation.kept) expected.push_back({deploy::worker_id(host, index), ""});
     auto silent = task.verify(expected);
     if (!silent) {
       auto f = silent.error();
@@ -131,7 +144,7 @@ Expected<TaskResult> deploy_host(Remote& remote, const config::Host& host, const
   if (!activation.kept.empty()) parts.push_back(fmt::format("{} kept", activation.kept.size()));
   if (!activation.stopped.empty() || !activation.killed.empty())
     parts.push_back(fmt::format("{} stopped", activation.stopped.size() + activation.killed.size()));
-  if (installed) parts.push_back("prerequisites installed");
+  if (installed_now) parts.push_back("prerequisites installed");
   parts.push_back(result.bytes_uploaded ? megabytes(result.bytes_uploaded) + " uploaded" : "binary unchanged");
   result.summary = fmt::format("{}", fmt::join(parts, ", "));
   return result;

@@ -11,11 +11,11 @@
 
 namespace crawl::fanout {
 
-// A worker deploy expects to heartbeat: its id, and the pid it was started with (0 = a worker
-// kept running, whatever its pid).
+// A worker deploy expects to heartbeat: its id, and the deploy id it was started with ("" = a
+// worker kept running, whichever deploy started it).
 struct ExpectedWorker {
   std::string id;
-  long pid = 0;
+  std::string deploy_id;
 };
 
 // Checks that these workers heartbeat, waiting as long as it judges right; returns the ids that
@@ -26,10 +26,12 @@ struct DeployTask {
   deploy::Release release;
   deploy::Options options;
   Clock::time_point deadline = Clock::time_point::max();
-  VerifyWorkers verify;  // unset = do not check heartbeats
+  std::string deploy_id;  // this run's id, which the workers it starts report in heartbeats
+  VerifyWorkers verify;   // unset = do not check heartbeats
 };
 
-// Probe, [install], [upload], activate, verify. The summary says what changed, e.g.
+// Check (the installed checksum, over SFTP), [upload], activate (probes first), [install,
+// activate], verify. The summary says what changed, e.g.
 // "2 started, 1 kept, 5.2 MB uploaded".
 Expected<TaskResult> deploy_host(Remote& remote, const config::Host& host, const DeployTask& task,
                                  const std::function<void(std::string_view)>& state);

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -50,9 +51,14 @@ class Remote {
   // running at `deadline`, or one whose exit status never arrives, is a failure, never success.
   virtual Expected<ExecResult> exec(std::string_view command, std::string_view input,
                                     Clock::time_point deadline) = 0;
-  // Copies the local file to `remote_path` (relative = under the home directory) with `mode`.
+  // Copies the local file to `remote_path` (relative = under the home directory) with `mode`,
+  // creating missing parent directories (mode 0700).
   virtual Expected<void> upload(const std::string& local_path, const std::string& remote_path,
                                 int mode, Clock::time_point deadline) = 0;
+  // A small remote file's content (at most `max_bytes`), or nullopt when it does not exist.
+  virtual Expected<std::optional<std::string>> read_file(const std::string& remote_path,
+                                                         std::size_t max_bytes,
+                                                         Clock::time_point deadline) = 0;
 };
 
 using RemoteFactory = std::function<std::unique_ptr<Remote>(const config::Host&)>;

@@ -328,15 +328,19 @@ Result<std::vector<Queue::Heartbeat>> Queue::heartbeats(const std::vector<std::s
   std::vector<std::vector<std::string>> commands;
   for (const auto& id : workers) {
     commands.push_back({"EXISTS", m_keys.alive(id)});
-    commands.push_back({"HGET", m_keys.worker(id), "pid"});
+    commands.push_back({"HMGET", m_keys.worker(id), "pid", "deploy"});
   }
   auto replies = m_redis.pipeline(commands);
   if (!replies) return fail(replies.error());
   std::vector<Heartbeat> out(workers.size());
   for (std::size_t i = 0; i < workers.size(); ++i) {
     out[i].alive = (*replies)[2 * i].integer == 1;
-    const std::string& pid = (*replies)[2 * i + 1].str;
-    std::from_chars(pid.data(), pid.data() + pid.size(), out[i].pid);
+    const auto& fields = (*replies)[2 * i + 1].elements;
+    if (fields.size() == 2) {
+      const std::string& pid = fields[0].str;
+      std::from_chars(pid.data(), pid.data() + pid.size(), out[i].pid);
+      out[i].deploy = fields[1].str;
+    }
   }
   return out;
 }

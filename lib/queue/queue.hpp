@@ -115,10 +115,11 @@ class Queue {
                          std::chrono::milliseconds ttl);
   Result<std::vector<std::string>> worker_ids();
   Result<bool> alive(const std::string& worker);
-  // For each id: whether its heartbeat is current, and the pid it last reported (0 if none).
+  // For each id: whether its heartbeat is current, and the pid and deploy id it last reported.
   struct Heartbeat {
     bool alive = false;
     long pid = 0;
+    std::string deploy;
   };
   Result<std::vector<Heartbeat>> heartbeats(const std::vector<std::string>& workers);
   // Reaps every registered worker whose heartbeat has expired; returns the entries returned.

@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <thread>
 
 #include <fmt/format.h>
@@ -107,20 +108,38 @@ class LocalRemote final : public fanout::Remote {
   Expected<void> upload(const std::string& local_path, const std::string& remote_path, int mode,
                         Clock::time_point) override {
     namespace fs = std::filesystem;
-    fs::path target = remote_path.starts_with("~/") || remote_path == "~" ? fs::path(expand_home(remote_path))
-                                                                          : fs::path(remote_path);
-    if (target.is_relative()) {
-      const char* home = std::getenv("HOME");
-      target = fs::path(home ? home : ".") / target;
-    }
+    const fs::path target = local_path_of(remote_path);
     std::error_code ec;
+    fs::create_directories(target.parent_path(), ec);
     fs::copy_file(local_path, target, fs::copy_options::overwrite_existing, ec);
     if (ec) return failure(Outcome::step_failed, "upload", fmt::format("copying to {}: {}", target.string(), ec.message()));
     chmod(target.c_str(), static_cast<mode_t>(mode));
     return {};
   }
 
+  Expected<std::optional<std::string>> read_file(const std::string& remote_path, std::size_t max_bytes,
+                                                 Clock::time_point) override {
+    std::ifstream in(local_path_of(remote_path), std::ios::binary);
+    if (!in) return std::optional<std::string>();
+    std::string content(max_bytes, '\0');
+    in.read(content.data(), static_cast<std::streamsize>(max_bytes));
+    content.resize(static_cast<std::size_t>(in.gcount()));
+    return std::optional<std::string>(std::move(content));
+  }
+
  private:
+  // Remote paths are relative to the home directory, as over SSH.
+  static std::filesystem::path local_path_of(const std::string& remote_path) {
+    std::filesystem::path target = remote_path.starts_with("~/") || remote_path == "~"
+                                       ? std::filesystem::path(expand_home(remote_path))
+                                       : std::filesystem::path(remote_path);
+    if (target.is_relative()) {
+      const char* home = std::getenv("HOME");
+      target = std::filesystem::path(home ? home : ".") / target;
+    }
+    return target;
+  }
+
   config::Host m_host;
 };
 

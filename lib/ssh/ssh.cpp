@@ -15,6 +15,7 @@
 #include <libssh/libssh.h>
 #include <libssh/sftp.h>
 
+#include "deploy/quote.hpp"
 #include "ssh/local.hpp"
 
 namespace crawl::ssh {
@@ -23,6 +24,7 @@ using fanout::Clock;
 using fanout::Expected;
 using fanout::Outcome;
 using fanout::failure;
+using deploy::sftp_path;
 
 namespace {
 
@@ -203,10 +205,13 @@ class SshRemote final : public fanout::Remote {
     std::ifstream in(local_path, std::ios::binary);
     if (!in) return failure(Outcome::step_failed, "upload", "cannot read " + local_path);
     set_timeout(deadline);
-    std::unique_ptr<sftp_session_struct, SftpFree> sftp(sftp_new(m_session.get()));
-    if (!sftp || sftp_init(sftp.get()) != SSH_OK) return lost("cannot start SFTP");
-    sftp_file file = sftp_open(sftp.get(), remote_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
-                               static_cast<mode_t>(mode));
+    auto sftp = this->sftp();
+    if (!sftp) return tl::unexpected(sftp.error());
+    const std::string path = sftp_path(remote_path);
+    // Parents first, one level at a time; a level that exists already fails harmlessly.
+    for (std::size_t slash = path.find('/', 1); slash != std::string::npos; slash = path.find('/', slash + 1))
+      sftp_mkdir(*sftp, path.substr(0, slash).c_str(), 0700);
+    sftp_file file = sftp_open(*sftp, path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, static_cast<mode_t>(mode));
     if (!file)
       return failure(Outcome::step_failed, "upload",
                      fmt::format("cannot create {}: {}", remote_path, ssh_get_error(m_session.get())));
@@ -233,7 +238,47 @@ class SshRemote final : public fanout::Remote {
     return {};
   }
 
+  Expected<std::optional<std::string>> read_file(const std::string& remote_path, std::size_t max_bytes,
+                                                 Clock::time_point deadline) override {
+    set_timeout(deadline);
+    auto sftp = this->sftp();
+    if (!sftp) return tl::unexpected(sftp.error());
+    const std::string path = sftp_path(remote_path);
+    sftp_file file = sftp_open(*sftp, path.c_str(), O_RDONLY, 0);
+    if (!file) {
+      if (sftp_get_error(*sftp) == SSH_FX_NO_SUCH_FILE || sftp_get_error(*sftp) == SSH_FX_NO_SUCH_PATH)
+        return std::optional<std::string>();
+      return failure(Outcome::step_failed, "", fmt::format("cannot read {}: {}", remote_path, ssh_get_error(m_session.get())));
+    }
+    std::string content(max_bytes, '\0');
+    std::size_t got = 0;
+    while (got < max_bytes) {
+      const ssize_t n = sftp_read(file, content.data() + got, max_bytes - got);
+      if (n < 0) {
+        sftp_close(file);
+        return failure(Outcome::step_failed, "", fmt::format("reading {}: {}", remote_path, ssh_get_error(m_session.get())));
+      }
+      if (n == 0) break;
+      got += static_cast<std::size_t>(n);
+    }
+    sftp_close(file);
+    content.resize(got);
+    return std::optional<std::string>(std::move(content));
+  }
+
  private:
+  // One SFTP session per connection, opened on first use.
+  Expected<sftp_session> sftp() {
+    if (!m_sftp) {
+      m_sftp.reset(sftp_new(m_session.get()));
+      if (!m_sftp || sftp_init(m_sftp.get()) != SSH_OK) {
+        m_sftp.reset();
+        return lost("cannot start SFTP");
+      }
+    }
+    return m_sftp.get();
+  }
+
   void set_timeout(Clock::time_point deadline) {
     const long ms = remaining_ms(deadline);
     const long seconds = ms / 1000, usec = (ms % 1000) * 1000;
@@ -385,6 +430,7 @@ class SshRemote final : public fanout::Remote {
   Context& m_context;
   std::string m_known_hosts;
   std::unique_ptr<ssh_session_struct, SessionFree> m_session;
+  std::unique_ptr<sftp_session_struct, SftpFree> m_sftp;  // declared last: freed first
 };
 
 }  // namespace

@@ -212,6 +212,7 @@ void Worker::heartbeat(std::int64_t now) {
       {"pid", std::to_string(getpid())},
       {"state", m_draining ? "draining" : "running"},
       {"started_ms", std::to_string(m_started_ms)},
+      {"deploy", m_options.deploy_id},
       {"last_ms", std::to_string(now)},
       {"in_flight", std::to_string(m_tasks.size())},
       {"pages", count("done")},

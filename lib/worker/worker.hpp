@@ -21,6 +21,8 @@ struct WorkerOptions {
   config::WorkerSettings settings;
   std::size_t claim_batch = 16;
   std::chrono::milliseconds drain_timeout{10'000};
+  std::string deploy_id;     // set by crawlctl deploy; reported in heartbeats so it can tell
+                             // the worker it started from an older one under the same id
 };
 
 // Runs until `stop` is set, then drains and returns 0. Redis being unreachable is waited out

@@ -175,7 +175,8 @@ TEST(Deploy, ARedeployRestartsWhatChangedAndRevivesKilledWorkers) {
   auto report = d.deploy();
   const auto& h1 = host_report(report, d.fleet.hosts()[0].name);
   EXPECT_NE(h1["summary"].get<std::string>().find("1 started, 1 kept"), std::string::npos) << h1.dump();
-  EXPECT_NE(std::stoi(read_text(pid_file)), victim);
+  // Deploy checked its heartbeat; the new worker's own pid file says who it is.
+  EXPECT_TRUE(wait_until([&] { return fs::exists(pid_file) && std::stoi(read_text(pid_file)) != victim; }, 10s));
   // One more worker per host: started beside the others.
   d.write_hosts("  workers: 3\n");
   report = d.deploy();

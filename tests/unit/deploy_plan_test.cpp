@@ -102,16 +102,24 @@ TEST(Probe, ReadsKeyValueLinesAndSkipsChatter) {
 }
 
 TEST(Plan, UploadsOnlyWhatDiffers) {
-  const auto fresh = plan(host(), release(), probe(""), {});
+  // The checksum file said "same" but the probe found another binary: upload after all.
+  const auto fresh = plan(host(), release(), probe(""), false, {}, "d1");
   ASSERT_TRUE(fresh);
   EXPECT_EQ(names(*fresh), (std::vector<std::string>{"upload", "activate"}));
   EXPECT_EQ((*fresh)[0].kind, Step::Kind::upload);
   EXPECT_EQ((*fresh)[0].local_path, "build/crawlworker");
   EXPECT_EQ((*fresh)[0].remote_path, "crawl/bin/.crawlworker.upload");
   EXPECT_NE((*fresh)[1].command.find("new=bin/.crawlworker.upload"), std::string::npos);
+  EXPECT_NE((*fresh)[1].command.find("deploy='\\''d1'\\''"), std::string::npos);
   EXPECT_EQ((*fresh)[1].input, release().config);  // the config travels on stdin, not argv
 
-  const auto same = plan(host(), release(), probe(release().binary_sha256), {});
+  // Uploaded already (the first activate refused for another reason): not again.
+  const auto uploaded = plan(host(), release(), probe(""), true, {}, "d1");
+  ASSERT_TRUE(uploaded);
+  EXPECT_EQ(names(*uploaded), (std::vector<std::string>{"activate"}));
+  EXPECT_NE((*uploaded)[0].command.find("new=bin/.crawlworker.upload"), std::string::npos);
+
+  const auto same = plan(host(), release(), probe(release().binary_sha256), false, {}, "d1");
   ASSERT_TRUE(same);
   EXPECT_EQ(names(*same), (std::vector<std::string>{"activate"}));
   EXPECT_NE((*same)[0].command.find("new=\n"), std::string::npos);
@@ -120,13 +128,13 @@ TEST(Plan, UploadsOnlyWhatDiffers) {
 TEST(Plan, MissingPrerequisitesNeedAnInstallCommand) {
   Probe p = probe();
   p.missing = {"dtach"};
-  auto refused = plan(host(), release(), p, {});
+  auto refused = plan(host(), release(), p, true, {}, "d1");
   ASSERT_FALSE(refused);
   EXPECT_NE(refused.error().message.find("dtach"), std::string::npos);
   EXPECT_NE(refused.error().message.find("install_command"), std::string::npos);
   config::Host h = host();
   h.install_command = "sudo apt-get install -y dtach";
-  auto steps = plan(h, release(), p, {});
+  auto steps = plan(h, release(), p, false, {}, "d1");
   ASSERT_TRUE(steps);
   EXPECT_EQ(names(*steps), (std::vector<std::string>{"install", "upload", "activate"}));
   EXPECT_EQ((*steps)[0].command, h.install_command);  // the operator's command, as written
@@ -135,7 +143,7 @@ TEST(Plan, MissingPrerequisitesNeedAnInstallCommand) {
 TEST(Plan, AnotherPlatformIsRefused) {
   Probe p = probe();
   p.arch = "aarch64";
-  auto r = plan(host(), release(), p, {});
+  auto r = plan(host(), release(), p, true, {}, "d1");
   ASSERT_FALSE(r);
   EXPECT_NE(r.error().message.find("aarch64"), std::string::npos);
   EXPECT_NE(r.error().message.find("x86_64"), std::string::npos);
@@ -144,7 +152,7 @@ TEST(Plan, AnotherPlatformIsRefused) {
 TEST(Plan, HostileValuesReachTheScriptOnlyQuoted) {
   config::Host h = host("crawl'01;reboot");
   h.remote_dir = "dir with space/it's;touch PWNED;$(touch PWNED2)";
-  const Step a = activate_step(h, release(), false, false, {});
+  const Step a = activate_step(h, release(), false, false, {}, "d1");
   // The script holds the values quoted once; the script itself is quoted again for the login
   // shell, which runs `sh -c SCRIPT`.
   EXPECT_NE(a.command.find(inside_quotes("d=" + shell_path(h.remote_dir) + "\n")), std::string::npos);
@@ -158,21 +166,22 @@ TEST(Plan, HostileValuesReachTheScriptOnlyQuoted) {
 TEST(Plan, RestartAndDryRun) {
   Options o;
   o.restart = true;
-  EXPECT_NE(activate_step(host(), release(), false, true, o).command.find("changed=1"), std::string::npos);
-  EXPECT_NE(activate_step(host(), release(), false, false, o).command.find("changed=0"), std::string::npos);
+  EXPECT_NE(activate_step(host(), release(), false, true, o, "d1").command.find("changed=1"), std::string::npos);
+  EXPECT_NE(activate_step(host(), release(), false, false, o, "d1").command.find("changed=0"), std::string::npos);
+  EXPECT_EQ(names(full_plan(host(), release(), o, "d1")), (std::vector<std::string>{"check", "upload", "activate"}));
+  EXPECT_EQ(read_sha_step(host()).remote_path, "crawl/bin/crawlworker.sha256");
   config::Host h = host();
   h.install_command = "apk add dtach";
-  EXPECT_EQ(names(full_plan(h, release(), o)),
-            (std::vector<std::string>{"activate", "install", "upload", "activate"}));
+  EXPECT_EQ(names(full_plan(h, release(), o, "d1")),
+            (std::vector<std::string>{"check", "upload", "activate", "install", "activate"}));
 }
 
 TEST(Activation, ReadsWhatHappenedToEachWorker) {
-  const auto a = parse_activation("os=Linux\nkept=1\nstopped=3\nkilled=4\nstarted=2:4242\nstarted=x\nnoise\n");
+  const auto a = parse_activation("os=Linux\nkept=1\nstopped=3\nkilled=4\nstarted=2\nstarted=x\nnoise\n");
   EXPECT_EQ(a.kept, (std::vector<int>{1}));
   EXPECT_EQ(a.stopped, (std::vector<int>{3}));
   EXPECT_EQ(a.killed, (std::vector<int>{4}));
-  ASSERT_EQ(a.started.size(), 1u);
-  EXPECT_EQ(a.started[0], (std::pair<int, long>{2, 4242}));
+  EXPECT_EQ(a.started, (std::vector<int>{2}));
 }
 
 }  // namespace

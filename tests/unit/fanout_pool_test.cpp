@@ -30,6 +30,7 @@ struct FakeHost {
   std::function<ExecResult(const std::string& command)> exec;
   std::vector<std::string> commands;
   std::vector<std::string> uploads;
+  std::map<std::string, std::string> files;  // what read_file finds
   int connects = 0;
 };
 
@@ -54,6 +55,11 @@ class FakeRemote : public Remote {
     std::lock_guard l(m_lock);
     m_host.uploads.push_back(local + " -> " + remote);
     return {};
+  }
+  Expected<std::optional<std::string>> read_file(const std::string& path, std::size_t, Clock::time_point) override {
+    std::lock_guard l(m_lock);
+    if (auto it = m_host.files.find(path); it != m_host.files.end()) return std::optional<std::string>(it->second);
+    return std::optional<std::string>();
   }
 
  private:
@@ -181,12 +187,13 @@ TEST(DeployHost, AFreshHostGetsTheBinaryThenStarts) {
   FakeHost host;
   std::mutex lock;
   host.exec = [](const std::string& command) {
-    if (command.find("new=bin/.crawlworker.upload") == std::string::npos) return ExecResult{10, k_probe, ""};
-    return ExecResult{0, k_probe + "started=1:100\nstarted=2:101\n", ""};
+    EXPECT_NE(command.find("new=bin/.crawlworker.upload"), std::string::npos);
+    return ExecResult{0, k_probe + "started=1\nstarted=2\n", ""};
   };
   FakeRemote remote(host, lock);
   DeployTask task;
   task.release = release();
+  task.deploy_id = "run7";
   std::vector<ExpectedWorker> verified;
   task.verify = [&](const std::vector<ExpectedWorker>& w) -> Expected<std::vector<std::string>> {
     verified = w;
@@ -194,19 +201,20 @@ TEST(DeployHost, AFreshHostGetsTheBinaryThenStarts) {
   };
   auto r = deploy_host(remote, hosts(1)[0], task, [](std::string_view) {});
   ASSERT_TRUE(r) << r.error().message;
-  EXPECT_EQ(host.commands.size(), 2u);
+  EXPECT_EQ(host.commands.size(), 1u);
   EXPECT_EQ(host.uploads, (std::vector<std::string>{"crawlworker -> crawl/bin/.crawlworker.upload"}));
   EXPECT_EQ(r->bytes_uploaded, 2'000'000u);
   EXPECT_EQ(r->summary, "2 started, 2.0 MB uploaded");
   ASSERT_EQ(verified.size(), 2u);
   EXPECT_EQ(verified[1].id, "h1/2");
-  EXPECT_EQ(verified[1].pid, 101);
+  EXPECT_EQ(verified[1].deploy_id, "run7");
 }
 
 TEST(DeployHost, AnUnchangedHostIsOneCommand) {
   FakeHost host;
   std::mutex lock;
   host.exec = [](const std::string&) { return ExecResult{0, "os=Linux\nkept=1\nkept=2\n", ""}; };
+  host.files["crawl/bin/crawlworker.sha256"] = release().binary_sha256 + "\n";
   FakeRemote remote(host, lock);
   DeployTask task;
   task.release = release();
@@ -221,14 +229,16 @@ TEST(DeployHost, FailuresNameTheStepAndTheReason) {
   FakeHost host;
   std::mutex lock;
   host.exec = [](const std::string&) { return ExecResult{10, "os=Linux\narch=x86_64\nmissing=dtach\n", ""}; };
+  host.files["crawl/bin/crawlworker.sha256"] = release().binary_sha256;
   FakeRemote remote(host, lock);
   DeployTask task;
   task.release = release();
   auto r = deploy_host(remote, hosts(1)[0], task, [](std::string_view) {});
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().kind, Outcome::step_failed);
-  EXPECT_EQ(r.error().step, "probe");
+  EXPECT_EQ(r.error().step, "activate");
   EXPECT_NE(r.error().message.find("dtach"), std::string::npos);
+  EXPECT_TRUE(host.uploads.empty());
 
   host.exec = [](const std::string&) { return ExecResult{6, "", "worker 1 exited at once\n"}; };
   task.release.binary_sha256 = "";
@@ -243,7 +253,7 @@ TEST(DeployHost, SilentWorkersFailVerifyWithTheirLog) {
   std::mutex lock;
   host.exec = [](const std::string& command) {
     if (command.find("tail -n 5") != std::string::npos) return ExecResult{0, "event=redis_error\n", ""};
-    return ExecResult{0, "started=1:7\nstarted=2:8\n", ""};
+    return ExecResult{0, "started=1\nstarted=2\n", ""};
   };
   FakeRemote remote(host, lock);
   DeployTask task;
