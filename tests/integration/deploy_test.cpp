@@ -58,7 +58,8 @@ struct Deployment {
       if (extra.find("address:") == std::string::npos)
         yaml += "    address: " + h.address + "\n    port: " + std::to_string(h.port) + "\n";
       yaml += "    user: \"" + fleet.user() + "\"\n";
-      yaml += "    identity_file: \"" + fleet.client_key() + "\"\n";
+      if (extra.find("identity_file:") == std::string::npos)
+        yaml += "    identity_file: \"" + fleet.client_key() + "\"\n";
       if (extra.find("remote_dir:") == std::string::npos) yaml += "    remote_dir: \"" + h.remote_dir + "\"\n";
       yaml += extra;
     }
@@ -375,6 +376,54 @@ TEST(DeployFault, AHostileRemoteDirWorksAndInjectsNothing) {
   CommandResult stop = d.ctl({"stop"});
   EXPECT_EQ(stop.rc, 0) << stop.out << stop.err;
   EXPECT_FALSE(fs::exists(hostile + "/run/w1.pid"));
+}
+
+TEST(Deploy, AnEncryptedKeyTakesItsPassphraseOnceFromTheEnvironment) {
+  Deployment d(2);
+  const std::string key = d.dir / "locked_key";
+  ASSERT_EQ(run_program("/usr/bin/ssh-keygen", {"-q", "-t", "ed25519", "-N", "open sesame", "-f", key}, d.dir).rc, 0);
+  write_text(d.fleet.dir() + "/authorized_keys", read_text(d.fleet.dir() + "/authorized_keys") + read_text(key + ".pub"));
+  for (auto& extra : d.host_extra) extra = "    identity_file: \"" + key + "\"\n";
+  d.write_hosts("");
+  // No terminal and no passphrase: every host fails at auth, saying why; nothing hangs.
+  unsetenv("CRAWL_SSH_PASSPHRASE");
+  int rc = 0;
+  auto report = d.deploy({}, &rc);
+  EXPECT_EQ(rc, 3) << report.dump(2);
+  for (const auto& h : report["hosts"]) {
+    EXPECT_EQ(h["outcome"], "auth") << h.dump();
+    EXPECT_NE(h["message"].get<std::string>().find("no passphrase"), std::string::npos) << h.dump();
+  }
+  setenv("CRAWL_SSH_PASSPHRASE", "open sesame", 1);
+  report = d.deploy({}, &rc);
+  unsetenv("CRAWL_SSH_PASSPHRASE");
+  EXPECT_EQ(rc, 0) << report.dump(2);
+}
+
+TEST(Deploy, TheLocalTransportRunsTheSameStepsWithoutSsh) {
+  RedisServer redis;
+  TempDir dir("local-deploy");
+  const std::string remote = dir / "local crawl";
+  const std::string hosts = dir / "hosts.yaml";
+  write_text(hosts, "hosts:\n  here:\n    transport: local\n    workers: 2\n    remote_dir: \"" + remote +
+                        "\"\nredis:\n  url: " + redis.url() + "\nworker:\n  heartbeat_interval: 250ms\n"
+                        "  heartbeat_ttl: 1500ms\n");
+  CommandResult r = run_program(CRAWLCTL, {"deploy", "-H", hosts, "--json"}, dir);
+  ASSERT_EQ(r.rc, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("2 started"), std::string::npos) << r.out;
+  EXPECT_TRUE(fs::exists(remote + "/bin/crawlworker"));
+  r = run_program(CRAWLCTL, {"deploy", "-H", hosts, "--json"}, dir);
+  EXPECT_NE(r.out.find("2 kept"), std::string::npos) << r.out;
+  const pid_t worker = std::stoi(read_text(remote + "/run/w1.pid"));
+  r = run_program(CRAWLCTL, {"stop", "-H", hosts}, dir);
+  EXPECT_EQ(r.rc, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("2 stopped"), std::string::npos) << r.out;
+  // Gone, or a zombie until whoever inherited it (init, as it outlived its session) reaps it.
+  std::ifstream stat("/proc/" + std::to_string(worker) + "/stat");
+  std::string line;
+  std::getline(stat, line);
+  const auto close = line.rfind(')');
+  EXPECT_TRUE(line.empty() || (close != std::string::npos && line.substr(close + 2, 1) == "Z")) << line;
 }
 
 }  // namespace
