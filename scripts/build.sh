@@ -6,12 +6,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 build=build
-cmake_args=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DCRAWL_WERROR=ON)
+# -g1: line tables and function names, enough for backtraces, at a fraction of full debug
+# info's compile time (a heavy test file: 48 s -> 29 s under ASan).
+cmake_args=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DCRAWL_WERROR=ON "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O2 -g1 -DNDEBUG")
 if [[ "${1:-}" == --sanitize ]]; then
   build=build-asan
   # -O1 compiles much faster than -O2 and keeps the sanitized suite quick to run.
   cmake_args+=(-DCRAWL_SANITIZE=address,undefined -DCRAWL_BUILD_BENCH=OFF
-               "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g -DNDEBUG")
+               "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g1 -DNDEBUG")
 fi
 
 scripts/install-deps.sh

@@ -1,6 +1,5 @@
 // crawlctl deploy: install and start crawlworkers on every selected host, in parallel.
 
-#include <sys/utsname.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -67,6 +66,28 @@ Result<std::string> sha256_file(const std::string& path, std::uint64_t& size) {
   return hex;
 }
 
+// The machine a binary is built for, as `uname -m` names it, from its ELF header ("" if it is
+// not an ELF file this knows).
+std::string elf_machine(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  unsigned char header[20] = {};
+  if (!in.read(reinterpret_cast<char*>(header), sizeof header) || header[0] != 0x7f || header[1] != 'E' ||
+      header[2] != 'L' || header[3] != 'F')
+    return "";
+  const bool little = header[5] == 1;
+  const unsigned machine = little ? header[18] | (header[19] << 8) : (header[18] << 8) | header[19];
+  switch (machine) {
+    case 62: return "x86_64";
+    case 183: return "aarch64";
+    case 3: return "i686";
+    case 40: return "armv7l";
+    case 243: return "riscv64";
+    case 21: return "ppc64le";
+    case 22: return "s390x";
+    default: return fmt::format("elf-machine-{}", machine);
+  }
+}
+
 std::string percent_encode(std::string_view s) {
   std::string out;
   for (const unsigned char c : s) {
@@ -90,10 +111,12 @@ Result<std::string> worker_redis_url(const queue::RedisUrl& url) {
 }
 
 // Waits until every expected worker heartbeats with the expected pid, or the time is up.
-fanout::VerifyWorkers heartbeat_check(const queue::RedisUrl& url, const config::Inventory& inventory) {
+// Gives up at the run's deadline or on Ctrl-C too.
+fanout::VerifyWorkers heartbeat_check(const queue::RedisUrl& url, const config::Inventory& inventory,
+                                      fanout::Clock::time_point deadline, const std::atomic<bool>* cancel) {
   const auto patience = std::max(std::chrono::milliseconds(10'000), 3 * inventory.worker.heartbeat_interval);
   const std::string prefix = inventory.redis.key_prefix;
-  return [url, patience, prefix](const std::vector<fanout::ExpectedWorker>& workers)
+  return [url, patience, prefix, deadline, cancel](const std::vector<fanout::ExpectedWorker>& workers)
              -> fanout::Expected<std::vector<std::string>> {
     auto redis = queue::Redis::connect(url, std::chrono::seconds(5));
     if (!redis)
@@ -102,7 +125,7 @@ fanout::VerifyWorkers heartbeat_check(const queue::RedisUrl& url, const config::
     queue::Queue queue(std::move(*redis), queue::Keys{prefix});
     std::vector<std::string> ids;
     for (const auto& w : workers) ids.push_back(w.id);
-    const auto until = fanout::Clock::now() + patience;
+    const auto until = std::min(deadline, fanout::Clock::now() + patience);
     for (;;) {
       auto beats = queue.heartbeats(ids);
       if (!beats)
@@ -112,7 +135,7 @@ fanout::VerifyWorkers heartbeat_check(const queue::RedisUrl& url, const config::
       for (std::size_t i = 0; i < workers.size(); ++i)
         if (!(*beats)[i].alive || (!workers[i].deploy_id.empty() && (*beats)[i].deploy != workers[i].deploy_id))
           silent.push_back(workers[i].id);
-      if (silent.empty() || fanout::Clock::now() >= until) return silent;
+      if (silent.empty() || fanout::Clock::now() >= until || (cancel && cancel->load())) return silent;
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
   };
@@ -167,10 +190,12 @@ int run_deploy(const DeployOptions& options) {
     return k_exit_usage;
   }
   release.binary_sha256 = *sha;
-  utsname un{};
-  uname(&un);
-  release.os = un.sysname;
-  release.arch = un.machine;
+  release.os = "Linux";  // what crawlworker is written for
+  release.arch = elf_machine(release.binary_path);
+  if (release.arch.empty()) {
+    fmt::print(stderr, "crawlctl deploy: {} is not an ELF executable\n", release.binary_path);
+    return k_exit_usage;
+  }
 
   const auto& redis_settings = fleet->inventory.redis;
   auto target = queue::redis_target(options.redis, redis_settings.url, redis_settings.password_file,
@@ -206,7 +231,8 @@ int run_deploy(const DeployOptions& options) {
   task.options = deploy_options;
   task.deadline = fleet->pool.deadline;
   task.deploy_id = new_deploy_id();
-  if (!options.no_verify) task.verify = heartbeat_check(*target, fleet->inventory);
+  if (!options.no_verify)
+    task.verify = heartbeat_check(*target, fleet->inventory, fleet->pool.deadline, fleet->pool.cancel);
 
   const auto start = fanout::Clock::now();
   ProgressPrinter progress(fleet->hosts, options.fleet.json);

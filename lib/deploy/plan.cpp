@@ -15,6 +15,7 @@ namespace {
 // the pid in $p. `stop_workers I...` sends SIGTERM to
 // those workers, waits up to $grace tenths of a second for them to drain, then SIGKILLs the rest.
 constexpr std::string_view k_prelude = R"sh(
+trap '' PIPE  # if crawlctl goes away mid-step, finish the step rather than die half-way
 alive() {
   read -r p 2>/dev/null < "$1" || return 1
   case $p in ''|*[!0-9]*) return 1 ;; esac
@@ -44,6 +45,8 @@ stop_workers() {
     if alive "run/w$i.pid"; then
       kill -KILL "${e#*:}" 2>/dev/null; echo "killed=$i"
       k=0; while alive "run/w$i.pid" && [ "$k" -lt 50 ]; do sleep 0.1; k=$((k + 1)); done
+      # Still there (stuck in the kernel): keep its files, so it is not started twice.
+      alive "run/w$i.pid" && continue
     else
       echo "stopped=$i"
     fi
@@ -177,7 +180,7 @@ echo "os=${have% *}"
 echo "arch=${have#* }"
 ready=1
 [ "$have" = "$want" ] || ready=0
-for c in dtach sha256sum; do command -v "$c" >/dev/null 2>&1 || { echo "missing=$c"; ready=0; }; done
+for c in dtach sha256sum cmp; do command -v "$c" >/dev/null 2>&1 || { echo "missing=$c"; ready=0; }; done
 installed=""
 [ -x bin/crawlworker ] && read -r installed 2>/dev/null < bin/crawlworker.sha256
 echo "sha256=$installed"
@@ -189,6 +192,13 @@ if [ -n "$new" ]; then
     rm -f "$new"; echo "the uploaded binary has sha256 $got, expected $sha" >&2; exit 3
   fi
   [ -x "$new" ] || chmod 700 "$new" || exit 1
+  # Does it run here? A missing library stops it in the dynamic loader, which says which.
+  if ! "$new" --help > /dev/null 2> run/check.err; then
+    read -r why < run/check.err
+    echo "the new binary does not run here: $why" >&2
+    case $why in *"loading shared libraries"*) exit 4 ;; esac  # kept for after install_command
+    rm -f "$new"; exit 7
+  fi
   mv -f "$new" bin/crawlworker && echo "$sha" > bin/crawlworker.sha256 || exit 1
   changed=1
 fi

@@ -9,8 +9,9 @@
 namespace crawl::fanout {
 namespace {
 
-Clock::time_point step_deadline(const config::Host& host, Clock::time_point deadline) {
-  return std::min(deadline, Clock::now() + host.command_timeout);
+Clock::time_point step_deadline(const config::Host& host, Clock::time_point deadline,
+                                std::chrono::milliseconds extra = std::chrono::milliseconds(0)) {
+  return std::min(deadline, Clock::now() + host.command_timeout + extra);
 }
 
 std::string trimmed(std::string s) {
@@ -21,9 +22,13 @@ std::string trimmed(std::string s) {
 }
 
 // Runs an exec step; a non-zero exit fails the step with its exit status and stderr.
+// A step that may stop workers (activate, stop) may also take their drain time, and 5 s for
+// each one that has to be killed.
 Expected<ExecResult> run_step(Remote& remote, const config::Host& host, const deploy::Step& step,
-                              Clock::time_point deadline) {
-  auto result = remote.exec(step.command, step.input, step_deadline(host, deadline));
+                              Clock::time_point deadline,
+                              std::chrono::milliseconds grace = std::chrono::milliseconds(0)) {
+  const auto extra = grace.count() > 0 ? grace + std::chrono::seconds(5) * host.workers : grace;
+  auto result = remote.exec(step.command, step.input, step_deadline(host, deadline, extra));
   if (!result) {
     if (result.error().step.empty()) result.error().step = step.name;
     return result;
@@ -69,7 +74,7 @@ Expected<TaskResult> deploy_host(Remote& remote, const config::Host& host, const
   state("activating");
   const auto first = deploy::activate_step(host, task.release, !same, task.options.restart, task.options,
                                            task.deploy_id);
-  auto ran = run_step(remote, host, first, task.deadline);
+  auto ran = run_step(remote, host, first, task.deadline, task.options.stop_grace);
   if (!ran) return tl::unexpected(ran.error());
   bool installed_now = false;
   if (ran->status == deploy::k_exit_not_ready) {
@@ -84,7 +89,8 @@ Expected<TaskResult> deploy_host(Remote& remote, const config::Host& host, const
         continue;
       }
       state(step.name == "install" ? "installing" : "activating");
-      ran = run_step(remote, host, step, task.deadline);
+      ran = run_step(remote, host, step, task.deadline, step.name == "activate" ? task.options.stop_grace
+                                                                                : std::chrono::milliseconds(0));
       if (!ran) return tl::unexpected(ran.error());
       if (step.name == "install") {
         if (ran->status != 0) return step_failed(step, *ran);
@@ -100,7 +106,7 @@ Expected<TaskResult> deploy_host(Remote& remote, const config::Host& host, const
     }
   }
   if (ran->status == deploy::k_exit_missing_libraries && !installed_now && !host.install_command.empty()) {
-    // A started worker died for want of a library: install, then start again.
+    // The new binary lacks a library here: install, then activate it.
     state("installing");
     const auto install = deploy::install_step(host);
     auto ran_install = run_step(remote, host, install, task.deadline);
@@ -108,8 +114,11 @@ Expected<TaskResult> deploy_host(Remote& remote, const config::Host& host, const
     if (ran_install->status != 0) return step_failed(install, *ran_install);
     installed_now = true;
     state("activating");
-    ran = run_step(remote, host, deploy::activate_step(host, task.release, false, true, task.options, task.deploy_id),
-                   task.deadline);
+    // The upload is still there, unused: activate it now that its libraries are.
+    ran = run_step(remote, host,
+                   deploy::activate_step(host, task.release, result.bytes_uploaded > 0, true, task.options,
+                                         task.deploy_id),
+                   task.deadline, task.options.stop_grace);
     if (!ran) return tl::unexpected(ran.error());
   }
   if (ran->status != 0) return step_failed(first, *ran);
@@ -155,13 +164,8 @@ Expected<TaskResult> stop_host(Remote& remote, const config::Host& host,
                                const std::function<void(std::string_view)>& state) {
   state("stopping");
   const auto step = deploy::stop_step(host, grace);
-  // The grace period is part of the step, so the step may take that much longer.
-  auto ran = remote.exec(step.command, "",
-                         std::min(deadline, Clock::now() + host.command_timeout + grace));
-  if (!ran) {
-    if (ran.error().step.empty()) ran.error().step = "stop";
-    return tl::unexpected(ran.error());
-  }
+  auto ran = run_step(remote, host, step, deadline, grace);
+  if (!ran) return tl::unexpected(ran.error());
   if (ran->status != 0) return step_failed(step, *ran);
   const auto a = deploy::parse_activation(ran->out);
   TaskResult result;

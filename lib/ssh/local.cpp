@@ -42,11 +42,14 @@ class LocalRemote final : public fanout::Remote {
     const char* home = std::getenv("HOME");
     const pid_t pid = fork();
     if (pid < 0) return failure(Outcome::step_failed, "", fmt::format("fork: {}", std::strerror(errno)));
+    setpgid(pid, pid);  // as the child does: whichever runs first, kill(-pid) finds the group
     if (pid == 0) {
       setpgid(0, 0);  // so a timeout can stop the command and what it started
+      signal(SIGPIPE, SIG_DFL);  // crawlctl ignores it; the command gets the usual default
       dup2(in[0], 0);
       dup2(out[1], 1);
       dup2(err[1], 2);
+      close_range(3, ~0U, 0);  // other threads' sockets must not live on in long-lived workers
       if (home && chdir(home) != 0) _exit(126);
       execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
       _exit(127);
@@ -94,7 +97,7 @@ class LocalRemote final : public fanout::Remote {
     }
     for (int fd : {fds[0].fd, fds[1].fd, in[1]})
       if (fd >= 0) close(fd);
-    if (timed_out) kill(-pid, SIGKILL);
+    if (timed_out && kill(-pid, SIGKILL) != 0) kill(pid, SIGKILL);
     int status = 0;
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }

@@ -155,11 +155,13 @@ class SshRemote final : public fanout::Remote {
                                     Clock::time_point deadline) override {
     ssh_session s = m_session.get();
     set_timeout(deadline);
+    // Declared before the channel so they outlive it; the guard below unhooks them on every
+    // path, as libssh may still deliver packets for a freed channel until the far end closes.
+    Exec e;
+    ssh_channel_callbacks_struct cb{};
     std::unique_ptr<ssh_channel_struct, ChannelFree> channel(ssh_channel_new(s));
     if (!channel || ssh_channel_open_session(channel.get()) != SSH_OK)
       return lost("cannot open a channel");
-    Exec e;
-    ssh_channel_callbacks_struct cb{};
     cb.userdata = &e;
     cb.channel_data_function = Exec::on_data;
     cb.channel_eof_function = Exec::on_eof;
@@ -168,30 +170,35 @@ class SshRemote final : public fanout::Remote {
     cb.channel_exit_signal_function = Exec::on_signal;
     ssh_callbacks_init(&cb);
     ssh_set_channel_callbacks(channel.get(), &cb);
-    const std::string cmd(command);
-    if (ssh_channel_request_exec(channel.get(), cmd.c_str()) != SSH_OK) return lost("the exec request failed");
-    // A command may exit without reading its input (the activate step does when the host is
-    // not ready): its exit status, not the refused write, says how it went.
-    if (!input.empty() &&
-        ssh_channel_write(channel.get(), input.data(), static_cast<uint32_t>(input.size())) !=
-            static_cast<int>(input.size()) &&
-        !ssh_is_connected(s))
-      return lost("cannot write the command's input");
-    if (!ssh_channel_is_closed(channel.get())) ssh_channel_send_eof(channel.get());
+    struct Unhook {
+      ssh_channel channel;
+      ssh_channel_callbacks callbacks;
+      ~Unhook() { ssh_remove_channel_callbacks(channel, callbacks); }
+    } unhook{channel.get(), &cb};
     std::unique_ptr<ssh_event_struct, EventFree> event(ssh_event_new());
     ssh_event_add_session(event.get(), s);
-    while (!e.closed && !(e.eof && e.got_status)) {
-      if (Clock::now() >= deadline) {
-        ssh_event_remove_session(event.get(), s);
-        return failure(Outcome::timeout, "", "the command did not finish within its timeout");
-      }
-      if (ssh_event_dopoll(event.get(), static_cast<int>(std::min(remaining_ms(deadline), 1000L))) == SSH_ERROR) {
-        ssh_event_remove_session(event.get(), s);
-        return lost("the connection broke during the command");
-      }
+    struct Detach {
+      ssh_event event;
+      ssh_session session;
+      ~Detach() { ssh_event_remove_session(event, session); }
+    } detach{event.get(), s};
+    const std::string cmd(command);
+    if (ssh_channel_request_exec(channel.get(), cmd.c_str()) != SSH_OK) return lost("the exec request failed");
+    if (!input.empty() &&
+        ssh_channel_write(channel.get(), input.data(), static_cast<uint32_t>(input.size())) !=
+            static_cast<int>(input.size())) {
+      // A command may exit without reading its input (activate does when the host is not
+      // ready): then its exit status says how it went. Anything else is a failed step.
+      if (!ssh_is_connected(s)) return lost("cannot write the command's input");
+      if (!e.closed && !e.eof && !ssh_channel_is_closed(channel.get()) && !ssh_channel_is_eof(channel.get()))
+        return failure(Outcome::step_failed, "", "the command's input could not be written whole");
     }
-    ssh_event_remove_session(event.get(), s);
-    ssh_remove_channel_callbacks(channel.get(), &cb);
+    if (!ssh_channel_is_closed(channel.get())) ssh_channel_send_eof(channel.get());
+    while (!e.closed && !(e.eof && e.got_status)) {
+      if (Clock::now() >= deadline) return failure(Outcome::timeout, "", "the command did not finish within its timeout");
+      if (ssh_event_dopoll(event.get(), static_cast<int>(std::min(remaining_ms(deadline), 1000L))) == SSH_ERROR)
+        return lost("the connection broke during the command");
+    }
     if (!e.got_status) {
       if (!e.signal.empty())
         return failure(Outcome::step_failed, "", "the command was killed by signal " + e.signal);
@@ -273,7 +280,9 @@ class SshRemote final : public fanout::Remote {
       m_sftp.reset(sftp_new(m_session.get()));
       if (!m_sftp || sftp_init(m_sftp.get()) != SSH_OK) {
         m_sftp.reset();
-        return lost("cannot start SFTP");
+        if (!ssh_is_connected(m_session.get())) return lost("cannot start SFTP");
+        return failure(Outcome::step_failed, "", fmt::format("the host offers no SFTP subsystem: {}",
+                                                             ssh_get_error(m_session.get())));
       }
     }
     return m_sftp.get();

@@ -248,6 +248,30 @@ TEST(DeployHost, FailuresNameTheStepAndTheReason) {
   EXPECT_EQ(r.error().message, "exit status 6: worker 1 exited at once");
 }
 
+TEST(DeployHost, AMissingLibraryIsInstalledThenTheUploadActivated) {
+  FakeHost host;
+  std::mutex lock;
+  int activations = 0;
+  host.exec = [&](const std::string& command) {
+    if (command == "apt-get install -y libgumbo1") return ExecResult{0, "", ""};
+    ++activations;
+    // Both activations hand over the upload; the first finds a library missing.
+    EXPECT_NE(command.find("new=bin/.crawlworker.upload"), std::string::npos);
+    if (activations == 1) return ExecResult{4, k_probe, "libgumbo.so.1: cannot open shared object file\n"};
+    return ExecResult{0, k_probe + "started=1\nstarted=2\n", ""};
+  };
+  FakeRemote remote(host, lock);
+  config::Host h = hosts(1)[0];
+  h.install_command = "apt-get install -y libgumbo1";
+  DeployTask task;
+  task.release = release();
+  auto r = deploy_host(remote, h, task, [](std::string_view) {});
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(activations, 2);
+  EXPECT_EQ(host.uploads.size(), 1u);
+  EXPECT_EQ(r->summary, "2 started, prerequisites installed, 2.0 MB uploaded");
+}
+
 TEST(DeployHost, SilentWorkersFailVerifyWithTheirLog) {
   FakeHost host;
   std::mutex lock;

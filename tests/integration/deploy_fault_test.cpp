@@ -1,0 +1,186 @@
+// crawlctl deploy with one fault per test, while the other hosts deploy fine and the run ends
+// within its deadlines.
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <sstream>
+
+#include <gtest/gtest.h>
+
+#include "deployment.hpp"
+
+namespace crawl::testing {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Timed {
+  nlohmann::json report;
+  int rc = -1;
+  double seconds = 0;
+};
+
+Timed timed_deploy(Deployment& d, std::vector<std::string> extra = {}) {
+  Timed t;
+  const auto start = std::chrono::steady_clock::now();
+  t.report = d.deploy(std::move(extra), &t.rc);
+  t.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return t;
+}
+
+void expect_others_ok(const Timed& t, const std::string& faulty) {
+  EXPECT_EQ(t.rc, 1) << t.report.dump(2);
+  for (const auto& h : t.report["hosts"]) {
+    if (h["name"] == faulty) continue;
+    EXPECT_EQ(h["outcome"], "ok") << h.dump();
+  }
+}
+
+TEST(DeployFault, AHostThatRefusesConnections) {
+  Deployment d(3);
+  d.write_hosts("");
+  d.fleet.stop_host(1);
+  const Timed t = timed_deploy(d);
+  expect_others_ok(t, "host2");
+  const auto& h = host_report(t.report, "host2");
+  EXPECT_EQ(h["outcome"], "unreachable") << h.dump();
+  EXPECT_NE(h["message"].get<std::string>().find("refused"), std::string::npos) << h.dump();
+  EXPECT_EQ(h["attempts"], 3);  // refused is transient: retried with jitter
+  EXPECT_LT(t.seconds, 30);
+}
+
+TEST(DeployFault, AHostThatAcceptsTcpAndNeverSpeaks) {
+  Deployment d(3);
+  const int listener = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(listen(listener, 16), 0);  // the kernel completes handshakes; nobody ever answers
+  socklen_t len = sizeof addr;
+  getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len);
+  d.host_extra[1] = "    address: 127.0.0.1\n    port: " + std::to_string(ntohs(addr.sin_port)) +
+                    "\n    connect_timeout: 2s\n";
+  d.write_hosts("");
+  const Timed t = timed_deploy(d);
+  close(listener);
+  expect_others_ok(t, "host2");
+  const auto& h = host_report(t.report, "host2");
+  EXPECT_EQ(h["outcome"], "timeout") << h.dump();
+  EXPECT_LT(h["elapsed_ms"].get<long>(), 6000) << h.dump();
+  EXPECT_LT(t.seconds, 30);
+}
+
+std::string fingerprint(const std::string& public_key_file, const TempDir& dir) {
+  CommandResult r = run_program("/usr/bin/ssh-keygen", {"-lf", public_key_file}, dir);
+  const auto start = r.out.find("SHA256:");
+  return r.out.substr(start, r.out.find(' ', start) - start);
+}
+
+TEST(DeployFault, AChangedHostKeyIsRefusedNamingBothFingerprints) {
+  Deployment d(3);
+  // known_hosts claims another key for host2.
+  const std::string other = d.dir / "other_key";
+  ASSERT_EQ(run_program("/usr/bin/ssh-keygen", {"-q", "-t", "ed25519", "-N", "", "-f", other}, d.dir).rc, 0);
+  const FleetHost& h2 = d.fleet.hosts()[1];
+  std::string known, line;
+  std::istringstream in(read_text(d.fleet.known_hosts()));
+  const std::string pattern = "[" + h2.address + "]:" + std::to_string(h2.port) + " ";
+  while (std::getline(in, line))
+    known += (line.starts_with(pattern) ? pattern + read_text(other + ".pub") : line + "\n");
+  write_text(d.fleet.known_hosts(), known);
+  d.write_hosts("");
+  const Timed t = timed_deploy(d);
+  expect_others_ok(t, "host2");
+  const auto& h = host_report(t.report, "host2");
+  EXPECT_EQ(h["outcome"], "host-key") << h.dump();
+  const std::string message = h["message"];
+  EXPECT_NE(message.find("CHANGED"), std::string::npos) << message;
+  EXPECT_NE(message.find(fingerprint(other + ".pub", d.dir)), std::string::npos) << message;
+  EXPECT_NE(message.find(fingerprint(h2.dir + "/host_key.pub", d.dir)), std::string::npos) << message;
+  EXPECT_FALSE(fs::exists(h2.remote_dir + "/bin"));  // nothing ran there
+}
+
+TEST(DeployFault, AnUnknownHostIsRefusedUnderStrictAndRecordedUnderAcceptNew) {
+  Deployment d(3);
+  std::string known, line;
+  std::istringstream in(read_text(d.fleet.known_hosts()));
+  auto entry = [&](std::size_t i) {
+    return "[" + d.fleet.hosts()[i].address + "]:" + std::to_string(d.fleet.hosts()[i].port) + " ";
+  };
+  while (std::getline(in, line))
+    if (!line.starts_with(entry(1)) && !line.starts_with(entry(2))) known += line + "\n";
+  write_text(d.fleet.known_hosts(), known);
+  d.host_extra[1] = "    host_key_checking: strict\n";  // host3 keeps the default, accept-new
+  d.write_hosts("");
+  const Timed t = timed_deploy(d);
+  expect_others_ok(t, "host2");
+  const auto& h = host_report(t.report, "host2");
+  EXPECT_EQ(h["outcome"], "host-key") << h.dump();
+  EXPECT_NE(h["message"].get<std::string>().find("unknown host"), std::string::npos) << h.dump();
+  const std::string after = read_text(d.fleet.known_hosts());
+  EXPECT_NE(after.find(entry(2)), std::string::npos) << after;  // host3's key, now recorded
+  EXPECT_EQ(after.find(entry(1)), std::string::npos) << after;
+}
+
+// A directory holding every program of /usr/bin and /usr/sbin but dtach: a PATH without it.
+std::string path_without_dtach(const TempDir& dir, const std::string& name) {
+  const std::string bin = dir / name;
+  fs::create_directories(bin);
+  for (const char* from : {"/usr/bin", "/usr/sbin"})
+    for (const auto& entry : fs::directory_iterator(from)) {
+      const std::string file = entry.path().filename();
+      std::error_code ec;
+      if (file != "dtach") fs::create_symlink(entry.path(), bin + "/" + file, ec);
+    }
+  return bin;
+}
+
+TEST(DeployFault, AFailingInstallCommandAndAWorkingOne) {
+  Deployment d(3);
+  const std::string bare2 = path_without_dtach(d.dir, "bin2"), bare3 = path_without_dtach(d.dir, "bin3");
+  d.fleet.reconfigure_host(1, "SetEnv PATH=" + bare2 + "\n");
+  d.fleet.reconfigure_host(2, "SetEnv PATH=" + bare3 + "\n");
+  d.host_extra[1] = "    install_command: \"echo 'E: Unable to locate package dtach' >&2; exit 100\"\n";
+  d.host_extra[2] = "    install_command: ln -s /usr/bin/dtach " + bare3 + "/dtach\n";
+  d.write_hosts("");
+  const Timed t = timed_deploy(d);
+  expect_others_ok(t, "host2");
+  const auto& h2 = host_report(t.report, "host2");
+  EXPECT_EQ(h2["outcome"], "step-failed") << h2.dump();
+  EXPECT_EQ(h2["step"], "install") << h2.dump();
+  EXPECT_NE(h2["message"].get<std::string>().find("exit status 100: E: Unable to locate package dtach"),
+            std::string::npos) << h2.dump();
+  const auto& h3 = host_report(t.report, "host3");
+  EXPECT_NE(h3["summary"].get<std::string>().find("prerequisites installed"), std::string::npos) << h3.dump();
+}
+
+TEST(DeployFault, AHostileRemoteDirWorksAndInjectsNothing) {
+  Deployment d(3);
+  const std::string hostile = d.dir / "dir with space/it's;touch PWNED;$(touch PWNED2)`touch PWNED3`\"x";
+  d.host_extra[1] = "    remote_dir: '" + [&] {
+    std::string s;
+    for (char c : hostile) s += c == '\'' ? std::string("''") : std::string(1, c);
+    return s;
+  }() + "'\n";
+  d.write_hosts("");
+  const Timed t = timed_deploy(d);
+  EXPECT_EQ(t.rc, 0) << t.report.dump(2);
+  EXPECT_TRUE(fs::exists(hostile + "/bin/crawlworker"));
+  EXPECT_TRUE(fs::exists(hostile + "/log/w1.log"));
+  const char* home = std::getenv("HOME");
+  for (const std::string& where : {std::string(home ? home : "/nonexistent"), d.dir.path(), hostile,
+                                   fs::path(hostile).parent_path().string()})
+    for (const char* name : {"PWNED", "PWNED2", "PWNED3"})
+      EXPECT_FALSE(fs::exists(where + "/" + name)) << where << "/" << name;
+  for (const auto& beat : d.heartbeats(worker_ids(d, 1))) EXPECT_TRUE(beat.alive);
+  CommandResult stop = d.ctl({"stop"});
+  EXPECT_EQ(stop.rc, 0) << stop.out << stop.err;
+  EXPECT_FALSE(fs::exists(hostile + "/run/w1.pid"));
+}
+
+}  // namespace
+}  // namespace crawl::testing

@@ -1,0 +1,44 @@
+#pragma once
+// What the deploy tests share: an sshd fleet, Redis and the test site, a hosts.yaml written per
+// test, and crawlctl run against them.
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "crawl_cluster.hpp"
+#include "queue/queue.hpp"
+#include "ssh_fleet.hpp"
+
+namespace crawl::testing {
+
+SiteOptions small_site();
+
+struct Deployment {
+  SshFleet fleet;
+  CrawlCluster cluster;
+  TempDir dir{"deploy"};
+  std::string hosts_file = dir / "hosts.yaml";
+  std::vector<std::string> host_extra;  // per host, lines added to its entry
+
+  explicit Deployment(int hosts, SiteOptions site = small_site());
+  ~Deployment();  // stops the workers
+
+  // Writes hosts.yaml: the fleet's hosts (with their extra lines), `defaults` lines, and the
+  // cluster's redis: and worker: sections (then `worker_extra`, which lands in worker:).
+  void write_hosts(const std::string& defaults, const std::string& worker_extra = "");
+  CommandResult ctl(std::vector<std::string> args);
+  // Deploys with --json and returns the report (fails the test on a non-JSON answer).
+  nlohmann::json deploy(std::vector<std::string> extra = {}, int* rc = nullptr);
+  // What the sessions left running, by program name.
+  std::map<std::string, int> running() const;
+  std::vector<queue::Queue::Heartbeat> heartbeats(const std::vector<std::string>& ids);
+};
+
+const nlohmann::json& host_report(const nlohmann::json& report, const std::string& name);
+// "host1/1", "host1/2", ... for every fleet host.
+std::vector<std::string> worker_ids(const Deployment& d, int workers);
+
+}  // namespace crawl::testing
