@@ -223,9 +223,6 @@ int run_deploy(const DeployOptions& options) {
     return k_exit_ok;
   }
 
-  ssh::Context context;
-  context.ssh_config = options.fleet.ssh_config;
-  load_keys(fleet->hosts, context.keys);
   fanout::DeployTask task;
   task.release = release;
   task.options = deploy_options;
@@ -234,16 +231,12 @@ int run_deploy(const DeployOptions& options) {
   if (!options.no_verify)
     task.verify = heartbeat_check(*target, fleet->inventory, fleet->pool.deadline, fleet->pool.cancel);
 
-  const auto start = fanout::Clock::now();
-  ProgressPrinter progress(fleet->hosts, options.fleet.json);
-  auto reports = fanout::run(
-      fleet->hosts, ssh::remote_factory(context),
+  return run_on_fleet(
+      *fleet, options.fleet,
       [&task](fanout::Remote& remote, const config::Host& host, const auto& state) {
         return fanout::deploy_host(remote, host, task, state);
       },
-      fleet->pool, [&progress](std::size_t host, std::string_view state) { progress(host, state); });
-  progress.finish();
-  return report(fleet->hosts, reports, options.fleet.json, "deployed to", fanout::Clock::now() - start);
+      "deployed to");
 }
 
 }  // namespace

@@ -144,6 +144,19 @@ void ProgressPrinter::finish() {
   m_line_open = false;
 }
 
+int run_on_fleet(const Fleet& fleet, const FleetOptions& options, const fanout::Task& task,
+                 std::string_view verb) {
+  ssh::Context context;
+  context.ssh_config = options.ssh_config;
+  load_keys(fleet.hosts, context.keys);
+  const auto start = fanout::Clock::now();
+  ProgressPrinter progress(fleet.hosts, options.json);
+  auto reports = fanout::run(fleet.hosts, ssh::remote_factory(context), task, fleet.pool,
+                             [&progress](std::size_t host, std::string_view state) { progress(host, state); });
+  progress.finish();
+  return report(fleet.hosts, reports, options.json, verb, fanout::Clock::now() - start);
+}
+
 int report(const std::vector<config::Host>& hosts, const std::vector<fanout::HostReport>& reports,
            bool json, std::string_view verb, fanout::Clock::duration elapsed) {
   std::map<std::string, std::vector<std::string>> by_outcome;

@@ -61,6 +61,11 @@ class ProgressPrinter {
   bool m_line_open = false;
 };
 
+// Loads the hosts' keys, runs `task` on every host over SSH (or locally) with live progress,
+// prints the report ("<verb> N host(s) ...") and returns the exit code.
+int run_on_fleet(const Fleet& fleet, const FleetOptions& options, const fanout::Task& task,
+                 std::string_view verb);
+
 // Prints the per-host table and the summary (or JSON) and returns the exit code.
 int report(const std::vector<config::Host>& hosts, const std::vector<fanout::HostReport>& reports,
            bool json, std::string_view verb, fanout::Clock::duration elapsed);

@@ -26,20 +26,13 @@ int run_stop(const StopOptions& options) {
     fmt::print(stderr, "crawlctl stop: --grace: {}\n", grace.error().message);
     return k_exit_usage;
   }
-  ssh::Context context;
-  context.ssh_config = options.fleet.ssh_config;
-  load_keys(fleet->hosts, context.keys);
-  const auto start = fanout::Clock::now();
   const auto deadline = fleet->pool.deadline;
-  ProgressPrinter progress(fleet->hosts, options.fleet.json);
-  auto reports = fanout::run(
-      fleet->hosts, ssh::remote_factory(context),
+  return run_on_fleet(
+      *fleet, options.fleet,
       [&](fanout::Remote& remote, const config::Host& host, const auto& state) {
         return fanout::stop_host(remote, host, *grace, deadline, state);
       },
-      fleet->pool, [&progress](std::size_t host, std::string_view state) { progress(host, state); });
-  progress.finish();
-  return report(fleet->hosts, reports, options.fleet.json, "stopped workers on", fanout::Clock::now() - start);
+      "stopped workers on");
 }
 
 }  // namespace
