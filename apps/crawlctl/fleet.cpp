@@ -128,8 +128,8 @@ void ProgressPrinter::operator()(std::size_t host, std::string_view state) {
   }
   // A host that failed gets a line of its own at once; the last line, rewritten in place,
   // counts the hosts in each state.
-  if (state != "ok" && (state == "unreachable" || state == "auth" || state == "host-key" ||
-                        state == "timeout" || state == "step-failed"))
+  if (state == "unreachable" || state == "auth" || state == "host-key" || state == "timeout" ||
+      state == "step-failed")
     fmt::print(stderr, "\r\033[K[{:6.1f}s] {}: {}\n", t, m_hosts[host].name, state);
   std::map<std::string, int> counts;
   for (const auto& s : m_state) ++counts[s];

@@ -135,12 +135,6 @@ std::string worker_id(const config::Host& host, int index) {
   return host.name + "/" + std::to_string(index);
 }
 
-std::vector<std::string> worker_ids(const config::Host& host) {
-  std::vector<std::string> ids;
-  for (int i = 1; i <= host.workers; ++i) ids.push_back(worker_id(host, i));
-  return ids;
-}
-
 Result<Probe> parse_probe(std::string_view output, std::string_view where) {
   Probe probe;
   for (const auto& [key, value] : key_values(output)) {

@@ -40,7 +40,6 @@ std::string worker_config(const config::Inventory& inventory, std::string_view r
 
 // Worker i (1-based) on a host: "<host name>/<i>", the id it heartbeats under.
 std::string worker_id(const config::Host& host, int index);
-std::vector<std::string> worker_ids(const config::Host& host);
 
 // What a host has, as the activate step reports it before it goes on (key=value lines).
 struct Probe {

@@ -29,10 +29,7 @@ Expected<ExecResult> run_step(Remote& remote, const config::Host& host, const de
                               std::chrono::milliseconds grace = std::chrono::milliseconds(0)) {
   const auto extra = grace.count() > 0 ? grace + std::chrono::seconds(5) * host.workers : grace;
   auto result = remote.exec(step.command, step.input, step_deadline(host, deadline, extra));
-  if (!result) {
-    if (result.error().step.empty()) result.error().step = step.name;
-    return result;
-  }
+  if (!result && result.error().step.empty()) result.error().step = step.name;
   return result;
 }
 
@@ -169,11 +166,11 @@ Expected<TaskResult> stop_host(Remote& remote, const config::Host& host,
   if (ran->status != 0) return step_failed(step, *ran);
   const auto a = deploy::parse_activation(ran->out);
   TaskResult result;
-  result.summary = a.stopped.empty() && a.killed.empty()
-                       ? "no worker running"
-                       : fmt::format("{} stopped, {} killed after {} s", a.stopped.size(),
-                                     a.killed.size(), grace.count() / 1000.0);
-  if (a.killed.empty() && !a.stopped.empty()) result.summary = fmt::format("{} stopped", a.stopped.size());
+  if (a.stopped.empty() && a.killed.empty()) result.summary = "no worker running";
+  else if (a.killed.empty()) result.summary = fmt::format("{} stopped", a.stopped.size());
+  else
+    result.summary = fmt::format("{} stopped, {} killed after {} s", a.stopped.size(), a.killed.size(),
+                                 grace.count() / 1000.0);
   return result;
 }
 

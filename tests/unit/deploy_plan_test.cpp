@@ -85,7 +85,8 @@ TEST(WorkerConfig, ReadsBackAsTheSameSettings) {
 }
 
 TEST(WorkerIds, AreHostSlashIndex) {
-  EXPECT_EQ(worker_ids(host()), (std::vector<std::string>{"crawl01/1", "crawl01/2"}));
+  EXPECT_EQ(worker_id(host(), 1), "crawl01/1");
+  EXPECT_EQ(worker_id(host(), 2), "crawl01/2");
 }
 
 TEST(Probe, ReadsKeyValueLinesAndSkipsChatter) {
