@@ -54,7 +54,7 @@ std::optional<std::string> ask_passphrase(const std::string& path) {
 
 void add_fleet_options(CLI::App* app, FleetOptions& options) {
   options.hosts_file = default_hosts_file();
-  app->add_option("-H,--hosts", options.hosts_file, "Hosts file (default: $CRAWL_HOSTS or hosts.yaml)");
+  app->add_option("-H,--hosts-file", options.hosts_file, "Hosts file (default: $CRAWL_HOSTS or hosts.yaml)");
   app->add_option("-l,--limit", options.limit,
                   "Select hosts: names, globs, ranges, groups, label=value; '!x' excludes, '&x' intersects");
   app->add_option("--fanout", options.fanout, "Hosts worked on at once")->capture_default_str()->check(CLI::Range(1, 4096));

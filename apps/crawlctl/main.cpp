@@ -29,6 +29,7 @@ int real_main(int argc, char** argv) {
   add_hosts_command(app, run);
   add_submit_command(app, run);
   add_status_command(app, run);
+  add_job_commands(app, run);
   add_deploy_command(app, run);
   add_stop_command(app, run);
   add_results_command(app, run);

@@ -15,7 +15,7 @@ void add_redis_options(CLI::App* app, RedisOptions& options) {
                   "redis://host:port/db or unix:///path (else $CRAWL_REDIS_URL, the hosts file, "
                   "redis://127.0.0.1:6379/0)");
   app->add_option_function<std::string>(
-      "-H,--hosts",
+      "-H,--hosts-file",
       [&options](const std::string& file) {
         options.hosts_file = file;
         options.hosts_file_given = true;

@@ -1,12 +1,22 @@
-// crawlctl status: a job's counters, or the list of jobs.
+// crawlctl status: jobs (counters, pages/s over the last minute, ETA), workers (from their
+// heartbeats; dead ones flagged and their leases returned) and, with --hosts, what every host
+// says of each worker's process and log. --watch refreshes; --json is for scripts.
+
+#include <unistd.h>
 
 #include <memory>
+#include <thread>
 
+#include <fmt/chrono.h>
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
 
 #include "commands.hpp"
+#include "config/values.hpp"
+#include "deploy/plan.hpp"
+#include "fleet.hpp"
 #include "redis_options.hpp"
+#include "status_view.hpp"
 #include "table.hpp"
 
 namespace crawl::ctl {
@@ -16,74 +26,205 @@ namespace {
 struct StatusOptions {
   RedisOptions redis;
   std::string job;
-  bool json = false;
+  bool json = false, watch = false, hosts = false, all = false, forget_dead = false;
+  int last = 20;
+  std::string interval = "2s";
+  std::string limit, ssh_config;
+  std::string deadline = "30s";
+  int fanout = 64;
 };
 
-std::string state_of(const queue::JobInfo& j) {
-  if (j.finished()) return "finished";
-  return j.stat("in_flight") > 0 ? "in progress" : "queued";
+// Asks every selected host, over SSH, which worker processes run there (one exec per host).
+class HostsProbe {
+ public:
+  HostsProbe(Fleet fleet, const StatusOptions& o) : m_fleet(std::move(fleet)), m_deadline(o.deadline) {
+    m_context.ssh_config = o.ssh_config;
+    load_keys(m_fleet.hosts, m_context.keys);
+  }
+
+  std::vector<HostView> probe() {
+    fanout::PoolOptions pool = m_fleet.pool;
+    pool.deadline = fanout::Clock::now() + *config::parse_duration(m_deadline);
+    std::vector<deploy::Inspection> found(m_fleet.hosts.size());
+    auto reports = fanout::run(
+        m_fleet.hosts, ssh::remote_factory(m_context),
+        [&](fanout::Remote& remote, const config::Host& host, const auto&) -> fanout::Expected<fanout::TaskResult> {
+          const deploy::Step step = deploy::inspect_step(host);
+          auto r = remote.exec(step.command, "", std::min(pool.deadline, fanout::Clock::now() + host.command_timeout));
+          if (!r) return tl::unexpected(r.error());
+          if (r->status != 0)
+            return fanout::failure(fanout::Outcome::step_failed, "inspect",
+                                   fmt::format("exit status {}: {}", r->status, r->err));
+          auto parsed = deploy::parse_inspection(r->out);
+          if (!parsed) return fanout::failure(fanout::Outcome::step_failed, "inspect", parsed.error().message);
+          const std::size_t i = static_cast<std::size_t>(&host - m_fleet.hosts.data());
+          found[i] = std::move(*parsed);
+          return fanout::TaskResult{};
+        },
+        pool, nullptr);
+    std::vector<HostView> out;
+    for (const auto& r : reports) {
+      HostView h;
+      h.name = m_fleet.hosts[r.host].name;
+      h.expected = m_fleet.hosts[r.host].workers;
+      h.outcome = r.outcome;
+      h.message = r.outcome == fanout::Outcome::ok ? "" : r.failure.message;
+      h.inspection = std::move(found[r.host]);
+      out.push_back(std::move(h));
+    }
+    return out;
+  }
+
+ private:
+  Fleet m_fleet;
+  std::string m_deadline;
+  ssh::Context m_context;
+};
+
+Result<Snapshot> take_snapshot(queue::Queue& queue, const StatusOptions& o, HostsProbe* hosts) {
+  Snapshot s;
+  std::vector<std::string> ids{o.job};
+  if (o.job.empty()) {
+    auto all = queue.job_ids();
+    if (!all) return fail(all.error());
+    ids = *all;
+    if (!o.all && ids.size() > static_cast<std::size_t>(o.last))
+      ids.erase(ids.begin(), ids.end() - o.last);
+  }
+  auto jobs = queue.jobs(ids);
+  if (!jobs) return fail(jobs.error());
+  s.jobs = std::move(*jobs);
+  if (o.forget_dead)
+    if (auto n = queue.forget_dead(); !n) return fail(n.error());
+  auto workers = queue.workers();
+  if (!workers) return fail(workers.error());
+  s.workers = std::move(*workers);
+  // A worker silent past its TTL is dead: its leases go back now, not at the next sweep.
+  for (auto& w : s.workers)
+    if (w.liveness == queue::WorkerInfo::Liveness::expired) {
+      auto n = queue.reap(w.id, false);
+      if (!n) return fail(n.error());
+      if (*n >= 0) {
+        w.liveness = queue::WorkerInfo::Liveness::dead;
+        s.returned[w.id] = *n;
+      }
+    }
+  auto now = queue.time_ms();
+  if (!now) return fail(now.error());
+  s.at_ms = *now;
+  if (hosts) {
+    s.hosts = hosts->probe();
+    s.with_hosts = true;
+  }
+  return s;
 }
 
-nlohmann::ordered_json job_json(const queue::JobInfo& j) {
-  nlohmann::ordered_json out{{"id", j.id}, {"name", j.name}, {"state", state_of(j)},
-                             {"finished", j.finished()}, {"created_ms", j.created_ms}};
-  out["counters"] = j.stats;
-  return out;
+int exit_code(const Verdict& v) {
+  return (v.workers_missing ? k_exit_workers_missing : 0) | (v.jobs_failed ? k_exit_jobs_failed : 0);
 }
 
 int run_status(const StatusOptions& o) {
-  auto queue = open_queue(o.redis);
-  if (!queue) {
-    fmt::print(stderr, "crawlctl status: {}\n", queue.error().message);
-    return k_exit_failed;
+  auto interval = config::parse_duration(o.interval);
+  if (!interval || interval->count() < 100) {
+    fmt::print(stderr, "crawlctl status: --interval: {}\n",
+               interval ? "must be at least 100ms" : interval.error().message);
+    return k_exit_usage;
   }
-  std::vector<std::string> ids{o.job};
-  if (o.job.empty()) {
-    auto all = queue->job_ids();
-    if (!all) {
-      fmt::print(stderr, "crawlctl status: {}\n", all.error().message);
-      return k_exit_failed;
+  if (auto d = config::parse_duration(o.deadline); !d) {
+    fmt::print(stderr, "crawlctl status: --deadline: {}\n", d.error().message);
+    return k_exit_usage;
+  }
+  std::unique_ptr<HostsProbe> hosts;
+  if (o.hosts) {
+    FleetOptions fo;
+    fo.hosts_file = o.redis.hosts_file;
+    fo.limit = o.limit;
+    fo.fanout = o.fanout;
+    fo.deadline = "100d";
+    auto fleet = load_fleet(fo, "status");
+    if (!fleet) return k_exit_usage;
+    hosts = std::make_unique<HostsProbe>(std::move(*fleet), o);
+  }
+  const bool tty = isatty(STDOUT_FILENO) == 1;
+  const auto* interrupted = o.watch ? interrupt_flag() : nullptr;
+  std::optional<queue::Queue> queue;
+  std::optional<Snapshot> previous;
+  int code = k_exit_ok;
+  for (;;) {
+    std::string error;
+    if (!queue) {
+      auto q = open_queue(o.redis);
+      if (q) queue.emplace(std::move(*q));
+      else error = q.error().message;
     }
-    ids = *all;
-  }
-  std::vector<queue::JobInfo> jobs;
-  for (const auto& id : ids) {
-    auto info = queue->job(id);
-    if (!info) {
-      fmt::print(stderr, "crawlctl status: {}\n", info.error().message);
-      return o.job.empty() ? k_exit_failed : k_exit_usage;
+    if (queue) {
+      auto snapshot = take_snapshot(*queue, o, hosts.get());
+      if (!snapshot) {
+        error = snapshot.error().message;
+        // A missing job is bad input; a broken connection is tried again when watching.
+        if (error.starts_with("no job")) {
+          fmt::print(stderr, "crawlctl status: {}\n", error);
+          return k_exit_usage;
+        }
+        if (!queue->redis().connected()) queue.reset();
+      } else {
+        const Verdict verdict = judge(*snapshot, previous ? &*previous : nullptr);
+        code = exit_code(verdict);
+        if (o.json) {
+          fmt::print("{}\n", to_json(*snapshot, verdict, o.job).dump(o.watch ? -1 : 2));
+        } else if (o.watch && !tty) {
+          fmt::print("{}", render_lines(*snapshot, verdict));
+        } else {
+          std::string text = render(*snapshot, verdict, o.job);
+          if (o.watch) text = "\033[H\033[2J" + fmt::format("crawlctl status, every {}  (Ctrl-C to quit)\n\n", o.interval) + text;
+          fmt::print("{}", text);
+        }
+        std::fflush(stdout);
+        // Watching one job ends when it does.
+        if (!o.job.empty() && (snapshot->jobs[0].finished() || snapshot->jobs[0].cancelled())) return code;
+        previous = std::move(*snapshot);
+      }
     }
-    jobs.push_back(std::move(*info));
+    if (!error.empty()) {
+      fmt::print(stderr, "crawlctl status: {}\n", error);
+      if (!o.watch) return k_exit_failed;
+    }
+    if (!o.watch) return code;
+    const auto until = std::chrono::steady_clock::now() + *interval;
+    while (std::chrono::steady_clock::now() < until) {
+      if (interrupted->load()) return code;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
   }
-  if (o.json) {
-    nlohmann::ordered_json out = nlohmann::ordered_json::array();
-    for (const auto& j : jobs) out.push_back(job_json(j));
-    fmt::print("{}\n", (o.job.empty() ? out : out[0]).dump(2));
-    return k_exit_ok;
-  }
-  Table table({"JOB", "STATE", "SUBMITTED", "QUEUED", "IN FLIGHT", "DONE", "FAILED", "FILTERED", "NAME"});
-  for (const auto& j : jobs)
-    table.add({j.id, state_of(j), std::to_string(j.stat("submitted")), std::to_string(j.stat("queued")),
-               std::to_string(j.stat("in_flight")), std::to_string(j.stat("done")),
-               std::to_string(j.stat("failed")), std::to_string(j.stat("filtered")), j.name});
-  table.print(stdout);
-  if (!o.job.empty()) {
-    // The reasons behind failed and filtered counts.
-    for (const auto& [name, value] : jobs[0].stats)
-      if (name.find(':') != std::string::npos) fmt::print("  {:<24} {}\n", name, value);
-  }
-  return k_exit_ok;
 }
 
 }  // namespace
 
 void add_status_command(CLI::App& app, Action& run) {
   auto o = std::make_shared<StatusOptions>();
-  CLI::App* sub = app.add_subcommand("status", "Show a job's progress, or every job");
-  sub->add_option("job", o->job, "Job id (default: every job)");
+  CLI::App* sub = app.add_subcommand("status", "Show jobs and workers: progress, rates, dead workers");
+  sub->add_option("job", o->job, "Job id (default: the last jobs)");
   sub->add_flag("--json", o->json, "Print JSON for scripts");
+  sub->add_flag("-w,--watch", o->watch, "Refresh until Ctrl-C (or until the named job ends)");
+  sub->add_option("--interval", o->interval, "Time between refreshes with --watch")->capture_default_str();
+  sub->add_flag("--hosts", o->hosts,
+                "Also ask every host in the hosts file (-H) over SSH which worker processes run");
+  sub->add_option("-l,--limit", o->limit, "With --hosts: the hosts to ask (as for deploy)");
+  sub->add_option("--fanout", o->fanout, "With --hosts: hosts asked at once")->capture_default_str();
+  sub->add_option("--deadline", o->deadline, "With --hosts: each round of asking ends by then")->capture_default_str();
+  sub->add_option("--ssh-config", o->ssh_config, "With --hosts: ssh_config file (default ~/.ssh/config; 'none')");
+  sub->add_option("--last", o->last, "Without a job id: how many of the latest jobs to show")->capture_default_str();
+  sub->add_flag("--all", o->all, "Without a job id: every job");
+  sub->add_flag("--forget-dead", o->forget_dead, "Stop listing the workers that died (their leases are back already)");
   add_redis_options(sub, o->redis);
-  sub->footer("Examples:\n  crawlctl status\n  crawlctl status 17 --json");
+  sub->footer(
+      "Exit: 0 all well; 4 a worker is dead or missing (or work is queued and no worker is\n"
+      "alive); 8 a job shown has failed URLs; 12 both; 1 Redis unreachable; 2 bad input.\n\n"
+      "Examples:\n"
+      "  crawlctl status\n"
+      "  crawlctl status 17 --watch\n"
+      "  crawlctl status --hosts -H hosts.yaml\n"
+      "  crawlctl status 17 --json | jq .counters");
   sub->callback([o, &run] { run = [o] { return run_status(*o); }; });
 }
 

@@ -20,7 +20,9 @@ std::string escape_control(const std::string& text) {
   return out;
 }
 
-void Table::print(std::FILE* out) const {
+void Table::print(std::FILE* out) const { fmt::print(out, "{}", render()); }
+
+std::string Table::render() const {
   std::vector<std::vector<std::string>> cells;
   std::vector<std::size_t> width;
   for (const auto& row : m_rows) {
@@ -31,14 +33,36 @@ void Table::print(std::FILE* out) const {
       width[i] = std::max(width[i], escaped.back().size());
     }
   }
+  std::string text;
   for (const auto& row : cells) {
     std::string line;
     for (std::size_t i = 0; i < row.size(); ++i) {
       line += row[i];
       if (i + 1 < row.size()) line.append(width[i] - row[i].size() + 2, ' ');
     }
-    fmt::print(out, "{}\n", line);
+    while (!line.empty() && line.back() == ' ') line.pop_back();
+    text += line + "\n";
   }
+  return text;
+}
+
+std::string human_bytes(double bytes) {
+  const char* units[] = {"B", "kB", "MB", "GB", "TB"};
+  int u = 0;
+  while (bytes >= 1000 && u < 4) {
+    bytes /= 1000;
+    ++u;
+  }
+  return u == 0 ? fmt::format("{:.0f} B", bytes) : fmt::format("{:.1f} {}", bytes, units[u]);
+}
+
+std::string human_duration(double seconds) {
+  if (seconds < 10) return fmt::format("{:.1f}s", seconds);
+  const long s = static_cast<long>(seconds + 0.5);
+  if (s < 60) return fmt::format("{}s", s);
+  if (s < 3600) return fmt::format("{}m{:02}s", s / 60, s % 60);
+  if (s < 86400) return fmt::format("{}h{:02}m", s / 3600, s % 3600 / 60);
+  return fmt::format("{}d{:02}h", s / 86400, s % 86400 / 3600);
 }
 
 }  // namespace crawl::ctl

@@ -1,6 +1,8 @@
 #include "deploy/plan.hpp"
 
+#include <algorithm>
 #include <charconv>
+#include <cstdio>
 
 #include <fmt/format.h>
 
@@ -241,6 +243,80 @@ stop_workers $found
 exit 0
 )sh";
   return exec_step("stop", sh(s));
+}
+
+Step inspect_step(const config::Host& host) {
+  std::string s = header(host);
+  s += R"sh(
+echo "now $(date +%s)"
+cd "$d" 2>/dev/null || exit 0
+list=""
+for f in run/w*.pid log/w*.log; do
+  [ -e "$f" ] || continue
+  case $f in log/w*.*.log) continue ;; esac  # rotated logs
+  i=${f#*/w}; i=${i%.*}
+  case $i in ''|*[!0-9]*) continue ;; esac
+  case " $list " in *" $i "*) ;; *) list="$list $i" ;; esac
+done
+for i in $list; do
+  p=0; state=none
+  if read -r p 2>/dev/null < "run/w$i.pid"; then
+    case $p in ''|*[!0-9]*) p=0 ;; esac
+    state=exited
+    if [ "$p" != 0 ] && read -r st 2>/dev/null < "/proc/$p/stat"; then
+      st=${st##*) }
+      case $st in
+        Z*|X*) state=zombie ;;
+        *) read -r c 2>/dev/null < "/proc/$p/comm" && [ "$c" = crawlworker ] && state=running ;;
+      esac
+    fi
+  fi
+  log=$(stat -c '%s %Y' "log/w$i.log" 2>/dev/null) || log="-1 0"
+  echo "worker $i $p $state $log"
+done
+)sh";
+  return exec_step("inspect", sh(s));
+}
+
+std::string_view to_string(WorkerProcess::State state) {
+  switch (state) {
+    case WorkerProcess::State::running: return "running";
+    case WorkerProcess::State::zombie: return "zombie";
+    case WorkerProcess::State::exited: return "exited";
+    case WorkerProcess::State::none: return "none";
+  }
+  return "?";
+}
+
+Result<Inspection> parse_inspection(std::string_view output) {
+  Inspection out;
+  std::size_t pos = 0;
+  while (pos < output.size()) {
+    std::size_t end = output.find('\n', pos);
+    if (end == std::string_view::npos) end = output.size();
+    const std::string line(output.substr(pos, end - pos));
+    pos = end + 1;
+    char state[16] = {};
+    WorkerProcess w;
+    long long bytes = 0, mtime = 0, now = 0;
+    if (std::sscanf(line.c_str(), "now %lld", &now) == 1) {
+      out.now = now;
+    } else if (std::sscanf(line.c_str(), "worker %d %ld %15s %lld %lld", &w.index, &w.pid, state, &bytes, &mtime) == 5) {
+      const std::string_view st = state;
+      w.state = st == "running"  ? WorkerProcess::State::running
+                : st == "zombie" ? WorkerProcess::State::zombie
+                : st == "exited" ? WorkerProcess::State::exited
+                                 : WorkerProcess::State::none;
+      w.log_bytes = bytes;
+      w.log_mtime = mtime;
+      out.workers.push_back(w);
+    }
+    // Anything else came from the login shell's startup files: not ours to judge.
+  }
+  if (out.now == 0) return fail("the host did not report its clock");
+  std::sort(out.workers.begin(), out.workers.end(),
+            [](const WorkerProcess& a, const WorkerProcess& b) { return a.index < b.index; });
+  return out;
 }
 
 Step upload_step(const config::Host& host, const Release& release) {

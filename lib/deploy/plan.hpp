@@ -95,6 +95,26 @@ Step install_step(const config::Host& host);
 // SIGTERM to every worker, `grace` to drain, then SIGKILL; prints stopped=I / killed=I lines.
 Step stop_step(const config::Host& host, std::chrono::milliseconds grace);
 
+// For `crawlctl status --hosts`: one command that reports, for every worker the host has a pid
+// file or a log for, whether its process runs and how big its log is, and the host's clock.
+Step inspect_step(const config::Host& host);
+
+struct WorkerProcess {
+  enum class State { running, zombie, exited, none };  // exited: pid file left, process gone
+  int index = 0;
+  long pid = 0;                 // from the pid file; 0 = none
+  State state = State::none;
+  std::int64_t log_bytes = -1;  // -1: no log
+  std::int64_t log_mtime = 0;   // seconds since the epoch, by the host's clock
+};
+std::string_view to_string(WorkerProcess::State state);
+
+struct Inspection {
+  std::int64_t now = 0;  // the host's clock (s), to age the log mtimes by
+  std::vector<WorkerProcess> workers;  // by index
+};
+Result<Inspection> parse_inspection(std::string_view output);
+
 // What activate and stop printed.
 struct Activation {
   std::vector<int> started, kept, stopped, killed;  // worker indices

@@ -204,6 +204,16 @@ std::vector<Response> Fetcher::poll(std::chrono::milliseconds timeout) {
 
 void Fetcher::wake() { curl_multi_wakeup(m_impl->multi); }
 
+void Fetcher::cancel(std::uint64_t id) {
+  for (auto it = m_impl->transfers.begin(); it != m_impl->transfers.end(); ++it)
+    if (it->second->response.id == id) {
+      curl_multi_remove_handle(m_impl->multi, it->first);
+      curl_easy_cleanup(it->first);
+      m_impl->transfers.erase(it);
+      return;
+    }
+}
+
 void Fetcher::abort_all() {
   for (auto& [easy, transfer] : m_impl->transfers) {
     curl_multi_remove_handle(m_impl->multi, easy);

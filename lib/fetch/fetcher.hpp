@@ -62,6 +62,8 @@ class Fetcher {
   void wake();
   // Ends every transfer in progress; they are not returned.
   void abort_all();
+  // Ends the transfer of request `id`, if it is in progress; it is not returned.
+  void cancel(std::uint64_t id);
 
  private:
   struct Impl;

@@ -19,7 +19,10 @@ struct Keys {
   std::string results(std::string_view id) const { return job(id) + ":results"; }
   std::string seeds(std::string_view id) const { return job(id) + ":seeds"; }  // SET of hosts
   std::string seen_prefix(std::string_view id) const { return job(id) + ":seen:"; }
+  std::string parked(std::string_view id) const { return job(id) + ":parked"; }  // LIST: paused
+  std::string rate(std::string_view id) const { return job(id) + ":rate"; }  // HASH: pages/second ring
   std::string workers() const { return prefix + ":workers"; }     // SET of worker ids
+  std::string dead_workers() const { return prefix + ":workers:dead"; }  // ZSET id -> death ms
   std::string worker(std::string_view id) const { return prefix + ":worker:" + std::string(id); }
   std::string alive(std::string_view id) const { return worker(id) + ":alive"; }
   std::string inflight(std::string_view id) const { return prefix + ":inflight:" + std::string(id); }

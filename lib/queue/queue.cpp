@@ -1,5 +1,6 @@
 #include "queue/queue.hpp"
 
+#include <algorithm>
 #include <charconv>
 
 #include <nlohmann/json.hpp>
@@ -21,6 +22,7 @@ std::string_view kind_name(PageOutcome::Kind kind) {
     case PageOutcome::Kind::filtered: return "filtered";
     case PageOutcome::Kind::retry: return "retry";
     case PageOutcome::Kind::release: return "release";
+    case PageOutcome::Kind::cancel: return "cancel";
   }
   return "?";
 }
@@ -186,25 +188,89 @@ Result<Admitted> Queue::enqueue(const std::string& job, int depth, const std::ve
 }
 
 Result<JobInfo> Queue::job(const std::string& id) {
-  auto replies = m_redis.pipeline({{"HGETALL", m_keys.job(id)}, {"HGETALL", m_keys.stats(id)}});
+  auto all = jobs({id});
+  if (!all) return fail(all.error());
+  return std::move(all->front());
+}
+
+Result<std::vector<JobInfo>> Queue::jobs(const std::vector<std::string>& ids) {
+  std::vector<std::vector<std::string>> commands{{"TIME"}};
+  for (const auto& id : ids) {
+    commands.push_back({"HGETALL", m_keys.job(id)});
+    commands.push_back({"HGETALL", m_keys.stats(id)});
+    commands.push_back({"HGETALL", m_keys.rate(id)});
+  }
+  auto replies = m_redis.pipeline(commands);
   if (!replies) return fail(replies.error());
-  const Reply& fields = (*replies)[0];
-  if (fields.elements.empty()) return fail("no job '{}'", id);
-  std::map<std::string, std::string> f;
-  for (std::size_t i = 0; i + 1 < fields.elements.size(); i += 2)
-    f[fields.elements[i].str] = fields.elements[i + 1].str;
-  auto options = job_options(f);
-  if (!options) return fail("job {}: {}", id, options.error().message);
-  JobInfo info;
-  info.id = id;
-  info.name = f["name"];
-  info.state = f["state"];
-  info.created_ms = to_number(f["created_ms"]);
-  info.options = std::move(*options);
-  const Reply& stats = (*replies)[1];
-  for (std::size_t i = 0; i + 1 < stats.elements.size(); i += 2)
-    info.stats[stats.elements[i].str] = to_number(stats.elements[i + 1].str);
-  return info;
+  const auto& time = (*replies)[0].elements;
+  const long long now_s = time.size() == 2 ? to_number(time[0].str) : 0;
+  auto hash = [](const Reply& r) {
+    std::map<std::string, std::string> f;
+    for (std::size_t i = 0; i + 1 < r.elements.size(); i += 2) f[r.elements[i].str] = r.elements[i + 1].str;
+    return f;
+  };
+  std::vector<JobInfo> out;
+  for (std::size_t j = 0; j < ids.size(); ++j) {
+    const std::string& id = ids[j];
+    auto f = hash((*replies)[1 + 3 * j]);
+    if (f.empty()) return fail("no job '{}'", id);
+    auto options = job_options(f);
+    if (!options) return fail("job {}: {}", id, options.error().message);
+    JobInfo info;
+    info.id = id;
+    info.name = f["name"];
+    info.state = f["state"];
+    info.created_ms = to_number(f["created_ms"]);
+    info.options = std::move(*options);
+    for (auto& [k, v] : hash((*replies)[2 + 3 * j])) info.stats[k] = to_number(v);
+    // The pages-per-second ring (scripts.cpp, complete): the last 60 whole seconds, or fewer
+    // when the first page is more recent.
+    auto rate = hash((*replies)[3 + 3 * j]);
+    if (!rate.empty() && now_s > 0) {
+      const long long first = to_number(rate["first"]);
+      info.recent_seconds = static_cast<int>(std::clamp<long long>(now_s - first, 1, 60));
+      for (int slot = 0; slot < 64; ++slot) {
+        const long long second = to_number(rate["t" + std::to_string(slot)]);
+        if (second >= now_s - info.recent_seconds && second < now_s)
+          info.recent_pages += to_number(rate["c" + std::to_string(slot)]);
+      }
+    }
+    out.push_back(std::move(info));
+  }
+  return out;
+}
+
+Result<JobChange> Queue::control(const std::string& job, JobAction action) {
+  constexpr std::size_t k_chunk = 10'000;  // entries per script call: about 10 ms of Redis time
+  const char* name = action == JobAction::pause ? "pause" : action == JobAction::resume ? "resume" : "cancel";
+  JobChange change;
+  while (true) {
+    auto r = m_redis.script(scripts::control, {m_keys.prefix, job, name, std::to_string(k_chunk)});
+    if (!r) return fail(r.error());
+    if (!r->ok() || r->elements.size() != 2) return fail("{} job {}: {}", name, job, r->str);
+    change.state = r->elements[0].str;
+    change.moved += r->elements[1].integer;
+    if (action != JobAction::resume || r->elements[1].integer < static_cast<long long>(k_chunk)) break;
+  }
+  if (action == JobAction::resume || change.state == "running") return change;
+  // Settle the job's entries in the frontier now (and in the delayed set, for a cancel), in
+  // chunks so that Redis keeps serving the workers meanwhile. One pass over the frontier as it
+  // was: entries pushed since are settled by claim when they are met.
+  auto length = m_redis.command({"LLEN", m_keys.frontier()});
+  if (!length) return fail(length.error());
+  long long left = length->integer;
+  long long rank = action == JobAction::cancel ? 0 : -1;
+  while (left > 0 || rank >= 0) {
+    const long long n = std::clamp<long long>(left, 1, k_chunk);
+    auto r = m_redis.script(scripts::sweep, {m_keys.prefix, std::to_string(n), std::to_string(rank)});
+    if (!r) return fail(r.error());
+    if (!r->ok() || r->elements.size() != 3) return fail("{} job {}: {}", name, job, r->str);
+    const long long examined = r->elements[0].integer;
+    if (action == JobAction::cancel) change.moved += r->elements[1].integer;
+    rank = r->elements[2].integer;
+    left = examined < n ? 0 : left - examined;
+  }
+  return change;
 }
 
 Result<std::vector<std::string>> Queue::seed_authorities(const std::string& job) {
@@ -303,9 +369,12 @@ Result<void> Queue::heartbeat(const std::string& worker,
     hset.push_back(k);
     hset.push_back(v);
   }
+  hset.push_back("ttl_ms");
+  hset.push_back(std::to_string(ttl.count()));
   auto replies = m_redis.pipeline({{"SET", m_keys.alive(worker), "1", "PX", std::to_string(ttl.count())},
                                    std::move(hset),
-                                   {"SADD", m_keys.workers(), worker}});
+                                   {"SADD", m_keys.workers(), worker},
+                                   {"ZREM", m_keys.dead_workers(), worker}});
   if (!replies) return fail(replies.error());
   for (const Reply& r : *replies)
     if (!r.ok()) return fail("heartbeat of {}: {}", worker, r.str);
@@ -316,6 +385,71 @@ Result<std::vector<std::string>> Queue::worker_ids() {
   auto r = m_redis.command({"SMEMBERS", m_keys.workers()});
   if (!r) return fail(r.error());
   return strings(*r);
+}
+
+Result<std::vector<WorkerInfo>> Queue::workers() {
+  auto first = m_redis.pipeline({{"SMEMBERS", m_keys.workers()}, {"ZRANGE", m_keys.dead_workers(), "0", "-1"}, {"TIME"}});
+  if (!first) return fail(first.error());
+  std::map<std::string, WorkerInfo::Liveness> ids;
+  for (const Reply& e : (*first)[1].elements) ids[e.str] = WorkerInfo::Liveness::dead;
+  for (const Reply& e : (*first)[0].elements) ids[e.str] = WorkerInfo::Liveness::alive;
+  const auto& time = (*first)[2].elements;
+  const std::int64_t now = time.size() == 2 ? to_number(time[0].str) * 1000 + to_number(time[1].str) / 1000 : 0;
+  std::vector<std::vector<std::string>> commands;
+  for (const auto& [id, liveness] : ids) {
+    commands.push_back({"HGETALL", m_keys.worker(id)});
+    commands.push_back({"PTTL", m_keys.alive(id)});
+  }
+  auto replies = m_redis.pipeline(commands);
+  if (!replies) return fail(replies.error());
+  std::vector<WorkerInfo> out;
+  std::size_t k = 0;
+  for (const auto& [id, liveness] : ids) {
+    WorkerInfo w;
+    w.id = id;
+    const Reply& hash = (*replies)[2 * k];
+    const long long pttl = (*replies)[2 * k + 1].integer;
+    ++k;
+    for (std::size_t i = 0; i + 1 < hash.elements.size(); i += 2) w.fields[hash.elements[i].str] = hash.elements[i + 1].str;
+    w.liveness = liveness == WorkerInfo::Liveness::dead ? liveness
+                 : pttl >= 0                            ? WorkerInfo::Liveness::alive
+                                                        : WorkerInfo::Liveness::expired;
+    // Ages by the Redis clock: the heartbeat's TTL left, else the worker's own clock.
+    const long long ttl = to_number(w.field("ttl_ms"));
+    if (w.liveness == WorkerInfo::Liveness::alive && ttl > 0) w.heartbeat_age_ms = std::max(0LL, ttl - pttl);
+    else if (const long long last = to_number(w.field("last_ms")); last > 0 && now > 0)
+      w.heartbeat_age_ms = std::max<std::int64_t>(0, now - last);
+    out.push_back(std::move(w));
+  }
+  return out;
+}
+
+Result<long long> Queue::forget_dead(std::int64_t before_ms) {
+  const std::string max = before_ms > 0 ? "(" + std::to_string(before_ms) : "+inf";
+  auto ids = m_redis.command({"ZRANGEBYSCORE", m_keys.dead_workers(), "-inf", max});
+  if (!ids) return fail(ids.error());
+  std::vector<std::vector<std::string>> commands;
+  for (const Reply& e : ids->elements) {
+    // Only if it is still dead: a worker back under this id keeps its heartbeat.
+    commands.push_back({"ZREM", m_keys.dead_workers(), e.str});
+    commands.push_back({"SISMEMBER", m_keys.workers(), e.str});
+  }
+  if (commands.empty()) return 0;
+  auto replies = m_redis.pipeline(commands);
+  if (!replies) return fail(replies.error());
+  std::vector<std::vector<std::string>> deletes;
+  for (std::size_t i = 0; i < ids->elements.size(); ++i)
+    if ((*replies)[2 * i + 1].integer == 0) deletes.push_back({"DEL", m_keys.worker(ids->elements[i].str)});
+  if (!deletes.empty())
+    if (auto d = m_redis.pipeline(deletes); !d) return fail(d.error());
+  return static_cast<long long>(ids->elements.size());
+}
+
+Result<std::int64_t> Queue::time_ms() {
+  auto r = m_redis.command({"TIME"});
+  if (!r) return fail(r.error());
+  if (r->elements.size() != 2) return fail("TIME: {}", r->str);
+  return to_number(r->elements[0].str) * 1000 + to_number(r->elements[1].str) / 1000;
 }
 
 Result<bool> Queue::alive(const std::string& worker) {

@@ -43,10 +43,13 @@ struct Admitted {
 struct JobInfo {
   std::string id;
   std::string name;
-  std::string state;  // running (more states come with job control)
+  std::string state;  // running, paused or cancelled
   std::int64_t created_ms = 0;
   policy::JobOptions options;
   std::map<std::string, long long> stats;  // the counters hash, as is
+  // Pages recorded over the last minute (or since the first page, if that is less).
+  long long recent_pages = 0;
+  int recent_seconds = 0;
 
   long long stat(const std::string& counter) const {
     auto it = stats.find(counter);
@@ -54,11 +57,33 @@ struct JobInfo {
   }
   // Finished exactly when nothing is queued or leased, and something was submitted.
   bool finished() const { return stat("submitted") > 0 && stat("queued") == 0 && stat("in_flight") == 0; }
+  bool cancelled() const { return state == "cancelled"; }
+  double rate() const { return recent_seconds > 0 ? double(recent_pages) / recent_seconds : 0.0; }
+};
+
+// A worker as its last heartbeat describes it.
+struct WorkerInfo {
+  enum class Liveness { alive, expired, dead };  // expired: silent past its TTL, not yet reaped
+  std::string id;
+  Liveness liveness = Liveness::alive;
+  std::map<std::string, std::string> fields;  // the heartbeat hash (host, pid, state, pages, ...)
+  std::int64_t heartbeat_age_ms = -1;         // -1: unknown
+
+  std::string field(const std::string& name) const {
+    auto it = fields.find(name);
+    return it == fields.end() ? std::string() : it->second;
+  }
+};
+
+enum class JobAction { pause, resume, cancel };
+struct JobChange {
+  std::string state;     // the job's state now
+  long long moved = 0;   // resume: entries back in the frontier; cancel: entries dropped
 };
 
 // How one leased entry ended, for complete().
 struct PageOutcome {
-  enum class Kind { done, failed, filtered, retry, release };
+  enum class Kind { done, failed, filtered, retry, release, cancel };  // cancel: job cancelled
   Entry entry;
   Kind kind = Kind::done;
   std::string reason;
@@ -95,6 +120,13 @@ class Queue {
   Result<Admitted> enqueue(const std::string& job, int depth, const std::vector<LinkView>& links,
                            const std::function<void(std::size_t)>& progress = nullptr);
   Result<JobInfo> job(const std::string& id);
+  // Many jobs in one round trip; a missing job is an error naming it.
+  Result<std::vector<JobInfo>> jobs(const std::vector<std::string>& ids);
+  // Pause: no entry of the job is leased any more (its entries are parked as they are met, and
+  // at once by a sweep of the frontier); leases already out finish. Resume: parked entries go
+  // back to the frontier. Cancel: the job's queued entries leave the frontier and the delayed
+  // set, workers drop its leases, and no link is admitted into it any more.
+  Result<JobChange> control(const std::string& job, JobAction action);
   Result<std::vector<std::string>> seed_authorities(const std::string& job);
   Result<std::vector<std::string>> job_ids();
   // One page of the results hash: records as JSON. Start and end with cursor "0".
@@ -114,6 +146,13 @@ class Queue {
   Result<void> heartbeat(const std::string& worker, const std::map<std::string, std::string>& fields,
                          std::chrono::milliseconds ttl);
   Result<std::vector<std::string>> worker_ids();
+  // Every registered worker and every worker remembered as dead, sorted by id: two round trips
+  // whatever the number of jobs or URLs.
+  Result<std::vector<WorkerInfo>> workers();
+  // Forgets dead workers that died before `before_ms` (0: all of them); returns how many.
+  Result<long long> forget_dead(std::int64_t before_ms = 0);
+  // The Redis server's clock (ms): one clock for every age status shows.
+  Result<std::int64_t> time_ms();
   Result<bool> alive(const std::string& worker);
   // For each id: whether its heartbeat is current, and the pid and deploy id it last reported.
   struct Heartbeat {

@@ -64,7 +64,34 @@ local function flush()
     end
   end
 end
+-- A job's state as this call first saw it: running, paused, cancelled, or gone (deleted).
+local states = {}
+local function state_of(job)
+  local s = states[job]
+  if s == nil then
+    s = redis.call('HGET', P .. ':job:' .. job, 'state') or 'gone'
+    states[job] = s
+  end
+  return s
+end
+-- An entry just taken out of the frontier, judged by its job's state: true if it may be
+-- crawled; a paused job's entry is parked (still queued); a cancelled job's is dropped.
+local function settle(e)
+  local job = job_of(e)
+  local s = state_of(job)
+  if s == 'running' then return true end
+  if s == 'paused' then
+    redis.call('LPUSH', P .. ':job:' .. job .. ':parked', e)
+  elseif s ~= 'gone' then
+    local a = acc(job)
+    bump(a, 'queued', -1)
+    bump(a, 'cancelled', 1)
+  end
+  return false
+end
 local function admit(job, depth, fp, url, drop)
+  local s = state_of(job)
+  if s == 'cancelled' or s == 'gone' then return 0 end
   local a = acc(job)
   if a.submitted == nil then
     a.submitted = tonumber(redis.call('HGET', stats_key(job), 'submitted') or 0)
@@ -97,6 +124,8 @@ end
 // reason go through admit() like any other.
 constexpr std::string_view k_enqueue = R"lua(
 local job, depth = ARGV[2], ARGV[3]
+local s = state_of(job)
+if s == 'cancelled' or s == 'gone' then return {0, 0} end
 local a = acc(job)
 a.submitted = tonumber(redis.call('HGET', stats_key(job), 'submitted') or 0)
 a.max = tonumber(redis.call('HGET', P .. ':job:' .. job, 'max_pages') or 0)
@@ -137,13 +166,20 @@ for _, e in ipairs(due) do
   redis.call('RPUSH', frontier, e)
 end
 local out = {}
-for i = 1, n do
-  local e = redis.call('LMOVE', frontier, inflight, 'RIGHT', 'LEFT')
+-- Entries of paused or cancelled jobs met on the way are settled; a call looks at most 64
+-- times as many entries as it may lease, so a long paused frontier is worked off in steps.
+local examined = 0
+while #out < n and examined < 64 * n do
+  local e = redis.call('RPOP', frontier)
   if not e then break end
-  out[#out + 1] = e
-  local a = acc(job_of(e))
-  bump(a, 'queued', -1)
-  bump(a, 'in_flight', 1)
+  examined = examined + 1
+  if settle(e) then
+    redis.call('LPUSH', inflight, e)
+    out[#out + 1] = e
+    local a = acc(job_of(e))
+    bump(a, 'queued', -1)
+    bump(a, 'in_flight', 1)
+  end
 end
 flush()
 return out
@@ -162,9 +198,20 @@ while i <= #ARGV do
   if redis.call('LREM', inflight, 1, entry) == 1 then
     applied = applied + 1
     local job = job_of(entry)
-    local a = acc(job)
-    bump(a, 'in_flight', -1)
-    if kind == 'retry' then
+    local s = state_of(job)
+    if s == 'gone' then
+      -- The job was deleted: nothing left to count or record.
+      kind, links = 'gone', 0
+    elseif s == 'cancelled' and (kind == 'retry' or kind == 'release') then
+      kind = 'cancel'
+    end
+    local a = kind ~= 'gone' and acc(job)
+    if a then bump(a, 'in_flight', -1) end
+    if kind == 'gone' then
+      -- nothing
+    elseif kind == 'cancel' then
+      bump(a, 'cancelled', 1)
+    elseif kind == 'retry' then
       redis.call('ZADD', P .. ':delayed', not_before, retry_entry)
       bump(a, 'queued', 1)
       bump(a, 'retries', 1)
@@ -176,10 +223,27 @@ while i <= #ARGV do
       bump(a, kind, 1)
       if reason ~= '' then bump(a, kind .. ':' .. reason, 1) end
       if bytes > 0 then bump(a, 'bytes', bytes) end
+      a.pages = (a.pages or 0) + 1
     end
     for k = first_link, first_link + 3 * (links - 1), 3 do
       admitted = admitted + admit(job, depth, ARGV[k], ARGV[k + 1], ARGV[k + 2])
     end
+  end
+end
+-- Pages recorded per second, in a ring of 64 one-second slots per job (status reads the last
+-- minute from it): slot k holds the second it counts (tk) and the count (ck).
+local now = tonumber(redis.call('TIME')[1])
+local slot = now % 64
+for job, a in pairs(jobs) do
+  if (a.pages or 0) > 0 then
+    local key = P .. ':job:' .. job .. ':rate'
+    local r = redis.call('HMGET', key, 't' .. slot, 'first')
+    if tonumber(r[1]) == now then
+      redis.call('HINCRBY', key, 'c' .. slot, a.pages)
+    else
+      redis.call('HSET', key, 't' .. slot, now, 'c' .. slot, a.pages)
+    end
+    if not r[2] then redis.call('HSET', key, 'first', now) end
   end
 end
 flush()
@@ -201,11 +265,92 @@ for _, e in ipairs(entries) do
 end
 redis.call('DEL', inflight)
 if ARGV[3] ~= '1' then
+  -- Unregistered, but remembered as dead (with its last heartbeat) until it comes back under
+  -- the same id or an operator forgets it: status must show a worker that died.
+  local t = redis.call('TIME')
+  local ms = string.format('%.0f', tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000))
   redis.call('SREM', P .. ':workers', w)
-  redis.call('DEL', P .. ':worker:' .. w)
+  if redis.call('EXISTS', P .. ':worker:' .. w) == 1 then
+    redis.call('HSET', P .. ':worker:' .. w, 'state', 'dead', 'died_ms', ms, 'in_flight', 0)
+    redis.call('ZADD', P .. ':workers:dead', ms, w)
+  end
 end
 flush()
 return #entries
+)lua";
+
+// Job control: ARGV = prefix, job, action (pause, resume, cancel), n. Returns {state, n moved}:
+// resume moves up to n parked entries back to the frontier (call again until it returns 0);
+// cancel drops the parked ones. The frontier's other entries of the job are settled by sweep
+// and, lazily, by claim.
+constexpr std::string_view k_control = R"lua(
+local job, action, n = ARGV[2], ARGV[3], tonumber(ARGV[4])
+local key = P .. ':job:' .. job
+local parked = key .. ':parked'
+local s = redis.call('HGET', key, 'state')
+if not s then return redis.error_reply('no job ' .. job) end
+if s == 'cancelled' then return {s, 0} end
+if action == 'pause' then
+  redis.call('HSET', key, 'state', 'paused')
+  return {'paused', 0}
+elseif action == 'resume' then
+  redis.call('HSET', key, 'state', 'running')
+  local moved = 0
+  while moved < n do
+    if not redis.call('LMOVE', parked, P .. ':frontier', 'RIGHT', 'LEFT') then break end
+    moved = moved + 1
+  end
+  return {'running', moved}
+elseif action == 'cancel' then
+  redis.call('HSET', key, 'state', 'cancelled')
+  local dropped = redis.call('LLEN', parked)
+  redis.call('DEL', parked)
+  local a = acc(job)
+  bump(a, 'queued', -dropped)
+  bump(a, 'cancelled', dropped)
+  flush()
+  return {'cancelled', dropped}
+end
+return redis.error_reply('unknown action ' .. action)
+)lua";
+
+// Settles up to n frontier entries (from the claim end, back to the far end in the same order,
+// so a sweep over the whole list keeps its order) and looks at up to n delayed entries from
+// rank ARGV[3]. Returns {examined, removed, next delayed rank or -1 when done}.
+constexpr std::string_view k_sweep = R"lua(
+local n, rank = tonumber(ARGV[2]), tonumber(ARGV[3])
+local frontier = P .. ':frontier'
+local examined, removed, keep = 0, 0, {}
+for i = 1, n do
+  local e = redis.call('RPOP', frontier)
+  if not e then break end
+  examined = examined + 1
+  if settle(e) then keep[#keep + 1] = e else removed = removed + 1 end
+end
+for i = 1, #keep, 1000 do
+  redis.call('LPUSH', frontier, unpack(keep, i, math.min(i + 999, #keep)))
+end
+if rank >= 0 then
+  local delayed = redis.call('ZRANGE', P .. ':delayed', rank, rank + n - 1)
+  local gone = 0
+  for _, e in ipairs(delayed) do
+    local job = job_of(e)
+    local s = state_of(job)
+    if s == 'cancelled' or s == 'gone' then
+      redis.call('ZREM', P .. ':delayed', e)
+      gone = gone + 1
+      if s == 'cancelled' then
+        local a = acc(job)
+        bump(a, 'queued', -1)
+        bump(a, 'cancelled', 1)
+      end
+    end
+  end
+  removed = removed + gone
+  rank = #delayed < n and -1 or rank + #delayed - gone
+end
+flush()
+return {examined, removed, rank}
 )lua";
 
 constexpr std::string_view k_reserve = R"lua(
@@ -221,6 +366,8 @@ const std::string k_claim_full = std::string(k_prelude) + std::string(k_claim);
 const std::string k_complete_full = std::string(k_prelude) + std::string(k_complete);
 const std::string k_reap_full = std::string(k_prelude) + std::string(k_reap);
 const std::string k_reserve_full = std::string(k_prelude) + std::string(k_reserve);
+const std::string k_control_full = std::string(k_prelude) + std::string(k_control);
+const std::string k_sweep_full = std::string(k_prelude) + std::string(k_sweep);
 
 }  // namespace
 
@@ -229,5 +376,7 @@ const std::string_view claim = k_claim_full;
 const std::string_view complete = k_complete_full;
 const std::string_view reap = k_reap_full;
 const std::string_view reserve = k_reserve_full;
+const std::string_view control = k_control_full;
+const std::string_view sweep = k_sweep_full;
 
 }  // namespace crawl::queue::scripts

@@ -12,19 +12,32 @@ namespace crawl::queue::scripts {
 extern const std::string_view enqueue;
 
 // ARGV: prefix, worker, n, now_ms. Moves due delayed entries to the frontier, then leases up to n
-// entries into the worker's in-flight list. Returns the entries.
+// entries into the worker's in-flight list. Entries of paused jobs met on the way are parked,
+// those of cancelled or deleted jobs dropped. Returns the entries.
 extern const std::string_view claim;
 
-// ARGV: prefix, worker, then per page: entry, kind (done|failed|filtered|retry|release), reason,
+// ARGV: prefix, worker, then per page: entry, kind (done|failed|filtered|retry|release|cancel), reason,
 // url, record json, bytes, retry entry, not_before_ms, link depth, link count, then per link
 // (fingerprint, url, drop reason). Acks each page whose entry is still leased to this worker
 // (others were reaped or already recorded and are skipped whole, which makes a replay
-// harmless), records its outcome, admits its links. Returns {pages applied, links admitted}.
+// harmless), records its outcome, admits its links (none into a cancelled job; a retry or release
+// of a cancelled job's page counts as cancelled), and counts the job's pages per second.
+// Returns {pages applied, links admitted}.
 extern const std::string_view complete;
 
 // ARGV: prefix, worker, force ("1" to reap even a live worker: a restart under the same id).
-// Returns the dead worker's leased entries to the frontier; -1 if the worker is alive.
+// Returns the dead worker's leased entries to the frontier; -1 if the worker is alive. A dead
+// worker is unregistered and listed in P:workers:dead with its last heartbeat.
 extern const std::string_view reap;
+
+// ARGV: prefix, job, pause|resume|cancel, n. Sets the job's state; resume moves up to n parked
+// entries back to the frontier, cancel drops them. Returns {state, entries moved or dropped}.
+extern const std::string_view control;
+
+// ARGV: prefix, n, delayed rank (-1: skip the delayed set). Settles up to n frontier entries
+// (park, drop or keep, as claim does) and drops cancelled jobs' delayed entries among n from
+// that rank. Returns {examined, removed, next rank or -1}.
+extern const std::string_view sweep;
 
 // ARGV: prefix, authority, now_ms, delay_ms. Reserves the next request slot for a host, shared by
 // all workers: returns the time (ms) the caller may fetch, and moves the slot on by delay.

@@ -140,7 +140,8 @@ class Worker {
   void finish(Task& t, Kind kind, const std::string& reason, std::int64_t now,
               std::optional<Parsed> parsed = std::nullopt);
   void flush(std::int64_t now, bool force);
-  void release_unstarted();
+  void release_unstarted(const std::string& job = "");
+  void refresh_jobs(std::int64_t now);
   void deregister();
 
   WorkerOptions m_options;
@@ -160,6 +161,7 @@ class Worker {
   std::uint64_t m_next_id = 1;
   std::unordered_map<std::uint64_t, Task> m_tasks;
   std::map<std::string, std::shared_ptr<const JobContext>> m_jobs;
+  std::map<std::string, std::string> m_job_state;  // as last read: running, paused, cancelled
   std::vector<queue::PageOutcome> m_outcomes;
   Stats m_stats;
   bool m_draining = false;
@@ -229,6 +231,50 @@ void Worker::heartbeat(std::int64_t now) {
   auto reaped = m_queue->reap_dead(m_options.settings.heartbeat_interval);
   if (ok(reaped, "reap") && *reaped > 0)
     spdlog::info("event=reaped_dead_workers returned={}", *reaped);
+  refresh_jobs(now);
+}
+
+// Job control reaches the worker at its heartbeat: a cancelled job's tasks are dropped (their
+// transfers ended), a paused job's tasks not yet fetching go back, to be parked. Jobs no task
+// uses are forgotten, to be read again when one of their URLs comes.
+void Worker::refresh_jobs(std::int64_t now) {
+  if (!m_queue || m_jobs.empty()) return;
+  std::set<std::string> used;
+  for (const auto& [id, t] : m_tasks) used.insert(t.entry.job);
+  std::vector<std::string> ids;
+  std::vector<std::vector<std::string>> commands;
+  for (auto it = m_jobs.begin(); it != m_jobs.end();) {
+    if (!used.count(it->first)) {
+      m_job_state.erase(it->first);
+      it = m_jobs.erase(it);
+      continue;
+    }
+    ids.push_back(it->first);
+    commands.push_back({"HGET", m_queue->keys().job(it->first), "state"});
+    ++it;
+  }
+  if (commands.empty()) return;
+  auto states = m_queue->redis().pipeline(commands);
+  if (!ok(states, "job_state")) return;
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    const std::string state = (*states)[i].type == queue::Reply::Type::string ? (*states)[i].str : "gone";
+    std::string& known = m_job_state[ids[i]];
+    if (state == known) continue;
+    known = state;
+    if (state == "cancelled" || state == "gone") {
+      std::vector<std::uint64_t> drop;
+      for (auto& [id, t] : m_tasks)
+        if (t.entry.job == ids[i]) drop.push_back(id);
+      for (auto id : drop) {
+        m_fetcher.cancel(id);
+        finish(m_tasks.at(id), Kind::cancel, "", now);
+      }
+      spdlog::info("event=job_{} job={} dropped={}", state, ids[i], drop.size());
+    } else if (state == "paused") {
+      release_unstarted(ids[i]);
+      spdlog::info("event=job_paused job={}", ids[i]);
+    }
+  }
 }
 
 std::shared_ptr<const JobContext> Worker::job(const std::string& id) {
@@ -447,10 +493,11 @@ void Worker::flush(std::int64_t now, bool force) {
   m_outcomes.clear();
 }
 
-void Worker::release_unstarted() {
+void Worker::release_unstarted(const std::string& job) {
   std::vector<std::uint64_t> ids;
   for (auto& [id, t] : m_tasks)
-    if (t.stage == Task::Stage::robots || t.stage == Task::Stage::polite) ids.push_back(id);
+    if ((t.stage == Task::Stage::robots || t.stage == Task::Stage::polite) && (job.empty() || t.entry.job == job))
+      ids.push_back(id);
   for (auto id : ids) finish(m_tasks.at(id), Kind::release, "", now_ms());
 }
 
@@ -458,7 +505,8 @@ void Worker::deregister() {
   if (!m_queue) return;
   const queue::Keys& k = m_queue->keys();
   (void)m_queue->redis().pipeline({{"DEL", k.alive(m_options.id), k.worker(m_options.id)},
-                                   {"SREM", k.workers(), m_options.id}});
+                                   {"SREM", k.workers(), m_options.id},
+                                   {"ZREM", k.dead_workers(), m_options.id}});
 }
 
 int Worker::run() {

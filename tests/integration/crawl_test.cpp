@@ -170,7 +170,8 @@ TEST(Submit, ReportsBadLinesByNumberAndQueuesTheRest) {
   EXPECT_NE(r.err.find("job 1: 3 seed URLs queued, 1 duplicates, 3 bad lines skipped"),
             std::string::npos) << r.err;
   r = run_program(CRAWLCTL, {"status", "1", "--json", "--redis", redis.url()}, dir);
-  ASSERT_EQ(r.rc, 0) << r.err;
+  ASSERT_EQ(r.rc, 4) << r.err;  // URLs queued and no worker alive
+
   EXPECT_NE(r.out.find("\"submitted\": 3"), std::string::npos) << r.out;
   // Nothing valid at all: no job is created.
   write_text(dir / "bad.txt", "mailto:x@example.org\n");

@@ -117,17 +117,18 @@ std::string CrawlCluster::submit_root(const std::vector<std::string>& extra) {
 
 std::map<std::string, long long> CrawlCluster::counters(const std::string& job) {
   CommandResult r = crawlctl({"status", job, "--json"});
-  if (r.rc != 0) throw std::runtime_error("status failed: " + r.err);
+  // 4 and 8 are verdicts (a worker missing, failed URLs), not errors.
+  if (r.rc != 0 && r.rc != 4 && r.rc != 8 && r.rc != 12) throw std::runtime_error("status failed: " + r.err);
   return nlohmann::json::parse(r.out)["counters"].get<std::map<std::string, long long>>();
 }
 
 bool CrawlCluster::wait_finished(const std::string& job, std::chrono::milliseconds timeout) {
-  return wait_until(
-      [&] {
-        CommandResult r = crawlctl({"status", job, "--json"});
-        return r.rc == 0 && nlohmann::json::parse(r.out).value("finished", false);
-      },
-      timeout);
+  // The operator's way: crawlctl wait, which exits 0 when the job is finished.
+  const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(timeout).count();
+  CommandResult r = run_program(CRAWLCTL, {"wait", job, "--quiet", "--interval", "100ms", "--timeout",
+                                           std::to_string(seconds) + "s", "--redis", m_redis.url()},
+                                m_dir, timeout + 10s);
+  return r.rc == 0;
 }
 
 std::string CrawlCluster::results(const std::string& job) {

@@ -1,0 +1,346 @@
+#include "status_view.hpp"
+
+#include <algorithm>
+#include <ctime>
+
+#include <fmt/core.h>
+#include <fmt/format.h>
+
+#include "deploy/plan.hpp"
+#include "table.hpp"
+
+namespace crawl::ctl {
+
+namespace {
+
+using Liveness = queue::WorkerInfo::Liveness;
+
+long long number(const std::string& s) {
+  try {
+    return s.empty() ? 0 : std::stoll(s);
+  } catch (const std::exception&) {
+    return 0;
+  }
+}
+
+double real(const std::string& s) {
+  try {
+    return s.empty() ? 0 : std::stod(s);
+  } catch (const std::exception&) {
+    return 0;
+  }
+}
+
+nlohmann::json errors_of(const queue::WorkerInfo& w) {
+  auto j = nlohmann::json::parse(w.field("errors"), nullptr, false);
+  return j.is_object() ? j : nlohmann::json::object();
+}
+
+std::string errors_text(const queue::WorkerInfo& w) {
+  std::vector<std::pair<long long, std::string>> kinds;
+  const nlohmann::json errors = errors_of(w);
+  for (auto it = errors.begin(); it != errors.end(); ++it)
+    if (it->is_number()) kinds.emplace_back(it->get<long long>(), it.key());
+  std::sort(kinds.rbegin(), kinds.rend());
+  std::string out;
+  for (std::size_t i = 0; i < kinds.size() && i < 3; ++i)
+    out += fmt::format("{}{}:{}", out.empty() ? "" : " ", kinds[i].second, kinds[i].first);
+  if (kinds.size() > 3) out += fmt::format(" +{}", kinds.size() - 3);
+  return out.empty() ? "-" : out;
+}
+
+std::string utc(std::int64_t ms) {
+  const std::time_t t = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return text;
+}
+
+std::string process_text(const WorkerRow& r) {
+  if (!r.host_problem.empty()) return "host unreachable";
+  if (!r.process) return "no process";
+  const auto& p = *r.process;
+  switch (p.state) {
+    case deploy::WorkerProcess::State::running: return fmt::format("running pid {}", p.pid);
+    case deploy::WorkerProcess::State::zombie: return fmt::format("ZOMBIE pid {}", p.pid);
+    case deploy::WorkerProcess::State::exited: return fmt::format("NOT RUNNING (pid {} gone)", p.pid);
+    case deploy::WorkerProcess::State::none: return "NOT RUNNING";
+  }
+  return "?";
+}
+
+std::string log_text(const WorkerRow& r) {
+  if (!r.process || r.process->log_bytes < 0) return "-";
+  std::string out = human_bytes(static_cast<double>(r.process->log_bytes));
+  if (r.host_now > 0 && r.process->log_mtime > 0)
+    out += ", written " + human_duration(static_cast<double>(std::max<std::int64_t>(0, r.host_now - r.process->log_mtime))) + " ago";
+  if (r.log_growth >= 0) out += fmt::format(", +{}/s", human_bytes(r.log_growth));
+  return out;
+}
+
+}  // namespace
+
+std::string job_state(const queue::JobInfo& job) {
+  if (job.cancelled()) return job.stat("in_flight") > 0 ? "cancelling" : "cancelled";
+  if (job.finished()) return "finished";
+  if (job.state == "paused") return "paused";
+  return job.stat("in_flight") > 0 ? "in progress" : "queued";
+}
+
+std::optional<double> eta_seconds(const queue::JobInfo& job) {
+  if (job.finished() || job.state != "running" || job.rate() <= 0) return std::nullopt;
+  return static_cast<double>(job.stat("queued") + job.stat("in_flight")) / job.rate();
+}
+
+Verdict judge(const Snapshot& s, const Snapshot* previous) {
+  Verdict v;
+  std::map<std::string, WorkerRow> rows;
+  for (const auto& w : s.workers) {
+    WorkerRow& r = rows[w.id];
+    r.id = w.id;
+    r.host = w.field("host");
+    r.beat = w;
+  }
+  for (const auto& h : s.hosts) {
+    auto row = [&](int index) -> WorkerRow& {
+      WorkerRow& r = rows[fmt::format("{}/{}", h.name, index)];
+      r.id = fmt::format("{}/{}", h.name, index);
+      r.host = h.name;
+      return r;
+    };
+    if (h.outcome != fanout::Outcome::ok) {
+      for (int i = 1; i <= h.expected; ++i) row(i);
+      for (auto& [id, r] : rows)
+        if (r.host == h.name) r.host_problem = h.message.empty() ? std::string(fanout::to_string(h.outcome)) : h.message;
+      continue;
+    }
+    for (int i = 1; i <= h.expected; ++i) row(i);
+    for (const auto& p : h.inspection.workers) {
+      // Files of a worker no longer configured (and not running) are history, not a worker.
+      const bool known = p.index <= h.expected || p.state == deploy::WorkerProcess::State::running ||
+                         rows.count(fmt::format("{}/{}", h.name, p.index));
+      if (!known) continue;
+      WorkerRow& r = row(p.index);
+      r.process = p;
+      r.host_now = h.inspection.now;
+    }
+  }
+  // Log growth: bytes per second since the previous snapshot, by the snapshots' clock.
+  if (previous && s.at_ms > previous->at_ms) {
+    std::map<std::string, std::int64_t> before;
+    for (const auto& h : previous->hosts)
+      for (const auto& p : h.inspection.workers) before[fmt::format("{}/{}", h.name, p.index)] = p.log_bytes;
+    for (auto& [id, r] : rows)
+      if (r.process && r.process->log_bytes >= 0)
+        if (auto it = before.find(id); it != before.end() && it->second >= 0 && r.process->log_bytes >= it->second)
+          r.log_growth = static_cast<double>(r.process->log_bytes - it->second) * 1000.0 /
+                         static_cast<double>(s.at_ms - previous->at_ms);
+  }
+
+  bool any_alive = false;
+  for (auto& [id, r] : rows) {
+    const bool process_down = s.with_hosts && r.host_problem.empty() &&
+                              (!r.process || r.process->state != deploy::WorkerProcess::State::running);
+    if (r.beat && r.beat->liveness == Liveness::alive) {
+      if (process_down && r.process) {
+        r.state = "dead";
+        r.problem = true;
+        r.why = fmt::format("its heartbeat is {} old but its process is {}",
+                            human_duration(r.beat->heartbeat_age_ms / 1000.0), process_text(r));
+      } else {
+        r.state = r.beat->field("state").empty() ? "running" : r.beat->field("state");
+        any_alive = true;
+      }
+    } else if (r.beat) {
+      r.state = "dead";
+      r.problem = true;
+      r.why = r.beat->heartbeat_age_ms >= 0
+                  ? fmt::format("last heartbeat {} ago", human_duration(r.beat->heartbeat_age_ms / 1000.0))
+                  : "no heartbeat within its TTL";
+      if (auto it = s.returned.find(id); it != s.returned.end())
+        r.why += fmt::format("; {} leased URLs returned to the frontier now", it->second);
+      if (s.with_hosts && r.host_problem.empty()) r.why += "; process: " + process_text(r);
+    } else if (!r.host_problem.empty()) {
+      r.state = "unreachable";
+      r.problem = true;
+      r.why = "no heartbeat, and its host cannot be asked: " + r.host_problem;
+    } else if (r.process && r.process->state == deploy::WorkerProcess::State::running) {
+      r.state = "starting";  // runs, has not reached Redis yet
+      r.why = "running but no heartbeat yet";
+    } else {
+      r.state = "missing";
+      r.problem = true;
+      r.why = "no heartbeat and " + process_text(r);
+    }
+    if (r.problem) {
+      v.workers_missing = true;
+      v.problems.push_back(fmt::format("worker {} is {}: {}", id, r.state, r.why));
+    }
+    v.rows.push_back(r);
+  }
+  for (const auto& j : s.jobs) {
+    if (const long long failed = j.stat("failed"); failed > 0) {
+      v.jobs_failed = true;
+      v.problems.push_back(fmt::format("job {} has {} failed URL{}", j.id, failed, failed == 1 ? "" : "s"));
+    }
+    if (!any_alive && j.state == "running" && j.stat("queued") > 0) {
+      v.workers_missing = true;
+      v.problems.push_back(fmt::format("job {} has {} URLs queued and no worker is alive", j.id, j.stat("queued")));
+    }
+  }
+  return v;
+}
+
+nlohmann::ordered_json to_json(const Snapshot& s, const Verdict& v, const std::string& job) {
+  auto job_json = [](const queue::JobInfo& j) {
+    nlohmann::ordered_json out{{"id", j.id},
+                               {"name", j.name},
+                               {"state", job_state(j)},
+                               {"finished", j.finished()},
+                               {"created_ms", j.created_ms},
+                               {"pages_per_second", j.rate()}};
+    const auto eta = eta_seconds(j);
+    out["eta_seconds"] = eta ? nlohmann::ordered_json(*eta) : nlohmann::ordered_json(nullptr);
+    out["counters"] = j.stats;
+    return out;
+  };
+  nlohmann::ordered_json workers = nlohmann::ordered_json::array();
+  for (const auto& r : v.rows) {
+    nlohmann::ordered_json w{{"id", r.id}, {"host", r.host}, {"state", r.state}, {"problem", r.problem}};
+    if (r.problem) w["why"] = r.why;
+    if (r.beat) {
+      const auto& b = *r.beat;
+      w["alive"] = b.liveness == Liveness::alive;
+      w["heartbeat_age_ms"] = b.heartbeat_age_ms;
+      w["pid"] = number(b.field("pid"));
+      w["deploy"] = b.field("deploy");
+      w["pages"] = number(b.field("pages"));
+      w["failed"] = number(b.field("failed"));
+      w["pages_per_second"] = real(b.field("rate"));
+      w["in_flight"] = number(b.field("in_flight"));
+      w["errors"] = errors_of(b);
+      w["rss_bytes"] = number(b.field("rss_bytes"));
+      if (auto it = s.returned.find(r.id); it != s.returned.end()) w["leases_returned"] = it->second;
+    } else {
+      w["alive"] = false;
+    }
+    if (s.with_hosts) {
+      nlohmann::ordered_json p;
+      if (!r.host_problem.empty()) {
+        p["state"] = "unknown";
+        p["error"] = r.host_problem;
+      } else if (r.process) {
+        p["state"] = deploy::to_string(r.process->state);
+        p["pid"] = r.process->pid;
+        p["log_bytes"] = r.process->log_bytes;
+        if (r.process->log_mtime > 0) p["log_age_seconds"] = r.host_now - r.process->log_mtime;
+        if (r.log_growth >= 0) p["log_bytes_per_second"] = r.log_growth;
+      } else {
+        p["state"] = "none";
+      }
+      w["process"] = std::move(p);
+    }
+    workers.push_back(std::move(w));
+  }
+  nlohmann::ordered_json out;
+  if (!job.empty()) {
+    out = job_json(s.jobs.front());
+  } else {
+    out["jobs"] = nlohmann::ordered_json::array();
+    for (const auto& j : s.jobs) out["jobs"].push_back(job_json(j));
+  }
+  out["at_ms"] = s.at_ms;
+  out["workers"] = std::move(workers);
+  if (s.with_hosts) {
+    nlohmann::ordered_json hosts = nlohmann::ordered_json::array();
+    for (const auto& h : s.hosts) {
+      nlohmann::ordered_json e{{"name", h.name}, {"outcome", fanout::to_string(h.outcome)}};
+      if (!h.message.empty()) e["message"] = h.message;
+      hosts.push_back(std::move(e));
+    }
+    out["hosts"] = std::move(hosts);
+  }
+  out["problems"] = v.problems;
+  return out;
+}
+
+std::string render(const Snapshot& s, const Verdict& v, const std::string& job) {
+  std::string text;
+  if (s.jobs.empty()) {
+    text += "no jobs\n";
+  } else {
+    Table jobs({"JOB", "STATE", "SUBMITTED", "QUEUED", "IN FLIGHT", "DONE", "FAILED", "FILTERED", "PAGES/S", "ETA", "NAME"});
+    for (const auto& j : s.jobs) {
+      const auto eta = eta_seconds(j);
+      jobs.add({j.id, job_state(j), std::to_string(j.stat("submitted")), std::to_string(j.stat("queued")),
+                std::to_string(j.stat("in_flight")), std::to_string(j.stat("done")), std::to_string(j.stat("failed")),
+                std::to_string(j.stat("filtered")), fmt::format("{:.1f}", j.rate()),
+                eta ? human_duration(*eta) : "-", j.name});
+    }
+    text += jobs.render();
+    if (!job.empty()) {
+      // The reasons behind the failed, filtered and cancelled counts.
+      for (const auto& [name, value] : s.jobs[0].stats)
+        if (name.find(':') != std::string::npos || name == "cancelled" || name == "retries" || name == "bytes")
+          text += fmt::format("  {:<24} {}\n", name, value);
+    }
+  }
+  text += "\n";
+  if (v.rows.empty()) {
+    text += "no workers\n";
+  } else {
+    std::vector<std::string> header{"WORKER", "STATE", "PAGES", "PAGES/S", "IN FLIGHT", "ERRORS", "RSS", "HEARTBEAT"};
+    if (s.with_hosts) header.insert(header.end(), {"PROCESS", "LOG"});
+    Table workers(header);
+    std::map<std::string, int> counts;
+    for (const auto& r : v.rows) {
+      ++counts[r.state];
+      std::vector<std::string> row{r.id, r.problem ? fmt::format("{}", r.state == "dead" ? "DEAD" : r.state == "missing" ? "MISSING" : "UNREACHABLE") : r.state};
+      if (r.beat) {
+        const auto& b = *r.beat;
+        const bool alive = b.liveness == Liveness::alive;
+        row.insert(row.end(), {b.field("pages"), alive ? b.field("rate") : "-", alive ? b.field("in_flight") : "-",
+                               errors_text(b), human_bytes(static_cast<double>(number(b.field("rss_bytes")))),
+                               b.heartbeat_age_ms >= 0 ? human_duration(b.heartbeat_age_ms / 1000.0) + " ago" : "-"});
+      } else {
+        row.insert(row.end(), {"-", "-", "-", "-", "-", "never"});
+      }
+      if (s.with_hosts) row.insert(row.end(), {process_text(r), log_text(r)});
+      workers.add(std::move(row));
+    }
+    text += workers.render();
+    std::vector<std::string> parts;
+    for (const auto& [state, n] : counts) parts.push_back(fmt::format("{} {}", n, state));
+    text += fmt::format("\n{} worker{}: {}\n", v.rows.size(), v.rows.size() == 1 ? "" : "s", fmt::join(parts, ", "));
+  }
+  for (const auto& h : s.hosts)
+    if (h.outcome != fanout::Outcome::ok)
+      text += fmt::format("host {} could not be asked ({}): {}\n", h.name, fanout::to_string(h.outcome), h.message);
+  for (const auto& p : v.problems) text += "! " + p + "\n";
+  return text;
+}
+
+std::string render_lines(const Snapshot& s, const Verdict& v) {
+  const std::string at = utc(s.at_ms);
+  std::string text;
+  for (const auto& j : s.jobs) {
+    const auto eta = eta_seconds(j);
+    text += fmt::format("{} job {} {}: {} submitted, {} queued, {} in flight, {} done, {} failed, {} filtered, {:.1f} pages/s{}\n",
+                        at, j.id, job_state(j), j.stat("submitted"), j.stat("queued"), j.stat("in_flight"),
+                        j.stat("done"), j.stat("failed"), j.stat("filtered"), j.rate(),
+                        eta ? ", ETA " + human_duration(*eta) : "");
+  }
+  std::map<std::string, std::vector<std::string>> by_state;
+  for (const auto& r : v.rows) by_state[r.state].push_back(r.id);
+  std::vector<std::string> parts;
+  for (const auto& [state, ids] : by_state)
+    parts.push_back(state == "running" || state == "draining" || state == "starting"
+                        ? fmt::format("{} {}", ids.size(), state)
+                        : fmt::format("{} {} ({})", ids.size(), state, fmt::join(ids, " ")));
+  text += fmt::format("{} workers: {}\n", at, parts.empty() ? "none" : fmt::format("{}", fmt::join(parts, ", ")));
+  return text;
+}
+
+}  // namespace crawl::ctl

@@ -1,0 +1,73 @@
+#pragma once
+// What `crawlctl status` shows, apart from how it is fetched: one snapshot of jobs, workers
+// and (with --hosts) hosts; the judgement of it (which workers are dead or missing, which jobs
+// failed URLs); and its renderings as a table, as plain lines for --watch without a terminal,
+// and as JSON. Pure: unit-tested without Redis or SSH.
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "deploy/plan.hpp"
+#include "fanout/remote.hpp"
+#include "queue/queue.hpp"
+
+namespace crawl::ctl {
+
+// Exit status bits of `crawlctl status` (README.md).
+inline constexpr int k_exit_workers_missing = 4;
+inline constexpr int k_exit_jobs_failed = 8;
+
+// What one host said about its workers (status --hosts).
+struct HostView {
+  std::string name;
+  int expected = 0;  // workers the hosts file gives it
+  fanout::Outcome outcome = fanout::Outcome::ok;
+  std::string message;  // why it could not be asked
+  deploy::Inspection inspection;
+};
+
+struct Snapshot {
+  std::int64_t at_ms = 0;  // the Redis server's clock
+  std::vector<queue::JobInfo> jobs;
+  std::vector<queue::WorkerInfo> workers;
+  std::map<std::string, long long> returned;  // leases this status run returned, by worker
+  bool with_hosts = false;
+  std::vector<HostView> hosts;
+};
+
+struct WorkerRow {
+  std::string id, host;
+  std::optional<queue::WorkerInfo> beat;           // its heartbeat, if Redis has one
+  std::optional<deploy::WorkerProcess> process;    // with --hosts, if the host has its files
+  std::string host_problem;                        // with --hosts: the host could not be asked
+  std::int64_t host_now = 0;                       // the host's clock (s), for log ages
+  std::string state;    // running, draining, starting, dead, missing, unreachable
+  bool problem = false; // dead, missing, or unreachable without a live heartbeat
+  std::string why;      // for a problem: what was seen
+  double log_growth = -1;  // bytes/s since the previous snapshot; -1 unknown
+};
+
+struct Verdict {
+  std::vector<WorkerRow> rows;  // sorted by worker id
+  bool workers_missing = false;
+  bool jobs_failed = false;
+  std::vector<std::string> problems;  // one sentence each
+};
+
+// The job's display state: finished, cancelled, paused, in progress or queued.
+std::string job_state(const queue::JobInfo& job);
+// Seconds until queued and in-flight URLs are done at the last minute's rate; nullopt when
+// the job is not running or has no rate yet. URLs discovered later are not counted.
+std::optional<double> eta_seconds(const queue::JobInfo& job);
+
+Verdict judge(const Snapshot& now, const Snapshot* previous);
+nlohmann::ordered_json to_json(const Snapshot& s, const Verdict& v, const std::string& job);
+std::string render(const Snapshot& s, const Verdict& v, const std::string& job);
+std::string render_lines(const Snapshot& s, const Verdict& v);
+
+}  // namespace crawl::ctl

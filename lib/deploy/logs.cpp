@@ -1,0 +1,213 @@
+#include "deploy/logs.hpp"
+
+#include <cstdio>
+
+#include <fmt/format.h>
+
+#include "deploy/quote.hpp"
+
+namespace crawl::deploy {
+
+namespace {
+
+// POSIX sh and coreutils (stat, dd, head, tail, grep). Every length is in bytes (LC_ALL=C).
+// A file is opened once as fd 3 and everything about it (inode, size, bytes) is read through
+// /dev/fd/3, so a rotation between two reads cannot mix two files in one frame.
+constexpr std::string_view k_script = R"sh(
+LC_ALL=C; export LC_ALL
+nl='
+'
+cd "$d" 2>/dev/null || { printf '\036E nothing deployed: no %s\n' "$d"; exit 0; }
+while read -r i x y; do
+  case "$i$x$y" in ''|*[!0-9]*) continue ;; esac
+  [ -n "$y" ] || continue
+  eval "ino_$i=$x off_$i=$y"
+done
+# send KIND I FILE FROM: FILE's bytes from offset FROM to its end, as one frame.
+send() {
+  exec 3< "$3" || return 1
+  set -- "$1" "$2" "$3" "$4" $(stat -L -c '%i %s' /dev/fd/3)
+  from=$4
+  if [ "$6" -lt "$from" ]; then printf '\036G %s\n' "$2"; from=0; fi  # truncated
+  n=$(( $6 - from ))
+  printf '\036%s %s %s %s %s\n' "$1" "$2" "$5" "$6" "$n"
+  [ "$n" -gt 0 ] && dd if=/dev/fd/3 bs=65536 iflag=skip_bytes,count_bytes skip="$from" count="$n" status=none
+  exec 3<&-
+  eval "ino_$2=$5 off_$2=$6"
+}
+# history I: everything after worker I's cursor, across rotations; without a cursor, the whole
+# log, oldest rotated file first.
+history() {
+  i=$1
+  eval "ci=\${ino_$i:-} co=\${off_$i:-0}"
+  k=1; from=""
+  while [ -e "log/w$i.$k.log" ]; do
+    [ -n "$ci" ] && [ "$(stat -c %i "log/w$i.$k.log")" = "$ci" ] && { from=$k; break; }
+    k=$((k + 1))
+  done
+  if [ -z "$from" ]; then
+    [ -n "$ci" ] && printf '\036G %s\n' "$i"
+    from=$((k - 1)); co=0
+  fi
+  while [ "$from" -ge 1 ]; do
+    send D "$i" "log/w$i.$from.log" "$co"
+    co=0; from=$((from - 1))
+  done
+  send D "$i" "log/w$i.log" 0
+}
+# last I: worker I's last $lines lines (matching $grep), whole lines only: a line still being
+# written is left for later.
+last() {
+  i=$1
+  exec 3< "log/w$i.log" || return 1
+  set -- $(stat -L -c '%i %s' /dev/fd/3)
+  from=$(( $2 > 65536 ? $2 - 65536 : 0 ))
+  t=$(dd if=/dev/fd/3 bs=65536 iflag=skip_bytes,count_bytes skip="$from" count=$(( $2 - from )) status=none; echo .)
+  t=${t%.}
+  # $t: the bytes after the last newline (a line longer than 64 kB counts as whole)
+  case $t in *"$nl"*) t=${t##*"$nl"} ;; *) [ "$from" -gt 0 ] && t="" ;; esac
+  end=$(( $2 - ${#t} ))
+  if [ -n "$grep" ]; then
+    k=1; old=""
+    while [ -e "log/w$i.$k.log" ]; do old="log/w$i.$k.log $old"; k=$((k + 1)); done
+    body=$( { [ -z "$old" ] || cat $old; head -c "$end" /dev/fd/3; } | grep -E -e "$grep" | tail -n "$lines"; echo .)
+  else
+    body=$( { [ -e "log/w$i.1.log" ] && tail -n "$lines" "log/w$i.1.log"; head -c "$end" /dev/fd/3 | tail -n "$lines"; } | tail -n "$lines"; echo .)
+  fi
+  body=${body%.}
+  exec 3<&-
+  printf '\036T %s %s %s %s\n%s' "$i" "$1" "$end" "${#body}" "$body"
+  eval "ino_$i=$1 off_$i=$end"
+}
+# One look at every worker's log: new bytes since its cursor, or (first sight) its tail.
+tick() {
+  logs=$(stat -c '%n %i %s' log/w[0-9]*.log 2>/dev/null)
+  while read -r f ino size; do
+    i=${f#log/w}; i=${i%.log}
+    case $i in ''|*[!0-9]*) continue ;; esac  # a rotated file
+    eval "ci=\${ino_$i:-} co=\${off_$i:-}"
+    if [ -z "$ci" ]; then
+      if [ "$lines" -ge 0 ]; then last "$i"; else history "$i"; fi
+    elif [ "$ci" != "$ino" ]; then
+      history "$i"
+    elif [ "$size" != "$co" ]; then
+      send D "$i" "$f" "$co"
+    fi
+  done <<EOF
+$logs
+EOF
+}
+tick
+[ "$follow" = 1 ] || exit 0
+lines=-1  # a worker that appears from now on is sent whole
+beat=0
+while :; do
+  sleep "$poll"
+  tick
+  beat=$((beat + 1))
+  if [ "$beat" -ge "$beats" ]; then printf '\036H\n'; beat=0; fi
+done
+)sh";
+
+bool parse_number(std::string_view s, std::uint64_t& out) {
+  if (s.empty() || s.size() > 19) return false;
+  out = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9') return false;
+    out = out * 10 + static_cast<std::uint64_t>(c - '0');
+  }
+  return true;
+}
+
+}  // namespace
+
+Step logs_step(const config::Host& host, const LogRequest& request) {
+  const long poll_ms = std::max<long>(100, request.poll.count());
+  std::string s = "d=" + shell_path(host.remote_dir) + "\n";
+  s += fmt::format("lines={}\nfollow={}\npoll={}.{:03}\nbeats={}\ngrep={}\n", request.tail_lines,
+                   request.follow ? 1 : 0, poll_ms / 1000, poll_ms % 1000, std::max<long>(1, 2000 / poll_ms),
+                   shell_quote(request.grep));
+  s += k_script;
+  Step step;
+  step.name = "logs";
+  step.command = "sh -c " + shell_quote(s);
+  for (const auto& [index, cursor] : request.cursors)
+    step.input += fmt::format("{} {} {}\n", index, cursor.inode, cursor.offset);
+  return step;
+}
+
+bool FrameParser::feed(std::string_view chunk) {
+  while (!chunk.empty()) {
+    switch (m_state) {
+      case State::seek: {
+        const auto start = chunk.find('\x1e');
+        if (start == std::string_view::npos) return true;
+        chunk.remove_prefix(start + 1);
+        m_state = State::header;
+        m_header.clear();
+        break;
+      }
+      case State::header: {
+        const auto nl = chunk.find('\n');
+        m_header.append(chunk.substr(0, nl));
+        if (m_header.size() > 4096) {
+          m_error = "a frame header longer than 4096 bytes";
+          return false;
+        }
+        if (nl == std::string_view::npos) return true;
+        chunk.remove_prefix(nl + 1);
+        // "K", "K I", "K I INODE END LEN", "E text"
+        m_frame = FrameHeader{};
+        m_frame.kind = m_header.empty() ? '\0' : m_header[0];
+        std::vector<std::string_view> words;
+        std::string_view rest = std::string_view(m_header).substr(std::min<std::size_t>(2, m_header.size()));
+        if (m_frame.kind == 'E') {
+          m_frame.text = std::string(rest);
+        } else {
+          while (!rest.empty()) {
+            const auto sp = rest.find(' ');
+            words.push_back(rest.substr(0, sp));
+            rest = sp == std::string_view::npos ? std::string_view() : rest.substr(sp + 1);
+          }
+          std::uint64_t index = 0;
+          const bool has_index = !words.empty() && parse_number(words[0], index) && index < 1'000'000;
+          m_frame.worker = static_cast<int>(index);
+          bool ok = false;
+          switch (m_frame.kind) {
+            case 'H': ok = words.empty(); break;
+            case 'G': ok = words.size() == 1 && has_index; break;
+            case 'T':
+            case 'D':
+              ok = words.size() == 4 && has_index && parse_number(words[1], m_frame.end.inode) &&
+                   parse_number(words[2], m_frame.end.offset) && parse_number(words[3], m_frame.length);
+              break;
+            default: break;
+          }
+          if (!ok) {
+            m_error = fmt::format("a malformed frame header '{}'", m_header);
+            return false;
+          }
+        }
+        m_left = m_frame.length;
+        if (m_left == 0) {
+          m_sink(m_frame, {}, true);
+          m_state = State::seek;
+        } else {
+          m_state = State::body;
+        }
+        break;
+      }
+      case State::body: {
+        const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(m_left, chunk.size()));
+        m_left -= n;
+        m_sink(m_frame, chunk.substr(0, n), m_left == 0);
+        chunk.remove_prefix(n);
+        if (m_left == 0) m_state = State::seek;
+        break;
+      }
+    }
+  }
+  return true;
+}
+
+}  // namespace crawl::deploy

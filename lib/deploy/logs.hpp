@@ -1,0 +1,77 @@
+#pragma once
+// `crawlctl logs` on one host, as data: the remote command that sends the workers' logs
+// (log/wN.log and its rotations wN.1.log, wN.2.log, ...) in length-prefixed frames, and the
+// parser for those frames. The command reads only what the caller does not have yet: for each
+// worker, a cursor (the inode of the file last read and the offset reached in it) survives a
+// rotation, because a rotation renames the file and keeps its inode.
+//
+// Frames, each starting with the byte 0x1e:
+//   "\x1eT I INODE END LEN\n" + LEN bytes  the last lines of worker I's log (whole lines), which
+//                                           ends at offset END of the file with INODE
+//   "\x1eD I INODE END LEN\n" + LEN bytes  the next bytes of worker I's log, up to END of INODE
+//   "\x1eG I\n"                             part of worker I's log was rotated away unread
+//   "\x1eH\n"                               keepalive, every two seconds while following
+//   "\x1eE TEXT\n"                          the host's complaint (e.g. nothing deployed)
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <string_view>
+
+#include "config/inventory.hpp"
+#include "deploy/plan.hpp"
+
+namespace crawl::deploy {
+
+struct LogCursor {
+  std::uint64_t inode = 0;
+  std::uint64_t offset = 0;
+};
+
+struct LogRequest {
+  // For a worker without a cursor: its last `tail_lines` lines, or with -1 its whole log, the
+  // rotated files included (oldest first).
+  int tail_lines = 10;
+  std::string grep;  // POSIX extended regex the tail lines must match ("" = all)
+  bool follow = false;  // keep sending new bytes until the connection closes
+  std::chrono::milliseconds poll{500};
+  std::map<int, LogCursor> cursors;  // by worker index
+};
+
+// The command and its stdin (the cursors).
+Step logs_step(const config::Host& host, const LogRequest& request);
+
+struct FrameHeader {
+  char kind = 0;  // T, D, G, H, E
+  int worker = 0;
+  LogCursor end;  // T and D: where the frame's bytes end
+  std::uint64_t length = 0;
+  std::string text;  // E
+};
+
+// Splits a host's output into frames, whatever the chunking. A frame's bytes are passed on as
+// they arrive, in one or more calls; the last call has `last` set (a frame without bytes gets
+// one call). Bytes outside frames (a login shell's chatter) are skipped.
+class FrameParser {
+ public:
+  using Sink = std::function<void(const FrameHeader&, std::string_view data, bool last)>;
+  explicit FrameParser(Sink sink) : m_sink(std::move(sink)) {}
+  // False on a malformed header; error() says what.
+  bool feed(std::string_view chunk);
+  const std::string& error() const { return m_error; }
+  // True between frames: the output so far was complete.
+  bool idle() const { return m_state != State::body; }
+
+ private:
+  enum class State { seek, header, body };
+  Sink m_sink;
+  State m_state = State::seek;
+  std::string m_header;
+  FrameHeader m_frame;
+  std::uint64_t m_left = 0;
+  std::string m_error;
+};
+
+}  // namespace crawl::deploy
