@@ -177,6 +177,7 @@ int report(const std::vector<config::Host>& hosts, const std::vector<fanout::Hos
       if (r.outcome == fanout::Outcome::ok) {
         h["summary"] = r.result.summary;
         h["bytes_uploaded"] = r.result.bytes_uploaded;
+        h["bytes_fetched"] = r.result.bytes_fetched;
       } else {
         h["step"] = r.failure.step;
         h["message"] = r.failure.message;

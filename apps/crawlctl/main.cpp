@@ -32,6 +32,7 @@ int real_main(int argc, char** argv) {
   add_job_commands(app, run);
   add_deploy_command(app, run);
   add_stop_command(app, run);
+  add_logs_command(app, run);
   add_results_command(app, run);
   try {
     app.parse(argc, argv);

@@ -24,81 +24,83 @@ while read -r i x y; do
   eval "ino_$i=$x off_$i=$y"
 done
 # send KIND I FILE FROM: FILE's bytes from offset FROM to its end, as one frame.
+# (sh has no local variables: each function's names start with its own letter.)
 send() {
   exec 3< "$3" || return 1
   set -- "$1" "$2" "$3" "$4" $(stat -L -c '%i %s' /dev/fd/3)
-  from=$4
-  if [ "$6" -lt "$from" ]; then printf '\036G %s\n' "$2"; from=0; fi  # truncated
-  n=$(( $6 - from ))
-  printf '\036%s %s %s %s %s\n' "$1" "$2" "$5" "$6" "$n"
-  [ "$n" -gt 0 ] && dd if=/dev/fd/3 bs=65536 iflag=skip_bytes,count_bytes skip="$from" count="$n" status=none
+  s_from=$4
+  if [ "$6" -lt "$s_from" ]; then printf '\036G %s\n' "$2"; s_from=0; fi  # truncated
+  s_n=$(( $6 - s_from ))
+  printf '\036%s %s %s %s %s\n' "$1" "$2" "$5" "$6" "$s_n"
+  [ "$s_n" -gt 0 ] && dd if=/dev/fd/3 bs=65536 iflag=skip_bytes,count_bytes skip="$s_from" count="$s_n" status=none
   exec 3<&-
   eval "ino_$2=$5 off_$2=$6"
 }
 # history I: everything after worker I's cursor, across rotations; without a cursor, the whole
 # log, oldest rotated file first.
 history() {
-  i=$1
-  eval "ci=\${ino_$i:-} co=\${off_$i:-0}"
-  k=1; from=""
-  while [ -e "log/w$i.$k.log" ]; do
-    [ -n "$ci" ] && [ "$(stat -c %i "log/w$i.$k.log")" = "$ci" ] && { from=$k; break; }
-    k=$((k + 1))
+  h_i=$1
+  eval "h_ino=\${ino_$h_i:-} h_off=\${off_$h_i:-0}"
+  h_k=1; h_from=""
+  while [ -e "log/w$h_i.$h_k.log" ]; do
+    [ -n "$h_ino" ] && [ "$(stat -c %i "log/w$h_i.$h_k.log")" = "$h_ino" ] && { h_from=$h_k; break; }
+    h_k=$((h_k + 1))
   done
-  if [ -z "$from" ]; then
-    [ -n "$ci" ] && printf '\036G %s\n' "$i"
-    from=$((k - 1)); co=0
+  if [ -z "$h_from" ]; then
+    [ -n "$h_ino" ] && printf '\036G %s\n' "$h_i"
+    h_from=$((h_k - 1)); h_off=0
   fi
-  while [ "$from" -ge 1 ]; do
-    send D "$i" "log/w$i.$from.log" "$co"
-    co=0; from=$((from - 1))
+  while [ "$h_from" -ge 1 ]; do
+    send D "$h_i" "log/w$h_i.$h_from.log" "$h_off"
+    h_off=0; h_from=$((h_from - 1))
   done
-  send D "$i" "log/w$i.log" 0
+  send D "$h_i" "log/w$h_i.log" 0
 }
 # last I: worker I's last $lines lines (matching $grep), whole lines only: a line still being
 # written is left for later.
 last() {
-  i=$1
-  exec 3< "log/w$i.log" || return 1
+  l_i=$1
+  exec 3< "log/w$l_i.log" || return 1
   set -- $(stat -L -c '%i %s' /dev/fd/3)
-  from=$(( $2 > 65536 ? $2 - 65536 : 0 ))
-  t=$(dd if=/dev/fd/3 bs=65536 iflag=skip_bytes,count_bytes skip="$from" count=$(( $2 - from )) status=none; echo .)
-  t=${t%.}
-  # $t: the bytes after the last newline (a line longer than 64 kB counts as whole)
-  case $t in *"$nl"*) t=${t##*"$nl"} ;; *) [ "$from" -gt 0 ] && t="" ;; esac
-  end=$(( $2 - ${#t} ))
+  l_from=$(( $2 > 65536 ? $2 - 65536 : 0 ))
+  l_t=$(dd if=/dev/fd/3 bs=65536 iflag=skip_bytes,count_bytes skip="$l_from" count=$(( $2 - l_from )) status=none; echo .)
+  l_t=${l_t%.}
+  # $l_t: the bytes after the last newline (a line longer than 64 kB counts as whole)
+  case $l_t in *"$nl"*) l_t=${l_t##*"$nl"} ;; *) [ "$l_from" -gt 0 ] && l_t="" ;; esac
+  l_end=$(( $2 - ${#l_t} ))
   if [ -n "$grep" ]; then
-    k=1; old=""
-    while [ -e "log/w$i.$k.log" ]; do old="log/w$i.$k.log $old"; k=$((k + 1)); done
-    body=$( { [ -z "$old" ] || cat $old; head -c "$end" /dev/fd/3; } | grep -E -e "$grep" | tail -n "$lines"; echo .)
+    l_k=1; l_old=""
+    while [ -e "log/w$l_i.$l_k.log" ]; do l_old="log/w$l_i.$l_k.log $l_old"; l_k=$((l_k + 1)); done
+    l_body=$( { [ -z "$l_old" ] || cat $l_old; head -c "$l_end" /dev/fd/3; } | grep -E -e "$grep" | tail -n "$lines"; echo .)
   else
-    body=$( { [ -e "log/w$i.1.log" ] && tail -n "$lines" "log/w$i.1.log"; head -c "$end" /dev/fd/3 | tail -n "$lines"; } | tail -n "$lines"; echo .)
+    l_body=$( { [ -e "log/w$l_i.1.log" ] && tail -n "$lines" "log/w$l_i.1.log"; head -c "$l_end" /dev/fd/3 | tail -n "$lines"; } | tail -n "$lines"; echo .)
   fi
-  body=${body%.}
+  l_body=${l_body%.}
   exec 3<&-
-  printf '\036T %s %s %s %s\n%s' "$i" "$1" "$end" "${#body}" "$body"
-  eval "ino_$i=$1 off_$i=$end"
+  printf '\036T %s %s %s %s\n%s' "$l_i" "$1" "$l_end" "${#l_body}" "$l_body"
+  eval "ino_$l_i=$1 off_$l_i=$l_end"
 }
 # One look at every worker's log: new bytes since its cursor, or (first sight) its tail.
 tick() {
-  logs=$(stat -c '%n %i %s' log/w[0-9]*.log 2>/dev/null)
-  while read -r f ino size; do
-    i=${f#log/w}; i=${i%.log}
-    case $i in ''|*[!0-9]*) continue ;; esac  # a rotated file
-    eval "ci=\${ino_$i:-} co=\${off_$i:-}"
-    if [ -z "$ci" ]; then
-      if [ "$lines" -ge 0 ]; then last "$i"; else history "$i"; fi
-    elif [ "$ci" != "$ino" ]; then
-      history "$i"
-    elif [ "$size" != "$co" ]; then
-      send D "$i" "$f" "$co"
+  t_logs=$(stat -c '%n %i %s' log/w[0-9]*.log 2>/dev/null)
+  while read -r t_f t_ino t_size; do
+    t_i=${t_f#log/w}; t_i=${t_i%.log}
+    case $t_i in ''|*[!0-9]*) continue ;; esac  # a rotated file
+    eval "t_cino=\${ino_$t_i:-} t_coff=\${off_$t_i:-}"
+    if [ -z "$t_cino" ]; then
+      if [ "$lines" -ge 0 ]; then last "$t_i"; else history "$t_i"; fi
+    elif [ "$t_cino" != "$t_ino" ]; then
+      history "$t_i"
+    elif [ "$t_size" != "$t_coff" ]; then
+      send D "$t_i" "$t_f" "$t_coff"
     fi
   done <<EOF
-$logs
+$t_logs
 EOF
 }
 tick
 [ "$follow" = 1 ] || exit 0
+printf '\036H\n'  # the first pass is complete
 lines=-1  # a worker that appears from now on is sent whole
 beat=0
 while :; do

@@ -17,6 +17,7 @@ namespace crawl::fanout {
 struct TaskResult {
   std::string summary;  // one line, e.g. "2 workers started, 5.1 MB uploaded"
   std::uint64_t bytes_uploaded = 0;
+  std::uint64_t bytes_fetched = 0;  // brought home (logs)
 };
 
 struct HostReport {

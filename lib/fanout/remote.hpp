@@ -41,6 +41,10 @@ struct ExecResult {
   std::string out, err;
 };
 
+// Receives a command's stdout as it arrives, in chunks of any size, and an empty view at least
+// every 250 ms while the command runs. Returning false ends the command.
+using OutputSink = std::function<bool(std::string_view)>;
+
 class Remote {
  public:
   virtual ~Remote() = default;
@@ -51,6 +55,19 @@ class Remote {
   // running at `deadline`, or one whose exit status never arrives, is a failure, never success.
   virtual Expected<ExecResult> exec(std::string_view command, std::string_view input,
                                     Clock::time_point deadline) = 0;
+  // The same, with stdout handed to `sink` as it comes instead of kept (ExecResult::out stays
+  // empty): for output too large to hold, or that never ends. A command ended by the sink fails
+  // as `cancelled`. This default, for fakes, hands over the whole output at the end.
+  virtual Expected<ExecResult> exec_stream(std::string_view command, std::string_view input,
+                                           Clock::time_point deadline, const OutputSink& sink) {
+    auto r = exec(command, input, deadline);
+    if (r && !r->out.empty()) {
+      const bool more = sink(r->out);
+      r->out.clear();
+      if (!more) return failure(Outcome::cancelled, "", "ended by the reader");
+    }
+    return r;
+  }
   // Copies the local file to `remote_path` (relative = under the home directory) with `mode`,
   // creating missing parent directories (mode 0700).
   virtual Expected<void> upload(const std::string& local_path, const std::string& remote_path,

@@ -35,6 +35,16 @@ class LocalRemote final : public fanout::Remote {
 
   Expected<fanout::ExecResult> exec(std::string_view command, std::string_view input,
                                     Clock::time_point deadline) override {
+    return run(command, input, deadline, nullptr);
+  }
+
+  Expected<fanout::ExecResult> exec_stream(std::string_view command, std::string_view input,
+                                           Clock::time_point deadline, const fanout::OutputSink& sink) override {
+    return run(command, input, deadline, &sink);
+  }
+
+  Expected<fanout::ExecResult> run(std::string_view command, std::string_view input, Clock::time_point deadline,
+                                   const fanout::OutputSink* sink) {
     int in[2], out[2], err[2];
     if (pipe2(in, O_CLOEXEC) != 0 || pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0)
       return failure(Outcome::step_failed, "", fmt::format("pipe: {}", std::strerror(errno)));
@@ -66,21 +76,25 @@ class LocalRemote final : public fanout::Remote {
       fcntl(in[1], F_SETFL, O_NONBLOCK);
     }
     pollfd fds[3] = {{out[0], POLLIN, 0}, {err[0], POLLIN, 0}, {in[1], POLLOUT, 0}};
-    bool timed_out = false;
-    while (fds[0].fd >= 0 || fds[1].fd >= 0) {
+    bool timed_out = false, stopped = false;
+    while ((fds[0].fd >= 0 || fds[1].fd >= 0) && !stopped) {
       const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
       if (left <= 0) {
         timed_out = true;
         break;
       }
       fds[2].fd = in[1];
-      if (poll(fds, 3, static_cast<int>(std::min<long>(left, 1000))) < 0 && errno != EINTR) break;
-      for (int f = 0; f < 2; ++f) {
+      if (poll(fds, 3, static_cast<int>(std::min<long>(left, sink ? 250 : 1000))) < 0 && errno != EINTR) break;
+      if (sink && !(*sink)({})) stopped = true;
+      for (int f = 0; f < 2 && !stopped; ++f) {
         if (fds[f].fd < 0 || !(fds[f].revents & (POLLIN | POLLHUP | POLLERR))) continue;
-        char buffer[16384];
+        char buffer[65536];
         const ssize_t n = read(fds[f].fd, buffer, sizeof buffer);
-        if (n > 0) (f == 0 ? result.out : result.err).append(buffer, static_cast<std::size_t>(n));
-        else if (n == 0 || errno != EINTR) {
+        if (n > 0 && f == 0 && sink) {
+          if (!(*sink)(std::string_view(buffer, static_cast<std::size_t>(n)))) stopped = true;
+        } else if (n > 0) {
+          (f == 0 ? result.out : result.err).append(buffer, static_cast<std::size_t>(n));
+        } else if (n == 0 || errno != EINTR) {
           close(fds[f].fd);
           fds[f].fd = -1;
         }
@@ -97,11 +111,12 @@ class LocalRemote final : public fanout::Remote {
     }
     for (int fd : {fds[0].fd, fds[1].fd, in[1]})
       if (fd >= 0) close(fd);
-    if (timed_out && kill(-pid, SIGKILL) != 0) kill(pid, SIGKILL);
+    if ((timed_out || stopped) && kill(-pid, SIGKILL) != 0) kill(pid, SIGKILL);
     int status = 0;
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
     if (timed_out) return failure(Outcome::timeout, "", "the command did not finish within its timeout");
+    if (stopped) return failure(Outcome::cancelled, "", "ended by the reader");
     if (WIFSIGNALED(status))
       return failure(Outcome::step_failed, "", fmt::format("the command was killed by signal {}", WTERMSIG(status)));
     result.status = WEXITSTATUS(status);

@@ -77,10 +77,16 @@ struct Exec {
   fanout::ExecResult result;
   bool got_status = false, eof = false, closed = false;
   std::string signal;
+  const fanout::OutputSink* sink = nullptr;  // stdout goes there instead, when set
+  bool stopped = false;                      // the sink asked to end the command
 
   static int on_data(ssh_session, ssh_channel, void* data, uint32_t len, int is_stderr, void* self) {
     auto* e = static_cast<Exec*>(self);
-    (is_stderr ? e->result.err : e->result.out).append(static_cast<const char*>(data), len);
+    if (!is_stderr && e->sink) {
+      if (!e->stopped && !(*e->sink)(std::string_view(static_cast<const char*>(data), len))) e->stopped = true;
+    } else {
+      (is_stderr ? e->result.err : e->result.out).append(static_cast<const char*>(data), len);
+    }
     return static_cast<int>(len);
   }
   static void on_eof(ssh_session, ssh_channel, void* self) { static_cast<Exec*>(self)->eof = true; }
@@ -153,11 +159,22 @@ class SshRemote final : public fanout::Remote {
 
   Expected<fanout::ExecResult> exec(std::string_view command, std::string_view input,
                                     Clock::time_point deadline) override {
+    return run(command, input, deadline, nullptr);
+  }
+
+  Expected<fanout::ExecResult> exec_stream(std::string_view command, std::string_view input,
+                                           Clock::time_point deadline, const fanout::OutputSink& sink) override {
+    return run(command, input, deadline, &sink);
+  }
+
+  Expected<fanout::ExecResult> run(std::string_view command, std::string_view input, Clock::time_point deadline,
+                                   const fanout::OutputSink* sink) {
     ssh_session s = m_session.get();
     set_timeout(deadline);
     // Declared before the channel so they outlive it; the guard below unhooks them on every
     // path, as libssh may still deliver packets for a freed channel until the far end closes.
     Exec e;
+    e.sink = sink;
     ssh_channel_callbacks_struct cb{};
     std::unique_ptr<ssh_channel_struct, ChannelFree> channel(ssh_channel_new(s));
     if (!channel || ssh_channel_open_session(channel.get()) != SSH_OK)
@@ -194,10 +211,14 @@ class SshRemote final : public fanout::Remote {
         return failure(Outcome::step_failed, "", "the command's input could not be written whole");
     }
     if (!ssh_channel_is_closed(channel.get())) ssh_channel_send_eof(channel.get());
+    const long tick = sink ? 250L : 1000L;
     while (!e.closed && !(e.eof && e.got_status)) {
       if (Clock::now() >= deadline) return failure(Outcome::timeout, "", "the command did not finish within its timeout");
-      if (ssh_event_dopoll(event.get(), static_cast<int>(std::min(remaining_ms(deadline), 1000L))) == SSH_ERROR)
+      if (ssh_event_dopoll(event.get(), static_cast<int>(std::min(remaining_ms(deadline), tick))) == SSH_ERROR)
         return lost("the connection broke during the command");
+      if (sink && !e.stopped && !(*sink)({})) e.stopped = true;
+      // Closing the channel (on return) closes the command's output: it ends at its next write.
+      if (e.stopped) return failure(Outcome::cancelled, "", "ended by the reader");
     }
     if (!e.got_status) {
       if (!e.signal.empty())
