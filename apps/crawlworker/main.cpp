@@ -94,6 +94,7 @@ int real_main(int argc, char** argv) {
     }
     settings = std::move(*parsed);
   }
+  debug = debug || settings.worker.log_debug;
   if (!log_file.empty())
     crawl::setup_file_logging("crawlworker", debug, log_file, settings.worker.log_max_bytes,
                               static_cast<std::size_t>(settings.worker.log_keep));

@@ -70,6 +70,7 @@ struct WorkerSettings {
   std::chrono::milliseconds heartbeat_ttl{10'000};  // a worker silent this long is dead
   std::uint64_t log_max_bytes = 64u << 20;          // rotate the worker log past this size
   int log_keep = 3;                                 // rotated logs kept
+  bool log_debug = false;                           // log_level: debug logs every URL's outcome
 };
 
 struct Inventory {

@@ -130,6 +130,7 @@ std::string worker_config(const config::Inventory& inventory, std::string_view r
   out += fmt::format("  heartbeat_ttl: {}ms\n", w.heartbeat_ttl.count());
   out += fmt::format("  log_max_size: {}\n", w.log_max_bytes);
   out += fmt::format("  log_keep: {}\n", w.log_keep);
+  out += fmt::format("  log_level: {}\n", w.log_debug ? "debug" : "info");
   return out;
 }
 

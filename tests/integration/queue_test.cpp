@@ -40,14 +40,31 @@ class QueueTest : public ::testing::Test {
   void expect_balanced(const std::string& job) {
     const JobInfo i = info(job);
     EXPECT_EQ(i.stat("submitted"), i.stat("queued") + i.stat("in_flight") + i.stat("done") +
-                                       i.stat("failed") + i.stat("filtered"))
+                                       i.stat("failed") + i.stat("filtered") + i.stat("cancelled"))
         << "job " << job;
   }
 
-  static std::vector<Link> links(int from, int to, const std::string& drop = "") {
+  static std::vector<Link> links(int from, int to, const std::string& drop = "", const std::string& path = "") {
     std::vector<Link> out;
-    for (int i = from; i < to; ++i) out.push_back({"http://example.org/" + std::to_string(i), drop});
+    for (int i = from; i < to; ++i) out.push_back({"http://example.org/" + path + std::to_string(i), drop});
     return out;
+  }
+
+  long long length(const std::string& key) {
+    auto r = m_queue->redis().command({"LLEN", key});
+    return r ? r->integer : -1;
+  }
+
+  // How many entries of `job` the frontier and the delayed set hold.
+  long long waiting(const std::string& job) {
+    long long n = 0;
+    for (auto* cmd : {"LRANGE", "ZRANGE"}) {
+      const std::string key = std::string(cmd) == "LRANGE" ? m_queue->keys().frontier() : m_queue->keys().delayed();
+      auto r = m_queue->redis().command({cmd, key, "0", "-1"});
+      for (const auto& e : r->elements)
+        if (e.str.starts_with(job + " ")) ++n;
+    }
+    return n;
   }
 
   static PageOutcome done(const Entry& e, std::vector<Link> found = {}) {
@@ -247,6 +264,140 @@ TEST_F(QueueTest, ConnectionErrorsNameTheServer) {
   auto r = c->command({"PING"});
   EXPECT_FALSE(r);
   EXPECT_FALSE(c->connected());
+}
+
+}  // namespace
+}  // namespace crawl::queue
+
+namespace crawl::queue {
+namespace {
+
+TEST_F(QueueTest, PauseParksAJobsUrlsAndResumeBringsThemBack) {
+  const std::string a = new_job(), b = new_job();
+  ASSERT_TRUE(m_queue->enqueue(a, 0, links(0, 100, "", "a")));
+  ASSERT_TRUE(m_queue->enqueue(b, 0, links(0, 100, "", "b")));
+  auto held = m_queue->claim("w1", 5, 1000);  // a's first five, in flight when it pauses
+  ASSERT_EQ(held->size(), 5u);
+  auto paused = m_queue->control(a, JobAction::pause);
+  ASSERT_TRUE(paused) << paused.error().message;
+  EXPECT_EQ(paused->state, "paused");
+  EXPECT_EQ(waiting(a), 0);  // all parked by the sweep
+  EXPECT_EQ(length(m_queue->keys().parked(a)), 95);
+  EXPECT_EQ(info(a).stat("queued"), 95);
+  // Only the other job's URLs are leased now.
+  auto claimed = m_queue->claim("w2", 200, 1000);
+  ASSERT_EQ(claimed->size(), 100u);
+  for (const auto& e : *claimed) EXPECT_EQ(e.job, b);
+  // Leases already out finish, and their links are admitted, to be parked when met.
+  std::vector<PageOutcome> outcomes;
+  for (std::size_t i = 0; i < held->size(); ++i)
+    outcomes.push_back(done((*held)[i], i == 0 ? links(1000, 1010, "", "a") : std::vector<Link>{}));
+  ASSERT_EQ(m_queue->complete("w1", outcomes)->applied, 5u);
+  EXPECT_TRUE(m_queue->claim("w2", 50, 1000)->empty());
+  EXPECT_EQ(length(m_queue->keys().parked(a)), 105);
+  expect_balanced(a);
+  auto resumed = m_queue->control(a, JobAction::resume);
+  ASSERT_TRUE(resumed);
+  EXPECT_EQ(resumed->state, "running");
+  EXPECT_EQ(resumed->moved, 105);
+  EXPECT_EQ(m_queue->claim("w2", 200, 1000)->size(), 105u);
+  expect_balanced(a);
+  expect_balanced(b);
+}
+
+TEST_F(QueueTest, CancelDropsAJobsUrlsEverywhereAndAdmitsNoMore) {
+  const std::string job = new_job(), other = new_job();
+  ASSERT_TRUE(m_queue->enqueue(job, 0, links(0, 50)));
+  ASSERT_TRUE(m_queue->enqueue(other, 0, links(0, 10, "", "other")));
+  auto held = m_queue->claim("w1", 4, 1000);
+  ASSERT_EQ(held->size(), 4u);
+  // One waits in the delayed set, one is parked (the job was paused first).
+  PageOutcome retry{(*held)[3], PageOutcome::Kind::retry, "timeout", "", 0, 999'999'999, {}};
+  ASSERT_TRUE(m_queue->complete("w1", {retry}));
+  ASSERT_TRUE(m_queue->control(job, JobAction::pause));
+  auto cancelled = m_queue->control(job, JobAction::cancel);
+  ASSERT_TRUE(cancelled) << cancelled.error().message;
+  EXPECT_EQ(cancelled->state, "cancelled");
+  EXPECT_EQ(cancelled->moved, 47);  // 46 parked + 1 delayed
+  EXPECT_EQ(waiting(job), 0);
+  EXPECT_EQ(length(m_queue->keys().parked(job)), 0);
+  JobInfo i = info(job);
+  EXPECT_EQ(i.stat("queued"), 0);
+  EXPECT_EQ(i.stat("in_flight"), 3);
+  EXPECT_EQ(i.stat("cancelled"), 47);
+  expect_balanced(job);
+  // What workers still hold: a finished page is recorded but its links are not admitted; a
+  // release or a retry counts as cancelled, as does the worker dropping it.
+  std::vector<PageOutcome> late{done((*held)[0], links(100, 110)),
+                                {(*held)[1], PageOutcome::Kind::release, "", "", 0, 0, {}},
+                                {(*held)[2], PageOutcome::Kind::cancel, "", "", 0, 0, {}}};
+  auto applied = m_queue->complete("w1", late);
+  ASSERT_TRUE(applied);
+  EXPECT_EQ(applied->applied, 3u);
+  EXPECT_EQ(applied->admitted, 0u);
+  i = info(job);
+  EXPECT_EQ(i.stat("in_flight"), 0);
+  EXPECT_EQ(i.stat("done"), 1);
+  EXPECT_EQ(i.stat("cancelled"), 49);
+  EXPECT_TRUE(i.finished());
+  expect_balanced(job);
+  EXPECT_EQ(m_queue->enqueue(job, 0, links(200, 210))->admitted, 0u);
+  // The other job is untouched.
+  EXPECT_EQ(waiting(other), 10);
+  EXPECT_EQ(m_queue->claim("w1", 20, 1000)->size(), 10u);
+  expect_balanced(other);
+  EXPECT_FALSE(m_queue->control("404", JobAction::cancel));
+}
+
+TEST_F(QueueTest, DeadWorkersAreRememberedUntilTheyComeBack) {
+  const std::string job = new_job();
+  ASSERT_TRUE(m_queue->enqueue(job, 0, links(0, 4)));
+  ASSERT_TRUE(m_queue->heartbeat("h1/1", {{"host", "h1"}, {"pages", "7"}}, milliseconds(60000)));
+  ASSERT_TRUE(m_queue->heartbeat("h2/1", {{"host", "h2"}, {"pages", "3"}}, milliseconds(300)));
+  ASSERT_EQ(m_queue->claim("h2/1", 3, 1000)->size(), 3u);
+  ASSERT_TRUE(crawl::testing::wait_until([&] { return !*m_queue->alive("h2/1"); }, milliseconds(3000)));
+  auto workers = m_queue->workers();
+  ASSERT_TRUE(workers);
+  ASSERT_EQ(workers->size(), 2u);
+  EXPECT_EQ((*workers)[0].liveness, WorkerInfo::Liveness::alive);
+  EXPECT_GE((*workers)[0].heartbeat_age_ms, 0);
+  EXPECT_EQ((*workers)[1].liveness, WorkerInfo::Liveness::expired);
+  EXPECT_EQ(*m_queue->reap_dead(), 3);
+  workers = m_queue->workers();
+  ASSERT_EQ(workers->size(), 2u);
+  EXPECT_EQ((*workers)[1].liveness, WorkerInfo::Liveness::dead);
+  EXPECT_EQ((*workers)[1].field("pages"), "3");  // its last heartbeat is kept
+  EXPECT_EQ((*workers)[1].field("state"), "dead");
+  expect_balanced(job);
+  // Back under the same id: alive again, no longer listed dead.
+  ASSERT_TRUE(m_queue->heartbeat("h2/1", {{"host", "h2"}, {"state", "running"}}, milliseconds(60000)));
+  workers = m_queue->workers();
+  EXPECT_EQ((*workers)[1].liveness, WorkerInfo::Liveness::alive);
+  EXPECT_EQ(m_queue->redis().command({"ZCARD", m_queue->keys().dead_workers()})->integer, 0);
+  // Forgetting: only the dead.
+  ASSERT_TRUE(m_queue->heartbeat("h3/1", {{"host", "h3"}}, milliseconds(300)));
+  ASSERT_TRUE(crawl::testing::wait_until([&] { return !*m_queue->alive("h3/1"); }, milliseconds(3000)));
+  ASSERT_TRUE(m_queue->reap_dead());
+  EXPECT_EQ(*m_queue->forget_dead(), 1);
+  EXPECT_EQ(m_queue->workers()->size(), 2u);
+}
+
+TEST_F(QueueTest, PagesPerSecondCoverTheLastMinute) {
+  const std::string job = new_job();
+  ASSERT_TRUE(m_queue->enqueue(job, 0, links(0, 30)));
+  auto held = m_queue->claim("w1", 30, 1000);
+  std::vector<PageOutcome> outcomes;
+  for (const auto& e : *held) outcomes.push_back(done(e));
+  ASSERT_TRUE(m_queue->complete("w1", outcomes));
+  // The current second is not over yet: it counts once it is.
+  ASSERT_TRUE(crawl::testing::wait_until([&] { return info(job).recent_pages == 30; }, milliseconds(3000)));
+  const JobInfo i = info(job);
+  EXPECT_GE(i.recent_seconds, 1);
+  EXPECT_DOUBLE_EQ(i.rate(), 30.0 / i.recent_seconds);
+  auto two = m_queue->jobs({job, job});
+  ASSERT_TRUE(two);
+  EXPECT_EQ(two->size(), 2u);
+  EXPECT_FALSE(m_queue->jobs({job, "404"}));
 }
 
 }  // namespace
