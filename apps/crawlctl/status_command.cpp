@@ -140,7 +140,7 @@ int run_status(const StatusOptions& o) {
     fo.hosts_file = o.redis.hosts_file;
     fo.limit = o.limit;
     fo.fanout = o.fanout;
-    fo.deadline = "100d";
+    fo.deadline = "1000h";
     auto fleet = load_fleet(fo, "status");
     if (!fleet) return k_exit_usage;
     hosts = std::make_unique<HostsProbe>(std::move(*fleet), o);

@@ -79,7 +79,7 @@ const Keys k_redis_keys{"url", "password_env", "password_file", "key_prefix"};
 const Keys k_worker_keys{"concurrency",    "parse_threads",   "user_agent",         "robots_agent",
                          "max_body",       "connect_timeout", "timeout",            "low_speed_bytes",
                          "low_speed_time", "max_redirects",   "heartbeat_interval", "heartbeat_ttl",
-                         "log_max_size",   "log_keep",        "log_level"};
+                         "log_max_size",   "log_keep",        "log_level",          "stats_interval"};
 
 Keys with(Keys keys, std::string_view extra) {
   keys.push_back(extra);
@@ -477,6 +477,7 @@ class Parser {
         ttl_node = &value;
       } else if (key == "log_max_size") set(w.log_max_bytes, size(value, key, 4096));
       else if (key == "log_keep") set(w.log_keep, integer(value, key, 0, 100));
+      else if (key == "stats_interval") set(w.stats_interval, duration(value, key, milliseconds(0)));
       else if (auto level = choice<bool>(value, key, {{"info", false}, {"debug", true}})) w.log_debug = *level;
     });
     if (w.heartbeat_ttl < 2 * w.heartbeat_interval) {

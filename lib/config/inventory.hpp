@@ -71,6 +71,7 @@ struct WorkerSettings {
   std::uint64_t log_max_bytes = 64u << 20;          // rotate the worker log past this size
   int log_keep = 3;                                 // rotated logs kept
   bool log_debug = false;                           // log_level: debug logs every URL's outcome
+  std::chrono::milliseconds stats_interval{60'000}; // an event=stats line this often (0: never)
 };
 
 struct Inventory {

@@ -35,6 +35,8 @@ bool setup_file_logging(const std::string& program, bool debug, const std::strin
   try {
     spdlog::drop(program);
     configure(spdlog::rotating_logger_mt(program, path, max_bytes, keep), debug);
+    // Debug lines are not flushed one by one; a reader (crawlctl logs -f) sees them within 1 s.
+    spdlog::flush_every(std::chrono::seconds(1));
   } catch (const spdlog::spdlog_ex&) {
     return false;
   }

@@ -131,6 +131,7 @@ std::string worker_config(const config::Inventory& inventory, std::string_view r
   out += fmt::format("  log_max_size: {}\n", w.log_max_bytes);
   out += fmt::format("  log_keep: {}\n", w.log_keep);
   out += fmt::format("  log_level: {}\n", w.log_debug ? "debug" : "info");
+  out += fmt::format("  stats_interval: {}ms\n", w.stats_interval.count());
   return out;
 }
 

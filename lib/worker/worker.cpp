@@ -155,6 +155,7 @@ class Worker {
   std::chrono::milliseconds m_backoff{100};
   std::int64_t m_next_connect_ms = 0;
   std::int64_t m_next_heartbeat_ms = 0;
+  std::int64_t m_next_stats_ms = now_ms() + 1000;
   std::int64_t m_next_claim_ms = 0;
   std::int64_t m_oldest_outcome_ms = 0;
   std::int64_t m_started_ms = now_ms();
@@ -232,6 +233,13 @@ void Worker::heartbeat(std::int64_t now) {
   if (ok(reaped, "reap") && *reaped > 0)
     spdlog::info("event=reaped_dead_workers returned={}", *reaped);
   refresh_jobs(now);
+  if (m_options.settings.stats_interval.count() > 0 && now >= m_next_stats_ms) {
+    // Progress in the log too, for whoever reads it (crawlctl logs) rather than Redis.
+    m_next_stats_ms = now + m_options.settings.stats_interval.count();
+    spdlog::info("event=stats pages={} failed={} filtered={} retries={} rate={:.2f} in_flight={} rss_bytes={}",
+                 m_stats.counts["done"], m_stats.counts["failed"], m_stats.counts["filtered"],
+                 m_stats.counts["retries"], m_stats.rate(now), m_tasks.size(), rss_bytes());
+  }
 }
 
 // Job control reaches the worker at its heartbeat: a cancelled job's tasks are dropped (their
