@@ -186,6 +186,10 @@ TEST(Operate, CancelEmptiesTheFrontierAndWorkersDropWhatTheyHold) {
   CommandResult waited = ctl_redis(d, {"wait", job, "--timeout", "10s"});
   EXPECT_EQ(waited.rc, 3) << waited.err;
   EXPECT_EQ(status_json(d, {job})["state"], "cancelled");
+  // --watch into a pipe: plain lines, and watching a job ends with it.
+  CommandResult watched = d.ctl({"status", job, "--watch", "--interval", "100ms"});
+  EXPECT_NE(watched.out.find("job " + job + " cancelled: "), std::string::npos) << watched.out;
+  EXPECT_NE(watched.out.find("Z workers: 3 running"), std::string::npos) << watched.out;
   // A job that never finishes times out.
   const std::string other = d.cluster.submit_root({"--delay", "2s"});
   waited = ctl_redis(d, {"wait", other, "--timeout", "300ms"});
@@ -227,11 +231,9 @@ TEST(Operate, LogsTailFollowAcrossADropAndFetchOnlyNewBytes) {
   int rc = -1;
   auto report = d.deploy({}, &rc);
   ASSERT_EQ(rc, 0) << report.dump(2);
-  const std::string job = d.cluster.submit_root();
-  ASSERT_TRUE(d.cluster.wait_finished(job));
   const std::vector<std::string> ids = worker_ids(d, 2);
   // Every worker has written more than 5 lines by now (start, Redis, stats every 300 ms).
-  std::this_thread::sleep_for(2s);
+  std::this_thread::sleep_for(2500ms);
 
   // -n 5: five whole, prefixed lines per worker.
   CommandResult tail = d.ctl({"logs", "-n", "5"});

@@ -147,6 +147,8 @@ worker:
   heartbeat_ttl: 6s
   log_max_size: 16MiB
   log_keep: 5
+  log_level: debug
+  stats_interval: 30s
 )y");
   EXPECT_EQ(inv.redis.url, "redis://10.0.0.5:6380/2");
   EXPECT_EQ(inv.redis.password_file, "/etc/crawl/redis.pass");
@@ -167,6 +169,8 @@ worker:
   EXPECT_EQ(w.heartbeat_ttl, milliseconds(6000));
   EXPECT_EQ(w.log_max_bytes, 16u << 20);
   EXPECT_EQ(w.log_keep, 5);
+  EXPECT_TRUE(w.log_debug);
+  EXPECT_EQ(w.stats_interval, milliseconds(30000));
 }
 
 TEST(Inventory, RangesExpandWithPairedAddresses) {

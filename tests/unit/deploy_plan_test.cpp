@@ -71,6 +71,8 @@ TEST(WorkerConfig, ReadsBackAsTheSameSettings) {
   inv.worker.heartbeat_interval = std::chrono::milliseconds(750);
   inv.worker.log_max_bytes = 1u << 20;
   inv.worker.log_keep = 0;
+  inv.worker.log_debug = true;
+  inv.worker.stats_interval = std::chrono::milliseconds(0);
   const std::string text = worker_config(inv, "redis://:p%40ss@10.0.0.5:6379/2");
   auto back = config::parse_inventory(text, "worker.yaml");
   ASSERT_TRUE(back) << back.error().message << "\n" << text;
@@ -81,6 +83,8 @@ TEST(WorkerConfig, ReadsBackAsTheSameSettings) {
   EXPECT_EQ(back->worker.heartbeat_interval, std::chrono::milliseconds(750));
   EXPECT_EQ(back->worker.log_max_bytes, 1u << 20);
   EXPECT_EQ(back->worker.log_keep, 0);
+  EXPECT_TRUE(back->worker.log_debug);
+  EXPECT_EQ(back->worker.stats_interval.count(), 0);
   EXPECT_EQ(back->worker.timeout, inv.worker.timeout);
 }
 
