@@ -101,7 +101,7 @@ Verdict judge(const Snapshot& s, const Snapshot* previous) {
     WorkerRow& r = rows[w.id];
     r.id = w.id;
     r.host = w.field("host");
-    r.beat = w;
+    r.beat = &w;
   }
   for (const auto& h : s.hosts) {
     auto row = [&](int index) -> WorkerRow& {

@@ -42,7 +42,7 @@ struct Snapshot {
 
 struct WorkerRow {
   std::string id, host;
-  std::optional<queue::WorkerInfo> beat;           // its heartbeat, if Redis has one
+  const queue::WorkerInfo* beat = nullptr;         // its heartbeat, if Redis has one (in the snapshot)
   std::optional<deploy::WorkerProcess> process;    // with --hosts, if the host has its files
   std::string host_problem;                        // with --hosts: the host could not be asked
   std::int64_t host_now = 0;                       // the host's clock (s), for log ages
