@@ -96,7 +96,7 @@ Result<Snapshot> take_snapshot(queue::Queue& queue, const StatusOptions& o, Host
   s.jobs = std::move(*jobs);
   if (o.forget_dead)
     if (auto n = queue.forget_dead(); !n) return fail(n.error());
-  auto workers = queue.workers();
+  auto workers = queue.workers(&s.at_ms);
   if (!workers) return fail(workers.error());
   s.workers = std::move(*workers);
   // A worker silent past its TTL is dead: its leases go back now, not at the next sweep.
@@ -109,9 +109,6 @@ Result<Snapshot> take_snapshot(queue::Queue& queue, const StatusOptions& o, Host
         s.returned[w.id] = *n;
       }
     }
-  auto now = queue.time_ms();
-  if (!now) return fail(now.error());
-  s.at_ms = *now;
   if (hosts) {
     s.hosts = hosts->probe();
     s.with_hosts = true;

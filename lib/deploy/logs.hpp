@@ -61,8 +61,6 @@ class FrameParser {
   // False on a malformed header; error() says what.
   bool feed(std::string_view chunk);
   const std::string& error() const { return m_error; }
-  // True between frames: the output so far was complete.
-  bool idle() const { return m_state != State::body; }
 
  private:
   enum class State { seek, header, body };

@@ -387,7 +387,7 @@ Result<std::vector<std::string>> Queue::worker_ids() {
   return strings(*r);
 }
 
-Result<std::vector<WorkerInfo>> Queue::workers() {
+Result<std::vector<WorkerInfo>> Queue::workers(std::int64_t* now_ms) {
   auto first = m_redis.pipeline({{"SMEMBERS", m_keys.workers()}, {"ZRANGE", m_keys.dead_workers(), "0", "-1"}, {"TIME"}});
   if (!first) return fail(first.error());
   std::map<std::string, WorkerInfo::Liveness> ids;
@@ -395,6 +395,7 @@ Result<std::vector<WorkerInfo>> Queue::workers() {
   for (const Reply& e : (*first)[0].elements) ids[e.str] = WorkerInfo::Liveness::alive;
   const auto& time = (*first)[2].elements;
   const std::int64_t now = time.size() == 2 ? to_number(time[0].str) * 1000 + to_number(time[1].str) / 1000 : 0;
+  if (now_ms) *now_ms = now;
   std::vector<std::vector<std::string>> commands;
   for (const auto& [id, liveness] : ids) {
     commands.push_back({"HGETALL", m_keys.worker(id)});
@@ -443,13 +444,6 @@ Result<long long> Queue::forget_dead(std::int64_t before_ms) {
   if (!deletes.empty())
     if (auto d = m_redis.pipeline(deletes); !d) return fail(d.error());
   return static_cast<long long>(ids->elements.size());
-}
-
-Result<std::int64_t> Queue::time_ms() {
-  auto r = m_redis.command({"TIME"});
-  if (!r) return fail(r.error());
-  if (r->elements.size() != 2) return fail("TIME: {}", r->str);
-  return to_number(r->elements[0].str) * 1000 + to_number(r->elements[1].str) / 1000;
 }
 
 Result<bool> Queue::alive(const std::string& worker) {

@@ -148,11 +148,10 @@ class Queue {
   Result<std::vector<std::string>> worker_ids();
   // Every registered worker and every worker remembered as dead, sorted by id: two round trips
   // whatever the number of jobs or URLs.
-  Result<std::vector<WorkerInfo>> workers();
+  // `now_ms`, if given, receives the server's clock (ms) from the same round trip.
+  Result<std::vector<WorkerInfo>> workers(std::int64_t* now_ms = nullptr);
   // Forgets dead workers that died before `before_ms` (0: all of them); returns how many.
   Result<long long> forget_dead(std::int64_t before_ms = 0);
-  // The Redis server's clock (ms): one clock for every age status shows.
-  Result<std::int64_t> time_ms();
   Result<bool> alive(const std::string& worker);
   // For each id: whether its heartbeat is current, and the pid and deploy id it last reported.
   struct Heartbeat {

@@ -33,18 +33,8 @@ class LocalRemote final : public fanout::Remote {
 
   Expected<void> connect(Clock::time_point) override { return {}; }
 
-  Expected<fanout::ExecResult> exec(std::string_view command, std::string_view input,
-                                    Clock::time_point deadline) override {
-    return run(command, input, deadline, nullptr);
-  }
-
-  Expected<fanout::ExecResult> exec_stream(std::string_view command, std::string_view input,
-                                           Clock::time_point deadline, const fanout::OutputSink& sink) override {
-    return run(command, input, deadline, &sink);
-  }
-
   Expected<fanout::ExecResult> run(std::string_view command, std::string_view input, Clock::time_point deadline,
-                                   const fanout::OutputSink* sink) {
+                                   const fanout::OutputSink* sink) override {
     int in[2], out[2], err[2];
     if (pipe2(in, O_CLOEXEC) != 0 || pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0)
       return failure(Outcome::step_failed, "", fmt::format("pipe: {}", std::strerror(errno)));

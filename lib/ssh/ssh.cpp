@@ -157,18 +157,8 @@ class SshRemote final : public fanout::Remote {
     return {};
   }
 
-  Expected<fanout::ExecResult> exec(std::string_view command, std::string_view input,
-                                    Clock::time_point deadline) override {
-    return run(command, input, deadline, nullptr);
-  }
-
-  Expected<fanout::ExecResult> exec_stream(std::string_view command, std::string_view input,
-                                           Clock::time_point deadline, const fanout::OutputSink& sink) override {
-    return run(command, input, deadline, &sink);
-  }
-
   Expected<fanout::ExecResult> run(std::string_view command, std::string_view input, Clock::time_point deadline,
-                                   const fanout::OutputSink* sink) {
+                                   const fanout::OutputSink* sink) override {
     ssh_session s = m_session.get();
     set_timeout(deadline);
     // Declared before the channel so they outlive it; the guard below unhooks them on every

@@ -45,11 +45,17 @@ class FakeRemote : public Remote {
     m_host.connect_failures.erase(m_host.connect_failures.begin());
     return tl::unexpected(f);
   }
-  Expected<ExecResult> exec(std::string_view command, std::string_view, Clock::time_point) override {
+  Expected<ExecResult> run(std::string_view command, std::string_view, Clock::time_point,
+                           const OutputSink* sink) override {
     std::lock_guard l(m_lock);
     m_host.commands.emplace_back(command);
     if (!m_host.exec) return ExecResult{0, "", ""};
-    return m_host.exec(std::string(command));
+    Expected<ExecResult> r = m_host.exec(std::string(command));
+    if (r && sink) {
+      if (!(*sink)(r->out)) return failure(Outcome::cancelled, "", "ended by the reader");
+      r->out.clear();
+    }
+    return r;
   }
   Expected<void> upload(const std::string& local, const std::string& remote, int, Clock::time_point) override {
     std::lock_guard l(m_lock);
