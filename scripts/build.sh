@@ -8,7 +8,12 @@ cd "$(dirname "$0")/.."
 build=build
 # -g1: line tables and function names, enough for backtraces, at a fraction of full debug
 # info's compile time (a heavy test file: 48 s -> 29 s under ASan).
-cmake_args=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DCRAWL_WERROR=ON "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O2 -g1 -DNDEBUG")
+# A unity build compiles each target's sources in batches of 8, so that the header-only libraries
+# (CLI11, nlohmann-json, GoogleTest) are parsed and their inline code generated once per batch,
+# not once per file: a clean build took 2 min 6 s instead of 3 min 42 s. (Precompiled headers
+# were tried and were slower: the cost is code generation, not parsing.)
+cmake_args=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DCRAWL_WERROR=ON -DCMAKE_UNITY_BUILD=ON
+            "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O2 -g1 -DNDEBUG")
 if [[ "${1:-}" == --sanitize ]]; then
   build=build-asan
   # -O0 compiles 40% faster than -O1 (measured on the largest test file: 21.7 s against 35.2 s)

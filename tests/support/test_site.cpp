@@ -51,7 +51,9 @@ void TestSite::write_config(const ServerOptions& server) const {
   const std::string tmp = m_dir / "tmp";
   std::filesystem::create_directories(tmp);
   std::string c;
-  c += std::string("load_module ") + k_echo_module + ";\n";
+  c += "load_module ";
+  c += k_echo_module;
+  c += ";\n";
   if (geteuid() == 0) c += "user root;\n";  // workers must read the temp dir
   c += "worker_processes " + std::to_string(server.workers) + ";\n";
   c += "pid " + (m_dir / "nginx.pid") + ";\n";
