@@ -1,6 +1,10 @@
-// crawlctl results: a job's records, as JSON Lines or as the original service's URL -> images map.
+// crawlctl results: a job's records, as JSON Lines, as the original service's URL -> images map,
+// or summed up.
 
+#include <algorithm>
+#include <map>
 #include <memory>
+#include <set>
 
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
@@ -8,10 +12,58 @@
 #include "commands.hpp"
 #include "queue/record.hpp"
 #include "redis_options.hpp"
+#include "table.hpp"
 
 namespace crawl::ctl {
 
 namespace {
+
+// What --format summary adds up over a job's records.
+struct Summary {
+  std::uint64_t records = 0, done = 0, failed = 0, filtered = 0;
+  std::uint64_t image_refs = 0, bytes = 0, truncated = 0;
+  std::set<std::string> images;
+  std::map<std::string, std::uint64_t> failed_by, filtered_by;
+
+  void add(const queue::Record& r) {
+    ++records;
+    switch (r.outcome) {
+      case queue::Outcome::done:
+        ++done;
+        bytes += r.bytes;
+        truncated += r.truncated ? 1 : 0;
+        image_refs += r.images.size();
+        images.insert(r.images.begin(), r.images.end());
+        break;
+      case queue::Outcome::failed:
+        ++failed;
+        ++failed_by[r.reason.empty() ? "unknown" : r.reason];
+        break;
+      case queue::Outcome::filtered:
+        ++filtered;
+        ++filtered_by[r.reason.empty() ? "unknown" : r.reason];
+        break;
+    }
+  }
+};
+
+// "http_404 9, timeout 2", most frequent first.
+std::string reasons(const std::map<std::string, std::uint64_t>& by) {
+  std::vector<std::pair<std::string, std::uint64_t>> v(by.begin(), by.end());
+  std::stable_sort(v.begin(), v.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
+  std::string out;
+  for (const auto& [reason, n] : v) out += fmt::format("{}{} {}", out.empty() ? "" : ", ", reason, n);
+  return out;
+}
+
+void print_summary(const std::string& job, const Summary& s) {
+  fmt::print("job {}: {} URLs recorded\n", job, s.records);
+  fmt::print("  pages     {}: {} images on them ({} distinct), {} of bodies{}\n", s.done, s.image_refs,
+             s.images.size(), human_bytes(static_cast<double>(s.bytes)),
+             s.truncated ? fmt::format(", {} cut at max_body", s.truncated) : "");
+  fmt::print("  failed    {}{}{}\n", s.failed, s.failed ? ": " : "", reasons(s.failed_by));
+  fmt::print("  filtered  {}{}{}\n", s.filtered, s.filtered ? ": " : "", reasons(s.filtered_by));
+}
 
 struct ResultsOptions {
   RedisOptions redis;
@@ -21,8 +73,8 @@ struct ResultsOptions {
 };
 
 int run_results(const ResultsOptions& o) {
-  if (o.format != "jsonl" && o.format != "json") {
-    fmt::print(stderr, "crawlctl results: --format must be jsonl or json\n");
+  if (o.format != "jsonl" && o.format != "json" && o.format != "summary") {
+    fmt::print(stderr, "crawlctl results: --format must be jsonl, json or summary\n");
     return k_exit_usage;
   }
   auto queue = open_queue(o.redis);
@@ -35,6 +87,7 @@ int run_results(const ResultsOptions& o) {
     return k_exit_usage;
   }
   nlohmann::ordered_json images = nlohmann::ordered_json::object();
+  Summary summary;
   std::string cursor = "0";
   do {
     auto page = queue->results(o.job, cursor);
@@ -48,12 +101,15 @@ int run_results(const ResultsOptions& o) {
       if (!o.outcome.empty() && queue::to_string(record->outcome) != o.outcome) continue;
       if (o.format == "jsonl") {
         fmt::print("{}\n", json);
+      } else if (o.format == "summary") {
+        summary.add(*record);
       } else if (record->outcome == queue::Outcome::done) {
         images[record->url] = record->images;
       }
     }
   } while (cursor != "0");
   if (o.format == "json") fmt::print("{}\n", images.dump(2));
+  if (o.format == "summary") print_summary(o.job, summary);
   return k_exit_ok;
 }
 
@@ -64,11 +120,13 @@ void add_results_command(CLI::App& app, Action& run) {
   CLI::App* sub = app.add_subcommand("results", "Print a job's results");
   sub->add_option("job", o->job, "Job id")->required();
   sub->add_option("--format", o->format,
-                  "jsonl: one record per URL; json: {url: [images]} for the pages crawled")
+                  "jsonl: one record per URL; json: {url: [images]} for the pages crawled; "
+                  "summary: pages, images, failures and filters counted by reason")
       ->capture_default_str();
   sub->add_option("--outcome", o->outcome, "Only done, failed or filtered records (jsonl)");
   add_redis_options(sub, o->redis);
   sub->footer("Examples:\n  crawlctl results 17 > job17.jsonl\n  crawlctl results 17 --format json\n"
+              "  crawlctl results 17 --format summary\n"
               "  crawlctl results 17 --outcome failed | jq -r '.url + \" \" + .reason'");
   sub->callback([o, &run] { run = [o] { return run_results(*o); }; });
 }

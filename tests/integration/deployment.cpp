@@ -80,6 +80,24 @@ std::vector<queue::Queue::Heartbeat> Deployment::heartbeats(const std::vector<st
   return *beats;
 }
 
+CommandResult ctl_redis(Deployment& d, std::vector<std::string> args) {
+  args.insert(args.end(), {"-H", d.hosts_file});
+  return run_program(CRAWLCTL, args, d.dir, 120s);
+}
+
+nlohmann::json status_json(Deployment& d, std::vector<std::string> extra, int* rc) {
+  std::vector<std::string> args{"status", "--json"};
+  args.insert(args.end(), extra.begin(), extra.end());
+  CommandResult r = d.ctl(args);
+  if (rc) *rc = r.rc;
+  try {
+    return nlohmann::json::parse(r.out);
+  } catch (const std::exception&) {
+    ADD_FAILURE() << "status printed no JSON (rc " << r.rc << "): " << r.err;
+    return nlohmann::json::object();
+  }
+}
+
 const nlohmann::json& host_report(const nlohmann::json& report, const std::string& name) {
   for (const auto& h : report["hosts"])
     if (h["name"] == name) return h;

@@ -37,6 +37,11 @@ struct Deployment {
   std::vector<queue::Queue::Heartbeat> heartbeats(const std::vector<std::string>& ids);
 };
 
+// crawlctl with the hosts file (for its redis: section) and nothing else.
+CommandResult ctl_redis(Deployment& d, std::vector<std::string> args);
+// `crawlctl status --json EXTRA...` parsed (an empty object, and a test failure, if it is not JSON).
+nlohmann::json status_json(Deployment& d, std::vector<std::string> extra = {}, int* rc = nullptr);
+
 const nlohmann::json& host_report(const nlohmann::json& report, const std::string& name);
 // "host1/1", "host1/2", ... for every fleet host.
 std::vector<std::string> worker_ids(const Deployment& d, int workers);

@@ -24,25 +24,6 @@ using Clock = std::chrono::steady_clock;
 // Worker settings for these tests: a log line every 300 ms, and one per URL.
 const std::string k_chatty = "  stats_interval: 300ms\n  log_level: debug\n";
 
-// crawlctl with the hosts file (for its redis: section) and nothing else.
-CommandResult ctl_redis(Deployment& d, std::vector<std::string> args) {
-  args.insert(args.end(), {"-H", d.hosts_file});
-  return run_program(CRAWLCTL, args, d.dir, 120s);
-}
-
-nlohmann::json status_json(Deployment& d, std::vector<std::string> extra = {}, int* rc = nullptr) {
-  std::vector<std::string> args{"status", "--json"};
-  args.insert(args.end(), extra.begin(), extra.end());
-  CommandResult r = d.ctl(args);
-  if (rc) *rc = r.rc;
-  try {
-    return nlohmann::json::parse(r.out);
-  } catch (const std::exception&) {
-    ADD_FAILURE() << "status printed no JSON (rc " << r.rc << "): " << r.err;
-    return nlohmann::json::object();
-  }
-}
-
 const nlohmann::json* worker_of(const nlohmann::json& status, const std::string& id) {
   for (const auto& w : status["workers"])
     if (w["id"] == id) return &w;
