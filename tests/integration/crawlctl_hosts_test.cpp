@@ -37,6 +37,28 @@ TEST(CrawlctlHosts, PrintsTheExpandedExampleInventory) {
   EXPECT_NE(r.out.find("26 hosts, 93 workers"), std::string::npos) << r.out;
 }
 
+// The real-fleet example in docs/ is a valid file and means what its comments say.
+TEST(CrawlctlHosts, TheDocsFleetExampleIsValid) {
+  TempDir dir("ctl");
+  const std::string file = std::string(CRAWL_SOURCE_DIR) + "/docs/fleet.hosts.yaml";
+  CliRun r = crawlctl({"hosts", "-H", file}, dir);
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_NE(r.out.find("61 hosts, 142 workers"), std::string::npos) << r.out;
+  r = crawlctl({"hosts", "-H", file, "--json", "--limit", "size=large"}, dir);
+  ASSERT_EQ(r.rc, 0) << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  ASSERT_EQ(j["hosts"].size(), 4u);
+  EXPECT_EQ(j["hosts"][3]["name"], "big4.eu.example.com");
+  EXPECT_EQ(j["hosts"][3]["address"], "10.1.1.4");
+  EXPECT_EQ(j["hosts"][3]["workers"], 8);
+  r = crawlctl({"hosts", "-H", file, "--json", "--limit", "ap"}, dir);
+  ASSERT_EQ(r.rc, 0) << r.err;
+  j = nlohmann::json::parse(r.out);
+  ASSERT_EQ(j["hosts"].size(), 5u);
+  EXPECT_EQ(j["hosts"][0]["port"], 2222);
+  EXPECT_EQ(j["hosts"][0]["user"], "crawl");
+}
+
 TEST(CrawlctlHosts, JsonWithLimit) {
   TempDir dir("ctl");
   CliRun r = crawlctl({"hosts", "-H", k_example, "--json", "--limit", "eu,!crawl0[2-9].eu.example.org"}, dir);
