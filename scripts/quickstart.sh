@@ -15,6 +15,7 @@
 #   --ssh             deploy over SSH to localhost (your SSH keys or agent) instead of locally
 #   --depth N         links to follow from each URL given (default 2; the demo site: all)
 #   --max-pages N     stop admitting URLs after N (default 500 for URLs given; demo: no limit)
+#   --timeout T       give up waiting for the job after T (default 1h; e.g. 90s, 30m)
 #   --keep-running    leave Redis, the demo site and the workers running afterwards
 #   --stop            stop what an earlier --keep-running run left, and exit
 #   --no-build        use the binaries already in the build directory
@@ -24,13 +25,16 @@
 # Running it again is fine: the build, the deploy and Redis pick up where they were, and each
 # run is a new job with its own results file.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+here=$PWD
+self=$(cd "$(dirname "$0")" && pwd)/$(basename "$0")
+cd "$(dirname "$self")/.."
 repo=$PWD
 
-workers=2 use_ssh=0 depth="" max_pages="" keep=0 stop_only=0 build=1 build_dir=build
-dir=${CRAWL_QUICKSTART_DIR:-build/quickstart}
+workers=2 use_ssh=0 depth="" max_pages="" timeout=1h keep=0 stop_only=0 build=1
+build_dir=$repo/build
+dir=${CRAWL_QUICKSTART_DIR:-$repo/build/quickstart}
 urls=()
-usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; }
+usage() { sed -n '2,/^set -euo/p' "$self" | sed '$d; s/^# \{0,1\}//'; }
 die() { echo "quickstart: $*" >&2; exit 2; }
 while [[ $# -gt 0 ]]; do
   case $1 in
@@ -38,6 +42,7 @@ while [[ $# -gt 0 ]]; do
     --ssh) use_ssh=1; shift ;;
     --depth) depth=${2:?}; shift 2 ;;
     --max-pages) max_pages=${2:?}; shift 2 ;;
+    --timeout) timeout=${2:?}; shift 2 ;;
     --keep-running) keep=1; shift ;;
     --stop) stop_only=1; shift ;;
     --no-build) build=0; shift ;;
@@ -49,9 +54,11 @@ while [[ $# -gt 0 ]]; do
   esac
 done
 [[ $workers =~ ^[1-9][0-9]*$ ]] || die "--workers: a positive number, not '$workers'"
+# Relative paths are the caller's, as with any command.
+[[ $dir == /* ]] || dir=$here/$dir
+[[ $build_dir == /* ]] || build_dir=$here/$build_dir
 mkdir -p "$dir"
-dir=$(cd "$dir" && pwd)
-[[ $build_dir == /* ]] || build_dir=$repo/$build_dir
+dir=$(cd "$dir" && pwd -P)  # as /proc/PID/cwd shows it
 crawlctl=$build_dir/apps/crawlctl/crawlctl
 worker_bin=$build_dir/apps/crawlworker/crawlworker
 hosts=$dir/hosts.yaml
@@ -59,11 +66,13 @@ say() { printf '\n== %s\n' "$*"; }
 
 # ---- services this script owns: their pids are in $dir/*.pid --------------------------------
 
-alive() {  # alive PIDFILE NAME: the pid in PIDFILE runs a program called NAME
-  local pid
+alive() {  # alive PIDFILE DIR: the pid in PIDFILE runs, and works in DIR (so it is ours, not
+           # a system service that took the pid of one that died with the machine)
+  local pid state
   pid=$(cat "$1" 2>/dev/null) || return 1
-  [[ $pid =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null &&
-    tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q "$2"
+  [[ $pid =~ ^[0-9]+$ ]] || return 1
+  state=$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null) || return 1
+  [[ $state != Z && $(readlink "/proc/$pid/cwd" 2>/dev/null) == "$2" ]]
 }
 port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 free_port() {  # free_port FROM: the first port from FROM up that nothing listens on
@@ -71,27 +80,29 @@ free_port() {  # free_port FROM: the first port from FROM up that nothing listen
   while ! port_free "$p"; do p=$((p + 1)); done
   echo "$p"
 }
-stop_pid() {  # stop_pid PIDFILE NAME: SIGTERM, wait up to 10 s, then SIGKILL
-  alive "$1" "$2" || { rm -f "$1"; return 0; }
+stop_pid() {  # stop_pid PIDFILE DIR: SIGTERM, up to 10 s to exit, then SIGKILL
   local pid i
-  pid=$(cat "$1")
-  kill -TERM "$pid" 2>/dev/null || true
-  for ((i = 0; i < 100; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-  kill -KILL "$pid" 2>/dev/null || true
+  if alive "$1" "$2"; then
+    pid=$(cat "$1")
+    kill -TERM "$pid" 2>/dev/null || true
+    for ((i = 0; i < 100; i++)); do alive "$1" "$2" || break; sleep 0.1; done
+    if alive "$1" "$2"; then kill -KILL "$pid" 2>/dev/null || true; fi
+  fi
   rm -f "$1"
 }
-stop_all() {
-  if [[ -f $hosts && -x $crawlctl ]]; then
-    "$crawlctl" stop -H "$hosts" --grace 10s >/dev/null 2>&1 ||
-      echo "quickstart: crawlctl stop failed; see crawlctl status -H $hosts" >&2
-  fi
-  stop_pid "$dir/site/nginx.pid" nginx
-  stop_pid "$dir/redis/redis.pid" redis-server
+stop_workers() {
+  [[ -f $hosts && -x $crawlctl ]] || return 0
+  "$crawlctl" stop -H "$hosts" --grace 10s >/dev/null 2>&1 ||
+    echo "quickstart: crawlctl stop failed; see crawlctl status -H $hosts" >&2
 }
+stop_site() { stop_pid "$dir/site/nginx.pid" "$dir/site"; }
+stop_redis() { stop_pid "$dir/redis/redis.pid" "$dir/redis"; }
 
 if [[ $stop_only == 1 ]]; then
-  stop_all
-  echo "quickstart: stopped the workers, the demo site and Redis started from $dir"
+  stop_workers
+  stop_site
+  stop_redis
+  echo "quickstart: stopped the workers, the demo site and Redis of $dir"
   exit 0
 fi
 
@@ -103,22 +114,42 @@ if [[ $build == 1 ]]; then
     die "--build-dir works with --no-build only (scripts/build.sh builds into build/)"; fi
 fi
 [[ -x $crawlctl && -x $worker_bin ]] || die "no crawlctl/crawlworker in $build_dir (build first)"
+if [[ $use_ssh == 1 ]] && port_free 22; then
+  die "--ssh: nothing listens on 127.0.0.1:22. Start an SSH server that accepts your key
+  (Debian: apt-get install openssh-server && systemctl start ssh), or leave out --ssh."
+fi
 
-started=()  # what this run started, stopped at exit unless --keep-running
+# What this run uses (started, or found running from an earlier --keep-running run): stopped
+# at the end, on an error and on Ctrl-C, unless --keep-running.
+uses_redis=0 uses_site=0 deployed=0 watcher=""
+stop_ours() {
+  local stopped=()
+  if [[ $deployed == 1 ]]; then stop_workers; stopped+=("the workers"); deployed=0; fi
+  if [[ $uses_site == 1 ]]; then stop_site; stopped+=("the demo site"); uses_site=0; fi
+  if [[ $uses_redis == 1 ]]; then stop_redis; stopped+=("Redis"); uses_redis=0; fi
+  if [[ ${#stopped[@]} -gt 0 ]]; then
+    local IFS=,
+    echo "quickstart: stopped ${stopped[*]} (--keep-running leaves them up)" | sed 's/,/, /g'
+  fi
+}
 finish() {
   local rc=$?
-  if [[ $keep == 0 && ${#started[@]} -gt 0 ]]; then stop_all; fi
+  trap '' INT TERM  # a second Ctrl-C must not cut the clean-up short
+  [[ -n $watcher ]] && kill "$watcher" 2>/dev/null
+  if [[ $keep == 0 ]]; then stop_ours; fi
   exit $rc
 }
 trap finish EXIT
 trap 'exit 130' INT TERM
+redact() { sed -E 's#//[^@/]*@#//***@#' <<<"$1"; }  # a password in a Redis URL is not printed
 
 # ---- 2. Redis ----------------------------------------------------------------------------------
 
 if [[ -n ${CRAWL_REDIS_URL:-} ]]; then
   redis_url=$CRAWL_REDIS_URL
-  say "Redis: $redis_url (from \$CRAWL_REDIS_URL)"
-elif alive "$dir/redis/redis.pid" redis-server; then
+  say "Redis: $(redact "$redis_url") (from \$CRAWL_REDIS_URL)"
+elif alive "$dir/redis/redis.pid" "$dir/redis"; then
+  uses_redis=1
   redis_url=$(cat "$dir/redis/url")
   say "Redis: $redis_url (already running, pid $(cat "$dir/redis/redis.pid"))"
 else
@@ -138,7 +169,7 @@ appendfsync everysec
 save ""
 EOF
   redis-server "$dir/redis/redis.conf"
-  started+=(redis)
+  uses_redis=1
   for ((i = 0; i < 100; i++)); do
     redis-cli -p "$port" ping 2>/dev/null | grep -q PONG && break
     sleep 0.1
@@ -203,7 +234,8 @@ generate_site() {
 }
 
 if [[ ${#urls[@]} -eq 0 ]]; then
-  if alive "$dir/site/nginx.pid" nginx; then
+  if alive "$dir/site/nginx.pid" "$dir/site"; then
+    uses_site=1
     site_url=$(cat "$dir/site/url")
     say "Demo site: $site_url (already running)"
   else
@@ -225,7 +257,7 @@ if [[ ${#urls[@]} -eq 0 ]]; then
       echo "}"
     } >"$dir/site/nginx.conf"
     (cd "$dir/site" && /usr/sbin/nginx -c "$dir/site/nginx.conf" -p "$dir/site" -e "$dir/site/error.log")
-    started+=(site)
+    uses_site=1
     for ((i = 0; i < 100; i++)); do
       curl -sf -o /dev/null "${site_url}robots.txt" && break
       sleep 0.1
@@ -253,7 +285,8 @@ else
   host_entry="  localhost:
     transport: local"
 fi
-cat >"$hosts" <<EOF
+# Mode 0600: it may hold a password from $CRAWL_REDIS_URL.
+(umask 077 && rm -f "$hosts" && cat >"$hosts") <<EOF
 # Written by scripts/quickstart.sh: this machine as a one-host fleet. docs/hosts-file.md
 # describes every key; docs/fleet.hosts.yaml is a commented example for real machines.
 redis:
@@ -273,7 +306,7 @@ $host_entry
 EOF
 ctl() { "$crawlctl" "$1" -H "$hosts" "${@:2}"; }
 say "Deploying $workers workers: crawlctl deploy -H $hosts"
-started+=(workers)
+deployed=1
 ctl deploy || die "deploy failed (see above)"
 
 # ---- 5. submit, follow, collect ----------------------------------------------------------------
@@ -282,10 +315,20 @@ say "Submitting ${urls[*]}"
 job=$(ctl submit --quiet --depth "$depth" --max-pages "$max_pages" "${urls[@]}")
 echo "job $job"
 say "Following the crawl: crawlctl status $job --watch"
-ctl status "$job" --watch --interval 1s || true  # its exit code reports failed URLs (8)
+# status --watch draws the progress and ends by itself when the job does; wait bounds it.
+"$crawlctl" status -H "$hosts" "$job" --watch --interval 1s &
+watcher=$!
 rc=0
-ctl wait "$job" --timeout 1h --quiet || rc=$?
-[[ $rc == 0 ]] || die "job $job did not finish (crawlctl wait exited $rc)"
+ctl wait "$job" --timeout "$timeout" --quiet || rc=$?
+for ((i = 0; i < 30; i++)); do kill -0 "$watcher" 2>/dev/null || break; sleep 0.1; done
+kill "$watcher" 2>/dev/null || true
+wait "$watcher" 2>/dev/null || true  # its exit code reports failed URLs (8), not an error
+watcher=""
+case $rc in
+  0) ;;
+  124) die "job $job has not finished after $timeout (crawlctl status $job -H $hosts shows why)" ;;
+  *) die "job $job did not finish (crawlctl wait exited $rc)" ;;
+esac
 
 results=$dir/results
 mkdir -p "$results"
@@ -306,15 +349,13 @@ Look around with:
 EOF
 
 if [[ $keep == 1 ]]; then
-  cat <<EOF
-
-Left running, as asked: Redis ($redis_url), $workers workers$([[ -f $dir/site/url ]] && echo ", the demo site ($(cat "$dir/site/url"))").
-Stop them with:
-  scripts/quickstart.sh --stop$([[ $dir != "$repo/build/quickstart" ]] && echo " --dir $dir")
-EOF
+  left="$workers workers"
+  [[ $uses_redis == 1 ]] && left+=", Redis ($redis_url)"
+  [[ $uses_site == 1 ]] && left+=", the demo site ($site_url)"
+  stop_cmd="scripts/quickstart.sh --stop"
+  [[ $dir != "$repo/build/quickstart" ]] && stop_cmd+=" --dir $dir"
+  printf '\nLeft running, as asked: %s.\nStop them with:\n  %s\n' "$left" "$stop_cmd"
 else
-  stop_all
-  started=()
   echo
-  echo "Stopped the workers$([[ -z ${CRAWL_REDIS_URL:-} ]] && echo ", Redis") and the demo site it started (--keep-running leaves them up)."
+  stop_ours
 fi

@@ -5,9 +5,12 @@
 #include <map>
 #include <memory>
 #include <set>
+#include <unordered_set>
+#include <utility>
 
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
+#include <xxhash.h>
 
 #include "commands.hpp"
 #include "queue/record.hpp"
@@ -88,6 +91,13 @@ int run_results(const ResultsOptions& o) {
   }
   nlohmann::ordered_json images = nlohmann::ordered_json::object();
   Summary summary;
+  // HSCAN may return a record twice while Redis resizes the hash: each URL is printed once.
+  // URLs are remembered by a 128-bit hash (16 bytes each, no collision in practice).
+  struct PairHash {
+    std::size_t operator()(const std::pair<std::uint64_t, std::uint64_t>& p) const { return p.first; }
+  };
+  std::unordered_set<std::pair<std::uint64_t, std::uint64_t>, PairHash> seen;
+  std::uint64_t unreadable = 0;
   std::string cursor = "0";
   do {
     auto page = queue->results(o.job, cursor);
@@ -97,7 +107,12 @@ int run_results(const ResultsOptions& o) {
     }
     for (const std::string& json : *page) {
       auto record = queue::record_from_json(json);
-      if (!record) continue;
+      if (!record) {
+        ++unreadable;
+        continue;
+      }
+      const XXH128_hash_t h = XXH3_128bits(record->url.data(), record->url.size());
+      if (!seen.emplace(h.low64, h.high64).second) continue;
       if (!o.outcome.empty() && queue::to_string(record->outcome) != o.outcome) continue;
       if (o.format == "jsonl") {
         fmt::print("{}\n", json);
@@ -110,6 +125,9 @@ int run_results(const ResultsOptions& o) {
   } while (cursor != "0");
   if (o.format == "json") fmt::print("{}\n", images.dump(2));
   if (o.format == "summary") print_summary(o.job, summary);
+  if (unreadable > 0)
+    fmt::print(stderr, "crawlctl results: {} records of job {} could not be read (not valid JSON records)\n",
+               unreadable, o.job);
   return k_exit_ok;
 }
 
@@ -123,7 +141,7 @@ void add_results_command(CLI::App& app, Action& run) {
                   "jsonl: one record per URL; json: {url: [images]} for the pages crawled; "
                   "summary: pages, images, failures and filters counted by reason")
       ->capture_default_str();
-  sub->add_option("--outcome", o->outcome, "Only done, failed or filtered records (jsonl)");
+  sub->add_option("--outcome", o->outcome, "Only done, failed or filtered records");
   add_redis_options(sub, o->redis);
   sub->footer("Examples:\n  crawlctl results 17 > job17.jsonl\n  crawlctl results 17 --format json\n"
               "  crawlctl results 17 --format summary\n"

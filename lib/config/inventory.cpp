@@ -431,10 +431,13 @@ class Parser {
                if (key == "url") {
                  auto url = single_line(value, key);
                  if (!url) return;
-                 if (!url->starts_with("redis://") && !url->starts_with("rediss://") &&
-                     !url->starts_with("unix://")) {
-                   error(value, "'url' must start with redis://, rediss:// or unix://, not '{}'",
-                         *url);
+                 if (url->starts_with("rediss://")) {
+                   error(value, "'url': TLS (rediss://) is not supported; reach Redis over a "
+                                "private network, a VPN or a tunnel");
+                   return;
+                 }
+                 if (!url->starts_with("redis://") && !url->starts_with("unix://")) {
+                   error(value, "'url' must start with redis:// or unix://, not '{}'", *url);
                    return;
                  }
                  r.url = *url;

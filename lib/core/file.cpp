@@ -1,6 +1,7 @@
 #include "core/file.hpp"
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -14,6 +15,14 @@ Result<std::string> read_file(const std::string& path) {
   out << in.rdbuf();
   if (in.bad()) return fail("{}: read error: {}", path, std::strerror(errno));
   return std::move(out).str();
+}
+
+std::string expand_home(const std::string& path) {
+  if (path == "~" || path.starts_with("~/")) {
+    const char* home = std::getenv("HOME");
+    return std::string(home ? home : "") + path.substr(1);
+  }
+  return path;
 }
 
 }  // namespace crawl

@@ -17,7 +17,7 @@ Result<RedisUrl> redis_target(std::string_view flag_url, std::string_view file_u
   if (!url) return url;
   if (!url->password.empty()) return url;
   if (!password_file.empty()) {
-    auto secret = read_file(std::string(password_file));
+    auto secret = read_file(expand_home(std::string(password_file)));
     if (!secret) return fail("Redis password: {}", secret.error().message);
     std::string password = *secret;
     while (!password.empty() && (password.back() == '\n' || password.back() == '\r'))

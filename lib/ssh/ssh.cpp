@@ -455,14 +455,6 @@ class SshRemote final : public fanout::Remote {
 
 }  // namespace
 
-std::string expand_home(const std::string& path) {
-  if (path == "~" || path.starts_with("~/")) {
-    const char* home = std::getenv("HOME");
-    return std::string(home ? home : "") + path.substr(1);
-  }
-  return path;
-}
-
 void KeyRing::load(const std::string& path, const Passphrase& passphrase) {
   if (m_keys.contains(path)) return;
   const std::string file = expand_home(path);

@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 
+#include "core/file.hpp"
 #include "core/result.hpp"
 #include "fanout/remote.hpp"
 
@@ -41,7 +42,6 @@ struct Context {
 // `context` must outlive the remotes.
 fanout::RemoteFactory remote_factory(Context& context);
 
-// "~/x" -> "$HOME/x" on this machine.
-std::string expand_home(const std::string& path);
+using crawl::expand_home;  // core/file.hpp
 
 }  // namespace crawl::ssh

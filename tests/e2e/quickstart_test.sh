@@ -4,6 +4,8 @@
 # the results, the summary, the logs brought home, and that nothing it started is left running.
 #   quickstart_test.sh SOURCE_DIR BUILD_DIR
 set -uo pipefail
+# The quickstart's own Redis and hosts file, whatever the caller's environment says.
+unset CRAWL_REDIS_URL CRAWL_REDIS_PASSWORD CRAWL_HOSTS CRAWL_QUICKSTART_DIR
 src=$1
 build=$2
 tmp=$(mktemp -d "${CRAWL_TEST_TMPDIR:-${TMPDIR:-/tmp}}/crawl-test-quickstart-XXXXXX")
@@ -50,6 +52,7 @@ check_run() {  # check_run N OUTPUT
 }
 
 for n in 1 2; do
+  rm -rf "$dir/logs"  # each run must bring the logs home itself
   out=$(quickstart 2>&1)
   rc=$?
   echo "$out"
@@ -60,6 +63,7 @@ for n in 1 2; do
 done
 
 # --keep-running leaves Redis, the site and the workers up and says how to stop them.
+rm -rf "$dir/logs"
 out=$(quickstart --keep-running 2>&1)
 rc=$?
 echo "$out"

@@ -98,6 +98,14 @@ nlohmann::json status_json(Deployment& d, std::vector<std::string> extra, int* r
   }
 }
 
+long long redis_integer(Deployment& d, const std::vector<std::string>& command) {
+  auto url = queue::parse_redis_url(d.cluster.redis().url());
+  auto redis = queue::Redis::connect(*url, 5s);
+  if (!redis) throw std::runtime_error(redis.error().message);
+  auto r = redis->command(command);
+  return r ? r->integer : -1;
+}
+
 const nlohmann::json& host_report(const nlohmann::json& report, const std::string& name) {
   for (const auto& h : report["hosts"])
     if (h["name"] == name) return h;

@@ -42,6 +42,9 @@ CommandResult ctl_redis(Deployment& d, std::vector<std::string> args);
 // `crawlctl status --json EXTRA...` parsed (an empty object, and a test failure, if it is not JSON).
 nlohmann::json status_json(Deployment& d, std::vector<std::string> extra = {}, int* rc = nullptr);
 
+// An integer reply of one Redis command on the cluster's Redis (-1 for another reply).
+long long redis_integer(Deployment& d, const std::vector<std::string>& command);
+
 const nlohmann::json& host_report(const nlohmann::json& report, const std::string& name);
 // "host1/1", "host1/2", ... for every fleet host.
 std::vector<std::string> worker_ids(const Deployment& d, int workers);

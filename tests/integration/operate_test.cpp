@@ -30,14 +30,6 @@ const nlohmann::json* worker_of(const nlohmann::json& status, const std::string&
   return nullptr;
 }
 
-long long redis_integer(Deployment& d, const std::vector<std::string>& command) {
-  auto url = queue::parse_redis_url(d.cluster.redis().url());
-  auto redis = queue::Redis::connect(*url, 5s);
-  if (!redis) throw std::runtime_error(redis.error().message);
-  auto r = redis->command(command);
-  return r ? r->integer : -1;
-}
-
 // Lines of `text` by their "host/N" prefix.
 std::map<std::string, std::vector<std::string>> by_worker(const std::string& text) {
   std::map<std::string, std::vector<std::string>> out;

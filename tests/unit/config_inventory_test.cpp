@@ -317,6 +317,9 @@ TEST(InventoryErrors, Structure) {
   EXPECT_NE(parse_error("hosts:\n  a:\n---\nhosts:\n  b:\n").find("only one YAML document"),
             std::string::npos);
   EXPECT_NE(parse_error("redis:\n  url: http://x\n").find("redis://"), std::string::npos);
+  // TLS is refused when the file is read, not at the first connection.
+  EXPECT_NE(parse_error("redis:\n  url: rediss://x:6380/0\n").find("rediss://) is not supported"),
+            std::string::npos);
   EXPECT_NE(parse_error("worker:\n  heartbeat_interval: 5s\n  heartbeat_ttl: 6s\n")
                 .find("at least twice"),
             std::string::npos);
