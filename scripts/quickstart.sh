@@ -127,10 +127,11 @@ stop_ours() {
   if [[ $deployed == 1 ]]; then stop_workers; stopped+=("the workers"); deployed=0; fi
   if [[ $uses_site == 1 ]]; then stop_site; stopped+=("the demo site"); uses_site=0; fi
   if [[ $uses_redis == 1 ]]; then stop_redis; stopped+=("Redis"); uses_redis=0; fi
-  if [[ ${#stopped[@]} -gt 0 ]]; then
-    local IFS=,
-    echo "quickstart: stopped ${stopped[*]} (--keep-running leaves them up)" | sed 's/,/, /g'
-  fi
+  local n=${#stopped[@]} list
+  ((n > 0)) || return 0
+  list=${stopped[0]}
+  for ((i = 1; i < n; i++)); do list+=$([[ $i == $((n - 1)) ]] && echo " and " || echo ", ")${stopped[$i]}; done
+  echo "quickstart: stopped $list (--keep-running leaves them up)"
 }
 finish() {
   local rc=$?
