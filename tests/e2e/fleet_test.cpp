@@ -39,11 +39,7 @@ pid_t pid_of(const nlohmann::json& status, const std::string& id) {
 }
 
 TEST(EndToEnd, FleetCrawlsThroughKilledWorkersAndARedisRestart) {
-  Deployment d(5, [] {
-    SiteOptions o = small_site();
-    o.pages = 3000;
-    return o;
-  }());
+  Deployment d(5, small_site(3000));
   ASSERT_GE(d.cluster.site().manifest().entries.size(), 3000u);
   d.write_hosts("  workers: 2\n");
 
@@ -149,11 +145,14 @@ TEST(EndToEnd, FleetCrawlsThroughKilledWorkersAndARedisRestart) {
   // logs --outdir: one log per worker. Each worker lived through the restart (or was started
   // after it), so each connected to Redis at least twice; the victims started twice.
   const std::string logs = d.dir / "logs";
+  auto log_of = [&](const std::string& id) {  // logs/HOST/wN.log for worker HOST/N
+    const auto slash = id.find('/');
+    return logs + "/" + id.substr(0, slash) + "/w" + id.substr(slash + 1) + ".log";
+  };
   CommandResult fetched = d.ctl({"logs", "--outdir", logs});
   ASSERT_EQ(fetched.rc, 0) << fetched.err;
   for (const auto& id : worker_ids(d, 2)) {
-    const auto slash = id.find('/');
-    const std::string file = logs + "/" + id.substr(0, slash) + "/w" + id.substr(slash + 1) + ".log";
+    const std::string file = log_of(id);
     ASSERT_TRUE(fs::exists(file)) << file;
     const std::string text = read_text(file);
     const bool victim = std::find(victims.begin(), victims.end(), id) != victims.end();
@@ -175,9 +174,7 @@ TEST(EndToEnd, FleetCrawlsThroughKilledWorkersAndARedisRestart) {
   fetched = d.ctl({"logs", "--outdir", logs});
   ASSERT_EQ(fetched.rc, 0) << fetched.err;
   for (const auto& id : worker_ids(d, 2)) {
-    const auto slash = id.find('/');
-    const std::string text =
-        read_text(logs + "/" + id.substr(0, slash) + "/w" + id.substr(slash + 1) + ".log");
+    const std::string text = read_text(log_of(id));
     EXPECT_EQ(count(text, "event=stopped"), 1u) << id;
   }
 }

@@ -18,11 +18,7 @@ namespace {
 namespace fs = std::filesystem;
 
 TEST(Deploy, FiveHostsRunDetachedWorkersThatCrawlAndARedeployChangesNothing) {
-  Deployment d(5, [] {
-    SiteOptions o = small_site();
-    o.pages = 300;
-    return o;
-  }());
+  Deployment d(5, small_site(300));
   d.write_hosts("  workers: 2\n");
   int rc = -1;
   auto report = d.deploy({}, &rc);

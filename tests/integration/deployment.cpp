@@ -16,9 +16,9 @@ std::string comm(pid_t pid) {
 
 }  // namespace
 
-SiteOptions small_site() {
+SiteOptions small_site(int pages) {
   SiteOptions o;
-  o.pages = 150;
+  o.pages = pages;
   o.body_cap = 256u << 10;
   return o;
 }

@@ -14,7 +14,8 @@
 
 namespace crawl::testing {
 
-SiteOptions small_site();
+// The site the deploy tests crawl: `pages` pages, bodies capped at 256 KiB.
+SiteOptions small_site(int pages = 150);
 
 struct Deployment {
   SshFleet fleet;

@@ -43,11 +43,7 @@ std::map<std::string, std::vector<std::string>> by_worker(const std::string& tex
 }
 
 TEST(Operate, StatusSeesEveryWorkerFlagsAKilledOneAndWaitSeesTheJobThrough) {
-  Deployment d(3, [] {
-    SiteOptions o = small_site();
-    o.pages = 200;
-    return o;
-  }());
+  Deployment d(3, small_site(200));
   d.write_hosts("  workers: 2\n");
   int rc = -1;
   auto report = d.deploy({}, &rc);
