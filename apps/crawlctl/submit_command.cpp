@@ -183,7 +183,7 @@ void add_submit_command(CLI::App& app, Action& run) {
   sub->add_option("--scope", o->scope, "host (the seeds' hosts), domain (their registrable domains) or any")
       ->capture_default_str();
   sub->add_option("--depth", o->depth, "Links followed from a seed")->capture_default_str();
-  sub->add_option("--max-pages", o->max_pages, "Stop admitting URLs after this many (0 = no limit)");
+  sub->add_option("--max-pages", o->max_pages, "Stop admitting URLs to fetch after this many; links filtered out do not count (0 = no limit)");
   sub->add_option("--allow", o->allow, "Only URLs matching one of these regexes (POSIX extended)");
   sub->add_option("--deny", o->deny, "Never URLs matching one of these regexes");
   sub->add_option("--delay", o->delay, "Per-host delay between requests, across the fleet (e.g. 500ms)")

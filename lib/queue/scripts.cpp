@@ -89,23 +89,28 @@ local function settle(e)
   end
   return false
 end
+-- The page budget (max_pages) counts URLs admitted to be fetched: submitted minus filtered.
+-- A link recorded as filtered costs none of it.
+local function budget(a, job)
+  if a.used == nil then
+    local st = redis.call('HMGET', stats_key(job), 'submitted', 'filtered')
+    a.used = tonumber(st[1] or 0) - tonumber(st[2] or 0)
+    a.max = tonumber(redis.call('HGET', P .. ':job:' .. job, 'max_pages') or 0)
+  end
+  return a
+end
 local function admit(job, depth, fp, url, drop)
   local s = state_of(job)
   if s == 'cancelled' or s == 'gone' then return 0 end
-  local a = acc(job)
-  if a.submitted == nil then
-    a.submitted = tonumber(redis.call('HGET', stats_key(job), 'submitted') or 0)
-    a.max = tonumber(redis.call('HGET', P .. ':job:' .. job, 'max_pages') or 0)
-  end
+  local a = budget(acc(job), job)
   if not first_sight(job, fp) then
     bump(a, 'duplicates', 1)
     return 0
   end
-  if a.max > 0 and a.submitted >= a.max then
+  if a.max > 0 and a.used >= a.max then
     bump(a, 'dropped:max_pages', 1)
     return 0
   end
-  a.submitted = a.submitted + 1
   bump(a, 'submitted', 1)
   if drop ~= '' then
     redis.call('HSET', P .. ':job:' .. job .. ':results', url,
@@ -113,6 +118,7 @@ local function admit(job, depth, fp, url, drop)
     bump(a, 'filtered', 1)
     bump(a, 'filtered:' .. drop, 1)
   else
+    a.used = a.used + 1
     pushes[#pushes + 1] = job .. ' ' .. depth .. ' 0 ' .. url
     bump(a, 'queued', 1)
   end
@@ -126,9 +132,7 @@ constexpr std::string_view k_enqueue = R"lua(
 local job, depth = ARGV[2], ARGV[3]
 local s = state_of(job)
 if s == 'cancelled' or s == 'gone' then return {0, 0} end
-local a = acc(job)
-a.submitted = tonumber(redis.call('HGET', stats_key(job), 'submitted') or 0)
-a.max = tonumber(redis.call('HGET', P .. ':job:' .. job, 'max_pages') or 0)
+local a = budget(acc(job), job)
 local head = job .. ' ' .. depth .. ' 0 '
 local admitted, duplicates, queued, seen = 0, 0, 0, 0
 for i = 4, #ARGV, 3 do
@@ -139,10 +143,10 @@ for i = 4, #ARGV, 3 do
     duplicates = duplicates + (1 - n)
   elseif not first_sight(job, ARGV[i]) then
     seen = seen + 1
-  elseif a.max > 0 and a.submitted >= a.max then
+  elseif a.max > 0 and a.used >= a.max then
     bump(a, 'dropped:max_pages', 1)
   else
-    a.submitted = a.submitted + 1
+    a.used = a.used + 1
     queued = queued + 1
     pushes[#pushes + 1] = head .. ARGV[i + 1]
   end

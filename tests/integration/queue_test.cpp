@@ -224,6 +224,41 @@ TEST_F(QueueTest, MaxPagesStopsAdmission) {
   expect_balanced(job);
 }
 
+TEST_F(QueueTest, FilteredLinksCostNothingOfThePageBudget) {
+  policy::JobOptions o;
+  o.max_pages = 10;
+  const std::string job = new_job(o);
+  // Off-site links recorded as filtered come first; the budget is still there for pages.
+  ASSERT_TRUE(m_queue->enqueue(job, 0, links(0, 30, "offsite", "elsewhere/")));
+  auto r = m_queue->enqueue(job, 0, links(0, 25));
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->admitted, 10u);
+  const JobInfo i = info(job);
+  EXPECT_EQ(i.stat("filtered"), 30);
+  EXPECT_EQ(i.stat("queued"), 10);
+  EXPECT_EQ(i.stat("submitted"), 40);
+  EXPECT_EQ(i.stat("dropped:max_pages"), 15);
+  // A later call (as a worker's completion) reads the spent budget back from the counters;
+  // once it is spent, nothing more is admitted, filtered or not.
+  ASSERT_TRUE(m_queue->enqueue(job, 1, links(100, 103, "robots")));
+  ASSERT_TRUE(m_queue->enqueue(job, 1, links(100, 103, "", "more/")));
+  EXPECT_EQ(info(job).stat("queued"), 10);
+  EXPECT_EQ(info(job).stat("filtered"), 30);
+  EXPECT_EQ(info(job).stat("dropped:max_pages"), 21);
+  // With budget left, a later call's filtered links are recorded and cost none of it.
+  policy::JobOptions roomy;
+  roomy.max_pages = 3;
+  const std::string other = new_job(roomy);
+  ASSERT_TRUE(m_queue->enqueue(other, 0, links(0, 2)));
+  ASSERT_TRUE(m_queue->enqueue(other, 1, links(0, 5, "offsite", "elsewhere/")));
+  ASSERT_TRUE(m_queue->enqueue(other, 1, links(10, 15)));
+  EXPECT_EQ(info(other).stat("filtered"), 5);
+  EXPECT_EQ(info(other).stat("queued"), 3);
+  EXPECT_EQ(info(other).stat("dropped:max_pages"), 4);
+  expect_balanced(other);
+  expect_balanced(job);
+}
+
 TEST_F(QueueTest, PolitenessSlotsAreSharedAndSpaced) {
   EXPECT_EQ(*m_queue->reserve("example.org", 1000, milliseconds(500)), 1000);
   EXPECT_EQ(*m_queue->reserve("example.org", 1000, milliseconds(500)), 1500);
