@@ -27,6 +27,8 @@ std::string to_json(const Record& r) {
     j["fetch_ms"] = r.fetch_ms;
     j["links"] = r.links;
     j["images"] = r.images;
+    if (!r.parse_cut.empty()) j["parse_cut"] = r.parse_cut;
+    if (r.noindex) j["noindex"] = true;
   }
   j["depth"] = r.depth;
   if (!r.error.empty()) j["error"] = r.error;
@@ -56,6 +58,8 @@ std::optional<Record> record_from_json(std::string_view text) {
   r.depth = j.value("depth", 0);
   r.links = j.value("links", 0);
   r.images = j.value("images", std::vector<std::string>{});
+  r.parse_cut = j.value("parse_cut", "");
+  r.noindex = j.value("noindex", false);
   r.error = j.value("error", "");
   r.worker = j.value("worker", "");
   r.at_ms = j.value("at_ms", std::int64_t{0});

@@ -13,7 +13,8 @@ Parsed parse(const ParseJob& job) {
   out.title = page.title;
   out.images = std::move(links.images);
   out.found = static_cast<int>(page.links.size());
-  out.nesting_cut = page.nesting_cut;
+  out.parse_cut = page.size_cut ? "size" : page.nesting_cut ? "nesting" : "";
+  out.noindex = page.meta_noindex;
   out.links.reserve(links.follow.size());
   for (std::string& u : links.follow) {
     const policy::Drop drop = job.filter->judge(u, job.depth + 1);

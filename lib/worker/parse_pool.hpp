@@ -32,7 +32,8 @@ struct Parsed {
   std::vector<std::string> images;
   std::vector<queue::Link> links;  // unique, in document order, drop reason set when filtered
   int found = 0;                   // links on the page, before dedup and rules
-  bool nesting_cut = false;
+  std::string parse_cut;  // "size" or "nesting" when only part of the page was parsed
+  bool noindex = false;
 };
 
 class ParsePool {

@@ -32,6 +32,8 @@ TEST(Record, JsonRoundTripAndFilteredRecordsAreShort) {
   r.depth = 3;
   r.links = 7;
   r.images = {"http://example.org/a.png"};
+  r.parse_cut = "size";
+  r.noindex = true;
   r.worker = "h1/1";
   r.at_ms = 99;
   EXPECT_EQ(record_from_json(to_json(r)), r);

@@ -1,0 +1,63 @@
+// What a parser thread makes of a page: links judged against the job, and a record of what
+// it could not read whole.
+
+#include <gtest/gtest.h>
+
+#include "html/html.hpp"
+#include "worker/parse_pool.hpp"
+
+namespace crawl::worker {
+namespace {
+
+std::shared_ptr<const policy::LinkFilter> filter() {
+  policy::JobOptions job;
+  return std::make_shared<const policy::LinkFilter>(
+      std::move(*policy::LinkFilter::create(job, {"example.org"})));
+}
+
+Parsed parse_page(std::string body) {
+  return parse(ParseJob{7, "http://example.org/dir/page.html", std::move(body), 0, filter()});
+}
+
+TEST(WorkerParse, LinksAreResolvedAndJudged) {
+  const Parsed p = parse_page(
+      "<title>T</title><a href=\"a.html\">a</a><a href=\"http://other.example/\">o</a>"
+      "<a href=\"a.html#x\">again</a><img src=\"i.png\">");
+  EXPECT_EQ(p.task, 7u);
+  EXPECT_EQ(p.title, "T");
+  EXPECT_EQ(p.found, 3);
+  ASSERT_EQ(p.links.size(), 2u);
+  EXPECT_EQ(p.links[0].url, "http://example.org/dir/a.html");
+  EXPECT_EQ(p.links[0].drop, "");
+  EXPECT_EQ(p.links[1].url, "http://other.example/");
+  EXPECT_EQ(p.links[1].drop, "offsite");
+  EXPECT_EQ(p.images, std::vector<std::string>{"http://example.org/dir/i.png"});
+  EXPECT_EQ(p.parse_cut, "");
+  EXPECT_FALSE(p.noindex);
+}
+
+TEST(WorkerParse, APageReadOnlyInPartSaysSo) {
+  // Longer than the parse limit: links past it are not seen, and the record tells why.
+  std::string big = "<a href=\"first.html\">f</a><p>";
+  big.append(html::k_max_parse_bytes, 'x');
+  big += "</p><a href=\"last.html\">l</a>";
+  Parsed p = parse_page(big);
+  EXPECT_EQ(p.parse_cut, "size");
+  ASSERT_EQ(p.links.size(), 1u);
+  EXPECT_EQ(p.links[0].url, "http://example.org/dir/first.html");
+
+  std::string deep = "<a href=\"first.html\">f</a>";
+  for (std::size_t i = 0; i < 2 * html::k_max_depth; ++i) deep += "<span>";
+  deep += "<a href=\"last.html\">l</a>";
+  p = parse_page(deep);
+  EXPECT_EQ(p.parse_cut, "nesting");
+  ASSERT_EQ(p.links.size(), 1u);
+}
+
+TEST(WorkerParse, NoindexIsKept) {
+  EXPECT_TRUE(parse_page("<meta name=\"robots\" content=\"noindex\"><a href=\"a.html\">a</a>").noindex);
+  EXPECT_TRUE(parse_page("<meta name=\"robots\" content=\"none\">").noindex);
+}
+
+}  // namespace
+}  // namespace crawl::worker
