@@ -16,6 +16,7 @@ std::string_view to_string(Failure failure) {
     case Failure::resolve: return "resolve";
     case Failure::tls: return "tls";
     case Failure::protocol: return "protocol";
+    case Failure::redirects: return "too_many_redirects";
     case Failure::other: return "other";
   }
   return "?";
@@ -47,6 +48,7 @@ Failure classify(CURLcode code) {
     case CURLE_WEIRD_SERVER_REPLY:
     case CURLE_HTTP2:
     case CURLE_BAD_CONTENT_ENCODING: return Failure::protocol;
+    case CURLE_TOO_MANY_REDIRECTS: return Failure::redirects;  // only when following them
     default: return Failure::other;
   }
 }
@@ -61,6 +63,12 @@ struct Transfer {
 std::size_t on_body(char* data, std::size_t size, std::size_t n, void* user) {
   auto* t = static_cast<Transfer*>(user);
   const std::size_t bytes = size * n;
+  if (t->response.body.empty()) {
+    // One allocation for the whole body when the server says its length (capped).
+    curl_off_t length = -1;
+    if (curl_easy_getinfo(t->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &length) == CURLE_OK && length > 0)
+      t->response.body.reserve(std::min<std::size_t>(static_cast<std::size_t>(length), t->cap));
+  }
   const std::size_t room = t->cap - std::min<std::size_t>(t->cap, t->response.body.size());
   if (bytes > room) {
     t->response.body.append(data, room);

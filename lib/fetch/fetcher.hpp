@@ -29,7 +29,7 @@ struct Request {
 };
 
 // Why a transfer produced no HTTP response to judge.
-enum class Failure { none, timeout, connect, resolve, tls, protocol, other };
+enum class Failure { none, timeout, connect, resolve, tls, protocol, redirects, other };
 std::string_view to_string(Failure failure);
 
 struct Response {

@@ -74,7 +74,8 @@ bool Robots::allowed(std::string_view path_and_query) const {
   std::size_t best = 0;
   bool allow = true;
   for (const Rule& rule : m_rules) {
-    // The pattern's length is its specificity (RFC 9309 2.2.2); count it without the '$'.
+    // The most specific rule has the most octets (RFC 9309 2.2.2), counted as written, '*' and
+    // '$' included, as Google's reference parser counts them.
     const std::size_t length = rule.pattern.size();
     if (length < best || (length == best && !rule.allow)) continue;
     if (!robots_match(rule.pattern, path_and_query)) continue;

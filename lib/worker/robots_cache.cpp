@@ -14,6 +14,15 @@ constexpr std::int64_t k_recheck_ms = 250;
 
 }  // namespace
 
+RobotsAnswer robots_answer(const fetch::Response& r, const std::string& agent) {
+  const bool unreachable = (r.failure != fetch::Failure::none && r.failure != fetch::Failure::redirects) ||
+                           r.status >= 500 || (r.failure == fetch::Failure::none && r.status < 200);
+  if (unreachable) return {policy::Robots::disallow_all(), k_unreachable};  // try again in a minute
+  if (r.failure == fetch::Failure::none && r.status >= 200 && r.status < 300)
+    return {policy::parse_robots(r.body, agent), k_shared};
+  return {policy::Robots::allow_all(), k_shared};  // unavailable: 3xx, 4xx, too many redirects
+}
+
 const policy::Robots* RobotsCache::lookup(const std::string& origin, std::uint64_t task,
                                           queue::Queue* queue, std::int64_t now_ms) {
   Origin& o = m_origins[origin];
@@ -47,16 +56,7 @@ bool RobotsCache::on_response(const fetch::Response& r, queue::Queue* queue, std
   if (it == m_requests.end()) return false;
   const std::string origin = it->second;
   m_requests.erase(it);
-  policy::Robots robots = policy::Robots::allow_all();
-  std::chrono::milliseconds ttl = k_shared;
-  if (r.failure == fetch::Failure::none && r.status >= 200 && r.status < 300) {
-    robots = policy::parse_robots(r.body, m_agent);
-  } else if (r.failure == fetch::Failure::none && r.status >= 400 && r.status < 500) {
-    robots = policy::Robots::allow_all();
-  } else {
-    robots = policy::Robots::disallow_all();  // unreachable: try again in a minute
-    ttl = k_unreachable;
-  }
+  auto [robots, ttl] = robots_answer(r, m_agent);
   if (queue != nullptr) (void)queue->store_robots(origin, robots.serialize(), ttl);
   Origin& o = m_origins[origin];
   o.robots = std::move(robots);

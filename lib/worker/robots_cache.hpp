@@ -2,6 +2,7 @@
 // robots.txt per origin for one worker: a local cache over the cluster-wide one in Redis, and
 // at most one fetch per origin across the fleet (a Redis lock decides who fetches).
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -14,6 +15,15 @@
 #include "queue/queue.hpp"
 
 namespace crawl::worker {
+
+// What a robots.txt response means (RFC 9309 2.3.1): its rules when it came (2xx); allow all
+// when it is unavailable (4xx, or a redirect chain longer than 5 hops, or a 3xx not followed);
+// disallow all while it is unreachable (5xx, network failure), for a shorter time. Pure.
+struct RobotsAnswer {
+  policy::Robots robots;
+  std::chrono::milliseconds ttl;
+};
+RobotsAnswer robots_answer(const fetch::Response& response, const std::string& agent);
 
 class RobotsCache {
  public:

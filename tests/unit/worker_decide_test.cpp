@@ -1,4 +1,5 @@
 #include "worker/decide.hpp"
+#include "worker/robots_cache.hpp"
 
 #include <gtest/gtest.h>
 
@@ -74,6 +75,40 @@ TEST(Decide, RedirectsResolveAndStopAtLoopsAndLimits) {
   EXPECT_EQ(run(moved, {"http://example.org/a", 5, 0, {}}).reason, "too_many_redirects");
   moved.location = "javascript:alert(1)";
   EXPECT_EQ(run(moved).reason, "bad_redirect");
+}
+
+}  // namespace
+}  // namespace crawl::worker
+
+namespace crawl::worker {
+namespace {
+
+// RFC 9309 2.3.1: what a robots.txt response means for the origin.
+TEST(RobotsAnswer, FollowsTheRfc) {
+  fetch::Response ok = response(200, "text/plain");
+  ok.body = "User-agent: *\nDisallow: /private\n";
+  RobotsAnswer a = robots_answer(ok, "crawlworker");
+  EXPECT_FALSE(a.robots.allowed("/private/x"));
+  EXPECT_TRUE(a.robots.allowed("/public"));
+  EXPECT_EQ(a.ttl, std::chrono::hours(24));
+  // Unavailable: crawl as if there were no robots.txt.
+  for (long status : {404L, 403L, 410L, 301L}) {
+    a = robots_answer(response(status), "crawlworker");
+    EXPECT_TRUE(a.robots.allowed("/private/x")) << status;
+    EXPECT_FALSE(a.robots.unreachable()) << status;
+  }
+  fetch::Response looping;
+  looping.failure = fetch::Failure::redirects;  // more than five hops
+  EXPECT_TRUE(robots_answer(looping, "crawlworker").robots.allowed("/x"));
+  // Unreachable: crawl nothing for now, and ask again within a minute.
+  fetch::Response down;
+  down.failure = fetch::Failure::connect;
+  for (const fetch::Response& r : {response(503), response(500), down}) {
+    a = robots_answer(r, "crawlworker");
+    EXPECT_TRUE(a.robots.unreachable());
+    EXPECT_FALSE(a.robots.allowed("/x"));
+    EXPECT_LE(a.ttl, std::chrono::minutes(1));
+  }
 }
 
 }  // namespace
