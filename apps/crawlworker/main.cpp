@@ -98,14 +98,20 @@ int real_main(int argc, char** argv) {
   if (!log_file.empty())
     crawl::setup_file_logging("crawlworker", debug, log_file, settings.worker.log_max_bytes,
                               static_cast<std::size_t>(settings.worker.log_keep));
+  // A password in --redis would be readable by every user of the host (ps, /proc/PID/cmdline).
+  if (auto flagged = crawl::queue::parse_redis_url(redis_flag); flagged && !flagged->password.empty()) {
+    spdlog::error("event=password_on_command_line url={} error=\"refused: a password on the command "
+                  "line is visible to every user of this host; use redis.password_file or "
+                  "redis.password_env in the config file, or $CRAWL_REDIS_PASSWORD\"",
+                  flagged->display);
+    return 2;
+  }
   auto redis = crawl::queue::redis_target(redis_flag, settings.redis.url, settings.redis.password_file,
                                           settings.redis.password_env);
   if (!redis) {
     spdlog::error("event=bad_redis_url error=\"{}\"", redis.error().message);
     return 2;
   }
-  if (!redis_flag.empty() && redis_flag.find('@') != std::string::npos)
-    spdlog::warn("event=password_on_command_line note=\"visible to ps; use redis.password_file\"");
 
   crawl::worker::WorkerOptions options;
   options.host = hostname();

@@ -218,6 +218,7 @@ void Worker::heartbeat(std::int64_t now) {
       {"deploy", m_options.deploy_id},
       {"last_ms", std::to_string(now)},
       {"in_flight", std::to_string(m_tasks.size())},
+      {"transfers", std::to_string(m_fetcher.active())},
       {"pages", count("done")},
       {"failed", count("failed")},
       {"filtered", count("filtered")},
@@ -470,6 +471,8 @@ void Worker::finish(Task& t, Kind kind, const std::string& reason, std::int64_t 
       r.title = std::move(parsed->title);
       r.images = std::move(parsed->images);
       r.links = parsed->found;
+      r.parse_cut = std::move(parsed->parse_cut);
+      r.noindex = parsed->noindex;
       out.links = std::move(parsed->links);
     }
     out.record_json = queue::to_json(r);
@@ -509,8 +512,14 @@ void Worker::release_unstarted(const std::string& job) {
   for (auto id : ids) finish(m_tasks.at(id), Kind::release, "", now_ms());
 }
 
+// Leaves the fleet. A lease still held here (an outcome Redis refused, or one adopted while
+// reconnecting during the drain) goes back to the frontier first: once this worker is no longer
+// registered, no reaper would ever look at its in-flight list.
 void Worker::deregister() {
   if (!m_queue) return;
+  auto returned = m_queue->reap(m_options.id, true);
+  if (!ok(returned, "return_leases")) return;
+  if (*returned > 0) spdlog::warn("event=returned_leases n={}", *returned);
   const queue::Keys& k = m_queue->keys();
   (void)m_queue->redis().pipeline({{"DEL", k.alive(m_options.id), k.worker(m_options.id)},
                                    {"SREM", k.workers(), m_options.id},

@@ -4,6 +4,7 @@
 #include <signal.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <sstream>
 
 #include <gtest/gtest.h>
@@ -97,6 +98,38 @@ TEST(Crawl, RedisRestartMidCrawlLosesNothing) {
   }
 }
 
+// The harder case: Redis dies (SIGKILL) and comes back having lost its last writes, as after a
+// power cut with `appendfsync everysec`. The AOF is copied mid-crawl and put back after the
+// kill, so the server returns to a state some seconds old: pages recorded since are unrecorded,
+// their links unseen, claims unmade. Workers hold leases and outcomes Redis no longer knows, and
+// Redis holds leases the workers have finished with; the job must still end exactly as the
+// manifest says.
+TEST(Crawl, RedisThatLostItsLastWritesLosesNoPage) {
+  CrawlCluster cluster(site(1500));
+  cluster.start_worker("w1");
+  cluster.start_worker("w2");
+  const std::string job = cluster.submit_root();
+  ASSERT_TRUE(wait_until([&] { return cluster.counters(job)["done"] >= 150; }, 60s));
+  const std::filesystem::path aof = std::filesystem::path(cluster.redis().dir()) / "appendonlydir";
+  const std::filesystem::path saved = std::filesystem::path(cluster.redis().dir()) / "aof-then";
+  std::filesystem::copy(aof, saved, std::filesystem::copy_options::recursive);
+  const long long done_then = cluster.counters(job)["done"];
+  ASSERT_TRUE(wait_until([&] { return cluster.counters(job)["done"] >= done_then + 200; }, 60s));
+  cluster.redis().kill_hard();
+  std::filesystem::remove_all(aof);
+  std::filesystem::rename(saved, aof);
+  cluster.redis().start();
+  const long long done_after = cluster.counters(job)["done"];
+  EXPECT_LT(done_after, done_then + 200) << "the server did not go back in time";
+  ASSERT_TRUE(cluster.wait_finished(job)) << read_text(cluster.worker_log("w1"));
+  expect_results_match_manifest(cluster, job);
+  expect_counters_match(cluster.counters(job), cluster.site().manifest());
+  // The workers found leases they did not know of and crawled them again, or found theirs gone.
+  std::string logs = read_text(cluster.worker_log("w1")) + read_text(cluster.worker_log("w2"));
+  EXPECT_TRUE(logs.find("event=reconciled adopted=") != std::string::npos ||
+              logs.find("event=stale_outcomes") != std::string::npos);
+}
+
 TEST(Crawl, SigtermDrainsAndHandsBackLeases) {
   CrawlCluster cluster(site(1500));
   const std::size_t leaving = cluster.start_worker("leaving");
@@ -178,6 +211,91 @@ TEST(Submit, ReportsBadLinesByNumberAndQueuesTheRest) {
   r = run_program(CRAWLCTL, {"submit", "-f", dir / "bad.txt", "--redis", redis.url()}, dir);
   EXPECT_EQ(r.rc, 2);
   EXPECT_NE(r.err.find("no valid seed URL"), std::string::npos) << r.err;
+}
+
+// Seeds from stdin, the job's options from flags, and a progress line for a large input.
+TEST(Submit, ReadsStdinTakesJobOptionsAndReportsProgress) {
+  RedisServer redis;
+  TempDir dir("submit");
+  std::string seeds;
+  for (int i = 0; i < 120000; ++i) seeds += "http://h" + std::to_string(i % 50) + ".example/p" + std::to_string(i) + "\n";
+  seeds += "bad line\n";
+  write_text(dir / "seeds.txt", seeds);
+  CommandResult r = run_program(
+      "sh",
+      {"-c", "exec \"$0\" submit -f - --name big --scope domain --depth 3 --max-pages 100000 "
+             "--allow '^http://h[0-9]+\\.example/' --deny '/p7$' --delay 250ms --no-robots --retries 4 "
+             "--redis \"$1\" <\"$2\"",
+       CRAWLCTL, redis.url(), dir / "seeds.txt"},
+      dir);
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_EQ(r.out, "1\n");
+  EXPECT_NE(r.err.find("stdin:120001: 'bad line' is not a crawlable URL"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("submitting: 120000/120000 URLs\n"), std::string::npos) << r.err;
+  // 120,000 valid seeds; the page budget admits 100,000 of them.
+  EXPECT_NE(r.err.find("job 1: 100000 seed URLs queued"), std::string::npos) << r.err;
+  // redis-cli prints a field and its value a line each when its output is not a terminal.
+  r = run_program("redis-cli", {"-p", std::to_string(redis.port()), "HGETALL", "crawl:job:1"}, dir);
+  ASSERT_EQ(r.rc, 0) << r.err;
+  std::map<std::string, std::string> job;
+  std::istringstream lines(r.out);
+  for (std::string key, value; std::getline(lines, key) && std::getline(lines, value);) job[key] = value;
+  EXPECT_EQ(job["name"], "big");
+  EXPECT_EQ(job["scope"], "domain");
+  EXPECT_EQ(job["max_depth"], "3");
+  EXPECT_EQ(job["max_pages"], "100000");
+  EXPECT_EQ(job["delay_ms"], "250");
+  EXPECT_EQ(job["respect_robots"], "0");
+  EXPECT_EQ(job["max_retries"], "4");
+  EXPECT_NE(job["allow"].find("h[0-9]+"), std::string::npos) << job["allow"];
+  EXPECT_NE(job["deny"].find("/p7$"), std::string::npos) << job["deny"];
+}
+
+// A worker that leaves hands back every lease Redis has under its name, also one it never knew
+// of (a claim whose reply was lost): once it has left, no reaper would look for it.
+TEST(Worker, LeavingHandsBackLeasesItDidNotKnowOf) {
+  CrawlCluster cluster(site(20));
+  const std::size_t w = cluster.start_worker("w1");
+  ASSERT_TRUE(wait_until([&] {
+    return read_text(cluster.worker_log("w1")).find("event=redis_connected") != std::string::npos;
+  }, 10s));
+  const pid_t pid = cluster.worker(w).pid();
+  ASSERT_EQ(kill(pid, SIGSTOP), 0);
+  const std::string job = cluster.submit_root();
+  // What the claim script does, done behind the stopped worker's back.
+  TempDir dir("lease");
+  const std::string port = std::to_string(cluster.redis().port());
+  auto redis = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {"-p", port});
+    return run_program("redis-cli", args, dir).out;
+  };
+  EXPECT_NE(redis({"RPOPLPUSH", "crawl:frontier", "crawl:inflight:w1"}), "\n");
+  redis({"HINCRBY", "crawl:job:" + job + ":stats", "queued", "-1"});
+  redis({"HINCRBY", "crawl:job:" + job + ":stats", "in_flight", "1"});
+  ASSERT_EQ(kill(pid, SIGTERM), 0);
+  ASSERT_EQ(kill(pid, SIGCONT), 0);
+  cluster.worker(w).stop(15s, SIGTERM);
+  EXPECT_EQ(redis({"LLEN", "crawl:inflight:w1"}), "0\n");
+  EXPECT_EQ(redis({"LLEN", "crawl:frontier"}), "1\n");
+  const auto c = cluster.counters(job);
+  EXPECT_EQ(c.at("queued"), 1);
+  EXPECT_EQ(c.at("in_flight"), 0);
+  EXPECT_NE(read_text(cluster.worker_log("w1")).find("event=returned_leases n=1"), std::string::npos)
+      << read_text(cluster.worker_log("w1"));
+  // And the URL is crawled by the next worker.
+  cluster.start_worker("w2");
+  ASSERT_TRUE(cluster.wait_finished(job, 30s));
+  expect_results_match_manifest(cluster, job);
+}
+
+// A Redis password on crawlworker's command line would be readable by every user of the host.
+TEST(Worker, RefusesARedisPasswordOnItsCommandLine) {
+  TempDir dir("worker");
+  CommandResult r = run_program(CRAWLWORKER, {"--redis", "redis://:s3cret@127.0.0.1:1/0", "--id", "x"}, dir);
+  EXPECT_EQ(r.rc, 2);
+  EXPECT_NE(r.err.find("password_on_command_line"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("redis.password_file"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("s3cret"), std::string::npos) << r.err;
 }
 
 // The original service's answer: for each page crawled, its images.

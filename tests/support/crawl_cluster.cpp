@@ -55,6 +55,7 @@ std::vector<std::string> compare_with_manifest(const std::string& jsonl, const M
     if (e.expect != "done") continue;
     differ("content_type", e.content_type, r.value("content_type", ""));
     differ("truncated", e.truncated, r.value("truncated", false));
+    differ("title", e.title, r.value("title", ""));
     std::vector<std::string> images = r.value("images", std::vector<std::string>{});
     std::sort(images.begin(), images.end());
     differ("images", e.images, images);

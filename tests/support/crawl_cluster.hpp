@@ -24,7 +24,7 @@ CommandResult run_program(const std::string& program, const std::vector<std::str
 
 // Every difference between a job's result records (JSON Lines) and the manifest, one per
 // line; empty when they agree exactly (each URL once, same outcome, reason, status, final URL,
-// content type, truncation and images).
+// content type, truncation, title and images).
 std::vector<std::string> compare_with_manifest(const std::string& jsonl, const Manifest& manifest);
 
 class CrawlCluster {

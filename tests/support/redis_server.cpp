@@ -17,6 +17,8 @@ RedisServer::RedisServer(RedisOptions options) : m_options(std::move(options)) {
   conf += "logfile \"\"\n";
   conf += std::string("appendonly ") + (m_options.append_only ? "yes" : "no") + "\n";
   conf += "appendfsync everysec\n";
+  // No background AOF rewrite: a test may copy the AOF directory as a snapshot mid-run.
+  conf += "auto-aof-rewrite-percentage 0\n";
   if (!m_options.password.empty()) conf += "requirepass \"" + m_options.password + "\"\n";
   write_text(m_dir / "redis.conf", conf, 0600);
   std::string last_error;

@@ -32,6 +32,7 @@ std::string Manifest::to_json() const {
                     {"status", e.status},
                     {"final_url", e.final_url},
                     {"content_type", e.content_type},
+                    {"title", e.title},
                     {"images", e.images},
                     {"truncated", e.truncated}});
   return j.dump(1);
@@ -47,6 +48,7 @@ struct Resource {
   std::string location;             // redirect: the normalised target
   std::vector<std::string> links;   // normalised targets a crawler must follow, in order
   std::set<std::string> images;     // normalised image URLs
+  std::string title;                // as the page's <title> says (pages only)
   bool truncated = false;
 };
 
@@ -58,7 +60,9 @@ constexpr std::string_view k_words[] = {
 // Accumulates one HTML page and the facts a crawler must find in it.
 class PageWriter {
  public:
-  PageWriter(std::string title, Resource& resource) : m_title(std::move(title)), m_res(resource) {}
+  PageWriter(std::string title, Resource& resource) : m_title(std::move(title)), m_res(resource) {
+    m_res.title = m_title;
+  }
 
   void head(std::string_view markup) { m_head += markup; }
   void raw(std::string_view markup) { m_body += markup; }
@@ -439,6 +443,7 @@ class Builder {
         case Resource::Kind::page:
           e.expect = "done";
           e.truncated = r->truncated;
+          e.title = r->title;
           e.images.assign(r->images.begin(), r->images.end());
           if (!m_meta_nofollow.count(u)) follow = r->links;
           return e;

@@ -30,6 +30,7 @@ struct ManifestEntry {
   std::string final_url;      // the last URL fetched after redirects ("" when filtered)
   std::string content_type;   // of the final response, without parameters
   std::vector<std::string> images;  // normalised image URLs of the page: sorted, unique
+  std::string title;          // of a page, as its <title> reads ("" for other files)
   bool truncated = false;     // the body is longer than the cap and cut there
 };
 
