@@ -90,9 +90,16 @@ job=$("$build/apps/crawlctl/crawlctl" submit "$ROOT_URL" --redis "$url" --retrie
 [[ -n $job ]] || { echo "submit failed" >&2; exit 1; }
 finished() { python3 -c 'import json,sys; print(json.load(sys.stdin).get("finished"))'; }
 deadline=$(( $(date +%s) + 600 ))
+# The most tasks the worker held at once (claimed, waiting, fetching or parsing) and the most
+# transfers libcurl ran at once, as its heartbeats report them.
+peak_tasks=0
+peak_transfers=0
 while true; do
   status=$("$build/apps/crawlctl/crawlctl" status "$job" --redis "$url" --json)
   [[ $(finished <<<"$status") == True ]] && break
+  read -r tasks transfers < <(redis-cli -p "$redis_port" HMGET crawl:worker:bench/1 in_flight transfers | tr '\n' ' ')
+  (( ${tasks:-0} > peak_tasks )) && peak_tasks=$tasks
+  (( ${transfers:-0} > peak_transfers )) && peak_transfers=$transfers
   (( $(date +%s) < deadline )) || { echo "crawl did not finish in 600 s" >&2; exit 1; }
   sleep 0.2
 done
@@ -120,16 +127,19 @@ fi
 echo "$scrapy_line"
 
 python3 - "$done_pages" "$start" "$end" "$user" "$sys" "$rss_kb" "$wrk_rps" "$gumbo_rate" \
-  "$worker_parse_rate" "$redis_cpu" "$nginx_cpu" "$hz" "$concurrency" "$parse_threads" <<'PY'
+  "$worker_parse_rate" "$redis_cpu" "$nginx_cpu" "$hz" "$concurrency" "$parse_threads" \
+  "$peak_tasks" "$peak_transfers" <<'PY'
 import sys
-pages, start, end, user, sys_, rss, wrk, gumbo, wparse, rcpu, ncpu, hz, conc, threads = sys.argv[1:]
+pages, start, end, user, sys_, rss, wrk, gumbo, wparse, rcpu, ncpu, hz, conc, threads, ptasks, ptransfers = sys.argv[1:]
 pages = int(pages); wall = float(end) - float(start); cpu = float(user) + float(sys_)
 gumbo = float(gumbo); wparse = float(wparse); hz = float(hz)
 print(f"crawl: {pages} pages in {wall:.2f} s = {pages / wall:.0f} pages/s "
       f"(concurrency {conc}, {threads} parse threads)")
 print(f"worker CPU: {cpu:.2f} s = {cpu / pages * 1000:.3f} CPU-s per 1,000 pages; peak RSS {int(rss) / 1024:.1f} MB")
+print(f"peak tasks held: {ptasks}; peak transfers in libcurl: {ptransfers} (sampled every ~0.2 s)")
 print(f"Gumbo alone: {1000 / gumbo:.3f} CPU-s per 1,000 pages; worker parse step: {1000 / wparse:.3f}")
-print(f"crawl rate per worker CPU-second / Gumbo's parse-only rate: {pages / cpu / gumbo * 100:.0f}%")
+print(f"crawl rate per worker CPU-second / Gumbo's parse-only rate: {pages / cpu / gumbo * 100:.0f}%; "
+      f"/ the worker's own parse step: {pages / cpu / wparse * 100:.0f}%")
 print(f"redis-server CPU: {float(rcpu) / hz:.2f} s; nginx CPU: {float(ncpu) / hz:.2f} s; "
       f"server limit (wrk): {float(wrk):.0f} pages/s")
 PY

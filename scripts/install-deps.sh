@@ -16,7 +16,7 @@ packages=(
   libcli11-dev libfmt-dev nlohmann-json3-dev libxxhash-dev libexpected-dev libidn2-dev libpsl-dev libspdlog-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   # servers and tools used by the test harness and by deploy
-  redis-server redis-tools openssh-server openssh-client dtach
+  redis-server redis-tools openssh-server openssh-client dtach ca-certificates
   nginx-light libnginx-mod-http-echo curl procps iproute2
   # benchmarks
   wrk
@@ -36,7 +36,8 @@ fi
 sudo=()
 if [[ $(id -u) -ne 0 ]]; then
   command -v sudo >/dev/null || { echo "install-deps: run as root or install sudo" >&2; exit 1; }
-  sudo=(sudo)
+  # sudo resets the environment: the frontend is passed through it explicitly.
+  sudo=(sudo env DEBIAN_FRONTEND=noninteractive)
 fi
 
 policy=/usr/sbin/policy-rc.d

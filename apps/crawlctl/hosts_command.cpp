@@ -65,7 +65,9 @@ nlohmann::ordered_json settings_json(const config::Inventory& inv) {
             {"heartbeat_interval_ms", w.heartbeat_interval.count()},
             {"heartbeat_ttl_ms", w.heartbeat_ttl.count()},
             {"log_max_bytes", w.log_max_bytes},
-            {"log_keep", w.log_keep}}}};
+            {"log_keep", w.log_keep},
+            {"log_level", w.log_debug ? "debug" : "info"},
+            {"stats_interval_ms", w.stats_interval.count()}}}};
 }
 
 std::string labels_text(const config::Host& h) {

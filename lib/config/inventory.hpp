@@ -62,7 +62,7 @@ struct WorkerSettings {
   std::string robots_agent = "crawlworker";  // token matched against robots.txt user-agent lines
   std::uint64_t max_body_bytes = 10u << 20;
   std::chrono::milliseconds connect_timeout{10'000};
-  std::chrono::milliseconds timeout{30'000};  // a whole transfer, redirects included
+  std::chrono::milliseconds timeout{30'000};  // a whole transfer; each redirect hop is a transfer of its own
   std::uint64_t low_speed_bytes = 1024;       // abort below this many bytes per second ...
   std::chrono::milliseconds low_speed_time{10'000};  // ... sustained for this long
   int max_redirects = 5;

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <map>
 #include <sstream>
 
 namespace crawl::config {
@@ -347,29 +348,79 @@ std::string read_source_file(const std::string& relative) {
   return out.str();
 }
 
-TEST(Inventory, ExampleFileParsesAndShowsEveryKey) {
+// The text of each top-level section of a YAML file ("" for the lines before the first),
+// comments included.
+std::map<std::string, std::vector<std::string>> yaml_sections(const std::string& text) {
+  std::map<std::string, std::vector<std::string>> out;
+  std::string current;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) {
+    if (!line.empty() && line[0] != ' ' && line[0] != '#' && line.back() == ':')
+      current = line.substr(0, line.size() - 1);
+    out[current].push_back(line);
+  }
+  return out;
+}
+
+// Lines of `section` that show key `name` (indented, possibly commented out as "# name:").
+std::vector<std::string> lines_showing(const std::vector<std::string>& section, const std::string& name) {
+  std::vector<std::string> found;
+  for (const std::string& line : section) {
+    const auto at = line.find_first_not_of(" #");
+    if (at != std::string::npos && at > 0 && line.compare(at, name.size() + 1, name + ":") == 0)
+      found.push_back(line);
+  }
+  return found;
+}
+
+TEST(Inventory, ExampleFileParsesAndShowsEveryKeyOnceWithAComment) {
   const std::string example = read_source_file("hosts.yaml.example");
   ASSERT_FALSE(example.empty());
   auto inv = parse_inventory(example, "hosts.yaml.example");
   ASSERT_TRUE(inv.has_value()) << inv.error().message;
   EXPECT_GE(inv->hosts.size(), 2u);
+  const auto sections = yaml_sections(example);
   for (const std::string& key : inventory_keys()) {
-    const std::string name = key.substr(key.find('.') + 1);
-    // Shown at the start of a line, indented, or commented out as "# name:".
-    EXPECT_TRUE(example.find("\n" + name + ":") != std::string::npos ||
-                example.find(" " + name + ":") != std::string::npos ||
-                example.find("#" + name + ":") != std::string::npos)
-        << "hosts.yaml.example does not show '" << key << "'";
+    const auto dot = key.find('.');
+    if (dot == std::string::npos) {
+      EXPECT_TRUE(sections.count(key)) << "hosts.yaml.example has no top-level '" << key << ":'";
+      continue;
+    }
+    const std::string section = key.substr(0, dot), name = key.substr(dot + 1);
+    const auto it = sections.find(section);
+    ASSERT_NE(it, sections.end()) << "hosts.yaml.example has no section '" << section << "'";
+    const auto shown = lines_showing(it->second, name);
+    if (section == "hosts" || section == "groups") {
+      // Host entries repeat settings by nature; these keys need only appear.
+      EXPECT_FALSE(shown.empty()) << "hosts.yaml.example does not show '" << key << "'";
+      continue;
+    }
+    // In defaults, redis and worker: each key exactly once, and said what it does.
+    EXPECT_EQ(shown.size(), 1u) << "hosts.yaml.example shows '" << key << "' " << shown.size() << " times";
+    if (shown.size() == 1) {
+      EXPECT_NE(shown[0].find('#', shown[0].find(name) + name.size()), std::string::npos)
+          << "hosts.yaml.example: '" << key << "' has no comment: " << shown[0];
+    }
   }
 }
 
-TEST(Inventory, ReferencePageDocumentsEveryKey) {
+TEST(Inventory, ReferencePageDocumentsEveryKeyInItsSection) {
   const std::string doc = read_source_file("docs/hosts-file.md");
   ASSERT_FALSE(doc.empty());
+  // Where each part of the file is described.
+  const std::map<std::string, std::string> headings{
+      {"", "## Top level"},         {"defaults", "## Host settings"}, {"hosts", "## Host settings"},
+      {"groups", "## Groups"},      {"redis", "## `redis`"},          {"worker", "## `worker`"}};
   for (const std::string& key : inventory_keys()) {
-    const std::string name = key.substr(key.find('.') + 1);
-    EXPECT_NE(doc.find("`" + name + "`"), std::string::npos)
-        << "docs/hosts-file.md does not document '" << key << "'";
+    const auto dot = key.find('.');
+    const std::string section = dot == std::string::npos ? "" : key.substr(0, dot);
+    const std::string name = key.substr(dot == std::string::npos ? 0 : dot + 1);
+    const auto begin = doc.find(headings.at(section));
+    ASSERT_NE(begin, std::string::npos) << headings.at(section);
+    const auto end = doc.find("\n## ", begin + 1);
+    const std::string part = doc.substr(begin, end == std::string::npos ? std::string::npos : end - begin);
+    EXPECT_NE(part.find("| `" + name + "` |"), std::string::npos)
+        << "docs/hosts-file.md does not document '" << key << "' under " << headings.at(section);
   }
 }
 
