@@ -95,9 +95,10 @@ deadline=$(( $(date +%s) + 600 ))
 peak_tasks=0
 peak_transfers=0
 while true; do
-  status=$("$build/apps/crawlctl/crawlctl" status "$job" --redis "$url" --json)
+  # status exits non-zero to flag problems (failed URLs: 8); the JSON is what is read here.
+  status=$("$build/apps/crawlctl/crawlctl" status "$job" --redis "$url" --json) || true
   [[ $(finished <<<"$status") == True ]] && break
-  read -r tasks transfers < <(redis-cli -p "$redis_port" HMGET crawl:worker:bench/1 in_flight transfers | tr '\n' ' ')
+  read -r tasks transfers < <(redis-cli -p "$redis_port" HMGET crawl:worker:bench/1 in_flight transfers | paste -sd ' ')
   (( ${tasks:-0} > peak_tasks )) && peak_tasks=$tasks
   (( ${transfers:-0} > peak_transfers )) && peak_transfers=$transfers
   (( $(date +%s) < deadline )) || { echo "crawl did not finish in 600 s" >&2; exit 1; }

@@ -166,9 +166,14 @@ int run_submit(const SubmitOptions& o) {
     return k_exit_failed;
   }
   fmt::print("{}\n", *id);
-  if (!o.quiet)
-    fmt::print(stderr, "job {}: {} seed URLs queued, {} duplicates, {} bad lines skipped\n", *id,
+  if (!o.quiet) {
+    fmt::print(stderr, "job {}: {} seed URLs queued, {} duplicates, {} bad lines skipped", *id,
                admitted->admitted, admitted->duplicates, seeds.rejected);
+    // Seeds carry no drop reason: what is neither queued nor a duplicate hit the page budget.
+    const std::uint64_t over = total - admitted->admitted - admitted->duplicates;
+    if (over > 0) fmt::print(stderr, ", {} over --max-pages", over);
+    fmt::print(stderr, "\n");
+  }
   return k_exit_ok;
 }
 

@@ -106,6 +106,10 @@ int real_main(int argc, char** argv) {
                   flagged->display);
     return 2;
   }
+  if (auto flagged = crawl::queue::parse_redis_url(redis_flag); flagged && !flagged->user.empty())
+    spdlog::warn("event=user_on_command_line url={} note=\"read as an ACL user name; if it is a "
+                 "password, it is visible to every user of this host: use redis.password_file\"",
+                 flagged->display);
   auto redis = crawl::queue::redis_target(redis_flag, settings.redis.url, settings.redis.password_file,
                                           settings.redis.password_env);
   if (!redis) {

@@ -22,7 +22,7 @@ bool parse_scope(std::string_view text, Scope& out);
 struct JobOptions {
   Scope scope = Scope::host;
   int max_depth = 16;             // links followed from a seed; seeds are depth 0
-  std::uint64_t max_pages = 0;    // URLs admitted to be fetched (filtered ones not counted), 0 = no limit
+  std::uint64_t max_pages = 0;    // URLs admitted to be fetched (links filtered as found not counted), 0 = no limit
   std::vector<std::string> allow; // POSIX extended regexes: when any is given, a URL must match one
   std::vector<std::string> deny;  // a URL matching any is dropped
   bool respect_robots = true;

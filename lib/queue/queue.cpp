@@ -106,7 +106,7 @@ Result<std::string> Queue::create_job(const policy::JobOptions& options, const s
   }
   std::vector<std::vector<std::string>> commands{std::move(hset)};
   commands.push_back({"HSET", m_keys.stats(job), "submitted", "0", "queued", "0", "in_flight", "0",
-                      "done", "0", "failed", "0", "filtered", "0"});
+                      "done", "0", "failed", "0", "filtered", "0", "budget_used", "0"});
   for (std::size_t i = 0; i < seed_authorities.size(); i += 1000) {
     std::vector<std::string> sadd{"SADD", m_keys.seeds(job)};
     for (std::size_t k = i; k < std::min(i + 1000, seed_authorities.size()); ++k)

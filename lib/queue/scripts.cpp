@@ -89,12 +89,18 @@ local function settle(e)
   end
   return false
 end
--- The page budget (max_pages) counts URLs admitted to be fetched: submitted minus filtered.
--- A link recorded as filtered costs none of it.
+-- The page budget (max_pages) counts URLs admitted to be fetched (the `budget_used` counter);
+-- a link recorded as filtered at admission costs none of it. A URL filtered later (robots.txt,
+-- a redirect off-site) keeps what it cost.
 local function budget(a, job)
   if a.used == nil then
-    local st = redis.call('HMGET', stats_key(job), 'submitted', 'filtered')
-    a.used = tonumber(st[1] or 0) - tonumber(st[2] or 0)
+    local st = redis.call('HMGET', stats_key(job), 'budget_used', 'submitted')
+    if st[1] then
+      a.used = tonumber(st[1])
+    else  -- a job from before the counter: count all it admitted, from now on in the counter
+      a.used = tonumber(st[2] or 0)
+      bump(a, 'budget_used', a.used)
+    end
     a.max = tonumber(redis.call('HGET', P .. ':job:' .. job, 'max_pages') or 0)
   end
   return a
@@ -119,6 +125,7 @@ local function admit(job, depth, fp, url, drop)
     bump(a, 'filtered:' .. drop, 1)
   else
     a.used = a.used + 1
+    bump(a, 'budget_used', 1)
     pushes[#pushes + 1] = job .. ' ' .. depth .. ' 0 ' .. url
     bump(a, 'queued', 1)
   end
@@ -154,6 +161,7 @@ end
 admitted = admitted + queued
 duplicates = duplicates + seen
 bump(a, 'submitted', queued)
+bump(a, 'budget_used', queued)
 bump(a, 'queued', queued)
 bump(a, 'duplicates', seen)
 flush()

@@ -585,7 +585,7 @@ int Worker::run() {
     if (!m_outcomes.empty()) std::this_thread::sleep_for(100ms);
   }
   if (!m_outcomes.empty())
-    spdlog::warn("event=unrecorded_outcomes n={} note=\"their leases return when the reaper runs\"",
+    spdlog::warn("event=unrecorded_outcomes n={} note=\"their URLs go back to the queue, to be crawled again\"",
                  m_outcomes.size());
   deregister();
   spdlog::info("event=stopped pages={} failed={} filtered={}", m_stats.counts["done"],

@@ -238,6 +238,7 @@ TEST_F(QueueTest, FilteredLinksCostNothingOfThePageBudget) {
   EXPECT_EQ(i.stat("queued"), 10);
   EXPECT_EQ(i.stat("submitted"), 40);
   EXPECT_EQ(i.stat("dropped:max_pages"), 15);
+  EXPECT_EQ(i.stat("budget_used"), 10);
   // A later call (as a worker's completion) reads the spent budget back from the counters;
   // once it is spent, nothing more is admitted, filtered or not.
   ASSERT_TRUE(m_queue->enqueue(job, 1, links(100, 103, "robots")));
