@@ -40,26 +40,57 @@ if [[ $(id -u) -ne 0 ]]; then
   sudo=(sudo env DEBIAN_FRONTEND=noninteractive)
 fi
 
-policy=/usr/sbin/policy-rc.d
+# CRAWL_POLICY_RC_D moves the file, for the script's own test only.
+policy=${CRAWL_POLICY_RC_D:-/usr/sbin/policy-rc.d}
 placed_policy=0
 if [[ "${CRAWL_START_SYSTEM_SERVICES:-0}" != 1 && ! -e $policy ]]; then
-  printf '#!/bin/sh\n# placed by install-deps.sh while it runs\nexit 101\n' | "${sudo[@]}" tee $policy >/dev/null
-  "${sudo[@]}" chmod 755 $policy
+  printf '#!/bin/sh\n# placed by install-deps.sh while it runs\nexit 101\n' | "${sudo[@]}" tee "$policy" >/dev/null
+  "${sudo[@]}" chmod 755 "$policy"
   placed_policy=1
 fi
-cleanup() { [[ $placed_policy == 1 ]] && "${sudo[@]}" rm -f $policy; }
+# Removes only a policy-rc.d this run placed (a Docker image ships its own), and keeps the
+# script's exit status: an EXIT trap's last command would otherwise become it.
+log=""
+cleanup() {
+  local rc=$?
+  if [[ $placed_policy == 1 ]]; then "${sudo[@]}" rm -f "$policy" || true; fi
+  if [[ -n $log ]]; then rm -f "$log"; fi
+  exit "$rc"
+}
 trap cleanup EXIT
 
-echo "install-deps: installing ${missing[*]}"
+echo "install-deps: installing ${#missing[@]} packages: ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 # Refresh the package lists when a package is not known yet (fresh machines ship none), and
 # once more if the install fails on lists gone stale.
 if ! apt-cache show "${missing[@]}" >/dev/null 2>&1; then
+  echo "install-deps: apt-get update"
   "${sudo[@]}" apt-get update -qq
 fi
-install() { "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; }
+# Progress: one line per package as dpkg sets it up (a fresh machine sets up some 300, the
+# packages asked for and what they need); apt's full output is kept in a log and shown if the
+# install fails.
+log=$(mktemp "${TMPDIR:-/tmp}/install-deps.XXXXXX")
+install() {
+  local n=0 total
+  total=$("${sudo[@]}" apt-get install -s -q --no-install-recommends "${missing[@]}" 2>/dev/null | grep -c '^Inst ') ||
+    total="?"
+  "${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}" 2>&1 | tee "$log" |
+    while IFS= read -r line; do
+      if [[ $line == "Setting up "* ]]; then
+        n=$((n + 1))
+        line=${line#Setting up }
+        echo "install-deps: [$n/$total] set up ${line%% *}"
+      fi
+    done
+  return "${PIPESTATUS[0]}"
+}
 if ! install; then
   "${sudo[@]}" apt-get update -qq
-  install
+  if ! install; then
+    tail -n 30 "$log" >&2
+    echo "install-deps: apt-get install failed (its last lines are above)" >&2
+    exit 1
+  fi
 fi
 echo "install-deps: done"
