@@ -64,7 +64,6 @@ std::string process_text(const WorkerRow& r) {
   const auto& p = *r.process;
   switch (p.state) {
     case deploy::WorkerProcess::State::running: return fmt::format("running pid {}", p.pid);
-    case deploy::WorkerProcess::State::zombie: return fmt::format("ZOMBIE pid {}", p.pid);
     case deploy::WorkerProcess::State::exited: return fmt::format("NOT RUNNING (pid {} gone)", p.pid);
     case deploy::WorkerProcess::State::none: return "NOT RUNNING";
   }

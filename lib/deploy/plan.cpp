@@ -268,7 +268,7 @@ for i in $list; do
     if [ "$p" != 0 ] && read -r st 2>/dev/null < "/proc/$p/stat"; then
       st=${st##*) }
       case $st in
-        Z*|X*) state=zombie ;;
+        Z*|X*) ;;  # dead, not yet reaped by its parent: exited
         *) read -r c 2>/dev/null < "/proc/$p/comm" && [ "$c" = crawlworker ] && state=running ;;
       esac
     fi
@@ -283,7 +283,6 @@ done
 std::string_view to_string(WorkerProcess::State state) {
   switch (state) {
     case WorkerProcess::State::running: return "running";
-    case WorkerProcess::State::zombie: return "zombie";
     case WorkerProcess::State::exited: return "exited";
     case WorkerProcess::State::none: return "none";
   }
@@ -306,8 +305,7 @@ Result<Inspection> parse_inspection(std::string_view output) {
     } else if (std::sscanf(line.c_str(), "worker %d %ld %15s %lld %lld", &w.index, &w.pid, state, &bytes, &mtime) == 5) {
       const std::string_view st = state;
       w.state = st == "running"  ? WorkerProcess::State::running
-                : st == "zombie" ? WorkerProcess::State::zombie
-                : st == "exited" ? WorkerProcess::State::exited
+                : st == "exited" || st == "zombie" ? WorkerProcess::State::exited
                                  : WorkerProcess::State::none;
       w.log_bytes = bytes;
       w.log_mtime = mtime;

@@ -100,7 +100,9 @@ Step stop_step(const config::Host& host, std::chrono::milliseconds grace);
 Step inspect_step(const config::Host& host);
 
 struct WorkerProcess {
-  enum class State { running, zombie, exited, none };  // exited: pid file left, process gone
+  // exited: a pid file is left and its process is gone, or is a zombie its parent (the dtach
+  // that ran it) has not reaped yet: dead either way.
+  enum class State { running, exited, none };
   int index = 0;
   long pid = 0;                 // from the pid file; 0 = none
   State state = State::none;

@@ -94,10 +94,15 @@ Result<policy::JobOptions> job_options(const std::map<std::string, std::string>&
 Result<std::string> Queue::create_job(const policy::JobOptions& options, const std::string& name,
                                       const std::vector<std::string>& seed_authorities,
                                       std::int64_t now_ms) {
-  auto id = m_redis.command({"INCR", m_keys.job_seq()});
-  if (!id) return fail(id.error());
-  if (!id->ok()) return fail("creating a job: {}", id->str);
-  const std::string job = std::to_string(id->integer);
+  // The job's id, and its creation time by the server's clock: the rate status shows is measured
+  // against the time of its pages, which the scripts take from the same clock.
+  auto first = m_redis.pipeline({{"INCR", m_keys.job_seq()}, {"TIME"}});
+  if (!first) return fail(first.error());
+  const Reply& id = (*first)[0];
+  if (!id.ok()) return fail("creating a job: {}", id.str);
+  const std::string job = std::to_string(id.integer);
+  if (const auto& t = (*first)[1].elements; t.size() == 2)
+    now_ms = to_number(t[0].str) * 1000 + to_number(t[1].str) / 1000;
   std::vector<std::string> hset{"HSET", m_keys.job(job), "name", name, "state", "running",
                                 "created_ms", std::to_string(now_ms)};
   for (auto& [k, v] : job_fields(options)) {
@@ -204,6 +209,7 @@ Result<std::vector<JobInfo>> Queue::jobs(const std::vector<std::string>& ids) {
   if (!replies) return fail(replies.error());
   const auto& time = (*replies)[0].elements;
   const long long now_s = time.size() == 2 ? to_number(time[0].str) : 0;
+  const long long now_ms = time.size() == 2 ? now_s * 1000 + to_number(time[1].str) / 1000 : 0;
   auto hash = [](const Reply& r) {
     std::map<std::string, std::string> f;
     for (std::size_t i = 0; i + 1 < r.elements.size(); i += 2) f[r.elements[i].str] = r.elements[i + 1].str;
@@ -223,15 +229,19 @@ Result<std::vector<JobInfo>> Queue::jobs(const std::vector<std::string>& ids) {
     info.created_ms = to_number(f["created_ms"]);
     info.options = std::move(*options);
     for (auto& [k, v] : hash((*replies)[2 + 3 * j])) info.stats[k] = to_number(v);
-    // The pages-per-second ring (scripts.cpp, complete): the last 60 whole seconds, or fewer
-    // when the first page is more recent.
+    // The pages-per-second ring (scripts.cpp, complete): the last 60 whole seconds; for a job
+    // younger than a minute, every page since its creation, over its age to the millisecond.
     auto rate = hash((*replies)[3 + 3 * j]);
-    if (!rate.empty() && now_s > 0) {
-      const long long first = to_number(rate["first"]);
-      info.recent_seconds = static_cast<int>(std::clamp<long long>(now_s - first, 1, 60));
+    info.pages_recorded = to_number(rate["pages"]);
+    info.last_page_ms = to_number(rate["last_ms"]);
+    if (now_ms > 0 && info.created_ms > 0 && now_ms - info.created_ms < 60'000) {
+      info.recent_pages = info.pages_recorded;
+      info.recent_seconds = static_cast<double>(std::max<long long>(1, now_ms - info.created_ms)) / 1000.0;
+    } else if (!rate.empty() && now_s > 0) {
+      info.recent_seconds = 60;
       for (int slot = 0; slot < 64; ++slot) {
         const long long second = to_number(rate["t" + std::to_string(slot)]);
-        if (second >= now_s - info.recent_seconds && second < now_s)
+        if (second >= now_s - 60 && second < now_s)
           info.recent_pages += to_number(rate["c" + std::to_string(slot)]);
       }
     }

@@ -44,12 +44,15 @@ struct JobInfo {
   std::string id;
   std::string name;
   std::string state;  // running, paused or cancelled
-  std::int64_t created_ms = 0;
+  std::int64_t created_ms = 0;  // by the Redis server's clock
   policy::JobOptions options;
   std::map<std::string, long long> stats;  // the counters hash, as is
-  // Pages recorded over the last minute (or since the first page, if that is less).
+  // Pages recorded (done, failed or filtered once fetched): over the last minute, or since the
+  // job was created if that is less; and in all, with the time of the last one (server clock).
   long long recent_pages = 0;
-  int recent_seconds = 0;
+  double recent_seconds = 0;
+  long long pages_recorded = 0;
+  std::int64_t last_page_ms = 0;
 
   long long stat(const std::string& counter) const {
     auto it = stats.find(counter);
@@ -58,7 +61,13 @@ struct JobInfo {
   // Finished exactly when nothing is queued or leased, and something was submitted.
   bool finished() const { return stat("submitted") > 0 && stat("queued") == 0 && stat("in_flight") == 0; }
   bool cancelled() const { return state == "cancelled"; }
-  double rate() const { return recent_seconds > 0 ? double(recent_pages) / recent_seconds : 0.0; }
+  // Pages per second: a finished job's over its whole duration (creation to last page), a
+  // running one's over the last minute.
+  double rate() const {
+    if (finished() && pages_recorded > 0 && last_page_ms > 0)
+      return double(pages_recorded) * 1000.0 / double(std::max<std::int64_t>(1, last_page_ms - created_ms));
+    return recent_seconds > 0 ? double(recent_pages) / recent_seconds : 0.0;
+  }
 };
 
 // A worker as its last heartbeat describes it.

@@ -243,19 +243,22 @@ while i <= #ARGV do
   end
 end
 -- Pages recorded per second, in a ring of 64 one-second slots per job (status reads the last
--- minute from it): slot k holds the second it counts (tk) and the count (ck).
-local now = tonumber(redis.call('TIME')[1])
+-- minute from it): slot k holds the second it counts (tk) and the count (ck); `pages` counts
+-- them all, `last_ms` is when the last was recorded.
+local t = redis.call('TIME')
+local now = tonumber(t[1])
+local now_ms = string.format('%.0f', now * 1000 + math.floor(tonumber(t[2]) / 1000))
 local slot = now % 64
 for job, a in pairs(jobs) do
   if (a.pages or 0) > 0 then
     local key = P .. ':job:' .. job .. ':rate'
-    local r = redis.call('HMGET', key, 't' .. slot, 'first')
-    if tonumber(r[1]) == now then
+    if tonumber(redis.call('HGET', key, 't' .. slot)) == now then
       redis.call('HINCRBY', key, 'c' .. slot, a.pages)
     else
       redis.call('HSET', key, 't' .. slot, now, 'c' .. slot, a.pages)
     end
-    if not r[2] then redis.call('HSET', key, 'first', now) end
+    redis.call('HINCRBY', key, 'pages', a.pages)
+    redis.call('HSET', key, 'last_ms', now_ms)
   end
 end
 flush()

@@ -138,9 +138,22 @@ TEST(Deploy, SshConfigIsReadFirstAndHostsYamlLayeredOverIt) {
   d.write_hosts("");
   CommandResult r = run_program(CRAWLCTL, {"deploy", "--json", "-H", d.hosts_file, "--ssh-config", config}, d.dir);
   EXPECT_EQ(r.rc, 0) << r.out << r.err;  // the port from the config, the user from hosts.yaml
+  auto outcome_of = [](const CommandResult& run, const std::string& host) {
+    return host_report(nlohmann::json::parse(run.out), host);
+  };
+  // Without the config, host1 is tried on port 22, where this machine may run an sshd of its
+  // own (that one does not know our key): it must not deploy there; host2 still does.
   r = run_program(CRAWLCTL, {"deploy", "--json", "-H", d.hosts_file, "--ssh-config", "none"}, d.dir);
-  EXPECT_EQ(r.rc, 1) << r.out << r.err;  // without it host1 is tried on port 22
-  EXPECT_NE(r.out.find("\"unreachable\""), std::string::npos) << r.out;
+  EXPECT_EQ(r.rc, 1) << r.out << r.err;
+  EXPECT_NE(outcome_of(r, h1.name)["outcome"], "ok") << r.out;
+  EXPECT_EQ(outcome_of(r, d.fleet.hosts()[1].name)["outcome"], "ok") << r.out;
+  // A port written in hosts.yaml wins over the config's: one where nothing listens.
+  const int closed = free_port(h1.address);
+  d.host_extra[0] = "    address: " + h1.address + "\n    port: " + std::to_string(closed) + "\n";
+  d.write_hosts("");
+  r = run_program(CRAWLCTL, {"deploy", "--json", "-H", d.hosts_file, "--ssh-config", config}, d.dir);
+  EXPECT_EQ(r.rc, 1) << r.out << r.err;
+  EXPECT_EQ(outcome_of(r, h1.name)["outcome"], "unreachable") << r.out;
 }
 
 TEST(Deploy, TheLocalTransportRunsTheSameStepsWithoutSsh) {

@@ -96,8 +96,18 @@ TEST(Operate, StatusSeesEveryWorkerFlagsAKilledOneAndWaitSeesTheJobThrough) {
                                            c.value("failed", 0LL) + c.value("filtered", 0LL));
   EXPECT_NE(flagged.dump().find("is dead"), std::string::npos) << flagged.dump(2);
 
-  // --hosts asks each host: the victim's process is gone, the others run.
-  auto hosts = status_json(d, {"--hosts"}, &rc);
+  // --hosts asks each host: the victim's process is gone (or a zombie its dtach has not reaped
+  // yet, which is as dead), the others run.
+  nlohmann::json hosts;
+  EXPECT_TRUE(wait_until(
+      [&] {
+        hosts = status_json(d, {"--hosts"}, &rc);
+        for (const auto& v : hosts["workers"])
+          if (v["id"] == victim) return v["process"]["state"] == "exited";
+        return false;
+      },
+      10s))
+      << hosts.dump(2);
   EXPECT_EQ(rc & 4, 4);
   ASSERT_EQ(hosts["hosts"].size(), 3u) << hosts.dump(2);
   for (const auto& h : hosts["hosts"]) EXPECT_EQ(h["outcome"], "ok") << h.dump();

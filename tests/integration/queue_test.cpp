@@ -1,6 +1,9 @@
 // The Redis data model against a real redis-server: leases, dedup, counters, retries, the
 // reaper, idempotent completion, politeness and the robots cache.
 
+#include <algorithm>
+#include <thread>
+
 #include <gtest/gtest.h>
 
 #include "queue/queue.hpp"
@@ -418,18 +421,33 @@ TEST_F(QueueTest, DeadWorkersAreRememberedUntilTheyComeBack) {
   EXPECT_EQ(m_queue->workers()->size(), 2u);
 }
 
-TEST_F(QueueTest, PagesPerSecondCoverTheLastMinute) {
+TEST_F(QueueTest, PagesPerSecondCoverTheLastMinuteAndAFinishedJobsWholeDuration) {
   const std::string job = new_job();
   ASSERT_TRUE(m_queue->enqueue(job, 0, links(0, 30)));
-  auto held = m_queue->claim("w1", 30, 1000);
+  auto held = m_queue->claim("w1", 20, 1000);
   std::vector<PageOutcome> outcomes;
   for (const auto& e : *held) outcomes.push_back(done(e));
   ASSERT_TRUE(m_queue->complete("w1", outcomes));
-  // The current second is not over yet: it counts once it is.
-  ASSERT_TRUE(crawl::testing::wait_until([&] { return info(job).recent_pages == 30; }, milliseconds(3000)));
-  const JobInfo i = info(job);
-  EXPECT_GE(i.recent_seconds, 1);
-  EXPECT_DOUBLE_EQ(i.rate(), 30.0 / i.recent_seconds);
+  // A job younger than a minute: all its pages over its age, to the millisecond, the current
+  // second included.
+  JobInfo i = info(job);
+  EXPECT_EQ(i.recent_pages, 20);
+  EXPECT_GT(i.recent_seconds, 0);
+  EXPECT_LT(i.recent_seconds, 60);
+  EXPECT_DOUBLE_EQ(i.rate(), 20.0 / i.recent_seconds);
+  EXPECT_GT(i.rate(), 20.0 / 60) << "not the pages over a whole minute";
+  // Finished: the pages over its duration, from creation to the last page, however long ago.
+  held = m_queue->claim("w1", 10, 1000);
+  outcomes.clear();
+  for (const auto& e : *held) outcomes.push_back(done(e));
+  ASSERT_TRUE(m_queue->complete("w1", outcomes));
+  i = info(job);
+  ASSERT_TRUE(i.finished());
+  EXPECT_EQ(i.pages_recorded, 30);
+  ASSERT_GE(i.last_page_ms, i.created_ms);
+  EXPECT_DOUBLE_EQ(i.rate(), 30.0 * 1000 / std::max<std::int64_t>(1, i.last_page_ms - i.created_ms));
+  std::this_thread::sleep_for(milliseconds(1100));
+  EXPECT_DOUBLE_EQ(info(job).rate(), i.rate()) << "a finished job's rate does not decay";
   auto two = m_queue->jobs({job, job});
   ASSERT_TRUE(two);
   EXPECT_EQ(two->size(), 2u);
