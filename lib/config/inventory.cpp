@@ -93,6 +93,18 @@ bool is_name_char(char c) {
 
 bool is_alnum(char c) { return is_name_char(c) && c != '.' && c != '-' && c != '_'; }
 
+// A hostile value quoted in a message: control bytes escaped, cut at 80 characters.
+std::string printable(std::string_view s) {
+  std::string out;
+  for (char c : s.substr(0, 80)) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f) out += fmt::format("\\x{:02x}", u);
+    else out += c;
+  }
+  if (s.size() > 80) out += "...";
+  return out;
+}
+
 bool has_control(std::string_view s) {
   return std::any_of(s.begin(), s.end(), [](char c) {
     return static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
@@ -196,6 +208,18 @@ class Parser {
     return s;
   }
 
+  // A value that must pass `check` (values.hpp), which says what is wrong with it.
+  std::optional<std::string> checked(const Node& value, std::string_view key,
+                                     std::string (*check)(std::string_view)) {
+    auto s = text(value, key);
+    if (!s) return std::nullopt;
+    if (const std::string problem = check(*s); !problem.empty()) {
+      error(value, "'{}' value '{}': {}", key, printable(*s), problem);
+      return std::nullopt;
+    }
+    return s;
+  }
+
   std::optional<int> integer(const Node& value, std::string_view key, long low, long high) {
     auto s = text(value, key);
     if (!s) return std::nullopt;
@@ -274,7 +298,7 @@ class Parser {
       const std::string& key = key_node.value;
       if (key == "port") out.port = integer(value, key, 1, 65535);
       else if (key == "workers") out.workers = integer(value, key, 0, 1024);
-      else if (key == "user") out.user = single_line(value, key);
+      else if (key == "user") out.user = checked(value, key, check_user_name);
       else if (key == "identity_file") out.identity_file = text(value, key);
       else if (key == "password_env") out.password_env = env_name(value, key);
       else if (key == "password_file") out.password_file = text(value, key);
@@ -379,16 +403,23 @@ class Parser {
     if (node == nullptr) return {};
     auto address = single_line(*node, "address");
     if (!address) return {};
-    if (address->find(' ') != std::string::npos) {
-      error(*node, "'address' must not contain spaces: '{}'", *address);
-      return {};
+    if (!has_range(*address)) {
+      if (const std::string problem = check_address(*address); !problem.empty()) {
+        error(*node, "'address' value '{}': {}", printable(*address), problem);
+        return {};
+      }
+      return {*address};
     }
-    if (!has_range(*address)) return {*address};
     auto expanded = expand_range(*address, k_max_hosts);
     if (!expanded) {
       error(*node, "address: {}", expanded.error().message);
       return {};
     }
+    for (const auto& a : *expanded)
+      if (const std::string problem = check_address(a); !problem.empty()) {
+        error(*node, "'address' value '{}': {}", printable(a), problem);
+        return {};
+      }
     if (expanded->size() != count) {
       error(*node, "address '{}' expands to {} addresses but host '{}' to {} names", *address,
             expanded->size(), pattern, count);

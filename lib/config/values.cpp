@@ -3,7 +3,10 @@
 #include <array>
 #include <charconv>
 #include <cmath>
+#include <string>
 #include <utility>
+
+#include <fmt/format.h>
 
 namespace crawl::config {
 
@@ -56,6 +59,60 @@ Result<std::uint64_t> parse_size(std::string_view text) {
       return static_cast<std::uint64_t>(std::llround(bytes));
     }
   return fail("unknown unit '{}' in size '{}' (use B, KiB, MiB, GiB, KB, MB or GB)", unit, text);
+}
+
+namespace {
+
+bool ascii_alnum(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+// The first character outside `ok`, described for a message.
+template <class Ok>
+std::string first_bad(std::string_view s, Ok&& ok) {
+  for (char c : s)
+    if (!ok(c)) {
+      const auto u = static_cast<unsigned char>(c);
+      return u < 0x20 || u >= 0x7f ? fmt::format("byte 0x{:02x}", u) : fmt::format("'{}'", c);
+    }
+  return {};
+}
+
+}  // namespace
+
+std::string check_user_name(std::string_view user) {
+  if (user.empty()) return "it is empty";
+  if (user.size() > 64) return fmt::format("it is {} characters long (at most 64)", user.size());
+  if (user.front() == '-') return "it starts with '-'";
+  const std::string bad = first_bad(user, [](char c) {
+    return ascii_alnum(c) || c == '.' || c == '_' || c == '-' || c == '@';
+  });
+  if (!bad.empty())
+    return fmt::format("{} is not allowed (letters, digits, '.', '_', '-' and '@' are)", bad);
+  return {};
+}
+
+std::string check_address(std::string_view address) {
+  if (address.empty()) return "it is empty";
+  if (address.size() > 253) return fmt::format("it is {} characters long (at most 253)", address.size());
+  if (address.front() == '-') return "it starts with '-'";
+  // An IPv6 address may name its zone after '%' (fe80::1%eth0); nothing else may hold '%'.
+  std::string_view host = address, zone;
+  if (const auto percent = address.find('%'); percent != std::string_view::npos) {
+    host = address.substr(0, percent);
+    zone = address.substr(percent + 1);
+    if (host.find(':') == std::string_view::npos) return "'%' is allowed only before an IPv6 zone";
+    if (zone.empty()) return "the IPv6 zone after '%' is empty";
+    const std::string bad = first_bad(zone, [](char c) { return ascii_alnum(c) || c == '.' || c == '_' || c == '-'; });
+    if (!bad.empty()) return fmt::format("{} is not allowed in an IPv6 zone", bad);
+  }
+  const std::string bad = first_bad(host, [](char c) {
+    return ascii_alnum(c) || c == '.' || c == '-' || c == '_' || c == ':';
+  });
+  if (!bad.empty())
+    return fmt::format("{} is not allowed (a DNS name, an IPv4 or an IPv6 address: letters, digits, "
+                       "'.', '-', '_' and ':')", bad);
+  return {};
 }
 
 }  // namespace crawl::config

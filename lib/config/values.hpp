@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 #include "core/result.hpp"
@@ -14,5 +15,15 @@ Result<std::chrono::milliseconds> parse_duration(std::string_view text);
 
 // "512", "64KiB", "10MiB", "1GiB", "10MB" (decimal), "4k"/"4K" (= KiB). Negative values fail.
 Result<std::uint64_t> parse_size(std::string_view text);
+
+// SSH login names and addresses reach ssh_config expansion (%r, %h in a ProxyCommand or a
+// Match exec, run by a shell on the controller), so only their name syntax is accepted, as
+// OpenSSH 9.6 does (CVE-2023-51385). An empty result means valid; else what is wrong.
+//   user:    letters, digits, '.', '_', '-', '@'; not starting with '-'; at most 64 characters
+//   address: a DNS name (letters, digits, '.', '-', '_'), an IPv4 address, or an IPv6 address
+//            (hex digits, ':', '.', and '%' with a zone such as eth0); not starting with '-';
+//            at most 253 characters
+std::string check_user_name(std::string_view user);
+std::string check_address(std::string_view address);
 
 }  // namespace crawl::config

@@ -113,6 +113,22 @@ TEST(CrawlctlHosts, HostileValuesComeOutVerbatimInJson) {
   EXPECT_NE(r.out.find("\"$(id)\"\\nz"), std::string::npos) << r.out;
 }
 
+// A user name that would reach a shell through ssh_config's %r (a ProxyCommand) is refused when
+// the file is read, by every command, before anything connects.
+TEST(CrawlctlHosts, AUserNameWithShellSyntaxIsRefusedBeforeAnythingRuns) {
+  TempDir dir("ctl");
+  const std::string marker = dir / "PWNED";
+  write_text(dir / "hosts.yaml", "hosts:\n  h1:\n    address: 127.0.0.1\n    user: \"x$(touch${IFS}" + marker + ")\"\n");
+  write_text(dir / "ssh_config", "Host *\n  ProxyCommand sh -c 'echo %r >/dev/null; exit 1'\n");
+  for (const char* command : {"hosts", "deploy", "stop", "logs"}) {
+    CliRun r = crawlctl({command, "-H", dir / "hosts.yaml", "--ssh-config", dir / "ssh_config"}, dir);
+    if (std::string(command) == "hosts") r = crawlctl({command, "-H", dir / "hosts.yaml"}, dir);
+    EXPECT_EQ(r.rc, 2) << command << ": " << r.out << r.err;
+    EXPECT_NE(r.err.find(std::string(dir / "hosts.yaml") + ":4:11: 'user' value"), std::string::npos) << r.err;
+    EXPECT_FALSE(std::filesystem::exists(marker)) << command << " ran the user name as a command";
+  }
+}
+
 TEST(CrawlctlHosts, MalformedFilesGiveFileLineErrorsAndExit2) {
   TempDir dir("ctl");
   write_text(dir / "bad.yaml", "defaults:\n  workers: 2\nhosts:\n  crawl01:\n    prot: 22\n"

@@ -1,4 +1,5 @@
 #include "config/inventory.hpp"
+#include "config/values.hpp"
 
 #include <gtest/gtest.h>
 
@@ -194,18 +195,20 @@ groups:
   for (const auto& h : inv.hosts) EXPECT_EQ(h.line, h.name.starts_with("web") ? 7 : 5);
 }
 
+// Values that only ever pass through shell_quote (or are a command by design) are kept as
+// written; user and address, which reach ssh_config expansion, are checked (below).
 TEST(Inventory, HostileValuesAreKeptVerbatim) {
   auto inv = parse_ok(R"y(
 hosts:
   h1:
-    user: "o'neil"
+    user: "o.neil"
     remote_dir: "/srv/crawl dir; rm -rf / \"$(reboot)\" 'q'\nsecond line"
     identity_file: "~/keys/my key`id`"
     install_command: "apt-get install -y dtach && echo '$HOME' > /tmp/x; exit 0"
     labels: {note: "a;b c\td"}
 )y");
   const Host& h = inv.hosts.at(0);
-  EXPECT_EQ(h.user, "o'neil");
+  EXPECT_EQ(h.user, "o.neil");
   EXPECT_EQ(h.remote_dir, "/srv/crawl dir; rm -rf / \"$(reboot)\" 'q'\nsecond line");
   EXPECT_EQ(h.identity_file, "~/keys/my key`id`");
   EXPECT_EQ(h.install_command, "apt-get install -y dtach && echo '$HOME' > /tmp/x; exit 0");
@@ -286,7 +289,7 @@ TEST(InventoryErrors, NamesAndAddresses) {
             std::string::npos);
   EXPECT_NE(parse_error("hosts:\n  -x:\n").find("must start with a letter or digit"),
             std::string::npos);
-  EXPECT_NE(parse_error("hosts:\n  a:\n    address: \"10.0.0.1; reboot\"\n").find("spaces"),
+  EXPECT_NE(parse_error("hosts:\n  a:\n    address: \"10.0.0.1; reboot\"\n").find("';' is not allowed"),
             std::string::npos);
   EXPECT_NE(parse_error("hosts:\n  a:\n    address: \"x\\ny\"\n").find("one line"),
             std::string::npos);
@@ -294,6 +297,40 @@ TEST(InventoryErrors, NamesAndAddresses) {
             "hosts.yaml:3:14: address '10.0.0.[1-2]' expands to 2 addresses but host 'n[1-3]' to "
             "3 names");
   EXPECT_NE(parse_error("worker:\n  user_agent: \"Bot\\r\\nX-Evil: 1\"\n").find("one line"),
+            std::string::npos);
+}
+
+// user and address reach ssh_config expansion (%r, %h in a ProxyCommand, run by a shell on the
+// controller): only their name syntax passes, as OpenSSH 9.6 does (CVE-2023-51385).
+TEST(InventoryErrors, UserAndAddressHoldOnlyTheirNameSyntax) {
+  for (const char* user : {"crawl", "deploy-bot", "first.last", "svc_crawl", "ops@corp.example", "a1"}) {
+    EXPECT_EQ(check_user_name(user), "") << user;
+    EXPECT_EQ(parse_ok(std::string("hosts:\n  a:\n    user: \"") + user + "\"\n").hosts[0].user, user);
+  }
+  for (const char* user : {"x$(touch${IFS}/tmp/PWNED)", "-oProxyCommand=x", "a b", "a;b", "a`b`", "a'b",
+                           "a\"b", "a|b", "a&b", "a<b", "a>b", "a(b)", "a{b}", "a\\b", "a%rb", "a\tb", "\xc3\xa9"})
+    EXPECT_NE(check_user_name(user), "") << user;
+  EXPECT_NE(check_user_name(std::string(65, 'a')), "");
+  EXPECT_EQ(parse_error("hosts:\n  a:\n    user: \"x$(touch${IFS}/tmp/PWNED)\"\n"),
+            "hosts.yaml:3:11: 'user' value 'x$(touch${IFS}/tmp/PWNED)': '$' is not allowed (letters, "
+            "digits, '.', '_', '-' and '@' are)");
+  EXPECT_NE(parse_error("defaults:\n  user: -oProxyCommand=sh\nhosts:\n  a:\n").find("hosts.yaml:2:9: 'user' value "
+                                                                                     "'-oProxyCommand=sh': it starts with '-'"),
+            std::string::npos);
+  EXPECT_NE(parse_error("groups:\n  g:\n    user: \"a\\tb\"\n    hosts:\n      a:\n").find("byte 0x09"),
+            std::string::npos);
+
+  for (const char* address : {"crawl1.example.org", "10.0.0.7", "::1", "fe80::1%eth0", "2001:db8::42",
+                              "host_with_underscore.internal", "xn--bcher-kva.example"})
+    EXPECT_EQ(check_address(address), "") << address;
+  for (const char* address : {"x$(reboot)", "-oProxyCommand=x", "a b", "a;b", "h`id`", "10.0.0.1%eth0", "fe80::1%",
+                              "fe80::1%e;th0", "a/b", "a'b", "[::1]", "a,b", "\xc3\xa9.example"})
+    EXPECT_NE(check_address(address), "") << address;
+  EXPECT_NE(check_address(std::string(254, 'a')), "");
+  EXPECT_NE(parse_error("hosts:\n  a:\n    address: \"h$(id)\"\n").find("hosts.yaml:3:14: 'address' value 'h$(id)': '$'"),
+            std::string::npos);
+  // Each address a range expands to is checked.
+  EXPECT_NE(parse_error("hosts:\n  n[1-2]:\n    address: \"h[1-2]`id`\"\n").find("'`' is not allowed"),
             std::string::npos);
 }
 
