@@ -82,6 +82,7 @@ std::string log_text(const WorkerRow& r) {
 }  // namespace
 
 std::string job_state(const queue::JobInfo& job) {
+  if (!job.problem.empty() && !job.cancelled()) return "broken";
   if (job.cancelled()) return job.stat("in_flight") > 0 ? "cancelling" : "cancelled";
   if (job.finished()) return "finished";
   if (job.state == "paused") return "paused";
@@ -180,6 +181,9 @@ Verdict judge(const Snapshot& s, const Snapshot* previous) {
     v.rows.push_back(r);
   }
   for (const auto& j : s.jobs) {
+    if (!j.problem.empty() && !j.cancelled())
+      v.problems.push_back(fmt::format("job {} is broken: {}; its {} queued URLs wait until it is fixed or "
+                                       "cancelled", j.id, j.problem, j.stat("queued")));
     if (const long long failed = j.stat("failed"); failed > 0) {
       v.jobs_failed = true;
       v.problems.push_back(fmt::format("job {} has {} failed URL{}", j.id, failed, failed == 1 ? "" : "s"));
@@ -200,6 +204,7 @@ nlohmann::ordered_json to_json(const Snapshot& s, const Verdict& v, const std::s
                                {"finished", j.finished()},
                                {"created_ms", j.created_ms},
                                {"pages_per_second", j.rate()}};
+    if (!j.problem.empty()) out["problem"] = j.problem;
     const auto eta = eta_seconds(j);
     out["eta_seconds"] = eta ? nlohmann::ordered_json(*eta) : nlohmann::ordered_json(nullptr);
     out["counters"] = j.stats;

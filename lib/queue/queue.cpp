@@ -22,6 +22,7 @@ std::string_view kind_name(PageOutcome::Kind kind) {
     case PageOutcome::Kind::filtered: return "filtered";
     case PageOutcome::Kind::retry: return "retry";
     case PageOutcome::Kind::release: return "release";
+    case PageOutcome::Kind::defer: return "defer";
     case PageOutcome::Kind::cancel: return "cancel";
   }
   return "?";
@@ -80,7 +81,8 @@ Result<policy::JobOptions> job_options(const std::map<std::string, std::string>&
   for (auto [key, list] : {std::pair{"allow", &o.allow}, std::pair{"deny", &o.deny}})
     if (auto* v = get(key)) {
       auto j = nlohmann::json::parse(*v, nullptr, false);
-      if (!j.is_array()) return fail("job field '{}' is not a list", key);
+      const bool strings = j.is_array() && std::all_of(j.begin(), j.end(), [](const auto& e) { return e.is_string(); });
+      if (!strings) return fail("job field '{}' is not a JSON list of strings", key);
       *list = j.get<std::vector<std::string>>();
     }
   if (auto* v = get("respect_robots")) o.respect_robots = *v != "0";
@@ -221,13 +223,13 @@ Result<std::vector<JobInfo>> Queue::jobs(const std::vector<std::string>& ids) {
     auto f = hash((*replies)[1 + 3 * j]);
     if (f.empty()) return fail("no job '{}'", id);
     auto options = job_options(f);
-    if (!options) return fail("job {}: {}", id, options.error().message);
     JobInfo info;
     info.id = id;
     info.name = f["name"];
     info.state = f["state"];
     info.created_ms = to_number(f["created_ms"]);
-    info.options = std::move(*options);
+    if (options) info.options = std::move(*options);
+    else info.problem = options.error().message;
     for (auto& [k, v] : hash((*replies)[2 + 3 * j])) info.stats[k] = to_number(v);
     // The pages-per-second ring (scripts.cpp, complete): the last 60 whole seconds; for a job
     // younger than a minute, every page since its creation, over its age to the millisecond.
@@ -342,7 +344,9 @@ Result<Completed> Queue::complete(const std::string& worker, const std::vector<P
     args.push_back(p.entry.url);
     args.push_back(p.record_json);
     args.push_back(std::to_string(p.bytes));
-    args.push_back(p.kind == PageOutcome::Kind::retry ? encode(retry) : std::string());
+    args.push_back(p.kind == PageOutcome::Kind::retry   ? encode(retry)
+                   : p.kind == PageOutcome::Kind::defer ? encode(p.entry)
+                                                        : std::string());
     args.push_back(std::to_string(p.not_before_ms));
     args.push_back(std::to_string(p.entry.depth + 1));
     args.push_back(std::to_string(p.links.size()));

@@ -46,6 +46,9 @@ struct JobInfo {
   std::string state;  // running, paused or cancelled
   std::int64_t created_ms = 0;  // by the Redis server's clock
   policy::JobOptions options;
+  // Why the job's options cannot be read (a field Redis holds is malformed); the job is then
+  // shown as broken and its URLs wait, untouched, until it is fixed or cancelled.
+  std::string problem;
   std::map<std::string, long long> stats;  // the counters hash, as is
   // Pages recorded (done, failed or filtered once fetched): over the last minute, or since the
   // job was created if that is less; and in all, with the time of the last one (server clock).
@@ -92,13 +95,15 @@ struct JobChange {
 
 // How one leased entry ended, for complete().
 struct PageOutcome {
-  enum class Kind { done, failed, filtered, retry, release, cancel };  // cancel: job cancelled
+  // retry: again after not_before_ms, one attempt more; release: back to the frontier now;
+  // defer: back unchanged after not_before_ms (its job cannot be read now); cancel: job cancelled
+  enum class Kind { done, failed, filtered, retry, release, defer, cancel };
   Entry entry;
   Kind kind = Kind::done;
   std::string reason;
   std::string record_json;        // done, failed, filtered
   std::uint64_t bytes = 0;
-  std::int64_t not_before_ms = 0; // retry
+  std::int64_t not_before_ms = 0; // retry, defer
   std::vector<Link> links;        // admitted at entry.depth + 1
 };
 
@@ -129,7 +134,8 @@ class Queue {
   Result<Admitted> enqueue(const std::string& job, int depth, const std::vector<LinkView>& links,
                            const std::function<void(std::size_t)>& progress = nullptr);
   Result<JobInfo> job(const std::string& id);
-  // Many jobs in one round trip; a missing job is an error naming it.
+  // Many jobs in one round trip; a missing job is an error naming it (of kind not_found), a
+  // malformed one is returned with its `problem` set.
   Result<std::vector<JobInfo>> jobs(const std::vector<std::string>& ids);
   // Pause: no entry of the job is leased any more (its entries are parked as they are met, and
   // at once by a sweep of the frontier); leases already out finish. Resume: parked entries go

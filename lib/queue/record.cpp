@@ -1,5 +1,7 @@
 #include "queue/record.hpp"
 
+#include <utility>
+
 #include <nlohmann/json.hpp>
 
 namespace crawl::queue {
@@ -37,32 +39,89 @@ std::string to_json(const Record& r) {
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
+namespace {
+
+// Field readers that never throw: a field of the wrong type makes the record unreadable (absent
+// fields keep their defaults), so one bad record is skipped and counted, never fatal.
+struct Reader {
+  const nlohmann::json& j;
+  bool ok = true;
+
+  const nlohmann::json* find(const char* key) {
+    auto it = j.find(key);
+    return it == j.end() || it->is_null() ? nullptr : &*it;
+  }
+  void text(const char* key, std::string& out) {
+    if (const auto* v = find(key)) {
+      if (v->is_string()) out = v->get<std::string>();
+      else ok = false;
+    }
+  }
+  template <class Int>
+  void integer(const char* key, Int& out) {
+    if (const auto* v = find(key)) {
+      if (v->is_number_unsigned() && std::in_range<Int>(v->get<std::uint64_t>()))
+        out = static_cast<Int>(v->get<std::uint64_t>());
+      else if (v->is_number_integer() && std::in_range<Int>(v->get<std::int64_t>()))
+        out = static_cast<Int>(v->get<std::int64_t>());
+      else ok = false;
+    }
+  }
+  void boolean(const char* key, bool& out) {
+    if (const auto* v = find(key)) {
+      if (v->is_boolean()) out = v->get<bool>();
+      else ok = false;
+    }
+  }
+  void texts(const char* key, std::vector<std::string>& out) {
+    if (const auto* v = find(key)) {
+      if (!v->is_array()) {
+        ok = false;
+        return;
+      }
+      for (const auto& e : *v) {
+        if (!e.is_string()) {
+          ok = false;
+          return;
+        }
+        out.push_back(e.get<std::string>());
+      }
+    }
+  }
+};
+
+}  // namespace
+
 std::optional<Record> record_from_json(std::string_view text) {
   const auto j = nlohmann::json::parse(text, nullptr, false);
-  if (j.is_discarded() || !j.is_object() || !j.contains("url")) return std::nullopt;
+  if (j.is_discarded() || !j.is_object()) return std::nullopt;
   Record r;
-  r.url = j.value("url", "");
-  const std::string outcome = j.value("outcome", "");
+  Reader read{j};
+  std::string outcome;
+  read.text("url", r.url);
+  read.text("outcome", outcome);
+  if (!read.ok || r.url.empty()) return std::nullopt;
   if (outcome == "done") r.outcome = Outcome::done;
   else if (outcome == "failed") r.outcome = Outcome::failed;
   else if (outcome == "filtered") r.outcome = Outcome::filtered;
   else return std::nullopt;
-  r.reason = j.value("reason", "");
-  r.status = j.value("status", 0);
-  r.final_url = j.value("final_url", "");
-  r.title = j.value("title", "");
-  r.content_type = j.value("content_type", "");
-  r.bytes = j.value("bytes", std::uint64_t{0});
-  r.truncated = j.value("truncated", false);
-  r.fetch_ms = j.value("fetch_ms", std::int64_t{0});
-  r.depth = j.value("depth", 0);
-  r.links = j.value("links", 0);
-  r.images = j.value("images", std::vector<std::string>{});
-  r.parse_cut = j.value("parse_cut", "");
-  r.noindex = j.value("noindex", false);
-  r.error = j.value("error", "");
-  r.worker = j.value("worker", "");
-  r.at_ms = j.value("at_ms", std::int64_t{0});
+  read.text("reason", r.reason);
+  read.integer("status", r.status);
+  read.text("final_url", r.final_url);
+  read.text("title", r.title);
+  read.text("content_type", r.content_type);
+  read.integer("bytes", r.bytes);
+  read.boolean("truncated", r.truncated);
+  read.integer("fetch_ms", r.fetch_ms);
+  read.integer("depth", r.depth);
+  read.integer("links", r.links);
+  read.texts("images", r.images);
+  read.text("parse_cut", r.parse_cut);
+  read.boolean("noindex", r.noindex);
+  read.text("error", r.error);
+  read.text("worker", r.worker);
+  read.integer("at_ms", r.at_ms);
+  if (!read.ok) return std::nullopt;
   return r;
 }
 

@@ -36,6 +36,8 @@ struct Record {
 };
 
 std::string to_json(const Record& record);
+// nullopt for text that is not such a record: not JSON, no url or outcome, or a field of the
+// wrong type (records come from Redis, where anyone with access may have written them).
 std::optional<Record> record_from_json(std::string_view json);
 
 }  // namespace crawl::queue

@@ -214,7 +214,7 @@ while i <= #ARGV do
     if s == 'gone' then
       -- The job was deleted: nothing left to count or record.
       kind, links = 'gone', 0
-    elseif s == 'cancelled' and (kind == 'retry' or kind == 'release') then
+    elseif s == 'cancelled' and (kind == 'retry' or kind == 'release' or kind == 'defer') then
       kind = 'cancel'
     end
     local a = kind ~= 'gone' and acc(job)
@@ -229,6 +229,9 @@ while i <= #ARGV do
       bump(a, 'retries', 1)
     elseif kind == 'release' then
       redis.call('RPUSH', P .. ':frontier', entry)
+      bump(a, 'queued', 1)
+    elseif kind == 'defer' then
+      redis.call('ZADD', P .. ':delayed', not_before, retry_entry)
       bump(a, 'queued', 1)
     else
       redis.call('HSET', P .. ':job:' .. job .. ':results', url, record)

@@ -52,7 +52,11 @@ std::string path_and_query(std::string_view normalized) {
 struct JobContext {
   queue::JobInfo info;
   std::shared_ptr<const policy::LinkFilter> filter;
+  std::string broken;  // why the job cannot be crawled as it stands (then no filter)
 };
+
+// A broken job's URLs wait this long in the delayed set before they are looked at again.
+constexpr std::chrono::milliseconds k_broken_job_wait{5'000};
 
 struct Task {
   std::uint64_t id = 0;
@@ -293,13 +297,18 @@ std::shared_ptr<const JobContext> Worker::job(const std::string& id) {
   if (!ok(info, "load_job")) return nullptr;
   auto seeds = m_queue->seed_authorities(id);
   if (!ok(seeds, "load_job")) return nullptr;
-  auto filter = policy::LinkFilter::create(info->options, *seeds);
-  if (!filter) {
-    spdlog::error("event=bad_job job={} error=\"{}\"", id, filter.error().message);
-    return nullptr;
+  auto ctx = std::make_shared<JobContext>();
+  if (!info->problem.empty()) {
+    ctx->broken = info->problem;
+  } else if (auto filter = policy::LinkFilter::create(info->options, *seeds)) {
+    ctx->filter = std::make_shared<const policy::LinkFilter>(std::move(*filter));
+  } else {
+    ctx->broken = filter.error().message;
   }
-  auto ctx = std::make_shared<JobContext>(
-      JobContext{std::move(*info), std::make_shared<const policy::LinkFilter>(std::move(*filter))});
+  if (!ctx->broken.empty())
+    spdlog::error("event=bad_job job={} error=\"{}\" note=\"its URLs wait until the job is fixed or cancelled\"",
+                  id, ctx->broken);
+  ctx->info = std::move(*info);
   m_jobs[id] = ctx;
   return ctx;
 }
@@ -328,6 +337,12 @@ void Worker::start(queue::Entry entry, std::int64_t now) {
   if (!it->second.job) {
     // The job is gone or unreadable now; hand the URL back for later.
     finish(it->second, Kind::release, "", now);
+    return;
+  }
+  if (!it->second.job->broken.empty()) {
+    // Crawled by rules that cannot be read, it would be crawled wrong: it waits, unchanged.
+    it->second.not_before_ms = now + k_broken_job_wait.count();
+    finish(it->second, Kind::defer, "", now);
     return;
   }
   advance(it->second, now);
@@ -483,8 +498,10 @@ void Worker::finish(Task& t, Kind kind, const std::string& reason, std::int64_t 
     if (kind == Kind::failed) ++m_stats.errors[reason];
     spdlog::debug("event=outcome url={} outcome={} reason={} status={}", t.entry.url,
                   queue::to_string(r.outcome), reason, r.status);
-  } else if (kind == Kind::retry) {
+  } else if (kind == Kind::retry || kind == Kind::defer) {
     out.not_before_ms = t.not_before_ms;
+  }
+  if (kind == Kind::retry) {
     ++m_stats.counts["retries"];
     ++m_stats.errors[reason];
   }

@@ -106,6 +106,12 @@ CommandResult CrawlCluster::crawlctl(const std::vector<std::string>& args) {
   return run_program(CRAWLCTL, full, m_dir);
 }
 
+std::string CrawlCluster::redis_cli(const std::vector<std::string>& args) {
+  std::vector<std::string> full{"-p", std::to_string(m_redis.port())};
+  full.insert(full.end(), args.begin(), args.end());
+  return run_program("redis-cli", full, m_dir).out;
+}
+
 std::string CrawlCluster::submit_root(const std::vector<std::string>& extra) {
   std::vector<std::string> args{"submit", m_site.root_url(), "--retries", "1", "--quiet"};
   args.insert(args.end(), extra.begin(), extra.end());

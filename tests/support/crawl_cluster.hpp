@@ -43,6 +43,8 @@ class CrawlCluster {
   std::string worker_log(const std::string& id) const { return m_dir / (id + ".log"); }
 
   CommandResult crawlctl(const std::vector<std::string>& args);
+  // A command to the cluster's Redis through redis-cli; returns what it printed.
+  std::string redis_cli(const std::vector<std::string>& args);
   std::string submit_root(const std::vector<std::string>& extra = {});  // returns the job id
   std::map<std::string, long long> counters(const std::string& job);
   // Polls status until the job is finished or `timeout` passes.

@@ -45,6 +45,17 @@ TEST(Record, JsonRoundTripAndFilteredRecordsAreShort) {
   EXPECT_EQ(record_from_json(to_json(f)), f);
   EXPECT_FALSE(record_from_json("not json"));
   EXPECT_FALSE(record_from_json(R"({"url":"x","outcome":"maybe"})"));
+  // A field of the wrong type makes the record unreadable, never an exception.
+  for (const char* bad : {R"({"url":"x","outcome":"done","bytes":"big"})", R"({"url":"x","outcome":"done","images":"x"})",
+                          R"({"url":1,"outcome":"done"})", R"({"url":"x","outcome":"done","images":[1,2]})",
+                          R"({"url":"x","outcome":"done","bytes":-1})", R"({"url":"x","outcome":"done","status":1e10})",
+                          R"({"url":"x","outcome":"done","depth":99999999999})", R"({"url":"x","outcome":"done","truncated":"yes"})",
+                          R"({"url":"x","outcome":3})", R"({"outcome":"done"})", R"(["url","x"])", R"({"url":"","outcome":"done"})"})
+    EXPECT_FALSE(record_from_json(bad)) << bad;
+  // Absent or null fields keep their defaults.
+  auto minimal = record_from_json(R"({"url":"x","outcome":"failed","status":null})");
+  ASSERT_TRUE(minimal);
+  EXPECT_EQ(minimal->status, 0);
   // Invalid UTF-8 in a title is replaced, not a failure.
   r.title = "bad \xff byte";
   EXPECT_TRUE(record_from_json(to_json(r)));

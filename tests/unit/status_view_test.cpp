@@ -123,6 +123,33 @@ TEST(StatusView, LogGrowthComesFromTwoSnapshots) {
   EXPECT_EQ(json["workers"][0]["process"]["log_age_seconds"], 5);
 }
 
+// A job whose options cannot be read is shown as broken, beside the others, with why.
+TEST(StatusView, ABrokenJobIsShownBesideTheOthers) {
+  Snapshot s;
+  s.jobs = {job(5, 0, 1, 0), job(2, 1, 3, 0)};
+  s.jobs[0].id = "1";
+  s.jobs[0].problem = "job field 'deny' is not a JSON list of strings";
+  s.workers = {beat("h1/1", Liveness::alive)};
+  const Verdict v = judge(s, nullptr);
+  EXPECT_EQ(job_state(s.jobs[0]), "broken");
+  EXPECT_EQ(job_state(s.jobs[1]), "in progress");
+  ASSERT_EQ(v.problems.size(), 1u);
+  EXPECT_EQ(v.problems[0], "job 1 is broken: job field 'deny' is not a JSON list of strings; its 5 queued URLs "
+                           "wait until it is fixed or cancelled");
+  const auto json = to_json(s, v, "");
+  EXPECT_EQ(json["jobs"][0]["state"], "broken");
+  EXPECT_EQ(json["jobs"][0]["problem"], s.jobs[0].problem);
+  EXPECT_EQ(json["jobs"][1]["state"], "in progress");
+  EXPECT_EQ(json["workers"].size(), 1u);
+  const std::string table = render(s, v, "");
+  EXPECT_NE(table.find("broken"), std::string::npos) << table;
+  EXPECT_NE(table.find("h1/1"), std::string::npos) << table;
+  // Cancelled, it is just cancelled.
+  s.jobs[0].state = "cancelled";
+  EXPECT_EQ(job_state(s.jobs[0]), "cancelled");
+  EXPECT_TRUE(judge(s, nullptr).problems.empty());
+}
+
 TEST(StatusView, EtaAndStates) {
   queue::JobInfo j = job(90, 10, 50, 0);
   j.recent_pages = 120;
