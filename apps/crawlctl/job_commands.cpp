@@ -50,6 +50,7 @@ int run_wait(const WaitOptions& o) {
   const auto* interrupted = interrupt_flag();
   std::optional<queue::Queue> queue;
   std::string last_error;
+  bool warned = false;  // about a job that cannot finish as it stands
   for (;;) {
     if (!queue) {
       auto q = open_queue(o.redis);
@@ -63,7 +64,7 @@ int run_wait(const WaitOptions& o) {
     if (queue) {
       auto job = queue->job(o.job);
       if (!job) {
-        if (queue->redis().connected()) {
+        if (job.error().kind == ErrorKind::not_found) {
           fmt::print(stderr, "crawlctl wait: {}\n", job.error().message);
           return k_exit_usage;
         }
@@ -79,6 +80,16 @@ int run_wait(const WaitOptions& o) {
           if (progress) fmt::print(stderr, "\r\033[K");
           if (!o.quiet) fmt::print(stderr, "job {} finished: {} (waited {})\n", o.job, summary(*job), human_duration(elapsed));
           return k_exit_ok;
+        }
+        // Waiting goes on (an operator may put it right), but says once why it may be long.
+        const bool stuck = (job->submitting && !job->submitter_alive) || !job->problem.empty();
+        if (stuck && !warned) {
+          if (progress) fmt::print(stderr, "\r\033[K");
+          fmt::print(stderr, "crawlctl wait: job {} {}; waiting on\n", o.job,
+                     !job->problem.empty() ? "is broken: " + job->problem
+                                           : "was left submitting: add the rest of its seeds with crawlctl submit --job " +
+                                                 o.job + " -f FILE");
+          warned = true;
         }
         if (progress) {
           const auto eta = eta_seconds(*job);
@@ -121,7 +132,7 @@ int run_control(const ControlOptions& o, queue::JobAction action) {
     auto before = queue->job(id);
     if (!before) {
       fmt::print(stderr, "crawlctl {}: {}\n", verb, before.error().message);
-      code = std::max(code, queue->redis().connected() ? k_exit_usage : k_exit_failed);
+      code = std::max(code, before.error().kind == ErrorKind::not_found ? k_exit_usage : k_exit_failed);
       continue;
     }
     if (before->cancelled()) {

@@ -159,7 +159,7 @@ int run_status(const StatusOptions& o) {
       if (!snapshot) {
         error = snapshot.error().message;
         // A missing job is bad input; a broken connection is tried again when watching.
-        if (error.starts_with("no job")) {
+        if (snapshot.error().kind == ErrorKind::not_found) {
           fmt::print(stderr, "crawlctl status: {}\n", error);
           return k_exit_usage;
         }

@@ -84,6 +84,7 @@ std::string log_text(const WorkerRow& r) {
 std::string job_state(const queue::JobInfo& job) {
   if (!job.problem.empty() && !job.cancelled()) return "broken";
   if (job.cancelled()) return job.stat("in_flight") > 0 ? "cancelling" : "cancelled";
+  if (job.submitting) return "submitting";
   if (job.finished()) return "finished";
   if (job.state == "paused") return "paused";
   return job.stat("in_flight") > 0 ? "in progress" : "queued";
@@ -184,6 +185,11 @@ Verdict judge(const Snapshot& s, const Snapshot* previous) {
     if (!j.problem.empty() && !j.cancelled())
       v.problems.push_back(fmt::format("job {} is broken: {}; its {} queued URLs wait until it is fixed or "
                                        "cancelled", j.id, j.problem, j.stat("queued")));
+    if (j.submitting && !j.submitter_alive && !j.cancelled())
+      v.problems.push_back(fmt::format("job {} was left submitting: its submit stopped before all its seeds were "
+                                       "queued ({} URLs admitted so far); add the rest with crawlctl submit --job "
+                                       "{} -f FILE (seeds already queued are skipped)",
+                                       j.id, j.stat("submitted"), j.id));
     if (const long long failed = j.stat("failed"); failed > 0) {
       v.jobs_failed = true;
       v.problems.push_back(fmt::format("job {} has {} failed URL{}", j.id, failed, failed == 1 ? "" : "s"));
@@ -205,6 +211,7 @@ nlohmann::ordered_json to_json(const Snapshot& s, const Verdict& v, const std::s
                                {"created_ms", j.created_ms},
                                {"pages_per_second", j.rate()}};
     if (!j.problem.empty()) out["problem"] = j.problem;
+    if (j.submitting) out["submit_interrupted"] = !j.submitter_alive;
     const auto eta = eta_seconds(j);
     out["eta_seconds"] = eta ? nlohmann::ordered_json(*eta) : nlohmann::ordered_json(nullptr);
     out["counters"] = j.stats;

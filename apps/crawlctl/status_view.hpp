@@ -59,8 +59,8 @@ struct Verdict {
   std::vector<std::string> problems;  // one sentence each
 };
 
-// The job's display state: broken (its options cannot be read), finished, cancelled, paused,
-// in progress or queued.
+// The job's display state: broken (its options cannot be read), cancelled, submitting (seeds
+// are still being added, or the submit was cut short), finished, paused, in progress or queued.
 std::string job_state(const queue::JobInfo& job);
 // Seconds until queued and in-flight URLs are done at the last minute's rate; nullopt when
 // the job is not running or has no rate yet. URLs discovered later are not counted.

@@ -15,6 +15,7 @@
 
 #include "commands.hpp"
 #include "config/values.hpp"
+#include "deploy/quote.hpp"
 #include "policy/scope.hpp"
 #include "redis_options.hpp"
 #include "url/url.hpp"
@@ -27,6 +28,8 @@ struct SubmitOptions {
   RedisOptions redis;
   std::vector<std::string> urls;
   std::string file;  // "-" = stdin
+  std::string job;   // add the seeds to this job instead of creating one
+  std::vector<std::string> job_flags_given;  // job options on the command line (not with --job)
   std::string name;
   std::string scope = "host";
   int depth = 16;
@@ -76,6 +79,12 @@ void add_seed(Seeds& seeds, std::string_view line, const std::function<std::stri
 }
 
 int run_submit(const SubmitOptions& o) {
+  if (!o.job.empty() && !o.job_flags_given.empty()) {
+    fmt::print(stderr, "crawlctl submit: {} sets an option of a new job; job {} keeps the options it was "
+                       "created with (leave out --job to create a new one)\n",
+               o.job_flags_given.front(), o.job);
+    return k_exit_usage;
+  }
   policy::JobOptions job;
   if (!policy::parse_scope(o.scope, job.scope)) {
     fmt::print(stderr, "crawlctl submit: --scope must be host, domain or any, not '{}'\n", o.scope);
@@ -142,15 +151,24 @@ int run_submit(const SubmitOptions& o) {
   std::sort(seeds.links.begin(), seeds.links.end(),
             [](const queue::LinkView& a, const queue::LinkView& b) { return a.fingerprint < b.fingerprint; });
   const std::vector<std::string> authorities(seeds.authorities.begin(), seeds.authorities.end());
-  auto id = queue->create_job(job, o.name, authorities, now_ms());
+  Result<std::string> id = o.job;
+  if (o.job.empty()) {
+    id = queue->create_job(job, o.name, authorities, now_ms());
+  } else if (auto begun = queue->begin_submit(o.job, authorities); !begun) {
+    id = fail(begun.error());
+  }
   if (!id) {
     fmt::print(stderr, "crawlctl submit: {}\n", id.error().message);
-    return k_exit_failed;
+    return id.error().kind == ErrorKind::other ? k_exit_failed : k_exit_usage;
   }
   const bool tty = isatty(STDERR_FILENO) != 0 && !o.quiet;
   const std::size_t total = seeds.links.size();
   std::size_t last_report = 0;
-  auto progress = [&](std::size_t done) {
+  std::size_t acked = 0;           // seeds Redis acknowledged
+  queue::Admitted acked_admitted;  // and what became of them
+  auto progress = [&](std::size_t done, const queue::Admitted& so_far) {
+    acked = done;
+    acked_admitted = so_far;
     if (total < 100000 || o.quiet) return;
     if (tty) {
       fmt::print(stderr, "\rsubmitting: {}/{} URLs ({}%)", done, total, done * 100 / total);
@@ -160,15 +178,29 @@ int run_submit(const SubmitOptions& o) {
     }
   };
   auto admitted = queue->enqueue(*id, 0, seeds.links, progress);
+  if (admitted) {
+    if (auto ended = queue->end_submit(*id); !ended) admitted = fail(ended.error());
+  }
   if (tty && total >= 100000) fmt::print(stderr, "\n");
   if (!admitted) {
-    fmt::print(stderr, "crawlctl submit: job {}: {}\n", *id, admitted.error().message);
+    // The job stays marked submitting (status flags it); what Redis acknowledged is known
+    // exactly, and a re-run into the same job adds the rest: the seeds already there are
+    // recognised as duplicates.
+    const std::string source = o.file.empty() || o.file == "-" ? "FILE" : deploy::shell_quote(o.file);
+    fmt::print(stderr,
+               "crawlctl submit: job {}: {}\n"
+               "crawlctl submit: job {} is incomplete: Redis acknowledged {} of the {} seeds ({} queued, {} "
+               "duplicates) before the error; if Redis itself went down, it may also have lost its last "
+               "second of writes.\n"
+               "Add the rest with: crawlctl submit --job {} -f {}   (seeds already queued are skipped)\n",
+               *id, admitted.error().message, *id, acked, total, acked_admitted.admitted, acked_admitted.duplicates,
+               *id, source);
     return k_exit_failed;
   }
   fmt::print("{}\n", *id);
   if (!o.quiet) {
-    fmt::print(stderr, "job {}: {} seed URLs queued, {} duplicates, {} bad lines skipped", *id,
-               admitted->admitted, admitted->duplicates, seeds.rejected);
+    fmt::print(stderr, "job {}: {} seed URLs {}, {} duplicates, {} bad lines skipped", *id, admitted->admitted,
+               o.job.empty() ? "queued" : "added", admitted->duplicates, seeds.rejected);
     // Seeds carry no drop reason: what is neither queued nor a duplicate hit the page budget.
     const std::uint64_t over = total - admitted->admitted - admitted->duplicates;
     if (over > 0) fmt::print(stderr, ", {} over --max-pages", over);
@@ -184,6 +216,9 @@ void add_submit_command(CLI::App& app, Action& run) {
   CLI::App* sub = app.add_subcommand("submit", "Create a crawl job from seed URLs; prints its id");
   sub->add_option("urls", o->urls, "Seed URLs");
   sub->add_option("-f,--file", o->file, "Read seeds from a file, one per line ('-' for stdin)");
+  sub->add_option("--job", o->job,
+                  "Add the seeds to this job instead of creating one (e.g. to finish a submit that was cut "
+                  "short: seeds already queued are skipped)");
   sub->add_option("--name", o->name, "A name for the job");
   sub->add_option("--scope", o->scope, "host (the seeds' hosts), domain (their registrable domains) or any")
       ->capture_default_str();
@@ -204,7 +239,12 @@ void add_submit_command(CLI::App& app, Action& run) {
       "  crawlctl submit -f urls.txt --scope domain --deny '\\.pdf$'\n"
       "  generate-urls | crawlctl submit -f - --max-pages 100000\n"
       "Bad lines are reported with their line number; the good ones are submitted.");
-  sub->callback([o, &run] { run = [o] { return run_submit(*o); }; });
+  sub->callback([o, sub, &run] {
+    for (const char* flag : {"--name", "--scope", "--depth", "--max-pages", "--allow", "--deny", "--delay",
+                             "--no-robots", "--retries"})
+      if (sub->count(flag) > 0) o->job_flags_given.push_back(flag);
+    run = [o] { return run_submit(*o); };
+  });
 }
 
 }  // namespace crawl::ctl

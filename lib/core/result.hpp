@@ -9,10 +9,15 @@
 
 namespace crawl {
 
+// What kind of failure, for a caller that acts on it (never by matching the message):
+// not_found: the thing named does not exist; invalid: it exists but cannot be used as asked.
+enum class ErrorKind { other, not_found, invalid };
+
 // A failure the caller can report: `message` is complete and names the place (file:line,
 // host, URL) so it can be printed as is.
 struct Error {
   std::string message;
+  ErrorKind kind = ErrorKind::other;
 };
 
 template <class T>
@@ -22,6 +27,11 @@ using Result = tl::expected<T, Error>;
 template <class... Args>
 tl::unexpected<Error> fail(fmt::format_string<Args...> format, Args&&... args) {
   return tl::unexpected<Error>(Error{fmt::format(format, std::forward<Args>(args)...)});
+}
+
+template <class... Args>
+tl::unexpected<Error> fail(ErrorKind kind, fmt::format_string<Args...> format, Args&&... args) {
+  return tl::unexpected<Error>(Error{fmt::format(format, std::forward<Args>(args)...), kind});
 }
 
 inline tl::unexpected<Error> fail(Error error) { return tl::unexpected<Error>(std::move(error)); }

@@ -18,6 +18,8 @@ struct Keys {
   std::string stats(std::string_view id) const { return job(id) + ":stats"; }
   std::string results(std::string_view id) const { return job(id) + ":results"; }
   std::string seeds(std::string_view id) const { return job(id) + ":seeds"; }  // SET of hosts
+  // STRING with a TTL, refreshed by each batch of a submit in progress
+  std::string submitter(std::string_view id) const { return job(id) + ":submitter"; }
   std::string seen_prefix(std::string_view id) const { return job(id) + ":seen:"; }
   std::string parked(std::string_view id) const { return job(id) + ":parked"; }  // LIST: paused
   std::string rate(std::string_view id) const { return job(id) + ":rate"; }  // HASH: pages/second ring

@@ -14,6 +14,7 @@ namespace {
 
 constexpr std::size_t k_links_per_call = 1000;  // URLs per enqueue script call
 constexpr std::size_t k_calls_per_trip = 4;     // script calls per round trip
+using scripts::k_submitter_ttl_ms;
 
 std::string_view kind_name(PageOutcome::Kind kind) {
   switch (kind) {
@@ -106,12 +107,13 @@ Result<std::string> Queue::create_job(const policy::JobOptions& options, const s
   if (const auto& t = (*first)[1].elements; t.size() == 2)
     now_ms = to_number(t[0].str) * 1000 + to_number(t[1].str) / 1000;
   std::vector<std::string> hset{"HSET", m_keys.job(job), "name", name, "state", "running",
-                                "created_ms", std::to_string(now_ms)};
+                                "created_ms", std::to_string(now_ms), "submitting", "1"};
   for (auto& [k, v] : job_fields(options)) {
     hset.push_back(k);
     hset.push_back(v);
   }
   std::vector<std::vector<std::string>> commands{std::move(hset)};
+  commands.push_back({"SET", m_keys.submitter(job), "1", "PX", std::to_string(k_submitter_ttl_ms)});
   commands.push_back({"HSET", m_keys.stats(job), "submitted", "0", "queued", "0", "in_flight", "0",
                       "done", "0", "failed", "0", "filtered", "0", "budget_used", "0"});
   for (std::size_t i = 0; i < seed_authorities.size(); i += 1000) {
@@ -128,8 +130,37 @@ Result<std::string> Queue::create_job(const policy::JobOptions& options, const s
   return job;
 }
 
+Result<void> Queue::begin_submit(const std::string& job, const std::vector<std::string>& seed_authorities) {
+  auto state = m_redis.command({"HGET", m_keys.job(job), "state"});
+  if (!state) return fail(state.error());
+  if (state->type != Reply::Type::string) return fail(ErrorKind::not_found, "no job '{}'", job);
+  if (state->str == "cancelled")
+    return fail(ErrorKind::invalid, "job {} was cancelled: no seeds can be added to it", job);
+  std::vector<std::vector<std::string>> commands{
+      {"HSET", m_keys.job(job), "submitting", "1"},
+      {"SET", m_keys.submitter(job), "1", "PX", std::to_string(k_submitter_ttl_ms)}};
+  for (std::size_t i = 0; i < seed_authorities.size(); i += 1000) {
+    std::vector<std::string> sadd{"SADD", m_keys.seeds(job)};
+    for (std::size_t k = i; k < std::min(i + 1000, seed_authorities.size()); ++k) sadd.push_back(seed_authorities[k]);
+    commands.push_back(std::move(sadd));
+  }
+  auto replies = m_redis.pipeline(commands);
+  if (!replies) return fail(replies.error());
+  for (const Reply& r : *replies)
+    if (!r.ok()) return fail("adding seeds to job {}: {}", job, r.str);
+  return {};
+}
+
+Result<void> Queue::end_submit(const std::string& job) {
+  auto replies = m_redis.pipeline({{"HDEL", m_keys.job(job), "submitting"}, {"DEL", m_keys.submitter(job)}});
+  if (!replies) return fail(replies.error());
+  for (const Reply& r : *replies)
+    if (!r.ok()) return fail("ending the submit of job {}: {}", job, r.str);
+  return {};
+}
+
 Result<Admitted> Queue::enqueue(const std::string& job, int depth, const std::vector<Link>& links,
-                                const std::function<void(std::size_t)>& progress) {
+                                const Progress& progress) {
   std::vector<LinkView> views;
   views.reserve(links.size());
   for (const Link& l : links) views.push_back({l.url, l.drop, l.fingerprint});
@@ -137,7 +168,7 @@ Result<Admitted> Queue::enqueue(const std::string& job, int depth, const std::ve
 }
 
 Result<Admitted> Queue::enqueue(const std::string& job, int depth, const std::vector<LinkView>& links,
-                                const std::function<void(std::size_t)>& progress) {
+                                const Progress& progress) {
   // Batches are sent without waiting: while Redis runs one, the next is prepared, and its
   // replies are read after the following one has gone out.
   Admitted total;
@@ -161,7 +192,7 @@ Result<Admitted> Queue::enqueue(const std::string& job, int depth, const std::ve
     }
     in_flight = 0;
     acked_upto = sent_upto;
-    if (progress) progress(acked_upto);
+    if (progress) progress(acked_upto, total);
     return {};
   };
   // Views into the links; the prefix, job, depth and fingerprints live in these buffers.
@@ -206,6 +237,7 @@ Result<std::vector<JobInfo>> Queue::jobs(const std::vector<std::string>& ids) {
     commands.push_back({"HGETALL", m_keys.job(id)});
     commands.push_back({"HGETALL", m_keys.stats(id)});
     commands.push_back({"HGETALL", m_keys.rate(id)});
+    commands.push_back({"EXISTS", m_keys.submitter(id)});
   }
   auto replies = m_redis.pipeline(commands);
   if (!replies) return fail(replies.error());
@@ -220,8 +252,8 @@ Result<std::vector<JobInfo>> Queue::jobs(const std::vector<std::string>& ids) {
   std::vector<JobInfo> out;
   for (std::size_t j = 0; j < ids.size(); ++j) {
     const std::string& id = ids[j];
-    auto f = hash((*replies)[1 + 3 * j]);
-    if (f.empty()) return fail("no job '{}'", id);
+    auto f = hash((*replies)[1 + 4 * j]);
+    if (f.empty()) return fail(ErrorKind::not_found, "no job '{}'", id);
     auto options = job_options(f);
     JobInfo info;
     info.id = id;
@@ -230,10 +262,12 @@ Result<std::vector<JobInfo>> Queue::jobs(const std::vector<std::string>& ids) {
     info.created_ms = to_number(f["created_ms"]);
     if (options) info.options = std::move(*options);
     else info.problem = options.error().message;
-    for (auto& [k, v] : hash((*replies)[2 + 3 * j])) info.stats[k] = to_number(v);
+    info.submitting = f.count("submitting") > 0;
+    info.submitter_alive = (*replies)[4 + 4 * j].integer == 1;
+    for (auto& [k, v] : hash((*replies)[2 + 4 * j])) info.stats[k] = to_number(v);
     // The pages-per-second ring (scripts.cpp, complete): the last 60 whole seconds; for a job
     // younger than a minute, every page since its creation, over its age to the millisecond.
-    auto rate = hash((*replies)[3 + 3 * j]);
+    auto rate = hash((*replies)[3 + 4 * j]);
     info.pages_recorded = to_number(rate["pages"]);
     info.last_page_ms = to_number(rate["last_ms"]);
     if (now_ms > 0 && info.created_ms > 0 && now_ms - info.created_ms < 60'000) {

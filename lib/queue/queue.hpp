@@ -46,6 +46,11 @@ struct JobInfo {
   std::string state;  // running, paused or cancelled
   std::int64_t created_ms = 0;  // by the Redis server's clock
   policy::JobOptions options;
+  // Seeds are still being added: set by create_job and begin_submit, cleared by end_submit once
+  // the last batch was acknowledged. With the submitter gone (its key expired), the submit was
+  // cut short: the job holds only part of its seeds.
+  bool submitting = false;
+  bool submitter_alive = false;
   // Why the job's options cannot be read (a field Redis holds is malformed); the job is then
   // shown as broken and its URLs wait, untouched, until it is fixed or cancelled.
   std::string problem;
@@ -61,8 +66,11 @@ struct JobInfo {
     auto it = stats.find(counter);
     return it == stats.end() ? 0 : it->second;
   }
-  // Finished exactly when nothing is queued or leased, and something was submitted.
-  bool finished() const { return stat("submitted") > 0 && stat("queued") == 0 && stat("in_flight") == 0; }
+  // Finished exactly when nothing is queued or leased, something was submitted, and no more
+  // seeds are coming.
+  bool finished() const {
+    return stat("submitted") > 0 && stat("queued") == 0 && stat("in_flight") == 0 && !submitting;
+  }
   bool cancelled() const { return state == "cancelled"; }
   // Pages per second: a finished job's over its whole duration (creation to last page), a
   // running one's over the last minute.
@@ -125,14 +133,22 @@ class Queue {
 
   // --- jobs ---
   // A new job with its options and the "host[:port]" of its seeds (its scope); returns its id.
+  // It is `submitting` until end_submit: it cannot look finished between two batches of seeds,
+  // and a submit cut short leaves it marked, for status to flag.
   Result<std::string> create_job(const policy::JobOptions& options, const std::string& name,
                                  const std::vector<std::string>& seed_authorities, std::int64_t now_ms);
+  // Marks an existing job submitting again, to add seeds to it (their authorities join its
+  // scope). Fails for a job that does not exist or was cancelled.
+  Result<void> begin_submit(const std::string& job, const std::vector<std::string>& seed_authorities);
+  Result<void> end_submit(const std::string& job);
   // Admits URLs at `depth` (seeds: 0), batching many script calls per round trip. `progress`
-  // is called after each round trip with the number done so far.
+  // is called after each round trip with the number of links done so far and what became of
+  // them: all of it acknowledged by Redis.
+  using Progress = std::function<void(std::size_t done, const Admitted& so_far)>;
   Result<Admitted> enqueue(const std::string& job, int depth, const std::vector<Link>& links,
-                           const std::function<void(std::size_t)>& progress = nullptr);
+                           const Progress& progress = nullptr);
   Result<Admitted> enqueue(const std::string& job, int depth, const std::vector<LinkView>& links,
-                           const std::function<void(std::size_t)>& progress = nullptr);
+                           const Progress& progress = nullptr);
   Result<JobInfo> job(const std::string& id);
   // Many jobs in one round trip; a missing job is an error naming it (of kind not_found), a
   // malformed one is returned with its `problem` set.

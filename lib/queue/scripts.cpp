@@ -139,6 +139,10 @@ constexpr std::string_view k_enqueue = R"lua(
 local job, depth = ARGV[2], ARGV[3]
 local s = state_of(job)
 if s == 'cancelled' or s == 'gone' then return {0, 0} end
+-- A submit in progress says it is alive with every batch (status flags one cut short).
+if redis.call('HEXISTS', P .. ':job:' .. job, 'submitting') == 1 then
+  redis.call('SET', P .. ':job:' .. job .. ':submitter', '1', 'PX', submitter_ttl_ms)
+end
 local a = budget(acc(job), job)
 local head = job .. ' ' .. depth .. ' 0 '
 local admitted, duplicates, queued, seen = 0, 0, 0, 0
@@ -379,7 +383,8 @@ redis.call('SET', key, string.format('%.0f', slot + delay), 'PX', delay + 60000)
 return string.format('%.0f', slot)
 )lua";
 
-const std::string k_enqueue_full = std::string(k_prelude) + std::string(k_enqueue);
+const std::string k_enqueue_full = std::string(k_prelude) + "local submitter_ttl_ms = " +
+                                   std::to_string(k_submitter_ttl_ms) + "\n" + std::string(k_enqueue);
 const std::string k_claim_full = std::string(k_prelude) + std::string(k_claim);
 const std::string k_complete_full = std::string(k_prelude) + std::string(k_complete);
 const std::string k_reap_full = std::string(k_prelude) + std::string(k_reap);

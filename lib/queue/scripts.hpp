@@ -6,9 +6,13 @@
 
 namespace crawl::queue::scripts {
 
+// A submit in progress refreshes its job's submitter key with every batch (enqueue); silent this
+// long, it is taken to have been cut short.
+inline constexpr long long k_submitter_ttl_ms = 10'000;
+
 // ARGV: prefix, job, depth, then triples (fingerprint as 8 bytes, url, drop reason or "").
-// Dedup and admit each URL: new ones are queued (or recorded filtered with their reason).
-// Returns {admitted, duplicates}.
+// Dedup and admit each URL: new ones are queued (or recorded filtered with their reason). For a
+// job marked submitting, refreshes its submitter key. Returns {admitted, duplicates}.
 extern const std::string_view enqueue;
 
 // ARGV: prefix, worker, n, now_ms. Moves due delayed entries to the frontier, then leases up to n
@@ -16,8 +20,9 @@ extern const std::string_view enqueue;
 // those of cancelled or deleted jobs dropped. Returns the entries.
 extern const std::string_view claim;
 
-// ARGV: prefix, worker, then per page: entry, kind (done|failed|filtered|retry|release|cancel), reason,
-// url, record json, bytes, retry entry, not_before_ms, link depth, link count, then per link
+// ARGV: prefix, worker, then per page: entry, kind (done|failed|filtered|retry|release|defer|cancel),
+// reason, url, record json, bytes, retry entry (retry: the entry one attempt on; defer: the entry
+// as it is), not_before_ms, link depth, link count, then per link
 // (fingerprint, url, drop reason). Acks each page whose entry is still leased to this worker
 // (others were reaped or already recorded and are skipped whole, which makes a replay
 // harmless), records its outcome, admits its links (none into a cancelled job; a retry or release

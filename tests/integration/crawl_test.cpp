@@ -252,6 +252,73 @@ TEST(Submit, ReadsStdinTakesJobOptionsAndReportsProgress) {
   EXPECT_NE(job["deny"].find("/p7$"), std::string::npos) << job["deny"];
 }
 
+// Redis killed in the middle of a large submit: the job stays marked submitting (never a job
+// that looks whole), submit says how far it got and how to finish, status flags the job, and
+// the re-run into the same job adds exactly what is missing.
+TEST(Submit, ACutShortSubmitSaysHowFarItGotAndARerunIntoTheJobFinishesIt) {
+  RedisServer redis(RedisOptions{.append_only = true, .password = ""});
+  TempDir dir("submit");
+  constexpr int k_seeds = 600'000;
+  std::string seeds;
+  for (int i = 0; i < k_seeds; ++i) seeds += "http://h" + std::to_string(i % 1000) + ".example/p" + std::to_string(i) + "\n";
+  write_text(dir / "seeds.txt", seeds);
+  const std::string log = dir / "submit.log";
+  Process submit(SpawnOptions{{CRAWLCTL, "submit", "-f", dir / "seeds.txt", "--redis", redis.url()}, log, {}});
+  auto submitted = [&]() -> long long {
+    CommandResult r = run_program("redis-cli", {"-p", std::to_string(redis.port()), "HGET", "crawl:job:1:stats", "submitted"}, dir);
+    return r.rc == 0 && !r.out.empty() && r.out != "\n" ? std::atoll(r.out.c_str()) : -1;
+  };
+  ASSERT_TRUE(wait_until([&] { return submitted() > 0; }, 30s)) << read_text(log);
+  redis.kill_hard();
+  submit.stop(30s, 0);  // signal 0: only wait for it to exit
+  ASSERT_TRUE(submit.exit_status());
+  EXPECT_TRUE(WIFEXITED(*submit.exit_status()) && WEXITSTATUS(*submit.exit_status()) == 1) << read_text(log);
+  const std::string said = read_text(log);
+  EXPECT_NE(said.find("job 1 is incomplete: Redis acknowledged "), std::string::npos) << said;
+  EXPECT_NE(said.find("of the 600000 seeds"), std::string::npos) << said;
+  EXPECT_NE(said.find("crawlctl submit --job 1 -f '" + dir / "seeds.txt" + "'"), std::string::npos) << said;
+  redis.start();
+  const long long kept = submitted();
+  ASSERT_GT(kept, 0);
+  ASSERT_LT(kept, k_seeds) << "the submit was not cut short: nothing to test";
+  // status: the job is submitting, and once its submitter's key has lapsed, flagged as left so.
+  nlohmann::json s;
+  CommandResult r;
+  ASSERT_TRUE(wait_until(
+      [&] {
+        r = run_program(CRAWLCTL, {"status", "1", "--json", "--redis", redis.url()}, dir);
+        s = nlohmann::json::parse(r.out, nullptr, false);
+        return s.is_object() && s.value("submit_interrupted", false);
+      },
+      30s))
+      << r.out << r.err;
+  EXPECT_EQ(s["state"], "submitting");
+  EXPECT_FALSE(s["finished"].get<bool>());
+  EXPECT_NE(s.dump().find("was left submitting"), std::string::npos) << s.dump(2);
+  // The re-run adds exactly the rest.
+  r = run_program(CRAWLCTL, {"submit", "--job", "1", "-f", dir / "seeds.txt", "--redis", redis.url()}, dir);
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_EQ(r.out, "1\n");
+  EXPECT_NE(r.err.find("job 1: " + std::to_string(k_seeds - kept) + " seed URLs added, " + std::to_string(kept) +
+                       " duplicates"),
+            std::string::npos)
+      << r.err;
+  r = run_program(CRAWLCTL, {"status", "1", "--json", "--redis", redis.url()}, dir);
+  s = nlohmann::json::parse(r.out);
+  EXPECT_EQ(s["counters"]["submitted"], k_seeds);
+  EXPECT_EQ(s["counters"]["queued"], k_seeds);
+  EXPECT_EQ(s["state"], "queued");
+  EXPECT_FALSE(s.contains("submit_interrupted"));
+  EXPECT_EQ(s.dump().find("left submitting"), std::string::npos);
+  // Job options belong to a new job; an unknown job is bad input.
+  r = run_program(CRAWLCTL, {"submit", "--job", "1", "--depth", "3", "http://x.example/", "--redis", redis.url()}, dir);
+  EXPECT_EQ(r.rc, 2);
+  EXPECT_NE(r.err.find("--depth sets an option of a new job"), std::string::npos) << r.err;
+  r = run_program(CRAWLCTL, {"submit", "--job", "9", "http://x.example/", "--redis", redis.url()}, dir);
+  EXPECT_EQ(r.rc, 2);
+  EXPECT_NE(r.err.find("no job '9'"), std::string::npos) << r.err;
+}
+
 // A worker that leaves hands back every lease Redis has under its name, also one it never knew
 // of (a claim whose reply was lost): once it has left, no reaper would look for it.
 TEST(Worker, LeavingHandsBackLeasesItDidNotKnowOf) {

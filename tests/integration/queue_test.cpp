@@ -30,6 +30,7 @@ class QueueTest : public ::testing::Test {
   std::string new_job(policy::JobOptions options = {}) {
     auto job = m_queue->create_job(options, "test", {"example.org"}, 1000);
     EXPECT_TRUE(job) << (job ? "" : job.error().message);
+    EXPECT_TRUE(m_queue->end_submit(*job));  // seeds may still come, as in any job
     return *job;
   }
 
