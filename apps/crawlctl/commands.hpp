@@ -3,8 +3,12 @@
 // leaves in `run` the action that main() calls. The action returns the process exit code.
 
 #include <functional>
+#include <string>
+#include <string_view>
 
 #include <CLI/CLI.hpp>
+
+#include "core/result.hpp"
 
 namespace crawl::ctl {
 
@@ -26,5 +30,12 @@ void add_logs_command(CLI::App& app, Action& run);
 
 // The hosts file named by -H, else $CRAWL_HOSTS, else ./hosts.yaml.
 std::string default_hosts_file();
+
+// A hosts file that could not be loaded: parse errors as they are (file:line:column), other
+// failures after "crawlctl COMMAND: ".
+void print_inventory_error(std::string_view command, const Error& error);
+
+// Warns on stderr, once per path, when a file holding a secret is open to others.
+void warn_if_loose(const std::string& path, std::string_view what);
 
 }  // namespace crawl::ctl

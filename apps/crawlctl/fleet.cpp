@@ -66,14 +66,9 @@ void add_fleet_options(CLI::App* app, FleetOptions& options) {
 }
 
 std::optional<Fleet> load_fleet(const FleetOptions& options, const char* command) {
-  auto text = read_file(options.hosts_file);
-  if (!text) {
-    fmt::print(stderr, "crawlctl {}: {}\n", command, text.error().message);
-    return std::nullopt;
-  }
-  auto inventory = config::parse_inventory(*text, options.hosts_file);
+  auto inventory = config::load_inventory(options.hosts_file);
   if (!inventory) {
-    fmt::print(stderr, "{}\n", inventory.error().message);
+    print_inventory_error(command, inventory.error());
     return std::nullopt;
   }
   auto selected = config::select_hosts(*inventory, options.limit);
@@ -88,6 +83,9 @@ std::optional<Fleet> load_fleet(const FleetOptions& options, const char* command
   }
   Fleet fleet;
   for (std::size_t i : *selected) fleet.hosts.push_back(inventory->hosts[i]);
+  for (const auto& host : fleet.hosts)
+    if (!host.password_file.empty()) warn_if_loose(host.password_file, "password_file");
+  if (!inventory->redis.password_file.empty()) warn_if_loose(inventory->redis.password_file, "redis.password_file");
   fleet.inventory = std::move(*inventory);
   fleet.pool.fanout = options.fanout;
   fleet.pool.deadline = fanout::Clock::now() + *deadline;

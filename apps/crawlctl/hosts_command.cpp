@@ -77,14 +77,9 @@ std::string labels_text(const config::Host& h) {
 }
 
 int run_hosts(const HostsOptions& options) {
-  auto text = read_file(options.hosts_file);
-  if (!text) {
-    fmt::print(stderr, "crawlctl hosts: {}\n", text.error().message);
-    return k_exit_usage;
-  }
-  auto inventory = config::parse_inventory(*text, options.hosts_file);
+  auto inventory = config::load_inventory(options.hosts_file);
   if (!inventory) {
-    fmt::print(stderr, "{}\n", inventory.error().message);
+    print_inventory_error("hosts", inventory.error());
     return k_exit_usage;
   }
   auto selected = config::select_hosts(*inventory, options.limit);

@@ -6,15 +6,36 @@
 #include <cstdlib>
 #include <exception>
 
+#include <set>
+#include <string>
+
 #include <fmt/core.h>
 
 #include "commands.hpp"
+#include "core/file.hpp"
 
 namespace crawl::ctl {
 
 std::string default_hosts_file() {
   const char* env = std::getenv("CRAWL_HOSTS");
   return env != nullptr && *env != '\0' ? env : "hosts.yaml";
+}
+
+void print_inventory_error(std::string_view command, const Error& error) {
+  if (error.kind == ErrorKind::invalid)
+    fmt::print(stderr, "{}\n", error.message);
+  else
+    fmt::print(stderr, "crawlctl {}: {}\n", command, error.message);
+}
+
+void warn_if_loose(const std::string& path, std::string_view what) {
+  static std::set<std::string> warned;
+  const std::string file = expand_home(path);
+  if (warned.count(file)) return;
+  if (const std::string problem = loose_permissions(file); !problem.empty()) {
+    warned.insert(file);
+    fmt::print(stderr, "crawlctl: warning: {} {} is {}\n", what, path, problem);
+  }
 }
 
 namespace {

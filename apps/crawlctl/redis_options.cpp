@@ -2,6 +2,8 @@
 
 #include <filesystem>
 
+#include <fmt/core.h>
+
 #include "commands.hpp"
 #include "config/inventory.hpp"
 #include "core/file.hpp"
@@ -26,12 +28,20 @@ void add_redis_options(CLI::App* app, RedisOptions& options) {
 Result<queue::Queue> open_queue(const RedisOptions& options) {
   config::RedisSettings file;
   if (options.hosts_file_given || std::filesystem::exists(options.hosts_file)) {
-    auto text = read_file(options.hosts_file);
-    if (!text) return fail(text.error());
-    auto inventory = config::parse_inventory(*text, options.hosts_file);
+    auto inventory = config::load_inventory(options.hosts_file);
     if (!inventory) return fail(inventory.error());
     file = inventory->redis;
   }
+  // A password on the command line is visible to every user of this machine (ps): said once,
+  // as the worker refuses one outright.
+  static bool warned = false;
+  if (auto flagged = queue::parse_redis_url(options.url); flagged && !flagged->password.empty() && !warned) {
+    warned = true;
+    fmt::print(stderr, "crawlctl: warning: the password in --redis is visible to every user of this machine "
+                       "(ps, /proc); put it in the hosts file's redis.password_file or redis.password_env, or "
+                       "in $CRAWL_REDIS_PASSWORD\n");
+  }
+  if (!file.password_file.empty()) warn_if_loose(file.password_file, "redis.password_file");
   auto target = queue::redis_target(options.url, file.url, file.password_file, file.password_env);
   if (!target) return fail(target.error());
   auto redis = queue::Redis::connect(*target, std::chrono::seconds(5));

@@ -18,6 +18,7 @@
 #include "deploy/quote.hpp"
 #include "policy/scope.hpp"
 #include "redis_options.hpp"
+#include "table.hpp"
 #include "url/url.hpp"
 
 namespace crawl::ctl {
@@ -62,13 +63,22 @@ void add_seed(Seeds& seeds, std::string_view line, const std::function<std::stri
   while (!line.empty() && (line.back() == ' ' || line.back() == '\t' || line.back() == '\r'))
     line.remove_suffix(1);
   if (line.empty() || line.front() == '#') return;
+  // A bad line is echoed with its control bytes escaped: it must not drive the terminal.
+  auto reject = [&](std::string_view why) {
+    if (++seeds.rejected <= 20)
+      fmt::print(stderr, "{}: '{}' is not a crawlable URL ({})\n", place(),
+                 escape_control(std::string(line.substr(0, 200))) + (line.size() > 200 ? "..." : ""), why);
+  };
+  // A NUL or other control byte inside a line is no part of any URL (libcurl would cut it short).
+  if (std::any_of(line.begin(), line.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; })) {
+    reject("control character");
+    return;
+  }
   std::string_view u = line;
   if (!url::is_normal(line)) {
     auto n = url::normalize(line);
     if (!n) {
-      if (++seeds.rejected <= 20)
-        fmt::print(stderr, "{}: '{}' is not a crawlable URL ({})\n", place(), line.substr(0, 200),
-                   url::to_string(n.error()));
+      reject(url::to_string(n.error()));
       return;
     }
     u = seeds.normalised.emplace_back(std::move(*n));
@@ -224,8 +234,11 @@ void add_submit_command(CLI::App& app, Action& run) {
       ->capture_default_str();
   sub->add_option("--depth", o->depth, "Links followed from a seed")->capture_default_str();
   sub->add_option("--max-pages", o->max_pages, "Stop admitting URLs to fetch after this many; links filtered out do not count (0 = no limit)");
-  sub->add_option("--allow", o->allow, "Only URLs matching one of these regexes (POSIX extended)");
-  sub->add_option("--deny", o->deny, "Never URLs matching one of these regexes");
+  // One pattern per flag (repeat the flag for more), so that a seed URL after it stays a seed.
+  sub->add_option("--allow", o->allow, "Only URLs matching one of these regexes (POSIX extended); repeat for more")
+      ->allow_extra_args(false);
+  sub->add_option("--deny", o->deny, "Never URLs matching one of these regexes; repeat for more")
+      ->allow_extra_args(false);
   sub->add_option("--delay", o->delay, "Per-host delay between requests, across the fleet (e.g. 500ms)")
       ->capture_default_str();
   sub->add_flag("--no-robots", o->no_robots, "Ignore robots.txt (only for sites you run)");

@@ -82,14 +82,10 @@ int real_main(int argc, char** argv) {
 
   crawl::config::Inventory settings;
   if (!config_file.empty()) {
-    auto text = crawl::read_file(config_file);
-    if (!text) {
-      spdlog::error("event=bad_config error=\"{}\"", text.error().message);
-      return 2;
-    }
-    auto parsed = crawl::config::parse_inventory(*text, config_file);
+    auto parsed = crawl::config::load_inventory(config_file);
     if (!parsed) {
-      std::fprintf(stderr, "%s\n", parsed.error().message.c_str());
+      if (parsed.error().kind == crawl::ErrorKind::invalid) std::fprintf(stderr, "%s\n", parsed.error().message.c_str());
+      else spdlog::error("event=bad_config error=\"{}\"", parsed.error().message);
       return 2;
     }
     settings = std::move(*parsed);
@@ -110,6 +106,9 @@ int real_main(int argc, char** argv) {
     spdlog::warn("event=user_on_command_line url={} note=\"read as an ACL user name; if it is a "
                  "password, it is visible to every user of this host: use redis.password_file\"",
                  flagged->display);
+  if (!settings.redis.password_file.empty())
+    if (const std::string loose = crawl::loose_permissions(crawl::expand_home(settings.redis.password_file)); !loose.empty())
+      spdlog::warn("event=loose_password_file path=\"{}\" note=\"{}\"", settings.redis.password_file, loose);
   auto redis = crawl::queue::redis_target(redis_flag, settings.redis.url, settings.redis.password_file,
                                           settings.redis.password_env);
   if (!redis) {

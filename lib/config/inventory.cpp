@@ -9,6 +9,7 @@
 #include "config/host_range.hpp"
 #include "config/values.hpp"
 #include "config/yaml_tree.hpp"
+#include "core/file.hpp"
 #include "core/suggest.hpp"
 
 #include <fmt/format.h>
@@ -40,6 +41,8 @@ using yaml::Node;
 using Keys = std::vector<std::string_view>;
 
 constexpr std::size_t k_max_errors = 20;
+constexpr std::size_t k_max_value_bytes = 64u << 10;  // any one value
+constexpr std::size_t k_max_agent_bytes = 512;        // user_agent, robots_agent: a request header
 
 // The settings a host can take, each either written at some level or not. A host's settings
 // are the defaults, then its group's, then its own.
@@ -195,14 +198,25 @@ class Parser {
       error(value, "'{}' contains a NUL byte", key);
       return std::nullopt;
     }
+    if (value.value.size() > k_max_value_bytes) {
+      error(value, "'{}' is {} bytes long, more than the {} a value may hold", key, value.value.size(),
+            k_max_value_bytes);
+      return std::nullopt;
+    }
     return value.value;
   }
 
-  // A string that travels in a protocol line (an address, a user agent): no control characters.
-  std::optional<std::string> single_line(const Node& value, std::string_view key) {
+  // A string that travels in a protocol line (an address, a user agent): no control characters,
+  // and at most `max` bytes.
+  std::optional<std::string> single_line(const Node& value, std::string_view key,
+                                         std::size_t max = k_max_value_bytes) {
     auto s = text(value, key);
     if (s && has_control(*s)) {
       error(value, "'{}' must be one line without control characters", key);
+      return std::nullopt;
+    }
+    if (s && s->size() > max) {
+      error(value, "'{}' is {} bytes long, more than the {} it may hold", key, s->size(), max);
       return std::nullopt;
     }
     return s;
@@ -496,8 +510,8 @@ class Parser {
       const std::string& key = key_node.value;
       if (key == "concurrency") set(w.concurrency, integer(value, key, 1, 4096));
       else if (key == "parse_threads") set(w.parse_threads, integer(value, key, 0, 256));
-      else if (key == "user_agent") set(w.user_agent, single_line(value, key));
-      else if (key == "robots_agent") set(w.robots_agent, single_line(value, key));
+      else if (key == "user_agent") set(w.user_agent, single_line(value, key, k_max_agent_bytes));
+      else if (key == "robots_agent") set(w.robots_agent, single_line(value, key, k_max_agent_bytes));
       else if (key == "max_body") set(w.max_body_bytes, size(value, key, 1024));
       else if (key == "connect_timeout") set(w.connect_timeout, duration(value, key, milliseconds(100)));
       else if (key == "timeout") set(w.timeout, duration(value, key, milliseconds(100)));
@@ -541,6 +555,14 @@ std::vector<std::string> inventory_keys() {
   for (auto k : k_redis_keys) keys.push_back(fmt::format("redis.{}", k));
   for (auto k : k_worker_keys) keys.push_back(fmt::format("worker.{}", k));
   return keys;
+}
+
+Result<Inventory> load_inventory(const std::string& path) {
+  auto text = read_file(path, k_max_file_bytes);
+  if (!text) return fail("{}", text.error().message);  // not a parse error: kind other
+  auto inventory = parse_inventory(*text, path);
+  if (!inventory) return fail(ErrorKind::invalid, "{}", inventory.error().message);
+  return inventory;
 }
 
 Result<Inventory> parse_inventory(std::string_view text, std::string_view file_name) {

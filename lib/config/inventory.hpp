@@ -92,6 +92,15 @@ std::vector<std::string> inventory_keys();
 // Expansion of host ranges stops past this many hosts in one file.
 inline constexpr std::size_t k_max_hosts = 100'000;
 
+// A hosts file larger than this is refused before it is read: 100,000 hosts written out one by
+// one take about 5 MB, and ranges (crawl[0001-9999]) far less.
+inline constexpr std::size_t k_max_file_bytes = 8u << 20;
+
+// Reads (at most k_max_file_bytes) and parses a hosts file. A file that cannot be read (or is too
+// big) fails with a message naming it; one that does not parse, with kind invalid and the parse
+// errors, each naming file:line:column.
+Result<Inventory> load_inventory(const std::string& path);
+
 // Parses and validates hosts.yaml text. On failure the error lists every problem found (up to
 // 20), one per line, each as "file:line:column: message" naming the key and, for a typo, the
 // nearest valid key. Values are kept verbatim: nothing is expanded or interpreted here.

@@ -6,6 +6,8 @@
 #include <mutex>
 #include <unordered_map>
 
+#include <fmt/format.h>
+
 namespace crawl::fetch {
 
 std::string_view to_string(Failure failure) {
@@ -17,6 +19,7 @@ std::string_view to_string(Failure failure) {
     case Failure::tls: return "tls";
     case Failure::protocol: return "protocol";
     case Failure::redirects: return "too_many_redirects";
+    case Failure::headers: return "headers_too_large";
     case Failure::other: return "other";
   }
   return "?";
@@ -57,12 +60,16 @@ struct Transfer {
   CURL* easy = nullptr;
   Response response;
   std::uint64_t cap = 0;
+  std::size_t header_bytes = 0;  // of the response being received
+  bool headers_too_large = false;
+  bool body_started = false;
   char error[CURL_ERROR_SIZE] = {};
 };
 
 std::size_t on_body(char* data, std::size_t size, std::size_t n, void* user) {
   auto* t = static_cast<Transfer*>(user);
   const std::size_t bytes = size * n;
+  t->body_started = true;
   if (t->response.body.empty()) {
     // One allocation for the whole body when the server says its length (capped).
     curl_off_t length = -1;
@@ -82,6 +89,13 @@ std::size_t on_body(char* data, std::size_t size, std::size_t n, void* user) {
 std::size_t on_header(char* data, std::size_t size, std::size_t n, void* user) {
   auto* t = static_cast<Transfer*>(user);
   const std::string_view line(data, size * n);
+  // A status line starts a response (a redirect followed, or a 100 Continue): count afresh.
+  if (line.starts_with("HTTP/")) t->header_bytes = 0;
+  t->header_bytes += line.size();
+  if (t->header_bytes > k_max_header_bytes) {
+    t->headers_too_large = true;
+    return 0;  // ends the transfer
+  }
   constexpr std::string_view k_name = "retry-after:";
   if (line.size() > k_name.size()) {
     std::string head(line.substr(0, k_name.size()));
@@ -134,7 +148,12 @@ struct Fetcher::Impl {
     curl_easy_getinfo(easy, CURLINFO_TOTAL_TIME_T, &micros);
     r.elapsed_ms = micros / 1000;
     // Stopping at the cap is not a failure: the body is cut and marked.
-    if (code != CURLE_OK && !(code == CURLE_WRITE_ERROR && r.truncated)) {
+    // One header line over libcurl's own limit (100 KiB) fails the transfer before our count
+    // sees it, as "Out of memory": in the headers, that is what it means.
+    if (t.headers_too_large || (code == CURLE_OUT_OF_MEMORY && !t.body_started)) {
+      r.failure = Failure::headers;
+      r.error = fmt::format("the response's headers are over {} KiB", k_max_header_bytes >> 10);
+    } else if (code != CURLE_OK && !(code == CURLE_WRITE_ERROR && r.truncated)) {
       r.failure = classify(code);
       r.error = t.error[0] != '\0' ? t.error : curl_easy_strerror(code);
     }

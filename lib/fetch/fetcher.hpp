@@ -28,8 +28,10 @@ struct Request {
   bool follow_redirects = false;  // only for robots.txt, which is fetched as the RFC says
 };
 
-// Why a transfer produced no HTTP response to judge.
-enum class Failure { none, timeout, connect, resolve, tls, protocol, redirects, other };
+// Why a transfer produced no HTTP response to judge. headers: the response's headers are over
+// k_max_header_bytes (libcurl's own limit, 100 KiB, would say only "Out of memory").
+enum class Failure { none, timeout, connect, resolve, tls, protocol, redirects, headers, other };
+inline constexpr std::size_t k_max_header_bytes = 64u << 10;
 std::string_view to_string(Failure failure);
 
 struct Response {

@@ -59,6 +59,12 @@ TEST(Decide, ServerErrorsAndTimeoutsRetryThenFail) {
   fetch::Response limited = response(429);
   limited.retry_after = "120";
   EXPECT_EQ(run(limited).retry_in, std::chrono::milliseconds(120000));  // the server's word
+  // Headers too large are the server's answer: asking again would get the same.
+  fetch::Response bloated;
+  bloated.failure = fetch::Failure::headers;
+  d = run(bloated);
+  EXPECT_EQ(d.next, Next::failed);
+  EXPECT_EQ(d.reason, "headers_too_large");
 }
 
 TEST(Decide, RedirectsResolveAndStopAtLoopsAndLimits) {
