@@ -206,6 +206,24 @@ TEST(Submit, ReportsBadLinesByNumberAndQueuesTheRest) {
   ASSERT_EQ(r.rc, 4) << r.err;  // URLs queued and no worker alive
 
   EXPECT_NE(r.out.find("\"submitted\": 3"), std::string::npos) << r.out;
+  // A NUL or control byte refuses the line (it would cut the URL short); the line is echoed
+  // escaped, so it cannot drive the terminal. One pattern per --deny: the URL after it is a seed.
+  write_text(dir / "hostile.txt", std::string("http://d.example/ok\nhttp://e.example/\0evil\nhttp://f.example/\x1b[2Jx\n", 66));
+  r = run_program(CRAWLCTL, {"submit", "-f", dir / "hostile.txt", "--deny", "/private", "http://g.example/", "--redis",
+                             redis.url()},
+                  dir);
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_NE(r.err.find(dir / "hostile.txt" + ":2: 'http://e.example/\\x00evil' is not a crawlable URL (control character)"),
+            std::string::npos) << r.err;
+  EXPECT_NE(r.err.find(":3: 'http://f.example/\\x1b[2Jx' is not a crawlable URL (control character)"), std::string::npos)
+      << r.err;
+  EXPECT_EQ(r.err.find('\x1b'), std::string::npos) << "an escape sequence reached the terminal";
+  EXPECT_NE(r.err.find("2 seed URLs queued, 0 duplicates, 2 bad lines skipped"), std::string::npos) << r.err;
+  EXPECT_EQ(run_program("redis-cli", {"-p", std::to_string(redis.port()), "HGET", "crawl:job:2", "deny"}, dir).out,
+            "[\"/private\"]\n");
+  // A password on the command line works, with a warning: ps shows it.
+  r = run_program(CRAWLCTL, {"status", "--redis", "redis://:secret@127.0.0.1:" + std::to_string(redis.port()) + "/0"}, dir);
+  EXPECT_NE(r.err.find("warning: the password in --redis is visible to every user"), std::string::npos) << r.err;
   // Nothing valid at all: no job is created.
   write_text(dir / "bad.txt", "mailto:x@example.org\n");
   r = run_program(CRAWLCTL, {"submit", "-f", dir / "bad.txt", "--redis", redis.url()}, dir);

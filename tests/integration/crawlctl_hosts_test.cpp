@@ -129,6 +129,18 @@ TEST(CrawlctlHosts, AUserNameWithShellSyntaxIsRefusedBeforeAnythingRuns) {
   }
 }
 
+// A hosts file too big to be one is refused before it is parsed (50 MB took 14 s and 1.2 GB).
+TEST(CrawlctlHosts, AHugeFileIsRefusedBeforeItIsParsed) {
+  TempDir dir("ctl");
+  std::string huge = "hosts:\n";
+  while (huge.size() < (50u << 20)) huge += "  h" + std::to_string(huge.size()) + ":\n";
+  write_text(dir / "huge.yaml", huge);
+  CliRun r = crawlctl({"hosts", "-H", dir / "huge.yaml"}, dir);
+  EXPECT_EQ(r.rc, 2);
+  EXPECT_NE(r.err.find("crawlctl hosts: " + (dir / "huge.yaml") + ": "), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("is more than the 8388608 this file may hold"), std::string::npos) << r.err;
+}
+
 TEST(CrawlctlHosts, MalformedFilesGiveFileLineErrorsAndExit2) {
   TempDir dir("ctl");
   write_text(dir / "bad.yaml", "defaults:\n  workers: 2\nhosts:\n  crawl01:\n    prot: 22\n"

@@ -298,6 +298,14 @@ TEST(InventoryErrors, NamesAndAddresses) {
             "3 names");
   EXPECT_NE(parse_error("worker:\n  user_agent: \"Bot\\r\\nX-Evil: 1\"\n").find("one line"),
             std::string::npos);
+  // Sizes are capped: a user agent is a request header, any value at most 64 KiB.
+  EXPECT_NE(parse_error("worker:\n  user_agent: " + std::string(513, 'a') + "\n")
+                .find("'user_agent' is 513 bytes long, more than the 512 it may hold"),
+            std::string::npos);
+  EXPECT_EQ(parse_ok("worker:\n  user_agent: " + std::string(512, 'a') + "\n").worker.user_agent.size(), 512u);
+  EXPECT_NE(parse_error("hosts:\n  a:\n    install_command: " + std::string(70000, 'x') + "\n")
+                .find("more than the 65536 a value may hold"),
+            std::string::npos);
 }
 
 // user and address reach ssh_config expansion (%r, %h in a ProxyCommand, run by a shell on the
