@@ -129,6 +129,23 @@ TEST(CrawlctlHosts, AUserNameWithShellSyntaxIsRefusedBeforeAnythingRuns) {
   }
 }
 
+// A password file others may read gets a warning, as ssh gives for a key; 0600 gets none.
+TEST(CrawlctlHosts, APasswordFileOpenToOthersIsWarnedOf) {
+  TempDir dir("ctl");
+  write_text(dir / "redis.pass", "secret\n", 0644);
+  write_text(dir / "hosts.yaml", "redis:\n  url: redis://127.0.0.1:" + std::to_string(free_port()) +
+                                     "/0\n  password_file: " + (dir / "redis.pass") + "\n");
+  CliRun r = crawlctl({"status", "-H", dir / "hosts.yaml"}, dir);
+  EXPECT_NE(r.err.find("warning: redis.password_file " + (dir / "redis.pass") +
+                       " is mode 0644: its group and others may read it (chmod 600 it)"),
+            std::string::npos)
+      << r.err;
+  EXPECT_EQ(r.err.find("secret"), std::string::npos) << r.err;
+  write_text(dir / "redis.pass", "secret\n", 0600);
+  r = crawlctl({"status", "-H", dir / "hosts.yaml"}, dir);
+  EXPECT_EQ(r.err.find("warning"), std::string::npos) << r.err;
+}
+
 // A hosts file too big to be one is refused before it is parsed (50 MB took 14 s and 1.2 GB).
 TEST(CrawlctlHosts, AHugeFileIsRefusedBeforeItIsParsed) {
   TempDir dir("ctl");
