@@ -114,18 +114,30 @@ Robots Robots::deserialize(std::string_view text) {
 }
 
 Robots parse_robots(std::string_view text, std::string_view agent) {
-  text = text.substr(0, std::min(text.size(), k_max_bytes));
+  // Only whole lines of the first 512 KiB: half a rule at the cut could mean another path
+  // ("Allow: /private-but-public" cut to "Allow: /private").
+  if (text.size() > k_max_bytes) {
+    const std::size_t last_break = text.substr(0, k_max_bytes + 1).find_last_of("\r\n");
+    text = text.substr(0, last_break == std::string_view::npos ? 0 : last_break);
+  }
+  // A UTF-8 byte order mark is not part of the first line.
+  if (text.starts_with("\xEF\xBB\xBF")) text.remove_prefix(3);
   struct Group {
     bool ours = false, star = false;
     std::vector<Robots::Rule> rules;
     std::optional<std::chrono::milliseconds> delay;
   };
   std::vector<Group> groups;
-  bool in_agents = false;  // consecutive user-agent lines share one group
+  // User-agent lines share one group until a rule ends their run; other lines (Sitemap,
+  // Crawl-delay, unknown ones) do not interfere (RFC 9309 2.2.4).
+  bool in_agents = false;
   while (!text.empty()) {
-    const std::size_t eol = text.find('\n');
+    // Lines end with LF, CR LF or a bare CR.
+    const std::size_t eol = text.find_first_of("\r\n");
     std::string_view line = text.substr(0, eol);
-    text.remove_prefix(eol == std::string_view::npos ? text.size() : eol + 1);
+    std::size_t next = eol == std::string_view::npos ? text.size() : eol + 1;
+    if (eol != std::string_view::npos && text[eol] == '\r' && eol + 1 < text.size() && text[eol + 1] == '\n') ++next;
+    text.remove_prefix(next);
     if (const std::size_t hash = line.find('#'); hash != std::string_view::npos)
       line = line.substr(0, hash);
     const std::size_t colon = line.find(':');
@@ -140,9 +152,9 @@ Robots parse_robots(std::string_view text, std::string_view agent) {
       continue;
     }
     if (groups.empty()) continue;  // rules before any user-agent line belong to no group
-    in_agents = false;
     Group& g = groups.back();
     if (iequals(key, "allow") || iequals(key, "disallow")) {
+      in_agents = false;
       if (value.empty()) continue;  // "Disallow:" with no path allows everything
       // Patterns compare with normalised URLs, so their escapes are normalised the same way.
       g.rules.push_back({iequals(key, "allow"), url::normalize_escapes(value)});

@@ -44,7 +44,8 @@ class Robots {
 };
 
 // Parses a robots.txt body for the crawler whose product token is `agent` (matched without
-// regard to case). Only the first 512 KiB are read, as RFC 9309 allows.
+// regard to case). Only the whole lines of the first 512 KiB are read, as RFC 9309 allows; a
+// UTF-8 byte order mark is skipped; lines end with LF, CR LF or CR.
 Robots parse_robots(std::string_view text, std::string_view agent);
 
 // What to do with a robots.txt fetch that gave no body to parse: 4xx allows all, 5xx and

@@ -114,6 +114,40 @@ TEST(Robots, ReadsOnly512KiB) {
   EXPECT_TRUE(parse_robots(big, "bot").allowed("/late"));
 }
 
+// The line cut by the 512 KiB limit is dropped, not read as a shorter rule.
+TEST(Robots, TheCutIsAtALineBoundary) {
+  std::string big = "User-agent: *\nDisallow: /private\n";
+  while (big.size() < 512 * 1024 - 16) big += "Disallow: /filler/xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\n";
+  big.resize(512 * 1024 - 16, 'x');  // pad the last filler rule up to just before the cut
+  big += "\nAllow: /private-but-public\n";  // the cut falls right after "Allow: /private"
+  ASSERT_EQ(big.substr(big.find("Allow: /private-but"), 512 * 1024 - big.find("Allow: /private-but")), "Allow: /private");
+  const Robots r = parse_robots(big, "bot");
+  EXPECT_FALSE(r.allowed("/private/x")) << "half a line became 'Allow: /private'";
+  EXPECT_FALSE(r.allowed("/private-but-public"));  // its rule was past the cut
+}
+
+// Shapes of robots.txt found on real sites, each of which used to make rules disappear.
+TEST(Robots, ByteOrderMarksGroupsAcrossOtherLinesAndBareCarriageReturns) {
+  // A UTF-8 byte order mark before the first user-agent line.
+  EXPECT_FALSE(parse_robots("\xEF\xBB\xBFUser-agent: *\nDisallow: /private\n", "bot").allowed("/private"));
+  // A line between two user-agent lines does not end their group (RFC 9309 2.2.4).
+  const Robots shared = parse_robots(
+      "User-agent: CrawlWorker\nCrawl-delay: 5\nUser-agent: *\nDisallow: /private\n", "crawlworker");
+  EXPECT_FALSE(shared.allowed("/private"));
+  EXPECT_EQ(shared.crawl_delay(), std::chrono::milliseconds(5000));
+  EXPECT_FALSE(parse_robots("User-agent: other\nSitemap: http://x/s.xml\nUser-agent: bot\nDisallow: /a\n", "bot")
+                   .allowed("/a"));
+  // A rule ends the run: the next user-agent line starts a new group.
+  const Robots two = parse_robots("User-agent: bot\nDisallow: /a\nUser-agent: other\nDisallow: /b\n", "bot");
+  EXPECT_FALSE(two.allowed("/a"));
+  EXPECT_TRUE(two.allowed("/b"));
+  // Bare CR and CR LF line endings are lines.
+  const Robots cr = parse_robots("User-agent: *\rDisallow: /private\rAllow: /private/ok\r", "bot");
+  EXPECT_FALSE(cr.allowed("/private"));
+  EXPECT_TRUE(cr.allowed("/private/ok"));
+  EXPECT_FALSE(parse_robots("User-agent: *\r\nDisallow: /p\r\n", "bot").allowed("/p"));
+}
+
 JobOptions options(Scope scope) {
   JobOptions o;
   o.scope = scope;
