@@ -15,6 +15,7 @@
 
 #include "commands.hpp"
 #include "config/values.hpp"
+#include "core/redact.hpp"
 #include "deploy/quote.hpp"
 #include "policy/scope.hpp"
 #include "redis_options.hpp"
@@ -76,6 +77,13 @@ void add_seed(Seeds& seeds, std::string_view line, const std::function<std::stri
   }
   std::string_view u = line;
   if (!url::is_normal(line)) {
+    // Credentials would go to every page of the site and into the results: not crawled.
+    if (url::has_userinfo(line)) {
+      const std::string shown = redact_password(line);
+      line = shown;  // the line echoed, without its password
+      reject("credentials in a URL are not supported");
+      return;
+    }
     auto n = url::normalize(line);
     if (!n) {
       reject(url::to_string(n.error()));

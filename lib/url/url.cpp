@@ -1,10 +1,11 @@
 #include "url/url.hpp"
 
-#include <curl/curl.h>
 #include <idn2.h>
 #include <xxhash.h>
 
 #include <algorithm>
+#include <array>
+#include <cstdint>
 #include <optional>
 #include <vector>
 
@@ -15,6 +16,7 @@ std::string_view to_string(Reject reject) {
     case Reject::empty: return "empty";
     case Reject::not_http: return "not_http";
     case Reject::malformed: return "malformed";
+    case Reject::control: return "control_character";
     case Reject::too_long: return "too_long";
   }
   return "?";
@@ -22,36 +24,33 @@ std::string_view to_string(Reject reject) {
 
 namespace {
 
-struct CurlUrlFree {
-  void operator()(CURLU* h) const { curl_url_cleanup(h); }
-};
-using Handle = std::unique_ptr<CURLU, CurlUrlFree>;
-
-struct CurlFree {
-  void operator()(char* p) const { curl_free(p); }
-};
-using CurlString = std::unique_ptr<char, CurlFree>;
-
-constexpr unsigned k_set_flags = CURLU_NON_SUPPORT_SCHEME | CURLU_ALLOW_SPACE;
+// ---- characters --------------------------------------------------------------------------
 
 bool is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
+bool is_hex(char c) { return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
 char lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
-
-bool is_unreserved(char c) {
-  return is_alpha(c) || is_digit(c) || c == '-' || c == '.' || c == '_' || c == '~';
-}
-
-bool is_sub_delim(char c) {
-  return c == '!' || c == '$' || c == '&' || c == '\'' || c == '(' || c == ')' || c == '*' ||
-         c == '+' || c == ',' || c == ';' || c == '=';
-}
+bool is_slash(char c) { return c == '/' || c == '\\'; }  // http(s) reads a backslash as a slash
 
 int hex_value(char c) {
   if (is_digit(c)) return c - '0';
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
   if (c >= 'A' && c <= 'F') return c - 'A' + 10;
   return -1;
+}
+
+bool is_unreserved(char c) {
+  return is_alpha(c) || is_digit(c) || c == '-' || c == '.' || c == '_' || c == '~';
+}
+
+// The URL Standard's percent-encode sets, for the parts a crawler keeps (userinfo and fragment
+// are dropped). Bytes of 0x80 and above (UTF-8) are always encoded.
+bool in_query_set(unsigned char c) {  // the special-query set: http(s) queries
+  return c <= 0x20 || c >= 0x7f || c == '"' || c == '#' || c == '<' || c == '>' || c == '\'';
+}
+bool in_path_set(unsigned char c) {
+  return c <= 0x20 || c >= 0x7f || c == '"' || c == '#' || c == '<' || c == '>' || c == '?' || c == '^' ||
+         c == '`' || c == '{' || c == '}';
 }
 
 void append_escape(std::string& out, unsigned char byte) {
@@ -61,60 +60,438 @@ void append_escape(std::string& out, unsigned char byte) {
   out += k_hex[byte & 15];
 }
 
-// One consistent percent-encoding for a path or a query (RFC 3986 6.2.2): unreserved escapes
-// decoded, other escapes upper-cased, characters outside pchar (plus "/" and "?") encoded, and a
-// "%" that starts no escape encoded as %25.
-std::string escapes(std::string_view part) {
-  std::string out;
-  out.reserve(part.size());
+// The normal form's own step on top of the Standard's serialisation (RFC 3986 6.2.2, for one key
+// per resource): escapes of unreserved characters decoded, other escapes in upper-case hex. A
+// "%" that starts no escape stays as it is, as browsers leave it.
+void tidy_escapes(std::string_view part, std::string& out) {
   for (std::size_t i = 0; i < part.size(); ++i) {
     const char c = part[i];
-    if (c == '%') {
-      const int hi = i + 1 < part.size() ? hex_value(part[i + 1]) : -1;
-      const int lo = i + 2 < part.size() ? hex_value(part[i + 2]) : -1;
-      if (hi >= 0 && lo >= 0) {
-        const char decoded = static_cast<char>(hi * 16 + lo);
-        if (is_unreserved(decoded)) out += decoded;
-        else append_escape(out, static_cast<unsigned char>(decoded));
-        i += 2;
-      } else {
-        out += "%25";
-      }
-    } else if (is_unreserved(c) || is_sub_delim(c) || c == ':' || c == '@' || c == '/' ||
-               c == '?') {
-      out += c;
+    if (c == '%' && i + 2 < part.size() && is_hex(part[i + 1]) && is_hex(part[i + 2])) {
+      const char decoded = static_cast<char>(hex_value(part[i + 1]) * 16 + hex_value(part[i + 2]));
+      if (is_unreserved(decoded)) out += decoded;
+      else append_escape(out, static_cast<unsigned char>(decoded));
+      i += 2;
     } else {
-      append_escape(out, static_cast<unsigned char>(c));
+      out += c;
     }
   }
-  return out;
 }
 
-// RFC 3986 5.2.4. libcurl removes dot segments while parsing, but a decoded "%2E" can form new
-// ones ("/a/%2E%2E/b"), so the normal form removes them once more after decoding.
-std::string remove_dot_segments(std::string_view path) {
-  std::vector<std::string_view> kept;
-  std::size_t start = 1;  // the path starts with "/"
-  bool trailing_slash = false;
-  while (start <= path.size()) {
-    std::size_t end = path.find('/', start);
-    if (end == std::string_view::npos) end = path.size();
-    const std::string_view segment = path.substr(start, end - start);
-    const bool last = end == path.size();
-    if (segment == "..") {
-      if (!kept.empty()) kept.pop_back();
-      trailing_slash = last;
-    } else if (segment == ".") {
-      trailing_slash = last;
-    } else {
-      kept.push_back(segment);
-      trailing_slash = false;
-    }
-    start = end + 1;
+// ---- hosts ---------------------------------------------------------------------------------
+
+bool forbidden_in_domain(unsigned char c) {
+  return c <= 0x20 || c == 0x7f || c == '#' || c == '%' || c == '/' || c == ':' || c == '<' || c == '>' ||
+         c == '?' || c == '@' || c == '[' || c == '\\' || c == ']' || c == '^' || c == '|';
+}
+
+// The URL Standard's IPv4 number parser: decimal, 0x hex or 0 octal; nullopt if not a number.
+// Values past 2^32 saturate, which the callers refuse.
+std::optional<std::uint64_t> ipv4_number(std::string_view s) {
+  if (s.empty()) return std::nullopt;
+  int radix = 10;
+  if (s.size() >= 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+    radix = 16;
+    s.remove_prefix(2);
+  } else if (s.size() >= 2 && s[0] == '0') {
+    radix = 8;
+    s.remove_prefix(1);
   }
-  std::string out;
-  for (std::string_view segment : kept) out.append("/").append(segment);
-  if (out.empty() || trailing_slash) out += '/';
+  std::uint64_t value = 0;
+  for (char c : s) {
+    const int digit = radix == 16 ? hex_value(c) : is_digit(c) ? c - '0' : -1;
+    if (digit < 0 || digit >= radix) return std::nullopt;
+    value = std::min<std::uint64_t>(value * static_cast<std::uint64_t>(radix) + static_cast<std::uint64_t>(digit),
+                                    std::uint64_t{1} << 40);
+  }
+  return value;
+}
+
+std::vector<std::string_view> labels(std::string_view host) {
+  std::vector<std::string_view> parts;
+  std::size_t start = 0;
+  while (true) {
+    const std::size_t dot = host.find('.', start);
+    parts.push_back(host.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start));
+    if (dot == std::string_view::npos) break;
+    start = dot + 1;
+  }
+  if (parts.size() > 1 && parts.back().empty()) parts.pop_back();  // one trailing dot
+  return parts;
+}
+
+// A host whose last label is a number is an IPv4 address, valid or not.
+bool ends_in_a_number(std::string_view host) {
+  const auto parts = labels(host);
+  const std::string_view last = parts.back();
+  if (!last.empty() && std::all_of(last.begin(), last.end(), is_digit)) return true;
+  return last.size() >= 2 && last[0] == '0' && (last[1] == 'x' || last[1] == 'X') && ipv4_number(last).has_value();
+}
+
+std::optional<std::string> ipv4(std::string_view host) {
+  const auto parts = labels(host);
+  if (parts.size() > 4) return std::nullopt;
+  std::vector<std::uint64_t> numbers;
+  for (std::string_view part : parts) {
+    auto n = ipv4_number(part);
+    if (!n) return std::nullopt;
+    numbers.push_back(*n);
+  }
+  for (std::size_t i = 0; i + 1 < numbers.size(); ++i)
+    if (numbers[i] > 255) return std::nullopt;
+  if (numbers.back() >= (std::uint64_t{1} << (8 * (5 - numbers.size())))) return std::nullopt;
+  std::uint64_t address = numbers.back();
+  for (std::size_t i = 0; i + 1 < numbers.size(); ++i) address += numbers[i] << (8 * (3 - i));
+  return std::to_string(address >> 24) + "." + std::to_string((address >> 16) & 255) + "." +
+         std::to_string((address >> 8) & 255) + "." + std::to_string(address & 255);
+}
+
+// The URL Standard's IPv6 parser and serialiser (compressing the first longest run of zeros).
+std::optional<std::string> ipv6(std::string_view in) {
+  std::array<std::uint16_t, 8> address{};
+  std::size_t piece = 0, p = 0;
+  std::optional<std::size_t> compress;
+  auto at = [&](std::size_t i) { return i < in.size() ? in[i] : '\0'; };
+  if (at(p) == ':') {
+    if (at(p + 1) != ':') return std::nullopt;
+    p += 2;
+    compress = ++piece;
+  }
+  while (p < in.size()) {
+    if (piece == 8) return std::nullopt;
+    if (at(p) == ':') {
+      if (compress) return std::nullopt;
+      ++p;
+      compress = ++piece;
+      continue;
+    }
+    unsigned value = 0, length = 0;
+    while (length < 4 && p < in.size() && is_hex(at(p))) {
+      value = value * 16 + static_cast<unsigned>(hex_value(at(p)));
+      ++p;
+      ++length;
+    }
+    if (at(p) == '.') {
+      if (length == 0) return std::nullopt;
+      p -= length;
+      if (piece > 6) return std::nullopt;
+      int seen = 0;
+      while (p < in.size()) {
+        int v4 = -1;
+        if (seen > 0) {
+          if (at(p) == '.' && seen < 4) ++p;
+          else return std::nullopt;
+        }
+        if (!is_digit(at(p))) return std::nullopt;
+        while (is_digit(at(p))) {
+          const int digit = at(p) - '0';
+          if (v4 == -1) v4 = digit;
+          else if (v4 == 0) return std::nullopt;
+          else v4 = v4 * 10 + digit;
+          if (v4 > 255) return std::nullopt;
+          ++p;
+        }
+        address[piece] = static_cast<std::uint16_t>(address[piece] * 0x100 + v4);
+        ++seen;
+        if (seen == 2 || seen == 4) ++piece;
+      }
+      if (seen != 4) return std::nullopt;
+      break;
+    }
+    if (at(p) == ':') {
+      ++p;
+      if (p >= in.size()) return std::nullopt;
+    } else if (p < in.size()) {
+      return std::nullopt;
+    }
+    address[piece++] = static_cast<std::uint16_t>(value);
+  }
+  if (compress) {
+    std::size_t swaps = piece - *compress;
+    piece = 7;
+    while (piece != 0 && swaps > 0) {
+      std::swap(address[piece], address[*compress + swaps - 1]);
+      --piece;
+      --swaps;
+    }
+  } else if (piece != 8) {
+    return std::nullopt;
+  }
+  // Serialise: the first longest run of two or more zero pieces becomes "::".
+  std::size_t best = 8, best_length = 1;
+  for (std::size_t i = 0; i < 8;) {
+    std::size_t j = i;
+    while (j < 8 && address[j] == 0) ++j;
+    if (j - i > best_length) {
+      best = i;
+      best_length = j - i;
+    }
+    i = j == i ? i + 1 : j;
+  }
+  static constexpr char k_hex[] = "0123456789abcdef";
+  std::string out = "[";
+  for (std::size_t i = 0; i < 8; ++i) {
+    if (i == best) {
+      out += i == 0 ? "::" : ":";
+      i += best_length - 1;
+      continue;
+    }
+    std::string hex;
+    for (unsigned v = address[i]; v > 0 || hex.empty(); v >>= 4) hex.insert(hex.begin(), k_hex[v & 15]);
+    out += hex;
+    if (i != 7) out += ':';
+  }
+  return out + "]";
+}
+
+// The URL Standard's host parser for http(s), then the normal form's one step more: no trailing
+// dot (the same DNS name).
+std::optional<std::string> parse_host(std::string_view input) {
+  if (input.empty()) return std::nullopt;
+  if (input.front() == '[') {
+    if (input.back() != ']') return std::nullopt;
+    return ipv6(input.substr(1, input.size() - 2));
+  }
+  std::string domain;  // percent-decoded bytes (UTF-8)
+  for (std::size_t i = 0; i < input.size(); ++i) {
+    if (input[i] == '%' && i + 2 < input.size() && is_hex(input[i + 1]) && is_hex(input[i + 2])) {
+      domain += static_cast<char>(hex_value(input[i + 1]) * 16 + hex_value(input[i + 2]));
+      i += 2;
+    } else {
+      domain += input[i];
+    }
+  }
+  // Domain to ASCII: UTS #46 (non-transitional, as browsers) through libidn2 for a host with a
+  // non-ASCII label; an ASCII one is only lower-cased (its A-labels, "xn--", are taken as
+  // written, as the Standard does).
+  const bool ascii = std::all_of(domain.begin(), domain.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; });
+  std::string host;
+  if (ascii) {
+    host = domain;
+    std::transform(host.begin(), host.end(), host.begin(), lower);
+  }
+  if (!ascii) {
+    if (domain.find('\0') != std::string::npos) return std::nullopt;
+    char* converted = nullptr;
+    if (idn2_to_ascii_8z(domain.c_str(), &converted, IDN2_NFC_INPUT | IDN2_NONTRANSITIONAL) != IDN2_OK)
+      return std::nullopt;
+    host = converted;
+    idn2_free(converted);
+    std::transform(host.begin(), host.end(), host.begin(), lower);
+  }
+  if (host.empty() || std::any_of(host.begin(), host.end(), [](char c) { return forbidden_in_domain(static_cast<unsigned char>(c)); }))
+    return std::nullopt;
+  if (ends_in_a_number(host)) return ipv4(host);
+  const std::size_t kept = host.find_last_not_of('.');
+  if (kept != std::string::npos) host.resize(kept + 1);  // "." and ".." stay what they are
+  return host;
+}
+
+// ---- the URL record and its parser -------------------------------------------------------
+
+// What the crawler keeps of a URL: no userinfo (never sent, never stored), no fragment.
+struct Record {
+  std::string scheme;                  // "http" or "https"
+  std::string host;                    // serialised
+  std::string port;                    // "" = the scheme's default
+  std::vector<std::string> path;       // segments, percent-encoded
+  std::optional<std::string> query;    // percent-encoded, without "?"
+};
+
+bool is_default_port(const std::string& scheme, const std::string& port) {
+  return (scheme == "http" && port == "80") || (scheme == "https" && port == "443");
+}
+
+// Path state: appends the segments of `in` (up to "?" or "#") to `path`; returns where it stopped.
+std::size_t parse_path(std::string_view in, std::size_t p, std::vector<std::string>& path) {
+  std::string buffer;
+  // "." and "..", also written with %2e (either case).
+  auto dot_at = [](const std::string& s, std::size_t i) {
+    if (i < s.size() && s[i] == '.') return std::size_t{1};
+    if (i + 2 < s.size() && s[i] == '%' && s[i + 1] == '2' && (s[i + 2] == 'e' || s[i + 2] == 'E')) return std::size_t{3};
+    return std::size_t{0};
+  };
+  auto is_dot = [&](const std::string& s) {
+    const std::size_t n = dot_at(s, 0);
+    return n > 0 && n == s.size();
+  };
+  auto is_dot_dot = [&](const std::string& s) {
+    const std::size_t n = dot_at(s, 0);
+    if (n == 0) return false;
+    const std::size_t m = dot_at(s, n);
+    return m > 0 && n + m == s.size();
+  };
+  while (true) {
+    const bool end = p >= in.size() || in[p] == '?' || in[p] == '#';
+    if (end || is_slash(in[p])) {
+      if (is_dot_dot(buffer)) {
+        if (!path.empty()) path.pop_back();
+        if (end) path.emplace_back();
+      } else if (is_dot(buffer)) {
+        if (end) path.emplace_back();
+      } else {
+        path.push_back(buffer);
+      }
+      buffer.clear();
+      if (end) return p;
+    } else {
+      const auto c = static_cast<unsigned char>(in[p]);
+      if (in_path_set(c)) append_escape(buffer, c);
+      else buffer += in[p];
+    }
+    ++p;
+  }
+}
+
+// After "?": the query, up to "#".
+std::string parse_query(std::string_view in, std::size_t p) {
+  std::string query;
+  for (; p < in.size() && in[p] != '#'; ++p) {
+    const auto c = static_cast<unsigned char>(in[p]);
+    if (in_query_set(c)) append_escape(query, c);
+    else query += in[p];
+  }
+  return query;
+}
+
+// From the authority (after the slashes) to the end: host, port, path, query.
+std::optional<Reject> parse_authority_and_rest(std::string_view in, std::size_t p, Record& url) {
+  std::size_t end = p;
+  while (end < in.size() && !is_slash(in[end]) && in[end] != '?' && in[end] != '#') ++end;
+  std::string_view authority = in.substr(p, end - p);
+  // Userinfo ends at the last "@"; the crawler keeps none of it.
+  if (const std::size_t at = authority.rfind('@'); at != std::string_view::npos) {
+    authority.remove_prefix(at + 1);
+    if (authority.empty()) return Reject::malformed;
+  }
+  // The port starts at the first ":" outside brackets.
+  std::size_t colon = std::string_view::npos;
+  bool bracket = false;
+  for (std::size_t i = 0; i < authority.size(); ++i) {
+    if (authority[i] == '[') bracket = true;
+    else if (authority[i] == ']') bracket = false;
+    else if (authority[i] == ':' && !bracket) {
+      colon = i;
+      break;
+    }
+  }
+  auto host = parse_host(authority.substr(0, colon));
+  if (!host) return Reject::malformed;
+  url.host = std::move(*host);
+  url.port.clear();
+  if (colon != std::string_view::npos) {
+    std::string_view port = authority.substr(colon + 1);
+    if (!std::all_of(port.begin(), port.end(), is_digit)) return Reject::malformed;
+    while (port.size() > 1 && port.front() == '0') port.remove_prefix(1);
+    if (port.size() > 5 || (!port.empty() && std::stoul(std::string(port)) > 65535)) return Reject::malformed;
+    url.port = std::string(port);
+    if (is_default_port(url.scheme, url.port)) url.port.clear();
+  }
+  url.path.clear();
+  url.query.reset();
+  p = end;
+  if (p < in.size() && is_slash(in[p])) ++p;  // path start: the first slash is the path's own
+  p = parse_path(in, p, url.path);
+  if (p < in.size() && in[p] == '?') url.query = parse_query(in, p + 1);
+  return std::nullopt;
+}
+
+// The preprocessing every URL gets: surrounding C0 controls and spaces stripped, tabs and
+// newlines dropped anywhere. Any other control character refuses the URL: the Standard would
+// percent-encode it, but no site means one, and a NUL would cut the URL short further on.
+std::optional<Reject> clean(std::string_view text, std::string& out) {
+  auto blank = [](char c) { return static_cast<unsigned char>(c) <= 0x20; };
+  while (!text.empty() && blank(text.front())) text.remove_prefix(1);
+  while (!text.empty() && blank(text.back())) text.remove_suffix(1);
+  if (text.size() > k_max_length) return Reject::too_long;
+  out.clear();
+  out.reserve(text.size());
+  for (char c : text) {
+    if (c == '\t' || c == '\n' || c == '\r') continue;
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) return Reject::control;
+    out += c;
+  }
+  return std::nullopt;
+}
+
+// The scheme of `in` ("HTTP:" -> "http"), with the position after its ":"; "" when `in` has none.
+std::string scheme_of(std::string_view in, std::size_t& after) {
+  if (in.empty() || !is_alpha(in[0])) return {};
+  for (std::size_t i = 1; i < in.size(); ++i) {
+    const char c = in[i];
+    if (c == ':') {
+      std::string scheme(in.substr(0, i));
+      std::transform(scheme.begin(), scheme.end(), scheme.begin(), lower);
+      after = i + 1;
+      return scheme;
+    }
+    if (!(is_alpha(c) || is_digit(c) || c == '+' || c == '-' || c == '.')) return {};
+  }
+  return {};
+}
+
+// The URL Standard's basic URL parser, for http(s) inputs against an http(s) base (or none).
+std::optional<Reject> parse(std::string_view text, const Record* base, Record& url) {
+  std::string in;
+  if (auto reject = clean(text, in)) return reject;
+  if (in.empty() && base == nullptr) return Reject::empty;
+  std::size_t p = 0;
+  const std::string scheme = scheme_of(in, p);
+  if (!scheme.empty()) {
+    if (scheme != "http" && scheme != "https") return Reject::not_http;
+    url.scheme = scheme;
+    // "http:x" on an http base is relative; on another base, or none, an authority follows,
+    // whatever number of slashes comes first.
+    if (base == nullptr || base->scheme != scheme || (p + 1 < in.size() && is_slash(in[p]) && is_slash(in[p + 1]))) {
+      while (p < in.size() && is_slash(in[p])) ++p;
+      return parse_authority_and_rest(in, p, url);
+    }
+  } else {
+    if (base == nullptr) return Reject::malformed;
+    url.scheme = base->scheme;
+  }
+  // Relative to the base.
+  if (p < in.size() && is_slash(in[p])) {
+    if (p + 1 < in.size() && is_slash(in[p + 1])) {
+      while (p < in.size() && is_slash(in[p])) ++p;
+      return parse_authority_and_rest(in, p, url);
+    }
+    url.host = base->host;
+    url.port = base->port;
+    url.path.clear();
+    p = parse_path(in, p + 1, url.path);
+    if (p < in.size() && in[p] == '?') url.query = parse_query(in, p + 1);
+    return std::nullopt;
+  }
+  url.host = base->host;
+  url.port = base->port;
+  url.path = base->path;
+  url.query = base->query;
+  if (p >= in.size() || in[p] == '#') return std::nullopt;  // the document itself
+  if (in[p] == '?') {
+    url.query = parse_query(in, p + 1);
+    return std::nullopt;
+  }
+  url.query.reset();
+  if (!url.path.empty()) url.path.pop_back();
+  p = parse_path(in, p, url.path);
+  if (p < in.size() && in[p] == '?') url.query = parse_query(in, p + 1);
+  return std::nullopt;
+}
+
+// The normal form of a parsed URL.
+Normalized serialize(const Record& url) {
+  std::string out = url.scheme + "://" + url.host;
+  if (!url.port.empty()) out += ":" + url.port;
+  if (url.path.empty()) out += '/';
+  for (const std::string& segment : url.path) {
+    out += '/';
+    tidy_escapes(segment, out);
+  }
+  if (url.query && !url.query->empty()) {
+    out += '?';
+    tidy_escapes(*url.query, out);
+  }
+  if (out.size() > k_max_length) return tl::unexpected(Reject::too_long);
   return out;
 }
 
@@ -123,102 +500,11 @@ bool has_dot_segment(std::string_view path) {
          path.ends_with("/.") || path.ends_with("/..");
 }
 
-// Browser rules for an href: strip surrounding C0 controls and spaces, drop tabs and newlines
-// anywhere, and read backslashes before the query as slashes.
-std::string clean_reference(std::string_view text) {
-  auto blank = [](char c) { return static_cast<unsigned char>(c) <= 0x20; };
-  while (!text.empty() && blank(text.front())) text.remove_prefix(1);
-  while (!text.empty() && blank(text.back())) text.remove_suffix(1);
-  std::string out;
-  out.reserve(text.size());
-  bool in_query = false;
-  for (char c : text) {
-    if (c == '\t' || c == '\n' || c == '\r') continue;
-    if (c == '?' || c == '#') in_query = true;
-    out += c == '\\' && !in_query ? '/' : c;
-  }
-  return out;
-}
-
-// The scheme of an absolute reference ("HTTP:" -> "http"), or "" for a relative one.
-std::string scheme_of(std::string_view ref) {
-  if (ref.empty() || !is_alpha(ref[0])) return {};
-  for (std::size_t i = 1; i < ref.size(); ++i) {
-    const char c = ref[i];
-    if (c == ':') {
-      std::string scheme(ref.substr(0, i));
-      std::transform(scheme.begin(), scheme.end(), scheme.begin(), lower);
-      return scheme;
-    }
-    if (!(is_alpha(c) || is_digit(c) || c == '+' || c == '-' || c == '.')) return {};
-  }
-  return {};
-}
-
-CurlString get(CURLU* h, CURLUPart part, unsigned flags = 0) {
-  char* value = nullptr;
-  if (curl_url_get(h, part, &value, flags) != CURLUE_OK) return nullptr;
-  return CurlString(value);
-}
-
-// Builds the normal form from a parsed handle.
-Normalized assemble(CURLU* h) {
-  CurlString scheme = get(h, CURLUPART_SCHEME);
-  CurlString host = get(h, CURLUPART_HOST);
-  if (!scheme || !host) return tl::unexpected(Reject::malformed);
-  std::string s = scheme.get();
-  if (s != "http" && s != "https") return tl::unexpected(Reject::not_http);
-
-  std::string host_text = host.get();
-  const bool ascii = std::all_of(host_text.begin(), host_text.end(),
-                                 [](char c) { return static_cast<unsigned char>(c) < 0x80; });
-  if (!ascii) {
-    // libcurl 7.88 cannot return punycode (CURLU_PUNYCODE fails), so libidn2 converts, with
-    // the UTS#46 mapping browsers use (which also lower-cases).
-    char* converted = nullptr;
-    if (idn2_to_ascii_8z(host_text.c_str(), &converted, IDN2_NFC_INPUT | IDN2_NONTRANSITIONAL) !=
-        IDN2_OK)
-      return tl::unexpected(Reject::malformed);
-    host_text = converted;
-    idn2_free(converted);
-  }
-  std::transform(host_text.begin(), host_text.end(), host_text.begin(), lower);
-  while (!host_text.empty() && host_text.back() == '.') host_text.pop_back();
-  if (host_text.empty()) return tl::unexpected(Reject::malformed);
-
-  std::string out = s + "://";
-  if (CurlString user = get(h, CURLUPART_USER)) {
-    out += user.get();
-    if (CurlString password = get(h, CURLUPART_PASSWORD)) out += std::string(":") + password.get();
-    out += '@';
-  }
-  out += host_text;
-  if (CurlString port = get(h, CURLUPART_PORT, CURLU_NO_DEFAULT_PORT)) out += std::string(":") + port.get();
-  CurlString path = get(h, CURLUPART_PATH);
-  std::string p = path ? escapes(path.get()) : std::string("/");
-  if (p.empty()) p = "/";
-  if (has_dot_segment(p)) p = remove_dot_segments(p);
-  out += p;
-  if (CurlString query = get(h, CURLUPART_QUERY); query && *query.get() != '\0')
-    out += "?" + escapes(query.get());
-  if (out.size() > k_max_length) return tl::unexpected(Reject::too_long);
-  return out;
-}
-
-// Checks a cleaned reference before libcurl sees it.
-std::optional<Reject> precheck(const std::string& ref, bool absolute_required) {
-  if (ref.empty()) return Reject::empty;
-  if (ref.size() > k_max_length) return Reject::too_long;
-  const std::string scheme = scheme_of(ref);
-  if (!scheme.empty() && scheme != "http" && scheme != "https") return Reject::not_http;
-  if (absolute_required && scheme.empty()) return Reject::malformed;
-  return std::nullopt;
-}
-
-// True when `u` is already in the normal form, so libcurl need not parse it: plain ASCII http(s);
-// a lower-case host name, or a dotted IPv4 address in canonical form; no userinfo; no port, or a
+// True when `u` is already in the normal form, so it need not be parsed: plain ASCII http(s); a
+// lower-case host name, or a dotted IPv4 address in canonical form; no userinfo; no port, or a
 // non-default one; a path and query of characters that need no escaping, with no escapes, no dot
-// segments, no empty query and no fragment. Most URLs in seed lists and on the web qualify.
+// segments, no empty query and no fragment. Most URLs in seed lists and on the web qualify; the
+// rest go through the parser, which gives the same answer for these.
 bool already_normal(std::string_view u) {
   std::size_t pos;
   int default_port;
@@ -227,15 +513,14 @@ bool already_normal(std::string_view u) {
   else return false;
   // Host.
   const std::size_t host_start = pos;
-  while (pos < u.size() && ((u[pos] >= 'a' && u[pos] <= 'z') || is_digit(u[pos]) || u[pos] == '.' ||
-                            u[pos] == '-'))
+  while (pos < u.size() && ((u[pos] >= 'a' && u[pos] <= 'z') || is_digit(u[pos]) || u[pos] == '.' || u[pos] == '-'))
     ++pos;
   const std::string_view host = u.substr(host_start, pos - host_start);
-  if (host.empty() || host.front() == '.' || host.front() == '-' || host.back() == '.' ||
-      host.find("..") != std::string_view::npos)
+  if (host.empty() || host.front() == '.' || host.back() == '.' || host.find("..") != std::string_view::npos ||
+      host.find("xn--") != std::string_view::npos)
     return false;
-  // A host whose last label starts with a digit is an IPv4 address to a URL parser: only the
-  // canonical dotted quad is already normal.
+  // A host whose last label is a number is an IPv4 address to a URL parser: only the canonical
+  // dotted quad is already normal. One that merely starts with a digit is left to the parser.
   const std::string_view last = host.substr(host.rfind('.') == std::string_view::npos ? 0 : host.rfind('.') + 1);
   if (is_digit(last.front())) {
     int parts = 0;
@@ -261,21 +546,21 @@ bool already_normal(std::string_view u) {
     const int number = std::stoi(std::string(port));
     if (number > 65535 || number == default_port) return false;
   }
-  // Path, then query.
+  // Path, then query: characters the parser leaves as they are, and no "%".
   if (pos >= u.size() || u[pos] != '/') return false;
   const std::size_t path_start = pos;
   bool in_query = false;
   for (; pos < u.size(); ++pos) {
     const char c = u[pos];
-    if (c == '?') {
-      if (in_query) continue;
+    const auto b = static_cast<unsigned char>(c);
+    if (c == '?' && !in_query) {
       in_query = true;
       if (pos + 1 == u.size()) return false;  // an empty query is dropped
-      const std::string_view path = u.substr(path_start, pos - path_start);
-      if (has_dot_segment(path)) return false;
+      if (has_dot_segment(u.substr(path_start, pos - path_start))) return false;
       continue;
     }
-    if (!(is_unreserved(c) || is_sub_delim(c) || c == ':' || c == '@' || c == '/')) return false;
+    if (c == '%' || c == '\\' || c == '#') return false;
+    if (in_query ? in_query_set(b) : in_path_set(b)) return false;
   }
   if (!in_query && has_dot_segment(u.substr(path_start))) return false;
   return u.size() <= k_max_length;
@@ -283,33 +568,56 @@ bool already_normal(std::string_view u) {
 
 }  // namespace
 
-std::string normalize_escapes(std::string_view part) { return escapes(part); }
+std::string normalize_escapes(std::string_view part) {
+  std::string encoded;
+  bool query = false;
+  for (char c : part) {
+    const auto b = static_cast<unsigned char>(c);
+    if (c == '?' && !query) {
+      query = true;
+      encoded += c;
+    } else if (query ? in_query_set(b) : in_path_set(b)) {
+      append_escape(encoded, b);
+    } else {
+      encoded += c;
+    }
+  }
+  std::string out;
+  tidy_escapes(encoded, out);
+  return out;
+}
 
 bool is_normal(std::string_view text) { return already_normal(text); }
 
 Normalized normalize(std::string_view absolute) {
   if (already_normal(absolute)) return std::string(absolute);
-  const std::string ref = clean_reference(absolute);
-  if (auto reject = precheck(ref, true)) return tl::unexpected(*reject);
-  Handle h(curl_url());
-  if (!h || curl_url_set(h.get(), CURLUPART_URL, ref.c_str(), k_set_flags) != CURLUE_OK)
-    return tl::unexpected(Reject::malformed);
-  return assemble(h.get());
+  Record url;
+  if (auto reject = parse(absolute, nullptr, url)) return tl::unexpected(*reject);
+  return serialize(url);
+}
+
+bool has_userinfo(std::string_view absolute) {
+  std::string in;
+  if (clean(absolute, in)) return false;
+  std::size_t p = 0;
+  if (scheme_of(in, p).empty()) return false;
+  while (p < in.size() && is_slash(in[p])) ++p;
+  std::size_t end = p;
+  while (end < in.size() && !is_slash(in[end]) && in[end] != '?' && in[end] != '#') ++end;
+  return in.substr(p, end - p).find('@') != std::string::npos;
 }
 
 struct Resolver::Impl {
-  Handle handle;
+  Record record;
   Normalized base;
 };
 
 Resolver::Resolver(std::string_view base) : m_impl(std::make_unique<Impl>()) {
-  m_impl->base = normalize(base);
-  if (!m_impl->base) return;
-  m_impl->handle.reset(curl_url());
-  if (!m_impl->handle ||
-      curl_url_set(m_impl->handle.get(), CURLUPART_URL, m_impl->base->c_str(), k_set_flags) !=
-          CURLUE_OK)
-    m_impl->base = tl::unexpected(Reject::malformed);
+  if (auto reject = parse(base, nullptr, m_impl->record)) {
+    m_impl->base = tl::unexpected(*reject);
+    return;
+  }
+  m_impl->base = serialize(m_impl->record);
 }
 
 Resolver::~Resolver() = default;
@@ -320,14 +628,9 @@ const Normalized& Resolver::base() const { return m_impl->base; }
 
 Normalized Resolver::resolve(std::string_view reference) const {
   if (!m_impl->base) return m_impl->base;
-  const std::string ref = clean_reference(reference);
-  // The document itself: libcurl 7.88 resolves "" and "#x" against the directory instead.
-  if (ref.empty() || ref[0] == '#') return m_impl->base;
-  if (auto reject = precheck(ref, false)) return tl::unexpected(*reject);
-  Handle h(curl_url_dup(m_impl->handle.get()));
-  if (!h || curl_url_set(h.get(), CURLUPART_URL, ref.c_str(), k_set_flags) != CURLUE_OK)
-    return tl::unexpected(Reject::malformed);
-  return assemble(h.get());
+  Record url;
+  if (auto reject = parse(reference, &m_impl->record, url)) return tl::unexpected(*reject);
+  return serialize(url);
 }
 
 Normalized resolve(std::string_view base, std::string_view reference) {

@@ -1,12 +1,19 @@
 #pragma once
 // URLs as the crawler keys them: absolute http(s) URLs in one normal form, so that every way of
 // writing the same address ("../a.html", "HTTP://Host:80/./a.html#top", "/a%2Ehtml") becomes the
-// same string, and so the same fingerprint. Pure; libcurl's URL API does the parsing.
+// same string, and so the same fingerprint. Pure.
 //
-// The normal form: lower-case scheme and host; IDN hosts in punycode; no trailing dot on the
-// host; no default port; dot segments removed; "/" for an empty path; percent-escapes of
-// unreserved characters decoded and all other escapes in upper-case hex; characters that may not
-// appear raw (space, quotes, non-ASCII bytes, ...) percent-encoded; no empty query; no fragment.
+// Parsing and resolution follow the WHATWG URL Standard for http(s), which is what browsers do
+// and the web is written against: "http:/x" and "http:x" are relative on an http page, a
+// backslash is a slash, hosts are IDNA-mapped (libidn2, UTS #46) and IPv4 addresses read in
+// every form browsers read ("0x7f.1"), and the Standard's percent-encode sets apply.
+// docs/url-conformance.md measures it against the Standard's own tests.
+//
+// The normal form is the Standard's serialisation with these deliberate differences: no
+// userinfo (never sent, never stored), no fragment, no empty query, no trailing dot on the
+// host; percent-escapes of unreserved characters decoded and all other escapes in upper-case
+// hex (RFC 3986 6.2.2: the same resource); and a control character inside a URL (NUL, ESC, ...)
+// rejects it, where the Standard would percent-encode it.
 
 #include <cstdint>
 #include <memory>
@@ -22,6 +29,7 @@ enum class Reject {
   empty,       // nothing but spaces, or nothing at all
   not_http,    // another scheme: javascript:, mailto:, data:, tel:, ftp:, ...
   malformed,   // no parse: bad host, bad port, a relative reference where an absolute is needed
+  control,     // a control character (NUL, ESC, DEL, ...) inside it
   too_long,    // longer than k_max_length before or after normalising
 };
 
@@ -34,6 +42,10 @@ inline constexpr std::size_t k_max_length = 4096;
 
 // The normal form of an absolute http(s) URL.
 Normalized normalize(std::string_view absolute);
+
+// True when the absolute URL as written holds userinfo ("http://user:pass@host/"), which the
+// normal form drops: for callers that refuse such URLs rather than crawl them without.
+bool has_userinfo(std::string_view absolute);
 
 // True when `text` is already in the normal form (normalize() would return it unchanged); a
 // cheap check without parsing, true for most URLs in seed lists.
@@ -67,18 +79,19 @@ std::uint64_t fingerprint(std::string_view normalized);
 // The parts of a normalised URL, as views into it. Only meaningful on normalize() output.
 struct Parts {
   std::string_view scheme;     // "http" or "https"
-  std::string_view authority;  // "host" or "host:port", userinfo removed
+  std::string_view authority;  // "host" or "host:port"
   std::string_view host;       // "example.org", "127.0.0.1", "[::1]"
   std::string_view path;       // starts with "/"
   std::string_view query;      // without "?", may be empty
 };
 Parts split(std::string_view normalized);
 
-// The percent-encoding of the normal form applied to a path, a query or a robots.txt pattern:
-// unreserved escapes decoded, other escapes upper-cased, unsafe characters encoded.
+// The percent-encoding of the normal form applied to a path (and query) or a robots.txt pattern:
+// what the path (after "?": the query) percent-encode set holds encoded, unreserved escapes
+// decoded, other escapes upper-cased.
 std::string normalize_escapes(std::string_view part);
 
-// "scheme://host[:port]", without userinfo: the unit of robots.txt and politeness.
+// "scheme://host[:port]": the unit of robots.txt and politeness.
 std::string origin(std::string_view normalized);
 
 }  // namespace crawl::url

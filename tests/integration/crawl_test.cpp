@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <memory>
+#include <mutex>
 #include <sstream>
 
 #include <gtest/gtest.h>
@@ -12,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "crawl_cluster.hpp"
+#include "http_server.hpp"
 
 namespace crawl::testing {
 namespace {
@@ -335,6 +338,46 @@ TEST(Submit, ACutShortSubmitSaysHowFarItGotAndARerunIntoTheJobFinishesIt) {
   r = run_program(CRAWLCTL, {"submit", "--job", "9", "http://x.example/", "--redis", redis.url()}, dir);
   EXPECT_EQ(r.rc, 2);
   EXPECT_NE(r.err.find("no job '9'"), std::string::npos) << r.err;
+}
+
+// Credentials written into a link are neither sent (as Basic auth) nor stored in the results; a
+// seed with credentials is refused.
+TEST(Crawl, CredentialsInALinkAreNeitherSentNorStored) {
+  std::mutex mutex;
+  std::vector<std::string> heads;
+  std::unique_ptr<HttpServer> server;
+  server = std::make_unique<HttpServer>([&](const HttpRequest& r) {
+    {
+      std::lock_guard lock(mutex);
+      heads.push_back(r.head);
+    }
+    if (r.target == "/robots.txt") return http_reply(404, "", "text/plain");
+    if (r.target == "/")
+      return http_reply(200, "<a href=\"http://alice:s3cret@127.0.0.1:" + std::to_string(server->port()) +
+                                 "/private\">in</a> <a href=\"//bob@127.0.0.1:" + std::to_string(server->port()) +
+                                 "/other\">in</a>");
+    return http_reply(200, "<title>" + r.target + "</title>");
+  });
+  CrawlCluster cluster(site(20));
+  cluster.start_worker("u1");
+  CommandResult r = cluster.crawlctl({"submit", server->url("/"), "--quiet"});
+  ASSERT_EQ(r.rc, 0) << r.err;
+  const std::string job = r.out.substr(0, r.out.find('\n'));
+  ASSERT_TRUE(cluster.wait_finished(job));
+  const std::string results = cluster.results(job);
+  EXPECT_EQ(results.find("s3cret"), std::string::npos) << results;
+  EXPECT_EQ(results.find("alice"), std::string::npos) << results;
+  EXPECT_EQ(results.find("bob@"), std::string::npos) << results;
+  EXPECT_NE(results.find("\"url\":\"" + server->url("/private") + "\""), std::string::npos) << results;
+  EXPECT_NE(results.find("\"url\":\"" + server->url("/other") + "\""), std::string::npos) << results;
+  {
+    std::lock_guard lock(mutex);
+    for (const auto& head : heads) EXPECT_EQ(head.find("Authorization"), std::string::npos) << head;
+  }
+  r = cluster.crawlctl({"submit", "http://carol:pw@127.0.0.1:" + std::to_string(server->port()) + "/"});
+  EXPECT_EQ(r.rc, 2);
+  EXPECT_NE(r.err.find("credentials in a URL are not supported"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("carol:pw"), std::string::npos) << "the seed's password was echoed: " << r.err;
 }
 
 // A worker that leaves hands back every lease Redis has under its name, also one it never knew

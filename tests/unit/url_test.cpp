@@ -32,9 +32,11 @@ TEST(Normalize, Table) {
       {"http://example.org/%41%62%2D%5f%2e", "http://example.org/Ab-_."},
       {"http://example.org/a b", "http://example.org/a%20b"},
       {"http://example.org/ü?q=ä", "http://example.org/%C3%BC?q=%C3%A4"},
-      {"http://example.org/100%", "http://example.org/100%25"},
-      {"http://example.org/%zz", "http://example.org/%25zz"},
-      {"http://example.org/a\"<>`{}|^", "http://example.org/a%22%3C%3E%60%7B%7D%7C%5E"},
+      // A "%" that starts no escape stays as browsers leave it.
+      {"http://example.org/100%", "http://example.org/100%"},
+      {"http://example.org/%zz", "http://example.org/%zz"},
+      // The path percent-encode set; "|" is not in it.
+      {"http://example.org/a\"<>`{}|^", "http://example.org/a%22%3C%3E%60%7B%7D|%5E"},
       {"http://example.org/p;a=1/:@!$&'()*+,=", "http://example.org/p;a=1/:@!$&'()*+,="},
       {"http://example.org/?q=a/b?c", "http://example.org/?q=a/b?c"},
       {"http://example.org.", "http://example.org/"},
@@ -45,8 +47,13 @@ TEST(Normalize, Table) {
       {"http://127.0.0.1:8080/page/%34.html", "http://127.0.0.1:8080/page/4.html"},
       {"  http://example.org/a  ", "http://example.org/a"},
       {"http://exa\nmple.org/\ta", "http://example.org/a"},
-      {"http:\\\\example.org\\a\\b?x=\\", "http://example.org/a/b?x=%5C"},
-      {"http://user:pw@example.org/", "http://user:pw@example.org/"},
+      // Backslashes are slashes before the query, themselves in it.
+      {"http:\\\\example.org\\a\\b?x=\\", "http://example.org/a/b?x=\\"},
+      // Credentials are neither sent nor stored.
+      {"http://user:pw@example.org/", "http://example.org/"},
+      {"http://us\xC3\xA9r:p%40ss@example.org/a", "http://example.org/a"},
+      // A query's quote is encoded (the special-query set), a path's is not.
+      {"http://example.org/it's?q='x'", "http://example.org/it's?q=%27x%27"},
       // A decoded %2E makes dot segments of its own: they go too.
       {"http://example.org/a/%2E%2E/b", "http://example.org/b"},
       {"http://example.org/a/%2e/b/%2E%2e", "http://example.org/a/"},
@@ -63,6 +70,9 @@ TEST(Normalize, Table) {
       {"tel:+100", nullptr, Reject::not_http},
       {"/relative/path", nullptr, Reject::malformed},
       {"http://exa mple.org/", nullptr, Reject::malformed},
+      {"http://example.org/a\x01" "b", nullptr, Reject::control},
+      {"http://example.org/a\x01", "http://example.org/a"},  // trailing controls are stripped
+      {"http://user@/x", nullptr, Reject::malformed},
       {"http://example.org:99999/", nullptr, Reject::malformed},
       {"http://", nullptr, Reject::malformed},
   };
@@ -131,6 +141,67 @@ TEST(Resolve, RelativeReferencesAgainstADocument) {
       EXPECT_EQ(describe(n), "reject:" + std::string(to_string(c.reject)))
           << "reference: '" << c.input << "'";
   }
+}
+
+// The URL Standard's rules where they differ from RFC 3986 (and from libcurl, which the crawler
+// used before): its own examples and those of its tests (web-platform-tests urltestdata.json).
+TEST(Resolve, AsTheUrlStandardDoes) {
+  const Resolver r("http://example.org/foo/bar");
+  const Case cases[] = {
+      // A scheme like the base's, without "//", is a relative reference.
+      {"http:/example.com/", "http://example.org/example.com/"},
+      {"http:example.com/", "http://example.org/foo/example.com/"},
+      {"http:foo.com", "http://example.org/foo/foo.com"},
+      {"http:", "http://example.org/foo/bar"},
+      // Another scheme takes an authority, however many slashes come first.
+      {"https:example.com/", "https://example.com/"},
+      {"https:/example.com/", "https://example.com/"},
+      {"https:////example.com///", "https://example.com///"},
+      {"////x/y", "http://x/y"},
+      {"\\\\x\\hello", "http://x/hello"},
+      {"/\\/\\//example.org/../path", "http://example.org/path"},
+      // Dot segments, also written with %2e.
+      {"/foo/%2e%2E/bar", "http://example.org/bar"},
+      {"/foo/.%2e/bar/./%2e", "http://example.org/bar/"},
+      {"/a/%2e.%2e/b", "http://example.org/a/.../b"},  // three dots: a name
+      // Hosts: IPv4 in any form a browser reads, IPv6 compressed, percent-decoded, IDNA-mapped.
+      {"http://0x7f.1/", "http://127.0.0.1/"},
+      {"http://192.168.257/", "http://192.168.1.1/"},
+      {"http://999999999./", "http://59.154.201.255/"},
+      {"http://[0:0:0:0:0:0:13.1.68.3]/", "http://[::d01:4403]/"},
+      {"http://[::127.0.0.1]/", "http://[::7f00:1]/"},
+      {"http://ex%61mple.com/", "http://example.com/"},
+      {"http://\xEF\xBC\xA7\xEF\xBD\x8F.com/", "http://go.com/"},  // fullwidth letters
+      {"http://@www.example.com", "http://www.example.com/"},
+      {"http://a:b@c:29/d", "http://c:29/d"},
+      {"http://example.com:0080/", "http://example.com/"},
+      // What browsers refuse.
+      {"http://1.2.3.4.5/", nullptr, Reject::malformed},
+      {"http://256.256.256.256/", nullptr, Reject::malformed},
+      {"http://0x100000000/", nullptr, Reject::malformed},
+      {"http://a|b/", nullptr, Reject::malformed},
+      {"http://a^b/", nullptr, Reject::malformed},
+      {"http://ho%25st/", nullptr, Reject::malformed},
+      {"http://[::%31]/", nullptr, Reject::malformed},
+      {"http://example.com:65536/", nullptr, Reject::malformed},
+      // A stray "%" stays; a NUL or other control character rejects the URL (the Standard
+      // would encode it; the crawler used to cut the URL at the NUL).
+      {"/foo%2zbar", "http://example.org/foo%2zbar"},
+      {"/a\x1b[31m", nullptr, Reject::control},
+      {"/a\x7f", nullptr, Reject::control},
+  };
+  for (const Case& c : cases) {
+    const Normalized n = r.resolve(c.input);
+    if (c.expected != nullptr)
+      EXPECT_EQ(describe(n), c.expected) << "reference: '" << c.input << "'";
+    else
+      EXPECT_EQ(describe(n), "reject:" + std::string(to_string(c.reject))) << "reference: '" << c.input << "'";
+  }
+  EXPECT_EQ(describe(r.resolve(std::string_view("/a\0b", 4))), "reject:control_character");
+  EXPECT_TRUE(has_userinfo("http://user:pass@example.org/"));
+  EXPECT_TRUE(has_userinfo("http://@example.org/"));
+  EXPECT_FALSE(has_userinfo("http://example.org/@x"));
+  EXPECT_FALSE(has_userinfo("http://example.org/?a@b"));
 }
 
 TEST(Resolve, UnusableBaseRejectsEverything) {
