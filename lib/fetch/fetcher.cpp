@@ -2,8 +2,11 @@
 
 #include <curl/curl.h>
 
+#include <strings.h>
+
 #include <algorithm>
 #include <mutex>
+#include <optional>
 #include <unordered_map>
 
 #include <fmt/format.h>
@@ -90,24 +93,28 @@ std::size_t on_header(char* data, std::size_t size, std::size_t n, void* user) {
   auto* t = static_cast<Transfer*>(user);
   const std::string_view line(data, size * n);
   // A status line starts a response (a redirect followed, or a 100 Continue): count afresh.
-  if (line.starts_with("HTTP/")) t->header_bytes = 0;
+  if (line.starts_with("HTTP/")) {
+    t->header_bytes = 0;
+    t->response.location.clear();
+    t->response.retry_after.clear();
+  }
   t->header_bytes += line.size();
   if (t->header_bytes > k_max_header_bytes) {
     t->headers_too_large = true;
     return 0;  // ends the transfer
   }
-  constexpr std::string_view k_name = "retry-after:";
-  if (line.size() > k_name.size()) {
-    std::string head(line.substr(0, k_name.size()));
-    std::transform(head.begin(), head.end(), head.begin(), ::tolower);
-    if (head == k_name) {
-      std::string_view value = line.substr(k_name.size());
-      while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
-      while (!value.empty() && (value.back() == '\r' || value.back() == '\n' || value.back() == ' '))
-        value.remove_suffix(1);
-      t->response.retry_after = std::string(value);
-    }
-  }
+  // The value of a header named `name` (lower case, with its colon), trimmed; nullopt otherwise.
+  auto header = [&line](std::string_view name) -> std::optional<std::string_view> {
+    if (line.size() <= name.size() || strncasecmp(line.data(), name.data(), name.size()) != 0) return std::nullopt;
+    std::string_view value = line.substr(name.size());
+    while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+    while (!value.empty() && (value.back() == '\r' || value.back() == '\n' || value.back() == ' ' || value.back() == '\t'))
+      value.remove_suffix(1);
+    return value;
+  };
+  if (auto v = header("retry-after:")) t->response.retry_after = std::string(*v);
+  // As the server wrote it: the worker resolves it as a browser would (lib/url), not as libcurl.
+  else if (auto where = header("location:")) t->response.location = std::string(*where);
   return size * n;
 }
 
@@ -141,9 +148,6 @@ struct Fetcher::Impl {
       std::transform(ct.begin(), ct.end(), ct.begin(), ::tolower);
       r.content_type = std::move(ct);
     }
-    char* location = nullptr;
-    if (curl_easy_getinfo(easy, CURLINFO_REDIRECT_URL, &location) == CURLE_OK && location != nullptr)
-      r.location = location;
     curl_off_t micros = 0;
     curl_easy_getinfo(easy, CURLINFO_TOTAL_TIME_T, &micros);
     r.elapsed_ms = micros / 1000;

@@ -41,7 +41,7 @@ struct Response {
   std::string error;          // libcurl's words for a failure
   long status = 0;            // 0 when no response arrived
   std::string content_type;   // lower-case, without parameters
-  std::string location;       // a redirect's Location, absolute as libcurl resolves it
+  std::string location;       // a redirect's Location, as the server wrote it (maybe relative)
   std::string retry_after;    // the header, verbatim
   std::string body;
   bool truncated = false;     // longer than max_body_bytes: cut there

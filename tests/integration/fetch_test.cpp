@@ -44,5 +44,21 @@ TEST(Fetch, HeadersOverTheCapAreSaidToBeSo) {
   }
 }
 
+// A redirect's Location comes as the server wrote it, for the worker to resolve as a browser
+// would: "http:/b" on an http page is the path /b of the same host, not the host "b".
+TEST(Fetch, ALocationComesAsTheServerWroteIt) {
+  HttpServer server([](const HttpRequest& r) {
+    if (r.target == "/a") return http_reply(301, "", "text/html", "Location: http:/b?x=1\r\nRetry-After: 5\r\n");
+    return http_reply(200, "b");
+  });
+  fetch::Fetcher fetcher(fetch::Options{});
+  fetcher.add({1, server.url("/a"), false});
+  auto done = fetch_all(fetcher, 1);
+  ASSERT_EQ(done.size(), 1u);
+  EXPECT_EQ(done[0].status, 301);
+  EXPECT_EQ(done[0].location, "http:/b?x=1");
+  EXPECT_EQ(done[0].retry_after, "5");
+}
+
 }  // namespace
 }  // namespace crawl::testing
