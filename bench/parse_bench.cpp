@@ -63,7 +63,7 @@ int main(int argc, char** argv) {
   start = cpu_seconds();
   for (int r = 0; r < rounds; ++r)
     for (const auto& [u, body] : pages) {
-      crawl::worker::ParseJob pj{0, u, body, 1, filter};
+      crawl::worker::ParseJob pj{0, u, body, {}, false, 1, filter};
       links += crawl::worker::parse(pj).links.size();
     }
   const double full = cpu_seconds() - start;

@@ -57,6 +57,7 @@ nlohmann::ordered_json settings_json(const config::Inventory& inv) {
             {"user_agent", w.user_agent},
             {"robots_agent", w.robots_agent},
             {"max_body_bytes", w.max_body_bytes},
+            {"body_memory_bytes", w.body_memory},
             {"connect_timeout_ms", w.connect_timeout.count()},
             {"timeout_ms", w.timeout.count()},
             {"low_speed_bytes", w.low_speed_bytes},

@@ -82,7 +82,8 @@ const Keys k_redis_keys{"url", "password_env", "password_file", "key_prefix"};
 const Keys k_worker_keys{"concurrency",    "parse_threads",   "user_agent",         "robots_agent",
                          "max_body",       "connect_timeout", "timeout",            "low_speed_bytes",
                          "low_speed_time", "max_redirects",   "heartbeat_interval", "heartbeat_ttl",
-                         "log_max_size",   "log_keep",        "log_level",          "stats_interval"};
+                         "log_max_size",   "log_keep",        "log_level",          "stats_interval",
+                         "body_memory"};
 
 Keys with(Keys keys, std::string_view extra) {
   keys.push_back(extra);
@@ -513,6 +514,7 @@ class Parser {
       else if (key == "user_agent") set(w.user_agent, single_line(value, key, k_max_agent_bytes));
       else if (key == "robots_agent") set(w.robots_agent, single_line(value, key, k_max_agent_bytes));
       else if (key == "max_body") set(w.max_body_bytes, size(value, key, 1024));
+      else if (key == "body_memory") set(w.body_memory, size(value, key, 1u << 20));
       else if (key == "connect_timeout") set(w.connect_timeout, duration(value, key, milliseconds(100)));
       else if (key == "timeout") set(w.timeout, duration(value, key, milliseconds(100)));
       else if (key == "low_speed_bytes") set(w.low_speed_bytes, size(value, key, 0));

@@ -61,6 +61,7 @@ struct WorkerSettings {
   std::string user_agent = "crawlworker/0.1";
   std::string robots_agent = "crawlworker";  // token matched against robots.txt user-agent lines
   std::uint64_t max_body_bytes = 10u << 20;
+  std::uint64_t body_memory = 32u << 20;  // bodies kept in memory at once, all transfers and parses
   std::chrono::milliseconds connect_timeout{10'000};
   std::chrono::milliseconds timeout{30'000};  // a whole transfer; each redirect hop is a transfer of its own
   std::uint64_t low_speed_bytes = 1024;       // abort below this many bytes per second ...

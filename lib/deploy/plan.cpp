@@ -121,6 +121,7 @@ std::string worker_config(const config::Inventory& inventory, std::string_view r
   out += "  user_agent: " + yaml_string(w.user_agent) + "\n";
   out += "  robots_agent: " + yaml_string(w.robots_agent) + "\n";
   out += fmt::format("  max_body: {}\n", w.max_body_bytes);
+  out += fmt::format("  body_memory: {}\n", w.body_memory);
   out += fmt::format("  connect_timeout: {}ms\n", w.connect_timeout.count());
   out += fmt::format("  timeout: {}ms\n", w.timeout.count());
   out += fmt::format("  low_speed_bytes: {}\n", w.low_speed_bytes);

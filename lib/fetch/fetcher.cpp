@@ -8,6 +8,7 @@
 #include <mutex>
 #include <optional>
 #include <unordered_map>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -23,6 +24,7 @@ std::string_view to_string(Failure failure) {
     case Failure::protocol: return "protocol";
     case Failure::redirects: return "too_many_redirects";
     case Failure::headers: return "headers_too_large";
+    case Failure::encoding: return "unsupported_encoding";
     case Failure::other: return "other";
   }
   return "?";
@@ -62,30 +64,82 @@ Failure classify(CURLcode code) {
 struct Transfer {
   CURL* easy = nullptr;
   Response response;
-  std::uint64_t cap = 0;
+  std::uint64_t cap = 0;                     // bytes received, at most
+  std::optional<std::uint64_t> keep_bytes;   // the request's own keep limit
+  std::uint64_t keep = 0;                    // bytes kept, at most: decided at the first byte
+  const Options* options = nullptr;
   std::size_t header_bytes = 0;  // of the response being received
   bool headers_too_large = false;
+  bool bad_encoding = false;
   bool body_started = false;
   char error[CURL_ERROR_SIZE] = {};
 };
 
+// Gives `body` a capacity of exactly `capacity` (std::string::reserve may double instead): the
+// budget is charged what is allocated.
+void reserve_exact(std::string& body, std::size_t capacity) {
+  std::string grown;
+  grown.reserve(capacity);  // from an empty string's capacity: exactly this much
+  grown.append(body);
+  body.swap(grown);
+}
+
+// Makes room for `more` kept bytes, growing the string's capacity (what the memory is) only as
+// the budget allows: by doubling when it can, else by what is needed. The hold is charged the
+// capacity, so it always covers what the body takes.
+bool room_for(Transfer& t, std::size_t more) {
+  std::string& body = t.response.body;
+  const std::size_t needed = body.size() + more;
+  const std::size_t current = std::max<std::size_t>(body.capacity(), t.response.hold.bytes());
+  if (needed <= body.capacity()) return true;
+  for (std::size_t want : {std::max(needed, std::min<std::size_t>(2 * current, t.keep)), needed}) {
+    if (want <= current && want <= body.capacity()) continue;
+    if (t.response.hold.grow(want > current ? want - current : 0)) {
+      reserve_exact(body, want);
+      return true;
+    }
+  }
+  return false;
+}
+
 std::size_t on_body(char* data, std::size_t size, std::size_t n, void* user) {
   auto* t = static_cast<Transfer*>(user);
+  Response& r = t->response;
   const std::size_t bytes = size * n;
-  t->body_started = true;
-  if (t->response.body.empty()) {
-    // One allocation for the whole body when the server says its length (capped).
+  if (!t->body_started) {
+    t->body_started = true;
+    char* type = nullptr;
+    curl_easy_getinfo(t->easy, CURLINFO_CONTENT_TYPE, &type);
+    std::string ct = type != nullptr ? type : "";
+    ct = ct.substr(0, ct.find(';'));
+    ct.erase(ct.find_last_not_of(" \t") + 1);
+    std::transform(ct.begin(), ct.end(), ct.begin(), ::tolower);
+    const Options& o = *t->options;
+    t->keep = t->keep_bytes ? *t->keep_bytes : !o.keep_body || o.keep_body(ct) ? o.keep_body_bytes : 0;
+    t->keep = std::min(t->keep, t->cap);
+    // One allocation for the kept part when the server says its length.
     curl_off_t length = -1;
-    if (curl_easy_getinfo(t->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &length) == CURLE_OK && length > 0)
-      t->response.body.reserve(std::min<std::size_t>(static_cast<std::size_t>(length), t->cap));
+    if (curl_easy_getinfo(t->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &length) == CURLE_OK && length > 0) {
+      const std::size_t want = std::min<std::size_t>(static_cast<std::size_t>(length), t->keep);
+      if (want > 0 && r.hold.grow(want)) reserve_exact(r.body, want);
+    }
   }
-  const std::size_t room = t->cap - std::min<std::size_t>(t->cap, t->response.body.size());
-  if (bytes > room) {
-    t->response.body.append(data, room);
-    t->response.truncated = true;
+  const std::size_t room = t->cap - std::min<std::size_t>(t->cap, r.body_bytes);
+  const std::size_t accepted = std::min(bytes, room);
+  r.body_bytes += accepted;
+  // The kept part: what the keep limit leaves, while the budget lasts.
+  if (!r.memory_cut && r.body.size() < t->keep) {
+    std::size_t kept = std::min<std::size_t>(accepted, t->keep - r.body.size());
+    if (!room_for(*t, kept)) {
+      kept = std::min<std::size_t>(kept, r.body.capacity() - r.body.size());
+      r.memory_cut = true;
+    }
+    r.body.append(data, kept);
+  }
+  if (accepted < bytes) {
+    r.truncated = true;
     return 0;  // ends the transfer: the cap is reached
   }
-  t->response.body.append(data, bytes);
   return bytes;
 }
 
@@ -115,13 +169,72 @@ std::size_t on_header(char* data, std::size_t size, std::size_t n, void* user) {
   if (auto v = header("retry-after:")) t->response.retry_after = std::string(*v);
   // As the server wrote it: the worker resolves it as a browser would (lib/url), not as libcurl.
   else if (auto where = header("location:")) t->response.location = std::string(*where);
+  else if (auto coding = header("content-encoding:")) {
+    // Only what was asked for (k_accept_encoding): libcurl would decode brotli or zstd too.
+    std::string c(*coding);
+    std::transform(c.begin(), c.end(), c.begin(), ::tolower);
+    std::size_t start = 0;
+    while (start < c.size()) {
+      std::size_t comma = c.find(',', start);
+      if (comma == std::string::npos) comma = c.size();
+      std::string one = c.substr(start, comma - start);
+      one.erase(0, one.find_first_not_of(" \t"));
+      one.erase(one.find_last_not_of(" \t") + 1);
+      if (!one.empty() && one != "gzip" && one != "x-gzip" && one != "deflate" && one != "identity") {
+        t->bad_encoding = true;
+        return 0;  // ends the transfer
+      }
+      start = comma + 1;
+    }
+  }
   return size * n;
 }
 
+// zlib's decoders keep a 32 KiB window; brotli's and zstd's one as large as the sender declares.
+constexpr const char* k_accept_encoding = "gzip, deflate";
+
 }  // namespace
+
+bool BodyBudget::take(std::uint64_t held, std::uint64_t more) {
+  // Only the fetch loop takes; givers (any thread) only lower the counts meanwhile.
+  const std::uint64_t beyond = held + more > m_share ? held + more - std::max(held, m_share) : 0;
+  if (beyond > 0 && m_pool_used.load() + beyond > m_pool) return false;
+  m_pool_used.fetch_add(beyond);
+  m_used.fetch_add(more);
+  return true;
+}
+
+void BodyBudget::give(std::uint64_t held) {
+  m_pool_used.fetch_sub(held > m_share ? held - m_share : 0);
+  m_used.fetch_sub(held);
+}
+
+BodyHold::BodyHold(BodyHold&& other) noexcept
+    : m_budget(std::move(other.m_budget)), m_bytes(std::exchange(other.m_bytes, 0)) {}
+
+BodyHold& BodyHold::operator=(BodyHold&& other) noexcept {
+  if (this != &other) {
+    release();
+    m_budget = std::move(other.m_budget);
+    m_bytes = std::exchange(other.m_bytes, 0);
+  }
+  return *this;
+}
+
+bool BodyHold::grow(std::uint64_t more) {
+  if (!m_budget || !m_budget->take(m_bytes, more)) return false;
+  m_bytes += more;
+  return true;
+}
+
+void BodyHold::release() {
+  if (m_budget && m_bytes > 0) m_budget->give(m_bytes);
+  m_bytes = 0;
+}
 
 struct Fetcher::Impl {
   Options options;
+  std::shared_ptr<BodyBudget> budget;
   CURLM* multi = nullptr;
   std::unordered_map<CURL*, std::unique_ptr<Transfer>> transfers;
   std::vector<CURL*> spare;  // finished easy handles, reset and reused
@@ -157,6 +270,9 @@ struct Fetcher::Impl {
     if (t.headers_too_large || (code == CURLE_OUT_OF_MEMORY && !t.body_started)) {
       r.failure = Failure::headers;
       r.error = fmt::format("the response's headers are over {} KiB", k_max_header_bytes >> 10);
+    } else if (t.bad_encoding) {
+      r.failure = Failure::encoding;
+      r.error = "a Content-Encoding other than the gzip and deflate asked for";
     } else if (code != CURLE_OK && !(code == CURLE_WRITE_ERROR && r.truncated)) {
       r.failure = classify(code);
       r.error = t.error[0] != '\0' ? t.error : curl_easy_strerror(code);
@@ -171,6 +287,9 @@ struct Fetcher::Impl {
 Fetcher::Fetcher(const Options& options) : m_impl(std::make_unique<Impl>()) {
   global_init();
   m_impl->options = options;
+  // Half the memory in shares, one a transfer; the other half goes first come.
+  const std::uint64_t share = options.body_memory / (2 * std::max<std::size_t>(1, options.max_connections));
+  m_impl->budget = std::make_shared<BodyBudget>(share, options.body_memory / 2);
   m_impl->multi = curl_multi_init();
   curl_multi_setopt(m_impl->multi, CURLMOPT_MAXCONNECTS, static_cast<long>(options.max_connections));
 }
@@ -186,6 +305,9 @@ void Fetcher::add(Request request) {
   auto t = std::make_unique<Transfer>();
   t->easy = m_impl->easy_handle();
   t->cap = o.max_body_bytes;
+  t->keep_bytes = request.keep_bytes;
+  t->options = &m_impl->options;
+  t->response.hold = BodyHold(m_impl->budget);
   t->response.id = request.id;
   t->response.url = request.url;
   CURL* e = t->easy;
@@ -193,7 +315,7 @@ void Fetcher::add(Request request) {
   curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(e, CURLOPT_USERAGENT, o.user_agent.c_str());
-  curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");  // every encoding this libcurl decodes
+  curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, k_accept_encoding);
   curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
   curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(o.connect_timeout.count()));
@@ -234,6 +356,8 @@ std::vector<Response> Fetcher::poll(std::chrono::milliseconds timeout) {
 }
 
 void Fetcher::wake() { curl_multi_wakeup(m_impl->multi); }
+
+std::uint64_t Fetcher::body_memory_used() const { return m_impl->budget->used(); }
 
 void Fetcher::cancel(std::uint64_t id) {
   for (auto it = m_impl->transfers.begin(); it != m_impl->transfers.end(); ++it)

@@ -185,11 +185,17 @@ bool raw_text(std::string_view tag) {
          tag == "plaintext";
 }
 
-// The length of the prefix of `body` within which element nesting stays at or below
-// k_max_depth. It keeps the stack of open elements roughly as a parser does: an end tag closes
-// the nearest open element of its name and is ignored when none is open (so "<div></x>" still
-// nests), raw-text elements are skipped to their end tag, comments are skipped. Linear.
-std::size_t nesting_prefix(std::string_view body) {
+// The prefix of `body` that is parsed: within it element nesting stays at or below k_max_depth
+// and it holds at most k_max_elements start tags and comments (each a node of the tree). It keeps the stack of open elements roughly as
+// a parser does: an end tag closes the nearest open element of its name and is ignored when none
+// is open (so "<div></x>" still nests), raw-text elements are skipped to their end tag, comments
+// are skipped. Linear.
+struct Prefix {
+  std::size_t length;
+  enum class Cut { none, nesting, elements } cut = Cut::none;
+};
+
+Prefix parse_prefix(std::string_view body) {
   std::vector<std::string> open;
   std::unordered_map<std::string, int> count;  // open elements per name: O(1) stray end tags
   std::size_t i = 0;
@@ -198,8 +204,10 @@ std::size_t nesting_prefix(std::string_view body) {
     while (end < body.size() && std::isalnum(static_cast<unsigned char>(body[end])) != 0) ++end;
     return body.substr(from, end - from);
   };
+  std::size_t elements = 0;
   while ((i = body.find('<', i)) != std::string_view::npos) {
     if (body.compare(i, 4, "<!--") == 0) {
+      if (++elements > k_max_elements) return {i, Prefix::Cut::elements};
       const std::size_t end = body.find("-->", i + 4);
       if (end == std::string_view::npos) break;
       i = end + 3;
@@ -219,7 +227,9 @@ std::size_t nesting_prefix(std::string_view body) {
       continue;
     }
     const std::string name = lower_name(tag_name(i));
-    if (name.empty() || keeps_depth(name)) continue;
+    if (name.empty()) continue;
+    if (++elements > k_max_elements) return {start, Prefix::Cut::elements};
+    if (keeps_depth(name)) continue;
     if (raw_text(name)) {
       // Skip to "</name", whatever lies between.
       std::size_t close = i;
@@ -232,9 +242,9 @@ std::size_t nesting_prefix(std::string_view body) {
     }
     open.push_back(name);
     ++count[name];
-    if (open.size() > static_cast<std::size_t>(k_max_depth)) return start;
+    if (open.size() > static_cast<std::size_t>(k_max_depth)) return {start, Prefix::Cut::nesting};
   }
-  return body.size();
+  return {body.size()};
 }
 
 }  // namespace
@@ -274,9 +284,10 @@ Page extract(std::string_view body) {
     body = body.substr(0, k_max_parse_bytes);
     page.size_cut = true;
   }
-  if (const std::size_t keep = nesting_prefix(body); keep < body.size()) {
-    body = body.substr(0, keep);
-    page.nesting_cut = true;
+  if (const Prefix keep = parse_prefix(body); keep.length < body.size()) {
+    body = body.substr(0, keep.length);
+    page.nesting_cut = keep.cut == Prefix::Cut::nesting;
+    page.elements_cut = keep.cut == Prefix::Cut::elements;
   }
   GumboOptions options = kGumboDefaultOptions;
   options.max_errors = 0;  // parse errors are not recorded: faster, and nothing reads them

@@ -11,7 +11,7 @@ namespace crawl::policy {
 
 namespace {
 
-constexpr std::size_t k_max_bytes = 512 * 1024;
+constexpr std::size_t k_max_bytes = k_max_robots_bytes;
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);

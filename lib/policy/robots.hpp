@@ -4,6 +4,7 @@
 // any run of characters and a final "$" anchors the end. Pure.
 
 #include <chrono>
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -42,6 +43,9 @@ class Robots {
   bool m_disallow_all = false;
   std::optional<std::chrono::milliseconds> m_crawl_delay;
 };
+
+// How much of a robots.txt is read (RFC 9309 2.5: at least 500 KiB).
+inline constexpr std::size_t k_max_robots_bytes = 512 * 1024;
 
 // Parses a robots.txt body for the crawler whose product token is `agent` (matched without
 // regard to case). Only the whole lines of the first 512 KiB are read, as RFC 9309 allows; a

@@ -25,7 +25,7 @@ struct Record {
   std::int64_t fetch_ms = 0;  // time of all hops
   int depth = 0;
   int links = 0;              // links found on the page (before dedup)
-  std::string parse_cut;      // "size" or "nesting": links and images only from the part parsed
+  std::string parse_cut;      // "memory", "size", "elements" or "nesting": links and images only from the part parsed
   bool noindex = false;       // <meta name="robots" content="noindex">: the site asks not to index it
   std::vector<std::string> images;
   std::string error;          // human-readable detail for failures

@@ -32,8 +32,12 @@ Decision retry_or_fail(std::string reason, const Attempt& a, const policy::JobOp
 
 }  // namespace
 
+bool is_html_type(std::string_view content_type) {
+  return content_type == "text/html" || content_type == "application/xhtml+xml";
+}
+
 bool is_html(const std::string& content_type, const std::string& body) {
-  if (content_type == "text/html" || content_type == "application/xhtml+xml") return true;
+  if (is_html_type(content_type)) return true;
   if (!content_type.empty()) return false;
   const std::string_view head(body.data(), std::min<std::size_t>(body.size(), 1024));
   for (std::size_t i = 0; i + 5 <= head.size(); ++i)

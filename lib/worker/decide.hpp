@@ -34,5 +34,7 @@ Decision decide(const fetch::Response& response, const Attempt& attempt,
 // Whether a body should go to the HTML parser: by Content-Type, or by a look at the body when
 // the server sent none.
 bool is_html(const std::string& content_type, const std::string& body);
+// The content types of HTML (without parameters, lower case).
+bool is_html_type(std::string_view content_type);
 
 }  // namespace crawl::worker

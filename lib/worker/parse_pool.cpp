@@ -13,7 +13,11 @@ Parsed parse(const ParseJob& job) {
   out.title = page.title;
   out.images = std::move(links.images);
   out.found = static_cast<int>(page.links.size());
-  out.parse_cut = page.size_cut ? "size" : page.nesting_cut ? "nesting" : "";
+  out.parse_cut = job.memory_cut      ? "memory"
+                  : page.size_cut      ? "size"
+                  : page.elements_cut  ? "elements"
+                  : page.nesting_cut   ? "nesting"
+                                       : "";
   out.noindex = page.meta_noindex;
   out.links.reserve(links.follow.size());
   for (std::string& u : links.follow) {

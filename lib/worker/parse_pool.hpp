@@ -13,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "fetch/fetcher.hpp"
 #include "policy/scope.hpp"
 #include "queue/queue.hpp"
 
@@ -22,6 +23,8 @@ struct ParseJob {
   std::uint64_t task = 0;
   std::string url;   // the final URL: relative links resolve against it
   std::string body;
+  fetch::BodyHold hold;     // the body's share of the worker's body memory, given back with it
+  bool memory_cut = false;  // the body was kept only in part: the body memory was spent
   int depth = 0;     // of the page; its links are judged at depth + 1
   std::shared_ptr<const policy::LinkFilter> filter;
 };
@@ -32,7 +35,7 @@ struct Parsed {
   std::vector<std::string> images;
   std::vector<queue::Link> links;  // unique, in document order, drop reason set when filtered
   int found = 0;                   // links on the page, before dedup and rules
-  std::string parse_cut;  // "size" or "nesting" when only part of the page was parsed
+  std::string parse_cut;  // "memory", "size", "elements" or "nesting": only part of the page was parsed
   bool noindex = false;
 };
 

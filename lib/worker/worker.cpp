@@ -13,6 +13,7 @@
 #include <spdlog/spdlog.h>
 
 #include "fetch/fetcher.hpp"
+#include "html/html.hpp"
 #include "policy/politeness.hpp"
 #include "policy/scope.hpp"
 #include "queue/queue.hpp"
@@ -99,7 +100,7 @@ class Worker {
         m_robots(options.settings.robots_agent,
                  [this](const std::string& u) {
                    const std::uint64_t id = m_next_id++;
-                   m_fetcher.add({id, u, true});
+                   m_fetcher.add({id, u, true, policy::k_max_robots_bytes + 1});
                    return id;
                  }),
         m_parser(parse_threads(options.settings), [this] { m_fetcher.wake(); }),
@@ -112,6 +113,11 @@ class Worker {
     fetch::Options o;
     o.user_agent = s.user_agent;
     o.max_body_bytes = s.max_body_bytes;
+    // Only bodies the parser reads are kept, and only as much as it reads (one byte more, to
+    // know a page was longer), all of them within the worker's body memory.
+    o.keep_body = [](std::string_view content_type) { return content_type.empty() || is_html_type(content_type); };
+    o.keep_body_bytes = html::k_max_parse_bytes + 1;
+    o.body_memory = s.body_memory;
     o.connect_timeout = s.connect_timeout;
     o.timeout = s.timeout;
     o.low_speed_bytes = s.low_speed_bytes;
@@ -223,6 +229,7 @@ void Worker::heartbeat(std::int64_t now) {
       {"last_ms", std::to_string(now)},
       {"in_flight", std::to_string(m_tasks.size())},
       {"transfers", std::to_string(m_fetcher.active())},
+      {"body_memory", std::to_string(m_fetcher.body_memory_used())},
       {"pages", count("done")},
       {"failed", count("failed")},
       {"filtered", count("filtered")},
@@ -398,7 +405,7 @@ void Worker::advance(Task& t, std::int64_t now) {
   }
   t.has_slot = false;  // used by this request
   t.stage = Task::Stage::fetching;
-  m_fetcher.add({t.id, t.attempt.url, false});
+  m_fetcher.add({t.id, t.attempt.url, false, std::nullopt});
 }
 
 void Worker::on_response(fetch::Response r, std::int64_t now) {
@@ -410,7 +417,7 @@ void Worker::on_response(fetch::Response r, std::int64_t now) {
   const double jitter = std::uniform_real_distribution<double>(0, 1)(m_rng);
   const Decision d = decide(r, t.attempt, t.job->info.options, m_options.settings.max_redirects,
                             now, jitter);
-  t.body_bytes = r.body.size();
+  t.body_bytes = r.body_bytes;
   switch (d.next) {
     case Decision::Next::redirect: {
       t.attempt.visited.insert(t.attempt.url);
@@ -428,7 +435,8 @@ void Worker::on_response(fetch::Response r, std::int64_t now) {
       return;
     }
     case Decision::Next::parse: {
-      ParseJob job{t.id, t.attempt.url, std::move(r.body), t.entry.depth, t.job->filter};
+      ParseJob job{t.id, t.attempt.url, std::move(r.body), std::move(r.hold), r.memory_cut, t.entry.depth,
+                   t.job->filter};
       t.last = std::move(r);
       t.stage = Task::Stage::parsing;
       m_parser.submit(std::move(job));

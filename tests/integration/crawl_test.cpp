@@ -5,8 +5,10 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
 #include <memory>
 #include <mutex>
+#include <thread>
 #include <sstream>
 
 #include <gtest/gtest.h>
@@ -378,6 +380,61 @@ TEST(Crawl, CredentialsInALinkAreNeitherSentNorStored) {
   EXPECT_EQ(r.rc, 2);
   EXPECT_NE(r.err.find("credentials in a URL are not supported"), std::string::npos) << r.err;
   EXPECT_EQ(r.err.find("carol:pw"), std::string::npos) << "the seed's password was echoed: " << r.err;
+}
+
+// Peak resident memory of a process, from the kernel's count (VmHWM).
+long long peak_rss_bytes(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  for (std::string line; std::getline(in, line);)
+    if (line.starts_with("VmHWM:")) return std::stoll(line.substr(6)) * 1024;
+  return -1;
+}
+
+// Hostile bodies cost bounded memory: 200 gzip bombs (10 MiB each once decoded, 64 in flight at
+// the default concurrency) and pages of 100,000s of elements stay under the bound that
+// docs/operations.md gives for the default settings. Before the body memory, 64 bombs took a
+// worker to 616 MB.
+TEST(Worker, HostileBodiesStayUnderItsMemoryBound) {
+  TempDir dir("bombs");
+  // Decoded: 50 MB of zeros; 50 MB of "<p>" (a tree of 16 million elements, were it parsed).
+  ASSERT_EQ(run_program("sh", {"-c", "head -c 50000000 /dev/zero | gzip -c >\"$0\" && "
+                                     "yes '<p>' | head -c 50000000 | gzip -c >\"$1\"", dir / "zeros.gz", dir / "elements.gz"},
+                        dir).rc,
+            0);
+  const std::string zeros = read_text(dir / "zeros.gz"), elements = read_text(dir / "elements.gz");
+  constexpr int k_bombs = 100;
+  std::unique_ptr<HttpServer> server;
+  server = std::make_unique<HttpServer>([&](const HttpRequest& r) {
+    if (r.target == "/robots.txt") return http_reply(404, "", "text/plain");
+    if (r.target == "/") {
+      std::string page = "<title>bombs</title>";
+      for (int i = 0; i < k_bombs; ++i)
+        page += "<a href=\"/z/" + std::to_string(i) + "\">z</a><a href=\"/p/" + std::to_string(i) + "\">p</a>";
+      return http_reply(200, page);
+    }
+    return http_reply(200, r.target.starts_with("/z/") ? zeros : elements, "text/html", "Content-Encoding: gzip\r\n");
+  });
+  RedisServer redis;
+  write_text(dir / "worker.yaml", "redis:\n  url: " + redis.url() + "\nworker:\n  heartbeat_interval: 250ms\n  heartbeat_ttl: 1500ms\n");
+  Process worker(SpawnOptions{{CRAWLWORKER, "--config", dir / "worker.yaml", "--id", "m1"}, dir / "worker.log", {}});
+  CommandResult r = run_program(CRAWLCTL, {"submit", server->url("/"), "--quiet", "--redis", redis.url()}, dir);
+  ASSERT_EQ(r.rc, 0) << r.err;
+  const std::string job = r.out.substr(0, r.out.find('\n'));
+  r = run_program(CRAWLCTL, {"wait", job, "--quiet", "--timeout", "120s", "--redis", redis.url()}, dir, 130s);
+  ASSERT_EQ(r.rc, 0) << r.err << read_text(dir / "worker.log");
+  const long long peak = peak_rss_bytes(worker.pid());
+  r = run_program(CRAWLCTL, {"results", job, "--format", "summary", "--redis", redis.url()}, dir);
+  EXPECT_NE(r.out.find("pages     201:"), std::string::npos) << r.out;
+  r = run_program(CRAWLCTL, {"results", job, "--redis", redis.url()}, dir);
+  std::size_t cut = 0;
+  for (std::size_t at = r.out.find("\"truncated\":true"); at != std::string::npos; at = r.out.find("\"truncated\":true", at + 1)) ++cut;
+  EXPECT_EQ(cut, 2u * k_bombs) << "every bomb is cut at max_body";
+  // docs/operations.md's bound: 20 MB + body_memory + parse_threads x 35 MB + concurrency x 100 KB.
+  const double cores = std::max(1u, std::thread::hardware_concurrency());
+  const double bound = 20e6 + (32u << 20) + cores * 35e6 + 64 * 100e3;
+  std::fprintf(stderr, "worker peak RSS: %.1f MB (bound %.1f MB)\n", static_cast<double>(peak) / 1e6, bound / 1e6);
+  EXPECT_GT(peak, 0);
+  EXPECT_LT(static_cast<double>(peak), bound);
 }
 
 // A worker that leaves hands back every lease Redis has under its name, also one it never knew

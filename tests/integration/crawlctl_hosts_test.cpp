@@ -83,7 +83,7 @@ TEST(CrawlctlHosts, JsonShowsEveryWorkerSetting) {
   TempDir dir("ctl");
   write_text(dir / "hosts.yaml",
              "hosts:\n  h1: {}\nworker:\n  concurrency: 7\n  parse_threads: 3\n  user_agent: ua/1\n"
-             "  robots_agent: ua\n  max_body: 1MiB\n  connect_timeout: 2s\n  timeout: 9s\n"
+             "  robots_agent: ua\n  max_body: 1MiB\n  body_memory: 8MiB\n  connect_timeout: 2s\n  timeout: 9s\n"
              "  low_speed_bytes: 10\n  low_speed_time: 4s\n  max_redirects: 2\n  heartbeat_interval: 1s\n"
              "  heartbeat_ttl: 5s\n  log_max_size: 2MiB\n  log_keep: 4\n  log_level: debug\n"
              "  stats_interval: 15s\n");
@@ -91,7 +91,7 @@ TEST(CrawlctlHosts, JsonShowsEveryWorkerSetting) {
   ASSERT_EQ(r.rc, 0) << r.err;
   const auto w = nlohmann::json::parse(r.out)["worker"];
   EXPECT_EQ(w, nlohmann::json::parse(R"({"concurrency": 7, "parse_threads": 3, "user_agent": "ua/1",
-      "robots_agent": "ua", "max_body_bytes": 1048576, "connect_timeout_ms": 2000, "timeout_ms": 9000,
+      "robots_agent": "ua", "max_body_bytes": 1048576, "body_memory_bytes": 8388608, "connect_timeout_ms": 2000, "timeout_ms": 9000,
       "low_speed_bytes": 10, "low_speed_time_ms": 4000, "max_redirects": 2,
       "heartbeat_interval_ms": 1000, "heartbeat_ttl_ms": 5000, "log_max_bytes": 2097152,
       "log_keep": 4, "log_level": "debug", "stats_interval_ms": 15000})")) << w.dump(1);

@@ -140,6 +140,7 @@ worker:
   user_agent: "ExampleBot/1.0 (+https://example.org/bot)"
   robots_agent: ExampleBot
   max_body: 4MiB
+  body_memory: 16MiB
   connect_timeout: 3s
   timeout: 20s
   low_speed_bytes: 2KiB
@@ -162,6 +163,7 @@ worker:
   EXPECT_EQ(w.user_agent, "ExampleBot/1.0 (+https://example.org/bot)");
   EXPECT_EQ(w.robots_agent, "ExampleBot");
   EXPECT_EQ(w.max_body_bytes, 4u << 20);
+  EXPECT_EQ(w.body_memory, 16u << 20);
   EXPECT_EQ(w.connect_timeout, milliseconds(3000));
   EXPECT_EQ(w.timeout, milliseconds(20000));
   EXPECT_EQ(w.low_speed_bytes, 2048u);

@@ -109,7 +109,8 @@ TEST(RobotsAnswer, FollowsTheRfc) {
   // Unreachable: crawl nothing for now, and ask again within a minute.
   fetch::Response down;
   down.failure = fetch::Failure::connect;
-  for (const fetch::Response& r : {response(503), response(500), down}) {
+  const fetch::Response unavailable[] = {response(503), response(500), std::move(down)};
+  for (const fetch::Response& r : unavailable) {
     a = robots_answer(r, "crawlworker");
     EXPECT_TRUE(a.robots.unreachable());
     EXPECT_FALSE(a.robots.allowed("/x"));

@@ -16,7 +16,7 @@ std::shared_ptr<const policy::LinkFilter> filter() {
 }
 
 Parsed parse_page(std::string body) {
-  return parse(ParseJob{7, "http://example.org/dir/page.html", std::move(body), 0, filter()});
+  return parse(ParseJob{7, "http://example.org/dir/page.html", std::move(body), {}, false, 0, filter()});
 }
 
 TEST(WorkerParse, LinksAreResolvedAndJudged) {
