@@ -117,6 +117,30 @@ TEST(Extract, DeepNestingIsCutNotParsedForMinutes) {
   EXPECT_EQ(hrefs(p), std::vector<std::string>{"end.html"});
 }
 
+// Past k_max_elements start tags and comments (each a node of Gumbo's tree: 2 MiB of "<p>" took
+// 160 MB), the rest of a page is not parsed.
+TEST(Extract, AtMostSoManyElements) {
+  std::string many = "<a href=\"first.html\">f</a>";
+  for (std::size_t i = 0; i < k_max_elements; ++i) many += "<p>";
+  many += "<a href=\"late.html\">l</a>";
+  Page p = extract(many);
+  EXPECT_TRUE(p.elements_cut);
+  EXPECT_FALSE(p.size_cut);
+  EXPECT_EQ(hrefs(p), std::vector<std::string>{"first.html"});
+  std::string comments = "<a href=\"first.html\">f</a>";
+  for (std::size_t i = 0; i < k_max_elements; ++i) comments += "<!---->";
+  comments += "<a href=\"late.html\">l</a>";
+  p = extract(comments);
+  EXPECT_TRUE(p.elements_cut);
+  EXPECT_EQ(hrefs(p), std::vector<std::string>{"first.html"});
+  std::string fits = "<a href=\"first.html\">f</a>";
+  for (std::size_t i = 0; i + 10 < k_max_elements; ++i) fits += "<p>x</p>";
+  fits += "<a href=\"last.html\">l</a>";
+  p = extract(fits);
+  EXPECT_FALSE(p.elements_cut);
+  EXPECT_EQ(hrefs(p), (std::vector<std::string>{"first.html", "last.html"}));
+}
+
 TEST(Extract, NotHtmlAtAll) {
   // Not HTML at all.
   const std::string binary("\x89PNG\r\n\x1a\n\0\0\0\rIHDR\xff\xfe", 18);
