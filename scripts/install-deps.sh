@@ -15,6 +15,8 @@ packages=(
   libssh-dev libssl-dev libcurl4-openssl-dev libgumbo-dev libhiredis-dev libyaml-cpp-dev
   libcli11-dev libfmt-dev nlohmann-json3-dev libxxhash-dev libexpected-dev libidn2-dev libpsl-dev libspdlog-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  # fuzzing (scripts/fuzz.sh): clang with libFuzzer's runtime
+  clang libclang-rt-14-dev
   # servers and tools used by the test harness and by deploy
   redis-server redis-tools openssh-server openssh-client dtach ca-certificates
   nginx-light libnginx-mod-http-echo curl procps iproute2

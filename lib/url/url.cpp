@@ -62,16 +62,21 @@ void append_escape(std::string& out, unsigned char byte) {
 
 // The normal form's own step on top of the Standard's serialisation (RFC 3986 6.2.2, for one key
 // per resource): escapes of unreserved characters decoded, other escapes in upper-case hex. A
-// "%" that starts no escape stays as it is, as browsers leave it.
+// "%" that starts no escape stays as it is, as browsers leave it; a hex digit decoded within two
+// characters after one stays escaped, or the two would make an escape that was not there
+// ("%4%44" is not "%4D").
 void tidy_escapes(std::string_view part, std::string& out) {
+  std::size_t stray = std::string::npos;  // where in `out` the last "%" that starts no escape is
   for (std::size_t i = 0; i < part.size(); ++i) {
     const char c = part[i];
     if (c == '%' && i + 2 < part.size() && is_hex(part[i + 1]) && is_hex(part[i + 2])) {
       const char decoded = static_cast<char>(hex_value(part[i + 1]) * 16 + hex_value(part[i + 2]));
-      if (is_unreserved(decoded)) out += decoded;
+      const bool joins_stray = is_hex(decoded) && stray != std::string::npos && out.size() - stray <= 2;
+      if (is_unreserved(decoded) && !joins_stray) out += decoded;
       else append_escape(out, static_cast<unsigned char>(decoded));
       i += 2;
     } else {
+      if (c == '%') stray = out.size();
       out += c;
     }
   }
@@ -281,8 +286,11 @@ std::optional<std::string> parse_host(std::string_view input) {
   if (host.empty() || std::any_of(host.begin(), host.end(), [](char c) { return forbidden_in_domain(static_cast<unsigned char>(c)); }))
     return std::nullopt;
   if (ends_in_a_number(host)) return ipv4(host);
+  // Trailing dots go, unless nothing would be left ("." stays) or what is left would read as an
+  // IPv4 address ("4.." is a name; "4" would be 0.0.0.4).
   const std::size_t kept = host.find_last_not_of('.');
-  if (kept != std::string::npos) host.resize(kept + 1);  // "." and ".." stay what they are
+  if (kept != std::string::npos && kept + 1 < host.size() && !ends_in_a_number(host.substr(0, kept + 1)))
+    host.resize(kept + 1);
   return host;
 }
 
