@@ -17,6 +17,15 @@ std::string describe(const Normalized& n) {
   return n ? *n : "reject:" + std::string(to_string(n.error()));
 }
 
+// Each case's input through `f` gives what the case expects.
+template <std::size_t N, class F>
+void expect_cases(const Case (&cases)[N], F&& f) {
+  for (const Case& c : cases) {
+    const std::string want = c.expected != nullptr ? c.expected : "reject:" + std::string(to_string(c.reject));
+    EXPECT_EQ(describe(f(c.input)), want) << "input: '" << c.input << "'";
+  }
+}
+
 TEST(Normalize, Table) {
   const Case cases[] = {
       {"http://example.org", "http://example.org/"},
@@ -76,13 +85,7 @@ TEST(Normalize, Table) {
       {"http://example.org:99999/", nullptr, Reject::malformed},
       {"http://", nullptr, Reject::malformed},
   };
-  for (const Case& c : cases) {
-    const Normalized n = normalize(c.input);
-    if (c.expected != nullptr)
-      EXPECT_EQ(describe(n), c.expected) << "input: " << c.input;
-    else
-      EXPECT_EQ(describe(n), "reject:" + std::string(to_string(c.reject))) << "input: " << c.input;
-  }
+  expect_cases(cases, [](std::string_view input) { return normalize(input); });
 }
 
 TEST(Normalize, IsIdempotent) {
@@ -133,14 +136,7 @@ TEST(Resolve, RelativeReferencesAgainstADocument) {
       {"ftp://127.0.0.1/file", nullptr, Reject::not_http},
       {"http://bad host/", nullptr, Reject::malformed},
   };
-  for (const Case& c : cases) {
-    const Normalized n = r.resolve(c.input);
-    if (c.expected != nullptr)
-      EXPECT_EQ(describe(n), c.expected) << "reference: '" << c.input << "'";
-    else
-      EXPECT_EQ(describe(n), "reject:" + std::string(to_string(c.reject)))
-          << "reference: '" << c.input << "'";
-  }
+  expect_cases(cases, [&r](std::string_view input) { return r.resolve(input); });
 }
 
 // The URL Standard's rules where they differ from RFC 3986 (and from libcurl, which the crawler
@@ -190,13 +186,7 @@ TEST(Resolve, AsTheUrlStandardDoes) {
       {"/a\x1b[31m", nullptr, Reject::control},
       {"/a\x7f", nullptr, Reject::control},
   };
-  for (const Case& c : cases) {
-    const Normalized n = r.resolve(c.input);
-    if (c.expected != nullptr)
-      EXPECT_EQ(describe(n), c.expected) << "reference: '" << c.input << "'";
-    else
-      EXPECT_EQ(describe(n), "reject:" + std::string(to_string(c.reject))) << "reference: '" << c.input << "'";
-  }
+  expect_cases(cases, [&r](std::string_view input) { return r.resolve(input); });
   EXPECT_EQ(describe(r.resolve(std::string_view("/a\0b", 4))), "reject:control_character");
   EXPECT_TRUE(has_userinfo("http://user:pass@example.org/"));
   EXPECT_TRUE(has_userinfo("http://@example.org/"));
