@@ -55,7 +55,7 @@ for t in "${targets[@]}"; do
     echo "fuzz: $t: ${runs:-?} inputs in ${seconds}s, nothing found (${#regressions[@]} regression cases pass)"
   else
     echo "fuzz: $t: FOUND a failure; its input is in $crashes/:" >&2
-    grep -E "property failed|ERROR|SUMMARY" "$log" | head -n 5 >&2
+    grep -E "property failed|ERROR|SUMMARY" "$log" | head -n 5 >&2 || true
     failed+=("$t")
   fi
 done

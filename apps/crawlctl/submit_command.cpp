@@ -64,11 +64,13 @@ void add_seed(Seeds& seeds, std::string_view line, const std::function<std::stri
   while (!line.empty() && (line.back() == ' ' || line.back() == '\t' || line.back() == '\r'))
     line.remove_suffix(1);
   if (line.empty() || line.front() == '#') return;
-  // A bad line is echoed with its control bytes escaped: it must not drive the terminal.
+  // A bad line is echoed with its control bytes escaped (it must not drive the terminal) and
+  // any password in it hidden.
   auto reject = [&](std::string_view why) {
-    if (++seeds.rejected <= 20)
-      fmt::print(stderr, "{}: '{}' is not a crawlable URL ({})\n", place(),
-                 escape_control(std::string(line.substr(0, 200))) + (line.size() > 200 ? "..." : ""), why);
+    if (++seeds.rejected > 20) return;
+    const std::string shown = redact_password(line);
+    fmt::print(stderr, "{}: '{}' is not a crawlable URL ({})\n", place(),
+               escape_control(shown.substr(0, 200)) + (shown.size() > 200 ? "..." : ""), why);
   };
   // A NUL or other control byte inside a line is no part of any URL (libcurl would cut it short).
   if (std::any_of(line.begin(), line.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; })) {
@@ -79,8 +81,6 @@ void add_seed(Seeds& seeds, std::string_view line, const std::function<std::stri
   if (!url::is_normal(line)) {
     // Credentials would go to every page of the site and into the results: not crawled.
     if (url::has_userinfo(line)) {
-      const std::string shown = redact_password(line);
-      line = shown;  // the line echoed, without its password
       reject("credentials in a URL are not supported");
       return;
     }

@@ -44,6 +44,7 @@ std::string loose_permissions(const std::string& path) {
   const char* who = (mode & 044) == 044 ? "its group and others may read it"
                     : (mode & 040)       ? "its group may read it"
                     : (mode & 04)        ? "others may read it"
+                    : (mode & 020)       ? "its group may write it"
                                          : "others may write it";
   return fmt::format("mode {:04o}: {} (chmod 600 it)", mode, who);
 }

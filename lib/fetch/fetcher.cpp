@@ -67,6 +67,7 @@ struct Transfer {
   std::uint64_t cap = 0;                     // bytes received, at most
   std::optional<std::uint64_t> keep_bytes;   // the request's own keep limit
   std::uint64_t keep = 0;                    // bytes kept, at most: decided at the first byte
+  std::size_t share = 0;                     // what the budget always grants a body
   const Options* options = nullptr;
   std::size_t header_bytes = 0;  // of the response being received
   bool headers_too_large = false;
@@ -117,10 +118,11 @@ std::size_t on_body(char* data, std::size_t size, std::size_t n, void* user) {
     const Options& o = *t->options;
     t->keep = t->keep_bytes ? *t->keep_bytes : !o.keep_body || o.keep_body(ct) ? o.keep_body_bytes : 0;
     t->keep = std::min(t->keep, t->cap);
-    // One allocation for the kept part when the server says its length.
+    // One allocation for the kept part when the server says its length, within the body's own
+    // share: a length announced is not a length sent, and the pool is for bytes that came.
     curl_off_t length = -1;
     if (curl_easy_getinfo(t->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &length) == CURLE_OK && length > 0) {
-      const std::size_t want = std::min<std::size_t>(static_cast<std::size_t>(length), t->keep);
+      const std::size_t want = std::min({static_cast<std::size_t>(length), t->keep, t->share});
       if (want > 0 && r.hold.grow(want)) reserve_exact(r.body, want);
     }
   }
@@ -235,6 +237,7 @@ void BodyHold::release() {
 struct Fetcher::Impl {
   Options options;
   std::shared_ptr<BodyBudget> budget;
+  std::size_t share = 0;
   CURLM* multi = nullptr;
   std::unordered_map<CURL*, std::unique_ptr<Transfer>> transfers;
   std::vector<CURL*> spare;  // finished easy handles, reset and reused
@@ -290,6 +293,7 @@ Fetcher::Fetcher(const Options& options) : m_impl(std::make_unique<Impl>()) {
   // Half the memory in shares, one a transfer; the other half goes first come.
   const std::uint64_t share = options.body_memory / (2 * std::max<std::size_t>(1, options.max_connections));
   m_impl->budget = std::make_shared<BodyBudget>(share, options.body_memory / 2);
+  m_impl->share = static_cast<std::size_t>(share);
   m_impl->multi = curl_multi_init();
   curl_multi_setopt(m_impl->multi, CURLMOPT_MAXCONNECTS, static_cast<long>(options.max_connections));
 }
@@ -306,6 +310,7 @@ void Fetcher::add(Request request) {
   t->easy = m_impl->easy_handle();
   t->cap = o.max_body_bytes;
   t->keep_bytes = request.keep_bytes;
+  t->share = m_impl->share;
   t->options = &m_impl->options;
   t->response.hold = BodyHold(m_impl->budget);
   t->response.id = request.id;

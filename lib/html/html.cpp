@@ -204,7 +204,10 @@ Prefix parse_prefix(std::string_view body) {
     while (end < body.size() && std::isalnum(static_cast<unsigned char>(body[end])) != 0) ++end;
     return body.substr(from, end - from);
   };
+  // Nodes of the tree: start tags and comments; "<!x>" and "<?x>" (bogus comments, doctypes);
+  // and the end tags a parser turns into elements: "</br>", and "</p>" with no <p> open.
   std::size_t elements = 0;
+  bool p_open = false;
   while ((i = body.find('<', i)) != std::string_view::npos) {
     if (body.compare(i, 4, "<!--") == 0) {
       if (++elements > k_max_elements) return {i, Prefix::Cut::elements};
@@ -214,8 +217,15 @@ Prefix parse_prefix(std::string_view body) {
       continue;
     }
     const std::size_t start = i++;
+    if (i < body.size() && (body[i] == '!' || body[i] == '?')) {
+      if (++elements > k_max_elements) return {start, Prefix::Cut::elements};
+      continue;
+    }
     if (i < body.size() && body[i] == '/') {
       const std::string name = lower_name(tag_name(i + 1));
+      if (name == "br" || (name == "p" && !p_open))
+        if (++elements > k_max_elements) return {start, Prefix::Cut::elements};
+      if (name == "p") p_open = false;
       auto it = count.find(name);
       if (it == count.end() || it->second == 0) continue;  // nothing of that name is open
       while (!open.empty()) {
@@ -229,6 +239,7 @@ Prefix parse_prefix(std::string_view body) {
     const std::string name = lower_name(tag_name(i));
     if (name.empty()) continue;
     if (++elements > k_max_elements) return {start, Prefix::Cut::elements};
+    if (name == "p") p_open = true;
     if (keeps_depth(name)) continue;
     if (raw_text(name)) {
       // Skip to "</name", whatever lies between.

@@ -85,15 +85,21 @@ bool Robots::allowed(std::string_view path_and_query) const {
   return allow;
 }
 
+// The first line of the cached form: patterns are kept in the URL normal form of their time, so
+// a copy written by an older worker (whose normal form differed) is not read as this one.
+constexpr std::string_view k_format = "R2\n";
+
 std::string Robots::serialize() const {
-  if (m_disallow_all) return "X\n";
-  std::string out;
+  std::string out(k_format);
+  if (m_disallow_all) return out + "X\n";
   if (m_crawl_delay) out += "D " + std::to_string(m_crawl_delay->count()) + "\n";
   for (const Rule& rule : m_rules) out += (rule.allow ? "A " : "N ") + rule.pattern + "\n";
   return out;
 }
 
-Robots Robots::deserialize(std::string_view text) {
+std::optional<Robots> Robots::deserialize(std::string_view text) {
+  if (!text.starts_with(k_format)) return std::nullopt;
+  text.remove_prefix(k_format.size());
   Robots r;
   while (!text.empty()) {
     const std::size_t eol = text.find('\n');

@@ -29,9 +29,10 @@ class Robots {
   // Crawl-delay of our group, if it gives one (not in RFC 9309, but widely written).
   std::optional<std::chrono::milliseconds> crawl_delay() const { return m_crawl_delay; }
 
-  // A compact text form to cache in Redis and read back: one rule a line.
+  // A compact text form to cache in Redis and read back: one rule a line, after a format line.
+  // nullopt for text of another format (an older worker's copy): fetch robots.txt again.
   std::string serialize() const;
-  static Robots deserialize(std::string_view text);
+  static std::optional<Robots> deserialize(std::string_view text);
 
  private:
   friend Robots parse_robots(std::string_view text, std::string_view agent);

@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "policy/scope.hpp"
 #include "queue/scripts.hpp"
 #include "url/url.hpp"
 
@@ -136,8 +137,11 @@ Result<void> Queue::begin_submit(const std::string& job, const std::vector<std::
   if (state->type != Reply::Type::string) return fail(ErrorKind::not_found, "no job '{}'", job);
   if (state->str == "cancelled")
     return fail(ErrorKind::invalid, "job {} was cancelled: no seeds can be added to it", job);
+  // Submits into one job may overlap: `submitting` counts them. A new seeds_version tells the
+  // workers to read the job's scope again.
   std::vector<std::vector<std::string>> commands{
-      {"HSET", m_keys.job(job), "submitting", "1"},
+      {"HINCRBY", m_keys.job(job), "submitting", "1"},
+      {"HINCRBY", m_keys.job(job), "seeds_version", "1"},
       {"SET", m_keys.submitter(job), "1", "PX", std::to_string(k_submitter_ttl_ms)}};
   for (std::size_t i = 0; i < seed_authorities.size(); i += 1000) {
     std::vector<std::string> sadd{"SADD", m_keys.seeds(job)};
@@ -152,10 +156,10 @@ Result<void> Queue::begin_submit(const std::string& job, const std::vector<std::
 }
 
 Result<void> Queue::end_submit(const std::string& job) {
-  auto replies = m_redis.pipeline({{"HDEL", m_keys.job(job), "submitting"}, {"DEL", m_keys.submitter(job)}});
-  if (!replies) return fail(replies.error());
-  for (const Reply& r : *replies)
-    if (!r.ok()) return fail("ending the submit of job {}: {}", job, r.str);
+  // The last submit to end clears the mark (and the submitter key, which the others kept alive).
+  auto r = m_redis.script(scripts::end_submit, {m_keys.prefix, job});
+  if (!r) return fail(r.error());
+  if (!r->ok()) return fail("ending the submit of job {}: {}", job, r->str);
   return {};
 }
 
@@ -260,9 +264,15 @@ Result<std::vector<JobInfo>> Queue::jobs(const std::vector<std::string>& ids) {
     info.name = f["name"];
     info.state = f["state"];
     info.created_ms = to_number(f["created_ms"]);
-    if (options) info.options = std::move(*options);
-    else info.problem = options.error().message;
-    info.submitting = f.count("submitting") > 0;
+    if (!options) {
+      info.problem = options.error().message;
+    } else if (auto filter = policy::LinkFilter::create(*options, {}); !filter) {
+      info.problem = filter.error().message;  // an allow or deny pattern that does not compile
+    } else {
+      info.options = std::move(*options);
+    }
+    info.submitting = to_number(f["submitting"]) > 0;
+    info.seeds_version = to_number(f["seeds_version"]);
     info.submitter_alive = (*replies)[4 + 4 * j].integer == 1;
     for (auto& [k, v] : hash((*replies)[2 + 4 * j])) info.stats[k] = to_number(v);
     // The pages-per-second ring (scripts.cpp, complete): the last 60 whole seconds; for a job
@@ -317,6 +327,21 @@ Result<JobChange> Queue::control(const std::string& job, JobAction action) {
     left = examined < n ? 0 : left - examined;
   }
   return change;
+}
+
+Result<std::vector<Queue::JobState>> Queue::job_states(const std::vector<std::string>& ids) {
+  std::vector<std::vector<std::string>> commands;
+  for (const auto& id : ids) commands.push_back({"HMGET", m_keys.job(id), "state", "seeds_version"});
+  auto replies = m_redis.pipeline(commands);
+  if (!replies) return fail(replies.error());
+  std::vector<JobState> out;
+  for (const Reply& r : *replies) {
+    JobState s;
+    s.state = r.elements.size() == 2 && r.elements[0].type == Reply::Type::string ? r.elements[0].str : "gone";
+    if (r.elements.size() == 2) s.seeds_version = to_number(r.elements[1].str);
+    out.push_back(std::move(s));
+  }
+  return out;
 }
 
 Result<std::vector<std::string>> Queue::seed_authorities(const std::string& job) {

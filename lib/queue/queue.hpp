@@ -51,6 +51,7 @@ struct JobInfo {
   // cut short: the job holds only part of its seeds.
   bool submitting = false;
   bool submitter_alive = false;
+  long long seeds_version = 0;  // moves when seeds (and so the scope) are added to the job
   // Why the job's options cannot be read (a field Redis holds is malformed); the job is then
   // shown as broken and its URLs wait, untouched, until it is fixed or cancelled.
   std::string problem;
@@ -138,7 +139,9 @@ class Queue {
   Result<std::string> create_job(const policy::JobOptions& options, const std::string& name,
                                  const std::vector<std::string>& seed_authorities, std::int64_t now_ms);
   // Marks an existing job submitting again, to add seeds to it (their authorities join its
-  // scope). Fails for a job that does not exist or was cancelled.
+  // scope, and its seeds_version moves so workers read the scope again). Several submits may
+  // run into one job; it stays submitting until the last has ended. Fails for a job that does
+  // not exist or was cancelled.
   Result<void> begin_submit(const std::string& job, const std::vector<std::string>& seed_authorities);
   Result<void> end_submit(const std::string& job);
   // Admits URLs at `depth` (seeds: 0), batching many script calls per round trip. `progress`
@@ -158,6 +161,13 @@ class Queue {
   // back to the frontier. Cancel: the job's queued entries leave the frontier and the delayed
   // set, workers drop its leases, and no link is admitted into it any more.
   Result<JobChange> control(const std::string& job, JobAction action);
+  // What workers watch of the jobs they hold, in one round trip: the state (running, paused,
+  // cancelled, or "gone" for a job deleted) and the seeds_version.
+  struct JobState {
+    std::string state;
+    long long seeds_version = 0;
+  };
+  Result<std::vector<JobState>> job_states(const std::vector<std::string>& ids);
   Result<std::vector<std::string>> seed_authorities(const std::string& job);
   Result<std::vector<std::string>> job_ids();
   // One page of the results hash: records as JSON. Start and end with cursor "0".

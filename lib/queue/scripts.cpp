@@ -140,7 +140,7 @@ local job, depth = ARGV[2], ARGV[3]
 local s = state_of(job)
 if s == 'cancelled' or s == 'gone' then return {0, 0} end
 -- A submit in progress says it is alive with every batch (status flags one cut short).
-if redis.call('HEXISTS', P .. ':job:' .. job, 'submitting') == 1 then
+if tonumber(redis.call('HGET', P .. ':job:' .. job, 'submitting') or 0) > 0 then
   redis.call('SET', P .. ':job:' .. job .. ':submitter', '1', 'PX', submitter_ttl_ms)
 end
 local a = budget(acc(job), job)
@@ -375,6 +375,18 @@ flush()
 return {examined, removed, rank}
 )lua";
 
+// ARGV: prefix, job. One submit into the job has ended: the count goes down, and the mark and
+// the submitter key go with the last one.
+constexpr std::string_view k_end_submit = R"lua(
+local key = P .. ':job:' .. ARGV[2]
+local left = redis.call('HINCRBY', key, 'submitting', -1)
+if left <= 0 then
+  redis.call('HDEL', key, 'submitting')
+  redis.call('DEL', key .. ':submitter')
+end
+return left
+)lua";
+
 constexpr std::string_view k_reserve = R"lua(
 local key = P .. ':polite:' .. ARGV[2]
 local now, delay = tonumber(ARGV[3]), tonumber(ARGV[4])
@@ -391,6 +403,7 @@ const std::string k_reap_full = std::string(k_prelude) + std::string(k_reap);
 const std::string k_reserve_full = std::string(k_prelude) + std::string(k_reserve);
 const std::string k_control_full = std::string(k_prelude) + std::string(k_control);
 const std::string k_sweep_full = std::string(k_prelude) + std::string(k_sweep);
+const std::string k_end_submit_full = std::string(k_prelude) + std::string(k_end_submit);
 
 }  // namespace
 
@@ -401,5 +414,6 @@ const std::string_view reap = k_reap_full;
 const std::string_view reserve = k_reserve_full;
 const std::string_view control = k_control_full;
 const std::string_view sweep = k_sweep_full;
+const std::string_view end_submit = k_end_submit_full;
 
 }  // namespace crawl::queue::scripts

@@ -44,6 +44,10 @@ extern const std::string_view control;
 // that rank. Returns {examined, removed, next rank or -1}.
 extern const std::string_view sweep;
 
+// ARGV: prefix, job. A submit into the job ended: `submitting` counts one less, and when none is
+// left the field and the submitter key are removed. Returns the submits still going.
+extern const std::string_view end_submit;
+
 // ARGV: prefix, authority, now_ms, delay_ms. Reserves the next request slot for a host, shared by
 // all workers: returns the time (ms) the caller may fetch, and moves the slot on by delay.
 extern const std::string_view reserve;

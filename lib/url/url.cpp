@@ -71,7 +71,9 @@ void tidy_escapes(std::string_view part, std::string& out) {
     const char c = part[i];
     if (c == '%' && i + 2 < part.size() && is_hex(part[i + 1]) && is_hex(part[i + 2])) {
       const char decoded = static_cast<char>(hex_value(part[i + 1]) * 16 + hex_value(part[i + 2]));
-      const bool joins_stray = is_hex(decoded) && stray != std::string::npos && out.size() - stray <= 2;
+      // It would join a stray "%" right before it ("%" + it), or one hex digit after one ("%4" + it).
+      const std::size_t distance = stray == std::string::npos ? 0 : out.size() - stray;
+      const bool joins_stray = is_hex(decoded) && (distance == 1 || (distance == 2 && is_hex(out[stray + 1])));
       if (is_unreserved(decoded) && !joins_stray) out += decoded;
       else append_escape(out, static_cast<unsigned char>(decoded));
       i += 2;
@@ -266,8 +268,9 @@ std::optional<std::string> parse_host(std::string_view input) {
     }
   }
   // Domain to ASCII: UTS #46 (non-transitional, as browsers) through libidn2 for a host with a
-  // non-ASCII label; an ASCII one is only lower-cased (its A-labels, "xn--", are taken as
-  // written, as the Standard does).
+  // non-ASCII label; an ASCII one is only lower-cased. Its A-labels ("xn--") are taken as
+  // written: the Standard checks them, but libidn2's stricter IDNA2008 rules would refuse some it
+  // accepts (docs/url-conformance.md), and a bad one fails at DNS anyway.
   const bool ascii = std::all_of(domain.begin(), domain.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; });
   std::string host;
   if (ascii) {

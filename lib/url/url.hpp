@@ -11,7 +11,8 @@
 //
 // The normal form is the Standard's serialisation with these deliberate differences: no
 // userinfo (never sent, never stored), no fragment, no empty query, no trailing dot on the
-// host; percent-escapes of unreserved characters decoded and all other escapes in upper-case
+// host (unless nothing else is left, or what is left would read as an IPv4 address: "4.." is
+// a name, "4" would be 0.0.0.4); percent-escapes of unreserved characters decoded and all other escapes in upper-case
 // hex (RFC 3986 6.2.2: the same resource); and a control character inside a URL (NUL, ESC, ...)
 // rejects it, where the Standard would percent-encode it.
 

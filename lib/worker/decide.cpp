@@ -48,8 +48,10 @@ bool is_html(const std::string& content_type, const std::string& body) {
 
 Decision decide(const fetch::Response& r, const Attempt& a, const policy::JobOptions& job,
                 int max_redirects, std::int64_t now_ms, double jitter) {
-  // Headers too large are the server's answer, not an accident: asking again gets the same.
-  if (r.failure == fetch::Failure::headers) return failed(std::string(fetch::to_string(r.failure)));
+  // Headers too large or an encoding not asked for are the server's answer, not an accident:
+  // asking again gets the same.
+  if (r.failure == fetch::Failure::headers || r.failure == fetch::Failure::encoding)
+    return failed(std::string(fetch::to_string(r.failure)));
   if (r.failure != fetch::Failure::none)
     return retry_or_fail(std::string(fetch::to_string(r.failure)), a, job, jitter, std::nullopt);
   const long s = r.status;

@@ -11,6 +11,7 @@ constexpr std::chrono::milliseconds k_shared{24 * 3600 * 1000};  // the shared c
 constexpr std::chrono::milliseconds k_unreachable{60 * 1000};    // "disallow all" after a 5xx
 constexpr std::chrono::milliseconds k_lock{30 * 1000};
 constexpr std::int64_t k_recheck_ms = 250;
+constexpr std::int64_t k_refetch_ms = 1000;  // after a fetch the body memory cut short
 
 }  // namespace
 
@@ -37,13 +38,20 @@ const policy::Robots* RobotsCache::lookup(const std::string& origin, std::uint64
 void RobotsCache::check(const std::string& origin, Origin& o, queue::Queue* queue,
                         std::int64_t now_ms) {
   o.recheck_ms = now_ms + k_recheck_ms;
-  if (queue == nullptr) return;
-  auto cached = queue->robots(origin);
-  if (cached && *cached) {
-    o.robots = policy::Robots::deserialize(**cached);
-    o.expires_ms = now_ms + k_local_ms;
+  if (o.refetch) {
+    o.refetch = false;
+    o.fetching = true;
+    m_requests[m_start_fetch(origin + "/robots.txt")] = origin;
     return;
   }
+  if (queue == nullptr) return;
+  auto cached = queue->robots(origin);
+  if (cached && *cached)
+    if (auto robots = policy::Robots::deserialize(**cached)) {
+      o.robots = std::move(*robots);
+      o.expires_ms = now_ms + k_local_ms;
+      return;
+    }
   auto locked = queue->lock_robots(origin, k_lock);
   if (locked && *locked) {
     o.fetching = true;
@@ -56,6 +64,16 @@ bool RobotsCache::on_response(const fetch::Response& r, queue::Queue* queue, std
   if (it == m_requests.end()) return false;
   const std::string origin = it->second;
   m_requests.erase(it);
+  if (r.memory_cut) {
+    // Read only in part (the worker's body memory was in use): rules past the cut would be
+    // missing, so nothing is decided; this worker, which still holds the fetch lock, asks again
+    // in a second, and the waiting URLs wait.
+    Origin& o = m_origins[origin];
+    o.fetching = false;
+    o.refetch = true;
+    o.recheck_ms = now_ms + k_refetch_ms;
+    return true;
+  }
   auto [robots, ttl] = robots_answer(r, m_agent);
   if (queue != nullptr) (void)queue->store_robots(origin, robots.serialize(), ttl);
   Origin& o = m_origins[origin];

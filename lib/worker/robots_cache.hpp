@@ -45,6 +45,7 @@ class RobotsCache {
     std::optional<policy::Robots> robots;
     std::int64_t expires_ms = 0;
     bool fetching = false;
+    bool refetch = false;  // fetch again, without asking for the lock: this worker holds it
     std::int64_t recheck_ms = 0;
     std::vector<std::uint64_t> waiting;
   };

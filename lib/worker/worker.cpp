@@ -258,26 +258,33 @@ void Worker::heartbeat(std::int64_t now) {
 // transfers ended), a paused job's tasks not yet fetching go back, to be parked. Jobs no task
 // uses are forgotten, to be read again when one of their URLs comes.
 void Worker::refresh_jobs(std::int64_t now) {
-  if (!m_queue || m_jobs.empty()) return;
+  if (!m_queue) return;
+  if (m_tasks.empty()) {
+    m_jobs.clear();
+    m_job_state.clear();
+    return;
+  }
   std::set<std::string> used;
   for (const auto& [id, t] : m_tasks) used.insert(t.entry.job);
-  std::vector<std::string> ids;
-  std::vector<std::vector<std::string>> commands;
   for (auto it = m_jobs.begin(); it != m_jobs.end();) {
     if (!used.count(it->first)) {
       m_job_state.erase(it->first);
       it = m_jobs.erase(it);
-      continue;
+    } else {
+      ++it;
     }
-    ids.push_back(it->first);
-    commands.push_back({"HGET", m_queue->keys().job(it->first), "state"});
-    ++it;
   }
-  if (commands.empty()) return;
-  auto states = m_queue->redis().pipeline(commands);
+  // The jobs of the tasks held (whose context may have been dropped for a newer one).
+  const std::vector<std::string> ids(used.begin(), used.end());
+  if (ids.empty()) return;
+  auto states = m_queue->job_states(ids);
   if (!ok(states, "job_state")) return;
   for (std::size_t i = 0; i < ids.size(); ++i) {
-    const std::string state = (*states)[i].type == queue::Reply::Type::string ? (*states)[i].str : "gone";
+    // Seeds added to the job (submit --job) widen its scope: the next of its URLs reads it again
+    // (tasks under way keep the rules they started with).
+    if (auto it = m_jobs.find(ids[i]); it != m_jobs.end() && it->second->info.seeds_version != (*states)[i].seeds_version)
+      m_jobs.erase(it);
+    const std::string& state = (*states)[i].state;
     std::string& known = m_job_state[ids[i]];
     if (state == known) continue;
     known = state;
@@ -418,12 +425,19 @@ void Worker::on_response(fetch::Response r, std::int64_t now) {
   const Decision d = decide(r, t.attempt, t.job->info.options, m_options.settings.max_redirects,
                             now, jitter);
   t.body_bytes = r.body_bytes;
+  // What is kept of a response not parsed: its status and headers, not its body, whose share of
+  // the body memory goes back at once (a redirect waits for robots.txt and politeness).
+  auto keep_meta = [&t](fetch::Response&& response) {
+    std::string().swap(response.body);
+    response.hold.release();
+    t.last = std::move(response);
+  };
   switch (d.next) {
     case Decision::Next::redirect: {
       t.attempt.visited.insert(t.attempt.url);
       t.attempt.url = d.redirect_to;
       ++t.attempt.hops;
-      t.last = std::move(r);
+      keep_meta(std::move(r));
       // Every hop is judged like a link: scope, traps, patterns; then robots and politeness.
       const policy::Drop drop = t.job->filter->judge(t.attempt.url, t.entry.depth);
       if (drop != policy::Drop::none && drop != policy::Drop::depth) {
@@ -443,16 +457,16 @@ void Worker::on_response(fetch::Response r, std::int64_t now) {
       return;
     }
     case Decision::Next::retry:
-      t.last = std::move(r);
+      keep_meta(std::move(r));
       t.not_before_ms = now + d.retry_in.count();
       finish(t, Kind::retry, d.reason, now);
       return;
     case Decision::Next::done:
-      t.last = std::move(r);
+      keep_meta(std::move(r));
       finish(t, Kind::done, "", now);
       return;
     case Decision::Next::failed:
-      t.last = std::move(r);
+      keep_meta(std::move(r));
       finish(t, Kind::failed, d.reason, now);
       return;
   }

@@ -133,6 +133,15 @@ TEST(Extract, AtMostSoManyElements) {
   p = extract(comments);
   EXPECT_TRUE(p.elements_cut);
   EXPECT_EQ(hrefs(p), std::vector<std::string>{"first.html"});
+  // End tags a parser turns into elements count too, as do bogus comments.
+  for (const char* node : {"</p>", "</br>", "<!x>", "<?x>"}) {
+    std::string strays = "<a href=\"first.html\">f</a>";
+    for (std::size_t i = 0; i < k_max_elements; ++i) strays += node;
+    strays += "<a href=\"late.html\">l</a>";
+    p = extract(strays);
+    EXPECT_TRUE(p.elements_cut) << node;
+    EXPECT_EQ(hrefs(p), std::vector<std::string>{"first.html"}) << node;
+  }
   std::string fits = "<a href=\"first.html\">f</a>";
   for (std::size_t i = 0; i + 10 < k_max_elements; ++i) fits += "<p>x</p>";
   fits += "<a href=\"last.html\">l</a>";

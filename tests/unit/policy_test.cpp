@@ -3,6 +3,7 @@
 #include "policy/politeness.hpp"
 #include "policy/robots.hpp"
 #include "policy/scope.hpp"
+#include "url/url.hpp"
 
 namespace crawl::policy {
 namespace {
@@ -100,11 +101,29 @@ TEST(Robots, StatusWithoutBodyAndSerialisation) {
   EXPECT_FALSE(robots_for_status(503).allowed("/x"));
   EXPECT_FALSE(robots_for_status(0).allowed("/x"));  // unreachable
   const Robots r = parse_robots(k_robots, "crawlworker");
-  const Robots back = Robots::deserialize(r.serialize());
+  const auto back = Robots::deserialize(r.serialize());
+  ASSERT_TRUE(back);
   for (const char* path : {"/", "/private/open.html", "/private/x", "/cgi/run.cgi", "/merged/"})
-    EXPECT_EQ(back.allowed(path), r.allowed(path)) << path;
-  EXPECT_EQ(back.crawl_delay(), r.crawl_delay());
-  EXPECT_FALSE(Robots::deserialize(Robots::disallow_all().serialize()).allowed("/x"));
+    EXPECT_EQ(back->allowed(path), r.allowed(path)) << path;
+  EXPECT_EQ(back->crawl_delay(), r.crawl_delay());
+  EXPECT_FALSE(Robots::deserialize(Robots::disallow_all().serialize())->allowed("/x"));
+  // A copy an older worker cached, its patterns in the normal form of its time, is not read.
+  EXPECT_FALSE(Robots::deserialize("N /a%25\n"));
+  EXPECT_FALSE(Robots::deserialize("X\n"));
+}
+
+// A pattern is written like the URL it is to match: the same escapes tidied the same way, also
+// around a "%" that starts no escape.
+TEST(Robots, PatternsMatchUrlsWrittenTheSameWay) {
+  for (const char* u : {"http://h/1%/%41", "http://h/a%?%41", "http://h/%4%44", "http://h/x%%41"}) {
+    const auto n = url::normalize(u);
+    ASSERT_TRUE(n) << u;
+    const std::string written(std::string_view(u).substr(8));
+    const Robots r = parse_robots("User-agent: *\nDisallow: " + written + "\n", "bot");
+    const url::Parts p = url::split(*n);
+    const std::string path = std::string(p.path) + (p.query.empty() ? "" : "?" + std::string(p.query));
+    EXPECT_FALSE(r.allowed(path)) << u << " -> " << path;
+  }
 }
 
 TEST(Robots, ReadsOnly512KiB) {
