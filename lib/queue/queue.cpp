@@ -132,22 +132,18 @@ Result<std::string> Queue::create_job(const policy::JobOptions& options, const s
 }
 
 Result<void> Queue::begin_submit(const std::string& job, const std::vector<std::string>& seed_authorities) {
-  auto state = m_redis.command({"HGET", m_keys.job(job), "state"});
-  if (!state) return fail(state.error());
-  if (state->type != Reply::Type::string) return fail(ErrorKind::not_found, "no job '{}'", job);
-  if (state->str == "cancelled")
-    return fail(ErrorKind::invalid, "job {} was cancelled: no seeds can be added to it", job);
-  // Submits into one job may overlap: `submitting` counts them. A new seeds_version tells the
-  // workers to read the job's scope again.
-  std::vector<std::vector<std::string>> commands{
-      {"HINCRBY", m_keys.job(job), "submitting", "1"},
-      {"HINCRBY", m_keys.job(job), "seeds_version", "1"},
-      {"SET", m_keys.submitter(job), "1", "PX", std::to_string(k_submitter_ttl_ms)}};
+  auto begun = m_redis.script(scripts::begin_submit, {m_keys.prefix, job, std::to_string(k_submitter_ttl_ms)});
+  if (!begun) return fail(begun.error());
+  if (!begun->ok()) return fail("adding seeds to job {}: {}", job, begun->str);
+  if (begun->integer == 0) return fail(ErrorKind::not_found, "no job '{}'", job);
+  if (begun->integer < 0) return fail(ErrorKind::invalid, "job {} was cancelled: no seeds can be added to it", job);
+  std::vector<std::vector<std::string>> commands;
   for (std::size_t i = 0; i < seed_authorities.size(); i += 1000) {
     std::vector<std::string> sadd{"SADD", m_keys.seeds(job)};
     for (std::size_t k = i; k < std::min(i + 1000, seed_authorities.size()); ++k) sadd.push_back(seed_authorities[k]);
     commands.push_back(std::move(sadd));
   }
+  if (commands.empty()) return {};
   auto replies = m_redis.pipeline(commands);
   if (!replies) return fail(replies.error());
   for (const Reply& r : *replies)

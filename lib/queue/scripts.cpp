@@ -375,6 +375,25 @@ flush()
 return {examined, removed, rank}
 )lua";
 
+// ARGV: prefix, job, submitter TTL (ms). A submit into an existing job begins: it counts one
+// more in `submitting`, or, when no submit is alive (the submitter key has lapsed: whatever
+// the count says is of submits cut short), it is the one. seeds_version moves, so that workers
+// read the job's scope again. Returns 1, 0 for no such job, -1 for a cancelled one.
+constexpr std::string_view k_begin_submit = R"lua(
+local key = P .. ':job:' .. ARGV[2]
+local state = redis.call('HGET', key, 'state')
+if not state then return 0 end
+if state == 'cancelled' then return -1 end
+if redis.call('EXISTS', key .. ':submitter') == 1 then
+  redis.call('HINCRBY', key, 'submitting', 1)
+else
+  redis.call('HSET', key, 'submitting', 1)
+end
+redis.call('HINCRBY', key, 'seeds_version', 1)
+redis.call('SET', key .. ':submitter', '1', 'PX', ARGV[3])
+return 1
+)lua";
+
 // ARGV: prefix, job. One submit into the job has ended: the count goes down, and the mark and
 // the submitter key go with the last one.
 constexpr std::string_view k_end_submit = R"lua(
@@ -404,6 +423,7 @@ const std::string k_reserve_full = std::string(k_prelude) + std::string(k_reserv
 const std::string k_control_full = std::string(k_prelude) + std::string(k_control);
 const std::string k_sweep_full = std::string(k_prelude) + std::string(k_sweep);
 const std::string k_end_submit_full = std::string(k_prelude) + std::string(k_end_submit);
+const std::string k_begin_submit_full = std::string(k_prelude) + std::string(k_begin_submit);
 
 }  // namespace
 
@@ -415,5 +435,6 @@ const std::string_view reserve = k_reserve_full;
 const std::string_view control = k_control_full;
 const std::string_view sweep = k_sweep_full;
 const std::string_view end_submit = k_end_submit_full;
+const std::string_view begin_submit = k_begin_submit_full;
 
 }  // namespace crawl::queue::scripts

@@ -44,6 +44,11 @@ extern const std::string_view control;
 // that rank. Returns {examined, removed, next rank or -1}.
 extern const std::string_view sweep;
 
+// ARGV: prefix, job, submitter TTL (ms). A submit into an existing job begins: `submitting`
+// counts one more (or is 1 when no submit is alive: the count was of submits cut short), the
+// seeds_version moves, the submitter key is set. Returns 1; 0: no such job; -1: cancelled.
+extern const std::string_view begin_submit;
+
 // ARGV: prefix, job. A submit into the job ended: `submitting` counts one less, and when none is
 // left the field and the submitter key are removed. Returns the submits still going.
 extern const std::string_view end_submit;

@@ -347,6 +347,12 @@ void Worker::start(queue::Entry entry, std::int64_t now) {
   t.attempt.attempt = entry.attempt;
   t.entry = std::move(entry);
   t.job = job(t.entry.job);
+  // A seed outside the scope this worker knows was added to the job since (submit --job): read
+  // the job again, so the new seed's own links are judged by the wider scope.
+  if (t.job && t.job->filter && t.entry.depth == 0 && t.job->filter->judge(t.entry.url, 0) == policy::Drop::offsite) {
+    m_jobs.erase(t.entry.job);
+    t.job = job(t.entry.job);
+  }
   auto [it, inserted] = m_tasks.emplace(t.id, std::move(t));
   if (!it->second.job) {
     // The job is gone or unreadable now; hand the URL back for later.

@@ -441,6 +441,34 @@ TEST(Worker, HostileBodiesStayUnderItsMemoryBound) {
   EXPECT_LT(static_cast<double>(peak), bound);
 }
 
+// Seeds added to a running job widen its scope at once, also for a worker that holds the job's
+// rules already: the new site's own links are crawled, not recorded as off-site.
+TEST(Submit, SeedsAddedToARunningJobWidenItsScope) {
+  auto make_site = [](const std::string& name, std::chrono::milliseconds slow) {
+    return std::make_unique<HttpServer>([name, slow](const HttpRequest& r) {
+      if (r.target == "/robots.txt") return http_reply(404, "", "text/plain");
+      if (r.target == "/") return http_reply(200, "<a href=\"/p1\">1</a><a href=\"/slow\">s</a><a href=\"/p2\">2</a>");
+      HttpReply reply = http_reply(200, "<title>" + name + r.target + "</title>");
+      if (r.target == "/slow") reply.delay = slow;
+      return reply;
+    });
+  };
+  auto a = make_site("a", 1500ms), b = make_site("b", 0ms);  // under the workers' 2 s low-speed limit
+  CrawlCluster cluster(site(20));
+  cluster.start_worker("s1");
+  CommandResult r = cluster.crawlctl({"submit", a->url("/"), "--quiet"});
+  ASSERT_EQ(r.rc, 0) << r.err;
+  const std::string job = r.out.substr(0, r.out.find('\n'));
+  // The worker holds the job's rules while /slow is fetched: then b joins.
+  ASSERT_TRUE(wait_until([&] { return cluster.counters(job)["done"] >= 1; }, 20s));
+  r = cluster.crawlctl({"submit", "--job", job, b->url("/")});
+  ASSERT_EQ(r.rc, 0) << r.err;
+  ASSERT_TRUE(cluster.wait_finished(job, 60s));
+  const auto c = cluster.counters(job);
+  EXPECT_EQ(c.at("done"), 8) << "a and b: /, /p1, /slow, /p2 each";
+  EXPECT_EQ(c.count("filtered:offsite"), 0u) << cluster.results(job);
+}
+
 // A worker that leaves hands back every lease Redis has under its name, also one it never knew
 // of (a claim whose reply was lost): once it has left, no reaper would look for it.
 TEST(Worker, LeavingHandsBackLeasesItDidNotKnowOf) {

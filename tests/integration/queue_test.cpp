@@ -228,6 +228,37 @@ TEST_F(QueueTest, MaxPagesStopsAdmission) {
   expect_balanced(job);
 }
 
+// A job is submitting from its creation until its last submit has ended, however the submits
+// into it overlap; it cannot look finished in between.
+TEST_F(QueueTest, AJobStaysSubmittingUntilItsLastSubmitEnds) {
+  auto job = m_queue->create_job({}, "test", {"example.org"}, 1000);
+  ASSERT_TRUE(job);
+  ASSERT_TRUE(m_queue->enqueue(*job, 0, links(0, 2)));
+  auto held = m_queue->claim("w1", 2, 1000);
+  ASSERT_EQ(held->size(), 2u);
+  std::vector<PageOutcome> outcomes;
+  for (const auto& e : *held) outcomes.push_back(done(e));
+  ASSERT_TRUE(m_queue->complete("w1", outcomes));
+  EXPECT_TRUE(info(*job).submitting);
+  EXPECT_TRUE(info(*job).submitter_alive);
+  EXPECT_FALSE(info(*job).finished()) << "nothing queued, but seeds are still coming";
+  const long long version = info(*job).seeds_version;
+  ASSERT_TRUE(m_queue->begin_submit(*job, {"other.example"}));  // a second submit, overlapping
+  EXPECT_EQ(info(*job).seeds_version, version + 1);
+  ASSERT_TRUE(m_queue->end_submit(*job));  // the first ends
+  EXPECT_TRUE(info(*job).submitting);
+  EXPECT_FALSE(info(*job).finished());
+  ASSERT_TRUE(m_queue->end_submit(*job));  // the second ends
+  EXPECT_FALSE(info(*job).submitting);
+  EXPECT_TRUE(info(*job).finished());
+  auto seeds = *m_queue->seed_authorities(*job);
+  std::sort(seeds.begin(), seeds.end());
+  EXPECT_EQ(seeds, (std::vector<std::string>{"example.org", "other.example"}));
+  EXPECT_EQ(m_queue->begin_submit("404", {}).error().kind, ErrorKind::not_found);
+  ASSERT_TRUE(m_queue->control(*job, JobAction::cancel));
+  EXPECT_EQ(m_queue->begin_submit(*job, {}).error().kind, ErrorKind::invalid);
+}
+
 TEST_F(QueueTest, FilteredLinksCostNothingOfThePageBudget) {
   policy::JobOptions o;
   o.max_pages = 10;
