@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Dedup memory and submit speed at N URLs (default 1,000,000), in one run:
 #   - Redis memory per seen URL: INFO used_memory before and after `crawlctl submit`, with the
-#     frontier (the queued entries themselves) deleted before the second reading;
+#     frontier (the site queues and their indexes) deleted before the second reading;
 #   - `crawlctl submit` of the N URLs against `redis-cli --pipe` loading the same N frontier
-#     entries (LPUSH) into an empty server.
+#     entries (LPUSH into their site queues) into an empty server.
 # Usage: bench/dedup.sh [N]. Needs a build (scripts/build.sh); starts its own redis-server.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -34,7 +34,8 @@ with open(f"{tmp}/urls.txt", "w") as urls, open(f"{tmp}/pipe.resp", "w") as pipe
         u = f"http://host{i % 1000}.example.org/section/{i // 1000}/page-{i}.html"
         urls.write(u + "\n")
         e = f"1 0 0 {u}"
-        pipe.write(f"*3\r\n$5\r\nLPUSH\r\n$14\r\ncrawl:frontier\r\n${len(e)}\r\n{e}\r\n")
+        q = f"crawl:q:1:http://host{i % 1000}.example.org"
+        pipe.write(f"*3\r\n$5\r\nLPUSH\r\n${len(q)}\r\n{q}\r\n${len(e)}\r\n{e}\r\n")
 PY
 
 url="redis://127.0.0.1:$port/0"
@@ -43,8 +44,10 @@ t0=$(date +%s.%N)
 "$build/apps/crawlctl/crawlctl" submit -f "$tmp/urls.txt" --redis "$url" --quiet >/dev/null
 t1=$(date +%s.%N)
 after=$(used)
-queued=$(cli llen crawl:frontier)
-cli del crawl:frontier >/dev/null
+queued() { cli --scan --pattern 'crawl:q:1:*' | while read -r q; do cli llen "$q"; done | awk '{s += $1} END {print s + 0}'; }
+queued=$(queued)
+cli --scan --pattern 'crawl:q:1:*' | xargs -r -n 500 redis-cli -p "$port" del >/dev/null
+cli del crawl:sites:1 crawl:sched:1 crawl:due >/dev/null
 without_frontier=$(used)
 buckets=$(cli --scan --pattern 'crawl:job:1:seen:*' | wc -l)
 
@@ -52,7 +55,7 @@ cli flushall >/dev/null
 t2=$(date +%s.%N)
 cli --pipe <"$tmp/pipe.resp" >/dev/null
 t3=$(date +%s.%N)
-piped=$(cli llen crawl:frontier)
+piped=$(queued)
 
 python3 - "$n" "$before" "$after" "$without_frontier" "$queued" "$buckets" "$t0" "$t1" "$t2" "$t3" "$piped" <<'PY'
 import sys

@@ -272,9 +272,13 @@ if [[ ${#urls[@]} -eq 0 ]]; then
   urls=("$site_url")
   depth=${depth:-50}
   max_pages=${max_pages:-0}
+  # The demo site is ours, on this machine: no need to spare it. Sites of others get the polite
+  # defaults (one request at a time per site, at least a second apart).
+  polite=(--delay 0 --host-concurrency 8)
 else
   depth=${depth:-2}
   max_pages=${max_pages:-500}
+  polite=()
 fi
 
 # ---- 4. deploy -------------------------------------------------------------------------------
@@ -314,7 +318,7 @@ ctl deploy || die "deploy failed (see above)"
 # ---- 5. submit, follow, collect ----------------------------------------------------------------
 
 say "Submitting ${urls[*]}"
-job=$(ctl submit --quiet --depth "$depth" --max-pages "$max_pages" "${urls[@]}")
+job=$(ctl submit --quiet --depth "$depth" --max-pages "$max_pages" "${polite[@]}" "${urls[@]}")
 echo "job $job"
 say "Following the crawl: crawlctl status $job --watch"
 # status --watch draws the progress and ends by itself when the job does; wait bounds it.

@@ -127,7 +127,7 @@ fanout::VerifyWorkers heartbeat_check(const queue::RedisUrl& url, const config::
     for (const auto& w : workers) ids.push_back(w.id);
     const auto until = std::min(deadline, fanout::Clock::now() + patience);
     for (;;) {
-      auto beats = queue.heartbeats(ids);
+      auto beats = queue.fleet().heartbeats(ids);
       if (!beats)
         return fanout::failure(fanout::Outcome::step_failed, "verify",
                                "cannot check heartbeats: " + beats.error().message);

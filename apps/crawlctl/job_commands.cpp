@@ -62,7 +62,7 @@ int run_wait(const WaitOptions& o) {
       }
     }
     if (queue) {
-      auto job = queue->job(o.job);
+      auto job = queue->jobs().job(o.job);
       if (!job) {
         if (job.error().kind == ErrorKind::not_found) {
           fmt::print(stderr, "crawlctl wait: {}\n", job.error().message);
@@ -129,7 +129,7 @@ int run_control(const ControlOptions& o, queue::JobAction action) {
   }
   int code = k_exit_ok;
   for (const auto& id : o.jobs) {
-    auto before = queue->job(id);
+    auto before = queue->jobs().job(id);
     if (!before) {
       fmt::print(stderr, "crawlctl {}: {}\n", verb, before.error().message);
       code = std::max(code, before.error().kind == ErrorKind::not_found ? k_exit_usage : k_exit_failed);
@@ -143,7 +143,7 @@ int run_control(const ControlOptions& o, queue::JobAction action) {
       fmt::print("job {} has finished: nothing to cancel\n", id);
       continue;
     }
-    auto change = queue->control(id, action);
+    auto change = queue->jobs().control(id, action);
     if (!change) {
       fmt::print(stderr, "crawlctl {}: job {}: {}\n", verb, id, change.error().message);
       code = k_exit_failed;

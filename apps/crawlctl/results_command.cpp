@@ -85,7 +85,7 @@ int run_results(const ResultsOptions& o) {
     fmt::print(stderr, "crawlctl results: {}\n", queue.error().message);
     return k_exit_failed;
   }
-  if (auto job = queue->job(o.job); !job) {
+  if (auto job = queue->jobs().job(o.job); !job) {
     fmt::print(stderr, "crawlctl results: {}\n", job.error().message);
     return k_exit_usage;
   }
@@ -100,7 +100,7 @@ int run_results(const ResultsOptions& o) {
   std::uint64_t unreadable = 0;
   std::string cursor = "0";
   do {
-    auto page = queue->results(o.job, cursor);
+    auto page = queue->jobs().results(o.job, cursor);
     if (!page) {
       fmt::print(stderr, "crawlctl results: {}\n", page.error().message);
       return k_exit_failed;

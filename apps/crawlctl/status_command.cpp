@@ -28,6 +28,7 @@ struct StatusOptions {
   std::string job;
   bool json = false, watch = false, hosts = false, all = false, forget_dead = false;
   int last = 20;
+  int sites = 0;  // --sites N: the job's N busiest sites
   std::string interval = "2s";
   std::string limit, ssh_config;
   std::string deadline = "30s";
@@ -85,24 +86,33 @@ Result<Snapshot> take_snapshot(queue::Queue& queue, const StatusOptions& o, Host
   Snapshot s;
   std::vector<std::string> ids{o.job};
   if (o.job.empty()) {
-    auto all = queue.job_ids();
+    auto all = queue.jobs().ids();
     if (!all) return fail(all.error());
     ids = *all;
     if (!o.all && ids.size() > static_cast<std::size_t>(o.last))
       ids.erase(ids.begin(), ids.end() - o.last);
   }
-  auto jobs = queue.jobs(ids);
+  auto jobs = queue.jobs().jobs(ids);
   if (!jobs) return fail(jobs.error());
   s.jobs = std::move(*jobs);
+  if (o.sites > 0) {
+    auto sites = queue.sites().busiest(o.job, static_cast<std::size_t>(o.sites));
+    if (!sites) return fail(sites.error());
+    s.sites = std::move(*sites);
+    s.with_sites = true;
+  }
+  auto dead = queue.frontier().dead_letters();
+  if (!dead) return fail(dead.error());
+  s.dead_letters = *dead;
   if (o.forget_dead)
-    if (auto n = queue.forget_dead(); !n) return fail(n.error());
-  auto workers = queue.workers(&s.at_ms);
+    if (auto n = queue.fleet().forget_dead(); !n) return fail(n.error());
+  auto workers = queue.fleet().workers(&s.at_ms);
   if (!workers) return fail(workers.error());
   s.workers = std::move(*workers);
   // A worker silent past its TTL is dead: its leases go back now, not at the next sweep.
   for (auto& w : s.workers)
     if (w.liveness == queue::WorkerInfo::Liveness::expired) {
-      auto n = queue.reap(w.id, false);
+      auto n = queue.frontier().reap(w.id, queue::Reap::if_dead);
       if (!n) return fail(n.error());
       if (*n >= 0) {
         w.liveness = queue::WorkerInfo::Liveness::dead;
@@ -129,6 +139,10 @@ int run_status(const StatusOptions& o) {
   }
   if (auto d = config::parse_duration(o.deadline); !d) {
     fmt::print(stderr, "crawlctl status: --deadline: {}\n", d.error().message);
+    return k_exit_usage;
+  }
+  if (o.sites < 0 || (o.sites > 0 && o.job.empty())) {
+    fmt::print(stderr, "crawlctl status: --sites: {}\n", o.sites < 0 ? "must be a count" : "needs a job id");
     return k_exit_usage;
   }
   std::unique_ptr<HostsProbe> hosts;
@@ -163,7 +177,7 @@ int run_status(const StatusOptions& o) {
           fmt::print(stderr, "crawlctl status: {}\n", error);
           return k_exit_usage;
         }
-        if (!queue->redis().connected()) queue.reset();
+        if (!queue->connected()) queue.reset();
       } else {
         const Verdict verdict = judge(*snapshot, previous ? &*previous : nullptr);
         code = exit_code(verdict);
@@ -212,6 +226,11 @@ void add_status_command(CLI::App& app, Action& run) {
   sub->add_option("--ssh-config", o->ssh_config, "With --hosts: ssh_config file (default ~/.ssh/config; 'none')");
   sub->add_option("--last", o->last, "Without a job id: how many of the latest jobs to show")->capture_default_str();
   sub->add_flag("--all", o->all, "Without a job id: every job");
+  sub->add_option("--sites", o->sites,
+                  "With a job id: list its N busiest sites (queued, in flight, next allowed request, back-off "
+                  "and its reason, failures, Crawl-delay)")
+      ->expected(0, 1)
+      ->default_str("20");
   sub->add_flag("--forget-dead", o->forget_dead, "Stop listing the workers that died (their leases are back already)");
   add_redis_options(sub, o->redis);
   sub->footer(
@@ -220,6 +239,7 @@ void add_status_command(CLI::App& app, Action& run) {
       "Examples:\n"
       "  crawlctl status\n"
       "  crawlctl status 17 --watch\n"
+      "  crawlctl status 17 --sites 50\n"
       "  crawlctl status --hosts -H hosts.yaml\n"
       "  crawlctl status 17 --json | jq .counters");
   sub->callback([o, &run] { run = [o] { return run_status(*o); }; });

@@ -79,7 +79,45 @@ std::string log_text(const WorkerRow& r) {
   return out;
 }
 
+// "12 sites with queued URLs: 3 ready, 8 waiting for their delay, 1 for a slot (2 backing off)"
+std::string sites_text(const queue::JobInfo::Sites& s) {
+  if (s.queued == 0) return "no site has queued URLs";
+  std::string out = fmt::format("{} site{} with queued URLs: {} ready, {} waiting for their delay, {} for a slot",
+                                s.queued, s.queued == 1 ? "" : "s", s.ready, s.waiting, s.for_slot);
+  if (s.backing_off > 0) out += fmt::format(" ({} of them backing off)", s.backing_off);
+  return out;
+}
+
+std::string when_text(std::int64_t at_ms, std::int64_t now_ms) {
+  return at_ms <= now_ms ? "now" : "in " + human_duration(static_cast<double>(at_ms - now_ms) / 1000.0);
+}
+
 }  // namespace
+
+std::string site_next_text(const queue::SiteInfo& site, std::int64_t now_ms) {
+  if (site.gone_until_ms > now_ms) return "given up for " + human_duration(static_cast<double>(site.gone_until_ms - now_ms) / 1000.0);
+  if (site.for_slot) return "when a request ends";
+  if (site.due_ms == 0) return "-";
+  return when_text(site.due_ms, now_ms);
+}
+
+nlohmann::ordered_json site_json(const queue::SiteInfo& site, std::int64_t now_ms) {
+  nlohmann::ordered_json out{{"site", site.site},
+                             {"queued", site.queued},
+                             {"in_flight", site.busy},
+                             {"waiting_for_slot", site.for_slot},
+                             {"next_ms", site.for_slot || site.due_ms == 0 ? nlohmann::ordered_json(nullptr)
+                                                                           : nlohmann::ordered_json(site.due_ms)},
+                             {"last_request_ms", site.last_ms},
+                             {"failures_in_a_row", site.failures},
+                             {"crawl_delay_ms", site.crawl_delay_ms}};
+  if (site.backoff_until_ms > now_ms) {
+    out["backoff_until_ms"] = site.backoff_until_ms;
+    out["backoff_reason"] = site.backoff_reason;
+  }
+  if (site.gone_until_ms > now_ms) out["given_up_until_ms"] = site.gone_until_ms;
+  return out;
+}
 
 std::string job_state(const queue::JobInfo& job) {
   if (!job.problem.empty() && !job.cancelled()) return "broken";
@@ -199,6 +237,10 @@ Verdict judge(const Snapshot& s, const Snapshot* previous) {
       v.problems.push_back(fmt::format("job {} has {} URLs queued and no worker is alive", j.id, j.stat("queued")));
     }
   }
+  if (s.dead_letters > 0)
+    v.problems.push_back(fmt::format("{} frontier entr{} could not be read and {} moved to the dead letters "
+                                     "(crawl:deadletter; the workers' logs say when)",
+                                     s.dead_letters, s.dead_letters == 1 ? "y" : "ies", s.dead_letters == 1 ? "was" : "were"));
   return v;
 }
 
@@ -215,6 +257,11 @@ nlohmann::ordered_json to_json(const Snapshot& s, const Verdict& v, const std::s
     const auto eta = eta_seconds(j);
     out["eta_seconds"] = eta ? nlohmann::ordered_json(*eta) : nlohmann::ordered_json(nullptr);
     out["counters"] = j.stats;
+    out["sites"] = {{"queued", j.sites.queued},
+                    {"ready", j.sites.ready},
+                    {"waiting", j.sites.waiting},
+                    {"waiting_for_slot", j.sites.for_slot},
+                    {"backing_off", j.sites.backing_off}};
     return out;
   };
   nlohmann::ordered_json workers = nlohmann::ordered_json::array();
@@ -258,11 +305,16 @@ nlohmann::ordered_json to_json(const Snapshot& s, const Verdict& v, const std::s
   nlohmann::ordered_json out;
   if (!job.empty()) {
     out = job_json(s.jobs.front());
+    if (s.with_sites) {
+      out["busiest_sites"] = nlohmann::ordered_json::array();
+      for (const auto& site : s.sites) out["busiest_sites"].push_back(site_json(site, s.at_ms));
+    }
   } else {
     out["jobs"] = nlohmann::ordered_json::array();
     for (const auto& j : s.jobs) out["jobs"].push_back(job_json(j));
   }
   out["at_ms"] = s.at_ms;
+  out["dead_letters"] = s.dead_letters;
   out["workers"] = std::move(workers);
   if (s.with_hosts) {
     nlohmann::ordered_json hosts = nlohmann::ordered_json::array();
@@ -292,10 +344,30 @@ std::string render(const Snapshot& s, const Verdict& v, const std::string& job) 
     }
     text += jobs.render();
     if (!job.empty()) {
+      const auto& j = s.jobs[0];
+      if (!j.finished() && !j.cancelled()) text += "  " + sites_text(j.sites) + "\n";
       // The reasons behind the failed, filtered and cancelled counts.
-      for (const auto& [name, value] : s.jobs[0].stats)
+      for (const auto& [name, value] : j.stats)
         if (name.find(':') != std::string::npos || name == "cancelled" || name == "retries" || name == "bytes")
           text += fmt::format("  {:<24} {}\n", name, value);
+      if (s.with_sites) {
+        text += "\n";
+        if (s.sites.empty()) {
+          text += "no site has queued URLs\n";
+        } else {
+          Table sites({"SITE", "QUEUED", "IN FLIGHT", "NEXT", "LAST REQUEST", "BACKING OFF", "FAILURES", "CRAWL-DELAY"});
+          for (const auto& site : s.sites)
+            sites.add({site.site, std::to_string(site.queued), std::to_string(site.busy), site_next_text(site, s.at_ms),
+                       site.last_ms > 0 ? human_duration(static_cast<double>(std::max<std::int64_t>(0, s.at_ms - site.last_ms)) / 1000.0) + " ago" : "-",
+                       site.backoff_until_ms > s.at_ms
+                           ? fmt::format("{} ({})", human_duration(static_cast<double>(site.backoff_until_ms - s.at_ms) / 1000.0),
+                                         site.backoff_reason.empty() ? "?" : site.backoff_reason)
+                           : "-",
+                       std::to_string(site.failures),
+                       site.crawl_delay_ms > 0 ? human_duration(static_cast<double>(site.crawl_delay_ms) / 1000.0) : "-"});
+          text += sites.render();
+        }
+      }
     }
   }
   text += "\n";
@@ -338,10 +410,13 @@ std::string render_lines(const Snapshot& s, const Verdict& v) {
   std::string text;
   for (const auto& j : s.jobs) {
     const auto eta = eta_seconds(j);
-    text += fmt::format("{} job {} {}: {} submitted, {} queued, {} in flight, {} done, {} failed, {} filtered, {:.1f} pages/s{}\n",
+    text += fmt::format("{} job {} {}: {} submitted, {} queued, {} in flight, {} done, {} failed, {} filtered, {:.1f} pages/s{}{}\n",
                         at, j.id, job_state(j), j.stat("submitted"), j.stat("queued"), j.stat("in_flight"),
                         j.stat("done"), j.stat("failed"), j.stat("filtered"), j.rate(),
-                        eta ? ", ETA " + human_duration(*eta) : "");
+                        eta ? ", ETA " + human_duration(*eta) : "",
+                        j.sites.queued == 0 ? ""
+                                            : fmt::format("; sites: {} ready, {} waiting, {} for a slot, {} backing off",
+                                                          j.sites.ready, j.sites.waiting, j.sites.for_slot, j.sites.backing_off));
   }
   std::map<std::string, std::vector<std::string>> by_state;
   for (const auto& r : v.rows) by_state[r.state].push_back(r.id);

@@ -38,6 +38,10 @@ struct Snapshot {
   std::map<std::string, long long> returned;  // leases this status run returned, by worker
   bool with_hosts = false;
   std::vector<HostView> hosts;
+  long long dead_letters = 0;  // frontier entries ever found unreadable (P:deadletters)
+  // With --sites: the named job's busiest sites (most queued first).
+  bool with_sites = false;
+  std::vector<queue::SiteInfo> sites;
 };
 
 struct WorkerRow {
@@ -70,5 +74,8 @@ Verdict judge(const Snapshot& now, const Snapshot* previous);
 nlohmann::ordered_json to_json(const Snapshot& s, const Verdict& v, const std::string& job);
 std::string render(const Snapshot& s, const Verdict& v, const std::string& job);
 std::string render_lines(const Snapshot& s, const Verdict& v);
+// One site as status --sites shows it: when it may next be fetched, and why not before.
+std::string site_next_text(const queue::SiteInfo& site, std::int64_t now_ms);
+nlohmann::ordered_json site_json(const queue::SiteInfo& site, std::int64_t now_ms);
 
 }  // namespace crawl::ctl

@@ -37,7 +37,11 @@ struct SubmitOptions {
   int depth = 16;
   std::uint64_t max_pages = 0;
   std::vector<std::string> allow, deny;
-  std::string delay = "0";
+  // Politeness: the defaults are for the public web (policy/job.hpp).
+  std::string delay = "1s";
+  int host_concurrency = 1;
+  std::string max_crawl_delay = "30s";
+  int max_links = 6000;
   bool no_robots = false;
   int retries = 2;
   bool quiet = false;
@@ -120,6 +124,14 @@ int run_submit(const SubmitOptions& o) {
     return k_exit_usage;
   }
   job.delay = *delay;
+  auto max_crawl_delay = config::parse_duration(o.max_crawl_delay);
+  if (!max_crawl_delay) {
+    fmt::print(stderr, "crawlctl submit: --max-crawl-delay: {}\n", max_crawl_delay.error().message);
+    return k_exit_usage;
+  }
+  job.max_crawl_delay = *max_crawl_delay;
+  job.host_concurrency = o.host_concurrency;
+  job.max_links_per_page = o.max_links;
   if (auto filter = policy::LinkFilter::create(job, {}); !filter) {
     fmt::print(stderr, "crawlctl submit: {}\n", filter.error().message);
     return k_exit_usage;
@@ -171,8 +183,8 @@ int run_submit(const SubmitOptions& o) {
   const std::vector<std::string> authorities(seeds.authorities.begin(), seeds.authorities.end());
   Result<std::string> id = o.job;
   if (o.job.empty()) {
-    id = queue->create_job(job, o.name, authorities, now_ms());
-  } else if (auto begun = queue->begin_submit(o.job, authorities); !begun) {
+    id = queue->jobs().create(job, o.name, authorities, now_ms());
+  } else if (auto begun = queue->jobs().begin_submit(o.job, authorities); !begun) {
     id = fail(begun.error());
   }
   if (!id) {
@@ -195,9 +207,9 @@ int run_submit(const SubmitOptions& o) {
       last_report = done;
     }
   };
-  auto admitted = queue->enqueue(*id, 0, seeds.links, progress);
+  auto admitted = queue->jobs().enqueue(*id, 0, seeds.links, progress);
   if (admitted) {
-    if (auto ended = queue->end_submit(*id); !ended) admitted = fail(ended.error());
+    if (auto ended = queue->jobs().end_submit(*id); !ended) admitted = fail(ended.error());
   }
   if (tty && total >= 100000) fmt::print(stderr, "\n");
   if (!admitted) {
@@ -247,8 +259,20 @@ void add_submit_command(CLI::App& app, Action& run) {
       ->allow_extra_args(false);
   sub->add_option("--deny", o->deny, "Never URLs matching one of these regexes; repeat for more")
       ->allow_extra_args(false);
-  sub->add_option("--delay", o->delay, "Per-host delay between requests, across the fleet (e.g. 500ms)")
+  sub->add_option("--delay", o->delay,
+                  "At least this between the starts of two requests to a site, fleet-wide (a site is "
+                  "scheme://host:port)")
       ->capture_default_str();
+  sub->add_option("--host-concurrency", o->host_concurrency, "At most this many requests in flight at a site, fleet-wide")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1024));
+  sub->add_option("--max-crawl-delay", o->max_crawl_delay,
+                  "Honour a robots.txt Crawl-delay up to this; a site asking for more is not crawled "
+                  "(its URLs: filtered, crawl_delay)")
+      ->capture_default_str();
+  sub->add_option("--max-links", o->max_links, "Links (and images) recorded per page; the rest are counted, not kept")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 1000000));
   sub->add_flag("--no-robots", o->no_robots, "Ignore robots.txt (only for sites you run)");
   sub->add_option("--retries", o->retries, "Retries for timeouts, connection errors, 429 and 5xx")
       ->capture_default_str();
@@ -259,10 +283,15 @@ void add_submit_command(CLI::App& app, Action& run) {
       "  crawlctl submit https://example.org/ --depth 2\n"
       "  crawlctl submit -f urls.txt --scope domain --deny '\\.pdf$'\n"
       "  generate-urls | crawlctl submit -f - --max-pages 100000\n"
-      "Bad lines are reported with their line number; the good ones are submitted.");
+      "  crawlctl submit http://intranet.example/ --delay 0 --host-concurrency 16   # a site you run\n"
+      "Bad lines are reported with their line number; the good ones are submitted.\n"
+      "Politeness: by default each site (scheme://host:port) gets one request at a time from the\n"
+      "whole fleet, at least 1 s apart, longer if its robots.txt asks (up to --max-crawl-delay), and\n"
+      "backs off for every worker when it answers 429 or 503 or stops answering. These defaults are\n"
+      "for the public web; lowering --delay or raising --host-concurrency is for sites you run.");
   sub->callback([o, sub, &run] {
     for (const char* flag : {"--name", "--scope", "--depth", "--max-pages", "--allow", "--deny", "--delay",
-                             "--no-robots", "--retries"})
+                             "--host-concurrency", "--max-crawl-delay", "--max-links", "--no-robots", "--retries"})
       if (sub->count(flag) > 0) o->job_flags_given.push_back(flag);
     run = [o] { return run_submit(*o); };
   });

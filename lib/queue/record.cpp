@@ -28,6 +28,7 @@ std::string to_json(const Record& r) {
     if (r.truncated) j["truncated"] = true;
     j["fetch_ms"] = r.fetch_ms;
     j["links"] = r.links;
+    if (r.links_dropped > 0) j["links_dropped"] = r.links_dropped;
     j["images"] = r.images;
     if (!r.parse_cut.empty()) j["parse_cut"] = r.parse_cut;
     if (r.noindex) j["noindex"] = true;
@@ -115,6 +116,7 @@ std::optional<Record> record_from_json(std::string_view text) {
   read.integer("fetch_ms", r.fetch_ms);
   read.integer("depth", r.depth);
   read.integer("links", r.links);
+  read.integer("links_dropped", r.links_dropped);
   read.texts("images", r.images);
   read.text("parse_cut", r.parse_cut);
   read.boolean("noindex", r.noindex);

@@ -25,6 +25,7 @@ struct Record {
   std::int64_t fetch_ms = 0;  // time of all hops
   int depth = 0;
   int links = 0;              // links found on the page (before dedup)
+  std::uint64_t links_dropped = 0;  // links and images past the job's max_links_per_page, not kept
   std::string parse_cut;      // "memory", "size", "elements" or "nesting": links and images only from the part parsed
   bool noindex = false;       // <meta name="robots" content="noindex">: the site asks not to index it
   std::vector<std::string> images;

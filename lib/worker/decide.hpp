@@ -20,10 +20,19 @@ struct Attempt {
 };
 
 struct Decision {
-  enum class Next { done, parse, failed, retry, redirect } next = Next::failed;
+  // retry: again later, one attempt more (an error of the page); requeue: again when the site
+  // allows, one attempt more (the site itself failed or asked for patience, and backs off for
+  // every worker); redirect: the next hop, on the same site; moved: a redirect to another site,
+  // which is admitted as a URL of its own (its site's politeness applies) and the page recorded
+  // as filtered (redirect).
+  enum class Next { done, parse, failed, retry, requeue, redirect, moved } next = Next::failed;
   std::string reason;        // failed: timeout, connect, http_404, redirect_loop, ...
-  std::string redirect_to;   // redirect: normalised
+  std::string redirect_to;   // redirect, moved: normalised
   std::chrono::milliseconds retry_in{0};
+  // What the response says of the site: it answered, or it failed as a site does (refused, a
+  // timeout, 429, 503; then site_backoff is its Retry-After, or 0 for the exponential back-off).
+  enum class Site { unknown, answered, failed } site = Site::unknown;
+  std::chrono::milliseconds site_backoff{0};
 };
 
 // `jitter` in [0, 1) spreads retries of many URLs; `now_ms` dates Retry-After headers.

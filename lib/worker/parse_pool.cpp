@@ -1,5 +1,7 @@
 #include "worker/parse_pool.hpp"
 
+#include <algorithm>
+
 #include "html/html.hpp"
 #include "html/outlinks.hpp"
 
@@ -11,6 +13,17 @@ Parsed parse(const ParseJob& job) {
   const html::Page page = html::extract(job.body);
   html::Outlinks links = html::outlinks(page, job.url);
   out.title = page.title;
+  // A page costs Redis a bounded amount: its first max_links links and images are kept (links in
+  // document order, images sorted), the rest only counted.
+  const std::size_t cap = static_cast<std::size_t>(std::max(0, job.max_links));
+  if (links.follow.size() > cap) {
+    out.links_dropped += links.follow.size() - cap;
+    links.follow.resize(cap);
+  }
+  if (links.images.size() > cap) {
+    out.links_dropped += links.images.size() - cap;
+    links.images.resize(cap);
+  }
   out.images = std::move(links.images);
   out.found = static_cast<int>(page.links.size());
   out.parse_cut = job.memory_cut      ? "memory"

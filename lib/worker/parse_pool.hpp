@@ -27,6 +27,7 @@ struct ParseJob {
   bool memory_cut = false;  // the body was kept only in part: the body memory was spent
   int depth = 0;     // of the page; its links are judged at depth + 1
   std::shared_ptr<const policy::LinkFilter> filter;
+  int max_links = 6000;  // links, and images, kept of the page (the job's max_links_per_page)
 };
 
 struct Parsed {
@@ -35,6 +36,7 @@ struct Parsed {
   std::vector<std::string> images;
   std::vector<queue::Link> links;  // unique, in document order, drop reason set when filtered
   int found = 0;                   // links on the page, before dedup and rules
+  std::uint64_t links_dropped = 0; // links and images past max_links
   std::string parse_cut;  // "memory", "size", "elements" or "nesting": only part of the page was parsed
   bool noindex = false;
 };

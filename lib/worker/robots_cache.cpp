@@ -45,14 +45,14 @@ void RobotsCache::check(const std::string& origin, Origin& o, queue::Queue* queu
     return;
   }
   if (queue == nullptr) return;
-  auto cached = queue->robots(origin);
+  auto cached = queue->sites().robots(origin);
   if (cached && *cached)
     if (auto robots = policy::Robots::deserialize(**cached)) {
       o.robots = std::move(*robots);
       o.expires_ms = now_ms + k_local_ms;
       return;
     }
-  auto locked = queue->lock_robots(origin, k_lock);
+  auto locked = queue->sites().lock_robots(origin, k_lock);
   if (locked && *locked) {
     o.fetching = true;
     m_requests[m_start_fetch(origin + "/robots.txt")] = origin;
@@ -75,7 +75,7 @@ bool RobotsCache::on_response(const fetch::Response& r, queue::Queue* queue, std
     return true;
   }
   auto [robots, ttl] = robots_answer(r, m_agent);
-  if (queue != nullptr) (void)queue->store_robots(origin, robots.serialize(), ttl);
+  if (queue != nullptr) (void)queue->sites().store_robots(origin, robots.serialize(), ttl);
   Origin& o = m_origins[origin];
   o.robots = std::move(robots);
   o.expires_ms = now_ms + std::min<std::int64_t>(k_local_ms, ttl.count());

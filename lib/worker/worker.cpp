@@ -59,17 +59,24 @@ struct JobContext {
 // A broken job's URLs wait this long in the delayed set before they are looked at again.
 constexpr std::chrono::milliseconds k_broken_job_wait{5'000};
 
+// One leased URL, from its lease to its outcome. Its site's slot is held from the claim on:
+// the first request leaves at once; a redirect within the site waits for the site's delay
+// (stage polite), a redirect to another site ends the task (the target is admitted as a URL of
+// its own).
 struct Task {
   std::uint64_t id = 0;
   queue::Entry entry;
   Attempt attempt;
   std::shared_ptr<const JobContext> job;
   enum class Stage { robots, polite, fetching, parsing } stage = Stage::robots;
-  std::int64_t not_before_ms = 0;
-  bool has_slot = false;  // a politeness slot is reserved for the current hop
+  bool first_request = true;  // the claim started it; a later hop asks the site itself
+  std::int64_t not_before_ms = 0;  // polite: ask again then; retry, defer: how long to wait
   std::int64_t fetch_ms = 0;
   fetch::Response last;  // body moved to the parser
   std::uint64_t body_bytes = 0;
+  queue::PageOutcome::Site site = queue::PageOutcome::Site::unknown;  // what its site's answer said
+  std::chrono::milliseconds site_backoff{0};
+  std::optional<std::string> moved_to;  // a redirect to another site
 };
 
 // Counters for heartbeats; pages per second over the last minute from per-second buckets.
@@ -135,7 +142,7 @@ class Worker {
   bool ok(const Result<T>& r, std::string_view what) {
     if (r) return true;
     spdlog::warn("event=redis_error during={} error=\"{}\"", what, r.error().message);
-    if (m_queue && !m_queue->redis().connected()) m_queue.reset();
+    if (m_queue && !m_queue->connected()) m_queue.reset();
     return false;
   }
 
@@ -143,7 +150,8 @@ class Worker {
   void heartbeat(std::int64_t now);
   void claim(std::int64_t now);
   std::shared_ptr<const JobContext> job(const std::string& id);
-  void start(queue::Entry entry, std::int64_t now);
+  void start(queue::Entry entry, const std::string& gone, std::int64_t now);
+  void report_crawl_delay(const std::string& site, const policy::Robots& robots, std::int64_t now);
   void advance(Task& t, std::int64_t now);
   void on_response(fetch::Response r, std::int64_t now);
   void on_parsed(Parsed p, std::int64_t now);
@@ -167,6 +175,8 @@ class Worker {
   std::int64_t m_next_heartbeat_ms = 0;
   std::int64_t m_next_stats_ms = now_ms() + 1000;
   std::int64_t m_next_claim_ms = 0;
+  std::int64_t m_last_claim_ms = 0;
+  std::map<std::string, std::int64_t> m_crawl_delay_reported;  // site -> when to report again
   std::int64_t m_oldest_outcome_ms = 0;
   std::int64_t m_started_ms = now_ms();
   std::uint64_t m_next_id = 1;
@@ -193,14 +203,14 @@ void Worker::connect(std::int64_t now) {
   spdlog::info("event=redis_connected url={}", m_options.redis.display);
   if (!m_ever_connected) {
     // Leases left by an earlier run under this id go back to the frontier first.
-    auto returned = m_queue->reap(m_options.id, true);
+    auto returned = m_queue->frontier().reap(m_options.id, queue::Reap::even_alive);
     if (!ok(returned, "reap_self")) return;
     if (*returned > 0) spdlog::info("event=returned_old_leases n={}", *returned);
     m_ever_connected = true;
   } else {
     // Reconcile with what Redis says we hold: a claim whose reply was lost, or a completion
     // lost with the server's last second of writes, leaves leases we do not know about.
-    auto leased = m_queue->leased(m_options.id);
+    auto leased = m_queue->frontier().leased(m_options.id);
     if (!ok(leased, "reconcile")) return;
     std::set<std::string> known;
     for (const auto& [id, t] : m_tasks) known.insert(queue::encode(t.entry));
@@ -208,7 +218,7 @@ void Worker::connect(std::int64_t now) {
     std::size_t adopted = 0;
     for (auto& e : *leased)
       if (!known.count(queue::encode(e))) {
-        start(std::move(e), now);
+        start(std::move(e), "", now);
         ++adopted;
       }
     if (adopted > 0) spdlog::info("event=reconciled adopted={}", adopted);
@@ -239,9 +249,9 @@ void Worker::heartbeat(std::int64_t now) {
       {"errors", nlohmann::json(m_stats.errors).dump()},
       {"rss_bytes", std::to_string(rss_bytes())},
       {"concurrency", std::to_string(m_options.settings.concurrency)}};
-  if (!ok(m_queue->heartbeat(m_options.id, fields, m_options.settings.heartbeat_ttl), "heartbeat"))
+  if (!ok(m_queue->fleet().heartbeat(m_options.id, fields, m_options.settings.heartbeat_ttl), "heartbeat"))
     return;
-  auto reaped = m_queue->reap_dead(m_options.settings.heartbeat_interval);
+  auto reaped = m_queue->fleet().reap_dead(m_options.settings.heartbeat_interval);
   if (ok(reaped, "reap") && *reaped > 0)
     spdlog::info("event=reaped_dead_workers returned={}", *reaped);
   refresh_jobs(now);
@@ -277,7 +287,7 @@ void Worker::refresh_jobs(std::int64_t now) {
   // The jobs of the tasks held (whose context may have been dropped for a newer one).
   const std::vector<std::string> ids(used.begin(), used.end());
   if (ids.empty()) return;
-  auto states = m_queue->job_states(ids);
+  auto states = m_queue->jobs().states(ids);
   if (!ok(states, "job_state")) return;
   for (std::size_t i = 0; i < ids.size(); ++i) {
     // Seeds added to the job (submit --job) widen its scope: the next of its URLs reads it again
@@ -307,9 +317,9 @@ void Worker::refresh_jobs(std::int64_t now) {
 std::shared_ptr<const JobContext> Worker::job(const std::string& id) {
   if (auto it = m_jobs.find(id); it != m_jobs.end()) return it->second;
   if (!m_queue) return nullptr;  // the connection dropped earlier in this batch
-  auto info = m_queue->job(id);
+  auto info = m_queue->jobs().job(id);
   if (!ok(info, "load_job")) return nullptr;
-  auto seeds = m_queue->seed_authorities(id);
+  auto seeds = m_queue->jobs().seed_authorities(id);
   if (!ok(seeds, "load_job")) return nullptr;
   auto ctx = std::make_shared<JobContext>();
   if (!info->problem.empty()) {
@@ -327,20 +337,29 @@ std::shared_ptr<const JobContext> Worker::job(const std::string& id) {
   return ctx;
 }
 
+// Leases URLs whenever slots are free: a claim gives only URLs whose sites may be fetched now,
+// so they all start at once. Claims of a few slots are spaced (50 ms) so that one slow transfer
+// does not cost a round trip per free slot; when nothing more was ready, the next claim waits
+// for the next site's time (at most a second: other workers may free slots sooner).
 void Worker::claim(std::int64_t now) {
   if (!m_queue || m_draining || now < m_next_claim_ms) return;
   const std::size_t limit = static_cast<std::size_t>(m_options.settings.concurrency);
   const std::size_t free = limit > m_tasks.size() ? limit - m_tasks.size() : 0;
   const std::size_t batch = std::min(free, m_options.claim_batch);
-  if (batch == 0 || (free < m_options.claim_batch / 2 && !m_tasks.empty())) return;
-  auto entries = m_queue->claim(m_options.id, batch, now);
-  if (!ok(entries, "claim")) return;
-  // A short batch means the frontier ran dry: look again a little later, not at once.
-  if (entries->size() < batch) m_next_claim_ms = now + 200;
-  for (auto& e : *entries) start(std::move(e), now);
+  if (batch == 0) return;
+  if (free < m_options.claim_batch / 2 && now - m_last_claim_ms < 50) return;
+  m_last_claim_ms = now;
+  auto claimed = m_queue->frontier().claim(m_options.id, batch);
+  if (!ok(claimed, "claim")) return;
+  if (claimed->dead_lettered > 0)
+    spdlog::warn("event=dead_letters n={} note=\"frontier entries that could not be read, moved to the dead letters\"",
+                 claimed->dead_lettered);
+  if (claimed->entries.size() < batch)
+    m_next_claim_ms = now + std::clamp<std::int64_t>(claimed->next_in_ms < 0 ? 1000 : claimed->next_in_ms, 10, 1000);
+  for (std::size_t i = 0; i < claimed->entries.size(); ++i) start(std::move(claimed->entries[i]), claimed->gone[i], now);
 }
 
-void Worker::start(queue::Entry entry, std::int64_t now) {
+void Worker::start(queue::Entry entry, const std::string& gone, std::int64_t now) {
   Task t;
   t.id = m_next_id++;
   t.attempt.url = entry.url;
@@ -361,20 +380,36 @@ void Worker::start(queue::Entry entry, std::int64_t now) {
   }
   if (!it->second.job->broken.empty()) {
     // Crawled by rules that cannot be read, it would be crawled wrong: it waits, unchanged.
-    it->second.not_before_ms = now + k_broken_job_wait.count();
+    it->second.not_before_ms = k_broken_job_wait.count();
     finish(it->second, Kind::defer, "", now);
+    return;
+  }
+  if (!gone.empty()) {
+    // Its site was given up on (its requests failed many times in a row): failed, unfetched.
+    it->second.last.error = "the site failed too many times in a row (" + gone + "); given up on for an hour";
+    finish(it->second, Kind::failed, "site_unreachable", now);
     return;
   }
   advance(it->second, now);
 }
 
-// The next step for a task at its current URL: robots.txt, then politeness, then the fetch.
+// The site's Crawl-delay, for the claims of every worker: reported when a worker learns the
+// site's rules, again after ten minutes.
+void Worker::report_crawl_delay(const std::string& site, const policy::Robots& robots, std::int64_t now) {
+  if (!m_queue) return;
+  auto [it, fresh] = m_crawl_delay_reported.try_emplace(site, 0);
+  if (!fresh && now < it->second) return;
+  if (ok(m_queue->sites().set_crawl_delay(site, robots.crawl_delay().value_or(0ms)), "crawl_delay"))
+    it->second = now + 10 * 60 * 1000;
+}
+
+// The next step for a task at its current URL: robots.txt, then (for a redirect within the
+// site) the site's delay, then the fetch.
 void Worker::advance(Task& t, std::int64_t now) {
   const policy::JobOptions& o = t.job->info.options;
-  std::chrono::milliseconds delay = o.delay;
   if (o.respect_robots) {
-    const policy::Robots* robots =
-        m_robots.lookup(url::origin(t.attempt.url), t.id, m_queue ? &*m_queue : nullptr, now);
+    const std::string site = url::origin(t.attempt.url);
+    const policy::Robots* robots = m_robots.lookup(site, t.id, m_queue ? &*m_queue : nullptr, now);
     if (robots == nullptr) {
       t.stage = Task::Stage::robots;
       return;
@@ -384,39 +419,39 @@ void Worker::advance(Task& t, std::int64_t now) {
       // disallowed the URL, so it is tried again after the cached answer (60 s) has expired.
       if (t.entry.attempt < o.max_retries) {
         const double jitter = std::uniform_real_distribution<double>(0, 1)(m_rng);
-        t.not_before_ms = now + policy::retry_delay(t.entry.attempt + 1, 60s, 30min, jitter,
-                                                    std::nullopt).count();
+        t.not_before_ms = policy::retry_delay(t.entry.attempt + 1, 60s, 30min, jitter, std::nullopt).count();
         finish(t, Kind::retry, "robots_unreachable", now);
       } else {
         finish(t, Kind::failed, "robots_unreachable", now);
       }
       return;
     }
+    report_crawl_delay(site, *robots, now);
     if (!robots->allowed(path_and_query(t.attempt.url))) {
       finish(t, Kind::filtered, "robots", now);
       return;
     }
-    if (auto crawl_delay = robots->crawl_delay())
-      delay = std::max(delay, std::min<std::chrono::milliseconds>(*crawl_delay, 60s));
-  }
-  if (delay > 0ms && !t.has_slot) {
-    // Take the host's next slot (shared by every worker) and wait for it; without Redis, ask
-    // again shortly.
-    std::int64_t slot = now + 100;
-    if (m_queue) {
-      auto reserved = m_queue->reserve(std::string(url::split(t.attempt.url).authority), now, delay);
-      if (ok(reserved, "reserve")) {
-        slot = *reserved;
-        t.has_slot = true;
-      }
-    }
-    if (slot > now || !t.has_slot) {
-      t.stage = Task::Stage::polite;
-      t.not_before_ms = slot;
+    // A site that asks for more time between requests than the job grants is not crawled (as
+    // Nutch does): its URLs are recorded as filtered.
+    if (auto crawl_delay = robots->crawl_delay(); crawl_delay && *crawl_delay > o.max_crawl_delay) {
+      finish(t, Kind::filtered, "crawl_delay", now);
       return;
     }
   }
-  t.has_slot = false;  // used by this request
+  if (!t.first_request) {
+    // A redirect within the site: the site's delay applies between hops too, fleet-wide.
+    std::chrono::milliseconds wait = 100ms;  // without Redis, ask again shortly
+    if (m_queue) {
+      auto started = m_queue->frontier().site_start(t.entry.job, url::origin(t.attempt.url));
+      if (ok(started, "site_start")) wait = *started;
+    }
+    if (wait > 0ms) {
+      t.stage = Task::Stage::polite;
+      t.not_before_ms = now + wait.count();
+      return;
+    }
+  }
+  t.first_request = false;
   t.stage = Task::Stage::fetching;
   m_fetcher.add({t.id, t.attempt.url, false, std::nullopt});
 }
@@ -431,6 +466,10 @@ void Worker::on_response(fetch::Response r, std::int64_t now) {
   const Decision d = decide(r, t.attempt, t.job->info.options, m_options.settings.max_redirects,
                             now, jitter);
   t.body_bytes = r.body_bytes;
+  t.site = d.site == Decision::Site::failed     ? queue::PageOutcome::Site::failed
+           : d.site == Decision::Site::answered ? queue::PageOutcome::Site::answered
+                                                : queue::PageOutcome::Site::unknown;
+  t.site_backoff = d.site_backoff;
   // What is kept of a response not parsed: its status and headers, not its body, whose share of
   // the body memory goes back at once (a redirect waits for robots.txt and politeness).
   auto keep_meta = [&t](fetch::Response&& response) {
@@ -450,13 +489,31 @@ void Worker::on_response(fetch::Response r, std::int64_t now) {
         finish(t, Kind::filtered, std::string(policy::to_string(drop)), now);
         return;
       }
-      t.has_slot = false;  // the next hop takes its own slot
       advance(t, now);
       return;
     }
+    case Decision::Next::moved: {
+      // To another site: not followed here (that site's politeness is not this lease's), but
+      // judged like a hop and, in scope, admitted as a URL of its own at this one's depth; this
+      // one is recorded as a redirect. Out of scope, it is recorded with the reason, as a hop.
+      keep_meta(std::move(r));
+      t.attempt.url = d.redirect_to;
+      const policy::Drop drop = t.job->filter->judge(d.redirect_to, t.entry.depth);
+      if (drop != policy::Drop::none && drop != policy::Drop::depth) {
+        finish(t, Kind::filtered, std::string(policy::to_string(drop)), now);
+        return;
+      }
+      t.moved_to = d.redirect_to;
+      finish(t, Kind::filtered, "redirect", now);
+      return;
+    }
+    case Decision::Next::requeue:
+      keep_meta(std::move(r));
+      finish(t, Kind::requeue, d.reason, now);
+      return;
     case Decision::Next::parse: {
       ParseJob job{t.id, t.attempt.url, std::move(r.body), std::move(r.hold), r.memory_cut, t.entry.depth,
-                   t.job->filter};
+                   t.job->filter, t.job->info.options.max_links_per_page};
       t.last = std::move(r);
       t.stage = Task::Stage::parsing;
       m_parser.submit(std::move(job));
@@ -464,7 +521,7 @@ void Worker::on_response(fetch::Response r, std::int64_t now) {
     }
     case Decision::Next::retry:
       keep_meta(std::move(r));
-      t.not_before_ms = now + d.retry_in.count();
+      t.not_before_ms = d.retry_in.count();
       finish(t, Kind::retry, d.reason, now);
       return;
     case Decision::Next::done:
@@ -491,6 +548,9 @@ void Worker::finish(Task& t, Kind kind, const std::string& reason, std::int64_t 
   out.entry = t.entry;
   out.kind = kind;
   out.reason = reason;
+  out.site = t.site;
+  out.site_backoff = t.site_backoff;
+  if (t.moved_to) out.moved_to = queue::Link{*t.moved_to, "", 0};  // judged in scope on_fetched
   if (kind == Kind::done || kind == Kind::failed || kind == Kind::filtered) {
     queue::Record r;
     r.url = t.entry.url;
@@ -516,7 +576,9 @@ void Worker::finish(Task& t, Kind kind, const std::string& reason, std::int64_t 
       r.links = parsed->found;
       r.parse_cut = std::move(parsed->parse_cut);
       r.noindex = parsed->noindex;
+      r.links_dropped = parsed->links_dropped;
       out.links = std::move(parsed->links);
+      out.links_dropped = parsed->links_dropped;
     }
     out.record_json = queue::to_json(r);
     out.bytes = t.body_bytes;
@@ -527,9 +589,9 @@ void Worker::finish(Task& t, Kind kind, const std::string& reason, std::int64_t 
     spdlog::debug("event=outcome url={} outcome={} reason={} status={}", t.entry.url,
                   queue::to_string(r.outcome), reason, r.status);
   } else if (kind == Kind::retry || kind == Kind::defer) {
-    out.not_before_ms = t.not_before_ms;
+    out.retry_in = std::chrono::milliseconds(t.not_before_ms);
   }
-  if (kind == Kind::retry) {
+  if (kind == Kind::retry || kind == Kind::requeue) {
     ++m_stats.counts["retries"];
     ++m_stats.errors[reason];
   }
@@ -541,8 +603,9 @@ void Worker::finish(Task& t, Kind kind, const std::string& reason, std::int64_t 
 // Records outcomes in one round trip once there are a batch of them, or they have waited.
 void Worker::flush(std::int64_t now, bool force) {
   if (m_outcomes.empty() || !m_queue) return;
-  if (!force && m_outcomes.size() < m_options.claim_batch && now - m_oldest_outcome_ms < 200) return;
-  auto done = m_queue->complete(m_options.id, m_outcomes);
+  // Within 50 ms: an outcome gives its site's slot back, and the site waits for it.
+  if (!force && m_outcomes.size() < m_options.claim_batch && now - m_oldest_outcome_ms < 50) return;
+  auto done = m_queue->frontier().complete(m_options.id, m_outcomes);
   if (!ok(done, "complete")) return;  // kept, and sent again after reconnecting
   if (done->applied < m_outcomes.size())
     spdlog::info("event=stale_outcomes skipped={}", m_outcomes.size() - done->applied);
@@ -562,13 +625,9 @@ void Worker::release_unstarted(const std::string& job) {
 // registered, no reaper would ever look at its in-flight list.
 void Worker::deregister() {
   if (!m_queue) return;
-  auto returned = m_queue->reap(m_options.id, true);
+  auto returned = m_queue->fleet().leave(m_options.id);
   if (!ok(returned, "return_leases")) return;
   if (*returned > 0) spdlog::warn("event=returned_leases n={}", *returned);
-  const queue::Keys& k = m_queue->keys();
-  (void)m_queue->redis().pipeline({{"DEL", k.alive(m_options.id), k.worker(m_options.id)},
-                                   {"SREM", k.workers(), m_options.id},
-                                   {"ZREM", k.dead_workers(), m_options.id}});
 }
 
 int Worker::run() {
@@ -586,6 +645,7 @@ int Worker::run() {
     if (m_draining && (m_tasks.empty() || now >= drain_deadline)) break;
     connect(now);
     heartbeat(now);
+    flush(now, m_draining);  // outcomes first: they give their sites' slots back
     claim(now);
     for (std::uint64_t id : m_robots.ready(m_queue ? &*m_queue : nullptr, now))
       if (auto it = m_tasks.find(id); it != m_tasks.end()) advance(it->second, now);
@@ -605,9 +665,11 @@ int Worker::run() {
 
     const bool idle = m_tasks.empty() && m_outcomes.empty() && m_queue && !m_draining;
     if (idle) {
-      // Nothing to do: block in Redis until work arrives, at most until the next heartbeat.
-      auto work = m_queue->wait_for_work(std::min<std::chrono::milliseconds>(
-          1000ms, m_options.settings.heartbeat_interval / 2));
+      // Nothing to do: block in Redis until work is ready (a wake-up token) or the next site's
+      // time comes, at most until the next heartbeat.
+      const auto until_claim = std::chrono::milliseconds(std::max<std::int64_t>(10, m_next_claim_ms - now));
+      auto work = m_queue->frontier().wait_for_work(
+          std::min({until_claim, 1000ms, m_options.settings.heartbeat_interval / 2}));
       if (ok(work, "wait") && *work) m_next_claim_ms = 0;
       continue;
     }

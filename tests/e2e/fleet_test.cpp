@@ -51,9 +51,9 @@ TEST(EndToEnd, FleetCrawlsThroughKilledWorkersAndARedisRestart) {
 
   // submit the root. A per-host delay of 3 ms across the fleet keeps the crawl going for
   // several seconds (3,000 pages at most ~330 a second), long enough for the faults to land
-  // in the middle of it.
+  // in the middle of it; 16 requests may be in flight at the site (ours) at once.
   CommandResult submitted = ctl_redis(d, {"submit", d.cluster.site().root_url(), "--retries", "1",
-                                          "--delay", "3ms", "--quiet"});
+                                          "--delay", "3ms", "--host-concurrency", "16", "--quiet"});
   ASSERT_EQ(submitted.rc, 0) << submitted.err;
   std::string job = submitted.out;
   while (!job.empty() && job.back() == '\n') job.pop_back();

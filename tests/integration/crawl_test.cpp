@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "crawl_cluster.hpp"
+#include "queue/queue.hpp"
 #include "http_server.hpp"
 
 namespace crawl::testing {
@@ -421,7 +422,9 @@ TEST(Worker, HostileBodiesStayUnderItsMemoryBound) {
   RedisServer redis;
   write_text(dir / "worker.yaml", "redis:\n  url: " + redis.url() + "\nworker:\n  heartbeat_interval: 250ms\n  heartbeat_ttl: 1500ms\n");
   Process worker(SpawnOptions{{CRAWLWORKER, "--config", dir / "worker.yaml", "--id", "m1"}, dir / "worker.log", {}});
-  CommandResult r = run_program(CRAWLCTL, {"submit", server->url("/"), "--quiet", "--redis", redis.url()}, dir);
+  // Our own server: no delay, and as many in flight on it as the worker runs.
+  CommandResult r = run_program(CRAWLCTL, {"submit", server->url("/"), "--quiet", "--delay", "0", "--host-concurrency", "64",
+                                           "--redis", redis.url()}, dir);
   ASSERT_EQ(r.rc, 0) << r.err;
   const std::string job = r.out.substr(0, r.out.find('\n'));
   r = run_program(CRAWLCTL, {"wait", job, "--quiet", "--timeout", "120s", "--redis", redis.url()}, dir, 130s);
@@ -480,15 +483,20 @@ TEST(Worker, LeavingHandsBackLeasesItDidNotKnowOf) {
   const pid_t pid = cluster.worker(w).pid();
   ASSERT_EQ(kill(pid, SIGSTOP), 0);
   const std::string job = cluster.submit_root();
-  // What the claim script does, done behind the stopped worker's back.
-  EXPECT_NE(redis({"RPOPLPUSH", "crawl:frontier", "crawl:inflight:w1"}), "\n");
-  redis({"HINCRBY", "crawl:job:" + job + ":stats", "queued", "-1"});
-  redis({"HINCRBY", "crawl:job:" + job + ":stats", "in_flight", "1"});
+  // A claim under its name, done behind the stopped worker's back.
+  {
+    auto connection = queue::Redis::connect(*queue::parse_redis_url(cluster.redis().url()), 2000ms);
+    ASSERT_TRUE(connection) << connection.error().message;
+    queue::Queue q(std::move(*connection), queue::Keys{});
+    auto claimed = q.frontier().claim("w1", 1);
+    ASSERT_TRUE(claimed) << claimed.error().message;
+    ASSERT_EQ(claimed->entries.size(), 1u);
+  }
   ASSERT_EQ(kill(pid, SIGTERM), 0);
   ASSERT_EQ(kill(pid, SIGCONT), 0);
   cluster.worker(w).stop(15s, SIGTERM);
   EXPECT_EQ(redis({"LLEN", "crawl:inflight:w1"}), "0\n");
-  EXPECT_EQ(redis({"LLEN", "crawl:frontier"}), "1\n");
+  EXPECT_EQ(redis({"LLEN", "crawl:q:" + job + ":" + cluster.site().url("")}), "1\n");
   const auto c = cluster.counters(job);
   EXPECT_EQ(c.at("queued"), 1);
   EXPECT_EQ(c.at("in_flight"), 0);

@@ -70,12 +70,12 @@ std::map<std::string, int> Deployment::running() const {
   return out;
 }
 
-std::vector<queue::Queue::Heartbeat> Deployment::heartbeats(const std::vector<std::string>& ids) {
+std::vector<queue::Fleet::Heartbeat> Deployment::heartbeats(const std::vector<std::string>& ids) {
   auto url = queue::parse_redis_url(cluster.redis().url());
   auto redis = queue::Redis::connect(*url, 5s);
   if (!redis) throw std::runtime_error(redis.error().message);
   queue::Queue q(std::move(*redis), queue::Keys{"crawl"});
-  auto beats = q.heartbeats(ids);
+  auto beats = q.fleet().heartbeats(ids);
   if (!beats) throw std::runtime_error(beats.error().message);
   return *beats;
 }

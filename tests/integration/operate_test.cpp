@@ -156,7 +156,8 @@ TEST(Operate, CancelEmptiesTheFrontierAndWorkersDropWhatTheyHold) {
   EXPECT_NE(cancelled.out.find("cancelled"), std::string::npos) << cancelled.out;
   // Its URLs have left the frontier at once; the workers drop their leases at their next
   // heartbeat (250 ms); wait says it was cancelled.
-  EXPECT_EQ(redis_integer(d, {"LLEN", "crawl:frontier"}), 0);
+  EXPECT_EQ(redis_integer(d, {"EXISTS", "crawl:sites:" + job, "crawl:sched:" + job}), 0);
+  EXPECT_EQ(d.cluster.redis_cli({"--scan", "--pattern", "crawl:q:" + job + ":*"}), "");
   ASSERT_TRUE(wait_until([&] { return d.cluster.counters(job)["in_flight"] == 0; }, 5s));
   auto c = d.cluster.counters(job);
   EXPECT_EQ(c["queued"], 0);

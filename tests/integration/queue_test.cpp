@@ -1,5 +1,6 @@
-// The Redis data model against a real redis-server: leases, dedup, counters, retries, the
-// reaper, idempotent completion, politeness and the robots cache.
+// The Redis data model against a real redis-server: the frontier partitioned by site (leases,
+// politeness, back-off, fairness between jobs, dead letters), dedup, counters, retries, the
+// reaper, idempotent completion, job control, the fleet and the robots cache.
 
 #include <algorithm>
 #include <thread>
@@ -9,12 +10,15 @@
 #include "queue/queue.hpp"
 #include "queue/record.hpp"
 #include "redis_server.hpp"
+#include "url/url.hpp"
 
 namespace crawl::queue {
 namespace {
 
 using crawl::testing::RedisServer;
+using crawl::testing::wait_until;
 using std::chrono::milliseconds;
+using Kind = PageOutcome::Kind;
 
 class QueueTest : public ::testing::Test {
  protected:
@@ -27,17 +31,35 @@ class QueueTest : public ::testing::Test {
     return std::move(*redis);
   }
 
-  std::string new_job(policy::JobOptions options = {}) {
-    auto job = m_queue->create_job(options, "test", {"example.org"}, 1000);
+  Jobs jobs() { return m_queue->jobs(); }
+  Frontier frontier() { return m_queue->frontier(); }
+  Fleet fleet() { return m_queue->fleet(); }
+
+  // Options for sites of our own: no delay, many requests at once. Politeness tests set theirs.
+  static policy::JobOptions fast() {
+    policy::JobOptions o;
+    o.delay = milliseconds(0);
+    o.host_concurrency = 1000;
+    return o;
+  }
+
+  std::string new_job(policy::JobOptions options = fast()) {
+    auto job = jobs().create(options, "test", {"example.org"}, 1000);
     EXPECT_TRUE(job) << (job ? "" : job.error().message);
-    EXPECT_TRUE(m_queue->end_submit(*job));  // seeds may still come, as in any job
+    EXPECT_TRUE(jobs().end_submit(*job));  // seeds may still come, as in any job
     return *job;
   }
 
   JobInfo info(const std::string& job) {
-    auto i = m_queue->job(job);
+    auto i = jobs().job(job);
     EXPECT_TRUE(i) << (i ? "" : i.error().message);
     return *i;
+  }
+
+  std::vector<Entry> claim(const std::string& worker, std::size_t n) {
+    auto c = frontier().claim(worker, n);
+    EXPECT_TRUE(c) << (c ? "" : c.error().message);
+    return c ? c->entries : std::vector<Entry>{};
   }
 
   // The ledger always balances: every admitted URL is in exactly one place.
@@ -46,11 +68,14 @@ class QueueTest : public ::testing::Test {
     EXPECT_EQ(i.stat("submitted"), i.stat("queued") + i.stat("in_flight") + i.stat("done") +
                                        i.stat("failed") + i.stat("filtered") + i.stat("cancelled"))
         << "job " << job;
+    EXPECT_EQ(i.stat("queued"), waiting(job)) << "job " << job << ": queued, counted and held";
   }
 
-  static std::vector<Link> links(int from, int to, const std::string& drop = "", const std::string& path = "") {
+  // URLs http://HOST/PATHi for i in [from, to).
+  static std::vector<Link> links(int from, int to, const std::string& drop = "", const std::string& path = "",
+                                 const std::string& host = "example.org") {
     std::vector<Link> out;
-    for (int i = from; i < to; ++i) out.push_back({"http://example.org/" + path + std::to_string(i), drop});
+    for (int i = from; i < to; ++i) out.push_back({"http://" + host + "/" + path + std::to_string(i), drop});
     return out;
   }
 
@@ -59,60 +84,76 @@ class QueueTest : public ::testing::Test {
     return r ? r->integer : -1;
   }
 
-  // How many entries of `job` the frontier and the delayed set hold.
+  // Entries of `job` waiting: in its site queues and in the delayed set.
   long long waiting(const std::string& job) {
     long long n = 0;
-    for (auto* cmd : {"LRANGE", "ZRANGE"}) {
-      const std::string key = std::string(cmd) == "LRANGE" ? m_queue->keys().frontier() : m_queue->keys().delayed();
-      auto r = m_queue->redis().command({cmd, key, "0", "-1"});
-      for (const auto& e : r->elements)
-        if (e.str.starts_with(job + " ")) ++n;
-    }
+    auto sites = m_queue->redis().command({"ZRANGE", m_queue->keys().sites(job), "0", "-1"});
+    for (const auto& s : sites->elements) n += length(m_queue->keys().queue(job, s.str));
+    auto delayed = m_queue->redis().command({"ZRANGE", m_queue->keys().delayed(), "0", "-1"});
+    for (const auto& e : delayed->elements)
+      if (e.str.starts_with(job + " ")) ++n;
     return n;
+  }
+
+  static PageOutcome outcome(const Entry& e, Kind kind, std::string reason = "") {
+    PageOutcome o;
+    o.entry = e;
+    o.kind = kind;
+    o.reason = std::move(reason);
+    return o;
   }
 
   static PageOutcome done(const Entry& e, std::vector<Link> found = {}) {
     Record r;
     r.url = e.url;
     r.status = 200;
-    return {e, PageOutcome::Kind::done, "", to_json(r), 100, 0, std::move(found)};
+    PageOutcome o = outcome(e, Kind::done);
+    o.record_json = to_json(r);
+    o.bytes = 100;
+    o.site = PageOutcome::Site::answered;
+    o.links = std::move(found);
+    return o;
   }
 
   RedisServer m_redis;
   std::unique_ptr<Queue> m_queue;
 };
 
-TEST_F(QueueTest, EnqueueDeduplicatesExactly) {
+TEST_F(QueueTest, EnqueueDeduplicatesExactlyIntoSiteQueues) {
   const std::string job = new_job();
-  auto first = m_queue->enqueue(job, 0, links(0, 5000));
+  auto first = jobs().enqueue(job, 0, links(0, 5000));
   ASSERT_TRUE(first);
   EXPECT_EQ(first->admitted, 5000u);
-  auto again = m_queue->enqueue(job, 0, links(2500, 7500));
+  auto again = jobs().enqueue(job, 0, links(2500, 7500));
   ASSERT_TRUE(again);
   EXPECT_EQ(again->admitted, 2500u);
   EXPECT_EQ(again->duplicates, 2500u);
+  ASSERT_TRUE(jobs().enqueue(job, 0, links(0, 3, "", "", "other.example")));
   const JobInfo i = info(job);
-  EXPECT_EQ(i.stat("submitted"), 7500);
-  EXPECT_EQ(i.stat("queued"), 7500);
+  EXPECT_EQ(i.stat("submitted"), 7503);
+  EXPECT_EQ(i.stat("queued"), 7503);
   EXPECT_EQ(i.stat("duplicates"), 2500);
-  auto len = m_queue->redis().command({"LLEN", m_queue->keys().frontier()});
-  EXPECT_EQ(len->integer, 7500);
-  // Another job has its own seen set.
+  EXPECT_EQ(length(m_queue->keys().queue(job, "http://example.org")), 7500);
+  EXPECT_EQ(length(m_queue->keys().queue(job, "http://other.example")), 3);
+  EXPECT_EQ(i.sites.queued, 2);
+  EXPECT_EQ(i.sites.ready, 2);
+  // Another job has its own seen set and its own queues.
   const std::string other = new_job();
-  EXPECT_EQ(m_queue->enqueue(other, 0, links(0, 10))->admitted, 10u);
+  EXPECT_EQ(jobs().enqueue(other, 0, links(0, 10))->admitted, 10u);
   expect_balanced(job);
+  expect_balanced(other);
 }
 
 TEST_F(QueueTest, FilteredLinksAreRecordedNotQueued) {
   const std::string job = new_job();
-  ASSERT_TRUE(m_queue->enqueue(job, 1, links(0, 3, "offsite")));
+  ASSERT_TRUE(jobs().enqueue(job, 1, links(0, 3, "offsite")));
   const JobInfo i = info(job);
   EXPECT_EQ(i.stat("filtered"), 3);
   EXPECT_EQ(i.stat("filtered:offsite"), 3);
   EXPECT_EQ(i.stat("queued"), 0);
   EXPECT_TRUE(i.finished());
   std::string cursor = "0";
-  auto records = m_queue->results(job, cursor);
+  auto records = jobs().results(job, cursor);
   ASSERT_TRUE(records);
   ASSERT_EQ(records->size(), 3u);
   auto r = record_from_json(records->front());
@@ -124,20 +165,19 @@ TEST_F(QueueTest, FilteredLinksAreRecordedNotQueued) {
 
 TEST_F(QueueTest, ClaimLeasesCompleteAcksAndAdmitsLinks) {
   const std::string job = new_job();
-  ASSERT_TRUE(m_queue->enqueue(job, 0, links(0, 3)));
-  auto claimed = m_queue->claim("w1", 2, 1000);
-  ASSERT_TRUE(claimed);
-  ASSERT_EQ(claimed->size(), 2u);
-  EXPECT_EQ((*claimed)[0].url, "http://example.org/0");  // first in, first out
+  ASSERT_TRUE(jobs().enqueue(job, 0, links(0, 3)));
+  auto claimed = claim("w1", 2);
+  ASSERT_EQ(claimed.size(), 2u);
+  EXPECT_EQ(claimed[0].url, "http://example.org/0");  // first in, first out
   EXPECT_EQ(info(job).stat("in_flight"), 2);
-  EXPECT_EQ(m_queue->leased("w1")->size(), 2u);
+  EXPECT_EQ(frontier().leased("w1")->size(), 2u);
   expect_balanced(job);
 
   // Page 0 links to 1 (a duplicate), 10 and 11 (new), and an offsite URL.
   std::vector<Link> found = links(10, 12);
   found.push_back({"http://example.org/1", ""});
   found.push_back({"http://elsewhere.example/", "offsite"});
-  auto completed = m_queue->complete("w1", {done((*claimed)[0], found)});
+  auto completed = frontier().complete("w1", {done(claimed[0], found)});
   ASSERT_TRUE(completed) << completed.error().message;
   EXPECT_EQ(completed->applied, 1u);
   EXPECT_EQ(completed->admitted, 3u);
@@ -146,18 +186,19 @@ TEST_F(QueueTest, ClaimLeasesCompleteAcksAndAdmitsLinks) {
   EXPECT_EQ(i.stat("in_flight"), 1);
   EXPECT_EQ(i.stat("submitted"), 6);
   EXPECT_EQ(i.stat("bytes"), 100);
-  EXPECT_EQ(m_queue->leased("w1")->size(), 1u);
+  EXPECT_EQ(frontier().leased("w1")->size(), 1u);
   expect_balanced(job);
   // New links carry depth + 1.
-  auto next = m_queue->claim("w1", 10, 1000);
-  ASSERT_TRUE(next);
-  for (const Entry& e : *next)
+  bool saw = false;
+  for (const Entry& e : claim("w1", 10))
     if (e.url.ends_with("/10")) {
       EXPECT_EQ(e.depth, 1);
+      saw = true;
     }
+  EXPECT_TRUE(saw);
 
   // Replaying a completion (a reply lost to a broken connection) changes nothing.
-  auto replay = m_queue->complete("w1", {done((*claimed)[0], found)});
+  auto replay = frontier().complete("w1", {done(claimed[0], found)});
   ASSERT_TRUE(replay);
   EXPECT_EQ(replay->applied, 0u);
   EXPECT_EQ(info(job).stat("done"), 1);
@@ -166,61 +207,65 @@ TEST_F(QueueTest, ClaimLeasesCompleteAcksAndAdmitsLinks) {
 
 TEST_F(QueueTest, RetriesWaitUntilDue) {
   const std::string job = new_job();
-  ASSERT_TRUE(m_queue->enqueue(job, 0, links(0, 1)));
-  auto claimed = m_queue->claim("w1", 1, 1000);
-  ASSERT_EQ(claimed->size(), 1u);
-  PageOutcome retry{(*claimed)[0], PageOutcome::Kind::retry, "timeout", "", 0, 5000, {}};
-  ASSERT_TRUE(m_queue->complete("w1", {retry}));
+  ASSERT_TRUE(jobs().enqueue(job, 0, links(0, 1)));
+  auto claimed = claim("w1", 1);
+  ASSERT_EQ(claimed.size(), 1u);
+  PageOutcome retry = outcome(claimed[0], Kind::retry, "http_500");
+  retry.retry_in = milliseconds(400);
+  ASSERT_TRUE(frontier().complete("w1", {retry}));
   EXPECT_EQ(info(job).stat("queued"), 1);
   EXPECT_EQ(info(job).stat("retries"), 1);
-  EXPECT_TRUE(m_queue->claim("w1", 1, 4999)->empty());  // not yet
-  auto due = m_queue->claim("w1", 1, 5000);
-  ASSERT_EQ(due->size(), 1u);
-  EXPECT_EQ((*due)[0].attempt, 1);
+  expect_balanced(job);
+  EXPECT_TRUE(claim("w1", 1).empty());  // not yet
+  std::vector<Entry> due;
+  ASSERT_TRUE(wait_until([&] { return !(due = claim("w1", 1)).empty(); }, milliseconds(3000)));
+  EXPECT_EQ(due[0].attempt, 1);
   expect_balanced(job);
 }
 
 TEST_F(QueueTest, ReaperReturnsADeadWorkersLeases) {
   const std::string job = new_job();
-  ASSERT_TRUE(m_queue->enqueue(job, 0, links(0, 4)));
-  ASSERT_TRUE(m_queue->heartbeat("alive", {{"host", "h1"}}, milliseconds(60000)));
-  ASSERT_TRUE(m_queue->heartbeat("dead", {{"host", "h2"}}, milliseconds(1)));
-  ASSERT_EQ(m_queue->claim("alive", 2, 1000)->size(), 2u);
-  ASSERT_EQ(m_queue->claim("dead", 2, 1000)->size(), 2u);
-  ASSERT_TRUE(crawl::testing::wait_until([&] { return !*m_queue->alive("dead"); }, milliseconds(2000)));
-  EXPECT_EQ(*m_queue->reap("alive", false), -1);  // a live worker keeps its leases
-  auto reaped = m_queue->reap_dead();
+  ASSERT_TRUE(jobs().enqueue(job, 0, links(0, 4)));
+  ASSERT_TRUE(fleet().heartbeat("alive", {{"host", "h1"}}, milliseconds(60000)));
+  ASSERT_TRUE(fleet().heartbeat("dead", {{"host", "h2"}}, milliseconds(1)));
+  ASSERT_EQ(claim("alive", 2).size(), 2u);
+  ASSERT_EQ(claim("dead", 2).size(), 2u);
+  ASSERT_TRUE(wait_until([&] { return !*fleet().alive("dead"); }, milliseconds(2000)));
+  EXPECT_EQ(*frontier().reap("alive", Reap::if_dead), -1);  // a live worker keeps its leases
+  auto reaped = fleet().reap_dead();
   ASSERT_TRUE(reaped);
   EXPECT_EQ(*reaped, 2);
   EXPECT_EQ(info(job).stat("queued"), 2);
   EXPECT_EQ(info(job).stat("in_flight"), 2);
-  EXPECT_TRUE(m_queue->leased("dead")->empty());
-  EXPECT_EQ(*m_queue->worker_ids(), std::vector<std::string>{"alive"});
+  EXPECT_TRUE(frontier().leased("dead")->empty());
+  EXPECT_EQ(*fleet().worker_ids(), std::vector<std::string>{"alive"});
   expect_balanced(job);
+  // The site's slots the dead worker held are free again: its URLs are leased at once.
+  EXPECT_EQ(claim("other", 10).size(), 2u);
   // The dead worker's late completion is ignored: someone else owns that URL now.
-  auto late = m_queue->complete("dead", {done(Entry{job, 0, 0, "http://example.org/2"})});
+  auto late = frontier().complete("dead", {done(Entry{job, 0, 0, "http://example.org/2"})});
   EXPECT_EQ(late->applied, 0u);
   // A worker restarting under its own id takes its old leases back first.
-  EXPECT_EQ(*m_queue->reap("alive", true), 2);
+  EXPECT_EQ(*frontier().reap("alive", Reap::even_alive), 2);
   expect_balanced(job);
 }
 
-TEST_F(QueueTest, WaitForWorkBlocksWithoutTakingAnything) {
+TEST_F(QueueTest, WaitForWorkBlocksUntilWorkIsReady) {
   const std::string job = new_job();
-  auto idle = m_queue->wait_for_work(milliseconds(100));
+  auto idle = frontier().wait_for_work(milliseconds(100));
   ASSERT_TRUE(idle);
   EXPECT_FALSE(*idle);
-  ASSERT_TRUE(m_queue->enqueue(job, 0, links(0, 2)));
-  EXPECT_TRUE(*m_queue->wait_for_work(milliseconds(100)));
-  EXPECT_EQ(m_queue->redis().command({"LLEN", m_queue->keys().frontier()})->integer, 2);
-  EXPECT_EQ(info(job).stat("queued"), 2);
+  ASSERT_TRUE(jobs().enqueue(job, 0, links(0, 2)));
+  EXPECT_TRUE(*frontier().wait_for_work(milliseconds(100)));  // the new site woke it
+  EXPECT_EQ(info(job).stat("queued"), 2);  // nothing was taken
+  expect_balanced(job);
 }
 
 TEST_F(QueueTest, MaxPagesStopsAdmission) {
-  policy::JobOptions o;
+  policy::JobOptions o = fast();
   o.max_pages = 10;
   const std::string job = new_job(o);
-  auto r = m_queue->enqueue(job, 0, links(0, 25));
+  auto r = jobs().enqueue(job, 0, links(0, 25));
   EXPECT_EQ(r->admitted, 10u);
   const JobInfo i = info(job);
   EXPECT_EQ(i.stat("submitted"), 10);
@@ -231,41 +276,40 @@ TEST_F(QueueTest, MaxPagesStopsAdmission) {
 // A job is submitting from its creation until its last submit has ended, however the submits
 // into it overlap; it cannot look finished in between.
 TEST_F(QueueTest, AJobStaysSubmittingUntilItsLastSubmitEnds) {
-  auto job = m_queue->create_job({}, "test", {"example.org"}, 1000);
+  auto job = jobs().create(fast(), "test", {"example.org"}, 1000);
   ASSERT_TRUE(job);
-  ASSERT_TRUE(m_queue->enqueue(*job, 0, links(0, 2)));
-  auto held = m_queue->claim("w1", 2, 1000);
-  ASSERT_EQ(held->size(), 2u);
+  ASSERT_TRUE(jobs().enqueue(*job, 0, links(0, 2)));
   std::vector<PageOutcome> outcomes;
-  for (const auto& e : *held) outcomes.push_back(done(e));
-  ASSERT_TRUE(m_queue->complete("w1", outcomes));
+  for (const auto& e : claim("w1", 2)) outcomes.push_back(done(e));
+  ASSERT_EQ(outcomes.size(), 2u);
+  ASSERT_TRUE(frontier().complete("w1", outcomes));
   EXPECT_TRUE(info(*job).submitting);
   EXPECT_TRUE(info(*job).submitter_alive);
   EXPECT_FALSE(info(*job).finished()) << "nothing queued, but seeds are still coming";
   const long long version = info(*job).seeds_version;
-  ASSERT_TRUE(m_queue->begin_submit(*job, {"other.example"}));  // a second submit, overlapping
+  ASSERT_TRUE(jobs().begin_submit(*job, {"other.example"}));  // a second submit, overlapping
   EXPECT_EQ(info(*job).seeds_version, version + 1);
-  ASSERT_TRUE(m_queue->end_submit(*job));  // the first ends
+  ASSERT_TRUE(jobs().end_submit(*job));  // the first ends
   EXPECT_TRUE(info(*job).submitting);
   EXPECT_FALSE(info(*job).finished());
-  ASSERT_TRUE(m_queue->end_submit(*job));  // the second ends
+  ASSERT_TRUE(jobs().end_submit(*job));  // the second ends
   EXPECT_FALSE(info(*job).submitting);
   EXPECT_TRUE(info(*job).finished());
-  auto seeds = *m_queue->seed_authorities(*job);
+  auto seeds = *jobs().seed_authorities(*job);
   std::sort(seeds.begin(), seeds.end());
   EXPECT_EQ(seeds, (std::vector<std::string>{"example.org", "other.example"}));
-  EXPECT_EQ(m_queue->begin_submit("404", {}).error().kind, ErrorKind::not_found);
-  ASSERT_TRUE(m_queue->control(*job, JobAction::cancel));
-  EXPECT_EQ(m_queue->begin_submit(*job, {}).error().kind, ErrorKind::invalid);
+  EXPECT_EQ(jobs().begin_submit("404", {}).error().kind, ErrorKind::not_found);
+  ASSERT_TRUE(jobs().control(*job, JobAction::cancel));
+  EXPECT_EQ(jobs().begin_submit(*job, {}).error().kind, ErrorKind::invalid);
 }
 
 TEST_F(QueueTest, FilteredLinksCostNothingOfThePageBudget) {
-  policy::JobOptions o;
+  policy::JobOptions o = fast();
   o.max_pages = 10;
   const std::string job = new_job(o);
   // Off-site links recorded as filtered come first; the budget is still there for pages.
-  ASSERT_TRUE(m_queue->enqueue(job, 0, links(0, 30, "offsite", "elsewhere/")));
-  auto r = m_queue->enqueue(job, 0, links(0, 25));
+  ASSERT_TRUE(jobs().enqueue(job, 0, links(0, 30, "offsite", "elsewhere/")));
+  auto r = jobs().enqueue(job, 0, links(0, 25));
   ASSERT_TRUE(r);
   EXPECT_EQ(r->admitted, 10u);
   const JobInfo i = info(job);
@@ -276,18 +320,18 @@ TEST_F(QueueTest, FilteredLinksCostNothingOfThePageBudget) {
   EXPECT_EQ(i.stat("budget_used"), 10);
   // A later call (as a worker's completion) reads the spent budget back from the counters;
   // once it is spent, nothing more is admitted, filtered or not.
-  ASSERT_TRUE(m_queue->enqueue(job, 1, links(100, 103, "robots")));
-  ASSERT_TRUE(m_queue->enqueue(job, 1, links(100, 103, "", "more/")));
+  ASSERT_TRUE(jobs().enqueue(job, 1, links(100, 103, "robots")));
+  ASSERT_TRUE(jobs().enqueue(job, 1, links(100, 103, "", "more/")));
   EXPECT_EQ(info(job).stat("queued"), 10);
   EXPECT_EQ(info(job).stat("filtered"), 30);
   EXPECT_EQ(info(job).stat("dropped:max_pages"), 21);
   // With budget left, a later call's filtered links are recorded and cost none of it.
-  policy::JobOptions roomy;
+  policy::JobOptions roomy = fast();
   roomy.max_pages = 3;
   const std::string other = new_job(roomy);
-  ASSERT_TRUE(m_queue->enqueue(other, 0, links(0, 2)));
-  ASSERT_TRUE(m_queue->enqueue(other, 1, links(0, 5, "offsite", "elsewhere/")));
-  ASSERT_TRUE(m_queue->enqueue(other, 1, links(10, 15)));
+  ASSERT_TRUE(jobs().enqueue(other, 0, links(0, 2)));
+  ASSERT_TRUE(jobs().enqueue(other, 1, links(0, 5, "offsite", "elsewhere/")));
+  ASSERT_TRUE(jobs().enqueue(other, 1, links(10, 15)));
   EXPECT_EQ(info(other).stat("filtered"), 5);
   EXPECT_EQ(info(other).stat("queued"), 3);
   EXPECT_EQ(info(other).stat("dropped:max_pages"), 4);
@@ -295,37 +339,201 @@ TEST_F(QueueTest, FilteredLinksCostNothingOfThePageBudget) {
   expect_balanced(job);
 }
 
-TEST_F(QueueTest, PolitenessSlotsAreSharedAndSpaced) {
-  EXPECT_EQ(*m_queue->reserve("example.org", 1000, milliseconds(500)), 1000);
-  EXPECT_EQ(*m_queue->reserve("example.org", 1000, milliseconds(500)), 1500);
-  EXPECT_EQ(*m_queue->reserve("example.org", 1200, milliseconds(500)), 2000);
-  EXPECT_EQ(*m_queue->reserve("other.org", 1200, milliseconds(500)), 1200);
-  EXPECT_EQ(*m_queue->reserve("example.org", 9000, milliseconds(500)), 9000);
+// A claim leases only from sites that may be fetched now, fleet-wide: at most host_concurrency
+// requests in flight per site, their starts at least delay apart.
+TEST_F(QueueTest, ClaimsKeepEachSitesLimitsForTheWholeFleet) {
+  policy::JobOptions polite = fast();
+  polite.delay = milliseconds(300);
+  polite.host_concurrency = 2;
+  const std::string job = new_job(polite);
+  ASSERT_TRUE(jobs().enqueue(job, 0, links(0, 10)));
+  ASSERT_TRUE(jobs().enqueue(job, 0, links(0, 10, "", "", "b.example")));
+  // One from each site: the next of a site waits for its delay, whoever asks.
+  auto first = claim("w1", 10);
+  ASSERT_EQ(first.size(), 2u);
+  EXPECT_NE(url::origin(first[0].url), url::origin(first[1].url));
+  EXPECT_TRUE(claim("w2", 10).empty()) << "another worker must wait too";
+  EXPECT_EQ(info(job).sites.waiting, 2);
+  // After the delay: one more from each; then both sites hold 2 in flight, their limit.
+  std::vector<Entry> second;
+  ASSERT_TRUE(wait_until([&] { return !(second = claim("w2", 10)).empty(); }, milliseconds(3000)));
+  ASSERT_EQ(second.size(), 2u);
+  std::this_thread::sleep_for(milliseconds(400));
+  EXPECT_TRUE(claim("w1", 10).empty()) << "two in flight per site at most";
+  EXPECT_EQ(info(job).sites.for_slot, 2);
+  // A finished request gives its slot back: that site is leased again (after its delay).
+  ASSERT_TRUE(frontier().complete("w1", {done(first[0])}));
+  EXPECT_EQ(info(job).sites.for_slot, 1);
+  std::vector<Entry> third;
+  ASSERT_TRUE(wait_until([&] { return !(third = claim("w1", 10)).empty(); }, milliseconds(3000)));
+  ASSERT_EQ(third.size(), 1u);
+  EXPECT_EQ(url::origin(third[0].url), url::origin(first[0].url));
+  expect_balanced(job);
+}
+
+// Jobs share the fleet by their ready sites: a job with one site and many URLs does not hold
+// up a job with many sites, whose URLs all go out at once.
+TEST_F(QueueTest, AJobOfManyIdleSitesIsNotStarvedByOneBigSite) {
+  policy::JobOptions polite = fast();
+  polite.delay = milliseconds(500);
+  polite.host_concurrency = 1;
+  const std::string big = new_job(polite), small = new_job(polite);
+  ASSERT_TRUE(jobs().enqueue(big, 0, links(0, 2000)));
+  auto held = claim("w1", 64);
+  ASSERT_EQ(held.size(), 1u) << "one at a time from one site";
+  std::vector<Link> spread;
+  for (int s = 0; s < 50; ++s) spread.push_back({"http://site" + std::to_string(s) + ".example/", ""});
+  ASSERT_TRUE(jobs().enqueue(small, 0, spread));
+  auto next = claim("w1", 64);
+  EXPECT_EQ(next.size(), 50u) << "every idle site of the second job at once";
+  for (const auto& e : next) EXPECT_EQ(e.job, small);
+  expect_balanced(big);
+  expect_balanced(small);
+}
+
+// A site that fails (429 with Retry-After, refused connections) backs off for every worker;
+// other sites go on. Eight failures in a row and it is given up on: its entries come out
+// marked, to be failed without a request.
+TEST_F(QueueTest, AFailingSiteBacksOffForEveryWorkerAndIsGivenUpOn) {
+  const std::string job = new_job();
+  ASSERT_TRUE(jobs().enqueue(job, 0, links(0, 20)));
+  ASSERT_TRUE(jobs().enqueue(job, 0, links(0, 5, "", "", "fine.example")));
+  auto held = claim("w1", 2);
+  ASSERT_EQ(held.size(), 2u);
+  const Entry& bad = url::origin(held[0].url) == "http://example.org" ? held[0] : held[1];
+  PageOutcome limited = outcome(bad, Kind::requeue, "http_429");
+  limited.site = PageOutcome::Site::failed;
+  limited.site_backoff = milliseconds(700);
+  ASSERT_TRUE(frontier().complete("w1", {limited}));
+  // Only fine.example's URLs now, from any worker.
+  for (const auto& e : claim("w2", 50)) EXPECT_EQ(url::origin(e.url), "http://fine.example") << e.url;
+  EXPECT_EQ(info(job).sites.backing_off, 1);
+  std::vector<Entry> back;
+  ASSERT_TRUE(wait_until([&] { return !(back = claim("w2", 50)).empty(); }, milliseconds(5000)));
+  EXPECT_EQ(url::origin(back[0].url), "http://example.org");
+  EXPECT_EQ(back[0].url, bad.url) << "the URL the site refused comes first again";
+  EXPECT_EQ(back[0].attempt, bad.attempt + 1);
+  auto fail_site = [&](std::vector<Entry> leases) {
+    std::vector<PageOutcome> out;
+    for (const auto& e : leases) {
+      PageOutcome o = outcome(e, Kind::requeue, "connect");
+      o.site = PageOutcome::Site::failed;
+      o.site_backoff = milliseconds(1);  // a test's patience: the back-off itself is tested above
+      out.push_back(o);
+    }
+    ASSERT_TRUE(frontier().complete("w2", out));
+  };
+  fail_site(back);
+  for (int failure = 2; failure < 8; ++failure) {
+    std::vector<Entry> again;
+    ASSERT_TRUE(wait_until([&] { return !(again = claim("w2", 1)).empty(); }, milliseconds(5000)));
+    fail_site(again);
+  }
+  auto gone = frontier().claim("w2", 100);
+  ASSERT_TRUE(gone);
+  ASSERT_FALSE(gone->entries.empty());
+  for (std::size_t i = 0; i < gone->entries.size(); ++i) {
+    EXPECT_EQ(url::origin(gone->entries[i].url), "http://example.org");
+    EXPECT_EQ(gone->gone[i], "connect");
+  }
+  EXPECT_EQ(gone->entries.size(), 20u) << "all of the site's URLs, at once: none is fetched";
+  expect_balanced(job);
+}
+
+// Entries that do not parse, in a site queue or a lease, go to the dead letters; the claim goes
+// on and the counters stay balanced.
+TEST_F(QueueTest, ADeadLetterForWhatCannotBeRead) {
+  const std::string job = new_job();
+  ASSERT_TRUE(jobs().enqueue(job, 0, links(0, 3)));
+  const std::string q = m_queue->keys().queue(job, "http://example.org");
+  // Written by hand, past any script: at the claim end of the queue.
+  for (const char* bad : {"not an entry", "1 2 3", "99999 99999999 0 http://example.org/deep", "1 0 0 ftp://example.org/x",
+                          "x 0 0 http://example.org/", "2 0 0 http://elsewhere.example/"})
+    ASSERT_TRUE(m_queue->redis().command({"RPUSH", q, bad}));
+  auto first = frontier().claim("w1", 10);
+  ASSERT_TRUE(first) << first.error().message;
+  EXPECT_EQ(first->entries.size(), 3u);
+  EXPECT_EQ(first->dead_lettered, 6);
+  EXPECT_EQ(*frontier().dead_letters(), 6);
+  EXPECT_EQ(frontier().dead_letter_sample(10)->size(), 6u);
+  // A lease that cannot be read goes there too when its worker is reaped.
+  ASSERT_TRUE(m_queue->redis().command({"LPUSH", m_queue->keys().inflight("w1"), "garbage"}));
+  EXPECT_EQ(*frontier().reap("w1", Reap::even_alive), 3);
+  EXPECT_EQ(*frontier().dead_letters(), 7);
+  std::vector<PageOutcome> out;
+  for (const auto& e : claim("w1", 10)) out.push_back(done(e));
+  ASSERT_TRUE(frontier().complete("w1", out));
+  const JobInfo i = info(job);
+  EXPECT_TRUE(i.finished()) << "queued " << i.stat("queued") << ", in flight " << i.stat("in_flight");
+  EXPECT_EQ(i.stat("done"), 3);
+  expect_balanced(job);
+}
+
+// A redirect within the site (a further request of a lease) waits for the site's delay.
+TEST_F(QueueTest, AFurtherRequestOfALeaseWaitsForTheSitesDelay) {
+  policy::JobOptions polite = fast();
+  polite.delay = milliseconds(400);
+  const std::string job = new_job(polite);
+  ASSERT_TRUE(jobs().enqueue(job, 0, links(0, 1)));
+  ASSERT_EQ(claim("w1", 1).size(), 1u);
+  auto wait = frontier().site_start(job, "http://example.org");
+  ASSERT_TRUE(wait);
+  EXPECT_GT(wait->count(), 0);
+  EXPECT_LE(wait->count(), 400);
+  ASSERT_TRUE(wait_until([&] { return frontier().site_start(job, "http://example.org")->count() == 0; }, milliseconds(3000)));
+  EXPECT_GT(frontier().site_start(job, "http://example.org")->count(), 0) << "that start was marked";
+}
+
+// A site's Crawl-delay (from robots.txt, reported by a worker) spaces its requests, up to the
+// job's max_crawl_delay.
+TEST_F(QueueTest, ACrawlDelaySpacesASitesLeases) {
+  policy::JobOptions o = fast();
+  o.host_concurrency = 1;
+  o.max_crawl_delay = milliseconds(600);
+  const std::string job = new_job(o);
+  ASSERT_TRUE(jobs().enqueue(job, 0, links(0, 3)));
+  ASSERT_TRUE(m_queue->sites().set_crawl_delay("http://example.org", milliseconds(500)));
+  auto first = claim("w1", 5);
+  ASSERT_EQ(first.size(), 1u);
+  ASSERT_TRUE(frontier().complete("w1", {done(first[0])}));
+  const auto before = std::chrono::steady_clock::now();
+  std::vector<Entry> next;
+  ASSERT_TRUE(wait_until([&] { return !(next = claim("w1", 5)).empty(); }, milliseconds(3000)));
+  EXPECT_GE(std::chrono::steady_clock::now() - before, milliseconds(350)) << "the Crawl-delay was not kept";
+  auto busiest = m_queue->sites().busiest(job, 5);
+  ASSERT_TRUE(busiest);
+  ASSERT_EQ(busiest->size(), 1u);
+  EXPECT_EQ((*busiest)[0].site, "http://example.org");
+  EXPECT_EQ((*busiest)[0].crawl_delay_ms, 500);
+  EXPECT_EQ((*busiest)[0].queued, 1);
+  EXPECT_EQ((*busiest)[0].busy, 1);
 }
 
 TEST_F(QueueTest, RobotsCacheAndLock) {
-  EXPECT_FALSE(m_queue->robots("http://example.org")->has_value());
-  EXPECT_TRUE(*m_queue->lock_robots("http://example.org", milliseconds(5000)));
-  EXPECT_FALSE(*m_queue->lock_robots("http://example.org", milliseconds(5000)));
-  ASSERT_TRUE(m_queue->store_robots("http://example.org", "N /private/\n", milliseconds(60000)));
-  EXPECT_EQ(**m_queue->robots("http://example.org"), "N /private/\n");
+  auto sites = m_queue->sites();
+  EXPECT_FALSE(sites.robots("http://example.org")->has_value());
+  EXPECT_TRUE(*sites.lock_robots("http://example.org", milliseconds(5000)));
+  EXPECT_FALSE(*sites.lock_robots("http://example.org", milliseconds(5000)));
+  ASSERT_TRUE(sites.store_robots("http://example.org", "N /private/\n", milliseconds(60000)));
+  EXPECT_EQ(**sites.robots("http://example.org"), "N /private/\n");
 }
 
 TEST_F(QueueTest, ScriptsSurviveAFlushedScriptCache) {
   const std::string job = new_job();
-  ASSERT_TRUE(m_queue->enqueue(job, 0, links(0, 1)));
+  ASSERT_TRUE(jobs().enqueue(job, 0, links(0, 1)));
   ASSERT_TRUE(m_queue->redis().command({"SCRIPT", "FLUSH"}));
-  auto r = m_queue->enqueue(job, 0, links(1, 2));
+  auto r = jobs().enqueue(job, 0, links(1, 2));
   ASSERT_TRUE(r) << r.error().message;
   EXPECT_EQ(r->admitted, 1u);
+  ASSERT_TRUE(m_queue->redis().command({"SCRIPT", "FLUSH"}));
+  EXPECT_EQ(claim("w1", 5).size(), 2u);
 }
 
 TEST_F(QueueTest, ConnectionErrorsNameTheServer) {
   auto url = parse_redis_url("redis://127.0.0.1:1/0");
   auto redis = Redis::connect(*url, milliseconds(500));
   ASSERT_FALSE(redis);
-  EXPECT_NE(redis.error().message.find("cannot reach Redis at redis://127.0.0.1:1/0"),
-            std::string::npos)
+  EXPECT_NE(redis.error().message.find("cannot reach Redis at redis://127.0.0.1:1/0"), std::string::npos)
       << redis.error().message;
   // And a server that goes away mid-session is reported, not hung on.
   RedisServer doomed;
@@ -337,129 +545,120 @@ TEST_F(QueueTest, ConnectionErrorsNameTheServer) {
   EXPECT_FALSE(c->connected());
 }
 
-}  // namespace
-}  // namespace crawl::queue
-
-namespace crawl::queue {
-namespace {
-
-TEST_F(QueueTest, PauseParksAJobsUrlsAndResumeBringsThemBack) {
+TEST_F(QueueTest, PauseHoldsAJobsSitesAndResumeLetsThemGo) {
   const std::string a = new_job(), b = new_job();
-  ASSERT_TRUE(m_queue->enqueue(a, 0, links(0, 100, "", "a")));
-  ASSERT_TRUE(m_queue->enqueue(b, 0, links(0, 100, "", "b")));
-  auto held = m_queue->claim("w1", 5, 1000);  // a's first five, in flight when it pauses
-  ASSERT_EQ(held->size(), 5u);
-  auto paused = m_queue->control(a, JobAction::pause);
+  ASSERT_TRUE(jobs().enqueue(a, 0, links(0, 100, "", "a")));
+  auto held = claim("w1", 5);  // a's first five, in flight when it pauses
+  ASSERT_EQ(held.size(), 5u);
+  ASSERT_TRUE(jobs().enqueue(b, 0, links(0, 100, "", "", "b.example")));
+  auto paused = jobs().control(a, JobAction::pause);
   ASSERT_TRUE(paused) << paused.error().message;
   EXPECT_EQ(paused->state, "paused");
-  EXPECT_EQ(waiting(a), 0);  // all parked by the sweep
-  EXPECT_EQ(length(m_queue->keys().parked(a)), 95);
-  EXPECT_EQ(info(a).stat("queued"), 95);
   // Only the other job's URLs are leased now.
-  auto claimed = m_queue->claim("w2", 200, 1000);
-  ASSERT_EQ(claimed->size(), 100u);
-  for (const auto& e : *claimed) EXPECT_EQ(e.job, b);
-  // Leases already out finish, and their links are admitted, to be parked when met.
+  auto claimed = claim("w2", 300);
+  EXPECT_EQ(claimed.size(), 100u);
+  for (const auto& e : claimed) EXPECT_EQ(e.job, b);
+  // Leases already out finish, and their links are admitted, to wait with the job.
   std::vector<PageOutcome> outcomes;
-  for (std::size_t i = 0; i < held->size(); ++i)
-    outcomes.push_back(done((*held)[i], i == 0 ? links(1000, 1010, "", "a") : std::vector<Link>{}));
-  ASSERT_EQ(m_queue->complete("w1", outcomes)->applied, 5u);
-  EXPECT_TRUE(m_queue->claim("w2", 50, 1000)->empty());
-  EXPECT_EQ(length(m_queue->keys().parked(a)), 105);
+  for (std::size_t i = 0; i < held.size(); ++i)
+    outcomes.push_back(done(held[i], i == 0 ? links(1000, 1010, "", "a") : std::vector<Link>{}));
+  ASSERT_EQ(frontier().complete("w1", outcomes)->applied, 5u);
+  EXPECT_TRUE(claim("w2", 50).empty());
+  EXPECT_EQ(info(a).stat("queued"), 105);
   expect_balanced(a);
-  auto resumed = m_queue->control(a, JobAction::resume);
+  auto resumed = jobs().control(a, JobAction::resume);
   ASSERT_TRUE(resumed);
   EXPECT_EQ(resumed->state, "running");
-  EXPECT_EQ(resumed->moved, 105);
-  EXPECT_EQ(m_queue->claim("w2", 200, 1000)->size(), 105u);
+  EXPECT_EQ(claim("w2", 300).size(), 105u);
   expect_balanced(a);
   expect_balanced(b);
 }
 
 TEST_F(QueueTest, CancelDropsAJobsUrlsEverywhereAndAdmitsNoMore) {
   const std::string job = new_job(), other = new_job();
-  ASSERT_TRUE(m_queue->enqueue(job, 0, links(0, 50)));
-  ASSERT_TRUE(m_queue->enqueue(other, 0, links(0, 10, "", "other")));
-  auto held = m_queue->claim("w1", 4, 1000);
-  ASSERT_EQ(held->size(), 4u);
-  // One waits in the delayed set, one is parked (the job was paused first).
-  PageOutcome retry{(*held)[3], PageOutcome::Kind::retry, "timeout", "", 0, 999'999'999, {}};
-  ASSERT_TRUE(m_queue->complete("w1", {retry}));
-  ASSERT_TRUE(m_queue->control(job, JobAction::pause));
-  auto cancelled = m_queue->control(job, JobAction::cancel);
+  ASSERT_TRUE(jobs().enqueue(job, 0, links(0, 50)));
+  ASSERT_TRUE(jobs().enqueue(job, 0, links(0, 20, "", "", "second.example")));
+  std::vector<Entry> held;
+  for (const auto& e : claim("w1", 4)) held.push_back(e);
+  ASSERT_EQ(held.size(), 4u);
+  ASSERT_TRUE(jobs().enqueue(other, 0, links(0, 10, "", "other")));
+  // One waits in the delayed set.
+  PageOutcome retry = outcome(held[3], Kind::retry, "timeout");
+  retry.retry_in = milliseconds(999'999'999);
+  ASSERT_TRUE(frontier().complete("w1", {retry}));
+  ASSERT_TRUE(jobs().control(job, JobAction::pause));
+  auto cancelled = jobs().control(job, JobAction::cancel);
   ASSERT_TRUE(cancelled) << cancelled.error().message;
   EXPECT_EQ(cancelled->state, "cancelled");
-  EXPECT_EQ(cancelled->moved, 47);  // 46 parked + 1 delayed
+  EXPECT_EQ(cancelled->moved, 67);  // 66 queued on two sites + 1 delayed
   EXPECT_EQ(waiting(job), 0);
-  EXPECT_EQ(length(m_queue->keys().parked(job)), 0);
   JobInfo i = info(job);
   EXPECT_EQ(i.stat("queued"), 0);
   EXPECT_EQ(i.stat("in_flight"), 3);
-  EXPECT_EQ(i.stat("cancelled"), 47);
+  EXPECT_EQ(i.stat("cancelled"), 67);
+  EXPECT_EQ(i.sites.queued, 0);
   expect_balanced(job);
   // What workers still hold: a finished page is recorded but its links are not admitted; a
   // release or a retry counts as cancelled, as does the worker dropping it.
-  std::vector<PageOutcome> late{done((*held)[0], links(100, 110)),
-                                {(*held)[1], PageOutcome::Kind::release, "", "", 0, 0, {}},
-                                {(*held)[2], PageOutcome::Kind::cancel, "", "", 0, 0, {}}};
-  auto applied = m_queue->complete("w1", late);
+  std::vector<PageOutcome> late{done(held[0], links(100, 110)), outcome(held[1], Kind::release),
+                                outcome(held[2], Kind::cancel)};
+  auto applied = frontier().complete("w1", late);
   ASSERT_TRUE(applied);
   EXPECT_EQ(applied->applied, 3u);
   EXPECT_EQ(applied->admitted, 0u);
   i = info(job);
   EXPECT_EQ(i.stat("in_flight"), 0);
   EXPECT_EQ(i.stat("done"), 1);
-  EXPECT_EQ(i.stat("cancelled"), 49);
+  EXPECT_EQ(i.stat("cancelled"), 69);
   EXPECT_TRUE(i.finished());
   expect_balanced(job);
-  EXPECT_EQ(m_queue->enqueue(job, 0, links(200, 210))->admitted, 0u);
+  EXPECT_EQ(jobs().enqueue(job, 0, links(200, 210))->admitted, 0u);
   // The other job is untouched.
   EXPECT_EQ(waiting(other), 10);
-  EXPECT_EQ(m_queue->claim("w1", 20, 1000)->size(), 10u);
+  EXPECT_EQ(claim("w1", 20).size(), 10u);
   expect_balanced(other);
-  EXPECT_FALSE(m_queue->control("404", JobAction::cancel));
+  EXPECT_EQ(jobs().control("404", JobAction::cancel).error().kind, ErrorKind::not_found);
 }
 
 TEST_F(QueueTest, DeadWorkersAreRememberedUntilTheyComeBack) {
   const std::string job = new_job();
-  ASSERT_TRUE(m_queue->enqueue(job, 0, links(0, 4)));
-  ASSERT_TRUE(m_queue->heartbeat("h1/1", {{"host", "h1"}, {"pages", "7"}}, milliseconds(60000)));
-  ASSERT_TRUE(m_queue->heartbeat("h2/1", {{"host", "h2"}, {"pages", "3"}}, milliseconds(300)));
-  ASSERT_EQ(m_queue->claim("h2/1", 3, 1000)->size(), 3u);
-  ASSERT_TRUE(crawl::testing::wait_until([&] { return !*m_queue->alive("h2/1"); }, milliseconds(3000)));
-  auto workers = m_queue->workers();
+  ASSERT_TRUE(jobs().enqueue(job, 0, links(0, 4)));
+  ASSERT_TRUE(fleet().heartbeat("h1/1", {{"host", "h1"}, {"pages", "7"}}, milliseconds(60000)));
+  ASSERT_TRUE(fleet().heartbeat("h2/1", {{"host", "h2"}, {"pages", "3"}}, milliseconds(300)));
+  ASSERT_EQ(claim("h2/1", 3).size(), 3u);
+  ASSERT_TRUE(wait_until([&] { return !*fleet().alive("h2/1"); }, milliseconds(3000)));
+  auto workers = fleet().workers();
   ASSERT_TRUE(workers);
   ASSERT_EQ(workers->size(), 2u);
   EXPECT_EQ((*workers)[0].liveness, WorkerInfo::Liveness::alive);
   EXPECT_GE((*workers)[0].heartbeat_age_ms, 0);
   EXPECT_EQ((*workers)[1].liveness, WorkerInfo::Liveness::expired);
-  EXPECT_EQ(*m_queue->reap_dead(), 3);
-  workers = m_queue->workers();
+  EXPECT_EQ(*fleet().reap_dead(), 3);
+  workers = fleet().workers();
   ASSERT_EQ(workers->size(), 2u);
   EXPECT_EQ((*workers)[1].liveness, WorkerInfo::Liveness::dead);
   EXPECT_EQ((*workers)[1].field("pages"), "3");  // its last heartbeat is kept
   EXPECT_EQ((*workers)[1].field("state"), "dead");
   expect_balanced(job);
   // Back under the same id: alive again, no longer listed dead.
-  ASSERT_TRUE(m_queue->heartbeat("h2/1", {{"host", "h2"}, {"state", "running"}}, milliseconds(60000)));
-  workers = m_queue->workers();
+  ASSERT_TRUE(fleet().heartbeat("h2/1", {{"host", "h2"}, {"state", "running"}}, milliseconds(60000)));
+  workers = fleet().workers();
   EXPECT_EQ((*workers)[1].liveness, WorkerInfo::Liveness::alive);
   EXPECT_EQ(m_queue->redis().command({"ZCARD", m_queue->keys().dead_workers()})->integer, 0);
   // Forgetting: only the dead.
-  ASSERT_TRUE(m_queue->heartbeat("h3/1", {{"host", "h3"}}, milliseconds(300)));
-  ASSERT_TRUE(crawl::testing::wait_until([&] { return !*m_queue->alive("h3/1"); }, milliseconds(3000)));
-  ASSERT_TRUE(m_queue->reap_dead());
-  EXPECT_EQ(*m_queue->forget_dead(), 1);
-  EXPECT_EQ(m_queue->workers()->size(), 2u);
+  ASSERT_TRUE(fleet().heartbeat("h3/1", {{"host", "h3"}}, milliseconds(300)));
+  ASSERT_TRUE(wait_until([&] { return !*fleet().alive("h3/1"); }, milliseconds(3000)));
+  ASSERT_TRUE(fleet().reap_dead());
+  EXPECT_EQ(*fleet().forget_dead(), 1);
+  EXPECT_EQ(fleet().workers()->size(), 2u);
 }
 
 TEST_F(QueueTest, PagesPerSecondCoverTheLastMinuteAndAFinishedJobsWholeDuration) {
   const std::string job = new_job();
-  ASSERT_TRUE(m_queue->enqueue(job, 0, links(0, 30)));
-  auto held = m_queue->claim("w1", 20, 1000);
+  ASSERT_TRUE(jobs().enqueue(job, 0, links(0, 30)));
   std::vector<PageOutcome> outcomes;
-  for (const auto& e : *held) outcomes.push_back(done(e));
-  ASSERT_TRUE(m_queue->complete("w1", outcomes));
+  for (const auto& e : claim("w1", 20)) outcomes.push_back(done(e));
+  ASSERT_TRUE(frontier().complete("w1", outcomes));
   // A job younger than a minute: all its pages over its age, to the millisecond, the current
   // second included.
   JobInfo i = info(job);
@@ -469,10 +668,9 @@ TEST_F(QueueTest, PagesPerSecondCoverTheLastMinuteAndAFinishedJobsWholeDuration)
   EXPECT_DOUBLE_EQ(i.rate(), 20.0 / i.recent_seconds);
   EXPECT_GT(i.rate(), 20.0 / 60) << "not the pages over a whole minute";
   // Finished: the pages over its duration, from creation to the last page, however long ago.
-  held = m_queue->claim("w1", 10, 1000);
   outcomes.clear();
-  for (const auto& e : *held) outcomes.push_back(done(e));
-  ASSERT_TRUE(m_queue->complete("w1", outcomes));
+  for (const auto& e : claim("w1", 10)) outcomes.push_back(done(e));
+  ASSERT_TRUE(frontier().complete("w1", outcomes));
   i = info(job);
   ASSERT_TRUE(i.finished());
   EXPECT_EQ(i.pages_recorded, 30);
@@ -480,10 +678,10 @@ TEST_F(QueueTest, PagesPerSecondCoverTheLastMinuteAndAFinishedJobsWholeDuration)
   EXPECT_DOUBLE_EQ(i.rate(), 30.0 * 1000 / std::max<std::int64_t>(1, i.last_page_ms - i.created_ms));
   std::this_thread::sleep_for(milliseconds(1100));
   EXPECT_DOUBLE_EQ(info(job).rate(), i.rate()) << "a finished job's rate does not decay";
-  auto two = m_queue->jobs({job, job});
+  auto two = jobs().jobs({job, job});
   ASSERT_TRUE(two);
   EXPECT_EQ(two->size(), 2u);
-  EXPECT_FALSE(m_queue->jobs({job, "404"}));
+  EXPECT_FALSE(jobs().jobs({job, "404"}));
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 #include "crawl_cluster.hpp"
 
+#include <algorithm>
 #include <filesystem>
 #include <set>
 #include <stdexcept>
@@ -115,6 +116,10 @@ std::string CrawlCluster::redis_cli(const std::vector<std::string>& args) {
 std::string CrawlCluster::submit_root(const std::vector<std::string>& extra) {
   std::vector<std::string> args{"submit", m_site.root_url(), "--retries", "1", "--quiet"};
   args.insert(args.end(), extra.begin(), extra.end());
+  // The test site is ours: fast settings, unless the test asks for its own.
+  auto given = [&](const char* flag) { return std::find(extra.begin(), extra.end(), flag) != extra.end(); };
+  if (!given("--delay")) args.insert(args.end(), {"--delay", "0"});
+  if (!given("--host-concurrency")) args.insert(args.end(), {"--host-concurrency", "16"});
   CommandResult r = crawlctl(args);
   if (r.rc != 0) throw std::runtime_error("submit failed: " + r.err);
   std::string id = r.out;

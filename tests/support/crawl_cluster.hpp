@@ -45,7 +45,9 @@ class CrawlCluster {
   CommandResult crawlctl(const std::vector<std::string>& args);
   // A command to the cluster's Redis through redis-cli; returns what it printed.
   std::string redis_cli(const std::vector<std::string>& args);
-  std::string submit_root(const std::vector<std::string>& extra = {});  // returns the job id
+  // Submits the test site's root (a site of ours: --delay 0 --host-concurrency 16 unless `extra`
+  // says otherwise); returns the job id.
+  std::string submit_root(const std::vector<std::string>& extra = {});
   std::map<std::string, long long> counters(const std::string& job);
   // Polls status until the job is finished or `timeout` passes.
   bool wait_finished(const std::string& job, std::chrono::milliseconds timeout = 120s);

@@ -191,5 +191,57 @@ TEST(StatusView, JsonForOneJobKeepsItsFieldsAtTheTop) {
             "1970-01-01T00:00:00Z workers: 1 running\n");
 }
 
+
+// How a job's sites stand: counted on the job's line, listed with --sites, and the dead letters
+// flagged.
+TEST(StatusView, SitesAreCountedAndTheBusiestListed) {
+  Snapshot s;
+  s.at_ms = 100'000;
+  s.jobs = {job(10, 1, 3, 0)};
+  s.jobs[0].sites = {4, 1, 2, 1, 1};  // queued, ready, waiting, for a slot, backing off
+  s.workers = {beat("h1/1", Liveness::alive)};
+  s.with_sites = true;
+  auto site = [](std::string name, long long queued, std::int64_t due_ms) {
+    queue::SiteInfo out;
+    out.site = std::move(name);
+    out.queued = queued;
+    out.due_ms = due_ms;
+    return out;
+  };
+  queue::SiteInfo slow = site("http://slow.example", 7, 0);
+  slow.busy = 1;
+  slow.last_ms = 99'000;
+  slow.for_slot = true;
+  queue::SiteInfo throttled = site("https://busy.example", 3, 105'000);
+  throttled.last_ms = 90'000;
+  throttled.backoff_until_ms = 105'000;
+  throttled.backoff_reason = "http_429";
+  throttled.failures = 1;
+  queue::SiteInfo gone = site("http://down.example:8080", 2, 100'000);
+  gone.failures = 8;
+  gone.gone_until_ms = 3'700'000;
+  s.sites = {slow, throttled, gone};
+  s.dead_letters = 3;
+  const Verdict v = judge(s, nullptr);
+  const std::string text = render(s, v, "7");
+  EXPECT_NE(text.find("4 sites with queued URLs: 1 ready, 2 waiting for their delay, 1 for a slot (1 of them backing off)"),
+            std::string::npos) << text;
+  EXPECT_NE(text.find("http://slow.example"), std::string::npos) << text;
+  EXPECT_NE(text.find("when a request ends"), std::string::npos) << text;
+  EXPECT_NE(text.find("5.0s (http_429)"), std::string::npos) << text;
+  EXPECT_NE(text.find("given up for 1h00m"), std::string::npos) << text;
+  EXPECT_NE(text.find("! 3 frontier entries could not be read"), std::string::npos) << text;
+  EXPECT_EQ(site_next_text(throttled, s.at_ms), "in 5.0s");
+  const auto json = to_json(s, v, "7");
+  EXPECT_EQ(json["sites"]["waiting_for_slot"], 1);
+  EXPECT_EQ(json["dead_letters"], 3);
+  ASSERT_EQ(json["busiest_sites"].size(), 3u);
+  EXPECT_EQ(json["busiest_sites"][0]["next_ms"], nullptr);
+  EXPECT_EQ(json["busiest_sites"][1]["backoff_reason"], "http_429");
+  EXPECT_EQ(json["busiest_sites"][1]["next_ms"], 105'000);
+  EXPECT_EQ(json["busiest_sites"][2]["given_up_until_ms"], 3'700'000);
+  EXPECT_NE(render_lines(s, v).find("; sites: 1 ready, 2 waiting, 1 for a slot, 1 backing off\n"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace crawl::ctl

@@ -40,31 +40,76 @@ TEST(Decide, ClientErrorsFailAtOnce) {
   EXPECT_EQ(run(response(304)).reason, "http_304");  // a 3xx without Location
 }
 
-TEST(Decide, ServerErrorsAndTimeoutsRetryThenFail) {
-  Decision d = run(response(503));
+// An error of the page (500, 502, 504, 408) is retried later, with an exponential delay; the
+// site answered.
+TEST(Decide, ServerErrorsRetryThenFail) {
+  Decision d = run(response(500));
   EXPECT_EQ(d.next, Next::retry);
-  EXPECT_EQ(d.reason, "http_503");
+  EXPECT_EQ(d.reason, "http_500");
   EXPECT_EQ(d.retry_in, std::chrono::milliseconds(1000));
-  d = run(response(503), {"http://example.org/a", 0, 1, {}});
+  EXPECT_EQ(d.site, Decision::Site::answered);
+  d = run(response(502), {"http://example.org/a", 0, 1, {}});
   EXPECT_EQ(d.retry_in, std::chrono::milliseconds(2000));  // exponential
-  d = run(response(503), {"http://example.org/a", 0, 2, {}});
+  d = run(response(504), {"http://example.org/a", 0, 2, {}});
   EXPECT_EQ(d.next, Next::failed);
-  EXPECT_EQ(d.reason, "http_503");
-  fetch::Response slow;
-  slow.failure = fetch::Failure::timeout;
-  EXPECT_EQ(run(slow).next, Next::retry);
-  d = run(slow, {"http://example.org/a", 0, 0, {}}, 0);
-  EXPECT_EQ(d.next, Next::failed);
-  EXPECT_EQ(d.reason, "timeout");
+  EXPECT_EQ(d.reason, "http_504");
+  fetch::Response broken;
+  broken.failure = fetch::Failure::protocol;
+  EXPECT_EQ(run(broken).next, Next::retry);
+  EXPECT_EQ(run(broken).site, Decision::Site::unknown);
+}
+
+// The site itself failing or asking for patience (refused, timed out, 429, 503) backs the site
+// off for every worker, as its Retry-After says or exponentially; the URL goes back to its site
+// while attempts remain.
+TEST(Decide, SiteFailuresBackTheSiteOff) {
+  for (fetch::Failure f : {fetch::Failure::connect, fetch::Failure::resolve, fetch::Failure::tls, fetch::Failure::timeout}) {
+    fetch::Response r;
+    r.failure = f;
+    Decision d = run(r);
+    EXPECT_EQ(d.next, Next::requeue) << fetch::to_string(f);
+    EXPECT_EQ(d.site, Decision::Site::failed);
+    EXPECT_EQ(d.site_backoff, std::chrono::milliseconds(0)) << "exponential, by the site's failures";
+    EXPECT_EQ(d.reason, fetch::to_string(f));
+    d = run(r, {"http://example.org/a", 0, 2, {}});
+    EXPECT_EQ(d.next, Next::failed) << "no attempts left";
+    EXPECT_EQ(d.site, Decision::Site::failed);
+  }
   fetch::Response limited = response(429);
   limited.retry_after = "120";
-  EXPECT_EQ(run(limited).retry_in, std::chrono::milliseconds(120000));  // the server's word
-  // Headers too large are the server's answer: asking again would get the same.
-  fetch::Response bloated;
-  bloated.failure = fetch::Failure::headers;
-  d = run(bloated);
-  EXPECT_EQ(d.next, Next::failed);
-  EXPECT_EQ(d.reason, "headers_too_large");
+  Decision d = run(limited);
+  EXPECT_EQ(d.next, Next::requeue);
+  EXPECT_EQ(d.reason, "http_429");
+  EXPECT_EQ(d.site, Decision::Site::failed);
+  EXPECT_EQ(d.site_backoff, std::chrono::milliseconds(120000));  // the server's word
+  d = run(response(503));
+  EXPECT_EQ(d.next, Next::requeue);
+  EXPECT_EQ(d.site_backoff, std::chrono::milliseconds(0));
+  // Headers too large or an encoding not asked for are the server's answer: not retried.
+  for (fetch::Failure f : {fetch::Failure::headers, fetch::Failure::encoding}) {
+    fetch::Response r;
+    r.failure = f;
+    d = run(r);
+    EXPECT_EQ(d.next, Next::failed);
+    EXPECT_EQ(d.reason, fetch::to_string(f));
+    EXPECT_EQ(d.site, Decision::Site::answered);
+  }
+  EXPECT_EQ(run(response(200)).site, Decision::Site::answered);
+  EXPECT_EQ(run(response(404)).site, Decision::Site::answered);
+}
+
+// A redirect to another site (another scheme, host or port) is not followed within the lease:
+// the page moved, and the target is crawled as a URL of its own, under its site's politeness.
+TEST(Decide, ARedirectToAnotherSiteMovesThePage) {
+  fetch::Response moved = response(301);
+  for (const char* elsewhere : {"https://example.org/a", "http://www.example.org/a", "http://example.org:8080/a"}) {
+    moved.location = elsewhere;
+    const Decision d = run(moved);
+    EXPECT_EQ(d.next, Next::moved) << elsewhere;
+    EXPECT_EQ(d.redirect_to, elsewhere);
+  }
+  moved.location = "/b";
+  EXPECT_EQ(run(moved).next, Next::redirect);
 }
 
 TEST(Decide, RedirectsResolveAndStopAtLoopsAndLimits) {

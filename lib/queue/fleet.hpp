@@ -1,0 +1,64 @@
+#pragma once
+// The workers in Redis: heartbeats (a key with a TTL and the last report), the registered and
+// the dead, and the reaper that returns a dead worker's leases. docs/redis-data-model.md.
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "core/result.hpp"
+#include "queue/keys.hpp"
+#include "queue/redis.hpp"
+
+namespace crawl::queue {
+
+// A worker as its last heartbeat describes it.
+struct WorkerInfo {
+  enum class Liveness { alive, expired, dead };  // expired: silent past its TTL, not yet reaped
+  std::string id;
+  Liveness liveness = Liveness::alive;
+  std::map<std::string, std::string> fields;  // the heartbeat hash (host, pid, state, pages, ...)
+  std::int64_t heartbeat_age_ms = -1;         // -1: unknown
+
+  std::string field(const std::string& name) const {
+    auto it = fields.find(name);
+    return it == fields.end() ? std::string() : it->second;
+  }
+};
+
+class Fleet {
+ public:
+  Fleet(Redis& redis, const Keys& keys) : m_redis(redis), m_keys(keys) {}
+
+  Result<void> heartbeat(const std::string& worker, const std::map<std::string, std::string>& fields,
+                         std::chrono::milliseconds ttl);
+  // A worker leaving: every lease Redis holds under its name goes back first (how many), then
+  // it is unregistered.
+  Result<long long> leave(const std::string& worker);
+  Result<std::vector<std::string>> worker_ids();
+  // Every registered worker and every worker remembered as dead, sorted by id: two round trips
+  // whatever the number of jobs or URLs. `now_ms`, if given, receives the server's clock (ms)
+  // from the same round trip.
+  Result<std::vector<WorkerInfo>> workers(std::int64_t* now_ms = nullptr);
+  // Forgets dead workers that died before `before_ms` (0: all of them); returns how many.
+  Result<long long> forget_dead(std::int64_t before_ms = 0);
+  Result<bool> alive(const std::string& worker);
+  // For each id: whether its heartbeat is current, and the pid and deploy id it last reported.
+  struct Heartbeat {
+    bool alive = false;
+    long pid = 0;
+    std::string deploy;
+  };
+  Result<std::vector<Heartbeat>> heartbeats(const std::vector<std::string>& workers);
+  // Reaps every registered worker whose heartbeat has expired; returns the entries returned.
+  // With `every`, sweeps only if no caller in the fleet has swept in that long (else returns 0).
+  Result<long long> reap_dead(std::chrono::milliseconds every = std::chrono::milliseconds(0));
+
+ private:
+  Redis& m_redis;
+  const Keys& m_keys;
+};
+
+}  // namespace crawl::queue

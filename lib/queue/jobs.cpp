@@ -1,0 +1,331 @@
+#include "queue/jobs.hpp"
+
+#include <algorithm>
+#include <charconv>
+
+#include <nlohmann/json.hpp>
+
+#include "policy/scope.hpp"
+#include "queue/entry.hpp"
+#include "queue/replies.hpp"
+#include "queue/scripts.hpp"
+#include "url/url.hpp"
+
+namespace crawl::queue {
+
+namespace {
+
+constexpr std::size_t k_links_per_call = 1000;  // URLs per enqueue script call
+constexpr std::size_t k_calls_per_trip = 4;     // script calls per round trip
+constexpr long long k_cancel_chunk = 10'000;    // entries a cancel drops per call: ~10 ms of Redis
+
+}  // namespace
+
+std::vector<std::pair<std::string, std::string>> job_fields(const policy::JobOptions& o) {
+  return {{"scope", std::string(policy::to_string(o.scope))},
+          {"max_depth", std::to_string(o.max_depth)},
+          {"max_pages", std::to_string(o.max_pages)},
+          {"allow", nlohmann::json(o.allow).dump()},
+          {"deny", nlohmann::json(o.deny).dump()},
+          {"respect_robots", o.respect_robots ? "1" : "0"},
+          {"delay_ms", std::to_string(o.delay.count())},
+          {"host_concurrency", std::to_string(o.host_concurrency)},
+          {"max_crawl_delay_ms", std::to_string(o.max_crawl_delay.count())},
+          {"max_links_per_page", std::to_string(o.max_links_per_page)},
+          {"max_retries", std::to_string(o.max_retries)},
+          {"max_url_length", std::to_string(o.max_url_length)},
+          {"max_repeats", std::to_string(o.max_repeats)}};
+}
+
+Result<policy::JobOptions> job_options(const std::map<std::string, std::string>& f) {
+  policy::JobOptions o;
+  auto get = [&](const char* key) -> const std::string* {
+    auto it = f.find(key);
+    return it == f.end() ? nullptr : &it->second;
+  };
+  if (auto* v = get("scope"); v && !policy::parse_scope(*v, o.scope))
+    return fail("job has an unknown scope '{}'", *v);
+  if (auto* v = get("max_depth")) o.max_depth = static_cast<int>(to_number(*v));
+  if (auto* v = get("max_pages")) o.max_pages = static_cast<std::uint64_t>(to_number(*v));
+  for (auto [key, list] : {std::pair{"allow", &o.allow}, std::pair{"deny", &o.deny}})
+    if (auto* v = get(key)) {
+      auto j = nlohmann::json::parse(*v, nullptr, false);
+      const bool strings = j.is_array() && std::all_of(j.begin(), j.end(), [](const auto& e) { return e.is_string(); });
+      if (!strings) return fail("job field '{}' is not a JSON list of strings", key);
+      *list = j.get<std::vector<std::string>>();
+    }
+  if (auto* v = get("respect_robots")) o.respect_robots = *v != "0";
+  if (auto* v = get("delay_ms")) o.delay = std::chrono::milliseconds(to_number(*v));
+  if (auto* v = get("host_concurrency")) o.host_concurrency = std::max(1, static_cast<int>(to_number(*v)));
+  if (auto* v = get("max_crawl_delay_ms")) o.max_crawl_delay = std::chrono::milliseconds(to_number(*v));
+  if (auto* v = get("max_links_per_page")) o.max_links_per_page = std::max(0, static_cast<int>(to_number(*v)));
+  if (auto* v = get("max_retries")) o.max_retries = static_cast<int>(to_number(*v));
+  if (auto* v = get("max_url_length")) o.max_url_length = static_cast<std::size_t>(to_number(*v));
+  if (auto* v = get("max_repeats")) o.max_repeats = static_cast<int>(to_number(*v));
+  return o;
+}
+
+Result<std::string> Jobs::create(const policy::JobOptions& options, const std::string& name,
+                                 const std::vector<std::string>& seed_authorities, std::int64_t now_ms) {
+  // The job's id, and its creation time by the server's clock: the rate status shows is measured
+  // against the time of its pages, which the scripts take from the same clock.
+  auto first = m_redis.pipeline({{"INCR", m_keys.job_seq()}, {"TIME"}});
+  if (!first) return fail(first.error());
+  const Reply& id = (*first)[0];
+  if (!id.ok()) return fail("creating a job: {}", id.str);
+  const std::string job = std::to_string(id.integer);
+  if (const std::int64_t server = server_ms((*first)[1]); server > 0) now_ms = server;
+  std::vector<std::string> hset{"HSET", m_keys.job(job), "name", name, "state", "running",
+                                "created_ms", std::to_string(now_ms), "submitting", "1"};
+  for (auto& [k, v] : job_fields(options)) {
+    hset.push_back(k);
+    hset.push_back(v);
+  }
+  std::vector<std::vector<std::string>> commands{std::move(hset)};
+  commands.push_back({"SET", m_keys.submitter(job), "1", "PX", std::to_string(scripts::k_submitter_ttl_ms)});
+  commands.push_back({"HSET", m_keys.stats(job), "submitted", "0", "queued", "0", "in_flight", "0",
+                      "done", "0", "failed", "0", "filtered", "0", "budget_used", "0"});
+  for (std::size_t i = 0; i < seed_authorities.size(); i += 1000) {
+    std::vector<std::string> sadd{"SADD", m_keys.seeds(job)};
+    for (std::size_t k = i; k < std::min(i + 1000, seed_authorities.size()); ++k)
+      sadd.push_back(seed_authorities[k]);
+    commands.push_back(std::move(sadd));
+  }
+  commands.push_back({"ZADD", m_keys.jobs(), std::to_string(now_ms), job});
+  auto replies = m_redis.pipeline(commands);
+  if (!replies) return fail(replies.error());
+  for (const Reply& r : *replies)
+    if (!r.ok()) return fail("creating job {}: {}", job, r.str);
+  return job;
+}
+
+Result<void> Jobs::begin_submit(const std::string& job, const std::vector<std::string>& seed_authorities) {
+  auto begun = m_redis.script(scripts::begin_submit, {m_keys.prefix, job, std::to_string(scripts::k_submitter_ttl_ms)});
+  if (!begun) return fail(begun.error());
+  if (!begun->ok()) return fail("adding seeds to job {}: {}", job, begun->str);
+  if (begun->integer == 0) return fail(ErrorKind::not_found, "no job '{}'", job);
+  if (begun->integer < 0) return fail(ErrorKind::invalid, "job {} was cancelled: no seeds can be added to it", job);
+  std::vector<std::vector<std::string>> commands;
+  for (std::size_t i = 0; i < seed_authorities.size(); i += 1000) {
+    std::vector<std::string> sadd{"SADD", m_keys.seeds(job)};
+    for (std::size_t k = i; k < std::min(i + 1000, seed_authorities.size()); ++k) sadd.push_back(seed_authorities[k]);
+    commands.push_back(std::move(sadd));
+  }
+  if (commands.empty()) return {};
+  auto replies = m_redis.pipeline(commands);
+  if (!replies) return fail(replies.error());
+  for (const Reply& r : *replies)
+    if (!r.ok()) return fail("adding seeds to job {}: {}", job, r.str);
+  return {};
+}
+
+Result<void> Jobs::end_submit(const std::string& job) {
+  // The last submit to end clears the mark (and the submitter key, which the others kept alive).
+  auto r = m_redis.script(scripts::end_submit, {m_keys.prefix, job});
+  if (!r) return fail(r.error());
+  if (!r->ok()) return fail("ending the submit of job {}: {}", job, r->str);
+  return {};
+}
+
+Result<Admitted> Jobs::enqueue(const std::string& job, int depth, const std::vector<Link>& links,
+                               const Progress& progress) {
+  std::vector<LinkView> views;
+  views.reserve(links.size());
+  for (const Link& l : links) views.push_back({l.url, l.drop, l.fingerprint});
+  return enqueue(job, depth, views, progress);
+}
+
+Result<Admitted> Jobs::enqueue(const std::string& job, int depth, const std::vector<LinkView>& links,
+                               const Progress& progress) {
+  // Batches are sent without waiting: while Redis runs one, the next is prepared, and its
+  // replies are read after the following one has gone out.
+  Admitted total;
+  std::size_t in_flight = 0, sent_upto = 0, acked_upto = 0;
+  std::vector<std::vector<std::string_view>> outstanding;  // the batch whose replies are awaited
+  auto collect = [&]() -> Result<void> {
+    auto replies = m_redis.receive(in_flight);
+    if (!replies) return fail(replies.error());
+    // A server that lost its script cache refused the whole batch, none of it ran: send it
+    // again the slow way, which loads the script first.
+    if (!replies->empty() && !replies->front().ok() && replies->front().str.starts_with("NOSCRIPT")) {
+      std::vector<std::vector<std::string>> again;
+      for (const auto& v : outstanding) again.emplace_back(v.begin(), v.end());
+      replies = m_redis.scripts(scripts::enqueue, again);
+    }
+    if (!replies) return fail(replies.error());
+    for (const Reply& r : *replies) {
+      if (!r.ok() || r.elements.size() != 2) return fail("enqueue into job {}: {}", job, r.str);
+      total.admitted += static_cast<std::uint64_t>(r.elements[0].integer);
+      total.duplicates += static_cast<std::uint64_t>(r.elements[1].integer);
+    }
+    in_flight = 0;
+    acked_upto = sent_upto;
+    if (progress) progress(acked_upto, total);
+    return {};
+  };
+  // Views into the links; the prefix, job, depth and fingerprints live in these buffers.
+  const std::string depth_text = std::to_string(depth);
+  std::vector<std::string> fingerprints(links.size());
+  std::size_t i = 0;
+  while (i < links.size()) {
+    std::vector<std::vector<std::string_view>> views;
+    for (std::size_t c = 0; c < k_calls_per_trip && i < links.size(); ++c) {
+      std::vector<std::string_view> args{m_keys.prefix, job, depth_text};
+      const std::size_t end = std::min(i + k_links_per_call, links.size());
+      args.reserve(3 + 3 * (end - i));
+      for (; i < end; ++i) {
+        const LinkView& link = links[i];
+        fingerprints[i] = fingerprint_bytes(link.fingerprint != 0 ? link.fingerprint : url::fingerprint(link.url));
+        args.insert(args.end(), {fingerprints[i], link.url, link.drop});
+      }
+      views.push_back(std::move(args));
+    }
+    if (in_flight > 0)
+      if (auto done = collect(); !done) return fail(done.error());
+    if (auto sent = m_redis.send_scripts(scripts::enqueue, views); !sent) return fail(sent.error());
+    in_flight = views.size();
+    outstanding = std::move(views);
+    sent_upto = i;
+  }
+  if (in_flight > 0)
+    if (auto done = collect(); !done) return fail(done.error());
+  return total;
+}
+
+Result<JobInfo> Jobs::job(const std::string& id) {
+  auto all = jobs({id});
+  if (!all) return fail(all.error());
+  return std::move(all->front());
+}
+
+Result<std::vector<JobInfo>> Jobs::jobs(const std::vector<std::string>& ids) {
+  // One round trip: TIME, then per job its hash, counters, rate ring, submitter key and how its
+  // sites stand (job_sites.lua, sent whole: it is short).
+  constexpr std::size_t k_per_job = 5;
+  const std::string site_counts(scripts::job_sites);
+  std::vector<std::vector<std::string>> commands{{"TIME"}};
+  for (const auto& id : ids) {
+    commands.push_back({"HGETALL", m_keys.job(id)});
+    commands.push_back({"HGETALL", m_keys.stats(id)});
+    commands.push_back({"HGETALL", m_keys.rate(id)});
+    commands.push_back({"EXISTS", m_keys.submitter(id)});
+    commands.push_back({"EVAL", site_counts, "0", m_keys.prefix, id});
+  }
+  auto replies = m_redis.pipeline(commands);
+  if (!replies) return fail(replies.error());
+  const std::int64_t now_ms = server_ms((*replies)[0]);
+  const long long now_s = now_ms / 1000;
+  std::vector<JobInfo> out;
+  for (std::size_t j = 0; j < ids.size(); ++j) {
+    const std::string& id = ids[j];
+    const Reply* r = &(*replies)[1 + k_per_job * j];
+    auto f = hash_of(r[0]);
+    if (f.empty()) return fail(ErrorKind::not_found, "no job '{}'", id);
+    auto options = job_options(f);
+    JobInfo info;
+    info.id = id;
+    info.name = f["name"];
+    info.state = f["state"];
+    info.created_ms = to_number(f["created_ms"]);
+    if (!options) {
+      info.problem = options.error().message;
+    } else if (auto filter = policy::LinkFilter::create(*options, {}); !filter) {
+      info.problem = filter.error().message;  // an allow or deny pattern that does not compile
+    } else {
+      info.options = std::move(*options);
+    }
+    info.submitting = to_number(f["submitting"]) > 0;
+    info.seeds_version = to_number(f["seeds_version"]);
+    info.submitter_alive = r[3].integer == 1;
+    for (auto& [k, v] : hash_of(r[1])) info.stats[k] = to_number(v);
+    if (const auto& s = r[4].elements; s.size() == 5) {
+      info.sites.queued = s[0].integer;
+      info.sites.ready = s[1].integer;
+      info.sites.waiting = s[2].integer - s[1].integer;
+      info.sites.for_slot = s[3].integer;
+      info.sites.backing_off = s[4].integer;
+    }
+    // The pages-per-second ring (complete.lua): the last 60 whole seconds; for a job younger
+    // than a minute, every page since its creation, over its age to the millisecond.
+    auto rate = hash_of(r[2]);
+    info.pages_recorded = to_number(rate["pages"]);
+    info.last_page_ms = to_number(rate["last_ms"]);
+    if (now_ms > 0 && info.created_ms > 0 && now_ms - info.created_ms < 60'000) {
+      info.recent_pages = info.pages_recorded;
+      info.recent_seconds = static_cast<double>(std::max<long long>(1, now_ms - info.created_ms)) / 1000.0;
+    } else if (!rate.empty() && now_s > 0) {
+      info.recent_seconds = 60;
+      for (int slot = 0; slot < 64; ++slot) {
+        const long long second = to_number(rate["t" + std::to_string(slot)]);
+        if (second >= now_s - 60 && second < now_s) info.recent_pages += to_number(rate["c" + std::to_string(slot)]);
+      }
+    }
+    out.push_back(std::move(info));
+  }
+  return out;
+}
+
+Result<JobChange> Jobs::control(const std::string& job, JobAction action) {
+  const char* name = action == JobAction::pause ? "pause" : action == JobAction::resume ? "resume" : "cancel";
+  JobChange change;
+  while (true) {
+    auto r = m_redis.script(scripts::control, {m_keys.prefix, job, name, std::to_string(k_cancel_chunk)});
+    if (!r) return fail(r.error());
+    if (!r->ok() && r->str.starts_with("no job")) return fail(ErrorKind::not_found, "no job '{}'", job);
+    if (!r->ok() || r->elements.size() != 3) return fail("{} job {}: {}", name, job, r->str);
+    change.state = r->elements[0].str;
+    change.moved += r->elements[1].integer;
+    if (r->elements[2].integer == 0) break;  // nothing more to drop
+  }
+  if (action != JobAction::cancel || change.state != "cancelled") return change;
+  // The job's entries waiting for a retry, in chunks.
+  long long rank = 0;
+  while (rank >= 0) {
+    auto r = m_redis.script(scripts::sweep, {m_keys.prefix, std::to_string(k_cancel_chunk), std::to_string(rank)});
+    if (!r) return fail(r.error());
+    if (!r->ok() || r->elements.size() != 3) return fail("{} job {}: {}", name, job, r->str);
+    change.moved += r->elements[1].integer;
+    rank = r->elements[2].integer;
+  }
+  return change;
+}
+
+Result<std::vector<JobState>> Jobs::states(const std::vector<std::string>& ids) {
+  std::vector<std::vector<std::string>> commands;
+  for (const auto& id : ids) commands.push_back({"HMGET", m_keys.job(id), "state", "seeds_version"});
+  auto replies = m_redis.pipeline(commands);
+  if (!replies) return fail(replies.error());
+  std::vector<JobState> out;
+  for (const Reply& r : *replies) {
+    JobState s;
+    s.state = r.elements.size() == 2 && r.elements[0].type == Reply::Type::string ? r.elements[0].str : "gone";
+    if (r.elements.size() == 2) s.seeds_version = to_number(r.elements[1].str);
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+Result<std::vector<std::string>> Jobs::seed_authorities(const std::string& job) {
+  auto r = m_redis.command({"SMEMBERS", m_keys.seeds(job)});
+  if (!r) return fail(r.error());
+  return strings_of(*r);
+}
+
+Result<std::vector<std::string>> Jobs::ids() {
+  auto r = m_redis.command({"ZRANGE", m_keys.jobs(), "0", "-1"});
+  if (!r) return fail(r.error());
+  return strings_of(*r);
+}
+
+Result<std::vector<std::string>> Jobs::results(const std::string& job, std::string& cursor, std::size_t count) {
+  auto r = m_redis.command({"HSCAN", m_keys.results(job), cursor, "COUNT", std::to_string(count)});
+  if (!r) return fail(r.error());
+  if (!r->ok() || r->elements.size() != 2) return fail("reading results of job {}: {}", job, r->str);
+  cursor = r->elements[0].str;
+  std::vector<std::string> records;
+  const auto& pairs = r->elements[1].elements;
+  for (std::size_t i = 1; i < pairs.size(); i += 2) records.push_back(pairs[i].str);
+  return records;
+}
+
+}  // namespace crawl::queue

@@ -1,0 +1,23 @@
+# Writes the Lua scripts of lib/queue/lua into one C++ file, as string views, at build time.
+#   cmake -DOUT=lua_scripts.cpp -DDIR=lib/queue/lua -DNAMES=prelude,claim,... -P embed.cmake
+string(REPLACE "," ";" names "${NAMES}")
+set(content "// Generated from lib/queue/lua/*.lua by embed.cmake: edit those files, not this one.\n")
+string(APPEND content "#include <string_view>\n\nnamespace crawl::queue::lua {\n")
+foreach(name ${names})
+  file(READ "${DIR}/${name}.lua" text)
+  string(FIND "${text}" ")lua\"" clash)
+  if(NOT clash EQUAL -1)
+    message(FATAL_ERROR "${name}.lua holds the delimiter )lua\" of the literal it is embedded in")
+  endif()
+  string(APPEND content "extern const std::string_view ${name};\n")
+  string(APPEND content "const std::string_view ${name} = R\"lua(${text})lua\";\n")
+endforeach()
+string(APPEND content "}  // namespace crawl::queue::lua\n")
+# Rewritten only when it changes, so that nothing is rebuilt for nothing.
+if(EXISTS "${OUT}")
+  file(READ "${OUT}" old)
+  if(old STREQUAL content)
+    return()
+  endif()
+endif()
+file(WRITE "${OUT}" "${content}")

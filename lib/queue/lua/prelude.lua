@@ -1,0 +1,215 @@
+-- prelude.lua: what every script shares; prepended to each when it is embedded.
+--
+-- ARGV[1] is the key prefix P. Keys (docs/redis-data-model.md):
+--   P:q:{J}:{S}          LIST   job J's queued entries on site S; new ones pushed left, leased from the right
+--   P:sites:{J}          ZSET   site -> entries of J queued on it (present while there are any)
+--   P:sched:{J}          ZSET   site -> when J may next lease from it (ms, Redis's clock)
+--   P:blocked:{J}        SET    sites of J waiting for a slot (their requests in flight are at the limit)
+--   P:backoff:{J}        SET    sites of J found backing off by the last claim that looked at them
+--   P:due                ZSET   job -> its earliest scheduled site's time (running jobs only)
+--   P:site:{S}           HASH   last (start of the last request, ms), busy (requests in flight), failures
+--                               (site-level failures in a row), backoff_until, backoff_reason,
+--                               crawl_delay (ms, from robots.txt), gone_until, gone_reason
+--   P:site:{S}:waiting   SET    jobs blocked on S
+--   P:delayed            ZSET   entries waiting to be retried -> not before (ms)
+--   P:deadletter         LIST   entries that could not be read (newest first, at most 10,000)
+--   P:deadletters        STRING how many ever were
+--   P:wake               LIST   tokens that wake idle workers when work becomes ready
+-- An entry is "JOB DEPTH ATTEMPT URL"; its site S is the URL's "scheme://authority".
+local P = ARGV[1]
+local now = 0  -- ms by Redis's clock; set by time_now()
+local function time_now()
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  return now
+end
+
+-- Per-job counter deltas, applied once by flush().
+local jobs = {}
+local function acc(job)
+  local a = jobs[job]
+  if not a then
+    a = {d = {}}
+    jobs[job] = a
+  end
+  return a
+end
+local function bump(a, field, n) a.d[field] = (a.d[field] or 0) + n end
+local function stats_key(job) return P .. ':job:' .. job .. ':stats' end
+
+-- An entry as it must be, or nil: digits, a depth and attempt in range, an http(s) URL without a
+-- space. Anything else (written by hand, a bug, a tampered Redis) goes to the dead letters.
+local function parse_entry(e)
+  if type(e) ~= 'string' or #e > 8200 then return nil end
+  local job, depth, attempt, url = string.match(e, '^(%d+) (%d+) (%d+) (https?://[^ ]+)$')
+  if not job or #depth > 6 or #attempt > 4 then return nil end
+  local site = string.match(url, '^(https?://[^/?#]+)')
+  if not site then return nil end
+  return job, tonumber(depth), tonumber(attempt), url, site
+end
+
+-- A job's state and politeness options, read once per call.
+local options = {}
+local function opts_of(job)
+  local o = options[job]
+  if not o then
+    local f = redis.call('HMGET', P .. ':job:' .. job, 'state', 'delay_ms', 'host_concurrency', 'max_crawl_delay_ms',
+                         'max_pages')
+    o = {state = f[1] or 'gone', delay = tonumber(f[2]) or 1000, conc = tonumber(f[3]) or 1,
+         max_cd = tonumber(f[4]) or 30000, max_pages = tonumber(f[5]) or 0}
+    if o.conc < 1 then o.conc = 1 end
+    options[job] = o
+  end
+  return o
+end
+local function state_of(job) return opts_of(job).state end
+
+local dead = 0
+local function dead_letter(e)
+  redis.call('LPUSH', P .. ':deadletter', e)
+  redis.call('LTRIM', P .. ':deadletter', 0, 9999)
+  redis.call('INCR', P .. ':deadletters')
+  dead = dead + 1
+end
+
+-- The due index follows each job's schedule: touched jobs are set right in flush(), or at once
+-- by due_again().
+local touched = {}
+local woke = false
+local function due_again(job)
+  touched[job] = nil
+  if state_of(job) ~= 'running' then
+    redis.call('ZREM', P .. ':due', job)
+    return
+  end
+  local first = redis.call('ZRANGE', P .. ':sched:' .. job, 0, 0, 'WITHSCORES')
+  if first[1] then
+    redis.call('ZADD', P .. ':due', first[2], job)
+  else
+    redis.call('ZREM', P .. ':due', job)
+  end
+end
+
+-- Site S of job J may be leased from `at` on (unless it waits for a slot; a time already set
+-- stays, so a site backing off is not made due early).
+local function schedule(job, site, at)
+  if redis.call('SISMEMBER', P .. ':blocked:' .. job, site) == 1 then return end
+  redis.call('ZADD', P .. ':sched:' .. job, 'NX', at, site)
+  touched[job] = true
+  woke = true
+end
+
+-- An entry into its job's queue on its site: at the far end (new), or the near end (an entry
+-- going back: released, reaped, due for a retry). The queue's length is the site's count.
+local function push(job, site, e, front)
+  local q = P .. ':q:' .. job .. ':' .. site
+  local len = front and redis.call('RPUSH', q, e) or redis.call('LPUSH', q, e)
+  redis.call('ZADD', P .. ':sites:' .. job, len, site)
+  if len == 1 then schedule(job, site, now) end
+end
+
+-- Sites are the unit of politeness: a lease takes one of a site's slots (busy), a finished
+-- request gives it back, and whoever waited for it is scheduled again.
+local k_site_ttl = 86400000  -- a site idle a day forgets its state
+local function release_site(site)
+  local key = P .. ':site:' .. site
+  if tonumber(redis.call('HINCRBY', key, 'busy', -1)) < 0 then redis.call('HSET', key, 'busy', 0) end
+  local w = key .. ':waiting'
+  local waiting = redis.call('SMEMBERS', w)
+  if #waiting > 0 then
+    redis.call('DEL', w)
+    for _, job in ipairs(waiting) do
+      if redis.call('SREM', P .. ':blocked:' .. job, site) == 1 and redis.call('ZSCORE', P .. ':sites:' .. job, site) then
+        schedule(job, site, now)
+      end
+    end
+  end
+end
+
+-- Dedup: a job's seen set is 65,536 string buckets, chosen by the first 2 bytes of the 64-bit
+-- fingerprint, each the concatenation of the 6-byte remainders seen so far (about 12 bytes per
+-- URL at a million URLs). Lua 5.1 has no 64-bit integers, so the fingerprint travels as 8 raw
+-- bytes. Buckets read in a call are written once, by flush().
+local hex = {}
+for i = 0, 255 do hex[i] = string.format('%02x', i) end
+local buckets, dirty = {}, {}
+local function first_sight(job, fp)
+  local b1, b2 = string.byte(fp, 1, 2)
+  local key = P .. ':job:' .. job .. ':seen:' .. hex[b1] .. hex[b2]
+  local rem = string.sub(fp, 3)
+  local s = buckets[key]
+  if s == nil then
+    s = redis.call('GET', key) or ''
+  end
+  local i = string.find(s, rem, 1, true)
+  while i do
+    if (i - 1) % 6 == 0 then
+      buckets[key] = s
+      return false
+    end
+    i = string.find(s, rem, i + 1, true)
+  end
+  buckets[key] = s .. rem
+  dirty[key] = true
+  return true
+end
+
+-- The page budget (max_pages) counts URLs admitted to be fetched (budget_used); a link recorded
+-- as filtered at admission costs none of it.
+local function budget(a, job)
+  if a.used == nil then
+    local st = redis.call('HMGET', stats_key(job), 'budget_used', 'submitted')
+    if st[1] then
+      a.used = tonumber(st[1])
+    else  -- a job from before the counter: count all it admitted, from now on in the counter
+      a.used = tonumber(st[2] or 0)
+      bump(a, 'budget_used', a.used)
+    end
+    a.max = opts_of(job).max_pages
+  end
+  return a
+end
+
+-- Admits a URL into a job: a first sighting is queued on its site, or recorded as filtered with
+-- `drop` as its reason. Returns 1 if admitted (queued or recorded), else 0.
+local function admit(job, depth, fp, url, drop)
+  local s = state_of(job)
+  if s == 'cancelled' or s == 'gone' then return 0 end
+  local a = budget(acc(job), job)
+  if not first_sight(job, fp) then
+    bump(a, 'duplicates', 1)
+    return 0
+  end
+  if a.max > 0 and a.used >= a.max then
+    bump(a, 'dropped:max_pages', 1)
+    return 0
+  end
+  bump(a, 'submitted', 1)
+  local site = drop == '' and string.match(url, '^(https?://[^/?#]+)')
+  if drop ~= '' or not site then
+    local reason = drop ~= '' and drop or 'malformed'
+    redis.call('HSET', P .. ':job:' .. job .. ':results', url,
+               cjson.encode({url = url, outcome = 'filtered', reason = reason, depth = tonumber(depth)}))
+    bump(a, 'filtered', 1)
+    bump(a, 'filtered:' .. reason, 1)
+  else
+    a.used = a.used + 1
+    bump(a, 'budget_used', 1)
+    push(job, site, job .. ' ' .. depth .. ' 0 ' .. url, false)
+    bump(a, 'queued', 1)
+  end
+  return 1
+end
+
+-- Writes what the call gathered: dedup buckets, counters, the due index of the jobs touched, and
+-- a wake-up for idle workers when new work became ready (at most 16 tokens wait).
+local function flush()
+  for key in pairs(dirty) do redis.call('SET', key, buckets[key]) end
+  for job, a in pairs(jobs) do
+    for field, n in pairs(a.d) do
+      if n ~= 0 then redis.call('HINCRBY', stats_key(job), field, n) end
+    end
+  end
+  for job in pairs(touched) do due_again(job) end
+  if woke and redis.call('LLEN', P .. ':wake') < 16 then redis.call('LPUSH', P .. ':wake', '1') end
+end

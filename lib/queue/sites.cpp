@@ -1,0 +1,86 @@
+#include "queue/sites.hpp"
+
+#include "queue/replies.hpp"
+
+namespace crawl::queue {
+
+namespace {
+
+constexpr long long k_site_ttl_ms = 86'400'000;  // as lua/prelude.lua: an idle site's state lapses
+
+Result<void> expect_ok(const Result<Reply>& reply, std::string_view what) {
+  if (!reply) return fail(reply.error());
+  if (!reply->ok()) return fail("{}: {}", what, reply->str);
+  return {};
+}
+
+}  // namespace
+
+Result<std::optional<std::string>> Sites::robots(const std::string& origin) {
+  auto r = m_redis.command({"GET", m_keys.robots(origin)});
+  if (!r) return fail(r.error());
+  if (r->type != Reply::Type::string) return std::optional<std::string>();
+  return std::optional<std::string>(r->str);
+}
+
+Result<void> Sites::store_robots(const std::string& origin, const std::string& serialized,
+                                 std::chrono::milliseconds ttl) {
+  return expect_ok(m_redis.command({"SET", m_keys.robots(origin), serialized, "PX", std::to_string(ttl.count())}),
+                   "caching robots.txt");
+}
+
+Result<bool> Sites::lock_robots(const std::string& origin, std::chrono::milliseconds ttl) {
+  auto r = m_redis.command({"SET", m_keys.robots_lock(origin), "1", "NX", "PX", std::to_string(ttl.count())});
+  if (!r) return fail(r.error());
+  return r->type == Reply::Type::status;
+}
+
+Result<void> Sites::set_crawl_delay(const std::string& site, std::chrono::milliseconds delay) {
+  auto replies = m_redis.pipeline({{"HSET", m_keys.site(site), "crawl_delay", std::to_string(delay.count())},
+                                   {"PEXPIRE", m_keys.site(site), std::to_string(k_site_ttl_ms)}});
+  if (!replies) return fail(replies.error());
+  for (const Reply& r : *replies)
+    if (!r.ok()) return fail("recording the Crawl-delay of {}: {}", site, r.str);
+  return {};
+}
+
+Result<std::vector<SiteInfo>> Sites::busiest(const std::string& job, std::size_t n, std::int64_t* now_ms) {
+  auto top = m_redis.pipeline({{"ZREVRANGE", m_keys.sites(job), "0", std::to_string(static_cast<long long>(n) - 1), "WITHSCORES"},
+                               {"TIME"}});
+  if (!top) return fail(top.error());
+  if (now_ms) *now_ms = server_ms((*top)[1]);
+  const auto& pairs = (*top)[0].elements;
+  std::vector<SiteInfo> out;
+  std::vector<std::vector<std::string>> commands;
+  for (std::size_t i = 0; i + 1 < pairs.size(); i += 2) {
+    SiteInfo s;
+    s.site = pairs[i].str;
+    s.queued = to_number(pairs[i + 1].str);
+    out.push_back(std::move(s));
+    commands.push_back({"HMGET", m_keys.site(pairs[i].str), "busy", "last", "backoff_until", "backoff_reason", "failures",
+                        "crawl_delay", "gone_until"});
+    commands.push_back({"ZSCORE", m_keys.schedule(job), pairs[i].str});
+    commands.push_back({"SISMEMBER", m_keys.blocked(job), pairs[i].str});
+  }
+  if (commands.empty()) return out;
+  auto replies = m_redis.pipeline(commands);
+  if (!replies) return fail(replies.error());
+  for (std::size_t k = 0; k < out.size(); ++k) {
+    const auto& f = (*replies)[3 * k].elements;
+    SiteInfo& s = out[k];
+    if (f.size() == 7) {
+      s.busy = to_number(f[0].str);
+      s.last_ms = to_number(f[1].str);
+      s.backoff_until_ms = to_number(f[2].str);
+      s.backoff_reason = f[3].str;
+      s.failures = to_number(f[4].str);
+      s.crawl_delay_ms = to_number(f[5].str);
+      s.gone_until_ms = to_number(f[6].str);
+    }
+    s.due_ms = to_number((*replies)[3 * k + 1].str);
+    s.for_slot = (*replies)[3 * k + 2].integer == 1;
+  }
+  return out;
+}
+
+}  // namespace crawl::queue
