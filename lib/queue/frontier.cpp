@@ -122,6 +122,14 @@ Result<std::chrono::milliseconds> Frontier::site_start(const std::string& job, c
   return std::chrono::milliseconds(r->integer);
 }
 
+Result<std::chrono::milliseconds> Frontier::site_failed(const std::string& site, const std::string& reason,
+                                                       std::chrono::milliseconds backoff) {
+  auto r = m_redis.script(scripts::site_failed, {m_keys.prefix, site, reason, std::to_string(backoff.count())});
+  if (!r) return fail(r.error());
+  if (!r->ok()) return fail("backing {} off: {}", site, r->str);
+  return std::chrono::milliseconds(r->integer);
+}
+
 Result<long long> Frontier::dead_letters() {
   auto r = m_redis.command({"GET", m_keys.dead_letters()});
   if (!r) return fail(r.error());

@@ -84,6 +84,11 @@ class Frontier {
   // A further request within a lease (a redirect within the site): 0 when it may start now
   // (the start is marked), else how long to wait.
   Result<std::chrono::milliseconds> site_start(const std::string& job, const std::string& site);
+  // A site failed outside a page's outcome (its robots.txt could not be fetched): it is backed
+  // off for every worker, by `backoff` (a Retry-After) or exponentially (0). Returns how long
+  // until it may be asked again.
+  Result<std::chrono::milliseconds> site_failed(const std::string& site, const std::string& reason,
+                                                std::chrono::milliseconds backoff);
   // Entries ever moved to the dead letters, and the latest of them (newest first).
   Result<long long> dead_letters();
   Result<std::vector<std::string>> dead_letter_sample(std::size_t n);

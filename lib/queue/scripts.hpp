@@ -19,6 +19,7 @@ extern const std::string_view reap;          // lua/reap.lua
 extern const std::string_view control;       // lua/control.lua
 extern const std::string_view sweep;         // lua/sweep.lua
 extern const std::string_view site_start;    // lua/site_start.lua
+extern const std::string_view site_failed;   // lua/site_failed.lua
 extern const std::string_view begin_submit;  // lua/begin_submit.lua
 extern const std::string_view end_submit;    // lua/end_submit.lua
 extern const std::string_view job_sites;     // lua/job_sites.lua

@@ -8,12 +8,6 @@ namespace {
 
 constexpr long long k_site_ttl_ms = 86'400'000;  // as lua/prelude.lua: an idle site's state lapses
 
-Result<void> expect_ok(const Result<Reply>& reply, std::string_view what) {
-  if (!reply) return fail(reply.error());
-  if (!reply->ok()) return fail("{}: {}", what, reply->str);
-  return {};
-}
-
 }  // namespace
 
 Result<std::optional<std::string>> Sites::robots(const std::string& origin) {
@@ -25,8 +19,14 @@ Result<std::optional<std::string>> Sites::robots(const std::string& origin) {
 
 Result<void> Sites::store_robots(const std::string& origin, const std::string& serialized,
                                  std::chrono::milliseconds ttl) {
-  return expect_ok(m_redis.command({"SET", m_keys.robots(origin), serialized, "PX", std::to_string(ttl.count())}),
-                   "caching robots.txt");
+  // Stored, the fetch lock goes: when the copy lapses (a short one, for an unreachable
+  // robots.txt, lasts as long as the site's back-off), the next worker to ask fetches again.
+  auto replies = m_redis.pipeline({{"SET", m_keys.robots(origin), serialized, "PX", std::to_string(ttl.count())},
+                                   {"DEL", m_keys.robots_lock(origin)}});
+  if (!replies) return fail(replies.error());
+  for (const Reply& r : *replies)
+    if (!r.ok()) return fail("caching robots.txt of {}: {}", origin, r.str);
+  return {};
 }
 
 Result<bool> Sites::lock_robots(const std::string& origin, std::chrono::milliseconds ttl) {

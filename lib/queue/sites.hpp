@@ -35,6 +35,7 @@ class Sites {
   Sites(Redis& redis, const Keys& keys) : m_redis(redis), m_keys(keys) {}
 
   Result<std::optional<std::string>> robots(const std::string& origin);
+  // Caches the rules for `ttl` and frees the fetch lock.
   Result<void> store_robots(const std::string& origin, const std::string& serialized, std::chrono::milliseconds ttl);
   // True if this caller should fetch the origin's robots.txt (a lock held for `ttl`).
   Result<bool> lock_robots(const std::string& origin, std::chrono::milliseconds ttl);

@@ -15,13 +15,15 @@ constexpr std::int64_t k_refetch_ms = 1000;  // after a fetch the body memory cu
 
 }  // namespace
 
-RobotsAnswer robots_answer(const fetch::Response& r, const std::string& agent) {
-  const bool unreachable = (r.failure != fetch::Failure::none && r.failure != fetch::Failure::redirects) ||
-                           r.status >= 500 || (r.failure == fetch::Failure::none && r.status < 200);
-  if (unreachable) return {policy::Robots::disallow_all(), k_unreachable};  // try again in a minute
+RobotsAnswer robots_answer(const fetch::Response& r, const std::string& agent, std::int64_t now_ms) {
+  if (r.failure != fetch::Failure::none && r.failure != fetch::Failure::redirects)
+    return {policy::Robots::disallow_all(), k_unreachable, std::string(fetch::to_string(r.failure)), std::nullopt};
+  if (r.failure == fetch::Failure::none && (r.status >= 500 || r.status == 429 || r.status < 200))
+    return {policy::Robots::disallow_all(), k_unreachable, "http_" + std::to_string(r.status),
+            policy::parse_retry_after(r.retry_after, now_ms)};
   if (r.failure == fetch::Failure::none && r.status >= 200 && r.status < 300)
-    return {policy::parse_robots(r.body, agent), k_shared};
-  return {policy::Robots::allow_all(), k_shared};  // unavailable: 3xx, 4xx, too many redirects
+    return {policy::parse_robots(r.body, agent), k_shared, "", std::nullopt};
+  return {policy::Robots::allow_all(), k_shared, "", std::nullopt};  // unavailable: 3xx, 4xx, too many redirects
 }
 
 const policy::Robots* RobotsCache::lookup(const std::string& origin, std::uint64_t task,
@@ -74,7 +76,13 @@ bool RobotsCache::on_response(const fetch::Response& r, queue::Queue* queue, std
     o.recheck_ms = now_ms + k_refetch_ms;
     return true;
   }
-  auto [robots, ttl] = robots_answer(r, m_agent);
+  auto [robots, ttl, failure, retry_after] = robots_answer(r, m_agent, now_ms);
+  if (!failure.empty() && queue != nullptr) {
+    // The site's failure, as a page's would be: every worker leaves it alone for its back-off,
+    // and the "disallow all" lasts as long, so that the next lease asks again.
+    auto backoff = queue->frontier().site_failed(origin, failure, retry_after.value_or(std::chrono::milliseconds(0)));
+    if (backoff) ttl = std::max(std::chrono::milliseconds(1000), std::min(ttl, *backoff));
+  }
   if (queue != nullptr) (void)queue->sites().store_robots(origin, robots.serialize(), ttl);
   Origin& o = m_origins[origin];
   o.robots = std::move(robots);
@@ -83,6 +91,12 @@ bool RobotsCache::on_response(const fetch::Response& r, queue::Queue* queue, std
   m_resolved.insert(m_resolved.end(), o.waiting.begin(), o.waiting.end());
   o.waiting.clear();
   return true;
+}
+
+std::int64_t RobotsCache::expires_in(const std::string& origin, std::int64_t now_ms) const {
+  auto it = m_origins.find(origin);
+  if (it == m_origins.end() || !it->second.robots) return 0;
+  return std::max<std::int64_t>(0, it->second.expires_ms - now_ms);
 }
 
 std::vector<std::uint64_t> RobotsCache::ready(queue::Queue* queue, std::int64_t now_ms) {

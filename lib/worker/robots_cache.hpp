@@ -17,13 +17,17 @@
 namespace crawl::worker {
 
 // What a robots.txt response means (RFC 9309 2.3.1): its rules when it came (2xx); allow all
-// when it is unavailable (4xx, or a redirect chain longer than 5 hops, or a 3xx not followed);
-// disallow all while it is unreachable (5xx, network failure), for a shorter time. Pure.
+// when it is unavailable (4xx but 429, or a redirect chain longer than 5 hops, or a 3xx not
+// followed); disallow all while it is unreachable (5xx, 429, network failure), for a shorter
+// time. An unreachable robots.txt is the site's failure (`failure` names it, `retry_after` is
+// its Retry-After): the site is backed off, and the rules kept as long as the back-off. Pure.
 struct RobotsAnswer {
   policy::Robots robots;
   std::chrono::milliseconds ttl;
+  std::string failure;  // empty when the site answered
+  std::optional<std::chrono::milliseconds> retry_after;
 };
-RobotsAnswer robots_answer(const fetch::Response& response, const std::string& agent);
+RobotsAnswer robots_answer(const fetch::Response& response, const std::string& agent, std::int64_t now_ms);
 
 class RobotsCache {
  public:
@@ -35,10 +39,13 @@ class RobotsCache {
   // and handed back by ready() once they are known. `queue` may be null while disconnected.
   const policy::Robots* lookup(const std::string& origin, std::uint64_t task, queue::Queue* queue,
                                std::int64_t now_ms);
-  // True when `request` was a robots.txt fetch; its outcome is then recorded.
+  // True when `request` was a robots.txt fetch; its outcome is then recorded (an unreachable
+  // one backs the site off, fleet-wide).
   bool on_response(const fetch::Response& response, queue::Queue* queue, std::int64_t now_ms);
   // Looks again for origins another worker is fetching; returns tasks whose rules are now known.
   std::vector<std::uint64_t> ready(queue::Queue* queue, std::int64_t now_ms);
+  // How long the rules known for `origin` hold (0 if none are known).
+  std::int64_t expires_in(const std::string& origin, std::int64_t now_ms) const;
 
  private:
   struct Origin {

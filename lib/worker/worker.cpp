@@ -403,27 +403,27 @@ void Worker::report_crawl_delay(const std::string& site, const policy::Robots& r
     it->second = now + 10 * 60 * 1000;
 }
 
-// The next step for a task at its current URL: robots.txt, then (for a redirect within the
-// site) the site's delay, then the fetch.
+// The next step for a task at its current URL: robots.txt, then (after a robots.txt fetch or a
+// redirect within the site) the site's delay, then the fetch.
 void Worker::advance(Task& t, std::int64_t now) {
   const policy::JobOptions& o = t.job->info.options;
   if (o.respect_robots) {
     const std::string site = url::origin(t.attempt.url);
     const policy::Robots* robots = m_robots.lookup(site, t.id, m_queue ? &*m_queue : nullptr, now);
     if (robots == nullptr) {
+      // robots.txt is fetched first, a request to the site like any other: the page waits for
+      // the site's delay after it, as after a redirect.
       t.stage = Task::Stage::robots;
+      t.first_request = false;
       return;
     }
     if (robots->unreachable()) {
-      // RFC 9309 2.3.1.4: crawl nothing while robots.txt cannot be fetched. The site has not
-      // disallowed the URL, so it is tried again after the cached answer (60 s) has expired.
-      if (t.entry.attempt < o.max_retries) {
-        const double jitter = std::uniform_real_distribution<double>(0, 1)(m_rng);
-        t.not_before_ms = policy::retry_delay(t.entry.attempt + 1, 60s, 30min, jitter, std::nullopt).count();
-        finish(t, Kind::retry, "robots_unreachable", now);
-      } else {
-        finish(t, Kind::failed, "robots_unreachable", now);
-      }
+      // RFC 9309 2.3.1.4: crawl nothing while robots.txt cannot be fetched. That is the site's
+      // failure, not the URL's (the site is backed off: RobotsCache::on_response), so the URL
+      // waits, its attempts untouched, until the answer lapses and a lease asks again; a site
+      // that keeps failing is given up on, and its URLs failed as site_unreachable.
+      t.not_before_ms = std::max<std::int64_t>(1000, m_robots.expires_in(site, now));
+      finish(t, Kind::defer, "robots_unreachable", now);
       return;
     }
     report_crawl_delay(site, *robots, now);

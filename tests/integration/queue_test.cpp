@@ -398,9 +398,11 @@ TEST_F(QueueTest, AFailingSiteBacksOffForEveryWorkerAndIsGivenUpOn) {
   const std::string job = new_job();
   ASSERT_TRUE(jobs().enqueue(job, 0, links(0, 20)));
   ASSERT_TRUE(jobs().enqueue(job, 0, links(0, 5, "", "", "fine.example")));
-  auto held = claim("w1", 2);
-  ASSERT_EQ(held.size(), 2u);
-  const Entry& bad = url::origin(held[0].url) == "http://example.org" ? held[0] : held[1];
+  // The earliest due site first (example.org: queued first, or by name at the same ms).
+  auto held = claim("w1", 1);
+  ASSERT_EQ(held.size(), 1u);
+  const Entry& bad = held[0];
+  ASSERT_EQ(url::origin(bad.url), "http://example.org");
   PageOutcome limited = outcome(bad, Kind::requeue, "http_429");
   limited.site = PageOutcome::Site::failed;
   limited.site_backoff = milliseconds(700);
@@ -470,6 +472,48 @@ TEST_F(QueueTest, ADeadLetterForWhatCannotBeRead) {
 }
 
 // A redirect within the site (a further request of a lease) waits for the site's delay.
+// Entries of a job that is not there (its hash deleted by hand): in its queues, the delayed set
+// or a lease, they go to the dead letters, and no counter is made up for the job.
+TEST_F(QueueTest, EntriesOfADeletedJobGoToTheDeadLetters) {
+  const std::string job = new_job();
+  ASSERT_TRUE(jobs().enqueue(job, 0, links(0, 5)));
+  auto leased = claim("w1", 2);
+  ASSERT_EQ(leased.size(), 2u);
+  PageOutcome later = outcome(leased[1], Kind::retry, "http_500");
+  later.retry_in = milliseconds(1);
+  ASSERT_TRUE(frontier().complete("w1", {later}));
+  ASSERT_TRUE(m_queue->redis().command({"DEL", m_queue->keys().job(job), m_queue->keys().stats(job)}));
+  ASSERT_TRUE(wait_until([&] {
+    auto c = frontier().claim("w2", 10);
+    return c && c->entries.empty() && *frontier().dead_letters() >= 4;
+  }, milliseconds(3000)));
+  EXPECT_EQ(*frontier().reap("w1", Reap::even_alive), 0);
+  EXPECT_EQ(*frontier().dead_letters(), 5) << "3 queued, 1 delayed, 1 leased";
+  EXPECT_EQ(m_queue->redis().command({"EXISTS", m_queue->keys().stats(job), m_queue->keys().sites(job),
+                                      m_queue->keys().schedule(job)})->integer, 0);
+  EXPECT_EQ(m_queue->redis().command({"ZSCORE", m_queue->keys().due(), job})->type, Reply::Type::nil);
+}
+
+// A site that failed outside a page (its robots.txt could not be fetched) is backed off as a
+// page's failure would back it off: for every worker, exponentially, or by its Retry-After.
+TEST_F(QueueTest, ASiteFailedOutsideAPageIsBackedOff) {
+  const std::string job = new_job();
+  ASSERT_TRUE(jobs().enqueue(job, 0, links(0, 2)));
+  auto first = frontier().site_failed("http://example.org", "connect", milliseconds(0));
+  ASSERT_TRUE(first) << first.error().message;
+  EXPECT_GT(first->count(), 900);
+  EXPECT_LE(first->count(), 1000);
+  auto second = frontier().site_failed("http://example.org", "connect", milliseconds(0));
+  EXPECT_GT(second->count(), 1900) << "exponential";
+  auto told = frontier().site_failed("http://example.org", "http_429", milliseconds(7000));
+  EXPECT_GT(told->count(), 6900) << "its Retry-After";
+  EXPECT_TRUE(claim("w1", 5).empty()) << "backing off";
+  auto busiest = m_queue->sites().busiest(job, 1);
+  ASSERT_EQ(busiest->size(), 1u);
+  EXPECT_EQ((*busiest)[0].failures, 3);
+  EXPECT_EQ((*busiest)[0].backoff_reason, "http_429");
+}
+
 TEST_F(QueueTest, AFurtherRequestOfALeaseWaitsForTheSitesDelay) {
   policy::JobOptions polite = fast();
   polite.delay = milliseconds(400);
@@ -516,6 +560,7 @@ TEST_F(QueueTest, RobotsCacheAndLock) {
   EXPECT_FALSE(*sites.lock_robots("http://example.org", milliseconds(5000)));
   ASSERT_TRUE(sites.store_robots("http://example.org", "N /private/\n", milliseconds(60000)));
   EXPECT_EQ(**sites.robots("http://example.org"), "N /private/\n");
+  EXPECT_TRUE(*sites.lock_robots("http://example.org", milliseconds(5000))) << "the lock goes with the copy stored";
 }
 
 TEST_F(QueueTest, ScriptsSurviveAFlushedScriptCache) {

@@ -138,29 +138,37 @@ namespace {
 TEST(RobotsAnswer, FollowsTheRfc) {
   fetch::Response ok = response(200, "text/plain");
   ok.body = "User-agent: *\nDisallow: /private\n";
-  RobotsAnswer a = robots_answer(ok, "crawlworker");
+  RobotsAnswer a = robots_answer(ok, "crawlworker", 0);
   EXPECT_FALSE(a.robots.allowed("/private/x"));
   EXPECT_TRUE(a.robots.allowed("/public"));
   EXPECT_EQ(a.ttl, std::chrono::hours(24));
   // Unavailable: crawl as if there were no robots.txt.
   for (long status : {404L, 403L, 410L, 301L}) {
-    a = robots_answer(response(status), "crawlworker");
+    a = robots_answer(response(status), "crawlworker", 0);
     EXPECT_TRUE(a.robots.allowed("/private/x")) << status;
     EXPECT_FALSE(a.robots.unreachable()) << status;
+    EXPECT_EQ(a.failure, "") << status;
   }
   fetch::Response looping;
   looping.failure = fetch::Failure::redirects;  // more than five hops
-  EXPECT_TRUE(robots_answer(looping, "crawlworker").robots.allowed("/x"));
-  // Unreachable: crawl nothing for now, and ask again within a minute.
+  EXPECT_TRUE(robots_answer(looping, "crawlworker", 0).robots.allowed("/x"));
+  // Unreachable: crawl nothing for now, and ask again within a minute; the site failed, and is
+  // backed off (as its Retry-After says, if it gave one).
   fetch::Response down;
   down.failure = fetch::Failure::connect;
-  const fetch::Response unavailable[] = {response(503), response(500), std::move(down)};
+  fetch::Response busy = response(429);
+  busy.retry_after = "7";
+  const fetch::Response unavailable[] = {response(503), response(500), std::move(down), std::move(busy)};
   for (const fetch::Response& r : unavailable) {
-    a = robots_answer(r, "crawlworker");
+    a = robots_answer(r, "crawlworker", 0);
     EXPECT_TRUE(a.robots.unreachable());
     EXPECT_FALSE(a.robots.allowed("/x"));
     EXPECT_LE(a.ttl, std::chrono::minutes(1));
+    EXPECT_NE(a.failure, "");
   }
+  EXPECT_EQ(a.failure, "http_429");
+  EXPECT_EQ(a.retry_after, std::chrono::seconds(7));
+  EXPECT_EQ(robots_answer(unavailable[2], "crawlworker", 0).failure, "connect");
 }
 
 }  // namespace

@@ -28,7 +28,9 @@ for _, e in ipairs(retries) do
       local a = acc(job)
       bump(a, 'queued', -1)
       bump(a, 'cancelled', 1)
-    elseif s ~= 'gone' then
+    elseif s == 'gone' then
+      dead_letter(e)  -- of no job there is: nothing to count it in
+    else
       push(job, site, e, true)
     end
   end
@@ -111,6 +113,31 @@ local function take(job, o, site)
   settle(job, site, q, o, delay, busy)
 end
 
+-- The queues of a job that is not there (its hash deleted, or never written): what they hold
+-- cannot be counted or crawled, so it goes to the dead letters, 64 entries a look.
+local function drain_gone(job)
+  local sched = P .. ':sched:' .. job
+  local sd = redis.call('ZRANGE', sched, 0, 0)
+  if sd[1] then
+    local q = P .. ':q:' .. job .. ':' .. sd[1]
+    for _ = 1, 64 do
+      local e = redis.call('RPOP', q)
+      if not e then break end
+      dead_letter(e)
+    end
+    if redis.call('LLEN', q) == 0 then
+      redis.call('ZREM', sched, sd[1])
+      redis.call('ZREM', P .. ':sites:' .. job, sd[1])
+    end
+  end
+  if redis.call('ZCARD', sched) > 0 then
+    redis.call('ZADD', P .. ':due', now, job)
+  else
+    redis.call('ZREM', P .. ':due', job)
+    redis.call('DEL', P .. ':sites:' .. job, P .. ':blocked:' .. job, P .. ':backoff:' .. job)
+  end
+end
+
 -- Earliest-due site first, across jobs; a stale index entry is set right and looked at again.
 local looked = 0
 while #out < n and looked < 8 * n + 16 do
@@ -119,11 +146,15 @@ while #out < n and looked < 8 * n + 16 do
   if #jd == 0 then break end
   local job = jd[1]
   local o = opts_of(job)
-  if o.state == 'running' then
-    local sd = redis.call('ZRANGEBYSCORE', P .. ':sched:' .. job, '-inf', now, 'LIMIT', 0, 1)
-    if sd[1] then take(job, o, sd[1]) end
+  if o.state == 'gone' then
+    drain_gone(job)
+  else
+    if o.state == 'running' then
+      local sd = redis.call('ZRANGEBYSCORE', P .. ':sched:' .. job, '-inf', now, 'LIMIT', 0, 1)
+      if sd[1] then take(job, o, sd[1]) end
+    end
+    due_again(job)
   end
-  due_again(job)
 end
 
 flush()

@@ -12,35 +12,11 @@
 -- admitted as a link of its own, not followed).
 -- For each page whose entry is still leased to this worker (others were reaped or already
 -- recorded and are skipped whole, which makes a replay harmless): gives the site's slot back,
--- applies what the site's answer says (a failure backs the site off for every worker,
--- exponentially from 1 s up to 10 minutes, or as its Retry-After says, up to an hour; 8 in a row
--- and it is given up on for an hour), records the outcome and admits the links (none into a
--- cancelled job). Counts the job's pages per second.
+-- applies what the site's answer says (site_answer in the prelude), records the outcome and
+-- admits the links (none into a cancelled job). Counts the job's pages per second.
 -- Returns {pages applied, links admitted}.
 local inflight = P .. ':inflight:' .. ARGV[2]
 time_now()
-local k_backoff_base, k_backoff_cap, k_retry_after_cap = 1000, 600000, 3600000
-local k_max_failures, k_gone_ms = 8, 3600000
-
-local function site_answer(site, outcome, backoff_ms, reason)
-  local key = P .. ':site:' .. site
-  if outcome == '1' then
-    local failures = tonumber(redis.call('HINCRBY', key, 'failures', 1))
-    local wait = tonumber(backoff_ms) or 0
-    if wait <= 0 then wait = math.min(k_backoff_cap, k_backoff_base * 2 ^ (failures - 1)) end
-    wait = math.min(wait, k_retry_after_cap)
-    if now + wait > (tonumber(redis.call('HGET', key, 'backoff_until')) or 0) then
-      redis.call('HSET', key, 'backoff_until', string.format('%.0f', now + wait), 'backoff_reason', reason)
-    end
-    if failures >= k_max_failures then
-      redis.call('HSET', key, 'gone_until', string.format('%.0f', now + k_gone_ms), 'gone_reason', reason)
-    end
-    redis.call('PEXPIRE', key, k_site_ttl)
-  elseif outcome == '0' and redis.call('HEXISTS', key, 'failures') == 1 then
-    redis.call('HDEL', key, 'failures', 'gone_until', 'gone_reason')
-  end
-end
-
 local applied, admitted = 0, 0
 local i = 3
 while i <= #ARGV do

@@ -126,6 +126,34 @@ local function release_site(site)
   end
 end
 
+local k_backoff_base, k_backoff_cap, k_retry_after_cap = 1000, 600000, 3600000
+local k_max_failures, k_gone_ms = 8, 3600000
+
+-- What a site's answer says of the site, for every worker: a failure ("1": it could not be
+-- reached, or asked to be left alone) backs it off, exponentially from 1 s up to 10 minutes, or
+-- as its Retry-After says, up to an hour; 8 in a row and it is given up on for an hour. An answer
+-- ("0") ends the run of failures. Returns the ms until the site may be asked again (0: now).
+local function site_answer(site, outcome, backoff_ms, reason)
+  local key = P .. ':site:' .. site
+  if outcome == '1' then
+    local failures = tonumber(redis.call('HINCRBY', key, 'failures', 1))
+    local wait = tonumber(backoff_ms) or 0
+    if wait <= 0 then wait = math.min(k_backoff_cap, k_backoff_base * 2 ^ (failures - 1)) end
+    wait = math.min(wait, k_retry_after_cap)
+    if now + wait > (tonumber(redis.call('HGET', key, 'backoff_until')) or 0) then
+      redis.call('HSET', key, 'backoff_until', string.format('%.0f', now + wait), 'backoff_reason', reason)
+    end
+    if failures >= k_max_failures then
+      redis.call('HSET', key, 'gone_until', string.format('%.0f', now + k_gone_ms), 'gone_reason', reason)
+    end
+    redis.call('PEXPIRE', key, k_site_ttl)
+    return math.max(0, (tonumber(redis.call('HGET', key, 'backoff_until')) or 0) - now)
+  elseif outcome == '0' and redis.call('HEXISTS', key, 'failures') == 1 then
+    redis.call('HDEL', key, 'failures', 'gone_until', 'gone_reason')
+  end
+  return 0
+end
+
 -- Dedup: a job's seen set is 65,536 string buckets, chosen by the first 2 bytes of the 64-bit
 -- fingerprint, each the concatenation of the 6-byte remainders seen so far (about 12 bytes per
 -- URL at a million URLs). Lua 5.1 has no 64-bit integers, so the fingerprint travels as 8 raw

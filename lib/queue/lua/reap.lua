@@ -15,7 +15,8 @@ local entries = redis.call('LRANGE', inflight, 0, -1)
 local returned = 0
 for _, e in ipairs(entries) do
   local job, _, _, _, site = parse_entry(e)
-  if not job then
+  if not job or state_of(job) == 'gone' then
+    if site then release_site(site) end
     dead_letter(e)
   else
     release_site(site)

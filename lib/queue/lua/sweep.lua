@@ -1,4 +1,5 @@
--- sweep.lua: drops the delayed entries of cancelled (or deleted) jobs, n at a time.
+-- sweep.lua: drops the delayed entries of cancelled jobs, n at a time (those of deleted jobs,
+-- and any that cannot be read, go to the dead letters).
 -- ARGV: [1] prefix, [2] n, [3] rank to start from in P:delayed.
 -- Returns {entries looked at, entries removed, next rank or -1 when the set was passed}.
 local n, rank = tonumber(ARGV[2]), tonumber(ARGV[3])
@@ -14,7 +15,7 @@ for _, e in ipairs(delayed) do
       local a = acc(job)
       bump(a, 'queued', -1)
       bump(a, 'cancelled', 1)
-    elseif s == 'bad' then
+    else  -- unreadable, or of no job there is
       dead_letter(e)
     end
   end
