@@ -238,8 +238,8 @@ Verdict judge(const Snapshot& s, const Snapshot* previous) {
     }
   }
   if (s.dead_letters > 0)
-    v.problems.push_back(fmt::format("{} frontier entr{} could not be read and {} moved to the dead letters "
-                                     "(crawl:deadletter; the workers' logs say when)",
+    v.problems.push_back(fmt::format("{} frontier entr{} could not be read or belonged to no job, and {} moved to "
+                                     "the dead letters (crawl:deadletter; the workers' logs say when)",
                                      s.dead_letters, s.dead_letters == 1 ? "y" : "ies", s.dead_letters == 1 ? "was" : "were"));
   return v;
 }

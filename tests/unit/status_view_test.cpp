@@ -230,7 +230,7 @@ TEST(StatusView, SitesAreCountedAndTheBusiestListed) {
   EXPECT_NE(text.find("when a request ends"), std::string::npos) << text;
   EXPECT_NE(text.find("5.0s (http_429)"), std::string::npos) << text;
   EXPECT_NE(text.find("given up for 1h00m"), std::string::npos) << text;
-  EXPECT_NE(text.find("! 3 frontier entries could not be read"), std::string::npos) << text;
+  EXPECT_NE(text.find("! 3 frontier entries could not be read or belonged to no job"), std::string::npos) << text;
   EXPECT_EQ(site_next_text(throttled, s.at_ms), "in 5.0s");
   const auto json = to_json(s, v, "7");
   EXPECT_EQ(json["sites"]["waiting_for_slot"], 1);

@@ -1,0 +1,309 @@
+// Politeness, measured at the servers: how many requests a fleet of workers has in flight at a
+// site and how far apart their starts are; a site's back-off (Retry-After, refused
+// connections) seen by every worker while other sites go on; a job of idle sites not held up by
+// another job's big one; a poisoned frontier that still lets every job finish; a page that
+// would flood Redis with its links.
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "crawl_cluster.hpp"
+#include "http_server.hpp"
+
+namespace crawl::testing {
+namespace {
+
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+// How much later than planned a request may start on a busy machine (the claim's reply, the
+// worker's loop, curl's connect): gaps are checked against the delay less this.
+constexpr auto k_jitter = 200ms;
+
+// A site of ours: "/" links to /p/0 .. /p/{pages-1}, every answer after `latency`; `special`
+// may answer a request first (nullopt: the usual page).
+using Special = std::function<std::optional<HttpReply>(const HttpRequest&)>;
+std::unique_ptr<HttpServer> make_site(int pages, std::chrono::milliseconds latency, Special special = nullptr) {
+  return std::make_unique<HttpServer>([=](const HttpRequest& r) {
+    if (special)
+      if (auto reply = special(r)) return *reply;
+    HttpReply reply;
+    if (r.target == "/robots.txt") {
+      reply = http_reply(404, "", "text/plain");
+    } else if (r.target == "/") {
+      std::string page = "<title>root</title>";
+      for (int i = 0; i < pages; ++i) page += "<a href=\"/p/" + std::to_string(i) + "\">p</a>";
+      reply = http_reply(200, page);
+    } else {
+      reply = http_reply(200, "<title>" + r.target + "</title>");
+    }
+    reply.delay = latency;
+    return reply;
+  });
+}
+
+// The cluster's own generated site is not crawled here: the smallest there is.
+SiteOptions unused_site() {
+  SiteOptions o;
+  o.pages = 20;
+  return o;
+}
+
+std::string submit(CrawlCluster& cluster, std::vector<std::string> args) {
+  args.insert(args.begin(), "submit");
+  args.push_back("--quiet");
+  CommandResult r = cluster.crawlctl(args);
+  if (r.rc != 0) throw std::runtime_error("submit failed: " + r.err);
+  return r.out.substr(0, r.out.find('\n'));
+}
+
+// The starts of a site's requests, in order, and the smallest gap between two of them.
+struct Spacing {
+  std::vector<Clock::time_point> starts;
+  Clock::duration min_gap = Clock::duration::max();
+};
+Spacing spacing(const HttpServer& site) {
+  Spacing s;
+  for (const auto& hit : site.hits()) s.starts.push_back(hit.start);
+  std::sort(s.starts.begin(), s.starts.end());
+  for (std::size_t i = 1; i < s.starts.size(); ++i) s.min_gap = std::min(s.min_gap, s.starts[i] - s.starts[i - 1]);
+  return s;
+}
+
+long long ms(Clock::duration d) { return std::chrono::duration_cast<std::chrono::milliseconds>(d).count(); }
+
+nlohmann::json status_json(CrawlCluster& cluster, const std::string& job, std::vector<std::string> extra = {}) {
+  std::vector<std::string> args{"status", job, "--json"};
+  args.insert(args.end(), extra.begin(), extra.end());
+  CommandResult r = cluster.crawlctl(args);
+  return nlohmann::json::parse(r.out, nullptr, false);
+}
+
+void expect_balanced(const std::map<std::string, long long>& c) {
+  auto n = [&](const char* k) { return c.count(k) ? c.at(k) : 0; };
+  EXPECT_EQ(n("queued"), 0);
+  EXPECT_EQ(n("in_flight"), 0);
+  EXPECT_EQ(n("submitted"), n("done") + n("failed") + n("filtered") + n("cancelled"));
+}
+
+// With the defaults, 4 workers (16 requests at once each) keep to one request at a time per
+// site, a second apart from start to start, robots.txt included.
+TEST(Politeness, DefaultsKeepOneRequestPerSiteASecondApartAcrossTheFleet) {
+  std::vector<std::unique_ptr<HttpServer>> sites;
+  for (int i = 0; i < 3; ++i) sites.push_back(make_site(5, 100ms));
+  CrawlCluster cluster(unused_site());
+  for (int i = 1; i <= 4; ++i) cluster.start_worker("w" + std::to_string(i));
+  const std::string job = submit(cluster, {sites[0]->url("/"), sites[1]->url("/"), sites[2]->url("/")});
+  ASSERT_TRUE(cluster.wait_finished(job, 60s));
+  const auto c = cluster.counters(job);
+  EXPECT_EQ(c.at("done"), 18);
+  for (const auto& site : sites) {
+    const Spacing s = spacing(*site);
+    EXPECT_EQ(s.starts.size(), 7u) << "robots.txt, the root and 5 pages";
+    EXPECT_EQ(site->max_in_flight(), 1) << site->url("/");
+    EXPECT_GE(s.min_gap, 1000ms - k_jitter) << site->url("/") << ": " << ms(s.min_gap) << " ms";
+    std::fprintf(stderr, "%s: %zu requests, smallest gap %lld ms\n", site->url("/").c_str(), s.starts.size(),
+                 ms(s.min_gap));
+  }
+}
+
+// --host-concurrency 3: three requests at once to the site, never more, from 4 workers.
+TEST(Politeness, HostConcurrencyIsTheFleetsLimitAtASite) {
+  auto site = make_site(40, 300ms);
+  CrawlCluster cluster(unused_site());
+  for (int i = 1; i <= 4; ++i) cluster.start_worker("w" + std::to_string(i));
+  const std::string job = submit(cluster, {site->url("/"), "--delay", "0", "--host-concurrency", "3"});
+  ASSERT_TRUE(cluster.wait_finished(job, 60s));
+  EXPECT_EQ(cluster.counters(job).at("done"), 41);
+  EXPECT_EQ(site->max_in_flight(), 3);
+}
+
+// Job 1 crawls one big site politely (and some small ones); job 2, submitted meanwhile with 50
+// idle sites, finishes within seconds of its own politeness bound instead of queueing behind
+// job 1's URLs.
+TEST(Politeness, AJobOfIdleSitesIsNotHeldUpByAnotherJobsBigSite) {
+  auto big = make_site(300, 20ms);
+  std::vector<std::unique_ptr<HttpServer>> small, idle;
+  for (int i = 0; i < 10; ++i) small.push_back(make_site(3, 20ms));
+  for (int i = 0; i < 50; ++i) idle.push_back(make_site(0, 20ms));
+  CrawlCluster cluster(unused_site());
+  cluster.start_worker("w1");
+  cluster.start_worker("w2");
+  std::vector<std::string> first{big->url("/"), "--delay", "200ms"};
+  for (const auto& s : small) first.push_back(s->url("/"));
+  const std::string job1 = submit(cluster, first);
+  ASSERT_TRUE(wait_until([&] { return cluster.counters(job1)["done"] >= 30; }, 30s));
+  std::vector<std::string> second{"--delay", "200ms"};
+  for (const auto& s : idle) second.push_back(s->url("/"));
+  const auto submitted = Clock::now();
+  const std::string job2 = submit(cluster, second);
+  ASSERT_TRUE(cluster.wait_finished(job2, 30s));
+  const auto took = Clock::now() - submitted;
+  // Its bound: robots.txt, then the page 200 ms later, at each of its sites, all at once.
+  std::fprintf(stderr, "job 2 (50 idle sites) finished %lld ms after its submit\n", ms(took));
+  EXPECT_LT(took, 8s);
+  EXPECT_EQ(cluster.counters(job2).at("done"), 50);
+  const auto c1 = cluster.counters(job1);
+  EXPECT_GT(c1.at("queued"), 100) << "job 1 was still crawling its big site";
+  EXPECT_EQ(big->max_in_flight(), 1);
+  EXPECT_GE(spacing(*big).min_gap, 200ms - k_jitter);
+  ASSERT_EQ(cluster.crawlctl({"cancel", job1}).rc, 0);
+}
+
+// A 429 with Retry-After: 5 backs its site off for 5 s for every worker; the other site goes on.
+TEST(Politeness, RetryAfterPausesTheSiteForEveryWorkerWhileOthersGoOn) {
+  std::atomic<bool> told{false};
+  auto busy = make_site(20, 10ms, [&](const HttpRequest& r) -> std::optional<HttpReply> {
+    if (r.target == "/p/3" && !told.exchange(true)) return http_reply(429, "slow down", "text/plain", "Retry-After: 5\r\n");
+    return std::nullopt;
+  });
+  auto other = make_site(60, 150ms);
+  CrawlCluster cluster(unused_site());
+  cluster.start_worker("w1");
+  cluster.start_worker("w2");
+  const std::string job = submit(cluster, {busy->url("/"), other->url("/"), "--delay", "0"});
+  // While it backs off, status says so.
+  nlohmann::json seen;
+  ASSERT_TRUE(wait_until([&] {
+    const nlohmann::json s = status_json(cluster, job, {"--sites", "5"});
+    for (const auto& site : s.value("busiest_sites", nlohmann::json::array()))
+      if (site.value("backoff_reason", "") == "http_429") seen = site;
+    return !seen.is_null();
+  }, 20s));
+  EXPECT_EQ(seen["site"], busy->url("/").substr(0, busy->url("/").size() - 1));
+  ASSERT_TRUE(cluster.wait_finished(job, 60s));
+  const auto c = cluster.counters(job);
+  EXPECT_EQ(c.at("done"), 21 + 61) << "the page that was refused was fetched again";
+  // At the server: after the 429 ended, nothing for 5 s; the other site was asked meanwhile.
+  Clock::time_point refused{}, next = Clock::time_point::max();
+  for (const auto& hit : busy->hits())
+    if (hit.target == "/p/3" && refused == Clock::time_point{}) refused = hit.end;
+  ASSERT_NE(refused, Clock::time_point{});
+  for (const auto& hit : busy->hits())
+    if (hit.start > refused) next = std::min(next, hit.start);
+  EXPECT_GE(next - refused, 5000ms) << ms(next - refused) << " ms";
+  int meanwhile = 0;
+  for (const auto& hit : other->hits()) meanwhile += hit.start > refused && hit.start < refused + 4500ms;
+  EXPECT_GE(meanwhile, 5) << "the other site went on";
+  std::fprintf(stderr, "busy site asked again %lld ms after the 429; the other site %d times meanwhile\n",
+               ms(next - refused), meanwhile);
+}
+
+// A free loopback port with nothing listening: connections to it are refused.
+int refused_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  socklen_t len = sizeof a;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  ::close(fd);
+  return ntohs(a.sin_port);
+}
+
+// A site that refuses connections is backed off, exponentially, for the whole fleet: a few
+// attempts in seconds, not one per URL, and none of its URLs' retries used; the other site of the
+// job is crawled meanwhile.
+TEST(Politeness, ASiteThatRefusesConnectionsBacksOffWithoutUsingRetries) {
+  const std::string down = "http://127.0.0.1:" + std::to_string(refused_port());
+  auto up = make_site(20, 20ms);
+  CrawlCluster cluster(unused_site());
+  cluster.start_worker("w1");
+  cluster.start_worker("w2");
+  std::vector<std::string> args{up->url("/"), "--delay", "0", "--host-concurrency", "4"};
+  for (int i = 0; i < 10; ++i) args.push_back(down + "/p/" + std::to_string(i));
+  const auto submitted = Clock::now();
+  const std::string job = submit(cluster, args);
+  ASSERT_TRUE(wait_until([&] { return cluster.counters(job)["done"] >= 21; }, 30s));
+  std::this_thread::sleep_until(submitted + 6s);
+  const std::string state = cluster.redis_cli({"HMGET", "crawl:site:" + down, "failures", "backoff_reason"});
+  const long long failures = std::stoll(state.substr(0, state.find('\n')));
+  // Back-offs of 1, 2 and 4 s: attempts at about 0, 1, 3 and 7 s.
+  EXPECT_GE(failures, 2) << state;
+  EXPECT_LE(failures, 4) << state;
+  EXPECT_NE(state.find("connect"), std::string::npos) << state;
+  const auto c = cluster.counters(job);
+  EXPECT_EQ(c.count("retries") ? c.at("retries") : 0, 0) << "no URL used a retry";
+  EXPECT_EQ(c.count("failed") ? c.at("failed") : 0, 0);
+  const nlohmann::json s = status_json(cluster, job);
+  EXPECT_EQ(s["counters"]["queued"].get<long long>() + s["counters"]["in_flight"].get<long long>(), 10) << s.dump(2);
+  ASSERT_EQ(cluster.crawlctl({"cancel", job}).rc, 0);
+}
+
+// Entries that do not parse, of jobs that are not there, or with a depth out of range, pushed
+// into the frontier by hand while a job runs: they go to the dead letters, and the job finishes
+// with every page crawled and its counters balanced.
+TEST(Politeness, APoisonedFrontierLeavesEveryJobFinishing) {
+  auto site = make_site(30, 50ms);
+  CrawlCluster cluster(unused_site());
+  const std::string job = submit(cluster, {site->url("/"), "--delay", "0", "--host-concurrency", "2"});
+  const std::string origin = site->url("/").substr(0, site->url("/").size() - 1);
+  const std::string q = "crawl:q:" + job + ":" + origin;
+  const std::vector<std::string> poison{"not an entry", job + " 99999999 0 " + origin + "/deep",
+                                        job + " 0 0 ftp://example.org/x", "77 0 0 " + origin + "/other-job",
+                                        job + " 0 0 " + origin + "/" + std::string(9000, 'a')};
+  for (const auto& bad : poison) cluster.redis_cli({"RPUSH", q, bad});
+  cluster.redis_cli({"ZADD", "crawl:delayed", "0", "garbage in the delayed set"});
+  cluster.redis_cli({"ZADD", "crawl:delayed", "0", "78 0 0 " + origin + "/deleted-job"});
+  // A job that is not there, with a queue of its own, scheduled.
+  cluster.redis_cli({"RPUSH", "crawl:q:79:" + origin, "79 0 0 " + origin + "/a", "79 0 0 " + origin + "/b"});
+  cluster.redis_cli({"ZADD", "crawl:sched:79", "0", origin});
+  cluster.redis_cli({"ZADD", "crawl:due", "0", "79"});
+  cluster.start_worker("w1");
+  cluster.start_worker("w2");
+  ASSERT_TRUE(cluster.wait_finished(job, 60s));
+  const auto c = cluster.counters(job);
+  EXPECT_EQ(c.at("done"), 31);
+  expect_balanced(c);
+  EXPECT_EQ(cluster.redis_cli({"GET", "crawl:deadletters"}), "9\n");
+  EXPECT_EQ(cluster.redis_cli({"LLEN", "crawl:deadletter"}), "9\n");
+  EXPECT_EQ(cluster.redis_cli({"EXISTS", "crawl:q:79:" + origin, "crawl:job:77:stats", "crawl:job:79:stats"}), "0\n");
+  const std::string logs = read_text(cluster.worker_log("w1")) + read_text(cluster.worker_log("w2"));
+  EXPECT_NE(logs.find("event=dead_letters"), std::string::npos) << logs;
+  const nlohmann::json s = status_json(cluster, job);
+  EXPECT_EQ(s["dead_letters"], 9);
+}
+
+// A page of 20,000 links and 20,000 images, crawled at --depth 0: before the cap, every link
+// became a result record (filtered:depth). Now 6,000 of each are kept, the rest counted.
+TEST(Flood, APageOfManyLinksCostsRedisABoundedAmount) {
+  auto site = make_site(0, 0ms, [](const HttpRequest& r) -> std::optional<HttpReply> {
+    if (r.target != "/") return std::nullopt;
+    std::string page = "<title>many</title>";
+    for (int i = 0; i < 20000; ++i)
+      page += "<a href=\"/l/" + std::to_string(i) + "\">l</a><img src=\"/i/" + std::to_string(i) + ".png\">";
+    return http_reply(200, page);
+  });
+  CrawlCluster cluster(unused_site());
+  cluster.start_worker("w1");
+  const std::string job = submit(cluster, {site->url("/"), "--depth", "0"});
+  ASSERT_TRUE(cluster.wait_finished(job, 60s));
+  const auto c = cluster.counters(job);
+  EXPECT_EQ(c.at("done"), 1);
+  EXPECT_EQ(c.at("filtered"), 6000) << "the links kept, each recorded as too deep";
+  EXPECT_EQ(c.at("dropped:links"), 2 * 14000);
+  EXPECT_EQ(cluster.redis_cli({"HLEN", "crawl:job:" + job + ":results"}), "6001\n");
+  const nlohmann::json record =
+      nlohmann::json::parse(cluster.redis_cli({"HGET", "crawl:job:" + job + ":results", site->url("/")}));
+  EXPECT_EQ(record["links_dropped"], 2 * 14000);
+  EXPECT_EQ(record["images"].size(), 6000u);
+  EXPECT_EQ(record["links"], 20000) << "links found on the page, before the cap";
+}
+
+}  // namespace
+}  // namespace crawl::testing
