@@ -176,8 +176,8 @@ int run_submit(const SubmitOptions& o) {
     fmt::print(stderr, "crawlctl submit: {}\n", queue.error().message);
     return k_exit_failed;
   }
-  // Queued in fingerprint order: a batch's URLs then share dedup buckets (fewer Redis reads and
-  // writes), and hosts are spread through the frontier instead of queued in runs.
+  // Sent in fingerprint order: a round trip's URLs then share dedup buckets (fewer Redis reads
+  // and writes); enqueue groups each trip's URLs by site, keeping this order within a site.
   std::sort(seeds.links.begin(), seeds.links.end(),
             [](const queue::LinkView& a, const queue::LinkView& b) { return a.fingerprint < b.fingerprint; });
   const std::vector<std::string> authorities(seeds.authorities.begin(), seeds.authorities.end());

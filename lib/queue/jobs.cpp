@@ -1,7 +1,9 @@
 #include "queue/jobs.hpp"
 
 #include <algorithm>
+#include <array>
 #include <charconv>
+#include <numeric>
 
 #include <nlohmann/json.hpp>
 
@@ -17,6 +19,14 @@ namespace {
 
 constexpr std::size_t k_links_per_call = 1000;  // URLs per enqueue script call
 constexpr std::size_t k_calls_per_trip = 4;     // script calls per round trip
+constexpr std::size_t k_window = 4 * k_links_per_call;  // links put in site order together: a trip
+
+// The "scheme://authority" a normalised URL starts with (all of it if it has no "://").
+std::string_view site_of(std::string_view url) {
+  const std::size_t scheme = url.find("://");
+  if (scheme == std::string_view::npos) return url;
+  return url.substr(0, url.find_first_of("/?#", scheme + 3));
+}
 constexpr long long k_cancel_chunk = 10'000;    // entries a cancel drops per call: ~10 ms of Redis
 
 }  // namespace
@@ -137,15 +147,19 @@ Result<Admitted> Jobs::enqueue(const std::string& job, int depth, const std::vec
 
 Result<Admitted> Jobs::enqueue(const std::string& job, int depth, const std::vector<LinkView>& links,
                                const Progress& progress) {
-  // Batches are sent without waiting: while Redis runs one, the next is prepared, and its
-  // replies are read after the following one has gone out.
+  // Links go in windows of k_window, each sent with a site's links together (in their order),
+  // so that a call's links of one site enter its queue in one LPUSH. Round trips are sent
+  // without waiting: while Redis runs one, the next is prepared, and its replies are read after
+  // the following one has gone out. Progress is told when a window's last trip is
+  // acknowledged: everything before its end is then recorded.
   Admitted total;
-  std::size_t in_flight = 0, sent_upto = 0, acked_upto = 0;
-  std::vector<std::vector<std::string_view>> outstanding;  // the batch whose replies are awaited
+  std::size_t in_flight = 0;
+  std::size_t closes = 0;  // the end of the window whose last trip is in flight (0: none)
+  std::vector<std::vector<std::string_view>> outstanding;  // the trip whose replies are awaited
   auto collect = [&]() -> Result<void> {
     auto replies = m_redis.receive(in_flight);
     if (!replies) return fail(replies.error());
-    // A server that lost its script cache refused the whole batch, none of it ran: send it
+    // A server that lost its script cache refused the whole trip, none of it ran: send it
     // again the slow way, which loads the script first.
     if (!replies->empty() && !replies->front().ok() && replies->front().str.starts_with("NOSCRIPT")) {
       std::vector<std::vector<std::string>> again;
@@ -159,33 +173,55 @@ Result<Admitted> Jobs::enqueue(const std::string& job, int depth, const std::vec
       total.duplicates += static_cast<std::uint64_t>(r.elements[1].integer);
     }
     in_flight = 0;
-    acked_upto = sent_upto;
-    if (progress) progress(acked_upto, total);
+    if (closes > 0 && progress) progress(closes, total);
+    closes = 0;
     return {};
   };
-  // Views into the links; the prefix, job, depth and fingerprints live in these buffers.
+  // The calls' arguments are views: the prefix, job and depth live here, each window's
+  // fingerprints and entries in a buffer of its own, and two of those alternate (the trip in
+  // flight when the next window is built belongs to the one before).
   const std::string depth_text = std::to_string(depth);
-  std::vector<std::string> fingerprints(links.size());
-  std::size_t i = 0;
-  while (i < links.size()) {
-    std::vector<std::vector<std::string_view>> views;
-    for (std::size_t c = 0; c < k_calls_per_trip && i < links.size(); ++c) {
-      std::vector<std::string_view> args{m_keys.prefix, job, depth_text};
-      const std::size_t end = std::min(i + k_links_per_call, links.size());
-      args.reserve(3 + 3 * (end - i));
-      for (; i < end; ++i) {
-        const LinkView& link = links[i];
-        fingerprints[i] = fingerprint_bytes(link.fingerprint != 0 ? link.fingerprint : url::fingerprint(link.url));
-        args.insert(args.end(), {fingerprints[i], link.url, link.drop});
+  const std::string head = job + ' ' + depth_text + " 0 ";
+  std::array<std::vector<std::string>, 2> fingerprints, entries;
+  std::size_t window = 0;
+  std::vector<std::size_t> order;
+  std::vector<std::size_t> site_hash;
+  for (std::size_t first = 0; first < links.size(); first += k_window) {
+    // Grouping needs only equal sites together: they are ordered by a hash of the site.
+    const std::size_t last = std::min(first + k_window, links.size());
+    order.resize(last - first);
+    std::iota(order.begin(), order.end(), first);
+    site_hash.resize(last - first);
+    for (std::size_t i = first; i < last; ++i) site_hash[i - first] = std::hash<std::string_view>{}(site_of(links[i].url));
+    std::stable_sort(order.begin(), order.end(),
+                     [&](std::size_t a, std::size_t b) { return site_hash[a - first] < site_hash[b - first]; });
+    std::vector<std::string>& fps = fingerprints[window % 2];
+    std::vector<std::string>& texts = entries[window % 2];
+    ++window;
+    fps.resize(order.size());
+    texts.resize(order.size());
+    std::size_t k = 0;
+    while (k < order.size()) {
+      std::vector<std::vector<std::string_view>> views;
+      for (std::size_t c = 0; c < k_calls_per_trip && k < order.size(); ++c) {
+        std::vector<std::string_view> args{m_keys.prefix, job, depth_text};
+        const std::size_t end = std::min(k + k_links_per_call, order.size());
+        args.reserve(3 + 3 * (end - k));
+        for (; k < end; ++k) {
+          const LinkView& link = links[order[k]];
+          fps[k] = fingerprint_bytes(link.fingerprint != 0 ? link.fingerprint : url::fingerprint(link.url));
+          texts[k].assign(head).append(link.url);
+          args.insert(args.end(), {fps[k], texts[k], link.drop});
+        }
+        views.push_back(std::move(args));
       }
-      views.push_back(std::move(args));
+      if (in_flight > 0)
+        if (auto done = collect(); !done) return fail(done.error());
+      if (auto sent = m_redis.send_scripts(scripts::enqueue, views); !sent) return fail(sent.error());
+      in_flight = views.size();
+      outstanding = std::move(views);
+      if (k == order.size()) closes = last;
     }
-    if (in_flight > 0)
-      if (auto done = collect(); !done) return fail(done.error());
-    if (auto sent = m_redis.send_scripts(scripts::enqueue, views); !sent) return fail(sent.error());
-    in_flight = views.size();
-    outstanding = std::move(views);
-    sent_upto = i;
   }
   if (in_flight > 0)
     if (auto done = collect(); !done) return fail(done.error());

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <memory>
 #include <mutex>
+#include <regex>
 #include <thread>
 #include <sstream>
 
@@ -612,6 +613,58 @@ TEST(Status, ABrokenJobIsShownBesideTheOthersAndItsUrlsWaitUntilItIsFixed) {
   cluster.redis_cli({"HSET", "crawl:job:" + broken, "deny", "[]"});
   ASSERT_TRUE(cluster.wait_finished(broken, 30s));
   expect_results_match_manifest(cluster, broken);
+}
+
+// Every key a crawl leaves (mid-crawl, after it, after a cancel) is one that queue::Keys names:
+// the Lua scripts build their names from the prefix as Keys does, and nothing else writes.
+TEST(Crawl, EveryKeyItLeavesIsOneKeysNames) {
+  const queue::Keys k;
+  // Keys' names with markers in their parameters, as patterns: a marker stands for one or more
+  // characters (sites have ':' in them); a seen bucket ends in 4 hex digits.
+  const std::string j = "\x01", s = "\x02", w = "\x03";
+  const std::vector<std::string> names{
+      k.job_seq(), k.jobs(), k.job(j), k.stats(j), k.results(j), k.seeds(j), k.seen_prefix(j) + "\x04",
+      k.rate(j), k.submitter(j), k.queue(j, s), k.sites(j), k.schedule(j), k.blocked(j), k.backoff(j),
+      k.due(), k.delayed(), k.dead_letter(), k.dead_letters(), k.wake(), k.inflight(w), k.site(s),
+      k.site(s) + ":waiting", k.robots(s), k.robots_lock(s), k.workers(), k.dead_workers(), k.worker(w),
+      k.alive(w), k.reaper()};
+  std::vector<std::regex> patterns;
+  for (const std::string& name : names) {
+    std::string re;
+    for (char c : name) {
+      if (c == '\x01') re += "[0-9]+";
+      else if (c == '\x02') re += "https?://.+";
+      else if (c == '\x03') re += ".+";
+      else if (c == '\x04') re += "[0-9a-f]{4}";
+      else if (std::string_view("\\^$.|?*+()[]{}").find(c) != std::string_view::npos) re += std::string("\\") + c;
+      else re += c;
+    }
+    patterns.emplace_back(re);
+  }
+  CrawlCluster cluster(site(40));
+  auto check_keys = [&](const char* when) {
+    std::istringstream keys(cluster.redis_cli({"--scan"}));
+    std::size_t n = 0;
+    for (std::string key; std::getline(keys, key);) {
+      ++n;
+      const bool named = std::any_of(patterns.begin(), patterns.end(),
+                                     [&](const std::regex& p) { return std::regex_match(key, p); });
+      EXPECT_TRUE(named) << when << ": " << key;
+    }
+    EXPECT_GT(n, 0u) << when;
+  };
+  cluster.start_worker("w1");
+  cluster.start_worker("w2");
+  // A job crawled slowly, looked at while its site queue, schedule and leases exist.
+  const std::string slow = cluster.submit_root({"--delay", "300ms"});
+  ASSERT_TRUE(wait_until([&] { return cluster.counters(slow)["done"] >= 3; }, 30s));
+  check_keys("mid-crawl");
+  const std::string fast = cluster.submit_root({"--delay", "0", "--host-concurrency", "8"});
+  ASSERT_TRUE(cluster.wait_finished(fast, 60s));
+  CommandResult cancelled = cluster.crawlctl({"cancel", slow});
+  ASSERT_EQ(cancelled.rc, 0) << cancelled.err;
+  ASSERT_TRUE(wait_until([&] { return cluster.counters(slow)["in_flight"] == 0; }, 30s));
+  check_keys("after a crawl and a cancel");
 }
 
 }  // namespace

@@ -18,7 +18,24 @@
 local inflight = P .. ':inflight:' .. ARGV[2]
 time_now()
 local applied, admitted = 0, 0
+-- The dedup buckets of every link, read up front: one MGET per job and 1,000 buckets.
+local fps_of = {}
 local i = 3
+while i + 15 <= #ARGV do
+  local job = string.match(ARGV[i], '^(%d+) ')
+  local links = tonumber(ARGV[i + 15]) or 0
+  if job then
+    local fps = fps_of[job] or {}
+    fps_of[job] = fps
+    fps[#fps + 1] = ARGV[i + 12]
+    for k = i + 16, i + 16 + 3 * (links - 1), 3 do fps[#fps + 1] = ARGV[k] end
+  end
+  i = i + 16 + 3 * links
+end
+for job, fps in pairs(fps_of) do
+  if state_of(job) ~= 'gone' then prefetch_seen(job, fps) end
+end
+i = 3
 while i <= #ARGV do
   local entry, kind, reason, url, record = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4]
   local bytes, next_entry, wait_ms = tonumber(ARGV[i + 5]), ARGV[i + 6], tonumber(ARGV[i + 7]) or 0

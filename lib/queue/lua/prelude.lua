@@ -99,13 +99,52 @@ local function schedule(job, site, at)
   woke = true
 end
 
--- An entry into its job's queue on its site: at the far end (new), or the near end (an entry
--- going back: released, reaped, due for a retry). The queue's length is the site's count.
+-- An entry into its job's queue on its site: at the near end at once (an entry going back:
+-- released, reaped, due for a retry), or at the far end by flush() (new ones: a site's new
+-- entries of a call go in one LPUSH). The queue's length is the site's count.
+local pending, pending_order = {}, {}
 local function push(job, site, e, front)
-  local q = P .. ':q:' .. job .. ':' .. site
-  local len = front and redis.call('RPUSH', q, e) or redis.call('LPUSH', q, e)
-  redis.call('ZADD', P .. ':sites:' .. job, len, site)
-  if len == 1 then schedule(job, site, now) end
+  if front then
+    local len = redis.call('RPUSH', P .. ':q:' .. job .. ':' .. site, e)
+    redis.call('ZADD', P .. ':sites:' .. job, len, site)
+    if len == 1 then schedule(job, site, now) end
+    return
+  end
+  local p = pending_order[#pending_order]
+  if p and p.site == site and p.job == job then  -- the usual case: a call's links come by site
+    p.n = p.n + 1
+    p[p.n] = e
+    return
+  end
+  local k = job .. ' ' .. site
+  p = pending[k]
+  if not p then
+    p = {job = job, site = site, n = 0}
+    pending[k] = p
+    pending_order[#pending_order + 1] = p
+  end
+  p.n = p.n + 1
+  p[p.n] = e
+end
+local function push_pending()
+  local counts = {}  -- job -> {len, site, len, site, ...} for one ZADD
+  for _, p in ipairs(pending_order) do
+    local q = P .. ':q:' .. p.job .. ':' .. p.site
+    local len = 0
+    for j = 1, p.n, 1000 do len = redis.call('LPUSH', q, unpack(p, j, math.min(j + 999, p.n))) end
+    local c = counts[p.job]
+    if not c then
+      c = {}
+      counts[p.job] = c
+    end
+    c[#c + 1] = len
+    c[#c + 1] = p.site
+    if len == p.n then schedule(p.job, p.site, now) end
+  end
+  for job, c in pairs(counts) do
+    for j = 1, #c, 1000 do redis.call('ZADD', P .. ':sites:' .. job, unpack(c, j, math.min(j + 999, #c))) end
+  end
+  pending, pending_order = {}, {}
 end
 
 -- Sites are the unit of politeness: a lease takes one of a site's slots (busy), a finished
@@ -161,9 +200,42 @@ end
 local hex = {}
 for i = 0, 255 do hex[i] = string.format('%02x', i) end
 local buckets, dirty = {}, {}
-local function first_sight(job, fp)
+local seen_keys = {}  -- job -> bucket number -> its key: each name is made once a call
+local function seen_key(job, fp)
   local b1, b2 = string.byte(fp, 1, 2)
-  local key = P .. ':job:' .. job .. ':seen:' .. hex[b1] .. hex[b2]
+  local names = seen_keys[job]
+  if not names then
+    names = {}
+    seen_keys[job] = names
+  end
+  local n = b1 * 256 + b2
+  local key = names[n]
+  if not key then
+    key = P .. ':job:' .. job .. ':seen:' .. hex[b1] .. hex[b2]
+    names[n] = key
+  end
+  return key
+end
+-- Reads the buckets of these fingerprints (8-byte strings) not read yet in one MGET per 1,000.
+local function prefetch_seen(job, fps)
+  local keys, wanted = {}, {}
+  for _, fp in ipairs(fps) do
+    if #fp == 8 then
+      local key = seen_key(job, fp)
+      if buckets[key] == nil and not wanted[key] then
+        wanted[key] = true
+        keys[#keys + 1] = key
+      end
+    end
+  end
+  for j = 1, #keys, 1000 do
+    local last = math.min(j + 999, #keys)
+    local values = redis.call('MGET', unpack(keys, j, last))
+    for k = j, last do buckets[keys[k]] = values[k - j + 1] or '' end
+  end
+end
+local function first_sight(job, fp)
+  local key = seen_key(job, fp)
   local rem = string.sub(fp, 3)
   local s = buckets[key]
   if s == nil then
@@ -229,10 +301,17 @@ local function admit(job, depth, fp, url, drop)
   return 1
 end
 
--- Writes what the call gathered: dedup buckets, counters, the due index of the jobs touched, and
+-- Writes what the call gathered: new entries, dedup buckets, counters, the due index of the jobs touched, and
 -- a wake-up for idle workers when new work became ready (at most 16 tokens wait).
 local function flush()
-  for key in pairs(dirty) do redis.call('SET', key, buckets[key]) end
+  push_pending()
+  local kv = {}
+  for key in pairs(dirty) do
+    kv[#kv + 1] = key
+    kv[#kv + 1] = buckets[key]
+  end
+  for j = 1, #kv, 1000 do redis.call('MSET', unpack(kv, j, math.min(j + 999, #kv))) end
+  dirty = {}
   for job, a in pairs(jobs) do
     for field, n in pairs(a.d) do
       if n ~= 0 then redis.call('HINCRBY', stats_key(job), field, n) end
