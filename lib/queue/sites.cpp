@@ -61,12 +61,13 @@ Result<std::vector<SiteInfo>> Sites::busiest(const std::string& job, std::size_t
                         "crawl_delay", "gone_until"});
     commands.push_back({"ZSCORE", m_keys.schedule(job), pairs[i].str});
     commands.push_back({"SISMEMBER", m_keys.blocked(job), pairs[i].str});
+    commands.push_back({"LLEN", m_keys.queue(job, pairs[i].str)});  // the score is a guide
   }
   if (commands.empty()) return out;
   auto replies = m_redis.pipeline(commands);
   if (!replies) return fail(replies.error());
   for (std::size_t k = 0; k < out.size(); ++k) {
-    const auto& f = (*replies)[3 * k].elements;
+    const auto& f = (*replies)[4 * k].elements;
     SiteInfo& s = out[k];
     if (f.size() == 7) {
       s.busy = to_number(f[0].str);
@@ -77,8 +78,9 @@ Result<std::vector<SiteInfo>> Sites::busiest(const std::string& job, std::size_t
       s.crawl_delay_ms = to_number(f[5].str);
       s.gone_until_ms = to_number(f[6].str);
     }
-    s.due_ms = to_number((*replies)[3 * k + 1].str);
-    s.for_slot = (*replies)[3 * k + 2].integer == 1;
+    s.due_ms = to_number((*replies)[4 * k + 1].str);
+    s.for_slot = (*replies)[4 * k + 2].integer == 1;
+    s.queued = (*replies)[4 * k + 3].integer;
   }
   return out;
 }

@@ -2,7 +2,8 @@
 --
 -- ARGV[1] is the key prefix P. Keys (docs/redis-data-model.md):
 --   P:q:{J}:{S}          LIST   job J's queued entries on site S; new ones pushed left, leased from the right
---   P:sites:{J}          ZSET   site -> entries of J queued on it (present while there are any)
+--   P:sites:{J}          ZSET   site -> entries of J queued on it (present while there are any; set by
+--                               claims and when a push makes the length a power of two)
 --   P:sched:{J}          ZSET   site -> when J may next lease from it (ms, Redis's clock)
 --   P:blocked:{J}        SET    sites of J waiting for a slot (their requests in flight are at the limit)
 --   P:backoff:{J}        SET    sites of J found backing off by the last claim that looked at them
@@ -132,14 +133,20 @@ local function push_pending()
     local q = P .. ':q:' .. p.job .. ':' .. p.site
     local len = 0
     for j = 1, p.n, 1000 do len = redis.call('LPUSH', q, unpack(p, j, math.min(j + 999, p.n))) end
-    local c = counts[p.job]
-    if not c then
-      c = {}
-      counts[p.job] = c
+    -- The site's count is set when its queue's length reaches a power of two (claims set it
+    -- exactly): one ZADD per site and call would cost more than the pushes.
+    local before, pw = len - p.n, 1
+    while pw * 2 <= len do pw = pw * 2 end
+    if pw > before then
+      local c = counts[p.job]
+      if not c then
+        c = {}
+        counts[p.job] = c
+      end
+      c[#c + 1] = len
+      c[#c + 1] = p.site
     end
-    c[#c + 1] = len
-    c[#c + 1] = p.site
-    if len == p.n then schedule(p.job, p.site, now) end
+    if before == 0 then schedule(p.job, p.site, now) end
   end
   for job, c in pairs(counts) do
     for j = 1, #c, 1000 do redis.call('ZADD', P .. ':sites:' .. job, unpack(c, j, math.min(j + 999, #c))) end
