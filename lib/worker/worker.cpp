@@ -149,6 +149,7 @@ class Worker {
   void connect(std::int64_t now);
   void heartbeat(std::int64_t now);
   void claim(std::int64_t now);
+  std::int64_t next_claim_at() const;
   std::shared_ptr<const JobContext> job(const std::string& id);
   void start(queue::Entry entry, const std::string& gone, std::int64_t now);
   void report_crawl_delay(const std::string& site, const policy::Robots& robots, std::int64_t now);
@@ -158,6 +159,7 @@ class Worker {
   void finish(Task& t, Kind kind, const std::string& reason, std::int64_t now,
               std::optional<Parsed> parsed = std::nullopt);
   void flush(std::int64_t now, bool force);
+  std::int64_t outcome_hold_ms() const { return m_claim_short ? 5 : 50; }
   void release_unstarted(const std::string& job = "");
   void refresh_jobs(std::int64_t now);
   void deregister();
@@ -176,6 +178,7 @@ class Worker {
   std::int64_t m_next_stats_ms = now_ms() + 1000;
   std::int64_t m_next_claim_ms = 0;
   std::int64_t m_last_claim_ms = 0;
+  bool m_claim_short = false;  // the last claim got fewer entries than it asked for
   std::map<std::string, std::int64_t> m_crawl_delay_reported;  // site -> when to report again
   std::int64_t m_oldest_outcome_ms = 0;
   std::int64_t m_started_ms = now_ms();
@@ -341,20 +344,30 @@ std::shared_ptr<const JobContext> Worker::job(const std::string& id) {
 // so they all start at once. Claims of a few slots are spaced (50 ms) so that one slow transfer
 // does not cost a round trip per free slot; when nothing more was ready, the next claim waits
 // for the next site's time (at most a second: other workers may free slots sooner).
-void Worker::claim(std::int64_t now) {
-  if (!m_queue || m_draining || now < m_next_claim_ms) return;
+// When the next claim may be made (-1: none while every task slot is taken). With less than
+// half a batch free, claims are at least 50 ms apart.
+std::int64_t Worker::next_claim_at() const {
+  if (!m_queue || m_draining) return -1;
   const std::size_t limit = static_cast<std::size_t>(m_options.settings.concurrency);
   const std::size_t free = limit > m_tasks.size() ? limit - m_tasks.size() : 0;
-  const std::size_t batch = std::min(free, m_options.claim_batch);
-  if (batch == 0) return;
-  if (free < m_options.claim_batch / 2 && now - m_last_claim_ms < 50) return;
+  if (free == 0) return -1;
+  if (free < m_options.claim_batch / 2) return std::max(m_next_claim_ms, m_last_claim_ms + 50);
+  return m_next_claim_ms;
+}
+
+void Worker::claim(std::int64_t now) {
+  const std::int64_t at = next_claim_at();
+  if (at < 0 || now < at) return;
+  const std::size_t limit = static_cast<std::size_t>(m_options.settings.concurrency);
+  const std::size_t batch = std::min(limit - m_tasks.size(), m_options.claim_batch);
   m_last_claim_ms = now;
   auto claimed = m_queue->frontier().claim(m_options.id, batch);
   if (!ok(claimed, "claim")) return;
   if (claimed->dead_lettered > 0)
     spdlog::warn("event=dead_letters n={} note=\"frontier entries that could not be read, moved to the dead letters\"",
                  claimed->dead_lettered);
-  if (claimed->entries.size() < batch)
+  m_claim_short = claimed->entries.size() < batch;
+  if (m_claim_short)
     m_next_claim_ms = now + std::clamp<std::int64_t>(claimed->next_in_ms < 0 ? 1000 : claimed->next_in_ms, 10, 1000);
   for (std::size_t i = 0; i < claimed->entries.size(); ++i) start(std::move(claimed->entries[i]), claimed->gone[i], now);
 }
@@ -603,13 +616,17 @@ void Worker::finish(Task& t, Kind kind, const std::string& reason, std::int64_t 
 // Records outcomes in one round trip once there are a batch of them, or they have waited.
 void Worker::flush(std::int64_t now, bool force) {
   if (m_outcomes.empty() || !m_queue) return;
-  // Within 50 ms: an outcome gives its site's slot back, and the site waits for it.
-  if (!force && m_outcomes.size() < m_options.claim_batch && now - m_oldest_outcome_ms < 50) return;
+  // Within 50 ms: an outcome gives its site's slot back, and the site waits for it; within 5 ms
+  // when the last claim came back short (the slots held here may be what it lacked).
+  const std::int64_t hold = outcome_hold_ms();
+  if (!force && m_outcomes.size() < m_options.claim_batch && now - m_oldest_outcome_ms < hold) return;
   auto done = m_queue->frontier().complete(m_options.id, m_outcomes);
   if (!ok(done, "complete")) return;  // kept, and sent again after reconnecting
   if (done->applied < m_outcomes.size())
     spdlog::info("event=stale_outcomes skipped={}", m_outcomes.size() - done->applied);
   m_outcomes.clear();
+  // Their sites' slots are free again: a site that waited for one may be leased now.
+  m_next_claim_ms = 0;
 }
 
 void Worker::release_unstarted(const std::string& job) {
@@ -675,6 +692,10 @@ int Worker::run() {
     }
     std::int64_t wait = std::max<std::int64_t>(0, next_timer - now);
     if (waiting_on_robots) wait = std::min<std::int64_t>(wait, 50);
+    // Outcomes are sent when their hold ends, and a short claim is tried again when it said.
+    if (!m_outcomes.empty())
+      wait = std::min<std::int64_t>(wait, std::max<std::int64_t>(0, m_oldest_outcome_ms + outcome_hold_ms() - now));
+    if (const std::int64_t at = next_claim_at(); at >= 0) wait = std::min<std::int64_t>(wait, std::max<std::int64_t>(0, at - now));
     if (!m_queue) wait = std::min<std::int64_t>(wait, std::max<std::int64_t>(0, m_next_connect_ms - now));
     for (auto& r : m_fetcher.poll(std::chrono::milliseconds(wait))) on_response(std::move(r), now_ms());
     for (auto& p : m_parser.take()) on_parsed(std::move(p), now_ms());
