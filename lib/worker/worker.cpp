@@ -56,6 +56,10 @@ struct JobContext {
   std::string broken;  // why the job cannot be crawled as it stands (then no filter)
 };
 
+// An idle worker whose next claim is due sooner than this sleeps until then instead of
+// blocking in Redis.
+constexpr std::chrono::milliseconds k_short_wait{250};
+
 // A broken job's URLs wait this long in the delayed set before they are looked at again.
 constexpr std::chrono::milliseconds k_broken_job_wait{5'000};
 
@@ -70,6 +74,7 @@ struct Task {
   std::shared_ptr<const JobContext> job;
   enum class Stage { robots, polite, fetching, parsing } stage = Stage::robots;
   bool first_request = true;  // the claim started it; a later hop asks the site itself
+  bool after_robots = false;  // its lease was spent on the site's robots.txt
   std::int64_t not_before_ms = 0;  // polite: ask again then; retry, defer: how long to wait
   std::int64_t fetch_ms = 0;
   fetch::Response last;  // body moved to the parser
@@ -428,6 +433,7 @@ void Worker::advance(Task& t, std::int64_t now) {
       // the site's delay after it, as after a redirect.
       t.stage = Task::Stage::robots;
       t.first_request = false;
+      t.after_robots = true;
       return;
     }
     if (robots->unreachable()) {
@@ -457,6 +463,12 @@ void Worker::advance(Task& t, std::int64_t now) {
     if (m_queue) {
       auto started = m_queue->frontier().site_start(t.entry.job, url::origin(t.attempt.url));
       if (ok(started, "site_start")) wait = *started;
+    }
+    if (wait > 0ms && t.after_robots && t.attempt.url == t.entry.url) {
+      // The page waits for its site's delay after robots.txt: not here, holding one of this
+      // worker's slots, but back in its site's queue, leased again when the site is due.
+      finish(t, Kind::release, "", now);
+      return;
     }
     if (wait > 0ms) {
       t.stage = Task::Stage::polite;
@@ -685,6 +697,12 @@ int Worker::run() {
       // Nothing to do: block in Redis until work is ready (a wake-up token) or the next site's
       // time comes, at most until the next heartbeat.
       const auto until_claim = std::chrono::milliseconds(std::max<std::int64_t>(10, m_next_claim_ms - now));
+      if (until_claim < k_short_wait) {
+        // Redis ends a blocking wait on its own clock tick (100 ms at the default hz): a site
+        // due sooner is waited for here.
+        m_fetcher.poll(until_claim);
+        continue;
+      }
       auto work = m_queue->frontier().wait_for_work(
           std::min({until_claim, 1000ms, m_options.settings.heartbeat_interval / 2}));
       if (ok(work, "wait") && *work) m_next_claim_ms = 0;
