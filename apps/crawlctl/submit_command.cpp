@@ -7,6 +7,7 @@
 #include <iostream>
 #include <memory>
 #include <deque>
+#include <filesystem>
 #include <functional>
 #include <set>
 #include <sstream>
@@ -14,6 +15,7 @@
 #include <fmt/core.h>
 
 #include "commands.hpp"
+#include "config/inventory.hpp"
 #include "config/values.hpp"
 #include "core/redact.hpp"
 #include "deploy/quote.hpp"
@@ -132,6 +134,22 @@ int run_submit(const SubmitOptions& o) {
   job.max_crawl_delay = *max_crawl_delay;
   job.host_concurrency = o.host_concurrency;
   job.max_links_per_page = o.max_links;
+  // The hosts file's job: section, for what the command line leaves out.
+  if (o.job.empty() && (o.redis.hosts_file_given || std::filesystem::exists(o.redis.hosts_file))) {
+    auto inventory = config::load_inventory(o.redis.hosts_file);
+    if (!inventory) {
+      fmt::print(stderr, "crawlctl submit: {}\n", inventory.error().message);
+      return k_exit_usage;
+    }
+    const config::JobDefaults& d = inventory->job;
+    auto given = [&](std::string_view flag) {
+      return std::find(o.job_flags_given.begin(), o.job_flags_given.end(), flag) != o.job_flags_given.end();
+    };
+    if (d.delay && !given("--delay")) job.delay = *d.delay;
+    if (d.max_crawl_delay && !given("--max-crawl-delay")) job.max_crawl_delay = *d.max_crawl_delay;
+    if (d.host_concurrency && !given("--host-concurrency")) job.host_concurrency = *d.host_concurrency;
+    if (d.max_links_per_page && !given("--max-links")) job.max_links_per_page = *d.max_links_per_page;
+  }
   if (auto filter = policy::LinkFilter::create(job, {}); !filter) {
     fmt::print(stderr, "crawlctl submit: {}\n", filter.error().message);
     return k_exit_usage;
@@ -288,7 +306,9 @@ void add_submit_command(CLI::App& app, Action& run) {
       "Politeness: by default each site (scheme://host:port) gets one request at a time from the\n"
       "whole fleet, at least 1 s apart, longer if its robots.txt asks (up to --max-crawl-delay), and\n"
       "backs off for every worker when it answers 429 or 503 or stops answering. These defaults are\n"
-      "for the public web; lowering --delay or raising --host-concurrency is for sites you run.");
+      "for the public web; lowering --delay or raising --host-concurrency is for sites you run.\n"
+      "The hosts file's job: section (delay, host_concurrency, max_crawl_delay, max_links_per_page)\n"
+      "sets them for every job created with it; a flag given here wins.");
   sub->callback([o, sub, &run] {
     for (const char* flag : {"--name", "--scope", "--depth", "--max-pages", "--allow", "--deny", "--delay",
                              "--host-concurrency", "--max-crawl-delay", "--max-links", "--no-robots", "--retries"})

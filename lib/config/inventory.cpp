@@ -73,12 +73,13 @@ struct HostSettings {
   }
 };
 
-const Keys k_top_keys{"defaults", "hosts", "groups", "redis", "worker"};
+const Keys k_top_keys{"defaults", "hosts", "groups", "redis", "worker", "job"};
 const Keys k_setting_keys{"port",          "user",          "identity_file",     "password_env",
                           "password_file", "workers",       "remote_dir",        "transport",
                           "host_key_checking", "install_command", "known_hosts",
                           "connect_timeout", "command_timeout", "labels"};
 const Keys k_redis_keys{"url", "password_env", "password_file", "key_prefix"};
+const Keys k_job_keys{"delay", "host_concurrency", "max_crawl_delay", "max_links_per_page"};
 const Keys k_worker_keys{"concurrency",    "parse_threads",   "user_agent",         "robots_agent",
                          "max_body",       "connect_timeout", "timeout",            "low_speed_bytes",
                          "low_speed_time", "max_redirects",   "heartbeat_interval", "heartbeat_ttl",
@@ -130,6 +131,7 @@ class Parser {
       else if (key == "hosts") hosts = &value;
       else if (key == "groups") groups = &value;
       else if (key == "redis") read_redis(value);
+      else if (key == "job") read_job(value);
       else read_worker(value);
     });
     // Hosts are resolved once the defaults are known, wherever `defaults` was written.
@@ -537,6 +539,18 @@ class Parser {
     }
   }
 
+  void read_job(const Node& map) {
+    JobDefaults& j = m_inventory.job;
+    using std::chrono::milliseconds;
+    for_each(map, "in job", k_job_keys, [&](const Node& key_node, const Node& value) {
+      const std::string& key = key_node.value;
+      if (key == "delay") j.delay = duration(value, key, milliseconds(0));
+      else if (key == "max_crawl_delay") j.max_crawl_delay = duration(value, key, milliseconds(0));
+      else if (key == "host_concurrency") j.host_concurrency = integer(value, key, 1, 1024);
+      else j.max_links_per_page = integer(value, key, 0, 1'000'000);
+    });
+  }
+
   std::string_view m_file;
   Inventory m_inventory;
   HostSettings m_defaults;
@@ -556,6 +570,7 @@ std::vector<std::string> inventory_keys() {
   keys.push_back("groups.hosts");
   for (auto k : k_redis_keys) keys.push_back(fmt::format("redis.{}", k));
   for (auto k : k_worker_keys) keys.push_back(fmt::format("worker.{}", k));
+  for (auto k : k_job_keys) keys.push_back(fmt::format("job.{}", k));
   return keys;
 }
 

@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -75,12 +76,20 @@ struct WorkerSettings {
   std::chrono::milliseconds stats_interval{60'000}; // an event=stats line this often (0: never)
 };
 
+// Options for the jobs `crawlctl submit` creates with this file; its flags win, and what
+// neither sets is the polite default (policy/job.hpp).
+struct JobDefaults {
+  std::optional<std::chrono::milliseconds> delay, max_crawl_delay;
+  std::optional<int> host_concurrency, max_links_per_page;
+};
+
 struct Inventory {
   std::string source;       // the name used in messages, e.g. "hosts.yaml"
   std::vector<Host> hosts;  // in file order
   std::vector<Group> groups;
   RedisSettings redis;
   WorkerSettings worker;
+  JobDefaults job;
 
   const Host* find_host(std::string_view name) const;
   const Group* find_group(std::string_view name) const;

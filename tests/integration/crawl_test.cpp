@@ -447,6 +447,38 @@ TEST(Worker, HostileBodiesStayUnderItsMemoryBound) {
 
 // Seeds added to a running job widen its scope at once, also for a worker that holds the job's
 // rules already: the new site's own links are crawled, not recorded as off-site.
+// The hosts file's job: section gives the options of jobs submitted with it; a flag wins.
+TEST(Submit, TheHostsFilesJobSectionSetsTheNewJobsOptionsAndAFlagWins) {
+  CrawlCluster cluster(site(20));
+  TempDir dir("jobsection");
+  const std::string hosts = dir / "hosts.yaml";
+  write_text(hosts, "job:\n  delay: 250ms\n  host_concurrency: 4\n  max_links_per_page: 100\n");
+  auto submit = [&](std::vector<std::string> extra) {
+    std::vector<std::string> args{"submit", cluster.site().root_url(), "-H", hosts, "--quiet"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    CommandResult r = cluster.crawlctl(args);
+    EXPECT_EQ(r.rc, 0) << r.err;
+    return r.out.substr(0, r.out.find('\n'));
+  };
+  auto field = [&](const std::string& job, const std::string& name) {
+    return cluster.redis_cli({"HGET", "crawl:job:" + job, name});
+  };
+  const std::string from_file = submit({});
+  EXPECT_EQ(field(from_file, "delay_ms"), "250\n");
+  EXPECT_EQ(field(from_file, "host_concurrency"), "4\n");
+  EXPECT_EQ(field(from_file, "max_links_per_page"), "100\n");
+  EXPECT_EQ(field(from_file, "max_crawl_delay_ms"), "30000\n") << "not in the file: the default";
+  const std::string flagged = submit({"--host-concurrency", "2"});
+  EXPECT_EQ(field(flagged, "delay_ms"), "250\n");
+  EXPECT_EQ(field(flagged, "host_concurrency"), "2\n");
+  // A bad value is named by its place, and nothing is submitted.
+  write_text(hosts, "job:\n  delay: soon\n");
+  CommandResult bad = cluster.crawlctl({"submit", cluster.site().root_url(), "-H", hosts});
+  EXPECT_EQ(bad.rc, 2) << bad.err;
+  EXPECT_NE(bad.err.find("hosts.yaml:2:"), std::string::npos) << bad.err;
+  EXPECT_EQ(cluster.redis_cli({"ZCARD", "crawl:jobs"}), "2\n");
+}
+
 TEST(Submit, SeedsAddedToARunningJobWidenItsScope) {
   auto make_site = [](const std::string& name, std::chrono::milliseconds slow) {
     return std::make_unique<HttpServer>([name, slow](const HttpRequest& r) {

@@ -229,6 +229,26 @@ hosts:
   EXPECT_EQ(inv.hosts.at(1).workers, 3);
 }
 
+TEST(Inventory, JobSectionHoldsTheOptionsOfJobsSubmittedWithTheFile) {
+  auto inv = parse_inventory("job:\n  delay: 250ms\n  host_concurrency: 4\n  max_crawl_delay: 5s\n"
+                             "  max_links_per_page: 100\n",
+                             "hosts.yaml");
+  ASSERT_TRUE(inv.has_value()) << inv.error().message;
+  EXPECT_EQ(inv->job.delay, std::chrono::milliseconds(250));
+  EXPECT_EQ(inv->job.host_concurrency, 4);
+  EXPECT_EQ(inv->job.max_crawl_delay, std::chrono::milliseconds(5000));
+  EXPECT_EQ(inv->job.max_links_per_page, 100);
+  // Unset: the polite defaults apply (crawlctl submit's own).
+  auto none = parse_inventory("job: {}\n", "hosts.yaml");
+  ASSERT_TRUE(none.has_value()) << none.error().message;
+  EXPECT_FALSE(none->job.delay.has_value());
+  EXPECT_FALSE(none->job.host_concurrency.has_value());
+  const std::string bad = parse_error("job:\n  host_concurrency: 0\n");
+  EXPECT_NE(bad.find("hosts.yaml:2:"), std::string::npos) << bad;
+  EXPECT_NE(bad.find("host_concurrency"), std::string::npos) << bad;
+  EXPECT_EQ(parse_error("job:\n  dealy: 1s\n"), "hosts.yaml:2:3: unknown key 'dealy' in job (did you mean 'delay'?)");
+}
+
 TEST(InventoryErrors, UnknownKeysNameFileLineAndSuggest) {
   EXPECT_EQ(parse_error("hosts:\n  crawl01:\n    prot: 22\n"),
             "hosts.yaml:3:5: unknown key 'prot' in host 'crawl01' (did you mean 'port'?)");
@@ -457,7 +477,8 @@ TEST(Inventory, ReferencePageDocumentsEveryKeyInItsSection) {
   // Where each part of the file is described.
   const std::map<std::string, std::string> headings{
       {"", "## Top level"},         {"defaults", "## Host settings"}, {"hosts", "## Host settings"},
-      {"groups", "## Groups"},      {"redis", "## `redis`"},          {"worker", "## `worker`"}};
+      {"groups", "## Groups"},      {"redis", "## `redis`"},          {"worker", "## `worker`"},
+      {"job", "## `job`"}};
   for (const std::string& key : inventory_keys()) {
     const auto dot = key.find('.');
     const std::string section = dot == std::string::npos ? "" : key.substr(0, dot);
