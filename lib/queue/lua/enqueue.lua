@@ -24,7 +24,7 @@ for i = 4, #ARGV, 3 do
   local e, drop = ARGV[i + 1], ARGV[i + 2]
   local site
   local ours = string.find(e, head, 1, true) == 1
-  if ours and drop == '' then
+  if ours and drop == '' and #ARGV[i] == 8 then
     -- The site is most often the last one's: checked without making a string.
     if last_site and string.find(e, last_site, h + 1, true) == h + 1 then
       local c = string.byte(e, h + #last_site + 1)

@@ -283,6 +283,10 @@ local function admit(job, depth, fp, url, drop)
   local s = state_of(job)
   if s == 'cancelled' or s == 'gone' then return 0 end
   local a = budget(acc(job), job)
+  if type(fp) ~= 'string' or #fp ~= 8 then  -- a caller's bug: counted, never guessed at
+    bump(a, 'dropped:malformed', 1)
+    return 0
+  end
   if not first_sight(job, fp) then
     bump(a, 'duplicates', 1)
     return 0
