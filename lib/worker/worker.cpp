@@ -22,6 +22,7 @@
 #include "worker/decide.hpp"
 #include "worker/parse_pool.hpp"
 #include "worker/robots_cache.hpp"
+#include "worker/step.hpp"
 
 namespace crawl::worker {
 
@@ -73,8 +74,7 @@ struct Task {
   Attempt attempt;
   std::shared_ptr<const JobContext> job;
   enum class Stage { robots, polite, fetching, parsing } stage = Stage::robots;
-  bool first_request = true;  // the claim started it; a later hop asks the site itself
-  bool after_robots = false;  // its lease was spent on the site's robots.txt
+  StepState steps;  // robots.txt, the site's delay: worker/step.hpp
   std::int64_t not_before_ms = 0;  // polite: ask again then; retry, defer: how long to wait
   std::int64_t fetch_ms = 0;
   fetch::Response last;  // body moved to the parser
@@ -186,6 +186,7 @@ class Worker {
   bool m_claim_short = false;  // the last claim got fewer entries than it asked for
   std::map<std::string, std::int64_t> m_crawl_delay_reported;  // site -> when to report again
   std::int64_t m_oldest_outcome_ms = 0;
+  std::int64_t m_next_flush_ms = 0;  // after a failed attempt to record outcomes
   std::int64_t m_started_ms = now_ms();
   std::uint64_t m_next_id = 1;
   std::unordered_map<std::uint64_t, Task> m_tasks;
@@ -367,7 +368,10 @@ void Worker::claim(std::int64_t now) {
   const std::size_t batch = std::min(limit - m_tasks.size(), m_options.claim_batch);
   m_last_claim_ms = now;
   auto claimed = m_queue->frontier().claim(m_options.id, batch);
-  if (!ok(claimed, "claim")) return;
+  if (!ok(claimed, "claim")) {
+    m_next_claim_ms = now + 1000;  // not at once again: the loop would spin
+    return;
+  }
   if (claimed->dead_lettered > 0)
     spdlog::warn("event=dead_letters n={} note=\"frontier entries that could not be read, moved to the dead letters\"",
                  claimed->dead_lettered);
@@ -421,64 +425,50 @@ void Worker::report_crawl_delay(const std::string& site, const policy::Robots& r
     it->second = now + 10 * 60 * 1000;
 }
 
-// The next step for a task at its current URL: robots.txt, then (after a robots.txt fetch or a
-// redirect within the site) the site's delay, then the fetch.
+// The next step for a task at its current URL (worker/step.hpp decides it), carried out.
 void Worker::advance(Task& t, std::int64_t now) {
   const policy::JobOptions& o = t.job->info.options;
+  const std::string site = url::origin(t.attempt.url);
+  const policy::Robots* robots = nullptr;
+  std::chrono::milliseconds robots_expires_in{0};
   if (o.respect_robots) {
-    const std::string site = url::origin(t.attempt.url);
-    const policy::Robots* robots = m_robots.lookup(site, t.id, m_queue ? &*m_queue : nullptr, now);
-    if (robots == nullptr) {
-      // robots.txt is fetched first, a request to the site like any other: the page waits for
-      // the site's delay after it, as after a redirect.
-      t.stage = Task::Stage::robots;
-      t.first_request = false;
-      t.after_robots = true;
-      return;
-    }
-    if (robots->unreachable()) {
-      // RFC 9309 2.3.1.4: crawl nothing while robots.txt cannot be fetched. That is the site's
-      // failure, not the URL's (the site is backed off: RobotsCache::on_response), so the URL
-      // waits, its attempts untouched, until the answer lapses and a lease asks again; a site
-      // that keeps failing is given up on, and its URLs failed as site_unreachable.
-      t.not_before_ms = std::max<std::int64_t>(1000, m_robots.expires_in(site, now));
-      finish(t, Kind::defer, "robots_unreachable", now);
-      return;
-    }
-    report_crawl_delay(site, *robots, now);
-    if (!robots->allowed(path_and_query(t.attempt.url))) {
-      finish(t, Kind::filtered, "robots", now);
-      return;
-    }
-    // A site that asks for more time between requests than the job grants is not crawled (as
-    // Nutch does): its URLs are recorded as filtered.
-    if (auto crawl_delay = robots->crawl_delay(); crawl_delay && *crawl_delay > o.max_crawl_delay) {
-      finish(t, Kind::filtered, "crawl_delay", now);
-      return;
-    }
+    robots = m_robots.lookup(site, t.id, m_queue ? &*m_queue : nullptr, now);
+    if (robots != nullptr && robots->unreachable())
+      robots_expires_in = std::chrono::milliseconds(m_robots.expires_in(site, now));
+    else if (robots != nullptr) report_crawl_delay(site, *robots, now);
   }
-  if (!t.first_request) {
-    // A redirect within the site: the site's delay applies between hops too, fleet-wide.
+  t.steps.redirected = t.attempt.hops > 0;
+  const Step step = next_step(t.steps, o, robots, path_and_query(t.attempt.url), robots_expires_in, [&] {
     std::chrono::milliseconds wait = 100ms;  // without Redis, ask again shortly
     if (m_queue) {
-      auto started = m_queue->frontier().site_start(t.entry.job, url::origin(t.attempt.url));
+      auto started = m_queue->frontier().site_start(t.entry.job, site);
       if (ok(started, "site_start")) wait = *started;
     }
-    if (wait > 0ms && t.after_robots && t.attempt.url == t.entry.url) {
-      // The page waits for its site's delay after robots.txt: not here, holding one of this
-      // worker's slots, but back in its site's queue, leased again when the site is due.
+    return wait;
+  });
+  switch (step.kind) {
+    case Step::Kind::wait_robots:
+      t.stage = Task::Stage::robots;  // RobotsCache::ready() hands it back
+      return;
+    case Step::Kind::defer:
+      t.not_before_ms = step.wait.count();
+      finish(t, Kind::defer, step.reason, now);
+      return;
+    case Step::Kind::filtered:
+      finish(t, Kind::filtered, step.reason, now);
+      return;
+    case Step::Kind::release:
       finish(t, Kind::release, "", now);
       return;
-    }
-    if (wait > 0ms) {
+    case Step::Kind::polite:
       t.stage = Task::Stage::polite;
-      t.not_before_ms = now + wait.count();
+      t.not_before_ms = now + step.wait.count();
       return;
-    }
+    case Step::Kind::fetch:
+      t.stage = Task::Stage::fetching;
+      m_fetcher.add({t.id, t.attempt.url, false, std::nullopt});
+      return;
   }
-  t.first_request = false;
-  t.stage = Task::Stage::fetching;
-  m_fetcher.add({t.id, t.attempt.url, false, std::nullopt});
 }
 
 void Worker::on_response(fetch::Response r, std::int64_t now) {
@@ -631,9 +621,13 @@ void Worker::flush(std::int64_t now, bool force) {
   // Within 50 ms: an outcome gives its site's slot back, and the site waits for it; within 5 ms
   // when the last claim came back short (the slots held here may be what it lacked).
   const std::int64_t hold = outcome_hold_ms();
+  if (now < m_next_flush_ms) return;  // the last attempt failed: a second between attempts
   if (!force && m_outcomes.size() < m_options.claim_batch && now - m_oldest_outcome_ms < hold) return;
   auto done = m_queue->frontier().complete(m_options.id, m_outcomes);
-  if (!ok(done, "complete")) return;  // kept, and sent again after reconnecting
+  if (!ok(done, "complete")) {  // kept, and sent again (after reconnecting)
+    m_next_flush_ms = now + 1000;
+    return;
+  }
   if (done->applied < m_outcomes.size())
     spdlog::info("event=stale_outcomes skipped={}", m_outcomes.size() - done->applied);
   m_outcomes.clear();
@@ -700,7 +694,8 @@ int Worker::run() {
       if (until_claim < k_short_wait) {
         // Redis ends a blocking wait on its own clock tick (100 ms at the default hz): a site
         // due sooner is waited for here.
-        m_fetcher.poll(until_claim);
+        // A robots.txt fetch may outlive its tasks (paused, cancelled): its answer is kept.
+        for (auto& r : m_fetcher.poll(until_claim)) on_response(std::move(r), now_ms());
         continue;
       }
       auto work = m_queue->frontier().wait_for_work(
@@ -711,8 +706,9 @@ int Worker::run() {
     std::int64_t wait = std::max<std::int64_t>(0, next_timer - now);
     if (waiting_on_robots) wait = std::min<std::int64_t>(wait, 50);
     // Outcomes are sent when their hold ends, and a short claim is tried again when it said.
-    if (!m_outcomes.empty())
-      wait = std::min<std::int64_t>(wait, std::max<std::int64_t>(0, m_oldest_outcome_ms + outcome_hold_ms() - now));
+    if (!m_outcomes.empty() && m_queue)
+      wait = std::min<std::int64_t>(
+          wait, std::max<std::int64_t>(0, std::max(m_next_flush_ms, m_oldest_outcome_ms + outcome_hold_ms()) - now));
     if (const std::int64_t at = next_claim_at(); at >= 0) wait = std::min<std::int64_t>(wait, std::max<std::int64_t>(0, at - now));
     if (!m_queue) wait = std::min<std::int64_t>(wait, std::max<std::int64_t>(0, m_next_connect_ms - now));
     for (auto& r : m_fetcher.poll(std::chrono::milliseconds(wait))) on_response(std::move(r), now_ms());
