@@ -39,29 +39,10 @@ struct Options {
   int second_pages = 2;
 };
 
-// A site: "/" links to /p/0 .. /p/{pages-1}; robots.txt is 404 (allow all); every answer
-// after `latency`.
-std::unique_ptr<HttpServer> make_site(int pages, std::chrono::milliseconds latency) {
-  return std::make_unique<HttpServer>([=](const HttpRequest& r) {
-    HttpReply reply;
-    if (r.target == "/robots.txt") {
-      reply = http_reply(404, "", "text/plain");
-    } else if (r.target == "/") {
-      std::string page = "<title>root</title>";
-      for (int i = 0; i < pages; ++i) page += "<a href=\"/p/" + std::to_string(i) + "\">p</a>";
-      reply = http_reply(200, page);
-    } else {
-      reply = http_reply(200, "<title>" + r.target + "</title><img src=\"/i.png\">");
-    }
-    reply.delay = latency;
-    return reply;
-  });
-}
-
 using Sites = std::vector<std::unique_ptr<HttpServer>>;
 Sites make_sites(int n, int pages, std::chrono::milliseconds latency) {
   Sites s;
-  for (int i = 0; i < n; ++i) s.push_back(make_site(pages, latency));
+  for (int i = 0; i < n; ++i) s.push_back(link_site(pages, latency));
   return s;
 }
 

@@ -21,12 +21,6 @@ constexpr std::size_t k_links_per_call = 1000;  // URLs per enqueue script call
 constexpr std::size_t k_calls_per_trip = 4;     // script calls per round trip
 constexpr std::size_t k_window = 4 * k_links_per_call;  // links put in site order together: a trip
 
-// The "scheme://authority" a normalised URL starts with (all of it if it has no "://").
-std::string_view site_of(std::string_view url) {
-  const std::size_t scheme = url.find("://");
-  if (scheme == std::string_view::npos) return url;
-  return url.substr(0, url.find_first_of("/?#", scheme + 3));
-}
 constexpr long long k_cancel_chunk = 10'000;    // entries a cancel drops per call: ~10 ms of Redis
 
 }  // namespace
@@ -192,7 +186,7 @@ Result<Admitted> Jobs::enqueue(const std::string& job, int depth, const std::vec
     order.resize(last - first);
     std::iota(order.begin(), order.end(), first);
     site_hash.resize(last - first);
-    for (std::size_t i = first; i < last; ++i) site_hash[i - first] = std::hash<std::string_view>{}(site_of(links[i].url));
+    for (std::size_t i = first; i < last; ++i) site_hash[i - first] = std::hash<std::string_view>{}(url::origin_view(links[i].url));
     std::stable_sort(order.begin(), order.end(),
                      [&](std::size_t a, std::size_t b) { return site_hash[a - first] < site_hash[b - first]; });
     std::vector<std::string>& fps = fingerprints[window % 2];

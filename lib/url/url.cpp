@@ -681,4 +681,12 @@ std::string origin(std::string_view normalized) {
   return std::string(parts.scheme) + "://" + std::string(parts.authority);
 }
 
+std::string_view origin_view(std::string_view normalized) {
+  const Parts parts = split(normalized);
+  if (parts.scheme.empty()) return {};
+  // Everything up to the authority's end: the normal form carries no userinfo before it.
+  return normalized.substr(0, static_cast<std::size_t>(parts.authority.data() + parts.authority.size() -
+                                                       normalized.data()));
+}
+
 }  // namespace crawl::url

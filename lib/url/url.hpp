@@ -94,5 +94,7 @@ std::string normalize_escapes(std::string_view part);
 
 // "scheme://host[:port]": the unit of robots.txt and politeness.
 std::string origin(std::string_view normalized);
+// The same as a view into a URL in normal form (which has no userinfo), without a copy.
+std::string_view origin_view(std::string_view normalized);
 
 }  // namespace crawl::url

@@ -34,28 +34,6 @@ using Clock = std::chrono::steady_clock;
 // worker's loop, curl's connect): gaps are checked against the delay less this.
 constexpr auto k_jitter = 200ms;
 
-// A site of ours: "/" links to /p/0 .. /p/{pages-1}, every answer after `latency`; `special`
-// may answer a request first (nullopt: the usual page).
-using Special = std::function<std::optional<HttpReply>(const HttpRequest&)>;
-std::unique_ptr<HttpServer> make_site(int pages, std::chrono::milliseconds latency, Special special = nullptr) {
-  return std::make_unique<HttpServer>([=](const HttpRequest& r) {
-    if (special)
-      if (auto reply = special(r)) return *reply;
-    HttpReply reply;
-    if (r.target == "/robots.txt") {
-      reply = http_reply(404, "", "text/plain");
-    } else if (r.target == "/") {
-      std::string page = "<title>root</title>";
-      for (int i = 0; i < pages; ++i) page += "<a href=\"/p/" + std::to_string(i) + "\">p</a>";
-      reply = http_reply(200, page);
-    } else {
-      reply = http_reply(200, "<title>" + r.target + "</title>");
-    }
-    reply.delay = latency;
-    return reply;
-  });
-}
-
 // The cluster's own generated site is not crawled here: the smallest there is.
 SiteOptions unused_site() {
   SiteOptions o;
@@ -104,7 +82,7 @@ void expect_balanced(const std::map<std::string, long long>& c) {
 // site, a second apart from start to start, robots.txt included.
 TEST(Politeness, DefaultsKeepOneRequestPerSiteASecondApartAcrossTheFleet) {
   std::vector<std::unique_ptr<HttpServer>> sites;
-  for (int i = 0; i < 3; ++i) sites.push_back(make_site(5, 100ms));
+  for (int i = 0; i < 3; ++i) sites.push_back(link_site(5, 100ms));
   CrawlCluster cluster(unused_site());
   for (int i = 1; i <= 4; ++i) cluster.start_worker("w" + std::to_string(i));
   const std::string job = submit(cluster, {sites[0]->url("/"), sites[1]->url("/"), sites[2]->url("/")});
@@ -123,7 +101,7 @@ TEST(Politeness, DefaultsKeepOneRequestPerSiteASecondApartAcrossTheFleet) {
 
 // --host-concurrency 3: three requests at once to the site, never more, from 4 workers.
 TEST(Politeness, HostConcurrencyIsTheFleetsLimitAtASite) {
-  auto site = make_site(40, 300ms);
+  auto site = link_site(40, 300ms);
   CrawlCluster cluster(unused_site());
   for (int i = 1; i <= 4; ++i) cluster.start_worker("w" + std::to_string(i));
   const std::string job = submit(cluster, {site->url("/"), "--delay", "0", "--host-concurrency", "3"});
@@ -136,10 +114,10 @@ TEST(Politeness, HostConcurrencyIsTheFleetsLimitAtASite) {
 // idle sites, finishes within seconds of its own politeness bound instead of queueing behind
 // job 1's URLs.
 TEST(Politeness, AJobOfIdleSitesIsNotHeldUpByAnotherJobsBigSite) {
-  auto big = make_site(300, 20ms);
+  auto big = link_site(300, 20ms);
   std::vector<std::unique_ptr<HttpServer>> small, idle;
-  for (int i = 0; i < 10; ++i) small.push_back(make_site(3, 20ms));
-  for (int i = 0; i < 50; ++i) idle.push_back(make_site(0, 20ms));
+  for (int i = 0; i < 10; ++i) small.push_back(link_site(3, 20ms));
+  for (int i = 0; i < 50; ++i) idle.push_back(link_site(0, 20ms));
   CrawlCluster cluster(unused_site());
   cluster.start_worker("w1");
   cluster.start_worker("w2");
@@ -167,11 +145,11 @@ TEST(Politeness, AJobOfIdleSitesIsNotHeldUpByAnotherJobsBigSite) {
 // A 429 with Retry-After: 5 backs its site off for 5 s for every worker; the other site goes on.
 TEST(Politeness, RetryAfterPausesTheSiteForEveryWorkerWhileOthersGoOn) {
   std::atomic<bool> told{false};
-  auto busy = make_site(20, 10ms, [&](const HttpRequest& r) -> std::optional<HttpReply> {
+  auto busy = link_site(20, 10ms, [&](const HttpRequest& r) -> std::optional<HttpReply> {
     if (r.target == "/p/3" && !told.exchange(true)) return http_reply(429, "slow down", "text/plain", "Retry-After: 5\r\n");
     return std::nullopt;
   });
-  auto other = make_site(60, 150ms);
+  auto other = link_site(60, 150ms);
   CrawlCluster cluster(unused_site());
   cluster.start_worker("w1");
   cluster.start_worker("w2");
@@ -221,7 +199,7 @@ int refused_port() {
 // job is crawled meanwhile.
 TEST(Politeness, ASiteThatRefusesConnectionsBacksOffWithoutUsingRetries) {
   const std::string down = "http://127.0.0.1:" + std::to_string(refused_port());
-  auto up = make_site(20, 20ms);
+  auto up = link_site(20, 20ms);
   CrawlCluster cluster(unused_site());
   cluster.start_worker("w1");
   cluster.start_worker("w2");
@@ -249,7 +227,7 @@ TEST(Politeness, ASiteThatRefusesConnectionsBacksOffWithoutUsingRetries) {
 // into the frontier by hand while a job runs: they go to the dead letters, and the job finishes
 // with every page crawled and its counters balanced.
 TEST(Politeness, APoisonedFrontierLeavesEveryJobFinishing) {
-  auto site = make_site(30, 50ms);
+  auto site = link_site(30, 50ms);
   CrawlCluster cluster(unused_site());
   const std::string job = submit(cluster, {site->url("/"), "--delay", "0", "--host-concurrency", "2"});
   const std::string origin = site->url("/").substr(0, site->url("/").size() - 1);
@@ -282,7 +260,7 @@ TEST(Politeness, APoisonedFrontierLeavesEveryJobFinishing) {
 // A page of 20,000 links and 20,000 images, crawled at --depth 0: before the cap, every link
 // became a result record (filtered:depth). Now 6,000 of each are kept, the rest counted.
 TEST(Flood, APageOfManyLinksCostsRedisABoundedAmount) {
-  auto site = make_site(0, 0ms, [](const HttpRequest& r) -> std::optional<HttpReply> {
+  auto site = link_site(0, 0ms, [](const HttpRequest& r) -> std::optional<HttpReply> {
     if (r.target != "/") return std::nullopt;
     std::string page = "<title>many</title>";
     for (int i = 0; i < 20000; ++i)

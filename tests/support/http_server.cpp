@@ -19,6 +19,25 @@ HttpReply http_reply(int status, std::string body, const std::string& content_ty
   return r;
 }
 
+std::unique_ptr<HttpServer> link_site(int pages, std::chrono::milliseconds latency, SpecialReply special) {
+  return std::make_unique<HttpServer>([=](const HttpRequest& r) {
+    if (special)
+      if (auto reply = special(r)) return *reply;
+    HttpReply reply;
+    if (r.target == "/robots.txt") {
+      reply = http_reply(404, "", "text/plain");
+    } else if (r.target == "/") {
+      std::string page = "<title>root</title>";
+      for (int i = 0; i < pages; ++i) page += "<a href=\"/p/" + std::to_string(i) + "\">p</a>";
+      reply = http_reply(200, page);
+    } else {
+      reply = http_reply(200, "<title>" + r.target + "</title>");
+    }
+    reply.delay = latency;
+    return reply;
+  });
+}
+
 HttpServer::HttpServer(Handler handler, const std::string& address)
     : m_handler(std::move(handler)), m_address(address) {
   m_listen = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);

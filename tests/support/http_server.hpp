@@ -8,6 +8,8 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <memory>
+#include <optional>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -67,5 +69,11 @@ class HttpServer {
   std::vector<std::thread> m_threads;
   std::thread m_acceptor;
 };
+
+// A site of links on its own server: "/" links to /p/0 .. /p/{pages-1}, robots.txt is 404
+// (allow all), every answer after `latency`; `special` may answer a request first (nullopt:
+// the usual answer). For measuring what a crawl does to sites.
+using SpecialReply = std::function<std::optional<HttpReply>(const HttpRequest&)>;
+std::unique_ptr<HttpServer> link_site(int pages, std::chrono::milliseconds latency, SpecialReply special = nullptr);
 
 }  // namespace crawl::testing

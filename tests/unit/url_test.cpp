@@ -225,6 +225,9 @@ TEST(Split, PartsOfANormalizedUrl) {
   EXPECT_EQ(origin("http://example.org:81/a?b"), "http://example.org:81");
   EXPECT_EQ(origin("http://example.org"), "http://example.org");
   EXPECT_EQ(origin("http://user:pw@example.org:81/a"), "http://example.org:81");  // no credentials
+  EXPECT_EQ(origin_view("http://example.org:81/a?b"), "http://example.org:81");
+  EXPECT_EQ(origin_view("https://example.org/?q"), "https://example.org");
+  EXPECT_EQ(origin_view("not a url"), "");
 }
 
 }  // namespace
