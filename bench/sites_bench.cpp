@@ -7,7 +7,8 @@
 //      request at one of its sites is measured at the servers.
 // Requests are counted at the servers (robots.txt included: it takes the site's slot like a
 // page), over the span from the first request to the last. The bound is min(what the delay
-// allows, S x (P + 2) requests in (P + 1) x D, about S / D; the unthrottled rate). Servers, Redis and workers are started here and stopped at exit.
+// allows, S x (P + 2) requests in (P + 1) x D, about S / D; the unthrottled rate). Servers, Redis
+// and workers are started here and stopped at exit.
 
 #include <algorithm>
 #include <chrono>
@@ -67,11 +68,14 @@ Span span(const Sites& sites) {
     }
     std::sort(starts.begin(), starts.end());
     if (!starts.empty()) {
-      s.site_first_ms.push_back(std::chrono::duration<double, std::milli>(starts.front().time_since_epoch()).count());
-      s.site_span_ms.push_back(std::chrono::duration<double, std::milli>(starts.back() - starts.front()).count());
+      s.site_first_ms.push_back(
+          std::chrono::duration<double, std::milli>(starts.front().time_since_epoch()).count());
+      s.site_span_ms.push_back(
+          std::chrono::duration<double, std::milli>(starts.back() - starts.front()).count());
     }
     for (std::size_t i = 1; i < starts.size(); ++i)
-      s.gaps_ms.push_back(std::chrono::duration<double, std::milli>(starts[i] - starts[i - 1]).count());
+      s.gaps_ms.push_back(
+          std::chrono::duration<double, std::milli>(starts[i] - starts[i - 1]).count());
     s.max_in_flight = std::max(s.max_in_flight, site->max_in_flight());
   }
   std::sort(s.gaps_ms.begin(), s.gaps_ms.end());
@@ -81,10 +85,14 @@ Span span(const Sites& sites) {
 // "min 990, p1 998, median 1012, p90 1050, max 1200 ms" of a site's gaps between request starts.
 std::string gaps_text(const Span& s) {
   if (s.gaps_ms.empty()) return "no gaps";
-  auto at = [&](double q) { return s.gaps_ms[static_cast<std::size_t>(q * static_cast<double>(s.gaps_ms.size() - 1))]; };
+  auto at = [&](double q) {
+    return s.gaps_ms[static_cast<std::size_t>(q * static_cast<double>(s.gaps_ms.size() - 1))];
+  };
   char out[160];
-  std::snprintf(out, sizeof out, "gaps between a site's requests: min %.0f, p1 %.0f, median %.0f, p90 %.0f, max %.0f ms",
-                s.gaps_ms.front(), at(0.01), at(0.5), at(0.9), s.gaps_ms.back());
+  std::snprintf(
+      out, sizeof out,
+      "gaps between a site's requests: min %.0f, p1 %.0f, median %.0f, p90 %.0f, max %.0f ms",
+      s.gaps_ms.front(), at(0.01), at(0.5), at(0.9), s.gaps_ms.back());
   return out;
 }
 
@@ -122,17 +130,20 @@ int main(int argc, char** argv) {
 
   CrawlCluster cluster(unused_site(), o.concurrency);
   for (int i = 1; i <= o.workers; ++i) cluster.start_worker("w" + std::to_string(i));
-  std::printf("%d sites x %d pages (+ root and robots.txt), %d ms answers; %d workers x %d requests\n", o.sites,
-              o.pages, o.latency_ms, o.workers, o.concurrency);
+  std::printf(
+      "%d sites x %d pages (+ root and robots.txt), %d ms answers; %d workers x %d requests\n",
+      o.sites, o.pages, o.latency_ms, o.workers, o.concurrency);
 
   // 1. Unthrottled.
   Sites fast = make_sites(o.sites, o.pages, latency);
   const std::string fast_job = submit(cluster, fast, {"--delay", "0", "--host-concurrency", "64"});
-  if (!cluster.wait_finished(fast_job, 600s)) throw std::runtime_error("the unthrottled job did not finish");
+  if (!cluster.wait_finished(fast_job, 600s))
+    throw std::runtime_error("the unthrottled job did not finish");
   const Span f = span(fast);
-  std::printf("unthrottled (--delay 0 --host-concurrency 64): %zu requests in %.2f s = %.0f requests/s; "
-              "most in flight at one site %d\n",
-              f.requests, f.seconds(), f.rate(), f.max_in_flight);
+  std::printf(
+      "unthrottled (--delay 0 --host-concurrency 64): %zu requests in %.2f s = %.0f requests/s; "
+      "most in flight at one site %d\n",
+      f.requests, f.seconds(), f.rate(), f.max_in_flight);
 
   // 2. Polite, with a second job midway.
   Sites polite = make_sites(o.sites, o.pages, latency);
@@ -155,22 +166,27 @@ int main(int argc, char** argv) {
   auto since_submit = [&](Clock::time_point t) {
     return std::chrono::duration<double, std::milli>(t - second_submit).count();
   };
-  std::printf("polite (--delay %s, host_concurrency 1): %zu requests in %.2f s = %.1f requests/s; "
-              "most in flight at one site %d\n",
-              delay.c_str(), p.requests, p.seconds(), p.rate(), p.max_in_flight);
+  std::printf(
+      "polite (--delay %s, host_concurrency 1): %zu requests in %.2f s = %.1f requests/s; "
+      "most in flight at one site %d\n",
+      delay.c_str(), p.requests, p.seconds(), p.rate(), p.max_in_flight);
   std::printf("  %s\n", gaps_text(p).c_str());
   {
     auto [lo, hi] = std::minmax_element(p.site_first_ms.begin(), p.site_first_ms.end());
     auto [slo, shi] = std::minmax_element(p.site_span_ms.begin(), p.site_span_ms.end());
-    std::printf("  sites' first requests within %.0f ms of each other; a site's span %.0f to %.0f ms (bound %lld)\n",
-                *hi - *lo, *slo, *shi, static_cast<long long>(o.delay_ms) * (per_site - 1));
+    std::printf(
+        "  sites' first requests within %.0f ms of each other; a site's span %.0f to %.0f ms "
+        "(bound %lld)\n",
+        *hi - *lo, *slo, *shi, static_cast<long long>(o.delay_ms) * (per_site - 1));
   }
-  std::printf("bound min(the delay's %.1f, unthrottled %.0f) = %.1f requests/s; polite / bound = %.1f%%\n",
-              delay_bound, f.rate(), bound, p.rate() / bound * 100);
-  std::printf("second job (%d idle sites x %d pages, submitted %.1f s in): first request %.0f ms after its "
-              "submit; finished %.0f ms after it (its own bound: %lld ms from its first request)\n",
-              o.second_sites, o.second_pages, std::chrono::duration<double>(bound_time / 2).count(),
-              since_submit(s.first), since_submit(second_done),
-              static_cast<long long>(o.delay_ms) * (o.second_pages + 1));
+  std::printf(
+      "bound min(the delay's %.1f, unthrottled %.0f) = %.1f requests/s; polite / bound = %.1f%%\n",
+      delay_bound, f.rate(), bound, p.rate() / bound * 100);
+  std::printf(
+      "second job (%d idle sites x %d pages, submitted %.1f s in): first request %.0f ms after its "
+      "submit; finished %.0f ms after it (its own bound: %lld ms from its first request)\n",
+      o.second_sites, o.second_pages, std::chrono::duration<double>(bound_time / 2).count(),
+      since_submit(s.first), since_submit(second_done),
+      static_cast<long long>(o.delay_ms) * (o.second_pages + 1));
   return 0;
 }

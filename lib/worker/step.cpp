@@ -36,7 +36,8 @@ Step next_step(StepState& state, const policy::JobOptions& job, const policy::Ro
       // RFC 9309 2.3.1.4: crawl nothing while robots.txt cannot be fetched. That is the site's
       // failure, not the URL's (the site is backed off for every worker), so the URL waits, its
       // attempts untouched, until the answer lapses.
-      return make(Step::Kind::defer, "robots_unreachable", std::max(k_min_defer, robots_expires_in));
+      return make(Step::Kind::defer, "robots_unreachable",
+                  std::max(k_min_defer, robots_expires_in));
     }
     if (!robots->allowed(path_and_query)) return make(Step::Kind::filtered, "robots");
     // A site that asks for more time between requests than the job grants is not crawled (as

@@ -16,7 +16,8 @@ namespace crawl::worker {
 
 // What the steps remember of a task between calls.
 struct StepState {
-  bool first_request = true;  // the claim took the site's slot and its delay: the first request may leave at once
+  bool first_request =
+      true;  // the claim took the site's slot and its delay: the first request may leave at once
   bool after_robots = false;  // the lease went on the site's robots.txt
   bool redirected = false;    // the task follows a redirect within the site
 };
@@ -24,11 +25,13 @@ struct StepState {
 struct Step {
   enum class Kind {
     wait_robots,  // robots.txt is being fetched (as this lease's request, or by another task): wait
-    defer,        // robots.txt cannot be fetched: the URL waits `wait` in the delayed set, its attempts untouched
-    filtered,     // recorded as filtered, `reason`: robots (disallowed), crawl_delay (over max_crawl_delay)
-    release,      // back to the front of its site's queue, leased again when the site is due
-    polite,       // waits here `wait` for the site's delay, then asks again (a redirect within the site)
-    fetch,        // the request leaves now
+    defer,  // robots.txt cannot be fetched: the URL waits `wait` in the delayed set, its attempts
+            // untouched
+    filtered,  // recorded as filtered, `reason`: robots (disallowed), crawl_delay (over
+               // max_crawl_delay)
+    release,   // back to the front of its site's queue, leased again when the site is due
+    polite,  // waits here `wait` for the site's delay, then asks again (a redirect within the site)
+    fetch,   // the request leaves now
   } kind = Kind::fetch;
   std::string reason;
   std::chrono::milliseconds wait{0};

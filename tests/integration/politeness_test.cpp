@@ -4,10 +4,6 @@
 // another job's big one; a poisoned frontier that still lets every job finish; a page that
 // would flood Redis with its links.
 
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -18,8 +14,10 @@
 #include <vector>
 
 #include <gtest/gtest.h>
-
+#include <netinet/in.h>
 #include <nlohmann/json.hpp>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "crawl_cluster.hpp"
 #include "http_server.hpp"
@@ -58,13 +56,17 @@ Spacing spacing(const HttpServer& site) {
   Spacing s;
   for (const auto& hit : site.hits()) s.starts.push_back(hit.start);
   std::sort(s.starts.begin(), s.starts.end());
-  for (std::size_t i = 1; i < s.starts.size(); ++i) s.min_gap = std::min(s.min_gap, s.starts[i] - s.starts[i - 1]);
+  for (std::size_t i = 1; i < s.starts.size(); ++i)
+    s.min_gap = std::min(s.min_gap, s.starts[i] - s.starts[i - 1]);
   return s;
 }
 
-long long ms(Clock::duration d) { return std::chrono::duration_cast<std::chrono::milliseconds>(d).count(); }
+long long ms(Clock::duration d) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
+}
 
-nlohmann::json status_json(CrawlCluster& cluster, const std::string& job, std::vector<std::string> extra = {}) {
+nlohmann::json status_json(CrawlCluster& cluster, const std::string& job,
+                           std::vector<std::string> extra = {}) {
   std::vector<std::string> args{"status", job, "--json"};
   args.insert(args.end(), extra.begin(), extra.end());
   CommandResult r = cluster.crawlctl(args);
@@ -85,7 +87,8 @@ TEST(Politeness, DefaultsKeepOneRequestPerSiteASecondApartAcrossTheFleet) {
   for (int i = 0; i < 3; ++i) sites.push_back(link_site(5, 100ms));
   CrawlCluster cluster(unused_site());
   for (int i = 1; i <= 4; ++i) cluster.start_worker("w" + std::to_string(i));
-  const std::string job = submit(cluster, {sites[0]->url("/"), sites[1]->url("/"), sites[2]->url("/")});
+  const std::string job =
+      submit(cluster, {sites[0]->url("/"), sites[1]->url("/"), sites[2]->url("/")});
   ASSERT_TRUE(cluster.wait_finished(job, 60s));
   const auto c = cluster.counters(job);
   EXPECT_EQ(c.at("done"), 18);
@@ -94,8 +97,8 @@ TEST(Politeness, DefaultsKeepOneRequestPerSiteASecondApartAcrossTheFleet) {
     EXPECT_EQ(s.starts.size(), 7u) << "robots.txt, the root and 5 pages";
     EXPECT_EQ(site->max_in_flight(), 1) << site->url("/");
     EXPECT_GE(s.min_gap, 1000ms - k_jitter) << site->url("/") << ": " << ms(s.min_gap) << " ms";
-    std::fprintf(stderr, "%s: %zu requests, smallest gap %lld ms\n", site->url("/").c_str(), s.starts.size(),
-                 ms(s.min_gap));
+    std::fprintf(stderr, "%s: %zu requests, smallest gap %lld ms\n", site->url("/").c_str(),
+                 s.starts.size(), ms(s.min_gap));
   }
 }
 
@@ -104,7 +107,8 @@ TEST(Politeness, HostConcurrencyIsTheFleetsLimitAtASite) {
   auto site = link_site(40, 300ms);
   CrawlCluster cluster(unused_site());
   for (int i = 1; i <= 4; ++i) cluster.start_worker("w" + std::to_string(i));
-  const std::string job = submit(cluster, {site->url("/"), "--delay", "0", "--host-concurrency", "3"});
+  const std::string job =
+      submit(cluster, {site->url("/"), "--delay", "0", "--host-concurrency", "3"});
   ASSERT_TRUE(cluster.wait_finished(job, 60s));
   EXPECT_EQ(cluster.counters(job).at("done"), 41);
   EXPECT_EQ(site->max_in_flight(), 3);
@@ -146,7 +150,8 @@ TEST(Politeness, AJobOfIdleSitesIsNotHeldUpByAnotherJobsBigSite) {
 TEST(Politeness, RetryAfterPausesTheSiteForEveryWorkerWhileOthersGoOn) {
   std::atomic<bool> told{false};
   auto busy = link_site(20, 10ms, [&](const HttpRequest& r) -> std::optional<HttpReply> {
-    if (r.target == "/p/3" && !told.exchange(true)) return http_reply(429, "slow down", "text/plain", "Retry-After: 5\r\n");
+    if (r.target == "/p/3" && !told.exchange(true))
+      return http_reply(429, "slow down", "text/plain", "Retry-After: 5\r\n");
     return std::nullopt;
   });
   auto other = link_site(60, 150ms);
@@ -156,12 +161,14 @@ TEST(Politeness, RetryAfterPausesTheSiteForEveryWorkerWhileOthersGoOn) {
   const std::string job = submit(cluster, {busy->url("/"), other->url("/"), "--delay", "0"});
   // While it backs off, status says so.
   nlohmann::json seen;
-  ASSERT_TRUE(wait_until([&] {
-    const nlohmann::json s = status_json(cluster, job, {"--sites", "5"});
-    for (const auto& site : s.value("busiest_sites", nlohmann::json::array()))
-      if (site.value("backoff_reason", "") == "http_429") seen = site;
-    return !seen.is_null();
-  }, 20s));
+  ASSERT_TRUE(wait_until(
+      [&] {
+        const nlohmann::json s = status_json(cluster, job, {"--sites", "5"});
+        for (const auto& site : s.value("busiest_sites", nlohmann::json::array()))
+          if (site.value("backoff_reason", "") == "http_429") seen = site;
+        return !seen.is_null();
+      },
+      20s));
   EXPECT_EQ(seen["site"], busy->url("/").substr(0, busy->url("/").size() - 1));
   ASSERT_TRUE(cluster.wait_finished(job, 60s));
   const auto c = cluster.counters(job);
@@ -175,9 +182,11 @@ TEST(Politeness, RetryAfterPausesTheSiteForEveryWorkerWhileOthersGoOn) {
     if (hit.start > refused) next = std::min(next, hit.start);
   EXPECT_GE(next - refused, 5000ms) << ms(next - refused) << " ms";
   int meanwhile = 0;
-  for (const auto& hit : other->hits()) meanwhile += hit.start > refused && hit.start < refused + 4500ms;
+  for (const auto& hit : other->hits())
+    meanwhile += hit.start > refused && hit.start < refused + 4500ms;
   EXPECT_GE(meanwhile, 5) << "the other site went on";
-  std::fprintf(stderr, "busy site asked again %lld ms after the 429; the other site %d times meanwhile\n",
+  std::fprintf(stderr,
+               "busy site asked again %lld ms after the 429; the other site %d times meanwhile\n",
                ms(next - refused), meanwhile);
 }
 
@@ -209,7 +218,8 @@ TEST(Politeness, ASiteThatRefusesConnectionsBacksOffWithoutUsingRetries) {
   const std::string job = submit(cluster, args);
   ASSERT_TRUE(wait_until([&] { return cluster.counters(job)["done"] >= 21; }, 30s));
   std::this_thread::sleep_until(submitted + 6s);
-  const std::string state = cluster.redis_cli({"HMGET", "crawl:site:" + down, "failures", "backoff_reason"});
+  const std::string state =
+      cluster.redis_cli({"HMGET", "crawl:site:" + down, "failures", "backoff_reason"});
   const long long failures = std::stoll(state.substr(0, state.find('\n')));
   // Back-offs of 1, 2 and 4 s: attempts at about 0, 1, 3 and 7 s.
   EXPECT_GE(failures, 2) << state;
@@ -219,7 +229,9 @@ TEST(Politeness, ASiteThatRefusesConnectionsBacksOffWithoutUsingRetries) {
   EXPECT_EQ(c.count("retries") ? c.at("retries") : 0, 0) << "no URL used a retry";
   EXPECT_EQ(c.count("failed") ? c.at("failed") : 0, 0);
   const nlohmann::json s = status_json(cluster, job);
-  EXPECT_EQ(s["counters"]["queued"].get<long long>() + s["counters"]["in_flight"].get<long long>(), 10) << s.dump(2);
+  EXPECT_EQ(s["counters"]["queued"].get<long long>() + s["counters"]["in_flight"].get<long long>(),
+            10)
+      << s.dump(2);
   ASSERT_EQ(cluster.crawlctl({"cancel", job}).rc, 0);
 }
 
@@ -229,17 +241,19 @@ TEST(Politeness, ASiteThatRefusesConnectionsBacksOffWithoutUsingRetries) {
 TEST(Politeness, APoisonedFrontierLeavesEveryJobFinishing) {
   auto site = link_site(30, 50ms);
   CrawlCluster cluster(unused_site());
-  const std::string job = submit(cluster, {site->url("/"), "--delay", "0", "--host-concurrency", "2"});
+  const std::string job =
+      submit(cluster, {site->url("/"), "--delay", "0", "--host-concurrency", "2"});
   const std::string origin = site->url("/").substr(0, site->url("/").size() - 1);
   const std::string q = "crawl:q:" + job + ":" + origin;
-  const std::vector<std::string> poison{"not an entry", job + " 99999999 0 " + origin + "/deep",
-                                        job + " 0 0 ftp://example.org/x", "77 0 0 " + origin + "/other-job",
-                                        job + " 0 0 " + origin + "/" + std::string(9000, 'a')};
+  const std::vector<std::string> poison{
+      "not an entry", job + " 99999999 0 " + origin + "/deep", job + " 0 0 ftp://example.org/x",
+      "77 0 0 " + origin + "/other-job", job + " 0 0 " + origin + "/" + std::string(9000, 'a')};
   for (const auto& bad : poison) cluster.redis_cli({"RPUSH", q, bad});
   cluster.redis_cli({"ZADD", "crawl:delayed", "0", "garbage in the delayed set"});
   cluster.redis_cli({"ZADD", "crawl:delayed", "0", "78 0 0 " + origin + "/deleted-job"});
   // A job that is not there, with a queue of its own, scheduled.
-  cluster.redis_cli({"RPUSH", "crawl:q:79:" + origin, "79 0 0 " + origin + "/a", "79 0 0 " + origin + "/b"});
+  cluster.redis_cli(
+      {"RPUSH", "crawl:q:79:" + origin, "79 0 0 " + origin + "/a", "79 0 0 " + origin + "/b"});
   cluster.redis_cli({"ZADD", "crawl:sched:79", "0", origin});
   cluster.redis_cli({"ZADD", "crawl:due", "0", "79"});
   cluster.start_worker("w1");
@@ -250,8 +264,11 @@ TEST(Politeness, APoisonedFrontierLeavesEveryJobFinishing) {
   expect_balanced(c);
   EXPECT_EQ(cluster.redis_cli({"GET", "crawl:deadletters"}), "9\n");
   EXPECT_EQ(cluster.redis_cli({"LLEN", "crawl:deadletter"}), "9\n");
-  EXPECT_EQ(cluster.redis_cli({"EXISTS", "crawl:q:79:" + origin, "crawl:job:77:stats", "crawl:job:79:stats"}), "0\n");
-  const std::string logs = read_text(cluster.worker_log("w1")) + read_text(cluster.worker_log("w2"));
+  EXPECT_EQ(cluster.redis_cli(
+                {"EXISTS", "crawl:q:79:" + origin, "crawl:job:77:stats", "crawl:job:79:stats"}),
+            "0\n");
+  const std::string logs =
+      read_text(cluster.worker_log("w1")) + read_text(cluster.worker_log("w2"));
   EXPECT_NE(logs.find("event=dead_letters"), std::string::npos) << logs;
   const nlohmann::json s = status_json(cluster, job);
   EXPECT_EQ(s["dead_letters"], 9);
@@ -264,7 +281,8 @@ TEST(Flood, APageOfManyLinksCostsRedisABoundedAmount) {
     if (r.target != "/") return std::nullopt;
     std::string page = "<title>many</title>";
     for (int i = 0; i < 20000; ++i)
-      page += "<a href=\"/l/" + std::to_string(i) + "\">l</a><img src=\"/i/" + std::to_string(i) + ".png\">";
+      page += "<a href=\"/l/" + std::to_string(i) + "\">l</a><img src=\"/i/" + std::to_string(i) +
+              ".png\">";
     return http_reply(200, page);
   });
   CrawlCluster cluster(unused_site());
@@ -276,8 +294,8 @@ TEST(Flood, APageOfManyLinksCostsRedisABoundedAmount) {
   EXPECT_EQ(c.at("filtered"), 6000) << "the links kept, each recorded as too deep";
   EXPECT_EQ(c.at("dropped:links"), 2 * 14000);
   EXPECT_EQ(cluster.redis_cli({"HLEN", "crawl:job:" + job + ":results"}), "6001\n");
-  const nlohmann::json record =
-      nlohmann::json::parse(cluster.redis_cli({"HGET", "crawl:job:" + job + ":results", site->url("/")}));
+  const nlohmann::json record = nlohmann::json::parse(
+      cluster.redis_cli({"HGET", "crawl:job:" + job + ":results", site->url("/")}));
   EXPECT_EQ(record["links_dropped"], 2 * 14000);
   EXPECT_EQ(record["images"].size(), 6000u);
   EXPECT_EQ(record["links"], 20000) << "links found on the page, before the cap";

@@ -60,7 +60,8 @@ TEST(Step, AfterRobotsTxtThePageGoesBackToItsSiteUntilTheSiteIsDue) {
   FakeFrontier site;
   site.claim();  // the lease: its request is the site's robots.txt
   StepState state;
-  EXPECT_EQ(next_step(state, polite_job(), nullptr, "/a", 0ms, site.site_start()).kind, Step::Kind::wait_robots);
+  EXPECT_EQ(next_step(state, polite_job(), nullptr, "/a", 0ms, site.site_start()).kind,
+            Step::Kind::wait_robots);
   site.now = 40;  // robots.txt answered
   const Step s = next_step(state, polite_job(), &k_allow, "/a", 0ms, site.site_start());
   EXPECT_EQ(s.kind, Step::Kind::release) << "no worker slot waits out the delay";
@@ -69,7 +70,8 @@ TEST(Step, AfterRobotsTxtThePageGoesBackToItsSiteUntilTheSiteIsDue) {
   site.now = 1000;
   site.claim();
   StepState again;
-  EXPECT_EQ(next_step(again, polite_job(), &k_allow, "/a", 0ms, site.site_start()).kind, Step::Kind::fetch);
+  EXPECT_EQ(next_step(again, polite_job(), &k_allow, "/a", 0ms, site.site_start()).kind,
+            Step::Kind::fetch);
   EXPECT_EQ(site.starts, 2);
 }
 
@@ -79,7 +81,8 @@ TEST(Step, AfterRobotsTxtOnASiteAlreadyDueThePageLeavesInTheSameLease) {
   site.claim();
   StepState state;
   next_step(state, polite_job(), nullptr, "/a", 0ms, site.site_start());
-  EXPECT_EQ(next_step(state, polite_job(), &k_allow, "/a", 0ms, site.site_start()).kind, Step::Kind::fetch);
+  EXPECT_EQ(next_step(state, polite_job(), &k_allow, "/a", 0ms, site.site_start()).kind,
+            Step::Kind::fetch);
   EXPECT_EQ(site.starts, 2) << "robots.txt and the page, each a start at the site";
 }
 
@@ -87,14 +90,16 @@ TEST(Step, ARedirectWithinTheSiteWaitsForTheDelayThenLeaves) {
   FakeFrontier site;
   site.claim();
   StepState state;
-  ASSERT_EQ(next_step(state, polite_job(), &k_allow, "/a", 0ms, site.site_start()).kind, Step::Kind::fetch);
+  ASSERT_EQ(next_step(state, polite_job(), &k_allow, "/a", 0ms, site.site_start()).kind,
+            Step::Kind::fetch);
   site.now = 200;  // a 301 to /b, on the same site
   state.redirected = true;
   const Step wait = next_step(state, polite_job(), &k_allow, "/b", 0ms, site.site_start());
   EXPECT_EQ(wait.kind, Step::Kind::polite) << "the hops so far would be lost by a release";
   EXPECT_EQ(wait.wait, 800ms);
   site.now = 1000;
-  EXPECT_EQ(next_step(state, polite_job(), &k_allow, "/b", 0ms, site.site_start()).kind, Step::Kind::fetch);
+  EXPECT_EQ(next_step(state, polite_job(), &k_allow, "/b", 0ms, site.site_start()).kind,
+            Step::Kind::fetch);
   EXPECT_EQ(site.last, 1000);
   EXPECT_EQ(site.starts, 2);
 }
@@ -117,7 +122,8 @@ TEST(Step, DisallowedPathsAndCrawlDelaysOverTheJobsMaximumAreFiltered) {
   const policy::Robots rules =
       policy::parse_robots("User-agent: *\nDisallow: /private\nCrawl-delay: 40\n", "crawlworker");
   StepState a;
-  EXPECT_EQ(next_step(a, polite_job(), &rules, "/private/x", 0ms, site.site_start()).reason, "robots");
+  EXPECT_EQ(next_step(a, polite_job(), &rules, "/private/x", 0ms, site.site_start()).reason,
+            "robots");
   StepState b;
   const Step over = next_step(b, polite_job(), &rules, "/public", 0ms, site.site_start());
   EXPECT_EQ(over.kind, Step::Kind::filtered);
@@ -125,7 +131,8 @@ TEST(Step, DisallowedPathsAndCrawlDelaysOverTheJobsMaximumAreFiltered) {
   policy::JobOptions patient = polite_job();
   patient.max_crawl_delay = 40s;
   StepState c;
-  EXPECT_EQ(next_step(c, patient, &rules, "/public", 0ms, site.site_start()).kind, Step::Kind::fetch)
+  EXPECT_EQ(next_step(c, patient, &rules, "/public", 0ms, site.site_start()).kind,
+            Step::Kind::fetch)
       << "a Crawl-delay up to the maximum is honoured by the claims, not refused";
 }
 
