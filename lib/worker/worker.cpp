@@ -23,14 +23,13 @@
 #include "worker/parse_pool.hpp"
 #include "worker/robots_cache.hpp"
 #include "worker/step.hpp"
+#include "worker/tasks.hpp"
 
 namespace crawl::worker {
 
 namespace {
 
 using namespace std::chrono_literals;
-using Kind = queue::PageOutcome::Kind;
-
 std::int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
@@ -46,64 +45,14 @@ std::uint64_t rss_bytes() {
   return static_cast<std::uint64_t>(resident) * static_cast<std::uint64_t>(sysconf(_SC_PAGESIZE));
 }
 
-std::string path_and_query(std::string_view normalized) {
-  const url::Parts p = url::split(normalized);
-  return std::string(p.path) + (p.query.empty() ? "" : "?" + std::string(p.query));
-}
-
-struct JobContext {
-  queue::JobInfo info;
-  std::shared_ptr<const policy::LinkFilter> filter;
-  std::string broken;  // why the job cannot be crawled as it stands (then no filter)
-};
-
 // An idle worker whose next claim is due sooner than this sleeps until then instead of
 // blocking in Redis.
 constexpr std::chrono::milliseconds k_short_wait{250};
 
-// A broken job's URLs wait this long in the delayed set before they are looked at again.
-constexpr std::chrono::milliseconds k_broken_job_wait{5'000};
-
-// One leased URL, from its lease to its outcome. Its site's slot is held from the claim on:
-// the first request leaves at once; a redirect within the site waits for the site's delay
-// (stage polite), a redirect to another site ends the task (the target is admitted as a URL of
-// its own).
-struct Task {
-  std::uint64_t id = 0;
-  queue::Entry entry;
-  Attempt attempt;
-  std::shared_ptr<const JobContext> job;
-  enum class Stage { robots, polite, fetching, parsing } stage = Stage::robots;
-  StepState steps;  // robots.txt, the site's delay: worker/step.hpp
-  std::int64_t not_before_ms = 0;  // polite: ask again then; retry, defer: how long to wait
-  std::int64_t fetch_ms = 0;
-  fetch::Response last;  // body moved to the parser
-  std::uint64_t body_bytes = 0;
-  queue::PageOutcome::Site site = queue::PageOutcome::Site::unknown;  // what its site's answer said
-  std::chrono::milliseconds site_backoff{0};
-  std::optional<std::string> moved_to;  // a redirect to another site
-};
-
-// Counters for heartbeats; pages per second over the last minute from per-second buckets.
-struct Stats {
-  std::map<std::string, std::uint64_t> counts;  // done, failed, filtered, retries, bytes
-  std::map<std::string, std::uint64_t> errors;  // by reason
-  std::map<std::int64_t, std::uint64_t> per_second;
-
-  void page(std::int64_t now) {
-    ++per_second[now / 1000];
-    while (!per_second.empty() && per_second.begin()->first < now / 1000 - 60)
-      per_second.erase(per_second.begin());
-  }
-  double rate(std::int64_t now) const {
-    std::uint64_t n = 0;
-    for (auto [second, count] : per_second)
-      if (second >= now / 1000 - 60 && second < now / 1000) n += count;
-    return static_cast<double>(n) / 60.0;
-  }
-};
-
-class Worker {
+// The worker process: Redis (connect, claim, record, heartbeat, job control) around the task
+// machine of worker/tasks.hpp, which it serves as its TaskEnv with the real fetcher, parser
+// threads and robots.txt cache.
+class Worker final : private TaskEnv {
  public:
   Worker(const WorkerOptions& options, const std::atomic<bool>& stop)
       : m_options(options),
@@ -111,12 +60,13 @@ class Worker {
         m_fetcher(fetch_options(options.settings)),
         m_robots(options.settings.robots_agent,
                  [this](const std::string& u) {
-                   const std::uint64_t id = m_next_id++;
+                   const std::uint64_t id = m_tasks.new_id();
                    m_fetcher.add({id, u, true, policy::k_max_robots_bytes + 1});
                    return id;
                  }),
         m_parser(parse_threads(options.settings), [this] { m_fetcher.wake(); }),
-        m_rng(std::random_device{}()) {}
+        m_rng(std::random_device{}()),
+        m_tasks(*this, options.id, options.settings.max_redirects) {}
 
   int run();
 
@@ -157,17 +107,24 @@ class Worker {
   std::int64_t next_claim_at() const;
   std::shared_ptr<const JobContext> job(const std::string& id);
   void start(queue::Entry entry, const std::string& gone, std::int64_t now);
-  void report_crawl_delay(const std::string& site, const policy::Robots& robots, std::int64_t now);
-  void advance(Task& t, std::int64_t now);
   void on_response(fetch::Response r, std::int64_t now);
-  void on_parsed(Parsed p, std::int64_t now);
-  void finish(Task& t, Kind kind, const std::string& reason, std::int64_t now,
-              std::optional<Parsed> parsed = std::nullopt);
   void flush(std::int64_t now, bool force);
   std::int64_t outcome_hold_ms() const { return m_claim_short ? 5 : 50; }
-  void release_unstarted(const std::string& job = "");
   void refresh_jobs(std::int64_t now);
   void deregister();
+
+  // TaskEnv
+  const policy::Robots* robots(const std::string& site, std::uint64_t task, std::int64_t now) override {
+    return m_robots.lookup(site, task, m_queue ? &*m_queue : nullptr, now);
+  }
+  std::chrono::milliseconds robots_expires_in(const std::string& site, std::int64_t now) override {
+    return std::chrono::milliseconds(m_robots.expires_in(site, now));
+  }
+  void crawl_delay(const std::string& site, const policy::Robots& robots, std::int64_t now) override;
+  std::chrono::milliseconds site_start(const std::string& job, const std::string& site) override;
+  void fetch(std::uint64_t task, const std::string& url) override { m_fetcher.add({task, url, false, std::nullopt}); }
+  void cancel_fetch(std::uint64_t task) override { m_fetcher.cancel(task); }
+  void parse(ParseJob job) override { m_parser.submit(std::move(job)); }
 
   WorkerOptions m_options;
   const std::atomic<bool>& m_stop;
@@ -185,15 +142,11 @@ class Worker {
   std::int64_t m_last_claim_ms = 0;
   bool m_claim_short = false;  // the last claim got fewer entries than it asked for
   std::map<std::string, std::int64_t> m_crawl_delay_reported;  // site -> when to report again
-  std::int64_t m_oldest_outcome_ms = 0;
   std::int64_t m_next_flush_ms = 0;  // after a failed attempt to record outcomes
   std::int64_t m_started_ms = now_ms();
-  std::uint64_t m_next_id = 1;
-  std::unordered_map<std::uint64_t, Task> m_tasks;
   std::map<std::string, std::shared_ptr<const JobContext>> m_jobs;
   std::map<std::string, std::string> m_job_state;  // as last read: running, paused, cancelled
-  std::vector<queue::PageOutcome> m_outcomes;
-  Stats m_stats;
+  Tasks m_tasks;
   bool m_draining = false;
 };
 
@@ -221,9 +174,7 @@ void Worker::connect(std::int64_t now) {
     // lost with the server's last second of writes, leaves leases we do not know about.
     auto leased = m_queue->frontier().leased(m_options.id);
     if (!ok(leased, "reconcile")) return;
-    std::set<std::string> known;
-    for (const auto& [id, t] : m_tasks) known.insert(queue::encode(t.entry));
-    for (const auto& o : m_outcomes) known.insert(queue::encode(o.entry));
+    const std::set<std::string> known = m_tasks.held();
     std::size_t adopted = 0;
     for (auto& e : *leased)
       if (!known.count(queue::encode(e))) {
@@ -238,7 +189,11 @@ void Worker::connect(std::int64_t now) {
 void Worker::heartbeat(std::int64_t now) {
   if (!m_queue || now < m_next_heartbeat_ms) return;
   m_next_heartbeat_ms = now + m_options.settings.heartbeat_interval.count();
-  auto count = [&](const char* k) { return std::to_string(m_stats.counts[k]); };
+  const Stats& stats = m_tasks.stats();
+  auto count = [&](const char* k) {
+    auto it = stats.counts.find(k);
+    return std::to_string(it == stats.counts.end() ? 0 : it->second);
+  };
   std::map<std::string, std::string> fields{
       {"host", m_options.host},
       {"pid", std::to_string(getpid())},
@@ -254,8 +209,8 @@ void Worker::heartbeat(std::int64_t now) {
       {"filtered", count("filtered")},
       {"retries", count("retries")},
       {"bytes", count("bytes")},
-      {"rate", fmt::format("{:.2f}", m_stats.rate(now))},
-      {"errors", nlohmann::json(m_stats.errors).dump()},
+      {"rate", fmt::format("{:.2f}", stats.rate(now))},
+      {"errors", nlohmann::json(stats.errors).dump()},
       {"rss_bytes", std::to_string(rss_bytes())},
       {"concurrency", std::to_string(m_options.settings.concurrency)}};
   if (!ok(m_queue->fleet().heartbeat(m_options.id, fields, m_options.settings.heartbeat_ttl), "heartbeat"))
@@ -268,8 +223,8 @@ void Worker::heartbeat(std::int64_t now) {
     // Progress in the log too, for whoever reads it (crawlctl logs) rather than Redis.
     m_next_stats_ms = now + m_options.settings.stats_interval.count();
     spdlog::info("event=stats pages={} failed={} filtered={} retries={} rate={:.2f} in_flight={} rss_bytes={}",
-                 m_stats.counts["done"], m_stats.counts["failed"], m_stats.counts["filtered"],
-                 m_stats.counts["retries"], m_stats.rate(now), m_tasks.size(), rss_bytes());
+                 count("done"), count("failed"), count("filtered"), count("retries"), stats.rate(now), m_tasks.size(),
+                 rss_bytes());
   }
 }
 
@@ -283,8 +238,7 @@ void Worker::refresh_jobs(std::int64_t now) {
     m_job_state.clear();
     return;
   }
-  std::set<std::string> used;
-  for (const auto& [id, t] : m_tasks) used.insert(t.entry.job);
+  const std::set<std::string> used = m_tasks.jobs();
   for (auto it = m_jobs.begin(); it != m_jobs.end();) {
     if (!used.count(it->first)) {
       m_job_state.erase(it->first);
@@ -308,16 +262,10 @@ void Worker::refresh_jobs(std::int64_t now) {
     if (state == known) continue;
     known = state;
     if (state == "cancelled" || state == "gone") {
-      std::vector<std::uint64_t> drop;
-      for (auto& [id, t] : m_tasks)
-        if (t.entry.job == ids[i]) drop.push_back(id);
-      for (auto id : drop) {
-        m_fetcher.cancel(id);
-        finish(m_tasks.at(id), Kind::cancel, "", now);
-      }
-      spdlog::info("event=job_{} job={} dropped={}", state, ids[i], drop.size());
+      const std::size_t dropped = m_tasks.cancel_job(ids[i], now);
+      spdlog::info("event=job_{} job={} dropped={}", state, ids[i], dropped);
     } else if (state == "paused") {
-      release_unstarted(ids[i]);
+      m_tasks.release_unstarted(ids[i], now);
       spdlog::info("event=job_paused job={}", ids[i]);
     }
   }
@@ -382,42 +330,19 @@ void Worker::claim(std::int64_t now) {
 }
 
 void Worker::start(queue::Entry entry, const std::string& gone, std::int64_t now) {
-  Task t;
-  t.id = m_next_id++;
-  t.attempt.url = entry.url;
-  t.attempt.attempt = entry.attempt;
-  t.entry = std::move(entry);
-  t.job = job(t.entry.job);
+  std::shared_ptr<const JobContext> ctx = job(entry.job);
   // A seed outside the scope this worker knows was added to the job since (submit --job): read
   // the job again, so the new seed's own links are judged by the wider scope.
-  if (t.job && t.job->filter && t.entry.depth == 0 && t.job->filter->judge(t.entry.url, 0) == policy::Drop::offsite) {
-    m_jobs.erase(t.entry.job);
-    t.job = job(t.entry.job);
+  if (ctx && ctx->filter && entry.depth == 0 && ctx->filter->judge(entry.url, 0) == policy::Drop::offsite) {
+    m_jobs.erase(entry.job);
+    ctx = job(entry.job);
   }
-  auto [it, inserted] = m_tasks.emplace(t.id, std::move(t));
-  if (!it->second.job) {
-    // The job is gone or unreadable now; hand the URL back for later.
-    finish(it->second, Kind::release, "", now);
-    return;
-  }
-  if (!it->second.job->broken.empty()) {
-    // Crawled by rules that cannot be read, it would be crawled wrong: it waits, unchanged.
-    it->second.not_before_ms = k_broken_job_wait.count();
-    finish(it->second, Kind::defer, "", now);
-    return;
-  }
-  if (!gone.empty()) {
-    // Its site was given up on (its requests failed many times in a row): failed, unfetched.
-    it->second.last.error = "the site failed too many times in a row (" + gone + "); given up on for an hour";
-    finish(it->second, Kind::failed, "site_unreachable", now);
-    return;
-  }
-  advance(it->second, now);
+  m_tasks.start(std::move(entry), std::move(ctx), gone, now);
 }
 
 // The site's Crawl-delay, for the claims of every worker: reported when a worker learns the
 // site's rules, again after ten minutes.
-void Worker::report_crawl_delay(const std::string& site, const policy::Robots& robots, std::int64_t now) {
+void Worker::crawl_delay(const std::string& site, const policy::Robots& robots, std::int64_t now) {
   if (!m_queue) return;
   auto [it, fresh] = m_crawl_delay_reported.try_emplace(site, 0);
   if (!fresh && now < it->second) return;
@@ -425,222 +350,37 @@ void Worker::report_crawl_delay(const std::string& site, const policy::Robots& r
     it->second = now + 10 * 60 * 1000;
 }
 
-// The next step for a task at its current URL (worker/step.hpp decides it), carried out.
-void Worker::advance(Task& t, std::int64_t now) {
-  const policy::JobOptions& o = t.job->info.options;
-  const std::string site = url::origin(t.attempt.url);
-  const policy::Robots* robots = nullptr;
-  std::chrono::milliseconds robots_expires_in{0};
-  if (o.respect_robots) {
-    robots = m_robots.lookup(site, t.id, m_queue ? &*m_queue : nullptr, now);
-    if (robots != nullptr && robots->unreachable())
-      robots_expires_in = std::chrono::milliseconds(m_robots.expires_in(site, now));
-    else if (robots != nullptr) report_crawl_delay(site, *robots, now);
-  }
-  t.steps.redirected = t.attempt.hops > 0;
-  const Step step = next_step(t.steps, o, robots, path_and_query(t.attempt.url), robots_expires_in, [&] {
-    std::chrono::milliseconds wait = 100ms;  // without Redis, ask again shortly
-    if (m_queue) {
-      auto started = m_queue->frontier().site_start(t.entry.job, site);
-      if (ok(started, "site_start")) wait = *started;
-    }
-    return wait;
-  });
-  switch (step.kind) {
-    case Step::Kind::wait_robots:
-      t.stage = Task::Stage::robots;  // RobotsCache::ready() hands it back
-      return;
-    case Step::Kind::defer:
-      t.not_before_ms = step.wait.count();
-      finish(t, Kind::defer, step.reason, now);
-      return;
-    case Step::Kind::filtered:
-      finish(t, Kind::filtered, step.reason, now);
-      return;
-    case Step::Kind::release:
-      finish(t, Kind::release, "", now);
-      return;
-    case Step::Kind::polite:
-      t.stage = Task::Stage::polite;
-      t.not_before_ms = now + step.wait.count();
-      return;
-    case Step::Kind::fetch:
-      t.stage = Task::Stage::fetching;
-      m_fetcher.add({t.id, t.attempt.url, false, std::nullopt});
-      return;
-  }
+std::chrono::milliseconds Worker::site_start(const std::string& job, const std::string& site) {
+  if (!m_queue) return 100ms;  // without Redis, ask again shortly
+  auto started = m_queue->frontier().site_start(job, site);
+  return ok(started, "site_start") ? *started : 100ms;
 }
 
 void Worker::on_response(fetch::Response r, std::int64_t now) {
   if (m_robots.on_response(r, m_queue ? &*m_queue : nullptr, now)) return;
-  auto it = m_tasks.find(r.id);
-  if (it == m_tasks.end()) return;
-  Task& t = it->second;
-  t.fetch_ms += r.elapsed_ms;
   const double jitter = std::uniform_real_distribution<double>(0, 1)(m_rng);
-  const Decision d = decide(r, t.attempt, t.job->info.options, m_options.settings.max_redirects,
-                            now, jitter);
-  t.body_bytes = r.body_bytes;
-  t.site = d.site == Decision::Site::failed     ? queue::PageOutcome::Site::failed
-           : d.site == Decision::Site::answered ? queue::PageOutcome::Site::answered
-                                                : queue::PageOutcome::Site::unknown;
-  t.site_backoff = d.site_backoff;
-  // What is kept of a response not parsed: its status and headers, not its body, whose share of
-  // the body memory goes back at once (a redirect waits for robots.txt and politeness).
-  auto keep_meta = [&t](fetch::Response&& response) {
-    std::string().swap(response.body);
-    response.hold.release();
-    t.last = std::move(response);
-  };
-  switch (d.next) {
-    case Decision::Next::redirect: {
-      t.attempt.visited.insert(t.attempt.url);
-      t.attempt.url = d.redirect_to;
-      ++t.attempt.hops;
-      keep_meta(std::move(r));
-      // Every hop is judged like a link: scope, traps, patterns; then robots and politeness.
-      const policy::Drop drop = t.job->filter->judge(t.attempt.url, t.entry.depth);
-      if (drop != policy::Drop::none && drop != policy::Drop::depth) {
-        finish(t, Kind::filtered, std::string(policy::to_string(drop)), now);
-        return;
-      }
-      advance(t, now);
-      return;
-    }
-    case Decision::Next::moved: {
-      // To another site: not followed here (that site's politeness is not this lease's), but
-      // judged like a hop and, in scope, admitted as a URL of its own at this one's depth; this
-      // one is recorded as a redirect. Out of scope, it is recorded with the reason, as a hop.
-      keep_meta(std::move(r));
-      t.attempt.url = d.redirect_to;
-      const policy::Drop drop = t.job->filter->judge(d.redirect_to, t.entry.depth);
-      if (drop != policy::Drop::none && drop != policy::Drop::depth) {
-        finish(t, Kind::filtered, std::string(policy::to_string(drop)), now);
-        return;
-      }
-      t.moved_to = d.redirect_to;
-      finish(t, Kind::filtered, "redirect", now);
-      return;
-    }
-    case Decision::Next::requeue:
-      keep_meta(std::move(r));
-      finish(t, Kind::requeue, d.reason, now);
-      return;
-    case Decision::Next::parse: {
-      ParseJob job{t.id, t.attempt.url, std::move(r.body), std::move(r.hold), r.memory_cut, t.entry.depth,
-                   t.job->filter, t.job->info.options.max_links_per_page};
-      t.last = std::move(r);
-      t.stage = Task::Stage::parsing;
-      m_parser.submit(std::move(job));
-      return;
-    }
-    case Decision::Next::retry:
-      keep_meta(std::move(r));
-      t.not_before_ms = d.retry_in.count();
-      finish(t, Kind::retry, d.reason, now);
-      return;
-    case Decision::Next::done:
-      keep_meta(std::move(r));
-      finish(t, Kind::done, "", now);
-      return;
-    case Decision::Next::failed:
-      keep_meta(std::move(r));
-      finish(t, Kind::failed, d.reason, now);
-      return;
-  }
-}
-
-void Worker::on_parsed(Parsed p, std::int64_t now) {
-  auto it = m_tasks.find(p.task);
-  if (it == m_tasks.end()) return;
-  finish(it->second, Kind::done, "", now, std::move(p));
-}
-
-// Turns a task into an outcome for the next batch and forgets it.
-void Worker::finish(Task& t, Kind kind, const std::string& reason, std::int64_t now,
-                    std::optional<Parsed> parsed) {
-  queue::PageOutcome out;
-  out.entry = t.entry;
-  out.kind = kind;
-  out.reason = reason;
-  out.site = t.site;
-  out.site_backoff = t.site_backoff;
-  if (t.moved_to) out.moved_to = queue::Link{*t.moved_to, "", 0};  // judged in scope on_fetched
-  if (kind == Kind::done || kind == Kind::failed || kind == Kind::filtered) {
-    queue::Record r;
-    r.url = t.entry.url;
-    r.outcome = kind == Kind::done     ? queue::Outcome::done
-                : kind == Kind::failed ? queue::Outcome::failed
-                                       : queue::Outcome::filtered;
-    r.reason = reason;
-    r.status = static_cast<int>(t.last.status);
-    if (t.last.status != 0 || !t.last.url.empty()) {
-      r.final_url = t.attempt.url;
-      r.content_type = t.last.content_type;
-      r.bytes = t.body_bytes;
-      r.truncated = t.last.truncated;
-      r.fetch_ms = t.fetch_ms;
-      r.error = t.last.error;
-    }
-    r.depth = t.entry.depth;
-    r.worker = m_options.id;
-    r.at_ms = now;
-    if (parsed) {
-      r.title = std::move(parsed->title);
-      r.images = std::move(parsed->images);
-      r.links = parsed->found;
-      r.parse_cut = std::move(parsed->parse_cut);
-      r.noindex = parsed->noindex;
-      r.links_dropped = parsed->links_dropped;
-      out.links = std::move(parsed->links);
-      out.links_dropped = parsed->links_dropped;
-    }
-    out.record_json = queue::to_json(r);
-    out.bytes = t.body_bytes;
-    ++m_stats.counts[std::string(queue::to_string(r.outcome))];
-    m_stats.counts["bytes"] += t.body_bytes;
-    if (kind == Kind::done) m_stats.page(now);
-    if (kind == Kind::failed) ++m_stats.errors[reason];
-    spdlog::debug("event=outcome url={} outcome={} reason={} status={}", t.entry.url,
-                  queue::to_string(r.outcome), reason, r.status);
-  } else if (kind == Kind::retry || kind == Kind::defer) {
-    out.retry_in = std::chrono::milliseconds(t.not_before_ms);
-  }
-  if (kind == Kind::retry || kind == Kind::requeue) {
-    ++m_stats.counts["retries"];
-    ++m_stats.errors[reason];
-  }
-  if (m_outcomes.empty()) m_oldest_outcome_ms = now;
-  m_outcomes.push_back(std::move(out));
-  m_tasks.erase(t.id);
+  m_tasks.on_response(std::move(r), now, jitter);
 }
 
 // Records outcomes in one round trip once there are a batch of them, or they have waited.
 void Worker::flush(std::int64_t now, bool force) {
-  if (m_outcomes.empty() || !m_queue) return;
+  std::vector<queue::PageOutcome>& outcomes = m_tasks.outcomes();
+  if (outcomes.empty() || !m_queue) return;
   // Within 50 ms: an outcome gives its site's slot back, and the site waits for it; within 5 ms
   // when the last claim came back short (the slots held here may be what it lacked).
   const std::int64_t hold = outcome_hold_ms();
   if (now < m_next_flush_ms) return;  // the last attempt failed: a second between attempts
-  if (!force && m_outcomes.size() < m_options.claim_batch && now - m_oldest_outcome_ms < hold) return;
-  auto done = m_queue->frontier().complete(m_options.id, m_outcomes);
+  if (!force && outcomes.size() < m_options.claim_batch && now - m_tasks.oldest_outcome_ms() < hold) return;
+  auto done = m_queue->frontier().complete(m_options.id, outcomes);
   if (!ok(done, "complete")) {  // kept, and sent again (after reconnecting)
     m_next_flush_ms = now + 1000;
     return;
   }
-  if (done->applied < m_outcomes.size())
-    spdlog::info("event=stale_outcomes skipped={}", m_outcomes.size() - done->applied);
-  m_outcomes.clear();
+  if (done->applied < outcomes.size())
+    spdlog::info("event=stale_outcomes skipped={}", outcomes.size() - done->applied);
+  outcomes.clear();
   // Their sites' slots are free again: a site that waited for one may be leased now.
   m_next_claim_ms = 0;
-}
-
-void Worker::release_unstarted(const std::string& job) {
-  std::vector<std::uint64_t> ids;
-  for (auto& [id, t] : m_tasks)
-    if ((t.stage == Task::Stage::robots || t.stage == Task::Stage::polite) && (job.empty() || t.entry.job == job))
-      ids.push_back(id);
-  for (auto id : ids) finish(m_tasks.at(id), Kind::release, "", now_ms());
 }
 
 // Leaves the fleet. A lease still held here (an outcome Redis refused, or one adopted while
@@ -663,30 +403,20 @@ int Worker::run() {
       m_draining = true;
       drain_deadline = now + m_options.drain_timeout.count();
       spdlog::info("event=draining in_flight={}", m_tasks.size());
-      release_unstarted();
+      m_tasks.release_unstarted("", now);
     }
     if (m_draining && (m_tasks.empty() || now >= drain_deadline)) break;
     connect(now);
     heartbeat(now);
     flush(now, m_draining);  // outcomes first: they give their sites' slots back
     claim(now);
-    for (std::uint64_t id : m_robots.ready(m_queue ? &*m_queue : nullptr, now))
-      if (auto it = m_tasks.find(id); it != m_tasks.end()) advance(it->second, now);
-    // One pass over the tasks: politeness slots that are due, the next one to come, and whether
-    // any task waits for a robots.txt.
-    std::int64_t next_timer = now + 100;
-    bool waiting_on_robots = false;
-    std::vector<std::uint64_t> due;
-    for (auto& [id, t] : m_tasks) {
-      waiting_on_robots = waiting_on_robots || t.stage == Task::Stage::robots;
-      if (t.stage != Task::Stage::polite) continue;
-      if (t.not_before_ms <= now) due.push_back(id);
-      else next_timer = std::min(next_timer, t.not_before_ms);
-    }
-    for (auto id : due) advance(m_tasks.at(id), now);
+    for (std::uint64_t id : m_robots.ready(m_queue ? &*m_queue : nullptr, now)) m_tasks.resume(id, now);
+    // Tasks whose site's delay has passed go on; the next such time bounds the wait below.
+    const std::int64_t next_timer = m_tasks.wake_polite(now, now + 100);
+    const bool waiting_on_robots = m_tasks.waiting_on_robots();
     flush(now, m_draining);
 
-    const bool idle = m_tasks.empty() && m_outcomes.empty() && m_queue && !m_draining;
+    const bool idle = m_tasks.empty() && m_tasks.outcomes().empty() && m_queue && !m_draining;
     if (idle) {
       // Nothing to do: block in Redis until work is ready (a wake-up token) or the next site's
       // time comes, at most until the next heartbeat.
@@ -706,32 +436,32 @@ int Worker::run() {
     std::int64_t wait = std::max<std::int64_t>(0, next_timer - now);
     if (waiting_on_robots) wait = std::min<std::int64_t>(wait, 50);
     // Outcomes are sent when their hold ends, and a short claim is tried again when it said.
-    if (!m_outcomes.empty() && m_queue)
+    if (!m_tasks.outcomes().empty() && m_queue)
       wait = std::min<std::int64_t>(
-          wait, std::max<std::int64_t>(0, std::max(m_next_flush_ms, m_oldest_outcome_ms + outcome_hold_ms()) - now));
+          wait,
+          std::max<std::int64_t>(0, std::max(m_next_flush_ms, m_tasks.oldest_outcome_ms() + outcome_hold_ms()) - now));
     if (const std::int64_t at = next_claim_at(); at >= 0) wait = std::min<std::int64_t>(wait, std::max<std::int64_t>(0, at - now));
     if (!m_queue) wait = std::min<std::int64_t>(wait, std::max<std::int64_t>(0, m_next_connect_ms - now));
     for (auto& r : m_fetcher.poll(std::chrono::milliseconds(wait))) on_response(std::move(r), now_ms());
-    for (auto& p : m_parser.take()) on_parsed(std::move(p), now_ms());
+    for (auto& p : m_parser.take()) m_tasks.on_parsed(std::move(p), now_ms());
   }
 
   // Whatever did not finish in time goes back to the frontier for another worker.
   m_fetcher.abort_all();
-  std::vector<std::uint64_t> left;
-  for (auto& [id, t] : m_tasks) left.push_back(id);
-  for (auto id : left) finish(m_tasks.at(id), Kind::release, "", now_ms());
+  m_tasks.release_all(now_ms());
   const std::int64_t give_up = now_ms() + 5000;
-  while (!m_outcomes.empty() && now_ms() < give_up) {
+  while (!m_tasks.outcomes().empty() && now_ms() < give_up) {
     connect(now_ms());
     flush(now_ms(), true);
-    if (!m_outcomes.empty()) std::this_thread::sleep_for(100ms);
+    if (!m_tasks.outcomes().empty()) std::this_thread::sleep_for(100ms);
   }
-  if (!m_outcomes.empty())
+  if (!m_tasks.outcomes().empty())
     spdlog::warn("event=unrecorded_outcomes n={} note=\"their URLs go back to the queue, to be crawled again\"",
-                 m_outcomes.size());
+                 m_tasks.outcomes().size());
   deregister();
-  spdlog::info("event=stopped pages={} failed={} filtered={}", m_stats.counts["done"],
-               m_stats.counts["failed"], m_stats.counts["filtered"]);
+  const auto& counts = m_tasks.stats().counts;
+  auto count = [&](const char* k) { return counts.count(k) ? counts.at(k) : 0; };
+  spdlog::info("event=stopped pages={} failed={} filtered={}", count("done"), count("failed"), count("filtered"));
   return 0;
 }
 

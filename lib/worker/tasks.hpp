@@ -1,0 +1,140 @@
+#pragma once
+// The life of each leased URL in a worker, from its lease to its outcome: robots.txt, the
+// site's delay, the request, redirects, the parse, and the record. Everything outside (the
+// frontier, the robots.txt cache, the fetcher, the parser threads, the clock) comes through a
+// TaskEnv and the times passed in, so the whole machine runs in unit tests against fakes.
+// worker.cpp wires it to the real ones.
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "fetch/fetcher.hpp"
+#include "policy/robots.hpp"
+#include "policy/scope.hpp"
+#include "queue/queue.hpp"
+#include "worker/decide.hpp"
+#include "worker/parse_pool.hpp"
+#include "worker/step.hpp"
+
+namespace crawl::worker {
+
+// A job as the worker crawls it: its options and rules, read once for its tasks.
+struct JobContext {
+  queue::JobInfo info;
+  std::shared_ptr<const policy::LinkFilter> filter;
+  std::string broken;  // why the job cannot be crawled as it stands (then no filter)
+};
+
+// What the tasks need of the world around them.
+class TaskEnv {
+ public:
+  virtual ~TaskEnv() = default;
+  // The site's robots.txt rules if known, else nullptr: they are being fetched, and the task is
+  // handed back to Tasks::resume() once they are.
+  virtual const policy::Robots* robots(const std::string& site, std::uint64_t task,
+                                       std::int64_t now) = 0;
+  // How long an unreachable robots.txt answer for the site still stands.
+  virtual std::chrono::milliseconds robots_expires_in(const std::string& site,
+                                                      std::int64_t now) = 0;
+  // The site's rules were read: its Crawl-delay is for every worker's claims.
+  virtual void crawl_delay(const std::string& site, const policy::Robots& robots,
+                           std::int64_t now) = 0;
+  // May a further request start at the site now: 0 (and the start is marked, fleet-wide), or
+  // how long until it may.
+  virtual std::chrono::milliseconds site_start(const std::string& job, const std::string& site) = 0;
+  virtual void fetch(std::uint64_t task, const std::string& url) = 0;
+  virtual void cancel_fetch(std::uint64_t task) = 0;
+  virtual void parse(ParseJob job) = 0;
+};
+
+// Counters for heartbeats; pages per second over the last minute from per-second buckets.
+struct Stats {
+  std::map<std::string, std::uint64_t> counts;  // done, failed, filtered, retries, bytes
+  std::map<std::string, std::uint64_t> errors;  // by reason
+  std::map<std::int64_t, std::uint64_t> per_second;
+
+  void page(std::int64_t now);
+  double rate(std::int64_t now) const;
+};
+
+class Tasks {
+ public:
+  Tasks(TaskEnv& env, std::string worker_id, int max_redirects);
+
+  // An id for a request of the worker's own (robots.txt): shared with the tasks' ids, so a
+  // fetcher's answer names one or the other.
+  std::uint64_t new_id() { return m_next_id++; }
+
+  // A leased URL. `job`: its context (nullptr: unreadable now, the URL goes back); `gone`: why
+  // its site was given up on, if it was.
+  void start(queue::Entry entry, std::shared_ptr<const JobContext> job, const std::string& gone,
+             std::int64_t now);
+  // A task that waited for its site's robots.txt goes on.
+  void resume(std::uint64_t task, std::int64_t now);
+  // Tasks waiting out their site's delay whose time came go on. Returns the earliest time
+  // another still waits for, or `until` if none is sooner.
+  std::int64_t wake_polite(std::int64_t now, std::int64_t until);
+  void on_response(fetch::Response response, std::int64_t now, double jitter);
+  void on_parsed(Parsed parsed, std::int64_t now);
+
+  // Tasks not yet fetching (of `job`, or of every job) go back to their sites' queues.
+  void release_unstarted(const std::string& job, std::int64_t now);
+  // Every task goes back (the worker stops).
+  void release_all(std::int64_t now);
+  // A cancelled or deleted job: its tasks end, their transfers too. Returns how many.
+  std::size_t cancel_job(const std::string& job, std::int64_t now);
+
+  std::size_t size() const { return m_tasks.size(); }
+  bool empty() const { return m_tasks.empty(); }
+  bool waiting_on_robots() const;
+  std::set<std::string> jobs() const;  // of the tasks held
+  // The entries held, as tasks or as outcomes not yet recorded (queue::encode form).
+  std::set<std::string> held() const;
+
+  // Outcomes waiting to be recorded, oldest first; the worker sends and clears them.
+  std::vector<queue::PageOutcome>& outcomes() { return m_outcomes; }
+  std::int64_t oldest_outcome_ms() const { return m_oldest_outcome_ms; }
+  const Stats& stats() const { return m_stats; }
+
+ private:
+  // One leased URL. Its site's slot is held from the claim on: the first request leaves at once;
+  // a redirect within the site waits for the site's delay (stage polite), a redirect to another
+  // site ends the task (the target is admitted as a URL of its own).
+  struct Task {
+    std::uint64_t id = 0;
+    queue::Entry entry;
+    Attempt attempt;
+    std::shared_ptr<const JobContext> job;
+    enum class Stage { robots, polite, fetching, parsing } stage = Stage::robots;
+    StepState steps;                 // robots.txt, the site's delay: worker/step.hpp
+    std::int64_t not_before_ms = 0;  // polite: ask again then; retry, defer: how long to wait
+    std::int64_t fetch_ms = 0;
+    fetch::Response last;  // body moved to the parser
+    std::uint64_t body_bytes = 0;
+    queue::PageOutcome::Site site =
+        queue::PageOutcome::Site::unknown;  // what its site's answer said
+    std::chrono::milliseconds site_backoff{0};
+    std::optional<std::string> moved_to;  // a redirect to another site
+  };
+  void advance(Task& t, std::int64_t now);
+  void finish(Task& t, queue::PageOutcome::Kind kind, const std::string& reason, std::int64_t now,
+              std::optional<Parsed> parsed = std::nullopt);
+
+  TaskEnv& m_env;
+  std::string m_worker_id;
+  int m_max_redirects;
+  std::uint64_t m_next_id = 1;
+  std::unordered_map<std::uint64_t, Task> m_tasks;
+  std::vector<queue::PageOutcome> m_outcomes;
+  std::int64_t m_oldest_outcome_ms = 0;
+  Stats m_stats;
+};
+
+}  // namespace crawl::worker
