@@ -62,7 +62,7 @@ HttpServer::~HttpServer() {
   m_stop = true;
   m_acceptor.join();
   ::close(m_listen);
-  for (auto& t : m_threads) t.join();
+  for (auto& c : m_connections) c.thread.join();
 }
 
 std::string HttpServer::url(const std::string& path) const {
@@ -80,7 +80,17 @@ void HttpServer::accept_loop() {
     if (::poll(&p, 1, 50) <= 0) continue;
     const int fd = ::accept4(m_listen, nullptr, nullptr, SOCK_CLOEXEC);
     if (fd < 0) continue;
-    m_threads.emplace_back([this, fd] { serve(fd); });
+    std::erase_if(m_connections, [](Connection& c) {
+      if (!c.done->load()) return false;
+      c.thread.join();
+      return true;
+    });
+    auto done = std::make_shared<std::atomic<bool>>(false);
+    m_connections.push_back({std::thread([this, fd, done] {
+                               serve(fd);
+                               done->store(true);
+                             }),
+                             done});
   }
 }
 

@@ -66,7 +66,12 @@ class HttpServer {
   std::atomic<int> m_in_flight{0}, m_max_in_flight{0};
   mutable std::mutex m_mutex;
   std::vector<Hit> m_hits;
-  std::vector<std::thread> m_threads;
+  struct Connection {
+    std::thread thread;
+    std::shared_ptr<std::atomic<bool>> done;
+  };
+  std::vector<Connection> m_connections;  // joined when done, at the next accept: a long bench
+                                          // makes tens of thousands
   std::thread m_acceptor;
 };
 
