@@ -11,6 +11,7 @@
 #include <functional>
 #include <set>
 #include <sstream>
+#include <thread>
 
 #include <fmt/core.h>
 
@@ -63,6 +64,20 @@ struct Seeds {
   std::deque<std::string> normalised;  // URLs that needed normalising (stable addresses)
   std::set<std::string, std::less<>> authorities;
   std::size_t rejected = 0;
+  std::vector<std::string> messages;  // the first bad lines, said in order once all are read
+
+  // Another part's seeds after these. Its normalised URLs stay where they are: the deque that
+  // holds them is moved whole (a string moved out of it would move a short one's characters).
+  void append(Seeds&& other) {
+    links.insert(links.end(), other.links.begin(), other.links.end());
+    normalised_parts.push_back(std::move(other.normalised));
+    authorities.merge(other.authorities);
+    rejected += other.rejected;
+    for (auto& m : other.messages)
+      if (messages.size() < k_messages) messages.push_back(std::move(m));
+  }
+  static constexpr std::size_t k_messages = 20;
+  std::deque<std::deque<std::string>> normalised_parts;  // other parts' normalised URLs
 };
 
 void add_seed(Seeds& seeds, std::string_view line, const std::function<std::string()>& place) {
@@ -73,10 +88,11 @@ void add_seed(Seeds& seeds, std::string_view line, const std::function<std::stri
   // A bad line is echoed with its control bytes escaped (it must not drive the terminal) and
   // any password in it hidden.
   auto reject = [&](std::string_view why) {
-    if (++seeds.rejected > 20) return;
+    if (++seeds.rejected > Seeds::k_messages) return;
     const std::string shown = redact_password(line);
-    fmt::print(stderr, "{}: '{}' is not a crawlable URL ({})\n", place(),
-               escape_control(shown.substr(0, 200)) + (shown.size() > 200 ? "..." : ""), why);
+    seeds.messages.push_back(fmt::format("{}: '{}' is not a crawlable URL ({})", place(),
+                                         escape_control(shown.substr(0, 200)) + (shown.size() > 200 ? "..." : ""),
+                                         why));
   };
   // A NUL or other control byte inside a line is no part of any URL (libcurl would cut it short).
   if (std::any_of(line.begin(), line.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; })) {
@@ -100,6 +116,45 @@ void add_seed(Seeds& seeds, std::string_view line, const std::function<std::stri
   const std::string_view authority = url::split(u).authority;
   if (seeds.authorities.find(authority) == seeds.authorities.end()) seeds.authorities.emplace(authority);
   seeds.links.push_back({u, {}, url::fingerprint(u)});
+}
+
+// The lines of `text` (line numbers from `first_line`) as seeds.
+Seeds read_lines(std::string_view text, const std::string& name, std::size_t first_line) {
+  Seeds seeds;
+  seeds.links.reserve(static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n')) + 1);
+  std::size_t start = 0, n = first_line;
+  while (start < text.size()) {
+    std::size_t end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    add_seed(seeds, text.substr(start, end - start), [&name, n] { return fmt::format("{}:{}", name, n); });
+    start = end + 1;
+    ++n;
+  }
+  return seeds;
+}
+
+// A file of seeds, read in parts on the machine's cores (a million lines take a second on one).
+void read_seed_file(Seeds& seeds, std::string_view content, const std::string& name) {
+  const std::size_t parts = content.size() < (1u << 20) ? 1 : std::clamp(std::thread::hardware_concurrency(), 1u, 4u);
+  std::vector<std::string_view> texts;
+  std::vector<std::size_t> first_lines;
+  std::size_t start = 0, line = 1;
+  for (std::size_t p = 1; p <= parts && start < content.size(); ++p) {
+    std::size_t end = p == parts ? content.size() : content.find('\n', content.size() * p / parts);
+    end = end == std::string::npos ? content.size() : std::max(end + 1, start);
+    texts.push_back(content.substr(start, end - start));
+    first_lines.push_back(line);
+    line += static_cast<std::size_t>(std::count(content.begin() + static_cast<std::ptrdiff_t>(start),
+                                                content.begin() + static_cast<std::ptrdiff_t>(end), '\n'));
+    start = end;
+  }
+  std::vector<Seeds> read(texts.size());
+  std::vector<std::thread> threads;
+  for (std::size_t p = 1; p < texts.size(); ++p)
+    threads.emplace_back([&, p] { read[p] = read_lines(texts[p], name, first_lines[p]); });
+  if (!texts.empty()) read[0] = read_lines(texts[0], name, first_lines[0]);
+  for (auto& t : threads) t.join();
+  for (auto& r : read) seeds.append(std::move(r));
 }
 
 int run_submit(const SubmitOptions& o) {
@@ -160,29 +215,31 @@ int run_submit(const SubmitOptions& o) {
     add_seed(seeds, o.urls[i], [i] { return fmt::format("argument {}", i + 1); });
   std::string content;  // the whole file: seeds are views into it
   if (!o.file.empty()) {
-    std::ifstream in;
-    if (o.file != "-") {
-      in.open(o.file, std::ios::binary);
+    if (o.file == "-") {
+      std::ostringstream buffer;
+      buffer << std::cin.rdbuf();
+      content = std::move(buffer).str();
+    } else {
+      std::ifstream in(o.file, std::ios::binary);
+      std::error_code ec;
+      const auto size = std::filesystem::file_size(o.file, ec);
       if (!in) {
         fmt::print(stderr, "crawlctl submit: {}: cannot open\n", o.file);
         return k_exit_usage;
       }
+      if (!ec && size > 0) {  // a regular file: read at once
+        content.resize(static_cast<std::size_t>(size));
+        in.read(content.data(), static_cast<std::streamsize>(size));
+        content.resize(static_cast<std::size_t>(in.gcount()));
+      } else {  // a pipe or a device: as it comes
+        std::ostringstream buffer;
+        buffer << in.rdbuf();
+        content = std::move(buffer).str();
+      }
     }
-    std::ostringstream buffer;
-    buffer << (o.file == "-" ? std::cin : in).rdbuf();
-    content = std::move(buffer).str();
-    const std::string name = o.file == "-" ? "stdin" : o.file;
-    seeds.links.reserve(static_cast<std::size_t>(std::count(content.begin(), content.end(), '\n')) + 1);
-    std::size_t start = 0, n = 1;
-    while (start < content.size()) {
-      std::size_t end = content.find('\n', start);
-      if (end == std::string::npos) end = content.size();
-      add_seed(seeds, std::string_view(content).substr(start, end - start),
-               [&name, n] { return fmt::format("{}:{}", name, n); });
-      start = end + 1;
-      ++n;
-    }
+    read_seed_file(seeds, content, o.file == "-" ? "stdin" : o.file);
   }
+  for (const auto& m : seeds.messages) fmt::print(stderr, "{}\n", m);
   if (seeds.rejected > 20) fmt::print(stderr, "... and {} more bad lines\n", seeds.rejected - 20);
   if (seeds.links.empty()) {
     fmt::print(stderr, "crawlctl submit: no valid seed URL given (arguments, -f FILE or -f -)\n");
@@ -194,14 +251,15 @@ int run_submit(const SubmitOptions& o) {
     fmt::print(stderr, "crawlctl submit: {}\n", queue.error().message);
     return k_exit_failed;
   }
-  // Sent in fingerprint order: a round trip's URLs then share dedup buckets (fewer Redis reads
-  // and writes); enqueue groups each trip's URLs by site, keeping this order within a site.
+  // In fingerprint order: a new job's seeds are loaded whole, deduplicated here and each dedup
+  // bucket written once; seeds added to a job share dedup buckets within a round trip (fewer Redis
+  // reads and writes), and enqueue groups each trip's URLs by site, keeping this order within one.
   std::sort(seeds.links.begin(), seeds.links.end(),
             [](const queue::LinkView& a, const queue::LinkView& b) { return a.fingerprint < b.fingerprint; });
   const std::vector<std::string> authorities(seeds.authorities.begin(), seeds.authorities.end());
   Result<std::string> id = o.job;
   if (o.job.empty()) {
-    id = queue->jobs().create(job, o.name, authorities, now_ms());
+    id = queue->jobs().create(job, o.name, authorities, now_ms(), queue::FirstSeeds::loaded);
   } else if (auto begun = queue->jobs().begin_submit(o.job, authorities); !begun) {
     id = fail(begun.error());
   }
@@ -225,7 +283,8 @@ int run_submit(const SubmitOptions& o) {
       last_report = done;
     }
   };
-  auto admitted = queue->jobs().enqueue(*id, 0, seeds.links, progress);
+  auto admitted = o.job.empty() ? queue->jobs().load(*id, seeds.links, progress)
+                                : queue->jobs().enqueue(*id, 0, seeds.links, progress);
   if (admitted) {
     if (auto ended = queue->jobs().end_submit(*id); !ended) admitted = fail(ended.error());
   }

@@ -5,6 +5,7 @@
 
 #include "queue/frontier.hpp"
 #include "queue/replies.hpp"
+#include "queue/scripts.hpp"
 
 namespace crawl::queue {
 
@@ -128,6 +129,9 @@ Result<long long> Fleet::reap_dead(std::chrono::milliseconds every) {
     if (!turn) return fail(turn.error());
     if (turn->str != "OK") return 0;
   }
+  auto released = m_redis.script(scripts::loading, {m_keys.prefix});
+  if (!released) return fail(released.error());
+  if (!released->ok()) return fail("releasing jobs whose loader is gone: {}", released->str);
   auto ids = worker_ids();
   if (!ids) return fail(ids.error());
   std::vector<std::vector<std::string>> checks;

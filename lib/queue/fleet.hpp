@@ -53,6 +53,7 @@ class Fleet {
   };
   Result<std::vector<Heartbeat>> heartbeats(const std::vector<std::string>& workers);
   // Reaps every registered worker whose heartbeat has expired; returns the entries returned.
+  // Jobs whose first seeds were loading when their loader went away are leased from again.
   // With `every`, sweeps only if no caller in the fleet has swept in that long (else returns 0).
   Result<long long> reap_dead(std::chrono::milliseconds every = std::chrono::milliseconds(0));
 

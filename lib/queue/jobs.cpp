@@ -3,7 +3,10 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
+#include <deque>
+#include <limits>
 #include <numeric>
+#include <unordered_map>
 
 #include <nlohmann/json.hpp>
 
@@ -70,7 +73,8 @@ Result<policy::JobOptions> job_options(const std::map<std::string, std::string>&
 }
 
 Result<std::string> Jobs::create(const policy::JobOptions& options, const std::string& name,
-                                 const std::vector<std::string>& seed_authorities, std::int64_t now_ms) {
+                                 const std::vector<std::string>& seed_authorities, std::int64_t now_ms,
+                                 FirstSeeds first_seeds) {
   // The job's id, and its creation time by the server's clock: the rate status shows is measured
   // against the time of its pages, which the scripts take from the same clock.
   auto first = m_redis.pipeline({{"INCR", m_keys.job_seq()}, {"TIME"}});
@@ -85,7 +89,9 @@ Result<std::string> Jobs::create(const policy::JobOptions& options, const std::s
     hset.push_back(k);
     hset.push_back(v);
   }
+  if (first_seeds == FirstSeeds::loaded) hset.insert(hset.end(), {"loading", "1"});
   std::vector<std::vector<std::string>> commands{std::move(hset)};
+  if (first_seeds == FirstSeeds::loaded) commands.push_back({"SADD", m_keys.loading(), job});
   commands.push_back({"SET", m_keys.submitter(job), "1", "PX", std::to_string(scripts::k_submitter_ttl_ms)});
   commands.push_back({"HSET", m_keys.stats(job), "submitted", "0", "queued", "0", "in_flight", "0",
                       "done", "0", "failed", "0", "filtered", "0", "budget_used", "0"});
@@ -108,6 +114,9 @@ Result<void> Jobs::begin_submit(const std::string& job, const std::vector<std::s
   if (!begun) return fail(begun.error());
   if (!begun->ok()) return fail("adding seeds to job {}: {}", job, begun->str);
   if (begun->integer == 0) return fail(ErrorKind::not_found, "no job '{}'", job);
+  if (begun->integer == -2)
+    return fail(ErrorKind::invalid, "job {} is still loading the seeds of the submit that created it: add seeds when it is done",
+                job);
   if (begun->integer < 0) return fail(ErrorKind::invalid, "job {} was cancelled: no seeds can be added to it", job);
   std::vector<std::vector<std::string>> commands;
   for (std::size_t i = 0; i < seed_authorities.size(); i += 1000) {
@@ -218,6 +227,131 @@ Result<Admitted> Jobs::enqueue(const std::string& job, int depth, const std::vec
     }
   }
   if (in_flight > 0)
+    if (auto done = collect(); !done) return fail(done.error());
+  return total;
+}
+
+Result<Admitted> Jobs::load(const std::string& job, const std::vector<LinkView>& links, const Progress& progress) {
+  auto max_pages = m_redis.command({"HGET", m_keys.job(job), "max_pages"});
+  if (!max_pages) return fail(max_pages.error());
+  std::uint64_t budget = std::numeric_limits<std::uint64_t>::max();
+  if (max_pages->type == Reply::Type::string && !max_pages->str.empty()) {
+    std::uint64_t n = 0;
+    std::from_chars(max_pages->str.data(), max_pages->str.data() + max_pages->str.size(), n);
+    if (n > 0) budget = n;
+  }
+  auto fingerprint = [](const LinkView& l) { return l.fingerprint != 0 ? l.fingerprint : url::fingerprint(l.url); };
+  for (std::size_t i = 0; i < links.size(); ++i) {
+    if (!links[i].drop.empty()) return fail(ErrorKind::invalid, "loading job {}: seed {} has a drop reason", job, i);
+    if (i > 0 && fingerprint(links[i]) < fingerprint(links[i - 1]))
+      return fail(ErrorKind::invalid, "loading job {}: the seeds are not in fingerprint order", job);
+  }
+
+  // A batch ends at a dedup bucket's end (the fingerprint's first 2 bytes) once it has
+  // k_load_batch links (about 20 ms of Redis). Its arguments are views into buffers of its own;
+  // three rotate, so that while one is built Redis has two: it never waits for the next.
+  constexpr std::size_t k_load_batch = 16'384;
+  constexpr std::size_t k_load_in_flight = 2;
+  static const char* const k_hex = "0123456789abcdef";
+  struct Batch {
+    std::vector<std::string> bucket_names, remainders, entries, counts;
+    std::string bucket_count, site_count, duplicates, over;
+    std::vector<std::string_view> args;
+    std::size_t ends = 0;  // the links before this index are done once it is acknowledged
+  };
+  std::array<Batch, k_load_in_flight + 1> batches;
+  const std::string head = job + " 0 0 ";
+  Admitted total;
+  std::uint64_t admitted = 0;  // queued so far, against the budget
+  std::deque<const Batch*> in_flight;  // sent, oldest first
+  auto collect = [&]() -> Result<void> {
+    const Batch* sent = in_flight.front();
+    in_flight.pop_front();
+    auto replies = m_redis.receive(1);
+    if (!replies) return fail(replies.error());
+    // A server that lost its script cache refused the batch: sent again the slow way, which
+    // loads the script first.
+    if (!replies->empty() && !replies->front().ok() && replies->front().str.starts_with("NOSCRIPT"))
+      replies = m_redis.scripts(scripts::load, {std::vector<std::string>(sent->args.begin(), sent->args.end())});
+    if (!replies) return fail(replies.error());
+    const Reply& r = replies->front();
+    if (!r.ok() || r.elements.size() != 2) return fail("loading job {}: {}", job, r.str);
+    if (r.elements[0].integer < 0)
+      return fail(ErrorKind::invalid,
+                  "job {} is no longer loading its seeds: it was cancelled, or another submit took it over "
+                  "after this one stalled",
+                  job);
+    total.admitted += static_cast<std::uint64_t>(r.elements[0].integer);
+    total.duplicates += static_cast<std::uint64_t>(r.elements[1].integer);
+    if (progress) progress(sent->ends, total);
+    return {};
+  };
+  std::unordered_map<std::string_view, std::vector<std::size_t>> by_site;  // site -> entries of the batch
+  std::vector<std::string_view> site_order;
+  std::size_t next = 0, built = 0;
+  std::uint64_t last_fp = 0;
+  while (next < links.size()) {
+    Batch& b = batches[built++ % batches.size()];
+    b.bucket_names.clear();
+    b.remainders.clear();
+    b.entries.clear();
+    b.counts.clear();
+    by_site.clear();
+    site_order.clear();
+    std::uint64_t duplicates = 0, over = 0;
+    int bucket = -1;
+    for (; next < links.size(); ++next) {
+      const LinkView& link = links[next];
+      const std::uint64_t fp = fingerprint(link);
+      const int this_bucket = static_cast<int>(fp >> 48);
+      if (this_bucket != bucket) {
+        if (b.entries.size() + duplicates + over >= k_load_batch) break;
+        bucket = this_bucket;
+        b.bucket_names.push_back({k_hex[(fp >> 60) & 15], k_hex[(fp >> 56) & 15], k_hex[(fp >> 52) & 15],
+                                  k_hex[(fp >> 48) & 15]});
+        b.remainders.emplace_back();
+      }
+      if (next > 0 && fp == last_fp) {
+        ++duplicates;
+        continue;
+      }
+      last_fp = fp;
+      // Seen, as the enqueue script does it, even over the budget.
+      for (int shift = 40; shift >= 0; shift -= 8) b.remainders.back().push_back(static_cast<char>((fp >> shift) & 0xff));
+      if (admitted >= budget) {
+        ++over;
+        continue;
+      }
+      ++admitted;
+      b.entries.emplace_back(head).append(link.url);
+      const std::string_view site = url::origin_view(link.url);
+      auto [it, fresh] = by_site.try_emplace(site);
+      if (fresh) site_order.push_back(site);
+      it->second.push_back(b.entries.size() - 1);
+    }
+    b.args.assign({m_keys.prefix, job});
+    b.bucket_count = std::to_string(b.bucket_names.size());
+    b.args.push_back(b.bucket_count);
+    for (std::size_t k = 0; k < b.bucket_names.size(); ++k) b.args.insert(b.args.end(), {b.bucket_names[k], b.remainders[k]});
+    b.site_count = std::to_string(site_order.size());
+    b.args.push_back(b.site_count);
+    b.counts.reserve(site_order.size());
+    for (std::string_view site : site_order) {
+      const auto& members = by_site[site];
+      b.counts.push_back(std::to_string(members.size()));
+      b.args.insert(b.args.end(), {site, b.counts.back()});
+      for (std::size_t k : members) b.args.push_back(b.entries[k]);
+    }
+    b.duplicates = std::to_string(duplicates);
+    b.over = std::to_string(over);
+    b.args.insert(b.args.end(), {b.duplicates, b.over});
+    b.ends = next;
+    if (auto sent = m_redis.send_scripts(scripts::load, {b.args}); !sent) return fail(sent.error());
+    in_flight.push_back(&b);
+    if (in_flight.size() == k_load_in_flight)
+      if (auto done = collect(); !done) return fail(done.error());
+  }
+  while (!in_flight.empty())
     if (auto done = collect(); !done) return fail(done.error());
   return total;
 }

@@ -102,15 +102,33 @@ struct JobState {
 std::vector<std::pair<std::string, std::string>> job_fields(const policy::JobOptions& options);
 Result<policy::JobOptions> job_options(const std::map<std::string, std::string>& fields);
 
+// How a new job takes its first seeds. streamed: with enqueue(), workers crawling it from the
+// first batch on. loaded: with load(), written whole (several times faster) while the job is held
+// back from workers and other submits, until end_submit; if its loader is gone (its submitter key
+// lapsed), the job goes on with what was loaded.
+enum class FirstSeeds { streamed, loaded };
+
 class Jobs {
  public:
+  // Told after each round trip of seeds: how many of the links are done, and what became of
+  // them, all of it acknowledged by Redis.
+  using Progress = std::function<void(std::size_t done, const Admitted& so_far)>;
+
   Jobs(Redis& redis, const Keys& keys) : m_redis(redis), m_keys(keys) {}
 
   // A new job with its options and the "host[:port]" of its seeds (its scope); returns its id.
   // It is `submitting` until end_submit: it cannot look finished between two batches of seeds,
   // and a submit cut short leaves it marked, for status to flag.
   Result<std::string> create(const policy::JobOptions& options, const std::string& name,
-                             const std::vector<std::string>& seed_authorities, std::int64_t now_ms);
+                             const std::vector<std::string>& seed_authorities, std::int64_t now_ms,
+                             FirstSeeds first = FirstSeeds::streamed);
+  // The first seeds of a job created FirstSeeds::loaded, sorted by fingerprint (seeds carry no
+  // drop reason): deduplicated here, then written in batches, each dedup bucket whole in one, each
+  // batch atomically with its counters. `progress` as for enqueue. Fails (invalid) for links out
+  // of order, and for a job no longer loading (cancelled, or taken over by another submit after
+  // this one stalled past its submitter key).
+  Result<Admitted> load(const std::string& job, const std::vector<LinkView>& links,
+                        const Progress& progress = nullptr);
   // Marks an existing job submitting again, to add seeds to it (their authorities join its
   // scope, and its seeds_version moves so workers read the scope again). Several submits may
   // run into one job; it stays submitting until the last has ended. Fails for a job that does
@@ -120,7 +138,6 @@ class Jobs {
   // Admits URLs at `depth` (seeds: 0), batching many script calls per round trip. `progress`
   // is called after each round trip with the number of links done so far and what became of
   // them: all of it acknowledged by Redis.
-  using Progress = std::function<void(std::size_t done, const Admitted& so_far)>;
   Result<Admitted> enqueue(const std::string& job, int depth, const std::vector<Link>& links,
                            const Progress& progress = nullptr);
   Result<Admitted> enqueue(const std::string& job, int depth, const std::vector<LinkView>& links,

@@ -32,6 +32,7 @@ struct Keys {
   std::string blocked(std::string_view job) const { return prefix + ":blocked:" + std::string(job); }  // SET of sites
   std::string backoff(std::string_view job) const { return prefix + ":backoff:" + std::string(job); }  // SET of sites
   std::string due() const { return prefix + ":due"; }             // ZSET job -> earliest due ms
+  std::string loading() const { return prefix + ":loading"; }     // SET of jobs loading their first seeds
   std::string delayed() const { return prefix + ":delayed"; }     // ZSET entry -> not-before ms
   std::string dead_letter() const { return prefix + ":deadletter"; }   // LIST of bad entries
   std::string dead_letters() const { return prefix + ":deadletters"; } // STRING count

@@ -8,13 +8,15 @@
 
 namespace crawl::queue::scripts {
 
-// A submit in progress refreshes its job's submitter key with every batch (enqueue); silent this
+// A submit in progress refreshes its job's submitter key with every batch (enqueue, load); silent this
 // long, it is taken to have been cut short.
 inline constexpr long long k_submitter_ttl_ms = 10'000;
 
 extern const std::string_view claim;         // lua/claim.lua
 extern const std::string_view complete;      // lua/complete.lua
 extern const std::string_view enqueue;       // lua/enqueue.lua
+extern const std::string_view load;          // lua/load.lua
+extern const std::string_view loading;       // lua/loading.lua
 extern const std::string_view reap;          // lua/reap.lua
 extern const std::string_view control;       // lua/control.lua
 extern const std::string_view sweep;         // lua/sweep.lua

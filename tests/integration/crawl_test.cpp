@@ -657,7 +657,7 @@ TEST(Crawl, EveryKeyItLeavesIsOneKeysNames) {
   const std::vector<std::string> names{
       k.job_seq(), k.jobs(), k.job(j), k.stats(j), k.results(j), k.seeds(j), k.seen_prefix(j) + "\x04",
       k.rate(j), k.submitter(j), k.queue(j, s), k.sites(j), k.schedule(j), k.blocked(j), k.backoff(j),
-      k.due(), k.delayed(), k.dead_letter(), k.dead_letters(), k.wake(), k.inflight(w), k.site(s),
+      k.due(), k.loading(), k.delayed(), k.dead_letter(), k.dead_letters(), k.wake(), k.inflight(w), k.site(s),
       k.site(s) + ":waiting", k.robots(s), k.robots_lock(s), k.workers(), k.dead_workers(), k.worker(w),
       k.alive(w), k.reaper()};
   std::vector<std::regex> patterns;

@@ -303,6 +303,120 @@ TEST_F(QueueTest, AJobStaysSubmittingUntilItsLastSubmitEnds) {
   EXPECT_EQ(jobs().begin_submit(*job, {}).error().kind, ErrorKind::invalid);
 }
 
+// A new job's first seeds loaded whole (submit's way): URLs http://HOST/PATHi for i in [from,
+// to), each `copies` times, as views sorted by fingerprint.
+struct LoadedSeeds {
+  std::vector<std::string> urls;
+  std::vector<LinkView> views;
+  LoadedSeeds(int from, int to, int copies = 1, const std::string& host = "example.org") {
+    for (int c = 0; c < copies; ++c)
+      for (int i = from; i < to; ++i) urls.push_back("http://" + host + "/" + std::to_string(i));
+    for (const auto& u : urls) views.push_back({u, {}, url::fingerprint(u)});
+    std::sort(views.begin(), views.end(), [](const LinkView& a, const LinkView& b) { return a.fingerprint < b.fingerprint; });
+  }
+};
+
+TEST_F(QueueTest, ALoadedJobIsLeasedFromOnlyOnceItsSeedsAreInAndDedupsLikeAnyJob) {
+  auto job = jobs().create(fast(), "test", {"example.org", "other.example"}, 1000, FirstSeeds::loaded);
+  ASSERT_TRUE(job);
+  // 40,000 seeds (several batches), each twice, on two sites.
+  LoadedSeeds seeds(0, 20'000, 2);
+  LoadedSeeds other(0, 20'000, 2, "other.example");
+  seeds.views.insert(seeds.views.end(), other.views.begin(), other.views.end());
+  std::sort(seeds.views.begin(), seeds.views.end(),
+            [](const LinkView& a, const LinkView& b) { return a.fingerprint < b.fingerprint; });
+  std::vector<std::size_t> told;
+  auto loaded = jobs().load(*job, seeds.views, [&](std::size_t done, const Admitted&) { told.push_back(done); });
+  ASSERT_TRUE(loaded) << loaded.error().message;
+  EXPECT_EQ(loaded->admitted, 40'000u);
+  EXPECT_EQ(loaded->duplicates, 40'000u);
+  ASSERT_GT(told.size(), 1u) << "in batches";
+  EXPECT_EQ(told.back(), 80'000u);
+  EXPECT_TRUE(std::is_sorted(told.begin(), told.end()));
+  EXPECT_TRUE(claim("w1", 10).empty()) << "not leased from while its seeds load";
+  ASSERT_TRUE(jobs().control(*job, JobAction::pause));
+  ASSERT_TRUE(jobs().control(*job, JobAction::resume));
+  EXPECT_TRUE(claim("w1", 10).empty()) << "a resume does not make it due before its seeds are in";
+  EXPECT_EQ(jobs().begin_submit(*job, {}).error().kind, ErrorKind::invalid) << "no other submit meanwhile";
+  ASSERT_TRUE(jobs().end_submit(*job));
+  EXPECT_EQ(claim("w1", 10).size(), 10u);
+  const JobInfo i = info(*job);
+  EXPECT_EQ(i.stat("submitted"), 40'000);
+  EXPECT_EQ(i.stat("duplicates"), 40'000);
+  EXPECT_FALSE(i.submitting);
+  expect_balanced(*job);
+  // The seen set is the enqueue script's: the same URLs again are duplicates, new ones are not.
+  auto again = jobs().enqueue(*job, 1, links(19'990, 20'010));
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->duplicates, 10u);
+  EXPECT_EQ(again->admitted, 10u);
+  expect_balanced(*job);
+}
+
+TEST_F(QueueTest, ALoadedJobKeepsItsPageBudgetAndRefusesSeedsOutOfOrder) {
+  policy::JobOptions o = fast();
+  o.max_pages = 10;
+  auto job = jobs().create(o, "test", {"example.org"}, 1000, FirstSeeds::loaded);
+  ASSERT_TRUE(job);
+  LoadedSeeds seeds(0, 25);
+  std::vector<LinkView> backwards(seeds.views.rbegin(), seeds.views.rend());
+  EXPECT_EQ(jobs().load(*job, backwards).error().kind, ErrorKind::invalid);
+  auto loaded = jobs().load(*job, seeds.views);
+  ASSERT_TRUE(loaded);
+  EXPECT_EQ(loaded->admitted, 10u);
+  ASSERT_TRUE(jobs().end_submit(*job));
+  const JobInfo i = info(*job);
+  EXPECT_EQ(i.stat("queued"), 10);
+  EXPECT_EQ(i.stat("dropped:max_pages"), 15);
+  EXPECT_EQ(i.stat("budget_used"), 10);
+  expect_balanced(*job);
+}
+
+TEST_F(QueueTest, ALoadedJobWhoseLoaderIsGoneGoesOnWithWhatWasLoaded) {
+  auto job = jobs().create(fast(), "test", {"example.org"}, 1000, FirstSeeds::loaded);
+  ASSERT_TRUE(job);
+  LoadedSeeds seeds(0, 100);
+  ASSERT_TRUE(jobs().load(*job, seeds.views));
+  // The loader died before end_submit: once its submitter key lapses (taken here), the fleet's
+  // reaper lets the job be leased from, still marked submitting (status flags it cut short).
+  ASSERT_TRUE(m_queue->redis().command({"DEL", m_queue->keys().submitter(*job)}));
+  EXPECT_TRUE(claim("w1", 5).empty());
+  ASSERT_TRUE(fleet().reap_dead());
+  EXPECT_EQ(claim("w1", 5).size(), 5u);
+  EXPECT_TRUE(info(*job).submitting);
+  EXPECT_FALSE(info(*job).submitter_alive);
+  expect_balanced(*job);
+  auto members = m_queue->redis().command({"SCARD", m_queue->keys().loading()});
+  ASSERT_TRUE(members);
+  EXPECT_EQ(members->integer, 0);
+}
+
+TEST_F(QueueTest, ASubmitTakesOverALoadedJobWhoseLoaderIsGoneAndALoadStopsAtACancel) {
+  auto job = jobs().create(fast(), "test", {"example.org"}, 1000, FirstSeeds::loaded);
+  ASSERT_TRUE(job);
+  LoadedSeeds seeds(0, 100);
+  ASSERT_TRUE(jobs().load(*job, seeds.views));
+  ASSERT_TRUE(m_queue->redis().command({"DEL", m_queue->keys().submitter(*job)}));
+  ASSERT_TRUE(jobs().begin_submit(*job, {})) << "a re-run adds to the job as to any";
+  auto rest = jobs().enqueue(*job, 0, links(50, 150));
+  ASSERT_TRUE(rest);
+  EXPECT_EQ(rest->duplicates, 50u);
+  EXPECT_EQ(rest->admitted, 50u);
+  EXPECT_EQ(jobs().load(*job, seeds.views).error().kind, ErrorKind::invalid) << "the first loader, back, is refused";
+  ASSERT_TRUE(jobs().end_submit(*job));
+  EXPECT_EQ(claim("w1", 5).size(), 5u);
+  expect_balanced(*job);
+
+  auto cancelled = jobs().create(fast(), "test", {"example.org"}, 1000, FirstSeeds::loaded);
+  ASSERT_TRUE(cancelled);
+  ASSERT_TRUE(jobs().control(*cancelled, JobAction::cancel));
+  auto loaded = jobs().load(*cancelled, seeds.views);
+  ASSERT_FALSE(loaded);
+  EXPECT_EQ(loaded.error().kind, ErrorKind::invalid);
+  EXPECT_NE(loaded.error().message.find("no longer loading"), std::string::npos);
+  EXPECT_EQ(info(*cancelled).stat("queued"), 0);
+}
+
 TEST_F(QueueTest, FilteredLinksCostNothingOfThePageBudget) {
   policy::JobOptions o = fast();
   o.max_pages = 10;

@@ -149,7 +149,7 @@ while #out < n and looked < 8 * n + 16 do
   if o.state == 'gone' then
     drain_gone(job)
   else
-    if o.state == 'running' then
+    if o.state == 'running' and not o.loading then
       local sd = redis.call('ZRANGEBYSCORE', P .. ':sched:' .. job, '-inf', now, 'LIMIT', 0, 1)
       if sd[1] then take(job, o, sd[1]) end
     end

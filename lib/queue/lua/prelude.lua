@@ -7,7 +7,8 @@
 --   P:sched:{J}          ZSET   site -> when J may next lease from it (ms, Redis's clock)
 --   P:blocked:{J}        SET    sites of J waiting for a slot (their requests in flight are at the limit)
 --   P:backoff:{J}        SET    sites of J found backing off by the last claim that looked at them
---   P:due                ZSET   job -> its earliest scheduled site's time (running jobs only)
+--   P:due                ZSET   job -> its earliest scheduled site's time (running jobs only, not loading)
+--   P:loading            SET    jobs whose first seeds are being loaded whole (load.lua): not leased from
 --   P:site:{S}           HASH   last (start of the last request, ms), busy (requests in flight), failures
 --                               (site-level failures in a row), backoff_until, backoff_reason,
 --                               crawl_delay (ms, from robots.txt), gone_until, gone_reason
@@ -55,9 +56,9 @@ local function opts_of(job)
   local o = options[job]
   if not o then
     local f = redis.call('HMGET', P .. ':job:' .. job, 'state', 'delay_ms', 'host_concurrency', 'max_crawl_delay_ms',
-                         'max_pages')
+                         'max_pages', 'loading')
     o = {state = f[1] or 'gone', delay = tonumber(f[2]) or 1000, conc = tonumber(f[3]) or 1,
-         max_cd = tonumber(f[4]) or 30000, max_pages = tonumber(f[5]) or 0}
+         max_cd = tonumber(f[4]) or 30000, max_pages = tonumber(f[5]) or 0, loading = f[6] ~= false}
     if o.conc < 1 then o.conc = 1 end
     options[job] = o
   end
@@ -79,7 +80,7 @@ local touched = {}
 local woke = false
 local function due_again(job)
   touched[job] = nil
-  if state_of(job) ~= 'running' then
+  if state_of(job) ~= 'running' or opts_of(job).loading then
     redis.call('ZREM', P .. ':due', job)
     return
   end
@@ -89,6 +90,16 @@ local function due_again(job)
   else
     redis.call('ZREM', P .. ':due', job)
   end
+end
+
+-- A job whose first seeds were being loaded (load.lua) is leased from now on: its load ended,
+-- or its loader is gone (its submitter key lapsed) and it goes on with what was loaded.
+local function unload(job)
+  redis.call('HDEL', P .. ':job:' .. job, 'loading')
+  redis.call('SREM', P .. ':loading', job)
+  if options[job] then options[job].loading = false end
+  due_again(job)
+  if redis.call('LLEN', P .. ':wake') < 16 then redis.call('LPUSH', P .. ':wake', '1') end
 end
 
 -- Site S of job J may be leased from `at` on (unless it waits for a slot; a time already set
