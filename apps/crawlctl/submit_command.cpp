@@ -21,6 +21,7 @@
 #include "core/redact.hpp"
 #include "deploy/quote.hpp"
 #include "policy/scope.hpp"
+#include "queue/scripts.hpp"
 #include "redis_options.hpp"
 #include "table.hpp"
 #include "url/url.hpp"
@@ -227,10 +228,15 @@ int run_submit(const SubmitOptions& o) {
         fmt::print(stderr, "crawlctl submit: {}: cannot open\n", o.file);
         return k_exit_usage;
       }
-      if (!ec && size > 0) {  // a regular file: read at once
+      if (!ec && size > 0) {  // a regular file: read at once (and whatever was added meanwhile)
         content.resize(static_cast<std::size_t>(size));
         in.read(content.data(), static_cast<std::streamsize>(size));
         content.resize(static_cast<std::size_t>(in.gcount()));
+        if (in && in.peek() != std::char_traits<char>::eof()) {
+          std::ostringstream rest;
+          rest << in.rdbuf();
+          content += std::move(rest).str();
+        }
       } else {  // a pipe or a device: as it comes
         std::ostringstream buffer;
         buffer << in.rdbuf();
@@ -299,8 +305,12 @@ int run_submit(const SubmitOptions& o) {
                "crawlctl submit: job {} is incomplete: Redis acknowledged {} of the {} seeds ({} queued, {} "
                "duplicates) before the error; if Redis itself went down, it may also have lost its last "
                "second of writes.\n"
-               "Add the rest with: crawlctl submit --job {} -f {}   (seeds already queued are skipped)\n",
+               "{}Add the rest with: crawlctl submit --job {} -f {}   (seeds already queued are skipped)\n",
                *id, admitted.error().message, *id, acked, total, acked_admitted.admitted, acked_admitted.duplicates,
+               o.job.empty() ? fmt::format("Its workers start on the seeds loaded once this submit's key has "
+                                           "lapsed ({} s); so can the command below.\n",
+                                           queue::scripts::k_submitter_ttl_ms / 1000)
+                             : std::string(),
                *id, source);
     return k_exit_failed;
   }

@@ -89,9 +89,13 @@ Result<std::string> Jobs::create(const policy::JobOptions& options, const std::s
     hset.push_back(k);
     hset.push_back(v);
   }
-  if (first_seeds == FirstSeeds::loaded) hset.insert(hset.end(), {"loading", "1"});
-  std::vector<std::vector<std::string>> commands{std::move(hset)};
-  if (first_seeds == FirstSeeds::loaded) commands.push_back({"SADD", m_keys.loading(), job});
+  // P:loading first: a job marked loading is always in it (the reaper forgets one that is not).
+  std::vector<std::vector<std::string>> commands;
+  if (first_seeds == FirstSeeds::loaded) {
+    commands.push_back({"SADD", m_keys.loading(), job});
+    hset.insert(hset.end(), {"loading", "1"});
+  }
+  commands.push_back(std::move(hset));
   commands.push_back({"SET", m_keys.submitter(job), "1", "PX", std::to_string(scripts::k_submitter_ttl_ms)});
   commands.push_back({"HSET", m_keys.stats(job), "submitted", "0", "queued", "0", "in_flight", "0",
                       "done", "0", "failed", "0", "filtered", "0", "budget_used", "0"});
@@ -255,7 +259,7 @@ Result<Admitted> Jobs::load(const std::string& job, const std::vector<LinkView>&
   static const char* const k_hex = "0123456789abcdef";
   struct Batch {
     std::vector<std::string> bucket_names, remainders, entries, counts;
-    std::string bucket_count, site_count, duplicates, over;
+    std::string before, after, bucket_count, site_count, duplicates, over;
     std::vector<std::string_view> args;
     std::size_t ends = 0;  // the links before this index are done once it is acknowledged
   };
@@ -264,18 +268,11 @@ Result<Admitted> Jobs::load(const std::string& job, const std::vector<LinkView>&
   Admitted total;
   std::uint64_t admitted = 0;  // queued so far, against the budget
   std::deque<const Batch*> in_flight;  // sent, oldest first
-  auto collect = [&]() -> Result<void> {
-    const Batch* sent = in_flight.front();
-    in_flight.pop_front();
-    auto replies = m_redis.receive(1);
-    if (!replies) return fail(replies.error());
-    // A server that lost its script cache refused the batch: sent again the slow way, which
-    // loads the script first.
-    if (!replies->empty() && !replies->front().ok() && replies->front().str.starts_with("NOSCRIPT"))
-      replies = m_redis.scripts(scripts::load, {std::vector<std::string>(sent->args.begin(), sent->args.end())});
-    if (!replies) return fail(replies.error());
-    const Reply& r = replies->front();
+  // What Redis said of one batch.
+  auto settle = [&](const Batch& sent, const Reply& r) -> Result<void> {
     if (!r.ok() || r.elements.size() != 2) return fail("loading job {}: {}", job, r.str);
+    if (r.elements[0].integer == -2)
+      return fail(ErrorKind::invalid, "job {} has seeds loaded by another call: its first seeds load once", job);
     if (r.elements[0].integer < 0)
       return fail(ErrorKind::invalid,
                   "job {} is no longer loading its seeds: it was cancelled, or another submit took it over "
@@ -283,7 +280,43 @@ Result<Admitted> Jobs::load(const std::string& job, const std::vector<LinkView>&
                   job);
     total.admitted += static_cast<std::uint64_t>(r.elements[0].integer);
     total.duplicates += static_cast<std::uint64_t>(r.elements[1].integer);
-    if (progress) progress(sent->ends, total);
+    if (progress) progress(sent.ends, total);
+    return {};
+  };
+  // After an error, the replies still due are read, so the connection is left with none pending.
+  auto drain = [&] {
+    if (!in_flight.empty()) (void)m_redis.receive(in_flight.size());
+    in_flight.clear();
+  };
+  // The oldest batch's reply.
+  auto collect = [&]() -> Result<void> {
+    const Batch* oldest = in_flight.front();
+    in_flight.pop_front();
+    auto replies = m_redis.receive(1);
+    if (!replies) return fail(replies.error());
+    Reply r = std::move(replies->front());
+    if (r.ok() || !r.str.starts_with("NOSCRIPT")) {
+      auto done = settle(*oldest, r);
+      if (!done) drain();
+      return done;
+    }
+    // A server that lost its script cache refused the batch, and the one after it too (unless
+    // another client loaded the script meanwhile): both replies are read, and each refused batch
+    // is sent again, in order, the slow way, which loads the script first.
+    std::vector<std::pair<const Batch*, Reply>> read;
+    read.emplace_back(oldest, std::move(r));
+    auto rest = m_redis.receive(in_flight.size());
+    if (!rest) return fail(rest.error());
+    for (std::size_t k = 0; k < rest->size(); ++k) read.emplace_back(in_flight[k], std::move((*rest)[k]));
+    in_flight.clear();
+    for (auto& [sent, reply] : read) {
+      if (!reply.ok() && reply.str.starts_with("NOSCRIPT")) {
+        auto again = m_redis.scripts(scripts::load, {std::vector<std::string>(sent->args.begin(), sent->args.end())});
+        if (!again) return fail(again.error());
+        reply = std::move(again->front());
+      }
+      if (auto done = settle(*sent, reply); !done) return done;
+    }
     return {};
   };
   std::unordered_map<std::string_view, std::vector<std::size_t>> by_site;  // site -> entries of the batch
@@ -292,6 +325,7 @@ Result<Admitted> Jobs::load(const std::string& job, const std::vector<LinkView>&
   std::uint64_t last_fp = 0;
   while (next < links.size()) {
     Batch& b = batches[built++ % batches.size()];
+    const std::size_t b_start = next;
     b.bucket_names.clear();
     b.remainders.clear();
     b.entries.clear();
@@ -329,7 +363,9 @@ Result<Admitted> Jobs::load(const std::string& job, const std::vector<LinkView>&
       if (fresh) site_order.push_back(site);
       it->second.push_back(b.entries.size() - 1);
     }
-    b.args.assign({m_keys.prefix, job});
+    b.before = std::to_string(b_start);
+    b.after = std::to_string(next);
+    b.args.assign({m_keys.prefix, job, b.before, b.after});
     b.bucket_count = std::to_string(b.bucket_names.size());
     b.args.push_back(b.bucket_count);
     for (std::size_t k = 0; k < b.bucket_names.size(); ++k) b.args.insert(b.args.end(), {b.bucket_names[k], b.remainders[k]});

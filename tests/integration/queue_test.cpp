@@ -9,6 +9,7 @@
 
 #include "queue/queue.hpp"
 #include "queue/record.hpp"
+#include "queue/scripts.hpp"
 #include "redis_server.hpp"
 #include "url/url.hpp"
 
@@ -415,6 +416,53 @@ TEST_F(QueueTest, ASubmitTakesOverALoadedJobWhoseLoaderIsGoneAndALoadStopsAtACan
   EXPECT_EQ(loaded.error().kind, ErrorKind::invalid);
   EXPECT_NE(loaded.error().message.find("no longer loading"), std::string::npos);
   EXPECT_EQ(info(*cancelled).stat("queued"), 0);
+}
+
+TEST_F(QueueTest, AJobsFirstSeedsLoadOnceAndThroughAFlushedScriptCache) {
+  auto first = jobs().create(fast(), "test", {"example.org"}, 1000, FirstSeeds::loaded);
+  ASSERT_TRUE(first);
+  LoadedSeeds few(0, 10);
+  ASSERT_TRUE(jobs().load(*first, few.views));
+  auto twice = jobs().load(*first, few.views);
+  ASSERT_FALSE(twice) << "a second load would write the job's buckets over";
+  EXPECT_NE(twice.error().message.find("load once"), std::string::npos) << twice.error().message;
+  EXPECT_EQ(info(*first).stat("queued"), 10);
+  // The script checks what it is given before it writes anything: an entry of another site, a
+  // bucket name out of form.
+  auto loader = jobs().create(fast(), "test", {"example.org"}, 1000, FirstSeeds::loaded);
+  ASSERT_TRUE(loader);
+  const std::string entry = *loader + " 0 0 http://example.org/x";
+  const std::vector<std::vector<std::string>> bad{
+      {"t", *loader, "0", "2", "1", "00ab", "123456", "1", "http://example.org", "2", entry,
+       *loader + " 0 0 http://example.org.evil/x", "0", "0"},
+      {"t", *loader, "0", "1", "1", "00AB", "123456", "1", "http://example.org", "1", entry, "0", "0"},
+      {"t", *loader, "0", "1", "0", "1", "http://example.org", "2", entry, "0", "0"}};
+  for (const auto& args : bad) {
+    auto r = m_queue->redis().script(scripts::load, args);
+    ASSERT_TRUE(r);
+    EXPECT_FALSE(r->ok()) << args[5];
+  }
+  EXPECT_EQ(info(*loader).stat("queued"), 0);
+  EXPECT_EQ(length(m_queue->keys().queue(*loader, "http://example.org")), 0);
+  auto good = m_queue->redis().script(
+      scripts::load, {"t", *loader, "0", "1", "1", "00ab", "123456", "1", "http://example.org", "1", entry, "0", "0"});
+  ASSERT_TRUE(good && good->ok()) << (good ? good->str : good.error().message);
+  EXPECT_EQ(info(*loader).stat("queued"), 1);
+  // Every batch in flight refused (NOSCRIPT) is sent again: none lost, none twice.
+  ASSERT_TRUE(m_queue->redis().command({"SCRIPT", "FLUSH"}));
+  auto second = jobs().create(fast(), "test", {"example.org"}, 1000, FirstSeeds::loaded);
+  ASSERT_TRUE(second);
+  LoadedSeeds many(0, 60'000);
+  auto loaded = jobs().load(*second, many.views);
+  ASSERT_TRUE(loaded) << loaded.error().message;
+  EXPECT_EQ(loaded->admitted, 60'000u);
+  ASSERT_TRUE(jobs().end_submit(*second));
+  EXPECT_EQ(info(*second).stat("queued"), 60'000);
+  expect_balanced(*second);
+  auto again = jobs().enqueue(*second, 1, links(59'000, 61'000));
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->duplicates, 1'000u);
+  ASSERT_TRUE(m_queue->redis().command({"PING"})) << "no reply left unread on the connection";
 }
 
 TEST_F(QueueTest, FilteredLinksCostNothingOfThePageBudget) {

@@ -95,7 +95,7 @@ end
 -- A job whose first seeds were being loaded (load.lua) is leased from now on: its load ended,
 -- or its loader is gone (its submitter key lapsed) and it goes on with what was loaded.
 local function unload(job)
-  redis.call('HDEL', P .. ':job:' .. job, 'loading')
+  redis.call('HDEL', P .. ':job:' .. job, 'loading', 'loaded')
   redis.call('SREM', P .. ':loading', job)
   if options[job] then options[job].loading = false end
   due_again(job)
