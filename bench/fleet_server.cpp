@@ -5,15 +5,14 @@
 // With --users PREFIX every host logs into its own account PREFIX1..PREFIXn (created here with
 // a home under OUT, removed at exit), so every tool gives each host its own files.
 
-#include <signal.h>
-#include <unistd.h>
-
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
 #include <string>
 
 #include <CLI/CLI.hpp>
+#include <signal.h>
+#include <unistd.h>
 
 #include "process.hpp"
 #include "redis_server.hpp"
@@ -27,7 +26,8 @@ struct Accounts {
   std::vector<std::string> names;
   TempDir* scratch = nullptr;
   ~Accounts() {
-    for (const auto& name : names) run_command({{"userdel", "-r", "-f", name}, scratch->path() + "/userdel.log", {}});
+    for (const auto& name : names)
+      run_command({{"userdel", "-r", "-f", name}, scratch->path() + "/userdel.log", {}});
   }
 };
 
@@ -53,8 +53,11 @@ int main(int argc, char** argv) {
       const std::string home = out + "/homes/" + name;
       std::filesystem::create_directories(out + "/homes");
       run_command({{"userdel", "-r", "-f", name}, scratch.path() + "/userdel.log", {}});
-      if (run_command({{"useradd", "-M", "-p", "*", "-d", home, "-s", "/bin/bash", name}, scratch.path() + "/useradd.log", {}}) != 0) {
-        std::fprintf(stderr, "useradd %s failed: %s\n", name.c_str(), read_text(scratch.path() + "/useradd.log").c_str());
+      if (run_command({{"useradd", "-M", "-p", "*", "-d", home, "-s", "/bin/bash", name},
+                       scratch.path() + "/useradd.log",
+                       {}}) != 0) {
+        std::fprintf(stderr, "useradd %s failed: %s\n", name.c_str(),
+                     read_text(scratch.path() + "/useradd.log").c_str());
         return 1;
       }
       accounts.names.push_back(name);
@@ -70,11 +73,13 @@ int main(int argc, char** argv) {
   }
   write_text(out + "/hosts.txt", list);
   write_text(out + "/hosts.yaml",
-             fleet.inventory_yaml("defaults:\n  workers: " + std::to_string(workers) + "\n  known_hosts: \"" +
-                                  fleet.known_hosts() + "\"\nredis:\n  url: " + redis.url() + "\n"));
-  write_text(out + "/fleet.env.partial", "KEY=" + fleet.client_key() + "\nKNOWN_HOSTS=" + fleet.known_hosts() +
-                                             "\nREDIS_URL=" + redis.url() + "\nSSHD_PIDS=\"" + pids +
-                                             "\"\nHOSTS=" + std::to_string(hosts) + "\n");
+             fleet.inventory_yaml("defaults:\n  workers: " + std::to_string(workers) +
+                                  "\n  known_hosts: \"" + fleet.known_hosts() +
+                                  "\"\nredis:\n  url: " + redis.url() + "\n"));
+  write_text(out + "/fleet.env.partial", "KEY=" + fleet.client_key() +
+                                             "\nKNOWN_HOSTS=" + fleet.known_hosts() +
+                                             "\nREDIS_URL=" + redis.url() + "\nSSHD_PIDS=\"" +
+                                             pids + "\"\nHOSTS=" + std::to_string(hosts) + "\n");
   std::filesystem::rename(out + "/fleet.env.partial", out + "/fleet.env");
   std::printf("ready\n");
   std::fflush(stdout);

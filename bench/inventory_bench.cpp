@@ -1,10 +1,10 @@
 // Parsing and expanding a 10,000-host hosts.yaml: written out host by host (the worst case for
 // the YAML parser) and written as ranges (how an operator writes a big fleet).
 
+#include <string>
+
 #include <benchmark/benchmark.h>
 #include <yaml-cpp/yaml.h>
-
-#include <string>
 
 #include "config/inventory.hpp"
 
@@ -41,7 +41,8 @@ void parse(benchmark::State& state, const std::string& yaml) {
     benchmark::DoNotOptimize(inventory);
   }
   state.counters["bytes"] = static_cast<double>(yaml.size());
-  state.counters["hosts/s"] = benchmark::Counter(10000, benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["hosts/s"] =
+      benchmark::Counter(10000, benchmark::Counter::kIsIterationInvariantRate);
 }
 
 // yaml-cpp's own node loader on the same text: what parsing alone costs the obvious way.

@@ -2,8 +2,6 @@
 // page (extract, resolve, judge links). Measured in CPU time of one thread, so the figures hold
 // on a busy machine.
 
-#include <gumbo.h>
-
 #include <ctime>
 #include <filesystem>
 #include <fstream>
@@ -12,6 +10,7 @@
 #include <vector>
 
 #include <fmt/core.h>
+#include <gumbo.h>
 
 #include "policy/scope.hpp"
 #include "worker/parse_pool.hpp"

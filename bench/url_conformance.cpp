@@ -38,7 +38,9 @@ std::string without_fragment_and_userinfo(std::string href) {
   return href;
 }
 
-bool is_http(const std::string& s) { return s.starts_with("http:") || s.starts_with("https:"); }
+bool is_http(const std::string& s) {
+  return s.starts_with("http:") || s.starts_with("https:");
+}
 
 // A C0 control (other than tab and newline, which are dropped) or DEL inside the input, past the
 // leading and trailing controls and spaces that are stripped.
@@ -81,7 +83,8 @@ int main(int argc, char** argv) {
     const bool failure = c.value("failure", false);
     const std::string href = failure ? "" : c.value("href", "");
     if (!failure && href.empty()) continue;
-    const Normalized ours = has_base ? crawl::url::resolve(base, input) : crawl::url::normalize(input);
+    const Normalized ours =
+        has_base ? crawl::url::resolve(base, input) : crawl::url::normalize(input);
     std::string verdict;
     if (failure) {
       verdict = ours ? "mismatch" : "match";
@@ -101,9 +104,11 @@ int main(int argc, char** argv) {
     }
     ++counts[verdict];
     if (list && verdict != "match")
-      std::printf("%-10s input=%s base=%s want=%s ours=%s\n", verdict.c_str(), nlohmann::json(input).dump().c_str(),
-                  nlohmann::json(base).dump().c_str(), failure ? "(failure)" : nlohmann::json(href).dump().c_str(),
-                  ours ? nlohmann::json(*ours).dump().c_str() : std::string(crawl::url::to_string(ours.error())).c_str());
+      std::printf("%-10s input=%s base=%s want=%s ours=%s\n", verdict.c_str(),
+                  nlohmann::json(input).dump().c_str(), nlohmann::json(base).dump().c_str(),
+                  failure ? "(failure)" : nlohmann::json(href).dump().c_str(),
+                  ours ? nlohmann::json(*ours).dump().c_str()
+                       : std::string(crawl::url::to_string(ours.error())).c_str());
   }
   int total = 0;
   for (const auto& [k, n] : counts) total += n;

@@ -1,7 +1,5 @@
 // crawlctl deploy: install and start crawlworkers on every selected host, in parallel.
 
-#include <unistd.h>
-
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -10,6 +8,7 @@
 
 #include <fmt/format.h>
 #include <openssl/evp.h>
+#include <unistd.h>
 
 #include "commands.hpp"
 #include "config/values.hpp"
@@ -42,7 +41,8 @@ std::string self_dir() {
 std::string find_worker_binary() {
   const std::string dir = self_dir();
   for (const auto& candidate : {dir + "/crawlworker", dir + "/../crawlworker/crawlworker"})
-    if (access(candidate.c_str(), X_OK) == 0) return std::filesystem::weakly_canonical(candidate).string();
+    if (access(candidate.c_str(), X_OK) == 0)
+      return std::filesystem::weakly_canonical(candidate).string();
   return "";
 }
 
@@ -71,28 +71,38 @@ Result<std::string> sha256_file(const std::string& path, std::uint64_t& size) {
 std::string elf_machine(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   unsigned char header[20] = {};
-  if (!in.read(reinterpret_cast<char*>(header), sizeof header) || header[0] != 0x7f || header[1] != 'E' ||
-      header[2] != 'L' || header[3] != 'F')
+  if (!in.read(reinterpret_cast<char*>(header), sizeof header) || header[0] != 0x7f ||
+      header[1] != 'E' || header[2] != 'L' || header[3] != 'F')
     return "";
   const bool little = header[5] == 1;
   const unsigned machine = little ? header[18] | (header[19] << 8) : (header[18] << 8) | header[19];
   switch (machine) {
-    case 62: return "x86_64";
-    case 183: return "aarch64";
-    case 3: return "i686";
-    case 40: return "armv7l";
-    case 243: return "riscv64";
-    case 21: return "ppc64le";
-    case 22: return "s390x";
-    default: return fmt::format("elf-machine-{}", machine);
+    case 62:
+      return "x86_64";
+    case 183:
+      return "aarch64";
+    case 3:
+      return "i686";
+    case 40:
+      return "armv7l";
+    case 243:
+      return "riscv64";
+    case 21:
+      return "ppc64le";
+    case 22:
+      return "s390x";
+    default:
+      return fmt::format("elf-machine-{}", machine);
   }
 }
 
 std::string percent_encode(std::string_view s) {
   std::string out;
   for (const unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') out += static_cast<char>(c);
-    else out += fmt::format("%{:02X}", c);
+    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~')
+      out += static_cast<char>(c);
+    else
+      out += fmt::format("%{:02X}", c);
   }
   return out;
 }
@@ -101,44 +111,55 @@ std::string percent_encode(std::string_view s) {
 Result<std::string> worker_redis_url(const queue::RedisUrl& url) {
   std::string auth;
   if (!url.password.empty() || !url.user.empty())
-    auth = percent_encode(url.user) + (url.password.empty() ? "" : ":" + percent_encode(url.password)) + "@";
+    auth = percent_encode(url.user) +
+           (url.password.empty() ? "" : ":" + percent_encode(url.password)) + "@";
   if (!url.socket.empty()) {
-    if (!auth.empty()) return fail("a Redis reached by unix socket with a password cannot be handed to workers; use redis://");
+    if (!auth.empty())
+      return fail(
+          "a Redis reached by unix socket with a password cannot be handed to workers; use "
+          "redis://");
     return fmt::format("unix://{}?db={}", url.socket, url.db);
   }
-  const std::string host = url.host.find(':') != std::string::npos ? "[" + url.host + "]" : url.host;
+  const std::string host =
+      url.host.find(':') != std::string::npos ? "[" + url.host + "]" : url.host;
   return fmt::format("redis://{}{}:{}/{}", auth, host, url.port, url.db);
 }
 
 // Waits until every expected worker heartbeats with the expected pid, or the time is up.
 // Gives up at the run's deadline or on Ctrl-C too.
-fanout::VerifyWorkers heartbeat_check(const queue::RedisUrl& url, const config::Inventory& inventory,
-                                      fanout::Clock::time_point deadline, const std::atomic<bool>* cancel) {
-  const auto patience = std::max(std::chrono::milliseconds(10'000), 3 * inventory.worker.heartbeat_interval);
+fanout::VerifyWorkers heartbeat_check(const queue::RedisUrl& url,
+                                      const config::Inventory& inventory,
+                                      fanout::Clock::time_point deadline,
+                                      const std::atomic<bool>* cancel) {
+  const auto patience =
+      std::max(std::chrono::milliseconds(10'000), 3 * inventory.worker.heartbeat_interval);
   const std::string prefix = inventory.redis.key_prefix;
-  return [url, patience, prefix, deadline, cancel](const std::vector<fanout::ExpectedWorker>& workers)
-             -> fanout::Expected<std::vector<std::string>> {
-    auto redis = queue::Redis::connect(url, std::chrono::seconds(5));
-    if (!redis)
-      return fanout::failure(fanout::Outcome::step_failed, "verify",
-                             "cannot check heartbeats: " + redis.error().message);
-    queue::Queue queue(std::move(*redis), queue::Keys{prefix});
-    std::vector<std::string> ids;
-    for (const auto& w : workers) ids.push_back(w.id);
-    const auto until = std::min(deadline, fanout::Clock::now() + patience);
-    for (;;) {
-      auto beats = queue.fleet().heartbeats(ids);
-      if (!beats)
-        return fanout::failure(fanout::Outcome::step_failed, "verify",
-                               "cannot check heartbeats: " + beats.error().message);
-      std::vector<std::string> silent;
-      for (std::size_t i = 0; i < workers.size(); ++i)
-        if (!(*beats)[i].alive || (!workers[i].deploy_id.empty() && (*beats)[i].deploy != workers[i].deploy_id))
-          silent.push_back(workers[i].id);
-      if (silent.empty() || fanout::Clock::now() >= until || (cancel && cancel->load())) return silent;
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-  };
+  return
+      [url, patience, prefix, deadline, cancel](const std::vector<fanout::ExpectedWorker>& workers)
+          -> fanout::Expected<std::vector<std::string>> {
+        auto redis = queue::Redis::connect(url, std::chrono::seconds(5));
+        if (!redis)
+          return fanout::failure(fanout::Outcome::step_failed, "verify",
+                                 "cannot check heartbeats: " + redis.error().message);
+        queue::Queue queue(std::move(*redis), queue::Keys{prefix});
+        std::vector<std::string> ids;
+        for (const auto& w : workers) ids.push_back(w.id);
+        const auto until = std::min(deadline, fanout::Clock::now() + patience);
+        for (;;) {
+          auto beats = queue.fleet().heartbeats(ids);
+          if (!beats)
+            return fanout::failure(fanout::Outcome::step_failed, "verify",
+                                   "cannot check heartbeats: " + beats.error().message);
+          std::vector<std::string> silent;
+          for (std::size_t i = 0; i < workers.size(); ++i)
+            if (!(*beats)[i].alive ||
+                (!workers[i].deploy_id.empty() && (*beats)[i].deploy != workers[i].deploy_id))
+              silent.push_back(workers[i].id);
+          if (silent.empty() || fanout::Clock::now() >= until || (cancel && cancel->load()))
+            return silent;
+          std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        }
+      };
 }
 
 // Random, so a worker started by this run is told apart from an older one under the same id.
@@ -149,7 +170,8 @@ std::string new_deploy_id() {
 
 void print_plan(const config::Host& host, const std::vector<deploy::Step>& steps) {
   fmt::print("# {} ({}, {}:{}, {} workers, remote_dir {})\n", host.name,
-             config::to_string(host.transport), host.address, host.port, host.workers, host.remote_dir);
+             config::to_string(host.transport), host.address, host.port, host.workers,
+             host.remote_dir);
   for (const auto& step : steps) {
     if (step.kind == deploy::Step::Kind::read) {
       fmt::print("## {}: read {} over SFTP\n", step.name, step.remote_path);
@@ -163,8 +185,9 @@ void print_plan(const config::Host& host, const std::vector<deploy::Step>& steps
     std::string note;
     if (step.name == "install") note = " (only when activate finds something missing)";
     if (step.name == "activate")
-      note = &step == &steps[2] ? " (probes first and stops if something is missing; stdin: the worker config)"
-                                : " (again, after the install)";
+      note = &step == &steps[2]
+                 ? " (probes first and stops if something is missing; stdin: the worker config)"
+                 : " (again, after the install)";
     fmt::print("## {}{}\n{}\n", step.name, note, step.command);
   }
   fmt::print("\n");
@@ -179,9 +202,12 @@ int run_deploy(const DeployOptions& options) {
     return k_exit_usage;
   }
   deploy::Release release;
-  release.binary_path = options.worker_binary.empty() ? find_worker_binary() : options.worker_binary;
+  release.binary_path =
+      options.worker_binary.empty() ? find_worker_binary() : options.worker_binary;
   if (release.binary_path.empty()) {
-    fmt::print(stderr, "crawlctl deploy: no crawlworker found beside crawlctl; name it with --worker-binary\n");
+    fmt::print(
+        stderr,
+        "crawlctl deploy: no crawlworker found beside crawlctl; name it with --worker-binary\n");
     return k_exit_usage;
   }
   auto sha = sha256_file(release.binary_path, release.binary_size);
@@ -215,9 +241,10 @@ int run_deploy(const DeployOptions& options) {
   deploy_options.stop_grace = *grace;
 
   if (options.dry_run) {
-    fmt::print("# crawlctl deploy --dry-run: {} host(s); nothing is contacted.\n", fleet->hosts.size());
-    fmt::print("# worker binary {} ({} bytes, sha256 {})\n\n", release.binary_path, release.binary_size,
-               release.binary_sha256);
+    fmt::print("# crawlctl deploy --dry-run: {} host(s); nothing is contacted.\n",
+               fleet->hosts.size());
+    fmt::print("# worker binary {} ({} bytes, sha256 {})\n\n", release.binary_path,
+               release.binary_size, release.binary_sha256);
     for (const auto& host : fleet->hosts)
       print_plan(host, deploy::full_plan(host, release, deploy_options, "DEPLOY-ID"));
     return k_exit_ok;
@@ -229,7 +256,8 @@ int run_deploy(const DeployOptions& options) {
   task.deadline = fleet->pool.deadline;
   task.deploy_id = new_deploy_id();
   if (!options.no_verify)
-    task.verify = heartbeat_check(*target, fleet->inventory, fleet->pool.deadline, fleet->pool.cancel);
+    task.verify =
+        heartbeat_check(*target, fleet->inventory, fleet->pool.deadline, fleet->pool.cancel);
 
   return run_on_fleet(
       *fleet, options.fleet,
@@ -243,14 +271,20 @@ int run_deploy(const DeployOptions& options) {
 
 void add_deploy_command(CLI::App& app, Action& run) {
   auto options = std::make_shared<DeployOptions>();
-  CLI::App* sub = app.add_subcommand("deploy", "Install and start crawlworkers on the selected hosts");
+  CLI::App* sub =
+      app.add_subcommand("deploy", "Install and start crawlworkers on the selected hosts");
   add_fleet_options(sub, options->fleet);
-  sub->add_option("--worker-binary", options->worker_binary, "The crawlworker to install (default: the one beside crawlctl)");
-  sub->add_option("--redis", options->redis, "Redis URL for the workers (default: the hosts file's redis.url)");
+  sub->add_option("--worker-binary", options->worker_binary,
+                  "The crawlworker to install (default: the one beside crawlctl)");
+  sub->add_option("--redis", options->redis,
+                  "Redis URL for the workers (default: the hosts file's redis.url)");
   sub->add_flag("--dry-run", options->dry_run, "Print each host's plan; contact no host");
-  sub->add_flag("--restart", options->restart, "Restart workers even when binary and config are unchanged");
-  sub->add_flag("--no-verify", options->no_verify, "Do not wait for the workers' heartbeats in Redis");
-  sub->add_option("--stop-grace", options->stop_grace, "When restarting, how long workers may drain before SIGKILL")
+  sub->add_flag("--restart", options->restart,
+                "Restart workers even when binary and config are unchanged");
+  sub->add_flag("--no-verify", options->no_verify,
+                "Do not wait for the workers' heartbeats in Redis");
+  sub->add_option("--stop-grace", options->stop_grace,
+                  "When restarting, how long workers may drain before SIGKILL")
       ->capture_default_str();
   sub->footer(
       "Each host, over one SSH connection: probe (platform, dtach, installed binary's sha256);\n"

@@ -1,9 +1,5 @@
 #include "fleet.hpp"
 
-#include <signal.h>
-#include <termios.h>
-#include <unistd.h>
-
 #include <cstdio>
 #include <cstdlib>
 #include <map>
@@ -11,6 +7,9 @@
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
+#include <signal.h>
+#include <termios.h>
+#include <unistd.h>
 
 #include "commands.hpp"
 #include "config/select.hpp"
@@ -23,7 +22,9 @@ namespace {
 
 std::atomic<bool> g_interrupted{false};
 
-void on_interrupt(int) { g_interrupted.store(true); }
+void on_interrupt(int) {
+  g_interrupted.store(true);
+}
 
 std::optional<std::string> ask_passphrase(const std::string& path) {
   if (const char* env = std::getenv("CRAWL_SSH_PASSPHRASE")) return std::string(env);
@@ -54,14 +55,20 @@ std::optional<std::string> ask_passphrase(const std::string& path) {
 
 void add_fleet_options(CLI::App* app, FleetOptions& options) {
   options.hosts_file = default_hosts_file();
-  app->add_option("-H,--hosts-file", options.hosts_file, "Hosts file (default: $CRAWL_HOSTS or hosts.yaml)");
-  app->add_option("-l,--limit", options.limit,
-                  "Select hosts: names, globs, ranges, groups, label=value; '!x' excludes, '&x' intersects");
-  app->add_option("--fanout", options.fanout, "Hosts worked on at once")->capture_default_str()->check(CLI::Range(1, 4096));
-  app->add_option("--deadline", options.deadline, "The whole run ends by then; hosts not started are reported")
+  app->add_option("-H,--hosts-file", options.hosts_file,
+                  "Hosts file (default: $CRAWL_HOSTS or hosts.yaml)");
+  app->add_option(
+      "-l,--limit", options.limit,
+      "Select hosts: names, globs, ranges, groups, label=value; '!x' excludes, '&x' intersects");
+  app->add_option("--fanout", options.fanout, "Hosts worked on at once")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 4096));
+  app->add_option("--deadline", options.deadline,
+                  "The whole run ends by then; hosts not started are reported")
       ->capture_default_str();
-  app->add_option("--ssh-config", options.ssh_config,
-                  "ssh_config file read before hosts.yaml's settings (default ~/.ssh/config; 'none')");
+  app->add_option(
+      "--ssh-config", options.ssh_config,
+      "ssh_config file read before hosts.yaml's settings (default ~/.ssh/config; 'none')");
   app->add_flag("--json", options.json, "Print the report as JSON");
 }
 
@@ -85,7 +92,8 @@ std::optional<Fleet> load_fleet(const FleetOptions& options, const char* command
   for (std::size_t i : *selected) fleet.hosts.push_back(inventory->hosts[i]);
   for (const auto& host : fleet.hosts)
     if (!host.password_file.empty()) warn_if_loose(host.password_file, "password_file");
-  if (!inventory->redis.password_file.empty()) warn_if_loose(inventory->redis.password_file, "redis.password_file");
+  if (!inventory->redis.password_file.empty())
+    warn_if_loose(inventory->redis.password_file, "redis.password_file");
   fleet.inventory = std::move(*inventory);
   fleet.pool.fanout = options.fanout;
   fleet.pool.deadline = fanout::Clock::now() + *deadline;
@@ -112,9 +120,14 @@ const std::atomic<bool>* interrupt_flag() {
 }
 
 ProgressPrinter::ProgressPrinter(const std::vector<config::Host>& hosts, bool quiet)
-    : m_hosts(hosts), m_quiet(quiet), m_tty(isatty(STDERR_FILENO) == 1), m_state(hosts.size(), "waiting") {}
+    : m_hosts(hosts),
+      m_quiet(quiet),
+      m_tty(isatty(STDERR_FILENO) == 1),
+      m_state(hosts.size(), "waiting") {}
 
-ProgressPrinter::~ProgressPrinter() { finish(); }
+ProgressPrinter::~ProgressPrinter() {
+  finish();
+}
 
 void ProgressPrinter::operator()(std::size_t host, std::string_view state) {
   m_state[host] = state;
@@ -149,8 +162,9 @@ int run_on_fleet(const Fleet& fleet, const FleetOptions& options, const fanout::
   load_keys(fleet.hosts, context.keys);
   const auto start = fanout::Clock::now();
   ProgressPrinter progress(fleet.hosts, options.json);
-  auto reports = fanout::run(fleet.hosts, ssh::remote_factory(context), task, fleet.pool,
-                             [&progress](std::size_t host, std::string_view state) { progress(host, state); });
+  auto reports =
+      fanout::run(fleet.hosts, ssh::remote_factory(context), task, fleet.pool,
+                  [&progress](std::size_t host, std::string_view state) { progress(host, state); });
   progress.finish();
   return report(fleet.hosts, reports, options.json, verb, fanout::Clock::now() - start);
 }
@@ -188,9 +202,10 @@ int report(const std::vector<config::Host>& hosts, const std::vector<fanout::Hos
   } else {
     Table table({"HOST", "OUTCOME", "TIME", "DETAIL"});
     for (const auto& r : reports) {
-      std::string detail = r.outcome == fanout::Outcome::ok
-                               ? r.result.summary
-                               : (r.failure.step.empty() ? "" : r.failure.step + ": ") + r.failure.message;
+      std::string detail =
+          r.outcome == fanout::Outcome::ok
+              ? r.result.summary
+              : (r.failure.step.empty() ? "" : r.failure.step + ": ") + r.failure.message;
       if (r.attempts > 1) detail += fmt::format(" ({} attempts)", r.attempts);
       // Multi-line reasons (a log tail) are indented under the table row.
       std::string first = detail.substr(0, detail.find('\n'));
@@ -199,7 +214,8 @@ int report(const std::vector<config::Host>& hosts, const std::vector<fanout::Hos
     }
     table.print(stdout);
     for (const auto& r : reports)
-      if (const auto nl = r.failure.message.find('\n'); r.outcome != fanout::Outcome::ok && nl != std::string::npos) {
+      if (const auto nl = r.failure.message.find('\n');
+          r.outcome != fanout::Outcome::ok && nl != std::string::npos) {
         fmt::print("\n{}:\n", hosts[r.host].name);
         std::string rest = r.failure.message.substr(nl + 1);
         std::size_t pos = 0;
@@ -213,7 +229,8 @@ int report(const std::vector<config::Host>& hosts, const std::vector<fanout::Hos
     std::vector<std::string> parts;
     for (const auto& [outcome, names] : by_outcome)
       parts.push_back(fmt::format("{} {}", names.size(), outcome));
-    fmt::print("\n{} {} host(s) in {:.1f}s: {}\n", verb, hosts.size(), seconds, fmt::join(parts, ", "));
+    fmt::print("\n{} {} host(s) in {:.1f}s: {}\n", verb, hosts.size(), seconds,
+               fmt::join(parts, ", "));
     for (const auto& [outcome, names] : by_outcome)
       if (outcome != "ok") fmt::print("  {}: {}\n", outcome, fmt::join(names, " "));
   }

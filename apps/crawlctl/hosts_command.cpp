@@ -104,8 +104,8 @@ int run_hosts(const HostsOptions& options) {
     return k_exit_ok;
   }
 
-  Table table({"NAME", "ADDRESS", "PORT", "USER", "WORKERS", "GROUP", "TRANSPORT", "LABELS",
-               "REMOTE_DIR"});
+  Table table(
+      {"NAME", "ADDRESS", "PORT", "USER", "WORKERS", "GROUP", "TRANSPORT", "LABELS", "REMOTE_DIR"});
   int workers = 0;
   for (std::size_t i : *selected) {
     const auto& h = inventory->hosts[i];
@@ -125,7 +125,8 @@ int run_hosts(const HostsOptions& options) {
 void add_hosts_command(CLI::App& app, Action& run) {
   auto options = std::make_shared<HostsOptions>();
   CLI::App* sub = app.add_subcommand("hosts", "Print the resolved inventory of a hosts file");
-  sub->add_option("-H,--hosts-file", options->hosts_file, "Hosts file (default: $CRAWL_HOSTS or hosts.yaml)");
+  sub->add_option("-H,--hosts-file", options->hosts_file,
+                  "Hosts file (default: $CRAWL_HOSTS or hosts.yaml)");
   sub->add_option("-l,--limit", options->limit,
                   "Select hosts: names, globs, ranges, groups, label=value; '!x' excludes, '&x' "
                   "intersects, comma-separated");

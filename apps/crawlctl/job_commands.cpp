@@ -1,11 +1,10 @@
 // Job control: crawlctl wait (until a job finishes), cancel, pause and resume.
 
-#include <unistd.h>
-
 #include <memory>
 #include <thread>
 
 #include <fmt/core.h>
+#include <unistd.h>
 
 #include "commands.hpp"
 #include "config/values.hpp"
@@ -32,7 +31,8 @@ struct WaitOptions {
 };
 
 std::string summary(const queue::JobInfo& j) {
-  return fmt::format("{} done, {} failed, {} filtered", j.stat("done"), j.stat("failed"), j.stat("filtered"));
+  return fmt::format("{} done, {} failed, {} filtered", j.stat("done"), j.stat("failed"),
+                     j.stat("filtered"));
 }
 
 int run_wait(const WaitOptions& o) {
@@ -40,8 +40,9 @@ int run_wait(const WaitOptions& o) {
   auto interval = config::parse_duration(o.interval);
   if (!timeout || !interval || interval->count() < 10) {
     fmt::print(stderr, "crawlctl wait: {}\n",
-               !timeout ? "--timeout: " + timeout.error().message
-                        : !interval ? "--interval: " + interval.error().message : "--interval must be at least 10ms");
+               !timeout    ? "--timeout: " + timeout.error().message
+               : !interval ? "--interval: " + interval.error().message
+                           : "--interval must be at least 10ms");
     return k_exit_usage;
   }
   const auto started = Clock::now();
@@ -54,7 +55,8 @@ int run_wait(const WaitOptions& o) {
   for (;;) {
     if (!queue) {
       auto q = open_queue(o.redis);
-      if (q) queue.emplace(std::move(*q));
+      if (q)
+        queue.emplace(std::move(*q));
       else if (q.error().message != last_error) {
         // Redis may be restarting: say so once and keep trying until the timeout.
         last_error = q.error().message;
@@ -78,24 +80,28 @@ int run_wait(const WaitOptions& o) {
         }
         if (job->finished()) {
           if (progress) fmt::print(stderr, "\r\033[K");
-          if (!o.quiet) fmt::print(stderr, "job {} finished: {} (waited {})\n", o.job, summary(*job), human_duration(elapsed));
+          if (!o.quiet)
+            fmt::print(stderr, "job {} finished: {} (waited {})\n", o.job, summary(*job),
+                       human_duration(elapsed));
           return k_exit_ok;
         }
         // Waiting goes on (an operator may put it right), but says once why it may be long.
         const bool stuck = (job->submitting && !job->submitter_alive) || !job->problem.empty();
         if (stuck && !warned) {
           if (progress) fmt::print(stderr, "\r\033[K");
-          fmt::print(stderr, "crawlctl wait: job {} {}; waiting on\n", o.job,
-                     !job->problem.empty() ? "is broken: " + job->problem
-                                           : "was left submitting: add the rest of its seeds with crawlctl submit --job " +
-                                                 o.job + " -f FILE");
+          fmt::print(
+              stderr, "crawlctl wait: job {} {}; waiting on\n", o.job,
+              !job->problem.empty()
+                  ? "is broken: " + job->problem
+                  : "was left submitting: add the rest of its seeds with crawlctl submit --job " +
+                        o.job + " -f FILE");
           warned = true;
         }
         if (progress) {
           const auto eta = eta_seconds(*job);
-          fmt::print(stderr, "\r\033[Kjob {} {}: {} queued, {} in flight, {}, {:.1f} pages/s{}", o.job, job_state(*job),
-                     job->stat("queued"), job->stat("in_flight"), summary(*job), job->rate(),
-                     eta ? ", ETA " + human_duration(*eta) : "");
+          fmt::print(stderr, "\r\033[Kjob {} {}: {} queued, {} in flight, {}, {:.1f} pages/s{}",
+                     o.job, job_state(*job), job->stat("queued"), job->stat("in_flight"),
+                     summary(*job), job->rate(), eta ? ", ETA " + human_duration(*eta) : "");
         }
       }
     }
@@ -105,7 +111,8 @@ int run_wait(const WaitOptions& o) {
         if (progress) fmt::print(stderr, "\n");
         return k_exit_failed;
       }
-      std::this_thread::sleep_for(std::min<Clock::duration>(until - Clock::now(), std::chrono::milliseconds(50)));
+      std::this_thread::sleep_for(
+          std::min<Clock::duration>(until - Clock::now(), std::chrono::milliseconds(50)));
     }
     if (Clock::now() >= deadline) {
       if (progress) fmt::print(stderr, "\n");
@@ -121,7 +128,9 @@ struct ControlOptions {
 };
 
 int run_control(const ControlOptions& o, queue::JobAction action) {
-  const char* verb = action == queue::JobAction::pause ? "pause" : action == queue::JobAction::resume ? "resume" : "cancel";
+  const char* verb = action == queue::JobAction::pause    ? "pause"
+                     : action == queue::JobAction::resume ? "resume"
+                                                          : "cancel";
   auto queue = open_queue(o.redis);
   if (!queue) {
     fmt::print(stderr, "crawlctl {}: {}\n", verb, queue.error().message);
@@ -132,7 +141,8 @@ int run_control(const ControlOptions& o, queue::JobAction action) {
     auto before = queue->jobs().job(id);
     if (!before) {
       fmt::print(stderr, "crawlctl {}: {}\n", verb, before.error().message);
-      code = std::max(code, before.error().kind == ErrorKind::not_found ? k_exit_usage : k_exit_failed);
+      code = std::max(code,
+                      before.error().kind == ErrorKind::not_found ? k_exit_usage : k_exit_failed);
       continue;
     }
     if (before->cancelled()) {
@@ -158,16 +168,18 @@ int run_control(const ControlOptions& o, queue::JobAction action) {
         fmt::print("job {} resumed: {} parked URLs back in the frontier\n", id, change->moved);
         break;
       case queue::JobAction::cancel:
-        fmt::print("job {} cancelled: {} queued URLs dropped; workers drop the {} they hold at their next heartbeat\n",
-                   id, change->moved, before->stat("in_flight"));
+        fmt::print(
+            "job {} cancelled: {} queued URLs dropped; workers drop the {} they hold at their next "
+            "heartbeat\n",
+            id, change->moved, before->stat("in_flight"));
         break;
     }
   }
   return code;
 }
 
-void add_control(CLI::App& app, Action& run, const char* name, const char* help, queue::JobAction action,
-                 const char* footer) {
+void add_control(CLI::App& app, Action& run, const char* name, const char* help,
+                 queue::JobAction action, const char* footer) {
   auto o = std::make_shared<ControlOptions>();
   CLI::App* sub = app.add_subcommand(name, help);
   sub->add_option("job", o->jobs, "Job ids")->required();
@@ -182,25 +194,29 @@ void add_job_commands(CLI::App& app, Action& run) {
   auto w = std::make_shared<WaitOptions>();
   CLI::App* sub = app.add_subcommand("wait", "Wait until a job finishes");
   sub->add_option("job", w->job, "Job id")->required();
-  sub->add_option("--timeout", w->timeout, "Give up after this long (0: never)")->capture_default_str();
+  sub->add_option("--timeout", w->timeout, "Give up after this long (0: never)")
+      ->capture_default_str();
   sub->add_option("--interval", w->interval, "How often to look")->capture_default_str();
   sub->add_flag("-q,--quiet", w->quiet, "Print nothing but errors");
   add_redis_options(sub, w->redis);
   sub->footer(
       "A job is finished when nothing of it is queued or in flight. Redis being unreachable\n"
       "(a restart) is waited out until the timeout.\n"
-      "Exit: 0 finished, 3 cancelled, 124 timed out, 1 interrupted or Redis error, 2 no such job.\n\n"
+      "Exit: 0 finished, 3 cancelled, 124 timed out, 1 interrupted or Redis error, 2 no such "
+      "job.\n\n"
       "Examples:\n"
       "  crawlctl wait 17\n"
       "  crawlctl wait 17 --timeout 2h && crawlctl results 17 > results.jsonl");
   sub->callback([w, &run] { run = [w] { return run_wait(*w); }; });
 
-  add_control(app, run, "pause", "Stop leasing a job's URLs; resume continues it", queue::JobAction::pause,
+  add_control(app, run, "pause", "Stop leasing a job's URLs; resume continues it",
+              queue::JobAction::pause,
               "URLs already being fetched finish; the rest are parked in Redis.\n\n"
               "Examples:\n  crawlctl pause 17\n  crawlctl resume 17");
   add_control(app, run, "resume", "Continue a paused job", queue::JobAction::resume,
               "Examples:\n  crawlctl resume 17");
-  add_control(app, run, "cancel", "Stop a job for good: its URLs leave the frontier", queue::JobAction::cancel,
+  add_control(app, run, "cancel", "Stop a job for good: its URLs leave the frontier",
+              queue::JobAction::cancel,
               "Queued URLs are dropped at once and counted as 'cancelled'; workers drop the ones\n"
               "they hold at their next heartbeat. Results recorded so far are kept.\n\n"
               "Examples:\n  crawlctl cancel 17\n  crawlctl cancel 17 18 19");

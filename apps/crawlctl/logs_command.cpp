@@ -2,10 +2,6 @@
 // worker ("host/N"). -n: the last lines; -f: follow all of them, reconnecting to a host that
 // drops; --outdir: one local file per worker, fetched incrementally (only new bytes).
 
-#include <regex.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -15,6 +11,9 @@
 #include <thread>
 
 #include <fmt/format.h>
+#include <regex.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "commands.hpp"
 #include "config/values.hpp"
@@ -85,7 +84,8 @@ std::vector<std::string_view> split_lines(std::string_view text, std::string_vie
 // One host's workers' logs, as far as this run has them: cursors, partial lines, local files.
 class HostLogs {
  public:
-  HostLogs(const config::Host& host, const LogsOptions& o, Output& out) : m_host(host), m_options(o), m_out(out) {
+  HostLogs(const config::Host& host, const LogsOptions& o, Output& out)
+      : m_host(host), m_options(o), m_out(out) {
     if (!o.outdir.empty()) m_dir = fs::path(o.outdir) / host.name;
   }
   ~HostLogs() {
@@ -124,14 +124,24 @@ class HostLogs {
 
   void frame(const deploy::FrameHeader& f, std::string_view data, bool last) {
     switch (f.kind) {
-      case 'T': on_tail(f, data, last); break;
-      case 'D': on_data(f, data, last); break;
-      case 'G':
-        m_out.note(fmt::format("{}/{}: part of the log was rotated away before it could be read", m_host.name, f.worker));
+      case 'T':
+        on_tail(f, data, last);
         break;
-      case 'E': m_out.note(fmt::format("{}: {}", m_host.name, f.text)); break;
-      case 'H': m_pass_done = true; break;
-      default: break;
+      case 'D':
+        on_data(f, data, last);
+        break;
+      case 'G':
+        m_out.note(fmt::format("{}/{}: part of the log was rotated away before it could be read",
+                               m_host.name, f.worker));
+        break;
+      case 'E':
+        m_out.note(fmt::format("{}: {}", m_host.name, f.text));
+        break;
+      case 'H':
+        m_pass_done = true;
+        break;
+      default:
+        break;
     }
   }
 
@@ -145,7 +155,8 @@ class HostLogs {
     std::string text;
     for (auto& [i, w] : m_workers) {
       if (w.file) std::fflush(w.file);
-      if (w.cursor.inode != 0) text += fmt::format("{} {} {} {}\n", i, w.cursor.inode, w.cursor.offset, w.local_bytes);
+      if (w.cursor.inode != 0)
+        text += fmt::format("{} {} {} {}\n", i, w.cursor.inode, w.cursor.offset, w.local_bytes);
     }
     const fs::path tmp = m_dir / ".cursors.tmp";
     {
@@ -159,8 +170,8 @@ class HostLogs {
  private:
   struct Worker {
     deploy::LogCursor cursor;
-    std::string pending;  // a line not yet complete
-    std::string tail;     // a T frame being received
+    std::string pending;         // a line not yet complete
+    std::string tail;            // a T frame being received
     std::uint64_t received = 0;  // of the current D frame
     std::uint64_t local_bytes = 0;
     std::FILE* file = nullptr;
@@ -235,12 +246,15 @@ deploy::LogRequest request_for(const LogsOptions& o, const HostLogs& logs, bool 
 }
 
 // One pass over one connected host (no -f).
-fanout::Expected<fanout::TaskResult> fetch_once(fanout::Remote& remote, const config::Host& host, const LogsOptions& o,
-                                                Output& out, Clock::time_point deadline) {
+fanout::Expected<fanout::TaskResult> fetch_once(fanout::Remote& remote, const config::Host& host,
+                                                const LogsOptions& o, Output& out,
+                                                Clock::time_point deadline) {
   HostLogs logs(host, o, out);
-  if (auto loaded = logs.load(); !loaded) return fanout::failure(fanout::Outcome::step_failed, "logs", loaded.error().message);
+  if (auto loaded = logs.load(); !loaded)
+    return fanout::failure(fanout::Outcome::step_failed, "logs", loaded.error().message);
   const deploy::Step step = deploy::logs_step(host, request_for(o, logs, true));
-  deploy::FrameParser parser([&](const auto& f, std::string_view d, bool last) { logs.frame(f, d, last); });
+  deploy::FrameParser parser(
+      [&](const auto& f, std::string_view d, bool last) { logs.frame(f, d, last); });
   std::string error;
   auto r = remote.exec_stream(step.command, step.input, deadline, [&](std::string_view chunk) {
     if (!parser.feed(chunk)) {
@@ -250,10 +264,12 @@ fanout::Expected<fanout::TaskResult> fetch_once(fanout::Remote& remote, const co
     return true;
   });
   logs.save();
-  if (!error.empty()) return fanout::failure(fanout::Outcome::step_failed, "logs", "unreadable output: " + error);
+  if (!error.empty())
+    return fanout::failure(fanout::Outcome::step_failed, "logs", "unreadable output: " + error);
   if (!r) return tl::unexpected(r.error());
   if (r->status != 0)
-    return fanout::failure(fanout::Outcome::step_failed, "logs", fmt::format("exit status {}: {}", r->status, r->err));
+    return fanout::failure(fanout::Outcome::step_failed, "logs",
+                           fmt::format("exit status {}: {}", r->status, r->err));
   fanout::TaskResult result;
   result.bytes_fetched = logs.fetched();
   result.summary = fmt::format("{} log{}, {} new", logs.logs(), logs.logs() == 1 ? "" : "s",
@@ -263,8 +279,8 @@ fanout::Expected<fanout::TaskResult> fetch_once(fanout::Remote& remote, const co
 
 // -f on one host until Ctrl-C: a connection that breaks, or stays silent past three
 // keepalives, is reported and made again (with back-off), resuming at the cursors.
-void follow_host(const config::Host& host, const LogsOptions& o, Output& out, const fanout::RemoteFactory& factory,
-                 const std::atomic<bool>& stop) {
+void follow_host(const config::Host& host, const LogsOptions& o, Output& out,
+                 const fanout::RemoteFactory& factory, const std::atomic<bool>& stop) {
   using namespace std::chrono_literals;
   HostLogs logs(host, o, out);
   if (auto loaded = logs.load(); !loaded) {
@@ -275,7 +291,8 @@ void follow_host(const config::Host& host, const LogsOptions& o, Output& out, co
   auto backoff = 1s;
   bool connected_once = false;
   auto sleep = [&](std::chrono::milliseconds d) {
-    for (auto until = Clock::now() + d; Clock::now() < until && !stop.load();) std::this_thread::sleep_for(50ms);
+    for (auto until = Clock::now() + d; Clock::now() < until && !stop.load();)
+      std::this_thread::sleep_for(50ms);
   };
   while (!stop.load()) {
     auto remote = factory(host);
@@ -290,28 +307,33 @@ void follow_host(const config::Host& host, const LogsOptions& o, Output& out, co
     if (connected_once) out.note(fmt::format("{}: reconnected", host.name));
     connected_once = true;
     const deploy::Step step = deploy::logs_step(host, request_for(o, logs, !logs.pass_done()));
-    deploy::FrameParser parser([&](const auto& f, std::string_view d, bool last) { logs.frame(f, d, last); });
+    deploy::FrameParser parser(
+        [&](const auto& f, std::string_view d, bool last) { logs.frame(f, d, last); });
     auto heard = Clock::now();
     std::string why;
-    auto r = remote->exec_stream(step.command, step.input, Clock::time_point::max(), [&](std::string_view chunk) {
-      if (stop.load()) return false;
-      if (!chunk.empty()) {
-        heard = Clock::now();
-        backoff = 1s;
-        if (!parser.feed(chunk)) {
-          why = "unreadable output: " + parser.error();
-          return false;
-        }
-      } else if (Clock::now() - heard > 10s) {
-        why = "no keepalive for 10s";
-        return false;
-      }
-      return true;
-    });
+    auto r = remote->exec_stream(step.command, step.input, Clock::time_point::max(),
+                                 [&](std::string_view chunk) {
+                                   if (stop.load()) return false;
+                                   if (!chunk.empty()) {
+                                     heard = Clock::now();
+                                     backoff = 1s;
+                                     if (!parser.feed(chunk)) {
+                                       why = "unreadable output: " + parser.error();
+                                       return false;
+                                     }
+                                   } else if (Clock::now() - heard > 10s) {
+                                     why = "no keepalive for 10s";
+                                     return false;
+                                   }
+                                   return true;
+                                 });
     logs.save();
     if (stop.load()) break;
-    if (why.empty()) why = r ? fmt::format("the command ended (exit status {}) {}", r->status, r->err) : r.error().message;
-    out.note(fmt::format("{}: connection lost ({}); reconnecting in {}s", host.name, why, backoff.count()));
+    if (why.empty())
+      why = r ? fmt::format("the command ended (exit status {}) {}", r->status, r->err)
+              : r.error().message;
+    out.note(fmt::format("{}: connection lost ({}); reconnecting in {}s", host.name, why,
+                         backoff.count()));
     sleep(backoff);
     backoff = std::min<std::chrono::seconds>(backoff * 2, 30s);
   }
@@ -321,7 +343,8 @@ int run_logs(const LogsOptions& o) {
   auto fleet = load_fleet(o.fleet, "logs");
   if (!fleet) return k_exit_usage;
   if (auto poll = config::parse_duration(o.poll); !poll || poll->count() < 100) {
-    fmt::print(stderr, "crawlctl logs: --poll: {}\n", poll ? "must be at least 100ms" : poll.error().message);
+    fmt::print(stderr, "crawlctl logs: --poll: {}\n",
+               poll ? "must be at least 100ms" : poll.error().message);
     return k_exit_usage;
   }
   if (o.lines < 0) {
@@ -363,7 +386,9 @@ int run_logs(const LogsOptions& o) {
   const auto deadline = fleet->pool.deadline;
   auto reports = fanout::run(
       fleet->hosts, factory,
-      [&](fanout::Remote& remote, const config::Host& host, const auto&) { return fetch_once(remote, host, o, out, deadline); },
+      [&](fanout::Remote& remote, const config::Host& host, const auto&) {
+        return fetch_once(remote, host, o, out, deadline);
+      },
       fleet->pool, nullptr);
   if (!o.outdir.empty() || o.fleet.json)
     return report(fleet->hosts, reports, o.fleet.json, "fetched logs from", Clock::now() - start);
@@ -374,7 +399,8 @@ int run_logs(const LogsOptions& o) {
       ++ok;
       continue;
     }
-    out.note(fmt::format("crawlctl logs: {}: {}: {}{}", fleet->hosts[r.host].name, fanout::to_string(r.outcome),
+    out.note(fmt::format("crawlctl logs: {}: {}: {}{}", fleet->hosts[r.host].name,
+                         fanout::to_string(r.outcome),
                          r.failure.step.empty() ? "" : r.failure.step + ": ", r.failure.message));
   }
   if (ok == reports.size()) return k_exit_ok;
@@ -385,14 +411,17 @@ int run_logs(const LogsOptions& o) {
 
 void add_logs_command(CLI::App& app, Action& run) {
   auto o = std::make_shared<LogsOptions>();
-  CLI::App* sub = app.add_subcommand("logs", "Show, follow or save the workers' logs from every host");
+  CLI::App* sub =
+      app.add_subcommand("logs", "Show, follow or save the workers' logs from every host");
   add_fleet_options(sub, o->fleet);
   sub->add_option("-n,--lines", o->lines, "Last lines per worker")->capture_default_str();
   sub->add_flag("-f,--follow", o->follow, "Keep printing new lines from all hosts until Ctrl-C");
   sub->add_option("--grep", o->grep, "Only lines matching this POSIX extended regex");
-  sub->add_option("--outdir", o->outdir,
-                  "Save each worker's whole log to DIR/HOST/wN.log; a later run fetches only new bytes");
-  sub->add_option("--poll", o->poll, "With -f: how often hosts look for new lines")->capture_default_str();
+  sub->add_option(
+      "--outdir", o->outdir,
+      "Save each worker's whole log to DIR/HOST/wN.log; a later run fetches only new bytes");
+  sub->add_option("--poll", o->poll, "With -f: how often hosts look for new lines")
+      ->capture_default_str();
   sub->footer(
       "Lines are prefixed with their worker, HOST/N. Rotated logs (wN.1.log, ...) are read\n"
       "too, so nothing is skipped across a rotation. With -f, a host that drops is reported and\n"
@@ -405,7 +434,8 @@ void add_logs_command(CLI::App& app, Action& run) {
   sub->callback([o, &run] {
     run = [o] {
       if (!o->outdir.empty() && !o->grep.empty()) {
-        fmt::print(stderr, "crawlctl logs: --grep and --outdir do not mix: --outdir saves whole logs\n");
+        fmt::print(stderr,
+                   "crawlctl logs: --grep and --outdir do not mix: --outdir saves whole logs\n");
         return k_exit_usage;
       }
       return run_logs(*o);

@@ -5,7 +5,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
-
 #include <set>
 #include <string>
 
@@ -48,15 +47,20 @@ int real_main(int argc, char** argv) {
   app.set_version_flag("--version", "crawlctl 0.1.0");
   app.footer(
       "A crawl, from nothing to results (each subcommand has --help with more examples):\n"
-      "  crawlctl hosts -H hosts.yaml                  # check the hosts file: the fleet it describes\n"
-      "  crawlctl deploy -H hosts.yaml                 # install and start the workers on every host\n"
-      "  crawlctl submit -H hosts.yaml https://example.org/ --depth 3   # prints the job id, e.g. 1\n"
-      "  crawlctl status -H hosts.yaml 1 --watch       # pages/s, ETA, every worker; dead ones flagged\n"
+      "  crawlctl hosts -H hosts.yaml                  # check the hosts file: the fleet it "
+      "describes\n"
+      "  crawlctl deploy -H hosts.yaml                 # install and start the workers on every "
+      "host\n"
+      "  crawlctl submit -H hosts.yaml https://example.org/ --depth 3   # prints the job id, e.g. "
+      "1\n"
+      "  crawlctl status -H hosts.yaml 1 --watch       # pages/s, ETA, every worker; dead ones "
+      "flagged\n"
       "  crawlctl wait -H hosts.yaml 1 && crawlctl results -H hosts.yaml 1 > results.jsonl\n"
       "  crawlctl logs -H hosts.yaml --outdir logs/    # bring every worker's log home\n"
       "  crawlctl stop -H hosts.yaml                   # workers drain and hand back their URLs\n"
       "\n"
-      "The hosts file is -H FILE, else $CRAWL_HOSTS, else ./hosts.yaml; Redis is --redis URL, else\n"
+      "The hosts file is -H FILE, else $CRAWL_HOSTS, else ./hosts.yaml; Redis is --redis URL, "
+      "else\n"
       "$CRAWL_REDIS_URL, else the hosts file's redis: section. Exit status: 0 ok, 1 something\n"
       "failed, 2 bad command line or input, 3 no host succeeded, 70 internal error; status and\n"
       "wait add their own (see their --help). Docs: docs/operations.md, docs/hosts-file.md.");

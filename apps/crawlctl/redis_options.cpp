@@ -35,11 +35,14 @@ Result<queue::Queue> open_queue(const RedisOptions& options) {
   // A password on the command line is visible to every user of this machine (ps): said once,
   // as the worker refuses one outright.
   static bool warned = false;
-  if (auto flagged = queue::parse_redis_url(options.url); flagged && !flagged->password.empty() && !warned) {
+  if (auto flagged = queue::parse_redis_url(options.url);
+      flagged && !flagged->password.empty() && !warned) {
     warned = true;
-    fmt::print(stderr, "crawlctl: warning: the password in --redis is visible to every user of this machine "
-                       "(ps, /proc); put it in the hosts file's redis.password_file or redis.password_env, or "
-                       "in $CRAWL_REDIS_PASSWORD\n");
+    fmt::print(
+        stderr,
+        "crawlctl: warning: the password in --redis is visible to every user of this machine "
+        "(ps, /proc); put it in the hosts file's redis.password_file or redis.password_env, or "
+        "in $CRAWL_REDIS_PASSWORD\n");
   }
   if (!file.password_file.empty()) warn_if_loose(file.password_file, "redis.password_file");
   auto target = queue::redis_target(options.url, file.url, file.password_file, file.password_env);

@@ -53,16 +53,18 @@ struct Summary {
 // "http_404 9, timeout 2", most frequent first.
 std::string reasons(const std::map<std::string, std::uint64_t>& by) {
   std::vector<std::pair<std::string, std::uint64_t>> v(by.begin(), by.end());
-  std::stable_sort(v.begin(), v.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
+  std::stable_sort(v.begin(), v.end(),
+                   [](const auto& a, const auto& b) { return a.second > b.second; });
   std::string out;
-  for (const auto& [reason, n] : v) out += fmt::format("{}{} {}", out.empty() ? "" : ", ", reason, n);
+  for (const auto& [reason, n] : v)
+    out += fmt::format("{}{} {}", out.empty() ? "" : ", ", reason, n);
   return out;
 }
 
 void print_summary(const std::string& job, const Summary& s) {
   fmt::print("job {}: {} URLs recorded\n", job, s.records);
-  fmt::print("  pages     {}: {} images on them ({} distinct), {} of bodies{}\n", s.done, s.image_refs,
-             s.images.size(), human_bytes(static_cast<double>(s.bytes)),
+  fmt::print("  pages     {}: {} images on them ({} distinct), {} of bodies{}\n", s.done,
+             s.image_refs, s.images.size(), human_bytes(static_cast<double>(s.bytes)),
              s.truncated ? fmt::format(", {} cut at max_body", s.truncated) : "");
   fmt::print("  failed    {}{}{}\n", s.failed, s.failed ? ": " : "", reasons(s.failed_by));
   fmt::print("  filtered  {}{}{}\n", s.filtered, s.filtered ? ": " : "", reasons(s.filtered_by));
@@ -94,7 +96,9 @@ int run_results(const ResultsOptions& o) {
   // HSCAN may return a record twice while Redis resizes the hash: each URL is printed once.
   // URLs are remembered by a 128-bit hash (16 bytes each, no collision in practice).
   struct PairHash {
-    std::size_t operator()(const std::pair<std::uint64_t, std::uint64_t>& p) const { return p.first; }
+    std::size_t operator()(const std::pair<std::uint64_t, std::uint64_t>& p) const {
+      return p.first;
+    }
   };
   std::unordered_set<std::pair<std::uint64_t, std::uint64_t>, PairHash> seen;
   std::uint64_t unreadable = 0;
@@ -126,8 +130,10 @@ int run_results(const ResultsOptions& o) {
   if (o.format == "json") fmt::print("{}\n", images.dump(2));
   if (o.format == "summary") print_summary(o.job, summary);
   if (unreadable > 0)
-    fmt::print(stderr, "crawlctl results: {} records of job {} could not be read (not valid JSON records)\n",
-               unreadable, o.job);
+    fmt::print(
+        stderr,
+        "crawlctl results: {} records of job {} could not be read (not valid JSON records)\n",
+        unreadable, o.job);
   return k_exit_ok;
 }
 
@@ -143,9 +149,10 @@ void add_results_command(CLI::App& app, Action& run) {
       ->capture_default_str();
   sub->add_option("--outcome", o->outcome, "Only done, failed or filtered records");
   add_redis_options(sub, o->redis);
-  sub->footer("Examples:\n  crawlctl results 17 > job17.jsonl\n  crawlctl results 17 --format json\n"
-              "  crawlctl results 17 --format summary\n"
-              "  crawlctl results 17 --outcome failed | jq -r '.url + \" \" + .reason'");
+  sub->footer(
+      "Examples:\n  crawlctl results 17 > job17.jsonl\n  crawlctl results 17 --format json\n"
+      "  crawlctl results 17 --format summary\n"
+      "  crawlctl results 17 --outcome failed | jq -r '.url + \" \" + .reason'");
   sub->callback([o, &run] { run = [o] { return run_results(*o); }; });
 }
 

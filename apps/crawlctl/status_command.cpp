@@ -2,14 +2,13 @@
 // heartbeats; dead ones flagged and their leases returned) and, with --hosts, what every host
 // says of each worker's process and log. --watch refreshes; --json is for scripts.
 
-#include <unistd.h>
-
 #include <memory>
 #include <thread>
 
 #include <fmt/chrono.h>
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
+#include <unistd.h>
 
 #include "commands.hpp"
 #include "config/values.hpp"
@@ -38,7 +37,8 @@ struct StatusOptions {
 // Asks every selected host, over SSH, which worker processes run there (one exec per host).
 class HostsProbe {
  public:
-  HostsProbe(Fleet fleet, const StatusOptions& o) : m_fleet(std::move(fleet)), m_deadline(o.deadline) {
+  HostsProbe(Fleet fleet, const StatusOptions& o)
+      : m_fleet(std::move(fleet)), m_deadline(o.deadline) {
     m_context.ssh_config = o.ssh_config;
     load_keys(m_fleet.hosts, m_context.keys);
   }
@@ -49,15 +49,19 @@ class HostsProbe {
     std::vector<deploy::Inspection> found(m_fleet.hosts.size());
     auto reports = fanout::run(
         m_fleet.hosts, ssh::remote_factory(m_context),
-        [&](fanout::Remote& remote, const config::Host& host, const auto&) -> fanout::Expected<fanout::TaskResult> {
+        [&](fanout::Remote& remote, const config::Host& host,
+            const auto&) -> fanout::Expected<fanout::TaskResult> {
           const deploy::Step step = deploy::inspect_step(host);
-          auto r = remote.exec(step.command, "", std::min(pool.deadline, fanout::Clock::now() + host.command_timeout));
+          auto r =
+              remote.exec(step.command, "",
+                          std::min(pool.deadline, fanout::Clock::now() + host.command_timeout));
           if (!r) return tl::unexpected(r.error());
           if (r->status != 0)
             return fanout::failure(fanout::Outcome::step_failed, "inspect",
                                    fmt::format("exit status {}: {}", r->status, r->err));
           auto parsed = deploy::parse_inspection(r->out);
-          if (!parsed) return fanout::failure(fanout::Outcome::step_failed, "inspect", parsed.error().message);
+          if (!parsed)
+            return fanout::failure(fanout::Outcome::step_failed, "inspect", parsed.error().message);
           const std::size_t i = static_cast<std::size_t>(&host - m_fleet.hosts.data());
           found[i] = std::move(*parsed);
           return fanout::TaskResult{};
@@ -127,7 +131,8 @@ Result<Snapshot> take_snapshot(queue::Queue& queue, const StatusOptions& o, Host
 }
 
 int exit_code(const Verdict& v) {
-  return (v.workers_missing ? k_exit_workers_missing : 0) | (v.jobs_failed ? k_exit_jobs_failed : 0);
+  return (v.workers_missing ? k_exit_workers_missing : 0) |
+         (v.jobs_failed ? k_exit_jobs_failed : 0);
 }
 
 int run_status(const StatusOptions& o) {
@@ -142,7 +147,8 @@ int run_status(const StatusOptions& o) {
     return k_exit_usage;
   }
   if (o.sites < 0 || (o.sites > 0 && o.job.empty())) {
-    fmt::print(stderr, "crawlctl status: --sites: {}\n", o.sites < 0 ? "must be a count" : "needs a job id");
+    fmt::print(stderr, "crawlctl status: --sites: {}\n",
+               o.sites < 0 ? "must be a count" : "needs a job id");
     return k_exit_usage;
   }
   std::unique_ptr<HostsProbe> hosts;
@@ -165,8 +171,10 @@ int run_status(const StatusOptions& o) {
     std::string error;
     if (!queue) {
       auto q = open_queue(o.redis);
-      if (q) queue.emplace(std::move(*q));
-      else error = q.error().message;
+      if (q)
+        queue.emplace(std::move(*q));
+      else
+        error = q.error().message;
     }
     if (queue) {
       auto snapshot = take_snapshot(*queue, o, hosts.get());
@@ -187,12 +195,16 @@ int run_status(const StatusOptions& o) {
           fmt::print("{}", render_lines(*snapshot, verdict));
         } else {
           std::string text = render(*snapshot, verdict, o.job);
-          if (o.watch) text = "\033[H\033[2J" + fmt::format("crawlctl status, every {}  (Ctrl-C to quit)\n\n", o.interval) + text;
+          if (o.watch)
+            text = "\033[H\033[2J" +
+                   fmt::format("crawlctl status, every {}  (Ctrl-C to quit)\n\n", o.interval) +
+                   text;
           fmt::print("{}", text);
         }
         std::fflush(stdout);
         // Watching one job ends when it does.
-        if (!o.job.empty() && (snapshot->jobs[0].finished() || snapshot->jobs[0].cancelled())) return code;
+        if (!o.job.empty() && (snapshot->jobs[0].finished() || snapshot->jobs[0].cancelled()))
+          return code;
         previous = std::move(*snapshot);
       }
     }
@@ -213,25 +225,33 @@ int run_status(const StatusOptions& o) {
 
 void add_status_command(CLI::App& app, Action& run) {
   auto o = std::make_shared<StatusOptions>();
-  CLI::App* sub = app.add_subcommand("status", "Show jobs and workers: progress, rates, dead workers");
+  CLI::App* sub =
+      app.add_subcommand("status", "Show jobs and workers: progress, rates, dead workers");
   sub->add_option("job", o->job, "Job id (default: the last jobs)");
   sub->add_flag("--json", o->json, "Print JSON for scripts");
   sub->add_flag("-w,--watch", o->watch, "Refresh until Ctrl-C (or until the named job ends)");
-  sub->add_option("--interval", o->interval, "Time between refreshes with --watch")->capture_default_str();
+  sub->add_option("--interval", o->interval, "Time between refreshes with --watch")
+      ->capture_default_str();
   sub->add_flag("--hosts", o->hosts,
                 "Also ask every host in the hosts file (-H) over SSH which worker processes run");
   sub->add_option("-l,--limit", o->limit, "With --hosts: the hosts to ask (as for deploy)");
-  sub->add_option("--fanout", o->fanout, "With --hosts: hosts asked at once")->capture_default_str();
-  sub->add_option("--deadline", o->deadline, "With --hosts: each round of asking ends by then")->capture_default_str();
-  sub->add_option("--ssh-config", o->ssh_config, "With --hosts: ssh_config file (default ~/.ssh/config; 'none')");
-  sub->add_option("--last", o->last, "Without a job id: how many of the latest jobs to show")->capture_default_str();
+  sub->add_option("--fanout", o->fanout, "With --hosts: hosts asked at once")
+      ->capture_default_str();
+  sub->add_option("--deadline", o->deadline, "With --hosts: each round of asking ends by then")
+      ->capture_default_str();
+  sub->add_option("--ssh-config", o->ssh_config,
+                  "With --hosts: ssh_config file (default ~/.ssh/config; 'none')");
+  sub->add_option("--last", o->last, "Without a job id: how many of the latest jobs to show")
+      ->capture_default_str();
   sub->add_flag("--all", o->all, "Without a job id: every job");
   sub->add_option("--sites", o->sites,
-                  "With a job id: list its N busiest sites (queued, in flight, next allowed request, back-off "
+                  "With a job id: list its N busiest sites (queued, in flight, next allowed "
+                  "request, back-off "
                   "and its reason, failures, Crawl-delay)")
       ->expected(0, 1)
       ->default_str("20");
-  sub->add_flag("--forget-dead", o->forget_dead, "Stop listing the workers that died (their leases are back already)");
+  sub->add_flag("--forget-dead", o->forget_dead,
+                "Stop listing the workers that died (their leases are back already)");
   add_redis_options(sub, o->redis);
   sub->footer(
       "Exit: 0 all well; 4 a worker is dead or missing (or work is queued and no worker is\n"

@@ -63,9 +63,12 @@ std::string process_text(const WorkerRow& r) {
   if (!r.process) return "no process";
   const auto& p = *r.process;
   switch (p.state) {
-    case deploy::WorkerProcess::State::running: return fmt::format("running pid {}", p.pid);
-    case deploy::WorkerProcess::State::exited: return fmt::format("NOT RUNNING (pid {} gone)", p.pid);
-    case deploy::WorkerProcess::State::none: return "NOT RUNNING";
+    case deploy::WorkerProcess::State::running:
+      return fmt::format("running pid {}", p.pid);
+    case deploy::WorkerProcess::State::exited:
+      return fmt::format("NOT RUNNING (pid {} gone)", p.pid);
+    case deploy::WorkerProcess::State::none:
+      return "NOT RUNNING";
   }
   return "?";
 }
@@ -74,7 +77,10 @@ std::string log_text(const WorkerRow& r) {
   if (!r.process || r.process->log_bytes < 0) return "-";
   std::string out = human_bytes(static_cast<double>(r.process->log_bytes));
   if (r.host_now > 0 && r.process->log_mtime > 0)
-    out += ", written " + human_duration(static_cast<double>(std::max<std::int64_t>(0, r.host_now - r.process->log_mtime))) + " ago";
+    out += ", written " +
+           human_duration(
+               static_cast<double>(std::max<std::int64_t>(0, r.host_now - r.process->log_mtime))) +
+           " ago";
   if (r.log_growth >= 0) out += fmt::format(", +{}/s", human_bytes(r.log_growth));
   return out;
 }
@@ -82,35 +88,40 @@ std::string log_text(const WorkerRow& r) {
 // "12 sites with queued URLs: 3 ready, 8 waiting for their delay, 1 for a slot (2 backing off)"
 std::string sites_text(const queue::JobInfo::Sites& s) {
   if (s.queued == 0) return "no site has queued URLs";
-  std::string out = fmt::format("{} site{} with queued URLs: {} ready, {} waiting for their delay, {} for a slot",
-                                s.queued, s.queued == 1 ? "" : "s", s.ready, s.waiting, s.for_slot);
+  std::string out =
+      fmt::format("{} site{} with queued URLs: {} ready, {} waiting for their delay, {} for a slot",
+                  s.queued, s.queued == 1 ? "" : "s", s.ready, s.waiting, s.for_slot);
   if (s.backing_off > 0) out += fmt::format(" ({} of them backing off)", s.backing_off);
   return out;
 }
 
 std::string when_text(std::int64_t at_ms, std::int64_t now_ms) {
-  return at_ms <= now_ms ? "now" : "in " + human_duration(static_cast<double>(at_ms - now_ms) / 1000.0);
+  return at_ms <= now_ms ? "now"
+                         : "in " + human_duration(static_cast<double>(at_ms - now_ms) / 1000.0);
 }
 
 }  // namespace
 
 std::string site_next_text(const queue::SiteInfo& site, std::int64_t now_ms) {
-  if (site.gone_until_ms > now_ms) return "given up for " + human_duration(static_cast<double>(site.gone_until_ms - now_ms) / 1000.0);
+  if (site.gone_until_ms > now_ms)
+    return "given up for " +
+           human_duration(static_cast<double>(site.gone_until_ms - now_ms) / 1000.0);
   if (site.for_slot) return "when a request ends";
   if (site.due_ms == 0) return "-";
   return when_text(site.due_ms, now_ms);
 }
 
 nlohmann::ordered_json site_json(const queue::SiteInfo& site, std::int64_t now_ms) {
-  nlohmann::ordered_json out{{"site", site.site},
-                             {"queued", site.queued},
-                             {"in_flight", site.busy},
-                             {"waiting_for_slot", site.for_slot},
-                             {"next_ms", site.for_slot || site.due_ms == 0 ? nlohmann::ordered_json(nullptr)
-                                                                           : nlohmann::ordered_json(site.due_ms)},
-                             {"last_request_ms", site.last_ms},
-                             {"failures_in_a_row", site.failures},
-                             {"crawl_delay_ms", site.crawl_delay_ms}};
+  nlohmann::ordered_json out{
+      {"site", site.site},
+      {"queued", site.queued},
+      {"in_flight", site.busy},
+      {"waiting_for_slot", site.for_slot},
+      {"next_ms", site.for_slot || site.due_ms == 0 ? nlohmann::ordered_json(nullptr)
+                                                    : nlohmann::ordered_json(site.due_ms)},
+      {"last_request_ms", site.last_ms},
+      {"failures_in_a_row", site.failures},
+      {"crawl_delay_ms", site.crawl_delay_ms}};
   if (site.backoff_until_ms > now_ms) {
     out["backoff_until_ms"] = site.backoff_until_ms;
     out["backoff_reason"] = site.backoff_reason;
@@ -152,13 +163,16 @@ Verdict judge(const Snapshot& s, const Snapshot* previous) {
     if (h.outcome != fanout::Outcome::ok) {
       for (int i = 1; i <= h.expected; ++i) row(i);
       for (auto& [id, r] : rows)
-        if (r.host == h.name) r.host_problem = h.message.empty() ? std::string(fanout::to_string(h.outcome)) : h.message;
+        if (r.host == h.name)
+          r.host_problem =
+              h.message.empty() ? std::string(fanout::to_string(h.outcome)) : h.message;
       continue;
     }
     for (int i = 1; i <= h.expected; ++i) row(i);
     for (const auto& p : h.inspection.workers) {
       // Files of a worker no longer configured (and not running) are history, not a worker.
-      const bool known = p.index <= h.expected || p.state == deploy::WorkerProcess::State::running ||
+      const bool known = p.index <= h.expected ||
+                         p.state == deploy::WorkerProcess::State::running ||
                          rows.count(fmt::format("{}/{}", h.name, p.index));
       if (!known) continue;
       WorkerRow& r = row(p.index);
@@ -170,18 +184,21 @@ Verdict judge(const Snapshot& s, const Snapshot* previous) {
   if (previous && s.at_ms > previous->at_ms) {
     std::map<std::string, std::int64_t> before;
     for (const auto& h : previous->hosts)
-      for (const auto& p : h.inspection.workers) before[fmt::format("{}/{}", h.name, p.index)] = p.log_bytes;
+      for (const auto& p : h.inspection.workers)
+        before[fmt::format("{}/{}", h.name, p.index)] = p.log_bytes;
     for (auto& [id, r] : rows)
       if (r.process && r.process->log_bytes >= 0)
-        if (auto it = before.find(id); it != before.end() && it->second >= 0 && r.process->log_bytes >= it->second)
+        if (auto it = before.find(id);
+            it != before.end() && it->second >= 0 && r.process->log_bytes >= it->second)
           r.log_growth = static_cast<double>(r.process->log_bytes - it->second) * 1000.0 /
                          static_cast<double>(s.at_ms - previous->at_ms);
   }
 
   bool any_alive = false;
   for (auto& [id, r] : rows) {
-    const bool process_down = s.with_hosts && r.host_problem.empty() &&
-                              (!r.process || r.process->state != deploy::WorkerProcess::State::running);
+    const bool process_down =
+        s.with_hosts && r.host_problem.empty() &&
+        (!r.process || r.process->state != deploy::WorkerProcess::State::running);
     if (r.beat && r.beat->liveness == Liveness::alive) {
       if (process_down && r.process) {
         r.state = "dead";
@@ -196,7 +213,8 @@ Verdict judge(const Snapshot& s, const Snapshot* previous) {
       r.state = "dead";
       r.problem = true;
       r.why = r.beat->heartbeat_age_ms >= 0
-                  ? fmt::format("last heartbeat {} ago", human_duration(r.beat->heartbeat_age_ms / 1000.0))
+                  ? fmt::format("last heartbeat {} ago",
+                                human_duration(r.beat->heartbeat_age_ms / 1000.0))
                   : "no heartbeat within its TTL";
       if (auto it = s.returned.find(id); it != s.returned.end())
         r.why += fmt::format("; {} leased URLs returned to the frontier now", it->second);
@@ -221,26 +239,32 @@ Verdict judge(const Snapshot& s, const Snapshot* previous) {
   }
   for (const auto& j : s.jobs) {
     if (!j.problem.empty() && !j.cancelled())
-      v.problems.push_back(fmt::format("job {} is broken: {}; its {} queued URLs wait until it is fixed or "
-                                       "cancelled", j.id, j.problem, j.stat("queued")));
+      v.problems.push_back(
+          fmt::format("job {} is broken: {}; its {} queued URLs wait until it is fixed or "
+                      "cancelled",
+                      j.id, j.problem, j.stat("queued")));
     if (j.submitting && !j.submitter_alive && !j.cancelled())
-      v.problems.push_back(fmt::format("job {} was left submitting: its submit stopped before all its seeds were "
-                                       "queued ({} URLs admitted so far); add the rest with crawlctl submit --job "
-                                       "{} -f FILE (seeds already queued are skipped)",
-                                       j.id, j.stat("submitted"), j.id));
+      v.problems.push_back(
+          fmt::format("job {} was left submitting: its submit stopped before all its seeds were "
+                      "queued ({} URLs admitted so far); add the rest with crawlctl submit --job "
+                      "{} -f FILE (seeds already queued are skipped)",
+                      j.id, j.stat("submitted"), j.id));
     if (const long long failed = j.stat("failed"); failed > 0) {
       v.jobs_failed = true;
-      v.problems.push_back(fmt::format("job {} has {} failed URL{}", j.id, failed, failed == 1 ? "" : "s"));
+      v.problems.push_back(
+          fmt::format("job {} has {} failed URL{}", j.id, failed, failed == 1 ? "" : "s"));
     }
     if (!any_alive && j.state == "running" && j.stat("queued") > 0) {
       v.workers_missing = true;
-      v.problems.push_back(fmt::format("job {} has {} URLs queued and no worker is alive", j.id, j.stat("queued")));
+      v.problems.push_back(
+          fmt::format("job {} has {} URLs queued and no worker is alive", j.id, j.stat("queued")));
     }
   }
   if (s.dead_letters > 0)
-    v.problems.push_back(fmt::format("{} frontier entr{} could not be read or belonged to no job, and {} moved to "
-                                     "the dead letters (crawl:deadletter; the workers' logs say when)",
-                                     s.dead_letters, s.dead_letters == 1 ? "y" : "ies", s.dead_letters == 1 ? "was" : "were"));
+    v.problems.push_back(fmt::format(
+        "{} frontier entr{} could not be read or belonged to no job, and {} moved to "
+        "the dead letters (crawl:deadletter; the workers' logs say when)",
+        s.dead_letters, s.dead_letters == 1 ? "y" : "ies", s.dead_letters == 1 ? "was" : "were"));
   return v;
 }
 
@@ -266,7 +290,8 @@ nlohmann::ordered_json to_json(const Snapshot& s, const Verdict& v, const std::s
   };
   nlohmann::ordered_json workers = nlohmann::ordered_json::array();
   for (const auto& r : v.rows) {
-    nlohmann::ordered_json w{{"id", r.id}, {"host", r.host}, {"state", r.state}, {"problem", r.problem}};
+    nlohmann::ordered_json w{
+        {"id", r.id}, {"host", r.host}, {"state", r.state}, {"problem", r.problem}};
     if (r.problem) w["why"] = r.why;
     if (r.beat) {
       const auto& b = *r.beat;
@@ -280,7 +305,8 @@ nlohmann::ordered_json to_json(const Snapshot& s, const Verdict& v, const std::s
       w["in_flight"] = number(b.field("in_flight"));
       w["errors"] = errors_of(b);
       w["rss_bytes"] = number(b.field("rss_bytes"));
-      if (auto it = s.returned.find(r.id); it != s.returned.end()) w["leases_returned"] = it->second;
+      if (auto it = s.returned.find(r.id); it != s.returned.end())
+        w["leases_returned"] = it->second;
     } else {
       w["alive"] = false;
     }
@@ -334,11 +360,13 @@ std::string render(const Snapshot& s, const Verdict& v, const std::string& job) 
   if (s.jobs.empty()) {
     text += "no jobs\n";
   } else {
-    Table jobs({"JOB", "STATE", "SUBMITTED", "QUEUED", "IN FLIGHT", "DONE", "FAILED", "FILTERED", "PAGES/S", "ETA", "NAME"});
+    Table jobs({"JOB", "STATE", "SUBMITTED", "QUEUED", "IN FLIGHT", "DONE", "FAILED", "FILTERED",
+                "PAGES/S", "ETA", "NAME"});
     for (const auto& j : s.jobs) {
       const auto eta = eta_seconds(j);
-      jobs.add({j.id, job_state(j), std::to_string(j.stat("submitted")), std::to_string(j.stat("queued")),
-                std::to_string(j.stat("in_flight")), std::to_string(j.stat("done")), std::to_string(j.stat("failed")),
+      jobs.add({j.id, job_state(j), std::to_string(j.stat("submitted")),
+                std::to_string(j.stat("queued")), std::to_string(j.stat("in_flight")),
+                std::to_string(j.stat("done")), std::to_string(j.stat("failed")),
                 std::to_string(j.stat("filtered")), fmt::format("{:.1f}", j.rate()),
                 eta ? human_duration(*eta) : "-", j.name});
     }
@@ -348,23 +376,35 @@ std::string render(const Snapshot& s, const Verdict& v, const std::string& job) 
       if (!j.finished() && !j.cancelled()) text += "  " + sites_text(j.sites) + "\n";
       // The reasons behind the failed, filtered and cancelled counts.
       for (const auto& [name, value] : j.stats)
-        if (name.find(':') != std::string::npos || name == "cancelled" || name == "retries" || name == "bytes")
+        if (name.find(':') != std::string::npos || name == "cancelled" || name == "retries" ||
+            name == "bytes")
           text += fmt::format("  {:<24} {}\n", name, value);
       if (s.with_sites) {
         text += "\n";
         if (s.sites.empty()) {
           text += "no site has queued URLs\n";
         } else {
-          Table sites({"SITE", "QUEUED", "IN FLIGHT", "NEXT", "LAST REQUEST", "BACKING OFF", "FAILURES", "CRAWL-DELAY"});
+          Table sites({"SITE", "QUEUED", "IN FLIGHT", "NEXT", "LAST REQUEST", "BACKING OFF",
+                       "FAILURES", "CRAWL-DELAY"});
           for (const auto& site : s.sites)
-            sites.add({site.site, std::to_string(site.queued), std::to_string(site.busy), site_next_text(site, s.at_ms),
-                       site.last_ms > 0 ? human_duration(static_cast<double>(std::max<std::int64_t>(0, s.at_ms - site.last_ms)) / 1000.0) + " ago" : "-",
+            sites.add({site.site, std::to_string(site.queued), std::to_string(site.busy),
+                       site_next_text(site, s.at_ms),
+                       site.last_ms > 0 ? human_duration(static_cast<double>(std::max<std::int64_t>(
+                                                             0, s.at_ms - site.last_ms)) /
+                                                         1000.0) +
+                                              " ago"
+                                        : "-",
                        site.backoff_until_ms > s.at_ms
-                           ? fmt::format("{} ({})", human_duration(static_cast<double>(site.backoff_until_ms - s.at_ms) / 1000.0),
-                                         site.backoff_reason.empty() ? "?" : site.backoff_reason)
+                           ? fmt::format(
+                                 "{} ({})",
+                                 human_duration(
+                                     static_cast<double>(site.backoff_until_ms - s.at_ms) / 1000.0),
+                                 site.backoff_reason.empty() ? "?" : site.backoff_reason)
                            : "-",
                        std::to_string(site.failures),
-                       site.crawl_delay_ms > 0 ? human_duration(static_cast<double>(site.crawl_delay_ms) / 1000.0) : "-"});
+                       site.crawl_delay_ms > 0
+                           ? human_duration(static_cast<double>(site.crawl_delay_ms) / 1000.0)
+                           : "-"});
           text += sites.render();
         }
       }
@@ -374,19 +414,26 @@ std::string render(const Snapshot& s, const Verdict& v, const std::string& job) 
   if (v.rows.empty()) {
     text += "no workers\n";
   } else {
-    std::vector<std::string> header{"WORKER", "STATE", "PAGES", "PAGES/S", "IN FLIGHT", "ERRORS", "RSS", "HEARTBEAT"};
+    std::vector<std::string> header{"WORKER",    "STATE",  "PAGES", "PAGES/S",
+                                    "IN FLIGHT", "ERRORS", "RSS",   "HEARTBEAT"};
     if (s.with_hosts) header.insert(header.end(), {"PROCESS", "LOG"});
     Table workers(header);
     std::map<std::string, int> counts;
     for (const auto& r : v.rows) {
       ++counts[r.state];
-      std::vector<std::string> row{r.id, r.problem ? fmt::format("{}", r.state == "dead" ? "DEAD" : r.state == "missing" ? "MISSING" : "UNREACHABLE") : r.state};
+      std::vector<std::string> row{
+          r.id, r.problem ? fmt::format("{}", r.state == "dead"      ? "DEAD"
+                                              : r.state == "missing" ? "MISSING"
+                                                                     : "UNREACHABLE")
+                          : r.state};
       if (r.beat) {
         const auto& b = *r.beat;
         const bool alive = b.liveness == Liveness::alive;
-        row.insert(row.end(), {b.field("pages"), alive ? b.field("rate") : "-", alive ? b.field("in_flight") : "-",
-                               errors_text(b), human_bytes(static_cast<double>(number(b.field("rss_bytes")))),
-                               b.heartbeat_age_ms >= 0 ? human_duration(b.heartbeat_age_ms / 1000.0) + " ago" : "-"});
+        row.insert(
+            row.end(),
+            {b.field("pages"), alive ? b.field("rate") : "-", alive ? b.field("in_flight") : "-",
+             errors_text(b), human_bytes(static_cast<double>(number(b.field("rss_bytes")))),
+             b.heartbeat_age_ms >= 0 ? human_duration(b.heartbeat_age_ms / 1000.0) + " ago" : "-"});
       } else {
         row.insert(row.end(), {"-", "-", "-", "-", "-", "never"});
       }
@@ -396,11 +443,13 @@ std::string render(const Snapshot& s, const Verdict& v, const std::string& job) 
     text += workers.render();
     std::vector<std::string> parts;
     for (const auto& [state, n] : counts) parts.push_back(fmt::format("{} {}", n, state));
-    text += fmt::format("\n{} worker{}: {}\n", v.rows.size(), v.rows.size() == 1 ? "" : "s", fmt::join(parts, ", "));
+    text += fmt::format("\n{} worker{}: {}\n", v.rows.size(), v.rows.size() == 1 ? "" : "s",
+                        fmt::join(parts, ", "));
   }
   for (const auto& h : s.hosts)
     if (h.outcome != fanout::Outcome::ok)
-      text += fmt::format("host {} could not be asked ({}): {}\n", h.name, fanout::to_string(h.outcome), h.message);
+      text += fmt::format("host {} could not be asked ({}): {}\n", h.name,
+                          fanout::to_string(h.outcome), h.message);
   for (const auto& p : v.problems) text += "! " + p + "\n";
   return text;
 }
@@ -410,13 +459,16 @@ std::string render_lines(const Snapshot& s, const Verdict& v) {
   std::string text;
   for (const auto& j : s.jobs) {
     const auto eta = eta_seconds(j);
-    text += fmt::format("{} job {} {}: {} submitted, {} queued, {} in flight, {} done, {} failed, {} filtered, {:.1f} pages/s{}{}\n",
-                        at, j.id, job_state(j), j.stat("submitted"), j.stat("queued"), j.stat("in_flight"),
-                        j.stat("done"), j.stat("failed"), j.stat("filtered"), j.rate(),
-                        eta ? ", ETA " + human_duration(*eta) : "",
-                        j.sites.queued == 0 ? ""
-                                            : fmt::format("; sites: {} ready, {} waiting, {} for a slot, {} backing off",
-                                                          j.sites.ready, j.sites.waiting, j.sites.for_slot, j.sites.backing_off));
+    text += fmt::format(
+        "{} job {} {}: {} submitted, {} queued, {} in flight, {} done, {} failed, {} filtered, "
+        "{:.1f} pages/s{}{}\n",
+        at, j.id, job_state(j), j.stat("submitted"), j.stat("queued"), j.stat("in_flight"),
+        j.stat("done"), j.stat("failed"), j.stat("filtered"), j.rate(),
+        eta ? ", ETA " + human_duration(*eta) : "",
+        j.sites.queued == 0
+            ? ""
+            : fmt::format("; sites: {} ready, {} waiting, {} for a slot, {} backing off",
+                          j.sites.ready, j.sites.waiting, j.sites.for_slot, j.sites.backing_off));
   }
   std::map<std::string, std::vector<std::string>> by_state;
   for (const auto& r : v.rows) by_state[r.state].push_back(r.id);
@@ -425,7 +477,8 @@ std::string render_lines(const Snapshot& s, const Verdict& v) {
     parts.push_back(state == "running" || state == "draining" || state == "starting"
                         ? fmt::format("{} {}", ids.size(), state)
                         : fmt::format("{} {} ({})", ids.size(), state, fmt::join(ids, " ")));
-  text += fmt::format("{} workers: {}\n", at, parts.empty() ? "none" : fmt::format("{}", fmt::join(parts, ", ")));
+  text += fmt::format("{} workers: {}\n", at,
+                      parts.empty() ? "none" : fmt::format("{}", fmt::join(parts, ", ")));
   return text;
 }
 

@@ -46,13 +46,13 @@ struct Snapshot {
 
 struct WorkerRow {
   std::string id, host;
-  const queue::WorkerInfo* beat = nullptr;         // its heartbeat, if Redis has one (in the snapshot)
-  std::optional<deploy::WorkerProcess> process;    // with --hosts, if the host has its files
-  std::string host_problem;                        // with --hosts: the host could not be asked
-  std::int64_t host_now = 0;                       // the host's clock (s), for log ages
-  std::string state;    // running, draining, starting, dead, missing, unreachable
-  bool problem = false; // dead, missing, or unreachable without a live heartbeat
-  std::string why;      // for a problem: what was seen
+  const queue::WorkerInfo* beat = nullptr;  // its heartbeat, if Redis has one (in the snapshot)
+  std::optional<deploy::WorkerProcess> process;  // with --hosts, if the host has its files
+  std::string host_problem;                      // with --hosts: the host could not be asked
+  std::int64_t host_now = 0;                     // the host's clock (s), for log ages
+  std::string state;       // running, draining, starting, dead, missing, unreachable
+  bool problem = false;    // dead, missing, or unreachable without a live heartbeat
+  std::string why;         // for a problem: what was seen
   double log_growth = -1;  // bytes/s since the previous snapshot; -1 unknown
 };
 

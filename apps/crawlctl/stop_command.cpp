@@ -41,7 +41,8 @@ void add_stop_command(CLI::App& app, Action& run) {
   auto options = std::make_shared<StopOptions>();
   CLI::App* sub = app.add_subcommand("stop", "Stop the crawlworkers on the selected hosts");
   add_fleet_options(sub, options->fleet);
-  sub->add_option("--grace", options->grace, "How long workers may drain after SIGTERM before SIGKILL")
+  sub->add_option("--grace", options->grace,
+                  "How long workers may drain after SIGTERM before SIGKILL")
       ->capture_default_str();
   sub->footer(
       "Workers finish or hand back the URLs they hold, so nothing is lost.\n"

@@ -1,19 +1,18 @@
 // crawlctl submit: create a crawl job from seed URLs; prints the job id.
 
-#include <unistd.h>
-
 #include <algorithm>
-#include <fstream>
-#include <iostream>
-#include <memory>
 #include <deque>
 #include <filesystem>
+#include <fstream>
 #include <functional>
+#include <iostream>
+#include <memory>
 #include <set>
 #include <sstream>
 #include <thread>
 
 #include <fmt/core.h>
+#include <unistd.h>
 
 #include "commands.hpp"
 #include "config/inventory.hpp"
@@ -33,8 +32,8 @@ namespace {
 struct SubmitOptions {
   RedisOptions redis;
   std::vector<std::string> urls;
-  std::string file;  // "-" = stdin
-  std::string job;   // add the seeds to this job instead of creating one
+  std::string file;                          // "-" = stdin
+  std::string job;                           // add the seeds to this job instead of creating one
   std::vector<std::string> job_flags_given;  // job options on the command line (not with --job)
   std::string name;
   std::string scope = "host";
@@ -91,12 +90,13 @@ void add_seed(Seeds& seeds, std::string_view line, const std::function<std::stri
   auto reject = [&](std::string_view why) {
     if (++seeds.rejected > Seeds::k_messages) return;
     const std::string shown = redact_password(line);
-    seeds.messages.push_back(fmt::format("{}: '{}' is not a crawlable URL ({})", place(),
-                                         escape_control(shown.substr(0, 200)) + (shown.size() > 200 ? "..." : ""),
-                                         why));
+    seeds.messages.push_back(
+        fmt::format("{}: '{}' is not a crawlable URL ({})", place(),
+                    escape_control(shown.substr(0, 200)) + (shown.size() > 200 ? "..." : ""), why));
   };
   // A NUL or other control byte inside a line is no part of any URL (libcurl would cut it short).
-  if (std::any_of(line.begin(), line.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; })) {
+  if (std::any_of(line.begin(), line.end(),
+                  [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; })) {
     reject("control character");
     return;
   }
@@ -115,7 +115,8 @@ void add_seed(Seeds& seeds, std::string_view line, const std::function<std::stri
     u = seeds.normalised.emplace_back(std::move(*n));
   }
   const std::string_view authority = url::split(u).authority;
-  if (seeds.authorities.find(authority) == seeds.authorities.end()) seeds.authorities.emplace(authority);
+  if (seeds.authorities.find(authority) == seeds.authorities.end())
+    seeds.authorities.emplace(authority);
   seeds.links.push_back({u, {}, url::fingerprint(u)});
 }
 
@@ -127,7 +128,8 @@ Seeds read_lines(std::string_view text, const std::string& name, std::size_t fir
   while (start < text.size()) {
     std::size_t end = text.find('\n', start);
     if (end == std::string::npos) end = text.size();
-    add_seed(seeds, text.substr(start, end - start), [&name, n] { return fmt::format("{}:{}", name, n); });
+    add_seed(seeds, text.substr(start, end - start),
+             [&name, n] { return fmt::format("{}:{}", name, n); });
     start = end + 1;
     ++n;
   }
@@ -136,7 +138,8 @@ Seeds read_lines(std::string_view text, const std::string& name, std::size_t fir
 
 // A file of seeds, read in parts on the machine's cores (a million lines take a second on one).
 void read_seed_file(Seeds& seeds, std::string_view content, const std::string& name) {
-  const std::size_t parts = content.size() < (1u << 20) ? 1 : std::clamp(std::thread::hardware_concurrency(), 1u, 4u);
+  const std::size_t parts =
+      content.size() < (1u << 20) ? 1 : std::clamp(std::thread::hardware_concurrency(), 1u, 4u);
   std::vector<std::string_view> texts;
   std::vector<std::size_t> first_lines;
   std::size_t start = 0, line = 1;
@@ -145,8 +148,9 @@ void read_seed_file(Seeds& seeds, std::string_view content, const std::string& n
     end = end == std::string::npos ? content.size() : std::max(end + 1, start);
     texts.push_back(content.substr(start, end - start));
     first_lines.push_back(line);
-    line += static_cast<std::size_t>(std::count(content.begin() + static_cast<std::ptrdiff_t>(start),
-                                                content.begin() + static_cast<std::ptrdiff_t>(end), '\n'));
+    line += static_cast<std::size_t>(
+        std::count(content.begin() + static_cast<std::ptrdiff_t>(start),
+                   content.begin() + static_cast<std::ptrdiff_t>(end), '\n'));
     start = end;
   }
   std::vector<Seeds> read(texts.size());
@@ -160,8 +164,9 @@ void read_seed_file(Seeds& seeds, std::string_view content, const std::string& n
 
 int run_submit(const SubmitOptions& o) {
   if (!o.job.empty() && !o.job_flags_given.empty()) {
-    fmt::print(stderr, "crawlctl submit: {} sets an option of a new job; job {} keeps the options it was "
-                       "created with (leave out --job to create a new one)\n",
+    fmt::print(stderr,
+               "crawlctl submit: {} sets an option of a new job; job {} keeps the options it was "
+               "created with (leave out --job to create a new one)\n",
                o.job_flags_given.front(), o.job);
     return k_exit_usage;
   }
@@ -199,12 +204,15 @@ int run_submit(const SubmitOptions& o) {
     }
     const config::JobDefaults& d = inventory->job;
     auto given = [&](std::string_view flag) {
-      return std::find(o.job_flags_given.begin(), o.job_flags_given.end(), flag) != o.job_flags_given.end();
+      return std::find(o.job_flags_given.begin(), o.job_flags_given.end(), flag) !=
+             o.job_flags_given.end();
     };
     if (d.delay && !given("--delay")) job.delay = *d.delay;
     if (d.max_crawl_delay && !given("--max-crawl-delay")) job.max_crawl_delay = *d.max_crawl_delay;
-    if (d.host_concurrency && !given("--host-concurrency")) job.host_concurrency = *d.host_concurrency;
-    if (d.max_links_per_page && !given("--max-links")) job.max_links_per_page = *d.max_links_per_page;
+    if (d.host_concurrency && !given("--host-concurrency"))
+      job.host_concurrency = *d.host_concurrency;
+    if (d.max_links_per_page && !given("--max-links"))
+      job.max_links_per_page = *d.max_links_per_page;
   }
   if (auto filter = policy::LinkFilter::create(job, {}); !filter) {
     fmt::print(stderr, "crawlctl submit: {}\n", filter.error().message);
@@ -261,7 +269,9 @@ int run_submit(const SubmitOptions& o) {
   // bucket written once; seeds added to a job share dedup buckets within a round trip (fewer Redis
   // reads and writes), and enqueue groups each trip's URLs by site, keeping this order within one.
   std::sort(seeds.links.begin(), seeds.links.end(),
-            [](const queue::LinkView& a, const queue::LinkView& b) { return a.fingerprint < b.fingerprint; });
+            [](const queue::LinkView& a, const queue::LinkView& b) {
+              return a.fingerprint < b.fingerprint;
+            });
   const std::vector<std::string> authorities(seeds.authorities.begin(), seeds.authorities.end());
   Result<std::string> id = o.job;
   if (o.job.empty()) {
@@ -299,25 +309,32 @@ int run_submit(const SubmitOptions& o) {
     // The job stays marked submitting (status flags it); what Redis acknowledged is known
     // exactly, and a re-run into the same job adds the rest: the seeds already there are
     // recognised as duplicates.
-    const std::string source = o.file.empty() || o.file == "-" ? "FILE" : deploy::shell_quote(o.file);
-    fmt::print(stderr,
-               "crawlctl submit: job {}: {}\n"
-               "crawlctl submit: job {} is incomplete: Redis acknowledged {} of the {} seeds ({} queued, {} "
-               "duplicates) before the error; if Redis itself went down, it may also have lost its last "
-               "second of writes.\n"
-               "{}Add the rest with: crawlctl submit --job {} -f {}   (seeds already queued are skipped)\n",
-               *id, admitted.error().message, *id, acked, total, acked_admitted.admitted, acked_admitted.duplicates,
-               o.job.empty() ? fmt::format("Its workers start on the seeds loaded once this submit's key has "
-                                           "lapsed ({} s); so can the command below.\n",
-                                           queue::scripts::k_submitter_ttl_ms / 1000)
-                             : std::string(),
-               *id, source);
+    const std::string source =
+        o.file.empty() || o.file == "-" ? "FILE" : deploy::shell_quote(o.file);
+    fmt::print(
+        stderr,
+        "crawlctl submit: job {}: {}\n"
+        "crawlctl submit: job {} is incomplete: Redis acknowledged {} of the {} seeds ({} queued, "
+        "{} "
+        "duplicates) before the error; if Redis itself went down, it may also have lost its last "
+        "second of writes.\n"
+        "{}Add the rest with: crawlctl submit --job {} -f {}   (seeds already queued are "
+        "skipped)\n",
+        *id, admitted.error().message, *id, acked, total, acked_admitted.admitted,
+        acked_admitted.duplicates,
+        o.job.empty()
+            ? fmt::format("Its workers start on the seeds loaded once this submit's key has "
+                          "lapsed ({} s); so can the command below.\n",
+                          queue::scripts::k_submitter_ttl_ms / 1000)
+            : std::string(),
+        *id, source);
     return k_exit_failed;
   }
   fmt::print("{}\n", *id);
   if (!o.quiet) {
-    fmt::print(stderr, "job {}: {} seed URLs {}, {} duplicates, {} bad lines skipped", *id, admitted->admitted,
-               o.job.empty() ? "queued" : "added", admitted->duplicates, seeds.rejected);
+    fmt::print(stderr, "job {}: {} seed URLs {}, {} duplicates, {} bad lines skipped", *id,
+               admitted->admitted, o.job.empty() ? "queued" : "added", admitted->duplicates,
+               seeds.rejected);
     // Seeds carry no drop reason: what is neither queued nor a duplicate hit the page budget.
     const std::uint64_t over = total - admitted->admitted - admitted->duplicates;
     if (over > 0) fmt::print(stderr, ", {} over --max-pages", over);
@@ -333,31 +350,40 @@ void add_submit_command(CLI::App& app, Action& run) {
   CLI::App* sub = app.add_subcommand("submit", "Create a crawl job from seed URLs; prints its id");
   sub->add_option("urls", o->urls, "Seed URLs");
   sub->add_option("-f,--file", o->file, "Read seeds from a file, one per line ('-' for stdin)");
-  sub->add_option("--job", o->job,
-                  "Add the seeds to this job instead of creating one (e.g. to finish a submit that was cut "
-                  "short: seeds already queued are skipped)");
+  sub->add_option(
+      "--job", o->job,
+      "Add the seeds to this job instead of creating one (e.g. to finish a submit that was cut "
+      "short: seeds already queued are skipped)");
   sub->add_option("--name", o->name, "A name for the job");
-  sub->add_option("--scope", o->scope, "host (the seeds' hosts), domain (their registrable domains) or any")
+  sub->add_option("--scope", o->scope,
+                  "host (the seeds' hosts), domain (their registrable domains) or any")
       ->capture_default_str();
   sub->add_option("--depth", o->depth, "Links followed from a seed")->capture_default_str();
-  sub->add_option("--max-pages", o->max_pages, "Stop admitting URLs to fetch after this many; links filtered out do not count (0 = no limit)");
+  sub->add_option("--max-pages", o->max_pages,
+                  "Stop admitting URLs to fetch after this many; links filtered out do not count "
+                  "(0 = no limit)");
   // One pattern per flag (repeat the flag for more), so that a seed URL after it stays a seed.
-  sub->add_option("--allow", o->allow, "Only URLs matching one of these regexes (POSIX extended); repeat for more")
+  sub->add_option("--allow", o->allow,
+                  "Only URLs matching one of these regexes (POSIX extended); repeat for more")
       ->allow_extra_args(false);
   sub->add_option("--deny", o->deny, "Never URLs matching one of these regexes; repeat for more")
       ->allow_extra_args(false);
-  sub->add_option("--delay", o->delay,
-                  "At least this between the starts of two requests to a site, fleet-wide (a site is "
-                  "scheme://host:port)")
+  sub->add_option(
+         "--delay", o->delay,
+         "At least this between the starts of two requests to a site, fleet-wide (a site is "
+         "scheme://host:port)")
       ->capture_default_str();
-  sub->add_option("--host-concurrency", o->host_concurrency, "At most this many requests in flight at a site, fleet-wide")
+  sub->add_option("--host-concurrency", o->host_concurrency,
+                  "At most this many requests in flight at a site, fleet-wide")
       ->capture_default_str()
       ->check(CLI::Range(1, 1024));
-  sub->add_option("--max-crawl-delay", o->max_crawl_delay,
-                  "Honour a robots.txt Crawl-delay up to this; a site asking for more is not crawled "
-                  "(its URLs: filtered, crawl_delay)")
+  sub->add_option(
+         "--max-crawl-delay", o->max_crawl_delay,
+         "Honour a robots.txt Crawl-delay up to this; a site asking for more is not crawled "
+         "(its URLs: filtered, crawl_delay)")
       ->capture_default_str();
-  sub->add_option("--max-links", o->max_links, "Links (and images) recorded per page; the rest are counted, not kept")
+  sub->add_option("--max-links", o->max_links,
+                  "Links (and images) recorded per page; the rest are counted, not kept")
       ->capture_default_str()
       ->check(CLI::Range(0, 1000000));
   sub->add_flag("--no-robots", o->no_robots, "Ignore robots.txt (only for sites you run)");
@@ -370,17 +396,22 @@ void add_submit_command(CLI::App& app, Action& run) {
       "  crawlctl submit https://example.org/ --depth 2\n"
       "  crawlctl submit -f urls.txt --scope domain --deny '\\.pdf$'\n"
       "  generate-urls | crawlctl submit -f - --max-pages 100000\n"
-      "  crawlctl submit http://intranet.example/ --delay 0 --host-concurrency 16   # a site you run\n"
+      "  crawlctl submit http://intranet.example/ --delay 0 --host-concurrency 16   # a site you "
+      "run\n"
       "Bad lines are reported with their line number; the good ones are submitted.\n"
       "Politeness: by default each site (scheme://host:port) gets one request at a time from the\n"
-      "whole fleet, at least 1 s apart, longer if its robots.txt asks (up to --max-crawl-delay), and\n"
-      "backs off for every worker when it answers 429 or 503 or stops answering. These defaults are\n"
+      "whole fleet, at least 1 s apart, longer if its robots.txt asks (up to --max-crawl-delay), "
+      "and\n"
+      "backs off for every worker when it answers 429 or 503 or stops answering. These defaults "
+      "are\n"
       "for the public web; lowering --delay or raising --host-concurrency is for sites you run.\n"
-      "The hosts file's job: section (delay, host_concurrency, max_crawl_delay, max_links_per_page)\n"
+      "The hosts file's job: section (delay, host_concurrency, max_crawl_delay, "
+      "max_links_per_page)\n"
       "sets them for every job created with it; a flag given here wins.");
   sub->callback([o, sub, &run] {
-    for (const char* flag : {"--name", "--scope", "--depth", "--max-pages", "--allow", "--deny", "--delay",
-                             "--host-concurrency", "--max-crawl-delay", "--max-links", "--no-robots", "--retries"})
+    for (const char* flag :
+         {"--name", "--scope", "--depth", "--max-pages", "--allow", "--deny", "--delay",
+          "--host-concurrency", "--max-crawl-delay", "--max-links", "--no-robots", "--retries"})
       if (sub->count(flag) > 0) o->job_flags_given.push_back(flag);
     run = [o] { return run_submit(*o); };
   });

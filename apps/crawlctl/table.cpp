@@ -11,16 +11,23 @@ std::string escape_control(const std::string& text) {
   out.reserve(text.size());
   for (char c : text) {
     const auto byte = static_cast<unsigned char>(c);
-    if (c == '\n') out += "\\n";
-    else if (c == '\t') out += "\\t";
-    else if (c == '\r') out += "\\r";
-    else if (byte < 0x20 || byte == 0x7f) out += fmt::format("\\x{:02x}", byte);
-    else out += c;
+    if (c == '\n')
+      out += "\\n";
+    else if (c == '\t')
+      out += "\\t";
+    else if (c == '\r')
+      out += "\\r";
+    else if (byte < 0x20 || byte == 0x7f)
+      out += fmt::format("\\x{:02x}", byte);
+    else
+      out += c;
   }
   return out;
 }
 
-void Table::print(std::FILE* out) const { fmt::print(out, "{}", render()); }
+void Table::print(std::FILE* out) const {
+  fmt::print(out, "{}", render());
+}
 
 std::string Table::render() const {
   std::vector<std::vector<std::string>> cells;

@@ -52,9 +52,10 @@ Result<std::vector<std::string>> expand_bracket(std::string_view body, std::size
       if (low[0] > high[0]) return fail("range '[{}]' is empty: {} is above {}", body, low, high);
       for (char c = low[0]; c <= high[0]; ++c) values.emplace_back(1, c);
     } else {
-      return fail("bad item '{}' in range '[{}]' (expected numbers like 01-50 or letters of one "
-                  "case like a-f)",
-                  item, body);
+      return fail(
+          "bad item '{}' in range '[{}]' (expected numbers like 01-50 or letters of one "
+          "case like a-f)",
+          item, body);
     }
   }
   return values;
@@ -62,7 +63,9 @@ Result<std::vector<std::string>> expand_bracket(std::string_view body, std::size
 
 }  // namespace
 
-bool has_range(std::string_view pattern) { return pattern.find('[') != std::string_view::npos; }
+bool has_range(std::string_view pattern) {
+  return pattern.find('[') != std::string_view::npos;
+}
 
 Result<std::vector<std::string>> expand_range(std::string_view pattern, std::size_t cap) {
   // Split into literal text and brackets, expand each bracket, then take the product.

@@ -6,13 +6,13 @@
 #include <optional>
 #include <unordered_map>
 
+#include <fmt/format.h>
+
 #include "config/host_range.hpp"
 #include "config/values.hpp"
 #include "config/yaml_tree.hpp"
 #include "core/file.hpp"
 #include "core/suggest.hpp"
-
-#include <fmt/format.h>
 
 namespace crawl::config {
 
@@ -74,17 +74,27 @@ struct HostSettings {
 };
 
 const Keys k_top_keys{"defaults", "hosts", "groups", "redis", "worker", "job"};
-const Keys k_setting_keys{"port",          "user",          "identity_file",     "password_env",
-                          "password_file", "workers",       "remote_dir",        "transport",
-                          "host_key_checking", "install_command", "known_hosts",
-                          "connect_timeout", "command_timeout", "labels"};
+const Keys k_setting_keys{"port",
+                          "user",
+                          "identity_file",
+                          "password_env",
+                          "password_file",
+                          "workers",
+                          "remote_dir",
+                          "transport",
+                          "host_key_checking",
+                          "install_command",
+                          "known_hosts",
+                          "connect_timeout",
+                          "command_timeout",
+                          "labels"};
 const Keys k_redis_keys{"url", "password_env", "password_file", "key_prefix"};
 const Keys k_job_keys{"delay", "host_concurrency", "max_crawl_delay", "max_links_per_page"};
-const Keys k_worker_keys{"concurrency",    "parse_threads",   "user_agent",         "robots_agent",
-                         "max_body",       "connect_timeout", "timeout",            "low_speed_bytes",
-                         "low_speed_time", "max_redirects",   "heartbeat_interval", "heartbeat_ttl",
-                         "log_max_size",   "log_keep",        "log_level",          "stats_interval",
-                         "body_memory"};
+const Keys k_worker_keys{
+    "concurrency",        "parse_threads", "user_agent",      "robots_agent",   "max_body",
+    "connect_timeout",    "timeout",       "low_speed_bytes", "low_speed_time", "max_redirects",
+    "heartbeat_interval", "heartbeat_ttl", "log_max_size",    "log_keep",       "log_level",
+    "stats_interval",     "body_memory"};
 
 Keys with(Keys keys, std::string_view extra) {
   keys.push_back(extra);
@@ -96,24 +106,27 @@ bool is_name_char(char c) {
          c == '-' || c == '_';
 }
 
-bool is_alnum(char c) { return is_name_char(c) && c != '.' && c != '-' && c != '_'; }
+bool is_alnum(char c) {
+  return is_name_char(c) && c != '.' && c != '-' && c != '_';
+}
 
 // A hostile value quoted in a message: control bytes escaped, cut at 80 characters.
 std::string printable(std::string_view s) {
   std::string out;
   for (char c : s.substr(0, 80)) {
     const auto u = static_cast<unsigned char>(c);
-    if (u < 0x20 || u == 0x7f) out += fmt::format("\\x{:02x}", u);
-    else out += c;
+    if (u < 0x20 || u == 0x7f)
+      out += fmt::format("\\x{:02x}", u);
+    else
+      out += c;
   }
   if (s.size() > 80) out += "...";
   return out;
 }
 
 bool has_control(std::string_view s) {
-  return std::any_of(s.begin(), s.end(), [](char c) {
-    return static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
-  });
+  return std::any_of(s.begin(), s.end(),
+                     [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
 }
 
 class Parser {
@@ -127,12 +140,18 @@ class Parser {
     const Node* groups = nullptr;
     for_each(root, "at top level", k_top_keys, [&](const Node& key_node, const Node& value) {
       const std::string& key = key_node.value;
-      if (key == "defaults") read_settings(value, "in defaults", k_setting_keys, m_defaults);
-      else if (key == "hosts") hosts = &value;
-      else if (key == "groups") groups = &value;
-      else if (key == "redis") read_redis(value);
-      else if (key == "job") read_job(value);
-      else read_worker(value);
+      if (key == "defaults")
+        read_settings(value, "in defaults", k_setting_keys, m_defaults);
+      else if (key == "hosts")
+        hosts = &value;
+      else if (key == "groups")
+        groups = &value;
+      else if (key == "redis")
+        read_redis(value);
+      else if (key == "job")
+        read_job(value);
+      else
+        read_worker(value);
     });
     // Hosts are resolved once the defaults are known, wherever `defaults` was written.
     if (hosts != nullptr) read_hosts(*hosts, nullptr, HostSettings{});
@@ -158,8 +177,8 @@ class Parser {
                                    fmt::format(format, std::forward<Args>(args)...)));
   }
 
-  // Calls fn(key node, value node) for each entry of a mapping after checking that each key is a known,
-  // unique scalar. A null node is an empty mapping.
+  // Calls fn(key node, value node) for each entry of a mapping after checking that each key is a
+  // known, unique scalar. A null node is an empty mapping.
   template <class Fn>
   void for_each(const Node& map, std::string_view where, const Keys& keys, Fn&& fn) {
     if (map.kind == Node::Kind::null) return;
@@ -202,8 +221,8 @@ class Parser {
       return std::nullopt;
     }
     if (value.value.size() > k_max_value_bytes) {
-      error(value, "'{}' is {} bytes long, more than the {} a value may hold", key, value.value.size(),
-            k_max_value_bytes);
+      error(value, "'{}' is {} bytes long, more than the {} a value may hold", key,
+            value.value.size(), k_max_value_bytes);
       return std::nullopt;
     }
     return value.value;
@@ -299,7 +318,8 @@ class Parser {
     auto s = text(value, key);
     if (!s) return std::nullopt;
     const bool leading_digit = (*s)[0] >= '0' && (*s)[0] <= '9';
-    if (leading_digit || !std::all_of(s->begin(), s->end(), [](char c) { return is_alnum(c) || c == '_'; })) {
+    if (leading_digit ||
+        !std::all_of(s->begin(), s->end(), [](char c) { return is_alnum(c) || c == '_'; })) {
       error(value, "'{}' must be an environment variable name, not '{}'", key, *s);
       return std::nullopt;
     }
@@ -308,32 +328,43 @@ class Parser {
 
   // --- sections ---
 
-  void read_settings(const Node& map, std::string_view where, const Keys& keys,
-                     HostSettings& out, const std::function<void(const Node&, const Node&)>&
-                                            other = nullptr) {
+  void read_settings(const Node& map, std::string_view where, const Keys& keys, HostSettings& out,
+                     const std::function<void(const Node&, const Node&)>& other = nullptr) {
     for_each(map, where, keys, [&](const Node& key_node, const Node& value) {
       const std::string& key = key_node.value;
-      if (key == "port") out.port = integer(value, key, 1, 65535);
-      else if (key == "workers") out.workers = integer(value, key, 0, 1024);
-      else if (key == "user") out.user = checked(value, key, check_user_name);
-      else if (key == "identity_file") out.identity_file = text(value, key);
-      else if (key == "password_env") out.password_env = env_name(value, key);
-      else if (key == "password_file") out.password_file = text(value, key);
-      else if (key == "remote_dir") out.remote_dir = text(value, key);
-      else if (key == "install_command") out.install_command = text(value, key);
-      else if (key == "known_hosts") out.known_hosts = text(value, key);
+      if (key == "port")
+        out.port = integer(value, key, 1, 65535);
+      else if (key == "workers")
+        out.workers = integer(value, key, 0, 1024);
+      else if (key == "user")
+        out.user = checked(value, key, check_user_name);
+      else if (key == "identity_file")
+        out.identity_file = text(value, key);
+      else if (key == "password_env")
+        out.password_env = env_name(value, key);
+      else if (key == "password_file")
+        out.password_file = text(value, key);
+      else if (key == "remote_dir")
+        out.remote_dir = text(value, key);
+      else if (key == "install_command")
+        out.install_command = text(value, key);
+      else if (key == "known_hosts")
+        out.known_hosts = text(value, key);
       else if (key == "transport")
-        out.transport = choice<Transport>(value, key, {{"ssh", Transport::ssh},
-                                                       {"local", Transport::local}});
+        out.transport =
+            choice<Transport>(value, key, {{"ssh", Transport::ssh}, {"local", Transport::local}});
       else if (key == "host_key_checking")
         out.host_key_checking = choice<HostKeyPolicy>(
-            value, key, {{"strict", HostKeyPolicy::strict}, {"accept-new", HostKeyPolicy::accept_new}});
+            value, key,
+            {{"strict", HostKeyPolicy::strict}, {"accept-new", HostKeyPolicy::accept_new}});
       else if (key == "connect_timeout")
         out.connect_timeout = duration(value, key, std::chrono::milliseconds(100));
       else if (key == "command_timeout")
         out.command_timeout = duration(value, key, std::chrono::milliseconds(100));
-      else if (key == "labels") read_labels(value, out.labels);
-      else if (other) other(key_node, value);
+      else if (key == "labels")
+        read_labels(value, out.labels);
+      else if (other)
+        other(key_node, value);
     });
   }
 
@@ -369,8 +400,8 @@ class Parser {
   }
 
   void read_hosts(const Node& map, Group* group, const HostSettings& group_settings) {
-    const std::string where = group ? fmt::format("in the hosts of group '{}'", group->name)
-                                    : std::string("in hosts");
+    const std::string where =
+        group ? fmt::format("in the hosts of group '{}'", group->name) : std::string("in hosts");
     if (map.kind == Node::Kind::sequence) {
       error(map, "'hosts' must map each host name to its settings (write 'name:' with a colon)");
       return;
@@ -398,8 +429,7 @@ class Parser {
         if (!valid_name(names[i], key, "host")) return;
         Host host;
         host.name = names[i];
-        host.address = addresses.empty() ? names[i]
-                                         : addresses[addresses.size() == 1 ? 0 : i];
+        host.address = addresses.empty() ? names[i] : addresses[addresses.size() == 1 ? 0 : i];
         host.line = key.line;
         m_defaults.apply_to(host);
         group_settings.apply_to(host);
@@ -448,8 +478,10 @@ class Parser {
   bool valid_name(const std::string& name, const Node& at, std::string_view what) {
     if (name.empty() || !is_alnum(name[0]) ||
         !std::all_of(name.begin(), name.end(), is_name_char)) {
-      error(at, "{} name '{}' must start with a letter or digit and hold only letters, digits, "
-                "'.', '-' and '_'", what, name);
+      error(at,
+            "{} name '{}' must start with a letter or digit and hold only letters, digits, "
+            "'.', '-' and '_'",
+            what, name);
       return false;
     }
     return true;
@@ -473,33 +505,33 @@ class Parser {
 
   void read_redis(const Node& map) {
     RedisSettings& r = m_inventory.redis;
-    for_each(map, "in redis", k_redis_keys,
-             [&](const Node& key_node, const Node& value) {
+    for_each(map, "in redis", k_redis_keys, [&](const Node& key_node, const Node& value) {
       const std::string& key = key_node.value;
-               if (key == "url") {
-                 auto url = single_line(value, key);
-                 if (!url) return;
-                 if (url->starts_with("rediss://")) {
-                   error(value, "'url': TLS (rediss://) is not supported; reach Redis over a "
-                                "private network, a VPN or a tunnel");
-                   return;
-                 }
-                 if (!url->starts_with("redis://") && !url->starts_with("unix://")) {
-                   error(value, "'url' must start with redis:// or unix://, not '{}'", *url);
-                   return;
-                 }
-                 r.url = *url;
-               } else if (key == "password_env") {
-                 if (auto v = env_name(value, key)) r.password_env = *v;
-               } else if (key == "password_file") {
-                 if (auto v = text(value, key)) r.password_file = *v;
-               } else if (auto v = single_line(value, key)) {
-                 if (v->find(' ') != std::string::npos)
-                   error(value, "'key_prefix' must not contain spaces");
-                 else
-                   r.key_prefix = *v;
-               }
-             });
+      if (key == "url") {
+        auto url = single_line(value, key);
+        if (!url) return;
+        if (url->starts_with("rediss://")) {
+          error(value,
+                "'url': TLS (rediss://) is not supported; reach Redis over a "
+                "private network, a VPN or a tunnel");
+          return;
+        }
+        if (!url->starts_with("redis://") && !url->starts_with("unix://")) {
+          error(value, "'url' must start with redis:// or unix://, not '{}'", *url);
+          return;
+        }
+        r.url = *url;
+      } else if (key == "password_env") {
+        if (auto v = env_name(value, key)) r.password_env = *v;
+      } else if (key == "password_file") {
+        if (auto v = text(value, key)) r.password_file = *v;
+      } else if (auto v = single_line(value, key)) {
+        if (v->find(' ') != std::string::npos)
+          error(value, "'key_prefix' must not contain spaces");
+        else
+          r.key_prefix = *v;
+      }
+    });
   }
 
   void read_worker(const Node& map) {
@@ -511,31 +543,47 @@ class Parser {
     const Node* ttl_node = nullptr;
     for_each(map, "in worker", k_worker_keys, [&](const Node& key_node, const Node& value) {
       const std::string& key = key_node.value;
-      if (key == "concurrency") set(w.concurrency, integer(value, key, 1, 4096));
-      else if (key == "parse_threads") set(w.parse_threads, integer(value, key, 0, 256));
-      else if (key == "user_agent") set(w.user_agent, single_line(value, key, k_max_agent_bytes));
-      else if (key == "robots_agent") set(w.robots_agent, single_line(value, key, k_max_agent_bytes));
-      else if (key == "max_body") set(w.max_body_bytes, size(value, key, 1024));
-      else if (key == "body_memory") set(w.body_memory, size(value, key, 1u << 20));
-      else if (key == "connect_timeout") set(w.connect_timeout, duration(value, key, milliseconds(100)));
-      else if (key == "timeout") set(w.timeout, duration(value, key, milliseconds(100)));
-      else if (key == "low_speed_bytes") set(w.low_speed_bytes, size(value, key, 0));
-      else if (key == "low_speed_time") set(w.low_speed_time, duration(value, key, milliseconds(1000)));
-      else if (key == "max_redirects") set(w.max_redirects, integer(value, key, 0, 50));
+      if (key == "concurrency")
+        set(w.concurrency, integer(value, key, 1, 4096));
+      else if (key == "parse_threads")
+        set(w.parse_threads, integer(value, key, 0, 256));
+      else if (key == "user_agent")
+        set(w.user_agent, single_line(value, key, k_max_agent_bytes));
+      else if (key == "robots_agent")
+        set(w.robots_agent, single_line(value, key, k_max_agent_bytes));
+      else if (key == "max_body")
+        set(w.max_body_bytes, size(value, key, 1024));
+      else if (key == "body_memory")
+        set(w.body_memory, size(value, key, 1u << 20));
+      else if (key == "connect_timeout")
+        set(w.connect_timeout, duration(value, key, milliseconds(100)));
+      else if (key == "timeout")
+        set(w.timeout, duration(value, key, milliseconds(100)));
+      else if (key == "low_speed_bytes")
+        set(w.low_speed_bytes, size(value, key, 0));
+      else if (key == "low_speed_time")
+        set(w.low_speed_time, duration(value, key, milliseconds(1000)));
+      else if (key == "max_redirects")
+        set(w.max_redirects, integer(value, key, 0, 50));
       else if (key == "heartbeat_interval")
         set(w.heartbeat_interval, duration(value, key, milliseconds(100)));
       else if (key == "heartbeat_ttl") {
         set(w.heartbeat_ttl, duration(value, key, milliseconds(300)));
         ttl_node = &value;
-      } else if (key == "log_max_size") set(w.log_max_bytes, size(value, key, 4096));
-      else if (key == "log_keep") set(w.log_keep, integer(value, key, 0, 100));
-      else if (key == "stats_interval") set(w.stats_interval, duration(value, key, milliseconds(0)));
-      else if (auto level = choice<bool>(value, key, {{"info", false}, {"debug", true}})) w.log_debug = *level;
+      } else if (key == "log_max_size")
+        set(w.log_max_bytes, size(value, key, 4096));
+      else if (key == "log_keep")
+        set(w.log_keep, integer(value, key, 0, 100));
+      else if (key == "stats_interval")
+        set(w.stats_interval, duration(value, key, milliseconds(0)));
+      else if (auto level = choice<bool>(value, key, {{"info", false}, {"debug", true}}))
+        w.log_debug = *level;
     });
     if (w.heartbeat_ttl < 2 * w.heartbeat_interval) {
       error(ttl_node != nullptr ? *ttl_node : map,
             "'heartbeat_ttl' ({}ms) must be at least twice 'heartbeat_interval' ({}ms), or a "
-            "busy worker is taken for dead", w.heartbeat_ttl.count(), w.heartbeat_interval.count());
+            "busy worker is taken for dead",
+            w.heartbeat_ttl.count(), w.heartbeat_interval.count());
     }
   }
 
@@ -544,10 +592,14 @@ class Parser {
     using std::chrono::milliseconds;
     for_each(map, "in job", k_job_keys, [&](const Node& key_node, const Node& value) {
       const std::string& key = key_node.value;
-      if (key == "delay") j.delay = duration(value, key, milliseconds(0));
-      else if (key == "max_crawl_delay") j.max_crawl_delay = duration(value, key, milliseconds(0));
-      else if (key == "host_concurrency") j.host_concurrency = integer(value, key, 1, 1024);
-      else j.max_links_per_page = integer(value, key, 0, 1'000'000);
+      if (key == "delay")
+        j.delay = duration(value, key, milliseconds(0));
+      else if (key == "max_crawl_delay")
+        j.max_crawl_delay = duration(value, key, milliseconds(0));
+      else if (key == "host_concurrency")
+        j.host_concurrency = integer(value, key, 1, 1024);
+      else
+        j.max_links_per_page = integer(value, key, 0, 1'000'000);
     });
   }
 

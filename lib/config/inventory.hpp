@@ -24,18 +24,18 @@ std::string_view to_string(HostKeyPolicy policy);
 
 struct Host {
   std::string name;
-  std::string address;            // what to connect to; the name unless set
+  std::string address;  // what to connect to; the name unless set
   int port = 22;
-  std::string user;               // "" = the controller's user name (or ~/.ssh/config's)
-  std::string identity_file;      // "" = the ssh agent and ~/.ssh/config decide
-  std::string password_env;       // name of an environment variable holding a password
-  std::string password_file;      // or a file holding it; passwords never sit in hosts.yaml
-  int workers = 1;                // crawlworker processes to run there
+  std::string user;                  // "" = the controller's user name (or ~/.ssh/config's)
+  std::string identity_file;         // "" = the ssh agent and ~/.ssh/config decide
+  std::string password_env;          // name of an environment variable holding a password
+  std::string password_file;         // or a file holding it; passwords never sit in hosts.yaml
+  int workers = 1;                   // crawlworker processes to run there
   std::string remote_dir = "crawl";  // relative paths are under the login's home directory
   Transport transport = Transport::ssh;
   HostKeyPolicy host_key_checking = HostKeyPolicy::accept_new;
-  std::string install_command;    // installs missing prerequisites; "" = report them instead
-  std::string known_hosts;        // "" = ~/.ssh/config's UserKnownHostsFile, else ~/.ssh/known_hosts
+  std::string install_command;  // installs missing prerequisites; "" = report them instead
+  std::string known_hosts;      // "" = ~/.ssh/config's UserKnownHostsFile, else ~/.ssh/known_hosts
   std::chrono::milliseconds connect_timeout{10'000};   // TCP connect, SSH handshake and auth
   std::chrono::milliseconds command_timeout{120'000};  // each remote command or upload
   std::map<std::string, std::string> labels;
@@ -64,16 +64,17 @@ struct WorkerSettings {
   std::uint64_t max_body_bytes = 10u << 20;
   std::uint64_t body_memory = 32u << 20;  // bodies kept in memory at once, all transfers and parses
   std::chrono::milliseconds connect_timeout{10'000};
-  std::chrono::milliseconds timeout{30'000};  // a whole transfer; each redirect hop is a transfer of its own
-  std::uint64_t low_speed_bytes = 1024;       // abort below this many bytes per second ...
+  std::chrono::milliseconds timeout{
+      30'000};  // a whole transfer; each redirect hop is a transfer of its own
+  std::uint64_t low_speed_bytes = 1024;              // abort below this many bytes per second ...
   std::chrono::milliseconds low_speed_time{10'000};  // ... sustained for this long
   int max_redirects = 5;
   std::chrono::milliseconds heartbeat_interval{2'000};
-  std::chrono::milliseconds heartbeat_ttl{10'000};  // a worker silent this long is dead
-  std::uint64_t log_max_bytes = 64u << 20;          // rotate the worker log past this size
-  int log_keep = 3;                                 // rotated logs kept
-  bool log_debug = false;                           // log_level: debug logs every URL's outcome
-  std::chrono::milliseconds stats_interval{60'000}; // an event=stats line this often (0: never)
+  std::chrono::milliseconds heartbeat_ttl{10'000};   // a worker silent this long is dead
+  std::uint64_t log_max_bytes = 64u << 20;           // rotate the worker log past this size
+  int log_keep = 3;                                  // rotated logs kept
+  bool log_debug = false;                            // log_level: debug logs every URL's outcome
+  std::chrono::milliseconds stats_interval{60'000};  // an event=stats line this often (0: never)
 };
 
 // Options for the jobs `crawlctl submit` creates with this file; its flags win, and what

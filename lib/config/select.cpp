@@ -1,11 +1,10 @@
 #include "config/select.hpp"
 
-#include <fnmatch.h>
-
 #include <string>
 #include <unordered_map>
 
 #include <fmt/format.h>
+#include <fnmatch.h>
 
 #include "config/host_range.hpp"
 #include "core/suggest.hpp"
@@ -20,7 +19,8 @@ bool glob_match(const std::string& pattern, const std::string& text) {
 
 // Marks in `hit` the hosts that one term (without its ! or & prefix) matches. Returns an error
 // message for a range that names hosts only in part.
-std::string match_term(const Inventory& inventory, const std::string& term, std::vector<bool>& hit) {
+std::string match_term(const Inventory& inventory, const std::string& term,
+                       std::vector<bool>& hit) {
   const auto& hosts = inventory.hosts;
   if (term == "all" || term == "*") {
     hit.assign(hosts.size(), true);
@@ -48,12 +48,15 @@ std::string match_term(const Inventory& inventory, const std::string& term, std:
       std::vector<std::string> missing;
       for (const auto& name : *names) {
         auto it = index.find(name);
-        if (it == index.end()) missing.push_back(name);
-        else hit[it->second] = true;
+        if (it == index.end())
+          missing.push_back(name);
+        else
+          hit[it->second] = true;
       }
       if (missing.size() < names->size() && !missing.empty()) {
         if (missing.size() > 3) missing.resize(3), missing.push_back("...");
-        return fmt::format("'{}' names hosts that do not exist: {}", term, fmt::join(missing, ", "));
+        return fmt::format("'{}' names hosts that do not exist: {}", term,
+                           fmt::join(missing, ", "));
       }
       if (missing.empty()) return {};
     }
@@ -93,9 +96,8 @@ Result<std::vector<std::size_t>> select_hosts(const Inventory& inventory, std::s
       return fail("--limit: {}", problem);
     if (std::find(hit.begin(), hit.end(), true) == hit.end()) {
       return fail("--limit: '{}' matches no host, group or label{}", body,
-                  body.find('=') == std::string::npos
-                      ? did_you_mean(body, known_names(inventory))
-                      : std::string());
+                  body.find('=') == std::string::npos ? did_you_mean(body, known_names(inventory))
+                                                      : std::string());
     }
     for (std::size_t i = 0; i < n; ++i) {
       if (op == '+') plus[i] = plus[i] || hit[i];

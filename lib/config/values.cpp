@@ -48,9 +48,18 @@ Result<std::uint64_t> parse_size(std::string_view text) {
     return fail("'{}' is not a size (examples: 65536, 64KiB, 10MiB)", text);
   if (number < 0) return fail("size '{}' is negative", text);
   static constexpr std::array<std::pair<std::string_view, double>, 12> units{{
-      {"", 1.0}, {"B", 1.0}, {"k", 1024.0}, {"K", 1024.0}, {"KiB", 1024.0}, {"KB", 1e3},
-      {"M", 1048576.0}, {"MiB", 1048576.0}, {"MB", 1e6},
-      {"G", 1073741824.0}, {"GiB", 1073741824.0}, {"GB", 1e9},
+      {"", 1.0},
+      {"B", 1.0},
+      {"k", 1024.0},
+      {"K", 1024.0},
+      {"KiB", 1024.0},
+      {"KB", 1e3},
+      {"M", 1048576.0},
+      {"MiB", 1048576.0},
+      {"MB", 1e6},
+      {"G", 1073741824.0},
+      {"GiB", 1073741824.0},
+      {"GB", 1e9},
   }};
   for (auto [name, factor] : units)
     if (unit == name) {
@@ -84,9 +93,8 @@ std::string check_user_name(std::string_view user) {
   if (user.empty()) return "it is empty";
   if (user.size() > 64) return fmt::format("it is {} characters long (at most 64)", user.size());
   if (user.front() == '-') return "it starts with '-'";
-  const std::string bad = first_bad(user, [](char c) {
-    return ascii_alnum(c) || c == '.' || c == '_' || c == '-' || c == '@';
-  });
+  const std::string bad = first_bad(
+      user, [](char c) { return ascii_alnum(c) || c == '.' || c == '_' || c == '-' || c == '@'; });
   if (!bad.empty())
     return fmt::format("{} is not allowed (letters, digits, '.', '_', '-' and '@' are)", bad);
   return {};
@@ -94,7 +102,8 @@ std::string check_user_name(std::string_view user) {
 
 std::string check_address(std::string_view address) {
   if (address.empty()) return "it is empty";
-  if (address.size() > 253) return fmt::format("it is {} characters long (at most 253)", address.size());
+  if (address.size() > 253)
+    return fmt::format("it is {} characters long (at most 253)", address.size());
   if (address.front() == '-') return "it starts with '-'";
   // An IPv6 address may name its zone after '%' (fe80::1%eth0); nothing else may hold '%'.
   std::string_view host = address, zone;
@@ -103,15 +112,17 @@ std::string check_address(std::string_view address) {
     zone = address.substr(percent + 1);
     if (host.find(':') == std::string_view::npos) return "'%' is allowed only before an IPv6 zone";
     if (zone.empty()) return "the IPv6 zone after '%' is empty";
-    const std::string bad = first_bad(zone, [](char c) { return ascii_alnum(c) || c == '.' || c == '_' || c == '-'; });
+    const std::string bad =
+        first_bad(zone, [](char c) { return ascii_alnum(c) || c == '.' || c == '_' || c == '-'; });
     if (!bad.empty()) return fmt::format("{} is not allowed in an IPv6 zone", bad);
   }
-  const std::string bad = first_bad(host, [](char c) {
-    return ascii_alnum(c) || c == '.' || c == '-' || c == '_' || c == ':';
-  });
+  const std::string bad = first_bad(
+      host, [](char c) { return ascii_alnum(c) || c == '.' || c == '-' || c == '_' || c == ':'; });
   if (!bad.empty())
-    return fmt::format("{} is not allowed (a DNS name, an IPv4 or an IPv6 address: letters, digits, "
-                       "'.', '-', '_' and ':')", bad);
+    return fmt::format(
+        "{} is not allowed (a DNS name, an IPv4 or an IPv6 address: letters, digits, "
+        "'.', '-', '_' and ':')",
+        bad);
   return {};
 }
 

@@ -11,10 +11,14 @@ namespace crawl::config::yaml {
 
 std::string_view kind_name(Node::Kind kind) {
   switch (kind) {
-    case Node::Kind::null: return "nothing";
-    case Node::Kind::scalar: return "a value";
-    case Node::Kind::sequence: return "a list";
-    case Node::Kind::map: return "a mapping";
+    case Node::Kind::null:
+      return "nothing";
+    case Node::Kind::scalar:
+      return "a value";
+    case Node::Kind::sequence:
+      return "a list";
+    case Node::Kind::map:
+      return "a mapping";
   }
   return "?";
 }

@@ -17,8 +17,8 @@ namespace crawl::config::yaml {
 struct Node {
   enum class Kind { null, scalar, sequence, map };
   Kind kind = Kind::null;
-  int line = 0;    // 1-based
-  int column = 0;  // 1-based
+  int line = 0;         // 1-based
+  int column = 0;       // 1-based
   std::string value;    // scalar text, verbatim
   bool quoted = false;  // written quoted, as a block scalar or with an explicit tag: a string
   std::vector<const Node*> items;                            // sequence items

@@ -1,12 +1,12 @@
 #include "core/file.hpp"
 
-#include <sys/stat.h>
-
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <sstream>
+
+#include <sys/stat.h>
 
 namespace crawl {
 
@@ -21,7 +21,8 @@ Result<std::string> read_file(const std::string& path) {
 
 Result<std::string> read_file(const std::string& path, std::size_t max_bytes) {
   struct stat st {};
-  if (::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && static_cast<std::size_t>(st.st_size) > max_bytes)
+  if (::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
+      static_cast<std::size_t>(st.st_size) > max_bytes)
     return fail(ErrorKind::invalid, "{}: {} bytes is more than the {} this file may hold", path,
                 static_cast<long long>(st.st_size), max_bytes);
   std::ifstream in(path, std::ios::binary);
@@ -32,7 +33,8 @@ Result<std::string> read_file(const std::string& path, std::size_t max_bytes) {
   if (in.bad()) return fail("{}: read error: {}", path, std::strerror(errno));
   out.resize(static_cast<std::size_t>(in.gcount()));
   if (out.size() > max_bytes)
-    return fail(ErrorKind::invalid, "{}: more than the {} bytes this file may hold", path, max_bytes);
+    return fail(ErrorKind::invalid, "{}: more than the {} bytes this file may hold", path,
+                max_bytes);
   return out;
 }
 
@@ -42,10 +44,10 @@ std::string loose_permissions(const std::string& path) {
   const unsigned mode = st.st_mode & 07777;
   if ((mode & 077) == 0) return {};
   const char* who = (mode & 044) == 044 ? "its group and others may read it"
-                    : (mode & 040)       ? "its group may read it"
-                    : (mode & 04)        ? "others may read it"
-                    : (mode & 020)       ? "its group may write it"
-                                         : "others may write it";
+                    : (mode & 040)      ? "its group may read it"
+                    : (mode & 04)       ? "others may read it"
+                    : (mode & 020)      ? "its group may write it"
+                                        : "others may write it";
   return fmt::format("mode {:04o}: {} (chmod 600 it)", mode, who);
 }
 

@@ -1,11 +1,10 @@
 #include "core/logging.hpp"
 
 #include <fcntl.h>
-#include <unistd.h>
-
 #include <spdlog/sinks/rotating_file_sink.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 namespace crawl {
 

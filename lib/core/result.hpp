@@ -34,6 +34,8 @@ tl::unexpected<Error> fail(ErrorKind kind, fmt::format_string<Args...> format, A
   return tl::unexpected<Error>(Error{fmt::format(format, std::forward<Args>(args)...), kind});
 }
 
-inline tl::unexpected<Error> fail(Error error) { return tl::unexpected<Error>(std::move(error)); }
+inline tl::unexpected<Error> fail(Error error) {
+  return tl::unexpected<Error>(std::move(error));
+}
 
 }  // namespace crawl

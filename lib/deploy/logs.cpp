@@ -127,8 +127,8 @@ Step logs_step(const config::Host& host, const LogRequest& request) {
   const long poll_ms = std::max<long>(100, request.poll.count());
   std::string s = "d=" + shell_path(host.remote_dir) + "\n";
   s += fmt::format("lines={}\nfollow={}\npoll={}.{:03}\nbeats={}\ngrep={}\n", request.tail_lines,
-                   request.follow ? 1 : 0, poll_ms / 1000, poll_ms % 1000, std::max<long>(1, 2000 / poll_ms),
-                   shell_quote(request.grep));
+                   request.follow ? 1 : 0, poll_ms / 1000, poll_ms % 1000,
+                   std::max<long>(1, 2000 / poll_ms), shell_quote(request.grep));
   s += k_script;
   Step step;
   step.name = "logs";
@@ -162,7 +162,8 @@ bool FrameParser::feed(std::string_view chunk) {
         m_frame = FrameHeader{};
         m_frame.kind = m_header.empty() ? '\0' : m_header[0];
         std::vector<std::string_view> words;
-        std::string_view rest = std::string_view(m_header).substr(std::min<std::size_t>(2, m_header.size()));
+        std::string_view rest =
+            std::string_view(m_header).substr(std::min<std::size_t>(2, m_header.size()));
         if (m_frame.kind == 'E') {
           m_frame.text = std::string(rest);
         } else {
@@ -172,18 +173,25 @@ bool FrameParser::feed(std::string_view chunk) {
             rest = sp == std::string_view::npos ? std::string_view() : rest.substr(sp + 1);
           }
           std::uint64_t index = 0;
-          const bool has_index = !words.empty() && parse_number(words[0], index) && index < 1'000'000;
+          const bool has_index =
+              !words.empty() && parse_number(words[0], index) && index < 1'000'000;
           m_frame.worker = static_cast<int>(index);
           bool ok = false;
           switch (m_frame.kind) {
-            case 'H': ok = words.empty(); break;
-            case 'G': ok = words.size() == 1 && has_index; break;
+            case 'H':
+              ok = words.empty();
+              break;
+            case 'G':
+              ok = words.size() == 1 && has_index;
+              break;
             case 'T':
             case 'D':
               ok = words.size() == 4 && has_index && parse_number(words[1], m_frame.end.inode) &&
-                   parse_number(words[2], m_frame.end.offset) && parse_number(words[3], m_frame.length);
+                   parse_number(words[2], m_frame.end.offset) &&
+                   parse_number(words[3], m_frame.length);
               break;
-            default: break;
+            default:
+              break;
           }
           if (!ok) {
             m_error = fmt::format("a malformed frame header '{}'", m_header);
@@ -200,7 +208,8 @@ bool FrameParser::feed(std::string_view chunk) {
         break;
       }
       case State::body: {
-        const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(m_left, chunk.size()));
+        const std::size_t n =
+            static_cast<std::size_t>(std::min<std::uint64_t>(m_left, chunk.size()));
         m_left -= n;
         m_sink(m_frame, chunk.substr(0, n), m_left == 0);
         chunk.remove_prefix(n);

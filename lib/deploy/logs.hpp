@@ -34,7 +34,7 @@ struct LogRequest {
   // For a worker without a cursor: its last `tail_lines` lines, or with -1 its whole log, the
   // rotated files included (oldest first).
   int tail_lines = 10;
-  std::string grep;  // POSIX extended regex the tail lines must match ("" = all)
+  std::string grep;     // POSIX extended regex the tail lines must match ("" = all)
   bool follow = false;  // keep sending new bytes until the connection closes
   std::chrono::milliseconds poll{500};
   std::map<int, LogCursor> cursors;  // by worker index

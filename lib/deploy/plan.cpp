@@ -69,7 +69,9 @@ Step exec_step(std::string name, std::string command, std::string input = "") {
   return step;
 }
 
-std::string sh(std::string_view script) { return "sh -c " + shell_quote(script); }
+std::string sh(std::string_view script) {
+  return "sh -c " + shell_quote(script);
+}
 
 std::string header(const config::Host& host) {
   return "d=" + shell_path(host.remote_dir) + "\n";
@@ -79,8 +81,10 @@ std::string yaml_string(std::string_view s) {
   std::string out = "\"";
   for (const char c : s) {
     if (c == '"' || c == '\\') out += '\\';
-    if (c == '\n') out += "\\n";
-    else out += c;
+    if (c == '\n')
+      out += "\\n";
+    else
+      out += c;
   }
   return out + "\"";
 }
@@ -143,10 +147,14 @@ std::string worker_id(const config::Host& host, int index) {
 Result<Probe> parse_probe(std::string_view output, std::string_view where) {
   Probe probe;
   for (const auto& [key, value] : key_values(output)) {
-    if (key == "os") probe.os = value;
-    else if (key == "arch") probe.arch = value;
-    else if (key == "missing") probe.missing.emplace_back(value);
-    else if (key == "sha256") probe.binary_sha256 = value;
+    if (key == "os")
+      probe.os = value;
+    else if (key == "arch")
+      probe.arch = value;
+    else if (key == "missing")
+      probe.missing.emplace_back(value);
+    else if (key == "sha256")
+      probe.binary_sha256 = value;
   }
   if (probe.os.empty() || probe.arch.empty())
     return fail("{}: the probe printed no platform (is the login shell POSIX?)", where);
@@ -283,9 +291,12 @@ done
 
 std::string_view to_string(WorkerProcess::State state) {
   switch (state) {
-    case WorkerProcess::State::running: return "running";
-    case WorkerProcess::State::exited: return "exited";
-    case WorkerProcess::State::none: return "none";
+    case WorkerProcess::State::running:
+      return "running";
+    case WorkerProcess::State::exited:
+      return "exited";
+    case WorkerProcess::State::none:
+      return "none";
   }
   return "?";
 }
@@ -303,11 +314,12 @@ Result<Inspection> parse_inspection(std::string_view output) {
     long long bytes = 0, mtime = 0, now = 0;
     if (std::sscanf(line.c_str(), "now %lld", &now) == 1) {
       out.now = now;
-    } else if (std::sscanf(line.c_str(), "worker %d %ld %15s %lld %lld", &w.index, &w.pid, state, &bytes, &mtime) == 5) {
+    } else if (std::sscanf(line.c_str(), "worker %d %ld %15s %lld %lld", &w.index, &w.pid, state,
+                           &bytes, &mtime) == 5) {
       const std::string_view st = state;
-      w.state = st == "running"  ? WorkerProcess::State::running
+      w.state = st == "running"                    ? WorkerProcess::State::running
                 : st == "exited" || st == "zombie" ? WorkerProcess::State::exited
-                                 : WorkerProcess::State::none;
+                                                   : WorkerProcess::State::none;
       w.log_bytes = bytes;
       w.log_mtime = mtime;
       out.workers.push_back(w);
@@ -348,18 +360,20 @@ Result<std::vector<Step>> plan(const config::Host& host, const Release& release,
     std::string missing;
     for (const auto& m : probe.missing) missing += (missing.empty() ? "" : ", ") + m;
     if (host.install_command.empty())
-      return fail("missing on the host: {} (install it, or set install_command in hosts.yaml)", missing);
+      return fail("missing on the host: {} (install it, or set install_command in hosts.yaml)",
+                  missing);
     steps.push_back(install_step(host));
   }
   // An upload that went in already stays (the activate that refused it did not touch it).
   const bool upload = !uploaded && probe.binary_sha256 != release.binary_sha256;
   if (upload) steps.push_back(upload_step(host, release));
-  steps.push_back(activate_step(host, release, uploaded || upload, options.restart, options, deploy_id));
+  steps.push_back(
+      activate_step(host, release, uploaded || upload, options.restart, options, deploy_id));
   return steps;
 }
 
-std::vector<Step> full_plan(const config::Host& host, const Release& release, const Options& options,
-                            std::string_view deploy_id) {
+std::vector<Step> full_plan(const config::Host& host, const Release& release,
+                            const Options& options, std::string_view deploy_id) {
   std::vector<Step> steps{read_sha_step(host), upload_step(host, release),
                           activate_step(host, release, true, options.restart, options, deploy_id)};
   if (!host.install_command.empty()) {
@@ -374,10 +388,14 @@ Activation parse_activation(std::string_view output) {
   for (const auto& [key, value] : key_values(output)) {
     int i = 0;
     if (number(value, i)) {
-      if (key == "started") a.started.push_back(i);
-      else if (key == "kept") a.kept.push_back(i);
-      else if (key == "stopped") a.stopped.push_back(i);
-      else if (key == "killed") a.killed.push_back(i);
+      if (key == "started")
+        a.started.push_back(i);
+      else if (key == "kept")
+        a.kept.push_back(i);
+      else if (key == "stopped")
+        a.stopped.push_back(i);
+      else if (key == "killed")
+        a.killed.push_back(i);
     }
   }
   return a;

@@ -24,9 +24,9 @@ struct Release {
   std::string binary_path;    // the local crawlworker
   std::string binary_sha256;  // lower-case hex
   std::uint64_t binary_size = 0;
-  std::string os = "Linux";   // `uname -s` and `uname -m` of the machines it runs on
+  std::string os = "Linux";  // `uname -s` and `uname -m` of the machines it runs on
   std::string arch;
-  std::string config;         // the workers' config file (worker_config())
+  std::string config;  // the workers' config file (worker_config())
 };
 
 struct Options {
@@ -88,8 +88,8 @@ Result<std::vector<Step>> plan(const config::Host& host, const Release& release,
                                bool uploaded, const Options& options, std::string_view deploy_id);
 
 // Everything a first deploy to an empty host does, for --dry-run.
-std::vector<Step> full_plan(const config::Host& host, const Release& release, const Options& options,
-                            std::string_view deploy_id);
+std::vector<Step> full_plan(const config::Host& host, const Release& release,
+                            const Options& options, std::string_view deploy_id);
 
 Step install_step(const config::Host& host);
 // SIGTERM to every worker, `grace` to drain, then SIGKILL; prints stopped=I / killed=I lines.
@@ -104,7 +104,7 @@ struct WorkerProcess {
   // that ran it) has not reaped yet: dead either way.
   enum class State { running, exited, none };
   int index = 0;
-  long pid = 0;                 // from the pid file; 0 = none
+  long pid = 0;  // from the pid file; 0 = none
   State state = State::none;
   std::int64_t log_bytes = -1;  // -1: no log
   std::int64_t log_mtime = 0;   // seconds since the epoch, by the host's clock
@@ -112,7 +112,7 @@ struct WorkerProcess {
 std::string_view to_string(WorkerProcess::State state);
 
 struct Inspection {
-  std::int64_t now = 0;  // the host's clock (s), to age the log mtimes by
+  std::int64_t now = 0;                // the host's clock (s), to age the log mtimes by
   std::vector<WorkerProcess> workers;  // by index
 };
 Result<Inspection> parse_inspection(std::string_view output);

@@ -5,8 +5,10 @@ namespace crawl::deploy {
 std::string shell_quote(std::string_view word) {
   std::string out = "'";
   for (const char c : word) {
-    if (c == '\'') out += "'\\''";
-    else out += c;
+    if (c == '\'')
+      out += "'\\''";
+    else
+      out += c;
   }
   return out + "'";
 }

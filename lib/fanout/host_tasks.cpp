@@ -39,7 +39,9 @@ tl::unexpected<Failure> step_failed(const deploy::Step& step, const ExecResult& 
   return failure(Outcome::step_failed, step.name, std::move(message));
 }
 
-std::string megabytes(std::uint64_t bytes) { return fmt::format("{:.1f} MB", bytes / 1e6); }
+std::string megabytes(std::uint64_t bytes) {
+  return fmt::format("{:.1f} MB", bytes / 1e6);
+}
 
 }  // namespace
 
@@ -57,7 +59,8 @@ Expected<TaskResult> deploy_host(Remote& remote, const config::Host& host, const
   TaskResult result;
   auto upload = [&](const deploy::Step& step) -> Expected<void> {
     state("uploading");
-    auto uploaded = remote.upload(step.local_path, step.remote_path, step.mode, step_deadline(host, task.deadline));
+    auto uploaded = remote.upload(step.local_path, step.remote_path, step.mode,
+                                  step_deadline(host, task.deadline));
     if (!uploaded) {
       if (uploaded.error().step.empty()) uploaded.error().step = "upload";
       return uploaded;
@@ -66,11 +69,12 @@ Expected<TaskResult> deploy_host(Remote& remote, const config::Host& host, const
     return {};
   };
   if (!same)
-    if (auto up = upload(deploy::upload_step(host, task.release)); !up) return tl::unexpected(up.error());
+    if (auto up = upload(deploy::upload_step(host, task.release)); !up)
+      return tl::unexpected(up.error());
 
   state("activating");
-  const auto first = deploy::activate_step(host, task.release, !same, task.options.restart, task.options,
-                                           task.deploy_id);
+  const auto first = deploy::activate_step(host, task.release, !same, task.options.restart,
+                                           task.options, task.deploy_id);
   auto ran = run_step(remote, host, first, task.deadline, task.options.stop_grace);
   if (!ran) return tl::unexpected(ran.error());
   bool installed_now = false;
@@ -86,8 +90,9 @@ Expected<TaskResult> deploy_host(Remote& remote, const config::Host& host, const
         continue;
       }
       state(step.name == "install" ? "installing" : "activating");
-      ran = run_step(remote, host, step, task.deadline, step.name == "activate" ? task.options.stop_grace
-                                                                                : std::chrono::milliseconds(0));
+      ran = run_step(
+          remote, host, step, task.deadline,
+          step.name == "activate" ? task.options.stop_grace : std::chrono::milliseconds(0));
       if (!ran) return tl::unexpected(ran.error());
       if (step.name == "install") {
         if (ran->status != 0) return step_failed(step, *ran);
@@ -98,11 +103,13 @@ Expected<TaskResult> deploy_host(Remote& remote, const config::Host& host, const
       auto again = deploy::parse_probe(ran->out, host.name);
       std::string what = "the host is still not ready";
       if (again && !again->missing.empty())
-        what = fmt::format("still missing after install_command: {}", fmt::join(again->missing, ", "));
+        what =
+            fmt::format("still missing after install_command: {}", fmt::join(again->missing, ", "));
       return failure(Outcome::step_failed, installed_now ? "install" : "activate", what);
     }
   }
-  if (ran->status == deploy::k_exit_missing_libraries && !installed_now && !host.install_command.empty()) {
+  if (ran->status == deploy::k_exit_missing_libraries && !installed_now &&
+      !host.install_command.empty()) {
     // The new binary lacks a library here: install, then activate it.
     state("installing");
     const auto install = deploy::install_step(host);
@@ -113,8 +120,8 @@ Expected<TaskResult> deploy_host(Remote& remote, const config::Host& host, const
     state("activating");
     // The upload is still there, unused: activate it now that its libraries are.
     ran = run_step(remote, host,
-                   deploy::activate_step(host, task.release, result.bytes_uploaded > 0, true, task.options,
-                                         task.deploy_id),
+                   deploy::activate_step(host, task.release, result.bytes_uploaded > 0, true,
+                                         task.options, task.deploy_id),
                    task.deadline, task.options.stop_grace);
     if (!ran) return tl::unexpected(ran.error());
   }
@@ -124,8 +131,10 @@ Expected<TaskResult> deploy_host(Remote& remote, const config::Host& host, const
   if (task.verify && host.workers > 0) {
     state("verifying");
     std::vector<ExpectedWorker> expected;
-    for (const int index : activation.started) expected.push_back({deploy::worker_id(host, index), task.deploy_id});
-    for (const int index : activation.kept) expected.push_back({deploy::worker_id(host, index), ""});
+    for (const int index : activation.started)
+      expected.push_back({deploy::worker_id(host, index), task.deploy_id});
+    for (const int index : activation.kept)
+      expected.push_back({deploy::worker_id(host, index), ""});
     auto silent = task.verify(expected);
     if (!silent) {
       auto f = silent.error();
@@ -133,12 +142,13 @@ Expected<TaskResult> deploy_host(Remote& remote, const config::Host& host, const
       return tl::unexpected(f);
     }
     if (!silent->empty()) {
-      std::string message = "no heartbeat in Redis from " + fmt::format("{}", fmt::join(*silent, ", "));
+      std::string message =
+          "no heartbeat in Redis from " + fmt::format("{}", fmt::join(*silent, ", "));
       // The first silent worker's log usually says why (a Redis it cannot reach, a bad config).
       const std::string& id = silent->front();
       const std::string log = "log/w" + id.substr(id.rfind('/') + 1) + ".log";
-      const std::string tail = "cd " + deploy::shell_path(host.remote_dir) + " && tail -n 5 " +
-                               deploy::shell_quote(log);
+      const std::string tail =
+          "cd " + deploy::shell_path(host.remote_dir) + " && tail -n 5 " + deploy::shell_quote(log);
       if (auto t = remote.exec(tail, "", step_deadline(host, task.deadline)); t && !t->out.empty())
         message += "; the end of " + log + ":\n" + trimmed(t->out);
       return failure(Outcome::step_failed, "verify", message);
@@ -146,12 +156,15 @@ Expected<TaskResult> deploy_host(Remote& remote, const config::Host& host, const
   }
 
   std::vector<std::string> parts;
-  if (!activation.started.empty()) parts.push_back(fmt::format("{} started", activation.started.size()));
+  if (!activation.started.empty())
+    parts.push_back(fmt::format("{} started", activation.started.size()));
   if (!activation.kept.empty()) parts.push_back(fmt::format("{} kept", activation.kept.size()));
   if (!activation.stopped.empty() || !activation.killed.empty())
-    parts.push_back(fmt::format("{} stopped", activation.stopped.size() + activation.killed.size()));
+    parts.push_back(
+        fmt::format("{} stopped", activation.stopped.size() + activation.killed.size()));
   if (installed_now) parts.push_back("prerequisites installed");
-  parts.push_back(result.bytes_uploaded ? megabytes(result.bytes_uploaded) + " uploaded" : "binary unchanged");
+  parts.push_back(result.bytes_uploaded ? megabytes(result.bytes_uploaded) + " uploaded"
+                                        : "binary unchanged");
   result.summary = fmt::format("{}", fmt::join(parts, ", "));
   return result;
 }
@@ -166,11 +179,13 @@ Expected<TaskResult> stop_host(Remote& remote, const config::Host& host,
   if (ran->status != 0) return step_failed(step, *ran);
   const auto a = deploy::parse_activation(ran->out);
   TaskResult result;
-  if (a.stopped.empty() && a.killed.empty()) result.summary = "no worker running";
-  else if (a.killed.empty()) result.summary = fmt::format("{} stopped", a.stopped.size());
+  if (a.stopped.empty() && a.killed.empty())
+    result.summary = "no worker running";
+  else if (a.killed.empty())
+    result.summary = fmt::format("{} stopped", a.stopped.size());
   else
-    result.summary = fmt::format("{} stopped, {} killed after {} s", a.stopped.size(), a.killed.size(),
-                                 grace.count() / 1000.0);
+    result.summary = fmt::format("{} stopped, {} killed after {} s", a.stopped.size(),
+                                 a.killed.size(), grace.count() / 1000.0);
   return result;
 }
 

@@ -20,7 +20,8 @@ struct ExpectedWorker {
 
 // Checks that these workers heartbeat, waiting as long as it judges right; returns the ids that
 // never did, or a failure when it cannot tell (Redis unreachable).
-using VerifyWorkers = std::function<Expected<std::vector<std::string>>(const std::vector<ExpectedWorker>& workers)>;
+using VerifyWorkers =
+    std::function<Expected<std::vector<std::string>>(const std::vector<ExpectedWorker>& workers)>;
 
 struct DeployTask {
   deploy::Release release;

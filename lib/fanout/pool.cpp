@@ -9,13 +9,20 @@ namespace crawl::fanout {
 
 std::string_view to_string(Outcome outcome) {
   switch (outcome) {
-    case Outcome::ok: return "ok";
-    case Outcome::unreachable: return "unreachable";
-    case Outcome::auth: return "auth";
-    case Outcome::host_key: return "host-key";
-    case Outcome::timeout: return "timeout";
-    case Outcome::step_failed: return "step-failed";
-    case Outcome::cancelled: return "not-started";
+    case Outcome::ok:
+      return "ok";
+    case Outcome::unreachable:
+      return "unreachable";
+    case Outcome::auth:
+      return "auth";
+    case Outcome::host_key:
+      return "host-key";
+    case Outcome::timeout:
+      return "timeout";
+    case Outcome::step_failed:
+      return "step-failed";
+    case Outcome::cancelled:
+      return "not-started";
   }
   return "?";
 }
@@ -30,7 +37,8 @@ bool stopped(const PoolOptions& options) {
 bool pause(const PoolOptions& options, Clock::time_point until) {
   while (Clock::now() < until) {
     if (stopped(options)) return false;
-    std::this_thread::sleep_for(std::min<Clock::duration>(until - Clock::now(), std::chrono::milliseconds(20)));
+    std::this_thread::sleep_for(
+        std::min<Clock::duration>(until - Clock::now(), std::chrono::milliseconds(20)));
   }
   return !stopped(options);
 }
@@ -38,7 +46,8 @@ bool pause(const PoolOptions& options, Clock::time_point until) {
 }  // namespace
 
 std::vector<HostReport> run(const std::vector<config::Host>& hosts, const RemoteFactory& connect,
-                            const Task& task, const PoolOptions& options, const Progress& progress) {
+                            const Task& task, const PoolOptions& options,
+                            const Progress& progress) {
   std::vector<HostReport> reports(hosts.size());
   for (std::size_t i = 0; i < hosts.size(); ++i) reports[i].host = i;
   std::atomic<std::size_t> next{0};
@@ -68,7 +77,8 @@ std::vector<HostReport> run(const std::vector<config::Host>& hosts, const Remote
       last = connected.error();
       remote.reset();
       if (!last.transient || attempt == options.connect_attempts) break;
-      std::uniform_int_distribution<long> jitter(options.retry_delay.count(), 2 * options.retry_delay.count());
+      std::uniform_int_distribution<long> jitter(options.retry_delay.count(),
+                                                 2 * options.retry_delay.count());
       if (!pause(options, Clock::now() + std::chrono::milliseconds(jitter(rng)))) break;
     }
     if (!remote) {
@@ -104,9 +114,9 @@ std::vector<HostReport> run(const std::vector<config::Host>& hosts, const Remote
   for (auto& thread : pool) thread.join();
   for (auto& report : reports)
     if (report.outcome == Outcome::cancelled && report.failure.message.empty())
-      report.failure = {Outcome::cancelled, "", Clock::now() >= options.deadline
-                                                   ? "not started: the deadline passed"
-                                                   : "not started: interrupted"};
+      report.failure = {Outcome::cancelled, "",
+                        Clock::now() >= options.deadline ? "not started: the deadline passed"
+                                                         : "not started: interrupted"};
   return reports;
 }
 

@@ -21,7 +21,7 @@ struct TaskResult {
 };
 
 struct HostReport {
-  std::size_t host = 0;  // index into the hosts given to run()
+  std::size_t host = 0;                  // index into the hosts given to run()
   Outcome outcome = Outcome::cancelled;  // cancelled = never started (Ctrl-C or the deadline)
   Failure failure;                       // when outcome != ok
   TaskResult result;                     // when outcome == ok
@@ -34,13 +34,13 @@ struct HostReport {
 using Progress = std::function<void(std::size_t host, std::string_view state)>;
 
 // The work on one connected host. `state` reports progress.
-using Task = std::function<Expected<TaskResult>(Remote& remote, const config::Host& host,
-                                                const std::function<void(std::string_view)>& state)>;
+using Task = std::function<Expected<TaskResult>(
+    Remote& remote, const config::Host& host, const std::function<void(std::string_view)>& state)>;
 
 struct PoolOptions {
   int fanout = 64;
   Clock::time_point deadline = Clock::time_point::max();
-  int connect_attempts = 3;  // for transient connection errors
+  int connect_attempts = 3;                    // for transient connection errors
   std::chrono::milliseconds retry_delay{300};  // before a retry, randomised up to twice this
   const std::atomic<bool>* cancel = nullptr;
 };

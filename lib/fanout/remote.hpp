@@ -53,14 +53,15 @@ class Remote {
   virtual Expected<void> connect(Clock::time_point deadline) = 0;
   // Runs `command` through the remote shell without a PTY, `input` on its stdin. A command still
   // running at `deadline`, or one whose exit status never arrives, is a failure, never success.
-  Expected<ExecResult> exec(std::string_view command, std::string_view input, Clock::time_point deadline) {
+  Expected<ExecResult> exec(std::string_view command, std::string_view input,
+                            Clock::time_point deadline) {
     return run(command, input, deadline, nullptr);
   }
   // The same, with stdout handed to `sink` as it comes instead of kept (ExecResult::out stays
   // empty): for output too large to hold, or that never ends. A command ended by the sink fails
   // as `cancelled`.
-  Expected<ExecResult> exec_stream(std::string_view command, std::string_view input, Clock::time_point deadline,
-                                   const OutputSink& sink) {
+  Expected<ExecResult> exec_stream(std::string_view command, std::string_view input,
+                                   Clock::time_point deadline, const OutputSink& sink) {
     return run(command, input, deadline, &sink);
   }
   // Copies the local file to `remote_path` (relative = under the home directory) with `mode`,
@@ -74,8 +75,8 @@ class Remote {
 
  protected:
   // exec and exec_stream: stdout to `sink` when there is one, else into ExecResult::out.
-  virtual Expected<ExecResult> run(std::string_view command, std::string_view input, Clock::time_point deadline,
-                                   const OutputSink* sink) = 0;
+  virtual Expected<ExecResult> run(std::string_view command, std::string_view input,
+                                   Clock::time_point deadline, const OutputSink* sink) = 0;
 };
 
 using RemoteFactory = std::function<std::unique_ptr<Remote>(const config::Host&)>;

@@ -1,31 +1,39 @@
 #include "fetch/fetcher.hpp"
 
-#include <curl/curl.h>
-
-#include <strings.h>
-
 #include <algorithm>
 #include <mutex>
 #include <optional>
 #include <unordered_map>
 #include <utility>
 
+#include <curl/curl.h>
 #include <fmt/format.h>
+#include <strings.h>
 
 namespace crawl::fetch {
 
 std::string_view to_string(Failure failure) {
   switch (failure) {
-    case Failure::none: return "none";
-    case Failure::timeout: return "timeout";
-    case Failure::connect: return "connect";
-    case Failure::resolve: return "resolve";
-    case Failure::tls: return "tls";
-    case Failure::protocol: return "protocol";
-    case Failure::redirects: return "too_many_redirects";
-    case Failure::headers: return "headers_too_large";
-    case Failure::encoding: return "unsupported_encoding";
-    case Failure::other: return "other";
+    case Failure::none:
+      return "none";
+    case Failure::timeout:
+      return "timeout";
+    case Failure::connect:
+      return "connect";
+    case Failure::resolve:
+      return "resolve";
+    case Failure::tls:
+      return "tls";
+    case Failure::protocol:
+      return "protocol";
+    case Failure::redirects:
+      return "too_many_redirects";
+    case Failure::headers:
+      return "headers_too_large";
+    case Failure::encoding:
+      return "unsupported_encoding";
+    case Failure::other:
+      return "other";
   }
   return "?";
 }
@@ -40,34 +48,41 @@ void global_init() {
 
 Failure classify(CURLcode code) {
   switch (code) {
-    case CURLE_OPERATION_TIMEDOUT: return Failure::timeout;
-    case CURLE_COULDNT_CONNECT: return Failure::connect;
+    case CURLE_OPERATION_TIMEDOUT:
+      return Failure::timeout;
+    case CURLE_COULDNT_CONNECT:
+      return Failure::connect;
     case CURLE_COULDNT_RESOLVE_HOST:
-    case CURLE_COULDNT_RESOLVE_PROXY: return Failure::resolve;
+    case CURLE_COULDNT_RESOLVE_PROXY:
+      return Failure::resolve;
     case CURLE_SSL_CONNECT_ERROR:
     case CURLE_PEER_FAILED_VERIFICATION:
     case CURLE_SSL_CERTPROBLEM:
     case CURLE_SSL_CIPHER:
-    case CURLE_SSL_CACERT_BADFILE: return Failure::tls;
+    case CURLE_SSL_CACERT_BADFILE:
+      return Failure::tls;
     case CURLE_RECV_ERROR:
     case CURLE_SEND_ERROR:
     case CURLE_GOT_NOTHING:
     case CURLE_PARTIAL_FILE:
     case CURLE_WEIRD_SERVER_REPLY:
     case CURLE_HTTP2:
-    case CURLE_BAD_CONTENT_ENCODING: return Failure::protocol;
-    case CURLE_TOO_MANY_REDIRECTS: return Failure::redirects;  // only when following them
-    default: return Failure::other;
+    case CURLE_BAD_CONTENT_ENCODING:
+      return Failure::protocol;
+    case CURLE_TOO_MANY_REDIRECTS:
+      return Failure::redirects;  // only when following them
+    default:
+      return Failure::other;
   }
 }
 
 struct Transfer {
   CURL* easy = nullptr;
   Response response;
-  std::uint64_t cap = 0;                     // bytes received, at most
-  std::optional<std::uint64_t> keep_bytes;   // the request's own keep limit
-  std::uint64_t keep = 0;                    // bytes kept, at most: decided at the first byte
-  std::size_t share = 0;                     // what the budget always grants a body
+  std::uint64_t cap = 0;                    // bytes received, at most
+  std::optional<std::uint64_t> keep_bytes;  // the request's own keep limit
+  std::uint64_t keep = 0;                   // bytes kept, at most: decided at the first byte
+  std::size_t share = 0;                    // what the budget always grants a body
   const Options* options = nullptr;
   std::size_t header_bytes = 0;  // of the response being received
   bool headers_too_large = false;
@@ -116,12 +131,15 @@ std::size_t on_body(char* data, std::size_t size, std::size_t n, void* user) {
     ct.erase(ct.find_last_not_of(" \t") + 1);
     std::transform(ct.begin(), ct.end(), ct.begin(), ::tolower);
     const Options& o = *t->options;
-    t->keep = t->keep_bytes ? *t->keep_bytes : !o.keep_body || o.keep_body(ct) ? o.keep_body_bytes : 0;
+    t->keep = t->keep_bytes                     ? *t->keep_bytes
+              : !o.keep_body || o.keep_body(ct) ? o.keep_body_bytes
+                                                : 0;
     t->keep = std::min(t->keep, t->cap);
     // One allocation for the kept part when the server says its length, within the body's own
     // share: a length announced is not a length sent, and the pool is for bytes that came.
     curl_off_t length = -1;
-    if (curl_easy_getinfo(t->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &length) == CURLE_OK && length > 0) {
+    if (curl_easy_getinfo(t->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &length) == CURLE_OK &&
+        length > 0) {
       const std::size_t want = std::min({static_cast<std::size_t>(length), t->keep, t->share});
       if (want > 0 && r.hold.grow(want)) reserve_exact(r.body, want);
     }
@@ -161,16 +179,20 @@ std::size_t on_header(char* data, std::size_t size, std::size_t n, void* user) {
   }
   // The value of a header named `name` (lower case, with its colon), trimmed; nullopt otherwise.
   auto header = [&line](std::string_view name) -> std::optional<std::string_view> {
-    if (line.size() <= name.size() || strncasecmp(line.data(), name.data(), name.size()) != 0) return std::nullopt;
+    if (line.size() <= name.size() || strncasecmp(line.data(), name.data(), name.size()) != 0)
+      return std::nullopt;
     std::string_view value = line.substr(name.size());
-    while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
-    while (!value.empty() && (value.back() == '\r' || value.back() == '\n' || value.back() == ' ' || value.back() == '\t'))
+    while (!value.empty() && (value.front() == ' ' || value.front() == '\t'))
+      value.remove_prefix(1);
+    while (!value.empty() && (value.back() == '\r' || value.back() == '\n' || value.back() == ' ' ||
+                              value.back() == '\t'))
       value.remove_suffix(1);
     return value;
   };
   if (auto v = header("retry-after:")) t->response.retry_after = std::string(*v);
   // As the server wrote it: the worker resolves it as a browser would (lib/url), not as libcurl.
-  else if (auto where = header("location:")) t->response.location = std::string(*where);
+  else if (auto where = header("location:"))
+    t->response.location = std::string(*where);
   else if (auto coding = header("content-encoding:")) {
     // Only what was asked for (k_accept_encoding): libcurl would decode brotli or zstd too.
     std::string c(*coding);
@@ -182,7 +204,8 @@ std::size_t on_header(char* data, std::size_t size, std::size_t n, void* user) {
       std::string one = c.substr(start, comma - start);
       one.erase(0, one.find_first_not_of(" \t"));
       one.erase(one.find_last_not_of(" \t") + 1);
-      if (!one.empty() && one != "gzip" && one != "x-gzip" && one != "deflate" && one != "identity") {
+      if (!one.empty() && one != "gzip" && one != "x-gzip" && one != "deflate" &&
+          one != "identity") {
         t->bad_encoding = true;
         return 0;  // ends the transfer
       }
@@ -291,11 +314,13 @@ Fetcher::Fetcher(const Options& options) : m_impl(std::make_unique<Impl>()) {
   global_init();
   m_impl->options = options;
   // Half the memory in shares, one a transfer; the other half goes first come.
-  const std::uint64_t share = options.body_memory / (2 * std::max<std::size_t>(1, options.max_connections));
+  const std::uint64_t share =
+      options.body_memory / (2 * std::max<std::size_t>(1, options.max_connections));
   m_impl->budget = std::make_shared<BodyBudget>(share, options.body_memory / 2);
   m_impl->share = static_cast<std::size_t>(share);
   m_impl->multi = curl_multi_init();
-  curl_multi_setopt(m_impl->multi, CURLMOPT_MAXCONNECTS, static_cast<long>(options.max_connections));
+  curl_multi_setopt(m_impl->multi, CURLMOPT_MAXCONNECTS,
+                    static_cast<long>(options.max_connections));
 }
 
 Fetcher::~Fetcher() {
@@ -341,7 +366,9 @@ void Fetcher::add(Request request) {
   m_impl->transfers.emplace(e, std::move(t));
 }
 
-std::size_t Fetcher::active() const { return m_impl->transfers.size(); }
+std::size_t Fetcher::active() const {
+  return m_impl->transfers.size();
+}
 
 std::vector<Response> Fetcher::poll(std::chrono::milliseconds timeout) {
   std::vector<Response> done;
@@ -360,9 +387,13 @@ std::vector<Response> Fetcher::poll(std::chrono::milliseconds timeout) {
   return done;
 }
 
-void Fetcher::wake() { curl_multi_wakeup(m_impl->multi); }
+void Fetcher::wake() {
+  curl_multi_wakeup(m_impl->multi);
+}
 
-std::uint64_t Fetcher::body_memory_used() const { return m_impl->budget->used(); }
+std::uint64_t Fetcher::body_memory_used() const {
+  return m_impl->budget->used();
+}
 
 void Fetcher::cancel(std::uint64_t id) {
   for (auto it = m_impl->transfers.begin(); it != m_impl->transfers.end(); ++it)

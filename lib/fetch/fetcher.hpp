@@ -67,15 +67,15 @@ struct Options {
   std::uint64_t body_memory = 32u << 20;
   std::chrono::milliseconds connect_timeout{10'000};
   std::chrono::milliseconds timeout{30'000};
-  std::uint64_t low_speed_bytes = 1024;  // abort below this many bytes per second...
+  std::uint64_t low_speed_bytes = 1024;              // abort below this many bytes per second...
   std::chrono::milliseconds low_speed_time{10'000};  // ...for this long
-  std::size_t max_connections = 64;      // cached connections, at least the concurrency
+  std::size_t max_connections = 64;                  // cached connections, at least the concurrency
 };
 
 struct Request {
   std::uint64_t id = 0;
   std::string url;
-  bool follow_redirects = false;  // only for robots.txt, which is fetched as the RFC says
+  bool follow_redirects = false;            // only for robots.txt, which is fetched as the RFC says
   std::optional<std::uint64_t> keep_bytes;  // keep this much of the body, whatever its type
 };
 
@@ -84,7 +84,18 @@ struct Request {
 // a Content-Encoding other than gzip or deflate, the only ones asked for (brotli's and zstd's
 // decoders keep a window as large as the sender declares: up to 16 MiB and 128 MiB, filled by a
 // few KB of a hostile body; zlib's is 32 KiB).
-enum class Failure { none, timeout, connect, resolve, tls, protocol, redirects, headers, encoding, other };
+enum class Failure {
+  none,
+  timeout,
+  connect,
+  resolve,
+  tls,
+  protocol,
+  redirects,
+  headers,
+  encoding,
+  other
+};
 inline constexpr std::size_t k_max_header_bytes = 64u << 10;
 std::string_view to_string(Failure failure);
 
@@ -92,16 +103,16 @@ struct Response {
   std::uint64_t id = 0;
   std::string url;
   Failure failure = Failure::none;
-  std::string error;          // libcurl's words for a failure
-  long status = 0;            // 0 when no response arrived
-  std::string content_type;   // lower-case, without parameters
-  std::string location;       // a redirect's Location, as the server wrote it (maybe relative)
-  std::string retry_after;    // the header, verbatim
-  std::string body;           // the part kept (Options::keep_body)
+  std::string error;             // libcurl's words for a failure
+  long status = 0;               // 0 when no response arrived
+  std::string content_type;      // lower-case, without parameters
+  std::string location;          // a redirect's Location, as the server wrote it (maybe relative)
+  std::string retry_after;       // the header, verbatim
+  std::string body;              // the part kept (Options::keep_body)
   std::uint64_t body_bytes = 0;  // received, kept or not (at most max_body_bytes)
-  bool truncated = false;     // longer than max_body_bytes: cut there
-  bool memory_cut = false;    // the kept part ends early: the body memory was spent
-  BodyHold hold;              // the kept part's share of the body memory
+  bool truncated = false;        // longer than max_body_bytes: cut there
+  bool memory_cut = false;       // the kept part ends early: the body memory was spent
+  BodyHold hold;                 // the kept part's share of the body memory
   std::int64_t elapsed_ms = 0;
 };
 

@@ -1,17 +1,19 @@
 #include "html/html.hpp"
 
-#include <gumbo.h>
-#include <strings.h>
-
 #include <cctype>
 #include <memory>
 #include <unordered_map>
+
+#include <gumbo.h>
+#include <strings.h>
 
 namespace crawl::html {
 
 namespace {
 
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f'; }
+bool is_space(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f';
+}
 
 const char* attribute(const GumboElement& element, const char* name) {
   const GumboAttribute* a = gumbo_get_attribute(&element.attributes, name);
@@ -64,8 +66,10 @@ void visit(const GumboElement& e, Page& page, bool& have_title) {
       }
       break;
     case GUMBO_TAG_LINK:
-      if (const char* rel = attribute(e, "rel"); rel && (has_token(rel, "next") || has_token(rel, "prev")))
-        if (const char* href = attribute(e, "href")) page.links.push_back({href, has_token(rel, "nofollow")});
+      if (const char* rel = attribute(e, "rel");
+          rel && (has_token(rel, "next") || has_token(rel, "prev")))
+        if (const char* href = attribute(e, "href"))
+          page.links.push_back({href, has_token(rel, "nofollow")});
       break;
     case GUMBO_TAG_IMG:
     case GUMBO_TAG_SOURCE:
@@ -138,8 +142,9 @@ class Arena {
       return;
     }
     const std::size_t size = std::max(n, k_block);
-    m_blocks.insert(m_blocks.begin() + static_cast<std::ptrdiff_t>(std::min(m_current, m_blocks.size())),
-                    Block{std::unique_ptr<char[]>(new char[size]), size});
+    m_blocks.insert(
+        m_blocks.begin() + static_cast<std::ptrdiff_t>(std::min(m_current, m_blocks.size())),
+        Block{std::unique_ptr<char[]>(new char[size]), size});
     m_current = std::min(m_current, m_blocks.size() - 1);
     m_next = m_blocks[m_current].data.get();
     m_left = size;
@@ -150,7 +155,9 @@ class Arena {
   std::size_t m_left = 0;
 };
 
-void* arena_allocate(void* arena, std::size_t n) { return static_cast<Arena*>(arena)->allocate(n); }
+void* arena_allocate(void* arena, std::size_t n) {
+  return static_cast<Arena*>(arena)->allocate(n);
+}
 void arena_free(void*, void*) {}
 
 struct OutputFree {
@@ -165,8 +172,8 @@ struct OutputFree {
 // deepen the tree however many are left open.
 bool keeps_depth(std::string_view tag) {
   static constexpr std::string_view k_tags[] = {
-      "area", "base", "br", "col", "dd", "dt", "embed", "hr", "img", "input", "li", "link",
-      "meta", "option", "p", "param", "source", "td", "th", "tr", "track", "wbr"};
+      "area", "base", "br",     "col", "dd",    "dt",     "embed", "hr", "img", "input", "li",
+      "link", "meta", "option", "p",   "param", "source", "td",    "th", "tr",  "track", "wbr"};
   for (std::string_view t : k_tags)
     if (tag.size() == t.size() && strncasecmp(tag.data(), t.data(), t.size()) == 0) return true;
   return false;
@@ -180,16 +187,15 @@ std::string lower_name(std::string_view name) {
 
 // Elements whose content is text, not markup: what looks like a tag inside them is not one.
 bool raw_text(std::string_view tag) {
-  return tag == "script" || tag == "style" || tag == "textarea" || tag == "title" ||
-         tag == "xmp" || tag == "iframe" || tag == "noembed" || tag == "noframes" ||
-         tag == "plaintext";
+  return tag == "script" || tag == "style" || tag == "textarea" || tag == "title" || tag == "xmp" ||
+         tag == "iframe" || tag == "noembed" || tag == "noframes" || tag == "plaintext";
 }
 
 // The prefix of `body` that is parsed: within it element nesting stays at or below k_max_depth
-// and it holds at most k_max_elements start tags and comments (each a node of the tree). It keeps the stack of open elements roughly as
-// a parser does: an end tag closes the nearest open element of its name and is ignored when none
-// is open (so "<div></x>" still nests), raw-text elements are skipped to their end tag, comments
-// are skipped. Linear.
+// and it holds at most k_max_elements start tags and comments (each a node of the tree). It keeps
+// the stack of open elements roughly as a parser does: an end tag closes the nearest open element
+// of its name and is ignored when none is open (so "<div></x>" still nests), raw-text elements are
+// skipped to their end tag, comments are skipped. Linear.
 struct Prefix {
   std::size_t length;
   enum class Cut { none, nesting, elements } cut = Cut::none;
@@ -281,9 +287,12 @@ std::vector<std::string> srcset_urls(std::string_view s) {
     if (ended_by_comma) continue;
     int depth = 0;
     for (; i < s.size(); ++i) {
-      if (s[i] == '(') ++depth;
-      else if (s[i] == ')' && depth > 0) --depth;
-      else if (s[i] == ',' && depth == 0) break;
+      if (s[i] == '(')
+        ++depth;
+      else if (s[i] == ')' && depth > 0)
+        --depth;
+      else if (s[i] == ',' && depth == 0)
+        break;
     }
   }
   return urls;

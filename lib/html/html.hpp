@@ -24,7 +24,7 @@ struct Page {
   bool meta_noindex = false;        // <meta name="robots" content="noindex"> (or "none")
   bool nesting_cut = false;         // nested deeper than k_max_depth: parsed only up to there
   bool size_cut = false;            // longer than k_max_parse_bytes: parsed only up to there
-  bool elements_cut = false;        // more than k_max_elements elements and comments: parsed up to there
+  bool elements_cut = false;  // more than k_max_elements elements and comments: parsed up to there
 };
 
 // Gumbo's tree takes about ten times the bytes it parses (a 10 MiB page: 107 MB), so only this

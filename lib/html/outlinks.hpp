@@ -11,10 +11,10 @@
 namespace crawl::html {
 
 struct Outlinks {
-  std::vector<std::string> follow;    // links to follow: normalised, unique, in document order
-  std::vector<std::string> images;    // image URLs: normalised, sorted, unique
-  std::size_t nofollow = 0;           // links skipped for rel=nofollow or meta nofollow
-  std::size_t rejected = 0;           // hrefs that are no http(s) URL (javascript:, mailto:, ...)
+  std::vector<std::string> follow;  // links to follow: normalised, unique, in document order
+  std::vector<std::string> images;  // image URLs: normalised, sorted, unique
+  std::size_t nofollow = 0;         // links skipped for rel=nofollow or meta nofollow
+  std::size_t rejected = 0;         // hrefs that are no http(s) URL (javascript:, mailto:, ...)
 };
 
 // Resolves against <base href> when there is one (itself resolved against the page URL), drops

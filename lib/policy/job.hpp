@@ -21,21 +21,24 @@ bool parse_scope(std::string_view text, Scope& out);
 
 struct JobOptions {
   Scope scope = Scope::host;
-  int max_depth = 16;             // links followed from a seed; seeds are depth 0
-  std::uint64_t max_pages = 0;    // URLs admitted to be fetched (links filtered as found not counted), 0 = no limit
-  std::vector<std::string> allow; // POSIX extended regexes: when any is given, a URL must match one
+  int max_depth = 16;  // links followed from a seed; seeds are depth 0
+  std::uint64_t max_pages =
+      0;  // URLs admitted to be fetched (links filtered as found not counted), 0 = no limit
+  std::vector<std::string>
+      allow;                      // POSIX extended regexes: when any is given, a URL must match one
   std::vector<std::string> deny;  // a URL matching any is dropped
   bool respect_robots = true;
   // Politeness, fleet-wide and per site (scheme://host:port). The defaults are for the public
   // web; raising them is for sites you run.
   std::chrono::milliseconds delay{1000};  // at least this between the starts of two requests
   int host_concurrency = 1;               // at most this many requests in flight at once
-  std::chrono::milliseconds max_crawl_delay{30'000};  // a robots.txt Crawl-delay is honoured up
-                                          // to this; a site asking for more is not crawled
-  int max_links_per_page = 6000;          // links (and images) recorded per page; the rest counted
+  std::chrono::milliseconds max_crawl_delay{
+      30'000};                    // a robots.txt Crawl-delay is honoured up
+                                  // to this; a site asking for more is not crawled
+  int max_links_per_page = 6000;  // links (and images) recorded per page; the rest counted
   int max_retries = 2;            // for timeouts, connection errors, 429 and 5xx
   std::size_t max_url_length = 2048;
-  int max_repeats = 3;            // a path segment repeated this often is a trap: /a/b/a/b/a/b
+  int max_repeats = 3;  // a path segment repeated this often is a trap: /a/b/a/b/a/b
 };
 
 // Why a discovered link is not crawled. Each is a "filtered:<reason>" terminal state.

@@ -36,6 +36,8 @@ std::chrono::milliseconds retry_delay(int attempt, std::chrono::milliseconds bas
   return delay;
 }
 
-bool retryable_status(long s) { return s == 0 || s == 408 || s == 429 || (s >= 500 && s < 600); }
+bool retryable_status(long s) {
+  return s == 0 || s == 408 || s == 429 || (s >= 500 && s < 600);
+}
 
 }  // namespace crawl::policy

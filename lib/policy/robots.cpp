@@ -1,9 +1,9 @@
 #include "policy/robots.hpp"
 
-#include <strings.h>
-
 #include <algorithm>
 #include <charconv>
+
+#include <strings.h>
 
 #include "url/url.hpp"
 
@@ -15,7 +15,8 @@ constexpr std::size_t k_max_bytes = k_max_robots_bytes;
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
+    s.remove_suffix(1);
   return s;
 }
 
@@ -26,8 +27,8 @@ bool iequals(std::string_view a, std::string_view b) {
 // The product token of a user-agent line: "CrawlWorker/1.0 (+url)" -> "CrawlWorker".
 std::string_view product_token(std::string_view value) {
   std::size_t n = 0;
-  while (n < value.size() && (std::isalpha(static_cast<unsigned char>(value[n])) ||
-                              value[n] == '-' || value[n] == '_'))
+  while (n < value.size() &&
+         (std::isalpha(static_cast<unsigned char>(value[n])) || value[n] == '-' || value[n] == '_'))
     ++n;
   return value.substr(0, n);
 }
@@ -60,7 +61,9 @@ bool robots_match(std::string_view pattern, std::string_view path) {
   return p == pattern.size();
 }
 
-Robots Robots::allow_all() { return Robots{}; }
+Robots Robots::allow_all() {
+  return Robots{};
+}
 
 Robots Robots::disallow_all() {
   Robots r;
@@ -142,7 +145,9 @@ Robots parse_robots(std::string_view text, std::string_view agent) {
     const std::size_t eol = text.find_first_of("\r\n");
     std::string_view line = text.substr(0, eol);
     std::size_t next = eol == std::string_view::npos ? text.size() : eol + 1;
-    if (eol != std::string_view::npos && text[eol] == '\r' && eol + 1 < text.size() && text[eol + 1] == '\n') ++next;
+    if (eol != std::string_view::npos && text[eol] == '\r' && eol + 1 < text.size() &&
+        text[eol + 1] == '\n')
+      ++next;
     text.remove_prefix(next);
     if (const std::size_t hash = line.find('#'); hash != std::string_view::npos)
       line = line.substr(0, hash);
@@ -153,8 +158,10 @@ Robots parse_robots(std::string_view text, std::string_view agent) {
     if (iequals(key, "user-agent") || iequals(key, "useragent") || iequals(key, "user agent")) {
       if (!in_agents) groups.emplace_back();
       in_agents = true;
-      if (value == "*") groups.back().star = true;
-      else if (!agent.empty() && iequals(product_token(value), agent)) groups.back().ours = true;
+      if (value == "*")
+        groups.back().star = true;
+      else if (!agent.empty() && iequals(product_token(value), agent))
+        groups.back().ours = true;
       continue;
     }
     if (groups.empty()) continue;  // rules before any user-agent line belong to no group

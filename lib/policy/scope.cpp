@@ -1,12 +1,12 @@
 #include "policy/scope.hpp"
 
-#include <arpa/inet.h>
-#include <libpsl.h>
-#include <regex.h>
-
 #include <algorithm>
 #include <map>
 #include <set>
+
+#include <arpa/inet.h>
+#include <libpsl.h>
+#include <regex.h>
 
 #include "url/url.hpp"
 
@@ -14,9 +14,12 @@ namespace crawl::policy {
 
 std::string_view to_string(Scope scope) {
   switch (scope) {
-    case Scope::host: return "host";
-    case Scope::domain: return "domain";
-    case Scope::any: return "any";
+    case Scope::host:
+      return "host";
+    case Scope::domain:
+      return "domain";
+    case Scope::any:
+      return "any";
   }
   return "?";
 }
@@ -32,13 +35,20 @@ bool parse_scope(std::string_view text, Scope& out) {
 
 std::string_view to_string(Drop drop) {
   switch (drop) {
-    case Drop::none: return "none";
-    case Drop::offsite: return "offsite";
-    case Drop::depth: return "depth";
-    case Drop::denied: return "denied";
-    case Drop::not_allowed: return "not_allowed";
-    case Drop::trap_length: return "trap_length";
-    case Drop::trap_repeat: return "trap_repeat";
+    case Drop::none:
+      return "none";
+    case Drop::offsite:
+      return "offsite";
+    case Drop::depth:
+      return "depth";
+    case Drop::denied:
+      return "denied";
+    case Drop::not_allowed:
+      return "not_allowed";
+    case Drop::trap_length:
+      return "trap_length";
+    case Drop::trap_repeat:
+      return "trap_repeat";
   }
   return "?";
 }
@@ -136,8 +146,8 @@ Drop LinkFilter::judge(std::string_view u, int depth) const {
     const std::string text(u);
     for (const auto& r : impl.deny)
       if (r->search(text)) return Drop::denied;
-    if (!impl.allow.empty() &&
-        std::none_of(impl.allow.begin(), impl.allow.end(), [&](auto& r) { return r->search(text); }))
+    if (!impl.allow.empty() && std::none_of(impl.allow.begin(), impl.allow.end(),
+                                            [&](auto& r) { return r->search(text); }))
       return Drop::not_allowed;
   }
   return Drop::none;

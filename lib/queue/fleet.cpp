@@ -19,10 +19,11 @@ Result<void> Fleet::heartbeat(const std::string& worker,
   }
   hset.push_back("ttl_ms");
   hset.push_back(std::to_string(ttl.count()));
-  auto replies = m_redis.pipeline({{"SET", m_keys.alive(worker), "1", "PX", std::to_string(ttl.count())},
-                                   std::move(hset),
-                                   {"SADD", m_keys.workers(), worker},
-                                   {"ZREM", m_keys.dead_workers(), worker}});
+  auto replies =
+      m_redis.pipeline({{"SET", m_keys.alive(worker), "1", "PX", std::to_string(ttl.count())},
+                        std::move(hset),
+                        {"SADD", m_keys.workers(), worker},
+                        {"ZREM", m_keys.dead_workers(), worker}});
   if (!replies) return fail(replies.error());
   for (const Reply& r : *replies)
     if (!r.ok()) return fail("heartbeat of {}: {}", worker, r.str);
@@ -36,13 +37,15 @@ Result<std::vector<std::string>> Fleet::worker_ids() {
 }
 
 Result<std::vector<WorkerInfo>> Fleet::workers(std::int64_t* now_ms) {
-  auto first = m_redis.pipeline({{"SMEMBERS", m_keys.workers()}, {"ZRANGE", m_keys.dead_workers(), "0", "-1"}, {"TIME"}});
+  auto first = m_redis.pipeline(
+      {{"SMEMBERS", m_keys.workers()}, {"ZRANGE", m_keys.dead_workers(), "0", "-1"}, {"TIME"}});
   if (!first) return fail(first.error());
   std::map<std::string, WorkerInfo::Liveness> ids;
   for (const Reply& e : (*first)[1].elements) ids[e.str] = WorkerInfo::Liveness::dead;
   for (const Reply& e : (*first)[0].elements) ids[e.str] = WorkerInfo::Liveness::alive;
   const auto& time = (*first)[2].elements;
-  const std::int64_t now = time.size() == 2 ? to_number(time[0].str) * 1000 + to_number(time[1].str) / 1000 : 0;
+  const std::int64_t now =
+      time.size() == 2 ? to_number(time[0].str) * 1000 + to_number(time[1].str) / 1000 : 0;
   if (now_ms) *now_ms = now;
   std::vector<std::vector<std::string>> commands;
   for (const auto& [id, liveness] : ids) {
@@ -59,13 +62,15 @@ Result<std::vector<WorkerInfo>> Fleet::workers(std::int64_t* now_ms) {
     const Reply& hash = (*replies)[2 * k];
     const long long pttl = (*replies)[2 * k + 1].integer;
     ++k;
-    for (std::size_t i = 0; i + 1 < hash.elements.size(); i += 2) w.fields[hash.elements[i].str] = hash.elements[i + 1].str;
+    for (std::size_t i = 0; i + 1 < hash.elements.size(); i += 2)
+      w.fields[hash.elements[i].str] = hash.elements[i + 1].str;
     w.liveness = liveness == WorkerInfo::Liveness::dead ? liveness
                  : pttl >= 0                            ? WorkerInfo::Liveness::alive
                                                         : WorkerInfo::Liveness::expired;
     // Ages by the Redis clock: the heartbeat's TTL left, else the worker's own clock.
     const long long ttl = to_number(w.field("ttl_ms"));
-    if (w.liveness == WorkerInfo::Liveness::alive && ttl > 0) w.heartbeat_age_ms = std::max(0LL, ttl - pttl);
+    if (w.liveness == WorkerInfo::Liveness::alive && ttl > 0)
+      w.heartbeat_age_ms = std::max(0LL, ttl - pttl);
     else if (const long long last = to_number(w.field("last_ms")); last > 0 && now > 0)
       w.heartbeat_age_ms = std::max<std::int64_t>(0, now - last);
     out.push_back(std::move(w));
@@ -88,7 +93,8 @@ Result<long long> Fleet::forget_dead(std::int64_t before_ms) {
   if (!replies) return fail(replies.error());
   std::vector<std::vector<std::string>> deletes;
   for (std::size_t i = 0; i < ids->elements.size(); ++i)
-    if ((*replies)[2 * i + 1].integer == 0) deletes.push_back({"DEL", m_keys.worker(ids->elements[i].str)});
+    if ((*replies)[2 * i + 1].integer == 0)
+      deletes.push_back({"DEL", m_keys.worker(ids->elements[i].str)});
   if (!deletes.empty())
     if (auto d = m_redis.pipeline(deletes); !d) return fail(d.error());
   return static_cast<long long>(ids->elements.size());
@@ -125,7 +131,8 @@ Result<long long> Fleet::reap_dead(std::chrono::milliseconds every) {
   if (every.count() > 0) {
     // One sweep per interval for the whole fleet, not one per worker: a sweep reads every
     // worker's key, so N workers each sweeping would cost N^2 reads per interval.
-    auto turn = m_redis.command({"SET", m_keys.reaper(), "1", "NX", "PX", std::to_string(every.count())});
+    auto turn =
+        m_redis.command({"SET", m_keys.reaper(), "1", "NX", "PX", std::to_string(every.count())});
     if (!turn) return fail(turn.error());
     if (turn->str != "OK") return 0;
   }
@@ -141,7 +148,8 @@ Result<long long> Fleet::reap_dead(std::chrono::milliseconds every) {
   long long returned = 0;
   for (std::size_t i = 0; i < ids->size(); ++i) {
     if ((*alive)[i].integer == 1) continue;
-    auto n = Frontier(m_redis, m_keys).reap((*ids)[i], Reap::if_dead);  // the script checks again, atomically
+    auto n = Frontier(m_redis, m_keys)
+                 .reap((*ids)[i], Reap::if_dead);  // the script checks again, atomically
     if (!n) return fail(n.error());
     if (*n > 0) returned += *n;
   }

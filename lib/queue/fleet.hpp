@@ -32,7 +32,8 @@ class Fleet {
  public:
   Fleet(Redis& redis, const Keys& keys) : m_redis(redis), m_keys(keys) {}
 
-  Result<void> heartbeat(const std::string& worker, const std::map<std::string, std::string>& fields,
+  Result<void> heartbeat(const std::string& worker,
+                         const std::map<std::string, std::string>& fields,
                          std::chrono::milliseconds ttl);
   // A worker leaving: every lease Redis holds under its name goes back first (how many), then
   // it is unregistered.

@@ -12,14 +12,22 @@ namespace {
 
 std::string_view kind_name(PageOutcome::Kind kind) {
   switch (kind) {
-    case PageOutcome::Kind::done: return "done";
-    case PageOutcome::Kind::failed: return "failed";
-    case PageOutcome::Kind::filtered: return "filtered";
-    case PageOutcome::Kind::retry: return "retry";
-    case PageOutcome::Kind::requeue: return "requeue";
-    case PageOutcome::Kind::release: return "release";
-    case PageOutcome::Kind::defer: return "defer";
-    case PageOutcome::Kind::cancel: return "cancel";
+    case PageOutcome::Kind::done:
+      return "done";
+    case PageOutcome::Kind::failed:
+      return "failed";
+    case PageOutcome::Kind::filtered:
+      return "filtered";
+    case PageOutcome::Kind::retry:
+      return "retry";
+    case PageOutcome::Kind::requeue:
+      return "requeue";
+    case PageOutcome::Kind::release:
+      return "release";
+    case PageOutcome::Kind::defer:
+      return "defer";
+    case PageOutcome::Kind::cancel:
+      return "cancel";
   }
   return "?";
 }
@@ -53,7 +61,8 @@ Result<Claim> Frontier::claim(const std::string& worker, std::size_t n) {
   return c;
 }
 
-Result<Completed> Frontier::complete(const std::string& worker, const std::vector<PageOutcome>& pages) {
+Result<Completed> Frontier::complete(const std::string& worker,
+                                     const std::vector<PageOutcome>& pages) {
   if (pages.empty()) return Completed{};
   std::vector<std::string> args{m_keys.prefix, worker};
   for (const PageOutcome& p : pages) {
@@ -70,12 +79,15 @@ Result<Completed> Frontier::complete(const std::string& worker, const std::vecto
     args.push_back(moves ? encode(next) : std::string());
     args.push_back(std::to_string(p.retry_in.count()));
     args.push_back(std::to_string(p.entry.depth + 1));
-    args.push_back(p.site == PageOutcome::Site::failed ? "1" : p.site == PageOutcome::Site::answered ? "0" : "");
+    args.push_back(p.site == PageOutcome::Site::failed     ? "1"
+                   : p.site == PageOutcome::Site::answered ? "0"
+                                                           : "");
     args.push_back(std::to_string(p.site_backoff.count()));
     args.push_back(std::to_string(p.links_dropped));
     if (p.moved_to) {
       const Link& m = *p.moved_to;
-      args.push_back(fingerprint_bytes(m.fingerprint != 0 ? m.fingerprint : url::fingerprint(m.url)));
+      args.push_back(
+          fingerprint_bytes(m.fingerprint != 0 ? m.fingerprint : url::fingerprint(m.url)));
       args.push_back(m.url);
       args.push_back(m.drop);
     } else {
@@ -83,7 +95,8 @@ Result<Completed> Frontier::complete(const std::string& worker, const std::vecto
     }
     args.push_back(std::to_string(p.links.size()));
     for (const Link& link : p.links) {
-      args.push_back(fingerprint_bytes(link.fingerprint != 0 ? link.fingerprint : url::fingerprint(link.url)));
+      args.push_back(
+          fingerprint_bytes(link.fingerprint != 0 ? link.fingerprint : url::fingerprint(link.url)));
       args.push_back(link.url);
       args.push_back(link.drop);
     }
@@ -91,11 +104,13 @@ Result<Completed> Frontier::complete(const std::string& worker, const std::vecto
   auto r = m_redis.script(scripts::complete, args);
   if (!r) return fail(r.error());
   if (!r->ok() || r->elements.size() != 2) return fail("recording outcomes: {}", r->str);
-  return Completed{static_cast<std::uint64_t>(r->elements[0].integer), static_cast<std::uint64_t>(r->elements[1].integer)};
+  return Completed{static_cast<std::uint64_t>(r->elements[0].integer),
+                   static_cast<std::uint64_t>(r->elements[1].integer)};
 }
 
 Result<long long> Frontier::reap(const std::string& worker, Reap mode) {
-  auto r = m_redis.script(scripts::reap, {m_keys.prefix, worker, mode == Reap::even_alive ? "1" : "0"});
+  auto r =
+      m_redis.script(scripts::reap, {m_keys.prefix, worker, mode == Reap::even_alive ? "1" : "0"});
   if (!r) return fail(r.error());
   if (!r->ok()) return fail("reaping worker {}: {}", worker, r->str);
   return r->integer;
@@ -115,16 +130,19 @@ Result<bool> Frontier::wait_for_work(std::chrono::milliseconds timeout) {
   return r->type == Reply::Type::array && !r->elements.empty();
 }
 
-Result<std::chrono::milliseconds> Frontier::site_start(const std::string& job, const std::string& site) {
+Result<std::chrono::milliseconds> Frontier::site_start(const std::string& job,
+                                                       const std::string& site) {
   auto r = m_redis.script(scripts::site_start, {m_keys.prefix, job, site});
   if (!r) return fail(r.error());
   if (!r->ok()) return fail("politeness for {}: {}", site, r->str);
   return std::chrono::milliseconds(r->integer);
 }
 
-Result<std::chrono::milliseconds> Frontier::site_failed(const std::string& site, const std::string& reason,
-                                                       std::chrono::milliseconds backoff) {
-  auto r = m_redis.script(scripts::site_failed, {m_keys.prefix, site, reason, std::to_string(backoff.count())});
+Result<std::chrono::milliseconds> Frontier::site_failed(const std::string& site,
+                                                        const std::string& reason,
+                                                        std::chrono::milliseconds backoff) {
+  auto r = m_redis.script(scripts::site_failed,
+                          {m_keys.prefix, site, reason, std::to_string(backoff.count())});
   if (!r) return fail(r.error());
   if (!r->ok()) return fail("backing {} off: {}", site, r->str);
   return std::chrono::milliseconds(r->integer);
@@ -137,7 +155,8 @@ Result<long long> Frontier::dead_letters() {
 }
 
 Result<std::vector<std::string>> Frontier::dead_letter_sample(std::size_t n) {
-  auto r = m_redis.command({"LRANGE", m_keys.dead_letter(), "0", std::to_string(static_cast<long long>(n) - 1)});
+  auto r = m_redis.command(
+      {"LRANGE", m_keys.dead_letter(), "0", std::to_string(static_cast<long long>(n) - 1)});
   if (!r) return fail(r.error());
   return strings_of(*r);
 }

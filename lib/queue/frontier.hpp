@@ -34,12 +34,15 @@ struct Claim {
 // How one leased entry ended, for complete().
 struct PageOutcome {
   enum class Kind {
-    done, failed, filtered,  // terminal: the record is written
-    retry,    // again after retry_in, one attempt more (an error of the page: 5xx, a timeout)
-    requeue,  // again when its site allows, one attempt more (the site backs off: 429, 503, refused)
-    release,  // back to its site's queue as it was (a worker draining, a job paused)
-    defer,    // back unchanged after retry_in (its job cannot be read now)
-    cancel,   // its job was cancelled
+    done,
+    failed,
+    filtered,  // terminal: the record is written
+    retry,     // again after retry_in, one attempt more (an error of the page: 5xx, a timeout)
+    requeue,   // again when its site allows, one attempt more (the site backs off: 429, 503,
+               // refused)
+    release,   // back to its site's queue as it was (a worker draining, a job paused)
+    defer,     // back unchanged after retry_in (its job cannot be read now)
+    cancel,    // its job was cancelled
   };
   // What the response says of the site, beyond the page: it answered (its failures in a row end),
   // or it failed as a site does (refused, timed out, 429, 503) and every worker backs off.
@@ -47,14 +50,14 @@ struct PageOutcome {
   Entry entry;
   Kind kind = Kind::done;
   std::string reason;
-  std::string record_json;        // done, failed, filtered
+  std::string record_json;  // done, failed, filtered
   std::uint64_t bytes = 0;
   std::chrono::milliseconds retry_in{0};  // retry, defer
   Site site = Site::unknown;
   std::chrono::milliseconds site_backoff{0};  // failed: the server's Retry-After (0: exponential)
-  std::vector<Link> links;        // admitted at entry.depth + 1
-  std::uint64_t links_dropped = 0;  // over the job's max_links_per_page
-  std::optional<Link> moved_to;   // a redirect to another site: admitted at entry.depth
+  std::vector<Link> links;                    // admitted at entry.depth + 1
+  std::uint64_t links_dropped = 0;            // over the job's max_links_per_page
+  std::optional<Link> moved_to;               // a redirect to another site: admitted at entry.depth
 };
 
 struct Completed {

@@ -20,11 +20,11 @@ namespace crawl::queue {
 
 namespace {
 
-constexpr std::size_t k_links_per_call = 1000;  // URLs per enqueue script call
-constexpr std::size_t k_calls_per_trip = 4;     // script calls per round trip
+constexpr std::size_t k_links_per_call = 1000;          // URLs per enqueue script call
+constexpr std::size_t k_calls_per_trip = 4;             // script calls per round trip
 constexpr std::size_t k_window = 4 * k_links_per_call;  // links put in site order together: a trip
 
-constexpr long long k_cancel_chunk = 10'000;    // entries a cancel drops per call: ~10 ms of Redis
+constexpr long long k_cancel_chunk = 10'000;  // entries a cancel drops per call: ~10 ms of Redis
 
 }  // namespace
 
@@ -57,15 +57,19 @@ Result<policy::JobOptions> job_options(const std::map<std::string, std::string>&
   for (auto [key, list] : {std::pair{"allow", &o.allow}, std::pair{"deny", &o.deny}})
     if (auto* v = get(key)) {
       auto j = nlohmann::json::parse(*v, nullptr, false);
-      const bool strings = j.is_array() && std::all_of(j.begin(), j.end(), [](const auto& e) { return e.is_string(); });
+      const bool strings = j.is_array() && std::all_of(j.begin(), j.end(),
+                                                       [](const auto& e) { return e.is_string(); });
       if (!strings) return fail("job field '{}' is not a JSON list of strings", key);
       *list = j.get<std::vector<std::string>>();
     }
   if (auto* v = get("respect_robots")) o.respect_robots = *v != "0";
   if (auto* v = get("delay_ms")) o.delay = std::chrono::milliseconds(to_number(*v));
-  if (auto* v = get("host_concurrency")) o.host_concurrency = std::max(1, static_cast<int>(to_number(*v)));
-  if (auto* v = get("max_crawl_delay_ms")) o.max_crawl_delay = std::chrono::milliseconds(to_number(*v));
-  if (auto* v = get("max_links_per_page")) o.max_links_per_page = std::max(0, static_cast<int>(to_number(*v)));
+  if (auto* v = get("host_concurrency"))
+    o.host_concurrency = std::max(1, static_cast<int>(to_number(*v)));
+  if (auto* v = get("max_crawl_delay_ms"))
+    o.max_crawl_delay = std::chrono::milliseconds(to_number(*v));
+  if (auto* v = get("max_links_per_page"))
+    o.max_links_per_page = std::max(0, static_cast<int>(to_number(*v)));
   if (auto* v = get("max_retries")) o.max_retries = static_cast<int>(to_number(*v));
   if (auto* v = get("max_url_length")) o.max_url_length = static_cast<std::size_t>(to_number(*v));
   if (auto* v = get("max_repeats")) o.max_repeats = static_cast<int>(to_number(*v));
@@ -73,8 +77,8 @@ Result<policy::JobOptions> job_options(const std::map<std::string, std::string>&
 }
 
 Result<std::string> Jobs::create(const policy::JobOptions& options, const std::string& name,
-                                 const std::vector<std::string>& seed_authorities, std::int64_t now_ms,
-                                 FirstSeeds first_seeds) {
+                                 const std::vector<std::string>& seed_authorities,
+                                 std::int64_t now_ms, FirstSeeds first_seeds) {
   // The job's id, and its creation time by the server's clock: the rate status shows is measured
   // against the time of its pages, which the scripts take from the same clock.
   auto first = m_redis.pipeline({{"INCR", m_keys.job_seq()}, {"TIME"}});
@@ -83,8 +87,9 @@ Result<std::string> Jobs::create(const policy::JobOptions& options, const std::s
   if (!id.ok()) return fail("creating a job: {}", id.str);
   const std::string job = std::to_string(id.integer);
   if (const std::int64_t server = server_ms((*first)[1]); server > 0) now_ms = server;
-  std::vector<std::string> hset{"HSET", m_keys.job(job), "name", name, "state", "running",
-                                "created_ms", std::to_string(now_ms), "submitting", "1"};
+  std::vector<std::string> hset{
+      "HSET",       m_keys.job(job),        "name",       name, "state", "running",
+      "created_ms", std::to_string(now_ms), "submitting", "1"};
   for (auto& [k, v] : job_fields(options)) {
     hset.push_back(k);
     hset.push_back(v);
@@ -96,7 +101,8 @@ Result<std::string> Jobs::create(const policy::JobOptions& options, const std::s
     hset.insert(hset.end(), {"loading", "1"});
   }
   commands.push_back(std::move(hset));
-  commands.push_back({"SET", m_keys.submitter(job), "1", "PX", std::to_string(scripts::k_submitter_ttl_ms)});
+  commands.push_back(
+      {"SET", m_keys.submitter(job), "1", "PX", std::to_string(scripts::k_submitter_ttl_ms)});
   commands.push_back({"HSET", m_keys.stats(job), "submitted", "0", "queued", "0", "in_flight", "0",
                       "done", "0", "failed", "0", "filtered", "0", "budget_used", "0"});
   for (std::size_t i = 0; i < seed_authorities.size(); i += 1000) {
@@ -113,19 +119,25 @@ Result<std::string> Jobs::create(const policy::JobOptions& options, const std::s
   return job;
 }
 
-Result<void> Jobs::begin_submit(const std::string& job, const std::vector<std::string>& seed_authorities) {
-  auto begun = m_redis.script(scripts::begin_submit, {m_keys.prefix, job, std::to_string(scripts::k_submitter_ttl_ms)});
+Result<void> Jobs::begin_submit(const std::string& job,
+                                const std::vector<std::string>& seed_authorities) {
+  auto begun = m_redis.script(scripts::begin_submit,
+                              {m_keys.prefix, job, std::to_string(scripts::k_submitter_ttl_ms)});
   if (!begun) return fail(begun.error());
   if (!begun->ok()) return fail("adding seeds to job {}: {}", job, begun->str);
   if (begun->integer == 0) return fail(ErrorKind::not_found, "no job '{}'", job);
   if (begun->integer == -2)
-    return fail(ErrorKind::invalid, "job {} is still loading the seeds of the submit that created it: add seeds when it is done",
+    return fail(ErrorKind::invalid,
+                "job {} is still loading the seeds of the submit that created it: add seeds when "
+                "it is done",
                 job);
-  if (begun->integer < 0) return fail(ErrorKind::invalid, "job {} was cancelled: no seeds can be added to it", job);
+  if (begun->integer < 0)
+    return fail(ErrorKind::invalid, "job {} was cancelled: no seeds can be added to it", job);
   std::vector<std::vector<std::string>> commands;
   for (std::size_t i = 0; i < seed_authorities.size(); i += 1000) {
     std::vector<std::string> sadd{"SADD", m_keys.seeds(job)};
-    for (std::size_t k = i; k < std::min(i + 1000, seed_authorities.size()); ++k) sadd.push_back(seed_authorities[k]);
+    for (std::size_t k = i; k < std::min(i + 1000, seed_authorities.size()); ++k)
+      sadd.push_back(seed_authorities[k]);
     commands.push_back(std::move(sadd));
   }
   if (commands.empty()) return {};
@@ -152,8 +164,8 @@ Result<Admitted> Jobs::enqueue(const std::string& job, int depth, const std::vec
   return enqueue(job, depth, views, progress);
 }
 
-Result<Admitted> Jobs::enqueue(const std::string& job, int depth, const std::vector<LinkView>& links,
-                               const Progress& progress) {
+Result<Admitted> Jobs::enqueue(const std::string& job, int depth,
+                               const std::vector<LinkView>& links, const Progress& progress) {
   // Links go in windows of k_window, each sent with a site's links together (in their order),
   // so that a call's links of one site enter its queue in one LPUSH. Round trips are sent
   // without waiting: while Redis runs one, the next is prepared, and its replies are read after
@@ -168,7 +180,8 @@ Result<Admitted> Jobs::enqueue(const std::string& job, int depth, const std::vec
     if (!replies) return fail(replies.error());
     // A server that lost its script cache refused the whole trip, none of it ran: send it
     // again the slow way, which loads the script first.
-    if (!replies->empty() && !replies->front().ok() && replies->front().str.starts_with("NOSCRIPT")) {
+    if (!replies->empty() && !replies->front().ok() &&
+        replies->front().str.starts_with("NOSCRIPT")) {
       std::vector<std::vector<std::string>> again;
       for (const auto& v : outstanding) again.emplace_back(v.begin(), v.end());
       replies = m_redis.scripts(scripts::enqueue, again);
@@ -199,9 +212,11 @@ Result<Admitted> Jobs::enqueue(const std::string& job, int depth, const std::vec
     order.resize(last - first);
     std::iota(order.begin(), order.end(), first);
     site_hash.resize(last - first);
-    for (std::size_t i = first; i < last; ++i) site_hash[i - first] = std::hash<std::string_view>{}(url::origin_view(links[i].url));
-    std::stable_sort(order.begin(), order.end(),
-                     [&](std::size_t a, std::size_t b) { return site_hash[a - first] < site_hash[b - first]; });
+    for (std::size_t i = first; i < last; ++i)
+      site_hash[i - first] = std::hash<std::string_view>{}(url::origin_view(links[i].url));
+    std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+      return site_hash[a - first] < site_hash[b - first];
+    });
     std::vector<std::string>& fps = fingerprints[window % 2];
     std::vector<std::string>& texts = entries[window % 2];
     ++window;
@@ -216,7 +231,8 @@ Result<Admitted> Jobs::enqueue(const std::string& job, int depth, const std::vec
         args.reserve(3 + 3 * (end - k));
         for (; k < end; ++k) {
           const LinkView& link = links[order[k]];
-          fps[k] = fingerprint_bytes(link.fingerprint != 0 ? link.fingerprint : url::fingerprint(link.url));
+          fps[k] = fingerprint_bytes(link.fingerprint != 0 ? link.fingerprint
+                                                           : url::fingerprint(link.url));
           texts[k].assign(head).append(link.url);
           args.insert(args.end(), {fps[k], texts[k], link.drop});
         }
@@ -224,7 +240,8 @@ Result<Admitted> Jobs::enqueue(const std::string& job, int depth, const std::vec
       }
       if (in_flight > 0)
         if (auto done = collect(); !done) return fail(done.error());
-      if (auto sent = m_redis.send_scripts(scripts::enqueue, views); !sent) return fail(sent.error());
+      if (auto sent = m_redis.send_scripts(scripts::enqueue, views); !sent)
+        return fail(sent.error());
       in_flight = views.size();
       outstanding = std::move(views);
       if (k == order.size()) closes = last;
@@ -235,7 +252,8 @@ Result<Admitted> Jobs::enqueue(const std::string& job, int depth, const std::vec
   return total;
 }
 
-Result<Admitted> Jobs::load(const std::string& job, const std::vector<LinkView>& links, const Progress& progress) {
+Result<Admitted> Jobs::load(const std::string& job, const std::vector<LinkView>& links,
+                            const Progress& progress) {
   auto max_pages = m_redis.command({"HGET", m_keys.job(job), "max_pages"});
   if (!max_pages) return fail(max_pages.error());
   std::uint64_t budget = std::numeric_limits<std::uint64_t>::max();
@@ -244,11 +262,15 @@ Result<Admitted> Jobs::load(const std::string& job, const std::vector<LinkView>&
     std::from_chars(max_pages->str.data(), max_pages->str.data() + max_pages->str.size(), n);
     if (n > 0) budget = n;
   }
-  auto fingerprint = [](const LinkView& l) { return l.fingerprint != 0 ? l.fingerprint : url::fingerprint(l.url); };
+  auto fingerprint = [](const LinkView& l) {
+    return l.fingerprint != 0 ? l.fingerprint : url::fingerprint(l.url);
+  };
   for (std::size_t i = 0; i < links.size(); ++i) {
-    if (!links[i].drop.empty()) return fail(ErrorKind::invalid, "loading job {}: seed {} has a drop reason", job, i);
+    if (!links[i].drop.empty())
+      return fail(ErrorKind::invalid, "loading job {}: seed {} has a drop reason", job, i);
     if (i > 0 && fingerprint(links[i]) < fingerprint(links[i - 1]))
-      return fail(ErrorKind::invalid, "loading job {}: the seeds are not in fingerprint order", job);
+      return fail(ErrorKind::invalid, "loading job {}: the seeds are not in fingerprint order",
+                  job);
   }
 
   // A batch ends at a dedup bucket's end (the fingerprint's first 2 bytes) once it has
@@ -266,18 +288,20 @@ Result<Admitted> Jobs::load(const std::string& job, const std::vector<LinkView>&
   std::array<Batch, k_load_in_flight + 1> batches;
   const std::string head = job + " 0 0 ";
   Admitted total;
-  std::uint64_t admitted = 0;  // queued so far, against the budget
+  std::uint64_t admitted = 0;          // queued so far, against the budget
   std::deque<const Batch*> in_flight;  // sent, oldest first
   // What Redis said of one batch.
   auto settle = [&](const Batch& sent, const Reply& r) -> Result<void> {
     if (!r.ok() || r.elements.size() != 2) return fail("loading job {}: {}", job, r.str);
     if (r.elements[0].integer == -2)
-      return fail(ErrorKind::invalid, "job {} has seeds loaded by another call: its first seeds load once", job);
-    if (r.elements[0].integer < 0)
       return fail(ErrorKind::invalid,
-                  "job {} is no longer loading its seeds: it was cancelled, or another submit took it over "
-                  "after this one stalled",
-                  job);
+                  "job {} has seeds loaded by another call: its first seeds load once", job);
+    if (r.elements[0].integer < 0)
+      return fail(
+          ErrorKind::invalid,
+          "job {} is no longer loading its seeds: it was cancelled, or another submit took it over "
+          "after this one stalled",
+          job);
     total.admitted += static_cast<std::uint64_t>(r.elements[0].integer);
     total.duplicates += static_cast<std::uint64_t>(r.elements[1].integer);
     if (progress) progress(sent.ends, total);
@@ -307,11 +331,13 @@ Result<Admitted> Jobs::load(const std::string& job, const std::vector<LinkView>&
     read.emplace_back(oldest, std::move(r));
     auto rest = m_redis.receive(in_flight.size());
     if (!rest) return fail(rest.error());
-    for (std::size_t k = 0; k < rest->size(); ++k) read.emplace_back(in_flight[k], std::move((*rest)[k]));
+    for (std::size_t k = 0; k < rest->size(); ++k)
+      read.emplace_back(in_flight[k], std::move((*rest)[k]));
     in_flight.clear();
     for (auto& [sent, reply] : read) {
       if (!reply.ok() && reply.str.starts_with("NOSCRIPT")) {
-        auto again = m_redis.scripts(scripts::load, {std::vector<std::string>(sent->args.begin(), sent->args.end())});
+        auto again = m_redis.scripts(
+            scripts::load, {std::vector<std::string>(sent->args.begin(), sent->args.end())});
         if (!again) return fail(again.error());
         reply = std::move(again->front());
       }
@@ -319,7 +345,8 @@ Result<Admitted> Jobs::load(const std::string& job, const std::vector<LinkView>&
     }
     return {};
   };
-  std::unordered_map<std::string_view, std::vector<std::size_t>> by_site;  // site -> entries of the batch
+  std::unordered_map<std::string_view, std::vector<std::size_t>>
+      by_site;  // site -> entries of the batch
   std::vector<std::string_view> site_order;
   std::size_t next = 0, built = 0;
   std::uint64_t last_fp = 0;
@@ -341,8 +368,8 @@ Result<Admitted> Jobs::load(const std::string& job, const std::vector<LinkView>&
       if (this_bucket != bucket) {
         if (b.entries.size() + duplicates + over >= k_load_batch) break;
         bucket = this_bucket;
-        b.bucket_names.push_back({k_hex[(fp >> 60) & 15], k_hex[(fp >> 56) & 15], k_hex[(fp >> 52) & 15],
-                                  k_hex[(fp >> 48) & 15]});
+        b.bucket_names.push_back({k_hex[(fp >> 60) & 15], k_hex[(fp >> 56) & 15],
+                                  k_hex[(fp >> 52) & 15], k_hex[(fp >> 48) & 15]});
         b.remainders.emplace_back();
       }
       if (next > 0 && fp == last_fp) {
@@ -351,7 +378,8 @@ Result<Admitted> Jobs::load(const std::string& job, const std::vector<LinkView>&
       }
       last_fp = fp;
       // Seen, as the enqueue script does it, even over the budget.
-      for (int shift = 40; shift >= 0; shift -= 8) b.remainders.back().push_back(static_cast<char>((fp >> shift) & 0xff));
+      for (int shift = 40; shift >= 0; shift -= 8)
+        b.remainders.back().push_back(static_cast<char>((fp >> shift) & 0xff));
       if (admitted >= budget) {
         ++over;
         continue;
@@ -368,7 +396,8 @@ Result<Admitted> Jobs::load(const std::string& job, const std::vector<LinkView>&
     b.args.assign({m_keys.prefix, job, b.before, b.after});
     b.bucket_count = std::to_string(b.bucket_names.size());
     b.args.push_back(b.bucket_count);
-    for (std::size_t k = 0; k < b.bucket_names.size(); ++k) b.args.insert(b.args.end(), {b.bucket_names[k], b.remainders[k]});
+    for (std::size_t k = 0; k < b.bucket_names.size(); ++k)
+      b.args.insert(b.args.end(), {b.bucket_names[k], b.remainders[k]});
     b.site_count = std::to_string(site_order.size());
     b.args.push_back(b.site_count);
     b.counts.reserve(site_order.size());
@@ -452,12 +481,14 @@ Result<std::vector<JobInfo>> Jobs::jobs(const std::vector<std::string>& ids) {
     info.last_page_ms = to_number(rate["last_ms"]);
     if (now_ms > 0 && info.created_ms > 0 && now_ms - info.created_ms < 60'000) {
       info.recent_pages = info.pages_recorded;
-      info.recent_seconds = static_cast<double>(std::max<long long>(1, now_ms - info.created_ms)) / 1000.0;
+      info.recent_seconds =
+          static_cast<double>(std::max<long long>(1, now_ms - info.created_ms)) / 1000.0;
     } else if (!rate.empty() && now_s > 0) {
       info.recent_seconds = 60;
       for (int slot = 0; slot < 64; ++slot) {
         const long long second = to_number(rate["t" + std::to_string(slot)]);
-        if (second >= now_s - 60 && second < now_s) info.recent_pages += to_number(rate["c" + std::to_string(slot)]);
+        if (second >= now_s - 60 && second < now_s)
+          info.recent_pages += to_number(rate["c" + std::to_string(slot)]);
       }
     }
     out.push_back(std::move(info));
@@ -466,12 +497,16 @@ Result<std::vector<JobInfo>> Jobs::jobs(const std::vector<std::string>& ids) {
 }
 
 Result<JobChange> Jobs::control(const std::string& job, JobAction action) {
-  const char* name = action == JobAction::pause ? "pause" : action == JobAction::resume ? "resume" : "cancel";
+  const char* name = action == JobAction::pause    ? "pause"
+                     : action == JobAction::resume ? "resume"
+                                                   : "cancel";
   JobChange change;
   while (true) {
-    auto r = m_redis.script(scripts::control, {m_keys.prefix, job, name, std::to_string(k_cancel_chunk)});
+    auto r = m_redis.script(scripts::control,
+                            {m_keys.prefix, job, name, std::to_string(k_cancel_chunk)});
     if (!r) return fail(r.error());
-    if (!r->ok() && r->str.starts_with("no job")) return fail(ErrorKind::not_found, "no job '{}'", job);
+    if (!r->ok() && r->str.starts_with("no job"))
+      return fail(ErrorKind::not_found, "no job '{}'", job);
     if (!r->ok() || r->elements.size() != 3) return fail("{} job {}: {}", name, job, r->str);
     change.state = r->elements[0].str;
     change.moved += r->elements[1].integer;
@@ -481,7 +516,8 @@ Result<JobChange> Jobs::control(const std::string& job, JobAction action) {
   // The job's entries waiting for a retry, in chunks.
   long long rank = 0;
   while (rank >= 0) {
-    auto r = m_redis.script(scripts::sweep, {m_keys.prefix, std::to_string(k_cancel_chunk), std::to_string(rank)});
+    auto r = m_redis.script(scripts::sweep,
+                            {m_keys.prefix, std::to_string(k_cancel_chunk), std::to_string(rank)});
     if (!r) return fail(r.error());
     if (!r->ok() || r->elements.size() != 3) return fail("{} job {}: {}", name, job, r->str);
     change.moved += r->elements[1].integer;
@@ -492,13 +528,16 @@ Result<JobChange> Jobs::control(const std::string& job, JobAction action) {
 
 Result<std::vector<JobState>> Jobs::states(const std::vector<std::string>& ids) {
   std::vector<std::vector<std::string>> commands;
-  for (const auto& id : ids) commands.push_back({"HMGET", m_keys.job(id), "state", "seeds_version"});
+  for (const auto& id : ids)
+    commands.push_back({"HMGET", m_keys.job(id), "state", "seeds_version"});
   auto replies = m_redis.pipeline(commands);
   if (!replies) return fail(replies.error());
   std::vector<JobState> out;
   for (const Reply& r : *replies) {
     JobState s;
-    s.state = r.elements.size() == 2 && r.elements[0].type == Reply::Type::string ? r.elements[0].str : "gone";
+    s.state = r.elements.size() == 2 && r.elements[0].type == Reply::Type::string
+                  ? r.elements[0].str
+                  : "gone";
     if (r.elements.size() == 2) s.seeds_version = to_number(r.elements[1].str);
     out.push_back(std::move(s));
   }
@@ -517,10 +556,12 @@ Result<std::vector<std::string>> Jobs::ids() {
   return strings_of(*r);
 }
 
-Result<std::vector<std::string>> Jobs::results(const std::string& job, std::string& cursor, std::size_t count) {
+Result<std::vector<std::string>> Jobs::results(const std::string& job, std::string& cursor,
+                                               std::size_t count) {
   auto r = m_redis.command({"HSCAN", m_keys.results(job), cursor, "COUNT", std::to_string(count)});
   if (!r) return fail(r.error());
-  if (!r->ok() || r->elements.size() != 2) return fail("reading results of job {}: {}", job, r->str);
+  if (!r->ok() || r->elements.size() != 2)
+    return fail("reading results of job {}: {}", job, r->str);
   cursor = r->elements[0].str;
   std::vector<std::string> records;
   const auto& pairs = r->elements[1].elements;

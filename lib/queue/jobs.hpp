@@ -40,7 +40,7 @@ struct Admitted {
 struct JobInfo {
   std::string id;
   std::string name;
-  std::string state;  // running, paused or cancelled
+  std::string state;            // running, paused or cancelled
   std::int64_t created_ms = 0;  // by the Redis server's clock
   policy::JobOptions options;
   // Seeds are still being added: set by create_job and begin_submit, cleared by end_submit once
@@ -80,15 +80,16 @@ struct JobInfo {
   // running one's over the last minute.
   double rate() const {
     if (finished() && pages_recorded > 0 && last_page_ms > 0)
-      return double(pages_recorded) * 1000.0 / double(std::max<std::int64_t>(1, last_page_ms - created_ms));
+      return double(pages_recorded) * 1000.0 /
+             double(std::max<std::int64_t>(1, last_page_ms - created_ms));
     return recent_seconds > 0 ? double(recent_pages) / recent_seconds : 0.0;
   }
 };
 
 enum class JobAction { pause, resume, cancel };
 struct JobChange {
-  std::string state;     // the job's state now
-  long long moved = 0;   // cancel: entries dropped
+  std::string state;    // the job's state now
+  long long moved = 0;  // cancel: entries dropped
 };
 
 // What workers watch of the jobs they hold: the state (running, paused, cancelled, or "gone" for
@@ -133,7 +134,8 @@ class Jobs {
   // scope, and its seeds_version moves so workers read the scope again). Several submits may
   // run into one job; it stays submitting until the last has ended. Fails for a job that does
   // not exist (not_found) or was cancelled (invalid).
-  Result<void> begin_submit(const std::string& job, const std::vector<std::string>& seed_authorities);
+  Result<void> begin_submit(const std::string& job,
+                            const std::vector<std::string>& seed_authorities);
   Result<void> end_submit(const std::string& job);
   // Admits URLs at `depth` (seeds: 0), batching many script calls per round trip. `progress`
   // is called after each round trip with the number of links done so far and what became of
@@ -155,7 +157,8 @@ class Jobs {
   Result<std::vector<std::string>> seed_authorities(const std::string& job);
   Result<std::vector<std::string>> ids();
   // One page of the results hash: records as JSON. Start and end with cursor "0".
-  Result<std::vector<std::string>> results(const std::string& job, std::string& cursor, std::size_t count = 1000);
+  Result<std::vector<std::string>> results(const std::string& job, std::string& cursor,
+                                           std::size_t count = 1000);
 
  private:
   Redis& m_redis;

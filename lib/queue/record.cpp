@@ -8,9 +8,12 @@ namespace crawl::queue {
 
 std::string_view to_string(Outcome outcome) {
   switch (outcome) {
-    case Outcome::done: return "done";
-    case Outcome::failed: return "failed";
-    case Outcome::filtered: return "filtered";
+    case Outcome::done:
+      return "done";
+    case Outcome::failed:
+      return "failed";
+    case Outcome::filtered:
+      return "filtered";
   }
   return "?";
 }
@@ -54,8 +57,10 @@ struct Reader {
   }
   void text(const char* key, std::string& out) {
     if (const auto* v = find(key)) {
-      if (v->is_string()) out = v->get<std::string>();
-      else ok = false;
+      if (v->is_string())
+        out = v->get<std::string>();
+      else
+        ok = false;
     }
   }
   template <class Int>
@@ -65,13 +70,16 @@ struct Reader {
         out = static_cast<Int>(v->get<std::uint64_t>());
       else if (v->is_number_integer() && std::in_range<Int>(v->get<std::int64_t>()))
         out = static_cast<Int>(v->get<std::int64_t>());
-      else ok = false;
+      else
+        ok = false;
     }
   }
   void boolean(const char* key, bool& out) {
     if (const auto* v = find(key)) {
-      if (v->is_boolean()) out = v->get<bool>();
-      else ok = false;
+      if (v->is_boolean())
+        out = v->get<bool>();
+      else
+        ok = false;
     }
   }
   void texts(const char* key, std::vector<std::string>& out) {
@@ -102,10 +110,14 @@ std::optional<Record> record_from_json(std::string_view text) {
   read.text("url", r.url);
   read.text("outcome", outcome);
   if (!read.ok || r.url.empty()) return std::nullopt;
-  if (outcome == "done") r.outcome = Outcome::done;
-  else if (outcome == "failed") r.outcome = Outcome::failed;
-  else if (outcome == "filtered") r.outcome = Outcome::filtered;
-  else return std::nullopt;
+  if (outcome == "done")
+    r.outcome = Outcome::done;
+  else if (outcome == "failed")
+    r.outcome = Outcome::failed;
+  else if (outcome == "filtered")
+    r.outcome = Outcome::filtered;
+  else
+    return std::nullopt;
   read.text("reason", r.reason);
   read.integer("status", r.status);
   read.text("final_url", r.final_url);

@@ -1,12 +1,12 @@
 #include "queue/redis.hpp"
 
-#include "core/redact.hpp"
+#include <charconv>
+#include <unordered_map>
 
 #include <hiredis/hiredis.h>
 #include <sys/time.h>
 
-#include <charconv>
-#include <unordered_map>
+#include "core/redact.hpp"
 
 namespace crawl::queue {
 
@@ -76,10 +76,12 @@ Result<RedisUrl> parse_redis_url(std::string_view text) {
     if (const auto q = rest.find("?db="); q != std::string_view::npos) {
       const std::string_view db = rest.substr(q + 4);
       auto [end, ec] = std::from_chars(db.data(), db.data() + db.size(), u.db);
-      if (ec != std::errc() || end != db.data() + db.size()) return fail("{}: bad database number", safe);
+      if (ec != std::errc() || end != db.data() + db.size())
+        return fail("{}: bad database number", safe);
       rest = rest.substr(0, q);
     }
-    if (rest.empty() || rest[0] != '/') return fail("{}: a unix socket needs an absolute path", safe);
+    if (rest.empty() || rest[0] != '/')
+      return fail("{}: a unix socket needs an absolute path", safe);
     u.socket = std::string(rest);
     u.display = safe;
     return u;
@@ -124,9 +126,11 @@ Result<RedisUrl> parse_redis_url(std::string_view text) {
     if (ec != std::errc() || end != db.data() + db.size() || u.db < 0)
       return fail("{}: bad database number '{}'", safe, db);
   }
-  u.display = "redis://" + (u.user.empty() && u.password.empty() ? std::string()
-                            : u.user + (u.password.empty() ? "" : ":***") + "@") +
-              std::string(rest) + "/" + std::to_string(u.db);
+  u.display =
+      "redis://" +
+      (u.user.empty() && u.password.empty() ? std::string()
+                                            : u.user + (u.password.empty() ? "" : ":***") + "@") +
+      std::string(rest) + "/" + std::to_string(u.db);
   return u;
 }
 
@@ -162,7 +166,8 @@ struct Redis::Impl {
   Result<void> flush() {
     int done = 0;
     while (!done)
-      if (redisBufferWrite(context.get(), &done) != REDIS_OK) return tl::unexpected(failure("send"));
+      if (redisBufferWrite(context.get(), &done) != REDIS_OK)
+        return tl::unexpected(failure("send"));
     return {};
   }
 
@@ -199,8 +204,10 @@ Result<Redis> Redis::connect(const RedisUrl& url, std::chrono::milliseconds time
   redisSetTimeout(c, tv);
   std::vector<std::vector<std::string>> setup;
   if (!url.password.empty()) {
-    if (url.user.empty()) setup.push_back({"AUTH", url.password});
-    else setup.push_back({"AUTH", url.user, url.password});
+    if (url.user.empty())
+      setup.push_back({"AUTH", url.password});
+    else
+      setup.push_back({"AUTH", url.user, url.password});
   }
   if (url.db != 0) setup.push_back({"SELECT", std::to_string(url.db)});
   setup.push_back({"PING"});
@@ -273,7 +280,9 @@ Result<void> Redis::send_scripts(std::string_view source,
   return m_impl->flush();
 }
 
-Result<std::vector<Reply>> Redis::receive(std::size_t count) { return m_impl->read(count); }
+Result<std::vector<Reply>> Redis::receive(std::size_t count) {
+  return m_impl->read(count);
+}
 
 Result<Reply> Redis::script(std::string_view source, const std::vector<std::string>& args) {
   auto replies = scripts(source, {args});
@@ -281,7 +290,11 @@ Result<Reply> Redis::script(std::string_view source, const std::vector<std::stri
   return std::move(replies->front());
 }
 
-bool Redis::connected() const { return !m_impl->broken; }
-const RedisUrl& Redis::url() const { return m_impl->url; }
+bool Redis::connected() const {
+  return !m_impl->broken;
+}
+const RedisUrl& Redis::url() const {
+  return m_impl->url;
+}
 
 }  // namespace crawl::queue

@@ -14,13 +14,13 @@ namespace crawl::queue {
 
 // Where Redis is: redis://[[user]:password@]host[:port][/db] or unix:///path/to.sock[?db=N].
 struct RedisUrl {
-  std::string host;       // empty for a unix socket
+  std::string host;  // empty for a unix socket
   int port = 6379;
-  std::string socket;     // unix socket path
+  std::string socket;  // unix socket path
   int db = 0;
   std::string user;
-  std::string password;   // from the URL; a password file or variable is applied by the caller
-  std::string display;    // the URL without its password, for messages
+  std::string password;  // from the URL; a password file or variable is applied by the caller
+  std::string display;   // the URL without its password, for messages
 };
 
 Result<RedisUrl> parse_redis_url(std::string_view url);

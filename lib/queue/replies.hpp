@@ -26,7 +26,8 @@ inline std::vector<std::string> strings_of(const Reply& r) {
 // HGETALL's flat list as a map.
 inline std::map<std::string, std::string> hash_of(const Reply& r) {
   std::map<std::string, std::string> f;
-  for (std::size_t i = 0; i + 1 < r.elements.size(); i += 2) f[r.elements[i].str] = r.elements[i + 1].str;
+  for (std::size_t i = 0; i + 1 < r.elements.size(); i += 2)
+    f[r.elements[i].str] = r.elements[i + 1].str;
   return f;
 }
 

@@ -5,16 +5,16 @@
 namespace crawl::queue {
 namespace lua {
 // lua_scripts.cpp, generated from lib/queue/lua at build time.
-extern const std::string_view prelude, claim, complete, enqueue, load, loading, reap, control, sweep, site_start, site_failed,
-    begin_submit, end_submit, job_sites;
+extern const std::string_view prelude, claim, complete, enqueue, load, loading, reap, control,
+    sweep, site_start, site_failed, begin_submit, end_submit, job_sites;
 }  // namespace lua
 
 namespace scripts {
 namespace {
 
 std::string with_prelude(std::string_view script) {
-  return "local submitter_ttl_ms = " + std::to_string(k_submitter_ttl_ms) + "\n" + std::string(lua::prelude) +
-         std::string(script);
+  return "local submitter_ttl_ms = " + std::to_string(k_submitter_ttl_ms) + "\n" +
+         std::string(lua::prelude) + std::string(script);
 }
 
 const std::string k_claim = with_prelude(lua::claim);

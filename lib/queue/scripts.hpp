@@ -8,8 +8,8 @@
 
 namespace crawl::queue::scripts {
 
-// A submit in progress refreshes its job's submitter key with every batch (enqueue, load); silent this
-// long, it is taken to have been cut short.
+// A submit in progress refreshes its job's submitter key with every batch (enqueue, load); silent
+// this long, it is taken to have been cut short.
 inline constexpr long long k_submitter_ttl_ms = 10'000;
 
 extern const std::string_view claim;         // lua/claim.lua

@@ -23,8 +23,9 @@ Result<void> Sites::store_robots(const std::string& origin, const std::string& s
                                  std::chrono::milliseconds ttl) {
   // Stored, the fetch lock goes: when the copy lapses (a short one, for an unreachable
   // robots.txt, lasts as long as the site's back-off), the next worker to ask fetches again.
-  auto replies = m_redis.pipeline({{"SET", m_keys.robots(origin), serialized, "PX", std::to_string(ttl.count())},
-                                   {"DEL", m_keys.robots_lock(origin)}});
+  auto replies = m_redis.pipeline(
+      {{"SET", m_keys.robots(origin), serialized, "PX", std::to_string(ttl.count())},
+       {"DEL", m_keys.robots_lock(origin)}});
   if (!replies) return fail(replies.error());
   for (const Reply& r : *replies)
     if (!r.ok()) return fail("caching robots.txt of {}: {}", origin, r.str);
@@ -32,22 +33,26 @@ Result<void> Sites::store_robots(const std::string& origin, const std::string& s
 }
 
 Result<bool> Sites::lock_robots(const std::string& origin, std::chrono::milliseconds ttl) {
-  auto r = m_redis.command({"SET", m_keys.robots_lock(origin), "1", "NX", "PX", std::to_string(ttl.count())});
+  auto r = m_redis.command(
+      {"SET", m_keys.robots_lock(origin), "1", "NX", "PX", std::to_string(ttl.count())});
   if (!r) return fail(r.error());
   return r->type == Reply::Type::status;
 }
 
 Result<void> Sites::set_crawl_delay(const std::string& site, std::chrono::milliseconds delay) {
-  auto replies = m_redis.pipeline({{"HSET", m_keys.site(site), "crawl_delay", std::to_string(delay.count())},
-                                   {"PEXPIRE", m_keys.site(site), std::to_string(k_site_ttl_ms)}});
+  auto replies =
+      m_redis.pipeline({{"HSET", m_keys.site(site), "crawl_delay", std::to_string(delay.count())},
+                        {"PEXPIRE", m_keys.site(site), std::to_string(k_site_ttl_ms)}});
   if (!replies) return fail(replies.error());
   for (const Reply& r : *replies)
     if (!r.ok()) return fail("recording the Crawl-delay of {}: {}", site, r.str);
   return {};
 }
 
-Result<std::vector<SiteInfo>> Sites::busiest(const std::string& job, std::size_t n, std::int64_t* now_ms) {
-  auto top = m_redis.pipeline({{"ZREVRANGE", m_keys.sites(job), "0", std::to_string(static_cast<long long>(n) - 1), "WITHSCORES"},
+Result<std::vector<SiteInfo>> Sites::busiest(const std::string& job, std::size_t n,
+                                             std::int64_t* now_ms) {
+  auto top = m_redis.pipeline({{"ZREVRANGE", m_keys.sites(job), "0",
+                                std::to_string(static_cast<long long>(n) - 1), "WITHSCORES"},
                                {"TIME"}});
   if (!top) return fail(top.error());
   if (now_ms) *now_ms = server_ms((*top)[1]);
@@ -59,8 +64,8 @@ Result<std::vector<SiteInfo>> Sites::busiest(const std::string& job, std::size_t
     s.site = pairs[i].str;
     s.queued = to_number(pairs[i + 1].str);
     out.push_back(std::move(s));
-    commands.push_back({"HMGET", m_keys.site(pairs[i].str), "busy", "last", "backoff_until", "backoff_reason", "failures",
-                        "crawl_delay", "gone_until"});
+    commands.push_back({"HMGET", m_keys.site(pairs[i].str), "busy", "last", "backoff_until",
+                        "backoff_reason", "failures", "crawl_delay", "gone_until"});
     commands.push_back({"ZSCORE", m_keys.schedule(job), pairs[i].str});
     commands.push_back({"SISMEMBER", m_keys.blocked(job), pairs[i].str});
     commands.push_back({"LLEN", m_keys.queue(job, pairs[i].str)});  // the score is a guide
@@ -85,7 +90,8 @@ Result<std::vector<SiteInfo>> Sites::busiest(const std::string& job, std::size_t
     s.queued = (*replies)[4 * k + 3].integer;
   }
   // Chosen by their counts in P:sites (right within 2x), shown in the order of their lengths.
-  std::stable_sort(out.begin(), out.end(), [](const SiteInfo& a, const SiteInfo& b) { return a.queued > b.queued; });
+  std::stable_sort(out.begin(), out.end(),
+                   [](const SiteInfo& a, const SiteInfo& b) { return a.queued > b.queued; });
   return out;
 }
 

@@ -18,16 +18,16 @@ namespace crawl::queue {
 // One site of a job, as status --sites shows it. Times are ms by Redis's clock.
 struct SiteInfo {
   std::string site;
-  long long queued = 0;        // entries of the job waiting on it
-  long long busy = 0;          // requests in flight, fleet-wide
-  std::int64_t due_ms = 0;     // when the job may next lease from it (0: waiting for a slot)
-  std::int64_t last_ms = 0;    // start of its last request
+  long long queued = 0;      // entries of the job waiting on it
+  long long busy = 0;        // requests in flight, fleet-wide
+  std::int64_t due_ms = 0;   // when the job may next lease from it (0: waiting for a slot)
+  std::int64_t last_ms = 0;  // start of its last request
   std::int64_t backoff_until_ms = 0;
   std::string backoff_reason;
-  long long failures = 0;      // site-level failures in a row
+  long long failures = 0;  // site-level failures in a row
   std::int64_t crawl_delay_ms = 0;
   std::int64_t gone_until_ms = 0;  // given up on until then
-  bool for_slot = false;       // waiting for a request in flight to end
+  bool for_slot = false;           // waiting for a request in flight to end
 };
 
 class Sites {
@@ -36,13 +36,15 @@ class Sites {
 
   Result<std::optional<std::string>> robots(const std::string& origin);
   // Caches the rules for `ttl` and frees the fetch lock.
-  Result<void> store_robots(const std::string& origin, const std::string& serialized, std::chrono::milliseconds ttl);
+  Result<void> store_robots(const std::string& origin, const std::string& serialized,
+                            std::chrono::milliseconds ttl);
   // True if this caller should fetch the origin's robots.txt (a lock held for `ttl`).
   Result<bool> lock_robots(const std::string& origin, std::chrono::milliseconds ttl);
   // The Crawl-delay robots.txt gives the site (0: none): claims space its requests by it.
   Result<void> set_crawl_delay(const std::string& site, std::chrono::milliseconds delay);
   // The job's `n` sites with the most queued entries, and the server's clock (ms): O(n).
-  Result<std::vector<SiteInfo>> busiest(const std::string& job, std::size_t n, std::int64_t* now_ms = nullptr);
+  Result<std::vector<SiteInfo>> busiest(const std::string& job, std::size_t n,
+                                        std::int64_t* now_ms = nullptr);
 
  private:
   Redis& m_redis;

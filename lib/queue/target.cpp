@@ -9,10 +9,10 @@ namespace crawl::queue {
 Result<RedisUrl> redis_target(std::string_view flag_url, std::string_view file_url,
                               std::string_view password_file, std::string_view password_env) {
   const char* env_url = std::getenv("CRAWL_REDIS_URL");
-  std::string text = !flag_url.empty()                      ? std::string(flag_url)
+  std::string text = !flag_url.empty()                        ? std::string(flag_url)
                      : env_url != nullptr && *env_url != '\0' ? std::string(env_url)
-                     : !file_url.empty()                     ? std::string(file_url)
-                                                             : std::string("redis://127.0.0.1:6379/0");
+                     : !file_url.empty()                      ? std::string(file_url)
+                                         : std::string("redis://127.0.0.1:6379/0");
   auto url = parse_redis_url(text);
   if (!url) return url;
   if (!url->password.empty()) return url;

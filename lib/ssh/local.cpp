@@ -1,12 +1,5 @@
 #include "ssh/local.hpp"
 
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -14,7 +7,13 @@
 #include <fstream>
 #include <thread>
 
+#include <fcntl.h>
 #include <fmt/format.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "ssh/ssh.hpp"
 
@@ -22,8 +21,8 @@ namespace crawl::ssh {
 
 using fanout::Clock;
 using fanout::Expected;
-using fanout::Outcome;
 using fanout::failure;
+using fanout::Outcome;
 
 namespace {
 
@@ -33,7 +32,8 @@ class LocalRemote final : public fanout::Remote {
 
   Expected<void> connect(Clock::time_point) override { return {}; }
 
-  Expected<fanout::ExecResult> run(std::string_view command, std::string_view input, Clock::time_point deadline,
+  Expected<fanout::ExecResult> run(std::string_view command, std::string_view input,
+                                   Clock::time_point deadline,
                                    const fanout::OutputSink* sink) override {
     int in[2], out[2], err[2];
     if (pipe2(in, O_CLOEXEC) != 0 || pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0)
@@ -41,10 +41,11 @@ class LocalRemote final : public fanout::Remote {
     const std::string cmd(command);
     const char* home = std::getenv("HOME");
     const pid_t pid = fork();
-    if (pid < 0) return failure(Outcome::step_failed, "", fmt::format("fork: {}", std::strerror(errno)));
+    if (pid < 0)
+      return failure(Outcome::step_failed, "", fmt::format("fork: {}", std::strerror(errno)));
     setpgid(pid, pid);  // as the child does: whichever runs first, kill(-pid) finds the group
     if (pid == 0) {
-      setpgid(0, 0);  // so a timeout can stop the command and what it started
+      setpgid(0, 0);             // so a timeout can stop the command and what it started
       signal(SIGPIPE, SIG_DFL);  // crawlctl ignores it; the command gets the usual default
       dup2(in[0], 0);
       dup2(out[1], 1);
@@ -68,13 +69,16 @@ class LocalRemote final : public fanout::Remote {
     pollfd fds[3] = {{out[0], POLLIN, 0}, {err[0], POLLIN, 0}, {in[1], POLLOUT, 0}};
     bool timed_out = false, stopped = false;
     while ((fds[0].fd >= 0 || fds[1].fd >= 0) && !stopped) {
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+      const auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
       if (left <= 0) {
         timed_out = true;
         break;
       }
       fds[2].fd = in[1];
-      if (poll(fds, 3, static_cast<int>(std::min<long>(left, sink ? 250 : 1000))) < 0 && errno != EINTR) break;
+      if (poll(fds, 3, static_cast<int>(std::min<long>(left, sink ? 250 : 1000))) < 0 &&
+          errno != EINTR)
+        break;
       if (sink && !(*sink)({})) stopped = true;
       for (int f = 0; f < 2 && !stopped; ++f) {
         if (fds[f].fd < 0 || !(fds[f].revents & (POLLIN | POLLHUP | POLLERR))) continue;
@@ -105,10 +109,12 @@ class LocalRemote final : public fanout::Remote {
     int status = 0;
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
-    if (timed_out) return failure(Outcome::timeout, "", "the command did not finish within its timeout");
+    if (timed_out)
+      return failure(Outcome::timeout, "", "the command did not finish within its timeout");
     if (stopped) return failure(Outcome::cancelled, "", "ended by the reader");
     if (WIFSIGNALED(status))
-      return failure(Outcome::step_failed, "", fmt::format("the command was killed by signal {}", WTERMSIG(status)));
+      return failure(Outcome::step_failed, "",
+                     fmt::format("the command was killed by signal {}", WTERMSIG(status)));
     result.status = WEXITSTATUS(status);
     return result;
   }
@@ -120,12 +126,15 @@ class LocalRemote final : public fanout::Remote {
     std::error_code ec;
     fs::create_directories(target.parent_path(), ec);
     fs::copy_file(local_path, target, fs::copy_options::overwrite_existing, ec);
-    if (ec) return failure(Outcome::step_failed, "upload", fmt::format("copying to {}: {}", target.string(), ec.message()));
+    if (ec)
+      return failure(Outcome::step_failed, "upload",
+                     fmt::format("copying to {}: {}", target.string(), ec.message()));
     chmod(target.c_str(), static_cast<mode_t>(mode));
     return {};
   }
 
-  Expected<std::optional<std::string>> read_file(const std::string& remote_path, std::size_t max_bytes,
+  Expected<std::optional<std::string>> read_file(const std::string& remote_path,
+                                                 std::size_t max_bytes,
                                                  Clock::time_point) override {
     std::ifstream in(local_path_of(remote_path), std::ios::binary);
     if (!in) return std::optional<std::string>();

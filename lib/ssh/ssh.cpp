@@ -1,8 +1,5 @@
 #include "ssh/ssh.hpp"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <cstdlib>
@@ -10,21 +7,23 @@
 #include <filesystem>
 #include <fstream>
 
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <libssh/callbacks.h>
 #include <libssh/libssh.h>
 #include <libssh/sftp.h>
+#include <sys/stat.h>
 
 #include "deploy/quote.hpp"
 #include "ssh/local.hpp"
 
 namespace crawl::ssh {
 
+using deploy::sftp_path;
 using fanout::Clock;
 using fanout::Expected;
-using fanout::Outcome;
 using fanout::failure;
-using deploy::sftp_path;
+using fanout::Outcome;
 
 namespace {
 
@@ -58,17 +57,22 @@ using Key = std::unique_ptr<ssh_key_struct, KeyFree>;
 std::string fingerprint(ssh_key key) {
   unsigned char* hash = nullptr;
   std::size_t len = 0;
-  if (!key || ssh_get_publickey_hash(key, SSH_PUBLICKEY_HASH_SHA256, &hash, &len) != SSH_OK) return "?";
-  std::unique_ptr<char, StringFree> text(ssh_get_fingerprint_hash(SSH_PUBLICKEY_HASH_SHA256, hash, len));
+  if (!key || ssh_get_publickey_hash(key, SSH_PUBLICKEY_HASH_SHA256, &hash, &len) != SSH_OK)
+    return "?";
+  std::unique_ptr<char, StringFree> text(
+      ssh_get_fingerprint_hash(SSH_PUBLICKEY_HASH_SHA256, hash, len));
   ssh_clean_pubkey_hash(&hash);
   return text ? text.get() : "?";
 }
 
 // Never prompt from a host task: libssh asks this instead of the terminal.
-int no_prompt(const char*, char*, std::size_t, int, int, void*) { return -1; }
+int no_prompt(const char*, char*, std::size_t, int, int, void*) {
+  return -1;
+}
 
 long remaining_ms(Clock::time_point deadline) {
-  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+  const auto left =
+      std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
   return std::max<long>(left, 1);
 }
 
@@ -80,17 +84,21 @@ struct Exec {
   const fanout::OutputSink* sink = nullptr;  // stdout goes there instead, when set
   bool stopped = false;                      // the sink asked to end the command
 
-  static int on_data(ssh_session, ssh_channel, void* data, uint32_t len, int is_stderr, void* self) {
+  static int on_data(ssh_session, ssh_channel, void* data, uint32_t len, int is_stderr,
+                     void* self) {
     auto* e = static_cast<Exec*>(self);
     if (!is_stderr && e->sink) {
-      if (!e->stopped && !(*e->sink)(std::string_view(static_cast<const char*>(data), len))) e->stopped = true;
+      if (!e->stopped && !(*e->sink)(std::string_view(static_cast<const char*>(data), len)))
+        e->stopped = true;
     } else {
       (is_stderr ? e->result.err : e->result.out).append(static_cast<const char*>(data), len);
     }
     return static_cast<int>(len);
   }
   static void on_eof(ssh_session, ssh_channel, void* self) { static_cast<Exec*>(self)->eof = true; }
-  static void on_close(ssh_session, ssh_channel, void* self) { static_cast<Exec*>(self)->closed = true; }
+  static void on_close(ssh_session, ssh_channel, void* self) {
+    static_cast<Exec*>(self)->closed = true;
+  }
   static void on_status(ssh_session, ssh_channel, int status, void* self) {
     auto* e = static_cast<Exec*>(self);
     e->result.status = status;
@@ -115,7 +123,8 @@ class SshRemote final : public fanout::Remote {
     bool no = false;
     ssh_options_set(s, SSH_OPTIONS_PROCESS_CONFIG, &no);
     if (m_context.ssh_config != "none" &&
-        ssh_options_parse_config(s, m_context.ssh_config.empty() ? nullptr : m_context.ssh_config.c_str()) < 0)
+        ssh_options_parse_config(
+            s, m_context.ssh_config.empty() ? nullptr : m_context.ssh_config.c_str()) < 0)
       return failure(Outcome::unreachable, "connect",
                      fmt::format("cannot read ssh config {}", m_context.ssh_config));
     if (m_host.port != 22) {
@@ -142,7 +151,8 @@ class SshRemote final : public fanout::Remote {
       const std::string error = ssh_get_error(s);
       m_session.reset();
       if (Clock::now() + std::chrono::milliseconds(50) >= deadline)
-        return failure(Outcome::timeout, "connect", "no SSH handshake within the connect timeout (" + error + ")");
+        return failure(Outcome::timeout, "connect",
+                       "no SSH handshake within the connect timeout (" + error + ")");
       const bool transient = error.find("refused") != std::string::npos ||
                              error.find("reset") != std::string::npos ||
                              error.find("unreachable") != std::string::npos;
@@ -151,13 +161,15 @@ class SshRemote final : public fanout::Remote {
     if (auto checked = check_host_key(); !checked) return checked;
     set_timeout(deadline);
     if (auto authed = authenticate(); !authed) {
-      if (Clock::now() >= deadline) return failure(Outcome::timeout, "auth", "authentication timed out");
+      if (Clock::now() >= deadline)
+        return failure(Outcome::timeout, "auth", "authentication timed out");
       return authed;
     }
     return {};
   }
 
-  Expected<fanout::ExecResult> run(std::string_view command, std::string_view input, Clock::time_point deadline,
+  Expected<fanout::ExecResult> run(std::string_view command, std::string_view input,
+                                   Clock::time_point deadline,
                                    const fanout::OutputSink* sink) override {
     ssh_session s = m_session.get();
     set_timeout(deadline);
@@ -190,21 +202,25 @@ class SshRemote final : public fanout::Remote {
       ~Detach() { ssh_event_remove_session(event, session); }
     } detach{event.get(), s};
     const std::string cmd(command);
-    if (ssh_channel_request_exec(channel.get(), cmd.c_str()) != SSH_OK) return lost("the exec request failed");
+    if (ssh_channel_request_exec(channel.get(), cmd.c_str()) != SSH_OK)
+      return lost("the exec request failed");
     if (!input.empty() &&
         ssh_channel_write(channel.get(), input.data(), static_cast<uint32_t>(input.size())) !=
             static_cast<int>(input.size())) {
       // A command may exit without reading its input (activate does when the host is not
       // ready): then its exit status says how it went. Anything else is a failed step.
       if (!ssh_is_connected(s)) return lost("cannot write the command's input");
-      if (!e.closed && !e.eof && !ssh_channel_is_closed(channel.get()) && !ssh_channel_is_eof(channel.get()))
+      if (!e.closed && !e.eof && !ssh_channel_is_closed(channel.get()) &&
+          !ssh_channel_is_eof(channel.get()))
         return failure(Outcome::step_failed, "", "the command's input could not be written whole");
     }
     if (!ssh_channel_is_closed(channel.get())) ssh_channel_send_eof(channel.get());
     const long tick = sink ? 250L : 1000L;
     while (!e.closed && !(e.eof && e.got_status)) {
-      if (Clock::now() >= deadline) return failure(Outcome::timeout, "", "the command did not finish within its timeout");
-      if (ssh_event_dopoll(event.get(), static_cast<int>(std::min(remaining_ms(deadline), tick))) == SSH_ERROR)
+      if (Clock::now() >= deadline)
+        return failure(Outcome::timeout, "", "the command did not finish within its timeout");
+      if (ssh_event_dopoll(event.get(), static_cast<int>(std::min(remaining_ms(deadline), tick))) ==
+          SSH_ERROR)
         return lost("the connection broke during the command");
       if (sink && !e.stopped && !(*sink)({})) e.stopped = true;
       // Closing the channel (on return) closes the command's output: it ends at its next write.
@@ -227,12 +243,15 @@ class SshRemote final : public fanout::Remote {
     if (!sftp) return tl::unexpected(sftp.error());
     const std::string path = sftp_path(remote_path);
     // Parents first, one level at a time; a level that exists already fails harmlessly.
-    for (std::size_t slash = path.find('/', 1); slash != std::string::npos; slash = path.find('/', slash + 1))
+    for (std::size_t slash = path.find('/', 1); slash != std::string::npos;
+         slash = path.find('/', slash + 1))
       sftp_mkdir(*sftp, path.substr(0, slash).c_str(), 0700);
-    sftp_file file = sftp_open(*sftp, path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, static_cast<mode_t>(mode));
+    sftp_file file =
+        sftp_open(*sftp, path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, static_cast<mode_t>(mode));
     if (!file)
-      return failure(Outcome::step_failed, "upload",
-                     fmt::format("cannot create {}: {}", remote_path, ssh_get_error(m_session.get())));
+      return failure(
+          Outcome::step_failed, "upload",
+          fmt::format("cannot create {}: {}", remote_path, ssh_get_error(m_session.get())));
     std::vector<char> buffer(64 * 1024);
     while (in) {
       in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
@@ -240,13 +259,15 @@ class SshRemote final : public fanout::Remote {
       while (done < n) {
         if (Clock::now() >= deadline) {
           sftp_close(file);
-          return failure(Outcome::timeout, "upload", "the upload did not finish within its timeout");
+          return failure(Outcome::timeout, "upload",
+                         "the upload did not finish within its timeout");
         }
         const ssize_t wrote = sftp_write(file, buffer.data() + done, n - done);
         if (wrote <= 0) {
           const std::string error = ssh_get_error(m_session.get());
           sftp_close(file);
-          return failure(Outcome::step_failed, "upload", fmt::format("writing {}: {}", remote_path, error));
+          return failure(Outcome::step_failed, "upload",
+                         fmt::format("writing {}: {}", remote_path, error));
         }
         done += static_cast<std::size_t>(wrote);
       }
@@ -256,7 +277,8 @@ class SshRemote final : public fanout::Remote {
     return {};
   }
 
-  Expected<std::optional<std::string>> read_file(const std::string& remote_path, std::size_t max_bytes,
+  Expected<std::optional<std::string>> read_file(const std::string& remote_path,
+                                                 std::size_t max_bytes,
                                                  Clock::time_point deadline) override {
     set_timeout(deadline);
     auto sftp = this->sftp();
@@ -264,9 +286,12 @@ class SshRemote final : public fanout::Remote {
     const std::string path = sftp_path(remote_path);
     sftp_file file = sftp_open(*sftp, path.c_str(), O_RDONLY, 0);
     if (!file) {
-      if (sftp_get_error(*sftp) == SSH_FX_NO_SUCH_FILE || sftp_get_error(*sftp) == SSH_FX_NO_SUCH_PATH)
+      if (sftp_get_error(*sftp) == SSH_FX_NO_SUCH_FILE ||
+          sftp_get_error(*sftp) == SSH_FX_NO_SUCH_PATH)
         return std::optional<std::string>();
-      return failure(Outcome::step_failed, "", fmt::format("cannot read {}: {}", remote_path, ssh_get_error(m_session.get())));
+      return failure(
+          Outcome::step_failed, "",
+          fmt::format("cannot read {}: {}", remote_path, ssh_get_error(m_session.get())));
     }
     std::string content(max_bytes, '\0');
     std::size_t got = 0;
@@ -274,7 +299,8 @@ class SshRemote final : public fanout::Remote {
       const ssize_t n = sftp_read(file, content.data() + got, max_bytes - got);
       if (n < 0) {
         sftp_close(file);
-        return failure(Outcome::step_failed, "", fmt::format("reading {}: {}", remote_path, ssh_get_error(m_session.get())));
+        return failure(Outcome::step_failed, "",
+                       fmt::format("reading {}: {}", remote_path, ssh_get_error(m_session.get())));
       }
       if (n == 0) break;
       got += static_cast<std::size_t>(n);
@@ -292,8 +318,9 @@ class SshRemote final : public fanout::Remote {
       if (!m_sftp || sftp_init(m_sftp.get()) != SSH_OK) {
         m_sftp.reset();
         if (!ssh_is_connected(m_session.get())) return lost("cannot start SFTP");
-        return failure(Outcome::step_failed, "", fmt::format("the host offers no SFTP subsystem: {}",
-                                                             ssh_get_error(m_session.get())));
+        return failure(
+            Outcome::step_failed, "",
+            fmt::format("the host offers no SFTP subsystem: {}", ssh_get_error(m_session.get())));
       }
     }
     return m_sftp.get();
@@ -307,7 +334,8 @@ class SshRemote final : public fanout::Remote {
   }
 
   tl::unexpected<fanout::Failure> lost(std::string_view what) {
-    return failure(Outcome::unreachable, "", fmt::format("{}: {}", what, ssh_get_error(m_session.get())));
+    return failure(Outcome::unreachable, "",
+                   fmt::format("{}: {}", what, ssh_get_error(m_session.get())));
   }
 
   std::string known_hosts_name() const {
@@ -344,13 +372,15 @@ class SshRemote final : public fanout::Remote {
         std::lock_guard lock(m_context.known_hosts_lock);
         if (!m_known_hosts.empty()) {
           std::error_code ec;
-          std::filesystem::create_directories(std::filesystem::path(m_known_hosts).parent_path(), ec);
+          std::filesystem::create_directories(std::filesystem::path(m_known_hosts).parent_path(),
+                                              ec);
         }
         // Another task may have recorded this host meanwhile.
         if (ssh_session_is_known_server(s) == SSH_KNOWN_HOSTS_OK) return {};
         if (ssh_session_update_known_hosts(s) != SSH_OK)
           return failure(Outcome::host_key, "host-key",
-                         fmt::format("cannot record the host key in {}: {}", known_hosts_name(), ssh_get_error(s)));
+                         fmt::format("cannot record the host key in {}: {}", known_hosts_name(),
+                                     ssh_get_error(s)));
         return {};
       }
       case SSH_KNOWN_HOSTS_ERROR:
@@ -416,8 +446,9 @@ class SshRemote final : public fanout::Remote {
       if (rc == SSH_AUTH_ERROR) return lost_auth();
       tried.push_back("password");
     }
-    return failure(Outcome::auth, "auth",
-                   fmt::format("permission denied for user {} (tried: {})", user(), fmt::join(tried, ", ")));
+    return failure(
+        Outcome::auth, "auth",
+        fmt::format("permission denied for user {} (tried: {})", user(), fmt::join(tried, ", ")));
   }
 
   tl::unexpected<fanout::Failure> lost_auth() {
@@ -433,7 +464,8 @@ class SshRemote final : public fanout::Remote {
   std::optional<Result<std::string>> password() const {
     if (!m_host.password_env.empty()) {
       const char* value = std::getenv(m_host.password_env.c_str());
-      if (!value) return Result<std::string>(fail("password_env {} is not set", m_host.password_env));
+      if (!value)
+        return Result<std::string>(fail("password_env {} is not set", m_host.password_env));
       return Result<std::string>(value);
     }
     if (!m_host.password_file.empty()) {
@@ -469,7 +501,8 @@ void KeyRing::load(const std::string& path, const Passphrase& passphrase) {
     const auto phrase = passphrase ? passphrase(path) : std::nullopt;
     if (!phrase) {
       m_keys.emplace(path, fail("identity_file {}: encrypted and no passphrase given "
-                                "(set CRAWL_SSH_PASSPHRASE or run from a terminal)", path));
+                                "(set CRAWL_SSH_PASSPHRASE or run from a terminal)",
+                                path));
       return;
     }
     rc = ssh_pki_import_privkey_file(file.c_str(), phrase->c_str(), no_prompt, nullptr, &raw);

@@ -1,23 +1,28 @@
 #include "url/url.hpp"
 
-#include <idn2.h>
-#include <xxhash.h>
-
 #include <algorithm>
 #include <array>
 #include <cstdint>
 #include <optional>
 #include <vector>
 
+#include <idn2.h>
+#include <xxhash.h>
+
 namespace crawl::url {
 
 std::string_view to_string(Reject reject) {
   switch (reject) {
-    case Reject::empty: return "empty";
-    case Reject::not_http: return "not_http";
-    case Reject::malformed: return "malformed";
-    case Reject::control: return "control_character";
-    case Reject::too_long: return "too_long";
+    case Reject::empty:
+      return "empty";
+    case Reject::not_http:
+      return "not_http";
+    case Reject::malformed:
+      return "malformed";
+    case Reject::control:
+      return "control_character";
+    case Reject::too_long:
+      return "too_long";
   }
   return "?";
 }
@@ -26,11 +31,21 @@ namespace {
 
 // ---- characters --------------------------------------------------------------------------
 
-bool is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
-bool is_hex(char c) { return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
-char lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
-bool is_slash(char c) { return c == '/' || c == '\\'; }  // http(s) reads a backslash as a slash
+bool is_alpha(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+bool is_digit(char c) {
+  return c >= '0' && c <= '9';
+}
+bool is_hex(char c) {
+  return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+char lower(char c) {
+  return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+}
+bool is_slash(char c) {
+  return c == '/' || c == '\\';
+}  // http(s) reads a backslash as a slash
 
 int hex_value(char c) {
   if (is_digit(c)) return c - '0';
@@ -49,8 +64,8 @@ bool in_query_set(unsigned char c) {  // the special-query set: http(s) queries
   return c <= 0x20 || c >= 0x7f || c == '"' || c == '#' || c == '<' || c == '>' || c == '\'';
 }
 bool in_path_set(unsigned char c) {
-  return c <= 0x20 || c >= 0x7f || c == '"' || c == '#' || c == '<' || c == '>' || c == '?' || c == '^' ||
-         c == '`' || c == '{' || c == '}';
+  return c <= 0x20 || c >= 0x7f || c == '"' || c == '#' || c == '<' || c == '>' || c == '?' ||
+         c == '^' || c == '`' || c == '{' || c == '}';
 }
 
 void append_escape(std::string& out, unsigned char byte) {
@@ -71,11 +86,15 @@ void tidy_escapes(std::string_view part, std::string& out) {
     const char c = part[i];
     if (c == '%' && i + 2 < part.size() && is_hex(part[i + 1]) && is_hex(part[i + 2])) {
       const char decoded = static_cast<char>(hex_value(part[i + 1]) * 16 + hex_value(part[i + 2]));
-      // It would join a stray "%" right before it ("%" + it), or one hex digit after one ("%4" + it).
+      // It would join a stray "%" right before it ("%" + it), or one hex digit after one ("%4" +
+      // it).
       const std::size_t distance = stray == std::string::npos ? 0 : out.size() - stray;
-      const bool joins_stray = is_hex(decoded) && (distance == 1 || (distance == 2 && is_hex(out[stray + 1])));
-      if (is_unreserved(decoded) && !joins_stray) out += decoded;
-      else append_escape(out, static_cast<unsigned char>(decoded));
+      const bool joins_stray =
+          is_hex(decoded) && (distance == 1 || (distance == 2 && is_hex(out[stray + 1])));
+      if (is_unreserved(decoded) && !joins_stray)
+        out += decoded;
+      else
+        append_escape(out, static_cast<unsigned char>(decoded));
       i += 2;
     } else {
       if (c == '%') stray = out.size();
@@ -87,8 +106,9 @@ void tidy_escapes(std::string_view part, std::string& out) {
 // ---- hosts ---------------------------------------------------------------------------------
 
 bool forbidden_in_domain(unsigned char c) {
-  return c <= 0x20 || c == 0x7f || c == '#' || c == '%' || c == '/' || c == ':' || c == '<' || c == '>' ||
-         c == '?' || c == '@' || c == '[' || c == '\\' || c == ']' || c == '^' || c == '|';
+  return c <= 0x20 || c == 0x7f || c == '#' || c == '%' || c == '/' || c == ':' || c == '<' ||
+         c == '>' || c == '?' || c == '@' || c == '[' || c == '\\' || c == ']' || c == '^' ||
+         c == '|';
 }
 
 // The URL Standard's IPv4 number parser: decimal, 0x hex or 0 octal; nullopt if not a number.
@@ -107,8 +127,9 @@ std::optional<std::uint64_t> ipv4_number(std::string_view s) {
   for (char c : s) {
     const int digit = radix == 16 ? hex_value(c) : is_digit(c) ? c - '0' : -1;
     if (digit < 0 || digit >= radix) return std::nullopt;
-    value = std::min<std::uint64_t>(value * static_cast<std::uint64_t>(radix) + static_cast<std::uint64_t>(digit),
-                                    std::uint64_t{1} << 40);
+    value = std::min<std::uint64_t>(
+        value * static_cast<std::uint64_t>(radix) + static_cast<std::uint64_t>(digit),
+        std::uint64_t{1} << 40);
   }
   return value;
 }
@@ -118,7 +139,8 @@ std::vector<std::string_view> labels(std::string_view host) {
   std::size_t start = 0;
   while (true) {
     const std::size_t dot = host.find('.', start);
-    parts.push_back(host.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start));
+    parts.push_back(
+        host.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start));
     if (dot == std::string_view::npos) break;
     start = dot + 1;
   }
@@ -131,7 +153,8 @@ bool ends_in_a_number(std::string_view host) {
   const auto parts = labels(host);
   const std::string_view last = parts.back();
   if (!last.empty() && std::all_of(last.begin(), last.end(), is_digit)) return true;
-  return last.size() >= 2 && last[0] == '0' && (last[1] == 'x' || last[1] == 'X') && ipv4_number(last).has_value();
+  return last.size() >= 2 && last[0] == '0' && (last[1] == 'x' || last[1] == 'X') &&
+         ipv4_number(last).has_value();
 }
 
 std::optional<std::string> ipv4(std::string_view host) {
@@ -185,15 +208,20 @@ std::optional<std::string> ipv6(std::string_view in) {
       while (p < in.size()) {
         int v4 = -1;
         if (seen > 0) {
-          if (at(p) == '.' && seen < 4) ++p;
-          else return std::nullopt;
+          if (at(p) == '.' && seen < 4)
+            ++p;
+          else
+            return std::nullopt;
         }
         if (!is_digit(at(p))) return std::nullopt;
         while (is_digit(at(p))) {
           const int digit = at(p) - '0';
-          if (v4 == -1) v4 = digit;
-          else if (v4 == 0) return std::nullopt;
-          else v4 = v4 * 10 + digit;
+          if (v4 == -1)
+            v4 = digit;
+          else if (v4 == 0)
+            return std::nullopt;
+          else
+            v4 = v4 * 10 + digit;
           if (v4 > 255) return std::nullopt;
           ++p;
         }
@@ -243,7 +271,8 @@ std::optional<std::string> ipv6(std::string_view in) {
       continue;
     }
     std::string hex;
-    for (unsigned v = address[i]; v > 0 || hex.empty(); v >>= 4) hex.insert(hex.begin(), k_hex[v & 15]);
+    for (unsigned v = address[i]; v > 0 || hex.empty(); v >>= 4)
+      hex.insert(hex.begin(), k_hex[v & 15]);
     out += hex;
     if (i != 7) out += ':';
   }
@@ -271,7 +300,8 @@ std::optional<std::string> parse_host(std::string_view input) {
   // non-ASCII label; an ASCII one is only lower-cased. Its A-labels ("xn--") are taken as
   // written: the Standard checks them, but libidn2's stricter IDNA2008 rules would refuse some it
   // accepts (docs/url-conformance.md), and a bad one fails at DNS anyway.
-  const bool ascii = std::all_of(domain.begin(), domain.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; });
+  const bool ascii = std::all_of(domain.begin(), domain.end(),
+                                 [](char c) { return static_cast<unsigned char>(c) < 0x80; });
   std::string host;
   if (ascii) {
     host = domain;
@@ -280,19 +310,23 @@ std::optional<std::string> parse_host(std::string_view input) {
   if (!ascii) {
     if (domain.find('\0') != std::string::npos) return std::nullopt;
     char* converted = nullptr;
-    if (idn2_to_ascii_8z(domain.c_str(), &converted, IDN2_NFC_INPUT | IDN2_NONTRANSITIONAL) != IDN2_OK)
+    if (idn2_to_ascii_8z(domain.c_str(), &converted, IDN2_NFC_INPUT | IDN2_NONTRANSITIONAL) !=
+        IDN2_OK)
       return std::nullopt;
     host = converted;
     idn2_free(converted);
     std::transform(host.begin(), host.end(), host.begin(), lower);
   }
-  if (host.empty() || std::any_of(host.begin(), host.end(), [](char c) { return forbidden_in_domain(static_cast<unsigned char>(c)); }))
+  if (host.empty() || std::any_of(host.begin(), host.end(), [](char c) {
+        return forbidden_in_domain(static_cast<unsigned char>(c));
+      }))
     return std::nullopt;
   if (ends_in_a_number(host)) return ipv4(host);
   // Trailing dots go, unless nothing would be left ("." stays) or what is left would read as an
   // IPv4 address ("4.." is a name; "4" would be 0.0.0.4).
   const std::size_t kept = host.find_last_not_of('.');
-  if (kept != std::string::npos && kept + 1 < host.size() && !ends_in_a_number(host.substr(0, kept + 1)))
+  if (kept != std::string::npos && kept + 1 < host.size() &&
+      !ends_in_a_number(host.substr(0, kept + 1)))
     host.resize(kept + 1);
   return host;
 }
@@ -301,11 +335,11 @@ std::optional<std::string> parse_host(std::string_view input) {
 
 // What the crawler keeps of a URL: no userinfo (never sent, never stored), no fragment.
 struct Record {
-  std::string scheme;                  // "http" or "https"
-  std::string host;                    // serialised
-  std::string port;                    // "" = the scheme's default
-  std::vector<std::string> path;       // segments, percent-encoded
-  std::optional<std::string> query;    // percent-encoded, without "?"
+  std::string scheme;                // "http" or "https"
+  std::string host;                  // serialised
+  std::string port;                  // "" = the scheme's default
+  std::vector<std::string> path;     // segments, percent-encoded
+  std::optional<std::string> query;  // percent-encoded, without "?"
 };
 
 bool is_default_port(const std::string& scheme, const std::string& port) {
@@ -318,7 +352,8 @@ std::size_t parse_path(std::string_view in, std::size_t p, std::vector<std::stri
   // "." and "..", also written with %2e (either case).
   auto dot_at = [](const std::string& s, std::size_t i) {
     if (i < s.size() && s[i] == '.') return std::size_t{1};
-    if (i + 2 < s.size() && s[i] == '%' && s[i + 1] == '2' && (s[i + 2] == 'e' || s[i + 2] == 'E')) return std::size_t{3};
+    if (i + 2 < s.size() && s[i] == '%' && s[i + 1] == '2' && (s[i + 2] == 'e' || s[i + 2] == 'E'))
+      return std::size_t{3};
     return std::size_t{0};
   };
   auto is_dot = [&](const std::string& s) {
@@ -346,8 +381,10 @@ std::size_t parse_path(std::string_view in, std::size_t p, std::vector<std::stri
       if (end) return p;
     } else {
       const auto c = static_cast<unsigned char>(in[p]);
-      if (in_path_set(c)) append_escape(buffer, c);
-      else buffer += in[p];
+      if (in_path_set(c))
+        append_escape(buffer, c);
+      else
+        buffer += in[p];
     }
     ++p;
   }
@@ -358,8 +395,10 @@ std::string parse_query(std::string_view in, std::size_t p) {
   std::string query;
   for (; p < in.size() && in[p] != '#'; ++p) {
     const auto c = static_cast<unsigned char>(in[p]);
-    if (in_query_set(c)) append_escape(query, c);
-    else query += in[p];
+    if (in_query_set(c))
+      append_escape(query, c);
+    else
+      query += in[p];
   }
   return query;
 }
@@ -378,8 +417,10 @@ std::optional<Reject> parse_authority_and_rest(std::string_view in, std::size_t 
   std::size_t colon = std::string_view::npos;
   bool bracket = false;
   for (std::size_t i = 0; i < authority.size(); ++i) {
-    if (authority[i] == '[') bracket = true;
-    else if (authority[i] == ']') bracket = false;
+    if (authority[i] == '[')
+      bracket = true;
+    else if (authority[i] == ']')
+      bracket = false;
     else if (authority[i] == ':' && !bracket) {
       colon = i;
       break;
@@ -393,7 +434,8 @@ std::optional<Reject> parse_authority_and_rest(std::string_view in, std::size_t 
     std::string_view port = authority.substr(colon + 1);
     if (!std::all_of(port.begin(), port.end(), is_digit)) return Reject::malformed;
     while (port.size() > 1 && port.front() == '0') port.remove_prefix(1);
-    if (port.size() > 5 || (!port.empty() && std::stoul(std::string(port)) > 65535)) return Reject::malformed;
+    if (port.size() > 5 || (!port.empty() && std::stoul(std::string(port)) > 65535))
+      return Reject::malformed;
     url.port = std::string(port);
     if (is_default_port(url.scheme, url.port)) url.port.clear();
   }
@@ -452,7 +494,8 @@ std::optional<Reject> parse(std::string_view text, const Record* base, Record& u
     url.scheme = scheme;
     // "http:x" on an http base is relative; on another base, or none, an authority follows,
     // whatever number of slashes comes first.
-    if (base == nullptr || base->scheme != scheme || (p + 1 < in.size() && is_slash(in[p]) && is_slash(in[p + 1]))) {
+    if (base == nullptr || base->scheme != scheme ||
+        (p + 1 < in.size() && is_slash(in[p]) && is_slash(in[p + 1]))) {
       while (p < in.size() && is_slash(in[p])) ++p;
       return parse_authority_and_rest(in, p, url);
     }
@@ -507,8 +550,9 @@ Normalized serialize(const Record& url) {
 }
 
 bool has_dot_segment(std::string_view path) {
-  return path.find("/./") != std::string_view::npos || path.find("/../") != std::string_view::npos ||
-         path.ends_with("/.") || path.ends_with("/..");
+  return path.find("/./") != std::string_view::npos ||
+         path.find("/../") != std::string_view::npos || path.ends_with("/.") ||
+         path.ends_with("/..");
 }
 
 // True when `u` is already in the normal form, so it need not be parsed: plain ASCII http(s); a
@@ -519,20 +563,25 @@ bool has_dot_segment(std::string_view path) {
 bool already_normal(std::string_view u) {
   std::size_t pos;
   int default_port;
-  if (u.starts_with("http://")) pos = 7, default_port = 80;
-  else if (u.starts_with("https://")) pos = 8, default_port = 443;
-  else return false;
+  if (u.starts_with("http://"))
+    pos = 7, default_port = 80;
+  else if (u.starts_with("https://"))
+    pos = 8, default_port = 443;
+  else
+    return false;
   // Host.
   const std::size_t host_start = pos;
-  while (pos < u.size() && ((u[pos] >= 'a' && u[pos] <= 'z') || is_digit(u[pos]) || u[pos] == '.' || u[pos] == '-'))
+  while (pos < u.size() &&
+         ((u[pos] >= 'a' && u[pos] <= 'z') || is_digit(u[pos]) || u[pos] == '.' || u[pos] == '-'))
     ++pos;
   const std::string_view host = u.substr(host_start, pos - host_start);
-  if (host.empty() || host.front() == '.' || host.back() == '.' || host.find("..") != std::string_view::npos ||
-      host.find("xn--") != std::string_view::npos)
+  if (host.empty() || host.front() == '.' || host.back() == '.' ||
+      host.find("..") != std::string_view::npos || host.find("xn--") != std::string_view::npos)
     return false;
   // A host whose last label is a number is an IPv4 address to a URL parser: only the canonical
   // dotted quad is already normal. One that merely starts with a digit is left to the parser.
-  const std::string_view last = host.substr(host.rfind('.') == std::string_view::npos ? 0 : host.rfind('.') + 1);
+  const std::string_view last =
+      host.substr(host.rfind('.') == std::string_view::npos ? 0 : host.rfind('.') + 1);
   if (is_digit(last.front())) {
     int parts = 0;
     std::size_t i = 0;
@@ -598,7 +647,9 @@ std::string normalize_escapes(std::string_view part) {
   return out;
 }
 
-bool is_normal(std::string_view text) { return already_normal(text); }
+bool is_normal(std::string_view text) {
+  return already_normal(text);
+}
 
 Normalized normalize(std::string_view absolute) {
   if (already_normal(absolute)) return std::string(absolute);
@@ -635,7 +686,9 @@ Resolver::~Resolver() = default;
 Resolver::Resolver(Resolver&&) noexcept = default;
 Resolver& Resolver::operator=(Resolver&&) noexcept = default;
 
-const Normalized& Resolver::base() const { return m_impl->base; }
+const Normalized& Resolver::base() const {
+  return m_impl->base;
+}
 
 Normalized Resolver::resolve(std::string_view reference) const {
   if (!m_impl->base) return m_impl->base;
@@ -685,8 +738,8 @@ std::string_view origin_view(std::string_view normalized) {
   const Parts parts = split(normalized);
   if (parts.scheme.empty()) return {};
   // Everything up to the authority's end: the normal form carries no userinfo before it.
-  return normalized.substr(0, static_cast<std::size_t>(parts.authority.data() + parts.authority.size() -
-                                                       normalized.data()));
+  return normalized.substr(0, static_cast<std::size_t>(parts.authority.data() +
+                                                       parts.authority.size() - normalized.data()));
 }
 
 }  // namespace crawl::url

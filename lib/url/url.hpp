@@ -12,9 +12,9 @@
 // The normal form is the Standard's serialisation with these deliberate differences: no
 // userinfo (never sent, never stored), no fragment, no empty query, no trailing dot on the
 // host (unless nothing else is left, or what is left would read as an IPv4 address: "4.." is
-// a name, "4" would be 0.0.0.4); percent-escapes of unreserved characters decoded and all other escapes in upper-case
-// hex (RFC 3986 6.2.2: the same resource); and a control character inside a URL (NUL, ESC, ...)
-// rejects it, where the Standard would percent-encode it.
+// a name, "4" would be 0.0.0.4); percent-escapes of unreserved characters decoded and all other
+// escapes in upper-case hex (RFC 3986 6.2.2: the same resource); and a control character inside a
+// URL (NUL, ESC, ...) rejects it, where the Standard would percent-encode it.
 
 #include <cstdint>
 #include <memory>
@@ -27,11 +27,11 @@ namespace crawl::url {
 
 // Why a string is not a crawlable URL. The crawler counts these; none is worth an exception.
 enum class Reject {
-  empty,       // nothing but spaces, or nothing at all
-  not_http,    // another scheme: javascript:, mailto:, data:, tel:, ftp:, ...
-  malformed,   // no parse: bad host, bad port, a relative reference where an absolute is needed
-  control,     // a control character (NUL, ESC, DEL, ...) inside it
-  too_long,    // longer than k_max_length before or after normalising
+  empty,      // nothing but spaces, or nothing at all
+  not_http,   // another scheme: javascript:, mailto:, data:, tel:, ftp:, ...
+  malformed,  // no parse: bad host, bad port, a relative reference where an absolute is needed
+  control,    // a control character (NUL, ESC, DEL, ...) inside it
+  too_long,   // longer than k_max_length before or after normalising
 };
 
 std::string_view to_string(Reject reject);

@@ -41,7 +41,8 @@ bool is_html(const std::string& content_type, const std::string& body) {
   if (!content_type.empty()) return false;
   const std::string_view head(body.data(), std::min<std::size_t>(body.size(), 1024));
   for (std::size_t i = 0; i + 5 <= head.size(); ++i)
-    if (strncasecmp(head.data() + i, "<html", 5) == 0 || strncasecmp(head.data() + i, "<!doc", 5) == 0)
+    if (strncasecmp(head.data() + i, "<html", 5) == 0 ||
+        strncasecmp(head.data() + i, "<!doc", 5) == 0)
       return true;
   return false;
 }
@@ -49,7 +50,8 @@ bool is_html(const std::string& content_type, const std::string& body) {
 Decision decide(const fetch::Response& r, const Attempt& a, const policy::JobOptions& job,
                 int max_redirects, std::int64_t now_ms, double jitter) {
   using Site = Decision::Site;
-  auto with_site = [](Decision d, Site site, std::chrono::milliseconds backoff = std::chrono::milliseconds(0)) {
+  auto with_site = [](Decision d, Site site,
+                      std::chrono::milliseconds backoff = std::chrono::milliseconds(0)) {
     d.site = site;
     d.site_backoff = backoff;
     return d;
@@ -66,7 +68,8 @@ Decision decide(const fetch::Response& r, const Attempt& a, const policy::JobOpt
   if (r.failure == fetch::Failure::headers || r.failure == fetch::Failure::encoding)
     return with_site(failed(std::string(fetch::to_string(r.failure))), Site::answered);
   switch (r.failure) {
-    case fetch::Failure::none: break;
+    case fetch::Failure::none:
+      break;
     case fetch::Failure::connect:
     case fetch::Failure::resolve:
     case fetch::Failure::tls:
@@ -79,18 +82,24 @@ Decision decide(const fetch::Response& r, const Attempt& a, const policy::JobOpt
   if (s >= 300 && s < 400 && !r.location.empty()) {
     auto next = url::resolve(a.url, r.location);
     if (!next) return with_site(failed("bad_redirect"), Site::answered);
-    if (a.visited.count(*next) || *next == a.url) return with_site(failed("redirect_loop"), Site::answered);
+    if (a.visited.count(*next) || *next == a.url)
+      return with_site(failed("redirect_loop"), Site::answered);
     if (a.hops >= max_redirects) return with_site(failed("too_many_redirects"), Site::answered);
     Decision d;
-    d.next = url::origin(*next) == url::origin(a.url) ? Decision::Next::redirect : Decision::Next::moved;
+    d.next =
+        url::origin(*next) == url::origin(a.url) ? Decision::Next::redirect : Decision::Next::moved;
     d.redirect_to = std::move(*next);
     return with_site(std::move(d), Site::answered);
   }
   const std::string http = "http_" + std::to_string(s);
   if (s == 429 || s == 503)
-    return site_failure(http, policy::parse_retry_after(r.retry_after, now_ms).value_or(std::chrono::milliseconds(0)));
+    return site_failure(
+        http,
+        policy::parse_retry_after(r.retry_after, now_ms).value_or(std::chrono::milliseconds(0)));
   if (policy::retryable_status(s))
-    return with_site(retry_or_fail(http, a, job, jitter, policy::parse_retry_after(r.retry_after, now_ms)), Site::answered);
+    return with_site(
+        retry_or_fail(http, a, job, jitter, policy::parse_retry_after(r.retry_after, now_ms)),
+        Site::answered);
   if (s < 200 || s >= 300) return with_site(failed(http), Site::answered);
   Decision d;
   d.next = is_html(r.content_type, r.body) ? Decision::Next::parse : Decision::Next::done;

@@ -13,10 +13,10 @@
 namespace crawl::worker {
 
 struct Attempt {
-  std::string url;               // the URL just fetched (after `hops` redirects)
-  int hops = 0;                  // redirects followed so far
-  int attempt = 0;               // failed attempts before this one (from the queue entry)
-  std::set<std::string> visited; // URLs fetched in this attempt, for loop detection
+  std::string url;                // the URL just fetched (after `hops` redirects)
+  int hops = 0;                   // redirects followed so far
+  int attempt = 0;                // failed attempts before this one (from the queue entry)
+  std::set<std::string> visited;  // URLs fetched in this attempt, for loop detection
 };
 
 struct Decision {
@@ -26,8 +26,8 @@ struct Decision {
   // which is admitted as a URL of its own (its site's politeness applies) and the page recorded
   // as filtered (redirect).
   enum class Next { done, parse, failed, retry, requeue, redirect, moved } next = Next::failed;
-  std::string reason;        // failed: timeout, connect, http_404, redirect_loop, ...
-  std::string redirect_to;   // redirect, moved: normalised
+  std::string reason;       // failed: timeout, connect, http_404, redirect_loop, ...
+  std::string redirect_to;  // redirect, moved: normalised
   std::chrono::milliseconds retry_in{0};
   // What the response says of the site: it answered, or it failed as a site does (refused, a
   // timeout, 429, 503; then site_backoff is its Retry-After, or 0 for the exponential back-off).

@@ -27,16 +27,17 @@ Parsed parse(const ParseJob& job) {
   out.images = std::move(links.images);
   out.found = static_cast<int>(page.links.size());
   out.parse_cut = job.memory_cut      ? "memory"
-                  : page.size_cut      ? "size"
-                  : page.elements_cut  ? "elements"
-                  : page.nesting_cut   ? "nesting"
-                                       : "";
+                  : page.size_cut     ? "size"
+                  : page.elements_cut ? "elements"
+                  : page.nesting_cut  ? "nesting"
+                                      : "";
   out.noindex = page.meta_noindex;
   out.links.reserve(links.follow.size());
   for (std::string& u : links.follow) {
     const policy::Drop drop = job.filter->judge(u, job.depth + 1);
-    out.links.push_back({std::move(u), drop == policy::Drop::none ? std::string()
-                                                                  : std::string(policy::to_string(drop))});
+    out.links.push_back({std::move(u), drop == policy::Drop::none
+                                           ? std::string()
+                                           : std::string(policy::to_string(drop))});
   }
   return out;
 }

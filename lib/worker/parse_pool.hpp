@@ -21,11 +21,11 @@ namespace crawl::worker {
 
 struct ParseJob {
   std::uint64_t task = 0;
-  std::string url;   // the final URL: relative links resolve against it
+  std::string url;  // the final URL: relative links resolve against it
   std::string body;
   fetch::BodyHold hold;     // the body's share of the worker's body memory, given back with it
   bool memory_cut = false;  // the body was kept only in part: the body memory was spent
-  int depth = 0;     // of the page; its links are judged at depth + 1
+  int depth = 0;            // of the page; its links are judged at depth + 1
   std::shared_ptr<const policy::LinkFilter> filter;
   int max_links = 6000;  // links, and images, kept of the page (the job's max_links_per_page)
 };
@@ -34,10 +34,11 @@ struct Parsed {
   std::uint64_t task = 0;
   std::string title;
   std::vector<std::string> images;
-  std::vector<queue::Link> links;  // unique, in document order, drop reason set when filtered
-  int found = 0;                   // links on the page, before dedup and rules
-  std::uint64_t links_dropped = 0; // links and images past max_links
-  std::string parse_cut;  // "memory", "size", "elements" or "nesting": only part of the page was parsed
+  std::vector<queue::Link> links;   // unique, in document order, drop reason set when filtered
+  int found = 0;                    // links on the page, before dedup and rules
+  std::uint64_t links_dropped = 0;  // links and images past max_links
+  std::string
+      parse_cut;  // "memory", "size", "elements" or "nesting": only part of the page was parsed
   bool noindex = false;
 };
 
@@ -48,7 +49,7 @@ class ParsePool {
   ~ParsePool();
 
   void submit(ParseJob job);
-  std::vector<Parsed> take();  // finished results, without waiting
+  std::vector<Parsed> take();   // finished results, without waiting
   std::size_t pending() const;  // submitted and not yet taken
 
  private:

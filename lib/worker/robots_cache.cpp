@@ -6,7 +6,7 @@ namespace crawl::worker {
 
 namespace {
 
-constexpr std::int64_t k_local_ms = 10 * 60 * 1000;             // trust a local copy this long
+constexpr std::int64_t k_local_ms = 10 * 60 * 1000;              // trust a local copy this long
 constexpr std::chrono::milliseconds k_shared{24 * 3600 * 1000};  // the shared copy, RFC 9309 2.4
 constexpr std::chrono::milliseconds k_unreachable{60 * 1000};    // "disallow all" after a 5xx
 constexpr std::chrono::milliseconds k_lock{30 * 1000};
@@ -15,15 +15,18 @@ constexpr std::int64_t k_refetch_ms = 1000;  // after a fetch the body memory cu
 
 }  // namespace
 
-RobotsAnswer robots_answer(const fetch::Response& r, const std::string& agent, std::int64_t now_ms) {
+RobotsAnswer robots_answer(const fetch::Response& r, const std::string& agent,
+                           std::int64_t now_ms) {
   if (r.failure != fetch::Failure::none && r.failure != fetch::Failure::redirects)
-    return {policy::Robots::disallow_all(), k_unreachable, std::string(fetch::to_string(r.failure)), std::nullopt};
+    return {policy::Robots::disallow_all(), k_unreachable, std::string(fetch::to_string(r.failure)),
+            std::nullopt};
   if (r.failure == fetch::Failure::none && (r.status >= 500 || r.status == 429 || r.status < 200))
     return {policy::Robots::disallow_all(), k_unreachable, "http_" + std::to_string(r.status),
             policy::parse_retry_after(r.retry_after, now_ms)};
   if (r.failure == fetch::Failure::none && r.status >= 200 && r.status < 300)
     return {policy::parse_robots(r.body, agent), k_shared, "", std::nullopt};
-  return {policy::Robots::allow_all(), k_shared, "", std::nullopt};  // unavailable: 3xx, 4xx, too many redirects
+  return {policy::Robots::allow_all(), k_shared, "",
+          std::nullopt};  // unavailable: 3xx, 4xx, too many redirects
 }
 
 const policy::Robots* RobotsCache::lookup(const std::string& origin, std::uint64_t task,
@@ -80,7 +83,8 @@ bool RobotsCache::on_response(const fetch::Response& r, queue::Queue* queue, std
   if (!failure.empty() && queue != nullptr) {
     // The site's failure, as a page's would be: every worker leaves it alone for its back-off,
     // and the "disallow all" lasts as long, so that the next lease asks again.
-    auto backoff = queue->frontier().site_failed(origin, failure, retry_after.value_or(std::chrono::milliseconds(0)));
+    auto backoff = queue->frontier().site_failed(
+        origin, failure, retry_after.value_or(std::chrono::milliseconds(0)));
     if (backoff) ttl = std::max(std::chrono::milliseconds(1000), std::min(ttl, *backoff));
   }
   if (queue != nullptr) (void)queue->sites().store_robots(origin, robots.serialize(), ttl);

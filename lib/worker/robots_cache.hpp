@@ -27,7 +27,8 @@ struct RobotsAnswer {
   std::string failure;  // empty when the site answered
   std::optional<std::chrono::milliseconds> retry_after;
 };
-RobotsAnswer robots_answer(const fetch::Response& response, const std::string& agent, std::int64_t now_ms);
+RobotsAnswer robots_answer(const fetch::Response& response, const std::string& agent,
+                           std::int64_t now_ms);
 
 class RobotsCache {
  public:
@@ -62,7 +63,7 @@ class RobotsCache {
   std::function<std::uint64_t(const std::string&)> m_start_fetch;
   std::map<std::string, Origin> m_origins;
   std::map<std::uint64_t, std::string> m_requests;  // robots.txt request id -> origin
-  std::vector<std::uint64_t> m_resolved;             // tasks freed by a finished fetch
+  std::vector<std::uint64_t> m_resolved;            // tasks freed by a finished fetch
 };
 
 }  // namespace crawl::worker

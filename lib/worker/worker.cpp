@@ -1,7 +1,5 @@
 #include "worker/worker.hpp"
 
-#include <unistd.h>
-
 #include <map>
 #include <optional>
 #include <random>
@@ -11,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include "fetch/fetcher.hpp"
 #include "html/html.hpp"
@@ -77,7 +76,9 @@ class Worker final : private TaskEnv {
     o.max_body_bytes = s.max_body_bytes;
     // Only bodies the parser reads are kept, and only as much as it reads (one byte more, to
     // know a page was longer), all of them within the worker's body memory.
-    o.keep_body = [](std::string_view content_type) { return content_type.empty() || is_html_type(content_type); };
+    o.keep_body = [](std::string_view content_type) {
+      return content_type.empty() || is_html_type(content_type);
+    };
     o.keep_body_bytes = html::k_max_parse_bytes + 1;
     o.body_memory = s.body_memory;
     o.connect_timeout = s.connect_timeout;
@@ -114,15 +115,19 @@ class Worker final : private TaskEnv {
   void deregister();
 
   // TaskEnv
-  const policy::Robots* robots(const std::string& site, std::uint64_t task, std::int64_t now) override {
+  const policy::Robots* robots(const std::string& site, std::uint64_t task,
+                               std::int64_t now) override {
     return m_robots.lookup(site, task, m_queue ? &*m_queue : nullptr, now);
   }
   std::chrono::milliseconds robots_expires_in(const std::string& site, std::int64_t now) override {
     return std::chrono::milliseconds(m_robots.expires_in(site, now));
   }
-  void crawl_delay(const std::string& site, const policy::Robots& robots, std::int64_t now) override;
+  void crawl_delay(const std::string& site, const policy::Robots& robots,
+                   std::int64_t now) override;
   std::chrono::milliseconds site_start(const std::string& job, const std::string& site) override;
-  void fetch(std::uint64_t task, const std::string& url) override { m_fetcher.add({task, url, false, std::nullopt}); }
+  void fetch(std::uint64_t task, const std::string& url) override {
+    m_fetcher.add({task, url, false, std::nullopt});
+  }
   void cancel_fetch(std::uint64_t task) override { m_fetcher.cancel(task); }
   void parse(ParseJob job) override { m_parser.submit(std::move(job)); }
 
@@ -213,7 +218,8 @@ void Worker::heartbeat(std::int64_t now) {
       {"errors", nlohmann::json(stats.errors).dump()},
       {"rss_bytes", std::to_string(rss_bytes())},
       {"concurrency", std::to_string(m_options.settings.concurrency)}};
-  if (!ok(m_queue->fleet().heartbeat(m_options.id, fields, m_options.settings.heartbeat_ttl), "heartbeat"))
+  if (!ok(m_queue->fleet().heartbeat(m_options.id, fields, m_options.settings.heartbeat_ttl),
+          "heartbeat"))
     return;
   auto reaped = m_queue->fleet().reap_dead(m_options.settings.heartbeat_interval);
   if (ok(reaped, "reap") && *reaped > 0)
@@ -222,9 +228,11 @@ void Worker::heartbeat(std::int64_t now) {
   if (m_options.settings.stats_interval.count() > 0 && now >= m_next_stats_ms) {
     // Progress in the log too, for whoever reads it (crawlctl logs) rather than Redis.
     m_next_stats_ms = now + m_options.settings.stats_interval.count();
-    spdlog::info("event=stats pages={} failed={} filtered={} retries={} rate={:.2f} in_flight={} rss_bytes={}",
-                 count("done"), count("failed"), count("filtered"), count("retries"), stats.rate(now), m_tasks.size(),
-                 rss_bytes());
+    spdlog::info(
+        "event=stats pages={} failed={} filtered={} retries={} rate={:.2f} in_flight={} "
+        "rss_bytes={}",
+        count("done"), count("failed"), count("filtered"), count("retries"), stats.rate(now),
+        m_tasks.size(), rss_bytes());
   }
 }
 
@@ -255,7 +263,8 @@ void Worker::refresh_jobs(std::int64_t now) {
   for (std::size_t i = 0; i < ids.size(); ++i) {
     // Seeds added to the job (submit --job) widen its scope: the next of its URLs reads it again
     // (tasks under way keep the rules they started with).
-    if (auto it = m_jobs.find(ids[i]); it != m_jobs.end() && it->second->info.seeds_version != (*states)[i].seeds_version)
+    if (auto it = m_jobs.find(ids[i]);
+        it != m_jobs.end() && it->second->info.seeds_version != (*states)[i].seeds_version)
       m_jobs.erase(it);
     const std::string& state = (*states)[i].state;
     std::string& known = m_job_state[ids[i]];
@@ -287,8 +296,10 @@ std::shared_ptr<const JobContext> Worker::job(const std::string& id) {
     ctx->broken = filter.error().message;
   }
   if (!ctx->broken.empty())
-    spdlog::error("event=bad_job job={} error=\"{}\" note=\"its URLs wait until the job is fixed or cancelled\"",
-                  id, ctx->broken);
+    spdlog::error(
+        "event=bad_job job={} error=\"{}\" note=\"its URLs wait until the job is fixed or "
+        "cancelled\"",
+        id, ctx->broken);
   ctx->info = std::move(*info);
   m_jobs[id] = ctx;
   return ctx;
@@ -321,19 +332,24 @@ void Worker::claim(std::int64_t now) {
     return;
   }
   if (claimed->dead_lettered > 0)
-    spdlog::warn("event=dead_letters n={} note=\"frontier entries that could not be read, moved to the dead letters\"",
-                 claimed->dead_lettered);
+    spdlog::warn(
+        "event=dead_letters n={} note=\"frontier entries that could not be read, moved to the dead "
+        "letters\"",
+        claimed->dead_lettered);
   m_claim_short = claimed->entries.size() < batch;
   if (m_claim_short)
-    m_next_claim_ms = now + std::clamp<std::int64_t>(claimed->next_in_ms < 0 ? 1000 : claimed->next_in_ms, 10, 1000);
-  for (std::size_t i = 0; i < claimed->entries.size(); ++i) start(std::move(claimed->entries[i]), claimed->gone[i], now);
+    m_next_claim_ms = now + std::clamp<std::int64_t>(
+                                claimed->next_in_ms < 0 ? 1000 : claimed->next_in_ms, 10, 1000);
+  for (std::size_t i = 0; i < claimed->entries.size(); ++i)
+    start(std::move(claimed->entries[i]), claimed->gone[i], now);
 }
 
 void Worker::start(queue::Entry entry, const std::string& gone, std::int64_t now) {
   std::shared_ptr<const JobContext> ctx = job(entry.job);
   // A seed outside the scope this worker knows was added to the job since (submit --job): read
   // the job again, so the new seed's own links are judged by the wider scope.
-  if (ctx && ctx->filter && entry.depth == 0 && ctx->filter->judge(entry.url, 0) == policy::Drop::offsite) {
+  if (ctx && ctx->filter && entry.depth == 0 &&
+      ctx->filter->judge(entry.url, 0) == policy::Drop::offsite) {
     m_jobs.erase(entry.job);
     ctx = job(entry.job);
   }
@@ -370,7 +386,8 @@ void Worker::flush(std::int64_t now, bool force) {
   // when the last claim came back short (the slots held here may be what it lacked).
   const std::int64_t hold = outcome_hold_ms();
   if (now < m_next_flush_ms) return;  // the last attempt failed: a second between attempts
-  if (!force && outcomes.size() < m_options.claim_batch && now - m_tasks.oldest_outcome_ms() < hold) return;
+  if (!force && outcomes.size() < m_options.claim_batch && now - m_tasks.oldest_outcome_ms() < hold)
+    return;
   auto done = m_queue->frontier().complete(m_options.id, outcomes);
   if (!ok(done, "complete")) {  // kept, and sent again (after reconnecting)
     m_next_flush_ms = now + 1000;
@@ -410,7 +427,8 @@ int Worker::run() {
     heartbeat(now);
     flush(now, m_draining);  // outcomes first: they give their sites' slots back
     claim(now);
-    for (std::uint64_t id : m_robots.ready(m_queue ? &*m_queue : nullptr, now)) m_tasks.resume(id, now);
+    for (std::uint64_t id : m_robots.ready(m_queue ? &*m_queue : nullptr, now))
+      m_tasks.resume(id, now);
     // Tasks whose site's delay has passed go on; the next such time bounds the wait below.
     const std::int64_t next_timer = m_tasks.wake_polite(now, now + 100);
     const bool waiting_on_robots = m_tasks.waiting_on_robots();
@@ -420,7 +438,8 @@ int Worker::run() {
     if (idle) {
       // Nothing to do: block in Redis until work is ready (a wake-up token) or the next site's
       // time comes, at most until the next heartbeat.
-      const auto until_claim = std::chrono::milliseconds(std::max<std::int64_t>(10, m_next_claim_ms - now));
+      const auto until_claim =
+          std::chrono::milliseconds(std::max<std::int64_t>(10, m_next_claim_ms - now));
       if (until_claim < k_short_wait) {
         // Redis ends a blocking wait on its own clock tick (100 ms at the default hz): a site
         // due sooner is waited for here.
@@ -439,10 +458,14 @@ int Worker::run() {
     if (!m_tasks.outcomes().empty() && m_queue)
       wait = std::min<std::int64_t>(
           wait,
-          std::max<std::int64_t>(0, std::max(m_next_flush_ms, m_tasks.oldest_outcome_ms() + outcome_hold_ms()) - now));
-    if (const std::int64_t at = next_claim_at(); at >= 0) wait = std::min<std::int64_t>(wait, std::max<std::int64_t>(0, at - now));
-    if (!m_queue) wait = std::min<std::int64_t>(wait, std::max<std::int64_t>(0, m_next_connect_ms - now));
-    for (auto& r : m_fetcher.poll(std::chrono::milliseconds(wait))) on_response(std::move(r), now_ms());
+          std::max<std::int64_t>(
+              0, std::max(m_next_flush_ms, m_tasks.oldest_outcome_ms() + outcome_hold_ms()) - now));
+    if (const std::int64_t at = next_claim_at(); at >= 0)
+      wait = std::min<std::int64_t>(wait, std::max<std::int64_t>(0, at - now));
+    if (!m_queue)
+      wait = std::min<std::int64_t>(wait, std::max<std::int64_t>(0, m_next_connect_ms - now));
+    for (auto& r : m_fetcher.poll(std::chrono::milliseconds(wait)))
+      on_response(std::move(r), now_ms());
     for (auto& p : m_parser.take()) m_tasks.on_parsed(std::move(p), now_ms());
   }
 
@@ -456,12 +479,15 @@ int Worker::run() {
     if (!m_tasks.outcomes().empty()) std::this_thread::sleep_for(100ms);
   }
   if (!m_tasks.outcomes().empty())
-    spdlog::warn("event=unrecorded_outcomes n={} note=\"their URLs go back to the queue, to be crawled again\"",
-                 m_tasks.outcomes().size());
+    spdlog::warn(
+        "event=unrecorded_outcomes n={} note=\"their URLs go back to the queue, to be crawled "
+        "again\"",
+        m_tasks.outcomes().size());
   deregister();
   const auto& counts = m_tasks.stats().counts;
   auto count = [&](const char* k) { return counts.count(k) ? counts.at(k) : 0; };
-  spdlog::info("event=stopped pages={} failed={} filtered={}", count("done"), count("failed"), count("filtered"));
+  spdlog::info("event=stopped pages={} failed={} filtered={}", count("done"), count("failed"),
+               count("filtered"));
   return 0;
 }
 

@@ -14,15 +14,15 @@
 namespace crawl::worker {
 
 struct WorkerOptions {
-  std::string id;            // unique in the fleet, stable across restarts (deploy: host/n)
-  std::string host;          // the machine's name, for status
-  queue::RedisUrl redis;     // with its password applied
+  std::string id;         // unique in the fleet, stable across restarts (deploy: host/n)
+  std::string host;       // the machine's name, for status
+  queue::RedisUrl redis;  // with its password applied
   std::string key_prefix = "crawl";
   config::WorkerSettings settings;
   std::size_t claim_batch = 16;
   std::chrono::milliseconds drain_timeout{10'000};
-  std::string deploy_id;     // set by crawlctl deploy; reported in heartbeats so it can tell
-                             // the worker it started from an older one under the same id
+  std::string deploy_id;  // set by crawlctl deploy; reported in heartbeats so it can tell
+                          // the worker it started from an older one under the same id
 };
 
 // Runs until `stop` is set, then drains and returns 0. Redis being unreachable is waited out

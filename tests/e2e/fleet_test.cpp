@@ -6,14 +6,13 @@
 // manifest's exactly, `logs --outdir` must bring home a log per worker, and `stop` must leave
 // nothing running on the fleet.
 
-#include <signal.h>
-#include <sys/wait.h>
-
 #include <algorithm>
 #include <filesystem>
 #include <map>
 
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
 
 #include "deployment.hpp"
 
@@ -60,17 +59,24 @@ TEST(EndToEnd, FleetCrawlsThroughKilledWorkersAndARedisRestart) {
   ASSERT_FALSE(job.empty());
 
   // The operator waits for the job from the start: this wait has to live through the restart.
-  Process waiter(SpawnOptions{{CRAWLCTL, "wait", job, "--timeout", "240s", "--interval", "200ms",
-                               "-H", d.hosts_file},
-                              d.dir / "wait.log",
-                              {}});
+  Process waiter(SpawnOptions{
+      {CRAWLCTL, "wait", job, "--timeout", "240s", "--interval", "200ms", "-H", d.hosts_file},
+      d.dir / "wait.log",
+      {}});
 
   // Fault 1: kill -9 two workers on different hosts while they hold leases.
   nlohmann::json s;
-  ASSERT_TRUE(wait_until([&] { s = status_json(d, {job}); return counter(s, "done") >= 200; }, 60s))
+  ASSERT_TRUE(wait_until(
+      [&] {
+        s = status_json(d, {job});
+        return counter(s, "done") >= 200;
+      },
+      60s))
       << s.dump(2);
   const std::vector<std::string> victims{"host1/1", "host4/2"};
-  auto holding = [&](const std::string& id) { return redis_integer(d, {"LLEN", "crawl:inflight:" + id}); };
+  auto holding = [&](const std::string& id) {
+    return redis_integer(d, {"LLEN", "crawl:inflight:" + id});
+  };
   ASSERT_TRUE(wait_until([&] { return holding(victims[0]) > 0 && holding(victims[1]) > 0; }, 30s))
       << "the victims never held leases at the same time";
   for (const auto& id : victims) {
@@ -79,18 +85,22 @@ TEST(EndToEnd, FleetCrawlsThroughKilledWorkersAndARedisRestart) {
     ASSERT_EQ(kill(pid, SIGKILL), 0) << id;
   }
   // status sees them dead (exit bit 4) and their leases go back to the frontier.
-  ASSERT_TRUE(wait_until([&] {
-    s = status_json(d, {job}, &rc);
-    int dead = 0;
-    for (const auto& w : s["workers"]) dead += w["state"] == "dead";
-    return dead == 2 && (rc & 4) == 4;
-  }, 15s)) << s.dump(2);
+  ASSERT_TRUE(wait_until(
+      [&] {
+        s = status_json(d, {job}, &rc);
+        int dead = 0;
+        for (const auto& w : s["workers"]) dead += w["state"] == "dead";
+        return dead == 2 && (rc & 4) == 4;
+      },
+      15s))
+      << s.dump(2);
   for (const auto& id : victims) EXPECT_EQ(holding(id), 0) << id << "'s leases were not returned";
 
   // Fault 2: restart redis-server (AOF on) in the middle of the crawl.
   s = status_json(d, {job});
   const long long done_before_restart = counter(s, "done");
-  ASSERT_GT(counter(s, "queued"), 0) << "the crawl ended before Redis could be restarted: " << s.dump(2);
+  ASSERT_GT(counter(s, "queued"), 0)
+      << "the crawl ended before Redis could be restarted: " << s.dump(2);
   d.cluster.redis().restart();
 
   // Redeploy: the two killed workers are started again; the others keep running.
@@ -99,19 +109,23 @@ TEST(EndToEnd, FleetCrawlsThroughKilledWorkersAndARedisRestart) {
   s = status_json(d, {job});
   EXPECT_GE(counter(s, "done"), done_before_restart) << "Redis lost recorded pages: " << s.dump(2);
   // Every worker is back: the two started again and the eight that reconnected after the restart.
-  EXPECT_TRUE(wait_until([&] {
-    s = status_json(d, {job});
-    int alive = 0;
-    for (const auto& w : s["workers"]) alive += w["state"] == "running";
-    return alive == 10;
-  }, 15s)) << s.dump(2);
+  EXPECT_TRUE(wait_until(
+      [&] {
+        s = status_json(d, {job});
+        int alive = 0;
+        for (const auto& w : s["workers"]) alive += w["state"] == "running";
+        return alive == 10;
+      },
+      15s))
+      << s.dump(2);
 
   // The wait started before the restart ends with the job: exit 0.
   ASSERT_TRUE(wait_until([&] { return !waiter.running(); }, 240s)) << read_text(d.dir / "wait.log");
   waiter.stop();  // reaps it: the exit status is known from here
   ASSERT_TRUE(waiter.exit_status().has_value());
   const int raw = *waiter.exit_status();
-  ASSERT_TRUE(WIFEXITED(raw) && WEXITSTATUS(raw) == 0) << "wait: " << raw << "\n" << read_text(d.dir / "wait.log");
+  ASSERT_TRUE(WIFEXITED(raw) && WEXITSTATUS(raw) == 0) << "wait: " << raw << "\n"
+                                                       << read_text(d.dir / "wait.log");
 
   // Every URL in exactly one terminal state, nothing queued or in flight.
   s = status_json(d, {job}, &rc);
@@ -119,7 +133,8 @@ TEST(EndToEnd, FleetCrawlsThroughKilledWorkersAndARedisRestart) {
   EXPECT_EQ(counter(s, "queued"), 0);
   EXPECT_EQ(counter(s, "in_flight"), 0);
   EXPECT_EQ(counter(s, "cancelled"), 0);
-  EXPECT_EQ(counter(s, "submitted"), counter(s, "done") + counter(s, "failed") + counter(s, "filtered"))
+  EXPECT_EQ(counter(s, "submitted"),
+            counter(s, "done") + counter(s, "failed") + counter(s, "filtered"))
       << s.dump(2);
   EXPECT_EQ(rc, 8) << "only the site's failing URLs remain to report: " << s.dump(2);
 
@@ -135,11 +150,14 @@ TEST(EndToEnd, FleetCrawlsThroughKilledWorkersAndARedisRestart) {
   for (const auto& e : d.cluster.site().manifest().entries) ++want[e.expect];
   CommandResult summary = ctl_redis(d, {"results", job, "--format", "summary"});
   ASSERT_EQ(summary.rc, 0) << summary.err;
-  EXPECT_NE(summary.out.find("  pages     " + std::to_string(want["done"]) + ": "), std::string::npos)
+  EXPECT_NE(summary.out.find("  pages     " + std::to_string(want["done"]) + ": "),
+            std::string::npos)
       << summary.out;
-  EXPECT_NE(summary.out.find("  failed    " + std::to_string(want["failed"]) + ": "), std::string::npos)
+  EXPECT_NE(summary.out.find("  failed    " + std::to_string(want["failed"]) + ": "),
+            std::string::npos)
       << summary.out;
-  EXPECT_NE(summary.out.find("  filtered  " + std::to_string(want["filtered"]) + ": "), std::string::npos)
+  EXPECT_NE(summary.out.find("  filtered  " + std::to_string(want["filtered"]) + ": "),
+            std::string::npos)
       << summary.out;
 
   // logs --outdir: one log per worker. Each worker lived through the restart (or was started

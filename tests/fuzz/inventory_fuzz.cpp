@@ -24,7 +24,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   while (start < text.size()) {
     std::size_t end = text.find('\n', start);
     if (end == std::string_view::npos) end = text.size();
-    if (auto names = expand_range(text.substr(start, end - start), 1000)) FUZZ_CHECK(names->size() <= 1000);
+    if (auto names = expand_range(text.substr(start, end - start), 1000))
+      FUZZ_CHECK(names->size() <= 1000);
     start = end + 1;
   }
   return 0;

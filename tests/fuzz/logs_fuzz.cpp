@@ -12,14 +12,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::size_t chunk = 1 + data[0] % 64;
   const std::string_view text(reinterpret_cast<const char*>(data) + 1, size - 1);
   std::uint64_t seen = 0;
-  crawl::deploy::FrameParser parser([&](const crawl::deploy::FrameHeader& h, std::string_view bytes, bool last) {
-    seen += bytes.size();
-    FUZZ_CHECK(seen <= h.length || h.length == 0);
-    if (last) {
-      FUZZ_CHECK(seen == h.length);
-      seen = 0;
-    }
-  });
+  crawl::deploy::FrameParser parser(
+      [&](const crawl::deploy::FrameHeader& h, std::string_view bytes, bool last) {
+        seen += bytes.size();
+        FUZZ_CHECK(seen <= h.length || h.length == 0);
+        if (last) {
+          FUZZ_CHECK(seen == h.length);
+          seen = 0;
+        }
+      });
   for (std::size_t at = 0; at < text.size(); at += chunk)
     if (!parser.feed(text.substr(at, chunk))) {
       FUZZ_CHECK(!parser.error().empty());

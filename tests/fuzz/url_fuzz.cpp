@@ -15,7 +15,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     FUZZ_CHECK(n.starts_with("http://") || n.starts_with("https://"));
     FUZZ_CHECK(n.size() <= k_max_length);
     const Normalized again = normalize(n);
-    FUZZ_CHECK(again && *again == n);       // the normal form is a fixed point
+    FUZZ_CHECK(again && *again == n);  // the normal form is a fixed point
     const Parts p = split(n);
     FUZZ_CHECK(!p.host.empty() && p.path.starts_with("/"));
     FUZZ_CHECK(n.find('#') == std::string::npos);

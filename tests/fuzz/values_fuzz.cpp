@@ -17,14 +17,17 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   (void)config::parse_size(text);
   if (config::check_user_name(text).empty()) {
     FUZZ_CHECK(!text.empty() && text.front() != '-');
-    for (char c : text) FUZZ_CHECK(c != '$' && c != '`' && c != ';' && c != ' ' && c != '\'' && c != '"');
+    for (char c : text)
+      FUZZ_CHECK(c != '$' && c != '`' && c != ';' && c != ' ' && c != '\'' && c != '"');
   }
   if (config::check_address(text).empty()) {
     FUZZ_CHECK(!text.empty() && text.front() != '-');
-    for (char c : text) FUZZ_CHECK(c != '$' && c != '`' && c != ';' && c != ' ' && c != '(' && c != '|');
+    for (char c : text)
+      FUZZ_CHECK(c != '$' && c != '`' && c != ';' && c != ' ' && c != '(' && c != '|');
   }
   if (auto url = queue::parse_redis_url(text)) FUZZ_CHECK(!url->display.empty());
-  if (auto after = policy::parse_retry_after(text, 1'700'000'000'000)) FUZZ_CHECK(after->count() >= 0);
+  if (auto after = policy::parse_retry_after(text, 1'700'000'000'000))
+    FUZZ_CHECK(after->count() >= 0);
   (void)deploy::parse_inspection(text);
   return 0;
 }

@@ -1,24 +1,22 @@
 // Whole crawls of the test site by real crawlworker processes, driven with crawlctl, checked
 // against the manifest: exactly, and after workers are killed and Redis restarts.
 
-#include <signal.h>
-
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <memory>
 #include <mutex>
 #include <regex>
-#include <thread>
 #include <sstream>
+#include <thread>
 
 #include <gtest/gtest.h>
-
 #include <nlohmann/json.hpp>
+#include <signal.h>
 
 #include "crawl_cluster.hpp"
-#include "queue/queue.hpp"
 #include "http_server.hpp"
+#include "queue/queue.hpp"
 
 namespace crawl::testing {
 namespace {
@@ -49,11 +47,15 @@ void expect_counters_match(const std::map<std::string, long long>& c, const Mani
     ++want[e.expect];
     ++want[e.expect + ":" + e.reason];
   }
-  auto get = [&](const std::string& k) { auto it = c.find(k); return it == c.end() ? 0 : it->second; };
+  auto get = [&](const std::string& k) {
+    auto it = c.find(k);
+    return it == c.end() ? 0 : it->second;
+  };
   EXPECT_EQ(get("submitted"), static_cast<long long>(m.entries.size()));
   EXPECT_EQ(get("queued"), 0);
   EXPECT_EQ(get("in_flight"), 0);
-  EXPECT_EQ(get("submitted"), get("queued") + get("in_flight") + get("done") + get("failed") + get("filtered"));
+  EXPECT_EQ(get("submitted"),
+            get("queued") + get("in_flight") + get("done") + get("failed") + get("filtered"));
   for (const char* k : {"done", "failed", "filtered", "failed:http_404", "failed:timeout",
                         "failed:redirect_loop", "filtered:offsite", "filtered:robots"})
     EXPECT_EQ(get(k), want[k]) << k;
@@ -69,7 +71,8 @@ TEST(Crawl, TwoWorkersCrawlTheSiteExactlyAsTheManifestSays) {
   expect_counters_match(cluster.counters(job), cluster.site().manifest());
   // Both workers took part.
   for (const char* w : {"w1", "w2"})
-    EXPECT_NE(cluster.results(job).find(std::string("\"worker\":\"") + w + "\""), std::string::npos) << w;
+    EXPECT_NE(cluster.results(job).find(std::string("\"worker\":\"") + w + "\""), std::string::npos)
+        << w;
 }
 
 TEST(Crawl, AKilledWorkersUrlsAreCrawledByTheOther) {
@@ -101,7 +104,8 @@ TEST(Crawl, RedisRestartMidCrawlLosesNothing) {
   for (const char* w : {"w1", "w2"}) {
     const std::string log = read_text(cluster.worker_log(w));
     EXPECT_NE(log.find("event=redis_error"), std::string::npos) << w;
-    EXPECT_NE(log.find("event=redis_connected", log.find("event=redis_error")), std::string::npos) << w;
+    EXPECT_NE(log.find("event=redis_connected", log.find("event=redis_error")), std::string::npos)
+        << w;
   }
 }
 
@@ -156,7 +160,6 @@ TEST(Crawl, SigtermDrainsAndHandsBackLeases) {
   expect_results_match_manifest(cluster, job);
 }
 
-
 // A per-host delay holds across the fleet: requests from two workers to one host are spaced by
 // the delay, as nginx's own log of arrival times shows.
 TEST(Crawl, PolitenessDelayIsClusterWide) {
@@ -178,18 +181,19 @@ TEST(Crawl, PolitenessDelayIsClusterWide) {
   ASSERT_GT(times.size(), 30u);
   std::sort(times.begin(), times.end());
   double smallest = 1e9;
-  for (std::size_t i = 1; i < times.size(); ++i) smallest = std::min(smallest, times[i] - times[i - 1]);
+  for (std::size_t i = 1; i < times.size(); ++i)
+    smallest = std::min(smallest, times[i] - times[i - 1]);
   // Slots are reserved one after the other in Redis, 150 ms apart, and a request never leaves
   // before its slot: n requests span at least (n - 1) x 150 ms, however late some of them leave
   // on a loaded machine (a late one narrows its gap to the next: 66 ms was seen with two busy
   // loops beside the suite). Without the shared slots, two workers with 16 transfers each would
   // send them all within a few milliseconds.
   const double span = times.back() - times.front();
-  EXPECT_GE(span, 0.150 * static_cast<double>(times.size() - 1) - 0.100) << times.size() << " requests";
+  EXPECT_GE(span, 0.150 * static_cast<double>(times.size() - 1) - 0.100)
+      << times.size() << " requests";
   EXPECT_GE(smallest, 0.030) << times.size() << " requests";
   expect_results_match_manifest(cluster, job);
 }
-
 
 // Bad seed lines are reported with their place; the good ones make the job.
 TEST(Submit, ReportsBadLinesByNumberAndQueuesTheRest) {
@@ -198,42 +202,63 @@ TEST(Submit, ReportsBadLinesByNumberAndQueuesTheRest) {
   write_text(dir / "seeds.txt",
              "# seeds\nhttp://a.example/\nftp://files.example/x\n\nHTTP://B.EXAMPLE:80/x#frag\n"
              "not a url\nhttp://a.example/\n");
-  CommandResult r = run_program(CRAWLCTL, {"submit", "-f", dir / "seeds.txt", "http://c.example/",
-                                           "javascript:void(0)", "--redis", redis.url()},
+  CommandResult r = run_program(CRAWLCTL,
+                                {"submit", "-f", dir / "seeds.txt", "http://c.example/",
+                                 "javascript:void(0)", "--redis", redis.url()},
                                 dir);
   ASSERT_EQ(r.rc, 0) << r.err;
   EXPECT_EQ(r.out, "1\n");  // the job id, alone on stdout
   const std::string file = dir / "seeds.txt";
   EXPECT_NE(r.err.find(file + ":3: 'ftp://files.example/x' is not a crawlable URL (not_http)"),
-            std::string::npos) << r.err;
+            std::string::npos)
+      << r.err;
   EXPECT_NE(r.err.find(file + ":6: 'not a url' is not a crawlable URL (malformed)"),
-            std::string::npos) << r.err;
+            std::string::npos)
+      << r.err;
   EXPECT_NE(r.err.find("argument 2: 'javascript:void(0)' is not a crawlable URL (not_http)"),
-            std::string::npos) << r.err;
+            std::string::npos)
+      << r.err;
   EXPECT_NE(r.err.find("job 1: 3 seed URLs queued, 1 duplicates, 3 bad lines skipped"),
-            std::string::npos) << r.err;
+            std::string::npos)
+      << r.err;
   r = run_program(CRAWLCTL, {"status", "1", "--json", "--redis", redis.url()}, dir);
   ASSERT_EQ(r.rc, 4) << r.err;  // URLs queued and no worker alive
 
   EXPECT_NE(r.out.find("\"submitted\": 3"), std::string::npos) << r.out;
   // A NUL or control byte refuses the line (it would cut the URL short); the line is echoed
   // escaped, so it cannot drive the terminal. One pattern per --deny: the URL after it is a seed.
-  write_text(dir / "hostile.txt", std::string("http://d.example/ok\nhttp://e.example/\0evil\nhttp://f.example/\x1b[2Jx\n", 66));
-  r = run_program(CRAWLCTL, {"submit", "-f", dir / "hostile.txt", "--deny", "/private", "http://g.example/", "--redis",
-                             redis.url()},
+  write_text(
+      dir / "hostile.txt",
+      std::string("http://d.example/ok\nhttp://e.example/\0evil\nhttp://f.example/\x1b[2Jx\n", 66));
+  r = run_program(CRAWLCTL,
+                  {"submit", "-f", dir / "hostile.txt", "--deny", "/private", "http://g.example/",
+                   "--redis", redis.url()},
                   dir);
   ASSERT_EQ(r.rc, 0) << r.err;
-  EXPECT_NE(r.err.find(dir / "hostile.txt" + ":2: 'http://e.example/\\x00evil' is not a crawlable URL (control character)"),
-            std::string::npos) << r.err;
-  EXPECT_NE(r.err.find(":3: 'http://f.example/\\x1b[2Jx' is not a crawlable URL (control character)"), std::string::npos)
+  EXPECT_NE(
+      r.err.find(dir / "hostile.txt" +
+                 ":2: 'http://e.example/\\x00evil' is not a crawlable URL (control character)"),
+      std::string::npos)
+      << r.err;
+  EXPECT_NE(
+      r.err.find(":3: 'http://f.example/\\x1b[2Jx' is not a crawlable URL (control character)"),
+      std::string::npos)
       << r.err;
   EXPECT_EQ(r.err.find('\x1b'), std::string::npos) << "an escape sequence reached the terminal";
-  EXPECT_NE(r.err.find("2 seed URLs queued, 0 duplicates, 2 bad lines skipped"), std::string::npos) << r.err;
-  EXPECT_EQ(run_program("redis-cli", {"-p", std::to_string(redis.port()), "HGET", "crawl:job:2", "deny"}, dir).out,
+  EXPECT_NE(r.err.find("2 seed URLs queued, 0 duplicates, 2 bad lines skipped"), std::string::npos)
+      << r.err;
+  EXPECT_EQ(run_program("redis-cli",
+                        {"-p", std::to_string(redis.port()), "HGET", "crawl:job:2", "deny"}, dir)
+                .out,
             "[\"/private\"]\n");
   // A password on the command line works, with a warning: ps shows it.
-  r = run_program(CRAWLCTL, {"status", "--redis", "redis://:secret@127.0.0.1:" + std::to_string(redis.port()) + "/0"}, dir);
-  EXPECT_NE(r.err.find("warning: the password in --redis is visible to every user"), std::string::npos) << r.err;
+  r = run_program(
+      CRAWLCTL,
+      {"status", "--redis", "redis://:secret@127.0.0.1:" + std::to_string(redis.port()) + "/0"},
+      dir);
+  EXPECT_NE(r.err.find("warning: the password in --redis is visible to every user"),
+            std::string::npos)
+      << r.err;
   // Nothing valid at all: no job is created.
   write_text(dir / "bad.txt", "mailto:x@example.org\n");
   r = run_program(CRAWLCTL, {"submit", "-f", dir / "bad.txt", "--redis", redis.url()}, dir);
@@ -246,29 +271,35 @@ TEST(Submit, ReadsStdinTakesJobOptionsAndReportsProgress) {
   RedisServer redis;
   TempDir dir("submit");
   std::string seeds;
-  for (int i = 0; i < 120000; ++i) seeds += "http://h" + std::to_string(i % 50) + ".example/p" + std::to_string(i) + "\n";
+  for (int i = 0; i < 120000; ++i)
+    seeds += "http://h" + std::to_string(i % 50) + ".example/p" + std::to_string(i) + "\n";
   seeds += "bad line\n";
   write_text(dir / "seeds.txt", seeds);
   CommandResult r = run_program(
       "sh",
-      {"-c", "exec \"$0\" submit -f - --name big --scope domain --depth 3 --max-pages 100000 "
-             "--allow '^http://h[0-9]+\\.example/' --deny '/p7$' --delay 250ms --no-robots --retries 4 "
-             "--redis \"$1\" <\"$2\"",
+      {"-c",
+       "exec \"$0\" submit -f - --name big --scope domain --depth 3 --max-pages 100000 "
+       "--allow '^http://h[0-9]+\\.example/' --deny '/p7$' --delay 250ms --no-robots --retries 4 "
+       "--redis \"$1\" <\"$2\"",
        CRAWLCTL, redis.url(), dir / "seeds.txt"},
       dir);
   ASSERT_EQ(r.rc, 0) << r.err;
   EXPECT_EQ(r.out, "1\n");
-  EXPECT_NE(r.err.find("stdin:120001: 'bad line' is not a crawlable URL"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("stdin:120001: 'bad line' is not a crawlable URL"), std::string::npos)
+      << r.err;
   EXPECT_NE(r.err.find("submitting: 120000/120000 URLs\n"), std::string::npos) << r.err;
   // 120,000 valid seeds; the page budget admits 100,000 of them.
-  EXPECT_NE(r.err.find("job 1: 100000 seed URLs queued, 0 duplicates, 1 bad lines skipped, 20000 over --max-pages\n"),
-            std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("job 1: 100000 seed URLs queued, 0 duplicates, 1 bad lines skipped, 20000 "
+                       "over --max-pages\n"),
+            std::string::npos)
+      << r.err;
   // redis-cli prints a field and its value a line each when its output is not a terminal.
   r = run_program("redis-cli", {"-p", std::to_string(redis.port()), "HGETALL", "crawl:job:1"}, dir);
   ASSERT_EQ(r.rc, 0) << r.err;
   std::map<std::string, std::string> job;
   std::istringstream lines(r.out);
-  for (std::string key, value; std::getline(lines, key) && std::getline(lines, value);) job[key] = value;
+  for (std::string key, value; std::getline(lines, key) && std::getline(lines, value);)
+    job[key] = value;
   EXPECT_EQ(job["name"], "big");
   EXPECT_EQ(job["scope"], "domain");
   EXPECT_EQ(job["max_depth"], "3");
@@ -288,23 +319,29 @@ TEST(Submit, ACutShortSubmitSaysHowFarItGotAndARerunIntoTheJobFinishesIt) {
   TempDir dir("submit");
   constexpr int k_seeds = 600'000;
   std::string seeds;
-  for (int i = 0; i < k_seeds; ++i) seeds += "http://h" + std::to_string(i % 1000) + ".example/p" + std::to_string(i) + "\n";
+  for (int i = 0; i < k_seeds; ++i)
+    seeds += "http://h" + std::to_string(i % 1000) + ".example/p" + std::to_string(i) + "\n";
   write_text(dir / "seeds.txt", seeds);
   const std::string log = dir / "submit.log";
-  Process submit(SpawnOptions{{CRAWLCTL, "submit", "-f", dir / "seeds.txt", "--redis", redis.url()}, log, {}});
+  Process submit(
+      SpawnOptions{{CRAWLCTL, "submit", "-f", dir / "seeds.txt", "--redis", redis.url()}, log, {}});
   auto submitted = [&]() -> long long {
-    CommandResult r = run_program("redis-cli", {"-p", std::to_string(redis.port()), "HGET", "crawl:job:1:stats", "submitted"}, dir);
+    CommandResult r = run_program(
+        "redis-cli", {"-p", std::to_string(redis.port()), "HGET", "crawl:job:1:stats", "submitted"},
+        dir);
     return r.rc == 0 && !r.out.empty() && r.out != "\n" ? std::atoll(r.out.c_str()) : -1;
   };
   ASSERT_TRUE(wait_until([&] { return submitted() > 0; }, 30s)) << read_text(log);
   redis.kill_hard();
   submit.stop(30s, 0);  // signal 0: only wait for it to exit
   ASSERT_TRUE(submit.exit_status());
-  EXPECT_TRUE(WIFEXITED(*submit.exit_status()) && WEXITSTATUS(*submit.exit_status()) == 1) << read_text(log);
+  EXPECT_TRUE(WIFEXITED(*submit.exit_status()) && WEXITSTATUS(*submit.exit_status()) == 1)
+      << read_text(log);
   const std::string said = read_text(log);
   EXPECT_NE(said.find("job 1 is incomplete: Redis acknowledged "), std::string::npos) << said;
   EXPECT_NE(said.find("of the 600000 seeds"), std::string::npos) << said;
-  EXPECT_NE(said.find("crawlctl submit --job 1 -f '" + dir / "seeds.txt" + "'"), std::string::npos) << said;
+  EXPECT_NE(said.find("crawlctl submit --job 1 -f '" + dir / "seeds.txt" + "'"), std::string::npos)
+      << said;
   redis.start();
   const long long kept = submitted();
   ASSERT_GT(kept, 0);
@@ -324,11 +361,12 @@ TEST(Submit, ACutShortSubmitSaysHowFarItGotAndARerunIntoTheJobFinishesIt) {
   EXPECT_FALSE(s["finished"].get<bool>());
   EXPECT_NE(s.dump().find("was left submitting"), std::string::npos) << s.dump(2);
   // The re-run adds exactly the rest.
-  r = run_program(CRAWLCTL, {"submit", "--job", "1", "-f", dir / "seeds.txt", "--redis", redis.url()}, dir);
+  r = run_program(CRAWLCTL,
+                  {"submit", "--job", "1", "-f", dir / "seeds.txt", "--redis", redis.url()}, dir);
   ASSERT_EQ(r.rc, 0) << r.err;
   EXPECT_EQ(r.out, "1\n");
-  EXPECT_NE(r.err.find("job 1: " + std::to_string(k_seeds - kept) + " seed URLs added, " + std::to_string(kept) +
-                       " duplicates"),
+  EXPECT_NE(r.err.find("job 1: " + std::to_string(k_seeds - kept) + " seed URLs added, " +
+                       std::to_string(kept) + " duplicates"),
             std::string::npos)
       << r.err;
   r = run_program(CRAWLCTL, {"status", "1", "--json", "--redis", redis.url()}, dir);
@@ -339,10 +377,13 @@ TEST(Submit, ACutShortSubmitSaysHowFarItGotAndARerunIntoTheJobFinishesIt) {
   EXPECT_FALSE(s.contains("submit_interrupted"));
   EXPECT_EQ(s.dump().find("left submitting"), std::string::npos);
   // Job options belong to a new job; an unknown job is bad input.
-  r = run_program(CRAWLCTL, {"submit", "--job", "1", "--depth", "3", "http://x.example/", "--redis", redis.url()}, dir);
+  r = run_program(
+      CRAWLCTL,
+      {"submit", "--job", "1", "--depth", "3", "http://x.example/", "--redis", redis.url()}, dir);
   EXPECT_EQ(r.rc, 2);
   EXPECT_NE(r.err.find("--depth sets an option of a new job"), std::string::npos) << r.err;
-  r = run_program(CRAWLCTL, {"submit", "--job", "9", "http://x.example/", "--redis", redis.url()}, dir);
+  r = run_program(CRAWLCTL, {"submit", "--job", "9", "http://x.example/", "--redis", redis.url()},
+                  dir);
   EXPECT_EQ(r.rc, 2);
   EXPECT_NE(r.err.find("no job '9'"), std::string::npos) << r.err;
 }
@@ -360,9 +401,10 @@ TEST(Crawl, CredentialsInALinkAreNeitherSentNorStored) {
     }
     if (r.target == "/robots.txt") return http_reply(404, "", "text/plain");
     if (r.target == "/")
-      return http_reply(200, "<a href=\"http://alice:s3cret@127.0.0.1:" + std::to_string(server->port()) +
-                                 "/private\">in</a> <a href=\"//bob@127.0.0.1:" + std::to_string(server->port()) +
-                                 "/other\">in</a>");
+      return http_reply(
+          200, "<a href=\"http://alice:s3cret@127.0.0.1:" + std::to_string(server->port()) +
+                   "/private\">in</a> <a href=\"//bob@127.0.0.1:" + std::to_string(server->port()) +
+                   "/other\">in</a>");
     return http_reply(200, "<title>" + r.target + "</title>");
   });
   CrawlCluster cluster(site(20));
@@ -375,16 +417,20 @@ TEST(Crawl, CredentialsInALinkAreNeitherSentNorStored) {
   EXPECT_EQ(results.find("s3cret"), std::string::npos) << results;
   EXPECT_EQ(results.find("alice"), std::string::npos) << results;
   EXPECT_EQ(results.find("bob@"), std::string::npos) << results;
-  EXPECT_NE(results.find("\"url\":\"" + server->url("/private") + "\""), std::string::npos) << results;
-  EXPECT_NE(results.find("\"url\":\"" + server->url("/other") + "\""), std::string::npos) << results;
+  EXPECT_NE(results.find("\"url\":\"" + server->url("/private") + "\""), std::string::npos)
+      << results;
+  EXPECT_NE(results.find("\"url\":\"" + server->url("/other") + "\""), std::string::npos)
+      << results;
   {
     std::lock_guard lock(mutex);
     for (const auto& head : heads) EXPECT_EQ(head.find("Authorization"), std::string::npos) << head;
   }
-  r = cluster.crawlctl({"submit", "http://carol:pw@127.0.0.1:" + std::to_string(server->port()) + "/"});
+  r = cluster.crawlctl(
+      {"submit", "http://carol:pw@127.0.0.1:" + std::to_string(server->port()) + "/"});
   EXPECT_EQ(r.rc, 2);
   EXPECT_NE(r.err.find("credentials in a URL are not supported"), std::string::npos) << r.err;
-  EXPECT_EQ(r.err.find("carol:pw"), std::string::npos) << "the seed's password was echoed: " << r.err;
+  EXPECT_EQ(r.err.find("carol:pw"), std::string::npos)
+      << "the seed's password was echoed: " << r.err;
 }
 
 // Peak resident memory of a process, from the kernel's count (VmHWM).
@@ -400,12 +446,17 @@ long long peak_rss_bytes(pid_t pid) {
 // docs/operations.md gives for the default settings. Before the body memory, 64 bombs took a
 // worker to 616 MB.
 TEST(Worker, HostileBodiesStayUnderItsMemoryBound) {
-  if (CRAWL_SANITIZED) GTEST_SKIP() << "memory is measured without sanitizers (ASan keeps freed memory in quarantine)";
+  if (CRAWL_SANITIZED)
+    GTEST_SKIP() << "memory is measured without sanitizers (ASan keeps freed memory in quarantine)";
   TempDir dir("bombs");
   // Decoded: 50 MB of zeros; 50 MB of "<p>" (a tree of 16 million elements, were it parsed).
-  ASSERT_EQ(run_program("sh", {"-c", "head -c 50000000 /dev/zero | gzip -c >\"$0\" && "
-                                     "yes '<p>' | head -c 50000000 | gzip -c >\"$1\"", dir / "zeros.gz", dir / "elements.gz"},
-                        dir).rc,
+  ASSERT_EQ(run_program("sh",
+                        {"-c",
+                         "head -c 50000000 /dev/zero | gzip -c >\"$0\" && "
+                         "yes '<p>' | head -c 50000000 | gzip -c >\"$1\"",
+                         dir / "zeros.gz", dir / "elements.gz"},
+                        dir)
+                .rc,
             0);
   const std::string zeros = read_text(dir / "zeros.gz"), elements = read_text(dir / "elements.gz");
   constexpr int k_bombs = 100;
@@ -415,32 +466,43 @@ TEST(Worker, HostileBodiesStayUnderItsMemoryBound) {
     if (r.target == "/") {
       std::string page = "<title>bombs</title>";
       for (int i = 0; i < k_bombs; ++i)
-        page += "<a href=\"/z/" + std::to_string(i) + "\">z</a><a href=\"/p/" + std::to_string(i) + "\">p</a>";
+        page += "<a href=\"/z/" + std::to_string(i) + "\">z</a><a href=\"/p/" + std::to_string(i) +
+                "\">p</a>";
       return http_reply(200, page);
     }
-    return http_reply(200, r.target.starts_with("/z/") ? zeros : elements, "text/html", "Content-Encoding: gzip\r\n");
+    return http_reply(200, r.target.starts_with("/z/") ? zeros : elements, "text/html",
+                      "Content-Encoding: gzip\r\n");
   });
   RedisServer redis;
-  write_text(dir / "worker.yaml", "redis:\n  url: " + redis.url() + "\nworker:\n  heartbeat_interval: 250ms\n  heartbeat_ttl: 1500ms\n");
-  Process worker(SpawnOptions{{CRAWLWORKER, "--config", dir / "worker.yaml", "--id", "m1"}, dir / "worker.log", {}});
+  write_text(dir / "worker.yaml",
+             "redis:\n  url: " + redis.url() +
+                 "\nworker:\n  heartbeat_interval: 250ms\n  heartbeat_ttl: 1500ms\n");
+  Process worker(SpawnOptions{
+      {CRAWLWORKER, "--config", dir / "worker.yaml", "--id", "m1"}, dir / "worker.log", {}});
   // Our own server: no delay, and as many in flight on it as the worker runs.
-  CommandResult r = run_program(CRAWLCTL, {"submit", server->url("/"), "--quiet", "--delay", "0", "--host-concurrency", "64",
-                                           "--redis", redis.url()}, dir);
+  CommandResult r = run_program(CRAWLCTL,
+                                {"submit", server->url("/"), "--quiet", "--delay", "0",
+                                 "--host-concurrency", "64", "--redis", redis.url()},
+                                dir);
   ASSERT_EQ(r.rc, 0) << r.err;
   const std::string job = r.out.substr(0, r.out.find('\n'));
-  r = run_program(CRAWLCTL, {"wait", job, "--quiet", "--timeout", "120s", "--redis", redis.url()}, dir, 130s);
+  r = run_program(CRAWLCTL, {"wait", job, "--quiet", "--timeout", "120s", "--redis", redis.url()},
+                  dir, 130s);
   ASSERT_EQ(r.rc, 0) << r.err << read_text(dir / "worker.log");
   const long long peak = peak_rss_bytes(worker.pid());
   r = run_program(CRAWLCTL, {"results", job, "--format", "summary", "--redis", redis.url()}, dir);
   EXPECT_NE(r.out.find("pages     201:"), std::string::npos) << r.out;
   r = run_program(CRAWLCTL, {"results", job, "--redis", redis.url()}, dir);
   std::size_t cut = 0;
-  for (std::size_t at = r.out.find("\"truncated\":true"); at != std::string::npos; at = r.out.find("\"truncated\":true", at + 1)) ++cut;
+  for (std::size_t at = r.out.find("\"truncated\":true"); at != std::string::npos;
+       at = r.out.find("\"truncated\":true", at + 1))
+    ++cut;
   EXPECT_EQ(cut, 2u * k_bombs) << "every bomb is cut at max_body";
   // docs/operations.md's bound: 20 MB + body_memory + parse_threads x 35 MB + concurrency x 100 KB.
   const double cores = std::max(1u, std::thread::hardware_concurrency());
   const double bound = 20e6 + (32u << 20) + cores * 35e6 + 64 * 100e3;
-  std::fprintf(stderr, "worker peak RSS: %.1f MB (bound %.1f MB)\n", static_cast<double>(peak) / 1e6, bound / 1e6);
+  std::fprintf(stderr, "worker peak RSS: %.1f MB (bound %.1f MB)\n",
+               static_cast<double>(peak) / 1e6, bound / 1e6);
   EXPECT_GT(peak, 0);
   EXPECT_LT(static_cast<double>(peak), bound);
 }
@@ -483,13 +545,15 @@ TEST(Submit, SeedsAddedToARunningJobWidenItsScope) {
   auto make_site = [](const std::string& name, std::chrono::milliseconds slow) {
     return std::make_unique<HttpServer>([name, slow](const HttpRequest& r) {
       if (r.target == "/robots.txt") return http_reply(404, "", "text/plain");
-      if (r.target == "/") return http_reply(200, "<a href=\"/p1\">1</a><a href=\"/slow\">s</a><a href=\"/p2\">2</a>");
+      if (r.target == "/")
+        return http_reply(200, "<a href=\"/p1\">1</a><a href=\"/slow\">s</a><a href=\"/p2\">2</a>");
       HttpReply reply = http_reply(200, "<title>" + name + r.target + "</title>");
       if (r.target == "/slow") reply.delay = slow;
       return reply;
     });
   };
-  auto a = make_site("a", 1500ms), b = make_site("b", 0ms);  // under the workers' 2 s low-speed limit
+  auto a = make_site("a", 1500ms),
+       b = make_site("b", 0ms);  // under the workers' 2 s low-speed limit
   CrawlCluster cluster(site(20));
   cluster.start_worker("s1");
   CommandResult r = cluster.crawlctl({"submit", a->url("/"), "--quiet"});
@@ -533,7 +597,8 @@ TEST(Worker, LeavingHandsBackLeasesItDidNotKnowOf) {
   const auto c = cluster.counters(job);
   EXPECT_EQ(c.at("queued"), 1);
   EXPECT_EQ(c.at("in_flight"), 0);
-  EXPECT_NE(read_text(cluster.worker_log("w1")).find("event=returned_leases n=1"), std::string::npos)
+  EXPECT_NE(read_text(cluster.worker_log("w1")).find("event=returned_leases n=1"),
+            std::string::npos)
       << read_text(cluster.worker_log("w1"));
   // And the URL is crawled by the next worker.
   cluster.start_worker("w2");
@@ -544,7 +609,8 @@ TEST(Worker, LeavingHandsBackLeasesItDidNotKnowOf) {
 // A Redis password on crawlworker's command line would be readable by every user of the host.
 TEST(Worker, RefusesARedisPasswordOnItsCommandLine) {
   TempDir dir("worker");
-  CommandResult r = run_program(CRAWLWORKER, {"--redis", "redis://:s3cret@127.0.0.1:1/0", "--id", "x"}, dir);
+  CommandResult r =
+      run_program(CRAWLWORKER, {"--redis", "redis://:s3cret@127.0.0.1:1/0", "--id", "x"}, dir);
   EXPECT_EQ(r.rc, 2);
   EXPECT_NE(r.err.find("password_on_command_line"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("redis.password_file"), std::string::npos) << r.err;
@@ -583,8 +649,10 @@ TEST(Results, ABadRecordIsSkippedAndCountedAndTheRestShown) {
   const std::string job = cluster.submit_root();
   ASSERT_TRUE(cluster.wait_finished(job));
   const std::string key = "crawl:job:" + job + ":results";
-  cluster.redis_cli({"HSET", key, "http://bad.example/1", R"({"url":"http://bad.example/1","outcome":"done","bytes":"big"})"});
-  cluster.redis_cli({"HSET", key, "http://bad.example/2", R"({"url":"http://bad.example/2","outcome":"done","images":"x"})"});
+  cluster.redis_cli({"HSET", key, "http://bad.example/1",
+                     R"({"url":"http://bad.example/1","outcome":"done","bytes":"big"})"});
+  cluster.redis_cli({"HSET", key, "http://bad.example/2",
+                     R"({"url":"http://bad.example/2","outcome":"done","images":"x"})"});
   cluster.redis_cli({"HSET", key, "http://bad.example/3", R"({"url":1,"outcome":"done"})"});
   cluster.redis_cli({"HSET", key, "http://bad.example/4", "not json"});
   const std::string unreadable = "4 records of job " + job + " could not be read";
@@ -635,10 +703,14 @@ TEST(Status, ABrokenJobIsShownBesideTheOthersAndItsUrlsWaitUntilItIsFixed) {
   EXPECT_NE(r.out.find("b1"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("! job " + broken + " is broken"), std::string::npos) << r.out;
   // The worker looked at it once per wait (5 s), not every 200 ms.
-  const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started).count();
+  const auto seconds =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started)
+          .count();
   const std::string log = read_text(cluster.worker_log("b1"));
   std::size_t looks = 0;
-  for (std::size_t at = log.find("event=bad_job"); at != std::string::npos; at = log.find("event=bad_job", at + 1)) ++looks;
+  for (std::size_t at = log.find("event=bad_job"); at != std::string::npos;
+       at = log.find("event=bad_job", at + 1))
+    ++looks;
   EXPECT_GE(looks, 1u) << log;
   EXPECT_LE(looks, static_cast<std::size_t>(seconds / 5 + 2)) << log;
   // Fixed, it is crawled in full.
@@ -654,22 +726,52 @@ TEST(Crawl, EveryKeyItLeavesIsOneKeysNames) {
   // Keys' names with markers in their parameters, as patterns: a marker stands for one or more
   // characters (sites have ':' in them); a seen bucket ends in 4 hex digits.
   const std::string j = "\x01", s = "\x02", w = "\x03";
-  const std::vector<std::string> names{
-      k.job_seq(), k.jobs(), k.job(j), k.stats(j), k.results(j), k.seeds(j), k.seen_prefix(j) + "\x04",
-      k.rate(j), k.submitter(j), k.queue(j, s), k.sites(j), k.schedule(j), k.blocked(j), k.backoff(j),
-      k.due(), k.loading(), k.delayed(), k.dead_letter(), k.dead_letters(), k.wake(), k.inflight(w), k.site(s),
-      k.site(s) + ":waiting", k.robots(s), k.robots_lock(s), k.workers(), k.dead_workers(), k.worker(w),
-      k.alive(w), k.reaper()};
+  const std::vector<std::string> names{k.job_seq(),
+                                       k.jobs(),
+                                       k.job(j),
+                                       k.stats(j),
+                                       k.results(j),
+                                       k.seeds(j),
+                                       k.seen_prefix(j) + "\x04",
+                                       k.rate(j),
+                                       k.submitter(j),
+                                       k.queue(j, s),
+                                       k.sites(j),
+                                       k.schedule(j),
+                                       k.blocked(j),
+                                       k.backoff(j),
+                                       k.due(),
+                                       k.loading(),
+                                       k.delayed(),
+                                       k.dead_letter(),
+                                       k.dead_letters(),
+                                       k.wake(),
+                                       k.inflight(w),
+                                       k.site(s),
+                                       k.site(s) + ":waiting",
+                                       k.robots(s),
+                                       k.robots_lock(s),
+                                       k.workers(),
+                                       k.dead_workers(),
+                                       k.worker(w),
+                                       k.alive(w),
+                                       k.reaper()};
   std::vector<std::regex> patterns;
   for (const std::string& name : names) {
     std::string re;
     for (char c : name) {
-      if (c == '\x01') re += "[0-9]+";
-      else if (c == '\x02') re += "https?://.+";
-      else if (c == '\x03') re += ".+";
-      else if (c == '\x04') re += "[0-9a-f]{4}";
-      else if (std::string_view("\\^$.|?*+()[]{}").find(c) != std::string_view::npos) re += std::string("\\") + c;
-      else re += c;
+      if (c == '\x01')
+        re += "[0-9]+";
+      else if (c == '\x02')
+        re += "https?://.+";
+      else if (c == '\x03')
+        re += ".+";
+      else if (c == '\x04')
+        re += "[0-9a-f]{4}";
+      else if (std::string_view("\\^$.|?*+()[]{}").find(c) != std::string_view::npos)
+        re += std::string("\\") + c;
+      else
+        re += c;
     }
     patterns.emplace_back(re);
   }

@@ -61,7 +61,8 @@ TEST(CrawlctlHosts, TheDocsFleetExampleIsValid) {
 
 TEST(CrawlctlHosts, JsonWithLimit) {
   TempDir dir("ctl");
-  CliRun r = crawlctl({"hosts", "-H", k_example, "--json", "--limit", "eu,!crawl0[2-9].eu.example.org"}, dir);
+  CliRun r = crawlctl(
+      {"hosts", "-H", k_example, "--json", "--limit", "eu,!crawl0[2-9].eu.example.org"}, dir);
   ASSERT_EQ(r.rc, 0) << r.err;
   auto j = nlohmann::json::parse(r.out);
   std::vector<std::string> names;
@@ -81,12 +82,14 @@ TEST(CrawlctlHosts, JsonWithLimit) {
 // Every worker setting the file can hold is in the JSON, with the value the file gave.
 TEST(CrawlctlHosts, JsonShowsEveryWorkerSetting) {
   TempDir dir("ctl");
-  write_text(dir / "hosts.yaml",
-             "hosts:\n  h1: {}\nworker:\n  concurrency: 7\n  parse_threads: 3\n  user_agent: ua/1\n"
-             "  robots_agent: ua\n  max_body: 1MiB\n  body_memory: 8MiB\n  connect_timeout: 2s\n  timeout: 9s\n"
-             "  low_speed_bytes: 10\n  low_speed_time: 4s\n  max_redirects: 2\n  heartbeat_interval: 1s\n"
-             "  heartbeat_ttl: 5s\n  log_max_size: 2MiB\n  log_keep: 4\n  log_level: debug\n"
-             "  stats_interval: 15s\n");
+  write_text(
+      dir / "hosts.yaml",
+      "hosts:\n  h1: {}\nworker:\n  concurrency: 7\n  parse_threads: 3\n  user_agent: ua/1\n"
+      "  robots_agent: ua\n  max_body: 1MiB\n  body_memory: 8MiB\n  connect_timeout: 2s\n  "
+      "timeout: 9s\n"
+      "  low_speed_bytes: 10\n  low_speed_time: 4s\n  max_redirects: 2\n  heartbeat_interval: 1s\n"
+      "  heartbeat_ttl: 5s\n  log_max_size: 2MiB\n  log_keep: 4\n  log_level: debug\n"
+      "  stats_interval: 15s\n");
   CliRun r = crawlctl({"hosts", "-H", dir / "hosts.yaml", "--json"}, dir);
   ASSERT_EQ(r.rc, 0) << r.err;
   const auto w = nlohmann::json::parse(r.out)["worker"];
@@ -94,7 +97,8 @@ TEST(CrawlctlHosts, JsonShowsEveryWorkerSetting) {
       "robots_agent": "ua", "max_body_bytes": 1048576, "body_memory_bytes": 8388608, "connect_timeout_ms": 2000, "timeout_ms": 9000,
       "low_speed_bytes": 10, "low_speed_time_ms": 4000, "max_redirects": 2,
       "heartbeat_interval_ms": 1000, "heartbeat_ttl_ms": 5000, "log_max_bytes": 2097152,
-      "log_keep": 4, "log_level": "debug", "stats_interval_ms": 15000})")) << w.dump(1);
+      "log_keep": 4, "log_level": "debug", "stats_interval_ms": 15000})"))
+      << w.dump(1);
 }
 
 TEST(CrawlctlHosts, HostileValuesComeOutVerbatimInJson) {
@@ -118,13 +122,18 @@ TEST(CrawlctlHosts, HostileValuesComeOutVerbatimInJson) {
 TEST(CrawlctlHosts, AUserNameWithShellSyntaxIsRefusedBeforeAnythingRuns) {
   TempDir dir("ctl");
   const std::string marker = dir / "PWNED";
-  write_text(dir / "hosts.yaml", "hosts:\n  h1:\n    address: 127.0.0.1\n    user: \"x$(touch${IFS}" + marker + ")\"\n");
+  write_text(
+      dir / "hosts.yaml",
+      "hosts:\n  h1:\n    address: 127.0.0.1\n    user: \"x$(touch${IFS}" + marker + ")\"\n");
   write_text(dir / "ssh_config", "Host *\n  ProxyCommand sh -c 'echo %r >/dev/null; exit 1'\n");
   for (const char* command : {"hosts", "deploy", "stop", "logs"}) {
-    CliRun r = crawlctl({command, "-H", dir / "hosts.yaml", "--ssh-config", dir / "ssh_config"}, dir);
+    CliRun r =
+        crawlctl({command, "-H", dir / "hosts.yaml", "--ssh-config", dir / "ssh_config"}, dir);
     if (std::string(command) == "hosts") r = crawlctl({command, "-H", dir / "hosts.yaml"}, dir);
     EXPECT_EQ(r.rc, 2) << command << ": " << r.out << r.err;
-    EXPECT_NE(r.err.find(std::string(dir / "hosts.yaml") + ":4:11: 'user' value"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find(std::string(dir / "hosts.yaml") + ":4:11: 'user' value"),
+              std::string::npos)
+        << r.err;
     EXPECT_FALSE(std::filesystem::exists(marker)) << command << " ran the user name as a command";
   }
 }
@@ -154,22 +163,26 @@ TEST(CrawlctlHosts, AHugeFileIsRefusedBeforeItIsParsed) {
   write_text(dir / "huge.yaml", huge);
   CliRun r = crawlctl({"hosts", "-H", dir / "huge.yaml"}, dir);
   EXPECT_EQ(r.rc, 2);
-  EXPECT_NE(r.err.find("crawlctl hosts: " + (dir / "huge.yaml") + ": "), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("crawlctl hosts: " + (dir / "huge.yaml") + ": "), std::string::npos)
+      << r.err;
   EXPECT_NE(r.err.find("is more than the 8388608 this file may hold"), std::string::npos) << r.err;
 }
 
 TEST(CrawlctlHosts, MalformedFilesGiveFileLineErrorsAndExit2) {
   TempDir dir("ctl");
-  write_text(dir / "bad.yaml", "defaults:\n  workers: 2\nhosts:\n  crawl01:\n    prot: 22\n"
-                               "  crawl[05-01]:\n");
+  write_text(dir / "bad.yaml",
+             "defaults:\n  workers: 2\nhosts:\n  crawl01:\n    prot: 22\n"
+             "  crawl[05-01]:\n");
   CliRun r = crawlctl({"hosts", "-H", dir / "bad.yaml"}, dir);
   EXPECT_EQ(r.rc, 2);
   EXPECT_EQ(r.out, "");
   const std::string file = dir / "bad.yaml";
   EXPECT_NE(r.err.find(file + ":5:5: unknown key 'prot' in host 'crawl01' (did you mean 'port'?)"),
-            std::string::npos) << r.err;
+            std::string::npos)
+      << r.err;
   EXPECT_NE(r.err.find(file + ":6:3: host 'crawl[05-01]': range '[05-01]' is empty"),
-            std::string::npos) << r.err;
+            std::string::npos)
+      << r.err;
 
   write_text(dir / "syntax.yaml", "hosts:\n  a: {port: 22\n");
   r = crawlctl({"hosts", "-H", dir / "syntax.yaml"}, dir);

@@ -1,14 +1,13 @@
 // crawlctl deploy with one fault per test, while the other hosts deploy fine and the run ends
 // within its deadlines.
 
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <filesystem>
 #include <sstream>
 
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "deployment.hpp"
 
@@ -84,7 +83,9 @@ TEST(DeployFault, AChangedHostKeyIsRefusedNamingBothFingerprints) {
   Deployment d(3);
   // known_hosts claims another key for host2.
   const std::string other = d.dir / "other_key";
-  ASSERT_EQ(run_program("/usr/bin/ssh-keygen", {"-q", "-t", "ed25519", "-N", "", "-f", other}, d.dir).rc, 0);
+  ASSERT_EQ(
+      run_program("/usr/bin/ssh-keygen", {"-q", "-t", "ed25519", "-N", "", "-f", other}, d.dir).rc,
+      0);
   const FleetHost& h2 = d.fleet.hosts()[1];
   std::string known, line;
   std::istringstream in(read_text(d.fleet.known_hosts()));
@@ -100,7 +101,8 @@ TEST(DeployFault, AChangedHostKeyIsRefusedNamingBothFingerprints) {
   const std::string message = h["message"];
   EXPECT_NE(message.find("CHANGED"), std::string::npos) << message;
   EXPECT_NE(message.find(fingerprint(other + ".pub", d.dir)), std::string::npos) << message;
-  EXPECT_NE(message.find(fingerprint(h2.dir + "/host_key.pub", d.dir)), std::string::npos) << message;
+  EXPECT_NE(message.find(fingerprint(h2.dir + "/host_key.pub", d.dir)), std::string::npos)
+      << message;
   EXPECT_FALSE(fs::exists(h2.remote_dir + "/bin"));  // nothing ran there
 }
 
@@ -141,10 +143,12 @@ std::string path_without_dtach(const TempDir& dir, const std::string& name) {
 
 TEST(DeployFault, AFailingInstallCommandAndAWorkingOne) {
   Deployment d(3);
-  const std::string bare2 = path_without_dtach(d.dir, "bin2"), bare3 = path_without_dtach(d.dir, "bin3");
+  const std::string bare2 = path_without_dtach(d.dir, "bin2"),
+                    bare3 = path_without_dtach(d.dir, "bin3");
   d.fleet.reconfigure_host(1, "SetEnv PATH=" + bare2 + "\n");
   d.fleet.reconfigure_host(2, "SetEnv PATH=" + bare3 + "\n");
-  d.host_extra[1] = "    install_command: \"echo 'E: Unable to locate package dtach' >&2; exit 100\"\n";
+  d.host_extra[1] =
+      "    install_command: \"echo 'E: Unable to locate package dtach' >&2; exit 100\"\n";
   d.host_extra[2] = "    install_command: ln -s /usr/bin/dtach " + bare3 + "/dtach\n";
   d.write_hosts("");
   const Timed t = timed_deploy(d);
@@ -152,15 +156,19 @@ TEST(DeployFault, AFailingInstallCommandAndAWorkingOne) {
   const auto& h2 = host_report(t.report, "host2");
   EXPECT_EQ(h2["outcome"], "step-failed") << h2.dump();
   EXPECT_EQ(h2["step"], "install") << h2.dump();
-  EXPECT_NE(h2["message"].get<std::string>().find("exit status 100: E: Unable to locate package dtach"),
-            std::string::npos) << h2.dump();
+  EXPECT_NE(
+      h2["message"].get<std::string>().find("exit status 100: E: Unable to locate package dtach"),
+      std::string::npos)
+      << h2.dump();
   const auto& h3 = host_report(t.report, "host3");
-  EXPECT_NE(h3["summary"].get<std::string>().find("prerequisites installed"), std::string::npos) << h3.dump();
+  EXPECT_NE(h3["summary"].get<std::string>().find("prerequisites installed"), std::string::npos)
+      << h3.dump();
 }
 
 TEST(DeployFault, AHostileRemoteDirWorksAndInjectsNothing) {
   Deployment d(3);
-  const std::string hostile = d.dir / "dir with space/it's;touch PWNED;$(touch PWNED2)`touch PWNED3`\"x";
+  const std::string hostile =
+      d.dir / "dir with space/it's;touch PWNED;$(touch PWNED2)`touch PWNED3`\"x";
   d.host_extra[1] = "    remote_dir: '" + [&] {
     std::string s;
     for (char c : hostile) s += c == '\'' ? std::string("''") : std::string(1, c);

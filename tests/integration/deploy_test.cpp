@@ -2,13 +2,12 @@
 // a crawl by the deployed fleet, idempotent redeploys, keys, ssh config layering, the local
 // transport. The faults are in deploy_fault_test.cpp.
 
-#include <signal.h>
-
 #include <filesystem>
 #include <fstream>
 #include <thread>
 
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include "deployment.hpp"
 
@@ -69,22 +68,28 @@ TEST(Deploy, ARedeployRestartsWhatChangedAndRevivesKilledWorkers) {
   ASSERT_EQ(kill(victim, SIGKILL), 0);
   auto report = d.deploy();
   const auto& h1 = host_report(report, d.fleet.hosts()[0].name);
-  EXPECT_NE(h1["summary"].get<std::string>().find("1 started, 1 kept"), std::string::npos) << h1.dump();
+  EXPECT_NE(h1["summary"].get<std::string>().find("1 started, 1 kept"), std::string::npos)
+      << h1.dump();
   // Deploy checked its heartbeat; the new worker's own pid file says who it is.
-  EXPECT_TRUE(wait_until([&] { return fs::exists(pid_file) && std::stoi(read_text(pid_file)) != victim; }, 10s));
+  EXPECT_TRUE(wait_until(
+      [&] { return fs::exists(pid_file) && std::stoi(read_text(pid_file)) != victim; }, 10s));
   // One more worker per host: started beside the others.
   d.write_hosts("  workers: 3\n");
   report = d.deploy();
   for (const auto& h : report["hosts"])
-    EXPECT_NE(h["summary"].get<std::string>().find("1 started, 2 kept"), std::string::npos) << h.dump();
+    EXPECT_NE(h["summary"].get<std::string>().find("1 started, 2 kept"), std::string::npos)
+        << h.dump();
   // A changed worker setting reaches every worker: all restart, and the config file is private.
   d.write_hosts("  workers: 3\n", "  user_agent: crawlworker-test/2\n");
   report = d.deploy();
   for (const auto& h : report["hosts"])
-    EXPECT_NE(h["summary"].get<std::string>().find("3 started, 3 stopped"), std::string::npos) << h.dump();
-  EXPECT_NE(read_text(d.fleet.hosts()[1].remote_dir + "/worker.yaml").find("crawlworker-test/2"), std::string::npos);
-  EXPECT_EQ(fs::status(d.fleet.hosts()[1].remote_dir + "/worker.yaml").permissions() & fs::perms::all,
-            fs::perms::owner_read | fs::perms::owner_write);
+    EXPECT_NE(h["summary"].get<std::string>().find("3 started, 3 stopped"), std::string::npos)
+        << h.dump();
+  EXPECT_NE(read_text(d.fleet.hosts()[1].remote_dir + "/worker.yaml").find("crawlworker-test/2"),
+            std::string::npos);
+  EXPECT_EQ(
+      fs::status(d.fleet.hosts()[1].remote_dir + "/worker.yaml").permissions() & fs::perms::all,
+      fs::perms::owner_read | fs::perms::owner_write);
   // Fewer workers: the extra one is stopped, the rest kept.
   d.write_hosts("  workers: 1\n");
   report = d.deploy({"--restart"});
@@ -108,8 +113,12 @@ TEST(Deploy, DryRunPrintsEachPlanAndTouchesNothing) {
 TEST(Deploy, AnEncryptedKeyTakesItsPassphraseOnceFromTheEnvironment) {
   Deployment d(2);
   const std::string key = d.dir / "locked_key";
-  ASSERT_EQ(run_program("/usr/bin/ssh-keygen", {"-q", "-t", "ed25519", "-N", "open sesame", "-f", key}, d.dir).rc, 0);
-  write_text(d.fleet.dir() + "/authorized_keys", read_text(d.fleet.dir() + "/authorized_keys") + read_text(key + ".pub"));
+  ASSERT_EQ(run_program("/usr/bin/ssh-keygen",
+                        {"-q", "-t", "ed25519", "-N", "open sesame", "-f", key}, d.dir)
+                .rc,
+            0);
+  write_text(d.fleet.dir() + "/authorized_keys",
+             read_text(d.fleet.dir() + "/authorized_keys") + read_text(key + ".pub"));
   for (auto& extra : d.host_extra) extra = "    identity_file: \"" + key + "\"\n";
   d.write_hosts("");
   // No terminal and no passphrase: every host fails at auth, saying why; nothing hangs.
@@ -133,17 +142,21 @@ TEST(Deploy, SshConfigIsReadFirstAndHostsYamlLayeredOverIt) {
   Deployment d(2);
   const FleetHost& h1 = d.fleet.hosts()[0];
   const std::string config = d.dir / "ssh_config";
-  write_text(config, "Host " + h1.address + "\n  Port " + std::to_string(h1.port) + "\n  User nobody-here\n");
-  d.host_extra[0] = "    address: " + h1.address + "\n";  // no port: 22 unless the config says otherwise
+  write_text(config, "Host " + h1.address + "\n  Port " + std::to_string(h1.port) +
+                         "\n  User nobody-here\n");
+  d.host_extra[0] =
+      "    address: " + h1.address + "\n";  // no port: 22 unless the config says otherwise
   d.write_hosts("");
-  CommandResult r = run_program(CRAWLCTL, {"deploy", "--json", "-H", d.hosts_file, "--ssh-config", config}, d.dir);
+  CommandResult r = run_program(
+      CRAWLCTL, {"deploy", "--json", "-H", d.hosts_file, "--ssh-config", config}, d.dir);
   EXPECT_EQ(r.rc, 0) << r.out << r.err;  // the port from the config, the user from hosts.yaml
   auto outcome_of = [](const CommandResult& run, const std::string& host) {
     return host_report(nlohmann::json::parse(run.out), host);
   };
   // Without the config, host1 is tried on port 22, where this machine may run an sshd of its
   // own (that one does not know our key): it must not deploy there; host2 still does.
-  r = run_program(CRAWLCTL, {"deploy", "--json", "-H", d.hosts_file, "--ssh-config", "none"}, d.dir);
+  r = run_program(CRAWLCTL, {"deploy", "--json", "-H", d.hosts_file, "--ssh-config", "none"},
+                  d.dir);
   EXPECT_EQ(r.rc, 1) << r.out << r.err;
   EXPECT_NE(outcome_of(r, h1.name)["outcome"], "ok") << r.out;
   EXPECT_EQ(outcome_of(r, d.fleet.hosts()[1].name)["outcome"], "ok") << r.out;
@@ -151,7 +164,8 @@ TEST(Deploy, SshConfigIsReadFirstAndHostsYamlLayeredOverIt) {
   const int closed = free_port(h1.address);
   d.host_extra[0] = "    address: " + h1.address + "\n    port: " + std::to_string(closed) + "\n";
   d.write_hosts("");
-  r = run_program(CRAWLCTL, {"deploy", "--json", "-H", d.hosts_file, "--ssh-config", config}, d.dir);
+  r = run_program(CRAWLCTL, {"deploy", "--json", "-H", d.hosts_file, "--ssh-config", config},
+                  d.dir);
   EXPECT_EQ(r.rc, 1) << r.out << r.err;
   EXPECT_EQ(outcome_of(r, h1.name)["outcome"], "unreachable") << r.out;
 }
@@ -161,8 +175,9 @@ TEST(Deploy, TheLocalTransportRunsTheSameStepsWithoutSsh) {
   TempDir dir("local-deploy");
   const std::string remote = dir / "local crawl";
   const std::string hosts = dir / "hosts.yaml";
-  write_text(hosts, "hosts:\n  here:\n    transport: local\n    workers: 2\n    remote_dir: \"" + remote +
-                        "\"\nredis:\n  url: " + redis.url() + "\nworker:\n  heartbeat_interval: 250ms\n"
+  write_text(hosts, "hosts:\n  here:\n    transport: local\n    workers: 2\n    remote_dir: \"" +
+                        remote + "\"\nredis:\n  url: " + redis.url() +
+                        "\nworker:\n  heartbeat_interval: 250ms\n"
                         "  heartbeat_ttl: 1500ms\n");
   CommandResult r = run_program(CRAWLCTL, {"deploy", "-H", hosts, "--json"}, dir);
   ASSERT_EQ(r.rc, 0) << r.out << r.err;
@@ -179,7 +194,8 @@ TEST(Deploy, TheLocalTransportRunsTheSameStepsWithoutSsh) {
   std::string line;
   std::getline(stat, line);
   const auto close = line.rfind(')');
-  EXPECT_TRUE(line.empty() || (close != std::string::npos && line.substr(close + 2, 1) == "Z")) << line;
+  EXPECT_TRUE(line.empty() || (close != std::string::npos && line.substr(close + 2, 1) == "Z"))
+      << line;
 }
 
 }  // namespace

@@ -23,9 +23,12 @@ SiteOptions small_site(int pages) {
   return o;
 }
 
-Deployment::Deployment(int hosts, SiteOptions site) : fleet(hosts), cluster(std::move(site)), host_extra(hosts) {}
+Deployment::Deployment(int hosts, SiteOptions site)
+    : fleet(hosts), cluster(std::move(site)), host_extra(hosts) {}
 
-Deployment::~Deployment() { ctl({"stop", "--grace", "5s"}); }
+Deployment::~Deployment() {
+  ctl({"stop", "--grace", "5s"});
+}
 
 void Deployment::write_hosts(const std::string& defaults, const std::string& worker_extra) {
   std::string yaml = "defaults:\n  known_hosts: \"" + fleet.known_hosts() + "\"\n" +
@@ -39,7 +42,8 @@ void Deployment::write_hosts(const std::string& defaults, const std::string& wor
     yaml += "    user: \"" + fleet.user() + "\"\n";
     if (extra.find("identity_file:") == std::string::npos)
       yaml += "    identity_file: \"" + fleet.client_key() + "\"\n";
-    if (extra.find("remote_dir:") == std::string::npos) yaml += "    remote_dir: \"" + h.remote_dir + "\"\n";
+    if (extra.find("remote_dir:") == std::string::npos)
+      yaml += "    remote_dir: \"" + h.remote_dir + "\"\n";
     yaml += extra;
   }
   yaml += read_text(cluster.config_path()) + worker_extra;

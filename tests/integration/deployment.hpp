@@ -40,7 +40,8 @@ struct Deployment {
 
 // crawlctl with the hosts file (for its redis: section) and nothing else.
 CommandResult ctl_redis(Deployment& d, std::vector<std::string> args);
-// `crawlctl status --json EXTRA...` parsed (an empty object, and a test failure, if it is not JSON).
+// `crawlctl status --json EXTRA...` parsed (an empty object, and a test failure, if it is not
+// JSON).
 nlohmann::json status_json(Deployment& d, std::vector<std::string> extra = {}, int* rc = nullptr);
 
 // An integer reply of one Redis command on the cluster's Redis (-1 for another reply).

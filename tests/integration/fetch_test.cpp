@@ -9,7 +9,8 @@
 namespace crawl::testing {
 namespace {
 
-std::vector<fetch::Response> fetch_all(fetch::Fetcher& fetcher, std::size_t n, std::chrono::seconds timeout = 20s) {
+std::vector<fetch::Response> fetch_all(fetch::Fetcher& fetcher, std::size_t n,
+                                       std::chrono::seconds timeout = 20s) {
   std::vector<fetch::Response> done;
   const auto until = std::chrono::steady_clock::now() + timeout;
   while (done.size() < n && std::chrono::steady_clock::now() < until)
@@ -20,9 +21,11 @@ std::vector<fetch::Response> fetch_all(fetch::Fetcher& fetcher, std::size_t n, s
 // A megabyte of response headers is reported as what it is, not as libcurl's "Out of memory".
 TEST(Fetch, HeadersOverTheCapAreSaidToBeSo) {
   HttpServer server([](const HttpRequest& r) {
-    if (r.target == "/huge") return http_reply(200, "hi", "text/html", "X-Big: " + std::string(1u << 20, 'a') + "\r\n");
+    if (r.target == "/huge")
+      return http_reply(200, "hi", "text/html", "X-Big: " + std::string(1u << 20, 'a') + "\r\n");
     std::string many;
-    for (int i = 0; i < 3000; ++i) many += "X-H" + std::to_string(i) + ": " + std::string(20, 'b') + "\r\n";
+    for (int i = 0; i < 3000; ++i)
+      many += "X-H" + std::to_string(i) + ": " + std::string(20, 'b') + "\r\n";
     if (r.target == "/many") return http_reply(200, "hi", "text/html", many);
     return http_reply(200, "fine", "text/html", "X-Ok: " + std::string(8000, 'c') + "\r\n");
   });
@@ -48,7 +51,8 @@ TEST(Fetch, HeadersOverTheCapAreSaidToBeSo) {
 // would: "http:/b" on an http page is the path /b of the same host, not the host "b".
 TEST(Fetch, ALocationComesAsTheServerWroteIt) {
   HttpServer server([](const HttpRequest& r) {
-    if (r.target == "/a") return http_reply(301, "", "text/html", "Location: http:/b?x=1\r\nRetry-After: 5\r\n");
+    if (r.target == "/a")
+      return http_reply(301, "", "text/html", "Location: http:/b?x=1\r\nRetry-After: 5\r\n");
     return http_reply(200, "b");
   });
   fetch::Fetcher fetcher(fetch::Options{});
@@ -66,9 +70,13 @@ TEST(Fetch, AnEncodingNotAskedForIsRefused) {
   std::string accepted;
   HttpServer server([&](const HttpRequest& r) {
     const auto at = r.head.find("Accept-Encoding: ");
-    if (at != std::string::npos) accepted = r.head.substr(at + 17, r.head.find("\r\n", at) - at - 17);
-    const std::string coding = r.target == "/br" ? "br" : r.target == "/zstd" ? "zstd" : "gzip, zstd";
-    return http_reply(200, std::string(1000, 'x'), "text/html", "Content-Encoding: " + coding + "\r\n");
+    if (at != std::string::npos)
+      accepted = r.head.substr(at + 17, r.head.find("\r\n", at) - at - 17);
+    const std::string coding = r.target == "/br"     ? "br"
+                               : r.target == "/zstd" ? "zstd"
+                                                     : "gzip, zstd";
+    return http_reply(200, std::string(1000, 'x'), "text/html",
+                      "Content-Encoding: " + coding + "\r\n");
   });
   fetch::Fetcher fetcher(fetch::Options{});
   fetcher.add({1, server.url("/br"), false, std::nullopt});
@@ -97,7 +105,8 @@ TEST(Fetch, KeptBodiesShareTheBodyMemory) {
   o.keep_body_bytes = 2u << 20;
   o.keep_body = [](std::string_view type) { return type == "text/html"; };
   fetch::Fetcher fetcher(o);
-  for (std::uint64_t i = 1; i <= 4; ++i) fetcher.add({i, server.url("/page" + std::to_string(i)), false, std::nullopt});
+  for (std::uint64_t i = 1; i <= 4; ++i)
+    fetcher.add({i, server.url("/page" + std::to_string(i)), false, std::nullopt});
   fetcher.add({5, server.url("/plain"), false, std::nullopt});
   fetcher.add({6, server.url("/plain"), false, std::uint64_t{100}});  // kept whatever its type
   auto done = fetch_all(fetcher, 6);

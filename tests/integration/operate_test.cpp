@@ -2,9 +2,6 @@
 // leases returned, --hosts), logs (-n, -f across a dropped connection, --outdir fetched
 // incrementally), wait and cancel. A 3-host sshd fleet, Redis and the test site, all real.
 
-#include <signal.h>
-#include <sys/stat.h>
-
 #include <filesystem>
 #include <fstream>
 #include <regex>
@@ -12,6 +9,8 @@
 #include <thread>
 
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/stat.h>
 
 #include "deployment.hpp"
 
@@ -57,12 +56,14 @@ TEST(Operate, StatusSeesEveryWorkerFlagsAKilledOneAndWaitSeesTheJobThrough) {
     s = status_json(d, {job});
     const auto& c = s["counters"];
     auto n = [&](const char* k) { return c.value(k, 0LL); };
-    EXPECT_EQ(n("submitted"), n("queued") + n("in_flight") + n("done") + n("failed") + n("filtered"))
+    EXPECT_EQ(n("submitted"),
+              n("queued") + n("in_flight") + n("done") + n("failed") + n("filtered"))
         << c.dump();
     EXPECT_EQ(s["workers"].size(), 6u) << s.dump(2);
     std::this_thread::sleep_for(150ms);
   }
-  ASSERT_FALSE(s["finished"].get<bool>()) << "the job ended too soon to test anything: " << s.dump(2);
+  ASSERT_FALSE(s["finished"].get<bool>())
+      << "the job ended too soon to test anything: " << s.dump(2);
   for (const auto& w : s["workers"]) {
     EXPECT_EQ(w["state"], "running") << w.dump();
     EXPECT_TRUE(w["alive"].get<bool>()) << w.dump();
@@ -87,13 +88,15 @@ TEST(Operate, StatusSeesEveryWorkerFlagsAKilledOneAndWaitSeesTheJobThrough) {
         return v && (*v)["state"] == "dead";
       },
       10s));
-  const auto seen_after = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - killed);
+  const auto seen_after =
+      std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - killed);
   EXPECT_LE(seen_after.count(), 1500 + 1000) << "flagged after " << seen_after.count() << " ms";
   EXPECT_EQ(rc & 4, 4) << "a dead worker is a non-zero status";
   EXPECT_EQ(redis_integer(d, {"LLEN", inflight}), 0);
   const auto& c = flagged["counters"];
-  EXPECT_EQ(c.value("submitted", 0LL), c.value("queued", 0LL) + c.value("in_flight", 0LL) + c.value("done", 0LL) +
-                                           c.value("failed", 0LL) + c.value("filtered", 0LL));
+  EXPECT_EQ(c.value("submitted", 0LL), c.value("queued", 0LL) + c.value("in_flight", 0LL) +
+                                           c.value("done", 0LL) + c.value("failed", 0LL) +
+                                           c.value("filtered", 0LL));
   EXPECT_NE(flagged.dump().find("is dead"), std::string::npos) << flagged.dump(2);
 
   // --hosts asks each host: the victim's process is gone (or a zombie its dtach has not reaped
@@ -134,7 +137,13 @@ TEST(Operate, StatusSeesEveryWorkerFlagsAKilledOneAndWaitSeesTheJobThrough) {
   // A redeploy brings the victim back: status is clean but for the site's failed URLs (8).
   report = d.deploy({}, &rc);
   ASSERT_EQ(rc, 0) << report.dump(2);
-  ASSERT_TRUE(wait_until([&] { status_json(d, {job}, &rc); return rc == 8; }, 10s)) << rc;
+  ASSERT_TRUE(wait_until(
+      [&] {
+        status_json(d, {job}, &rc);
+        return rc == 8;
+      },
+      10s))
+      << rc;
 }
 
 TEST(Operate, CancelEmptiesTheFrontierAndWorkersDropWhatTheyHold) {
@@ -144,10 +153,12 @@ TEST(Operate, CancelEmptiesTheFrontierAndWorkersDropWhatTheyHold) {
   auto report = d.deploy({}, &rc);
   ASSERT_EQ(rc, 0) << report.dump(2);
   const std::string job = d.cluster.submit_root({"--delay", "100ms"});
-  ASSERT_TRUE(wait_until([&] {
-    auto c = d.cluster.counters(job);
-    return c["in_flight"] > 0 && c["queued"] >= 10;
-  }, 10s));
+  ASSERT_TRUE(wait_until(
+      [&] {
+        auto c = d.cluster.counters(job);
+        return c["in_flight"] > 0 && c["queued"] >= 10;
+      },
+      10s));
   CommandResult paused = ctl_redis(d, {"pause", job});
   ASSERT_EQ(paused.rc, 0) << paused.err;
   EXPECT_EQ(status_json(d, {job})["state"], "paused");
@@ -183,7 +194,8 @@ std::vector<pid_t> sessions_on(const FleetHost& host, const std::string& program
   std::vector<pid_t> out;
   for (pid_t pid : find_processes([&](std::string_view env) {
          return env.find("SSH_CONNECTION=") != std::string_view::npos &&
-                env.find(" " + host.address + " " + std::to_string(host.port)) != std::string_view::npos;
+                env.find(" " + host.address + " " + std::to_string(host.port)) !=
+                    std::string_view::npos;
        })) {
     std::ifstream comm("/proc/" + std::to_string(pid) + "/comm");
     std::string name;
@@ -220,10 +232,12 @@ TEST(Operate, LogsTailFollowAcrossADropAndFetchOnlyNewBytes) {
   ASSERT_EQ(tail.rc, 0) << tail.err;
   auto lines = by_worker(tail.out);
   ASSERT_EQ(lines.size(), ids.size()) << tail.out;
-  const std::regex whole(R"(^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (info|debug|warning|error) crawlworker event=\w+.*)");
+  const std::regex whole(
+      R"(^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (info|debug|warning|error) crawlworker event=\w+.*)");
   for (const auto& id : ids) {
     ASSERT_EQ(lines[id].size(), 5u) << id << "\n" << tail.out;
-    for (const auto& line : lines[id]) EXPECT_TRUE(std::regex_match(line, whole)) << id << ": " << line;
+    for (const auto& line : lines[id])
+      EXPECT_TRUE(std::regex_match(line, whole)) << id << ": " << line;
   }
   // --grep picks lines on the hosts.
   CommandResult grep = d.ctl({"logs", "-n", "2", "--grep", "event=(start|redis_connected)"});
@@ -273,33 +287,38 @@ TEST(Operate, LogsTailFollowAcrossADropAndFetchOnlyNewBytes) {
   CommandResult fourth = d.ctl({"logs", "--outdir", outdir, "--json"});
   ASSERT_EQ(fourth.rc, 0) << fourth.err;
   EXPECT_EQ(fetched(nlohmann::json::parse(fourth.out)), 19);
-  EXPECT_EQ(read_text(local), read_text(d.fleet.hosts()[0].remote_dir + "/log/w1.1.log") + "after the rotation\n");
+  EXPECT_EQ(read_text(local),
+            read_text(d.fleet.hosts()[0].remote_dir + "/log/w1.1.log") + "after the rotation\n");
 
   // -f: new lines from every host; a host whose connection drops is reported and resumed
   // where it stopped.
   report = d.deploy({}, &rc);
   ASSERT_EQ(rc, 0) << report.dump(2);
   const std::string out = d.dir / "follow.out", err = d.dir / "follow.err";
-  Process follow(SpawnOptions{{"sh", "-c",
-                               "exec \"$0\" logs -f -n 0 --poll 200ms -H \"$1\" --ssh-config none > \"$2\" 2> \"$3\"",
-                               CRAWLCTL, d.hosts_file, out, err},
-                              "",
-                              {}});
+  Process follow(SpawnOptions{
+      {"sh", "-c",
+       "exec \"$0\" logs -f -n 0 --poll 200ms -H \"$1\" --ssh-config none > \"$2\" 2> \"$3\"",
+       CRAWLCTL, d.hosts_file, out, err},
+      "",
+      {}});
   auto hosts_seen = [&] {
     std::set<std::string> hosts;
     for (const auto& [id, l] : by_worker(read_text(out))) hosts.insert(id.substr(0, id.find('/')));
     return hosts.size();
   };
-  ASSERT_TRUE(wait_until([&] { return hosts_seen() == 3; }, 15s)) << read_text(out) << read_text(err);
+  ASSERT_TRUE(wait_until([&] { return hosts_seen() == 3; }, 15s))
+      << read_text(out) << read_text(err);
   // Drop host2's connection: kill its per-connection sshd.
   const auto shells = sessions_on(d.fleet.hosts()[1], "sh");
   ASSERT_FALSE(shells.empty());
   for (pid_t sh : shells) kill(parent_of(sh), SIGKILL);
-  ASSERT_TRUE(wait_until([&] { return read_text(err).find("host2: reconnected") != std::string::npos; }, 20s))
+  ASSERT_TRUE(wait_until(
+      [&] { return read_text(err).find("host2: reconnected") != std::string::npos; }, 20s))
       << read_text(err);
   EXPECT_NE(read_text(err).find("host2: connection lost"), std::string::npos) << read_text(err);
   const std::size_t mark = read_text(out).size();
-  ASSERT_TRUE(wait_until([&] { return read_text(out).substr(mark).find("host2/") != std::string::npos; }, 10s));
+  ASSERT_TRUE(wait_until(
+      [&] { return read_text(out).substr(mark).find("host2/") != std::string::npos; }, 10s));
   // Whole lines only, and no line twice (the stats lines are all different).
   const std::string text = read_text(out);
   std::set<std::string> seen;
@@ -313,10 +332,12 @@ TEST(Operate, LogsTailFollowAcrossADropAndFetchOnlyNewBytes) {
   follow.signal(SIGINT);
   ASSERT_TRUE(wait_until([&] { return !follow.running(); }, 10s));
   // The remote follow loops end with their sessions.
-  ASSERT_TRUE(wait_until([&] {
-    auto r = d.running();
-    return r.count("sshd") == 0 && r.count("sh") == 0 && r.count("sleep") == 0;
-  }, 10s));
+  ASSERT_TRUE(wait_until(
+      [&] {
+        auto r = d.running();
+        return r.count("sshd") == 0 && r.count("sh") == 0 && r.count("sleep") == 0;
+      },
+      10s));
 }
 
 }  // namespace

@@ -2,12 +2,13 @@
 // politeness, back-off, fairness between jobs, dead letters), dedup, counters, retries, the
 // reaper, idempotent completion, job control, the fleet and the robots cache.
 
+#include "queue/queue.hpp"
+
 #include <algorithm>
 #include <thread>
 
 #include <gtest/gtest.h>
 
-#include "queue/queue.hpp"
 #include "queue/record.hpp"
 #include "queue/scripts.hpp"
 #include "redis_server.hpp"
@@ -73,10 +74,12 @@ class QueueTest : public ::testing::Test {
   }
 
   // URLs http://HOST/PATHi for i in [from, to).
-  static std::vector<Link> links(int from, int to, const std::string& drop = "", const std::string& path = "",
+  static std::vector<Link> links(int from, int to, const std::string& drop = "",
+                                 const std::string& path = "",
                                  const std::string& host = "example.org") {
     std::vector<Link> out;
-    for (int i = from; i < to; ++i) out.push_back({"http://" + host + "/" + path + std::to_string(i), drop});
+    for (int i = from; i < to; ++i)
+      out.push_back({"http://" + host + "/" + path + std::to_string(i), drop});
     return out;
   }
 
@@ -258,7 +261,7 @@ TEST_F(QueueTest, WaitForWorkBlocksUntilWorkIsReady) {
   EXPECT_FALSE(*idle);
   ASSERT_TRUE(jobs().enqueue(job, 0, links(0, 2)));
   EXPECT_TRUE(*frontier().wait_for_work(milliseconds(100)));  // the new site woke it
-  EXPECT_EQ(info(job).stat("queued"), 2);  // nothing was taken
+  EXPECT_EQ(info(job).stat("queued"), 2);                     // nothing was taken
   expect_balanced(job);
 }
 
@@ -313,12 +316,14 @@ struct LoadedSeeds {
     for (int c = 0; c < copies; ++c)
       for (int i = from; i < to; ++i) urls.push_back("http://" + host + "/" + std::to_string(i));
     for (const auto& u : urls) views.push_back({u, {}, url::fingerprint(u)});
-    std::sort(views.begin(), views.end(), [](const LinkView& a, const LinkView& b) { return a.fingerprint < b.fingerprint; });
+    std::sort(views.begin(), views.end(),
+              [](const LinkView& a, const LinkView& b) { return a.fingerprint < b.fingerprint; });
   }
 };
 
 TEST_F(QueueTest, ALoadedJobIsLeasedFromOnlyOnceItsSeedsAreInAndDedupsLikeAnyJob) {
-  auto job = jobs().create(fast(), "test", {"example.org", "other.example"}, 1000, FirstSeeds::loaded);
+  auto job =
+      jobs().create(fast(), "test", {"example.org", "other.example"}, 1000, FirstSeeds::loaded);
   ASSERT_TRUE(job);
   // 40,000 seeds (several batches), each twice, on two sites.
   LoadedSeeds seeds(0, 20'000, 2);
@@ -327,7 +332,8 @@ TEST_F(QueueTest, ALoadedJobIsLeasedFromOnlyOnceItsSeedsAreInAndDedupsLikeAnyJob
   std::sort(seeds.views.begin(), seeds.views.end(),
             [](const LinkView& a, const LinkView& b) { return a.fingerprint < b.fingerprint; });
   std::vector<std::size_t> told;
-  auto loaded = jobs().load(*job, seeds.views, [&](std::size_t done, const Admitted&) { told.push_back(done); });
+  auto loaded = jobs().load(*job, seeds.views,
+                            [&](std::size_t done, const Admitted&) { told.push_back(done); });
   ASSERT_TRUE(loaded) << loaded.error().message;
   EXPECT_EQ(loaded->admitted, 40'000u);
   EXPECT_EQ(loaded->duplicates, 40'000u);
@@ -338,7 +344,8 @@ TEST_F(QueueTest, ALoadedJobIsLeasedFromOnlyOnceItsSeedsAreInAndDedupsLikeAnyJob
   ASSERT_TRUE(jobs().control(*job, JobAction::pause));
   ASSERT_TRUE(jobs().control(*job, JobAction::resume));
   EXPECT_TRUE(claim("w1", 10).empty()) << "a resume does not make it due before its seeds are in";
-  EXPECT_EQ(jobs().begin_submit(*job, {}).error().kind, ErrorKind::invalid) << "no other submit meanwhile";
+  EXPECT_EQ(jobs().begin_submit(*job, {}).error().kind, ErrorKind::invalid)
+      << "no other submit meanwhile";
   ASSERT_TRUE(jobs().end_submit(*job));
   EXPECT_EQ(claim("w1", 10).size(), 10u);
   const JobInfo i = info(*job);
@@ -403,7 +410,8 @@ TEST_F(QueueTest, ASubmitTakesOverALoadedJobWhoseLoaderIsGoneAndALoadStopsAtACan
   ASSERT_TRUE(rest);
   EXPECT_EQ(rest->duplicates, 50u);
   EXPECT_EQ(rest->admitted, 50u);
-  EXPECT_EQ(jobs().load(*job, seeds.views).error().kind, ErrorKind::invalid) << "the first loader, back, is refused";
+  EXPECT_EQ(jobs().load(*job, seeds.views).error().kind, ErrorKind::invalid)
+      << "the first loader, back, is refused";
   ASSERT_TRUE(jobs().end_submit(*job));
   EXPECT_EQ(claim("w1", 5).size(), 5u);
   expect_balanced(*job);
@@ -435,7 +443,8 @@ TEST_F(QueueTest, AJobsFirstSeedsLoadOnceAndThroughAFlushedScriptCache) {
   const std::vector<std::vector<std::string>> bad{
       {"t", *loader, "0", "2", "1", "00ab", "123456", "1", "http://example.org", "2", entry,
        *loader + " 0 0 http://example.org.evil/x", "0", "0"},
-      {"t", *loader, "0", "1", "1", "00AB", "123456", "1", "http://example.org", "1", entry, "0", "0"},
+      {"t", *loader, "0", "1", "1", "00AB", "123456", "1", "http://example.org", "1", entry, "0",
+       "0"},
       {"t", *loader, "0", "1", "0", "1", "http://example.org", "2", entry, "0", "0"}};
   for (const auto& args : bad) {
     auto r = m_queue->redis().script(scripts::load, args);
@@ -444,8 +453,9 @@ TEST_F(QueueTest, AJobsFirstSeedsLoadOnceAndThroughAFlushedScriptCache) {
   }
   EXPECT_EQ(info(*loader).stat("queued"), 0);
   EXPECT_EQ(length(m_queue->keys().queue(*loader, "http://example.org")), 0);
-  auto good = m_queue->redis().script(
-      scripts::load, {"t", *loader, "0", "1", "1", "00ab", "123456", "1", "http://example.org", "1", entry, "0", "0"});
+  auto good =
+      m_queue->redis().script(scripts::load, {"t", *loader, "0", "1", "1", "00ab", "123456", "1",
+                                              "http://example.org", "1", entry, "0", "0"});
   ASSERT_TRUE(good && good->ok()) << (good ? good->str : good.error().message);
   EXPECT_EQ(info(*loader).stat("queued"), 1);
   // Every batch in flight refused (NOSCRIPT) is sent again: none lost, none twice.
@@ -544,7 +554,8 @@ TEST_F(QueueTest, AJobOfManyIdleSitesIsNotStarvedByOneBigSite) {
   auto held = claim("w1", 64);
   ASSERT_EQ(held.size(), 1u) << "one at a time from one site";
   std::vector<Link> spread;
-  for (int s = 0; s < 50; ++s) spread.push_back({"http://site" + std::to_string(s) + ".example/", ""});
+  for (int s = 0; s < 50; ++s)
+    spread.push_back({"http://site" + std::to_string(s) + ".example/", ""});
   ASSERT_TRUE(jobs().enqueue(small, 0, spread));
   auto next = claim("w1", 64);
   EXPECT_EQ(next.size(), 50u) << "every idle site of the second job at once";
@@ -570,7 +581,8 @@ TEST_F(QueueTest, AFailingSiteBacksOffForEveryWorkerAndIsGivenUpOn) {
   limited.site_backoff = milliseconds(700);
   ASSERT_TRUE(frontier().complete("w1", {limited}));
   // Only fine.example's URLs now, from any worker.
-  for (const auto& e : claim("w2", 50)) EXPECT_EQ(url::origin(e.url), "http://fine.example") << e.url;
+  for (const auto& e : claim("w2", 50))
+    EXPECT_EQ(url::origin(e.url), "http://fine.example") << e.url;
   EXPECT_EQ(info(job).sites.backing_off, 1);
   std::vector<Entry> back;
   ASSERT_TRUE(wait_until([&] { return !(back = claim("w2", 50)).empty(); }, milliseconds(5000)));
@@ -611,8 +623,9 @@ TEST_F(QueueTest, ADeadLetterForWhatCannotBeRead) {
   ASSERT_TRUE(jobs().enqueue(job, 0, links(0, 3)));
   const std::string q = m_queue->keys().queue(job, "http://example.org");
   // Written by hand, past any script: at the claim end of the queue.
-  for (const char* bad : {"not an entry", "1 2 3", "99999 99999999 0 http://example.org/deep", "1 0 0 ftp://example.org/x",
-                          "x 0 0 http://example.org/", "2 0 0 http://elsewhere.example/"})
+  for (const char* bad : {"not an entry", "1 2 3", "99999 99999999 0 http://example.org/deep",
+                          "1 0 0 ftp://example.org/x", "x 0 0 http://example.org/",
+                          "2 0 0 http://elsewhere.example/"})
     ASSERT_TRUE(m_queue->redis().command({"RPUSH", q, bad}));
   auto first = frontier().claim("w1", 10);
   ASSERT_TRUE(first) << first.error().message;
@@ -628,7 +641,8 @@ TEST_F(QueueTest, ADeadLetterForWhatCannotBeRead) {
   for (const auto& e : claim("w1", 10)) out.push_back(done(e));
   ASSERT_TRUE(frontier().complete("w1", out));
   const JobInfo i = info(job);
-  EXPECT_TRUE(i.finished()) << "queued " << i.stat("queued") << ", in flight " << i.stat("in_flight");
+  EXPECT_TRUE(i.finished()) << "queued " << i.stat("queued") << ", in flight "
+                            << i.stat("in_flight");
   EXPECT_EQ(i.stat("done"), 3);
   expect_balanced(job);
 }
@@ -644,16 +658,23 @@ TEST_F(QueueTest, EntriesOfADeletedJobGoToTheDeadLetters) {
   PageOutcome later = outcome(leased[1], Kind::retry, "http_500");
   later.retry_in = milliseconds(1);
   ASSERT_TRUE(frontier().complete("w1", {later}));
-  ASSERT_TRUE(m_queue->redis().command({"DEL", m_queue->keys().job(job), m_queue->keys().stats(job)}));
-  ASSERT_TRUE(wait_until([&] {
-    auto c = frontier().claim("w2", 10);
-    return c && c->entries.empty() && *frontier().dead_letters() >= 4;
-  }, milliseconds(3000)));
+  ASSERT_TRUE(
+      m_queue->redis().command({"DEL", m_queue->keys().job(job), m_queue->keys().stats(job)}));
+  ASSERT_TRUE(wait_until(
+      [&] {
+        auto c = frontier().claim("w2", 10);
+        return c && c->entries.empty() && *frontier().dead_letters() >= 4;
+      },
+      milliseconds(3000)));
   EXPECT_EQ(*frontier().reap("w1", Reap::even_alive), 0);
   EXPECT_EQ(*frontier().dead_letters(), 5) << "3 queued, 1 delayed, 1 leased";
-  EXPECT_EQ(m_queue->redis().command({"EXISTS", m_queue->keys().stats(job), m_queue->keys().sites(job),
-                                      m_queue->keys().schedule(job)})->integer, 0);
-  EXPECT_EQ(m_queue->redis().command({"ZSCORE", m_queue->keys().due(), job})->type, Reply::Type::nil);
+  EXPECT_EQ(m_queue->redis()
+                .command({"EXISTS", m_queue->keys().stats(job), m_queue->keys().sites(job),
+                          m_queue->keys().schedule(job)})
+                ->integer,
+            0);
+  EXPECT_EQ(m_queue->redis().command({"ZSCORE", m_queue->keys().due(), job})->type,
+            Reply::Type::nil);
 }
 
 // A site that failed outside a page (its robots.txt could not be fetched) is backed off as a
@@ -686,8 +707,11 @@ TEST_F(QueueTest, AFurtherRequestOfALeaseWaitsForTheSitesDelay) {
   ASSERT_TRUE(wait);
   EXPECT_GT(wait->count(), 0);
   EXPECT_LE(wait->count(), 400);
-  ASSERT_TRUE(wait_until([&] { return frontier().site_start(job, "http://example.org")->count() == 0; }, milliseconds(3000)));
-  EXPECT_GT(frontier().site_start(job, "http://example.org")->count(), 0) << "that start was marked";
+  ASSERT_TRUE(
+      wait_until([&] { return frontier().site_start(job, "http://example.org")->count() == 0; },
+                 milliseconds(3000)));
+  EXPECT_GT(frontier().site_start(job, "http://example.org")->count(), 0)
+      << "that start was marked";
 }
 
 // A site's Crawl-delay (from robots.txt, reported by a worker) spaces its requests, up to the
@@ -705,7 +729,8 @@ TEST_F(QueueTest, ACrawlDelaySpacesASitesLeases) {
   const auto before = std::chrono::steady_clock::now();
   std::vector<Entry> next;
   ASSERT_TRUE(wait_until([&] { return !(next = claim("w1", 5)).empty(); }, milliseconds(3000)));
-  EXPECT_GE(std::chrono::steady_clock::now() - before, milliseconds(350)) << "the Crawl-delay was not kept";
+  EXPECT_GE(std::chrono::steady_clock::now() - before, milliseconds(350))
+      << "the Crawl-delay was not kept";
   auto busiest = m_queue->sites().busiest(job, 5);
   ASSERT_TRUE(busiest);
   ASSERT_EQ(busiest->size(), 1u);
@@ -722,7 +747,8 @@ TEST_F(QueueTest, RobotsCacheAndLock) {
   EXPECT_FALSE(*sites.lock_robots("http://example.org", milliseconds(5000)));
   ASSERT_TRUE(sites.store_robots("http://example.org", "N /private/\n", milliseconds(60000)));
   EXPECT_EQ(**sites.robots("http://example.org"), "N /private/\n");
-  EXPECT_TRUE(*sites.lock_robots("http://example.org", milliseconds(5000))) << "the lock goes with the copy stored";
+  EXPECT_TRUE(*sites.lock_robots("http://example.org", milliseconds(5000)))
+      << "the lock goes with the copy stored";
 }
 
 TEST_F(QueueTest, ScriptsSurviveAFlushedScriptCache) {
@@ -740,7 +766,8 @@ TEST_F(QueueTest, ConnectionErrorsNameTheServer) {
   auto url = parse_redis_url("redis://127.0.0.1:1/0");
   auto redis = Redis::connect(*url, milliseconds(500));
   ASSERT_FALSE(redis);
-  EXPECT_NE(redis.error().message.find("cannot reach Redis at redis://127.0.0.1:1/0"), std::string::npos)
+  EXPECT_NE(redis.error().message.find("cannot reach Redis at redis://127.0.0.1:1/0"),
+            std::string::npos)
       << redis.error().message;
   // And a server that goes away mid-session is reported, not hung on.
   RedisServer doomed;
@@ -848,7 +875,8 @@ TEST_F(QueueTest, DeadWorkersAreRememberedUntilTheyComeBack) {
   EXPECT_EQ((*workers)[1].field("state"), "dead");
   expect_balanced(job);
   // Back under the same id: alive again, no longer listed dead.
-  ASSERT_TRUE(fleet().heartbeat("h2/1", {{"host", "h2"}, {"state", "running"}}, milliseconds(60000)));
+  ASSERT_TRUE(
+      fleet().heartbeat("h2/1", {{"host", "h2"}, {"state", "running"}}, milliseconds(60000)));
   workers = fleet().workers();
   EXPECT_EQ((*workers)[1].liveness, WorkerInfo::Liveness::alive);
   EXPECT_EQ(m_queue->redis().command({"ZCARD", m_queue->keys().dead_workers()})->integer, 0);
@@ -882,7 +910,8 @@ TEST_F(QueueTest, PagesPerSecondCoverTheLastMinuteAndAFinishedJobsWholeDuration)
   ASSERT_TRUE(i.finished());
   EXPECT_EQ(i.pages_recorded, 30);
   ASSERT_GE(i.last_page_ms, i.created_ms);
-  EXPECT_DOUBLE_EQ(i.rate(), 30.0 * 1000 / std::max<std::int64_t>(1, i.last_page_ms - i.created_ms));
+  EXPECT_DOUBLE_EQ(i.rate(),
+                   30.0 * 1000 / std::max<std::int64_t>(1, i.last_page_ms - i.created_ms));
   std::this_thread::sleep_for(milliseconds(1100));
   EXPECT_DOUBLE_EQ(info(job).rate(), i.rate()) << "a finished job's rate does not decay";
   auto two = jobs().jobs({job, job});

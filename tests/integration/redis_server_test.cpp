@@ -1,11 +1,10 @@
-#include <hiredis/hiredis.h>
-#include <signal.h>
+#include "redis_server.hpp"
 
 #include <memory>
 
 #include <gtest/gtest.h>
-
-#include "redis_server.hpp"
+#include <hiredis/hiredis.h>
+#include <signal.h>
 
 namespace crawl::testing {
 namespace {
@@ -29,8 +28,8 @@ TEST(RedisServer, RoundTripsAValue) {
   EXPECT_GT(redis.port(), 0);
   auto c = connect(redis);
   // A binary value with a NUL inside: %b takes a pointer and a length.
-  Reply set(static_cast<redisReply*>(redisCommand(c.get(), "SET %s %b", "key", "va\0lue",
-                                                  std::size_t{6})),
+  Reply set(static_cast<redisReply*>(
+                redisCommand(c.get(), "SET %s %b", "key", "va\0lue", std::size_t{6})),
             &freeReplyObject);
   ASSERT_TRUE(set);
   EXPECT_STREQ(set->str, "OK");

@@ -1,19 +1,21 @@
 // The simulated fleet is real OpenSSH: the stock client logs into every host with only the
 // generated key and known_hosts, under strict host key checking.
 
-#include <signal.h>
+#include "ssh_fleet.hpp"
 
 #include <filesystem>
 
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include "process.hpp"
-#include "ssh_fleet.hpp"
 
 namespace crawl::testing {
 namespace {
 
-bool alive(pid_t pid) { return pid > 0 && kill(pid, 0) == 0; }
+bool alive(pid_t pid) {
+  return pid > 0 && kill(pid, 0) == 0;
+}
 
 struct Ssh {
   int rc;
@@ -50,7 +52,8 @@ TEST(SshFleet, RefusesAnUnknownKeyAndAnUnknownHost) {
   TempDir scratch("ssh-neg");
   // A key that is not authorised.
   ASSERT_EQ(run_command({{"ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", scratch / "other"},
-                         scratch / "keygen.log", {}}),
+                         scratch / "keygen.log",
+                         {}}),
             0);
   auto argv = fleet.ssh_argv(0, "true");
   for (auto& a : argv)
@@ -63,7 +66,8 @@ TEST(SshFleet, RefusesAnUnknownKeyAndAnUnknownHost) {
   write_text(scratch / "empty_known_hosts", "");
   argv = fleet.ssh_argv(0, "true");
   for (auto& a : argv)
-    if (a.starts_with("UserKnownHostsFile=")) a = "UserKnownHostsFile=" + (scratch / "empty_known_hosts");
+    if (a.starts_with("UserKnownHostsFile="))
+      a = "UserKnownHostsFile=" + (scratch / "empty_known_hosts");
   r = run_ssh(argv, scratch / "b.log");
   EXPECT_EQ(r.rc, 255);
   EXPECT_NE(r.output.find("Host key verification failed"), std::string::npos) << r.output;
@@ -87,8 +91,9 @@ TEST(SshFleet, TeardownKillsWhatSessionsLeftRunning) {
     SshFleet fleet(1);
     TempDir out("ssh-orphan");
     // A session starts a detached process and ends, as deploy will do with dtach.
-    const Ssh r = run_ssh(fleet.ssh_argv(0, "setsid sleep 300 </dev/null >/dev/null 2>&1 & echo $!"),
-                          out / "ssh.log");
+    const Ssh r =
+        run_ssh(fleet.ssh_argv(0, "setsid sleep 300 </dev/null >/dev/null 2>&1 & echo $!"),
+                out / "ssh.log");
     ASSERT_EQ(r.rc, 0) << r.output;
     orphan = static_cast<pid_t>(std::stol(r.output));
     EXPECT_TRUE(alive(orphan));

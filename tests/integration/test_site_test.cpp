@@ -2,19 +2,19 @@
 // is fetched for real, and a breadth-first walk over the served pages reaches exactly the
 // manifest's URLs. Crawls are checked against this manifest, so it must be right.
 
-#include <curl/curl.h>
-#include <signal.h>
+#include "test_site.hpp"
 
 #include <deque>
 #include <map>
 #include <set>
 
+#include <curl/curl.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
+#include <signal.h>
 
 #include "html/html.hpp"
 #include "html/outlinks.hpp"
-#include "test_site.hpp"
 #include "policy/robots.hpp"
 #include "url/url.hpp"
 

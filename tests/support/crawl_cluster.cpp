@@ -39,7 +39,8 @@ std::vector<std::string> compare_with_manifest(const std::string& jsonl, const M
   for (const ManifestEntry& e : m.entries) {
     auto it = records.find(e.url);
     if (it == records.end()) {
-      problems.push_back("no record for " + e.url + " (expected " + e.expect + ":" + e.reason + ")");
+      problems.push_back("no record for " + e.url + " (expected " + e.expect + ":" + e.reason +
+                         ")");
       continue;
     }
     const nlohmann::json& r = it->second;
@@ -63,7 +64,8 @@ std::vector<std::string> compare_with_manifest(const std::string& jsonl, const M
     records.erase(it);
   }
   for (const ManifestEntry& e : m.entries) records.erase(e.url);
-  for (const auto& [url, r] : records) problems.push_back("record for a URL the manifest lacks: " + url);
+  for (const auto& [url, r] : records)
+    problems.push_back("record for a URL the manifest lacks: " + url);
   return problems;
 }
 
@@ -72,19 +74,28 @@ CrawlCluster::CrawlCluster(SiteOptions site, int concurrency, ServerOptions serv
   const SiteOptions& o = m_site.manifest().options;
   m_config = m_dir / "worker.yaml";
   write_text(m_config,
-             "redis:\n  url: " + m_redis.url() + "\n"
-             "worker:\n"
-             "  concurrency: " + std::to_string(concurrency) + "\n"
-             "  parse_threads: 1\n"
-             "  robots_agent: " + o.robots_agent + "\n"
-             "  max_body: " + std::to_string(o.body_cap) + "\n"
-             "  max_redirects: " + std::to_string(o.max_redirects) + "\n"
-             "  connect_timeout: 2s\n"
-             "  timeout: 3s\n"
-             "  low_speed_bytes: 100\n"
-             "  low_speed_time: 2s\n"
-             "  heartbeat_interval: 250ms\n"
-             "  heartbeat_ttl: 1500ms\n",
+             "redis:\n  url: " + m_redis.url() +
+                 "\n"
+                 "worker:\n"
+                 "  concurrency: " +
+                 std::to_string(concurrency) +
+                 "\n"
+                 "  parse_threads: 1\n"
+                 "  robots_agent: " +
+                 o.robots_agent +
+                 "\n"
+                 "  max_body: " +
+                 std::to_string(o.body_cap) +
+                 "\n"
+                 "  max_redirects: " +
+                 std::to_string(o.max_redirects) +
+                 "\n"
+                 "  connect_timeout: 2s\n"
+                 "  timeout: 3s\n"
+                 "  low_speed_bytes: 100\n"
+                 "  low_speed_time: 2s\n"
+                 "  heartbeat_interval: 250ms\n"
+                 "  heartbeat_ttl: 1500ms\n",
              0600);
 }
 
@@ -93,10 +104,10 @@ CrawlCluster::~CrawlCluster() {
 }
 
 std::size_t CrawlCluster::start_worker(const std::string& id) {
-  m_workers.emplace_back(SpawnOptions{{CRAWLWORKER, "--config", m_config, "--id", id,
-                                       "--drain-timeout", "5s"},
-                                      worker_log(id),
-                                      {}});
+  m_workers.emplace_back(
+      SpawnOptions{{CRAWLWORKER, "--config", m_config, "--id", id, "--drain-timeout", "5s"},
+                   worker_log(id),
+                   {}});
   return m_workers.size() - 1;
 }
 
@@ -117,7 +128,9 @@ std::string CrawlCluster::submit_root(const std::vector<std::string>& extra) {
   std::vector<std::string> args{"submit", m_site.root_url(), "--retries", "1", "--quiet"};
   args.insert(args.end(), extra.begin(), extra.end());
   // The test site is ours: fast settings, unless the test asks for its own.
-  auto given = [&](const char* flag) { return std::find(extra.begin(), extra.end(), flag) != extra.end(); };
+  auto given = [&](const char* flag) {
+    return std::find(extra.begin(), extra.end(), flag) != extra.end();
+  };
   if (!given("--delay")) args.insert(args.end(), {"--delay", "0"});
   if (!given("--host-concurrency")) args.insert(args.end(), {"--host-concurrency", "16"});
   CommandResult r = crawlctl(args);
@@ -130,15 +143,17 @@ std::string CrawlCluster::submit_root(const std::vector<std::string>& extra) {
 std::map<std::string, long long> CrawlCluster::counters(const std::string& job) {
   CommandResult r = crawlctl({"status", job, "--json"});
   // 4 and 8 are verdicts (a worker missing, failed URLs), not errors.
-  if (r.rc != 0 && r.rc != 4 && r.rc != 8 && r.rc != 12) throw std::runtime_error("status failed: " + r.err);
+  if (r.rc != 0 && r.rc != 4 && r.rc != 8 && r.rc != 12)
+    throw std::runtime_error("status failed: " + r.err);
   return nlohmann::json::parse(r.out)["counters"].get<std::map<std::string, long long>>();
 }
 
 bool CrawlCluster::wait_finished(const std::string& job, std::chrono::milliseconds timeout) {
   // The operator's way: crawlctl wait, which exits 0 when the job is finished.
   const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(timeout).count();
-  CommandResult r = run_program(CRAWLCTL, {"wait", job, "--quiet", "--interval", "100ms", "--timeout",
-                                           std::to_string(seconds) + "s", "--redis", m_redis.url()},
+  CommandResult r = run_program(CRAWLCTL,
+                                {"wait", job, "--quiet", "--interval", "100ms", "--timeout",
+                                 std::to_string(seconds) + "s", "--redis", m_redis.url()},
                                 m_dir, timeout + 10s);
   return r.rc == 0;
 }

@@ -1,25 +1,27 @@
 #include "http_server.hpp"
 
+#include <algorithm>
+#include <stdexcept>
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <algorithm>
-#include <stdexcept>
-
 namespace crawl::testing {
 
-HttpReply http_reply(int status, std::string body, const std::string& content_type, const std::string& extra_headers) {
+HttpReply http_reply(int status, std::string body, const std::string& content_type,
+                     const std::string& extra_headers) {
   HttpReply r;
   r.bytes = "HTTP/1.1 " + std::to_string(status) + " X\r\nContent-Type: " + content_type +
-            "\r\nContent-Length: " + std::to_string(body.size()) + "\r\nConnection: close\r\n" + extra_headers +
-            "\r\n" + body;
+            "\r\nContent-Length: " + std::to_string(body.size()) + "\r\nConnection: close\r\n" +
+            extra_headers + "\r\n" + body;
   return r;
 }
 
-std::unique_ptr<HttpServer> link_site(int pages, std::chrono::milliseconds latency, SpecialReply special) {
+std::unique_ptr<HttpServer> link_site(int pages, std::chrono::milliseconds latency,
+                                      SpecialReply special) {
   return std::make_unique<HttpServer>([=](const HttpRequest& r) {
     if (special)
       if (auto reply = special(r)) return *reply;
@@ -48,7 +50,8 @@ HttpServer::HttpServer(Handler handler, const std::string& address)
   addr.sin_family = AF_INET;
   addr.sin_port = 0;  // the kernel picks a free port: nothing else can hold it
   if (::inet_pton(AF_INET, address.c_str(), &addr.sin_addr) != 1 ||
-      ::bind(m_listen, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || ::listen(m_listen, 256) != 0) {
+      ::bind(m_listen, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+      ::listen(m_listen, 256) != 0) {
     ::close(m_listen);
     throw std::runtime_error("HttpServer: cannot listen on " + address);
   }
@@ -111,18 +114,20 @@ void HttpServer::serve(int fd) {
   const std::string line = head.substr(0, line_end);
   const auto space = line.find(' ');
   request.method = line.substr(0, space);
-  if (space != std::string::npos) request.target = line.substr(space + 1, line.find(' ', space + 1) - space - 1);
+  if (space != std::string::npos)
+    request.target = line.substr(space + 1, line.find(' ', space + 1) - space - 1);
 
   const auto start = std::chrono::steady_clock::now();
   const int now_in_flight = ++m_in_flight;
-  for (int seen = m_max_in_flight.load(); now_in_flight > seen && !m_max_in_flight.compare_exchange_weak(seen, now_in_flight);) {
+  for (int seen = m_max_in_flight.load();
+       now_in_flight > seen && !m_max_in_flight.compare_exchange_weak(seen, now_in_flight);) {
   }
   HttpReply reply = m_handler(request);
   auto sleep_unless_stopped = [this](std::chrono::milliseconds d) {
     const auto until = std::chrono::steady_clock::now() + d;
     while (!m_stop && std::chrono::steady_clock::now() < until)
-      std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(until - std::chrono::steady_clock::now(),
-                                                                                std::chrono::milliseconds(20)));
+      std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(
+          until - std::chrono::steady_clock::now(), std::chrono::milliseconds(20)));
   };
   sleep_unless_stopped(reply.delay);
   const std::size_t chunk = reply.chunk > 0 ? reply.chunk : reply.bytes.size();

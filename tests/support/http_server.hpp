@@ -9,8 +9,8 @@
 #include <chrono>
 #include <functional>
 #include <memory>
-#include <optional>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -79,6 +79,7 @@ class HttpServer {
 // (allow all), every answer after `latency`; `special` may answer a request first (nullopt:
 // the usual answer). For measuring what a crawl does to sites.
 using SpecialReply = std::function<std::optional<HttpReply>(const HttpRequest&)>;
-std::unique_ptr<HttpServer> link_site(int pages, std::chrono::milliseconds latency, SpecialReply special = nullptr);
+std::unique_ptr<HttpServer> link_site(int pages, std::chrono::milliseconds latency,
+                                      SpecialReply special = nullptr);
 
 }  // namespace crawl::testing

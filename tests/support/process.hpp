@@ -2,14 +2,14 @@
 // Processes, temp directories and ports for the test harness. Every fixture owns the processes
 // it starts and, on teardown, stops exactly those pids (and their process groups).
 
-#include <sys/types.h>
-
 #include <chrono>
 #include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include <sys/types.h>
 
 namespace crawl::testing {
 

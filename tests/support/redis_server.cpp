@@ -35,7 +35,9 @@ RedisServer::RedisServer(RedisOptions options) : m_options(std::move(options)) {
   if (!started) throw std::runtime_error(last_error);
 }
 
-RedisServer::~RedisServer() { m_process.stop(5s); }
+RedisServer::~RedisServer() {
+  m_process.stop(5s);
+}
 
 std::string RedisServer::url() const {
   return "redis://127.0.0.1:" + std::to_string(m_port) + "/0";
@@ -60,8 +62,12 @@ void RedisServer::start() {
   }
 }
 
-void RedisServer::stop() { m_process.stop(10s, SIGTERM); }
+void RedisServer::stop() {
+  m_process.stop(10s, SIGTERM);
+}
 
-void RedisServer::kill_hard() { m_process.stop(0ms, SIGKILL); }
+void RedisServer::kill_hard() {
+  m_process.stop(0ms, SIGKILL);
+}
 
 }  // namespace crawl::testing

@@ -27,10 +27,13 @@ class RedisServer {
   pid_t pid() const { return m_process.pid(); }
   bool running() { return m_process.running(); }
 
-  void stop();          // SIGTERM (Redis flushes AOF) and wait
-  void kill_hard();     // SIGKILL, as a crash
-  void start();         // start again on the same port and data dir
-  void restart() { stop(); start(); }
+  void stop();       // SIGTERM (Redis flushes AOF) and wait
+  void kill_hard();  // SIGKILL, as a crash
+  void start();      // start again on the same port and data dir
+  void restart() {
+    stop();
+    start();
+  }
 
  private:
   RedisOptions m_options;

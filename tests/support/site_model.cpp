@@ -45,10 +45,10 @@ struct Resource {
   enum class Kind { page, file, redirect, slow, trickle } kind = Kind::page;
   int status = 200;
   std::string content_type = "text/html";
-  std::string location;             // redirect: the normalised target
-  std::vector<std::string> links;   // normalised targets a crawler must follow, in order
-  std::set<std::string> images;     // normalised image URLs
-  std::string title;                // as the page's <title> says (pages only)
+  std::string location;            // redirect: the normalised target
+  std::vector<std::string> links;  // normalised targets a crawler must follow, in order
+  std::set<std::string> images;    // normalised image URLs
+  std::string title;               // as the page's <title> says (pages only)
   bool truncated = false;
 };
 
@@ -70,9 +70,15 @@ class PageWriter {
   // An anchor a crawler must follow to `target` (normalised); "" when it leads nowhere crawlable.
   void link(std::string_view href, const std::string& target, int style = 0) {
     switch (style % 3) {
-      case 0: m_body += "<a href=\"" + std::string(href) + "\">link</a> "; break;
-      case 1: m_body += "<A HREF='" + std::string(href) + "' CLASS=x>Link</A>\n"; break;
-      default: m_body += "<a\n  class=\"nav\"\n  href=\"" + std::string(href) + "\">l</a> "; break;
+      case 0:
+        m_body += "<a href=\"" + std::string(href) + "\">link</a> ";
+        break;
+      case 1:
+        m_body += "<A HREF='" + std::string(href) + "' CLASS=x>Link</A>\n";
+        break;
+      default:
+        m_body += "<a\n  class=\"nav\"\n  href=\"" + std::string(href) + "\">l</a> ";
+        break;
     }
     if (!target.empty()) m_res.links.push_back(target);
   }
@@ -106,7 +112,9 @@ class PageWriter {
 class Builder {
  public:
   Builder(const SiteOptions& options, int port)
-      : m_opt(options), m_port(std::to_string(port)), m_base("http://127.0.0.1:" + m_port),
+      : m_opt(options),
+        m_port(std::to_string(port)),
+        m_base("http://127.0.0.1:" + m_port),
         m_rng(options.seed) {
     if (options.pages < 20) throw std::invalid_argument("SiteOptions::pages must be >= 20");
   }
@@ -179,7 +187,9 @@ class Builder {
         "User-agent: *\n"
         "Disallow: /\n"
         "\n"
-        "User-agent: " + agent + "\n"
+        "User-agent: " +
+        agent +
+        "\n"
         "Disallow: /private/\n"
         "Allow: /private/open.html\n"
         "Disallow: /*.cgi$\n"
@@ -209,10 +219,11 @@ class Builder {
                              "/redirect/gone", "/loop/a", "/redirect/long/0"})
       page.link(path, url(path));
     // Servers that stall, trickle, or send too much.
-    for (const char* path : {"/slow.html", "/trickle.html", "/big.html"}) page.link(path, url(path));
+    for (const char* path : {"/slow.html", "/trickle.html", "/big.html"})
+      page.link(path, url(path));
     // Not HTML.
-    for (const char* path : {"/files/report.pdf", "/files/data.json", "/files/notes.txt",
-                             "/img/0.png"})
+    for (const char* path :
+         {"/files/report.pdf", "/files/data.json", "/files/notes.txt", "/img/0.png"})
       page.link(path, url(path), 2);
     // robots.txt at work.
     for (const char* path : {"/private/open.html", "/private/secret.html", "/private/",
@@ -225,8 +236,9 @@ class Builder {
     page.raw("<script>document.write('<a href=\"/hidden/script.html\">x</a>');</script>");
     page.link("/special/meta-nofollow.html", url("/special/meta-nofollow.html"));
     // An image map, and a link that only an <area> holds.
-    page.raw("<img src=\"/img/map.png\" usemap=\"#m\" alt=\"\"><map name=\"m\">"
-             "<area shape=\"rect\" coords=\"0,0,10,10\" href=\"/special/area.html\" alt=\"a\"></map>");
+    page.raw(
+        "<img src=\"/img/map.png\" usemap=\"#m\" alt=\"\"><map name=\"m\">"
+        "<area shape=\"rect\" coords=\"0,0,10,10\" href=\"/special/area.html\" alt=\"a\"></map>");
     r.links.push_back(url("/special/area.html"));
     r.images.insert(url("/img/map.png"));
     page.image("img/logo.png", url("/img/logo.png"));
@@ -247,14 +259,30 @@ class Builder {
       const std::string target = page_url(t);
       if (has_base) form = 3 + form % 2;  // relative forms would resolve against the base
       switch (form % 8) {
-        case 0: page.link(n + ".html", target, i); break;
-        case 1: page.link("./" + n + ".html", target, i); break;
-        case 2: page.link("../page/" + n + ".html", target, i); break;
-        case 3: page.link("/page/" + n + ".html", target, i); break;
-        case 4: page.link(m_base + "/page/" + n + ".html", target, i); break;
-        case 5: page.link("HTTP://127.0.0.1:" + m_port + "/page/./" + n + ".html#frag", target, i); break;
-        case 6: page.link("/page/sub/../" + n + ".html#s2", target, i); break;
-        default: page.link("  " + n + ".html\n", target, i); break;  // spaces are stripped
+        case 0:
+          page.link(n + ".html", target, i);
+          break;
+        case 1:
+          page.link("./" + n + ".html", target, i);
+          break;
+        case 2:
+          page.link("../page/" + n + ".html", target, i);
+          break;
+        case 3:
+          page.link("/page/" + n + ".html", target, i);
+          break;
+        case 4:
+          page.link(m_base + "/page/" + n + ".html", target, i);
+          break;
+        case 5:
+          page.link("HTTP://127.0.0.1:" + m_port + "/page/./" + n + ".html#frag", target, i);
+          break;
+        case 6:
+          page.link("/page/sub/../" + n + ".html#s2", target, i);
+          break;
+        default:
+          page.link("  " + n + ".html\n", target, i);
+          break;  // spaces are stripped
       }
     };
 
@@ -275,7 +303,9 @@ class Builder {
       page.link(t + ".html?view=print", variant, i);
       page.link(t + ".html?view=%70rint#top", variant, i + 1);
     }
-    if (i % 17 == 4) page.link("/missing/" + std::to_string(i) + ".html", url("/missing/" + std::to_string(i) + ".html"));
+    if (i % 17 == 4)
+      page.link("/missing/" + std::to_string(i) + ".html",
+                url("/missing/" + std::to_string(i) + ".html"));
     if (i % 23 == 6) {
       page.link("http://127.0.0.9:" + m_port + "/page/" + std::to_string(i) + ".html",
                 "http://127.0.0.9:" + m_port + "/page/" + std::to_string(i) + ".html");
@@ -296,10 +326,14 @@ class Builder {
     for (int k = 0; k < images; ++k) {
       const std::string n = std::to_string((i * 7 + k) % (m_opt.pages / 2));
       const std::string target = url("/img/" + n + ".png");
-      if (has_base) page.image("/img/" + n + ".png", target);
-      else if (k == 0) page.image("../img/" + n + ".png", target);
-      else if (k == 1) page.image("/img/" + n + ".png", target);
-      else page.image(m_base + "/img/" + n + ".png", target);
+      if (has_base)
+        page.image("/img/" + n + ".png", target);
+      else if (k == 0)
+        page.image("../img/" + n + ".png", target);
+      else if (k == 1)
+        page.image("/img/" + n + ".png", target);
+      else
+        page.image(m_base + "/img/" + n + ".png", target);
     }
     if (i % 4 == 1) {
       const std::string a = std::to_string(1000 + i), b = std::to_string(2000 + i);
@@ -328,8 +362,8 @@ class Builder {
     redirect("/loop/a", 302, "/loop/b", url("/loop/b"));
     redirect("/loop/b", 302, "/loop/a", url("/loop/a"));
     for (int h = 0; h <= m_opt.max_redirects; ++h) {
-      const std::string next = h == m_opt.max_redirects ? "/page/0.html"
-                                                        : "/redirect/long/" + std::to_string(h + 1);
+      const std::string next =
+          h == m_opt.max_redirects ? "/page/0.html" : "/redirect/long/" + std::to_string(h + 1);
       redirect("/redirect/long/" + std::to_string(h), 302, next, url(next));
     }
 
@@ -481,6 +515,8 @@ class Builder {
 
 }  // namespace
 
-Site generate_site(const SiteOptions& options, int port) { return Builder(options, port).build(); }
+Site generate_site(const SiteOptions& options, int port) {
+  return Builder(options, port).build();
+}
 
 }  // namespace crawl::testing

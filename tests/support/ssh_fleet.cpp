@@ -1,14 +1,13 @@
 #include "ssh_fleet.hpp"
 
-#include <pwd.h>
-#include <shadow.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <signal.h>
-
 #include <filesystem>
 #include <stdexcept>
+
+#include <pwd.h>
+#include <shadow.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 namespace crawl::testing {
 
@@ -36,7 +35,9 @@ void keygen(const std::string& path, const std::string& log) {
   if (rc != 0) throw std::runtime_error("ssh-keygen failed for " + path + ": " + read_text(log));
 }
 
-std::string first_line(const std::string& text) { return text.substr(0, text.find('\n')); }
+std::string first_line(const std::string& text) {
+  return text.substr(0, text.find('\n'));
+}
 
 // The public key without its comment: "ssh-ed25519 AAAA...".
 std::string key_without_comment(const std::string& line) {
@@ -72,7 +73,8 @@ SshFleet::SshFleet(int n, const std::vector<std::string>& users) : m_user(curren
       const std::string ssh_dir = std::string(pw->pw_dir) + "/.ssh";
       std::filesystem::create_directories(ssh_dir);
       write_text(ssh_dir + "/authorized_keys", read_text(client_key() + ".pub"), 0600);
-      for (const std::string& path : {std::string(pw->pw_dir), ssh_dir, ssh_dir + "/authorized_keys"})
+      for (const std::string& path :
+           {std::string(pw->pw_dir), ssh_dir, ssh_dir + "/authorized_keys"})
         if (chown(path.c_str(), pw->pw_uid, pw->pw_gid) != 0)
           throw std::runtime_error("SshFleet: cannot chown " + path);
       host.remote_dir = std::string(pw->pw_dir) + "/crawl";
@@ -135,7 +137,10 @@ void SshFleet::start_host(std::size_t i) {
     conf += "ListenAddress " + host.address + ":" + std::to_string(host.port) + "\n";
     conf += "HostKey " + host.dir + "/host_key\n";
     conf += "PidFile " + host.dir + "/sshd.pid\n";
-    conf += "AuthorizedKeysFile " + (host.user == m_user ? dir() + "/authorized_keys" : std::string("%h/.ssh/authorized_keys")) + "\n";
+    conf += "AuthorizedKeysFile " +
+            (host.user == m_user ? dir() + "/authorized_keys"
+                                 : std::string("%h/.ssh/authorized_keys")) +
+            "\n";
     conf += "AllowUsers " + host.user + "\n";
     conf += "AuthenticationMethods publickey\n";
     conf += "PubkeyAuthentication yes\n";
@@ -168,25 +173,37 @@ void SshFleet::start_host(std::size_t i) {
     write_known_hosts();
     return;
   }
-  throw std::runtime_error("sshd for " + host.name + " did not start; log: " +
-                           read_text(host.dir + "/sshd.log"));
+  throw std::runtime_error("sshd for " + host.name +
+                           " did not start; log: " + read_text(host.dir + "/sshd.log"));
 }
 
-void SshFleet::stop_host(std::size_t i) { m_servers.at(i).stop(5s); }
+void SshFleet::stop_host(std::size_t i) {
+  m_servers.at(i).stop(5s);
+}
 
 std::vector<std::string> SshFleet::ssh_argv(std::size_t i, const std::string& command) const {
   const FleetHost& h = m_hosts.at(i);
   return {"ssh",
-          "-F", "/dev/null",
-          "-i", client_key(),
-          "-o", "IdentitiesOnly=yes",
-          "-o", "UserKnownHostsFile=" + known_hosts(),
-          "-o", "GlobalKnownHostsFile=/dev/null",
-          "-o", "StrictHostKeyChecking=yes",
-          "-o", "BatchMode=yes",
-          "-o", "ConnectTimeout=10",
-          "-p", std::to_string(h.port),
-          "-l", h.user,
+          "-F",
+          "/dev/null",
+          "-i",
+          client_key(),
+          "-o",
+          "IdentitiesOnly=yes",
+          "-o",
+          "UserKnownHostsFile=" + known_hosts(),
+          "-o",
+          "GlobalKnownHostsFile=/dev/null",
+          "-o",
+          "StrictHostKeyChecking=yes",
+          "-o",
+          "BatchMode=yes",
+          "-o",
+          "ConnectTimeout=10",
+          "-p",
+          std::to_string(h.port),
+          "-l",
+          h.user,
           h.address,
           command};
 }

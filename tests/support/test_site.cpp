@@ -1,9 +1,9 @@
 #include "test_site.hpp"
 
-#include <unistd.h>
-
 #include <filesystem>
 #include <stdexcept>
+
+#include <unistd.h>
 
 namespace crawl::testing {
 
@@ -25,14 +25,15 @@ TestSite::TestSite(SiteOptions site, ServerOptions server) {
     for (const auto& [path, content] : m_site.files) write_text(www_dir() + path, content);
     write_text(manifest_path(), m_site.manifest.to_json());
     write_config(server);
-    m_nginx = Process({{k_nginx, "-p", dir(), "-c", m_dir / "nginx.conf", "-e",
-                        m_dir / "error.log", "-g", "daemon off;"},
+    m_nginx = Process({{k_nginx, "-p", dir(), "-c", m_dir / "nginx.conf", "-e", m_dir / "error.log",
+                        "-g", "daemon off;"},
                        m_dir / "nginx.out",
                        {}});
     const bool ready = wait_until(
         [&] {
           if (!m_nginx.running()) return true;
-          auto reply = tcp_exchange("127.0.0.1", m_port, "GET /robots.txt HTTP/1.0\r\n\r\n", 12, 200ms);
+          auto reply =
+              tcp_exchange("127.0.0.1", m_port, "GET /robots.txt HTTP/1.0\r\n\r\n", 12, 200ms);
           return reply && reply->starts_with("HTTP/1.1 200");
         },
         10s);
@@ -45,7 +46,9 @@ TestSite::TestSite(SiteOptions site, ServerOptions server) {
                            read_text(m_dir / "nginx.out"));
 }
 
-TestSite::~TestSite() { m_nginx.stop(5s); }
+TestSite::~TestSite() {
+  m_nginx.stop(5s);
+}
 
 void TestSite::write_config(const ServerOptions& server) const {
   const std::string tmp = m_dir / "tmp";
@@ -63,7 +66,8 @@ void TestSite::write_config(const ServerOptions& server) const {
   // With a log, each line is the time the request ended and its duration, in seconds with ms
   // resolution, then its URI; the first less the second is when its first byte arrived.
   c += "  log_format timed '$msec $request_time $request_uri';\n";
-  c += server.access_log ? "  access_log " + (m_dir / "access.log") + " timed;\n" : "  access_log off;\n";
+  c += server.access_log ? "  access_log " + (m_dir / "access.log") + " timed;\n"
+                         : "  access_log off;\n";
   for (const char* t : {"client_body", "proxy", "fastcgi", "uwsgi", "scgi"})
     c += std::string("  ") + t + "_temp_path " + tmp + "/" + t + ";\n";
   c += "  types { text/html html; image/png png; application/pdf pdf; application/json json; "

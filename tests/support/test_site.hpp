@@ -8,8 +8,9 @@
 namespace crawl::testing {
 
 struct ServerOptions {
-  int workers = 1;          // nginx worker processes
-  bool access_log = false;  // log requests to access_log(): "<end seconds> <duration seconds> <uri>" per line
+  int workers = 1;  // nginx worker processes
+  bool access_log =
+      false;  // log requests to access_log(): "<end seconds> <duration seconds> <uri>" per line
 };
 
 // The generated site (site_model.hpp) served by a private nginx on a free loopback port.

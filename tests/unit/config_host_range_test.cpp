@@ -1,6 +1,6 @@
-#include "config/host_range.hpp"
-
 #include <gtest/gtest.h>
+
+#include "config/host_range.hpp"
 
 namespace crawl::config {
 namespace {

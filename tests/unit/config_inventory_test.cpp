@@ -1,11 +1,11 @@
-#include "config/inventory.hpp"
-#include "config/values.hpp"
-
-#include <gtest/gtest.h>
-
 #include <fstream>
 #include <map>
 #include <sstream>
+
+#include <gtest/gtest.h>
+
+#include "config/inventory.hpp"
+#include "config/values.hpp"
 
 namespace crawl::config {
 namespace {
@@ -76,8 +76,8 @@ hosts:
   EXPECT_EQ(small->workers, 4);
   EXPECT_EQ(small->user, "crawl");
   EXPECT_EQ(small->port, 2200);
-  EXPECT_EQ(big->labels, (std::map<std::string, std::string>{
-                             {"env", "prod"}, {"region", "eu"}, {"tier", "c"}}));
+  EXPECT_EQ(big->labels,
+            (std::map<std::string, std::string>{{"env", "prod"}, {"region", "eu"}, {"tier", "c"}}));
   EXPECT_EQ(small->labels.at("tier"), "b");
   EXPECT_EQ(big->group, "eu");
   ASSERT_NE(inv.find_group("eu"), nullptr);
@@ -230,9 +230,10 @@ hosts:
 }
 
 TEST(Inventory, JobSectionHoldsTheOptionsOfJobsSubmittedWithTheFile) {
-  auto inv = parse_inventory("job:\n  delay: 250ms\n  host_concurrency: 4\n  max_crawl_delay: 5s\n"
-                             "  max_links_per_page: 100\n",
-                             "hosts.yaml");
+  auto inv = parse_inventory(
+      "job:\n  delay: 250ms\n  host_concurrency: 4\n  max_crawl_delay: 5s\n"
+      "  max_links_per_page: 100\n",
+      "hosts.yaml");
   ASSERT_TRUE(inv.has_value()) << inv.error().message;
   EXPECT_EQ(inv->job.delay, std::chrono::milliseconds(250));
   EXPECT_EQ(inv->job.host_concurrency, 4);
@@ -246,7 +247,8 @@ TEST(Inventory, JobSectionHoldsTheOptionsOfJobsSubmittedWithTheFile) {
   const std::string bad = parse_error("job:\n  host_concurrency: 0\n");
   EXPECT_NE(bad.find("hosts.yaml:2:"), std::string::npos) << bad;
   EXPECT_NE(bad.find("host_concurrency"), std::string::npos) << bad;
-  EXPECT_EQ(parse_error("job:\n  dealy: 1s\n"), "hosts.yaml:2:3: unknown key 'dealy' in job (did you mean 'delay'?)");
+  EXPECT_EQ(parse_error("job:\n  dealy: 1s\n"),
+            "hosts.yaml:2:3: unknown key 'dealy' in job (did you mean 'delay'?)");
 }
 
 TEST(InventoryErrors, UnknownKeysNameFileLineAndSuggest) {
@@ -311,8 +313,9 @@ TEST(InventoryErrors, NamesAndAddresses) {
             std::string::npos);
   EXPECT_NE(parse_error("hosts:\n  -x:\n").find("must start with a letter or digit"),
             std::string::npos);
-  EXPECT_NE(parse_error("hosts:\n  a:\n    address: \"10.0.0.1; reboot\"\n").find("';' is not allowed"),
-            std::string::npos);
+  EXPECT_NE(
+      parse_error("hosts:\n  a:\n    address: \"10.0.0.1; reboot\"\n").find("';' is not allowed"),
+      std::string::npos);
   EXPECT_NE(parse_error("hosts:\n  a:\n    address: \"x\\ny\"\n").find("one line"),
             std::string::npos);
   EXPECT_EQ(parse_error("hosts:\n  n[1-3]:\n    address: 10.0.0.[1-2]\n"),
@@ -324,7 +327,9 @@ TEST(InventoryErrors, NamesAndAddresses) {
   EXPECT_NE(parse_error("worker:\n  user_agent: " + std::string(513, 'a') + "\n")
                 .find("'user_agent' is 513 bytes long, more than the 512 it may hold"),
             std::string::npos);
-  EXPECT_EQ(parse_ok("worker:\n  user_agent: " + std::string(512, 'a') + "\n").worker.user_agent.size(), 512u);
+  EXPECT_EQ(
+      parse_ok("worker:\n  user_agent: " + std::string(512, 'a') + "\n").worker.user_agent.size(),
+      512u);
   EXPECT_NE(parse_error("hosts:\n  a:\n    install_command: " + std::string(70000, 'x') + "\n")
                 .find("more than the 65536 a value may hold"),
             std::string::npos);
@@ -333,35 +338,45 @@ TEST(InventoryErrors, NamesAndAddresses) {
 // user and address reach ssh_config expansion (%r, %h in a ProxyCommand, run by a shell on the
 // controller): only their name syntax passes, as OpenSSH 9.6 does (CVE-2023-51385).
 TEST(InventoryErrors, UserAndAddressHoldOnlyTheirNameSyntax) {
-  for (const char* user : {"crawl", "deploy-bot", "first.last", "svc_crawl", "ops@corp.example", "a1"}) {
+  for (const char* user :
+       {"crawl", "deploy-bot", "first.last", "svc_crawl", "ops@corp.example", "a1"}) {
     EXPECT_EQ(check_user_name(user), "") << user;
-    EXPECT_EQ(parse_ok(std::string("hosts:\n  a:\n    user: \"") + user + "\"\n").hosts[0].user, user);
+    EXPECT_EQ(parse_ok(std::string("hosts:\n  a:\n    user: \"") + user + "\"\n").hosts[0].user,
+              user);
   }
-  for (const char* user : {"x$(touch${IFS}/tmp/PWNED)", "-oProxyCommand=x", "a b", "a;b", "a`b`", "a'b",
-                           "a\"b", "a|b", "a&b", "a<b", "a>b", "a(b)", "a{b}", "a\\b", "a%rb", "a\tb", "\xc3\xa9"})
+  for (const char* user :
+       {"x$(touch${IFS}/tmp/PWNED)", "-oProxyCommand=x", "a b", "a;b", "a`b`", "a'b", "a\"b", "a|b",
+        "a&b", "a<b", "a>b", "a(b)", "a{b}", "a\\b", "a%rb", "a\tb", "\xc3\xa9"})
     EXPECT_NE(check_user_name(user), "") << user;
   EXPECT_NE(check_user_name(std::string(65, 'a')), "");
-  EXPECT_EQ(parse_error("hosts:\n  a:\n    user: \"x$(touch${IFS}/tmp/PWNED)\"\n"),
-            "hosts.yaml:3:11: 'user' value 'x$(touch${IFS}/tmp/PWNED)': '$' is not allowed (letters, "
-            "digits, '.', '_', '-' and '@' are)");
-  EXPECT_NE(parse_error("defaults:\n  user: -oProxyCommand=sh\nhosts:\n  a:\n").find("hosts.yaml:2:9: 'user' value "
-                                                                                     "'-oProxyCommand=sh': it starts with '-'"),
+  EXPECT_EQ(
+      parse_error("hosts:\n  a:\n    user: \"x$(touch${IFS}/tmp/PWNED)\"\n"),
+      "hosts.yaml:3:11: 'user' value 'x$(touch${IFS}/tmp/PWNED)': '$' is not allowed (letters, "
+      "digits, '.', '_', '-' and '@' are)");
+  EXPECT_NE(parse_error("defaults:\n  user: -oProxyCommand=sh\nhosts:\n  a:\n")
+                .find("hosts.yaml:2:9: 'user' value "
+                      "'-oProxyCommand=sh': it starts with '-'"),
             std::string::npos);
-  EXPECT_NE(parse_error("groups:\n  g:\n    user: \"a\\tb\"\n    hosts:\n      a:\n").find("byte 0x09"),
-            std::string::npos);
+  EXPECT_NE(
+      parse_error("groups:\n  g:\n    user: \"a\\tb\"\n    hosts:\n      a:\n").find("byte 0x09"),
+      std::string::npos);
 
-  for (const char* address : {"crawl1.example.org", "10.0.0.7", "::1", "fe80::1%eth0", "2001:db8::42",
-                              "host_with_underscore.internal", "xn--bcher-kva.example"})
+  for (const char* address :
+       {"crawl1.example.org", "10.0.0.7", "::1", "fe80::1%eth0", "2001:db8::42",
+        "host_with_underscore.internal", "xn--bcher-kva.example"})
     EXPECT_EQ(check_address(address), "") << address;
-  for (const char* address : {"x$(reboot)", "-oProxyCommand=x", "a b", "a;b", "h`id`", "10.0.0.1%eth0", "fe80::1%",
-                              "fe80::1%e;th0", "a/b", "a'b", "[::1]", "a,b", "\xc3\xa9.example"})
+  for (const char* address :
+       {"x$(reboot)", "-oProxyCommand=x", "a b", "a;b", "h`id`", "10.0.0.1%eth0", "fe80::1%",
+        "fe80::1%e;th0", "a/b", "a'b", "[::1]", "a,b", "\xc3\xa9.example"})
     EXPECT_NE(check_address(address), "") << address;
   EXPECT_NE(check_address(std::string(254, 'a')), "");
-  EXPECT_NE(parse_error("hosts:\n  a:\n    address: \"h$(id)\"\n").find("hosts.yaml:3:14: 'address' value 'h$(id)': '$'"),
+  EXPECT_NE(parse_error("hosts:\n  a:\n    address: \"h$(id)\"\n")
+                .find("hosts.yaml:3:14: 'address' value 'h$(id)': '$'"),
             std::string::npos);
   // Each address a range expands to is checked.
-  EXPECT_NE(parse_error("hosts:\n  n[1-2]:\n    address: \"h[1-2]`id`\"\n").find("'`' is not allowed"),
-            std::string::npos);
+  EXPECT_NE(
+      parse_error("hosts:\n  n[1-2]:\n    address: \"h[1-2]`id`\"\n").find("'`' is not allowed"),
+      std::string::npos);
 }
 
 TEST(InventoryErrors, Ranges) {
@@ -430,7 +445,8 @@ std::map<std::string, std::vector<std::string>> yaml_sections(const std::string&
 }
 
 // Lines of `section` that show key `name` (indented, possibly commented out as "# name:").
-std::vector<std::string> lines_showing(const std::vector<std::string>& section, const std::string& name) {
+std::vector<std::string> lines_showing(const std::vector<std::string>& section,
+                                       const std::string& name) {
   std::vector<std::string> found;
   for (const std::string& line : section) {
     const auto at = line.find_first_not_of(" #");
@@ -463,7 +479,8 @@ TEST(Inventory, ExampleFileParsesAndShowsEveryKeyOnceWithAComment) {
       continue;
     }
     // In defaults, redis and worker: each key exactly once, and said what it does.
-    EXPECT_EQ(shown.size(), 1u) << "hosts.yaml.example shows '" << key << "' " << shown.size() << " times";
+    EXPECT_EQ(shown.size(), 1u) << "hosts.yaml.example shows '" << key << "' " << shown.size()
+                                << " times";
     if (shown.size() == 1) {
       EXPECT_NE(shown[0].find('#', shown[0].find(name) + name.size()), std::string::npos)
           << "hosts.yaml.example: '" << key << "' has no comment: " << shown[0];
@@ -476,8 +493,8 @@ TEST(Inventory, ReferencePageDocumentsEveryKeyInItsSection) {
   ASSERT_FALSE(doc.empty());
   // Where each part of the file is described.
   const std::map<std::string, std::string> headings{
-      {"", "## Top level"},         {"defaults", "## Host settings"}, {"hosts", "## Host settings"},
-      {"groups", "## Groups"},      {"redis", "## `redis`"},          {"worker", "## `worker`"},
+      {"", "## Top level"},    {"defaults", "## Host settings"}, {"hosts", "## Host settings"},
+      {"groups", "## Groups"}, {"redis", "## `redis`"},          {"worker", "## `worker`"},
       {"job", "## `job`"}};
   for (const std::string& key : inventory_keys()) {
     const auto dot = key.find('.');
@@ -486,7 +503,8 @@ TEST(Inventory, ReferencePageDocumentsEveryKeyInItsSection) {
     const auto begin = doc.find(headings.at(section));
     ASSERT_NE(begin, std::string::npos) << headings.at(section);
     const auto end = doc.find("\n## ", begin + 1);
-    const std::string part = doc.substr(begin, end == std::string::npos ? std::string::npos : end - begin);
+    const std::string part =
+        doc.substr(begin, end == std::string::npos ? std::string::npos : end - begin);
     EXPECT_NE(part.find("| `" + name + "` |"), std::string::npos)
         << "docs/hosts-file.md does not document '" << key << "' under " << headings.at(section);
   }

@@ -1,6 +1,6 @@
-#include "config/select.hpp"
-
 #include <gtest/gtest.h>
+
+#include "config/select.hpp"
 
 namespace crawl::config {
 namespace {
@@ -48,7 +48,7 @@ class Select : public ::testing::Test {
 };
 
 TEST_F(Select, EmptyAndAllSelectEverythingInFileOrder) {
-  const std::vector<std::string> all{"seed", "crawl01.eu", "crawl02.eu", "crawl03.eu",
+  const std::vector<std::string> all{"seed",       "crawl01.eu", "crawl02.eu", "crawl03.eu",
                                      "crawl04.eu", "crawl01.us", "crawl02.us"};
   EXPECT_EQ(names(""), all);
   EXPECT_EQ(names("all"), all);
@@ -80,12 +80,14 @@ TEST_F(Select, ExcludeAndIntersect) {
 
 TEST_F(Select, TermsThatMatchNothingAreErrors) {
   EXPECT_EQ(error("ue"), "--limit: 'ue' matches no host, group or label (did you mean 'eu'?)");
-  EXPECT_EQ(error("eu,crawl09.eu"), "--limit: 'crawl09.eu' matches no host, group or label "
-                                    "(did you mean 'crawl01.eu'?)");
+  EXPECT_EQ(error("eu,crawl09.eu"),
+            "--limit: 'crawl09.eu' matches no host, group or label "
+            "(did you mean 'crawl01.eu'?)");
   EXPECT_EQ(error("region=mars"), "--limit: 'region=mars' matches no host, group or label");
   // A range must name only hosts that exist: 05-09 are typos, not a smaller selection.
-  EXPECT_EQ(error("crawl[01-09].eu"), "--limit: 'crawl[01-09].eu' names hosts that do not exist: "
-                                      "crawl05.eu, crawl06.eu, crawl07.eu, ...");
+  EXPECT_EQ(error("crawl[01-09].eu"),
+            "--limit: 'crawl[01-09].eu' names hosts that do not exist: "
+            "crawl05.eu, crawl06.eu, crawl07.eu, ...");
   EXPECT_EQ(error("eu,&us"), "--limit 'eu,&us' selects no host");
   EXPECT_NE(error("!").find("needs a host"), std::string::npos);
 }

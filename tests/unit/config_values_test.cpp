@@ -1,6 +1,6 @@
-#include "config/values.hpp"
-
 #include <gtest/gtest.h>
+
+#include "config/values.hpp"
 
 namespace crawl::config {
 namespace {

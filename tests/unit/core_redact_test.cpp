@@ -1,6 +1,6 @@
-#include "core/redact.hpp"
-
 #include <gtest/gtest.h>
+
+#include "core/redact.hpp"
 
 namespace crawl {
 namespace {

@@ -1,6 +1,6 @@
-#include "core/suggest.hpp"
-
 #include <gtest/gtest.h>
+
+#include "core/suggest.hpp"
 
 namespace crawl {
 namespace {

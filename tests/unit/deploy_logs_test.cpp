@@ -16,7 +16,8 @@ struct Seen {
   int calls = 0;
 };
 
-std::vector<Seen> parse(const std::string& stream, std::size_t chunk, std::string* error = nullptr) {
+std::vector<Seen> parse(const std::string& stream, std::size_t chunk,
+                        std::string* error = nullptr) {
   std::vector<Seen> out;
   bool open = false;
   FrameParser parser([&](const FrameHeader& f, std::string_view data, bool last) {
@@ -37,10 +38,13 @@ const std::string k_stream =
     "Welcome to a login banner\n"
     "\x1eT 1 77 12 6\nab\ncd\n"
     "\x1eH\n"
-    "\x1e" "D 2 88 100 4\nx\x1eyz"  // the frame's bytes may hold anything, 0x1e included
+    "\x1e"
+    "D 2 88 100 4\nx\x1eyz"  // the frame's bytes may hold anything, 0x1e included
     "\x1eG 3\n"
-    "\x1e" "D 4 9 0 0\n"
-    "\x1e" "E nothing deployed: no \"$HOME\"/crawl\n";
+    "\x1e"
+    "D 4 9 0 0\n"
+    "\x1e"
+    "E nothing deployed: no \"$HOME\"/crawl\n";
 
 TEST(LogFrames, AreTheSameWhateverTheChunking) {
   for (std::size_t chunk : {std::size_t(1), std::size_t(2), std::size_t(7), k_stream.size()}) {
@@ -66,8 +70,13 @@ TEST(LogFrames, AreTheSameWhateverTheChunking) {
 }
 
 TEST(LogFrames, RejectMalformedHeaders) {
-  for (const std::string bad : {"\x1e" "D 1 x 2 3\n", "\x1eT 1 2 3\n", "\x1eQ\n", "\x1eG\n", "\x1eH 1\n",
-                                "\x1e" "D -1 2 3 4\n", "\x1e" "D 1 2 3 99999999999999999999\n"}) {
+  for (const std::string bad : {"\x1e"
+                                "D 1 x 2 3\n",
+                                "\x1eT 1 2 3\n", "\x1eQ\n", "\x1eG\n", "\x1eH 1\n",
+                                "\x1e"
+                                "D -1 2 3 4\n",
+                                "\x1e"
+                                "D 1 2 3 99999999999999999999\n"}) {
     std::string error;
     parse(bad, bad.size(), &error);
     EXPECT_NE(error.find("malformed"), std::string::npos) << bad << ": " << error;

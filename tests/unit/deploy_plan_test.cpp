@@ -1,7 +1,6 @@
-#include "deploy/plan.hpp"
-
 #include <gtest/gtest.h>
 
+#include "deploy/plan.hpp"
 #include "deploy/quote.hpp"
 
 namespace crawl::deploy {
@@ -94,8 +93,9 @@ TEST(WorkerIds, AreHostSlashIndex) {
 }
 
 TEST(Probe, ReadsKeyValueLinesAndSkipsChatter) {
-  auto p = parse_probe("Welcome to crawl01!\nos=Linux\narch=aarch64\nmissing=dtach\nmissing=sha256sum\nsha256=abc\n",
-                       "crawl01");
+  auto p = parse_probe(
+      "Welcome to crawl01!\nos=Linux\narch=aarch64\nmissing=dtach\nmissing=sha256sum\nsha256=abc\n",
+      "crawl01");
   ASSERT_TRUE(p);
   EXPECT_EQ(p->os, "Linux");
   EXPECT_EQ(p->arch, "aarch64");
@@ -160,20 +160,25 @@ TEST(Plan, HostileValuesReachTheScriptOnlyQuoted) {
   const Step a = activate_step(h, release(), false, false, {}, "d1");
   // The script holds the values quoted once; the script itself is quoted again for the login
   // shell, which runs `sh -c SCRIPT`.
-  EXPECT_NE(a.command.find(inside_quotes("d=" + shell_path(h.remote_dir) + "\n")), std::string::npos);
+  EXPECT_NE(a.command.find(inside_quotes("d=" + shell_path(h.remote_dir) + "\n")),
+            std::string::npos);
   EXPECT_NE(a.command.find(inside_quotes("host=" + shell_quote(h.name) + "\n")), std::string::npos);
   EXPECT_TRUE(a.command.starts_with("sh -c '"));
   const Step stop = stop_step(h, std::chrono::milliseconds(2500));
-  EXPECT_NE(stop.command.find(inside_quotes("d=" + shell_path(h.remote_dir) + "\n")), std::string::npos);
+  EXPECT_NE(stop.command.find(inside_quotes("d=" + shell_path(h.remote_dir) + "\n")),
+            std::string::npos);
   EXPECT_NE(stop.command.find("grace=25"), std::string::npos);  // tenths of a second
 }
 
 TEST(Plan, RestartAndDryRun) {
   Options o;
   o.restart = true;
-  EXPECT_NE(activate_step(host(), release(), false, true, o, "d1").command.find("changed=1"), std::string::npos);
-  EXPECT_NE(activate_step(host(), release(), false, false, o, "d1").command.find("changed=0"), std::string::npos);
-  EXPECT_EQ(names(full_plan(host(), release(), o, "d1")), (std::vector<std::string>{"check", "upload", "activate"}));
+  EXPECT_NE(activate_step(host(), release(), false, true, o, "d1").command.find("changed=1"),
+            std::string::npos);
+  EXPECT_NE(activate_step(host(), release(), false, false, o, "d1").command.find("changed=0"),
+            std::string::npos);
+  EXPECT_EQ(names(full_plan(host(), release(), o, "d1")),
+            (std::vector<std::string>{"check", "upload", "activate"}));
   EXPECT_EQ(read_sha_step(host()).remote_path, "crawl/bin/crawlworker.sha256");
   config::Host h = host();
   h.install_command = "apk add dtach";
@@ -182,7 +187,8 @@ TEST(Plan, RestartAndDryRun) {
 }
 
 TEST(Activation, ReadsWhatHappenedToEachWorker) {
-  const auto a = parse_activation("os=Linux\nkept=1\nstopped=3\nkilled=4\nstarted=2\nstarted=x\nnoise\n");
+  const auto a =
+      parse_activation("os=Linux\nkept=1\nstopped=3\nkilled=4\nstarted=2\nstarted=x\nnoise\n");
   EXPECT_EQ(a.kept, (std::vector<int>{1}));
   EXPECT_EQ(a.stopped, (std::vector<int>{3}));
   EXPECT_EQ(a.killed, (std::vector<int>{4}));

@@ -1,12 +1,11 @@
-#include "fanout/pool.hpp"
-
-#include <gtest/gtest.h>
-
 #include <condition_variable>
 #include <map>
 #include <mutex>
 
+#include <gtest/gtest.h>
+
 #include "fanout/host_tasks.hpp"
+#include "fanout/pool.hpp"
 
 namespace crawl::fanout {
 namespace {
@@ -57,14 +56,17 @@ class FakeRemote : public Remote {
     }
     return r;
   }
-  Expected<void> upload(const std::string& local, const std::string& remote, int, Clock::time_point) override {
+  Expected<void> upload(const std::string& local, const std::string& remote, int,
+                        Clock::time_point) override {
     std::lock_guard l(m_lock);
     m_host.uploads.push_back(local + " -> " + remote);
     return {};
   }
-  Expected<std::optional<std::string>> read_file(const std::string& path, std::size_t, Clock::time_point) override {
+  Expected<std::optional<std::string>> read_file(const std::string& path, std::size_t,
+                                                 Clock::time_point) override {
     std::lock_guard l(m_lock);
-    if (auto it = m_host.files.find(path); it != m_host.files.end()) return std::optional<std::string>(it->second);
+    if (auto it = m_host.files.find(path); it != m_host.files.end())
+      return std::optional<std::string>(it->second);
     return std::optional<std::string>();
   }
 
@@ -77,7 +79,8 @@ struct FakeFleet {
   std::map<std::string, FakeHost> hosts;
   std::mutex lock;
   RemoteFactory factory() {
-    return [this](const config::Host& h) { return std::make_unique<FakeRemote>(hosts[h.name], lock); };
+    return
+        [this](const config::Host& h) { return std::make_unique<FakeRemote>(hosts[h.name], lock); };
   }
 };
 
@@ -101,20 +104,21 @@ TEST(Pool, RunsEveryHostAndNeverMoreThanFanoutAtOnce) {
   const int n = 9;
   PoolOptions o = quick();
   o.fanout = 3;
-  auto reports = run(hosts(n), fleet.factory(),
-                     [&](Remote&, const config::Host& h, const auto&) -> Expected<TaskResult> {
-                       std::unique_lock l(m);
-                       most = std::max(most, ++active);
-                       // Wait until the pool is full (or only the last hosts remain): proves
-                       // three run together, and the maximum proves no fourth joins them.
-                       cv.notify_all();
-                       cv.wait(l, [&] { return active == 3 || n - finished < 3; });
-                       --active;
-                       ++finished;
-                       cv.notify_all();
-                       return TaskResult{h.name, 0};
-                     },
-                     o, nullptr);
+  auto reports = run(
+      hosts(n), fleet.factory(),
+      [&](Remote&, const config::Host& h, const auto&) -> Expected<TaskResult> {
+        std::unique_lock l(m);
+        most = std::max(most, ++active);
+        // Wait until the pool is full (or only the last hosts remain): proves
+        // three run together, and the maximum proves no fourth joins them.
+        cv.notify_all();
+        cv.wait(l, [&] { return active == 3 || n - finished < 3; });
+        --active;
+        ++finished;
+        cv.notify_all();
+        return TaskResult{h.name, 0};
+      },
+      o, nullptr);
   ASSERT_EQ(reports.size(), 9u);
   for (std::size_t i = 0; i < reports.size(); ++i) {
     EXPECT_EQ(reports[i].host, i);
@@ -126,12 +130,16 @@ TEST(Pool, RunsEveryHostAndNeverMoreThanFanoutAtOnce) {
 
 TEST(Pool, RetriesTransientConnectionErrorsOnly) {
   FakeFleet fleet;
-  fleet.hosts["h1"].connect_failures = {{Outcome::unreachable, "connect", "Connection refused", true}};
+  fleet.hosts["h1"].connect_failures = {
+      {Outcome::unreachable, "connect", "Connection refused", true}};
   fleet.hosts["h2"].connect_failures = {{Outcome::host_key, "host-key", "changed", false}};
-  fleet.hosts["h3"].connect_failures = std::vector<Failure>(5, {Outcome::unreachable, "connect", "refused", true});
+  fleet.hosts["h3"].connect_failures =
+      std::vector<Failure>(5, {Outcome::unreachable, "connect", "refused", true});
   std::vector<std::string> states;
-  auto reports = run(hosts(3), fleet.factory(), ok_task(), quick(),
-                     [&](std::size_t i, std::string_view s) { states.push_back(std::to_string(i) + ":" + std::string(s)); });
+  auto reports =
+      run(hosts(3), fleet.factory(), ok_task(), quick(), [&](std::size_t i, std::string_view s) {
+        states.push_back(std::to_string(i) + ":" + std::string(s));
+      });
   EXPECT_EQ(reports[0].outcome, Outcome::ok);
   EXPECT_EQ(reports[0].attempts, 2);
   EXPECT_EQ(reports[1].outcome, Outcome::host_key);
@@ -149,12 +157,13 @@ TEST(Pool, CtrlCStopsStartingHostsAndReportsTheRest) {
   PoolOptions o = quick();
   o.fanout = 1;
   o.cancel = &cancel;
-  auto reports = run(hosts(4), fleet.factory(),
-                     [&](Remote&, const config::Host& h, const auto&) -> Expected<TaskResult> {
-                       if (h.name == "h2") cancel = true;  // interrupted while h2 runs
-                       return TaskResult{"", 0};
-                     },
-                     o, nullptr);
+  auto reports = run(
+      hosts(4), fleet.factory(),
+      [&](Remote&, const config::Host& h, const auto&) -> Expected<TaskResult> {
+        if (h.name == "h2") cancel = true;  // interrupted while h2 runs
+        return TaskResult{"", 0};
+      },
+      o, nullptr);
   EXPECT_EQ(reports[0].outcome, Outcome::ok);
   EXPECT_EQ(reports[1].outcome, Outcome::ok);  // a started host finishes
   EXPECT_EQ(reports[2].outcome, Outcome::cancelled);
@@ -208,7 +217,8 @@ TEST(DeployHost, AFreshHostGetsTheBinaryThenStarts) {
   auto r = deploy_host(remote, hosts(1)[0], task, [](std::string_view) {});
   ASSERT_TRUE(r) << r.error().message;
   EXPECT_EQ(host.commands.size(), 1u);
-  EXPECT_EQ(host.uploads, (std::vector<std::string>{"crawlworker -> crawl/bin/.crawlworker.upload"}));
+  EXPECT_EQ(host.uploads,
+            (std::vector<std::string>{"crawlworker -> crawl/bin/.crawlworker.upload"}));
   EXPECT_EQ(r->bytes_uploaded, 2'000'000u);
   EXPECT_EQ(r->summary, "2 started, 2.0 MB uploaded");
   ASSERT_EQ(verified.size(), 2u);
@@ -234,7 +244,9 @@ TEST(DeployHost, AnUnchangedHostIsOneCommand) {
 TEST(DeployHost, FailuresNameTheStepAndTheReason) {
   FakeHost host;
   std::mutex lock;
-  host.exec = [](const std::string&) { return ExecResult{10, "os=Linux\narch=x86_64\nmissing=dtach\n", ""}; };
+  host.exec = [](const std::string&) {
+    return ExecResult{10, "os=Linux\narch=x86_64\nmissing=dtach\n", ""};
+  };
   host.files["crawl/bin/crawlworker.sha256"] = release().binary_sha256;
   FakeRemote remote(host, lock);
   DeployTask task;
@@ -263,7 +275,8 @@ TEST(DeployHost, AMissingLibraryIsInstalledThenTheUploadActivated) {
     ++activations;
     // Both activations hand over the upload; the first finds a library missing.
     EXPECT_NE(command.find("new=bin/.crawlworker.upload"), std::string::npos);
-    if (activations == 1) return ExecResult{4, k_probe, "libgumbo.so.1: cannot open shared object file\n"};
+    if (activations == 1)
+      return ExecResult{4, k_probe, "libgumbo.so.1: cannot open shared object file\n"};
     return ExecResult{0, k_probe + "started=1\nstarted=2\n", ""};
   };
   FakeRemote remote(host, lock);
@@ -282,7 +295,8 @@ TEST(DeployHost, SilentWorkersFailVerifyWithTheirLog) {
   FakeHost host;
   std::mutex lock;
   host.exec = [](const std::string& command) {
-    if (command.find("tail -n 5") != std::string::npos) return ExecResult{0, "event=redis_error\n", ""};
+    if (command.find("tail -n 5") != std::string::npos)
+      return ExecResult{0, "event=redis_error\n", ""};
     return ExecResult{0, "started=1\nstarted=2\n", ""};
   };
   FakeRemote remote(host, lock);
@@ -295,7 +309,8 @@ TEST(DeployHost, SilentWorkersFailVerifyWithTheirLog) {
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().step, "verify");
   EXPECT_NE(r.error().message.find("no heartbeat in Redis from h1/2"), std::string::npos);
-  EXPECT_NE(r.error().message.find("log/w2.log:\nevent=redis_error"), std::string::npos) << r.error().message;
+  EXPECT_NE(r.error().message.find("log/w2.log:\nevent=redis_error"), std::string::npos)
+      << r.error().message;
 }
 
 }  // namespace

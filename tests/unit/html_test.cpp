@@ -1,9 +1,10 @@
 #include "html/html.hpp"
-#include "html/outlinks.hpp"
+
+#include <algorithm>
 
 #include <gtest/gtest.h>
 
-#include <algorithm>
+#include "html/outlinks.hpp"
 
 namespace crawl::html {
 namespace {
@@ -30,8 +31,8 @@ TEST(Extract, LinksImagesTitleInDocumentOrder) {
   EXPECT_EQ(hrefs(p), (std::vector<std::string>{"/p2", "/p0 [nofollow]", "a.html", "/b.html",
                                                 "c.html?x=1&y=2", "", "/area.html",
                                                 "/nf.html [nofollow]", "/nf2.html [nofollow]"}));
-  EXPECT_EQ(p.images, (std::vector<std::string>{"i.png", "s0.png", "s1.png", "s2.png", "p.webp",
-                                                "p.png"}));
+  EXPECT_EQ(p.images,
+            (std::vector<std::string>{"i.png", "s0.png", "s1.png", "s2.png", "p.webp", "p.png"}));
   EXPECT_FALSE(p.meta_nofollow);
   EXPECT_EQ(p.base_href, "");
 }

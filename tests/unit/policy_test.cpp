@@ -79,8 +79,10 @@ TEST(Robots, FallsBackToStarThenToNothing) {
 }
 
 TEST(Robots, LongestMatchWinsWhateverTheOrder) {
-  const Robots r = parse_robots("User-agent: *\nAllow: /a/b\nDisallow: /a\nDisallow: /a/b/c\n"
-                                "Allow: /x/*.html$\nDisallow: /x/\n", "bot");
+  const Robots r = parse_robots(
+      "User-agent: *\nAllow: /a/b\nDisallow: /a\nDisallow: /a/b/c\n"
+      "Allow: /x/*.html$\nDisallow: /x/\n",
+      "bot");
   EXPECT_FALSE(r.allowed("/a/x"));
   EXPECT_TRUE(r.allowed("/a/b/x"));
   EXPECT_FALSE(r.allowed("/a/b/c/d"));
@@ -121,7 +123,8 @@ TEST(Robots, PatternsMatchUrlsWrittenTheSameWay) {
     const std::string written(std::string_view(u).substr(8));
     const Robots r = parse_robots("User-agent: *\nDisallow: " + written + "\n", "bot");
     const url::Parts p = url::split(*n);
-    const std::string path = std::string(p.path) + (p.query.empty() ? "" : "?" + std::string(p.query));
+    const std::string path =
+        std::string(p.path) + (p.query.empty() ? "" : "?" + std::string(p.query));
     EXPECT_FALSE(r.allowed(path)) << u << " -> " << path;
   }
 }
@@ -137,9 +140,11 @@ TEST(Robots, ReadsOnly512KiB) {
 TEST(Robots, TheCutIsAtALineBoundary) {
   std::string big = "User-agent: *\nDisallow: /private\n";
   while (big.size() < 512 * 1024 - 16) big += "Disallow: /filler/xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\n";
-  big.resize(512 * 1024 - 16, 'x');  // pad the last filler rule up to just before the cut
+  big.resize(512 * 1024 - 16, 'x');         // pad the last filler rule up to just before the cut
   big += "\nAllow: /private-but-public\n";  // the cut falls right after "Allow: /private"
-  ASSERT_EQ(big.substr(big.find("Allow: /private-but"), 512 * 1024 - big.find("Allow: /private-but")), "Allow: /private");
+  ASSERT_EQ(
+      big.substr(big.find("Allow: /private-but"), 512 * 1024 - big.find("Allow: /private-but")),
+      "Allow: /private");
   const Robots r = parse_robots(big, "bot");
   EXPECT_FALSE(r.allowed("/private/x")) << "half a line became 'Allow: /private'";
   EXPECT_FALSE(r.allowed("/private-but-public"));  // its rule was past the cut
@@ -148,16 +153,21 @@ TEST(Robots, TheCutIsAtALineBoundary) {
 // Shapes of robots.txt found on real sites, each of which used to make rules disappear.
 TEST(Robots, ByteOrderMarksGroupsAcrossOtherLinesAndBareCarriageReturns) {
   // A UTF-8 byte order mark before the first user-agent line.
-  EXPECT_FALSE(parse_robots("\xEF\xBB\xBFUser-agent: *\nDisallow: /private\n", "bot").allowed("/private"));
+  EXPECT_FALSE(
+      parse_robots("\xEF\xBB\xBFUser-agent: *\nDisallow: /private\n", "bot").allowed("/private"));
   // A line between two user-agent lines does not end their group (RFC 9309 2.2.4).
-  const Robots shared = parse_robots(
-      "User-agent: CrawlWorker\nCrawl-delay: 5\nUser-agent: *\nDisallow: /private\n", "crawlworker");
+  const Robots shared =
+      parse_robots("User-agent: CrawlWorker\nCrawl-delay: 5\nUser-agent: *\nDisallow: /private\n",
+                   "crawlworker");
   EXPECT_FALSE(shared.allowed("/private"));
   EXPECT_EQ(shared.crawl_delay(), std::chrono::milliseconds(5000));
-  EXPECT_FALSE(parse_robots("User-agent: other\nSitemap: http://x/s.xml\nUser-agent: bot\nDisallow: /a\n", "bot")
-                   .allowed("/a"));
+  EXPECT_FALSE(
+      parse_robots("User-agent: other\nSitemap: http://x/s.xml\nUser-agent: bot\nDisallow: /a\n",
+                   "bot")
+          .allowed("/a"));
   // A rule ends the run: the next user-agent line starts a new group.
-  const Robots two = parse_robots("User-agent: bot\nDisallow: /a\nUser-agent: other\nDisallow: /b\n", "bot");
+  const Robots two =
+      parse_robots("User-agent: bot\nDisallow: /a\nUser-agent: other\nDisallow: /b\n", "bot");
   EXPECT_FALSE(two.allowed("/a"));
   EXPECT_TRUE(two.allowed("/b"));
   // Bare CR and CR LF line endings are lines.
@@ -222,11 +232,16 @@ TEST(Politeness, RetryAfterAndBackoff) {
             milliseconds(0));
   EXPECT_FALSE(parse_retry_after("soon", 0));
   EXPECT_FALSE(parse_retry_after("-5", 0));
-  EXPECT_EQ(retry_delay(1, milliseconds(500), milliseconds(60000), 0, std::nullopt), milliseconds(500));
-  EXPECT_EQ(retry_delay(3, milliseconds(500), milliseconds(60000), 0, std::nullopt), milliseconds(2000));
-  EXPECT_EQ(retry_delay(30, milliseconds(500), milliseconds(60000), 0, std::nullopt), milliseconds(60000));
-  EXPECT_EQ(retry_delay(1, milliseconds(1000), milliseconds(60000), 0.999, std::nullopt), milliseconds(1249));
-  EXPECT_EQ(retry_delay(1, milliseconds(500), milliseconds(60000), 0, milliseconds(7000)), milliseconds(7000));
+  EXPECT_EQ(retry_delay(1, milliseconds(500), milliseconds(60000), 0, std::nullopt),
+            milliseconds(500));
+  EXPECT_EQ(retry_delay(3, milliseconds(500), milliseconds(60000), 0, std::nullopt),
+            milliseconds(2000));
+  EXPECT_EQ(retry_delay(30, milliseconds(500), milliseconds(60000), 0, std::nullopt),
+            milliseconds(60000));
+  EXPECT_EQ(retry_delay(1, milliseconds(1000), milliseconds(60000), 0.999, std::nullopt),
+            milliseconds(1249));
+  EXPECT_EQ(retry_delay(1, milliseconds(500), milliseconds(60000), 0, milliseconds(7000)),
+            milliseconds(7000));
   EXPECT_TRUE(retryable_status(0));
   EXPECT_TRUE(retryable_status(429));
   EXPECT_TRUE(retryable_status(503));

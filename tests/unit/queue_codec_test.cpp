@@ -16,7 +16,8 @@ TEST(Entry, RoundTrip) {
   EXPECT_FALSE(decode("17 2 1"));
   EXPECT_FALSE(decode("17 x 1 http://a/"));
   EXPECT_FALSE(decode("17 -1 0 http://a/"));
-  EXPECT_EQ(fingerprint_bytes(0x0102030405060708ULL), std::string("\x01\x02\x03\x04\x05\x06\x07\x08", 8));
+  EXPECT_EQ(fingerprint_bytes(0x0102030405060708ULL),
+            std::string("\x01\x02\x03\x04\x05\x06\x07\x08", 8));
 }
 
 TEST(Record, JsonRoundTripAndFilteredRecordsAreShort) {
@@ -41,16 +42,22 @@ TEST(Record, JsonRoundTripAndFilteredRecordsAreShort) {
   f.url = "http://other.example/";
   f.outcome = Outcome::filtered;
   f.reason = "offsite";
-  EXPECT_EQ(to_json(f), R"({"url":"http://other.example/","outcome":"filtered","reason":"offsite","depth":0,"at_ms":0})");
+  EXPECT_EQ(
+      to_json(f),
+      R"({"url":"http://other.example/","outcome":"filtered","reason":"offsite","depth":0,"at_ms":0})");
   EXPECT_EQ(record_from_json(to_json(f)), f);
   EXPECT_FALSE(record_from_json("not json"));
   EXPECT_FALSE(record_from_json(R"({"url":"x","outcome":"maybe"})"));
   // A field of the wrong type makes the record unreadable, never an exception.
-  for (const char* bad : {R"({"url":"x","outcome":"done","bytes":"big"})", R"({"url":"x","outcome":"done","images":"x"})",
-                          R"({"url":1,"outcome":"done"})", R"({"url":"x","outcome":"done","images":[1,2]})",
-                          R"({"url":"x","outcome":"done","bytes":-1})", R"({"url":"x","outcome":"done","status":1e10})",
-                          R"({"url":"x","outcome":"done","depth":99999999999})", R"({"url":"x","outcome":"done","truncated":"yes"})",
-                          R"({"url":"x","outcome":3})", R"({"outcome":"done"})", R"(["url","x"])", R"({"url":"","outcome":"done"})"})
+  for (const char* bad :
+       {R"({"url":"x","outcome":"done","bytes":"big"})",
+        R"({"url":"x","outcome":"done","images":"x"})", R"({"url":1,"outcome":"done"})",
+        R"({"url":"x","outcome":"done","images":[1,2]})",
+        R"({"url":"x","outcome":"done","bytes":-1})",
+        R"({"url":"x","outcome":"done","status":1e10})",
+        R"({"url":"x","outcome":"done","depth":99999999999})",
+        R"({"url":"x","outcome":"done","truncated":"yes"})", R"({"url":"x","outcome":3})",
+        R"({"outcome":"done"})", R"(["url","x"])", R"({"url":"","outcome":"done"})"})
     EXPECT_FALSE(record_from_json(bad)) << bad;
   // Absent or null fields keep their defaults.
   auto minimal = record_from_json(R"({"url":"x","outcome":"failed","status":null})");

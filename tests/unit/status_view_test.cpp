@@ -1,9 +1,9 @@
 // crawlctl status's judgement of a snapshot: which workers are dead, missing or unreachable,
 // which jobs failed URLs, the ETA, and the JSON scripts read.
 
-#include <gtest/gtest.h>
-
 #include "status_view.hpp"
+
+#include <gtest/gtest.h>
 
 namespace crawl::ctl {
 namespace {
@@ -16,8 +16,14 @@ queue::WorkerInfo beat(const std::string& id, Liveness liveness, std::int64_t ag
   w.id = id;
   w.liveness = liveness;
   w.heartbeat_age_ms = age_ms;
-  w.fields = {{"host", id.substr(0, id.find('/'))}, {"state", "running"}, {"pages", "12"}, {"rate", "1.50"},
-              {"in_flight", "3"}, {"errors", R"({"timeout":2,"http_503":5})"}, {"rss_bytes", "35000000"}, {"pid", "42"}};
+  w.fields = {{"host", id.substr(0, id.find('/'))},
+              {"state", "running"},
+              {"pages", "12"},
+              {"rate", "1.50"},
+              {"in_flight", "3"},
+              {"errors", R"({"timeout":2,"http_503":5})"},
+              {"rss_bytes", "35000000"},
+              {"pid", "42"}};
   return w;
 }
 
@@ -25,8 +31,12 @@ queue::JobInfo job(long long queued, long long in_flight, long long done, long l
   queue::JobInfo j;
   j.id = "7";
   j.state = "running";
-  j.stats = {{"submitted", queued + in_flight + done + failed}, {"queued", queued}, {"in_flight", in_flight},
-             {"done", done}, {"failed", failed}, {"filtered", 0}};
+  j.stats = {{"submitted", queued + in_flight + done + failed},
+             {"queued", queued},
+             {"in_flight", in_flight},
+             {"done", done},
+             {"failed", failed},
+             {"filtered", 0}};
   return j;
 }
 
@@ -67,7 +77,9 @@ TEST(StatusView, FlagsDeadWorkersAndFailedUrls) {
   EXPECT_FALSE(row(v, "h1/1").problem);
   EXPECT_EQ(row(v, "h1/2").state, "dead");
   ASSERT_EQ(v.problems.size(), 1u);
-  EXPECT_EQ(v.problems[0], "worker h1/2 is dead: last heartbeat 12s ago; 5 leased URLs returned to the frontier now");
+  EXPECT_EQ(
+      v.problems[0],
+      "worker h1/2 is dead: last heartbeat 12s ago; 5 leased URLs returned to the frontier now");
   // Failed URLs are a verdict of their own.
   s.jobs = {job(10, 3, 20, 4)};
   s.workers.pop_back();
@@ -87,15 +99,18 @@ TEST(StatusView, WithHostsAProcessThatIsGoneOutweighsAFreshHeartbeat) {
   Snapshot s;
   s.with_hosts = true;
   s.workers = {beat("h1/1", Liveness::alive), beat("h1/2", Liveness::alive)};
-  s.hosts = {host("h1", 3, {process(1, State::running), process(2, State::exited), process(5, State::exited)}),
-             host("h2", 1, {process(1, State::running)}), host("h3", 1, {})};
+  s.hosts = {
+      host("h1", 3,
+           {process(1, State::running), process(2, State::exited), process(5, State::exited)}),
+      host("h2", 1, {process(1, State::running)}), host("h3", 1, {})};
   s.hosts[2].outcome = fanout::Outcome::unreachable;
   s.hosts[2].message = "Connection refused";
   const Verdict v = judge(s, nullptr);
   EXPECT_EQ(row(v, "h1/1").state, "running");
   EXPECT_EQ(row(v, "h1/2").state, "dead");  // killed within its TTL: the host knows first
-  EXPECT_NE(row(v, "h1/2").why.find("NOT RUNNING (pid 42 gone)"), std::string::npos) << row(v, "h1/2").why;
-  EXPECT_EQ(row(v, "h1/3").state, "missing");  // the hosts file says 3
+  EXPECT_NE(row(v, "h1/2").why.find("NOT RUNNING (pid 42 gone)"), std::string::npos)
+      << row(v, "h1/2").why;
+  EXPECT_EQ(row(v, "h1/3").state, "missing");   // the hosts file says 3
   EXPECT_EQ(row(v, "h2/1").state, "starting");  // runs, no heartbeat yet: not a problem
   EXPECT_FALSE(row(v, "h2/1").problem);
   EXPECT_EQ(row(v, "h3/1").state, "unreachable");
@@ -103,7 +118,9 @@ TEST(StatusView, WithHostsAProcessThatIsGoneOutweighsAFreshHeartbeat) {
   EXPECT_EQ(v.rows.size(), 5u);
   EXPECT_TRUE(v.workers_missing);
   const std::string text = render(s, v, "");
-  EXPECT_NE(text.find("host h3 could not be asked (unreachable): Connection refused"), std::string::npos) << text;
+  EXPECT_NE(text.find("host h3 could not be asked (unreachable): Connection refused"),
+            std::string::npos)
+      << text;
   EXPECT_NE(text.find("timeout:2"), std::string::npos) << text;  // errors by kind, most first
   EXPECT_LT(text.find("http_503:5"), text.find("timeout:2")) << text;
 }
@@ -134,8 +151,9 @@ TEST(StatusView, ABrokenJobIsShownBesideTheOthers) {
   EXPECT_EQ(job_state(s.jobs[0]), "broken");
   EXPECT_EQ(job_state(s.jobs[1]), "in progress");
   ASSERT_EQ(v.problems.size(), 1u);
-  EXPECT_EQ(v.problems[0], "job 1 is broken: job field 'deny' is not a JSON list of strings; its 5 queued URLs "
-                           "wait until it is fixed or cancelled");
+  EXPECT_EQ(v.problems[0],
+            "job 1 is broken: job field 'deny' is not a JSON list of strings; its 5 queued URLs "
+            "wait until it is fixed or cancelled");
   const auto json = to_json(s, v, "");
   EXPECT_EQ(json["jobs"][0]["state"], "broken");
   EXPECT_EQ(json["jobs"][0]["problem"], s.jobs[0].problem);
@@ -187,10 +205,10 @@ TEST(StatusView, JsonForOneJobKeepsItsFieldsAtTheTop) {
   EXPECT_EQ(all["jobs"][0]["id"], "7");
   EXPECT_TRUE(all["problems"].empty());
   EXPECT_EQ(render_lines(s, judge(s, nullptr)),
-            "1970-01-01T00:00:00Z job 7 in progress: 6 submitted, 1 queued, 2 in flight, 3 done, 0 failed, 0 filtered, 0.0 pages/s\n"
+            "1970-01-01T00:00:00Z job 7 in progress: 6 submitted, 1 queued, 2 in flight, 3 done, 0 "
+            "failed, 0 filtered, 0.0 pages/s\n"
             "1970-01-01T00:00:00Z workers: 1 running\n");
 }
-
 
 // How a job's sites stand: counted on the job's line, listed with --sites, and the dead letters
 // flagged.
@@ -224,13 +242,17 @@ TEST(StatusView, SitesAreCountedAndTheBusiestListed) {
   s.dead_letters = 3;
   const Verdict v = judge(s, nullptr);
   const std::string text = render(s, v, "7");
-  EXPECT_NE(text.find("4 sites with queued URLs: 1 ready, 2 waiting for their delay, 1 for a slot (1 of them backing off)"),
-            std::string::npos) << text;
+  EXPECT_NE(text.find("4 sites with queued URLs: 1 ready, 2 waiting for their delay, 1 for a slot "
+                      "(1 of them backing off)"),
+            std::string::npos)
+      << text;
   EXPECT_NE(text.find("http://slow.example"), std::string::npos) << text;
   EXPECT_NE(text.find("when a request ends"), std::string::npos) << text;
   EXPECT_NE(text.find("5.0s (http_429)"), std::string::npos) << text;
   EXPECT_NE(text.find("given up for 1h00m"), std::string::npos) << text;
-  EXPECT_NE(text.find("! 3 frontier entries could not be read or belonged to no job"), std::string::npos) << text;
+  EXPECT_NE(text.find("! 3 frontier entries could not be read or belonged to no job"),
+            std::string::npos)
+      << text;
   EXPECT_EQ(site_next_text(throttled, s.at_ms), "in 5.0s");
   const auto json = to_json(s, v, "7");
   EXPECT_EQ(json["sites"]["waiting_for_slot"], 1);
@@ -240,7 +262,8 @@ TEST(StatusView, SitesAreCountedAndTheBusiestListed) {
   EXPECT_EQ(json["busiest_sites"][1]["backoff_reason"], "http_429");
   EXPECT_EQ(json["busiest_sites"][1]["next_ms"], 105'000);
   EXPECT_EQ(json["busiest_sites"][2]["given_up_until_ms"], 3'700'000);
-  EXPECT_NE(render_lines(s, v).find("; sites: 1 ready, 2 waiting, 1 for a slot, 1 backing off\n"), std::string::npos);
+  EXPECT_NE(render_lines(s, v).find("; sites: 1 ready, 2 waiting, 1 for a slot, 1 backing off\n"),
+            std::string::npos);
 }
 
 }  // namespace

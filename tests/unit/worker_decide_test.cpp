@@ -1,7 +1,7 @@
+#include <gtest/gtest.h>
+
 #include "worker/decide.hpp"
 #include "worker/robots_cache.hpp"
-
-#include <gtest/gtest.h>
 
 namespace crawl::worker {
 namespace {
@@ -63,13 +63,15 @@ TEST(Decide, ServerErrorsRetryThenFail) {
 // off for every worker, as its Retry-After says or exponentially; the URL goes back to its site
 // while attempts remain.
 TEST(Decide, SiteFailuresBackTheSiteOff) {
-  for (fetch::Failure f : {fetch::Failure::connect, fetch::Failure::resolve, fetch::Failure::tls, fetch::Failure::timeout}) {
+  for (fetch::Failure f : {fetch::Failure::connect, fetch::Failure::resolve, fetch::Failure::tls,
+                           fetch::Failure::timeout}) {
     fetch::Response r;
     r.failure = f;
     Decision d = run(r);
     EXPECT_EQ(d.next, Next::requeue) << fetch::to_string(f);
     EXPECT_EQ(d.site, Decision::Site::failed);
-    EXPECT_EQ(d.site_backoff, std::chrono::milliseconds(0)) << "exponential, by the site's failures";
+    EXPECT_EQ(d.site_backoff, std::chrono::milliseconds(0))
+        << "exponential, by the site's failures";
     EXPECT_EQ(d.reason, fetch::to_string(f));
     d = run(r, {"http://example.org/a", 0, 2, {}});
     EXPECT_EQ(d.next, Next::failed) << "no attempts left";
@@ -102,7 +104,8 @@ TEST(Decide, SiteFailuresBackTheSiteOff) {
 // the page moved, and the target is crawled as a URL of its own, under its site's politeness.
 TEST(Decide, ARedirectToAnotherSiteMovesThePage) {
   fetch::Response moved = response(301);
-  for (const char* elsewhere : {"https://example.org/a", "http://www.example.org/a", "http://example.org:8080/a"}) {
+  for (const char* elsewhere :
+       {"https://example.org/a", "http://www.example.org/a", "http://example.org:8080/a"}) {
     moved.location = elsewhere;
     const Decision d = run(moved);
     EXPECT_EQ(d.next, Next::moved) << elsewhere;
@@ -158,7 +161,8 @@ TEST(RobotsAnswer, FollowsTheRfc) {
   down.failure = fetch::Failure::connect;
   fetch::Response busy = response(429);
   busy.retry_after = "7";
-  const fetch::Response unavailable[] = {response(503), response(500), std::move(down), std::move(busy)};
+  const fetch::Response unavailable[] = {response(503), response(500), std::move(down),
+                                         std::move(busy)};
   for (const fetch::Response& r : unavailable) {
     a = robots_answer(r, "crawlworker", 0);
     EXPECT_TRUE(a.robots.unreachable());

@@ -16,7 +16,8 @@ std::shared_ptr<const policy::LinkFilter> filter() {
 }
 
 Parsed parse_page(std::string body) {
-  return parse(ParseJob{7, "http://example.org/dir/page.html", std::move(body), {}, false, 0, filter()});
+  return parse(
+      ParseJob{7, "http://example.org/dir/page.html", std::move(body), {}, false, 0, filter()});
 }
 
 TEST(WorkerParse, LinksAreResolvedAndJudged) {
@@ -55,7 +56,8 @@ TEST(WorkerParse, APageReadOnlyInPartSaysSo) {
 }
 
 TEST(WorkerParse, NoindexIsKept) {
-  EXPECT_TRUE(parse_page("<meta name=\"robots\" content=\"noindex\"><a href=\"a.html\">a</a>").noindex);
+  EXPECT_TRUE(
+      parse_page("<meta name=\"robots\" content=\"noindex\"><a href=\"a.html\">a</a>").noindex);
   EXPECT_TRUE(parse_page("<meta name=\"robots\" content=\"none\">").noindex);
 }
 
