@@ -17,6 +17,8 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   # fuzzing (scripts/fuzz.sh): clang with libFuzzer's runtime
   clang libclang-rt-14-dev
+  # style checks in CI (scripts/check-format.sh, scripts/check-shell.sh)
+  clang-format-14 shellcheck
   # servers and tools used by the test harness and by deploy
   redis-server redis-tools openssh-server openssh-client dtach ca-certificates
   nginx-light libnginx-mod-http-echo curl procps iproute2
