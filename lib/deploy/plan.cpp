@@ -7,59 +7,10 @@
 #include <fmt/format.h>
 
 #include "deploy/quote.hpp"
+#include "deploy/scripts.hpp"
 
 namespace crawl::deploy {
 namespace {
-
-// Shell functions every script starts with, written with builtins only: a fork costs a
-// millisecond or two, and fifty hosts sharing two cores feel each one. `alive F` is true when
-// the pid in file F is a running crawlworker (a zombie or a recycled pid is not); it leaves
-// the pid in $p. `stop_workers I...` sends SIGTERM to
-// those workers, waits up to $grace tenths of a second for them to drain, then SIGKILLs the rest.
-constexpr std::string_view k_prelude = R"sh(
-trap '' PIPE  # if crawlctl goes away mid-step, finish the step rather than die half-way
-alive() {
-  read -r p 2>/dev/null < "$1" || return 1
-  case $p in ''|*[!0-9]*) return 1 ;; esac
-  read -r st 2>/dev/null < "/proc/$p/stat" || return 1
-  st=${st##*) }
-  case $st in Z*|X*) return 1 ;; esac
-  read -r c 2>/dev/null < "/proc/$p/comm" && [ "$c" = crawlworker ]
-}
-stop_workers() {
-  pids=""
-  for i in "$@"; do
-    if alive "run/w$i.pid"; then
-      kill -TERM "$p" 2>/dev/null; pids="$pids $i:$p"
-    else
-      rm -f "run/w$i.pid" "run/w$i.sock"
-    fi
-  done
-  t=0
-  while [ -n "$pids" ] && [ "$t" -lt "$grace" ]; do
-    still=0
-    for e in $pids; do alive "run/w${e%%:*}.pid" && still=1; done
-    [ "$still" = 0 ] && break
-    sleep 0.1; t=$((t + 1))
-  done
-  for e in $pids; do
-    i=${e%%:*}
-    if alive "run/w$i.pid"; then
-      kill -KILL "${e#*:}" 2>/dev/null; echo "killed=$i"
-      k=0; while alive "run/w$i.pid" && [ "$k" -lt 50 ]; do sleep 0.1; k=$((k + 1)); done
-      # Still there (stuck in the kernel): keep its files, so it is not started twice.
-      alive "run/w$i.pid" && continue
-    else
-      echo "stopped=$i"
-    fi
-    rm -f "run/w$i.pid" "run/w$i.sock"
-  done
-}
-indices() {
-  found=""
-  for f in run/w*.pid; do [ -e "$f" ] || continue; f=${f#run/w}; found="$found ${f%.pid}"; done
-}
-)sh";
 
 Step exec_step(std::string name, std::string command, std::string input = "") {
   Step step;
@@ -69,7 +20,7 @@ Step exec_step(std::string name, std::string command, std::string input = "") {
   return step;
 }
 
-std::string sh(std::string_view script) {
+std::string sh_c(std::string_view script) {
   return "sh -c " + shell_quote(script);
 }
 
@@ -176,117 +127,23 @@ Step activate_step(const config::Host& host, const Release& release, bool upload
   s += std::string("changed=") + (restart ? "1" : "0") + "\n";
   s += fmt::format("grace={}\n", (options.stop_grace.count() + 99) / 100);
   s += "deploy=" + shell_quote(deploy_id) + "\n";
-  s += k_prelude;
-  s += R"sh(
-[ -d "$d/log" ] || mkdir -p "$d/bin" "$d/run" "$d/log" || exit 1
-cd "$d" || exit 1
-umask 077
-# The probe: is this host ready to run the release as it stands?
-have=$(uname -sm)
-echo "os=${have% *}"
-echo "arch=${have#* }"
-ready=1
-[ "$have" = "$want" ] || ready=0
-for c in dtach sha256sum cmp; do command -v "$c" >/dev/null 2>&1 || { echo "missing=$c"; ready=0; }; done
-installed=""
-[ -x bin/crawlworker ] && read -r installed 2>/dev/null < bin/crawlworker.sha256
-echo "sha256=$installed"
-[ -n "$new" ] || [ "$installed" = "$sha" ] || ready=0
-[ "$ready" = 1 ] || exit 10
-if [ -n "$new" ]; then
-  got=$(sha256sum < "$new") && got=${got%% *}
-  if [ "$got" != "$sha" ]; then
-    rm -f "$new"; echo "the uploaded binary has sha256 $got, expected $sha" >&2; exit 3
-  fi
-  [ -x "$new" ] || chmod 700 "$new" || exit 1
-  # Does it run here? A missing library stops it in the dynamic loader, which says which.
-  if ! "$new" --help > /dev/null 2> run/check.err; then
-    read -r why < run/check.err
-    echo "the new binary does not run here: $why" >&2
-    case $why in *"loading shared libraries"*) exit 4 ;; esac  # kept for after install_command
-    rm -f "$new"; exit 7
-  fi
-  mv -f "$new" bin/crawlworker && echo "$sha" > bin/crawlworker.sha256 || exit 1
-  changed=1
-fi
-cat > worker.yaml.new || exit 1
-if cmp -s worker.yaml.new worker.yaml; then rm -f worker.yaml.new
-else mv -f worker.yaml.new worker.yaml || exit 1; changed=1; fi
-indices
-if [ "$changed" = 1 ]; then
-  stop_workers $found
-else
-  extra=""
-  for i in $found; do [ "$i" -gt "$n" ] 2>/dev/null && extra="$extra $i"; done
-  stop_workers $extra
-fi
-started=""
-i=1
-while [ "$i" -le "$n" ]; do
-  if alive "run/w$i.pid"; then echo "kept=$i"; else started="$started $i"; fi
-  i=$((i + 1))
-done
-stale=""
-for i in $started; do
-  for f in "run/w$i.pid" "run/w$i.sock"; do [ ! -e "$f" ] || stale="$stale $f"; done
-done
-[ -z "$stale" ] || rm -f $stale
-# Started, not waited for: crawlctl checks each one's heartbeat (with this deploy's id) in Redis.
-for i in $started; do
-  dtach -n "run/w$i.sock" bin/crawlworker --config worker.yaml --id "$host/$i" \
-    --log-file "log/w$i.log" --pid-file "run/w$i.pid" --deploy-id "$deploy" < /dev/null ||
-    { echo "dtach could not start worker $i" >&2; exit 5; }
-  echo "started=$i"
-done
-exit 0
-)sh";
-  return exec_step("activate", sh(s), release.config);
+  s += sh::prelude;
+  s += sh::activate;
+  return exec_step("activate", sh_c(s), release.config);
 }
 
 Step stop_step(const config::Host& host, std::chrono::milliseconds grace) {
   std::string s = header(host);
   s += fmt::format("grace={}\n", (grace.count() + 99) / 100);
-  s += k_prelude;
-  s += R"sh(
-cd "$d" 2>/dev/null || exit 0
-indices
-stop_workers $found
-exit 0
-)sh";
-  return exec_step("stop", sh(s));
+  s += sh::prelude;
+  s += sh::stop;
+  return exec_step("stop", sh_c(s));
 }
 
 Step inspect_step(const config::Host& host) {
   std::string s = header(host);
-  s += R"sh(
-echo "now $(date +%s)"
-cd "$d" 2>/dev/null || exit 0
-list=""
-for f in run/w*.pid log/w*.log; do
-  [ -e "$f" ] || continue
-  case $f in log/w*.*.log) continue ;; esac  # rotated logs
-  i=${f#*/w}; i=${i%.*}
-  case $i in ''|*[!0-9]*) continue ;; esac
-  case " $list " in *" $i "*) ;; *) list="$list $i" ;; esac
-done
-for i in $list; do
-  p=0; state=none
-  if read -r p 2>/dev/null < "run/w$i.pid"; then
-    case $p in ''|*[!0-9]*) p=0 ;; esac
-    state=exited
-    if [ "$p" != 0 ] && read -r st 2>/dev/null < "/proc/$p/stat"; then
-      st=${st##*) }
-      case $st in
-        Z*|X*) ;;  # dead, not yet reaped by its parent: exited
-        *) read -r c 2>/dev/null < "/proc/$p/comm" && [ "$c" = crawlworker ] && state=running ;;
-      esac
-    fi
-  fi
-  log=$(stat -c '%s %Y' "log/w$i.log" 2>/dev/null) || log="-1 0"
-  echo "worker $i $p $state $log"
-done
-)sh";
-  return exec_step("inspect", sh(s));
+  s += sh::inspect;
+  return exec_step("inspect", sh_c(s));
 }
 
 std::string_view to_string(WorkerProcess::State state) {

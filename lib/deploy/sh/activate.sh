@@ -1,0 +1,72 @@
+# activate.sh: a host's deploy step after the upload: probe, install the uploaded binary if
+# its checksum is right and it runs here, write the worker config (stdin), stop what changed
+# and start the workers that are not running, each under dtach.
+# crawlctl sets: d n host sha want new changed grace deploy
+# after: prelude.sh
+# Prints key=value lines (os, arch, missing, sha256, kept, stopped, killed, started); exits 10
+# when the host is not ready for the release, 3 for a bad checksum, 4 or 7 for a binary that
+# does not run here, 5 when dtach could not start a worker.
+[ -d "$d/log" ] || mkdir -p "$d/bin" "$d/run" "$d/log" || exit 1
+cd "$d" || exit 1
+umask 077
+# The probe: is this host ready to run the release as it stands?
+have=$(uname -sm)
+echo "os=${have% *}"
+echo "arch=${have#* }"
+ready=1
+[ "$have" = "$want" ] || ready=0
+for c in dtach sha256sum cmp; do command -v "$c" >/dev/null 2>&1 || { echo "missing=$c"; ready=0; }; done
+installed=""
+[ -x bin/crawlworker ] && read -r installed 2>/dev/null < bin/crawlworker.sha256
+echo "sha256=$installed"
+[ -n "$new" ] || [ "$installed" = "$sha" ] || ready=0
+[ "$ready" = 1 ] || exit 10
+if [ -n "$new" ]; then
+  got=$(sha256sum < "$new") && got=${got%% *}
+  if [ "$got" != "$sha" ]; then
+    rm -f "$new"; echo "the uploaded binary has sha256 $got, expected $sha" >&2; exit 3
+  fi
+  [ -x "$new" ] || chmod 700 "$new" || exit 1
+  # Does it run here? A missing library stops it in the dynamic loader, which says which.
+  if ! "$new" --help > /dev/null 2> run/check.err; then
+    read -r why < run/check.err
+    echo "the new binary does not run here: $why" >&2
+    case $why in *"loading shared libraries"*) exit 4 ;; esac  # kept for after install_command
+    rm -f "$new"; exit 7
+  fi
+  mv -f "$new" bin/crawlworker && echo "$sha" > bin/crawlworker.sha256 || exit 1
+  changed=1
+fi
+cat > worker.yaml.new || exit 1
+if cmp -s worker.yaml.new worker.yaml; then rm -f worker.yaml.new
+else mv -f worker.yaml.new worker.yaml || exit 1; changed=1; fi
+indices
+if [ "$changed" = 1 ]; then
+  # shellcheck disable=SC2086 # a list of worker indices, split on purpose
+  stop_workers $found
+else
+  extra=""
+  for i in $found; do [ "$i" -gt "$n" ] 2>/dev/null && extra="$extra $i"; done
+  # shellcheck disable=SC2086 # a list of worker indices, split on purpose
+  stop_workers $extra
+fi
+started=""
+i=1
+while [ "$i" -le "$n" ]; do
+  if alive "run/w$i.pid"; then echo "kept=$i"; else started="$started $i"; fi
+  i=$((i + 1))
+done
+stale=""
+for i in $started; do
+  for f in "run/w$i.pid" "run/w$i.sock"; do [ ! -e "$f" ] || stale="$stale $f"; done
+done
+# shellcheck disable=SC2086 # a list of run/wI.* files, split on purpose
+[ -z "$stale" ] || rm -f $stale
+# Started, not waited for: crawlctl checks each one's heartbeat (with this deploy's id) in Redis.
+for i in $started; do
+  dtach -n "run/w$i.sock" bin/crawlworker --config worker.yaml --id "$host/$i" \
+    --log-file "log/w$i.log" --pid-file "run/w$i.pid" --deploy-id "$deploy" < /dev/null ||
+    { echo "dtach could not start worker $i" >&2; exit 5; }
+  echo "started=$i"
+done
+exit 0
