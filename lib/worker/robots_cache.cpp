@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "policy/politeness.hpp"
+
 namespace crawl::worker {
 
 namespace {
