@@ -18,6 +18,7 @@
 #include "commands.hpp"
 #include "config/values.hpp"
 #include "deploy/logs.hpp"
+#include "deploy/plan.hpp"
 #include "fleet.hpp"
 #include "table.hpp"
 
@@ -178,7 +179,7 @@ class HostLogs {
   };
 
   fs::path path(int index) const { return m_dir / fmt::format("w{}.log", index); }
-  std::string prefix(int index) const { return fmt::format("{}/{}", m_host.name, index); }
+  std::string prefix(int index) const { return deploy::worker_id(m_host, index); }
 
   void on_tail(const deploy::FrameHeader& f, std::string_view data, bool last) {
     Worker& w = m_workers[f.worker];

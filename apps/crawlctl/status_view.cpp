@@ -15,32 +15,9 @@ namespace {
 
 using Liveness = queue::WorkerInfo::Liveness;
 
-long long number(const std::string& s) {
-  try {
-    return s.empty() ? 0 : std::stoll(s);
-  } catch (const std::exception&) {
-    return 0;
-  }
-}
-
-double real(const std::string& s) {
-  try {
-    return s.empty() ? 0 : std::stod(s);
-  } catch (const std::exception&) {
-    return 0;
-  }
-}
-
-nlohmann::json errors_of(const queue::WorkerInfo& w) {
-  auto j = nlohmann::json::parse(w.field("errors"), nullptr, false);
-  return j.is_object() ? j : nlohmann::json::object();
-}
-
 std::string errors_text(const queue::WorkerInfo& w) {
-  std::vector<std::pair<long long, std::string>> kinds;
-  const nlohmann::json errors = errors_of(w);
-  for (auto it = errors.begin(); it != errors.end(); ++it)
-    if (it->is_number()) kinds.emplace_back(it->get<long long>(), it.key());
+  std::vector<std::pair<std::uint64_t, std::string>> kinds;
+  for (const auto& [reason, n] : w.report.errors) kinds.emplace_back(n, reason);
   std::sort(kinds.rbegin(), kinds.rend());
   std::string out;
   for (std::size_t i = 0; i < kinds.size() && i < 3; ++i)
@@ -150,13 +127,14 @@ Verdict judge(const Snapshot& s, const Snapshot* previous) {
   for (const auto& w : s.workers) {
     WorkerRow& r = rows[w.id];
     r.id = w.id;
-    r.host = w.field("host");
+    r.host = w.report.host;
     r.beat = &w;
   }
   for (const auto& h : s.hosts) {
     auto row = [&](int index) -> WorkerRow& {
-      WorkerRow& r = rows[fmt::format("{}/{}", h.name, index)];
-      r.id = fmt::format("{}/{}", h.name, index);
+      const std::string id = deploy::worker_id(h.name, index);
+      WorkerRow& r = rows[id];
+      r.id = id;
       r.host = h.name;
       return r;
     };
@@ -173,7 +151,7 @@ Verdict judge(const Snapshot& s, const Snapshot* previous) {
       // Files of a worker no longer configured (and not running) are history, not a worker.
       const bool known = p.index <= h.expected ||
                          p.state == deploy::WorkerProcess::State::running ||
-                         rows.count(fmt::format("{}/{}", h.name, p.index));
+                         rows.count(deploy::worker_id(h.name, p.index));
       if (!known) continue;
       WorkerRow& r = row(p.index);
       r.process = p;
@@ -185,7 +163,7 @@ Verdict judge(const Snapshot& s, const Snapshot* previous) {
     std::map<std::string, std::int64_t> before;
     for (const auto& h : previous->hosts)
       for (const auto& p : h.inspection.workers)
-        before[fmt::format("{}/{}", h.name, p.index)] = p.log_bytes;
+        before[deploy::worker_id(h.name, p.index)] = p.log_bytes;
     for (auto& [id, r] : rows)
       if (r.process && r.process->log_bytes >= 0)
         if (auto it = before.find(id);
@@ -206,7 +184,7 @@ Verdict judge(const Snapshot& s, const Snapshot* previous) {
         r.why = fmt::format("its heartbeat is {} old but its process is {}",
                             human_duration(r.beat->heartbeat_age_ms / 1000.0), process_text(r));
       } else {
-        r.state = r.beat->field("state").empty() ? "running" : r.beat->field("state");
+        r.state = r.beat->report.state;
         any_alive = true;
       }
     } else if (r.beat) {
@@ -297,14 +275,14 @@ nlohmann::ordered_json to_json(const Snapshot& s, const Verdict& v, const std::s
       const auto& b = *r.beat;
       w["alive"] = b.liveness == Liveness::alive;
       w["heartbeat_age_ms"] = b.heartbeat_age_ms;
-      w["pid"] = number(b.field("pid"));
-      w["deploy"] = b.field("deploy");
-      w["pages"] = number(b.field("pages"));
-      w["failed"] = number(b.field("failed"));
-      w["pages_per_second"] = real(b.field("rate"));
-      w["in_flight"] = number(b.field("in_flight"));
-      w["errors"] = errors_of(b);
-      w["rss_bytes"] = number(b.field("rss_bytes"));
+      w["pid"] = b.report.pid;
+      w["deploy"] = b.report.deploy;
+      w["pages"] = b.report.pages;
+      w["failed"] = b.report.failed;
+      w["pages_per_second"] = b.report.rate;
+      w["in_flight"] = b.report.in_flight;
+      w["errors"] = b.report.errors;
+      w["rss_bytes"] = b.report.rss_bytes;
       if (auto it = s.returned.find(r.id); it != s.returned.end())
         w["leases_returned"] = it->second;
     } else {
@@ -431,8 +409,9 @@ std::string render(const Snapshot& s, const Verdict& v, const std::string& job) 
         const bool alive = b.liveness == Liveness::alive;
         row.insert(
             row.end(),
-            {b.field("pages"), alive ? b.field("rate") : "-", alive ? b.field("in_flight") : "-",
-             errors_text(b), human_bytes(static_cast<double>(number(b.field("rss_bytes")))),
+            {std::to_string(b.report.pages), alive ? fmt::format("{:.2f}", b.report.rate) : "-",
+             alive ? std::to_string(b.report.in_flight) : "-", errors_text(b),
+             human_bytes(static_cast<double>(b.report.rss_bytes)),
              b.heartbeat_age_ms >= 0 ? human_duration(b.heartbeat_age_ms / 1000.0) + " ago" : "-"});
       } else {
         row.insert(row.end(), {"-", "-", "-", "-", "-", "never"});

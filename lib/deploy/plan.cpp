@@ -91,8 +91,20 @@ std::string worker_config(const config::Inventory& inventory, std::string_view r
   return out;
 }
 
+std::string worker_id(std::string_view host, int index) {
+  return std::string(host) + "/" + std::to_string(index);
+}
+
 std::string worker_id(const config::Host& host, int index) {
-  return host.name + "/" + std::to_string(index);
+  return worker_id(host.name, index);
+}
+
+std::optional<WorkerName> parse_worker_id(std::string_view id) {
+  const auto slash = id.rfind('/');
+  if (slash == std::string_view::npos || slash == 0) return std::nullopt;
+  WorkerName name{std::string(id.substr(0, slash)), 0};
+  if (!number(id.substr(slash + 1), name.index) || name.index < 1) return std::nullopt;
+  return name;
 }
 
 Result<Probe> parse_probe(std::string_view output, std::string_view where) {

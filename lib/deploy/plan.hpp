@@ -11,6 +11,7 @@
 //   log/wN.log        its output
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -38,8 +39,17 @@ struct Options {
 // prefix, and `redis_url` (with its password, which is why the file is 0600).
 std::string worker_config(const config::Inventory& inventory, std::string_view redis_url);
 
-// Worker i (1-based) on a host: "<host name>/<i>", the id it heartbeats under.
+// Worker i (1-based) on a host: "<host name>/<i>", the id it heartbeats under. The one place the
+// form is written and read.
+std::string worker_id(std::string_view host, int index);
 std::string worker_id(const config::Host& host, int index);
+struct WorkerName {
+  std::string host;
+  int index = 0;
+};
+// A worker id back into its host and index; nullopt for an id of another form (a worker started
+// by hand under an id of its own).
+std::optional<WorkerName> parse_worker_id(std::string_view id);
 
 // What a host has, as the activate step reports it before it goes on (key=value lines).
 struct Probe {

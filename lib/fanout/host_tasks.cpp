@@ -145,8 +145,8 @@ Expected<TaskResult> deploy_host(Remote& remote, const config::Host& host, const
       std::string message =
           "no heartbeat in Redis from " + fmt::format("{}", fmt::join(*silent, ", "));
       // The first silent worker's log usually says why (a Redis it cannot reach, a bad config).
-      const std::string& id = silent->front();
-      const std::string log = "log/w" + id.substr(id.rfind('/') + 1) + ".log";
+      const auto name = deploy::parse_worker_id(silent->front());
+      const std::string log = "log/w" + std::to_string(name ? name->index : 1) + ".log";
       const std::string tail =
           "cd " + deploy::shell_path(host.remote_dir) + " && tail -n 5 " + deploy::shell_quote(log);
       if (auto t = remote.exec(tail, "", step_deadline(host, task.deadline)); t && !t->out.empty())

@@ -9,16 +9,15 @@
 
 namespace crawl::queue {
 
-Result<void> Fleet::heartbeat(const std::string& worker,
-                              const std::map<std::string, std::string>& fields,
+Result<void> Fleet::heartbeat(const std::string& worker, const Heartbeat& beat,
                               std::chrono::milliseconds ttl) {
+  Heartbeat b = beat;
+  b.ttl_ms = ttl.count();
   std::vector<std::string> hset{"HSET", m_keys.worker(worker)};
-  for (const auto& [k, v] : fields) {
-    hset.push_back(k);
-    hset.push_back(v);
+  for (auto& [k, v] : heartbeat_fields(b)) {
+    hset.push_back(std::move(k));
+    hset.push_back(std::move(v));
   }
-  hset.push_back("ttl_ms");
-  hset.push_back(std::to_string(ttl.count()));
   auto replies =
       m_redis.pipeline({{"SET", m_keys.alive(worker), "1", "PX", std::to_string(ttl.count())},
                         std::move(hset),
@@ -62,16 +61,18 @@ Result<std::vector<WorkerInfo>> Fleet::workers(std::int64_t* now_ms) {
     const Reply& hash = (*replies)[2 * k];
     const long long pttl = (*replies)[2 * k + 1].integer;
     ++k;
+    std::map<std::string, std::string> fields;
     for (std::size_t i = 0; i + 1 < hash.elements.size(); i += 2)
-      w.fields[hash.elements[i].str] = hash.elements[i + 1].str;
+      fields[hash.elements[i].str] = hash.elements[i + 1].str;
+    w.report = parse_heartbeat(fields);
     w.liveness = liveness == WorkerInfo::Liveness::dead ? liveness
                  : pttl >= 0                            ? WorkerInfo::Liveness::alive
                                                         : WorkerInfo::Liveness::expired;
     // Ages by the Redis clock: the heartbeat's TTL left, else the worker's own clock.
-    const long long ttl = to_number(w.field("ttl_ms"));
+    const long long ttl = w.report.ttl_ms;
     if (w.liveness == WorkerInfo::Liveness::alive && ttl > 0)
       w.heartbeat_age_ms = std::max(0LL, ttl - pttl);
-    else if (const long long last = to_number(w.field("last_ms")); last > 0 && now > 0)
+    else if (const long long last = w.report.last_ms; last > 0 && now > 0)
       w.heartbeat_age_ms = std::max<std::int64_t>(0, now - last);
     out.push_back(std::move(w));
   }
@@ -106,15 +107,16 @@ Result<bool> Fleet::alive(const std::string& worker) {
   return r->integer == 1;
 }
 
-Result<std::vector<Fleet::Heartbeat>> Fleet::heartbeats(const std::vector<std::string>& workers) {
+Result<std::vector<Fleet::Presence>> Fleet::heartbeats(const std::vector<std::string>& workers) {
   std::vector<std::vector<std::string>> commands;
   for (const auto& id : workers) {
     commands.push_back({"EXISTS", m_keys.alive(id)});
-    commands.push_back({"HMGET", m_keys.worker(id), "pid", "deploy"});
+    commands.push_back({"HMGET", m_keys.worker(id), std::string(k_heartbeat_pid),
+                        std::string(k_heartbeat_deploy)});
   }
   auto replies = m_redis.pipeline(commands);
   if (!replies) return fail(replies.error());
-  std::vector<Heartbeat> out(workers.size());
+  std::vector<Presence> out(workers.size());
   for (std::size_t i = 0; i < workers.size(); ++i) {
     out[i].alive = (*replies)[2 * i].integer == 1;
     const auto& fields = (*replies)[2 * i + 1].elements;

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/result.hpp"
+#include "queue/heartbeat.hpp"
 #include "queue/keys.hpp"
 #include "queue/redis.hpp"
 
@@ -19,21 +20,16 @@ struct WorkerInfo {
   enum class Liveness { alive, expired, dead };  // expired: silent past its TTL, not yet reaped
   std::string id;
   Liveness liveness = Liveness::alive;
-  std::map<std::string, std::string> fields;  // the heartbeat hash (host, pid, state, pages, ...)
-  std::int64_t heartbeat_age_ms = -1;         // -1: unknown
-
-  std::string field(const std::string& name) const {
-    auto it = fields.find(name);
-    return it == fields.end() ? std::string() : it->second;
-  }
+  Heartbeat report;                    // its last heartbeat
+  std::int64_t heartbeat_age_ms = -1;  // -1: unknown
 };
 
 class Fleet {
  public:
   Fleet(Redis& redis, const Keys& keys) : m_redis(redis), m_keys(keys) {}
 
-  Result<void> heartbeat(const std::string& worker,
-                         const std::map<std::string, std::string>& fields,
+  // The worker's heartbeat, standing for `ttl` (its ttl_ms is set here).
+  Result<void> heartbeat(const std::string& worker, const Heartbeat& beat,
                          std::chrono::milliseconds ttl);
   // A worker leaving: every lease Redis holds under its name goes back first (how many), then
   // it is unregistered.
@@ -47,12 +43,12 @@ class Fleet {
   Result<long long> forget_dead(std::int64_t before_ms = 0);
   Result<bool> alive(const std::string& worker);
   // For each id: whether its heartbeat is current, and the pid and deploy id it last reported.
-  struct Heartbeat {
+  struct Presence {
     bool alive = false;
     long pid = 0;
     std::string deploy;
   };
-  Result<std::vector<Heartbeat>> heartbeats(const std::vector<std::string>& workers);
+  Result<std::vector<Presence>> heartbeats(const std::vector<std::string>& workers);
   // Reaps every registered worker whose heartbeat has expired; returns the entries returned.
   // Jobs whose first seeds were loading when their loader went away are leased from again.
   // With `every`, sweeps only if no caller in the fleet has swept in that long (else returns 0).

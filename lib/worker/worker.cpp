@@ -195,30 +195,30 @@ void Worker::heartbeat(std::int64_t now) {
   if (!m_queue || now < m_next_heartbeat_ms) return;
   m_next_heartbeat_ms = now + m_options.settings.heartbeat_interval.count();
   const Stats& stats = m_tasks.stats();
-  auto count = [&](const char* k) {
+  auto number = [&](const char* k) -> std::uint64_t {
     auto it = stats.counts.find(k);
-    return std::to_string(it == stats.counts.end() ? 0 : it->second);
+    return it == stats.counts.end() ? 0 : it->second;
   };
-  std::map<std::string, std::string> fields{
-      {"host", m_options.host},
-      {"pid", std::to_string(getpid())},
-      {"state", m_draining ? "draining" : "running"},
-      {"started_ms", std::to_string(m_started_ms)},
-      {"deploy", m_options.deploy_id},
-      {"last_ms", std::to_string(now)},
-      {"in_flight", std::to_string(m_tasks.size())},
-      {"transfers", std::to_string(m_fetcher.active())},
-      {"body_memory", std::to_string(m_fetcher.body_memory_used())},
-      {"pages", count("done")},
-      {"failed", count("failed")},
-      {"filtered", count("filtered")},
-      {"retries", count("retries")},
-      {"bytes", count("bytes")},
-      {"rate", fmt::format("{:.2f}", stats.rate(now))},
-      {"errors", nlohmann::json(stats.errors).dump()},
-      {"rss_bytes", std::to_string(rss_bytes())},
-      {"concurrency", std::to_string(m_options.settings.concurrency)}};
-  if (!ok(m_queue->fleet().heartbeat(m_options.id, fields, m_options.settings.heartbeat_ttl),
+  queue::Heartbeat beat;
+  beat.host = m_options.host;
+  beat.pid = getpid();
+  beat.state = m_draining ? "draining" : "running";
+  beat.started_ms = m_started_ms;
+  beat.deploy = m_options.deploy_id;
+  beat.last_ms = now;
+  beat.in_flight = m_tasks.size();
+  beat.transfers = m_fetcher.active();
+  beat.body_memory = m_fetcher.body_memory_used();
+  beat.pages = number("done");
+  beat.failed = number("failed");
+  beat.filtered = number("filtered");
+  beat.retries = number("retries");
+  beat.bytes = number("bytes");
+  beat.rate = stats.rate(now);
+  beat.errors = stats.errors;
+  beat.rss_bytes = rss_bytes();
+  beat.concurrency = m_options.settings.concurrency;
+  if (!ok(m_queue->fleet().heartbeat(m_options.id, beat, m_options.settings.heartbeat_ttl),
           "heartbeat"))
     return;
   auto reaped = m_queue->fleet().reap_dead(m_options.settings.heartbeat_interval);
@@ -231,7 +231,7 @@ void Worker::heartbeat(std::int64_t now) {
     spdlog::info(
         "event=stats pages={} failed={} filtered={} retries={} rate={:.2f} in_flight={} "
         "rss_bytes={}",
-        count("done"), count("failed"), count("filtered"), count("retries"), stats.rate(now),
+        number("done"), number("failed"), number("filtered"), number("retries"), stats.rate(now),
         m_tasks.size(), rss_bytes());
   }
 }

@@ -74,7 +74,7 @@ std::map<std::string, int> Deployment::running() const {
   return out;
 }
 
-std::vector<queue::Fleet::Heartbeat> Deployment::heartbeats(const std::vector<std::string>& ids) {
+std::vector<queue::Fleet::Presence> Deployment::heartbeats(const std::vector<std::string>& ids) {
   auto url = queue::parse_redis_url(cluster.redis().url());
   auto redis = queue::Redis::connect(*url, 5s);
   if (!redis) throw std::runtime_error(redis.error().message);

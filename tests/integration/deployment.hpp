@@ -35,7 +35,7 @@ struct Deployment {
   nlohmann::json deploy(std::vector<std::string> extra = {}, int* rc = nullptr);
   // What the sessions left running, by program name.
   std::map<std::string, int> running() const;
-  std::vector<queue::Fleet::Heartbeat> heartbeats(const std::vector<std::string>& ids);
+  std::vector<queue::Fleet::Presence> heartbeats(const std::vector<std::string>& ids);
 };
 
 // crawlctl with the hosts file (for its redis: section) and nothing else.

@@ -22,6 +22,14 @@ using crawl::testing::wait_until;
 using std::chrono::milliseconds;
 using Kind = PageOutcome::Kind;
 
+// A heartbeat from a worker on `host` that has recorded `pages`.
+Heartbeat beat_of(const std::string& host, std::uint64_t pages = 0) {
+  Heartbeat b;
+  b.host = host;
+  b.pages = pages;
+  return b;
+}
+
 class QueueTest : public ::testing::Test {
  protected:
   void SetUp() override { m_queue = std::make_unique<Queue>(connect(), Keys{"t"}); }
@@ -230,8 +238,8 @@ TEST_F(QueueTest, RetriesWaitUntilDue) {
 TEST_F(QueueTest, ReaperReturnsADeadWorkersLeases) {
   const std::string job = new_job();
   ASSERT_TRUE(jobs().enqueue(job, 0, links(0, 4)));
-  ASSERT_TRUE(fleet().heartbeat("alive", {{"host", "h1"}}, milliseconds(60000)));
-  ASSERT_TRUE(fleet().heartbeat("dead", {{"host", "h2"}}, milliseconds(1)));
+  ASSERT_TRUE(fleet().heartbeat("alive", beat_of("h1"), milliseconds(60000)));
+  ASSERT_TRUE(fleet().heartbeat("dead", beat_of("h2"), milliseconds(1)));
   ASSERT_EQ(claim("alive", 2).size(), 2u);
   ASSERT_EQ(claim("dead", 2).size(), 2u);
   ASSERT_TRUE(wait_until([&] { return !*fleet().alive("dead"); }, milliseconds(2000)));
@@ -857,8 +865,8 @@ TEST_F(QueueTest, CancelDropsAJobsUrlsEverywhereAndAdmitsNoMore) {
 TEST_F(QueueTest, DeadWorkersAreRememberedUntilTheyComeBack) {
   const std::string job = new_job();
   ASSERT_TRUE(jobs().enqueue(job, 0, links(0, 4)));
-  ASSERT_TRUE(fleet().heartbeat("h1/1", {{"host", "h1"}, {"pages", "7"}}, milliseconds(60000)));
-  ASSERT_TRUE(fleet().heartbeat("h2/1", {{"host", "h2"}, {"pages", "3"}}, milliseconds(300)));
+  ASSERT_TRUE(fleet().heartbeat("h1/1", beat_of("h1", 7), milliseconds(60000)));
+  ASSERT_TRUE(fleet().heartbeat("h2/1", beat_of("h2", 3), milliseconds(300)));
   ASSERT_EQ(claim("h2/1", 3).size(), 3u);
   ASSERT_TRUE(wait_until([&] { return !*fleet().alive("h2/1"); }, milliseconds(3000)));
   auto workers = fleet().workers();
@@ -871,17 +879,16 @@ TEST_F(QueueTest, DeadWorkersAreRememberedUntilTheyComeBack) {
   workers = fleet().workers();
   ASSERT_EQ(workers->size(), 2u);
   EXPECT_EQ((*workers)[1].liveness, WorkerInfo::Liveness::dead);
-  EXPECT_EQ((*workers)[1].field("pages"), "3");  // its last heartbeat is kept
-  EXPECT_EQ((*workers)[1].field("state"), "dead");
+  EXPECT_EQ((*workers)[1].report.pages, 3u);  // its last heartbeat is kept
+  EXPECT_EQ((*workers)[1].report.state, "dead");
   expect_balanced(job);
   // Back under the same id: alive again, no longer listed dead.
-  ASSERT_TRUE(
-      fleet().heartbeat("h2/1", {{"host", "h2"}, {"state", "running"}}, milliseconds(60000)));
+  ASSERT_TRUE(fleet().heartbeat("h2/1", beat_of("h2"), milliseconds(60000)));
   workers = fleet().workers();
   EXPECT_EQ((*workers)[1].liveness, WorkerInfo::Liveness::alive);
   EXPECT_EQ(m_queue->redis().command({"ZCARD", m_queue->keys().dead_workers()})->integer, 0);
   // Forgetting: only the dead.
-  ASSERT_TRUE(fleet().heartbeat("h3/1", {{"host", "h3"}}, milliseconds(300)));
+  ASSERT_TRUE(fleet().heartbeat("h3/1", beat_of("h3"), milliseconds(300)));
   ASSERT_TRUE(wait_until([&] { return !*fleet().alive("h3/1"); }, milliseconds(3000)));
   ASSERT_TRUE(fleet().reap_dead());
   EXPECT_EQ(*fleet().forget_dead(), 1);

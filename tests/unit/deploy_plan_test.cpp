@@ -87,9 +87,17 @@ TEST(WorkerConfig, ReadsBackAsTheSameSettings) {
   EXPECT_EQ(back->worker.timeout, inv.worker.timeout);
 }
 
-TEST(WorkerIds, AreHostSlashIndex) {
+TEST(WorkerIds, AreHostSlashIndexAndReadBack) {
   EXPECT_EQ(worker_id(host(), 1), "crawl01/1");
-  EXPECT_EQ(worker_id(host(), 2), "crawl01/2");
+  EXPECT_EQ(worker_id("crawl01", 2), "crawl01/2");
+  auto back = parse_worker_id(worker_id(host(), 12));
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->host, "crawl01");
+  EXPECT_EQ(back->index, 12);
+  EXPECT_EQ(parse_worker_id("eu/web-1/3")->host, "eu/web-1") << "the index is after the last slash";
+  for (const char* other :
+       {"crawl01", "crawl01/", "/3", "crawl01/0", "crawl01/x", "crawl01/3x", ""})
+    EXPECT_FALSE(parse_worker_id(other)) << other;
 }
 
 TEST(Probe, ReadsKeyValueLinesAndSkipsChatter) {

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include "queue/entry.hpp"
+#include "queue/heartbeat.hpp"
 #include "queue/queue.hpp"
 #include "queue/record.hpp"
 #include "queue/redis.hpp"
@@ -66,6 +67,63 @@ TEST(Record, JsonRoundTripAndFilteredRecordsAreShort) {
   // Invalid UTF-8 in a title is replaced, not a failure.
   r.title = "bad \xff byte";
   EXPECT_TRUE(record_from_json(to_json(r)));
+}
+
+TEST(Heartbeat, FieldsRoundTripAndAFieldOutOfFormReadsAsItsDefault) {
+  Heartbeat b;
+  b.host = "crawl01";
+  b.pid = 4242;
+  b.state = "draining";
+  b.started_ms = 1'700'000'000'000;
+  b.deploy = "d-7";
+  b.last_ms = 1'700'000'060'000;
+  b.ttl_ms = 30'000;
+  b.in_flight = 12;
+  b.transfers = 9;
+  b.body_memory = 1 << 20;
+  b.pages = 1234;
+  b.failed = 5;
+  b.filtered = 6;
+  b.retries = 7;
+  b.bytes = 99'999'999'999;
+  b.rate = 12.25;
+  b.errors = {{"timeout", 3}, {"http_503", 2}};
+  b.rss_bytes = 36'000'000;
+  b.concurrency = 64;
+  std::map<std::string, std::string> fields;
+  for (auto& [k, v] : heartbeat_fields(b))
+    EXPECT_TRUE(fields.emplace(k, v).second) << "twice: " << k;
+  const Heartbeat back = parse_heartbeat(fields);
+  EXPECT_EQ(back.host, b.host);
+  EXPECT_EQ(back.pid, b.pid);
+  EXPECT_EQ(back.state, b.state);
+  EXPECT_EQ(back.started_ms, b.started_ms);
+  EXPECT_EQ(back.deploy, b.deploy);
+  EXPECT_EQ(back.last_ms, b.last_ms);
+  EXPECT_EQ(back.ttl_ms, b.ttl_ms);
+  EXPECT_EQ(back.in_flight, b.in_flight);
+  EXPECT_EQ(back.transfers, b.transfers);
+  EXPECT_EQ(back.body_memory, b.body_memory);
+  EXPECT_EQ(back.pages, b.pages);
+  EXPECT_EQ(back.failed, b.failed);
+  EXPECT_EQ(back.filtered, b.filtered);
+  EXPECT_EQ(back.retries, b.retries);
+  EXPECT_EQ(back.bytes, b.bytes);
+  EXPECT_DOUBLE_EQ(back.rate, b.rate);
+  EXPECT_EQ(back.errors, b.errors);
+  EXPECT_EQ(back.rss_bytes, b.rss_bytes);
+  EXPECT_EQ(back.concurrency, b.concurrency);
+
+  fields["pages"] = "12x";
+  fields["pid"] = "";
+  fields["errors"] = "not json";
+  fields.erase("state");
+  const Heartbeat odd = parse_heartbeat(fields);
+  EXPECT_EQ(odd.pages, 0u);
+  EXPECT_EQ(odd.pid, 0);
+  EXPECT_TRUE(odd.errors.empty());
+  EXPECT_EQ(odd.state, "running") << "a worker from before the state field";
+  EXPECT_EQ(odd.failed, 5u) << "the other fields stand";
 }
 
 TEST(RedisUrl, Forms) {

@@ -16,14 +16,13 @@ queue::WorkerInfo beat(const std::string& id, Liveness liveness, std::int64_t ag
   w.id = id;
   w.liveness = liveness;
   w.heartbeat_age_ms = age_ms;
-  w.fields = {{"host", id.substr(0, id.find('/'))},
-              {"state", "running"},
-              {"pages", "12"},
-              {"rate", "1.50"},
-              {"in_flight", "3"},
-              {"errors", R"({"timeout":2,"http_503":5})"},
-              {"rss_bytes", "35000000"},
-              {"pid", "42"}};
+  w.report.host = id.substr(0, id.find('/'));
+  w.report.pages = 12;
+  w.report.rate = 1.5;
+  w.report.in_flight = 3;
+  w.report.errors = {{"timeout", 2}, {"http_503", 5}};
+  w.report.rss_bytes = 35'000'000;
+  w.report.pid = 42;
   return w;
 }
 
