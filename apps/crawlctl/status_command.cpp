@@ -185,7 +185,7 @@ int run_status(const StatusOptions& o) {
           fmt::print(stderr, "crawlctl status: {}\n", error);
           return k_exit_usage;
         }
-        if (!queue->connected()) queue.reset();
+        if (snapshot.error().kind == ErrorKind::connection) queue.reset();
       } else {
         const Verdict verdict = judge(*snapshot, previous ? &*previous : nullptr);
         code = exit_code(verdict);

@@ -281,7 +281,9 @@ int run_submit(const SubmitOptions& o) {
   }
   if (!id) {
     fmt::print(stderr, "crawlctl submit: {}\n", id.error().message);
-    return id.error().kind == ErrorKind::other ? k_exit_failed : k_exit_usage;
+    const ErrorKind kind = id.error().kind;
+    return kind == ErrorKind::not_found || kind == ErrorKind::invalid ? k_exit_usage
+                                                                      : k_exit_failed;
   }
   const bool tty = isatty(STDERR_FILENO) != 0 && !o.quiet;
   const std::size_t total = seeds.links.size();

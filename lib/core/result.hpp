@@ -10,8 +10,10 @@
 namespace crawl {
 
 // What kind of failure, for a caller that acts on it (never by matching the message):
-// not_found: the thing named does not exist; invalid: it exists but cannot be used as asked.
-enum class ErrorKind { other, not_found, invalid };
+// not_found: the thing named does not exist; invalid: it exists but cannot be used as asked;
+// connection: a server could not be reached, or the connection to it was lost (a new one may
+// do); remote: the server answered, with an error.
+enum class ErrorKind { other, not_found, invalid, connection, remote };
 
 // A failure the caller can report: `message` is complete and names the place (file:line,
 // host, URL) so it can be printed as is.

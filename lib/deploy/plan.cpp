@@ -128,16 +128,16 @@ Step install_step(const config::Host& host) {
   return exec_step("install", host.install_command);
 }
 
-Step activate_step(const config::Host& host, const Release& release, bool uploaded, bool restart,
-                   const Options& options, std::string_view deploy_id) {
+Step activate_step(const config::Host& host, const Release& release, Activate what,
+                   std::chrono::milliseconds stop_grace, std::string_view deploy_id) {
   std::string s = header(host);
   s += "n=" + std::to_string(host.workers) + "\n";
   s += "host=" + shell_quote(host.name) + "\n";
   s += "sha=" + shell_quote(release.binary_sha256) + "\n";
   s += "want=" + shell_quote(release.os + " " + release.arch) + "\n";
-  s += std::string("new=") + (uploaded ? "bin/.crawlworker.upload" : "") + "\n";
-  s += std::string("changed=") + (restart ? "1" : "0") + "\n";
-  s += fmt::format("grace={}\n", (options.stop_grace.count() + 99) / 100);
+  s += std::string("new=") + (what.uploaded ? "bin/.crawlworker.upload" : "") + "\n";
+  s += std::string("changed=") + (what.restart ? "1" : "0") + "\n";
+  s += fmt::format("grace={}\n", (stop_grace.count() + 99) / 100);
   s += "deploy=" + shell_quote(deploy_id) + "\n";
   s += sh::prelude;
   s += sh::activate;
@@ -236,18 +236,20 @@ Result<std::vector<Step>> plan(const config::Host& host, const Release& release,
   // An upload that went in already stays (the activate that refused it did not touch it).
   const bool upload = !uploaded && probe.binary_sha256 != release.binary_sha256;
   if (upload) steps.push_back(upload_step(host, release));
-  steps.push_back(
-      activate_step(host, release, uploaded || upload, options.restart, options, deploy_id));
+  steps.push_back(activate_step(host, release,
+                                {.uploaded = uploaded || upload, .restart = options.restart},
+                                options.stop_grace, deploy_id));
   return steps;
 }
 
 std::vector<Step> full_plan(const config::Host& host, const Release& release,
                             const Options& options, std::string_view deploy_id) {
+  const Activate what{.uploaded = true, .restart = options.restart};
   std::vector<Step> steps{read_sha_step(host), upload_step(host, release),
-                          activate_step(host, release, true, options.restart, options, deploy_id)};
+                          activate_step(host, release, what, options.stop_grace, deploy_id)};
   if (!host.install_command.empty()) {
     steps.push_back(install_step(host));
-    steps.push_back(activate_step(host, release, true, options.restart, options, deploy_id));
+    steps.push_back(activate_step(host, release, what, options.stop_grace, deploy_id));
   }
   return steps;
 }

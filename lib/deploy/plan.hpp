@@ -83,12 +83,17 @@ Step upload_step(const config::Host& host, const Release& release);
 
 // The activate step: one command that first probes the host (platform, dtach and sha256sum,
 // the installed binary's sha256) and stops with k_exit_not_ready unless the host can run the
-// release. Then it verifies an upload (when `uploaded`) and moves it into place, writes the
-// config from stdin (mode 0600), restarts the workers when either changed (or `restart`),
-// stops workers numbered past `workers`, and starts the ones not running under dtach, each
-// with `deploy_id` to report in its heartbeats. Prints started=I, kept=I, stopped=I, killed=I.
-Step activate_step(const config::Host& host, const Release& release, bool uploaded, bool restart,
-                   const Options& options, std::string_view deploy_id);
+// release. Then it verifies an upload (when `what.uploaded`) and moves it into place, writes the
+// config from stdin (mode 0600), restarts the workers when either changed (or `what.restart`;
+// each stopped with SIGTERM, then SIGKILL after `stop_grace`), stops workers numbered past
+// `workers`, and starts the ones not running under dtach, each with `deploy_id` to report in its
+// heartbeats. Prints started=I, kept=I, stopped=I, killed=I.
+struct Activate {
+  bool uploaded = false;  // a new binary waits in place of the upload: check it and install it
+  bool restart = false;   // restart the workers even when neither the binary nor the config changed
+};
+Step activate_step(const config::Host& host, const Release& release, Activate what,
+                   std::chrono::milliseconds stop_grace, std::string_view deploy_id);
 
 // After an activate that found the host not ready: install (when something is missing and
 // install_command is set), upload (unless done, or the binary there has the release's

@@ -73,8 +73,9 @@ Expected<TaskResult> deploy_host(Remote& remote, const config::Host& host, const
       return tl::unexpected(up.error());
 
   state("activating");
-  const auto first = deploy::activate_step(host, task.release, !same, task.options.restart,
-                                           task.options, task.deploy_id);
+  const auto first = deploy::activate_step(host, task.release,
+                                           {.uploaded = !same, .restart = task.options.restart},
+                                           task.options.stop_grace, task.deploy_id);
   auto ran = run_step(remote, host, first, task.deadline, task.options.stop_grace);
   if (!ran) return tl::unexpected(ran.error());
   bool installed_now = false;
@@ -120,8 +121,9 @@ Expected<TaskResult> deploy_host(Remote& remote, const config::Host& host, const
     state("activating");
     // The upload is still there, unused: activate it now that its libraries are.
     ran = run_step(remote, host,
-                   deploy::activate_step(host, task.release, result.bytes_uploaded > 0, true,
-                                         task.options, task.deploy_id),
+                   deploy::activate_step(host, task.release,
+                                         {.uploaded = result.bytes_uploaded > 0, .restart = true},
+                                         task.options.stop_grace, task.deploy_id),
                    task.deadline, task.options.stop_grace);
     if (!ran) return tl::unexpected(ran.error());
   }

@@ -25,7 +25,7 @@ Result<void> Fleet::heartbeat(const std::string& worker, const Heartbeat& beat,
                         {"ZREM", m_keys.dead_workers(), worker}});
   if (!replies) return fail(replies.error());
   for (const Reply& r : *replies)
-    if (!r.ok()) return fail("heartbeat of {}: {}", worker, r.str);
+    if (!r.ok()) return fail(ErrorKind::remote, "heartbeat of {}: {}", worker, r.str);
   return {};
 }
 
@@ -155,7 +155,8 @@ Result<long long> Fleet::reap_dead(std::chrono::milliseconds every) {
     if (!n) return fail(n.error());
     if (*n > 0) returned += *n;
   }
-  if (!released->ok()) return fail("releasing jobs whose loader is gone: {}", released->str);
+  if (!released->ok())
+    return fail(ErrorKind::remote, "releasing jobs whose loader is gone: {}", released->str);
   return returned;
 }
 

@@ -44,7 +44,7 @@ std::vector<Entry> entries_of(const Reply& r) {
 Result<Claim> Frontier::claim(const std::string& worker, std::size_t n) {
   auto r = m_redis.script(scripts::claim, {m_keys.prefix, worker, std::to_string(n)});
   if (!r) return fail(r.error());
-  if (!r->ok() || r->elements.size() != 5) return fail("claim: {}", r->str);
+  if (!r->ok() || r->elements.size() != 5) return fail(ErrorKind::remote, "claim: {}", r->str);
   Claim c;
   const auto& entries = r->elements[0].elements;
   const auto& flags = r->elements[1].elements;
@@ -103,7 +103,8 @@ Result<Completed> Frontier::complete(const std::string& worker,
   }
   auto r = m_redis.script(scripts::complete, args);
   if (!r) return fail(r.error());
-  if (!r->ok() || r->elements.size() != 2) return fail("recording outcomes: {}", r->str);
+  if (!r->ok() || r->elements.size() != 2)
+    return fail(ErrorKind::remote, "recording outcomes: {}", r->str);
   return Completed{static_cast<std::uint64_t>(r->elements[0].integer),
                    static_cast<std::uint64_t>(r->elements[1].integer)};
 }
@@ -112,7 +113,7 @@ Result<long long> Frontier::reap(const std::string& worker, Reap mode) {
   auto r =
       m_redis.script(scripts::reap, {m_keys.prefix, worker, mode == Reap::even_alive ? "1" : "0"});
   if (!r) return fail(r.error());
-  if (!r->ok()) return fail("reaping worker {}: {}", worker, r->str);
+  if (!r->ok()) return fail(ErrorKind::remote, "reaping worker {}: {}", worker, r->str);
   return r->integer;
 }
 
@@ -126,7 +127,7 @@ Result<bool> Frontier::wait_for_work(std::chrono::milliseconds timeout) {
   const double seconds = static_cast<double>(timeout.count()) / 1000.0;
   auto r = m_redis.command({"BLPOP", m_keys.wake(), fmt::format("{:.3f}", seconds)});
   if (!r) return fail(r.error());
-  if (!r->ok()) return fail("waiting for work: {}", r->str);
+  if (!r->ok()) return fail(ErrorKind::remote, "waiting for work: {}", r->str);
   return r->type == Reply::Type::array && !r->elements.empty();
 }
 
@@ -134,7 +135,7 @@ Result<std::chrono::milliseconds> Frontier::site_start(const std::string& job,
                                                        const std::string& site) {
   auto r = m_redis.script(scripts::site_start, {m_keys.prefix, job, site});
   if (!r) return fail(r.error());
-  if (!r->ok()) return fail("politeness for {}: {}", site, r->str);
+  if (!r->ok()) return fail(ErrorKind::remote, "politeness for {}: {}", site, r->str);
   return std::chrono::milliseconds(r->integer);
 }
 
@@ -144,7 +145,7 @@ Result<std::chrono::milliseconds> Frontier::site_failed(const std::string& site,
   auto r = m_redis.script(scripts::site_failed,
                           {m_keys.prefix, site, reason, std::to_string(backoff.count())});
   if (!r) return fail(r.error());
-  if (!r->ok()) return fail("backing {} off: {}", site, r->str);
+  if (!r->ok()) return fail(ErrorKind::remote, "backing {} off: {}", site, r->str);
   return std::chrono::milliseconds(r->integer);
 }
 

@@ -13,7 +13,8 @@ template <class T>
 T number(const std::map<std::string, std::string>& fields, const char* name) {
   T out{};
   if (auto it = fields.find(name); it != fields.end())
-    if (auto [end, ec] = std::from_chars(it->second.data(), it->second.data() + it->second.size(), out);
+    if (auto [end, ec] =
+            std::from_chars(it->second.data(), it->second.data() + it->second.size(), out);
         ec != std::errc() || end != it->second.data() + it->second.size())
       out = T{};
   return out;

@@ -13,21 +13,21 @@
 namespace crawl::queue {
 
 struct Heartbeat {
-  std::string host;                // the machine's name, as the hosts file has it
+  std::string host;  // the machine's name, as the hosts file has it
   long pid = 0;
-  std::string state = "running";   // running, draining; dead once reaped
-  std::int64_t started_ms = 0;     // the worker's clock
-  std::string deploy;              // the deploy that started it ("" for one started by hand)
-  std::int64_t last_ms = 0;        // this heartbeat, by the worker's clock
-  std::int64_t ttl_ms = 0;         // how long it stands (set by Fleet::heartbeat)
-  std::uint64_t in_flight = 0;     // leases held
-  std::uint64_t transfers = 0;     // requests under way in libcurl
-  std::uint64_t body_memory = 0;   // bytes of bodies held
+  std::string state = "running";  // running, draining; dead once reaped
+  std::int64_t started_ms = 0;    // the worker's clock
+  std::string deploy;             // the deploy that started it ("" for one started by hand)
+  std::int64_t last_ms = 0;       // this heartbeat, by the worker's clock
+  std::int64_t ttl_ms = 0;        // how long it stands (set by Fleet::heartbeat)
+  std::uint64_t in_flight = 0;    // leases held
+  std::uint64_t transfers = 0;    // requests under way in libcurl
+  std::uint64_t body_memory = 0;  // bytes of bodies held
   std::uint64_t pages = 0, failed = 0, filtered = 0, retries = 0, bytes = 0;  // since its start
-  double rate = 0;                 // pages per second over the last minute
+  double rate = 0;                              // pages per second over the last minute
   std::map<std::string, std::uint64_t> errors;  // failures and retries by reason
   std::uint64_t rss_bytes = 0;
-  int concurrency = 0;             // its task slots
+  int concurrency = 0;  // its task slots
 };
 
 // The hash's fields read on their own (Fleet::heartbeats).

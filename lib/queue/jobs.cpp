@@ -84,7 +84,7 @@ Result<std::string> Jobs::create(const policy::JobOptions& options, const std::s
   auto first = m_redis.pipeline({{"INCR", m_keys.job_seq()}, {"TIME"}});
   if (!first) return fail(first.error());
   const Reply& id = (*first)[0];
-  if (!id.ok()) return fail("creating a job: {}", id.str);
+  if (!id.ok()) return fail(ErrorKind::remote, "creating a job: {}", id.str);
   const std::string job = std::to_string(id.integer);
   if (const std::int64_t server = server_ms((*first)[1]); server > 0) now_ms = server;
   std::vector<std::string> hset{
@@ -115,7 +115,7 @@ Result<std::string> Jobs::create(const policy::JobOptions& options, const std::s
   auto replies = m_redis.pipeline(commands);
   if (!replies) return fail(replies.error());
   for (const Reply& r : *replies)
-    if (!r.ok()) return fail("creating job {}: {}", job, r.str);
+    if (!r.ok()) return fail(ErrorKind::remote, "creating job {}: {}", job, r.str);
   return job;
 }
 
@@ -124,7 +124,7 @@ Result<void> Jobs::begin_submit(const std::string& job,
   auto begun = m_redis.script(scripts::begin_submit,
                               {m_keys.prefix, job, std::to_string(scripts::k_submitter_ttl_ms)});
   if (!begun) return fail(begun.error());
-  if (!begun->ok()) return fail("adding seeds to job {}: {}", job, begun->str);
+  if (!begun->ok()) return fail(ErrorKind::remote, "adding seeds to job {}: {}", job, begun->str);
   if (begun->integer == 0) return fail(ErrorKind::not_found, "no job '{}'", job);
   if (begun->integer == -2)
     return fail(ErrorKind::invalid,
@@ -144,7 +144,7 @@ Result<void> Jobs::begin_submit(const std::string& job,
   auto replies = m_redis.pipeline(commands);
   if (!replies) return fail(replies.error());
   for (const Reply& r : *replies)
-    if (!r.ok()) return fail("adding seeds to job {}: {}", job, r.str);
+    if (!r.ok()) return fail(ErrorKind::remote, "adding seeds to job {}: {}", job, r.str);
   return {};
 }
 
@@ -152,7 +152,7 @@ Result<void> Jobs::end_submit(const std::string& job) {
   // The last submit to end clears the mark (and the submitter key, which the others kept alive).
   auto r = m_redis.script(scripts::end_submit, {m_keys.prefix, job});
   if (!r) return fail(r.error());
-  if (!r->ok()) return fail("ending the submit of job {}: {}", job, r->str);
+  if (!r->ok()) return fail(ErrorKind::remote, "ending the submit of job {}: {}", job, r->str);
   return {};
 }
 
@@ -188,7 +188,8 @@ Result<Admitted> Jobs::enqueue(const std::string& job, int depth,
     }
     if (!replies) return fail(replies.error());
     for (const Reply& r : *replies) {
-      if (!r.ok() || r.elements.size() != 2) return fail("enqueue into job {}: {}", job, r.str);
+      if (!r.ok() || r.elements.size() != 2)
+        return fail(ErrorKind::remote, "enqueue into job {}: {}", job, r.str);
       total.admitted += static_cast<std::uint64_t>(r.elements[0].integer);
       total.duplicates += static_cast<std::uint64_t>(r.elements[1].integer);
     }
@@ -292,7 +293,8 @@ Result<Admitted> Jobs::load(const std::string& job, const std::vector<LinkView>&
   std::deque<const Batch*> in_flight;  // sent, oldest first
   // What Redis said of one batch.
   auto settle = [&](const Batch& sent, const Reply& r) -> Result<void> {
-    if (!r.ok() || r.elements.size() != 2) return fail("loading job {}: {}", job, r.str);
+    if (!r.ok() || r.elements.size() != 2)
+      return fail(ErrorKind::remote, "loading job {}: {}", job, r.str);
     if (r.elements[0].integer == -2)
       return fail(ErrorKind::invalid,
                   "job {} has seeds loaded by another call: its first seeds load once", job);
@@ -507,7 +509,8 @@ Result<JobChange> Jobs::control(const std::string& job, JobAction action) {
     if (!r) return fail(r.error());
     if (!r->ok() && r->str.starts_with("no job"))
       return fail(ErrorKind::not_found, "no job '{}'", job);
-    if (!r->ok() || r->elements.size() != 3) return fail("{} job {}: {}", name, job, r->str);
+    if (!r->ok() || r->elements.size() != 3)
+      return fail(ErrorKind::remote, "{} job {}: {}", name, job, r->str);
     change.state = r->elements[0].str;
     change.moved += r->elements[1].integer;
     if (r->elements[2].integer == 0) break;  // nothing more to drop
@@ -519,7 +522,8 @@ Result<JobChange> Jobs::control(const std::string& job, JobAction action) {
     auto r = m_redis.script(scripts::sweep,
                             {m_keys.prefix, std::to_string(k_cancel_chunk), std::to_string(rank)});
     if (!r) return fail(r.error());
-    if (!r->ok() || r->elements.size() != 3) return fail("{} job {}: {}", name, job, r->str);
+    if (!r->ok() || r->elements.size() != 3)
+      return fail(ErrorKind::remote, "{} job {}: {}", name, job, r->str);
     change.moved += r->elements[1].integer;
     rank = r->elements[2].integer;
   }
@@ -561,7 +565,7 @@ Result<std::vector<std::string>> Jobs::results(const std::string& job, std::stri
   auto r = m_redis.command({"HSCAN", m_keys.results(job), cursor, "COUNT", std::to_string(count)});
   if (!r) return fail(r.error());
   if (!r->ok() || r->elements.size() != 2)
-    return fail("reading results of job {}: {}", job, r->str);
+    return fail(ErrorKind::remote, "reading results of job {}: {}", job, r->str);
   cursor = r->elements[0].str;
   std::vector<std::string> records;
   const auto& pairs = r->elements[1].elements;

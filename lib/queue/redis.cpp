@@ -143,7 +143,8 @@ struct Redis::Impl {
   Error failure(std::string_view what) {
     broken = true;
     const char* reason = context && context->err ? context->errstr : "connection lost";
-    return Error{fmt::format("Redis at {}: {}: {}", url.display, what, reason)};
+    return Error{fmt::format("Redis at {}: {}: {}", url.display, what, reason),
+                 ErrorKind::connection};
   }
 
   void append(const std::vector<std::string>& args) {
@@ -158,7 +159,7 @@ struct Redis::Impl {
   }
 
   Result<std::vector<Reply>> run(const std::vector<std::vector<std::string>>& commands) {
-    if (broken) return fail("Redis at {}: connection lost", url.display);
+    if (broken) return fail(ErrorKind::connection, "Redis at {}: connection lost", url.display);
     for (const auto& c : commands) append(c);
     return read(commands.size());
   }
@@ -199,8 +200,10 @@ Result<Redis> Redis::connect(const RedisUrl& url, std::chrono::milliseconds time
   redisContext* c = url.socket.empty() ? redisConnectWithTimeout(url.host.c_str(), url.port, tv)
                                        : redisConnectUnixWithTimeout(url.socket.c_str(), tv);
   impl->context.reset(c);
-  if (c == nullptr) return fail("Redis at {}: cannot allocate a connection", url.display);
-  if (c->err) return fail("cannot reach Redis at {}: {}", url.display, c->errstr);
+  if (c == nullptr)
+    return fail(ErrorKind::connection, "Redis at {}: cannot allocate a connection", url.display);
+  if (c->err)
+    return fail(ErrorKind::connection, "cannot reach Redis at {}: {}", url.display, c->errstr);
   redisSetTimeout(c, tv);
   std::vector<std::vector<std::string>> setup;
   if (!url.password.empty()) {
@@ -214,7 +217,7 @@ Result<Redis> Redis::connect(const RedisUrl& url, std::chrono::milliseconds time
   auto replies = impl->run(setup);
   if (!replies) return fail(replies.error());
   for (const Reply& r : *replies)
-    if (!r.ok()) return fail("Redis at {}: {}", url.display, r.str);
+    if (!r.ok()) return fail(ErrorKind::remote, "Redis at {}: {}", url.display, r.str);
   return Redis(std::move(impl));
 }
 
@@ -233,7 +236,9 @@ Result<std::string> Redis::script_sha(std::string_view source) {
   if (known != m_impl->sha.end()) return known->second;
   auto loaded = command({"SCRIPT", "LOAD", std::string(source)});
   if (!loaded) return fail(loaded.error());
-  if (!loaded->ok()) return fail("Redis at {}: SCRIPT LOAD: {}", m_impl->url.display, loaded->str);
+  if (!loaded->ok())
+    return fail(ErrorKind::remote, "Redis at {}: SCRIPT LOAD: {}", m_impl->url.display,
+                loaded->str);
   m_impl->sha.emplace(source.data(), loaded->str);
   return loaded->str;
 }
@@ -262,7 +267,8 @@ Result<std::vector<Reply>> Redis::scripts(std::string_view source,
 
 Result<void> Redis::send_scripts(std::string_view source,
                                  const std::vector<std::vector<std::string_view>>& calls) {
-  if (m_impl->broken) return fail("Redis at {}: connection lost", m_impl->url.display);
+  if (m_impl->broken)
+    return fail(ErrorKind::connection, "Redis at {}: connection lost", m_impl->url.display);
   auto sha = script_sha(source);
   if (!sha) return fail(sha.error());
   std::vector<const char*> argv;

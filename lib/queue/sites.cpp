@@ -28,7 +28,7 @@ Result<void> Sites::store_robots(const std::string& origin, const std::string& s
        {"DEL", m_keys.robots_lock(origin)}});
   if (!replies) return fail(replies.error());
   for (const Reply& r : *replies)
-    if (!r.ok()) return fail("caching robots.txt of {}: {}", origin, r.str);
+    if (!r.ok()) return fail(ErrorKind::remote, "caching robots.txt of {}: {}", origin, r.str);
   return {};
 }
 
@@ -45,7 +45,7 @@ Result<void> Sites::set_crawl_delay(const std::string& site, std::chrono::millis
                         {"PEXPIRE", m_keys.site(site), std::to_string(k_site_ttl_ms)}});
   if (!replies) return fail(replies.error());
   for (const Reply& r : *replies)
-    if (!r.ok()) return fail("recording the Crawl-delay of {}: {}", site, r.str);
+    if (!r.ok()) return fail(ErrorKind::remote, "recording the Crawl-delay of {}: {}", site, r.str);
   return {};
 }
 

@@ -93,12 +93,13 @@ class Worker final : private TaskEnv {
                                : std::max(1u, std::thread::hardware_concurrency());
   }
 
-  // A failed Redis call drops the connection; the loop reconnects with back-off.
+  // A call that lost its connection drops it; the loop reconnects with back-off. (An error
+  // Redis answered with leaves the connection as it is.)
   template <class T>
   bool ok(const Result<T>& r, std::string_view what) {
     if (r) return true;
     spdlog::warn("event=redis_error during={} error=\"{}\"", what, r.error().message);
-    if (m_queue && !m_queue->connected()) m_queue.reset();
+    if (r.error().kind == ErrorKind::connection) m_queue.reset();
     return false;
   }
 

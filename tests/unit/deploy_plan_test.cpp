@@ -165,7 +165,7 @@ TEST(Plan, AnotherPlatformIsRefused) {
 TEST(Plan, HostileValuesReachTheScriptOnlyQuoted) {
   config::Host h = host("crawl'01;reboot");
   h.remote_dir = "dir with space/it's;touch PWNED;$(touch PWNED2)";
-  const Step a = activate_step(h, release(), false, false, {}, "d1");
+  const Step a = activate_step(h, release(), {}, Options{}.stop_grace, "d1");
   // The script holds the values quoted once; the script itself is quoted again for the login
   // shell, which runs `sh -c SCRIPT`.
   EXPECT_NE(a.command.find(inside_quotes("d=" + shell_path(h.remote_dir) + "\n")),
@@ -181,10 +181,14 @@ TEST(Plan, HostileValuesReachTheScriptOnlyQuoted) {
 TEST(Plan, RestartAndDryRun) {
   Options o;
   o.restart = true;
-  EXPECT_NE(activate_step(host(), release(), false, true, o, "d1").command.find("changed=1"),
-            std::string::npos);
-  EXPECT_NE(activate_step(host(), release(), false, false, o, "d1").command.find("changed=0"),
-            std::string::npos);
+  EXPECT_NE(
+      activate_step(host(), release(), {.uploaded = false, .restart = true}, o.stop_grace, "d1")
+          .command.find("changed=1"),
+      std::string::npos);
+  EXPECT_NE(
+      activate_step(host(), release(), {.uploaded = false, .restart = false}, o.stop_grace, "d1")
+          .command.find("changed=0"),
+      std::string::npos);
   EXPECT_EQ(names(full_plan(host(), release(), o, "d1")),
             (std::vector<std::string>{"check", "upload", "activate"}));
   EXPECT_EQ(read_sha_step(host()).remote_path, "crawl/bin/crawlworker.sha256");
