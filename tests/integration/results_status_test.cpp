@@ -1,0 +1,128 @@
+// crawlctl results and status of a crawled job: results as JSON, a bad record skipped and
+// counted, a broken job shown beside the others.
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <mutex>
+#include <regex>
+#include <sstream>
+#include <thread>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+#include <signal.h>
+
+#include "crawl_checks.hpp"
+#include "crawl_cluster.hpp"
+#include "http_server.hpp"
+#include "queue/queue.hpp"
+
+namespace crawl::testing {
+namespace {
+
+// The original service's answer: for each page crawled, its images.
+TEST(Results, JsonMapsEachCrawledPageToItsImages) {
+  CrawlCluster cluster(test_site_options(20));
+  cluster.start_worker("j1");
+  const std::string job = cluster.submit_root();
+  ASSERT_TRUE(cluster.wait_finished(job));
+  CommandResult r = cluster.crawlctl({"results", job, "--format", "json"});
+  ASSERT_EQ(r.rc, 0) << r.err;
+  auto map = nlohmann::json::parse(r.out);
+  std::size_t done = 0;
+  for (const ManifestEntry& e : cluster.site().manifest().entries) {
+    if (e.expect != "done") {
+      EXPECT_FALSE(map.contains(e.url)) << e.url;
+      continue;
+    }
+    ++done;
+    ASSERT_TRUE(map.contains(e.url)) << e.url;
+    std::vector<std::string> images = map[e.url];
+    std::sort(images.begin(), images.end());
+    EXPECT_EQ(images, e.images) << e.url;
+  }
+  EXPECT_EQ(map.size(), done);
+}
+
+// Records of the wrong shape, which anyone with access to Redis may have written, are skipped
+// and counted in every format; the rest is shown.
+TEST(Results, ABadRecordIsSkippedAndCountedAndTheRestShown) {
+  CrawlCluster cluster(test_site_options(20));
+  cluster.start_worker("r1");
+  const std::string job = cluster.submit_root();
+  ASSERT_TRUE(cluster.wait_finished(job));
+  const std::string key = "crawl:job:" + job + ":results";
+  cluster.redis_cli({"HSET", key, "http://bad.example/1",
+                     R"({"url":"http://bad.example/1","outcome":"done","bytes":"big"})"});
+  cluster.redis_cli({"HSET", key, "http://bad.example/2",
+                     R"({"url":"http://bad.example/2","outcome":"done","images":"x"})"});
+  cluster.redis_cli({"HSET", key, "http://bad.example/3", R"({"url":1,"outcome":"done"})"});
+  cluster.redis_cli({"HSET", key, "http://bad.example/4", "not json"});
+  const std::string unreadable = "4 records of job " + job + " could not be read";
+  CommandResult r = cluster.crawlctl({"results", job});
+  EXPECT_EQ(r.rc, 0) << r.err;
+  EXPECT_NE(r.err.find(unreadable), std::string::npos) << r.err;
+  const auto problems = compare_with_manifest(r.out, cluster.site().manifest());
+  EXPECT_TRUE(problems.empty()) << join(problems);
+  r = cluster.crawlctl({"results", job, "--format", "json"});
+  EXPECT_EQ(r.rc, 0) << r.err;
+  EXPECT_NE(r.err.find(unreadable), std::string::npos) << r.err;
+  std::size_t done = 0;
+  for (const ManifestEntry& e : cluster.site().manifest().entries) done += e.expect == "done";
+  EXPECT_EQ(nlohmann::json::parse(r.out).size(), done);
+  r = cluster.crawlctl({"results", job, "--format", "summary"});
+  EXPECT_EQ(r.rc, 0) << r.err;
+  EXPECT_NE(r.err.find(unreadable), std::string::npos) << r.err;
+  EXPECT_NE(r.out.find("pages     " + std::to_string(done) + ":"), std::string::npos) << r.out;
+}
+
+// A job whose options Redis holds malformed is shown as broken beside the others; the workers
+// neither crawl it by rules they cannot read nor spin on it: its URLs wait until it is fixed.
+TEST(Status, ABrokenJobIsShownBesideTheOthersAndItsUrlsWaitUntilItIsFixed) {
+  CrawlCluster cluster(test_site_options(20));
+  const std::string broken = cluster.submit_root();
+  cluster.redis_cli({"HSET", "crawl:job:" + broken, "deny", "not json"});
+  const std::string other = cluster.submit_root({"--name", "other"});
+  const auto started = std::chrono::steady_clock::now();
+  cluster.start_worker("b1");
+  ASSERT_TRUE(cluster.wait_finished(other));
+  CommandResult r = cluster.crawlctl({"status", "--json"});
+  ASSERT_TRUE(r.rc == 0 || r.rc == 8) << r.rc << r.err;
+  auto s = nlohmann::json::parse(r.out);
+  ASSERT_EQ(s["jobs"].size(), 2u) << s.dump(2);
+  for (const auto& j : s["jobs"]) {
+    if (j["id"] == broken) {
+      EXPECT_EQ(j["state"], "broken") << j.dump();
+      EXPECT_NE(j["problem"].get<std::string>().find("deny"), std::string::npos) << j.dump();
+      EXPECT_EQ(j["counters"]["queued"], 1) << j.dump();
+      EXPECT_EQ(j["counters"]["done"], 0) << j.dump();
+    } else {
+      EXPECT_EQ(j["state"], "finished") << j.dump();
+    }
+  }
+  EXPECT_EQ(s["workers"].size(), 1u) << s.dump(2);
+  r = cluster.crawlctl({"status"});
+  EXPECT_NE(r.out.find("broken"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("b1"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("! job " + broken + " is broken"), std::string::npos) << r.out;
+  // The worker looked at it once per wait (5 s), not every 200 ms.
+  const auto seconds =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started)
+          .count();
+  const std::string log = read_text(cluster.worker_log("b1"));
+  std::size_t looks = 0;
+  for (std::size_t at = log.find("event=bad_job"); at != std::string::npos;
+       at = log.find("event=bad_job", at + 1))
+    ++looks;
+  EXPECT_GE(looks, 1u) << log;
+  EXPECT_LE(looks, static_cast<std::size_t>(seconds / 5 + 2)) << log;
+  // Fixed, it is crawled in full.
+  cluster.redis_cli({"HSET", "crawl:job:" + broken, "deny", "[]"});
+  ASSERT_TRUE(cluster.wait_finished(broken, 30s));
+  expect_results_match_manifest(cluster, broken);
+}
+
+}  // namespace
+}  // namespace crawl::testing
