@@ -21,6 +21,7 @@ std::string join(const std::vector<std::string>& lines);
 void expect_results_match_manifest(CrawlCluster& cluster, const std::string& job);
 
 // Every admitted URL is in exactly one state, and the terminal counts match the manifest.
-void expect_counters_match(const std::map<std::string, long long>& counters, const Manifest& manifest);
+void expect_counters_match(const std::map<std::string, long long>& counters,
+                           const Manifest& manifest);
 
 }  // namespace crawl::testing

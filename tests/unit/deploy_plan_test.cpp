@@ -45,23 +45,6 @@ std::vector<std::string> names(const std::vector<Step>& steps) {
   return out;
 }
 
-TEST(ShellQuote, EveryValueIsOneWord) {
-  EXPECT_EQ(shell_quote(""), "''");
-  EXPECT_EQ(shell_quote("plain"), "'plain'");
-  EXPECT_EQ(shell_quote("it's"), "'it'\\''s'");
-  EXPECT_EQ(shell_quote("a b;$(rm -rf /)`x`\n"), "'a b;$(rm -rf /)`x`\n'");
-  EXPECT_EQ(command({"rm", "-f", "a b"}), "'rm' '-f' 'a b'");
-}
-
-TEST(ShellQuote, HomeRelativePathsKeepTheHome) {
-  EXPECT_EQ(shell_path("~/crawl dir"), "\"$HOME\"/'crawl dir'");
-  EXPECT_EQ(shell_path("~"), "\"$HOME\"");
-  EXPECT_EQ(shell_path("/srv/crawl"), "'/srv/crawl'");
-  EXPECT_EQ(shell_path("~user/x"), "'~user/x'");  // only the login's own home is expanded
-  EXPECT_EQ(sftp_path("~/crawl/bin"), "crawl/bin");
-  EXPECT_EQ(sftp_path("crawl"), "crawl");
-}
-
 TEST(WorkerConfig, ReadsBackAsTheSameSettings) {
   config::Inventory inv;
   inv.redis.key_prefix = "fleet\"x";

@@ -1,8 +1,9 @@
+// robots.txt (RFC 9309): matching, groups, the longest match, the cut at 512 KiB and a line
+// boundary, byte-order marks and bare carriage returns.
+
 #include <gtest/gtest.h>
 
-#include "policy/politeness.hpp"
 #include "policy/robots.hpp"
-#include "policy/scope.hpp"
 #include "url/url.hpp"
 
 namespace crawl::policy {
@@ -175,78 +176,6 @@ TEST(Robots, ByteOrderMarksGroupsAcrossOtherLinesAndBareCarriageReturns) {
   EXPECT_FALSE(cr.allowed("/private"));
   EXPECT_TRUE(cr.allowed("/private/ok"));
   EXPECT_FALSE(parse_robots("User-agent: *\r\nDisallow: /p\r\n", "bot").allowed("/p"));
-}
-
-JobOptions options(Scope scope) {
-  JobOptions o;
-  o.scope = scope;
-  o.max_depth = 3;
-  return o;
-}
-
-TEST(LinkFilter, ScopeByHostOrDomain) {
-  auto host = LinkFilter::create(options(Scope::host), {"www.example.co.uk:8080"});
-  ASSERT_TRUE(host);
-  EXPECT_EQ(host->judge("http://www.example.co.uk:8080/a", 1), Drop::none);
-  EXPECT_EQ(host->judge("http://www.example.co.uk/a", 1), Drop::offsite);  // another port
-  EXPECT_EQ(host->judge("http://cdn.example.co.uk:8080/a", 1), Drop::offsite);
-  auto domain = LinkFilter::create(options(Scope::domain), {"www.example.co.uk:8080"});
-  ASSERT_TRUE(domain);
-  EXPECT_EQ(domain->judge("https://cdn.example.co.uk/a", 1), Drop::none);
-  EXPECT_EQ(domain->judge("https://other.co.uk/a", 1), Drop::offsite);
-  EXPECT_EQ(registrable_domain("www.example.co.uk"), "example.co.uk");
-  EXPECT_EQ(registrable_domain("127.0.0.1"), "127.0.0.1");
-  auto any = LinkFilter::create(options(Scope::any), {"a.example"});
-  EXPECT_EQ(any->judge("http://b.example/x", 1), Drop::none);
-}
-
-TEST(LinkFilter, DepthTrapsAndPatterns) {
-  JobOptions o = options(Scope::host);
-  o.deny = {"\\.pdf$", "/logout"};
-  o.allow = {"/docs/", "/blog/"};
-  o.max_url_length = 60;
-  auto f = LinkFilter::create(o, {"example.org"});
-  ASSERT_TRUE(f);
-  EXPECT_EQ(f->judge("http://example.org/docs/a", 3), Drop::none);
-  EXPECT_EQ(f->judge("http://example.org/docs/a", 4), Drop::depth);
-  EXPECT_EQ(f->judge("http://example.org/docs/a.pdf", 1), Drop::denied);
-  EXPECT_EQ(f->judge("http://example.org/shop/", 1), Drop::not_allowed);
-  EXPECT_EQ(f->judge("http://example.org/docs/" + std::string(60, 'x'), 1), Drop::trap_length);
-  EXPECT_EQ(f->judge("http://example.org/docs/a/b/a/b/a/b", 1), Drop::trap_repeat);
-  EXPECT_TRUE(repeats_segments("/x/x/x", 3));
-  EXPECT_FALSE(repeats_segments("/x/y/x/y", 3));
-  JobOptions broken;
-  broken.deny = {"(unclosed"};
-  auto bad = LinkFilter::create(broken, {});
-  ASSERT_FALSE(bad);
-  EXPECT_NE(bad.error().message.find("bad pattern '(unclosed'"), std::string::npos);
-}
-
-TEST(Politeness, RetryAfterAndBackoff) {
-  EXPECT_EQ(parse_retry_after("120", 0), milliseconds(120000));
-  EXPECT_EQ(parse_retry_after(" 0 ", 0), milliseconds(0));
-  // Wed, 21 Oct 2015 07:28:00 GMT is 1445412480 s after the epoch.
-  EXPECT_EQ(parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", 1445412480000 - 5000),
-            milliseconds(5000));
-  EXPECT_EQ(parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", 1445412480000 + 5000),
-            milliseconds(0));
-  EXPECT_FALSE(parse_retry_after("soon", 0));
-  EXPECT_FALSE(parse_retry_after("-5", 0));
-  EXPECT_EQ(retry_delay(1, milliseconds(500), milliseconds(60000), 0, std::nullopt),
-            milliseconds(500));
-  EXPECT_EQ(retry_delay(3, milliseconds(500), milliseconds(60000), 0, std::nullopt),
-            milliseconds(2000));
-  EXPECT_EQ(retry_delay(30, milliseconds(500), milliseconds(60000), 0, std::nullopt),
-            milliseconds(60000));
-  EXPECT_EQ(retry_delay(1, milliseconds(1000), milliseconds(60000), 0.999, std::nullopt),
-            milliseconds(1249));
-  EXPECT_EQ(retry_delay(1, milliseconds(500), milliseconds(60000), 0, milliseconds(7000)),
-            milliseconds(7000));
-  EXPECT_TRUE(retryable_status(0));
-  EXPECT_TRUE(retryable_status(429));
-  EXPECT_TRUE(retryable_status(503));
-  EXPECT_FALSE(retryable_status(404));
-  EXPECT_FALSE(retryable_status(200));
 }
 
 }  // namespace
