@@ -15,9 +15,11 @@
 #include "config/select.hpp"
 #include "config/values.hpp"
 #include "core/file.hpp"
-#include "table.hpp"
+#include "status/text.hpp"
 
 namespace crawl::ctl {
+
+using status::Table;
 namespace {
 
 std::atomic<bool> g_interrupted{false};

@@ -11,9 +11,11 @@
 #include "config/select.hpp"
 #include "core/file.hpp"
 #include "core/redact.hpp"
-#include "table.hpp"
+#include "status/text.hpp"
 
 namespace crawl::ctl {
+
+using status::Table;
 
 namespace {
 

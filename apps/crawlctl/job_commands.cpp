@@ -10,10 +10,14 @@
 #include "config/values.hpp"
 #include "fleet.hpp"
 #include "redis_options.hpp"
-#include "status_view.hpp"
-#include "table.hpp"
+#include "status/text.hpp"
+#include "status/view.hpp"
 
 namespace crawl::ctl {
+
+using status::eta_seconds;
+using status::human_duration;
+using status::job_state;
 
 namespace {
 

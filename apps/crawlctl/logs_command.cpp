@@ -20,9 +20,11 @@
 #include "deploy/logs.hpp"
 #include "deploy/plan.hpp"
 #include "fleet.hpp"
-#include "table.hpp"
+#include "status/text.hpp"
 
 namespace crawl::ctl {
+
+using status::human_bytes;
 
 namespace {
 

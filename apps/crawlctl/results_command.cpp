@@ -15,9 +15,11 @@
 #include "commands.hpp"
 #include "queue/record.hpp"
 #include "redis_options.hpp"
-#include "table.hpp"
+#include "status/text.hpp"
 
 namespace crawl::ctl {
+
+using status::human_bytes;
 
 namespace {
 

@@ -15,10 +15,20 @@
 #include "deploy/plan.hpp"
 #include "fleet.hpp"
 #include "redis_options.hpp"
-#include "status_view.hpp"
-#include "table.hpp"
+#include "status/text.hpp"
+#include "status/view.hpp"
 
 namespace crawl::ctl {
+
+using status::HostView;
+using status::judge;
+using status::k_exit_jobs_failed;
+using status::k_exit_workers_missing;
+using status::render;
+using status::render_lines;
+using status::Snapshot;
+using status::to_json;
+using status::Verdict;
 
 namespace {
 

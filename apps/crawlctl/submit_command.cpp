@@ -22,10 +22,12 @@
 #include "policy/scope.hpp"
 #include "queue/scripts.hpp"
 #include "redis_options.hpp"
-#include "table.hpp"
+#include "status/text.hpp"
 #include "url/url.hpp"
 
 namespace crawl::ctl {
+
+using status::escape_control;
 
 namespace {
 

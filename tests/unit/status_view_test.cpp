@@ -1,11 +1,11 @@
 // crawlctl status's judgement of a snapshot: which workers are dead, missing or unreachable,
 // which jobs failed URLs, the ETA, and the JSON scripts read.
 
-#include "status_view.hpp"
-
 #include <gtest/gtest.h>
 
-namespace crawl::ctl {
+#include "status/view.hpp"
+
+namespace crawl::status {
 namespace {
 
 using Liveness = queue::WorkerInfo::Liveness;
@@ -266,4 +266,4 @@ TEST(StatusView, SitesAreCountedAndTheBusiestListed) {
 }
 
 }  // namespace
-}  // namespace crawl::ctl
+}  // namespace crawl::status

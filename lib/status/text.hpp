@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-namespace crawl::ctl {
+namespace crawl::status {
 
 // Prints rows as left-aligned columns separated by two spaces. Control characters in cells are
 // shown escaped (\n, \t, \xNN) so a hostile value cannot break the layout.
@@ -25,4 +25,4 @@ std::string escape_control(const std::string& text);
 std::string human_bytes(double bytes);
 std::string human_duration(double seconds);
 
-}  // namespace crawl::ctl
+}  // namespace crawl::status

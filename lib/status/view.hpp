@@ -16,7 +16,7 @@
 #include "fanout/remote.hpp"
 #include "queue/queue.hpp"
 
-namespace crawl::ctl {
+namespace crawl::status {
 
 // Exit status bits of `crawlctl status` (README.md).
 inline constexpr int k_exit_workers_missing = 4;
@@ -78,4 +78,4 @@ std::string render_lines(const Snapshot& s, const Verdict& v);
 std::string site_next_text(const queue::SiteInfo& site, std::int64_t now_ms);
 nlohmann::ordered_json site_json(const queue::SiteInfo& site, std::int64_t now_ms);
 
-}  // namespace crawl::ctl
+}  // namespace crawl::status

@@ -1,10 +1,10 @@
-#include "table.hpp"
+#include "status/text.hpp"
 
 #include <algorithm>
 
 #include <fmt/core.h>
 
-namespace crawl::ctl {
+namespace crawl::status {
 
 std::string escape_control(const std::string& text) {
   std::string out;
@@ -72,4 +72,4 @@ std::string human_duration(double seconds) {
   return fmt::format("{}d{:02}h", s / 86400, s % 86400 / 3600);
 }
 
-}  // namespace crawl::ctl
+}  // namespace crawl::status

@@ -1,4 +1,4 @@
-#include "status_view.hpp"
+#include "status/view.hpp"
 
 #include <algorithm>
 #include <ctime>
@@ -7,9 +7,9 @@
 #include <fmt/format.h>
 
 #include "deploy/plan.hpp"
-#include "table.hpp"
+#include "status/text.hpp"
 
-namespace crawl::ctl {
+namespace crawl::status {
 
 namespace {
 
@@ -461,4 +461,4 @@ std::string render_lines(const Snapshot& s, const Verdict& v) {
   return text;
 }
 
-}  // namespace crawl::ctl
+}  // namespace crawl::status
