@@ -7,12 +7,12 @@
 #include <thread>
 
 #include <fmt/format.h>
-#include <openssl/evp.h>
 #include <unistd.h>
 
 #include "commands.hpp"
 #include "config/values.hpp"
 #include "deploy/plan.hpp"
+#include "deploy/release.hpp"
 #include "fanout/host_tasks.hpp"
 #include "fleet.hpp"
 #include "queue/queue.hpp"
@@ -44,85 +44,6 @@ std::string find_worker_binary() {
     if (access(candidate.c_str(), X_OK) == 0)
       return std::filesystem::weakly_canonical(candidate).string();
   return "";
-}
-
-Result<std::string> sha256_file(const std::string& path, std::uint64_t& size) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return fail("cannot read {}", path);
-  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
-  EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr);
-  std::vector<char> buffer(1 << 16);
-  size = 0;
-  while (in) {
-    in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
-    EVP_DigestUpdate(ctx.get(), buffer.data(), static_cast<std::size_t>(in.gcount()));
-    size += static_cast<std::uint64_t>(in.gcount());
-  }
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  EVP_DigestFinal_ex(ctx.get(), digest, &length);
-  std::string hex;
-  for (unsigned i = 0; i < length; ++i) hex += fmt::format("{:02x}", digest[i]);
-  return hex;
-}
-
-// The machine a binary is built for, as `uname -m` names it, from its ELF header ("" if it is
-// not an ELF file this knows).
-std::string elf_machine(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  unsigned char header[20] = {};
-  if (!in.read(reinterpret_cast<char*>(header), sizeof header) || header[0] != 0x7f ||
-      header[1] != 'E' || header[2] != 'L' || header[3] != 'F')
-    return "";
-  const bool little = header[5] == 1;
-  const unsigned machine = little ? header[18] | (header[19] << 8) : (header[18] << 8) | header[19];
-  switch (machine) {
-    case 62:
-      return "x86_64";
-    case 183:
-      return "aarch64";
-    case 3:
-      return "i686";
-    case 40:
-      return "armv7l";
-    case 243:
-      return "riscv64";
-    case 21:
-      return "ppc64le";
-    case 22:
-      return "s390x";
-    default:
-      return fmt::format("elf-machine-{}", machine);
-  }
-}
-
-std::string percent_encode(std::string_view s) {
-  std::string out;
-  for (const unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~')
-      out += static_cast<char>(c);
-    else
-      out += fmt::format("%{:02X}", c);
-  }
-  return out;
-}
-
-// The URL workers connect with, password included (it goes only into their 0600 config).
-Result<std::string> worker_redis_url(const queue::RedisUrl& url) {
-  std::string auth;
-  if (!url.password.empty() || !url.user.empty())
-    auth = percent_encode(url.user) +
-           (url.password.empty() ? "" : ":" + percent_encode(url.password)) + "@";
-  if (!url.socket.empty()) {
-    if (!auth.empty())
-      return fail(
-          "a Redis reached by unix socket with a password cannot be handed to workers; use "
-          "redis://");
-    return fmt::format("unix://{}?db={}", url.socket, url.db);
-  }
-  const std::string host =
-      url.host.find(':') != std::string::npos ? "[" + url.host + "]" : url.host;
-  return fmt::format("redis://{}{}:{}/{}", auth, host, url.port, url.db);
 }
 
 // Waits until every expected worker heartbeats with the expected pid, or the time is up.
@@ -210,18 +131,12 @@ int run_deploy(const DeployOptions& options) {
         "crawlctl deploy: no crawlworker found beside crawlctl; name it with --worker-binary\n");
     return k_exit_usage;
   }
-  auto sha = sha256_file(release.binary_path, release.binary_size);
-  if (!sha) {
-    fmt::print(stderr, "crawlctl deploy: --worker-binary: {}\n", sha.error().message);
+  auto described = deploy::describe_release(release.binary_path);
+  if (!described) {
+    fmt::print(stderr, "crawlctl deploy: --worker-binary: {}\n", described.error().message);
     return k_exit_usage;
   }
-  release.binary_sha256 = *sha;
-  release.os = "Linux";  // what crawlworker is written for
-  release.arch = elf_machine(release.binary_path);
-  if (release.arch.empty()) {
-    fmt::print(stderr, "crawlctl deploy: {} is not an ELF executable\n", release.binary_path);
-    return k_exit_usage;
-  }
+  release = std::move(*described);
 
   const auto& redis_settings = fleet->inventory.redis;
   auto target = queue::redis_target(options.redis, redis_settings.url, redis_settings.password_file,
@@ -230,7 +145,7 @@ int run_deploy(const DeployOptions& options) {
     fmt::print(stderr, "crawlctl deploy: {}\n", target.error().message);
     return k_exit_usage;
   }
-  auto url = worker_redis_url(*target);
+  auto url = queue::format_redis_url(*target);
   if (!url) {
     fmt::print(stderr, "crawlctl deploy: {}\n", url.error().message);
     return k_exit_usage;

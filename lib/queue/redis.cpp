@@ -1,8 +1,10 @@
 #include "queue/redis.hpp"
 
+#include <cctype>
 #include <charconv>
 #include <unordered_map>
 
+#include <fmt/format.h>
 #include <hiredis/hiredis.h>
 #include <sys/time.h>
 
@@ -28,6 +30,17 @@ std::string percent_decode(std::string_view s) {
     } else {
       out += s[i];
     }
+  }
+  return out;
+}
+
+std::string percent_encode(std::string_view s) {
+  std::string out;
+  for (const unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~')
+      out += static_cast<char>(c);
+    else
+      out += fmt::format("%{:02X}", c);
   }
   return out;
 }
@@ -132,6 +145,23 @@ Result<RedisUrl> parse_redis_url(std::string_view text) {
                                             : u.user + (u.password.empty() ? "" : ":***") + "@") +
       std::string(rest) + "/" + std::to_string(u.db);
   return u;
+}
+
+Result<std::string> format_redis_url(const RedisUrl& url) {
+  std::string auth;
+  if (!url.password.empty() || !url.user.empty())
+    auth = percent_encode(url.user) +
+           (url.password.empty() ? "" : ":" + percent_encode(url.password)) + "@";
+  if (!url.socket.empty()) {
+    if (!auth.empty())
+      return fail(ErrorKind::invalid,
+                  "a Redis reached by unix socket with a password cannot be written as a URL; use "
+                  "redis://");
+    return fmt::format("unix://{}?db={}", url.socket, url.db);
+  }
+  const std::string host =
+      url.host.find(':') != std::string::npos ? "[" + url.host + "]" : url.host;
+  return fmt::format("redis://{}{}:{}/{}", auth, host, url.port, url.db);
 }
 
 struct Redis::Impl {

@@ -24,6 +24,10 @@ struct RedisUrl {
 };
 
 Result<RedisUrl> parse_redis_url(std::string_view url);
+// The URL back, password included (it goes only into the workers' 0600 config), so that
+// parse_redis_url reads the same. Fails for a unix socket with a password, which the unix://
+// form cannot carry.
+Result<std::string> format_redis_url(const RedisUrl& url);
 
 struct Reply {
   enum class Type { nil, integer, string, status, error, array } type = Type::nil;

@@ -126,6 +126,29 @@ TEST(Heartbeat, FieldsRoundTripAndAFieldOutOfFormReadsAsItsDefault) {
   EXPECT_EQ(odd.failed, 5u) << "the other fields stand";
 }
 
+TEST(RedisUrl, WrittenAsParsed) {
+  for (const char* text :
+       {"redis://10.0.0.5:6380/2", "redis://:s3cret/with@slash@h/1",
+        "redis://user:p%40ss@[::1]:7000", "redis://user@h:1/0", "unix:///run/redis.sock?db=3"}) {
+    auto u = parse_redis_url(text);
+    ASSERT_TRUE(u) << text;
+    auto written = format_redis_url(*u);
+    ASSERT_TRUE(written) << text;
+    auto back = parse_redis_url(*written);
+    ASSERT_TRUE(back) << *written;
+    EXPECT_EQ(back->host, u->host) << *written;
+    EXPECT_EQ(back->port, u->port) << *written;
+    EXPECT_EQ(back->socket, u->socket) << *written;
+    EXPECT_EQ(back->db, u->db) << *written;
+    EXPECT_EQ(back->user, u->user) << *written;
+    EXPECT_EQ(back->password, u->password) << *written;
+  }
+  RedisUrl socket_with_password;
+  socket_with_password.socket = "/run/redis.sock";
+  socket_with_password.password = "pw";
+  EXPECT_FALSE(format_redis_url(socket_with_password));
+}
+
 TEST(RedisUrl, Forms) {
   auto u = parse_redis_url("redis://10.0.0.5:6380/2");
   ASSERT_TRUE(u);

@@ -1,0 +1,24 @@
+#pragma once
+// What a deploy ships, described from the binary itself: its sha256 and size, and the machine
+// its ELF header says it is built for. (The rest of lib/deploy is pure; this reads the file.)
+
+#include <cstdint>
+#include <string>
+
+#include "core/result.hpp"
+#include "deploy/plan.hpp"
+
+namespace crawl::deploy {
+
+// The release of the crawlworker at `binary_path`, without its config: os Linux (what
+// crawlworker is written for), arch from the ELF header. Fails, naming the file, when it cannot
+// be read or is not an ELF executable.
+Result<Release> describe_release(const std::string& binary_path);
+
+// sha256 (lower-case hex) and size of a file's bytes.
+Result<std::string> sha256_file(const std::string& path, std::uint64_t& size);
+
+// The machine an ELF binary is built for, as `uname -m` names it; "" if it is not an ELF file.
+std::string elf_machine(const std::string& path);
+
+}  // namespace crawl::deploy
