@@ -12,11 +12,12 @@ constexpr long long k_site_ttl_ms = 86'400'000;  // as lua/prelude.lua: an idle 
 
 }  // namespace
 
-Result<std::optional<std::string>> Sites::robots(const std::string& origin) {
-  auto r = m_redis.command({"GET", m_keys.robots(origin)});
+Result<std::optional<Sites::CachedRobots>> Sites::robots(const std::string& origin) {
+  auto r = m_redis.pipeline({{"GET", m_keys.robots(origin)}, {"PTTL", m_keys.robots(origin)}});
   if (!r) return fail(r.error());
-  if (r->type != Reply::Type::string) return std::optional<std::string>();
-  return std::optional<std::string>(r->str);
+  if ((*r)[0].type != Reply::Type::string) return std::optional<CachedRobots>();
+  return std::optional<CachedRobots>(CachedRobots{
+      (*r)[0].str, std::chrono::milliseconds((*r)[1].integer < 0 ? -1 : (*r)[1].integer)});
 }
 
 Result<void> Sites::store_robots(const std::string& origin, const std::string& serialized,

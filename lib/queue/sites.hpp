@@ -34,7 +34,14 @@ class Sites {
  public:
   Sites(Redis& redis, const Keys& keys) : m_redis(redis), m_keys(keys) {}
 
-  Result<std::optional<std::string>> robots(const std::string& origin);
+  // The fleet's copy of a site's rules (serialized) and how long it still stands (-1 ms: no
+  // expiry), so a worker holds a short one (an unreachable robots.txt, kept for the site's
+  // back-off) no longer than the fleet does.
+  struct CachedRobots {
+    std::string text;
+    std::chrono::milliseconds ttl{-1};
+  };
+  Result<std::optional<CachedRobots>> robots(const std::string& origin);
   // Caches the rules for `ttl` and frees the fetch lock.
   Result<void> store_robots(const std::string& origin, const std::string& serialized,
                             std::chrono::milliseconds ttl);

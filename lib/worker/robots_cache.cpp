@@ -54,9 +54,12 @@ void RobotsCache::check(const std::string& origin, Origin& o, queue::Queue* queu
   if (queue == nullptr) return;
   auto cached = queue->sites().robots(origin);
   if (cached && *cached)
-    if (auto robots = policy::Robots::deserialize(**cached)) {
+    if (auto robots = policy::Robots::deserialize((*cached)->text)) {
+      // Trusted here as long as the fleet's copy stands, at most k_local_ms: a short copy (an
+      // unreachable robots.txt, for the site's back-off) is asked for again when it lapses.
+      const std::int64_t ttl = (*cached)->ttl.count();
       o.robots = std::move(*robots);
-      o.expires_ms = now_ms + k_local_ms;
+      o.expires_ms = now_ms + (ttl >= 0 ? std::min<std::int64_t>(k_local_ms, ttl) : k_local_ms);
       return;
     }
   auto locked = queue->sites().lock_robots(origin, k_lock);

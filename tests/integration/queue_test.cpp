@@ -754,7 +754,11 @@ TEST_F(QueueTest, RobotsCacheAndLock) {
   EXPECT_TRUE(*sites.lock_robots("http://example.org", milliseconds(5000)));
   EXPECT_FALSE(*sites.lock_robots("http://example.org", milliseconds(5000)));
   ASSERT_TRUE(sites.store_robots("http://example.org", "N /private/\n", milliseconds(60000)));
-  EXPECT_EQ(**sites.robots("http://example.org"), "N /private/\n");
+  auto copy = sites.robots("http://example.org");
+  ASSERT_TRUE(copy && *copy);
+  EXPECT_EQ((*copy)->text, "N /private/\n");
+  EXPECT_GT((*copy)->ttl, milliseconds(50000)) << "how long it still stands";
+  EXPECT_LE((*copy)->ttl, milliseconds(60000));
   EXPECT_TRUE(*sites.lock_robots("http://example.org", milliseconds(5000)))
       << "the lock goes with the copy stored";
 }
