@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 format=$(command -v clang-format-14 || command -v clang-format || true)
 [[ -n $format ]] || { echo "check-format: clang-format is not installed (run scripts/install-deps.sh)" >&2; exit 1; }
-mapfile -t files < <(git ls-files '*.cpp' '*.hpp')
+mapfile -t files < <(git ls-files --cached --others --exclude-standard '*.cpp' '*.hpp')  # new files too
 if [[ "${1:-}" == --fix ]]; then
   "$format" -i "${files[@]}"
   exit 0
