@@ -65,7 +65,8 @@ Result<Release> describe_release(const std::string& binary_path) {
   release.binary_sha256 = *sha;
   release.os = "Linux";  // what crawlworker is written for
   release.arch = elf_machine(binary_path);
-  if (release.arch.empty()) return fail(ErrorKind::invalid, "{} is not an ELF executable", binary_path);
+  if (release.arch.empty())
+    return fail(ErrorKind::invalid, "{} is not an ELF executable", binary_path);
   return release;
 }
 

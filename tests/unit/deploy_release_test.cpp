@@ -1,13 +1,12 @@
 // A release described from its binary: the sha256 and size of its bytes, the machine its ELF
 // header names, and a file that is not an executable refused by name.
 
-#include <sys/utsname.h>
-#include <unistd.h>
-
 #include <filesystem>
 #include <fstream>
 
 #include <gtest/gtest.h>
+#include <sys/utsname.h>
+#include <unistd.h>
 
 #include "deploy/release.hpp"
 
@@ -15,8 +14,8 @@ namespace crawl::deploy {
 namespace {
 
 std::string temp_file(const std::string& name, const std::string& bytes) {
-  const auto path = std::filesystem::temp_directory_path() /
-                    (name + "." + std::to_string(::getpid()));
+  const auto path =
+      std::filesystem::temp_directory_path() / (name + "." + std::to_string(::getpid()));
   std::ofstream(path, std::ios::binary) << bytes;
   return path.string();
 }
@@ -26,7 +25,8 @@ TEST(Release, ShaAndSizeOfTheBytes) {
   std::uint64_t size = 0;
   auto sha = sha256_file(path, size);
   ASSERT_TRUE(sha);
-  EXPECT_EQ(*sha, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");  // FIPS 180-2
+  EXPECT_EQ(*sha,
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");  // FIPS 180-2
   EXPECT_EQ(size, 3u);
   std::filesystem::remove(path);
 }
