@@ -85,9 +85,12 @@ class FakeRemote : public Remote {
 struct FakeFleet {
   std::map<std::string, FakeHost> hosts;
   std::mutex lock;
+  // Called from the pool's threads: the map is changed under the lock.
   RemoteFactory factory() {
-    return
-        [this](const config::Host& h) { return std::make_unique<FakeRemote>(hosts[h.name], lock); };
+    return [this](const config::Host& h) {
+      std::lock_guard l(lock);
+      return std::make_unique<FakeRemote>(hosts[h.name], lock);
+    };
   }
 };
 
