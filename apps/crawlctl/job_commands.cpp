@@ -16,7 +16,6 @@
 namespace crawl::ctl {
 
 using status::eta_seconds;
-using status::human_duration;
 using status::job_state;
 
 namespace {

@@ -19,8 +19,6 @@
 
 namespace crawl::ctl {
 
-using status::human_bytes;
-
 namespace {
 
 // What --format summary adds up over a job's records.

@@ -2,7 +2,8 @@
 // heartbeats; dead ones flagged and their leases returned) and, with --hosts, what every host
 // says of each worker's process and log. --watch refreshes; --json is for scripts.
 
-#include <memory>
+#include <algorithm>
+#include <optional>
 #include <thread>
 
 #include <fmt/chrono.h>
@@ -12,15 +13,13 @@
 
 #include "commands.hpp"
 #include "config/values.hpp"
-#include "deploy/plan.hpp"
 #include "fleet.hpp"
 #include "redis_options.hpp"
-#include "status/text.hpp"
+#include "status/snapshot.hpp"
 #include "status/view.hpp"
 
 namespace crawl::ctl {
 
-using status::HostView;
 using status::judge;
 using status::k_exit_jobs_failed;
 using status::k_exit_workers_missing;
@@ -44,102 +43,6 @@ struct StatusOptions {
   int fanout = 64;
 };
 
-// Asks every selected host, over SSH, which worker processes run there (one exec per host).
-class HostsProbe {
- public:
-  HostsProbe(Fleet fleet, const StatusOptions& o)
-      : m_fleet(std::move(fleet)), m_deadline(o.deadline) {
-    m_context.ssh_config = o.ssh_config;
-    load_keys(m_fleet.hosts, m_context.keys);
-  }
-
-  std::vector<HostView> probe() {
-    fanout::PoolOptions pool = m_fleet.pool;
-    pool.deadline = fanout::Clock::now() + *config::parse_duration(m_deadline);
-    std::vector<deploy::Inspection> found(m_fleet.hosts.size());
-    auto reports = fanout::run(
-        m_fleet.hosts, ssh::remote_factory(m_context),
-        [&](fanout::Remote& remote, const config::Host& host,
-            const auto&) -> fanout::Expected<fanout::TaskResult> {
-          const deploy::Step step = deploy::inspect_step(host);
-          auto r =
-              remote.exec(step.command, "",
-                          std::min(pool.deadline, fanout::Clock::now() + host.command_timeout));
-          if (!r) return tl::unexpected(r.error());
-          if (r->status != 0)
-            return fanout::failure(fanout::Outcome::step_failed, "inspect",
-                                   fmt::format("exit status {}: {}", r->status, r->err));
-          auto parsed = deploy::parse_inspection(r->out);
-          if (!parsed)
-            return fanout::failure(fanout::Outcome::step_failed, "inspect", parsed.error().message);
-          const std::size_t i = static_cast<std::size_t>(&host - m_fleet.hosts.data());
-          found[i] = std::move(*parsed);
-          return fanout::TaskResult{};
-        },
-        pool, nullptr);
-    std::vector<HostView> out;
-    for (const auto& r : reports) {
-      HostView h;
-      h.name = m_fleet.hosts[r.host].name;
-      h.expected = m_fleet.hosts[r.host].workers;
-      h.outcome = r.outcome;
-      h.message = r.outcome == fanout::Outcome::ok ? "" : r.failure.message;
-      h.inspection = std::move(found[r.host]);
-      out.push_back(std::move(h));
-    }
-    return out;
-  }
-
- private:
-  Fleet m_fleet;
-  std::string m_deadline;
-  ssh::Context m_context;
-};
-
-Result<Snapshot> take_snapshot(queue::Queue& queue, const StatusOptions& o, HostsProbe* hosts) {
-  Snapshot s;
-  std::vector<std::string> ids{o.job};
-  if (o.job.empty()) {
-    auto all = queue.jobs().ids();
-    if (!all) return fail(all.error());
-    ids = *all;
-    if (!o.all && ids.size() > static_cast<std::size_t>(o.last))
-      ids.erase(ids.begin(), ids.end() - o.last);
-  }
-  auto jobs = queue.jobs().jobs(ids);
-  if (!jobs) return fail(jobs.error());
-  s.jobs = std::move(*jobs);
-  if (o.sites > 0) {
-    auto sites = queue.sites().busiest(o.job, static_cast<std::size_t>(o.sites));
-    if (!sites) return fail(sites.error());
-    s.sites = std::move(*sites);
-    s.with_sites = true;
-  }
-  auto dead = queue.frontier().dead_letters();
-  if (!dead) return fail(dead.error());
-  s.dead_letters = *dead;
-  if (o.forget_dead)
-    if (auto n = queue.fleet().forget_dead(); !n) return fail(n.error());
-  auto workers = queue.fleet().workers(&s.at_ms);
-  if (!workers) return fail(workers.error());
-  s.workers = std::move(*workers);
-  // A worker silent past its TTL is dead: its leases go back now, not at the next sweep.
-  for (auto& w : s.workers)
-    if (w.liveness == queue::WorkerInfo::Liveness::expired) {
-      auto n = queue.frontier().reap(w.id, queue::Reap::if_dead);
-      if (!n) return fail(n.error());
-      if (*n >= 0) {
-        w.liveness = queue::WorkerInfo::Liveness::dead;
-        s.returned[w.id] = *n;
-      }
-    }
-  if (hosts) {
-    s.hosts = hosts->probe();
-    s.with_hosts = true;
-  }
-  return s;
-}
-
 int exit_code(const Verdict& v) {
   return (v.workers_missing ? k_exit_workers_missing : 0) |
          (v.jobs_failed ? k_exit_jobs_failed : 0);
@@ -161,17 +64,30 @@ int run_status(const StatusOptions& o) {
                o.sites < 0 ? "must be a count" : "needs a job id");
     return k_exit_usage;
   }
-  std::unique_ptr<HostsProbe> hosts;
+  status::HostsProbe hosts;
+  ssh::Context context;
+  std::optional<Fleet> fleet;
   if (o.hosts) {
     FleetOptions fo;
     fo.hosts_file = o.redis.hosts_file;
     fo.limit = o.limit;
     fo.fanout = o.fanout;
-    fo.deadline = "1000h";
-    auto fleet = load_fleet(fo, "status");
+    fleet = load_fleet(fo, "status");
     if (!fleet) return k_exit_usage;
-    hosts = std::make_unique<HostsProbe>(std::move(*fleet), o);
+    context.ssh_config = o.ssh_config;
+    load_keys(fleet->hosts, context.keys);
+    hosts = [&, each = *config::parse_duration(o.deadline)] {
+      fanout::PoolOptions pool = fleet->pool;
+      pool.deadline = fanout::Clock::now() + each;
+      return status::probe_hosts(fleet->hosts, ssh::remote_factory(context), pool);
+    };
   }
+  status::SnapshotRequest request;
+  request.job = o.job;
+  request.last = static_cast<std::size_t>(std::max(o.last, 0));
+  request.all = o.all;
+  request.sites = static_cast<std::size_t>(o.sites);
+  request.forget_dead = o.forget_dead;
   const bool tty = isatty(STDOUT_FILENO) == 1;
   const auto* interrupted = o.watch ? interrupt_flag() : nullptr;
   std::optional<queue::Queue> queue;
@@ -187,7 +103,7 @@ int run_status(const StatusOptions& o) {
         error = q.error().message;
     }
     if (queue) {
-      auto snapshot = take_snapshot(*queue, o, hosts.get());
+      auto snapshot = status::take_snapshot(*queue, request, hosts);
       if (!snapshot) {
         error = snapshot.error().message;
         // A missing job is bad input; a broken connection is tried again when watching.

@@ -27,8 +27,6 @@
 
 namespace crawl::ctl {
 
-using status::escape_control;
-
 namespace {
 
 struct SubmitOptions {

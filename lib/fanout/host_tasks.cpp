@@ -191,4 +191,15 @@ Expected<TaskResult> stop_host(Remote& remote, const config::Host& host,
   return result;
 }
 
+Expected<deploy::Inspection> inspect_host(Remote& remote, const config::Host& host,
+                                          Clock::time_point deadline) {
+  const auto step = deploy::inspect_step(host);
+  auto ran = run_step(remote, host, step, deadline);
+  if (!ran) return tl::unexpected(ran.error());
+  if (ran->status != 0) return step_failed(step, *ran);
+  auto parsed = deploy::parse_inspection(ran->out);
+  if (!parsed) return failure(Outcome::step_failed, step.name, parsed.error().message);
+  return std::move(*parsed);
+}
+
 }  // namespace crawl::fanout

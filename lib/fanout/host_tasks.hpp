@@ -1,6 +1,7 @@
 #pragma once
-// The per-host tasks of `crawlctl deploy` and `crawlctl stop`: deploy's plan (lib/deploy) run
-// step by step over a Remote, each step under the host's command_timeout and the run's deadline.
+// The per-host tasks of `crawlctl deploy`, `crawlctl stop` and `status --hosts`: deploy's steps
+// (lib/deploy) run over a Remote, each under the host's command_timeout and the run's deadline.
+// (`crawlctl logs` has its own, in logs_task.hpp.)
 
 #include <functional>
 #include <string>
@@ -41,5 +42,9 @@ Expected<TaskResult> deploy_host(Remote& remote, const config::Host& host, const
 Expected<TaskResult> stop_host(Remote& remote, const config::Host& host,
                                std::chrono::milliseconds grace, Clock::time_point deadline,
                                const std::function<void(std::string_view)>& state);
+
+// Asks the host which worker processes run there and what their logs hold (one exec).
+Expected<deploy::Inspection> inspect_host(Remote& remote, const config::Host& host,
+                                          Clock::time_point deadline);
 
 }  // namespace crawl::fanout

@@ -1,8 +1,11 @@
 #pragma once
+// Text tables for the terminal.
 
 #include <cstdio>
 #include <string>
 #include <vector>
+
+#include "core/text.hpp"
 
 namespace crawl::status {
 
@@ -18,11 +21,5 @@ class Table {
  private:
   std::vector<std::vector<std::string>> m_rows;
 };
-
-std::string escape_control(const std::string& text);
-
-// "950 B", "1.2 MB"; "4.2s", "38s", "3m07s", "2h05m", "3d04h".
-std::string human_bytes(double bytes);
-std::string human_duration(double seconds);
 
 }  // namespace crawl::status
