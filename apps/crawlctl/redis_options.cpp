@@ -25,13 +25,16 @@ void add_redis_options(CLI::App* app, RedisOptions& options) {
       "Hosts file whose redis: section to use (default: $CRAWL_HOSTS or ./hosts.yaml, if present)");
 }
 
+Result<config::Inventory> hosts_file_settings(const RedisOptions& options) {
+  if (!options.hosts_file_given && !std::filesystem::exists(options.hosts_file))
+    return config::Inventory{};
+  return config::load_inventory(options.hosts_file);
+}
+
 Result<queue::Queue> open_queue(const RedisOptions& options) {
-  config::RedisSettings file;
-  if (options.hosts_file_given || std::filesystem::exists(options.hosts_file)) {
-    auto inventory = config::load_inventory(options.hosts_file);
-    if (!inventory) return fail(inventory.error());
-    file = inventory->redis;
-  }
+  auto inventory = hosts_file_settings(options);
+  if (!inventory) return fail(inventory.error());
+  const config::RedisSettings& file = inventory->redis;
   // A password on the command line is visible to every user of this machine (ps): said once,
   // as the worker refuses one outright.
   static bool warned = false;

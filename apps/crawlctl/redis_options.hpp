@@ -5,6 +5,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "config/inventory.hpp"
 #include "core/result.hpp"
 #include "queue/queue.hpp"
 
@@ -17,6 +18,10 @@ struct RedisOptions {
 };
 
 void add_redis_options(CLI::App* app, RedisOptions& options);
+
+// The hosts file's settings (its redis: and job: sections): none when no -H was given and the
+// default file does not exist.
+Result<config::Inventory> hosts_file_settings(const RedisOptions& options);
 
 // Connects as DESIGN.md section 1 says: --redis, $CRAWL_REDIS_URL, the hosts file, default.
 Result<queue::Queue> open_queue(const RedisOptions& options);

@@ -126,4 +126,17 @@ std::string check_address(std::string_view address) {
   return {};
 }
 
+std::string check_redis_url(std::string_view url) {
+  if (url.starts_with("rediss://"))
+    return "TLS (rediss://) is not supported; reach Redis over a private network, a VPN or a "
+           "tunnel";
+  if (!url.starts_with("redis://") && !url.starts_with("unix://"))
+    return "it must start with redis:// or unix://";
+  return {};
+}
+
+std::string check_key_prefix(std::string_view prefix) {
+  return prefix.find(' ') == std::string_view::npos ? "" : "it must not contain spaces";
+}
+
 }  // namespace crawl::config

@@ -26,4 +26,8 @@ Result<std::uint64_t> parse_size(std::string_view text);
 std::string check_user_name(std::string_view user);
 std::string check_address(std::string_view address);
 
+// redis.url: redis://... or unix://... (TLS is not supported); redis.key_prefix: no spaces.
+std::string check_redis_url(std::string_view url);
+std::string check_key_prefix(std::string_view prefix);
+
 }  // namespace crawl::config
