@@ -8,6 +8,7 @@
 
 #include "commands.hpp"
 #include "config/inventory.hpp"
+#include "config/schema.hpp"
 #include "config/select.hpp"
 #include "core/file.hpp"
 #include "core/redact.hpp"
@@ -25,52 +26,39 @@ struct HostsOptions {
   bool json = false;
 };
 
+// A setting as `hosts --json` shows it: numbers as numbers (durations in ms), a choice by name,
+// a Redis URL with its password hidden.
+nlohmann::ordered_json json_value(const config::Rule& rule, const config::Value& value) {
+  if (const auto* labels = std::get_if<config::Labels>(&value)) return *labels;
+  if (const auto* text = std::get_if<std::string>(&value))
+    return rule.kind == config::Rule::Kind::redis_url ? redact_password(*text) : *text;
+  const std::int64_t n = std::get<std::int64_t>(value);
+  if (rule.kind == config::Rule::Kind::choice) return rule.choices.at(static_cast<std::size_t>(n));
+  return n;
+}
+
+template <class S>
+nlohmann::ordered_json section_json(const S& settings,
+                                    const std::vector<config::Field<S>>& fields) {
+  nlohmann::ordered_json out = nlohmann::ordered_json::object();
+  for (const auto& field : fields) {
+    const auto value = config::value_of(settings, field);
+    out[std::string(field.json)] = value ? json_value(field.rule, *value) : nullptr;
+  }
+  return out;
+}
+
 nlohmann::ordered_json host_json(const config::Host& h) {
-  return {{"name", h.name},
-          {"address", h.address},
-          {"port", h.port},
-          {"user", h.user},
-          {"workers", h.workers},
-          {"remote_dir", h.remote_dir},
-          {"group", h.group},
-          {"labels", h.labels},
-          {"transport", config::to_string(h.transport)},
-          {"host_key_checking", config::to_string(h.host_key_checking)},
-          {"identity_file", h.identity_file},
-          {"password_env", h.password_env},
-          {"password_file", h.password_file},
-          {"install_command", h.install_command},
-          {"known_hosts", h.known_hosts},
-          {"connect_timeout_ms", h.connect_timeout.count()},
-          {"command_timeout_ms", h.command_timeout.count()},
-          {"line", h.line}};
+  nlohmann::ordered_json out = {{"name", h.name}, {"address", h.address}, {"group", h.group}};
+  out.update(section_json(h, config::host_fields()));
+  out["line"] = h.line;
+  return out;
 }
 
 nlohmann::ordered_json settings_json(const config::Inventory& inv) {
-  const auto& w = inv.worker;
-  return {{"redis",
-           {{"url", redact_password(inv.redis.url)},
-            {"password_env", inv.redis.password_env},
-            {"password_file", inv.redis.password_file},
-            {"key_prefix", inv.redis.key_prefix}}},
-          {"worker",
-           {{"concurrency", w.concurrency},
-            {"parse_threads", w.parse_threads},
-            {"user_agent", w.user_agent},
-            {"robots_agent", w.robots_agent},
-            {"max_body_bytes", w.max_body_bytes},
-            {"body_memory_bytes", w.body_memory},
-            {"connect_timeout_ms", w.connect_timeout.count()},
-            {"timeout_ms", w.timeout.count()},
-            {"low_speed_bytes", w.low_speed_bytes},
-            {"low_speed_time_ms", w.low_speed_time.count()},
-            {"max_redirects", w.max_redirects},
-            {"heartbeat_interval_ms", w.heartbeat_interval.count()},
-            {"heartbeat_ttl_ms", w.heartbeat_ttl.count()},
-            {"log_max_bytes", w.log_max_bytes},
-            {"log_keep", w.log_keep},
-            {"log_level", w.log_debug ? "debug" : "info"},
-            {"stats_interval_ms", w.stats_interval.count()}}}};
+  return {{"redis", section_json(inv.redis, config::redis_fields())},
+          {"worker", section_json(inv.worker, config::worker_fields())},
+          {"job", section_json(inv.job, config::job_fields())}};
 }
 
 std::string labels_text(const config::Host& h) {

@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "config/host_range.hpp"
+#include "config/schema.hpp"
 #include "config/values.hpp"
 #include "config/yaml_tree.hpp"
 #include "core/file.hpp"
@@ -42,59 +43,32 @@ using Keys = std::vector<std::string_view>;
 
 constexpr std::size_t k_max_errors = 20;
 constexpr std::size_t k_max_value_bytes = 64u << 10;  // any one value
-constexpr std::size_t k_max_agent_bytes = 512;        // user_agent, robots_agent: a request header
 
-// The settings a host can take, each either written at some level or not. A host's settings
-// are the defaults, then its group's, then its own.
+// The settings written at one level (defaults, a group, a host), in the order written. A host's
+// settings are the defaults, then its group's, then its own.
 struct HostSettings {
-  std::optional<int> port, workers;
-  std::optional<std::string> user, identity_file, password_env, password_file, remote_dir,
-      install_command, known_hosts;
-  std::optional<Transport> transport;
-  std::optional<HostKeyPolicy> host_key_checking;
-  std::optional<std::chrono::milliseconds> connect_timeout, command_timeout;
-  std::map<std::string, std::string> labels;
+  std::vector<std::pair<const Field<Host>*, Value>> values;
 
   void apply_to(Host& host) const {
-    if (port) host.port = *port;
-    if (workers) host.workers = *workers;
-    if (user) host.user = *user;
-    if (identity_file) host.identity_file = *identity_file;
-    if (password_env) host.password_env = *password_env;
-    if (password_file) host.password_file = *password_file;
-    if (remote_dir) host.remote_dir = *remote_dir;
-    if (install_command) host.install_command = *install_command;
-    if (transport) host.transport = *transport;
-    if (host_key_checking) host.host_key_checking = *host_key_checking;
-    if (known_hosts) host.known_hosts = *known_hosts;
-    if (connect_timeout) host.connect_timeout = *connect_timeout;
-    if (command_timeout) host.command_timeout = *command_timeout;
-    for (const auto& [key, value] : labels) host.labels[key] = value;
+    for (const auto& [field, value] : values) assign(host, *field, value);
   }
 };
 
 const Keys k_top_keys{"defaults", "hosts", "groups", "redis", "worker", "job"};
-const Keys k_setting_keys{"port",
-                          "user",
-                          "identity_file",
-                          "password_env",
-                          "password_file",
-                          "workers",
-                          "remote_dir",
-                          "transport",
-                          "host_key_checking",
-                          "install_command",
-                          "known_hosts",
-                          "connect_timeout",
-                          "command_timeout",
-                          "labels"};
-const Keys k_redis_keys{"url", "password_env", "password_file", "key_prefix"};
-const Keys k_job_keys{"delay", "host_concurrency", "max_crawl_delay", "max_links_per_page"};
-const Keys k_worker_keys{
-    "concurrency",        "parse_threads", "user_agent",      "robots_agent",   "max_body",
-    "connect_timeout",    "timeout",       "low_speed_bytes", "low_speed_time", "max_redirects",
-    "heartbeat_interval", "heartbeat_ttl", "log_max_size",    "log_keep",       "log_level",
-    "stats_interval",     "body_memory"};
+
+template <class S>
+Keys keys_of(const std::vector<Field<S>>& fields) {
+  Keys keys;
+  for (const auto& f : fields) keys.push_back(f.key);
+  return keys;
+}
+
+template <class S>
+const Field<S>* find_field(const std::vector<Field<S>>& fields, std::string_view key) {
+  for (const auto& f : fields)
+    if (f.key == key) return &f;
+  return nullptr;
+}
 
 Keys with(Keys keys, std::string_view extra) {
   keys.push_back(extra);
@@ -141,15 +115,15 @@ class Parser {
     for_each(root, "at top level", k_top_keys, [&](const Node& key_node, const Node& value) {
       const std::string& key = key_node.value;
       if (key == "defaults")
-        read_settings(value, "in defaults", k_setting_keys, m_defaults);
+        read_settings(value, "in defaults", keys_of(host_fields()), m_defaults);
       else if (key == "hosts")
         hosts = &value;
       else if (key == "groups")
         groups = &value;
       else if (key == "redis")
-        read_redis(value);
+        read_section(value, "in redis", redis_fields(), m_inventory.redis);
       else if (key == "job")
-        read_job(value);
+        read_section(value, "in job", job_fields(), m_inventory.job);
       else
         read_worker(value);
     });
@@ -328,43 +302,78 @@ class Parser {
 
   // --- sections ---
 
+  // The value of `key` as its rule says, or nullopt (and an error) when it breaks the rule.
+  std::optional<Value> read(const Node& value, std::string_view key, const Rule& rule) {
+    using K = Rule::Kind;
+    auto number = [](const auto& v) -> std::optional<Value> {
+      if (!v) return std::nullopt;
+      if constexpr (std::is_same_v<std::decay_t<decltype(*v)>, std::chrono::milliseconds>)
+        return Value(static_cast<std::int64_t>(v->count()));
+      else
+        return Value(static_cast<std::int64_t>(*v));
+    };
+    auto string = [](std::optional<std::string> v) -> std::optional<Value> {
+      if (!v) return std::nullopt;
+      return Value(std::move(*v));
+    };
+    switch (rule.kind) {
+      case K::integer:
+        return number(
+            integer(value, key, static_cast<long>(rule.low), static_cast<long>(rule.high)));
+      case K::size:
+        return number(size(value, key, static_cast<std::uint64_t>(rule.low)));
+      case K::duration:
+        return number(duration(value, key, std::chrono::milliseconds(rule.low)));
+      case K::text:
+        return string(rule.check ? checked(value, key, rule.check) : text(value, key));
+      case K::line:
+      case K::redis_url: {
+        auto line = single_line(value, key, rule.max_bytes ? rule.max_bytes : k_max_value_bytes);
+        if (!line || !rule.check) return string(std::move(line));
+        if (const std::string problem = rule.check(*line); !problem.empty()) {
+          error(value, "'{}' value '{}': {}", key, printable(*line), problem);
+          return std::nullopt;
+        }
+        return string(std::move(line));
+      }
+      case K::env_name:
+        return string(env_name(value, key));
+      case K::choice: {
+        std::vector<std::pair<std::string_view, std::int64_t>> choices;
+        for (std::size_t i = 0; i < rule.choices.size(); ++i)
+          choices.emplace_back(rule.choices[i], static_cast<std::int64_t>(i));
+        return number(choice<std::int64_t>(value, key, choices));
+      }
+      case K::labels: {
+        Labels labels;
+        read_labels(value, labels);
+        return Value(std::move(labels));
+      }
+    }
+    return std::nullopt;
+  }
+
+  // A section whose keys are all settings of `fields`, set on `out`; calls `seen` with each
+  // key's value node.
+  template <class S>
+  void read_section(const Node& map, std::string_view where, const std::vector<Field<S>>& fields,
+                    S& out,
+                    const std::function<void(const std::string&, const Node&)>& seen = nullptr) {
+    for_each(map, where, keys_of(fields), [&](const Node& key_node, const Node& value) {
+      const Field<S>& field = *find_field(fields, key_node.value);
+      if (auto v = read(value, field.key, field.rule)) assign(out, field, *v);
+      if (seen) seen(key_node.value, value);
+    });
+  }
+
   void read_settings(const Node& map, std::string_view where, const Keys& keys, HostSettings& out,
                      const std::function<void(const Node&, const Node&)>& other = nullptr) {
     for_each(map, where, keys, [&](const Node& key_node, const Node& value) {
-      const std::string& key = key_node.value;
-      if (key == "port")
-        out.port = integer(value, key, 1, 65535);
-      else if (key == "workers")
-        out.workers = integer(value, key, 0, 1024);
-      else if (key == "user")
-        out.user = checked(value, key, check_user_name);
-      else if (key == "identity_file")
-        out.identity_file = text(value, key);
-      else if (key == "password_env")
-        out.password_env = env_name(value, key);
-      else if (key == "password_file")
-        out.password_file = text(value, key);
-      else if (key == "remote_dir")
-        out.remote_dir = text(value, key);
-      else if (key == "install_command")
-        out.install_command = text(value, key);
-      else if (key == "known_hosts")
-        out.known_hosts = text(value, key);
-      else if (key == "transport")
-        out.transport =
-            choice<Transport>(value, key, {{"ssh", Transport::ssh}, {"local", Transport::local}});
-      else if (key == "host_key_checking")
-        out.host_key_checking = choice<HostKeyPolicy>(
-            value, key,
-            {{"strict", HostKeyPolicy::strict}, {"accept-new", HostKeyPolicy::accept_new}});
-      else if (key == "connect_timeout")
-        out.connect_timeout = duration(value, key, std::chrono::milliseconds(100));
-      else if (key == "command_timeout")
-        out.command_timeout = duration(value, key, std::chrono::milliseconds(100));
-      else if (key == "labels")
-        read_labels(value, out.labels);
-      else if (other)
+      if (const auto* field = find_field(host_fields(), key_node.value)) {
+        if (auto v = read(value, field->key, field->rule)) out.values.emplace_back(field, *v);
+      } else if (other) {
         other(key_node, value);
+      }
     });
   }
 
@@ -389,7 +398,7 @@ class Parser {
       const std::size_t index = m_inventory.groups.size() - 1;
       HostSettings settings;
       const Node* hosts = nullptr;
-      read_settings(value, where, with(k_setting_keys, "hosts"), settings,
+      read_settings(value, where, with(keys_of(host_fields()), "hosts"), settings,
                     [&](const Node&, const Node& v) { hosts = &v; });
       if (hosts == nullptr) {
         error(key, "group '{}' has no 'hosts'", name);
@@ -422,8 +431,9 @@ class Parser {
       }
       HostSettings own;
       const Node* address = nullptr;
-      read_settings(value, fmt::format("in host '{}'", pattern), with(k_setting_keys, "address"),
-                    own, [&](const Node&, const Node& v) { address = &v; });
+      read_settings(value, fmt::format("in host '{}'", pattern),
+                    with(keys_of(host_fields()), "address"), own,
+                    [&](const Node&, const Node& v) { address = &v; });
       std::vector<std::string> addresses = addresses_for(address, pattern, names.size());
       for (std::size_t i = 0; i < names.size(); ++i) {
         if (!valid_name(names[i], key, "host")) return;
@@ -503,81 +513,11 @@ class Parser {
         error(*m_group_keys[i], "group '{}' has the name of a host", m_inventory.groups[i].name);
   }
 
-  void read_redis(const Node& map) {
-    RedisSettings& r = m_inventory.redis;
-    for_each(map, "in redis", k_redis_keys, [&](const Node& key_node, const Node& value) {
-      const std::string& key = key_node.value;
-      if (key == "url") {
-        auto url = single_line(value, key);
-        if (!url) return;
-        if (url->starts_with("rediss://")) {
-          error(value,
-                "'url': TLS (rediss://) is not supported; reach Redis over a "
-                "private network, a VPN or a tunnel");
-          return;
-        }
-        if (!url->starts_with("redis://") && !url->starts_with("unix://")) {
-          error(value, "'url' must start with redis:// or unix://, not '{}'", *url);
-          return;
-        }
-        r.url = *url;
-      } else if (key == "password_env") {
-        if (auto v = env_name(value, key)) r.password_env = *v;
-      } else if (key == "password_file") {
-        if (auto v = text(value, key)) r.password_file = *v;
-      } else if (auto v = single_line(value, key)) {
-        if (v->find(' ') != std::string::npos)
-          error(value, "'key_prefix' must not contain spaces");
-        else
-          r.key_prefix = *v;
-      }
-    });
-  }
-
   void read_worker(const Node& map) {
     WorkerSettings& w = m_inventory.worker;
-    using std::chrono::milliseconds;
-    auto set = [](auto& field, auto value) {
-      if (value) field = *value;
-    };
     const Node* ttl_node = nullptr;
-    for_each(map, "in worker", k_worker_keys, [&](const Node& key_node, const Node& value) {
-      const std::string& key = key_node.value;
-      if (key == "concurrency")
-        set(w.concurrency, integer(value, key, 1, 4096));
-      else if (key == "parse_threads")
-        set(w.parse_threads, integer(value, key, 0, 256));
-      else if (key == "user_agent")
-        set(w.user_agent, single_line(value, key, k_max_agent_bytes));
-      else if (key == "robots_agent")
-        set(w.robots_agent, single_line(value, key, k_max_agent_bytes));
-      else if (key == "max_body")
-        set(w.max_body_bytes, size(value, key, 1024));
-      else if (key == "body_memory")
-        set(w.body_memory, size(value, key, 1u << 20));
-      else if (key == "connect_timeout")
-        set(w.connect_timeout, duration(value, key, milliseconds(100)));
-      else if (key == "timeout")
-        set(w.timeout, duration(value, key, milliseconds(100)));
-      else if (key == "low_speed_bytes")
-        set(w.low_speed_bytes, size(value, key, 0));
-      else if (key == "low_speed_time")
-        set(w.low_speed_time, duration(value, key, milliseconds(1000)));
-      else if (key == "max_redirects")
-        set(w.max_redirects, integer(value, key, 0, 50));
-      else if (key == "heartbeat_interval")
-        set(w.heartbeat_interval, duration(value, key, milliseconds(100)));
-      else if (key == "heartbeat_ttl") {
-        set(w.heartbeat_ttl, duration(value, key, milliseconds(300)));
-        ttl_node = &value;
-      } else if (key == "log_max_size")
-        set(w.log_max_bytes, size(value, key, 4096));
-      else if (key == "log_keep")
-        set(w.log_keep, integer(value, key, 0, 100));
-      else if (key == "stats_interval")
-        set(w.stats_interval, duration(value, key, milliseconds(0)));
-      else if (auto level = choice<bool>(value, key, {{"info", false}, {"debug", true}}))
-        w.log_debug = *level;
+    read_section(map, "in worker", worker_fields(), w, [&](const std::string& key, const Node& v) {
+      if (key == "heartbeat_ttl") ttl_node = &v;
     });
     if (w.heartbeat_ttl < 2 * w.heartbeat_interval) {
       error(ttl_node != nullptr ? *ttl_node : map,
@@ -585,22 +525,6 @@ class Parser {
             "busy worker is taken for dead",
             w.heartbeat_ttl.count(), w.heartbeat_interval.count());
     }
-  }
-
-  void read_job(const Node& map) {
-    JobDefaults& j = m_inventory.job;
-    using std::chrono::milliseconds;
-    for_each(map, "in job", k_job_keys, [&](const Node& key_node, const Node& value) {
-      const std::string& key = key_node.value;
-      if (key == "delay")
-        j.delay = duration(value, key, milliseconds(0));
-      else if (key == "max_crawl_delay")
-        j.max_crawl_delay = duration(value, key, milliseconds(0));
-      else if (key == "host_concurrency")
-        j.host_concurrency = integer(value, key, 1, 1024);
-      else
-        j.max_links_per_page = integer(value, key, 0, 1'000'000);
-    });
   }
 
   std::string_view m_file;
@@ -617,12 +541,12 @@ class Parser {
 std::vector<std::string> inventory_keys() {
   std::vector<std::string> keys;
   for (auto k : k_top_keys) keys.push_back(std::string(k));
-  for (auto k : k_setting_keys) keys.push_back(fmt::format("defaults.{}", k));
+  for (const auto& f : host_fields()) keys.push_back(fmt::format("defaults.{}", f.key));
   keys.push_back("hosts.address");
   keys.push_back("groups.hosts");
-  for (auto k : k_redis_keys) keys.push_back(fmt::format("redis.{}", k));
-  for (auto k : k_worker_keys) keys.push_back(fmt::format("worker.{}", k));
-  for (auto k : k_job_keys) keys.push_back(fmt::format("job.{}", k));
+  for (const auto& f : redis_fields()) keys.push_back(fmt::format("redis.{}", f.key));
+  for (const auto& f : worker_fields()) keys.push_back(fmt::format("worker.{}", f.key));
+  for (const auto& f : job_fields()) keys.push_back(fmt::format("job.{}", f.key));
   return keys;
 }
 

@@ -47,10 +47,10 @@ struct Rule {
 using Value = std::variant<std::int64_t, std::string, Labels>;
 
 template <class S>
-using Member = std::variant<int S::*, std::uint64_t S::*, std::chrono::milliseconds S::*,
-                            std::string S::*, bool S::*, Transport S::*, HostKeyPolicy S::*,
-                            Labels S::*, std::optional<int> S::*,
-                            std::optional<std::chrono::milliseconds> S::*>;
+using Member =
+    std::variant<int S::*, std::uint64_t S::*, std::chrono::milliseconds S::*, std::string S::*,
+                 bool S::*, Transport S::*, HostKeyPolicy S::*, Labels S::*,
+                 std::optional<int> S::*, std::optional<std::chrono::milliseconds> S::*>;
 
 template <class S>
 struct Field {

@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "config/schema.hpp"
 #include "deploy/quote.hpp"
 #include "deploy/scripts.hpp"
 
@@ -26,18 +27,6 @@ std::string sh_c(std::string_view script) {
 
 std::string header(const config::Host& host) {
   return "d=" + shell_path(host.remote_dir) + "\n";
-}
-
-std::string yaml_string(std::string_view s) {
-  std::string out = "\"";
-  for (const char c : s) {
-    if (c == '"' || c == '\\') out += '\\';
-    if (c == '\n')
-      out += "\\n";
-    else
-      out += c;
-  }
-  return out + "\"";
 }
 
 // The key=value lines of a script's output; other lines (a login banner, an rc file's chatter)
@@ -65,29 +54,14 @@ bool number(std::string_view s, T& out) {
 }  // namespace
 
 std::string worker_config(const config::Inventory& inventory, std::string_view redis_url) {
-  const auto& w = inventory.worker;
   std::string out = "# Written by crawlctl deploy; it is replaced on every deploy.\n";
   out += "redis:\n";
-  out += "  url: " + yaml_string(redis_url) + "\n";
-  out += "  key_prefix: " + yaml_string(inventory.redis.key_prefix) + "\n";
+  out += "  url: " + config::yaml_quote(redis_url) + "\n";
+  out += "  key_prefix: " + config::yaml_quote(inventory.redis.key_prefix) + "\n";
   out += "worker:\n";
-  out += fmt::format("  concurrency: {}\n", w.concurrency);
-  out += fmt::format("  parse_threads: {}\n", w.parse_threads);
-  out += "  user_agent: " + yaml_string(w.user_agent) + "\n";
-  out += "  robots_agent: " + yaml_string(w.robots_agent) + "\n";
-  out += fmt::format("  max_body: {}\n", w.max_body_bytes);
-  out += fmt::format("  body_memory: {}\n", w.body_memory);
-  out += fmt::format("  connect_timeout: {}ms\n", w.connect_timeout.count());
-  out += fmt::format("  timeout: {}ms\n", w.timeout.count());
-  out += fmt::format("  low_speed_bytes: {}\n", w.low_speed_bytes);
-  out += fmt::format("  low_speed_time: {}ms\n", w.low_speed_time.count());
-  out += fmt::format("  max_redirects: {}\n", w.max_redirects);
-  out += fmt::format("  heartbeat_interval: {}ms\n", w.heartbeat_interval.count());
-  out += fmt::format("  heartbeat_ttl: {}ms\n", w.heartbeat_ttl.count());
-  out += fmt::format("  log_max_size: {}\n", w.log_max_bytes);
-  out += fmt::format("  log_keep: {}\n", w.log_keep);
-  out += fmt::format("  log_level: {}\n", w.log_debug ? "debug" : "info");
-  out += fmt::format("  stats_interval: {}ms\n", w.stats_interval.count());
+  for (const auto& field : config::worker_fields())
+    if (auto value = config::value_of(inventory.worker, field))
+      out += fmt::format("  {}: {}\n", field.key, config::yaml_value(field.rule, *value));
   return out;
 }
 

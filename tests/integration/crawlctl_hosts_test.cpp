@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "config/schema.hpp"
 #include "process.hpp"
 
 namespace crawl::testing {
@@ -99,6 +100,29 @@ TEST(CrawlctlHosts, JsonShowsEveryWorkerSetting) {
       "heartbeat_interval_ms": 1000, "heartbeat_ttl_ms": 5000, "log_max_bytes": 2097152,
       "log_keep": 4, "log_level": "debug", "stats_interval_ms": 15000})"))
       << w.dump(1);
+}
+
+// Every setting of the tables (config/schema.hpp) is shown, each under its own name, a setting not
+// written showing its default (a job option not written: null).
+TEST(CrawlctlHosts, JsonShowsEverySettingOfTheTables) {
+  TempDir dir("ctl");
+  write_text(dir / "hosts.yaml", "hosts:\n  h1: {}\n");
+  CliRun r = crawlctl({"hosts", "-H", dir / "hosts.yaml", "--json"}, dir);
+  ASSERT_EQ(r.rc, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  auto expect_all = [&](const nlohmann::json& shown, const auto& fields, const char* where) {
+    EXPECT_EQ(shown.size(), fields.size() + (std::string(where) == "hosts[0]" ? 4 : 0))
+        << shown.dump(1);
+    for (const auto& f : fields)
+      EXPECT_TRUE(shown.contains(std::string(f.json))) << where << " has no " << f.json;
+  };
+  expect_all(j["hosts"][0], config::host_fields(), "hosts[0]");  // and name, address, group, line
+  expect_all(j["redis"], config::redis_fields(), "redis");
+  expect_all(j["worker"], config::worker_fields(), "worker");
+  expect_all(j["job"], config::job_fields(), "job");
+  EXPECT_EQ(j["hosts"][0]["connect_timeout_ms"], 10000);
+  EXPECT_EQ(j["hosts"][0]["transport"], "ssh");
+  EXPECT_TRUE(j["job"]["delay_ms"].is_null());
 }
 
 TEST(CrawlctlHosts, HostileValuesComeOutVerbatimInJson) {
