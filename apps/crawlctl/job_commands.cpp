@@ -34,8 +34,8 @@ struct WaitOptions {
 };
 
 std::string summary(const queue::JobInfo& j) {
-  return fmt::format("{} done, {} failed, {} filtered", j.stat("done"), j.stat("failed"),
-                     j.stat("filtered"));
+  return fmt::format("{} done, {} failed, {} filtered", j.stat(queue::Counter::done),
+                     j.stat(queue::Counter::failed), j.stat(queue::Counter::filtered));
 }
 
 int run_wait(const WaitOptions& o) {
@@ -103,8 +103,9 @@ int run_wait(const WaitOptions& o) {
         if (progress) {
           const auto eta = eta_seconds(*job);
           fmt::print(stderr, "\r\033[Kjob {} {}: {} queued, {} in flight, {}, {:.1f} pages/s{}",
-                     o.job, job_state(*job), job->stat("queued"), job->stat("in_flight"),
-                     summary(*job), job->rate(), eta ? ", ETA " + human_duration(*eta) : "");
+                     o.job, job_state(*job), job->stat(queue::Counter::queued),
+                     job->stat(queue::Counter::in_flight), summary(*job), job->rate(),
+                     eta ? ", ETA " + human_duration(*eta) : "");
         }
       }
     }
@@ -165,7 +166,7 @@ int run_control(const ControlOptions& o, queue::JobAction action) {
     switch (action) {
       case queue::JobAction::pause:
         fmt::print("job {} paused: no URL of it is leased any more; the {} in flight finish\n", id,
-                   before->stat("in_flight"));
+                   before->stat(queue::Counter::in_flight));
         break;
       case queue::JobAction::resume:
         fmt::print("job {} resumed: {} parked URLs back in the frontier\n", id, change->moved);
@@ -174,7 +175,7 @@ int run_control(const ControlOptions& o, queue::JobAction action) {
         fmt::print(
             "job {} cancelled: {} queued URLs dropped; workers drop the {} they hold at their next "
             "heartbeat\n",
-            id, change->moved, before->stat("in_flight"));
+            id, change->moved, before->stat(queue::Counter::in_flight));
         break;
     }
   }

@@ -18,6 +18,34 @@
 
 namespace crawl::queue {
 
+std::string_view to_string(Counter counter) {
+  switch (counter) {
+    case Counter::submitted:
+      return "submitted";
+    case Counter::queued:
+      return "queued";
+    case Counter::in_flight:
+      return "in_flight";
+    case Counter::done:
+      return "done";
+    case Counter::failed:
+      return "failed";
+    case Counter::filtered:
+      return "filtered";
+    case Counter::retries:
+      return "retries";
+    case Counter::duplicates:
+      return "duplicates";
+    case Counter::budget_used:
+      return "budget_used";
+    case Counter::cancelled:
+      return "cancelled";
+    case Counter::bytes:
+      return "bytes";
+  }
+  return "";
+}
+
 namespace {
 
 constexpr std::size_t k_links_per_call = 1000;          // URLs per enqueue script call
@@ -103,8 +131,12 @@ Result<std::string> Jobs::create(const policy::JobOptions& options, const std::s
   commands.push_back(std::move(hset));
   commands.push_back(
       {"SET", m_keys.submitter(job), "1", "PX", std::to_string(scripts::k_submitter_ttl_ms)});
-  commands.push_back({"HSET", m_keys.stats(job), "submitted", "0", "queued", "0", "in_flight", "0",
-                      "done", "0", "failed", "0", "filtered", "0", "budget_used", "0"});
+  // The counters of the invariant (and the page budget) from 0; the others appear when counted.
+  std::vector<std::string> counters{"HSET", m_keys.stats(job)};
+  for (const Counter c : {Counter::submitted, Counter::queued, Counter::in_flight, Counter::done,
+                          Counter::failed, Counter::filtered, Counter::budget_used})
+    counters.insert(counters.end(), {std::string(to_string(c)), "0"});
+  commands.push_back(std::move(counters));
   for (std::size_t i = 0; i < seed_authorities.size(); i += 1000) {
     std::vector<std::string> sadd{"SADD", m_keys.seeds(job)};
     for (std::size_t k = i; k < std::min(i + 1000, seed_authorities.size()); ++k)

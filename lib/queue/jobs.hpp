@@ -26,6 +26,24 @@ struct Link {
 
 // The same, as views into storage the caller keeps alive for the call: for a million seeds,
 // no copy of each URL is made.
+// The counters the scripts keep in a job's stats hash (docs/redis-data-model.md, "Counters"), by
+// name; the hash also breaks some down by reason ("failed:http_404", "filtered:offsite",
+// "dropped:max_pages"), read by their names.
+enum class Counter {
+  submitted,
+  queued,
+  in_flight,
+  done,
+  failed,
+  filtered,
+  retries,
+  duplicates,
+  budget_used,
+  cancelled,
+  bytes,
+};
+std::string_view to_string(Counter counter);
+
 struct LinkView {
   std::string_view url;
   std::string_view drop;
@@ -70,10 +88,12 @@ struct JobInfo {
     auto it = stats.find(counter);
     return it == stats.end() ? 0 : it->second;
   }
+  long long stat(Counter counter) const { return stat(std::string(to_string(counter))); }
   // Finished exactly when nothing is queued or leased, something was submitted, and no more
   // seeds are coming.
   bool finished() const {
-    return stat("submitted") > 0 && stat("queued") == 0 && stat("in_flight") == 0 && !submitting;
+    return stat(Counter::submitted) > 0 && stat(Counter::queued) == 0 &&
+           stat(Counter::in_flight) == 0 && !submitting;
   }
   bool cancelled() const { return state == "cancelled"; }
   // Pages per second: a finished job's over its whole duration (creation to last page), a

@@ -109,16 +109,18 @@ nlohmann::ordered_json site_json(const queue::SiteInfo& site, std::int64_t now_m
 
 std::string job_state(const queue::JobInfo& job) {
   if (!job.problem.empty() && !job.cancelled()) return "broken";
-  if (job.cancelled()) return job.stat("in_flight") > 0 ? "cancelling" : "cancelled";
+  if (job.cancelled()) return job.stat(queue::Counter::in_flight) > 0 ? "cancelling" : "cancelled";
   if (job.submitting) return "submitting";
   if (job.finished()) return "finished";
   if (job.state == "paused") return "paused";
-  return job.stat("in_flight") > 0 ? "in progress" : "queued";
+  return job.stat(queue::Counter::in_flight) > 0 ? "in progress" : "queued";
 }
 
 std::optional<double> eta_seconds(const queue::JobInfo& job) {
   if (job.finished() || job.state != "running" || job.rate() <= 0) return std::nullopt;
-  return static_cast<double>(job.stat("queued") + job.stat("in_flight")) / job.rate();
+  return static_cast<double>(job.stat(queue::Counter::queued) +
+                             job.stat(queue::Counter::in_flight)) /
+         job.rate();
 }
 
 Verdict judge(const Snapshot& s, const Snapshot* previous) {
@@ -220,22 +222,22 @@ Verdict judge(const Snapshot& s, const Snapshot* previous) {
       v.problems.push_back(
           fmt::format("job {} is broken: {}; its {} queued URLs wait until it is fixed or "
                       "cancelled",
-                      j.id, j.problem, j.stat("queued")));
+                      j.id, j.problem, j.stat(queue::Counter::queued)));
     if (j.submitting && !j.submitter_alive && !j.cancelled())
       v.problems.push_back(
           fmt::format("job {} was left submitting: its submit stopped before all its seeds were "
                       "queued ({} URLs admitted so far); add the rest with crawlctl submit --job "
                       "{} -f FILE (seeds already queued are skipped)",
-                      j.id, j.stat("submitted"), j.id));
-    if (const long long failed = j.stat("failed"); failed > 0) {
+                      j.id, j.stat(queue::Counter::submitted), j.id));
+    if (const long long failed = j.stat(queue::Counter::failed); failed > 0) {
       v.jobs_failed = true;
       v.problems.push_back(
           fmt::format("job {} has {} failed URL{}", j.id, failed, failed == 1 ? "" : "s"));
     }
-    if (!any_alive && j.state == "running" && j.stat("queued") > 0) {
+    if (!any_alive && j.state == "running" && j.stat(queue::Counter::queued) > 0) {
       v.workers_missing = true;
-      v.problems.push_back(
-          fmt::format("job {} has {} URLs queued and no worker is alive", j.id, j.stat("queued")));
+      v.problems.push_back(fmt::format("job {} has {} URLs queued and no worker is alive", j.id,
+                                       j.stat(queue::Counter::queued)));
     }
   }
   if (s.dead_letters > 0)
@@ -342,10 +344,12 @@ std::string render(const Snapshot& s, const Verdict& v, const std::string& job) 
                 "PAGES/S", "ETA", "NAME"});
     for (const auto& j : s.jobs) {
       const auto eta = eta_seconds(j);
-      jobs.add({j.id, job_state(j), std::to_string(j.stat("submitted")),
-                std::to_string(j.stat("queued")), std::to_string(j.stat("in_flight")),
-                std::to_string(j.stat("done")), std::to_string(j.stat("failed")),
-                std::to_string(j.stat("filtered")), fmt::format("{:.1f}", j.rate()),
+      jobs.add({j.id, job_state(j), std::to_string(j.stat(queue::Counter::submitted)),
+                std::to_string(j.stat(queue::Counter::queued)),
+                std::to_string(j.stat(queue::Counter::in_flight)),
+                std::to_string(j.stat(queue::Counter::done)),
+                std::to_string(j.stat(queue::Counter::failed)),
+                std::to_string(j.stat(queue::Counter::filtered)), fmt::format("{:.1f}", j.rate()),
                 eta ? human_duration(*eta) : "-", j.name});
     }
     text += jobs.render();
@@ -441,8 +445,9 @@ std::string render_lines(const Snapshot& s, const Verdict& v) {
     text += fmt::format(
         "{} job {} {}: {} submitted, {} queued, {} in flight, {} done, {} failed, {} filtered, "
         "{:.1f} pages/s{}{}\n",
-        at, j.id, job_state(j), j.stat("submitted"), j.stat("queued"), j.stat("in_flight"),
-        j.stat("done"), j.stat("failed"), j.stat("filtered"), j.rate(),
+        at, j.id, job_state(j), j.stat(queue::Counter::submitted), j.stat(queue::Counter::queued),
+        j.stat(queue::Counter::in_flight), j.stat(queue::Counter::done),
+        j.stat(queue::Counter::failed), j.stat(queue::Counter::filtered), j.rate(),
         eta ? ", ETA " + human_duration(*eta) : "",
         j.sites.queued == 0
             ? ""

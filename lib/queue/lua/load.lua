@@ -81,11 +81,8 @@ for _ = 1, s do
   for j = first, last, 1000 do len = redis.call('LPUSH', q, unpack(ARGV, j, math.min(j + 999, last))) end
   if c > 0 then
     queued = queued + c
-    -- The site's count is set with its first entries and when its queue's length reaches a
-    -- power of two, as enqueue does (claims set it exactly).
-    local before, pw = len - c, 1
-    while pw * 2 <= len do pw = pw * 2 end
-    if before == 0 or pw > before then
+    local before = len - c
+    if count_due(before, len) then
       counts[#counts + 1] = len
       counts[#counts + 1] = site
     end

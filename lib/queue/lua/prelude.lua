@@ -138,17 +138,23 @@ local function push(job, site, e, front)
   p.n = p.n + 1
   p[p.n] = e
 end
+-- Whether a push that took a site's queue from `before` to `len` entries should set the site's
+-- count (P:sites:<job>): when the length reaches a power of two, the first entries included.
+-- Claims set it exactly; one ZADD per site and call would cost more than the pushes.
+local function count_due(before, len)
+  local pw = 1
+  while pw * 2 <= len do pw = pw * 2 end
+  return pw > before
+end
+
 local function push_pending()
   local counts = {}  -- job -> {len, site, len, site, ...} for one ZADD
   for _, p in ipairs(pending_order) do
     local q = P .. ':q:' .. p.job .. ':' .. p.site
     local len = 0
     for j = 1, p.n, 1000 do len = redis.call('LPUSH', q, unpack(p, j, math.min(j + 999, p.n))) end
-    -- The site's count is set when its queue's length reaches a power of two (claims set it
-    -- exactly): one ZADD per site and call would cost more than the pushes.
-    local before, pw = len - p.n, 1
-    while pw * 2 <= len do pw = pw * 2 end
-    if pw > before then
+    local before = len - p.n
+    if count_due(before, len) then
       local c = counts[p.job]
       if not c then
         c = {}
