@@ -17,6 +17,7 @@
 #include "fleet.hpp"
 #include "queue/queue.hpp"
 #include "queue/target.hpp"
+#include "redis_options.hpp"
 
 namespace crawl::ctl {
 namespace {
@@ -139,8 +140,8 @@ int run_deploy(const DeployOptions& options) {
   release = std::move(*described);
 
   const auto& redis_settings = fleet->inventory.redis;
-  auto target = queue::redis_target(options.redis, redis_settings.url, redis_settings.password_file,
-                                    redis_settings.password_env);
+  auto target = queue::redis_target(options.redis, redis_settings.effective_url(),
+                                    secrets_of(redis_settings));
   if (!target) {
     fmt::print(stderr, "crawlctl deploy: {}\n", target.error().message);
     return k_exit_usage;

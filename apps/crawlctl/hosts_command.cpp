@@ -30,6 +30,7 @@ struct HostsOptions {
 // a Redis URL with its password hidden.
 nlohmann::ordered_json json_value(const config::Rule& rule, const config::Value& value) {
   if (const auto* labels = std::get_if<config::Labels>(&value)) return *labels;
+  if (const auto* list = std::get_if<config::Strings>(&value)) return *list;
   if (const auto* text = std::get_if<std::string>(&value))
     return rule.kind == config::Rule::Kind::redis_url ? redact_password(*text) : *text;
   const std::int64_t n = std::get<std::int64_t>(value);

@@ -48,7 +48,7 @@ Result<queue::Queue> open_queue(const RedisOptions& options) {
         "in $CRAWL_REDIS_PASSWORD\n");
   }
   if (!file.password_file.empty()) warn_if_loose(file.password_file, "redis.password_file");
-  auto target = queue::redis_target(options.url, file.url, file.password_file, file.password_env);
+  auto target = queue::redis_target(options.url, file.effective_url(), secrets_of(file));
   if (!target) return fail(target.error());
   auto redis = queue::Redis::connect(*target, std::chrono::seconds(5));
   if (!redis) return fail(redis.error());

@@ -8,6 +8,7 @@
 #include "config/inventory.hpp"
 #include "core/result.hpp"
 #include "queue/queue.hpp"
+#include "queue/target.hpp"
 
 namespace crawl::ctl {
 
@@ -22,6 +23,11 @@ void add_redis_options(CLI::App* app, RedisOptions& options);
 // The hosts file's settings (its redis: and job: sections): none when no -H was given and the
 // default file does not exist.
 Result<config::Inventory> hosts_file_settings(const RedisOptions& options);
+
+// Where the hosts file keeps the Redis and Sentinel passwords.
+inline queue::RedisSecrets secrets_of(const config::RedisSettings& r) {
+  return {r.password_file, r.password_env, r.sentinel_password_file, r.sentinel_password_env};
+}
 
 // Connects as DESIGN.md section 1 says: --redis, $CRAWL_REDIS_URL, the hosts file, default.
 Result<queue::Queue> open_queue(const RedisOptions& options);

@@ -129,8 +129,10 @@ int real_main(int argc, char** argv) {
         !loose.empty())
       spdlog::warn("event=loose_password_file path=\"{}\" note=\"{}\"",
                    settings.redis.password_file, loose);
+  const auto& r = settings.redis;
   auto redis = crawl::queue::redis_target(
-      redis_flag, settings.redis.url, settings.redis.password_file, settings.redis.password_env);
+      redis_flag, r.effective_url(),
+      {r.password_file, r.password_env, r.sentinel_password_file, r.sentinel_password_env});
   if (!redis) {
     spdlog::error("event=bad_redis_url error=\"{}\"", redis.error().message);
     return 2;

@@ -30,6 +30,11 @@ const Host* Inventory::find_host(std::string_view name) const {
   return it == hosts.end() ? nullptr : &*it;
 }
 
+std::string RedisSettings::effective_url() const {
+  if (sentinels.empty()) return url;
+  return fmt::format("sentinel://{}/{}", fmt::join(sentinels, ","), master_name);
+}
+
 const Group* Inventory::find_group(std::string_view name) const {
   auto it =
       std::find_if(groups.begin(), groups.end(), [&](const Group& g) { return g.name == name; });
@@ -121,7 +126,7 @@ class Parser {
       else if (key == "groups")
         groups = &value;
       else if (key == "redis")
-        read_section(value, "in redis", redis_fields(), m_inventory.redis);
+        read_redis(value);
       else if (key == "job")
         read_section(value, "in job", job_fields(), m_inventory.job);
       else
@@ -349,6 +354,24 @@ class Parser {
         read_labels(value, labels);
         return Value(std::move(labels));
       }
+      case K::addresses: {
+        if (value.kind != Node::Kind::sequence || value.items.empty()) {
+          error(value, "'{}' must be a list of host:port, e.g. [10.0.0.1:26379, 10.0.0.2:26379]",
+                key);
+          return std::nullopt;
+        }
+        Strings out;
+        for (const Node* item : value.items) {
+          auto one = single_line(*item, key);
+          if (!one) return std::nullopt;
+          if (const std::string problem = rule.check ? rule.check(*one) : ""; !problem.empty()) {
+            error(*item, "'{}' value '{}': {}", key, printable(*one), problem);
+            return std::nullopt;
+          }
+          out.push_back(std::move(*one));
+        }
+        return Value(std::move(out));
+      }
     }
     return std::nullopt;
   }
@@ -511,6 +534,19 @@ class Parser {
     for (std::size_t i = 0; i < m_inventory.groups.size(); ++i)
       if (seen.count(m_inventory.groups[i].name))
         error(*m_group_keys[i], "group '{}' has the name of a host", m_inventory.groups[i].name);
+  }
+
+  void read_redis(const Node& map) {
+    RedisSettings& r = m_inventory.redis;
+    read_section(map, "in redis", redis_fields(), r);
+    if (!r.sentinels.empty() && r.master_name.empty())
+      error(map, "'sentinels' needs 'master_name': the name the Sentinels monitor the primary by");
+    if (r.sentinels.empty() && !r.master_name.empty())
+      error(map, "'master_name' needs 'sentinels': the Sentinels to ask for the primary");
+    if (!r.sentinels.empty() && !r.url.empty())
+      error(map,
+            "'url' and 'sentinels' both say where Redis is: set one (a sentinel:// url, or "
+            "sentinels with master_name)");
   }
 
   void read_worker(const Node& map) {

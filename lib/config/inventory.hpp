@@ -54,6 +54,15 @@ struct RedisSettings {
   std::string password_env;
   std::string password_file;
   std::string key_prefix = "crawl";
+  // Or the primary as Redis Sentinel names it: these Sentinels ("host:port"), asked in turn for
+  // `master_name`, with their own password (if they have one) from a file or a variable.
+  std::vector<std::string> sentinels;
+  std::string master_name;
+  std::string sentinel_password_file;
+  std::string sentinel_password_env;
+
+  // The URL the file means: `url`, or sentinel://SENTINEL,.../master_name for `sentinels`.
+  std::string effective_url() const;
 };
 
 struct WorkerSettings {

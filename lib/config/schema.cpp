@@ -78,6 +78,12 @@ const std::vector<Field<RedisSettings>>& redis_fields() {
       {"password_env", "password_env", of(Kind::env_name), &RedisSettings::password_env},
       {"password_file", "password_file", of(Kind::text), &RedisSettings::password_file},
       {"key_prefix", "key_prefix", of(Kind::line, check_key_prefix), &RedisSettings::key_prefix},
+      {"sentinels", "sentinels", of(Kind::addresses, check_host_port), &RedisSettings::sentinels},
+      {"master_name", "master_name", of(Kind::line, check_key_prefix), &RedisSettings::master_name},
+      {"sentinel_password_env", "sentinel_password_env", of(Kind::env_name),
+       &RedisSettings::sentinel_password_env},
+      {"sentinel_password_file", "sentinel_password_file", of(Kind::text),
+       &RedisSettings::sentinel_password_file},
   };
   return fields;
 }
@@ -137,6 +143,11 @@ std::string yaml_value(const Rule& rule, const Value& value) {
     return fmt::format("{{{}}}", fmt::join(parts, ", "));
   }
   if (const auto* text = std::get_if<std::string>(&value)) return yaml_quote(*text);
+  if (const auto* list = std::get_if<Strings>(&value)) {
+    std::vector<std::string> parts;
+    for (const auto& item : *list) parts.push_back(yaml_quote(item));
+    return fmt::format("[{}]", fmt::join(parts, ", "));
+  }
   const std::int64_t n = std::get<std::int64_t>(value);
   switch (rule.kind) {
     case Kind::duration:

@@ -34,6 +34,7 @@ struct Rule {
     choice,     // one of `choices`; the value is its index, in the order of the member's enum
     labels,     // a mapping of label names to values, merged level by level
     redis_url,  // a line that is a redis:// or unix:// URL; shown with its password hidden
+    addresses,  // a sequence of host:port lines, each passing `check`
   };
   Kind kind = Kind::text;
   long long low = 0, high = 0;
@@ -42,14 +43,16 @@ struct Rule {
   std::vector<std::string_view> choices;
 };
 
+using Strings = std::vector<std::string>;
+
 // A value as read: a number (integer, size, duration in ms, a choice's index), a string (text,
-// line, env_name, redis_url) or labels.
-using Value = std::variant<std::int64_t, std::string, Labels>;
+// line, env_name, redis_url), labels, or strings (addresses).
+using Value = std::variant<std::int64_t, std::string, Labels, Strings>;
 
 template <class S>
 using Member =
     std::variant<int S::*, std::uint64_t S::*, std::chrono::milliseconds S::*, std::string S::*,
-                 bool S::*, Transport S::*, HostKeyPolicy S::*, Labels S::*,
+                 bool S::*, Transport S::*, HostKeyPolicy S::*, Labels S::*, Strings S::*,
                  std::optional<int> S::*, std::optional<std::chrono::milliseconds> S::*>;
 
 template <class S>
@@ -76,6 +79,8 @@ void assign(S& settings, const Field<S>& field, const Value& value) {
         T& out = settings.*member;
         if constexpr (std::is_same_v<T, std::string>) {
           out = std::get<std::string>(value);
+        } else if constexpr (std::is_same_v<T, Strings>) {
+          out = std::get<Strings>(value);
         } else if constexpr (std::is_same_v<T, Labels>) {
           for (const auto& [k, v] : std::get<Labels>(value)) out[k] = v;
         } else if constexpr (std::is_same_v<T, std::chrono::milliseconds> ||
@@ -99,7 +104,8 @@ std::optional<Value> value_of(const S& settings, const Field<S>& field) {
       [&](auto member) -> std::optional<Value> {
         using T = std::remove_cvref_t<decltype(settings.*member)>;
         const T& in = settings.*member;
-        if constexpr (std::is_same_v<T, std::string> || std::is_same_v<T, Labels>) {
+        if constexpr (std::is_same_v<T, std::string> || std::is_same_v<T, Labels> ||
+                      std::is_same_v<T, Strings>) {
           return Value(in);
         } else if constexpr (std::is_same_v<T, std::chrono::milliseconds>) {
           return Value(static_cast<std::int64_t>(in.count()));
@@ -117,7 +123,8 @@ std::optional<Value> value_of(const S& settings, const Field<S>& field) {
 }
 
 // The value as hosts.yaml writes it, read back to the same value: 128, 1048576, 750ms, debug,
-// "a \"quoted\" string" (text always double-quoted). Labels as a flow mapping.
+// "a \"quoted\" string" (text always double-quoted). Labels as a flow mapping, strings as a flow
+// sequence.
 std::string yaml_value(const Rule& rule, const Value& value);
 
 // `s` as a double-quoted YAML scalar.

@@ -130,13 +130,38 @@ std::string check_redis_url(std::string_view url) {
   if (url.starts_with("rediss://"))
     return "TLS (rediss://) is not supported; reach Redis over a private network, a VPN or a "
            "tunnel";
-  if (!url.starts_with("redis://") && !url.starts_with("unix://"))
-    return "it must start with redis:// or unix://";
+  if (!url.starts_with("redis://") && !url.starts_with("unix://") &&
+      !url.starts_with("sentinel://"))
+    return "it must start with redis://, unix:// or sentinel://";
   return {};
 }
 
 std::string check_key_prefix(std::string_view prefix) {
   return prefix.find(' ') == std::string_view::npos ? "" : "it must not contain spaces";
+}
+
+std::string check_host_port(std::string_view text) {
+  std::string_view host, port;
+  if (text.starts_with("[")) {
+    const auto close = text.find(']');
+    if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':')
+      return "write it as [address]:port";
+    host = text.substr(1, close - 1);
+    port = text.substr(close + 2);
+  } else {
+    const auto colon = text.rfind(':');
+    if (colon == std::string_view::npos) return "it needs a port (host:port)";
+    host = text.substr(0, colon);
+    port = text.substr(colon + 1);
+    if (host.find(':') != std::string_view::npos) return "write an IPv6 address as [address]:port";
+  }
+  if (const std::string problem = check_address(host); !problem.empty()) return problem;
+  int number = 0;
+  auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), number);
+  if (port.empty() || ec != std::errc() || end != port.data() + port.size() || number < 1 ||
+      number > 65535)
+    return fmt::format("'{}' is not a port (1 to 65535)", port);
+  return {};
 }
 
 }  // namespace crawl::config

@@ -26,8 +26,11 @@ Result<std::uint64_t> parse_size(std::string_view text);
 std::string check_user_name(std::string_view user);
 std::string check_address(std::string_view address);
 
-// redis.url: redis://... or unix://... (TLS is not supported); redis.key_prefix: no spaces.
+// redis.url: redis://..., unix://... or sentinel://... (TLS is not supported);
+// redis.key_prefix (and master_name): no spaces.
 std::string check_redis_url(std::string_view url);
 std::string check_key_prefix(std::string_view prefix);
+// "host:port" or "[v6]:port": an address as check_address accepts, and a port from 1 to 65535.
+std::string check_host_port(std::string_view text);
 
 }  // namespace crawl::config

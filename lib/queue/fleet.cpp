@@ -172,4 +172,42 @@ Result<long long> Fleet::leave(const std::string& worker) {
   return *returned;
 }
 
+void parse_replication(std::string_view info, Replication& out) {
+  // Lines "role:master", "connected_slaves:2",
+  // "slave0:ip=...,port=...,state=online,offset=...,lag=0".
+  std::size_t pos = 0;
+  while (pos < info.size()) {
+    std::size_t end = info.find('\n', pos);
+    if (end == std::string_view::npos) end = info.size();
+    std::string_view line = info.substr(pos, end - pos);
+    pos = end + 1;
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (line.starts_with("role:")) {
+      out.role = std::string(line.substr(5));
+    } else if (line.starts_with("slave") && line.find(":ip=") != std::string_view::npos) {
+      ++out.replicas;
+      const auto lag_at = line.find("lag=");
+      long lag = 1 << 30;
+      if (lag_at != std::string_view::npos) {
+        const std::string_view v = line.substr(lag_at + 4, line.find(',', lag_at) - lag_at - 4);
+        std::from_chars(v.data(), v.data() + v.size(), lag);
+      }
+      if (line.find("state=online") != std::string_view::npos && lag <= 1) ++out.in_sync;
+    }
+  }
+}
+
+Result<Replication> Fleet::replication() {
+  auto info = m_redis.command({"INFO", "replication"});
+  if (!info) return fail(info.error());
+  if (!info->ok())
+    return fail(ErrorKind::remote, "Redis at {}: INFO: {}", m_redis.url().display, info->str);
+  Replication r;
+  r.server = m_redis.server();
+  r.url = m_redis.url().display;
+  r.via_sentinels = !m_redis.url().sentinels.empty();
+  parse_replication(info->str, r);
+  return r;
+}
+
 }  // namespace crawl::queue

@@ -24,6 +24,19 @@ struct WorkerInfo {
   std::int64_t heartbeat_age_ms = -1;  // -1: unknown
 };
 
+// The server the fleet talks to, as it says itself (INFO replication).
+struct Replication {
+  std::string server;  // host:port this connection reached
+  std::string url;     // how it was found (a sentinel:// URL names the Sentinels)
+  bool via_sentinels = false;
+  std::string role;  // master or slave
+  int replicas = 0;  // connected replicas
+  int in_sync = 0;   // of them, online and at most 1 s behind
+};
+
+// `INFO replication` text as Replication's role and counts.
+void parse_replication(std::string_view info, Replication& out);
+
 class Fleet {
  public:
   Fleet(Redis& redis, const Keys& keys) : m_redis(redis), m_keys(keys) {}
@@ -53,6 +66,8 @@ class Fleet {
   // Jobs whose first seeds were loading when their loader went away are leased from again.
   // With `every`, sweeps only if no caller in the fleet has swept in that long (else returns 0).
   Result<long long> reap_dead(std::chrono::milliseconds every = std::chrono::milliseconds(0));
+  // The server's role and its replicas.
+  Result<Replication> replication();
 
  private:
   Redis& m_redis;

@@ -75,6 +75,91 @@ Reply convert(const redisReply* r) {
   return out;
 }
 
+// "host", "host:port" or "[v6]:port" into `out` (the port left as it is when not written).
+bool parse_host_port(std::string_view text, HostPort& out) {
+  std::string_view port;
+  if (!text.empty() && text[0] == '[') {
+    const auto close = text.find(']');
+    if (close == std::string_view::npos) return false;
+    out.host = std::string(text.substr(1, close - 1));
+    if (close + 1 < text.size()) {
+      if (text[close + 1] != ':') return false;
+      port = text.substr(close + 2);
+    }
+  } else {
+    const auto colon = text.rfind(':');
+    out.host = std::string(text.substr(0, colon));
+    if (colon != std::string_view::npos) port = text.substr(colon + 1);
+  }
+  if (out.host.empty()) return false;
+  if (port.empty()) return true;
+  auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), out.port);
+  return ec == std::errc() && end == port.data() + port.size() && out.port >= 1 &&
+         out.port <= 65535;
+}
+
+std::string host_port_text(const HostPort& hp) {
+  return (hp.host.find(':') != std::string::npos ? "[" + hp.host + "]" : hp.host) + ":" +
+         std::to_string(hp.port);
+}
+
+// After "sentinel://": [userinfo@]host[:port],.../master_name[/db][?sentinel_password=P].
+Result<RedisUrl> parse_sentinel_url(std::string_view rest, const std::string& safe) {
+  RedisUrl u;
+  if (const auto q = rest.find('?'); q != std::string_view::npos) {
+    std::string_view query = rest.substr(q + 1);
+    rest = rest.substr(0, q);
+    while (!query.empty()) {
+      const auto amp = query.find('&');
+      const std::string_view param = query.substr(0, amp);
+      if (param.starts_with("sentinel_password="))
+        u.sentinel_password = percent_decode(param.substr(18));
+      else
+        return fail("{}: unknown parameter '{}' (sentinel_password= is known)", safe,
+                    param.substr(0, param.find('=')));
+      query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    }
+  }
+  if (const auto at = rest.rfind('@'); at != std::string_view::npos) {
+    const std::string_view userinfo = rest.substr(0, at);
+    const auto colon = userinfo.find(':');
+    u.user = percent_decode(userinfo.substr(0, colon));
+    if (colon != std::string_view::npos) u.password = percent_decode(userinfo.substr(colon + 1));
+    rest = rest.substr(at + 1);
+  }
+  const auto slash = rest.find('/');
+  if (slash == std::string_view::npos || slash + 1 >= rest.size())
+    return fail("{}: no master name (sentinel://host:port,host:port/master_name)", safe);
+  std::string_view hosts = rest.substr(0, slash);
+  std::string_view path = rest.substr(slash + 1);
+  const auto db_slash = path.find('/');
+  u.master_name = percent_decode(path.substr(0, db_slash));
+  if (u.master_name.empty()) return fail("{}: no master name", safe);
+  if (db_slash != std::string_view::npos) {
+    const std::string_view db = path.substr(db_slash + 1);
+    auto [end, ec] = std::from_chars(db.data(), db.data() + db.size(), u.db);
+    if (db.empty() || ec != std::errc() || end != db.data() + db.size() || u.db < 0)
+      return fail("{}: bad database number '{}'", safe, db);
+  }
+  while (!hosts.empty()) {
+    const auto comma = hosts.find(',');
+    HostPort hp{"", 26379};
+    if (!parse_host_port(hosts.substr(0, comma), hp))
+      return fail("{}: bad Sentinel address '{}'", safe, hosts.substr(0, comma));
+    u.sentinels.push_back(std::move(hp));
+    hosts = comma == std::string_view::npos ? std::string_view() : hosts.substr(comma + 1);
+  }
+  if (u.sentinels.empty()) return fail("{}: no Sentinel address", safe);
+  std::vector<std::string> shown;
+  for (const auto& hp : u.sentinels) shown.push_back(host_port_text(hp));
+  u.display = fmt::format("sentinel://{}{}/{}/{}",
+                          u.user.empty() && u.password.empty()
+                              ? std::string()
+                              : u.user + (u.password.empty() ? "" : ":***") + "@",
+                          fmt::join(shown, ","), u.master_name, u.db);
+  return u;
+}
+
 struct ContextFree {
   void operator()(redisContext* c) const { redisFree(c); }
 };
@@ -101,8 +186,12 @@ Result<RedisUrl> parse_redis_url(std::string_view text) {
   }
   if (text.starts_with("rediss://"))
     return fail("{}: TLS (rediss://) is not supported by this build; use a tunnel", safe);
+  if (text.starts_with("sentinel://")) return parse_sentinel_url(text.substr(11), safe);
   if (!text.starts_with("redis://"))
-    return fail("'{}' is not a Redis URL (redis://host:port/db or unix:///path)", safe);
+    return fail(
+        "'{}' is not a Redis URL (redis://host:port/db, unix:///path or "
+        "sentinel://host:port,host:port/master_name)",
+        safe);
   std::string_view rest = text.substr(8);
   // Userinfo ends at the last '@': an unencoded password may hold '/' or '@'.
   if (const auto at = rest.rfind('@'); at != std::string_view::npos) {
@@ -152,6 +241,15 @@ Result<std::string> format_redis_url(const RedisUrl& url) {
   if (!url.password.empty() || !url.user.empty())
     auth = percent_encode(url.user) +
            (url.password.empty() ? "" : ":" + percent_encode(url.password)) + "@";
+  if (!url.sentinels.empty()) {
+    std::vector<std::string> hosts;
+    for (const auto& hp : url.sentinels) hosts.push_back(host_port_text(hp));
+    return fmt::format("sentinel://{}{}/{}/{}{}", auth, fmt::join(hosts, ","),
+                       percent_encode(url.master_name), url.db,
+                       url.sentinel_password.empty()
+                           ? std::string()
+                           : "?sentinel_password=" + percent_encode(url.sentinel_password));
+  }
   if (!url.socket.empty()) {
     if (!auth.empty())
       return fail(ErrorKind::invalid,
@@ -213,6 +311,14 @@ struct Redis::Impl {
       replies.push_back(convert(r));
       freeReplyObject(r);
     }
+    // A primary demoted by a failover refuses writes; nothing was written, and the Sentinels
+    // name the new primary to a new connection.
+    for (const Reply& r : replies)
+      if (r.type == Reply::Type::error && r.str.starts_with("READONLY")) {
+        broken = true;
+        return fail(ErrorKind::connection,
+                    "Redis at {} is a replica now (READONLY): the primary moved", url.display);
+      }
     return replies;
   }
 };
@@ -222,33 +328,145 @@ Redis::~Redis() = default;
 Redis::Redis(Redis&&) noexcept = default;
 Redis& Redis::operator=(Redis&&) noexcept = default;
 
-Result<Redis> Redis::connect(const RedisUrl& url, std::chrono::milliseconds timeout) {
-  auto impl = std::make_unique<Impl>();
-  impl->url = url;
-  timeval tv{static_cast<time_t>(timeout.count() / 1000),
-             static_cast<suseconds_t>((timeout.count() % 1000) * 1000)};
+namespace {
+
+timeval to_timeval(std::chrono::milliseconds t) {
+  return timeval{static_cast<time_t>(t.count() / 1000),
+                 static_cast<suseconds_t>((t.count() % 1000) * 1000)};
+}
+
+// A connection to one server (url.host:url.port or url.socket), authenticated with `user` and
+// `password`, with `db` selected (-1: none).
+Result<std::unique_ptr<redisContext, ContextFree>> open_server(const RedisUrl& url,
+                                                               const std::string& user,
+                                                               const std::string& password, int db,
+                                                               std::chrono::milliseconds timeout,
+                                                               const std::string& name) {
+  const timeval tv = to_timeval(timeout);
   redisContext* c = url.socket.empty() ? redisConnectWithTimeout(url.host.c_str(), url.port, tv)
                                        : redisConnectUnixWithTimeout(url.socket.c_str(), tv);
-  impl->context.reset(c);
-  if (c == nullptr)
-    return fail(ErrorKind::connection, "Redis at {}: cannot allocate a connection", url.display);
-  if (c->err)
-    return fail(ErrorKind::connection, "cannot reach Redis at {}: {}", url.display, c->errstr);
+  std::unique_ptr<redisContext, ContextFree> context(c);
+  if (c == nullptr) return fail(ErrorKind::connection, "{}: cannot allocate a connection", name);
+  if (c->err) return fail(ErrorKind::connection, "cannot reach {}: {}", name, c->errstr);
   redisSetTimeout(c, tv);
   std::vector<std::vector<std::string>> setup;
-  if (!url.password.empty()) {
-    if (url.user.empty())
-      setup.push_back({"AUTH", url.password});
+  if (!password.empty()) {
+    if (user.empty())
+      setup.push_back({"AUTH", password});
     else
-      setup.push_back({"AUTH", url.user, url.password});
+      setup.push_back({"AUTH", user, password});
   }
-  if (url.db != 0) setup.push_back({"SELECT", std::to_string(url.db)});
+  if (db > 0) setup.push_back({"SELECT", std::to_string(db)});
   setup.push_back({"PING"});
-  auto replies = impl->run(setup);
-  if (!replies) return fail(replies.error());
-  for (const Reply& r : *replies)
-    if (!r.ok()) return fail(ErrorKind::remote, "Redis at {}: {}", url.display, r.str);
-  return Redis(std::move(impl));
+  for (const auto& command : setup) {
+    std::vector<const char*> argv;
+    std::vector<std::size_t> lengths;
+    for (const auto& a : command) {
+      argv.push_back(a.data());
+      lengths.push_back(a.size());
+    }
+    redisAppendCommandArgv(c, static_cast<int>(argv.size()), argv.data(), lengths.data());
+  }
+  for (std::size_t i = 0; i < setup.size(); ++i) {
+    void* raw = nullptr;
+    if (redisGetReply(c, &raw) != REDIS_OK || raw == nullptr)
+      return fail(ErrorKind::connection, "{}: no reply: {}", name,
+                  c->err ? c->errstr : "connection lost");
+    const Reply r = convert(static_cast<redisReply*>(raw));
+    freeReplyObject(raw);
+    if (!r.ok()) return fail(ErrorKind::remote, "{}: {}", name, r.str);
+  }
+  return context;
+}
+
+// One command on a bare context (the Sentinel's question, ROLE).
+Result<Reply> ask(redisContext* c, const std::vector<std::string>& args, const std::string& name) {
+  std::vector<const char*> argv;
+  std::vector<std::size_t> lengths;
+  for (const auto& a : args) {
+    argv.push_back(a.data());
+    lengths.push_back(a.size());
+  }
+  auto* raw = static_cast<redisReply*>(
+      redisCommandArgv(c, static_cast<int>(argv.size()), argv.data(), lengths.data()));
+  if (raw == nullptr)
+    return fail(ErrorKind::connection, "{}: no reply: {}", name,
+                c->err ? c->errstr : "connection lost");
+  Reply r = convert(raw);
+  freeReplyObject(raw);
+  return r;
+}
+
+}  // namespace
+
+Result<Redis> Redis::connect(const RedisUrl& url, std::chrono::milliseconds timeout) {
+  if (url.sentinels.empty()) {
+    auto context = open_server(url, url.user, url.password, url.db, timeout,
+                               fmt::format("Redis at {}", url.display));
+    if (!context) return fail(context.error());
+    auto impl = std::make_unique<Impl>();
+    impl->url = url;
+    impl->context = std::move(*context);
+    return Redis(std::move(impl));
+  }
+  // Each Sentinel in turn: its answer, then the primary it names, which must say it is one.
+  const auto ask_timeout = std::min<std::chrono::milliseconds>(timeout, std::chrono::seconds(1));
+  std::vector<std::string> said;
+  for (const HostPort& sentinel : url.sentinels) {
+    const std::string where = "Sentinel " + host_port_text(sentinel);
+    RedisUrl at;
+    at.host = sentinel.host;
+    at.port = sentinel.port;
+    auto s = open_server(at, "", url.sentinel_password, -1, ask_timeout, where);
+    if (!s) {
+      said.push_back(s.error().message);
+      continue;
+    }
+    auto answer = ask(s->get(), {"SENTINEL", "get-master-addr-by-name", url.master_name}, where);
+    if (!answer || answer->type != Reply::Type::array || answer->elements.size() != 2) {
+      said.push_back(!answer         ? answer.error().message
+                     : !answer->ok() ? where + ": " + answer->str
+                                     : where + ": does not know '" + url.master_name + "'");
+      continue;
+    }
+    HostPort named{answer->elements[0].str, 0};
+    const std::string& ip = answer->elements[0].str;
+    const std::string text =
+        (ip.find(':') != std::string::npos ? "[" + ip + "]" : ip) + ":" + answer->elements[1].str;
+    if (!parse_host_port(text, named) || named.port == 0) {
+      said.push_back(where + ": an unreadable address");
+      continue;
+    }
+    RedisUrl primary = url;
+    primary.host = named.host;
+    primary.port = named.port;
+    primary.socket.clear();
+    const std::string shown = fmt::format("Redis at {} ({})", url.display, host_port_text(named));
+    auto c = open_server(primary, url.user, url.password, url.db, timeout, shown);
+    if (!c) {
+      said.push_back(where + " named " + host_port_text(named) + ": " + c.error().message);
+      continue;
+    }
+    // A Sentinel that has not yet seen a failover names the old primary, which may be back
+    // as a replica: only a server that says it is the primary will do.
+    auto role = ask(c->get(), {"ROLE"}, shown);
+    const std::string is = !role                    ? role.error().message
+                           : !role->ok()            ? role->str
+                           : role->elements.empty() ? std::string("?")
+                                                    : role->elements[0].str;
+    if (is != "master") {
+      said.push_back(fmt::format("{} named {}, which is {}", where, host_port_text(named),
+                                 is == "slave" ? std::string("a replica") : is));
+      continue;
+    }
+    auto impl = std::make_unique<Impl>();
+    impl->url = primary;
+    impl->url.display = fmt::format("{} ({})", url.display, host_port_text(named));
+    impl->context = std::move(*c);
+    return Redis(std::move(impl));
+  }
+  return fail(ErrorKind::connection, "no Sentinel of {} named a primary for '{}': {}", url.display,
+              url.master_name, fmt::join(said, "; "));
 }
 
 Result<Reply> Redis::command(const std::vector<std::string>& args) {
@@ -331,6 +549,10 @@ bool Redis::connected() const {
 }
 const RedisUrl& Redis::url() const {
   return m_impl->url;
+}
+std::string Redis::server() const {
+  const RedisUrl& u = m_impl->url;
+  return u.socket.empty() ? host_port_text({u.host, u.port}) : u.socket;
 }
 
 }  // namespace crawl::queue

@@ -12,15 +12,28 @@
 
 namespace crawl::queue {
 
-// Where Redis is: redis://[[user]:password@]host[:port][/db] or unix:///path/to.sock[?db=N].
+struct HostPort {
+  std::string host;
+  int port = 0;
+  bool operator==(const HostPort&) const = default;
+};
+
+// Where Redis is: redis://[[user]:password@]host[:port][/db], unix:///path/to.sock[?db=N], or
+// sentinel://[[user]:password@]host[:port][,host[:port]...]/master_name[/db]
+//   [?sentinel_password=P]: the primary named master_name, as those Sentinels (port 26379 by
+// default) say it is. The user and password are the primary's; the Sentinels' own password is
+// sentinel_password (percent-encoded).
 struct RedisUrl {
-  std::string host;  // empty for a unix socket
+  std::string host;  // empty for a unix socket; with Sentinels, the primary last found
   int port = 6379;
   std::string socket;  // unix socket path
   int db = 0;
   std::string user;
   std::string password;  // from the URL; a password file or variable is applied by the caller
-  std::string display;   // the URL without its password, for messages
+  std::string display;   // the URL without its passwords, for messages
+  std::vector<HostPort> sentinels;  // asked in this order
+  std::string master_name;
+  std::string sentinel_password;
 };
 
 Result<RedisUrl> parse_redis_url(std::string_view url);
@@ -42,6 +55,12 @@ class Redis {
  public:
   // Connects, authenticates and selects the database, all within `timeout`; later commands
   // fail after `timeout` too. Errors name the URL (without password).
+  //
+  // With Sentinels: asks each in turn (at most 1 s each) for the primary's address, connects to
+  // it and checks that ROLE says master; a Sentinel that is down, does not know the name, or
+  // names a server that is not a primary (a stale answer) is passed over, and the error lists
+  // what each said. A connection whose server answers -READONLY (it was demoted) is broken like
+  // a lost one, so the caller connects again and so asks the Sentinels again.
   static Result<Redis> connect(const RedisUrl& url, std::chrono::milliseconds timeout);
   ~Redis();
   Redis(Redis&&) noexcept;
@@ -68,6 +87,8 @@ class Redis {
 
   bool connected() const;
   const RedisUrl& url() const;
+  // The server this connection reached: "host:port", or the socket path.
+  std::string server() const;
 
  private:
   struct Impl;

@@ -6,8 +6,31 @@
 
 namespace crawl::queue {
 
+namespace {
+
+// A password from the file, else the first of the variables that is set; "" if none.
+Result<std::string> secret(std::string_view file, std::string_view what,
+                           std::initializer_list<std::string_view> variables) {
+  if (!file.empty()) {
+    auto text = read_file(expand_home(std::string(file)));
+    if (!text) return fail("{}: {}", what, text.error().message);
+    std::string password = std::move(*text);
+    while (!password.empty() && (password.back() == '\n' || password.back() == '\r'))
+      password.pop_back();
+    return password;
+  }
+  for (std::string_view name : variables) {
+    if (name.empty()) continue;
+    if (const char* v = std::getenv(std::string(name).c_str()); v != nullptr && *v != '\0')
+      return std::string(v);
+  }
+  return std::string();
+}
+
+}  // namespace
+
 Result<RedisUrl> redis_target(std::string_view flag_url, std::string_view file_url,
-                              std::string_view password_file, std::string_view password_env) {
+                              const RedisSecrets& secrets) {
   const char* env_url = std::getenv("CRAWL_REDIS_URL");
   std::string text = !flag_url.empty()                        ? std::string(flag_url)
                      : env_url != nullptr && *env_url != '\0' ? std::string(env_url)
@@ -15,22 +38,17 @@ Result<RedisUrl> redis_target(std::string_view flag_url, std::string_view file_u
                                          : std::string("redis://127.0.0.1:6379/0");
   auto url = parse_redis_url(text);
   if (!url) return url;
-  if (!url->password.empty()) return url;
-  if (!password_file.empty()) {
-    auto secret = read_file(expand_home(std::string(password_file)));
-    if (!secret) return fail("Redis password: {}", secret.error().message);
-    std::string password = *secret;
-    while (!password.empty() && (password.back() == '\n' || password.back() == '\r'))
-      password.pop_back();
-    url->password = std::move(password);
-    return url;
+  if (url->password.empty()) {
+    auto password = secret(secrets.password_file, "Redis password",
+                           {secrets.password_env, "CRAWL_REDIS_PASSWORD"});
+    if (!password) return fail(password.error());
+    url->password = std::move(*password);
   }
-  for (std::string name : {std::string(password_env), std::string("CRAWL_REDIS_PASSWORD")}) {
-    if (name.empty()) continue;
-    if (const char* v = std::getenv(name.c_str()); v != nullptr && *v != '\0') {
-      url->password = v;
-      return url;
-    }
+  if (!url->sentinels.empty() && url->sentinel_password.empty()) {
+    auto password = secret(secrets.sentinel_password_file, "Sentinel password",
+                           {secrets.sentinel_password_env, "CRAWL_SENTINEL_PASSWORD"});
+    if (!password) return fail(password.error());
+    url->sentinel_password = std::move(*password);
   }
   return url;
 }

@@ -24,6 +24,9 @@ Result<Snapshot> take_snapshot(queue::Queue& queue, const SnapshotRequest& reque
     s.sites = std::move(*sites);
     s.with_sites = true;
   }
+  auto replication = queue.fleet().replication();
+  if (!replication) return fail(replication.error());
+  s.redis = std::move(*replication);
   auto dead = queue.frontier().dead_letters();
   if (!dead) return fail(dead.error());
   s.dead_letters = *dead;

@@ -320,6 +320,12 @@ nlohmann::ordered_json to_json(const Snapshot& s, const Verdict& v, const std::s
     for (const auto& j : s.jobs) out["jobs"].push_back(job_json(j));
   }
   out["at_ms"] = s.at_ms;
+  if (!s.redis.server.empty())
+    out["redis"] = {{"server", s.redis.server},
+                    {"url", s.redis.url},
+                    {"role", s.redis.role},
+                    {"replicas", s.redis.replicas},
+                    {"replicas_in_sync", s.redis.in_sync}};
   out["dead_letters"] = s.dead_letters;
   out["workers"] = std::move(workers);
   if (s.with_hosts) {
@@ -333,6 +339,14 @@ nlohmann::ordered_json to_json(const Snapshot& s, const Verdict& v, const std::s
   }
   out["problems"] = v.problems;
   return out;
+}
+
+std::string redis_text(const queue::Replication& r) {
+  if (r.server.empty() || (!r.via_sentinels && r.replicas == 0)) return "";
+  return fmt::format("redis: {} {}{}, {} of {} replica{} in sync",
+                     r.role == "master" ? "primary" : r.role, r.server,
+                     r.via_sentinels ? " (named by the Sentinels)" : "", r.in_sync, r.replicas,
+                     r.replicas == 1 ? "" : "s");
 }
 
 std::string render(const Snapshot& s, const Verdict& v, const std::string& job) {
@@ -433,6 +447,7 @@ std::string render(const Snapshot& s, const Verdict& v, const std::string& job) 
     if (h.outcome != fanout::Outcome::ok)
       text += fmt::format("host {} could not be asked ({}): {}\n", h.name,
                           fanout::to_string(h.outcome), h.message);
+  if (const std::string r = redis_text(s.redis); !r.empty()) text += r + "\n";
   for (const auto& p : v.problems) text += "! " + p + "\n";
   return text;
 }
@@ -463,6 +478,7 @@ std::string render_lines(const Snapshot& s, const Verdict& v) {
                         : fmt::format("{} {} ({})", ids.size(), state, fmt::join(ids, " ")));
   text += fmt::format("{} workers: {}\n", at,
                       parts.empty() ? "none" : fmt::format("{}", fmt::join(parts, ", ")));
+  if (const std::string r = redis_text(s.redis); !r.empty()) text += at + " " + r + "\n";
   return text;
 }
 

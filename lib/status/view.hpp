@@ -42,6 +42,7 @@ struct Snapshot {
   // With --sites: the named job's busiest sites (most queued first).
   bool with_sites = false;
   std::vector<queue::SiteInfo> sites;
+  queue::Replication redis;  // the server this snapshot was read from
 };
 
 struct WorkerRow {
@@ -73,6 +74,9 @@ std::optional<double> eta_seconds(const queue::JobInfo& job);
 Verdict judge(const Snapshot& now, const Snapshot* previous);
 nlohmann::ordered_json to_json(const Snapshot& s, const Verdict& v, const std::string& job);
 std::string render(const Snapshot& s, const Verdict& v, const std::string& job);
+// "redis: primary 10.0.0.5:6379 (named by the Sentinels), 2 of 2 replicas in sync"; "" for a
+// lone server reached without Sentinels.
+std::string redis_text(const queue::Replication& redis);
 std::string render_lines(const Snapshot& s, const Verdict& v);
 // One site as status --sites shows it: when it may next be fetched, and why not before.
 std::string site_next_text(const queue::SiteInfo& site, std::int64_t now_ms);

@@ -140,6 +140,7 @@ class Worker final : private TaskEnv {
   std::mt19937 m_rng;
   std::optional<queue::Queue> m_queue;
   bool m_ever_connected = false;
+  std::string m_server;  // the server the last connection reached (host:port)
   std::chrono::milliseconds m_backoff{100};
   std::int64_t m_next_connect_ms = 0;
   std::int64_t m_next_heartbeat_ms = 0;
@@ -167,8 +168,13 @@ void Worker::connect(std::int64_t now) {
     return;
   }
   m_backoff = 100ms;
+  const std::string server = redis->server();
   m_queue.emplace(std::move(*redis), queue::Keys{m_options.key_prefix});
-  spdlog::info("event=redis_connected url={}", m_options.redis.display);
+  spdlog::info("event=redis_connected url={} server={}", m_options.redis.display, server);
+  // The Sentinels named another primary than the last connection's: a failover.
+  if (!m_server.empty() && server != m_server)
+    spdlog::warn("event=redis_failover from={} to={}", m_server, server);
+  m_server = server;
   if (!m_ever_connected) {
     // Leases left by an earlier run under this id go back to the frontier first.
     auto returned = m_queue->frontier().reap(m_options.id, queue::Reap::even_alive);

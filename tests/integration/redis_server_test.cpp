@@ -49,7 +49,7 @@ TEST(RedisServer, ServesItsUnixSocketToo) {
 }
 
 TEST(RedisServer, PasswordIsRequired) {
-  RedisServer redis({.append_only = false, .password = "s3cret; with spaces"});
+  RedisServer redis({.append_only = false, .password = "s3cret; with spaces", .extra_config = ""});
   auto c = connect(redis);
   auto denied = command(c.get(), "GET %s", "x");
   ASSERT_TRUE(denied);
@@ -60,7 +60,7 @@ TEST(RedisServer, PasswordIsRequired) {
 }
 
 TEST(RedisServer, AppendOnlyDataSurvivesRestartAndCrash) {
-  RedisServer redis({.append_only = true, .password = ""});
+  RedisServer redis({.append_only = true, .password = "", .extra_config = ""});
   const int port = redis.port();
   {
     auto c = connect(redis);

@@ -142,7 +142,7 @@ TEST(Submit, ReadsStdinTakesJobOptionsAndReportsProgress) {
 // that looks whole), submit says how far it got and how to finish, status flags the job, and
 // the re-run into the same job adds exactly what is missing.
 TEST(Submit, ACutShortSubmitSaysHowFarItGotAndARerunIntoTheJobFinishesIt) {
-  RedisServer redis(RedisOptions{.append_only = true, .password = ""});
+  RedisServer redis(RedisOptions{.append_only = true, .password = "", .extra_config = ""});
   TempDir dir("submit");
   constexpr int k_seeds = 600'000;
   std::string seeds;

@@ -69,12 +69,14 @@ std::vector<std::string> compare_with_manifest(const std::string& jsonl, const M
   return problems;
 }
 
-CrawlCluster::CrawlCluster(SiteOptions site, int concurrency, ServerOptions server)
-    : m_site(std::move(site), server) {
+CrawlCluster::CrawlCluster(SiteOptions site, int concurrency, ServerOptions server,
+                           std::string redis_url)
+    : m_site(std::move(site), server),
+      m_redis_url(redis_url.empty() ? m_redis.url() : std::move(redis_url)) {
   const SiteOptions& o = m_site.manifest().options;
   m_config = m_dir / "worker.yaml";
   write_text(m_config,
-             "redis:\n  url: " + m_redis.url() +
+             "redis:\n  url: " + m_redis_url +
                  "\n"
                  "worker:\n"
                  "  concurrency: " +
@@ -114,7 +116,7 @@ std::size_t CrawlCluster::start_worker(const std::string& id) {
 CommandResult CrawlCluster::crawlctl(const std::vector<std::string>& args) {
   std::vector<std::string> full = args;
   full.push_back("--redis");
-  full.push_back(m_redis.url());
+  full.push_back(m_redis_url);
   return run_program(CRAWLCTL, full, m_dir);
 }
 
@@ -153,7 +155,7 @@ bool CrawlCluster::wait_finished(const std::string& job, std::chrono::millisecon
   const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(timeout).count();
   CommandResult r = run_program(CRAWLCTL,
                                 {"wait", job, "--quiet", "--interval", "100ms", "--timeout",
-                                 std::to_string(seconds) + "s", "--redis", m_redis.url()},
+                                 std::to_string(seconds) + "s", "--redis", m_redis_url},
                                 m_dir, timeout + 10s);
   return r.rc == 0;
 }

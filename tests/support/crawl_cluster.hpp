@@ -29,11 +29,15 @@ std::vector<std::string> compare_with_manifest(const std::string& jsonl, const M
 
 class CrawlCluster {
  public:
-  // The worker config: short timeouts so the slow and trickling pages fail fast.
-  CrawlCluster(SiteOptions site = {}, int concurrency = 16, ServerOptions server = {});
+  // The worker config: short timeouts so the slow and trickling pages fail fast. With
+  // `redis_url` (e.g. a RedisSentinelSet's), workers and commands use that Redis instead of the
+  // cluster's own.
+  CrawlCluster(SiteOptions site = {}, int concurrency = 16, ServerOptions server = {},
+               std::string redis_url = "");
   ~CrawlCluster();
 
   RedisServer& redis() { return m_redis; }
+  const std::string& redis_url() const { return m_redis_url; }
   TestSite& site() { return m_site; }
   const std::string& config_path() const { return m_config; }
 
@@ -54,8 +58,9 @@ class CrawlCluster {
   std::string results(const std::string& job);
 
  private:
-  RedisServer m_redis{RedisOptions{.append_only = true, .password = ""}};
+  RedisServer m_redis{RedisOptions{.append_only = true, .password = "", .extra_config = ""}};
   TestSite m_site;
+  std::string m_redis_url;
   TempDir m_dir{"cluster"};
   std::string m_config;
   std::vector<Process> m_workers;

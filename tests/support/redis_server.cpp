@@ -20,6 +20,7 @@ RedisServer::RedisServer(RedisOptions options) : m_options(std::move(options)) {
   // No background AOF rewrite: a test may copy the AOF directory as a snapshot mid-run.
   conf += "auto-aof-rewrite-percentage 0\n";
   if (!m_options.password.empty()) conf += "requirepass \"" + m_options.password + "\"\n";
+  conf += m_options.extra_config;
   write_text(m_dir / "redis.conf", conf, 0600);
   std::string last_error;
   const bool started = start_with_retry([&] {

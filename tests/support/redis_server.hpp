@@ -10,6 +10,7 @@ namespace crawl::testing {
 struct RedisOptions {
   bool append_only = false;  // AOF on, fsync every second: survives restart()
   std::string password;      // requirepass, written to the config file (not the command line)
+  std::string extra_config;  // more redis.conf lines, e.g. "replicaof 127.0.0.1 6379\n"
 };
 
 // A private redis-server on a free loopback port (and a unix socket) with its data in a temp

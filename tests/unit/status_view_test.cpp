@@ -64,6 +64,30 @@ const WorkerRow& row(const Verdict& v, const std::string& id) {
   throw std::runtime_error("no row " + id);
 }
 
+TEST(StatusView, NamesTheRedisPrimaryAndItsReplicasInSync) {
+  queue::Replication r;
+  r.server = "10.0.0.5:6379";
+  r.role = "master";
+  EXPECT_EQ(redis_text(r), "") << "a lone server reached directly is not worth a line";
+  queue::parse_replication(
+      "# Replication\r\nrole:master\r\nconnected_slaves:2\r\n"
+      "slave0:ip=10.0.0.6,port=6379,state=online,offset=1200,lag=0\r\n"
+      "slave1:ip=10.0.0.7,port=6379,state=wait_bgsave,offset=0,lag=7\r\n"
+      "master_failover_state:no-failover\r\n",
+      r);
+  EXPECT_EQ(r.replicas, 2);
+  EXPECT_EQ(r.in_sync, 1);
+  EXPECT_EQ(redis_text(r), "redis: primary 10.0.0.5:6379, 1 of 2 replicas in sync");
+  r.via_sentinels = true;
+  EXPECT_EQ(redis_text(r),
+            "redis: primary 10.0.0.5:6379 (named by the Sentinels), 1 of 2 replicas in sync");
+  Snapshot s;
+  s.redis = r;
+  const auto j = to_json(s, judge(s, nullptr), "");
+  EXPECT_EQ(j["redis"]["replicas_in_sync"], 1);
+  EXPECT_EQ(j["redis"]["server"], "10.0.0.5:6379");
+}
+
 TEST(StatusView, FlagsDeadWorkersAndFailedUrls) {
   Snapshot s;
   s.jobs = {job(10, 3, 20, 0)};

@@ -1,0 +1,232 @@
+// The crawl with a Redis primary, replicas and Sentinels (real redis-server and
+// redis-server --sentinel processes on loopback): how a client finds the primary, what it does
+// with a Sentinel that is down or stale and with a demoted primary, and a whole crawl through a
+// failover.
+
+#include <atomic>
+#include <csignal>
+#include <thread>
+
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "crawl_checks.hpp"
+#include "crawl_cluster.hpp"
+#include "queue/queue.hpp"
+#include "queue/target.hpp"
+#include "redis_sentinel_set.hpp"
+
+namespace crawl::testing {
+namespace {
+
+using queue::parse_redis_url;
+using queue::Redis;
+
+// A Sentinel that has not heard of a failover: it names `host:port` as the primary of every
+// name it is asked about. Our own small server (RESP over loopback), stopped on destruction.
+class StaleSentinel {
+ public:
+  StaleSentinel(std::string host, int port) : m_answer(std::move(host), port) {
+    m_fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = 0;
+    if (::bind(m_fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(m_fd, 16) != 0)
+      throw std::runtime_error("StaleSentinel: cannot listen");
+    socklen_t len = sizeof a;
+    ::getsockname(m_fd, reinterpret_cast<sockaddr*>(&a), &len);
+    m_port = ntohs(a.sin_port);
+    m_thread = std::thread([this] { serve(); });
+  }
+  ~StaleSentinel() {
+    m_stop = true;
+    ::shutdown(m_fd, SHUT_RDWR);
+    ::close(m_fd);
+    m_thread.join();
+  }
+  int port() const { return m_port; }
+
+ private:
+  void serve() {
+    while (!m_stop) {
+      const int c = ::accept(m_fd, nullptr, nullptr);
+      if (c < 0) return;
+      // Every command gets the same answer, for each command read (one per array header).
+      const std::string port = std::to_string(m_answer.second);
+      const std::string reply = "*2\r\n$" + std::to_string(m_answer.first.size()) + "\r\n" +
+                                m_answer.first + "\r\n$" + std::to_string(port.size()) + "\r\n" +
+                                port + "\r\n";
+      char buffer[4096];
+      for (ssize_t n; (n = ::read(c, buffer, sizeof buffer)) > 0;) {
+        const std::string_view got(buffer, static_cast<std::size_t>(n));
+        for (std::size_t at = got.find('*'); at != std::string_view::npos;
+             at = got.find('*', at + 1))
+          if (::write(c, reply.data(), reply.size()) < 0) break;
+      }
+      ::close(c);
+    }
+  }
+
+  std::pair<std::string, int> m_answer;
+  int m_fd = -1;
+  int m_port = 0;
+  std::atomic<bool> m_stop{false};
+  std::thread m_thread;
+};
+
+std::string with_sentinels(const std::vector<std::string>& hosts) {
+  std::string s;
+  for (const auto& h : hosts) s += (s.empty() ? "" : ",") + h;
+  return "sentinel://" + s + "/" + RedisSentinelSet::k_master_name + "/0";
+}
+
+std::string local(int port) {
+  return "127.0.0.1:" + std::to_string(port);
+}
+
+TEST(Sentinel, TheClientAsksEachSentinelInTurnAndTakesOnlyAPrimary) {
+  RedisSentinelSet set;
+  ASSERT_EQ(set.primary(), 0);
+  const std::string primary = local(set.server(0).port());
+  const auto ports = set.sentinel_ports();
+
+  // The Sentinels' URL as written: the primary they name.
+  auto redis = Redis::connect(*parse_redis_url(set.url()), std::chrono::seconds(2));
+  ASSERT_TRUE(redis) << redis.error().message;
+  EXPECT_EQ(redis->server(), primary);
+  auto written = redis->command({"SET", "k", "v"});
+  ASSERT_TRUE(written && written->ok());
+
+  // A Sentinel that is down first, then one that names a replica (a stale answer): both passed
+  // over, in order.
+  const int nobody = free_port();
+  StaleSentinel stale("127.0.0.1", set.server(1).port());
+  redis = Redis::connect(
+      *parse_redis_url(with_sentinels({local(nobody), local(stale.port()), local(ports[0])})),
+      std::chrono::seconds(2));
+  ASSERT_TRUE(redis) << redis.error().message;
+  EXPECT_EQ(redis->server(), primary);
+
+  // None that will do: the error says what each one said.
+  auto none = Redis::connect(*parse_redis_url(with_sentinels({local(nobody), local(stale.port())})),
+                             std::chrono::seconds(2));
+  ASSERT_FALSE(none);
+  EXPECT_EQ(none.error().kind, ErrorKind::connection);
+  EXPECT_NE(none.error().message.find("cannot reach Sentinel " + local(nobody)), std::string::npos)
+      << none.error().message;
+  EXPECT_NE(none.error().message.find("Sentinel " + local(stale.port()) + " named " +
+                                      local(set.server(1).port()) + ", which is a replica"),
+            std::string::npos)
+      << none.error().message;
+
+  // A name the Sentinels do not monitor.
+  auto unknown =
+      Redis::connect(*parse_redis_url("sentinel://" + local(ports[0]) + "/no-such-primary/0"),
+                     std::chrono::seconds(2));
+  ASSERT_FALSE(unknown);
+  EXPECT_NE(unknown.error().message.find("does not know 'no-such-primary'"), std::string::npos)
+      << unknown.error().message;
+}
+
+TEST(Sentinel, TheSentinelsPasswordComesFromTheUrlOrTheEnvironment) {
+  SentinelSetOptions o;
+  o.replicas = 1;
+  o.sentinels = 3;
+  o.sentinel_password = "s3ntinel";
+  RedisSentinelSet set(o);
+  auto without = Redis::connect(*parse_redis_url(set.url()), std::chrono::seconds(2));
+  ASSERT_FALSE(without);
+  EXPECT_NE(without.error().message.find("NOAUTH"), std::string::npos) << without.error().message;
+  EXPECT_EQ(without.error().message.find("s3ntinel"), std::string::npos);
+
+  auto url = parse_redis_url(set.url() + "?sentinel_password=s3ntinel");
+  ASSERT_TRUE(url);
+  EXPECT_EQ(url->display.find("s3ntinel"), std::string::npos);
+  auto with = Redis::connect(*url, std::chrono::seconds(2));
+  ASSERT_TRUE(with) << with.error().message;
+
+  ::setenv("CRAWL_SENTINEL_PASSWORD", "s3ntinel", 1);
+  auto target = queue::redis_target(set.url(), "", {});
+  ::unsetenv("CRAWL_SENTINEL_PASSWORD");
+  ASSERT_TRUE(target) << target.error().message;
+  EXPECT_EQ(target->sentinel_password, "s3ntinel");
+  EXPECT_TRUE(Redis::connect(*target, std::chrono::seconds(2)));
+}
+
+// A primary demoted while a client holds a connection to it answers writes with -READONLY: the
+// client treats that as a lost connection (so it connects again, through the Sentinels).
+TEST(Sentinel, ADemotedPrimarysReadonlyAnswerBreaksTheConnection) {
+  RedisServer a, b;
+  auto redis = Redis::connect(*parse_redis_url(a.url()), std::chrono::seconds(2));
+  ASSERT_TRUE(redis);
+  auto admin = Redis::connect(*parse_redis_url(a.url()), std::chrono::seconds(2));
+  ASSERT_TRUE(admin);
+  ASSERT_TRUE(admin->command({"REPLICAOF", "127.0.0.1", std::to_string(b.port())}));
+  auto write = redis->command({"SET", "k", "v"});
+  ASSERT_FALSE(write);
+  EXPECT_EQ(write.error().kind, ErrorKind::connection);
+  EXPECT_NE(write.error().message.find("READONLY"), std::string::npos) << write.error().message;
+  EXPECT_FALSE(redis->connected());
+  // A script's writes too.
+  auto again = Redis::connect(*parse_redis_url(a.url()), std::chrono::seconds(2));
+  ASSERT_TRUE(again);
+  static constexpr std::string_view k_script = "return redis.call('SET', 'k', ARGV[1])";
+  auto scripted = again->script(k_script, {"v"});
+  ASSERT_FALSE(scripted);
+  EXPECT_EQ(scripted.error().kind, ErrorKind::connection) << scripted.error().message;
+}
+
+// The primary is killed (kill -9) mid-crawl: Sentinel promotes a replica, the workers and a
+// running `crawlctl wait` follow it without a restart, and the results are the manifest's.
+// Then the old primary comes back, as a replica, and nothing is written to it.
+TEST(Sentinel, ACrawlFollowsAFailoverAndLosesNothing) {
+  RedisSentinelSet set;
+  CrawlCluster cluster(test_site_options(2000), 16, {}, set.url());
+  for (const char* w : {"w1", "w2", "w3", "w4"}) cluster.start_worker(w);
+  const std::string job = cluster.submit_root();
+  Process wait({{CRAWLCTL, "wait", job, "--quiet", "--interval", "100ms", "--timeout", "180s",
+                 "--redis", set.url()},
+                cluster.worker_log("wait"),
+                {}});
+  ASSERT_TRUE(wait_until([&] { return cluster.counters(job)["done"] >= 300; }, 60s));
+  set.server(0).kill_hard();
+  ASSERT_TRUE(set.wait_for_failover(0, std::chrono::seconds(30)));
+  const int promoted = set.primary();
+  ASSERT_GT(promoted, 0);
+  // The old primary returns; the Sentinels make it a replica of the new one.
+  set.server(0).start();
+  ASSERT_TRUE(
+      wait_until([&] { return set.replicas_in_sync(static_cast<std::size_t>(promoted)) == 2; },
+                 std::chrono::seconds(60)));
+  ASSERT_TRUE(wait_until([&] { return !wait.running(); }, std::chrono::seconds(180)))
+      << read_text(cluster.worker_log("wait"));
+  wait.stop();  // reaps it: it has exited
+  ASSERT_TRUE(wait.exit_status());
+  EXPECT_TRUE(WIFEXITED(*wait.exit_status()) && WEXITSTATUS(*wait.exit_status()) == 0)
+      << read_text(cluster.worker_log("wait"));
+  expect_results_match_manifest(cluster, job);
+  expect_counters_match(cluster.counters(job), cluster.site().manifest());
+  EXPECT_EQ(set.primary(), promoted);
+  // status names the primary it reads and its replicas.
+  const std::string new_primary = local(set.server(static_cast<std::size_t>(promoted)).port());
+  CommandResult status = cluster.crawlctl({"status", job});
+  EXPECT_NE(status.out.find("redis: primary " + new_primary +
+                            " (named by the Sentinels), 2 of 2 replicas in sync"),
+            std::string::npos)
+      << status.out;
+  for (const char* w : {"w1", "w2", "w3", "w4"}) {
+    const std::string log = read_text(cluster.worker_log(w));
+    EXPECT_NE(log.find("event=redis_failover from=" + local(set.server(0).port()) +
+                       " to=" + local(set.server(static_cast<std::size_t>(promoted)).port())),
+              std::string::npos)
+        << w << ":\n"
+        << log;
+  }
+}
+
+}  // namespace
+}  // namespace crawl::testing
