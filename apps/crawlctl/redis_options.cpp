@@ -48,10 +48,13 @@ Result<queue::Queue> open_queue(const RedisOptions& options) {
         "in $CRAWL_REDIS_PASSWORD\n");
   }
   if (!file.password_file.empty()) warn_if_loose(file.password_file, "redis.password_file");
+  if (!file.sentinel_password_file.empty())
+    warn_if_loose(file.sentinel_password_file, "redis.sentinel_password_file");
   auto target = queue::redis_target(options.url, file.effective_url(), secrets_of(file));
   if (!target) return fail(target.error());
   auto redis = queue::Redis::connect(*target, std::chrono::seconds(5));
   if (!redis) return fail(redis.error());
+  redis->set_durability({file.wait_replicas, file.wait_timeout});
   return queue::Queue(std::move(*redis), queue::Keys{file.key_prefix});
 }
 

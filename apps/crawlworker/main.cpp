@@ -143,6 +143,7 @@ int real_main(int argc, char** argv) {
   options.id = id.empty() ? options.host + "/" + std::to_string(getpid()) : id;
   options.redis = *redis;
   options.key_prefix = !prefix.empty() ? prefix : settings.redis.key_prefix;
+  options.durability = {settings.redis.wait_replicas, settings.redis.wait_timeout};
   options.settings = settings.worker;
   if (concurrency > 0) options.settings.concurrency = concurrency;
   if (parse_threads >= 0) options.settings.parse_threads = parse_threads;

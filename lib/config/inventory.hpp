@@ -60,6 +60,9 @@ struct RedisSettings {
   std::string master_name;
   std::string sentinel_password_file;
   std::string sentinel_password_env;
+  // Writes that cannot be redone (seeds, records) wait until this many replicas have them.
+  int wait_replicas = 0;
+  std::chrono::milliseconds wait_timeout{1000};
 
   // The URL the file means: `url`, or sentinel://SENTINEL,.../master_name for `sentinels`.
   std::string effective_url() const;

@@ -84,6 +84,8 @@ const std::vector<Field<RedisSettings>>& redis_fields() {
        &RedisSettings::sentinel_password_env},
       {"sentinel_password_file", "sentinel_password_file", of(Kind::text),
        &RedisSettings::sentinel_password_file},
+      {"wait_replicas", "wait_replicas", integer(0, 16), &RedisSettings::wait_replicas},
+      {"wait_timeout", "wait_timeout_ms", duration(10), &RedisSettings::wait_timeout},
   };
   return fields;
 }

@@ -58,6 +58,8 @@ std::string worker_config(const config::Inventory& inventory, std::string_view r
   out += "redis:\n";
   out += "  url: " + config::yaml_quote(redis_url) + "\n";
   out += "  key_prefix: " + config::yaml_quote(inventory.redis.key_prefix) + "\n";
+  out += fmt::format("  wait_replicas: {}\n", inventory.redis.wait_replicas);
+  out += fmt::format("  wait_timeout: {}ms\n", inventory.redis.wait_timeout.count());
   out += "worker:\n";
   for (const auto& field : config::worker_fields())
     if (auto value = config::value_of(inventory.worker, field))

@@ -105,6 +105,11 @@ Result<Completed> Frontier::complete(const std::string& worker,
   if (!r) return fail(r.error());
   if (!r->ok() || r->elements.size() != 2)
     return fail(ErrorKind::remote, "recording outcomes: {}", r->str);
+  // Records cannot be redone once their leases are gone: with replicas asked for, they count
+  // as recorded once the replicas have them (else they are sent again, and a second sending
+  // finds their leases gone and changes nothing).
+  if (auto confirmed = m_redis.confirm_writes(); !confirmed)
+    return fail(ErrorKind::remote, "recording outcomes: {}", confirmed.error().message);
   return Completed{static_cast<std::uint64_t>(r->elements[0].integer),
                    static_cast<std::uint64_t>(r->elements[1].integer)};
 }

@@ -27,6 +27,8 @@ class Queue {
   Sites sites() { return Sites(m_redis, m_keys); }
 
   const Keys& keys() const { return m_keys; }
+  // Redis::confirm_writes for the writes of this connection so far.
+  Result<void> confirm_writes() { return m_redis.confirm_writes(); }
   // False once a command found the connection broken: open a new Queue.
   bool connected() const { return m_redis.connected(); }
   // The connection itself, for tests and diagnostics that look at keys directly; the crawler's

@@ -267,6 +267,7 @@ struct Redis::Impl {
   std::unique_ptr<redisContext, ContextFree> context;
   std::unordered_map<const char*, std::string> sha;  // script source -> SHA in this server's cache
   bool broken = false;
+  Durability durability;
 
   Error failure(std::string_view what) {
     broken = true;
@@ -542,6 +543,25 @@ Result<Reply> Redis::script(std::string_view source, const std::vector<std::stri
   auto replies = scripts(source, {args});
   if (!replies) return fail(replies.error());
   return std::move(replies->front());
+}
+
+void Redis::set_durability(Durability durability) {
+  m_impl->durability = durability;
+}
+
+Result<void> Redis::confirm_writes() {
+  const Durability& d = m_impl->durability;
+  if (d.replicas <= 0) return {};
+  auto r = command({"WAIT", std::to_string(d.replicas), std::to_string(d.timeout.count())});
+  if (!r) return fail(r.error());
+  if (!r->ok())
+    return fail(ErrorKind::remote, "Redis at {}: WAIT: {}", m_impl->url.display, r->str);
+  if (r->integer < d.replicas)
+    return fail(ErrorKind::remote,
+                "Redis at {}: {} of the {} replicas asked for confirmed the write within {} ms "
+                "(redis.wait_replicas): not yet safe from a failover",
+                m_impl->url.display, r->integer, d.replicas, d.timeout.count());
+  return {};
 }
 
 bool Redis::connected() const {

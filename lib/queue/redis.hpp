@@ -36,6 +36,13 @@ struct RedisUrl {
   std::string sentinel_password;
 };
 
+// Writes that cannot be redone (a submit's seeds, a page's record) are followed by WAIT: the
+// primary's answer counts only once `replicas` replicas have the write, within `timeout`.
+struct Durability {
+  int replicas = 0;  // 0: no WAIT (a lone Redis, or asynchronous replication accepted)
+  std::chrono::milliseconds timeout{1000};
+};
+
 Result<RedisUrl> parse_redis_url(std::string_view url);
 // The URL back, password included (it goes only into the workers' 0600 config), so that
 // parse_redis_url reads the same. Fails for a unix socket with a password, which the unix://
@@ -84,6 +91,13 @@ class Redis {
   Result<void> send_scripts(std::string_view source,
                             const std::vector<std::vector<std::string_view>>& calls);
   Result<std::vector<Reply>> receive(std::size_t count);
+
+  // WAIT for the writes sent so far on this connection, as `durability` asks; an error (kind
+  // remote) when fewer replicas than asked have them by its timeout: the writes are on the
+  // primary but a failover now could lose them, so the caller keeps what it sent and sends it
+  // again. Nothing to do without replicas asked for.
+  void set_durability(Durability durability);
+  Result<void> confirm_writes();
 
   bool connected() const;
   const RedisUrl& url() const;

@@ -165,6 +165,10 @@ SubmitReport submit(Queue& queue, Seeds& seeds, const SubmitRequest& request) {
   report.admitted = request.job.empty()
                         ? queue.jobs().load(report.job, seeds.links, progress)
                         : queue.jobs().enqueue(report.job, 0, seeds.links, progress);
+  // The seeds count as submitted once the replicas asked for have them.
+  if (report.admitted)
+    if (auto confirmed = queue.confirm_writes(); !confirmed)
+      report.admitted = fail(confirmed.error());
   if (report.admitted)
     if (auto ended = queue.jobs().end_submit(report.job); !ended)
       report.admitted = fail(ended.error());

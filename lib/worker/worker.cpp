@@ -168,6 +168,7 @@ void Worker::connect(std::int64_t now) {
     return;
   }
   m_backoff = 100ms;
+  redis->set_durability(m_options.durability);
   const std::string server = redis->server();
   m_queue.emplace(std::move(*redis), queue::Keys{m_options.key_prefix});
   spdlog::info("event=redis_connected url={} server={}", m_options.redis.display, server);

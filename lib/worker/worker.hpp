@@ -14,9 +14,10 @@
 namespace crawl::worker {
 
 struct WorkerOptions {
-  std::string id;         // unique in the fleet, stable across restarts (deploy: host/n)
-  std::string host;       // the machine's name, for status
-  queue::RedisUrl redis;  // with its password applied
+  std::string id;                // unique in the fleet, stable across restarts (deploy: host/n)
+  std::string host;              // the machine's name, for status
+  queue::RedisUrl redis;         // with its password applied
+  queue::Durability durability;  // WAIT for the replicas after recording outcomes
   std::string key_prefix = "crawl";
   config::WorkerSettings settings;
   std::size_t claim_batch = 16;

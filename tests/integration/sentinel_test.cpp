@@ -16,6 +16,8 @@
 #include "crawl_checks.hpp"
 #include "crawl_cluster.hpp"
 #include "queue/queue.hpp"
+#include "queue/record.hpp"
+#include "queue/submit.hpp"
 #include "queue/target.hpp"
 #include "redis_sentinel_set.hpp"
 
@@ -178,6 +180,64 @@ TEST(Sentinel, ADemotedPrimarysReadonlyAnswerBreaksTheConnection) {
   auto scripted = again->script(k_script, {"v"});
   ASSERT_FALSE(scripted);
   EXPECT_EQ(scripted.error().kind, ErrorKind::connection) << scripted.error().message;
+}
+
+// With replicas asked for (redis.wait_replicas), a submit and the pages' records count only once
+// a replica has them: with every replica down they are refused, and a record sent again once a
+// replica is back changes nothing that the first sending did.
+TEST(Sentinel, WritesThatCannotBeRedoneWaitForAReplica) {
+  RedisSentinelSet set;
+  auto redis = Redis::connect(*parse_redis_url(set.url()), std::chrono::seconds(2));
+  ASSERT_TRUE(redis) << redis.error().message;
+  redis->set_durability({1, std::chrono::milliseconds(300)});
+  queue::Queue q(std::move(*redis), queue::Keys{"crawl"});
+  auto submit = [&](const std::string& text) {
+    queue::Seeds seeds;
+    queue::add_seed_text(seeds, text, "urls.txt");
+    queue::SubmitRequest request;
+    return queue::submit(q, seeds, request);
+  };
+  const std::string first = "http://a.example/1\nhttp://a.example/2\n";
+  auto ok = submit(first);
+  ASSERT_TRUE(ok.admitted) << ok.admitted.error().message;
+  EXPECT_EQ(ok.admitted->admitted, 2u);
+
+  // Every replica gone: the primary takes the writes, but they are not yet safe.
+  set.server(1).kill_hard();
+  set.server(2).kill_hard();
+  const std::string second = "http://b.example/1\n";
+  auto refused = submit(second);
+  ASSERT_FALSE(refused.admitted);
+  EXPECT_NE(refused.admitted.error().message.find("0 of the 1 replicas asked for confirmed"),
+            std::string::npos)
+      << refused.admitted.error().message;
+  EXPECT_EQ(refused.acked, 1u) << "the primary acknowledged it: said as how far it got";
+
+  auto claim = q.frontier().claim("w1", 10);
+  ASSERT_TRUE(claim) << claim.error().message;
+  ASSERT_FALSE(claim->entries.empty());
+  queue::PageOutcome o;
+  o.entry = claim->entries[0];
+  o.kind = queue::PageOutcome::Kind::done;
+  queue::Record record;
+  record.url = o.entry.url;
+  record.status = 200;
+  o.record_json = queue::to_json(record);
+  o.site = queue::PageOutcome::Site::answered;
+  auto recorded = q.frontier().complete("w1", {o});
+  ASSERT_FALSE(recorded) << "no replica has it";
+  EXPECT_NE(recorded.error().message.find("not yet safe from a failover"), std::string::npos)
+      << recorded.error().message;
+
+  // A replica back: the same outcome sent again is confirmed, and finds its lease gone.
+  set.server(1).start();
+  ASSERT_TRUE(wait_until([&] { return set.replicas_in_sync(0) == 1; }, std::chrono::seconds(30)));
+  auto again = q.frontier().complete("w1", {o});
+  ASSERT_TRUE(again) << again.error().message;
+  EXPECT_EQ(again->applied, 0u) << "the first sending stands: nothing changes";
+  auto job = q.jobs().job(ok.job);
+  ASSERT_TRUE(job);
+  EXPECT_EQ(job->stat(queue::Counter::done), 1);
 }
 
 // The primary is killed (kill -9) mid-crawl: Sentinel promotes a replica, the workers and a
