@@ -9,6 +9,7 @@
 
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <nlohmann/json.hpp>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -238,6 +239,61 @@ TEST(Sentinel, WritesThatCannotBeRedoneWaitForAReplica) {
   auto job = q.jobs().job(ok.job);
   ASSERT_TRUE(job);
   EXPECT_EQ(job->stat(queue::Counter::done), 1);
+}
+
+// The primary is killed (kill -9) during a 100,000-seed submit: the submit either completes
+// (the failover came after its last batch) or says how far it got; a re-run into the job, once
+// the Sentinels name the new primary, leaves exactly the 100,000 seeds.
+TEST(Sentinel, ASubmitCutByAFailoverSaysHowFarItGotAndARerunFinishesIt) {
+  RedisSentinelSet set;
+  TempDir dir("submit");
+  constexpr int k_seeds = 100'000;
+  std::string seeds;
+  for (int i = 0; i < k_seeds; ++i)
+    seeds += "http://h" + std::to_string(i % 1000) + ".example/p" + std::to_string(i) + "\n";
+  write_text(dir / "seeds.txt", seeds);
+  const std::string log = dir / "submit.log";
+  Process submit(
+      SpawnOptions{{CRAWLCTL, "submit", "-f", dir / "seeds.txt", "--redis", set.url()}, log, {}});
+  const std::string primary_port = std::to_string(set.server(0).port());
+  ASSERT_TRUE(wait_until(
+      [&] {
+        CommandResult r =
+            run_program("redis-cli", {"-p", primary_port, "EXISTS", "crawl:job:1:stats"}, dir);
+        return r.out == "1\n" || !submit.running();
+      },
+      30s))
+      << read_text(log);
+  set.server(0).kill_hard();
+  submit.stop(60s, 0);  // signal 0: only wait for it to exit
+  ASSERT_TRUE(submit.exit_status());
+  const int rc = WIFEXITED(*submit.exit_status()) ? WEXITSTATUS(*submit.exit_status()) : -1;
+  const std::string said = read_text(log);
+  RecordProperty("submit_cut_short", rc == 0 ? "no" : "yes");
+  if (rc == 0) {
+    EXPECT_EQ(said.find("incomplete"), std::string::npos) << said;
+  } else {
+    EXPECT_EQ(rc, 1) << said;
+    EXPECT_NE(said.find("job 1 is incomplete: Redis acknowledged "), std::string::npos) << said;
+    EXPECT_NE(said.find("of the 100000 seeds"), std::string::npos) << said;
+  }
+  ASSERT_TRUE(set.wait_for_failover(0, std::chrono::seconds(30)));
+  // The re-run (refused while the cut-short load's submitter key stands, up to 10 s).
+  CommandResult r;
+  ASSERT_TRUE(wait_until(
+      [&] {
+        r = run_program(
+            CRAWLCTL, {"submit", "--job", "1", "-f", dir / "seeds.txt", "--redis", set.url()}, dir);
+        return r.rc == 0;
+      },
+      std::chrono::seconds(40)))
+      << r.err;
+  r = run_program(CRAWLCTL, {"status", "1", "--json", "--redis", set.url()}, dir);
+  const auto status = nlohmann::json::parse(r.out, nullptr, false);
+  ASSERT_TRUE(status.is_object()) << r.out << r.err;
+  EXPECT_EQ(status["counters"]["submitted"], k_seeds) << status.dump(1);
+  EXPECT_EQ(status["counters"]["queued"], k_seeds) << status.dump(1);
+  EXPECT_EQ(status["state"], "queued") << status.dump(1);
 }
 
 // The primary is killed (kill -9) mid-crawl: Sentinel promotes a replica, the workers and a
