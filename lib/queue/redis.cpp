@@ -312,13 +312,15 @@ struct Redis::Impl {
       replies.push_back(convert(r));
       freeReplyObject(r);
     }
-    // A primary demoted by a failover refuses writes; nothing was written, and the Sentinels
-    // name the new primary to a new connection.
+    // A primary demoted by a failover refuses writes (READONLY), and so does one cut off from
+    // its replicas under min-replicas-to-write (NOREPLICAS): nothing was written, and the
+    // Sentinels name the primary to a new connection.
     for (const Reply& r : replies)
-      if (r.type == Reply::Type::error && r.str.starts_with("READONLY")) {
+      if (r.type == Reply::Type::error &&
+          (r.str.starts_with("READONLY") || r.str.starts_with("NOREPLICAS"))) {
         broken = true;
-        return fail(ErrorKind::connection,
-                    "Redis at {} is a replica now (READONLY): the primary moved", url.display);
+        return fail(ErrorKind::connection, "Redis at {} refuses writes ({}): the primary moved",
+                    url.display, r.str.substr(0, r.str.find(' ')));
       }
     return replies;
   }
@@ -398,7 +400,41 @@ Result<Reply> ask(redisContext* c, const std::vector<std::string>& args, const s
   return r;
 }
 
+// The address one Sentinel gives for url.master_name.
+Result<HostPort> ask_sentinel(const HostPort& sentinel, const RedisUrl& url,
+                              std::chrono::milliseconds timeout) {
+  const std::string where = "Sentinel " + host_port_text(sentinel);
+  RedisUrl at;
+  at.host = sentinel.host;
+  at.port = sentinel.port;
+  auto s = open_server(at, "", url.sentinel_password, -1, timeout, where);
+  if (!s) return fail(s.error());
+  auto answer = ask(s->get(), {"SENTINEL", "get-master-addr-by-name", url.master_name}, where);
+  if (!answer) return fail(answer.error());
+  if (!answer->ok()) return fail(ErrorKind::remote, "{}: {}", where, answer->str);
+  if (answer->type != Reply::Type::array || answer->elements.size() != 2)
+    return fail(ErrorKind::not_found, "{}: does not know '{}'", where, url.master_name);
+  HostPort named;
+  const std::string& ip = answer->elements[0].str;
+  const std::string text =
+      (ip.find(':') != std::string::npos ? "[" + ip + "]" : ip) + ":" + answer->elements[1].str;
+  if (!parse_host_port(text, named) || named.port == 0)
+    return fail(ErrorKind::remote, "{}: an unreadable address", where);
+  return named;
+}
+
 }  // namespace
+
+Result<std::string> Redis::named_primary(const RedisUrl& url, std::chrono::milliseconds timeout) {
+  std::vector<std::string> said;
+  for (const HostPort& sentinel : url.sentinels) {
+    auto named = ask_sentinel(sentinel, url, timeout);
+    if (named) return host_port_text(*named);
+    said.push_back(named.error().message);
+  }
+  return fail(ErrorKind::connection, "no Sentinel of {} answered: {}", url.display,
+              fmt::join(said, "; "));
+}
 
 Result<Redis> Redis::connect(const RedisUrl& url, std::chrono::milliseconds timeout) {
   if (url.sentinels.empty()) {
@@ -415,29 +451,12 @@ Result<Redis> Redis::connect(const RedisUrl& url, std::chrono::milliseconds time
   std::vector<std::string> said;
   for (const HostPort& sentinel : url.sentinels) {
     const std::string where = "Sentinel " + host_port_text(sentinel);
-    RedisUrl at;
-    at.host = sentinel.host;
-    at.port = sentinel.port;
-    auto s = open_server(at, "", url.sentinel_password, -1, ask_timeout, where);
-    if (!s) {
-      said.push_back(s.error().message);
+    auto answer = ask_sentinel(sentinel, url, ask_timeout);
+    if (!answer) {
+      said.push_back(answer.error().message);
       continue;
     }
-    auto answer = ask(s->get(), {"SENTINEL", "get-master-addr-by-name", url.master_name}, where);
-    if (!answer || answer->type != Reply::Type::array || answer->elements.size() != 2) {
-      said.push_back(!answer         ? answer.error().message
-                     : !answer->ok() ? where + ": " + answer->str
-                                     : where + ": does not know '" + url.master_name + "'");
-      continue;
-    }
-    HostPort named{answer->elements[0].str, 0};
-    const std::string& ip = answer->elements[0].str;
-    const std::string text =
-        (ip.find(':') != std::string::npos ? "[" + ip + "]" : ip) + ":" + answer->elements[1].str;
-    if (!parse_host_port(text, named) || named.port == 0) {
-      said.push_back(where + ": an unreadable address");
-      continue;
-    }
+    const HostPort named = *answer;
     RedisUrl primary = url;
     primary.host = named.host;
     primary.port = named.port;

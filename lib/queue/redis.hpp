@@ -66,9 +66,14 @@ class Redis {
   // With Sentinels: asks each in turn (at most 1 s each) for the primary's address, connects to
   // it and checks that ROLE says master; a Sentinel that is down, does not know the name, or
   // names a server that is not a primary (a stale answer) is passed over, and the error lists
-  // what each said. A connection whose server answers -READONLY (it was demoted) is broken like
-  // a lost one, so the caller connects again and so asks the Sentinels again.
+  // what each said. A connection whose server answers -READONLY (it was demoted) or
+  // -NOREPLICAS (cut off from its replicas, under min-replicas-to-write) is broken like a lost
+  // one, so the caller connects again and so asks the Sentinels again.
   static Result<Redis> connect(const RedisUrl& url, std::chrono::milliseconds timeout);
+  // The primary the first Sentinel that answers names ("host:port"), without connecting to it:
+  // for a connection that wants to know it still talks to the primary (a primary cut off from
+  // the others, and replaced, may go on answering).
+  static Result<std::string> named_primary(const RedisUrl& url, std::chrono::milliseconds timeout);
   ~Redis();
   Redis(Redis&&) noexcept;
   Redis& operator=(Redis&&) noexcept;

@@ -141,6 +141,7 @@ class Worker final : private TaskEnv {
   std::optional<queue::Queue> m_queue;
   bool m_ever_connected = false;
   std::string m_server;  // the server the last connection reached (host:port)
+  std::int64_t m_next_primary_check_ms = 0;
   std::chrono::milliseconds m_backoff{100};
   std::int64_t m_next_connect_ms = 0;
   std::int64_t m_next_heartbeat_ms = 0;
@@ -164,7 +165,10 @@ void Worker::connect(std::int64_t now) {
     spdlog::warn("event=redis_unreachable retry_in_ms={} error=\"{}\"", m_backoff.count(),
                  redis.error().message);
     m_next_connect_ms = now + m_backoff.count();
-    m_backoff = std::min<std::chrono::milliseconds>(m_backoff * 2, 5s);
+    // A restarting Redis is given room (up to 5 s between tries); with Sentinels, the primary
+    // is looked for every second at most, so a failover costs little more than its own time.
+    m_backoff = std::min<std::chrono::milliseconds>(m_backoff * 2,
+                                                    m_options.redis.sentinels.empty() ? 5s : 1s);
     return;
   }
   m_backoff = 100ms;
@@ -202,6 +206,17 @@ void Worker::connect(std::int64_t now) {
 void Worker::heartbeat(std::int64_t now) {
   if (!m_queue || now < m_next_heartbeat_ms) return;
   m_next_heartbeat_ms = now + m_options.settings.heartbeat_interval.count();
+  // With Sentinels, every 10 s: do they still name this connection's server? A primary cut off
+  // from the others and replaced can go on answering; its writes would be lost.
+  if (!m_options.redis.sentinels.empty() && now >= m_next_primary_check_ms) {
+    m_next_primary_check_ms = now + 10'000;
+    auto named = queue::Redis::named_primary(m_options.redis, 1s);
+    if (named && *named != m_server) {
+      spdlog::warn("event=redis_primary_moved server={} named={}", m_server, *named);
+      m_queue.reset();  // the loop connects again, to the primary the Sentinels name
+      return;
+    }
+  }
   const Stats& stats = m_tasks.stats();
   auto number = [&](const char* k) -> std::uint64_t {
     auto it = stats.counts.find(k);

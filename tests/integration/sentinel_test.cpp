@@ -160,8 +160,9 @@ TEST(Sentinel, TheSentinelsPasswordComesFromTheUrlOrTheEnvironment) {
   EXPECT_TRUE(Redis::connect(*target, std::chrono::seconds(2)));
 }
 
-// A primary demoted while a client holds a connection to it answers writes with -READONLY: the
-// client treats that as a lost connection (so it connects again, through the Sentinels).
+// A primary demoted while a client holds a connection to it answers writes with -READONLY, and
+// one cut off from its replicas with -NOREPLICAS: the client treats either as a lost connection
+// (so it connects again, through the Sentinels).
 TEST(Sentinel, ADemotedPrimarysReadonlyAnswerBreaksTheConnection) {
   RedisServer a, b;
   auto redis = Redis::connect(*parse_redis_url(a.url()), std::chrono::seconds(2));
@@ -181,6 +182,17 @@ TEST(Sentinel, ADemotedPrimarysReadonlyAnswerBreaksTheConnection) {
   auto scripted = again->script(k_script, {"v"});
   ASSERT_FALSE(scripted);
   EXPECT_EQ(scripted.error().kind, ErrorKind::connection) << scripted.error().message;
+
+  // A primary with fewer replicas than min-replicas-to-write refuses writes likewise (b has
+  // one, a).
+  auto lone = Redis::connect(*parse_redis_url(b.url()), std::chrono::seconds(2));
+  ASSERT_TRUE(lone);
+  ASSERT_TRUE(lone->command({"CONFIG", "SET", "min-replicas-to-write", "2"}));
+  auto refused = lone->command({"SET", "k", "v"});
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().kind, ErrorKind::connection);
+  EXPECT_NE(refused.error().message.find("NOREPLICAS"), std::string::npos)
+      << refused.error().message;
 }
 
 // With replicas asked for (redis.wait_replicas), a submit and the pages' records count only once
@@ -294,6 +306,56 @@ TEST(Sentinel, ASubmitCutByAFailoverSaysHowFarItGotAndARerunFinishesIt) {
   EXPECT_EQ(status["counters"]["submitted"], k_seeds) << status.dump(1);
   EXPECT_EQ(status["counters"]["queued"], k_seeds) << status.dump(1);
   EXPECT_EQ(status["state"], "queued") << status.dump(1);
+}
+
+// A split: the Sentinels come to name another primary while the old one goes on answering
+// (cut off from them, it was never demoted). A worker asks the Sentinels every 10 s whom they
+// name, and moves.
+TEST(Sentinel, AWorkerLeavesAPrimaryTheSentinelsNoLongerName) {
+  SentinelSetOptions o;
+  o.replicas = 1;
+  RedisSentinelSet set(o);
+  CrawlCluster cluster(test_site_options(50), 4, {}, set.url());
+  cluster.start_worker("w1");
+  const std::string first = local(set.server(0).port());
+  const std::string second = local(set.server(1).port());
+  ASSERT_TRUE(wait_until(
+      [&] {
+        return read_text(cluster.worker_log("w1")).find("server=" + first) != std::string::npos;
+      },
+      std::chrono::seconds(20)));
+  // The replica made a primary behind the Sentinels' back, and the Sentinels told to watch it.
+  auto replica = Redis::connect(*parse_redis_url(set.server(1).url()), std::chrono::seconds(2));
+  ASSERT_TRUE(replica);
+  ASSERT_TRUE(replica->command({"REPLICAOF", "NO", "ONE"}));
+  for (int port : set.sentinel_ports()) {
+    queue::RedisUrl u;
+    u.host = "127.0.0.1";
+    u.port = port;
+    u.display = local(port);
+    auto sentinel = Redis::connect(u, std::chrono::seconds(2));
+    ASSERT_TRUE(sentinel);
+    ASSERT_TRUE(sentinel->command({"SENTINEL", "REMOVE", RedisSentinelSet::k_master_name}));
+    auto added = sentinel->command({"SENTINEL", "MONITOR", RedisSentinelSet::k_master_name,
+                                    "127.0.0.1", std::to_string(set.server(1).port()), "2"});
+    ASSERT_TRUE(added && added->ok()) << (added ? added->str : added.error().message);
+  }
+  ASSERT_EQ(set.primary(), 0) << "the old primary still says it is one";
+  ASSERT_TRUE(wait_until(
+      [&] {
+        return read_text(cluster.worker_log("w1"))
+                       .find("event=redis_connected url=" + std::string("sentinel://")) !=
+                   std::string::npos &&
+               read_text(cluster.worker_log("w1")).find("server=" + second) != std::string::npos;
+      },
+      std::chrono::seconds(30)))
+      << read_text(cluster.worker_log("w1"));
+  const std::string log = read_text(cluster.worker_log("w1"));
+  EXPECT_NE(log.find("event=redis_primary_moved server=" + first + " named=" + second),
+            std::string::npos)
+      << log;
+  EXPECT_NE(log.find("event=redis_failover from=" + first + " to=" + second), std::string::npos)
+      << log;
 }
 
 // The primary is killed (kill -9) mid-crawl: Sentinel promotes a replica, the workers and a

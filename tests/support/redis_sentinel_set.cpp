@@ -161,6 +161,14 @@ bool RedisSentinelSet::wait_for_failover(std::size_t old, std::chrono::milliseco
       timeout);
 }
 
+std::string RedisSentinelSet::sentinel_logs() const {
+  std::string out;
+  for (std::size_t i = 0; i < m_sentinels.size(); ++i)
+    out += "--- sentinel " + std::to_string(i) + " (port " + std::to_string(m_ports[i]) + ")\n" +
+           read_text(m_dir / ("sentinel" + std::to_string(i) + ".log"));
+  return out;
+}
+
 void RedisSentinelSet::kill_sentinel(std::size_t i) {
   m_sentinels[i].stop(0ms, SIGKILL);
 }

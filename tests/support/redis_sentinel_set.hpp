@@ -41,6 +41,9 @@ class RedisSentinelSet {
   bool wait_for_failover(std::size_t old, std::chrono::milliseconds timeout);
 
   void kill_sentinel(std::size_t i);  // SIGKILL
+  // What the Sentinels logged (their +sdown, +odown, +switch-master ... events), for a failure
+  // message.
+  std::string sentinel_logs() const;
 
  private:
   void start_sentinel(std::size_t i);
