@@ -7,7 +7,9 @@
 //              of the same crawl without a failover: the difference is what the failover cost
 //              in fetches made again (lost claims and records, leases reaped)
 // Runs: one without a failover, then `runs` with it under asynchronous replication and `runs`
-// with redis.wait_replicas 1. Every run must end with the results equal to the manifest.
+// with redis.wait_replicas 1. Every run must end with the results equal to the manifest; one
+// that does not prints what differs, the status, the workers' Redis events and the Sentinels'
+// logs.
 
 #include <algorithm>
 #include <chrono>
@@ -107,7 +109,7 @@ Run run_once(const Options& o, bool fail_over, int wait_replicas) {
     std::fprintf(stderr, "  %s\n", problems[i].c_str());
   const auto counters = cluster.counters(job);
   if (!run.ok) {
-    std::fprintf(stderr, "DEBUG primary now %d; status:\n%s\n", set.primary(),
+    std::fprintf(stderr, "the server that says it is the primary: %d; crawlctl status:\n%s\n", set.primary(),
                  cluster.crawlctl({"status", job}).out.c_str());
     for (int i = 0; i < o.workers; ++i) {
       const std::string log = read_text(cluster.worker_log("w" + std::to_string(i + 1)));
