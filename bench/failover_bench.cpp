@@ -109,8 +109,8 @@ Run run_once(const Options& o, bool fail_over, int wait_replicas) {
     std::fprintf(stderr, "  %s\n", problems[i].c_str());
   const auto counters = cluster.counters(job);
   if (!run.ok) {
-    std::fprintf(stderr, "the server that says it is the primary: %d; crawlctl status:\n%s\n", set.primary(),
-                 cluster.crawlctl({"status", job}).out.c_str());
+    std::fprintf(stderr, "the server that says it is the primary: %d; crawlctl status:\n%s\n",
+                 set.primary(), cluster.crawlctl({"status", job}).out.c_str());
     for (int i = 0; i < o.workers; ++i) {
       const std::string log = read_text(cluster.worker_log("w" + std::to_string(i + 1)));
       std::size_t at = 0;
