@@ -3,6 +3,7 @@
 // of the pages are recorded. Measured, per run:
 //   promoted   time from the kill to a replica saying it is the primary (ROLE)
 //   recording  time from the kill to the first page recorded on the new primary
+//   switches   +switch-master lines in the Sentinels' logs: 3 for one promotion seen by all three
 //   requests   requests the site served for the whole crawl (its access log), against a run
 //              of the same crawl without a failover: the difference is what the failover cost
 //              in fetches made again (lost claims and records, leases reaped)
@@ -55,6 +56,7 @@ std::size_t lines(const std::string& path) {
 
 struct Run {
   bool ok = false;
+  int switches = 0;  // +switch-master events the Sentinels logged (one failover: one each)
   double promoted_ms = -1, recording_ms = -1;
   std::size_t requests = 0;
 };
@@ -127,6 +129,10 @@ Run run_once(const Options& o, bool fail_over, int wait_replicas) {
   for (const char* c : {"submitted", "queued", "in_flight", "done", "failed", "filtered"})
     if (!run.ok) std::fprintf(stderr, "  %s=%lld\n", c, counters.count(c) ? counters.at(c) : -1);
   run.requests = lines(cluster.site().access_log());
+  const std::string logs = set.sentinel_logs();
+  for (std::size_t at = logs.find("+switch-master"); at != std::string::npos;
+       at = logs.find("+switch-master", at + 1))
+    ++run.switches;
   return run;
 }
 
@@ -150,10 +156,11 @@ int main(int argc, char** argv) {
       const Run r = run_once(o, true, wait);
       std::printf(
           "failover, wait_replicas %d, run %d: promoted after %.0f ms, first page recorded on the "
-          "new primary after %.0f ms, %zu requests (%+lld against no failover), results %s\n",
+          "new primary after %.0f ms, %zu requests (%+lld against no failover), results %s, "
+          "%d +switch-master logged by the Sentinels\n",
           wait, i + 1, r.promoted_ms, r.recording_ms, r.requests,
           static_cast<long long>(r.requests) - static_cast<long long>(base.requests),
-          r.ok ? "exact" : "WRONG");
+          r.ok ? "exact" : "WRONG", r.switches);
       std::fflush(stdout);
     }
   }

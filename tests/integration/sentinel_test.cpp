@@ -81,6 +81,14 @@ class StaleSentinel {
   std::thread m_thread;
 };
 
+// On a failure, what the Sentinels saw (which promotion, when), however the test ended.
+struct SentinelLogsOnFailure {
+  RedisSentinelSet& set;
+  ~SentinelLogsOnFailure() {
+    if (::testing::Test::HasFailure()) ADD_FAILURE() << set.sentinel_logs();
+  }
+};
+
 std::string with_sentinels(const std::vector<std::string>& hosts) {
   std::string s;
   for (const auto& h : hosts) s += (s.empty() ? "" : ",") + h;
@@ -258,6 +266,7 @@ TEST(Sentinel, WritesThatCannotBeRedoneWaitForAReplica) {
 // the Sentinels name the new primary, leaves exactly the 100,000 seeds.
 TEST(Sentinel, ASubmitCutByAFailoverSaysHowFarItGotAndARerunFinishesIt) {
   RedisSentinelSet set;
+  SentinelLogsOnFailure logs{set};
   TempDir dir("submit");
   constexpr int k_seeds = 100'000;
   std::string seeds;
@@ -363,6 +372,7 @@ TEST(Sentinel, AWorkerLeavesAPrimaryTheSentinelsNoLongerName) {
 // Then the old primary comes back, as a replica, and nothing is written to it.
 TEST(Sentinel, ACrawlFollowsAFailoverAndLosesNothing) {
   RedisSentinelSet set;
+  SentinelLogsOnFailure logs{set};
   CrawlCluster cluster(test_site_options(2000), 16, {}, set.url());
   for (const char* w : {"w1", "w2", "w3", "w4"}) cluster.start_worker(w);
   const std::string job = cluster.submit_root();
