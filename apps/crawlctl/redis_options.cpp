@@ -39,7 +39,7 @@ Result<queue::Queue> open_queue(const RedisOptions& options) {
   // as the worker refuses one outright.
   static bool warned = false;
   if (auto flagged = queue::parse_redis_url(options.url);
-      flagged && !flagged->password.empty() && !warned) {
+      flagged && (!flagged->password.empty() || !flagged->sentinel_password.empty()) && !warned) {
     warned = true;
     fmt::print(
         stderr,

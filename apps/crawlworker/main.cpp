@@ -110,7 +110,7 @@ int real_main(int argc, char** argv) {
                               static_cast<std::size_t>(settings.worker.log_keep));
   // A password in --redis would be readable by every user of the host (ps, /proc/PID/cmdline).
   if (auto flagged = crawl::queue::parse_redis_url(redis_flag);
-      flagged && !flagged->password.empty()) {
+      flagged && (!flagged->password.empty() || !flagged->sentinel_password.empty())) {
     spdlog::error(
         "event=password_on_command_line url={} error=\"refused: a password on the command "
         "line is visible to every user of this host; use redis.password_file or "

@@ -140,6 +140,14 @@ std::string check_key_prefix(std::string_view prefix) {
   return prefix.find(' ') == std::string_view::npos ? "" : "it must not contain spaces";
 }
 
+std::string check_master_name(std::string_view name) {
+  const std::string bad =
+      first_bad(name, [](char c) { return ascii_alnum(c) || c == '.' || c == '_' || c == '-'; });
+  if (!bad.empty())
+    return fmt::format("{} is not allowed (letters, digits, '.', '-' and '_' are)", bad);
+  return {};
+}
+
 std::string check_host_port(std::string_view text) {
   std::string_view host, port;
   if (text.starts_with("[")) {

@@ -30,6 +30,8 @@ std::string check_address(std::string_view address);
 // redis.key_prefix (and master_name): no spaces.
 std::string check_redis_url(std::string_view url);
 std::string check_key_prefix(std::string_view prefix);
+// redis.master_name: letters, digits, '.', '-' and '_', as it goes into a sentinel:// URL.
+std::string check_master_name(std::string_view name);
 // "host:port" or "[v6]:port": an address as check_address accepts, and a port from 1 to 65535.
 std::string check_host_port(std::string_view text);
 

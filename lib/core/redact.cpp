@@ -34,7 +34,8 @@ std::string redact_userinfo(std::string_view url) {
 }  // namespace
 
 std::string redact_password(std::string_view url) {
-  return redact_parameter(redact_userinfo(url));
+  // The parameter first: an '@' in its value would be taken for the end of the userinfo.
+  return redact_userinfo(redact_parameter(std::string(url)));
 }
 
 }  // namespace crawl

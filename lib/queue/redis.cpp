@@ -2,6 +2,7 @@
 
 #include <cctype>
 #include <charconv>
+#include <map>
 #include <unordered_map>
 
 #include <fmt/format.h>
@@ -90,6 +91,7 @@ bool parse_host_port(std::string_view text, HostPort& out) {
     const auto colon = text.rfind(':');
     out.host = std::string(text.substr(0, colon));
     if (colon != std::string_view::npos) port = text.substr(colon + 1);
+    if (out.host.find(':') != std::string::npos) return false;  // IPv6 is written [addr]:port
   }
   if (out.host.empty()) return false;
   if (port.empty()) return true;
@@ -106,19 +108,11 @@ std::string host_port_text(const HostPort& hp) {
 // After "sentinel://": [userinfo@]host[:port],.../master_name[/db][?sentinel_password=P].
 Result<RedisUrl> parse_sentinel_url(std::string_view rest, const std::string& safe) {
   RedisUrl u;
-  if (const auto q = rest.find('?'); q != std::string_view::npos) {
-    std::string_view query = rest.substr(q + 1);
+  // The Sentinels' password is the one parameter (percent-encoded); the primary's password,
+  // before the last '@', may hold an unencoded '?' as in redis:// URLs.
+  if (const auto q = rest.rfind("?sentinel_password="); q != std::string_view::npos) {
+    u.sentinel_password = percent_decode(rest.substr(q + 19));
     rest = rest.substr(0, q);
-    while (!query.empty()) {
-      const auto amp = query.find('&');
-      const std::string_view param = query.substr(0, amp);
-      if (param.starts_with("sentinel_password="))
-        u.sentinel_password = percent_decode(param.substr(18));
-      else
-        return fail("{}: unknown parameter '{}' (sentinel_password= is known)", safe,
-                    param.substr(0, param.find('=')));
-      query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
-    }
   }
   if (const auto at = rest.rfind('@'); at != std::string_view::npos) {
     const std::string_view userinfo = rest.substr(0, at);
@@ -127,6 +121,8 @@ Result<RedisUrl> parse_sentinel_url(std::string_view rest, const std::string& sa
     if (colon != std::string_view::npos) u.password = percent_decode(userinfo.substr(colon + 1));
     rest = rest.substr(at + 1);
   }
+  if (rest.find('?') != std::string_view::npos)
+    return fail("{}: the one parameter known is sentinel_password=", safe);
   const auto slash = rest.find('/');
   if (slash == std::string_view::npos || slash + 1 >= rest.size())
     return fail("{}: no master name (sentinel://host:port,host:port/master_name)", safe);
@@ -141,13 +137,14 @@ Result<RedisUrl> parse_sentinel_url(std::string_view rest, const std::string& sa
     if (db.empty() || ec != std::errc() || end != db.data() + db.size() || u.db < 0)
       return fail("{}: bad database number '{}'", safe, db);
   }
-  while (!hosts.empty()) {
+  for (bool more = !hosts.empty(); more;) {
     const auto comma = hosts.find(',');
     HostPort hp{"", 26379};
     if (!parse_host_port(hosts.substr(0, comma), hp))
       return fail("{}: bad Sentinel address '{}'", safe, hosts.substr(0, comma));
     u.sentinels.push_back(std::move(hp));
-    hosts = comma == std::string_view::npos ? std::string_view() : hosts.substr(comma + 1);
+    more = comma != std::string_view::npos;  // "h1,/name": an empty address, refused above
+    if (more) hosts = hosts.substr(comma + 1);
   }
   if (u.sentinels.empty()) return fail("{}: no Sentinel address", safe);
   std::vector<std::string> shown;
@@ -426,14 +423,22 @@ Result<HostPort> ask_sentinel(const HostPort& sentinel, const RedisUrl& url,
 }  // namespace
 
 Result<std::string> Redis::named_primary(const RedisUrl& url, std::chrono::milliseconds timeout) {
+  // A majority of the Sentinels listed must agree: one stale or cut-off Sentinel alone cannot
+  // move a connection.
+  std::map<std::string, std::size_t> votes;
   std::vector<std::string> said;
   for (const HostPort& sentinel : url.sentinels) {
     auto named = ask_sentinel(sentinel, url, timeout);
-    if (named) return host_port_text(*named);
-    said.push_back(named.error().message);
+    if (!named) {
+      said.push_back(named.error().message);
+      continue;
+    }
+    const std::string address = host_port_text(*named);
+    if (++votes[address] * 2 > url.sentinels.size()) return address;
+    said.push_back("Sentinel " + host_port_text(sentinel) + " named " + address);
   }
-  return fail(ErrorKind::connection, "no Sentinel of {} answered: {}", url.display,
-              fmt::join(said, "; "));
+  return fail(ErrorKind::connection, "no majority of the Sentinels of {} names one primary: {}",
+              url.display, fmt::join(said, "; "));
 }
 
 Result<Redis> Redis::connect(const RedisUrl& url, std::chrono::milliseconds timeout) {

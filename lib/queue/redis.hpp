@@ -70,9 +70,9 @@ class Redis {
   // -NOREPLICAS (cut off from its replicas, under min-replicas-to-write) is broken like a lost
   // one, so the caller connects again and so asks the Sentinels again.
   static Result<Redis> connect(const RedisUrl& url, std::chrono::milliseconds timeout);
-  // The primary the first Sentinel that answers names ("host:port"), without connecting to it:
-  // for a connection that wants to know it still talks to the primary (a primary cut off from
-  // the others, and replaced, may go on answering).
+  // The primary a majority of the listed Sentinels name ("host:port"), without connecting to
+  // it: for a connection that wants to know it still talks to the primary (a primary cut off
+  // from the others, and replaced, may go on answering). Each Sentinel is given `timeout`.
   static Result<std::string> named_primary(const RedisUrl& url, std::chrono::milliseconds timeout);
   ~Redis();
   Redis(Redis&&) noexcept;

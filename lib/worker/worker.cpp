@@ -206,11 +206,13 @@ void Worker::connect(std::int64_t now) {
 void Worker::heartbeat(std::int64_t now) {
   if (!m_queue || now < m_next_heartbeat_ms) return;
   m_next_heartbeat_ms = now + m_options.settings.heartbeat_interval.count();
-  // With Sentinels, every 10 s: do they still name this connection's server? A primary cut off
-  // from the others and replaced can go on answering; its writes would be lost.
+  // With Sentinels, every 10 s: does a majority of them still name this connection's server? A
+  // primary cut off from the others and replaced can go on answering; its writes would be lost.
   if (!m_options.redis.sentinels.empty() && now >= m_next_primary_check_ms) {
     m_next_primary_check_ms = now + 10'000;
-    auto named = queue::Redis::named_primary(m_options.redis, 1s);
+    // Sentinels sit beside Redis: a short timeout keeps an unreachable one from holding up
+    // the loop for long.
+    auto named = queue::Redis::named_primary(m_options.redis, 300ms);
     if (named && *named != m_server) {
       spdlog::warn("event=redis_primary_moved server={} named={}", m_server, *named);
       m_queue.reset();  // the loop connects again, to the primary the Sentinels name

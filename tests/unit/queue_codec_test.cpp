@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include "core/redact.hpp"
 #include "queue/entry.hpp"
 #include "queue/heartbeat.hpp"
 #include "queue/queue.hpp"
@@ -180,6 +181,43 @@ TEST(RedisUrl, Forms) {
   auto err = parse_redis_url("redis://:hunter2@h:99999/0");
   ASSERT_FALSE(err);
   EXPECT_EQ(err.error().message.find("hunter2"), std::string::npos) << err.error().message;
+}
+
+TEST(RedisUrl, SentinelForms) {
+  auto u = parse_redis_url(
+      "sentinel://op:pa?ss@10.0.0.5:26380,[fd00::6],sentinel.example/crawl/3"
+      "?sentinel_password=s%40nt");
+  ASSERT_TRUE(u) << u.error().message;
+  EXPECT_EQ(u->user, "op");
+  EXPECT_EQ(u->password, "pa?ss") << "an unencoded '?' in the primary's password, as redis://";
+  EXPECT_EQ(u->sentinel_password, "s@nt");
+  ASSERT_EQ(u->sentinels.size(), 3u);
+  EXPECT_EQ(u->sentinels[0], (HostPort{"10.0.0.5", 26380}));
+  EXPECT_EQ(u->sentinels[1], (HostPort{"fd00::6", 26379}));
+  EXPECT_EQ(u->sentinels[2], (HostPort{"sentinel.example", 26379}));
+  EXPECT_EQ(u->master_name, "crawl");
+  EXPECT_EQ(u->db, 3);
+  EXPECT_EQ(u->display,
+            "sentinel://op:***@10.0.0.5:26380,[fd00::6]:26379,sentinel.example:26379/crawl/3");
+  auto written = format_redis_url(*u);
+  ASSERT_TRUE(written);
+  auto back = parse_redis_url(*written);
+  ASSERT_TRUE(back) << *written;
+  EXPECT_EQ(back->sentinels, u->sentinels);
+  EXPECT_EQ(back->password, u->password);
+  EXPECT_EQ(back->sentinel_password, u->sentinel_password);
+  EXPECT_EQ(back->master_name, u->master_name);
+  EXPECT_EQ(back->db, u->db);
+  // Neither password in what is shown of it.
+  const std::string shown = redact_password(*written);
+  EXPECT_EQ(shown.find("pa?ss"), std::string::npos) << shown;
+  EXPECT_EQ(shown.find("s%40nt"), std::string::npos) << shown;
+  EXPECT_EQ(redact_password("sentinel://h:26379/m?sentinel_password=se@cret"),
+            "sentinel://h:26379/m?sentinel_password=***");
+  for (const char* bad :
+       {"sentinel://h1:26379", "sentinel://h1/", "sentinel://::1/m", "sentinel://h1,/m",
+        "sentinel://h1:0/m", "sentinel://h1/m/x", "sentinel://h1/m?db=2"})
+    EXPECT_FALSE(parse_redis_url(bad)) << bad;
 }
 
 TEST(JobOptions, FieldsRoundTrip) {
