@@ -76,6 +76,18 @@ Reply convert(const redisReply* r) {
   return out;
 }
 
+// [user][:password]@ off the front of `rest` into `u`. Userinfo ends at the last '@': an
+// unencoded password may hold '/', '?' or '@'.
+void take_userinfo(std::string_view& rest, RedisUrl& u) {
+  const auto at = rest.rfind('@');
+  if (at == std::string_view::npos) return;
+  const std::string_view userinfo = rest.substr(0, at);
+  const auto colon = userinfo.find(':');
+  u.user = percent_decode(userinfo.substr(0, colon));
+  if (colon != std::string_view::npos) u.password = percent_decode(userinfo.substr(colon + 1));
+  rest = rest.substr(at + 1);
+}
+
 // "host", "host:port" or "[v6]:port" into `out` (the port left as it is when not written).
 bool parse_host_port(std::string_view text, HostPort& out) {
   std::string_view port;
@@ -114,13 +126,7 @@ Result<RedisUrl> parse_sentinel_url(std::string_view rest, const std::string& sa
     u.sentinel_password = percent_decode(rest.substr(q + 19));
     rest = rest.substr(0, q);
   }
-  if (const auto at = rest.rfind('@'); at != std::string_view::npos) {
-    const std::string_view userinfo = rest.substr(0, at);
-    const auto colon = userinfo.find(':');
-    u.user = percent_decode(userinfo.substr(0, colon));
-    if (colon != std::string_view::npos) u.password = percent_decode(userinfo.substr(colon + 1));
-    rest = rest.substr(at + 1);
-  }
+  take_userinfo(rest, u);
   if (rest.find('?') != std::string_view::npos)
     return fail("{}: the one parameter known is sentinel_password=", safe);
   const auto slash = rest.find('/');
@@ -157,6 +163,17 @@ Result<RedisUrl> parse_sentinel_url(std::string_view rest, const std::string& sa
   return u;
 }
 
+// Queues one command on `c` (sent by the next read of a reply).
+void append_command(redisContext* c, const std::vector<std::string>& args) {
+  std::vector<const char*> argv;
+  std::vector<std::size_t> lengths;
+  for (const auto& a : args) {
+    argv.push_back(a.data());
+    lengths.push_back(a.size());
+  }
+  redisAppendCommandArgv(c, static_cast<int>(argv.size()), argv.data(), lengths.data());
+}
+
 struct ContextFree {
   void operator()(redisContext* c) const { redisFree(c); }
 };
@@ -190,14 +207,7 @@ Result<RedisUrl> parse_redis_url(std::string_view text) {
         "sentinel://host:port,host:port/master_name)",
         safe);
   std::string_view rest = text.substr(8);
-  // Userinfo ends at the last '@': an unencoded password may hold '/' or '@'.
-  if (const auto at = rest.rfind('@'); at != std::string_view::npos) {
-    const std::string_view userinfo = rest.substr(0, at);
-    const auto colon = userinfo.find(':');
-    u.user = percent_decode(userinfo.substr(0, colon));
-    if (colon != std::string_view::npos) u.password = percent_decode(userinfo.substr(colon + 1));
-    rest = rest.substr(at + 1);
-  }
+  take_userinfo(rest, u);
   std::string_view db;
   if (const auto slash = rest.find('/'); slash != std::string_view::npos) {
     db = rest.substr(slash + 1);
@@ -273,20 +283,9 @@ struct Redis::Impl {
                  ErrorKind::connection};
   }
 
-  void append(const std::vector<std::string>& args) {
-    std::vector<const char*> argv;
-    std::vector<std::size_t> lengths;
-    for (const auto& a : args) {
-      argv.push_back(a.data());
-      lengths.push_back(a.size());
-    }
-    redisAppendCommandArgv(context.get(), static_cast<int>(argv.size()), argv.data(),
-                           lengths.data());
-  }
-
   Result<std::vector<Reply>> run(const std::vector<std::vector<std::string>>& commands) {
     if (broken) return fail(ErrorKind::connection, "Redis at {}: connection lost", url.display);
-    for (const auto& c : commands) append(c);
+    for (const auto& c : commands) append_command(context.get(), c);
     return read(commands.size());
   }
 
@@ -358,15 +357,7 @@ Result<std::unique_ptr<redisContext, ContextFree>> open_server(const RedisUrl& u
   }
   if (db > 0) setup.push_back({"SELECT", std::to_string(db)});
   setup.push_back({"PING"});
-  for (const auto& command : setup) {
-    std::vector<const char*> argv;
-    std::vector<std::size_t> lengths;
-    for (const auto& a : command) {
-      argv.push_back(a.data());
-      lengths.push_back(a.size());
-    }
-    redisAppendCommandArgv(c, static_cast<int>(argv.size()), argv.data(), lengths.data());
-  }
+  for (const auto& command : setup) append_command(c, command);
   for (std::size_t i = 0; i < setup.size(); ++i) {
     void* raw = nullptr;
     if (redisGetReply(c, &raw) != REDIS_OK || raw == nullptr)
@@ -381,14 +372,9 @@ Result<std::unique_ptr<redisContext, ContextFree>> open_server(const RedisUrl& u
 
 // One command on a bare context (the Sentinel's question, ROLE).
 Result<Reply> ask(redisContext* c, const std::vector<std::string>& args, const std::string& name) {
-  std::vector<const char*> argv;
-  std::vector<std::size_t> lengths;
-  for (const auto& a : args) {
-    argv.push_back(a.data());
-    lengths.push_back(a.size());
-  }
-  auto* raw = static_cast<redisReply*>(
-      redisCommandArgv(c, static_cast<int>(argv.size()), argv.data(), lengths.data()));
+  append_command(c, args);
+  void* reply = nullptr;
+  auto* raw = redisGetReply(c, &reply) == REDIS_OK ? static_cast<redisReply*>(reply) : nullptr;
   if (raw == nullptr)
     return fail(ErrorKind::connection, "{}: no reply: {}", name,
                 c->err ? c->errstr : "connection lost");
