@@ -53,6 +53,7 @@ int run_wait(const WaitOptions& o) {
   const bool progress = !o.quiet && isatty(STDERR_FILENO) == 1;
   const auto* interrupted = interrupt_flag();
   std::optional<queue::Queue> queue;
+  queue::PrimaryCheck primary_check;
   std::string last_error;
   bool warned = false;  // about a job that cannot finish as it stands
   for (;;) {
@@ -66,6 +67,7 @@ int run_wait(const WaitOptions& o) {
         fmt::print(stderr, "crawlctl wait: {} (retrying)\n", last_error);
       }
     }
+    if (queue && primary_moved(*queue, primary_check)) queue.reset();
     if (queue) {
       auto job = queue->jobs().job(o.job);
       if (!job) {

@@ -1,5 +1,6 @@
 #include "redis_options.hpp"
 
+#include <chrono>
 #include <filesystem>
 
 #include <fmt/core.h>
@@ -56,6 +57,17 @@ Result<queue::Queue> open_queue(const RedisOptions& options) {
   if (!redis) return fail(redis.error());
   redis->set_durability({file.wait_replicas, file.wait_timeout});
   return queue::Queue(std::move(*redis), queue::Keys{file.key_prefix});
+}
+
+bool primary_moved(queue::Queue& queue, queue::PrimaryCheck& check) {
+  const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                       std::chrono::steady_clock::now().time_since_epoch())
+                       .count();
+  auto named = queue.primary_moved(check, now);
+  if (!named) return false;
+  fmt::print(stderr, "crawlctl: the Sentinels now name {} as the primary: connecting again\n",
+             *named);
+  return true;
 }
 
 }  // namespace crawl::ctl

@@ -32,4 +32,9 @@ inline queue::RedisSecrets secrets_of(const config::RedisSettings& r) {
 // Connects as DESIGN.md section 1 says: --redis, $CRAWL_REDIS_URL, the hosts file, default.
 Result<queue::Queue> open_queue(const RedisOptions& options);
 
+// For a command that holds its connection (wait, status --watch): true, said on stderr, when a
+// majority of the Sentinels now name another primary than the one connected to; the caller
+// connects again.
+bool primary_moved(queue::Queue& queue, queue::PrimaryCheck& check);
+
 }  // namespace crawl::ctl

@@ -91,6 +91,7 @@ int run_status(const StatusOptions& o) {
   const bool tty = isatty(STDOUT_FILENO) == 1;
   const auto* interrupted = o.watch ? interrupt_flag() : nullptr;
   std::optional<queue::Queue> queue;
+  queue::PrimaryCheck primary_check;
   std::optional<Snapshot> previous;
   int code = k_exit_ok;
   for (;;) {
@@ -102,6 +103,7 @@ int run_status(const StatusOptions& o) {
       else
         error = q.error().message;
     }
+    if (queue && o.watch && primary_moved(*queue, primary_check)) queue.reset();
     if (queue) {
       auto snapshot = status::take_snapshot(*queue, request, hosts);
       if (!snapshot) {

@@ -29,6 +29,11 @@ class Queue {
   const Keys& keys() const { return m_keys; }
   // Redis::confirm_writes for the writes of this connection so far.
   Result<void> confirm_writes() { return m_redis.confirm_writes(); }
+  // With Sentinels, when `check` is due: the primary a majority of them name, if it is not this
+  // connection's server (see PrimaryCheck).
+  std::optional<std::string> primary_moved(PrimaryCheck& check, std::int64_t now_ms) {
+    return check.moved(m_redis.url(), m_redis.server(), now_ms);
+  }
   // False once a command found the connection broken: open a new Queue.
   bool connected() const { return m_redis.connected(); }
   // The connection itself, for tests and diagnostics that look at keys directly; the crawler's

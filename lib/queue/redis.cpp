@@ -427,6 +427,17 @@ Result<std::string> Redis::named_primary(const RedisUrl& url, std::chrono::milli
               url.display, fmt::join(said, "; "));
 }
 
+PrimaryCheck::PrimaryCheck(std::chrono::milliseconds every) : m_every(every) {}
+
+std::optional<std::string> PrimaryCheck::moved(const RedisUrl& url, const std::string& server,
+                                               std::int64_t now_ms) {
+  if (url.sentinels.empty() || now_ms < m_next_ms) return std::nullopt;
+  m_next_ms = now_ms + m_every.count();
+  auto named = Redis::named_primary(url, std::chrono::milliseconds(300));
+  if (!named || *named == server) return std::nullopt;
+  return *named;
+}
+
 Result<Redis> Redis::connect(const RedisUrl& url, std::chrono::milliseconds timeout) {
   if (url.sentinels.empty()) {
     auto context = open_server(url, url.user, url.password, url.db, timeout,

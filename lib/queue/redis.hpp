@@ -3,7 +3,9 @@
 // deadlines. The hiredis context never leaves redis.cpp.
 
 #include <chrono>
+#include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -115,6 +117,24 @@ class Redis {
   // The SHA of a script in this server's cache, loading it on first use.
   Result<std::string> script_sha(std::string_view source);
   std::unique_ptr<Impl> m_impl;
+};
+
+// For a connection held for long (a worker, crawlctl wait, status --watch): with Sentinels, at
+// most once per `every`, asks whether a majority of them still name the server it reached. A
+// primary cut off from the others and replaced can go on answering; what it is told is lost when
+// it rejoins as a replica. Each Sentinel is given 300 ms: they sit beside Redis, and an
+// unreachable one must not hold up the caller's loop for long.
+class PrimaryCheck {
+ public:
+  explicit PrimaryCheck(std::chrono::milliseconds every = std::chrono::seconds(10));
+  // When a check is due at `now_ms` and a majority names another server than `server`: the one
+  // they name. No answer from a majority is no reason to leave: nullopt.
+  std::optional<std::string> moved(const RedisUrl& url, const std::string& server,
+                                   std::int64_t now_ms);
+
+ private:
+  std::chrono::milliseconds m_every;
+  std::int64_t m_next_ms = 0;
 };
 
 }  // namespace crawl::queue

@@ -140,8 +140,8 @@ class Worker final : private TaskEnv {
   std::mt19937 m_rng;
   std::optional<queue::Queue> m_queue;
   bool m_ever_connected = false;
-  std::string m_server;  // the server the last connection reached (host:port)
-  std::int64_t m_next_primary_check_ms = 0;
+  std::string m_server;                 // the server the last connection reached (host:port)
+  queue::PrimaryCheck m_primary_check;  // does a majority of the Sentinels still name m_server?
   std::chrono::milliseconds m_backoff{100};
   std::int64_t m_next_connect_ms = 0;
   std::int64_t m_next_heartbeat_ms = 0;
@@ -206,18 +206,10 @@ void Worker::connect(std::int64_t now) {
 void Worker::heartbeat(std::int64_t now) {
   if (!m_queue || now < m_next_heartbeat_ms) return;
   m_next_heartbeat_ms = now + m_options.settings.heartbeat_interval.count();
-  // With Sentinels, every 10 s: does a majority of them still name this connection's server? A
-  // primary cut off from the others and replaced can go on answering; its writes would be lost.
-  if (!m_options.redis.sentinels.empty() && now >= m_next_primary_check_ms) {
-    m_next_primary_check_ms = now + 10'000;
-    // Sentinels sit beside Redis: a short timeout keeps an unreachable one from holding up
-    // the loop for long.
-    auto named = queue::Redis::named_primary(m_options.redis, 300ms);
-    if (named && *named != m_server) {
-      spdlog::warn("event=redis_primary_moved server={} named={}", m_server, *named);
-      m_queue.reset();  // the loop connects again, to the primary the Sentinels name
-      return;
-    }
+  if (auto named = m_primary_check.moved(m_options.redis, m_server, now)) {
+    spdlog::warn("event=redis_primary_moved server={} named={}", m_server, *named);
+    m_queue.reset();  // the loop connects again, to the primary the Sentinels name
+    return;
   }
   const Stats& stats = m_tasks.stats();
   auto number = [&](const char* k) -> std::uint64_t {

@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <csignal>
+#include <sstream>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -333,6 +334,18 @@ TEST(Sentinel, AWorkerLeavesAPrimaryTheSentinelsNoLongerName) {
         return read_text(cluster.worker_log("w1")).find("server=" + first) != std::string::npos;
       },
       std::chrono::seconds(20)));
+  // A `status --watch` holds its connection too, and moves the same way.
+  const std::string watch_out = cluster.worker_log("watch") + ".json";
+  Process watch(
+      {{"/bin/sh", "-c",
+        "exec " + std::string(CRAWLCTL) + " status --watch --json --interval 200ms --redis '" +
+            set.url() + "' >" + watch_out},
+       cluster.worker_log("watch"),
+       {}});
+  ASSERT_TRUE(wait_until(
+      [&] { return read_text(watch_out).find("\"server\":\"" + first) != std::string::npos; },
+      std::chrono::seconds(20)))
+      << read_text(cluster.worker_log("watch"));
   // The replica made a primary behind the Sentinels' back, and the Sentinels told to watch it.
   auto replica = Redis::connect(*parse_redis_url(set.server(1).url()), std::chrono::seconds(2));
   ASSERT_TRUE(replica);
@@ -365,6 +378,15 @@ TEST(Sentinel, AWorkerLeavesAPrimaryTheSentinelsNoLongerName) {
       << log;
   EXPECT_NE(log.find("event=redis_failover from=" + first + " to=" + second), std::string::npos)
       << log;
+  ASSERT_TRUE(wait_until(
+      [&] { return read_text(watch_out).find("\"server\":\"" + second) != std::string::npos; },
+      std::chrono::seconds(30)))
+      << read_text(cluster.worker_log("watch"));
+  watch.stop();
+  EXPECT_NE(read_text(cluster.worker_log("watch"))
+                .find("the Sentinels now name " + second + " as the primary"),
+            std::string::npos)
+      << read_text(cluster.worker_log("watch"));
 }
 
 // The primary is killed (kill -9) mid-crawl: Sentinel promotes a replica, the workers and a
@@ -380,6 +402,13 @@ TEST(Sentinel, ACrawlFollowsAFailoverAndLosesNothing) {
                  "--redis", set.url()},
                 cluster.worker_log("wait"),
                 {}});
+  // And a `status --watch`, one JSON line per refresh: it goes on through the failover.
+  const std::string watch_out = cluster.worker_log("watch") + ".json";
+  Process watch({{"/bin/sh", "-c",
+                  "exec " + std::string(CRAWLCTL) + " status " + job +
+                      " --watch --json --interval 200ms --redis '" + set.url() + "' >" + watch_out},
+                 cluster.worker_log("watch"),
+                 {}});
   ASSERT_TRUE(wait_until([&] { return cluster.counters(job)["done"] >= 300; }, 60s));
   set.server(0).kill_hard();
   ASSERT_TRUE(set.wait_for_failover(0, std::chrono::seconds(30)));
@@ -399,6 +428,19 @@ TEST(Sentinel, ACrawlFollowsAFailoverAndLosesNothing) {
   expect_results_match_manifest(cluster, job);
   expect_counters_match(cluster.counters(job), cluster.site().manifest());
   EXPECT_EQ(set.primary(), promoted);
+  // The watch ended with the job, its last refresh read from the new primary.
+  ASSERT_TRUE(wait_until([&] { return !watch.running(); }, 30s))
+      << read_text(cluster.worker_log("watch"));
+  watch.stop();
+  std::vector<nlohmann::json> refreshes;
+  std::istringstream lines(read_text(watch_out));
+  for (std::string line; std::getline(lines, line);)
+    refreshes.push_back(nlohmann::json::parse(line));
+  ASSERT_GE(refreshes.size(), 2u) << read_text(cluster.worker_log("watch"));
+  EXPECT_EQ(refreshes.front()["redis"]["server"], local(set.server(0).port()));
+  EXPECT_EQ(refreshes.back()["redis"]["server"],
+            local(set.server(static_cast<std::size_t>(promoted)).port()));
+  EXPECT_EQ(refreshes.back()["finished"], true) << refreshes.back().dump();
   // status names the primary it reads and its replicas.
   const std::string new_primary = local(set.server(static_cast<std::size_t>(promoted)).port());
   CommandResult status = cluster.crawlctl({"status", job});
