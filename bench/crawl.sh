@@ -5,7 +5,7 @@
 #   3. crawlworker crawling the whole site from its root through Redis, politeness off
 #      (--delay 0 --host-concurrency CONCURRENCY): pages/s, CPU seconds per 1,000 pages, peak
 #      RSS, and the Redis and nginx CPU beside it.
-# Usage: bench/crawl.sh [PAGES] [PAGE_BYTES] [CONCURRENCY] [PARSE_THREADS]
+# Usage: [WAIT_REPLICAS=N] bench/crawl.sh [PAGES] [PAGE_BYTES] [CONCURRENCY] [PARSE_THREADS]
 # Needs a build (scripts/build.sh). Starts and stops its own redis-server and nginx.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -68,9 +68,27 @@ pids+=($!)
 redis_pid=$!
 for _ in $(seq 50); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.1; done
 url="redis://127.0.0.1:$redis_port/0"
+# WAIT_REPLICAS=N: N replicas beside it, and the workers' writes that cannot be redone wait for
+# them (redis.wait_replicas), to measure what that costs.
+wait_replicas=${WAIT_REPLICAS:-0}
+for ((r = 0; r < wait_replicas; r++)); do
+  replica_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  mkdir -p "$tmp/replica$r"
+  redis-server --port "$replica_port" --bind 127.0.0.1 --save '' --appendonly no \
+    --dir "$tmp/replica$r" --logfile "$tmp/replica$r.log" --replicaof 127.0.0.1 "$redis_port" &
+  pids+=($!)
+done
+if ((wait_replicas > 0)); then
+  for _ in $(seq 100); do
+    [[ $(redis-cli -p "$redis_port" INFO replication | tr -d '\r' | grep -c 'state=online') -ge $wait_replicas ]] && break
+    sleep 0.1
+  done
+  echo "replicas: $wait_replicas in sync; the workers WAIT for $wait_replicas"
+fi
 cat >"$tmp/worker.yaml" <<YAML
 redis:
   url: $url
+  wait_replicas: $wait_replicas
 worker:
   concurrency: $concurrency
   parse_threads: $parse_threads

@@ -133,6 +133,9 @@ Run run_once(const Options& o, bool fail_over, int wait_replicas) {
   for (std::size_t at = logs.find("+switch-master"); at != std::string::npos;
        at = logs.find("+switch-master", at + 1))
     ++run.switches;
+  // More than one promotion (one +switch-master per Sentinel each): what the Sentinels said.
+  if (run.ok && run.switches > static_cast<int>(set.sentinel_ports().size()))
+    std::fprintf(stderr, "more than one promotion:\n%s\n", logs.c_str());
   return run;
 }
 
