@@ -1,13 +1,17 @@
 #!/usr/bin/python3
-"""Deploy benchmark: crawlctl deploy against pssh, Fabric 2 and Ansible on one simulated fleet.
+"""Deploy benchmark: crawlctl deploy against pssh, Fabric 2, Ansible and a bash loop over OpenSSH
+with ControlMaster, on one simulated fleet, at the round-trip times asked for.
 
-Every tool does the same steps on every host: upload the same ~5 MB crawlworker and its config,
-start 4 crawlworkers detached under dtach, and check they run. Each host is its own account on
-its own sshd (bench/fleet_server), so each has its own home directory, as real machines do.
-Per tool and fleet size it reports wall time, the controller's CPU (the tool and everything it
-ran) and the hosts' CPU (what the fleet's sshd processes and the sessions they ran used) per host.
+Every tool does the same steps on every host: upload the same crawlworker (the build's, without
+debug information) and its config, start 4 crawlworkers detached under dtach, and check they run.
+Each host is its own account on its own sshd (bench/fleet_server), so each has its own home
+directory, as real machines do. With --rtt, every connection goes through a user-space delay
+proxy (bench/delay_proxy.py) that adds that round-trip time. Per tool, fleet size and RTT it
+reports wall time, the controller's CPU (the tool and everything it ran) and the hosts' CPU (what
+the fleet's sshd processes and the sessions they ran used) per host; then, for each RTT above 0,
+the round trips per host that the added time implies: (wall at RTT - wall at 0) / RTT.
 
-  bench/deploy.py --sizes 1,10,50 [--tools ours,pssh,fabric,ansible] [--runs 1]
+  bench/deploy.py --sizes 1,10 --rtt 0,40,200 [--tools ours,fabric,ssh-cm,pssh,ansible] [--runs 1]
 """
 import argparse
 import os
@@ -18,12 +22,13 @@ import sys
 import tempfile
 import time
 
+from delay_proxy import DelayProxy
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD = os.path.join(ROOT, "build")
 CRAWLCTL = os.path.join(BUILD, "apps/crawlctl/crawlctl")
 WORKER = os.path.join(BUILD, "apps/crawlworker/crawlworker")
 FLEET_SERVER = os.path.join(BUILD, "bench/fleet_server")
-PAYLOAD_BYTES = 5_000_000
 
 START = r"""set -e
 cd {dir}
@@ -88,8 +93,43 @@ class Fleet:
         self.sshd_pids = [int(p) for p in env["SSHD_PIDS"].split()]
         self.hosts = [line.strip() for line in open(os.path.join(self.dir, "hosts.txt"))]
         self.n = n
+        self.direct_known_hosts = self.known_hosts
+        self.yaml = os.path.join(self.dir, "hosts.yaml")
+        self.proxy = None
+
+    def through(self, rtt_ms):
+        """Points every tool at the hosts through a delay proxy adding rtt_ms (0: directly)."""
+        if self.proxy:
+            self.proxy.close()
+            self.proxy = None
+        self.hosts = [line.strip() for line in open(os.path.join(self.dir, "hosts.txt"))]
+        self.known_hosts = self.direct_known_hosts
+        self.yaml = os.path.join(self.dir, "hosts.yaml")
+        if rtt_ms == 0:
+            return
+        self.proxy = DelayProxy(rtt_ms)
+        yaml = open(self.yaml).read()
+        known = open(self.known_hosts).read()
+        hosts = []
+        for entry in self.hosts:
+            user, host, port = user_host_port(entry)
+            via = self.proxy.add(host, int(port))
+            hosts.append(f"{user}@127.0.0.1:{via}")
+            # The same host key, now found at the proxy's address.
+            known = known.replace(f"[{host}]:{port} ", f"[127.0.0.1]:{via} ")
+            yaml = yaml.replace(f"    address: {host}\n    port: {port}\n",
+                                f"    address: 127.0.0.1\n    port: {via}\n")
+        self.hosts = hosts
+        self.known_hosts = os.path.join(self.dir, f"known_hosts.rtt{rtt_ms}")
+        with open(self.known_hosts, "w") as f:
+            f.write(known)
+        self.yaml = os.path.join(self.dir, f"hosts.rtt{rtt_ms}.yaml")
+        with open(self.yaml, "w") as f:
+            f.write(yaml.replace(self.direct_known_hosts, self.known_hosts))
 
     def close(self):
+        if self.proxy:
+            self.proxy.close()
         self.proc.stdin.close()
         self.proc.wait(timeout=120)
 
@@ -121,7 +161,7 @@ def user_host_port(entry):
 
 
 def tool_ours(fleet, payload, work):
-    r = run([CRAWLCTL, "deploy", "-H", os.path.join(fleet.dir, "hosts.yaml"), "--ssh-config", "none",
+    r = run([CRAWLCTL, "deploy", "-H", fleet.yaml, "--ssh-config", "none",
              "--worker-binary", payload["binary"], "--fanout", str(max(fleet.n, 1))] +
             os.environ.get("OURS_EXTRA", "").split())
     return r.returncode == 0, r.stdout[-2000:]
@@ -190,12 +230,43 @@ def tool_ansible(fleet, payload, work):
     return r.returncode == 0, r.stdout[-3000:]
 
 
-TOOLS = {"ours": tool_ours, "ours-re": tool_ours, "pssh": tool_pssh, "fabric": tool_fabric, "ansible": tool_ansible}
+def tool_ssh_cm(fleet, payload, work):
+    """A bash loop over OpenSSH, one ControlMaster connection per host that its steps share."""
+    script = os.path.join(work, "ssh_cm.sh")
+    opts = " ".join(fleet.ssh_args())
+    start = START.format(dir="crawl-ssh")
+    with open(script, "w") as f:
+        f.write(f"""set -u
+one() {{
+  user_host=${{1%:*}}; port=${{1##*:}}; sock={work}/cm-$port.sock
+  o="{opts} -p $port -o ControlPath=$sock"
+  ssh $o -o ControlMaster=yes -o ControlPersist=no -fN "$user_host" || return 1
+  ssh $o "$user_host" 'mkdir -p crawl-ssh' &&
+    scp -q {opts} -P "$port" -o ControlPath="$sock" {payload['binary']} {payload['config']} "$user_host:crawl-ssh/" &&
+    ssh $o "$user_host" sh -s <<'END_OF_START'
+{start}
+END_OF_START
+  rc=$?
+  ssh $o -O exit "$user_host" 2>/dev/null
+  return $rc
+}}
+pids=()
+for h in "$@"; do one "$h" & pids+=($!); done
+rc=0
+for p in "${{pids[@]}}"; do wait "$p" || rc=1; done
+exit $rc
+""")
+    r = run(["bash", script, *fleet.hosts])
+    return r.returncode == 0, r.stdout[-2000:]
+
+
+TOOLS = {"ssh-cm": tool_ssh_cm, "ours": tool_ours, "ours-re": tool_ours, "pssh": tool_pssh, "fabric": tool_fabric, "ansible": tool_ansible}
 
 
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", default="1,10,50")
+    parser.add_argument("--rtt", default="0", help="round-trip times to add, in ms")
     parser.add_argument("--tools", default="ours,pssh,fabric,ansible")
     parser.add_argument("--runs", type=int, default=1)
     args = parser.parse_args()
@@ -204,18 +275,21 @@ def main():
             raise SystemExit(f"{path} is missing: run scripts/build.sh first")
     missing = [t for t, exe in (("pssh", "parallel-ssh"), ("fabric", "/usr/bin/python3"), ("ansible", "ansible-playbook"))
                if t in args.tools and not shutil.which(exe)]
+    if "fabric" in args.tools and subprocess.run(["/usr/bin/python3", "-c", "import fabric"]).returncode != 0:
+        missing.append("fabric")
     if missing:
         raise SystemExit(f"missing tools for {missing}: apt-get install pssh python3-fabric ansible-core")
+    rtts = [int(r) for r in args.rtt.split(",")]
     work = tempfile.mkdtemp(prefix="crawl-deploy-bench-")
     os.chmod(work, 0o755)  # the hosts' accounts live below it
-    # The payload: crawlworker without debug info, padded to 5 MB (ELF ignores trailing bytes).
+    # The payload: the crawlworker deploy ships (the build strips its debug information).
     binary = os.path.join(work, "crawlworker")
     subprocess.run(["objcopy", "--strip-debug", WORKER, binary], check=True)
-    with open(binary, "ab") as f:
-        f.write(os.urandom(max(0, PAYLOAD_BYTES - os.path.getsize(binary))))
     os.chmod(binary, 0o755)
     print(f"payload {os.path.getsize(binary)} bytes; {os.cpu_count()} cores", flush=True)
-    print(f"{'hosts':>5} {'tool':8} {'wall s':>8} {'ctl CPU ms/host':>16} {'host CPU ms/host':>17} ok", flush=True)
+    print(f"{'hosts':>5} {'rtt ms':>6} {'tool':8} {'wall s':>8} {'ctl CPU ms/host':>16} {'host CPU ms/host':>17} ok",
+          flush=True)
+    walls = {}
     try:
         for n in [int(s) for s in args.sizes.split(",")]:
             fleet = Fleet(n, work)
@@ -225,25 +299,37 @@ def main():
             payload = {"binary": binary, "config": config}
             try:
                 for run_no in range(args.runs):
-                    tools = args.tools.split(",")
-                    if "ours" in tools:  # then an unchanged redeploy
-                        tools.insert(tools.index("ours") + 1, "ours-re")
-                    for tool in tools:
-                        if tool != "ours-re":
-                            fleet.clean()
-                        c0, s0, t0 = children_cpu(), sshd_cpu(fleet.sshd_pids), time.monotonic()
-                        ok, out = TOOLS[tool](fleet, payload, work)
-                        wall = time.monotonic() - t0
-                        ctl, srv = children_cpu() - c0, sshd_cpu(fleet.sshd_pids) - s0
-                        print(f"{n:5d} {tool:8} {wall:8.2f} {1000 * ctl / n:16.1f} {1000 * srv / n:17.1f} "
-                              f"{'yes' if ok else 'NO'}", flush=True)
-                        if not ok:
-                            print(out, file=sys.stderr)
+                    for rtt in rtts:
+                        fleet.through(rtt)
+                        tools = args.tools.split(",")
+                        if "ours" in tools:  # then an unchanged redeploy
+                            tools.insert(tools.index("ours") + 1, "ours-re")
+                        for tool in tools:
+                            if tool != "ours-re":
+                                fleet.clean()
+                            c0, s0, t0 = children_cpu(), sshd_cpu(fleet.sshd_pids), time.monotonic()
+                            ok, out = TOOLS[tool](fleet, payload, work)
+                            wall = time.monotonic() - t0
+                            ctl, srv = children_cpu() - c0, sshd_cpu(fleet.sshd_pids) - s0
+                            walls.setdefault((n, tool, rtt), []).append(wall)
+                            print(f"{n:5d} {rtt:6d} {tool:8} {wall:8.2f} {1000 * ctl / n:16.1f} "
+                                  f"{1000 * srv / n:17.1f} {'yes' if ok else 'NO'}", flush=True)
+                            if not ok:
+                                print(out, file=sys.stderr)
+                fleet.through(0)
                 fleet.clean()
             finally:
                 fleet.close()
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    if any(r > 0 for r in rtts) and 0 in rtts:
+        print("round trips per host, from the added time: (median wall at RTT - median wall at 0) / RTT")
+        for (n, tool, rtt), w in sorted(walls.items()):
+            if rtt == 0:
+                continue
+            base = sorted(walls[(n, tool, 0)])[len(walls[(n, tool, 0)]) // 2]
+            at = sorted(w)[len(w) // 2]
+            print(f"{n:5d} {rtt:6d} {tool:8} {(at - base) / (rtt / 1000):6.1f}")
 
 
 if __name__ == "__main__":

@@ -95,21 +95,14 @@ void print_plan(const config::Host& host, const std::vector<deploy::Step>& steps
              config::to_string(host.transport), host.address, host.port, host.workers,
              host.remote_dir);
   for (const auto& step : steps) {
-    if (step.kind == deploy::Step::Kind::read) {
-      fmt::print("## {}: read {} over SFTP\n", step.name, step.remote_path);
-      continue;
-    }
-    if (step.kind == deploy::Step::Kind::upload) {
-      fmt::print("## {}: {} -> {} by SFTP (mode {:o}; skipped when the checksum there matches)\n",
-                 step.name, step.local_path, step.remote_path, step.mode);
-      continue;
-    }
     std::string note;
     if (step.name == "install") note = " (only when activate finds something missing)";
     if (step.name == "activate")
-      note = &step == &steps[2]
-                 ? " (probes first and stops if something is missing; stdin: the worker config)"
-                 : " (again, after the install)";
+      note = !step.payload
+                 ? " (probes first and stops if the host lacks something or its binary differs; "
+                   "stdin: the worker config)"
+                 : " (when the binary there differs; stdin: the worker config, then the "
+                   "binary, gzip-compressed)";
     fmt::print("## {}{}\n{}\n", step.name, note, step.command);
   }
   fmt::print("\n");

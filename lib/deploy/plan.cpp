@@ -107,17 +107,21 @@ Step install_step(const config::Host& host) {
 Step activate_step(const config::Host& host, const Release& release, Activate what,
                    std::chrono::milliseconds stop_grace, std::string_view deploy_id) {
   std::string s = header(host);
+  // With the binary on stdin, the config before it is read by its length.
+  s += what.send ? fmt::format("clen={}\n", release.config.size()) : std::string("clen=\n");
   s += "n=" + std::to_string(host.workers) + "\n";
   s += "host=" + shell_quote(host.name) + "\n";
   s += "sha=" + shell_quote(release.binary_sha256) + "\n";
   s += "want=" + shell_quote(release.os + " " + release.arch) + "\n";
-  s += std::string("new=") + (what.uploaded ? "bin/.crawlworker.upload" : "") + "\n";
+  s += std::string("new=") + (what.send || what.uploaded ? "bin/.crawlworker.upload" : "") + "\n";
   s += std::string("changed=") + (what.restart ? "1" : "0") + "\n";
   s += fmt::format("grace={}\n", (stop_grace.count() + 99) / 100);
   s += "deploy=" + shell_quote(deploy_id) + "\n";
   s += sh::prelude;
   s += sh::activate;
-  return exec_step("activate", sh_c(s), release.config);
+  Step step = exec_step("activate", sh_c(s), release.config);
+  if (what.send) step.payload = release.payload;
+  return step;
 }
 
 Step stop_step(const config::Host& host, std::chrono::milliseconds grace) {
@@ -177,24 +181,6 @@ Result<Inspection> parse_inspection(std::string_view output) {
   return out;
 }
 
-Step upload_step(const config::Host& host, const Release& release) {
-  Step step;
-  step.kind = Step::Kind::upload;
-  step.name = "upload";
-  step.local_path = release.binary_path;
-  step.remote_path = host.remote_dir + "/bin/.crawlworker.upload";
-  step.mode = 0700;
-  return step;
-}
-
-Step read_sha_step(const config::Host& host) {
-  Step step;
-  step.kind = Step::Kind::read;
-  step.name = "check";
-  step.remote_path = host.remote_dir + "/bin/crawlworker.sha256";
-  return step;
-}
-
 Result<std::vector<Step>> plan(const config::Host& host, const Release& release, const Probe& probe,
                                bool uploaded, const Options& options, std::string_view deploy_id) {
   if (probe.os != release.os || probe.arch != release.arch)
@@ -210,23 +196,20 @@ Result<std::vector<Step>> plan(const config::Host& host, const Release& release,
     steps.push_back(install_step(host));
   }
   // An upload that went in already stays (the activate that refused it did not touch it).
-  const bool upload = !uploaded && probe.binary_sha256 != release.binary_sha256;
-  if (upload) steps.push_back(upload_step(host, release));
+  const bool send = !uploaded && probe.binary_sha256 != release.binary_sha256;
   steps.push_back(activate_step(host, release,
-                                {.uploaded = uploaded || upload, .restart = options.restart},
+                                {.send = send, .uploaded = uploaded, .restart = options.restart},
                                 options.stop_grace, deploy_id));
   return steps;
 }
 
 std::vector<Step> full_plan(const config::Host& host, const Release& release,
                             const Options& options, std::string_view deploy_id) {
-  const Activate what{.uploaded = true, .restart = options.restart};
-  std::vector<Step> steps{read_sha_step(host), upload_step(host, release),
-                          activate_step(host, release, what, options.stop_grace, deploy_id)};
-  if (!host.install_command.empty()) {
-    steps.push_back(install_step(host));
-    steps.push_back(activate_step(host, release, what, options.stop_grace, deploy_id));
-  }
+  const Activate first{.send = false, .uploaded = false, .restart = options.restart};
+  const Activate send{.send = true, .uploaded = false, .restart = options.restart};
+  std::vector<Step> steps{activate_step(host, release, first, options.stop_grace, deploy_id)};
+  if (!host.install_command.empty()) steps.push_back(install_step(host));
+  steps.push_back(activate_step(host, release, send, options.stop_grace, deploy_id));
   return steps;
 }
 

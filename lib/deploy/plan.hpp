@@ -1,16 +1,19 @@
 #pragma once
 // What deploy and stop do on one host, as data: the remote commands (POSIX sh, every value
-// quoted by quote.hpp) and uploads, built from the inventory and the release. Nothing here
-// touches a host; fanout runs these steps over a Remote, and `deploy --dry-run` prints them.
+// quoted by quote.hpp) and what they read on stdin, built from the inventory and the release.
+// Nothing here touches a host; fanout runs these steps over a Remote, and `deploy --dry-run` prints
+// them.
 //
 // Remote layout under a host's remote_dir:
-//   bin/crawlworker   the worker binary (uploaded to bin/.crawlworker.upload, checked, renamed)
-//   bin/crawlworker.sha256  its checksum, verified at upload, so a redeploy need not hash it
+//   bin/crawlworker   the worker binary (received to bin/.crawlworker.upload, checked, renamed)
+//   bin/crawlworker.sha256  its checksum, verified on receipt, so a redeploy need not hash it
 //   worker.yaml       its config, mode 0600
 //   run/wN.pid        worker N's pid;   run/wN.sock   its dtach socket
 //   log/wN.log        its output
 
 #include <cstdint>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -21,10 +24,27 @@
 
 namespace crawl::deploy {
 
+// The binary as a deploy sends it: gzip-compressed, on first use (an unchanged redeploy never
+// needs it), once for every host task of the deploy, whichever asks first.
+class Payload {
+ public:
+  explicit Payload(std::string binary) : m_binary(std::move(binary)) {}
+  // The gzip stream (level 6); thread-safe.
+  const std::string& compressed() const;
+
+ private:
+  std::string m_binary;
+  mutable std::once_flag m_once;
+  mutable std::string m_compressed;
+};
+
 struct Release {
   std::string binary_path;    // the local crawlworker
   std::string binary_sha256;  // lower-case hex
   std::uint64_t binary_size = 0;
+  // The binary as it is sent: streamed on the activate command's stdin after the config, and
+  // decompressed and checked against binary_sha256 on the host.
+  std::shared_ptr<const Payload> payload;
   std::string os = "Linux";  // `uname -s` and `uname -m` of the machines it runs on
   std::string arch;
   std::string config;  // the workers' config file (worker_config())
@@ -61,44 +81,42 @@ struct Probe {
 // `where` names the host in errors.
 Result<Probe> parse_probe(std::string_view output, std::string_view where);
 
+// One remote command: its command line and its stdin, `input` then `payload` (when set).
 struct Step {
-  enum class Kind { exec, upload, read };
-  Kind kind = Kind::exec;
-  std::string name;     // check, install, upload, activate, stop
-  std::string command;  // exec: the command line; its stdin is `input`
+  std::string name;     // install, activate, stop, inspect
+  std::string command;  // the command line
   std::string input;
-  std::string local_path, remote_path;  // upload (read: remote_path only)
-  int mode = 0700;
+  std::shared_ptr<const Payload> payload;  // the release's binary, for an activate that sends it
 };
 
 // Exit statuses of the activate step that ask for more steps.
 inline constexpr int k_exit_missing_libraries = 4;  // the uploaded binary's libraries are missing
 inline constexpr int k_exit_not_ready = 10;         // see its probe lines: upload or install first
 
-// Before anything runs on a host, its installed binary's checksum is read over SFTP; the
-// upload happens only when it differs from the release's.
-Step read_sha_step(const config::Host& host);
-// The binary by SFTP to bin/.crawlworker.upload, which activate checks and renames.
-Step upload_step(const config::Host& host, const Release& release);
-
-// The activate step: one command that first probes the host (platform, dtach and sha256sum,
-// the installed binary's sha256) and stops with k_exit_not_ready unless the host can run the
-// release. Then it verifies an upload (when `what.uploaded`) and moves it into place, writes the
-// config from stdin (mode 0600), restarts the workers when either changed (or `what.restart`;
-// each stopped with SIGTERM, then SIGKILL after `stop_grace`), stops workers numbered past
-// `workers`, and starts the ones not running under dtach, each with `deploy_id` to report in its
-// heartbeats. Prints started=I, kept=I, stopped=I, killed=I.
+// The activate step: one command that first probes the host (platform, dtach, sha256sum and
+// gzip, the installed binary's sha256) and stops with k_exit_not_ready unless the host can run
+// the release. Then it writes the config from stdin (mode 0600); with `what.send` it receives the
+// binary after it on stdin (gzip-compressed) into bin/.crawlworker.upload. It verifies a new
+// binary (when `what.send` or `what.uploaded`: its sha256, that it runs here) and moves it into
+// place, restarts the workers when either changed (or `what.restart`; each stopped with SIGTERM,
+// then SIGKILL after `stop_grace`), stops workers numbered past `workers`, and starts the ones
+// not running under dtach, each with `deploy_id` to report in its heartbeats. Prints started=I,
+// kept=I, stopped=I, killed=I.
+//
+// A deploy runs it first without the binary: an unchanged host costs one command, and a host
+// whose binary differs says so (sha256=) and gets it in a second activate.
 struct Activate {
-  bool uploaded = false;  // a new binary waits in place of the upload: check it and install it
+  bool send = false;      // the release's payload follows the config on stdin: receive it
+  bool uploaded = false;  // a new binary waits in place of the upload (sent by an earlier step)
   bool restart = false;   // restart the workers even when neither the binary nor the config changed
 };
 Step activate_step(const config::Host& host, const Release& release, Activate what,
                    std::chrono::milliseconds stop_grace, std::string_view deploy_id);
 
 // After an activate that found the host not ready: install (when something is missing and
-// install_command is set), upload (unless done, or the binary there has the release's
-// sha256), activate again. Fails with the reason when the host cannot run the release
-// (another platform, a missing command and no install_command).
+// install_command is set), then activate again, sending the binary unless an earlier step left
+// it there (`uploaded`) or the binary there has the release's sha256. Fails with the reason when
+// the host cannot run the release (another platform, a missing command and no install_command).
 Result<std::vector<Step>> plan(const config::Host& host, const Release& release, const Probe& probe,
                                bool uploaded, const Options& options, std::string_view deploy_id);
 

@@ -28,10 +28,4 @@ std::string command(std::initializer_list<std::string_view> words) {
   return out;
 }
 
-std::string sftp_path(std::string_view path) {
-  if (path == "~") return ".";
-  if (path.starts_with("~/")) return std::string(path.substr(2));
-  return std::string(path);
-}
-
 }  // namespace crawl::deploy

@@ -19,7 +19,4 @@ std::string shell_path(std::string_view path);
 // A command line from words, each quoted: command({"rm", "-f", path}).
 std::string command(std::initializer_list<std::string_view> words);
 
-// The same path for SFTP, which starts in the home directory and knows no "~": "~/x" -> "x".
-std::string sftp_path(std::string_view path);
-
 }  // namespace crawl::deploy

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "core/result.hpp"
 #include "deploy/plan.hpp"
@@ -11,11 +12,15 @@
 namespace crawl::deploy {
 
 // The release of the crawlworker at `binary_path`, without its config: os Linux (what
-// crawlworker is written for), arch from the ELF header. Fails, naming the file, when it cannot
-// be read or is not an ELF executable.
+// crawlworker is written for), arch from the ELF header, the payload gzip-compressed. Fails, naming
+// the file, when it cannot be read or is not an ELF executable.
 Result<Release> describe_release(const std::string& binary_path);
 
-// sha256 (lower-case hex) and size of a file's bytes.
+// `data` as a gzip stream (what `gzip -dc` reads back).
+Result<std::string> gzip(std::string_view data);
+
+// sha256 (lower-case hex) of bytes; and of a file's bytes, with their count.
+std::string sha256_hex(std::string_view data);
 Result<std::string> sha256_file(const std::string& path, std::uint64_t& size);
 
 // The machine an ELF binary is built for, as `uname -m` names it; "" if it is not an ELF file.

@@ -28,7 +28,9 @@ Expected<ExecResult> run_step(Remote& remote, const config::Host& host, const de
                               Clock::time_point deadline,
                               std::chrono::milliseconds grace = std::chrono::milliseconds(0)) {
   const auto extra = grace.count() > 0 ? grace + std::chrono::seconds(5) * host.workers : grace;
-  auto result = remote.exec(step.command, step.input, step_deadline(host, deadline, extra));
+  const std::string_view input[] = {
+      step.input, step.payload ? std::string_view(step.payload->compressed()) : ""};
+  auto result = remote.exec(step.command, input, step_deadline(host, deadline, extra));
   if (!result && result.error().step.empty()) result.error().step = step.name;
   return result;
 }
@@ -47,54 +49,29 @@ std::string megabytes(std::uint64_t bytes) {
 
 Expected<TaskResult> deploy_host(Remote& remote, const config::Host& host, const DeployTask& task,
                                  const std::function<void(std::string_view)>& state) {
-  // The installed binary's checksum decides whether to upload, before anything runs there.
-  state("checking");
-  const auto check = deploy::read_sha_step(host);
-  auto installed = remote.read_file(check.remote_path, 64, step_deadline(host, task.deadline));
-  if (!installed) {
-    if (installed.error().step.empty()) installed.error().step = check.name;
-    return tl::unexpected(installed.error());
-  }
-  const bool same = installed->has_value() && trimmed(**installed) == task.release.binary_sha256;
+  // One command first, without the binary: an unchanged host is done by it, and one that needs
+  // the binary (or something installed) says so, and what it has.
   TaskResult result;
-  auto upload = [&](const deploy::Step& step) -> Expected<void> {
-    state("uploading");
-    auto uploaded = remote.upload(step.local_path, step.remote_path, step.mode,
-                                  step_deadline(host, task.deadline));
-    if (!uploaded) {
-      if (uploaded.error().step.empty()) uploaded.error().step = "upload";
-      return uploaded;
-    }
-    result.bytes_uploaded += task.release.binary_size;
-    return {};
-  };
-  if (!same)
-    if (auto up = upload(deploy::upload_step(host, task.release)); !up)
-      return tl::unexpected(up.error());
-
   state("activating");
-  const auto first = deploy::activate_step(host, task.release,
-                                           {.uploaded = !same, .restart = task.options.restart},
-                                           task.options.stop_grace, task.deploy_id);
+  const auto first = deploy::activate_step(
+      host, task.release, {.send = false, .uploaded = false, .restart = task.options.restart},
+      task.options.stop_grace, task.deploy_id);
   auto ran = run_step(remote, host, first, task.deadline, task.options.stop_grace);
   if (!ran) return tl::unexpected(ran.error());
   bool installed_now = false;
   if (ran->status == deploy::k_exit_not_ready) {
-    // Something is missing (or the checksum file lied): install, upload, activate again.
+    // The binary differs, or something is missing: install, then activate again with the binary.
     auto probe = deploy::parse_probe(ran->out, host.name);
     if (!probe) return failure(Outcome::step_failed, "activate", probe.error().message);
-    auto steps = deploy::plan(host, task.release, *probe, !same, task.options, task.deploy_id);
+    auto steps = deploy::plan(host, task.release, *probe, false, task.options, task.deploy_id);
     if (!steps) return failure(Outcome::step_failed, "activate", steps.error().message);
     for (const deploy::Step& step : *steps) {
-      if (step.kind == deploy::Step::Kind::upload) {
-        if (auto up = upload(step); !up) return tl::unexpected(up.error());
-        continue;
-      }
-      state(step.name == "install" ? "installing" : "activating");
+      state(step.name == "install" ? "installing" : step.payload ? "uploading" : "activating");
       ran = run_step(
           remote, host, step, task.deadline,
           step.name == "activate" ? task.options.stop_grace : std::chrono::milliseconds(0));
       if (!ran) return tl::unexpected(ran.error());
+      if (step.payload) result.bytes_uploaded += step.payload->compressed().size();
       if (step.name == "install") {
         if (ran->status != 0) return step_failed(step, *ran);
         installed_now = true;
@@ -121,9 +98,10 @@ Expected<TaskResult> deploy_host(Remote& remote, const config::Host& host, const
     state("activating");
     // The upload is still there, unused: activate it now that its libraries are.
     ran = run_step(remote, host,
-                   deploy::activate_step(host, task.release,
-                                         {.uploaded = result.bytes_uploaded > 0, .restart = true},
-                                         task.options.stop_grace, task.deploy_id),
+                   deploy::activate_step(
+                       host, task.release,
+                       {.send = false, .uploaded = result.bytes_uploaded > 0, .restart = true},
+                       task.options.stop_grace, task.deploy_id),
                    task.deadline, task.options.stop_grace);
     if (!ran) return tl::unexpected(ran.error());
   }
@@ -165,8 +143,9 @@ Expected<TaskResult> deploy_host(Remote& remote, const config::Host& host, const
     parts.push_back(
         fmt::format("{} stopped", activation.stopped.size() + activation.killed.size()));
   if (installed_now) parts.push_back("prerequisites installed");
-  parts.push_back(result.bytes_uploaded ? megabytes(result.bytes_uploaded) + " uploaded"
-                                        : "binary unchanged");
+  parts.push_back(result.bytes_uploaded
+                      ? "binary sent (" + megabytes(result.bytes_uploaded) + " compressed)"
+                      : "binary unchanged");
   result.summary = fmt::format("{}", fmt::join(parts, ", "));
   return result;
 }

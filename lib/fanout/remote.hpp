@@ -6,6 +6,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -55,6 +56,14 @@ class Remote {
   // running at `deadline`, or one whose exit status never arrives, is a failure, never success.
   Expected<ExecResult> exec(std::string_view command, std::string_view input,
                             Clock::time_point deadline) {
+    const std::string_view parts[] = {input};
+    return run(command, parts, deadline, nullptr);
+  }
+  // The same, with `input`'s parts one after the other on stdin: a small header and a large
+  // body held once for every host. A command may exit without reading all of it; its exit status
+  // then says how it went.
+  Expected<ExecResult> exec(std::string_view command, std::span<const std::string_view> input,
+                            Clock::time_point deadline) {
     return run(command, input, deadline, nullptr);
   }
   // The same, with stdout handed to `sink` as it comes instead of kept (ExecResult::out stays
@@ -62,20 +71,14 @@ class Remote {
   // as `cancelled`.
   Expected<ExecResult> exec_stream(std::string_view command, std::string_view input,
                                    Clock::time_point deadline, const OutputSink& sink) {
-    return run(command, input, deadline, &sink);
+    const std::string_view parts[] = {input};
+    return run(command, parts, deadline, &sink);
   }
-  // Copies the local file to `remote_path` (relative = under the home directory) with `mode`,
-  // creating missing parent directories (mode 0700).
-  virtual Expected<void> upload(const std::string& local_path, const std::string& remote_path,
-                                int mode, Clock::time_point deadline) = 0;
-  // A small remote file's content (at most `max_bytes`), or nullopt when it does not exist.
-  virtual Expected<std::optional<std::string>> read_file(const std::string& remote_path,
-                                                         std::size_t max_bytes,
-                                                         Clock::time_point deadline) = 0;
 
  protected:
   // exec and exec_stream: stdout to `sink` when there is one, else into ExecResult::out.
-  virtual Expected<ExecResult> run(std::string_view command, std::string_view input,
+  virtual Expected<ExecResult> run(std::string_view command,
+                                   std::span<const std::string_view> input,
                                    Clock::time_point deadline, const OutputSink* sink) = 0;
 };
 

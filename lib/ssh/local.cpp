@@ -3,8 +3,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
-#include <filesystem>
-#include <fstream>
+#include <span>
 #include <thread>
 
 #include <fcntl.h>
@@ -32,9 +31,13 @@ class LocalRemote final : public fanout::Remote {
 
   Expected<void> connect(Clock::time_point) override { return {}; }
 
-  Expected<fanout::ExecResult> run(std::string_view command, std::string_view input,
+  Expected<fanout::ExecResult> run(std::string_view command,
+                                   std::span<const std::string_view> parts,
                                    Clock::time_point deadline,
                                    const fanout::OutputSink* sink) override {
+    // One buffer for the pipe: a local host is this machine, one of them at most per deploy.
+    std::string input;
+    for (const std::string_view part : parts) input += part;
     int in[2], out[2], err[2];
     if (pipe2(in, O_CLOEXEC) != 0 || pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0)
       return failure(Outcome::step_failed, "", fmt::format("pipe: {}", std::strerror(errno)));
@@ -119,44 +122,7 @@ class LocalRemote final : public fanout::Remote {
     return result;
   }
 
-  Expected<void> upload(const std::string& local_path, const std::string& remote_path, int mode,
-                        Clock::time_point) override {
-    namespace fs = std::filesystem;
-    const fs::path target = local_path_of(remote_path);
-    std::error_code ec;
-    fs::create_directories(target.parent_path(), ec);
-    fs::copy_file(local_path, target, fs::copy_options::overwrite_existing, ec);
-    if (ec)
-      return failure(Outcome::step_failed, "upload",
-                     fmt::format("copying to {}: {}", target.string(), ec.message()));
-    chmod(target.c_str(), static_cast<mode_t>(mode));
-    return {};
-  }
-
-  Expected<std::optional<std::string>> read_file(const std::string& remote_path,
-                                                 std::size_t max_bytes,
-                                                 Clock::time_point) override {
-    std::ifstream in(local_path_of(remote_path), std::ios::binary);
-    if (!in) return std::optional<std::string>();
-    std::string content(max_bytes, '\0');
-    in.read(content.data(), static_cast<std::streamsize>(max_bytes));
-    content.resize(static_cast<std::size_t>(in.gcount()));
-    return std::optional<std::string>(std::move(content));
-  }
-
  private:
-  // Remote paths are relative to the home directory, as over SSH.
-  static std::filesystem::path local_path_of(const std::string& remote_path) {
-    std::filesystem::path target = remote_path.starts_with("~/") || remote_path == "~"
-                                       ? std::filesystem::path(expand_home(remote_path))
-                                       : std::filesystem::path(remote_path);
-    if (target.is_relative()) {
-      const char* home = std::getenv("HOME");
-      target = std::filesystem::path(home ? home : ".") / target;
-    }
-    return target;
-  }
-
   config::Host m_host;
 };
 

@@ -8,6 +8,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -35,8 +36,7 @@ struct FakeHost {
   std::vector<Failure> connect_failures;  // consumed one per attempt
   std::function<ExecResult(const std::string& command)> exec;
   std::vector<std::string> commands;
-  std::vector<std::string> uploads;
-  std::map<std::string, std::string> files;  // what read_file finds
+  std::vector<std::string> inputs;  // each command's stdin, whole
   int connects = 0;
 };
 
@@ -51,10 +51,13 @@ class FakeRemote : public Remote {
     m_host.connect_failures.erase(m_host.connect_failures.begin());
     return tl::unexpected(f);
   }
-  Expected<ExecResult> run(std::string_view command, std::string_view, Clock::time_point,
-                           const OutputSink* sink) override {
+  Expected<ExecResult> run(std::string_view command, std::span<const std::string_view> input,
+                           Clock::time_point, const OutputSink* sink) override {
     std::lock_guard l(m_lock);
     m_host.commands.emplace_back(command);
+    std::string whole;
+    for (const std::string_view part : input) whole += part;
+    m_host.inputs.push_back(std::move(whole));
     if (!m_host.exec) return ExecResult{0, "", ""};
     Expected<ExecResult> r = m_host.exec(std::string(command));
     if (r && sink) {
@@ -62,19 +65,6 @@ class FakeRemote : public Remote {
       r->out.clear();
     }
     return r;
-  }
-  Expected<void> upload(const std::string& local, const std::string& remote, int,
-                        Clock::time_point) override {
-    std::lock_guard l(m_lock);
-    m_host.uploads.push_back(local + " -> " + remote);
-    return {};
-  }
-  Expected<std::optional<std::string>> read_file(const std::string& path, std::size_t,
-                                                 Clock::time_point) override {
-    std::lock_guard l(m_lock);
-    if (auto it = m_host.files.find(path); it != m_host.files.end())
-      return std::optional<std::string>(it->second);
-    return std::optional<std::string>();
   }
 
  private:

@@ -1,3 +1,4 @@
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "deploy/plan.hpp"
@@ -22,6 +23,7 @@ Release release() {
   r.os = "Linux";
   r.arch = "x86_64";
   r.config = "redis:\n  url: redis://10.0.0.5:6379/0\n";
+  r.payload = std::make_shared<const Payload>("the binary");
   return r;
 }
 
@@ -97,28 +99,33 @@ TEST(Probe, ReadsKeyValueLinesAndSkipsChatter) {
   EXPECT_NE(bad.error().message.find("crawl01"), std::string::npos);
 }
 
-TEST(Plan, UploadsOnlyWhatDiffers) {
-  // The checksum file said "same" but the probe found another binary: upload after all.
+TEST(Plan, SendsTheBinaryOnlyWhenItDiffers) {
+  // The probe found no binary, or another one: the activate again, with the binary after the
+  // config on its stdin.
   const auto fresh = plan(host(), release(), probe(""), false, {}, "d1");
   ASSERT_TRUE(fresh);
-  EXPECT_EQ(names(*fresh), (std::vector<std::string>{"upload", "activate"}));
-  EXPECT_EQ((*fresh)[0].kind, Step::Kind::upload);
-  EXPECT_EQ((*fresh)[0].local_path, "build/crawlworker");
-  EXPECT_EQ((*fresh)[0].remote_path, "crawl/bin/.crawlworker.upload");
-  EXPECT_NE((*fresh)[1].command.find("new=bin/.crawlworker.upload"), std::string::npos);
-  EXPECT_NE((*fresh)[1].command.find("deploy='\\''d1'\\''"), std::string::npos);
-  EXPECT_EQ((*fresh)[1].input, release().config);  // the config travels on stdin, not argv
+  EXPECT_EQ(names(*fresh), (std::vector<std::string>{"activate"}));
+  const Step& send = (*fresh)[0];
+  EXPECT_NE(send.command.find("new=bin/.crawlworker.upload"), std::string::npos);
+  EXPECT_NE(send.command.find(fmt::format("clen={}\n", release().config.size())),
+            std::string::npos);
+  EXPECT_NE(send.command.find("deploy='\\''d1'\\''"), std::string::npos);
+  EXPECT_EQ(send.input, release().config);  // the config travels on stdin, not argv
+  ASSERT_TRUE(send.payload);
 
-  // Uploaded already (the first activate refused for another reason): not again.
+  // Sent already (the activate that received it refused for another reason): not again.
   const auto uploaded = plan(host(), release(), probe(""), true, {}, "d1");
   ASSERT_TRUE(uploaded);
   EXPECT_EQ(names(*uploaded), (std::vector<std::string>{"activate"}));
   EXPECT_NE((*uploaded)[0].command.find("new=bin/.crawlworker.upload"), std::string::npos);
+  EXPECT_NE((*uploaded)[0].command.find("clen=\n"), std::string::npos);
+  EXPECT_FALSE((*uploaded)[0].payload);
 
   const auto same = plan(host(), release(), probe(release().binary_sha256), false, {}, "d1");
   ASSERT_TRUE(same);
   EXPECT_EQ(names(*same), (std::vector<std::string>{"activate"}));
   EXPECT_NE((*same)[0].command.find("new=\n"), std::string::npos);
+  EXPECT_FALSE((*same)[0].payload);
 }
 
 TEST(Plan, MissingPrerequisitesNeedAnInstallCommand) {
@@ -132,7 +139,8 @@ TEST(Plan, MissingPrerequisitesNeedAnInstallCommand) {
   h.install_command = "sudo apt-get install -y dtach";
   auto steps = plan(h, release(), p, false, {}, "d1");
   ASSERT_TRUE(steps);
-  EXPECT_EQ(names(*steps), (std::vector<std::string>{"install", "upload", "activate"}));
+  EXPECT_EQ(names(*steps), (std::vector<std::string>{"install", "activate"}));
+  EXPECT_TRUE((*steps)[1].payload);
   EXPECT_EQ((*steps)[0].command, h.install_command);  // the operator's command, as written
 }
 
@@ -164,21 +172,22 @@ TEST(Plan, HostileValuesReachTheScriptOnlyQuoted) {
 TEST(Plan, RestartAndDryRun) {
   Options o;
   o.restart = true;
-  EXPECT_NE(
-      activate_step(host(), release(), {.uploaded = false, .restart = true}, o.stop_grace, "d1")
-          .command.find("changed=1"),
-      std::string::npos);
-  EXPECT_NE(
-      activate_step(host(), release(), {.uploaded = false, .restart = false}, o.stop_grace, "d1")
-          .command.find("changed=0"),
-      std::string::npos);
-  EXPECT_EQ(names(full_plan(host(), release(), o, "d1")),
-            (std::vector<std::string>{"check", "upload", "activate"}));
-  EXPECT_EQ(read_sha_step(host()).remote_path, "crawl/bin/crawlworker.sha256");
+  EXPECT_NE(activate_step(host(), release(), {.send = false, .uploaded = false, .restart = true},
+                          o.stop_grace, "d1")
+                .command.find("changed=1"),
+            std::string::npos);
+  EXPECT_NE(activate_step(host(), release(), {.send = false, .uploaded = false, .restart = false},
+                          o.stop_grace, "d1")
+                .command.find("changed=0"),
+            std::string::npos);
+  const auto full = full_plan(host(), release(), o, "d1");
+  EXPECT_EQ(names(full), (std::vector<std::string>{"activate", "activate"}));
+  EXPECT_FALSE(full[0].payload);
+  EXPECT_TRUE(full[1].payload);
   config::Host h = host();
   h.install_command = "apk add dtach";
   EXPECT_EQ(names(full_plan(h, release(), o, "d1")),
-            (std::vector<std::string>{"check", "upload", "activate", "install", "activate"}));
+            (std::vector<std::string>{"activate", "install", "activate"}));
 }
 
 TEST(Activation, ReadsWhatHappenedToEachWorker) {

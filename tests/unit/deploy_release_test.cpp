@@ -1,6 +1,7 @@
 // A release described from its binary: the sha256 and size of its bytes, the machine its ELF
 // header names, and a file that is not an executable refused by name.
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 
@@ -49,6 +50,26 @@ TEST(Release, TheMachineIsTheElfHeadersAndAnythingElseIsRefused) {
       << refused.error().message;
   std::filesystem::remove(script);
   EXPECT_FALSE(describe_release("/nonexistent/crawlworker"));
+}
+
+// What a deploy sends: `gzip -dc` on the host gives back the very bytes whose sha256 the release
+// names, and it is smaller.
+TEST(Release, ThePayloadIsTheBinaryGzipped) {
+  auto self = describe_release("/proc/self/exe");
+  ASSERT_TRUE(self) << self.error().message;
+  std::uint64_t size = 0;
+  EXPECT_EQ(self->binary_sha256, *sha256_file("/proc/self/exe", size));
+  const std::string& packed = self->payload->compressed();
+  EXPECT_LT(packed.size(), self->binary_size);
+  EXPECT_EQ(&packed, &self->payload->compressed());  // compressed once
+  const std::string in = temp_file("release-payload.gz", packed);
+  const std::string out = in + ".out";
+  ASSERT_EQ(std::system(("gzip -dc < '" + in + "' > '" + out + "'").c_str()), 0);
+  std::uint64_t unpacked_size = 0;
+  EXPECT_EQ(*sha256_file(out, unpacked_size), self->binary_sha256);
+  EXPECT_EQ(unpacked_size, self->binary_size);
+  std::filesystem::remove(in);
+  std::filesystem::remove(out);
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 
 #include <mutex>
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "fake_remote.hpp"
@@ -24,7 +25,14 @@ deploy::Release release() {
   r.os = "Linux";
   r.arch = "x86_64";
   r.config = "redis: {}\n";
+  r.payload = std::make_shared<const deploy::Payload>(std::string(600'000, 'z'));
   return r;
+}
+
+// Whether an activate command receives the binary after the config (clen= the config's length).
+bool sends_binary(const std::string& command) {
+  return command.find("clen=" + std::to_string(release().config.size()) + "\n") !=
+         std::string::npos;
 }
 
 const std::string k_probe = "os=Linux\narch=x86_64\nsha256=\n";
@@ -33,6 +41,8 @@ TEST(DeployHost, AFreshHostGetsTheBinaryThenStarts) {
   FakeHost host;
   std::mutex lock;
   host.exec = [](const std::string& command) {
+    // The first activate finds no binary; the second one receives it.
+    if (!sends_binary(command)) return ExecResult{10, k_probe, ""};
     EXPECT_NE(command.find("new=bin/.crawlworker.upload"), std::string::npos);
     return ExecResult{0, k_probe + "started=1\nstarted=2\n", ""};
   };
@@ -47,11 +57,14 @@ TEST(DeployHost, AFreshHostGetsTheBinaryThenStarts) {
   };
   auto r = deploy_host(remote, hosts(1)[0], task, [](std::string_view) {});
   ASSERT_TRUE(r) << r.error().message;
-  EXPECT_EQ(host.commands.size(), 1u);
-  EXPECT_EQ(host.uploads,
-            (std::vector<std::string>{"crawlworker -> crawl/bin/.crawlworker.upload"}));
-  EXPECT_EQ(r->bytes_uploaded, 2'000'000u);
-  EXPECT_EQ(r->summary, "2 started, 2.0 MB uploaded");
+  ASSERT_EQ(host.commands.size(), 2u);
+  // The config alone, then the config followed by the binary.
+  EXPECT_EQ(host.inputs[0], release().config);
+  const std::string sent = task.release.payload->compressed();
+  EXPECT_EQ(host.inputs[1], release().config + sent);
+  EXPECT_EQ(r->bytes_uploaded, sent.size());
+  EXPECT_EQ(r->summary,
+            fmt::format("2 started, binary sent ({:.1f} MB compressed)", sent.size() / 1e6));
   ASSERT_EQ(verified.size(), 2u);
   EXPECT_EQ(verified[1].id, "h1/2");
   EXPECT_EQ(verified[1].deploy_id, "run7");
@@ -60,15 +73,18 @@ TEST(DeployHost, AFreshHostGetsTheBinaryThenStarts) {
 TEST(DeployHost, AnUnchangedHostIsOneCommand) {
   FakeHost host;
   std::mutex lock;
-  host.exec = [](const std::string&) { return ExecResult{0, "os=Linux\nkept=1\nkept=2\n", ""}; };
-  host.files["crawl/bin/crawlworker.sha256"] = release().binary_sha256 + "\n";
+  host.exec = [](const std::string& command) {
+    EXPECT_FALSE(sends_binary(command));
+    EXPECT_NE(command.find("new=\n"), std::string::npos);
+    return ExecResult{0, "os=Linux\nkept=1\nkept=2\n", ""};
+  };
   FakeRemote remote(host, lock);
   DeployTask task;
   task.release = release();
   auto r = deploy_host(remote, hosts(1)[0], task, [](std::string_view) {});
   ASSERT_TRUE(r);
   EXPECT_EQ(host.commands.size(), 1u);
-  EXPECT_TRUE(host.uploads.empty());
+  EXPECT_EQ(host.inputs[0], release().config);
   EXPECT_EQ(r->summary, "2 kept, binary unchanged");
 }
 
@@ -76,9 +92,9 @@ TEST(DeployHost, FailuresNameTheStepAndTheReason) {
   FakeHost host;
   std::mutex lock;
   host.exec = [](const std::string&) {
-    return ExecResult{10, "os=Linux\narch=x86_64\nmissing=dtach\n", ""};
+    return ExecResult{
+        10, "os=Linux\narch=x86_64\nmissing=dtach\nsha256=" + std::string(64, 'b') + "\n", ""};
   };
-  host.files["crawl/bin/crawlworker.sha256"] = release().binary_sha256;
   FakeRemote remote(host, lock);
   DeployTask task;
   task.release = release();
@@ -87,7 +103,7 @@ TEST(DeployHost, FailuresNameTheStepAndTheReason) {
   EXPECT_EQ(r.error().kind, Outcome::step_failed);
   EXPECT_EQ(r.error().step, "activate");
   EXPECT_NE(r.error().message.find("dtach"), std::string::npos);
-  EXPECT_TRUE(host.uploads.empty());
+  EXPECT_EQ(host.commands.size(), 1u);  // nothing sent to a host that cannot run it
 
   host.exec = [](const std::string&) { return ExecResult{6, "", "worker 1 exited at once\n"}; };
   task.release.binary_sha256 = "";
@@ -100,13 +116,14 @@ TEST(DeployHost, FailuresNameTheStepAndTheReason) {
 TEST(DeployHost, AMissingLibraryIsInstalledThenTheUploadActivated) {
   FakeHost host;
   std::mutex lock;
-  int activations = 0;
+  std::vector<std::string> activations;
   host.exec = [&](const std::string& command) {
     if (command == "apt-get install -y libgumbo1") return ExecResult{0, "", ""};
-    ++activations;
-    // Both activations hand over the upload; the first finds a library missing.
+    activations.push_back(command);
+    if (activations.size() == 1) return ExecResult{10, k_probe, ""};
+    // The binary sent runs only once its library is installed; the upload stays meanwhile.
     EXPECT_NE(command.find("new=bin/.crawlworker.upload"), std::string::npos);
-    if (activations == 1)
+    if (activations.size() == 2)
       return ExecResult{4, k_probe, "libgumbo.so.1: cannot open shared object file\n"};
     return ExecResult{0, k_probe + "started=1\nstarted=2\n", ""};
   };
@@ -117,9 +134,12 @@ TEST(DeployHost, AMissingLibraryIsInstalledThenTheUploadActivated) {
   task.release = release();
   auto r = deploy_host(remote, h, task, [](std::string_view) {});
   ASSERT_TRUE(r) << r.error().message;
-  EXPECT_EQ(activations, 2);
-  EXPECT_EQ(host.uploads.size(), 1u);
-  EXPECT_EQ(r->summary, "2 started, prerequisites installed, 2.0 MB uploaded");
+  ASSERT_EQ(activations.size(), 3u);
+  EXPECT_TRUE(sends_binary(activations[1]));
+  EXPECT_FALSE(sends_binary(activations[2]));  // sent once
+  EXPECT_EQ(r->summary, fmt::format("2 started, prerequisites installed, binary sent ({:.1f} MB "
+                                    "compressed)",
+                                    task.release.payload->compressed().size() / 1e6));
 }
 
 TEST(DeployHost, SilentWorkersFailVerifyWithTheirLog) {

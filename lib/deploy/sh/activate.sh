@@ -1,7 +1,8 @@
-# activate.sh: a host's deploy step after the upload: probe, install the uploaded binary if
-# its checksum is right and it runs here, write the worker config (stdin), stop what changed
-# and start the workers that are not running, each under dtach.
-# crawlctl sets: d n host sha want new changed grace deploy
+# activate.sh: a host's deploy step: probe, write the worker config (stdin), receive the binary
+# when it follows the config on stdin (gzip-compressed; clen is the config's length), install a
+# new binary if its checksum is right and it runs here, stop what changed and start the workers
+# that are not running, each under dtach.
+# crawlctl sets: d n host sha want clen new changed grace deploy
 # after: prelude.sh
 # Prints key=value lines (os, arch, missing, sha256, kept, stopped, killed, started); exits 10
 # when the host is not ready for the release, 3 for a bad checksum, 4 or 7 for a binary that
@@ -15,12 +16,20 @@ echo "os=${have% *}"
 echo "arch=${have#* }"
 ready=1
 [ "$have" = "$want" ] || ready=0
-for c in dtach sha256sum cmp; do command -v "$c" >/dev/null 2>&1 || { echo "missing=$c"; ready=0; }; done
+for c in dtach sha256sum cmp gzip; do command -v "$c" >/dev/null 2>&1 || { echo "missing=$c"; ready=0; }; done
 installed=""
 [ -x bin/crawlworker ] && read -r installed 2>/dev/null < bin/crawlworker.sha256
 echo "sha256=$installed"
 [ -n "$new" ] || [ "$installed" = "$sha" ] || ready=0
 [ "$ready" = 1 ] || exit 10
+if [ -n "$clen" ]; then
+  # The config by its length (dd reads a pipe a byte at a time: nothing of the binary after it is
+  # taken), then the binary to the end of stdin.
+  dd bs=1 count="$clen" of=worker.yaml.new 2>/dev/null || exit 1
+  if ! gzip -dc > "$new"; then
+    rm -f "$new"; echo "the binary sent did not decompress (gzip -d failed)" >&2; exit 3
+  fi
+fi
 if [ -n "$new" ]; then
   got=$(sha256sum < "$new") && got=${got%% *}
   if [ "$got" != "$sha" ]; then
@@ -37,7 +46,7 @@ if [ -n "$new" ]; then
   mv -f "$new" bin/crawlworker && echo "$sha" > bin/crawlworker.sha256 || exit 1
   changed=1
 fi
-cat > worker.yaml.new || exit 1
+[ -n "$clen" ] || cat > worker.yaml.new || exit 1
 if cmp -s worker.yaml.new worker.yaml; then rm -f worker.yaml.new
 else mv -f worker.yaml.new worker.yaml || exit 1; changed=1; fi
 indices
