@@ -2,6 +2,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <random>
 #include <thread>
@@ -11,6 +12,7 @@
 
 #include "commands.hpp"
 #include "config/values.hpp"
+#include "core/text.hpp"
 #include "deploy/plan.hpp"
 #include "deploy/release.hpp"
 #include "fanout/host_tasks.hpp"
@@ -18,6 +20,7 @@
 #include "queue/queue.hpp"
 #include "queue/target.hpp"
 #include "redis_options.hpp"
+#include "status/deploy_checks.hpp"
 
 namespace crawl::ctl {
 namespace {
@@ -30,6 +33,8 @@ struct DeployOptions {
   bool restart = false;
   bool no_verify = false;
   std::string stop_grace = "15s";
+  std::string batch, max_fail, canary_wait = "60s";
+  std::size_t canary = 0;
 };
 
 std::string self_dir() {
@@ -45,43 +50,6 @@ std::string find_worker_binary() {
     if (access(candidate.c_str(), X_OK) == 0)
       return std::filesystem::weakly_canonical(candidate).string();
   return "";
-}
-
-// Waits until every expected worker heartbeats with the expected pid, or the time is up.
-// Gives up at the run's deadline or on Ctrl-C too.
-fanout::VerifyWorkers heartbeat_check(const queue::RedisUrl& url,
-                                      const config::Inventory& inventory,
-                                      fanout::Clock::time_point deadline,
-                                      const std::atomic<bool>* cancel) {
-  const auto patience =
-      std::max(std::chrono::milliseconds(10'000), 3 * inventory.worker.heartbeat_interval);
-  const std::string prefix = inventory.redis.key_prefix;
-  return
-      [url, patience, prefix, deadline, cancel](const std::vector<fanout::ExpectedWorker>& workers)
-          -> fanout::Expected<std::vector<std::string>> {
-        auto redis = queue::Redis::connect(url, std::chrono::seconds(5));
-        if (!redis)
-          return fanout::failure(fanout::Outcome::step_failed, "verify",
-                                 "cannot check heartbeats: " + redis.error().message);
-        queue::Queue queue(std::move(*redis), queue::Keys{prefix});
-        std::vector<std::string> ids;
-        for (const auto& w : workers) ids.push_back(w.id);
-        const auto until = std::min(deadline, fanout::Clock::now() + patience);
-        for (;;) {
-          auto beats = queue.fleet().heartbeats(ids);
-          if (!beats)
-            return fanout::failure(fanout::Outcome::step_failed, "verify",
-                                   "cannot check heartbeats: " + beats.error().message);
-          std::vector<std::string> silent;
-          for (std::size_t i = 0; i < workers.size(); ++i)
-            if (!(*beats)[i].alive ||
-                (!workers[i].deploy_id.empty() && (*beats)[i].deploy != workers[i].deploy_id))
-              silent.push_back(workers[i].id);
-          if (silent.empty() || fanout::Clock::now() >= until || (cancel && cancel->load()))
-            return silent;
-          std::this_thread::sleep_for(std::chrono::milliseconds(100));
-        }
-      };
 }
 
 // Random, so a worker started by this run is told apart from an older one under the same id.
@@ -165,15 +133,48 @@ int run_deploy(const DeployOptions& options) {
   task.deadline = fleet->pool.deadline;
   task.deploy_id = new_deploy_id();
   if (!options.no_verify)
-    task.verify =
-        heartbeat_check(*target, fleet->inventory, fleet->pool.deadline, fleet->pool.cancel);
+    task.verify = status::heartbeat_check(*target, fleet->inventory, fleet->pool.deadline,
+                                          fleet->pool.cancel);
 
+  fanout::RolloutOptions rollout;
+  rollout.canary = options.canary;
+  if (!options.batch.empty()) {
+    auto batch = fanout::parse_share(options.batch, "--batch", 1);
+    if (!batch) {
+      fmt::print(stderr, "crawlctl deploy: {}\n", batch.error().message);
+      return k_exit_usage;
+    }
+    rollout.batch = *batch;
+  }
+  if (!options.max_fail.empty()) {
+    auto max_fail = fanout::parse_share(options.max_fail, "--max-fail", 0);
+    if (!max_fail) {
+      fmt::print(stderr, "crawlctl deploy: {}\n", max_fail.error().message);
+      return k_exit_usage;
+    }
+    rollout.max_fail = *max_fail;
+  }
+  fanout::CanaryCheck check;
+  if (options.canary > 0) {
+    auto wait = config::parse_duration(options.canary_wait);
+    if (!wait) {
+      fmt::print(stderr, "crawlctl deploy: --canary-wait: {}\n", wait.error().message);
+      return k_exit_usage;
+    }
+    if (options.no_verify) {
+      fmt::print(stderr, "crawlctl deploy: --canary watches heartbeats: not with --no-verify\n");
+      return k_exit_usage;
+    }
+    rollout.canary_wait = *wait;
+    check =
+        status::canary_check(*target, fleet->inventory, fleet->hosts, *wait, fleet->pool.cancel);
+  }
   return run_on_fleet(
       *fleet, options.fleet,
       [&task](fanout::Remote& remote, const config::Host& host, const auto& state) {
         return fanout::deploy_host(remote, host, task, state);
       },
-      "deployed to");
+      "deployed to", rollout, check);
 }
 
 }  // namespace
@@ -195,17 +196,31 @@ void add_deploy_command(CLI::App& app, Action& run) {
   sub->add_option("--stop-grace", options->stop_grace,
                   "When restarting, how long workers may drain before SIGKILL")
       ->capture_default_str();
+  sub->add_option("--batch", options->batch,
+                  "Rolling deploy: hosts per wave, N or P% of the hosts (default: all at once)");
+  sub->add_option("--max-fail", options->max_fail,
+                  "Stop the rollout once more than N (or P%) hosts failed; the rest are left "
+                  "untouched");
+  sub->add_option("--canary", options->canary,
+                  "The first N hosts go first, alone; the rest only once they are up and "
+                  "heartbeating for --canary-wait");
+  sub->add_option("--canary-wait", options->canary_wait,
+                  "How long the canary hosts' workers must heartbeat before the rest")
+      ->capture_default_str();
   sub->footer(
       "Each host, over one SSH connection: probe (platform, dtach, installed binary's sha256);\n"
-      "install what is missing (install_command); upload crawlworker by SFTP unless its sha256\n"
-      "matches; write its config (0600); (re)start `workers` processes under dtach; check each\n"
-      "heartbeats in Redis. A redeploy with nothing changed is one command on each host: it\n"
-      "uploads nothing and restarts nothing.\n"
+      "install what is missing (install_command); send crawlworker, gzip-compressed, on the\n"
+      "activate command's stdin unless its sha256 matches, and check it there; write its config\n"
+      "(0600); (re)start `workers` processes under dtach; check each heartbeats in Redis. A\n"
+      "redeploy with nothing changed is one command on each host: it sends no binary and\n"
+      "restarts nothing.\n"
       "Exit: 0 all hosts ok, 1 some failed, 3 none succeeded, 2 bad input.\n\n"
       "Examples:\n"
       "  crawlctl deploy -H hosts.yaml\n"
       "  crawlctl deploy -H hosts.yaml --limit eu --fanout 128 --deadline 5m\n"
       "  crawlctl deploy -H hosts.yaml --dry-run\n"
+      "  crawlctl deploy -H hosts.yaml --canary 2 --batch 10% --max-fail 3\n"
+      "  crawlctl deploy -H hosts.yaml --limit @failed    # the hosts the last deploy failed on\n"
       "  crawlctl deploy -H hosts.yaml --restart --json > deploy.json");
   sub->callback([options, &run] { run = [options] { return run_deploy(*options); }; });
 }

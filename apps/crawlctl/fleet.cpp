@@ -8,13 +8,14 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 #include <signal.h>
-#include <termios.h>
 #include <unistd.h>
 
 #include "commands.hpp"
 #include "config/select.hpp"
 #include "config/values.hpp"
 #include "core/file.hpp"
+#include "core/terminal.hpp"
+#include "fanout/run_record.hpp"
 #include "status/text.hpp"
 
 namespace crawl::ctl {
@@ -30,27 +31,7 @@ void on_interrupt(int) {
 
 std::optional<std::string> ask_passphrase(const std::string& path) {
   if (const char* env = std::getenv("CRAWL_SSH_PASSPHRASE")) return std::string(env);
-  FILE* tty = std::fopen("/dev/tty", "r+");
-  if (!tty) return std::nullopt;
-  std::fprintf(tty, "Passphrase for %s: ", path.c_str());
-  std::fflush(tty);
-  termios old{};
-  const int fd = fileno(tty);
-  const bool can_hide = tcgetattr(fd, &old) == 0;
-  if (can_hide) {
-    termios quiet = old;
-    quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
-    tcsetattr(fd, TCSAFLUSH, &quiet);
-  }
-  char buffer[1024] = {};
-  const bool got = std::fgets(buffer, sizeof buffer, tty) != nullptr;
-  if (can_hide) tcsetattr(fd, TCSAFLUSH, &old);
-  std::fprintf(tty, "\n");
-  std::fclose(tty);
-  if (!got) return std::nullopt;
-  std::string phrase = buffer;
-  while (!phrase.empty() && (phrase.back() == '\n' || phrase.back() == '\r')) phrase.pop_back();
-  return phrase;
+  return read_secret("Passphrase for " + path + ": ");
 }
 
 }  // namespace
@@ -80,6 +61,28 @@ std::optional<Fleet> load_fleet(const FleetOptions& options, const char* command
     print_inventory_error(command, inventory.error());
     return std::nullopt;
   }
+  const std::string record_path = fanout::run_record_path(options.hosts_file, command);
+  if (options.limit.find("@failed") != std::string::npos) {
+    // The hosts the last run left failed, as a group the --limit grammar already combines.
+    auto last = fanout::read_run_record(record_path);
+    if (!last) {
+      fmt::print(stderr, "crawlctl {}: --limit @failed: no {} over {} is recorded ({})\n", command,
+                 command, options.hosts_file, last.error().message);
+      return std::nullopt;
+    }
+    if (last->failed.empty()) {
+      fmt::print(stderr,
+                 "crawlctl {}: --limit @failed: the last {} over {} ended ok on all {} host(s)\n",
+                 command, command, options.hosts_file, last->hosts);
+      return std::nullopt;
+    }
+    std::vector<std::string> gone;
+    config::Group failed = fanout::failed_group(*inventory, *last, gone);
+    for (const auto& name : gone)
+      fmt::print(stderr, "crawlctl {}: --limit @failed: {} is no longer in {}; skipped\n", command,
+                 name, options.hosts_file);
+    inventory->groups.push_back(std::move(failed));
+  }
   auto selected = config::select_hosts(*inventory, options.limit);
   if (!selected) {
     fmt::print(stderr, "crawlctl {}: {}\n", command, selected.error().message);
@@ -100,6 +103,8 @@ std::optional<Fleet> load_fleet(const FleetOptions& options, const char* command
   fleet.pool.fanout = options.fanout;
   fleet.pool.deadline = fanout::Clock::now() + *deadline;
   fleet.pool.cancel = interrupt_flag();
+  fleet.command = command;
+  fleet.record_path = record_path;
   return fleet;
 }
 
@@ -158,17 +163,34 @@ void ProgressPrinter::finish() {
 }
 
 int run_on_fleet(const Fleet& fleet, const FleetOptions& options, const fanout::Task& task,
-                 std::string_view verb) {
+                 std::string_view verb, const fanout::RolloutOptions& rollout,
+                 const fanout::CanaryCheck& check) {
   ssh::Context context;
   context.ssh_config = options.ssh_config;
   load_keys(fleet.hosts, context.keys);
   const auto start = fanout::Clock::now();
   ProgressPrinter progress(fleet.hosts, options.json);
-  auto reports =
-      fanout::run(fleet.hosts, ssh::remote_factory(context), task, fleet.pool,
-                  [&progress](std::size_t host, std::string_view state) { progress(host, state); });
+  auto on_state = [&progress](std::size_t host, std::string_view state) { progress(host, state); };
+  auto reports = rollout.enabled() ? fanout::run_rollout(fleet.hosts, ssh::remote_factory(context),
+                                                         task, fleet.pool, on_state, rollout, check,
+                                                         [&](const std::string& line) {
+                                                           progress.finish();
+                                                           if (!options.json)
+                                                             fmt::print(stderr, "{}\n", line);
+                                                         })
+                                   : fanout::run(fleet.hosts, ssh::remote_factory(context), task,
+                                                 fleet.pool, on_state);
   progress.finish();
-  return report(fleet.hosts, reports, options.json, verb, fanout::Clock::now() - start);
+  const auto elapsed = fanout::Clock::now() - start;
+  const int code = report(fleet.hosts, reports, options.json, verb, elapsed);
+  if (auto kept = fanout::write_run_record(fleet.record_path, fleet.command,
+                                           fanout::report_json(fleet.hosts, reports, elapsed));
+      !kept)
+    fmt::print(stderr, "crawlctl {}: the report was not kept: {}\n", fleet.command,
+               kept.error().message);
+  else if (code != k_exit_ok && !options.json)
+    fmt::print("  (--limit @failed runs the same again on the hosts that did not end ok)\n");
+  return code;
 }
 
 int report(const std::vector<config::Host>& hosts, const std::vector<fanout::HostReport>& reports,
@@ -181,26 +203,7 @@ int report(const std::vector<config::Host>& hosts, const std::vector<fanout::Hos
   }
   const double seconds = std::chrono::duration<double>(elapsed).count();
   if (json) {
-    nlohmann::ordered_json out;
-    auto& list = out["hosts"] = nlohmann::ordered_json::array();
-    for (const auto& r : reports) {
-      nlohmann::ordered_json h = {{"name", hosts[r.host].name},
-                                  {"outcome", fanout::to_string(r.outcome)},
-                                  {"elapsed_ms", r.elapsed.count()},
-                                  {"attempts", r.attempts}};
-      if (r.outcome == fanout::Outcome::ok) {
-        h["summary"] = r.result.summary;
-        h["bytes_uploaded"] = r.result.bytes_uploaded;
-        h["bytes_fetched"] = r.result.bytes_fetched;
-      } else {
-        h["step"] = r.failure.step;
-        h["message"] = r.failure.message;
-      }
-      list.push_back(std::move(h));
-    }
-    out["outcomes"] = by_outcome;
-    out["elapsed_ms"] = static_cast<long long>(seconds * 1000);
-    fmt::print("{}\n", out.dump(2));
+    fmt::print("{}\n", fanout::report_json(hosts, reports, elapsed).dump(2));
   } else {
     Table table({"HOST", "OUTCOME", "TIME", "DETAIL"});
     for (const auto& r : reports) {

@@ -10,6 +10,7 @@
 
 #include "config/inventory.hpp"
 #include "fanout/pool.hpp"
+#include "fanout/rollout.hpp"
 #include "ssh/ssh.hpp"
 
 namespace crawl::ctl {
@@ -33,9 +34,12 @@ struct Fleet {
   config::Inventory inventory;
   std::vector<config::Host> hosts;  // the selected ones
   fanout::PoolOptions pool;
+  std::string command;      // deploy, stop
+  std::string record_path;  // where this run's report is kept (fanout/run_record.hpp)
 };
 
-// Reads and selects hosts; prints the error and returns nullopt on bad input.
+// Reads and selects hosts; prints the error and returns nullopt on bad input. In --limit,
+// "@failed" is the hosts that did not end ok in the last run of `command` over this hosts file.
 std::optional<Fleet> load_fleet(const FleetOptions& options, const char* command);
 
 // Loads every identity file the hosts use, asking each passphrase once ($CRAWL_SSH_PASSPHRASE,
@@ -61,10 +65,12 @@ class ProgressPrinter {
   bool m_line_open = false;
 };
 
-// Loads the hosts' keys, runs `task` on every host over SSH (or locally) with live progress,
-// prints the report ("<verb> N host(s) ...") and returns the exit code.
+// Loads the hosts' keys, runs `task` on every host over SSH (or locally) with live progress, in
+// waves when `rollout` asks for them, prints the report ("<verb> N host(s) ..."), keeps it in
+// the fleet's record file and returns the exit code.
 int run_on_fleet(const Fleet& fleet, const FleetOptions& options, const fanout::Task& task,
-                 std::string_view verb);
+                 std::string_view verb, const fanout::RolloutOptions& rollout = {},
+                 const fanout::CanaryCheck& check = {});
 
 // Prints the per-host table and the summary (or JSON) and returns the exit code.
 int report(const std::vector<config::Host>& hosts, const std::vector<fanout::HostReport>& reports,

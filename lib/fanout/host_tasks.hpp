@@ -32,9 +32,9 @@ struct DeployTask {
   VerifyWorkers verify;   // unset = do not check heartbeats
 };
 
-// Check (the installed checksum, over SFTP), [upload], activate (probes first), [install,
-// activate], verify. The summary says what changed, e.g.
-// "2 started, 1 kept, 5.2 MB uploaded".
+// Activate without the binary (it probes first; an unchanged host is done), then when it says
+// so [install], activate with the binary on stdin; verify. The summary says what changed, e.g.
+// "2 started, 1 kept, binary sent (0.6 MB compressed)".
 Expected<TaskResult> deploy_host(Remote& remote, const config::Host& host, const DeployTask& task,
                                  const std::function<void(std::string_view)>& state);
 

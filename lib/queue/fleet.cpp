@@ -112,7 +112,7 @@ Result<std::vector<Fleet::Presence>> Fleet::heartbeats(const std::vector<std::st
   for (const auto& id : workers) {
     commands.push_back({"EXISTS", m_keys.alive(id)});
     commands.push_back({"HMGET", m_keys.worker(id), std::string(k_heartbeat_pid),
-                        std::string(k_heartbeat_deploy)});
+                        std::string(k_heartbeat_deploy), std::string(k_heartbeat_last_ms)});
   }
   auto replies = m_redis.pipeline(commands);
   if (!replies) return fail(replies.error());
@@ -120,10 +120,12 @@ Result<std::vector<Fleet::Presence>> Fleet::heartbeats(const std::vector<std::st
   for (std::size_t i = 0; i < workers.size(); ++i) {
     out[i].alive = (*replies)[2 * i].integer == 1;
     const auto& fields = (*replies)[2 * i + 1].elements;
-    if (fields.size() == 2) {
+    if (fields.size() == 3) {
       const std::string& pid = fields[0].str;
       std::from_chars(pid.data(), pid.data() + pid.size(), out[i].pid);
       out[i].deploy = fields[1].str;
+      const std::string& last = fields[2].str;
+      std::from_chars(last.data(), last.data() + last.size(), out[i].last_ms);
     }
   }
   return out;

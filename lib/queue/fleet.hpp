@@ -55,11 +55,13 @@ class Fleet {
   // Forgets dead workers that died before `before_ms` (0: all of them); returns how many.
   Result<long long> forget_dead(std::int64_t before_ms = 0);
   Result<bool> alive(const std::string& worker);
-  // For each id: whether its heartbeat is current, and the pid and deploy id it last reported.
+  // For each id: whether its heartbeat is current, and the pid, deploy id and time (by the
+  // worker's clock) of the last one.
   struct Presence {
     bool alive = false;
     long pid = 0;
     std::string deploy;
+    std::int64_t last_ms = 0;
   };
   Result<std::vector<Presence>> heartbeats(const std::vector<std::string>& workers);
   // Reaps every registered worker whose heartbeat has expired; returns the entries returned.

@@ -34,7 +34,7 @@ std::vector<std::pair<std::string, std::string>> heartbeat_fields(const Heartbea
           {"state", b.state},
           {"started_ms", n(b.started_ms)},
           {std::string(k_heartbeat_deploy), b.deploy},
-          {"last_ms", n(b.last_ms)},
+          {std::string(k_heartbeat_last_ms), n(b.last_ms)},
           {"ttl_ms", n(b.ttl_ms)},
           {"in_flight", n(b.in_flight)},
           {"transfers", n(b.transfers)},
@@ -57,7 +57,7 @@ Heartbeat parse_heartbeat(const std::map<std::string, std::string>& f) {
   if (auto state = text(f, "state"); !state.empty()) b.state = state;
   b.started_ms = number<std::int64_t>(f, "started_ms");
   b.deploy = text(f, k_heartbeat_deploy);
-  b.last_ms = number<std::int64_t>(f, "last_ms");
+  b.last_ms = number<std::int64_t>(f, k_heartbeat_last_ms.data());
   b.ttl_ms = number<std::int64_t>(f, "ttl_ms");
   b.in_flight = number<std::uint64_t>(f, "in_flight");
   b.transfers = number<std::uint64_t>(f, "transfers");

@@ -33,6 +33,7 @@ struct Heartbeat {
 // The hash's fields read on their own (Fleet::heartbeats).
 inline constexpr std::string_view k_heartbeat_pid = "pid";
 inline constexpr std::string_view k_heartbeat_deploy = "deploy";
+inline constexpr std::string_view k_heartbeat_last_ms = "last_ms";
 
 // Field name -> value, as HSET takes them.
 std::vector<std::pair<std::string, std::string>> heartbeat_fields(const Heartbeat& beat);

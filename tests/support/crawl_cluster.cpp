@@ -15,7 +15,12 @@ CommandResult run_program(const std::string& program, const std::vector<std::str
   const std::string base = scratch / ("cmd" + std::to_string(++counter));
   std::vector<std::string> argv{"sh", "-c", "exec \"$0\" \"$@\" 2>\"$CRAWL_STDERR\"", program};
   argv.insert(argv.end(), args.begin(), args.end());
-  const int rc = run_command({argv, base + ".out", {"CRAWL_STDERR=" + base + ".err"}}, timeout);
+  // What crawlctl keeps between runs (the fleet commands' reports) stays in the test's scratch.
+  const int rc =
+      run_command({argv,
+                   base + ".out",
+                   {"CRAWL_STDERR=" + base + ".err", "XDG_STATE_HOME=" + (scratch / "state")}},
+                  timeout);
   return {rc, read_text(base + ".out"), read_text(base + ".err")};
 }
 

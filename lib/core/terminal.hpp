@@ -1,0 +1,13 @@
+#pragma once
+// Asking the operator for a secret on the controlling terminal, echo off.
+
+#include <optional>
+#include <string>
+
+namespace crawl {
+
+// Prints `prompt` on /dev/tty and reads one line with echo off; nullopt without a terminal (a
+// script, cron) or at end of input. The line's end is dropped.
+std::optional<std::string> read_secret(const std::string& prompt);
+
+}  // namespace crawl

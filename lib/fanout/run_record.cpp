@@ -1,0 +1,122 @@
+#include "fanout/run_record.hpp"
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include "core/file.hpp"
+
+namespace crawl::fanout {
+
+nlohmann::ordered_json report_json(const std::vector<config::Host>& hosts,
+                                   const std::vector<HostReport>& reports,
+                                   Clock::duration elapsed) {
+  nlohmann::ordered_json out;
+  std::map<std::string, std::vector<std::string>> by_outcome;
+  auto& list = out["hosts"] = nlohmann::ordered_json::array();
+  for (const auto& r : reports) {
+    by_outcome[std::string(to_string(r.outcome))].push_back(hosts[r.host].name);
+    nlohmann::ordered_json h = {{"name", hosts[r.host].name},
+                                {"outcome", to_string(r.outcome)},
+                                {"elapsed_ms", r.elapsed.count()},
+                                {"attempts", r.attempts}};
+    if (r.outcome == Outcome::ok) {
+      h["summary"] = r.result.summary;
+      h["bytes_uploaded"] = r.result.bytes_uploaded;
+      h["bytes_fetched"] = r.result.bytes_fetched;
+    } else {
+      h["step"] = r.failure.step;
+      h["message"] = r.failure.message;
+    }
+    list.push_back(std::move(h));
+  }
+  out["outcomes"] = by_outcome;
+  out["elapsed_ms"] = std::chrono::duration_cast<std::chrono::milliseconds>(elapsed).count();
+  return out;
+}
+
+std::string run_record_path(const std::string& hosts_file, std::string_view command) {
+  std::string dir;
+  if (const char* state = std::getenv("XDG_STATE_HOME"); state && *state == '/')
+    dir = std::string(state) + "/crawlctl";
+  else
+    dir = expand_home("~/.local/state/crawlctl");
+  std::error_code ec;
+  std::string absolute = std::filesystem::absolute(hosts_file, ec).lexically_normal().string();
+  if (ec) absolute = hosts_file;
+  // The path as one file name: '%' and '/' escaped, as systemd names units after paths.
+  std::string name;
+  for (const char c : absolute) {
+    if (c == '%')
+      name += "%25";
+    else if (c == '/')
+      name += "%2F";
+    else
+      name += c;
+  }
+  return fmt::format("{}/{}.{}.json", dir, name, command);
+}
+
+Result<void> write_run_record(const std::string& path, std::string_view command,
+                              const nlohmann::ordered_json& report) {
+  nlohmann::ordered_json record;
+  record["command"] = command;
+  record["at_ms"] = std::chrono::duration_cast<std::chrono::milliseconds>(
+                        std::chrono::system_clock::now().time_since_epoch())
+                        .count();
+  for (const auto& [key, value] : report.items()) record[key] = value;
+  std::error_code ec;
+  std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
+  if (ec) return fail("cannot create the directory of {}: {}", path, ec.message());
+  const std::string partial = path + ".partial." + std::to_string(::getpid());
+  {
+    std::ofstream out(partial, std::ios::trunc);
+    out << record.dump(2) << "\n";
+    if (!out) return fail("cannot write {}: {}", partial, std::strerror(errno));
+  }
+  std::filesystem::rename(partial, path, ec);
+  if (ec) {
+    std::filesystem::remove(partial, ec);
+    return fail("cannot write {}: {}", path, ec.message());
+  }
+  return {};
+}
+
+Result<RunRecord> read_run_record(const std::string& path) {
+  if (!std::filesystem::exists(path)) return fail(ErrorKind::not_found, "{} does not exist", path);
+  auto text = read_file(path, 64 << 20);
+  if (!text) return fail(text.error());
+  const auto json = nlohmann::json::parse(*text, nullptr, false);
+  if (json.is_discarded() || !json.is_object() || !json.contains("hosts") ||
+      !json["hosts"].is_array())
+    return fail(ErrorKind::invalid, "{}: not a report crawlctl wrote", path);
+  RunRecord record;
+  record.command = json.value("command", "");
+  record.at_ms = json.value("at_ms", std::int64_t{0});
+  for (const auto& h : json["hosts"]) {
+    if (!h.is_object() || !h.contains("name") || !h["name"].is_string()) continue;
+    ++record.hosts;
+    if (h.value("outcome", "") != "ok") record.failed.push_back(h["name"].get<std::string>());
+  }
+  return record;
+}
+
+config::Group failed_group(const config::Inventory& inventory, const RunRecord& record,
+                           std::vector<std::string>& gone) {
+  config::Group group{"@failed", {}, 0};
+  for (const auto& name : record.failed) {
+    if (const config::Host* h = inventory.find_host(name))
+      group.hosts.push_back(static_cast<std::size_t>(h - inventory.hosts.data()));
+    else
+      gone.push_back(name);
+  }
+  return group;
+}
+
+}  // namespace crawl::fanout
