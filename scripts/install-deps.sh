@@ -20,7 +20,7 @@ packages=(
   # style checks in CI (scripts/check-format.sh, scripts/check-shell.sh)
   clang-format-14 shellcheck
   # servers and tools used by the test harness and by deploy
-  redis-server redis-tools openssh-server openssh-client dtach ca-certificates
+  redis-server redis-tools openssh-server openssh-client dtach ca-certificates sudo
   nginx-light libnginx-mod-http-echo curl procps iproute2
   # benchmarks
   wrk

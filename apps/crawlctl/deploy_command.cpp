@@ -12,9 +12,11 @@
 
 #include "commands.hpp"
 #include "config/values.hpp"
+#include "core/terminal.hpp"
 #include "core/text.hpp"
 #include "deploy/plan.hpp"
 #include "deploy/release.hpp"
+#include "deploy/sudo.hpp"
 #include "fanout/host_tasks.hpp"
 #include "fleet.hpp"
 #include "queue/queue.hpp"
@@ -35,6 +37,7 @@ struct DeployOptions {
   std::string stop_grace = "15s";
   std::string batch, max_fail, canary_wait = "60s";
   std::size_t canary = 0;
+  bool ask_sudo_password = false;
 };
 
 std::string self_dir() {
@@ -136,24 +139,12 @@ int run_deploy(const DeployOptions& options) {
     task.verify = status::heartbeat_check(*target, fleet->inventory, fleet->pool.deadline,
                                           fleet->pool.cancel);
 
-  fanout::RolloutOptions rollout;
-  rollout.canary = options.canary;
-  if (!options.batch.empty()) {
-    auto batch = fanout::parse_share(options.batch, "--batch", 1);
-    if (!batch) {
-      fmt::print(stderr, "crawlctl deploy: {}\n", batch.error().message);
-      return k_exit_usage;
-    }
-    rollout.batch = *batch;
+  auto parsed = fanout::parse_rollout(options.batch, options.max_fail, options.canary);
+  if (!parsed) {
+    fmt::print(stderr, "crawlctl deploy: {}\n", parsed.error().message);
+    return k_exit_usage;
   }
-  if (!options.max_fail.empty()) {
-    auto max_fail = fanout::parse_share(options.max_fail, "--max-fail", 0);
-    if (!max_fail) {
-      fmt::print(stderr, "crawlctl deploy: {}\n", max_fail.error().message);
-      return k_exit_usage;
-    }
-    rollout.max_fail = *max_fail;
-  }
+  fanout::RolloutOptions rollout = *parsed;
   fanout::CanaryCheck check;
   if (options.canary > 0) {
     auto wait = config::parse_duration(options.canary_wait);
@@ -165,10 +156,28 @@ int run_deploy(const DeployOptions& options) {
       fmt::print(stderr, "crawlctl deploy: --canary watches heartbeats: not with --no-verify\n");
       return k_exit_usage;
     }
+    if (*wait < 3 * fleet->inventory.worker.heartbeat_interval) {
+      fmt::print(stderr,
+                 "crawlctl deploy: --canary-wait must be at least 3 heartbeat intervals "
+                 "(worker.heartbeat_interval)\n");
+      return k_exit_usage;
+    }
     rollout.canary_wait = *wait;
-    check =
-        status::canary_check(*target, fleet->inventory, fleet->hosts, *wait, fleet->pool.cancel);
+    check = status::canary_check(*target, fleet->inventory, fleet->hosts, *wait,
+                                 fleet->pool.deadline, fleet->pool.cancel);
   }
+  // Asked once, before any host is contacted; read by the hosts that name no password source.
+  std::optional<std::string> asked;
+  if (options.ask_sudo_password && deploy::SudoPasswords::may_ask(fleet->hosts)) {
+    asked = read_secret("sudo password (for install_command): ");
+    if (!asked) {
+      fmt::print(stderr, "crawlctl deploy: -K: no password read (it needs a terminal)\n");
+      return k_exit_usage;
+    }
+  }
+  const auto sudo = deploy::SudoPasswords::load(fleet->hosts, std::move(asked));
+
+  task.sudo = &sudo;
   return run_on_fleet(
       *fleet, options.fleet,
       [&task](fanout::Remote& remote, const config::Host& host, const auto& state) {
@@ -196,6 +205,9 @@ void add_deploy_command(CLI::App& app, Action& run) {
   sub->add_option("--stop-grace", options->stop_grace,
                   "When restarting, how long workers may drain before SIGKILL")
       ->capture_default_str();
+  sub->add_flag("-K,--ask-sudo-password", options->ask_sudo_password,
+                "Ask once for the password sudo wants in install_command (hosts without "
+                "sudo_password_file or sudo_password_env)");
   sub->add_option("--batch", options->batch,
                   "Rolling deploy: hosts per wave, N or P% of the hosts (default: all at once)");
   sub->add_option("--max-fail", options->max_fail,

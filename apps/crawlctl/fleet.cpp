@@ -15,6 +15,7 @@
 #include "config/values.hpp"
 #include "core/file.hpp"
 #include "core/terminal.hpp"
+#include "core/text.hpp"
 #include "fanout/run_record.hpp"
 #include "status/text.hpp"
 
@@ -95,8 +96,11 @@ std::optional<Fleet> load_fleet(const FleetOptions& options, const char* command
   }
   Fleet fleet;
   for (std::size_t i : *selected) fleet.hosts.push_back(inventory->hosts[i]);
-  for (const auto& host : fleet.hosts)
+  for (const auto& host : fleet.hosts) {
     if (!host.password_file.empty()) warn_if_loose(host.password_file, "password_file");
+    if (!host.sudo_password_file.empty())
+      warn_if_loose(host.sudo_password_file, "sudo_password_file");
+  }
   if (!inventory->redis.password_file.empty())
     warn_if_loose(inventory->redis.password_file, "redis.password_file");
   fleet.inventory = std::move(*inventory);
@@ -124,42 +128,6 @@ const std::atomic<bool>* interrupt_flag() {
   }();
   (void)installed;
   return &g_interrupted;
-}
-
-ProgressPrinter::ProgressPrinter(const std::vector<config::Host>& hosts, bool quiet)
-    : m_hosts(hosts),
-      m_quiet(quiet),
-      m_tty(isatty(STDERR_FILENO) == 1),
-      m_state(hosts.size(), "waiting") {}
-
-ProgressPrinter::~ProgressPrinter() {
-  finish();
-}
-
-void ProgressPrinter::operator()(std::size_t host, std::string_view state) {
-  m_state[host] = state;
-  if (m_quiet) return;
-  const double t = std::chrono::duration<double>(fanout::Clock::now() - m_start).count();
-  if (!m_tty) {
-    fmt::print(stderr, "[{:7.2f}s] {}: {}\n", t, m_hosts[host].name, state);
-    return;
-  }
-  // A host that failed gets a line of its own at once; the last line, rewritten in place,
-  // counts the hosts in each state.
-  if (state == "unreachable" || state == "auth" || state == "host-key" || state == "timeout" ||
-      state == "step-failed")
-    fmt::print(stderr, "\r\033[K[{:6.1f}s] {}: {}\n", t, m_hosts[host].name, state);
-  std::map<std::string, int> counts;
-  for (const auto& s : m_state) ++counts[s];
-  std::string line = fmt::format("[{:6.1f}s]", t);
-  for (const auto& [s, n] : counts) line += fmt::format(" {} {}", s, n);
-  fmt::print(stderr, "\r\033[K{}", line);
-  m_line_open = true;
-}
-
-void ProgressPrinter::finish() {
-  if (m_line_open) fmt::print(stderr, "\n");
-  m_line_open = false;
 }
 
 int run_on_fleet(const Fleet& fleet, const FleetOptions& options, const fanout::Task& task,

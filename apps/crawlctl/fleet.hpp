@@ -10,10 +10,13 @@
 
 #include "config/inventory.hpp"
 #include "fanout/pool.hpp"
+#include "fanout/progress.hpp"
 #include "fanout/rollout.hpp"
 #include "ssh/ssh.hpp"
 
 namespace crawl::ctl {
+
+using fanout::ProgressPrinter;
 
 // Exit codes of the fleet commands (README.md): every host ok, some failed, none succeeded.
 inline constexpr int k_exit_some_failed = 1;
@@ -48,22 +51,6 @@ void load_keys(const std::vector<config::Host>& hosts, ssh::KeyRing& keys);
 
 // Ctrl-C sets the flag: no new host starts; the run reports what finished.
 const std::atomic<bool>* interrupt_flag();
-
-// Prints state changes: in place on a terminal, else one line per change (stderr).
-class ProgressPrinter {
- public:
-  ProgressPrinter(const std::vector<config::Host>& hosts, bool quiet);
-  ~ProgressPrinter();
-  void operator()(std::size_t host, std::string_view state);
-  void finish();
-
- private:
-  const std::vector<config::Host>& m_hosts;
-  bool m_quiet, m_tty;
-  fanout::Clock::time_point m_start = fanout::Clock::now();
-  std::vector<std::string> m_state;
-  bool m_line_open = false;
-};
 
 // Loads the hosts' keys, runs `task` on every host over SSH (or locally) with live progress, in
 // waves when `rollout` asks for them, prints the report ("<verb> N host(s) ..."), keeps it in

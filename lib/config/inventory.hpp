@@ -34,10 +34,12 @@ struct Host {
   std::string remote_dir = "crawl";  // relative paths are under the login's home directory
   Transport transport = Transport::ssh;
   HostKeyPolicy host_key_checking = HostKeyPolicy::accept_new;
-  std::string install_command;  // installs missing prerequisites; "" = report them instead
-  std::string known_hosts;      // "" = ~/.ssh/config's UserKnownHostsFile, else ~/.ssh/known_hosts
+  std::string install_command;     // installs missing prerequisites; "" = report them instead
+  std::string sudo_password_env;   // for install_command's sudo: a variable holding the password
+  std::string sudo_password_file;  // or a file holding it (fed to `sudo -S` on stdin)
+  std::string known_hosts;  // "" = ~/.ssh/config's UserKnownHostsFile, else ~/.ssh/known_hosts
   std::chrono::milliseconds connect_timeout{10'000};   // TCP connect, SSH handshake and auth
-  std::chrono::milliseconds command_timeout{120'000};  // each remote command or upload
+  std::chrono::milliseconds command_timeout{120'000};  // each remote command
   std::map<std::string, std::string> labels;
   std::string group;  // "" for a host listed under the top-level `hosts`
   int line = 0;       // where the host (or its range) was written

@@ -64,6 +64,8 @@ const std::vector<Field<Host>>& host_fields() {
       {"host_key_checking", "host_key_checking", choice({"strict", "accept-new"}),
        &Host::host_key_checking},
       {"install_command", "install_command", of(Kind::text), &Host::install_command},
+      {"sudo_password_env", "sudo_password_env", of(Kind::env_name), &Host::sudo_password_env},
+      {"sudo_password_file", "sudo_password_file", of(Kind::text), &Host::sudo_password_file},
       {"known_hosts", "known_hosts", of(Kind::text), &Host::known_hosts},
       {"connect_timeout", "connect_timeout_ms", duration(100), &Host::connect_timeout},
       {"command_timeout", "command_timeout_ms", duration(100), &Host::command_timeout},

@@ -100,8 +100,20 @@ Result<Probe> parse_probe(std::string_view output, std::string_view where) {
   return probe;
 }
 
-Step install_step(const config::Host& host) {
-  return exec_step("install", host.install_command);
+Step install_step(const config::Host& host, const std::string* sudo_password) {
+  if (!sudo_password) return exec_step("install", host.install_command);
+  // The password is read off stdin at once, so nothing the install command runs can read it.
+  // A function named sudo wins over the command (`command sudo` is the real one): it has sudo
+  // check the password (-v: asked only where the sudoers rule wants it), then runs the command
+  // with the credentials just cached, never asking (-n).
+  return exec_step("install",
+                   sh_c("IFS= read -r crawl_sudo_password\n"
+                        "sudo() {\n"
+                        "  printf '%s\\n' \"$crawl_sudo_password\" | command sudo -S -p '' -v &&\n"
+                        "    command sudo -n \"$@\"\n"
+                        "}\n" +
+                        host.install_command),
+                   *sudo_password + "\n");
 }
 
 Step activate_step(const config::Host& host, const Release& release, Activate what,

@@ -29,13 +29,13 @@ namespace crawl::deploy {
 class Payload {
  public:
   explicit Payload(std::string binary) : m_binary(std::move(binary)) {}
-  // The gzip stream (level 6); thread-safe.
-  const std::string& compressed() const;
+  // The gzip stream (level 6), or why zlib could not make it; thread-safe.
+  const Result<std::string>& compressed() const;
 
  private:
   std::string m_binary;
   mutable std::once_flag m_once;
-  mutable std::string m_compressed;
+  mutable Result<std::string> m_compressed;
 };
 
 struct Release {
@@ -124,7 +124,13 @@ Result<std::vector<Step>> plan(const config::Host& host, const Release& release,
 std::vector<Step> full_plan(const config::Host& host, const Release& release,
                             const Options& options, std::string_view deploy_id);
 
-Step install_step(const config::Host& host);
+// The host's install_command, as written. With a sudo password, it runs under `sh -c` (so in
+// POSIX sh syntax, whatever the login shell) after reading the password from the step's stdin,
+// which carries it, and with `sudo` made a function that hands it to `sudo -S -v` and then runs
+// `sudo -n`: the password is never in an argument list, never printed (--dry-run shows the
+// command without it), and never readable by the command. `exec sudo`, `env sudo` and scripts
+// the command calls reach the real sudo, which cannot ask without a terminal.
+Step install_step(const config::Host& host, const std::string* sudo_password = nullptr);
 // SIGTERM to every worker, `grace` to drain, then SIGKILL; prints stopped=I / killed=I lines.
 Step stop_step(const config::Host& host, std::chrono::milliseconds grace);
 

@@ -87,12 +87,8 @@ Result<std::string> gzip(std::string_view data) {
   return out;
 }
 
-const std::string& Payload::compressed() const {
-  std::call_once(m_once, [this] {
-    auto packed = gzip(m_binary);
-    // deflate fails only without memory, which the allocation of its output would have thrown.
-    if (packed) m_compressed = std::move(*packed);
-  });
+const Result<std::string>& Payload::compressed() const {
+  std::call_once(m_once, [this] { m_compressed = gzip(m_binary); });
   return m_compressed;
 }
 

@@ -28,8 +28,15 @@ Expected<ExecResult> run_step(Remote& remote, const config::Host& host, const de
                               Clock::time_point deadline,
                               std::chrono::milliseconds grace = std::chrono::milliseconds(0)) {
   const auto extra = grace.count() > 0 ? grace + std::chrono::seconds(5) * host.workers : grace;
-  const std::string_view input[] = {
-      step.input, step.payload ? std::string_view(step.payload->compressed()) : ""};
+  std::string_view body;
+  if (step.payload) {
+    const auto& packed = step.payload->compressed();
+    if (!packed)
+      return failure(Outcome::step_failed, step.name,
+                     "compressing the binary: " + packed.error().message);
+    body = *packed;
+  }
+  const std::string_view input[] = {step.input, body};
   auto result = remote.exec(step.command, input, step_deadline(host, deadline, extra));
   if (!result && result.error().step.empty()) result.error().step = step.name;
   return result;
@@ -43,6 +50,14 @@ tl::unexpected<Failure> step_failed(const deploy::Step& step, const ExecResult& 
 
 std::string megabytes(std::uint64_t bytes) {
   return fmt::format("{:.1f} MB", bytes / 1e6);
+}
+
+// install_command as a step, with the host's sudo password on its stdin when it has one.
+Expected<deploy::Step> install_for(const config::Host& host, const DeployTask& task) {
+  if (!task.sudo) return deploy::install_step(host);
+  auto password = task.sudo->of(host);
+  if (!password) return failure(Outcome::step_failed, "install", password.error().message);
+  return deploy::install_step(host, *password);
 }
 
 }  // namespace
@@ -65,13 +80,18 @@ Expected<TaskResult> deploy_host(Remote& remote, const config::Host& host, const
     if (!probe) return failure(Outcome::step_failed, "activate", probe.error().message);
     auto steps = deploy::plan(host, task.release, *probe, false, task.options, task.deploy_id);
     if (!steps) return failure(Outcome::step_failed, "activate", steps.error().message);
-    for (const deploy::Step& step : *steps) {
+    for (deploy::Step step : *steps) {
+      if (step.name == "install") {
+        auto with_password = install_for(host, task);
+        if (!with_password) return tl::unexpected(with_password.error());
+        step = std::move(*with_password);
+      }
       state(step.name == "install" ? "installing" : step.payload ? "uploading" : "activating");
       ran = run_step(
           remote, host, step, task.deadline,
           step.name == "activate" ? task.options.stop_grace : std::chrono::milliseconds(0));
       if (!ran) return tl::unexpected(ran.error());
-      if (step.payload) result.bytes_uploaded += step.payload->compressed().size();
+      if (step.payload) result.bytes_uploaded += step.payload->compressed()->size();
       if (step.name == "install") {
         if (ran->status != 0) return step_failed(step, *ran);
         installed_now = true;
@@ -90,7 +110,9 @@ Expected<TaskResult> deploy_host(Remote& remote, const config::Host& host, const
       !host.install_command.empty()) {
     // The new binary lacks a library here: install, then activate it.
     state("installing");
-    const auto install = deploy::install_step(host);
+    auto with_password = install_for(host, task);
+    if (!with_password) return tl::unexpected(with_password.error());
+    const deploy::Step install = std::move(*with_password);
     auto ran_install = run_step(remote, host, install, task.deadline);
     if (!ran_install) return tl::unexpected(ran_install.error());
     if (ran_install->status != 0) return step_failed(install, *ran_install);

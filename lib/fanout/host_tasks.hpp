@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "deploy/plan.hpp"
+#include "deploy/sudo.hpp"
 #include "fanout/pool.hpp"
 
 namespace crawl::fanout {
@@ -30,6 +31,7 @@ struct DeployTask {
   Clock::time_point deadline = Clock::time_point::max();
   std::string deploy_id;  // this run's id, which the workers it starts report in heartbeats
   VerifyWorkers verify;   // unset = do not check heartbeats
+  const deploy::SudoPasswords* sudo = nullptr;  // for install_command's sudo; none = no password
 };
 
 // Activate without the binary (it probes first; an unchanged host is done), then when it says

@@ -24,8 +24,8 @@ std::string_view to_string(Outcome outcome);
 
 struct Failure {
   Outcome kind = Outcome::step_failed;
-  std::string step;     // connect, auth, host-key, probe, install, upload, activate, verify, stop
-  std::string message;  // complete: what failed and why, with the command's stderr if any
+  std::string step;        // connect, auth, host-key, install, activate, verify, canary, stop
+  std::string message;     // complete: what failed and why, with the command's stderr if any
   bool transient = false;  // a connection error worth another attempt (refused, reset)
 };
 

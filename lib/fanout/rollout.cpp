@@ -12,6 +12,11 @@ std::size_t Share::of(std::size_t total) const {
   return static_cast<std::size_t>(std::ceil(static_cast<double>(total) * percent / 100.0 - 1e-9));
 }
 
+std::size_t Share::at_most(std::size_t total) const {
+  if (percent < 0) return count;
+  return static_cast<std::size_t>(std::floor(static_cast<double>(total) * percent / 100.0 + 1e-9));
+}
+
 std::string Share::text() const {
   return percent < 0 ? std::to_string(count) : fmt::format("{:g}%", percent);
 }
@@ -39,6 +44,23 @@ Result<Share> parse_share(std::string_view text, std::string_view what, std::siz
   if (ec != std::errc() || end != digits.data() + digits.size()) return bad();
   if (share.count < minimum) return fail(ErrorKind::invalid, "{}: at least {}", what, minimum);
   return share;
+}
+
+Result<RolloutOptions> parse_rollout(std::string_view batch, std::string_view max_fail,
+                                     std::size_t canary) {
+  RolloutOptions out;
+  out.canary = canary;
+  if (!batch.empty()) {
+    auto b = parse_share(batch, "--batch", 1);
+    if (!b) return fail(b.error());
+    out.batch = *b;
+  }
+  if (!max_fail.empty()) {
+    auto m = parse_share(max_fail, "--max-fail", 0);
+    if (!m) return fail(m.error());
+    out.max_fail = *m;
+  }
+  return out;
 }
 
 std::vector<std::vector<std::size_t>> plan_waves(std::size_t hosts, const RolloutOptions& options) {
@@ -69,7 +91,7 @@ std::vector<HostReport> run_rollout(const std::vector<config::Host>& hosts,
   for (std::size_t i = 0; i < hosts.size(); ++i) reports[i].host = i;
   const auto waves = plan_waves(hosts.size(), rollout);
   const std::size_t tolerated =
-      rollout.max_fail ? rollout.max_fail->of(hosts.size()) : hosts.size();
+      rollout.max_fail ? rollout.max_fail->at_most(hosts.size()) : hosts.size();
   std::size_t failed = 0;
   std::string stop;  // why the rollout stopped, once it has
   for (std::size_t w = 0; w < waves.size(); ++w) {

@@ -19,8 +19,10 @@ namespace crawl::fanout {
 struct Share {
   std::size_t count = 0;
   double percent = -1;  // >= 0: a share
-  // Of `total` hosts; a share rounds up, so "1%" of 10 hosts is 1.
+  // Of `total` hosts; a share rounds up, so a batch of "1%" of 10 hosts is 1 ...
   std::size_t of(std::size_t total) const;
+  // ... and a limit rounds down: "10%" of 15 hosts tolerates 1 failure, not 2.
+  std::size_t at_most(std::size_t total) const;
   std::string text() const;
 };
 // `what` names the option in errors; `minimum` is the least count accepted (1 for a batch).
@@ -33,6 +35,10 @@ struct RolloutOptions {
   std::chrono::milliseconds canary_wait{0};  // and are then watched this long (CanaryCheck)
   bool enabled() const { return batch || max_fail || canary > 0; }
 };
+
+// --batch and --max-fail as given ("" = not given) and --canary; the canary wait is the caller's.
+Result<RolloutOptions> parse_rollout(std::string_view batch, std::string_view max_fail,
+                                     std::size_t canary);
 
 // The waves, in the hosts' order: the canary hosts first, then batches of the rest.
 std::vector<std::vector<std::size_t>> plan_waves(std::size_t hosts, const RolloutOptions& options);

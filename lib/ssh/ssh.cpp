@@ -201,19 +201,31 @@ class SshRemote final : public fanout::Remote {
     if (ssh_channel_request_exec(channel.get(), cmd.c_str()) != SSH_OK)
       return lost("the exec request failed");
     // The input goes as fast as the channel's window lets it (OpenSSH's sshd opens 2 MB), not a
-    // round trip per block as an SFTP write would.
-    for (const std::string_view part : input) {
-      if (part.empty()) continue;
-      if (ssh_channel_write(channel.get(), part.data(), static_cast<uint32_t>(part.size())) ==
-          static_cast<int>(part.size()))
-        continue;
-      // A command may exit without reading its input (activate does when the host is not
-      // ready): then its exit status says how it went. Anything else is a failed step.
-      if (!ssh_is_connected(s)) return lost("cannot write the command's input");
-      if (!e.closed && !e.eof && !ssh_channel_is_closed(channel.get()) &&
-          !ssh_channel_is_eof(channel.get()))
-        return failure(Outcome::step_failed, "", "the command's input could not be written whole");
-      break;
+    // round trip per block as an SFTP write would. A command may exit without reading its
+    // input (activate does when the host is not ready): then its exit status says how it went,
+    // and what is left of the input is not sent.
+    bool command_ended = false;
+    for (std::string_view part : input) {
+      while (!part.empty() && !command_ended) {
+        const int wrote =
+            ssh_channel_write(channel.get(), part.data(), static_cast<uint32_t>(part.size()));
+        if (wrote > 0) {
+          part.remove_prefix(static_cast<std::size_t>(wrote));
+          if (!part.empty() && Clock::now() >= deadline)
+            return failure(Outcome::timeout, "",
+                           "the command's input could not be sent within its timeout");
+          continue;
+        }
+        if (!ssh_is_connected(s)) return lost("cannot write the command's input");
+        command_ended = e.closed || e.eof || ssh_channel_is_closed(channel.get()) ||
+                        ssh_channel_is_eof(channel.get());
+        if (!command_ended && Clock::now() >= deadline)
+          return failure(Outcome::timeout, "",
+                         "the command's input could not be sent within its timeout");
+        if (!command_ended)
+          return failure(Outcome::step_failed, "",
+                         fmt::format("writing the command's input: {}", ssh_get_error(s)));
+      }
     }
     if (!ssh_channel_is_closed(channel.get())) ssh_channel_send_eof(channel.get());
     const long tick = sink ? 250L : 1000L;

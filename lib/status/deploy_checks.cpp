@@ -49,10 +49,12 @@ fanout::VerifyWorkers heartbeat_check(const queue::RedisUrl& url,
 
 fanout::CanaryCheck canary_check(const queue::RedisUrl& url, const config::Inventory& inventory,
                                  std::vector<config::Host> hosts, std::chrono::milliseconds wait,
+                                 fanout::Clock::time_point deadline,
                                  const std::atomic<bool>* cancel) {
   const std::string prefix = inventory.redis.key_prefix;
   const auto slack = 2 * inventory.worker.heartbeat_interval;
-  return [url, prefix, slack, hosts, wait, cancel](const std::vector<std::size_t>& canaries) {
+  return [url, prefix, slack, hosts, wait, deadline,
+          cancel](const std::vector<std::size_t>& canaries) {
     std::vector<std::pair<std::size_t, fanout::Failure>> failures;
     auto fail_all = [&](const std::string& why) {
       for (const std::size_t i : canaries)
@@ -77,6 +79,7 @@ fanout::CanaryCheck canary_check(const queue::RedisUrl& url, const config::Inven
     fmt::print(stderr, "canary: watching {} worker(s) on {} host(s) for {}\n", ids.size(),
                canaries.size(), human_duration(wait.count() / 1000.0));
     const auto until = fanout::Clock::now() + wait;
+    if (until > deadline) return fail_all("the canary wait would pass the run's --deadline");
     while (fanout::Clock::now() < until) {
       if (cancel && cancel->load()) return fail_all("interrupted during the canary wait");
       std::this_thread::sleep_for(std::chrono::milliseconds(100));

@@ -26,6 +26,7 @@ fanout::VerifyWorkers heartbeat_check(const queue::RedisUrl& url,
 // its liveness key has yet to expire.
 fanout::CanaryCheck canary_check(const queue::RedisUrl& url, const config::Inventory& inventory,
                                  std::vector<config::Host> hosts, std::chrono::milliseconds wait,
+                                 fanout::Clock::time_point deadline,
                                  const std::atomic<bool>* cancel);
 
 }  // namespace crawl::status

@@ -2,8 +2,11 @@
 // within its deadlines.
 
 #include <filesystem>
+#include <random>
 #include <sstream>
+#include <stdexcept>
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -163,6 +166,90 @@ TEST(DeployFault, AFailingInstallCommandAndAWorkingOne) {
   const auto& h3 = host_report(t.report, "host3");
   EXPECT_NE(h3["summary"].get<std::string>().find("prerequisites installed"), std::string::npos)
       << h3.dump();
+}
+
+// An account of this machine for one test, whose sudo asks for its password: created with a
+// random password and a sudoers rule without NOPASSWD, removed (account, home, rule) afterwards,
+// and on the way out of a constructor that failed half way.
+class SudoAccount {
+ public:
+  SudoAccount()
+      : m_name("crawlsudo" + std::to_string(::getpid() % 100000)), m_password(random_password()) {
+    try {
+      create();
+    } catch (...) {
+      remove();
+      throw;
+    }
+  }
+  ~SudoAccount() { remove(); }
+  const std::string& name() const { return m_name; }
+  const std::string& password() const { return m_password; }
+
+ private:
+  static std::string random_password() {
+    std::random_device random;
+    return fmt::format("pw {:08x}{:08x}", random(), random());
+  }
+  void create() {
+    TempDir scratch{"sudo-account"};
+    run_command({{"userdel", "-r", "-f", m_name}, scratch / "userdel.log", {}});
+    if (run_command({{"useradd", "-m", "-s", "/bin/sh", m_name}, scratch / "useradd.log", {}}) != 0)
+      throw std::runtime_error("useradd: " + read_text(scratch / "useradd.log"));
+    write_text(scratch / "chpasswd.in", m_name + ":" + m_password + "\n", 0600);
+    if (run_command({{"sh", "-c", "chpasswd < \"$0\"", scratch / "chpasswd.in"},
+                     scratch / "chpasswd.log",
+                     {}}) != 0)
+      throw std::runtime_error("chpasswd: " + read_text(scratch / "chpasswd.log"));
+    write_text(rule(), m_name + " ALL=(root) ALL\n", 0440);
+  }
+  void remove() {
+    std::error_code ec;
+    fs::remove(rule(), ec);
+    TempDir scratch{"sudo-account"};
+    run_command({{"userdel", "-r", "-f", m_name}, scratch / "userdel.log", {}});
+  }
+  std::string rule() const { return "/etc/sudoers.d/" + m_name; }
+  std::string m_name, m_password;
+};
+
+// A host whose sudo wants a password, and a prerequisite only root can install: the password
+// from sudo_password_file reaches sudo on stdin, and only there.
+TEST(DeployFault, SudoWithAPasswordRunsTheInstallCommand) {
+  if (geteuid() != 0 || !fs::exists("/usr/bin/sudo"))
+    GTEST_SKIP() << "needs root (to create an account) and sudo (scripts/install-deps.sh)";
+  SudoAccount account;
+  TempDir shared{"sudo-path"};
+  fs::permissions(shared.path(), fs::perms(0755));
+  const std::string bare = path_without_dtach(shared, "bin");  // root's: only sudo adds to it
+  Deployment d(1, std::vector<std::string>{account.name()});
+  d.fleet.reconfigure_host(0, "SetEnv PATH=" + bare + "\n");
+  // And then reads its stdin into a file: that must find nothing of the password.
+  const std::string install = "sudo ln -s /usr/bin/dtach " + bare + "/dtach && cat > leak.txt";
+  d.host_extra[0] = "    install_command: " + install + "\n";
+  d.write_hosts("");
+  // Without the password, sudo cannot ask (no terminal) and the install fails, saying so.
+  int rc = -1;
+  auto report = d.deploy({}, &rc);
+  const auto& refused = host_report(report, "host1");
+  EXPECT_EQ(refused["outcome"], "step-failed") << refused.dump();
+  EXPECT_EQ(refused["step"], "install") << refused.dump();
+  EXPECT_FALSE(fs::exists(bare + "/dtach"));
+
+  write_text(d.dir / "sudo.pass", account.password() + "\n", 0600);
+  d.host_extra[0] += "    sudo_password_file: " + (d.dir / "sudo.pass") + "\n";
+  d.write_hosts("");
+  CommandResult r = d.ctl({"deploy", "--json"});
+  ASSERT_EQ(r.rc, 0) << r.out << r.err;
+  const auto ok = host_report(nlohmann::json::parse(r.out), "host1");
+  EXPECT_NE(ok["summary"].get<std::string>().find("prerequisites installed"), std::string::npos)
+      << ok.dump();
+  EXPECT_TRUE(fs::is_symlink(bare + "/dtach"));
+  EXPECT_EQ(r.out.find(account.password()), std::string::npos);
+  EXPECT_EQ(r.err.find(account.password()), std::string::npos);
+  const std::string home = fs::path(d.fleet.hosts()[0].remote_dir).parent_path();
+  ASSERT_TRUE(fs::exists(home + "/leak.txt"));
+  EXPECT_EQ(read_text(home + "/leak.txt"), "") << "the install command read the password";
 }
 
 TEST(DeployFault, AHostileRemoteDirWorksAndInjectsNothing) {

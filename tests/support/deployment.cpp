@@ -26,6 +26,9 @@ SiteOptions small_site(int pages) {
 Deployment::Deployment(int hosts, SiteOptions site)
     : fleet(hosts), cluster(std::move(site)), host_extra(hosts) {}
 
+Deployment::Deployment(int hosts, const std::vector<std::string>& users)
+    : fleet(hosts, users), cluster(small_site()), host_extra(hosts) {}
+
 Deployment::~Deployment() {
   ctl({"stop", "--grace", "5s"});
 }
@@ -39,7 +42,7 @@ void Deployment::write_hosts(const std::string& defaults, const std::string& wor
     const std::string& extra = host_extra[i];
     if (extra.find("address:") == std::string::npos)
       yaml += "    address: " + h.address + "\n    port: " + std::to_string(h.port) + "\n";
-    yaml += "    user: \"" + fleet.user() + "\"\n";
+    yaml += "    user: \"" + h.user + "\"\n";
     if (extra.find("identity_file:") == std::string::npos)
       yaml += "    identity_file: \"" + fleet.client_key() + "\"\n";
     if (extra.find("remote_dir:") == std::string::npos)

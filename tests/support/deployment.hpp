@@ -25,6 +25,8 @@ struct Deployment {
   std::vector<std::string> host_extra;  // per host, lines added to its entry
 
   explicit Deployment(int hosts, SiteOptions site = small_site());
+  // Host i logs into account users[i] (see SshFleet).
+  Deployment(int hosts, const std::vector<std::string>& users);
   ~Deployment();  // stops the workers
 
   // Writes hosts.yaml: the fleet's hosts (with their extra lines), `defaults` lines, and the

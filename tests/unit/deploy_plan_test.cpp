@@ -1,8 +1,13 @@
+#include <cstdio>
+#include <cstdlib>
+
 #include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include "deploy/plan.hpp"
 #include "deploy/quote.hpp"
+#include "deploy/sudo.hpp"
 
 namespace crawl::deploy {
 namespace {
@@ -142,6 +147,53 @@ TEST(Plan, MissingPrerequisitesNeedAnInstallCommand) {
   EXPECT_EQ(names(*steps), (std::vector<std::string>{"install", "activate"}));
   EXPECT_TRUE((*steps)[1].payload);
   EXPECT_EQ((*steps)[0].command, h.install_command);  // the operator's command, as written
+}
+
+TEST(Plan, ASudoPasswordTravelsOnStdinOnly) {
+  config::Host h = host();
+  h.install_command = "sudo apt-get install -y dtach";
+  const Step plain = install_step(h);
+  EXPECT_EQ(plain.command, h.install_command);
+  EXPECT_EQ(plain.input, "");
+  const std::string password = "hunter 2 'quoted' $(x)";
+  const Step with = install_step(h, &password);
+  EXPECT_EQ(with.command.find("hunter"), std::string::npos) << with.command;
+  EXPECT_EQ(with.input, password + "\n");
+  EXPECT_TRUE(with.command.starts_with("sh -c '"));
+  EXPECT_NE(with.command.find(inside_quotes("IFS= read -r crawl_sudo_password\n")),
+            std::string::npos);
+  EXPECT_NE(with.command.find(inside_quotes("command sudo -S -p '' -v")), std::string::npos);
+  EXPECT_NE(with.command.find(inside_quotes(h.install_command)), std::string::npos);
+}
+
+TEST(Plan, SudoPasswordsAreReadOncePerSourceAndFailOnlyTheirHosts) {
+  const std::string file = ::testing::TempDir() + "sudo-pass-" + std::to_string(::getpid());
+  std::FILE* f = std::fopen(file.c_str(), "w");
+  std::fputs("from the file\nsecond line ignored\n", f);
+  std::fclose(f);
+  config::Host by_file = host("a"), by_env = host("b"), broken = host("c"), asked = host("d"),
+               none = host("e");
+  by_file.sudo_password_file = file;
+  by_env.sudo_password_env = "CRAWL_TEST_SUDO_PASSWORD";
+  broken.sudo_password_env = "CRAWL_TEST_SUDO_UNSET";
+  asked.install_command = "sudo true";
+  setenv("CRAWL_TEST_SUDO_PASSWORD", "from the environment", 1);
+  unsetenv("CRAWL_TEST_SUDO_UNSET");
+  EXPECT_TRUE(SudoPasswords::may_ask({by_file, asked}));
+  EXPECT_FALSE(SudoPasswords::may_ask({by_file, by_env, none}));
+  const auto sudo =
+      SudoPasswords::load({by_file, by_env, broken, asked, none}, std::string("typed"));
+  EXPECT_EQ(**sudo.of(by_file), "from the file");
+  EXPECT_EQ(**sudo.of(by_env), "from the environment");
+  EXPECT_EQ(**sudo.of(asked), "typed");
+  auto unset = sudo.of(broken);
+  ASSERT_FALSE(unset);
+  EXPECT_NE(unset.error().message.find("$CRAWL_TEST_SUDO_UNSET is not set"), std::string::npos);
+  EXPECT_EQ(*SudoPasswords::load({none}, std::nullopt).of(none), nullptr);
+  setenv("CRAWL_TEST_SUDO_PASSWORD", "two\nlines", 1);
+  EXPECT_FALSE(SudoPasswords::load({by_env}, std::nullopt).of(by_env));
+  unsetenv("CRAWL_TEST_SUDO_PASSWORD");
+  std::remove(file.c_str());
 }
 
 TEST(Plan, AnotherPlatformIsRefused) {

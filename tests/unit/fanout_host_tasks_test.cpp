@@ -60,7 +60,7 @@ TEST(DeployHost, AFreshHostGetsTheBinaryThenStarts) {
   ASSERT_EQ(host.commands.size(), 2u);
   // The config alone, then the config followed by the binary.
   EXPECT_EQ(host.inputs[0], release().config);
-  const std::string sent = task.release.payload->compressed();
+  const std::string sent = *task.release.payload->compressed();
   EXPECT_EQ(host.inputs[1], release().config + sent);
   EXPECT_EQ(r->bytes_uploaded, sent.size());
   EXPECT_EQ(r->summary,
@@ -139,7 +139,7 @@ TEST(DeployHost, AMissingLibraryIsInstalledThenTheUploadActivated) {
   EXPECT_FALSE(sends_binary(activations[2]));  // sent once
   EXPECT_EQ(r->summary, fmt::format("2 started, prerequisites installed, binary sent ({:.1f} MB "
                                     "compressed)",
-                                    task.release.payload->compressed().size() / 1e6));
+                                    task.release.payload->compressed()->size() / 1e6));
 }
 
 TEST(DeployHost, SilentWorkersFailVerifyWithTheirLog) {

@@ -40,6 +40,10 @@ TEST(Rollout, SharesAreCountsOrPercentages) {
   ASSERT_TRUE(quarter);
   EXPECT_EQ(quarter->of(10), 3u);  // rounded up
   EXPECT_EQ(quarter->text(), "25%");
+  auto tenth = parse_share("10%", "--max-fail", 0);
+  ASSERT_TRUE(tenth);
+  EXPECT_EQ(tenth->at_most(15), 1u);  // a limit rounds down
+  EXPECT_EQ(tenth->of(15), 2u);       // a batch rounds up
   auto none = parse_share("0", "--max-fail", 0);
   ASSERT_TRUE(none);
   EXPECT_EQ(none->of(50), 0u);

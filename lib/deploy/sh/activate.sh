@@ -5,8 +5,9 @@
 # crawlctl sets: d n host sha want clen new changed grace deploy
 # after: prelude.sh
 # Prints key=value lines (os, arch, missing, sha256, kept, stopped, killed, started); exits 10
-# when the host is not ready for the release, 3 for a bad checksum, 4 or 7 for a binary that
-# does not run here, 5 when dtach could not start a worker.
+# when the host is not ready for the release, 3 when the binary sent did not arrive whole (cut
+# short, not gzip, or another sha256), 4 or 7 for a binary that does not run here, 5 when dtach
+# could not start a worker.
 [ -d "$d/log" ] || mkdir -p "$d/bin" "$d/run" "$d/log" || exit 1
 cd "$d" || exit 1
 umask 077
@@ -16,18 +17,27 @@ echo "os=${have% *}"
 echo "arch=${have#* }"
 ready=1
 [ "$have" = "$want" ] || ready=0
-for c in dtach sha256sum cmp gzip; do command -v "$c" >/dev/null 2>&1 || { echo "missing=$c"; ready=0; }; done
 installed=""
 [ -x bin/crawlworker ] && read -r installed 2>/dev/null < bin/crawlworker.sha256
 echo "sha256=$installed"
+# What it takes to run the release, and to receive it when the binary here is another one.
+need="dtach sha256sum cmp"
+[ "$installed" = "$sha" ] || need="$need gzip dd"
+for c in $need; do command -v "$c" >/dev/null 2>&1 || { echo "missing=$c"; ready=0; }; done
 [ -n "$new" ] || [ "$installed" = "$sha" ] || ready=0
 [ "$ready" = 1 ] || exit 10
 if [ -n "$clen" ]; then
   # The config by its length (dd reads a pipe a byte at a time: nothing of the binary after it is
   # taken), then the binary to the end of stdin.
-  dd bs=1 count="$clen" of=worker.yaml.new 2>/dev/null || exit 1
-  if ! gzip -dc > "$new"; then
-    rm -f "$new"; echo "the binary sent did not decompress (gzip -d failed)" >&2; exit 3
+  if ! dd bs=1 count="$clen" of=worker.yaml.new 2> run/dd.err; then
+    cat run/dd.err >&2; exit 1
+  fi
+  got=$(($(wc -c < worker.yaml.new)))
+  if [ "$got" -ne "$clen" ]; then
+    echo "the input ended after $got of the config's $clen bytes" >&2; exit 3
+  fi
+  if ! gzip -dc > "$new" 2> run/gzip.err; then
+    rm -f "$new"; echo "the binary sent did not arrive whole: $(cat run/gzip.err)" >&2; exit 3
   fi
 fi
 if [ -n "$new" ]; then
