@@ -84,7 +84,11 @@ class DelayProxy:
         async def stop():
             for s in self.servers:
                 s.close()
-                await s.wait_closed()
+            # Connections still open (an ssh ControlMaster winding down) end with the proxy.
+            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
 
         asyncio.run_coroutine_threadsafe(stop(), self.loop).result(timeout=10)
         self.loop.call_soon_threadsafe(self.loop.stop)

@@ -13,39 +13,48 @@ ProgressPrinter::ProgressPrinter(const std::vector<config::Host>& hosts, bool qu
     : m_hosts(hosts),
       m_quiet(quiet),
       m_tty(isatty(STDERR_FILENO) == 1),
-      m_state(hosts.size(), "waiting") {}
+      m_state(hosts.size(), "waiting") {
+  if (!hosts.empty()) m_counts["waiting"] = hosts.size();
+}
 
 ProgressPrinter::~ProgressPrinter() {
   finish();
 }
 
+namespace {
+
+bool ended(std::string_view state) {
+  return state == "ok" || state == "unreachable" || state == "auth" || state == "host-key" ||
+         state == "timeout" || state == "step-failed" || state == "not-started";
+}
+
+}  // namespace
+
 void ProgressPrinter::operator()(std::size_t host, std::string_view state) {
-  m_state[host] = state;
+  // The counts follow each change, so a change costs the same with 10 hosts or 10,000.
+  std::string& was = m_state[host];
+  if (auto it = m_counts.find(was); it != m_counts.end() && --it->second == 0) m_counts.erase(it);
+  if (ended(was)) --m_ended;
+  was = state;
+  ++m_counts[was];
+  if (ended(was)) ++m_ended;
   if (m_quiet) return;
-  const double t = std::chrono::duration<double>(Clock::now() - m_start).count();
+  const auto now = Clock::now();
+  const double t = std::chrono::duration<double>(now - m_start).count();
   if (!m_tty) {
     fmt::print(stderr, "[{:7.2f}s] {}: {}\n", t, m_hosts[host].name, state);
     return;
   }
-  // A host that failed gets a line of its own at once; the last line, rewritten in place,
-  // counts the hosts in each state.
-  if (state == "unreachable" || state == "auth" || state == "host-key" || state == "timeout" ||
-      state == "step-failed")
-    fmt::print(stderr, "\r\033[K[{:6.1f}s] {}: {}\n", t, m_hosts[host].name, state);
-  std::map<std::string, int> counts;
-  std::size_t ended = 0;
-  for (const auto& s : m_state) {
-    ++counts[s];
-    if (s == "ok" || s == "unreachable" || s == "auth" || s == "host-key" || s == "timeout" ||
-        s == "step-failed" || s == "not-started")
-      ++ended;
-  }
+  // One line, rewritten in place at most 10 times a second: the hosts in each state, and the
+  // time left at the pace so far (a rollout's waits and the slowest hosts make it an estimate).
+  // The failures are listed by the report at the end.
+  if (now < m_next_draw && m_ended < m_state.size()) return;
+  m_next_draw = now + std::chrono::milliseconds(100);
   std::string line = fmt::format("[{:6.1f}s]", t);
-  for (const auto& [s, n] : counts) line += fmt::format(" {} {}", s, n);
-  // At the pace so far; a rollout's waits and the slowest hosts make it an estimate.
-  if (ended > 0 && ended < m_state.size())
-    line += ", ETA " + human_duration(t / static_cast<double>(ended) *
-                                      static_cast<double>(m_state.size() - ended));
+  for (const auto& [s, n] : m_counts) line += fmt::format(" {} {}", s, n);
+  if (m_ended > 0 && m_ended < m_state.size())
+    line += ", ETA " + human_duration(t / static_cast<double>(m_ended) *
+                                      static_cast<double>(m_state.size() - m_ended));
   fmt::print(stderr, "\r\033[K{}", line);
   m_line_open = true;
 }

@@ -1,8 +1,9 @@
 #pragma once
 // The live progress of a fleet run on stderr: on a terminal one line rewritten in place, the
-// hosts counted by state with an ETA, and a line of its own for each host that fails; else a
-// line per state change, for logs.
+// hosts counted by state with an ETA (the failures are for the report at the end); else a line
+// per state change, for logs.
 
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -25,6 +26,9 @@ class ProgressPrinter {
   bool m_quiet, m_tty;
   Clock::time_point m_start = Clock::now();
   std::vector<std::string> m_state;
+  std::map<std::string, std::size_t> m_counts;  // hosts by state
+  std::size_t m_ended = 0;                      // hosts whose task has ended, one way or another
+  Clock::time_point m_next_draw{};
   bool m_line_open = false;
 };
 
