@@ -10,12 +10,15 @@
 // a fake at our own seam (fanout::Remote); the real SSH cost per host is measured by
 // bench/deploy.py.
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 #include <sys/resource.h>

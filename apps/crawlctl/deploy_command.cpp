@@ -130,41 +130,28 @@ int run_deploy(const DeployOptions& options) {
     return k_exit_ok;
   }
 
-  fanout::DeployTask task;
-  task.release = release;
-  task.options = deploy_options;
-  task.deadline = fleet->pool.deadline;
-  task.deploy_id = new_deploy_id();
-  if (!options.no_verify)
-    task.verify = status::heartbeat_check(*target, fleet->inventory, fleet->pool.deadline,
-                                          fleet->pool.cancel);
-
   auto parsed = fanout::parse_rollout(options.batch, options.max_fail, options.canary);
   if (!parsed) {
     fmt::print(stderr, "crawlctl deploy: {}\n", parsed.error().message);
     return k_exit_usage;
   }
   fanout::RolloutOptions rollout = *parsed;
-  fanout::CanaryCheck check;
   if (options.canary > 0) {
     auto wait = config::parse_duration(options.canary_wait);
-    if (!wait) {
-      fmt::print(stderr, "crawlctl deploy: --canary-wait: {}\n", wait.error().message);
-      return k_exit_usage;
-    }
-    if (options.no_verify) {
-      fmt::print(stderr, "crawlctl deploy: --canary watches heartbeats: not with --no-verify\n");
-      return k_exit_usage;
-    }
-    if (*wait < 3 * fleet->inventory.worker.heartbeat_interval) {
-      fmt::print(stderr,
-                 "crawlctl deploy: --canary-wait must be at least 3 heartbeat intervals "
-                 "(worker.heartbeat_interval)\n");
+    const char* wrong = !wait               ? nullptr
+                        : options.no_verify ? "--canary watches heartbeats: not with --no-verify"
+                        : *wait < 3 * fleet->inventory.worker.heartbeat_interval
+                            ? "--canary-wait must be at least 3 heartbeat intervals "
+                              "(worker.heartbeat_interval)"
+                        : fanout::Clock::now() + *wait >= fleet->pool.deadline
+                            ? "--canary-wait does not fit in --deadline"
+                            : "";
+    if (!wait || *wrong) {
+      fmt::print(stderr, "crawlctl deploy: {}\n",
+                 wait ? wrong : "--canary-wait: " + wait.error().message);
       return k_exit_usage;
     }
     rollout.canary_wait = *wait;
-    check = status::canary_check(*target, fleet->inventory, fleet->hosts, *wait,
-                                 fleet->pool.deadline, fleet->pool.cancel);
   }
   // Asked once, before any host is contacted; read by the hosts that name no password source.
   std::optional<std::string> asked;
@@ -174,10 +161,24 @@ int run_deploy(const DeployOptions& options) {
       fmt::print(stderr, "crawlctl deploy: -K: no password read (it needs a terminal)\n");
       return k_exit_usage;
     }
+    // The time spent typing is not the run's.
+    fleet->pool.deadline = fanout::Clock::now() + *config::parse_duration(options.fleet.deadline);
   }
   const auto sudo = deploy::SudoPasswords::load(fleet->hosts, std::move(asked));
 
+  fanout::DeployTask task;
+  task.release = release;
+  task.options = deploy_options;
+  task.deadline = fleet->pool.deadline;
+  task.deploy_id = new_deploy_id();
   task.sudo = &sudo;
+  if (!options.no_verify)
+    task.verify = status::heartbeat_check(*target, fleet->inventory, fleet->pool.deadline,
+                                          fleet->pool.cancel);
+  fanout::CanaryCheck check;
+  if (options.canary > 0)
+    check = status::canary_check(*target, fleet->inventory, fleet->hosts, rollout.canary_wait,
+                                 fleet->pool.deadline, fleet->pool.cancel);
   return run_on_fleet(
       *fleet, options.fleet,
       [&task](fanout::Remote& remote, const config::Host& host, const auto& state) {

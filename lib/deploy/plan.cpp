@@ -100,19 +100,22 @@ Result<Probe> parse_probe(std::string_view output, std::string_view where) {
   return probe;
 }
 
+// With a sudo password, what runs before install_command (see plan.hpp).
+constexpr std::string_view k_sudo_wrapper =
+    "IFS= read -r crawl_sudo_password\n"
+    "trap 'command sudo -k 2>/dev/null' EXIT\n"
+    "sudo() {\n"
+    "  case $- in *x*) set +x; crawl_trace=1 ;; *) crawl_trace= ;; esac\n"
+    "  printf '%s\\n' \"$crawl_sudo_password\" | command sudo -S -p '' -v\n"
+    "  crawl_status=$?\n"
+    "  [ -z \"$crawl_trace\" ] || set -x\n"
+    "  [ \"$crawl_status\" = 0 ] || return \"$crawl_status\"\n"
+    "  command sudo -n \"$@\"\n"
+    "}\n";
+
 Step install_step(const config::Host& host, const std::string* sudo_password) {
   if (!sudo_password) return exec_step("install", host.install_command);
-  // The password is read off stdin at once, so nothing the install command runs can read it.
-  // A function named sudo wins over the command (`command sudo` is the real one): it has sudo
-  // check the password (-v: asked only where the sudoers rule wants it), then runs the command
-  // with the credentials just cached, never asking (-n).
-  return exec_step("install",
-                   sh_c("IFS= read -r crawl_sudo_password\n"
-                        "sudo() {\n"
-                        "  printf '%s\\n' \"$crawl_sudo_password\" | command sudo -S -p '' -v &&\n"
-                        "    command sudo -n \"$@\"\n"
-                        "}\n" +
-                        host.install_command),
+  return exec_step("install", sh_c(std::string(k_sudo_wrapper) + host.install_command),
                    *sudo_password + "\n");
 }
 

@@ -126,10 +126,13 @@ std::vector<Step> full_plan(const config::Host& host, const Release& release,
 
 // The host's install_command, as written. With a sudo password, it runs under `sh -c` (so in
 // POSIX sh syntax, whatever the login shell) after reading the password from the step's stdin,
-// which carries it, and with `sudo` made a function that hands it to `sudo -S -v` and then runs
-// `sudo -n`: the password is never in an argument list, never printed (--dry-run shows the
-// command without it), and never readable by the command. `exec sudo`, `env sudo` and scripts
-// the command calls reach the real sudo, which cannot ask without a terminal.
+// which carries it, with `sudo` made a function that hands it to `sudo -S -v` through the
+// shell's printf builtin (tracing off meanwhile) and then runs `sudo -n`; the credentials
+// cached are dropped (`sudo -k`) when it exits. So the password is never in an argument list,
+// never printed (--dry-run shows the command without it), and the programs the command runs
+// cannot read it: it is an unexported variable of the wrapper. `exec sudo`, `env sudo` and
+// scripts the command calls reach the real sudo, which cannot ask without a terminal, and a
+// sudoers `timestamp_timeout=0` defeats -v then -n.
 Step install_step(const config::Host& host, const std::string* sudo_password = nullptr);
 // SIGTERM to every worker, `grace` to drain, then SIGKILL; prints stopped=I / killed=I lines.
 Step stop_step(const config::Host& host, std::chrono::milliseconds grace);

@@ -48,8 +48,16 @@ void ProgressPrinter::operator()(std::size_t host, std::string_view state) {
   // One line, rewritten in place at most 10 times a second: the hosts in each state, and the
   // time left at the pace so far (a rollout's waits and the slowest hosts make it an estimate).
   // The failures are listed by the report at the end.
-  if (now < m_next_draw && m_ended < m_state.size()) return;
+  if (now < m_next_draw && m_ended < m_state.size()) {
+    m_stale = true;
+    return;
+  }
   m_next_draw = now + std::chrono::milliseconds(100);
+  draw();
+}
+
+void ProgressPrinter::draw() {
+  const double t = std::chrono::duration<double>(Clock::now() - m_start).count();
   std::string line = fmt::format("[{:6.1f}s]", t);
   for (const auto& [s, n] : m_counts) line += fmt::format(" {} {}", s, n);
   if (m_ended > 0 && m_ended < m_state.size())
@@ -57,9 +65,11 @@ void ProgressPrinter::operator()(std::size_t host, std::string_view state) {
                                       static_cast<double>(m_state.size() - m_ended));
   fmt::print(stderr, "\r\033[K{}", line);
   m_line_open = true;
+  m_stale = false;
 }
 
 void ProgressPrinter::finish() {
+  if (m_stale && !m_quiet && m_tty) draw();  // the last changes, throttled away
   if (m_line_open) fmt::print(stderr, "\n");
   m_line_open = false;
 }

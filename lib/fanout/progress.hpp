@@ -30,6 +30,8 @@ class ProgressPrinter {
   std::size_t m_ended = 0;                      // hosts whose task has ended, one way or another
   Clock::time_point m_next_draw{};
   bool m_line_open = false;
+  bool m_stale = false;  // a change not drawn yet (throttled)
+  void draw();
 };
 
 }  // namespace crawl::fanout

@@ -207,8 +207,12 @@ class SshRemote final : public fanout::Remote {
     bool command_ended = false;
     for (std::string_view part : input) {
       while (!part.empty() && !command_ended) {
+        // In pieces, each given what is left of the deadline: libssh waits for window space
+        // within the session's timeout, counted afresh on every call.
+        set_timeout(deadline);
+        const std::size_t piece = std::min<std::size_t>(part.size(), 256 * 1024);
         const int wrote =
-            ssh_channel_write(channel.get(), part.data(), static_cast<uint32_t>(part.size()));
+            ssh_channel_write(channel.get(), part.data(), static_cast<uint32_t>(piece));
         if (wrote > 0) {
           part.remove_prefix(static_cast<std::size_t>(wrote));
           if (!part.empty() && Clock::now() >= deadline)

@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <pwd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -132,8 +133,8 @@ TEST(DeployFault, AnUnknownHostIsRefusedUnderStrictAndRecordedUnderAcceptNew) {
 }
 
 // A directory holding every program of /usr/bin and /usr/sbin but dtach: a PATH without it.
-std::string path_without_dtach(const TempDir& dir, const std::string& name) {
-  const std::string bin = dir / name;
+std::string path_without_dtach(const std::string& dir, const std::string& name) {
+  const std::string bin = dir + "/" + name;
   fs::create_directories(bin);
   for (const char* from : {"/usr/bin", "/usr/sbin"})
     for (const auto& entry : fs::directory_iterator(from)) {
@@ -146,8 +147,8 @@ std::string path_without_dtach(const TempDir& dir, const std::string& name) {
 
 TEST(DeployFault, AFailingInstallCommandAndAWorkingOne) {
   Deployment d(3);
-  const std::string bare2 = path_without_dtach(d.dir, "bin2"),
-                    bare3 = path_without_dtach(d.dir, "bin3");
+  const std::string bare2 = path_without_dtach(d.dir.path(), "bin2"),
+                    bare3 = path_without_dtach(d.dir.path(), "bin3");
   d.fleet.reconfigure_host(1, "SetEnv PATH=" + bare2 + "\n");
   d.fleet.reconfigure_host(2, "SetEnv PATH=" + bare3 + "\n");
   d.host_extra[1] =
@@ -173,8 +174,8 @@ TEST(DeployFault, AFailingInstallCommandAndAWorkingOne) {
 // and on the way out of a constructor that failed half way.
 class SudoAccount {
  public:
-  SudoAccount()
-      : m_name("crawlsudo" + std::to_string(::getpid() % 100000)), m_password(random_password()) {
+  // One fixed name: a run that died before its clean-up is cleaned up by the next one.
+  SudoAccount() : m_name("crawlsudotest"), m_password(random_password()) {
     try {
       create();
     } catch (...) {
@@ -192,8 +193,8 @@ class SudoAccount {
     return fmt::format("pw {:08x}{:08x}", random(), random());
   }
   void create() {
+    remove();  // what an earlier run left
     TempDir scratch{"sudo-account"};
-    run_command({{"userdel", "-r", "-f", m_name}, scratch / "userdel.log", {}});
     if (run_command({{"useradd", "-m", "-s", "/bin/sh", m_name}, scratch / "useradd.log", {}}) != 0)
       throw std::runtime_error("useradd: " + read_text(scratch / "useradd.log"));
     write_text(scratch / "chpasswd.in", m_name + ":" + m_password + "\n", 0600);
@@ -206,8 +207,10 @@ class SudoAccount {
   void remove() {
     std::error_code ec;
     fs::remove(rule(), ec);
+    fs::remove("/run/sudo/ts/" + m_name, ec);  // its cached credentials
     TempDir scratch{"sudo-account"};
-    run_command({{"userdel", "-r", "-f", m_name}, scratch / "userdel.log", {}});
+    if (getpwnam(m_name.c_str()))
+      run_command({{"userdel", "-r", "-f", m_name}, scratch / "userdel.log", {}});
   }
   std::string rule() const { return "/etc/sudoers.d/" + m_name; }
   std::string m_name, m_password;
@@ -219,9 +222,12 @@ TEST(DeployFault, SudoWithAPasswordRunsTheInstallCommand) {
   if (geteuid() != 0 || !fs::exists("/usr/bin/sudo"))
     GTEST_SKIP() << "needs root (to create an account) and sudo (scripts/install-deps.sh)";
   SudoAccount account;
-  TempDir shared{"sudo-path"};
-  fs::permissions(shared.path(), fs::perms(0755));
-  const std::string bare = path_without_dtach(shared, "bin");  // root's: only sudo adds to it
+  // In the account's home (a test's scratch may be closed to it), but root's: only sudo adds
+  // to it. It goes with the home.
+  const passwd* pw = getpwnam(account.name().c_str());
+  ASSERT_NE(pw, nullptr);
+  const std::string bare = path_without_dtach(pw->pw_dir, "bin-root");
+  fs::permissions(bare, fs::perms(0755));
   Deployment d(1, std::vector<std::string>{account.name()});
   d.fleet.reconfigure_host(0, "SetEnv PATH=" + bare + "\n");
   // And then reads its stdin into a file: that must find nothing of the password.

@@ -157,23 +157,43 @@ TEST(Plan, ASudoPasswordTravelsOnStdinOnly) {
   EXPECT_EQ(plain.input, "");
   const std::string password = "hunter 2 'quoted' $(x)";
   const Step with = install_step(h, &password);
-  EXPECT_EQ(with.command.find("hunter"), std::string::npos) << with.command;
   EXPECT_EQ(with.input, password + "\n");
-  EXPECT_TRUE(with.command.starts_with("sh -c '"));
-  EXPECT_NE(with.command.find(inside_quotes("IFS= read -r crawl_sudo_password\n")),
-            std::string::npos);
-  EXPECT_NE(with.command.find(inside_quotes("command sudo -S -p '' -v")), std::string::npos);
-  EXPECT_NE(with.command.find(inside_quotes(h.install_command)), std::string::npos);
+  // The whole script: nothing of the password, which only `read` takes off stdin.
+  const std::string script =
+      "IFS= read -r crawl_sudo_password\n"
+      "trap 'command sudo -k 2>/dev/null' EXIT\n"
+      "sudo() {\n"
+      "  case $- in *x*) set +x; crawl_trace=1 ;; *) crawl_trace= ;; esac\n"
+      "  printf '%s\\n' \"$crawl_sudo_password\" | command sudo -S -p '' -v\n"
+      "  crawl_status=$?\n"
+      "  [ -z \"$crawl_trace\" ] || set -x\n"
+      "  [ \"$crawl_status\" = 0 ] || return \"$crawl_status\"\n"
+      "  command sudo -n \"$@\"\n"
+      "}\n"
+      "sudo apt-get install -y dtach";
+  EXPECT_EQ(with.command, "sh -c " + shell_quote(script));
 }
 
+// A temporary file and an environment variable, gone at the end of the test however it ends.
+struct Scratch {
+  std::string file = ::testing::TempDir() + "sudo-pass-" + std::to_string(::getpid());
+  ~Scratch() {
+    std::remove(file.c_str());
+    unsetenv("CRAWL_TEST_SUDO_PASSWORD");
+  }
+  void write(const char* text) const {
+    std::FILE* f = std::fopen(file.c_str(), "w");
+    std::fputs(text, f);
+    std::fclose(f);
+  }
+};
+
 TEST(Plan, SudoPasswordsAreReadOncePerSourceAndFailOnlyTheirHosts) {
-  const std::string file = ::testing::TempDir() + "sudo-pass-" + std::to_string(::getpid());
-  std::FILE* f = std::fopen(file.c_str(), "w");
-  std::fputs("from the file\nsecond line ignored\n", f);
-  std::fclose(f);
+  Scratch scratch;
+  scratch.write("from the file\nsecond line ignored\n");
   config::Host by_file = host("a"), by_env = host("b"), broken = host("c"), asked = host("d"),
-               none = host("e");
-  by_file.sudo_password_file = file;
+               none = host("e"), same_file = host("f");
+  by_file.sudo_password_file = same_file.sudo_password_file = scratch.file;
   by_env.sudo_password_env = "CRAWL_TEST_SUDO_PASSWORD";
   broken.sudo_password_env = "CRAWL_TEST_SUDO_UNSET";
   asked.install_command = "sudo true";
@@ -182,18 +202,27 @@ TEST(Plan, SudoPasswordsAreReadOncePerSourceAndFailOnlyTheirHosts) {
   EXPECT_TRUE(SudoPasswords::may_ask({by_file, asked}));
   EXPECT_FALSE(SudoPasswords::may_ask({by_file, by_env, none}));
   const auto sudo =
-      SudoPasswords::load({by_file, by_env, broken, asked, none}, std::string("typed"));
-  EXPECT_EQ(**sudo.of(by_file), "from the file");
-  EXPECT_EQ(**sudo.of(by_env), "from the environment");
-  EXPECT_EQ(**sudo.of(asked), "typed");
+      SudoPasswords::load({by_file, by_env, broken, asked, none, same_file}, std::string("typed"));
+  // Read when loaded, before any host is contacted: what the file says later does not count.
+  scratch.write("changed since\n");
+  auto from_file = sudo.of(by_file);
+  ASSERT_TRUE(from_file && *from_file);
+  EXPECT_EQ(**from_file, "from the file");
+  EXPECT_EQ(*from_file, *sudo.of(same_file)) << "one read for one file";
+  auto from_env = sudo.of(by_env);
+  ASSERT_TRUE(from_env && *from_env);
+  EXPECT_EQ(**from_env, "from the environment");
+  auto typed = sudo.of(asked);
+  ASSERT_TRUE(typed && *typed);
+  EXPECT_EQ(**typed, "typed");
   auto unset = sudo.of(broken);
   ASSERT_FALSE(unset);
   EXPECT_NE(unset.error().message.find("$CRAWL_TEST_SUDO_UNSET is not set"), std::string::npos);
-  EXPECT_EQ(*SudoPasswords::load({none}, std::nullopt).of(none), nullptr);
+  auto nothing = SudoPasswords::load({none}, std::nullopt).of(none);
+  ASSERT_TRUE(nothing);
+  EXPECT_EQ(*nothing, nullptr);
   setenv("CRAWL_TEST_SUDO_PASSWORD", "two\nlines", 1);
   EXPECT_FALSE(SudoPasswords::load({by_env}, std::nullopt).of(by_env));
-  unsetenv("CRAWL_TEST_SUDO_PASSWORD");
-  std::remove(file.c_str());
 }
 
 TEST(Plan, AnotherPlatformIsRefused) {

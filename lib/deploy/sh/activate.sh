@@ -22,7 +22,7 @@ installed=""
 echo "sha256=$installed"
 # What it takes to run the release, and to receive it when the binary here is another one.
 need="dtach sha256sum cmp"
-[ "$installed" = "$sha" ] || need="$need gzip dd"
+[ "$installed" = "$sha" ] || need="$need gzip dd wc"
 for c in $need; do command -v "$c" >/dev/null 2>&1 || { echo "missing=$c"; ready=0; }; done
 [ -n "$new" ] || [ "$installed" = "$sha" ] || ready=0
 [ "$ready" = 1 ] || exit 10
@@ -43,13 +43,16 @@ fi
 if [ -n "$new" ]; then
   got=$(sha256sum < "$new") && got=${got%% *}
   if [ "$got" != "$sha" ]; then
-    rm -f "$new"; echo "the uploaded binary has sha256 $got, expected $sha" >&2; exit 3
+    rm -f "$new"; echo "the binary received has sha256 $got, expected $sha" >&2; exit 3
   fi
   [ -x "$new" ] || chmod 700 "$new" || exit 1
   # Does it run here? A missing library stops it in the dynamic loader, which says which.
-  if ! "$new" --help > /dev/null 2> run/check.err; then
+  "$new" --help > /dev/null 2> run/check.err
+  status=$?
+  if [ "$status" != 0 ]; then
+    why=""
     read -r why < run/check.err
-    echo "the new binary does not run here: $why" >&2
+    echo "the new binary does not run here: ${why:-it exited with status $status, saying nothing}" >&2
     case $why in *"loading shared libraries"*) exit 4 ;; esac  # kept for after install_command
     rm -f "$new"; exit 7
   fi
