@@ -138,17 +138,17 @@ int run_deploy(const DeployOptions& options) {
   fanout::RolloutOptions rollout = *parsed;
   if (options.canary > 0) {
     auto wait = config::parse_duration(options.canary_wait);
-    const char* wrong = !wait               ? nullptr
-                        : options.no_verify ? "--canary watches heartbeats: not with --no-verify"
-                        : *wait < 3 * fleet->inventory.worker.heartbeat_interval
-                            ? "--canary-wait must be at least 3 heartbeat intervals "
-                              "(worker.heartbeat_interval)"
-                        : fanout::Clock::now() + *wait >= fleet->pool.deadline
-                            ? "--canary-wait does not fit in --deadline"
-                            : "";
-    if (!wait || *wrong) {
-      fmt::print(stderr, "crawlctl deploy: {}\n",
-                 wait ? wrong : "--canary-wait: " + wait.error().message);
+    std::string wrong;
+    if (!wait)
+      wrong = "--canary-wait: " + wait.error().message;
+    else if (options.no_verify)
+      wrong = "--canary watches heartbeats: not with --no-verify";
+    else if (*wait < 3 * fleet->inventory.worker.heartbeat_interval)
+      wrong = "--canary-wait must be at least 3 heartbeat intervals (worker.heartbeat_interval)";
+    else if (fanout::Clock::now() + *wait >= fleet->pool.deadline)
+      wrong = "--canary-wait does not fit in --deadline";
+    if (!wrong.empty()) {
+      fmt::print(stderr, "crawlctl deploy: {}\n", wrong);
       return k_exit_usage;
     }
     rollout.canary_wait = *wait;

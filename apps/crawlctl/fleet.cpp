@@ -163,12 +163,8 @@ int run_on_fleet(const Fleet& fleet, const FleetOptions& options, const fanout::
 
 int report(const std::vector<config::Host>& hosts, const std::vector<fanout::HostReport>& reports,
            bool json, std::string_view verb, fanout::Clock::duration elapsed) {
-  std::map<std::string, std::vector<std::string>> by_outcome;
-  std::size_t ok = 0;
-  for (const auto& r : reports) {
-    by_outcome[std::string(fanout::to_string(r.outcome))].push_back(hosts[r.host].name);
-    if (r.outcome == fanout::Outcome::ok) ++ok;
-  }
+  const auto by_outcome = fanout::hosts_by_outcome(hosts, reports);
+  const std::size_t ok = by_outcome.count("ok") ? by_outcome.at("ok").size() : 0;
   const double seconds = std::chrono::duration<double>(elapsed).count();
   if (json) {
     fmt::print("{}\n", fanout::report_json(hosts, reports, elapsed).dump(2));

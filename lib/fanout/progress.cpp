@@ -23,9 +23,12 @@ ProgressPrinter::~ProgressPrinter() {
 
 namespace {
 
+// A host's task has ended when its state is an outcome's name (the pool reports it last).
 bool ended(std::string_view state) {
-  return state == "ok" || state == "unreachable" || state == "auth" || state == "host-key" ||
-         state == "timeout" || state == "step-failed" || state == "not-started";
+  for (const Outcome o : {Outcome::ok, Outcome::unreachable, Outcome::auth, Outcome::host_key,
+                          Outcome::timeout, Outcome::step_failed, Outcome::cancelled})
+    if (to_string(o) == state) return true;
+  return false;
 }
 
 }  // namespace

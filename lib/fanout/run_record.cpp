@@ -14,14 +14,20 @@
 
 namespace crawl::fanout {
 
+std::map<std::string, std::vector<std::string>> hosts_by_outcome(
+    const std::vector<config::Host>& hosts, const std::vector<HostReport>& reports) {
+  std::map<std::string, std::vector<std::string>> out;
+  for (const auto& r : reports)
+    out[std::string(to_string(r.outcome))].push_back(hosts[r.host].name);
+  return out;
+}
+
 nlohmann::ordered_json report_json(const std::vector<config::Host>& hosts,
                                    const std::vector<HostReport>& reports,
                                    Clock::duration elapsed) {
   nlohmann::ordered_json out;
-  std::map<std::string, std::vector<std::string>> by_outcome;
   auto& list = out["hosts"] = nlohmann::ordered_json::array();
   for (const auto& r : reports) {
-    by_outcome[std::string(to_string(r.outcome))].push_back(hosts[r.host].name);
     nlohmann::ordered_json h = {{"name", hosts[r.host].name},
                                 {"outcome", to_string(r.outcome)},
                                 {"elapsed_ms", r.elapsed.count()},
@@ -36,7 +42,7 @@ nlohmann::ordered_json report_json(const std::vector<config::Host>& hosts,
     }
     list.push_back(std::move(h));
   }
-  out["outcomes"] = by_outcome;
+  out["outcomes"] = hosts_by_outcome(hosts, reports);
   out["elapsed_ms"] = std::chrono::duration_cast<std::chrono::milliseconds>(elapsed).count();
   return out;
 }

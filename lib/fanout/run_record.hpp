@@ -4,6 +4,7 @@
 // not end ok last time.
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -13,6 +14,10 @@
 #include "fanout/pool.hpp"
 
 namespace crawl::fanout {
+
+// The hosts' names by how they ended ("ok", "unreachable", ...), in the reports' order.
+std::map<std::string, std::vector<std::string>> hosts_by_outcome(
+    const std::vector<config::Host>& hosts, const std::vector<HostReport>& reports);
 
 // {"hosts": [{name, outcome, elapsed_ms, attempts, summary | step + message, bytes...}],
 //  "outcomes": {outcome: [names]}, "elapsed_ms": N}
