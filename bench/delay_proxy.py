@@ -6,6 +6,7 @@ bandwidth is not limited: what it adds is latency, the cost of every round trip 
     proxy = DelayProxy(rtt_ms=40)
     port = proxy.add("127.0.1.2", 2222)  # listens on 127.0.0.1:port
     ...
+    proxy.sent  # bytes carried towards the targets so far: what the clients' uplink sent
     proxy.close()
 """
 import asyncio
@@ -17,6 +18,7 @@ import time
 class DelayProxy:
     def __init__(self, rtt_ms):
         self.delay = rtt_ms / 2000.0
+        self.sent = 0  # bytes forwarded from clients to targets (updated on the proxy's thread)
         self.loop = asyncio.new_event_loop()
         self.servers = []
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
@@ -43,12 +45,12 @@ class DelayProxy:
             return
         for w in (client_w, server_w):
             w.transport.get_extra_info("socket").setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        await asyncio.gather(self._pump(client_r, server_w), self._pump(server_r, client_w),
+        await asyncio.gather(self._pump(client_r, server_w, True), self._pump(server_r, client_w),
                              return_exceptions=True)
         for w in (client_w, server_w):
             w.close()
 
-    async def _pump(self, reader, writer):
+    async def _pump(self, reader, writer, uplink=False):
         # Chunks wait in a queue until their time: a reader never waits for the writer, so data
         # keeps arriving (as on a long link) while earlier chunks are in flight.
         queue = asyncio.Queue()
@@ -72,6 +74,8 @@ class DelayProxy:
         try:
             while True:
                 data = await reader.read(65536)
+                if uplink:
+                    self.sent += len(data)
                 await queue.put((time.monotonic() + self.delay, data or None))
                 if not data:
                     break

@@ -9,9 +9,15 @@ directory, as real machines do. With --rtt, every connection goes through a user
 proxy (bench/delay_proxy.py) that adds that round-trip time. Per tool, fleet size and RTT it
 reports wall time, the controller's CPU (the tool and everything it ran) and the hosts' CPU (what
 the fleet's sshd processes and the sessions they ran used) per host; then, for each RTT above 0,
-the round trips per host that the added time implies: (wall at RTT - wall at 0) / RTT.
+the round trips per host that the added time implies: (wall at RTT - wall at 0) / RTT. Through
+the proxy it also counts the bytes the controller sent (its uplink's share of the deploy).
 
-  bench/deploy.py --sizes 1,10 --rtt 0,40,200 [--tools ours,fabric,ssh-cm,pssh,ansible] [--runs 1]
+`ours-relay` is `crawlctl deploy --relay`: the first host gets the binary and passes it on to the
+others, which it reaches directly (relay_address and relay_port, as a private network would be),
+not through the proxy: the proxy stands for the controller's long link only.
+
+  bench/deploy.py --sizes 1,10 --rtt 0,40,200 [--tools ours,ours-relay,fabric,ssh-cm,pssh,ansible]
+                  [--runs 1]
 """
 import argparse
 import os
@@ -118,7 +124,8 @@ class Fleet:
             # The same host key, now found at the proxy's address.
             known = known.replace(f"[{host}]:{port} ", f"[127.0.0.1]:{via} ")
             yaml = yaml.replace(f"    address: {host}\n    port: {port}\n",
-                                f"    address: 127.0.0.1\n    port: {via}\n")
+                                f"    address: 127.0.0.1\n    port: {via}\n"
+                                f"    relay_address: {host}\n    relay_port: {port}\n")
         self.hosts = hosts
         self.known_hosts = os.path.join(self.dir, f"known_hosts.rtt{rtt_ms}")
         with open(self.known_hosts, "w") as f:
@@ -160,11 +167,15 @@ def user_host_port(entry):
     return user, host, port
 
 
-def tool_ours(fleet, payload, work):
+def tool_ours(fleet, payload, work, extra=()):
     r = run([CRAWLCTL, "deploy", "-H", fleet.yaml, "--ssh-config", "none",
-             "--worker-binary", payload["binary"], "--fanout", str(max(fleet.n, 1))] +
+             "--worker-binary", payload["binary"], "--fanout", str(max(fleet.n, 1)), *extra] +
             os.environ.get("OURS_EXTRA", "").split())
     return r.returncode == 0, r.stdout[-2000:]
+
+
+def tool_ours_relay(fleet, payload, work):
+    return tool_ours(fleet, payload, work, ["--relay"])
 
 
 def tool_pssh(fleet, payload, work):
@@ -260,7 +271,7 @@ exit $rc
     return r.returncode == 0, r.stdout[-2000:]
 
 
-TOOLS = {"ssh-cm": tool_ssh_cm, "ours": tool_ours, "ours-re": tool_ours, "pssh": tool_pssh, "fabric": tool_fabric, "ansible": tool_ansible}
+TOOLS = {"ssh-cm": tool_ssh_cm, "ours": tool_ours, "ours-re": tool_ours, "ours-relay": tool_ours_relay, "pssh": tool_pssh, "fabric": tool_fabric, "ansible": tool_ansible}
 
 
 def main():
@@ -287,8 +298,8 @@ def main():
     subprocess.run(["objcopy", "--strip-debug", WORKER, binary], check=True)
     os.chmod(binary, 0o755)
     print(f"payload {os.path.getsize(binary)} bytes; {os.cpu_count()} cores", flush=True)
-    print(f"{'hosts':>5} {'rtt ms':>6} {'tool':8} {'wall s':>8} {'ctl CPU ms/host':>16} {'host CPU ms/host':>17} ok",
-          flush=True)
+    print(f"{'hosts':>5} {'rtt ms':>6} {'tool':10} {'wall s':>8} {'ctl CPU ms/host':>16} {'host CPU ms/host':>17} "
+          f"{'ctl sent MB':>11} ok", flush=True)
     walls = {}
     try:
         for n in [int(s) for s in args.sizes.split(",")]:
@@ -308,12 +319,14 @@ def main():
                             if tool != "ours-re":
                                 fleet.clean()
                             c0, s0, t0 = children_cpu(), sshd_cpu(fleet.sshd_pids), time.monotonic()
+                            b0 = fleet.proxy.sent if fleet.proxy else 0
                             ok, out = TOOLS[tool](fleet, payload, work)
                             wall = time.monotonic() - t0
                             ctl, srv = children_cpu() - c0, sshd_cpu(fleet.sshd_pids) - s0
+                            sent = f"{(fleet.proxy.sent - b0) / 1e6:11.2f}" if fleet.proxy else f"{'-':>11}"
                             walls.setdefault((n, tool, rtt), []).append(wall)
-                            print(f"{n:5d} {rtt:6d} {tool:8} {wall:8.2f} {1000 * ctl / n:16.1f} "
-                                  f"{1000 * srv / n:17.1f} {'yes' if ok else 'NO'}", flush=True)
+                            print(f"{n:5d} {rtt:6d} {tool:10} {wall:8.2f} {1000 * ctl / n:16.1f} "
+                                  f"{1000 * srv / n:17.1f} {sent} {'yes' if ok else 'NO'}", flush=True)
                             if not ok:
                                 print(out, file=sys.stderr)
                 fleet.through(0)
@@ -329,7 +342,7 @@ def main():
                 continue
             base = sorted(walls[(n, tool, 0)])[len(walls[(n, tool, 0)]) // 2]
             at = sorted(w)[len(w) // 2]
-            print(f"{n:5d} {rtt:6d} {tool:8} {(at - base) / (rtt / 1000):6.1f}")
+            print(f"{n:5d} {rtt:6d} {tool:10} {(at - base) / (rtt / 1000):6.1f}")
 
 
 if __name__ == "__main__":

@@ -38,6 +38,7 @@ struct DeployOptions {
   std::string batch, max_fail, canary_wait = "60s";
   std::size_t canary = 0;
   bool ask_sudo_password = false;
+  bool relay = false;
 };
 
 std::string self_dir() {
@@ -137,22 +138,16 @@ int run_deploy(const DeployOptions& options) {
   }
   fanout::RolloutOptions rollout = *parsed;
   if (options.canary > 0) {
-    auto wait = config::parse_duration(options.canary_wait);
-    std::string wrong;
-    if (!wait)
-      wrong = "--canary-wait: " + wait.error().message;
-    else if (options.no_verify)
-      wrong = "--canary watches heartbeats: not with --no-verify";
-    else if (*wait < 3 * fleet->inventory.worker.heartbeat_interval)
-      wrong = "--canary-wait must be at least 3 heartbeat intervals (worker.heartbeat_interval)";
-    else if (fanout::Clock::now() + *wait >= fleet->pool.deadline)
-      wrong = "--canary-wait does not fit in --deadline";
-    if (!wrong.empty()) {
-      fmt::print(stderr, "crawlctl deploy: {}\n", wrong);
+    auto wait =
+        fanout::parse_canary_wait(options.canary_wait, !options.no_verify,
+                                  fleet->inventory.worker.heartbeat_interval, fleet->pool.deadline);
+    if (!wait) {
+      fmt::print(stderr, "crawlctl deploy: {}\n", wait.error().message);
       return k_exit_usage;
     }
     rollout.canary_wait = *wait;
   }
+  if (options.relay) rollout.lead = fanout::relays_first(fleet->hosts);
   // Asked once, before any host is contacted; read by the hosts that name no password source.
   std::optional<std::string> asked;
   if (options.ask_sudo_password && deploy::SudoPasswords::may_ask(fleet->hosts)) {
@@ -179,12 +174,19 @@ int run_deploy(const DeployOptions& options) {
   if (options.canary > 0)
     check = status::canary_check(*target, fleet->inventory, fleet->hosts, rollout.canary_wait,
                                  fleet->pool.deadline, fleet->pool.cancel);
-  return run_on_fleet(
-      *fleet, options.fleet,
-      [&task](fanout::Remote& remote, const config::Host& host, const auto& state) {
-        return fanout::deploy_host(remote, host, task, state);
-      },
-      "deployed to", rollout, check);
+  const auto make_task = [&](const fanout::RemoteFactory& connect) {
+    // Owned by the task, so the sessions to the relays close with the run's SSH context.
+    std::shared_ptr<fanout::Relays> relays;
+    if (rollout.lead > 0)
+      relays = std::make_shared<fanout::Relays>(
+          std::vector<config::Host>(fleet->hosts.begin(), fleet->hosts.begin() + rollout.lead),
+          connect, ssh::new_key_pair, task.deploy_id, fleet->pool.deadline);
+    task.relays = relays.get();
+    return [&task, relays](fanout::Remote& remote, const config::Host& host, const auto& state) {
+      return fanout::deploy_host(remote, host, task, state);
+    };
+  };
+  return run_on_fleet(*fleet, options.fleet, MakeTask(make_task), "deployed to", rollout, check);
 }
 
 }  // namespace
@@ -220,6 +222,9 @@ void add_deploy_command(CLI::App& app, Action& run) {
   sub->add_option("--canary-wait", options->canary_wait,
                   "How long the canary hosts' workers must heartbeat before the rest")
       ->capture_default_str();
+  sub->add_flag("--relay", options->relay,
+                "Per group, one host gets the binary and passes it on to the others of its group "
+                "(docs/operations.md, \"Relays\")");
   sub->footer(
       "Each host, over one SSH connection: probe (platform, dtach, installed binary's sha256);\n"
       "install what is missing (install_command); send crawlworker, gzip-compressed, on the\n"
@@ -233,6 +238,7 @@ void add_deploy_command(CLI::App& app, Action& run) {
       "  crawlctl deploy -H hosts.yaml --limit eu --fanout 128 --deadline 5m\n"
       "  crawlctl deploy -H hosts.yaml --dry-run\n"
       "  crawlctl deploy -H hosts.yaml --canary 2 --batch 10% --max-fail 3\n"
+      "  crawlctl deploy -H hosts.yaml --relay            # one copy per group from here\n"
       "  crawlctl deploy -H hosts.yaml --limit @failed    # the hosts the last deploy failed on\n"
       "  crawlctl deploy -H hosts.yaml --restart --json > deploy.json");
   sub->callback([options, &run] { run = [options] { return run_deploy(*options); }; });

@@ -58,6 +58,12 @@ const std::atomic<bool>* interrupt_flag();
 int run_on_fleet(const Fleet& fleet, const FleetOptions& options, const fanout::Task& task,
                  std::string_view verb, const fanout::RolloutOptions& rollout = {},
                  const fanout::CanaryCheck& check = {});
+// The same, for a task that opens connections of its own (deploy --relay): `make` gets the
+// factory the run connects with, before any host is contacted, and returns the task.
+using MakeTask = std::function<fanout::Task(const fanout::RemoteFactory& connect)>;
+int run_on_fleet(const Fleet& fleet, const FleetOptions& options, const MakeTask& make,
+                 std::string_view verb, const fanout::RolloutOptions& rollout,
+                 const fanout::CanaryCheck& check);
 
 // Prints the per-host table and the summary (or JSON) and returns the exit code.
 int report(const std::vector<config::Host>& hosts, const std::vector<fanout::HostReport>& reports,

@@ -37,7 +37,9 @@ struct Host {
   std::string install_command;     // installs missing prerequisites; "" = report them instead
   std::string sudo_password_env;   // for install_command's sudo: a variable holding the password
   std::string sudo_password_file;  // or a file holding it (fed to `sudo -S` on stdin)
-  std::string known_hosts;  // "" = ~/.ssh/config's UserKnownHostsFile, else ~/.ssh/known_hosts
+  std::string known_hosts;    // "" = ~/.ssh/config's UserKnownHostsFile, else ~/.ssh/known_hosts
+  std::string relay_address;  // deploy --relay: where its group's relay reaches it ("" = address)
+  int relay_port = 0;         // and on which port (0 = port)
   std::chrono::milliseconds connect_timeout{10'000};   // TCP connect, SSH handshake and auth
   std::chrono::milliseconds command_timeout{120'000};  // each remote command
   std::map<std::string, std::string> labels;

@@ -67,6 +67,8 @@ const std::vector<Field<Host>>& host_fields() {
       {"sudo_password_env", "sudo_password_env", of(Kind::env_name), &Host::sudo_password_env},
       {"sudo_password_file", "sudo_password_file", of(Kind::text), &Host::sudo_password_file},
       {"known_hosts", "known_hosts", of(Kind::text), &Host::known_hosts},
+      {"relay_address", "relay_address", of(Kind::text, check_address), &Host::relay_address},
+      {"relay_port", "relay_port", integer(1, 65535), &Host::relay_port},
       {"connect_timeout", "connect_timeout_ms", duration(100), &Host::connect_timeout},
       {"command_timeout", "command_timeout_ms", duration(100), &Host::command_timeout},
       {"labels", "labels", of(Kind::labels), &Host::labels},

@@ -128,15 +128,54 @@ Step activate_step(const config::Host& host, const Release& release, Activate wh
   s += "host=" + shell_quote(host.name) + "\n";
   s += "sha=" + shell_quote(release.binary_sha256) + "\n";
   s += "want=" + shell_quote(release.os + " " + release.arch) + "\n";
-  s += std::string("new=") + (what.send || what.uploaded ? "bin/.crawlworker.upload" : "") + "\n";
+  const bool arrives = what.send || what.uploaded || what.relayed;
+  s += std::string("new=") + (arrives ? "bin/.crawlworker.upload" : "") + "\n";
   s += std::string("changed=") + (what.restart ? "1" : "0") + "\n";
   s += fmt::format("grace={}\n", (stop_grace.count() + 99) / 100);
   s += "deploy=" + shell_quote(deploy_id) + "\n";
+  s += std::string("relayed=") + (what.relayed ? "1" : "") + "\n";
+  s += "revoke=" + shell_quote(what.revoke ? relay_tag(deploy_id, host.name) : "") + "\n";
+  s += "run=" + shell_quote(relay_tag(deploy_id, "")) + "\n";
   s += sh::prelude;
   s += sh::activate;
   Step step = exec_step("activate", sh_c(s), release.config);
   if (what.send) step.payload = release.payload;
   return step;
+}
+
+std::string relay_tag(std::string_view deploy_id, std::string_view host) {
+  return fmt::format("{}{}-{}", k_relay_tag, deploy_id, host);
+}
+
+Step authorize_step(const config::Host& host, const Release& release, const RelayGrant& grant) {
+  // The forced command, in authorized_keys' quoting: a '"' is written \".
+  std::string forced = sh_c(fmt::format("cd {} && exec head -c {} > bin/.crawlworker.relayed",
+                                        shell_path(host.remote_dir), release.binary_size));
+  std::string quoted;
+  for (const char c : forced) {
+    if (c == '"') quoted += '\\';
+    quoted += c;
+  }
+  const std::string key =
+      fmt::format("restrict,command=\"{}\" {} {}", quoted, grant.public_key, grant.tag);
+  std::string s = "key=" + shell_quote(key) + "\n";
+  s += fmt::format("until={}\n", grant.until);
+  s += sh::authorize;
+  return exec_step("authorize", sh_c(s));
+}
+
+Step relay_step(const config::Host& relay, const SshEndpoint& peer, std::string private_key) {
+  // An RSA host key is offered under the names of its SHA-2 signatures.
+  const std::string type = peer.host_key.substr(0, peer.host_key.find(' '));
+  const std::string algorithms = type == "ssh-rsa" ? "rsa-sha2-512,rsa-sha2-256" : type;
+  std::string s = header(relay);
+  s += "peer=" + shell_quote(peer.address) + "\n";
+  s += fmt::format("port={}\n", peer.port);
+  s += "user=" + shell_quote(peer.user) + "\n";
+  s += "known=" + shell_quote("crawlctl-peer " + peer.host_key) + "\n";
+  s += "algos=" + shell_quote(algorithms) + "\n";
+  s += sh::relay;
+  return exec_step("relay", sh_c(s), std::move(private_key));
 }
 
 Step stop_step(const config::Host& host, std::chrono::milliseconds grace) {

@@ -109,6 +109,9 @@ struct Activate {
   bool send = false;      // the release's payload follows the config on stdin: receive it
   bool uploaded = false;  // a new binary waits in place of the upload (sent by an earlier step)
   bool restart = false;   // restart the workers even when neither the binary nor the config changed
+  bool relayed = false;   // the new binary is the one the group's relay passed on (relay_step)
+  bool revoke = false;    // deploy --relay: first remove this host's relay key (relay_tag) and any
+                          // other deploy's from ~/.ssh/authorized_keys
 };
 Step activate_step(const config::Host& host, const Release& release, Activate what,
                    std::chrono::milliseconds stop_grace, std::string_view deploy_id);
@@ -134,6 +137,35 @@ std::vector<Step> full_plan(const config::Host& host, const Release& release,
 // scripts the command calls reach the real sudo, which cannot ask without a terminal, and a
 // sudoers `timestamp_timeout=0` defeats -v then -n.
 Step install_step(const config::Host& host, const std::string* sudo_password = nullptr);
+// deploy --relay (lib/fanout/relay.hpp). A host of a group gets the binary from the group's relay
+// rather than from crawlctl: it authorises the deploy's own key for one thing only, receiving one
+// file (its forced command writes at most the binary's size to bin/.crawlworker.relayed under
+// remote_dir, with `restrict`: no shell, no forwarding, no PTY), until `until` (expiry-time);
+// the relay connects with it and sends its binary; the activate after it (Activate::relayed)
+// checks the sha256 as for any upload and removes the key (Activate::revoke).
+struct RelayGrant {
+  std::string public_key;  // "ssh-ed25519 AAAA..."
+  std::string tag;         // the key's comment: relay_tag()
+  std::int64_t until = 0;  // seconds since the epoch
+};
+// The comment of the relay key a host authorises in deploy `deploy_id`:
+// "crawlctl-relay-<deploy id>-<host>". Every relay key's comment starts with k_relay_tag.
+inline constexpr std::string_view k_relay_tag = "crawlctl-relay-";
+std::string relay_tag(std::string_view deploy_id, std::string_view host);
+Step authorize_step(const config::Host& host, const Release& release, const RelayGrant& grant);
+
+// A host as an SSH client on another machine reaches it: address, port, login, and the host key
+// to expect there (the one crawlctl verified), as a known_hosts key "ssh-ed25519 AAAA...".
+struct SshEndpoint {
+  std::string address;
+  int port = 22;
+  std::string user;
+  std::string host_key;
+};
+// On the relay: ssh to `peer` with `private_key` (the step's stdin; OpenSSH text) and that host
+// key only (no ssh config, agent or other known_hosts), its binary on the command's stdin.
+Step relay_step(const config::Host& relay, const SshEndpoint& peer, std::string private_key);
+
 // SIGTERM to every worker, `grace` to drain, then SIGKILL; prints stopped=I / killed=I lines.
 Step stop_step(const config::Host& host, std::chrono::milliseconds grace);
 

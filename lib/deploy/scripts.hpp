@@ -8,10 +8,12 @@
 
 namespace crawl::deploy::sh {
 
-extern const std::string_view prelude;   // sh/prelude.sh: alive, stop_workers, indices
-extern const std::string_view activate;  // sh/activate.sh
-extern const std::string_view stop;      // sh/stop.sh
-extern const std::string_view inspect;   // sh/inspect.sh
-extern const std::string_view logs;      // sh/logs.sh
+extern const std::string_view prelude;    // sh/prelude.sh: alive, stop_workers, indices
+extern const std::string_view activate;   // sh/activate.sh
+extern const std::string_view stop;       // sh/stop.sh
+extern const std::string_view inspect;    // sh/inspect.sh
+extern const std::string_view logs;       // sh/logs.sh
+extern const std::string_view authorize;  // sh/authorize.sh
+extern const std::string_view relay;      // sh/relay.sh
 
 }  // namespace crawl::deploy::sh

@@ -60,17 +60,59 @@ Expected<deploy::Step> install_for(const config::Host& host, const DeployTask& t
   return deploy::install_step(host, *password);
 }
 
-}  // namespace
+// deploy --relay: the group's relay passes the binary on to this host, then it is activated.
+// A failure is a lost connection; `why_not` says why the relay could not (the controller then
+// sends the binary itself, the key removed by that activate).
+struct Relayed {
+  std::optional<ExecResult> ran;  // the activate's, when the binary arrived
+  std::string why_not;
+};
 
-Expected<TaskResult> deploy_host(Remote& remote, const config::Host& host, const DeployTask& task,
-                                 const std::function<void(std::string_view)>& state) {
+Expected<Relayed> relay_binary(Remote& remote, const config::Host& host, const DeployTask& task,
+                               const config::Host& relay,
+                               const std::function<void(std::string_view)>& state) {
+  auto peer = remote.endpoint();
+  if (!peer) return Relayed{{}, "no SSH host key to give the relay"};
+  if (!host.relay_address.empty()) peer->address = host.relay_address;
+  if (host.relay_port > 0) peer->port = host.relay_port;
+  if (host.remote_dir.find_first_of("\r\n") != std::string::npos)
+    return Relayed{{}, "remote_dir holds a line break, which authorized_keys cannot"};
+  state("authorizing");
+  const auto authorize =
+      deploy::authorize_step(host, task.release, task.relays->grant(relay, host));
+  auto ran = run_step(remote, host, authorize, task.deadline);
+  if (!ran) return tl::unexpected(ran.error());
+  if (ran->status != 0)
+    return Relayed{{}, "authorize: " + step_failed(authorize, *ran).value().message};
+  state("relaying");
+  if (auto passed = task.relays->pass_on(relay, *peer, task.deadline); !passed)
+    return Relayed{{}, passed.error().message};
+  state("activating");
+  const auto activate = deploy::activate_step(
+      host, task.release, {.restart = task.options.restart, .relayed = true, .revoke = true},
+      task.options.stop_grace, task.deploy_id);
+  ran = run_step(remote, host, activate, task.deadline, task.options.stop_grace);
+  if (!ran) return tl::unexpected(ran.error());
+  if (ran->status == 3)  // cut short, or another sha256: not the binary
+    return Relayed{{}, "the relayed binary: " + step_failed(activate, *ran).value().message};
+  return Relayed{std::move(*ran), ""};
+}
+
+Expected<TaskResult> deploy_one(Remote& remote, const config::Host& host, const DeployTask& task,
+                                const std::function<void(std::string_view)>& state) {
   // One command first, without the binary: an unchanged host is done by it, and one that needs
   // the binary (or something installed) says so, and what it has.
   TaskResult result;
+  std::string relayed_by, relay_note;  // deploy --relay: who passed the binary on, or why none did
   state("activating");
-  const auto first = deploy::activate_step(
-      host, task.release, {.send = false, .uploaded = false, .restart = task.options.restart},
-      task.options.stop_grace, task.deploy_id);
+  // With relays, it also removes what a killed relay deploy left in authorized_keys.
+  const auto first =
+      deploy::activate_step(host, task.release,
+                            {.send = false,
+                             .uploaded = false,
+                             .restart = task.options.restart,
+                             .revoke = task.relays && host.transport == config::Transport::ssh},
+                            task.options.stop_grace, task.deploy_id);
   auto ran = run_step(remote, host, first, task.deadline, task.options.stop_grace);
   if (!ran) return tl::unexpected(ran.error());
   bool installed_now = false;
@@ -85,6 +127,25 @@ Expected<TaskResult> deploy_host(Remote& remote, const config::Host& host, const
         auto with_password = install_for(host, task);
         if (!with_password) return tl::unexpected(with_password.error());
         step = std::move(*with_password);
+      }
+      const config::Host* relay = task.relays ? task.relays->relay_of(host) : nullptr;
+      if (step.payload && relay) {
+        if (auto why = task.relays->why_not(*relay); !why.empty()) {
+          relay_note = std::move(why);
+        } else {
+          auto relayed = relay_binary(remote, host, task, *relay, state);
+          if (!relayed) return tl::unexpected(relayed.error());
+          if (relayed->ran) {
+            ran = std::move(*relayed->ran);
+            relayed_by = relay->name;
+            continue;
+          }
+          relay_note = std::move(relayed->why_not);
+          // The controller sends it; that activate removes the key.
+          step = deploy::activate_step(
+              host, task.release, {.send = true, .restart = task.options.restart, .revoke = true},
+              task.options.stop_grace, task.deploy_id);
+        }
       }
       state(step.name == "install" ? "installing" : step.payload ? "uploading" : "activating");
       ran = run_step(
@@ -119,12 +180,14 @@ Expected<TaskResult> deploy_host(Remote& remote, const config::Host& host, const
     installed_now = true;
     state("activating");
     // The upload is still there, unused: activate it now that its libraries are.
-    ran = run_step(remote, host,
-                   deploy::activate_step(
-                       host, task.release,
-                       {.send = false, .uploaded = result.bytes_uploaded > 0, .restart = true},
-                       task.options.stop_grace, task.deploy_id),
-                   task.deadline, task.options.stop_grace);
+    ran = run_step(
+        remote, host,
+        deploy::activate_step(host, task.release,
+                              {.send = false,
+                               .uploaded = result.bytes_uploaded > 0 || !relayed_by.empty(),
+                               .restart = true},
+                              task.options.stop_grace, task.deploy_id),
+        task.deadline, task.options.stop_grace);
     if (!ran) return tl::unexpected(ran.error());
   }
   if (ran->status != 0) return step_failed(first, *ran);
@@ -165,10 +228,23 @@ Expected<TaskResult> deploy_host(Remote& remote, const config::Host& host, const
     parts.push_back(
         fmt::format("{} stopped", activation.stopped.size() + activation.killed.size()));
   if (installed_now) parts.push_back("prerequisites installed");
-  parts.push_back(result.bytes_uploaded
-                      ? "binary sent (" + megabytes(result.bytes_uploaded) + " compressed)"
-                      : "binary unchanged");
+  if (!relayed_by.empty())
+    parts.push_back("binary relayed by " + relayed_by);
+  else if (result.bytes_uploaded)
+    parts.push_back("binary sent (" + megabytes(result.bytes_uploaded) + " compressed" +
+                    (relay_note.empty() ? "" : "; not relayed: " + relay_note) + ")");
+  else
+    parts.push_back("binary unchanged");
   result.summary = fmt::format("{}", fmt::join(parts, ", "));
+  return result;
+}
+
+}  // namespace
+
+Expected<TaskResult> deploy_host(Remote& remote, const config::Host& host, const DeployTask& task,
+                                 const std::function<void(std::string_view)>& state) {
+  auto result = deploy_one(remote, host, task, state);
+  if (task.relays && task.relays->is_relay(host)) task.relays->deployed(host, result.has_value());
   return result;
 }
 

@@ -10,6 +10,7 @@
 #include "deploy/plan.hpp"
 #include "deploy/sudo.hpp"
 #include "fanout/pool.hpp"
+#include "fanout/relay.hpp"
 
 namespace crawl::fanout {
 
@@ -32,11 +33,14 @@ struct DeployTask {
   std::string deploy_id;  // this run's id, which the workers it starts report in heartbeats
   VerifyWorkers verify;   // unset = do not check heartbeats
   const deploy::SudoPasswords* sudo = nullptr;  // for install_command's sudo; none = no password
+  Relays* relays = nullptr;  // deploy --relay: the groups' relays (deployed first); none = no relay
 };
 
 // Activate without the binary (it probes first; an unchanged host is done), then when it says
 // so [install], activate with the binary on stdin; verify. The summary says what changed, e.g.
-// "2 started, 1 kept, binary sent (0.6 MB compressed)".
+// "2 started, 1 kept, binary sent (0.6 MB compressed)". With relays, a host whose group's relay
+// deployed ok gets the binary from it ("binary relayed by eu-1"), or from crawlctl when the relay
+// could not pass it on, saying why; a relay's own outcome is told to task.relays.
 Expected<TaskResult> deploy_host(Remote& remote, const config::Host& host, const DeployTask& task,
                                  const std::function<void(std::string_view)>& state);
 

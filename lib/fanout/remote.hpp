@@ -13,6 +13,7 @@
 #include <tl/expected.hpp>
 
 #include "config/inventory.hpp"
+#include "deploy/plan.hpp"
 
 namespace crawl::fanout {
 
@@ -66,6 +67,10 @@ class Remote {
                             Clock::time_point deadline) {
     return run(command, input, deadline, nullptr);
   }
+  // Where this connected session went, for a host of its group to reach the same machine
+  // (deploy --relay): the address after ssh config, the port, the login and the host key
+  // verified at connect. None for a remote that is not an SSH session.
+  virtual std::optional<deploy::SshEndpoint> endpoint() const { return std::nullopt; }
   // The same, with stdout handed to `sink` as it comes instead of kept (ExecResult::out stays
   // empty): for output too large to hold, or that never ends. A command ended by the sink fails
   // as `cancelled`.

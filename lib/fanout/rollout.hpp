@@ -31,16 +31,26 @@ Result<Share> parse_share(std::string_view text, std::string_view what, std::siz
 struct RolloutOptions {
   std::optional<Share> batch;     // hosts per wave; none: all in one wave
   std::optional<Share> max_fail;  // failures tolerated (a share of all hosts); none: no limit
-  std::size_t canary = 0;         // the first N hosts form a wave of their own, all to succeed
+  std::size_t lead = 0;    // the first N hosts (deploy --relay's relays) go first, in a wave of
+                           // their own; their failures count towards max_fail, and with a canary
+                           // they are checked as the canary is
+  std::size_t canary = 0;  // the next N hosts form a wave of their own, all to succeed
   std::chrono::milliseconds canary_wait{0};  // and are then watched this long (CanaryCheck)
-  bool enabled() const { return batch || max_fail || canary > 0; }
+  bool enabled() const { return batch || max_fail || canary > 0 || lead > 0; }
 };
 
 // --batch and --max-fail as given ("" = not given) and --canary; the canary wait is the caller's.
 Result<RolloutOptions> parse_rollout(std::string_view batch, std::string_view max_fail,
                                      std::size_t canary);
 
-// The waves, in the hosts' order: the canary hosts first, then batches of the rest.
+// --canary-wait as given, for a canary watched by its heartbeats (`verify`: not --no-verify),
+// sent every `heartbeat_interval`: at least three of them, and ending before `deadline`.
+Result<std::chrono::milliseconds> parse_canary_wait(std::string_view text, bool verify,
+                                                    std::chrono::milliseconds heartbeat_interval,
+                                                    Clock::time_point deadline);
+
+// The waves, in the hosts' order: the lead hosts first, then the canary hosts, then batches of
+// the rest.
 std::vector<std::vector<std::size_t>> plan_waves(std::size_t hosts, const RolloutOptions& options);
 
 // After a canary wave that succeeded: watches the canary hosts for the canary wait and returns a

@@ -264,6 +264,14 @@ class SshRemote final : public fanout::Remote {
                    fmt::format("{}: {}", what, ssh_get_error(m_session.get())));
   }
 
+  std::optional<deploy::SshEndpoint> endpoint() const override {
+    if (!m_session || m_host_key.empty()) return std::nullopt;
+    unsigned port = 22;
+    ssh_options_get_port(m_session.get(), &port);
+    return deploy::SshEndpoint{option(SSH_OPTIONS_HOST), static_cast<int>(port), user(),
+                               m_host_key};
+  }
+
   std::string known_hosts_name() const {
     const std::string file = option(SSH_OPTIONS_KNOWNHOSTS);
     return file.empty() ? std::string("known_hosts") : file;
@@ -276,6 +284,11 @@ class SshRemote final : public fanout::Remote {
       return failure(Outcome::host_key, "host-key", "the server sent no host key");
     Key offered(raw);
     const std::string offered_fp = fingerprint(offered.get());
+    char* base64 = nullptr;
+    if (ssh_pki_export_pubkey_base64(offered.get(), &base64) == SSH_OK && base64) {
+      m_host_key = fmt::format("{} {}", ssh_key_type_to_char(ssh_key_type(offered.get())), base64);
+      ssh_string_free_char(base64);
+    }
     switch (ssh_session_is_known_server(s)) {
       case SSH_KNOWN_HOSTS_OK:
         return {};
@@ -407,6 +420,7 @@ class SshRemote final : public fanout::Remote {
   config::Host m_host;
   Context& m_context;
   std::string m_known_hosts;
+  std::string m_host_key;  // the host key verified at connect, "type base64"
   std::unique_ptr<ssh_session_struct, SessionFree> m_session;
 };
 
@@ -446,6 +460,25 @@ void KeyRing::load(const std::string& path, const Passphrase& passphrase) {
   std::memset(b64, 0, text.size());
   ssh_string_free_char(b64);
   m_keys.emplace(path, std::move(text));
+}
+
+Result<fanout::KeyPair> new_key_pair() {
+  ssh_key raw = nullptr;
+  if (ssh_pki_generate(SSH_KEYTYPE_ED25519, 0, &raw) != SSH_OK || !raw)
+    return fail("cannot generate an ed25519 key");
+  Key key(raw);
+  char* text = nullptr;
+  if (ssh_pki_export_privkey_base64(key.get(), nullptr, nullptr, nullptr, &text) != SSH_OK || !text)
+    return fail("cannot export the generated key");
+  fanout::KeyPair pair;
+  pair.private_key = text;
+  std::memset(text, 0, pair.private_key.size());
+  ssh_string_free_char(text);
+  if (ssh_pki_export_pubkey_base64(key.get(), &text) != SSH_OK || !text)
+    return fail("cannot export the generated key's public half");
+  pair.public_key = fmt::format("ssh-ed25519 {}", text);
+  ssh_string_free_char(text);
+  return pair;
 }
 
 Result<std::string> KeyRing::key(const std::string& path) const {

@@ -11,6 +11,7 @@
 
 #include "core/file.hpp"
 #include "core/result.hpp"
+#include "fanout/relay.hpp"
 #include "fanout/remote.hpp"
 
 namespace crawl::ssh {
@@ -30,6 +31,9 @@ class KeyRing {
  private:
   std::map<std::string, Result<std::string>> m_keys;
 };
+
+// A new ed25519 key, never written to disk here (deploy --relay's fanout::NewKey).
+Result<fanout::KeyPair> new_key_pair();
 
 // What all host tasks of one run share.
 struct Context {

@@ -2,9 +2,7 @@
 // within its deadlines.
 
 #include <filesystem>
-#include <random>
 #include <sstream>
-#include <stdexcept>
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
@@ -13,6 +11,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "accounts.hpp"
 #include "deployment.hpp"
 
 namespace crawl::testing {
@@ -169,59 +168,12 @@ TEST(DeployFault, AFailingInstallCommandAndAWorkingOne) {
       << h3.dump();
 }
 
-// An account of this machine for one test, whose sudo asks for its password: created with a
-// random password and a sudoers rule without NOPASSWD, removed (account, home, rule) afterwards,
-// and on the way out of a constructor that failed half way.
-class SudoAccount {
- public:
-  // One fixed name: a run that died before its clean-up is cleaned up by the next one.
-  SudoAccount() : m_name("crawlsudotest"), m_password(random_password()) {
-    try {
-      create();
-    } catch (...) {
-      remove();
-      throw;
-    }
-  }
-  ~SudoAccount() { remove(); }
-  const std::string& name() const { return m_name; }
-  const std::string& password() const { return m_password; }
-
- private:
-  static std::string random_password() {
-    std::random_device random;
-    return fmt::format("pw {:08x}{:08x}", random(), random());
-  }
-  void create() {
-    remove();  // what an earlier run left
-    TempDir scratch{"sudo-account"};
-    if (run_command({{"useradd", "-m", "-s", "/bin/sh", m_name}, scratch / "useradd.log", {}}) != 0)
-      throw std::runtime_error("useradd: " + read_text(scratch / "useradd.log"));
-    write_text(scratch / "chpasswd.in", m_name + ":" + m_password + "\n", 0600);
-    if (run_command({{"sh", "-c", "chpasswd < \"$0\"", scratch / "chpasswd.in"},
-                     scratch / "chpasswd.log",
-                     {}}) != 0)
-      throw std::runtime_error("chpasswd: " + read_text(scratch / "chpasswd.log"));
-    write_text(rule(), m_name + " ALL=(root) ALL\n", 0440);
-  }
-  void remove() {
-    std::error_code ec;
-    fs::remove(rule(), ec);
-    fs::remove("/run/sudo/ts/" + m_name, ec);  // its cached credentials
-    TempDir scratch{"sudo-account"};
-    if (getpwnam(m_name.c_str()))
-      run_command({{"userdel", "-r", "-f", m_name}, scratch / "userdel.log", {}});
-  }
-  std::string rule() const { return "/etc/sudoers.d/" + m_name; }
-  std::string m_name, m_password;
-};
-
 // A host whose sudo wants a password, and a prerequisite only root can install: the password
 // from sudo_password_file reaches sudo on stdin, and only there.
 TEST(DeployFault, SudoWithAPasswordRunsTheInstallCommand) {
   if (geteuid() != 0 || !fs::exists("/usr/bin/sudo"))
     GTEST_SKIP() << "needs root (to create an account) and sudo (scripts/install-deps.sh)";
-  SudoAccount account;
+  TestAccount account("crawlsudotest", TestAccount::Sudo::with_password);
   // In the account's home (a test's scratch may be closed to it), but root's: only sudo adds
   // to it. It goes with the home.
   const passwd* pw = getpwnam(account.name().c_str());

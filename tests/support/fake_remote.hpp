@@ -38,6 +38,7 @@ struct FakeHost {
   std::vector<std::string> commands;
   std::vector<std::string> inputs;  // each command's stdin, whole
   int connects = 0;
+  std::optional<deploy::SshEndpoint> endpoint;  // what the session says it reached (none: local)
 };
 
 class FakeRemote : public Remote {
@@ -66,6 +67,7 @@ class FakeRemote : public Remote {
     }
     return r;
   }
+  std::optional<deploy::SshEndpoint> endpoint() const override { return m_host.endpoint; }
 
  private:
   FakeHost& m_host;

@@ -247,6 +247,26 @@ TEST(Plan, HostileValuesReachTheScriptOnlyQuoted) {
   EXPECT_NE(stop.command.find("grace=25"), std::string::npos);  // tenths of a second
 }
 
+TEST(Plan, TheRelayStepTrustsOnlyThePeersOwnHostKeyUnderItsAlgorithms) {
+  const SshEndpoint peer{"10.0.0.7", 2200, "crawl", "ssh-rsa AAAARSA"};
+  Step relay = relay_step(host(), peer, "KEY");
+  EXPECT_EQ(relay.name, "relay");
+  EXPECT_EQ(relay.input, "KEY") << "the private key only on stdin";
+  EXPECT_EQ(relay.command.find("KEY"), std::string::npos);
+  EXPECT_NE(relay.command.find(inside_quotes("algos=" + shell_quote("rsa-sha2-512,rsa-sha2-256"))),
+            std::string::npos)
+      << "an RSA host key is offered under its SHA-2 signature names";
+  EXPECT_NE(
+      relay.command.find(inside_quotes("known=" + shell_quote("crawlctl-peer ssh-rsa AAAARSA"))),
+      std::string::npos);
+  EXPECT_NE(relay.command.find(inside_quotes("peer=" + shell_quote("10.0.0.7"))),
+            std::string::npos);
+  EXPECT_NE(relay.command.find("port=2200"), std::string::npos);
+  relay = relay_step(host(), {"h", 22, "u", "ecdsa-sha2-nistp256 AAAAE"}, "KEY");
+  EXPECT_NE(relay.command.find(inside_quotes("algos=" + shell_quote("ecdsa-sha2-nistp256"))),
+            std::string::npos);
+}
+
 TEST(Plan, RestartAndDryRun) {
   Options o;
   o.restart = true;

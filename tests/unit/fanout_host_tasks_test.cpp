@@ -164,5 +164,141 @@ TEST(DeployHost, SilentWorkersFailVerifyWithTheirLog) {
       << r.error().message;
 }
 
+// deploy --relay over fakes: h1 is the relay of h2's group.
+struct RelayFixture {
+  FakeFleet fleet;
+  std::mutex lock;
+  FakeHost& relay = fleet.hosts["h1"];
+  FakeHost peer;
+  std::vector<config::Host> all = hosts(2);
+  Relays relays{{all[0]},
+                fleet.factory(),
+                [] {
+                  return Result<KeyPair>(KeyPair{"PRIVATE KEY", "ssh-ed25519 AAAAPUB"});
+                },
+                "run7",
+                Clock::now() + std::chrono::minutes(10)};
+  DeployTask task;
+  RelayFixture() {
+    task.release = release();
+    task.deploy_id = "run7";
+    task.relays = &relays;
+    peer.endpoint = deploy::SshEndpoint{"10.0.0.2", 2222, "crawl", "ssh-ed25519 AAAAHOST"};
+  }
+  Expected<TaskResult> deploy_peer() {
+    FakeRemote remote(peer, lock);
+    return deploy_host(remote, all[1], task, [](std::string_view) {});
+  }
+};
+
+bool contains(const std::string& text, const std::string& what) {
+  return text.find(what) != std::string::npos;
+}
+
+TEST(DeployHost, AHostOfARelayedGroupGetsTheBinaryFromItsRelay) {
+  RelayFixture f;
+  f.relays.deployed(f.all[0], true);
+  f.peer.exec = [](const std::string& command) {
+    if (contains(command, "authorized_keys") && !contains(command, "relayed="))
+      return ExecResult{0, "", ""};
+    if (!contains(command, "relayed=1")) return ExecResult{10, k_probe, ""};
+    return ExecResult{0, k_probe + "started=1\n", ""};
+  };
+  auto r = f.deploy_peer();
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->bytes_uploaded, 0u);
+  EXPECT_NE(r->summary.find("binary relayed by h1"), std::string::npos) << r->summary;
+  // Probe, authorize (the key, restricted to its forced command, until the deadline), activate.
+  ASSERT_EQ(f.peer.commands.size(), 3u);
+  const std::string& authorize = f.peer.commands[1];
+  EXPECT_TRUE(contains(authorize, "key='\\''restrict,command=\"sh -c ")) << authorize;
+  EXPECT_TRUE(contains(authorize, " && exec head -c 2000000 > bin/.crawlworker.relayed"))
+      << authorize;
+  EXPECT_TRUE(contains(authorize, "\" ssh-ed25519 AAAAPUB crawlctl-relay-run7-h2'\\''\n"))
+      << authorize;
+  // Until the deadline, and a minute for clocks that differ.
+  const auto at = authorize.find("\nuntil=");
+  ASSERT_NE(at, std::string::npos) << authorize;
+  const long long until = std::stoll(authorize.substr(at + 7));
+  const long long expected =
+      std::chrono::duration_cast<std::chrono::seconds>(
+          (std::chrono::system_clock::now() + std::chrono::minutes(11)).time_since_epoch())
+          .count();
+  EXPECT_NEAR(static_cast<double>(until), static_cast<double>(expected), 5.0);
+  EXPECT_TRUE(contains(f.peer.commands[2], "revoke='\\''crawlctl-relay-run7-h2'\\''"));
+  for (const auto& input : f.peer.inputs) EXPECT_LT(input.size(), 1000u) << "no binary from here";
+  // The relay was asked to pass it on to the address, port, login and host key the peer's
+  // session verified, with the private key on stdin only.
+  ASSERT_EQ(f.relay.commands.size(), 1u);
+  EXPECT_TRUE(contains(f.relay.commands[0], "peer='\\''10.0.0.2'\\''"));
+  EXPECT_TRUE(contains(f.relay.commands[0], "port=2222"));
+  EXPECT_TRUE(contains(f.relay.commands[0], "known='\\''crawlctl-peer ssh-ed25519 AAAAHOST'\\''"));
+  EXPECT_FALSE(contains(f.relay.commands[0], "PRIVATE KEY"));
+  EXPECT_EQ(f.relay.inputs[0], "PRIVATE KEY");
+}
+
+TEST(DeployHost, WhenTheRelayCannotPassItOnTheBinaryComesFromHereAndTheKeyGoes) {
+  RelayFixture f;
+  f.relays.deployed(f.all[0], true);
+  f.relay.exec = [](const std::string&) {
+    return ExecResult{255, "", "ssh: connect to host 10.0.0.2 port 2222: Connection refused\n"};
+  };
+  f.peer.exec = [](const std::string& command) {
+    if (contains(command, "authorized_keys") && !contains(command, "relayed="))
+      return ExecResult{0, "", ""};
+    if (!sends_binary(command)) return ExecResult{10, k_probe, ""};
+    return ExecResult{0, k_probe + "started=1\n", ""};
+  };
+  auto r = f.deploy_peer();
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_GT(r->bytes_uploaded, 0u);
+  EXPECT_TRUE(contains(r->summary,
+                       "not relayed: the relay h1 could not pass the binary on (exit "
+                       "status 255): ssh: connect to host 10.0.0.2 port 2222: "
+                       "Connection refused"))
+      << r->summary;
+  ASSERT_EQ(f.peer.commands.size(), 3u);
+  EXPECT_TRUE(sends_binary(f.peer.commands[2]));
+  EXPECT_TRUE(contains(f.peer.commands[2], "revoke='\\''crawlctl-relay-run7-h2'\\''"));
+}
+
+TEST(DeployHost, ARelayThatDidNotDeployIsNotAskedAndNothingIsAuthorised) {
+  RelayFixture f;
+  f.relays.deployed(f.all[0], false);
+  f.peer.exec = [](const std::string& command) {
+    if (!sends_binary(command)) return ExecResult{10, k_probe, ""};
+    return ExecResult{0, k_probe + "started=1\n", ""};
+  };
+  auto r = f.deploy_peer();
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_TRUE(contains(r->summary, "not relayed: the relay h1 did not deploy")) << r->summary;
+  ASSERT_EQ(f.peer.commands.size(), 2u);
+  for (const auto& command : f.peer.commands)
+    EXPECT_FALSE(contains(command, "expiry-time")) << "no key was added";
+  EXPECT_TRUE(f.relay.commands.empty());
+}
+
+TEST(DeployHost, ARelayedBinaryWithAnotherSha256IsReplacedByOneFromHere) {
+  RelayFixture f;
+  f.relays.deployed(f.all[0], true);
+  f.peer.exec = [](const std::string& command) {
+    if (contains(command, "authorized_keys") && !contains(command, "relayed="))
+      return ExecResult{0, "", ""};
+    if (contains(command, "relayed=1"))
+      return ExecResult{3, k_probe, "the binary received has sha256 0000, expected bbbb\n"};
+    if (!sends_binary(command)) return ExecResult{10, k_probe, ""};
+    return ExecResult{0, k_probe + "started=1\n", ""};
+  };
+  auto r = f.deploy_peer();
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_GT(r->bytes_uploaded, 0u);
+  EXPECT_TRUE(contains(r->summary,
+                       "not relayed: the relayed binary: exit status 3: the binary "
+                       "received has sha256 0000"))
+      << r->summary;
+  ASSERT_EQ(f.peer.commands.size(), 4u);
+  EXPECT_TRUE(sends_binary(f.peer.commands[3]));
+}
+
 }  // namespace
 }  // namespace crawl::fanout

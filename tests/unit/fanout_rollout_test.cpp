@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "fake_remote.hpp"
+#include "fanout/relay.hpp"
 #include "fanout/rollout.hpp"
 #include "fanout/run_record.hpp"
 
@@ -70,6 +71,70 @@ TEST(Rollout, WavesAreTheCanaryThenBatchesInTheHostsOrder) {
   EXPECT_EQ(plan_waves(3, o), (std::vector<std::vector<std::size_t>>{{0, 1, 2}}));
   o.canary = 5;  // more canaries than hosts: one wave
   EXPECT_EQ(plan_waves(3, o), (std::vector<std::vector<std::size_t>>{{0, 1, 2}}));
+}
+
+TEST(Rollout, TheRelaysGoFirstThenTheCanaryThenBatches) {
+  RolloutOptions o;
+  o.lead = 2;
+  o.canary = 1;
+  o.batch = Share{3, -1};
+  EXPECT_EQ(plan_waves(8, o),
+            (std::vector<std::vector<std::size_t>>{{0, 1}, {2}, {3, 4, 5}, {6, 7}}));
+  o.canary = 0;
+  o.batch.reset();
+  EXPECT_EQ(plan_waves(5, o), (std::vector<std::vector<std::size_t>>{{0, 1}, {2, 3, 4}}));
+  EXPECT_TRUE(o.enabled());
+}
+
+TEST(Rollout, ARelayThatFailsCountsTowardsMaxFail) {
+  FakeFleet fleet;
+  RolloutOptions o;
+  o.lead = 1;
+  o.max_fail = Share{0, -1};
+  std::vector<std::string> said;
+  auto reports = run_rollout(hosts(3), fleet.factory(), failing_on({"h1"}), quick(), {}, o, {},
+                             [&](const std::string& line) { said.push_back(line); });
+  EXPECT_EQ(reports[0].outcome, Outcome::step_failed);
+  EXPECT_EQ(reports[1].outcome, Outcome::cancelled);
+  EXPECT_EQ(reports[2].outcome, Outcome::cancelled);
+  ASSERT_FALSE(said.empty());
+  EXPECT_EQ(said[0], "wave 1 of 2 (relays): 1 host(s)");
+}
+
+TEST(Relays, EachGroupsFirstSshHostGoesFirst) {
+  auto make = [](std::string name, std::string group, bool local = false) {
+    config::Host h;
+    h.name = std::move(name);
+    h.group = std::move(group);
+    if (local) h.transport = config::Transport::local;
+    return h;
+  };
+  std::vector<config::Host> fleet{make("l1", "eu", true), make("a1", "eu"),  make("b1", "us"),
+                                  make("a2", "eu"),       make("c1", ""),    make("b2", "us"),
+                                  make("c2", ""),         make("d1", "asia")};
+  EXPECT_EQ(relays_first(fleet), 3u);
+  std::vector<std::string> order;
+  for (const auto& h : fleet) order.push_back(h.name);
+  // One relay per group of two or more over SSH (d1 is alone; l1 is local); the rest in order.
+  EXPECT_EQ(order, (std::vector<std::string>{"a1", "b1", "c1", "l1", "a2", "b2", "c2", "d1"}));
+
+  FakeFleet fakes;
+  Relays relays(
+      {fleet[0], fleet[1], fleet[2]}, fakes.factory(),
+      [] {
+        return Result<KeyPair>(KeyPair{"k", "ssh-ed25519 K"});
+      },
+      "id", Clock::now() + std::chrono::minutes(1));
+  EXPECT_EQ(relays.relay_of(fleet[4])->name, "a1");  // a2
+  EXPECT_EQ(relays.relay_of(fleet[6])->name, "c1");  // c2: the hosts outside any group
+  EXPECT_EQ(relays.relay_of(fleet[0]), nullptr);     // a relay has none
+  EXPECT_EQ(relays.relay_of(fleet[3]), nullptr);     // a local host is not relayed to
+  EXPECT_EQ(relays.relay_of(fleet[7]), nullptr);     // asia has no relay
+  EXPECT_EQ(relays.why_not(fleet[0]), "the relay a1 did not deploy");
+  relays.deployed(fleet[0], true);
+  EXPECT_EQ(relays.why_not(fleet[0]), "");
+  EXPECT_EQ(relays.grant(fleet[0], fleet[4]).tag, "crawlctl-relay-id-a2");
+  EXPECT_EQ(relays.grant(fleet[0], fleet[4]).public_key, "ssh-ed25519 K");
 }
 
 TEST(Rollout, PastTheFailureThresholdTheRestIsLeftUntouched) {

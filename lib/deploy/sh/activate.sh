@@ -2,15 +2,45 @@
 # when it follows the config on stdin (gzip-compressed; clen is the config's length), install a
 # new binary if its checksum is right and it runs here, stop what changed and start the workers
 # that are not running, each under dtach.
-# crawlctl sets: d n host sha want clen new changed grace deploy
+# With relayed set, the binary is the one the group's relay left in bin/.crawlworker.relayed;
+# with revoke set (deploy --relay), this host's relay key (tagged so) and those of other deploys
+# (run is this deploy's tags' start) leave ~/.ssh/authorized_keys first.
+# crawlctl sets: d n host sha want clen new changed grace deploy relayed revoke run
 # after: prelude.sh
 # Prints key=value lines (os, arch, missing, sha256, kept, stopped, killed, started); exits 10
 # when the host is not ready for the release, 3 when the binary sent did not arrive whole (cut
 # short, not gzip, or another sha256), 4 or 7 for a binary that does not run here, 5 when dtach
 # could not start a worker.
+# `revoke_key TAG RUN` removes from ~/.ssh/authorized_keys the relay key tagged TAG (the key's
+# comment) and those of other deploys (a crawlctl-relay- tag that does not start with RUN), under
+# a lock that authorize.sh takes too (flock, where there is one: a home shared by hosts). It
+# writes a new file and renames it over the old one, so a failed write leaves it as it was; a
+# symbolic link is written through.
+revoke_key() {
+  rk=$HOME/.ssh/authorized_keys
+  [ -f "$rk" ] || return 0
+  grep -qF crawlctl-relay- "$rk"
+  case $? in 0) ;; 1) return 0 ;; *) return 1 ;; esac
+  if command -v flock > /dev/null 2>&1; then
+    exec 9>> "$HOME/.ssh/.crawlctl.lock" && flock -w 30 9 || return 1
+  fi
+  rt=$(mktemp "$rk.XXXXXX") &&
+    awk -v own="$1" -v run="$2" '{ t = $NF }
+      !(index(t, "crawlctl-relay-") == 1 && (t == own || index(t, run) != 1))' "$rk" > "$rt" &&
+    if [ -L "$rk" ]; then cat "$rt" > "$rk" && rm -f "$rt"; else mv -f "$rt" "$rk"; fi
+  rs=$?
+  [ "$rs" = 0 ] || rm -f "$rt"
+  exec 9>&-
+  return "$rs"
+}
 [ -d "$d/log" ] || mkdir -p "$d/bin" "$d/run" "$d/log" || exit 1
 cd "$d" || exit 1
 umask 077
+if [ -n "$revoke" ]; then
+  revoke_key "$revoke" "$run" ||
+    { echo "cannot remove the relay's key from ~/.ssh/authorized_keys" >&2; exit 1; }
+  [ -n "$relayed" ] || rm -f bin/.crawlworker.relayed
+fi
 # The probe: is this host ready to run the release as it stands?
 have=$(uname -sm)
 echo "os=${have% *}"
@@ -39,6 +69,12 @@ if [ -n "$clen" ]; then
   if ! gzip -dc > "$new" 2> run/gzip.err; then
     rm -f "$new"; echo "the binary sent did not arrive whole: $(cat run/gzip.err)" >&2; exit 3
   fi
+fi
+# Copied, not renamed: a session the relay opened before the key went could still write to the
+# file it sent, but not to the copy that is checked and run.
+if [ -n "$relayed" ]; then
+  if [ ! -f bin/.crawlworker.relayed ]; then echo "nothing was relayed to this host" >&2; exit 3; fi
+  cat bin/.crawlworker.relayed > "$new" && rm -f bin/.crawlworker.relayed || exit 1
 fi
 if [ -n "$new" ]; then
   got=$(sha256sum < "$new") && got=${got%% *}

@@ -1,0 +1,88 @@
+#pragma once
+// deploy --relay: fleets in a few regions. Per group of hosts, one host (the relay) gets the
+// binary from crawlctl and passes it on to the others of its group over their own network, so
+// crawlctl's uplink carries one copy per group. The relay reaches them with a key made for it
+// for this deploy, which each of them authorises for receiving that one file until the deploy's
+// deadline and removes again (deploy::authorize_step); every host checks the binary's sha256 as
+// for any upload. The trust model is in docs/operations.md.
+
+#include <condition_variable>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "core/result.hpp"
+#include "deploy/plan.hpp"
+#include "fanout/remote.hpp"
+
+namespace crawl::fanout {
+
+// Moves each group's relay to the front of `hosts`, in the order the groups first appear, and
+// returns how many there are: the first host reached over SSH of each group that has two or more
+// such hosts (the hosts listed outside any group count as one group).
+std::size_t relays_first(std::vector<config::Host>& hosts);
+
+// A key made for one relay for one run, in OpenSSH's texts: the private key file's and the
+// public key's ("ssh-ed25519 AAAA...", without a comment).
+struct KeyPair {
+  std::string private_key;
+  std::string public_key;
+};
+using NewKey = std::function<Result<KeyPair>()>;
+
+class Relays {
+ public:
+  // At most this many sessions to one relay at once; the hosts of its group wait for one.
+  static constexpr std::size_t k_sessions_per_relay = 8;
+
+  // `relays` as relays_first() put them first; `connect` opens the sessions to them, `new_key`
+  // makes each one's key. Its hosts authorise it until `deadline` (and a minute more, for clocks
+  // that differ), under tags deploy::relay_tag(deploy_id, host).
+  Relays(std::vector<config::Host> relays, RemoteFactory connect, const NewKey& new_key,
+         std::string deploy_id, Clock::time_point deadline);
+  ~Relays();
+  Relays(const Relays&) = delete;
+  Relays& operator=(const Relays&) = delete;
+
+  // The relay of `host`'s group; null when it has none or is one itself.
+  const config::Host* relay_of(const config::Host& host) const;
+  bool is_relay(const config::Host& host) const;
+  // A relay's own deploy ended, well or not; only a relay whose deploy ended ok passes it on.
+  void deployed(const config::Host& relay, bool ok);
+  // "" when `relay` can pass the binary on; else why not (its deploy failed, it has no key).
+  std::string why_not(const config::Host& relay) const;
+
+  const std::string& deploy_id() const { return m_deploy_id; }
+  // What `host` authorises for its relay: the relay's public key, the host's tag, the expiry.
+  deploy::RelayGrant grant(const config::Host& relay, const config::Host& host) const;
+  // Has `relay` send its binary to `peer` (deploy::relay_step) over a session kept open to it
+  // (a new one when none is free and fewer than k_sessions_per_relay are open; a reused one that
+  // turns out to be dead is replaced once). Fails with what the relay said (its ssh's error).
+  Expected<void> pass_on(const config::Host& relay, const deploy::SshEndpoint& peer,
+                         Clock::time_point deadline);
+
+ private:
+  struct Relay {
+    config::Host host;
+    Result<KeyPair> key;
+    bool ready = false;
+    std::vector<std::unique_ptr<Remote>> idle;  // sessions between two pass_on
+    std::size_t open = 0;                       // sessions idle or in use
+  };
+  Relay* find(const config::Host& host) const;
+  // A session to `r`, an idle one if `reuse`; null with `failure` set when none could be had.
+  std::unique_ptr<Remote> session(Relay& r, bool reuse, Clock::time_point deadline,
+                                  Failure& failure);
+  void give_back(Relay& r, std::unique_ptr<Remote> session);
+
+  std::vector<std::unique_ptr<Relay>> m_relays;
+  RemoteFactory m_connect;
+  std::string m_deploy_id;
+  std::int64_t m_until = 0;
+  mutable std::mutex m_lock;  // guards every Relay's ready, idle and open
+  std::condition_variable m_freed;
+};
+
+}  // namespace crawl::fanout
