@@ -2,8 +2,10 @@
 holding every chunk for half the round-trip time in each direction, so a connection through it
 sees `rtt_ms` of added round trip (tc netem is not available everywhere). Order is kept and
 bandwidth is not limited: what it adds is latency, the cost of every round trip a tool makes.
+With `uplink_mbit`, what the clients send shares one link of that speed (the operator's uplink):
+each chunk leaves when the link has carried those before it, whichever connection they were on.
 
-    proxy = DelayProxy(rtt_ms=40)
+    proxy = DelayProxy(rtt_ms=40)  # or DelayProxy(40, uplink_mbit=20)
     port = proxy.add("127.0.1.2", 2222)  # listens on 127.0.0.1:port
     ...
     proxy.sent  # bytes carried towards the targets so far: what the clients' uplink sent
@@ -16,8 +18,10 @@ import time
 
 
 class DelayProxy:
-    def __init__(self, rtt_ms):
+    def __init__(self, rtt_ms, uplink_mbit=0):
         self.delay = rtt_ms / 2000.0
+        self.uplink_bps = uplink_mbit * 1e6
+        self.uplink_free = 0.0  # when the shared uplink has sent what it was given
         self.sent = 0  # bytes forwarded from clients to targets (updated on the proxy's thread)
         self.loop = asyncio.new_event_loop()
         self.servers = []
@@ -58,6 +62,9 @@ class DelayProxy:
         async def send():
             while True:
                 due, data = await queue.get()
+                if uplink and self.uplink_bps and data:
+                    self.uplink_free = max(due, self.uplink_free) + len(data) * 8 / self.uplink_bps
+                    due = self.uplink_free
                 wait = due - time.monotonic()
                 if wait > 0:
                     await asyncio.sleep(wait)

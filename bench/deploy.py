@@ -16,8 +16,11 @@ the proxy it also counts the bytes the controller sent (its uplink's share of th
 others, which it reaches directly (relay_address and relay_port, as a private network would be),
 not through the proxy: the proxy stands for the controller's long link only.
 
+With --uplink-mbit, what the controller sends through the proxy shares one link of that speed,
+as from an office or a laptop.
+
   bench/deploy.py --sizes 1,10 --rtt 0,40,200 [--tools ours,ours-relay,fabric,ssh-cm,pssh,ansible]
-                  [--runs 1]
+                  [--runs 1] [--uplink-mbit 20]
 """
 import argparse
 import os
@@ -103,7 +106,7 @@ class Fleet:
         self.yaml = os.path.join(self.dir, "hosts.yaml")
         self.proxy = None
 
-    def through(self, rtt_ms):
+    def through(self, rtt_ms, uplink_mbit=0):
         """Points every tool at the hosts through a delay proxy adding rtt_ms (0: directly)."""
         if self.proxy:
             self.proxy.close()
@@ -113,7 +116,7 @@ class Fleet:
         self.yaml = os.path.join(self.dir, "hosts.yaml")
         if rtt_ms == 0:
             return
-        self.proxy = DelayProxy(rtt_ms)
+        self.proxy = DelayProxy(rtt_ms, uplink_mbit)
         yaml = open(self.yaml).read()
         known = open(self.known_hosts).read()
         hosts = []
@@ -280,6 +283,8 @@ def main():
     parser.add_argument("--rtt", default="0", help="round-trip times to add, in ms")
     parser.add_argument("--tools", default="ours,pssh,fabric,ansible")
     parser.add_argument("--runs", type=int, default=1)
+    parser.add_argument("--uplink-mbit", type=float, default=0,
+                        help="the controller's uplink through the proxy, Mbit/s (0: not limited)")
     args = parser.parse_args()
     for path in (CRAWLCTL, WORKER, FLEET_SERVER):
         if not os.access(path, os.X_OK):
@@ -311,7 +316,7 @@ def main():
             try:
                 for run_no in range(args.runs):
                     for rtt in rtts:
-                        fleet.through(rtt)
+                        fleet.through(rtt, args.uplink_mbit)
                         tools = args.tools.split(",")
                         if "ours" in tools:  # then an unchanged redeploy
                             tools.insert(tools.index("ours") + 1, "ours-re")

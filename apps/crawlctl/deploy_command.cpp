@@ -178,9 +178,9 @@ int run_deploy(const DeployOptions& options) {
     // Owned by the task, so the sessions to the relays close with the run's SSH context.
     std::shared_ptr<fanout::Relays> relays;
     if (rollout.lead > 0)
-      relays = std::make_shared<fanout::Relays>(
-          std::vector<config::Host>(fleet->hosts.begin(), fleet->hosts.begin() + rollout.lead),
-          connect, ssh::new_key_pair, task.deploy_id, fleet->pool.deadline);
+      relays =
+          std::make_shared<fanout::Relays>(fleet->hosts, rollout.lead, connect, ssh::new_key_pair,
+                                           task.deploy_id, fleet->pool.deadline);
     task.relays = relays.get();
     return [&task, relays](fanout::Remote& remote, const config::Host& host, const auto& state) {
       return fanout::deploy_host(remote, host, task, state);

@@ -40,14 +40,18 @@ std::size_t relays_first(std::vector<config::Host>& hosts) {
   return count;
 }
 
-Relays::Relays(std::vector<config::Host> relays, RemoteFactory connect, const NewKey& new_key,
-               std::string deploy_id, Clock::time_point deadline)
-    : m_connect(std::move(connect)), m_deploy_id(std::move(deploy_id)) {
-  for (auto& host : relays) {
+Relays::Relays(const std::vector<config::Host>& hosts, std::size_t relays, RemoteFactory connect,
+               const NewKey& new_key, std::string deploy_id, Clock::time_point deadline)
+    : m_connect(std::move(connect)), m_deploy_id(std::move(deploy_id)), m_deadline(deadline) {
+  for (std::size_t i = 0; i < std::min(relays, hosts.size()); ++i) {
     m_relays.push_back(std::make_unique<Relay>());
-    m_relays.back()->host = std::move(host);
+    m_relays.back()->host = hosts[i];
     m_relays.back()->key = new_key();
   }
+  for (const auto& host : hosts)
+    if (Relay* r = find(host);
+        r && r->host.name != host.name && host.transport == config::Transport::ssh)
+      ++r->peers;
   const auto left = std::chrono::duration_cast<std::chrono::seconds>(
       std::min(deadline - Clock::now(), Clock::duration(std::chrono::hours(24 * 365))));
   const auto until = std::chrono::system_clock::now() + left + std::chrono::minutes(1);
@@ -55,6 +59,7 @@ Relays::Relays(std::vector<config::Host> relays, RemoteFactory connect, const Ne
 }
 
 Relays::~Relays() {
+  for (auto& opening : m_opening) opening.join();
   for (auto& relay : m_relays)
     if (relay->key) wipe(relay->key->private_key);
 }
@@ -78,8 +83,25 @@ bool Relays::is_relay(const config::Host& host) const {
 }
 
 void Relays::deployed(const config::Host& relay, bool ok) {
+  Relay* r = find(relay);
+  if (!r || r->host.name != relay.name) return;
   std::lock_guard lock(m_lock);
-  if (Relay* r = find(relay); r && r->host.name == relay.name) r->ready = ok;
+  r->ready = ok;
+  if (!ok || !r->key) return;
+  for (std::size_t n = std::min(r->peers, k_sessions_per_relay); r->open < n;) {
+    ++r->open;
+    ++r->opening;
+    m_opening.emplace_back([this, r] {
+      auto session = m_connect(r->host);
+      const auto connected =
+          session->connect(std::min(m_deadline, Clock::now() + r->host.connect_timeout));
+      {
+        std::lock_guard opened(m_lock);
+        --r->opening;
+      }
+      give_back(*r, connected ? std::move(session) : nullptr);
+    });
+  }
 }
 
 std::string Relays::why_not(const config::Host& relay) const {
@@ -100,8 +122,10 @@ std::unique_ptr<Remote> Relays::session(Relay& r, bool reuse, Clock::time_point 
                                         Failure& failure) {
   {
     std::unique_lock lock(m_lock);
+    // A session being opened in the background is waited for rather than one more opened.
     const bool free = m_freed.wait_until(lock, deadline, [&] {
-      return (reuse && !r.idle.empty()) || r.open < k_sessions_per_relay;
+      if (reuse && !r.idle.empty()) return true;
+      return (!reuse || r.opening == 0) && r.open < k_sessions_per_relay;
     });
     if (!free) {
       failure = Failure{Outcome::timeout, "relay",
@@ -133,7 +157,7 @@ void Relays::give_back(Relay& r, std::unique_ptr<Remote> session) {
     else
       --r.open;
   }
-  m_freed.notify_one();
+  m_freed.notify_all();
 }
 
 Expected<void> Relays::pass_on(const config::Host& relay, const deploy::SshEndpoint& peer,

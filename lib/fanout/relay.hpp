@@ -11,6 +11,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "core/result.hpp"
@@ -37,11 +38,12 @@ class Relays {
   // At most this many sessions to one relay at once; the hosts of its group wait for one.
   static constexpr std::size_t k_sessions_per_relay = 8;
 
-  // `relays` as relays_first() put them first; `connect` opens the sessions to them, `new_key`
-  // makes each one's key. Its hosts authorise it until `deadline` (and a minute more, for clocks
-  // that differ), under tags deploy::relay_tag(deploy_id, host).
-  Relays(std::vector<config::Host> relays, RemoteFactory connect, const NewKey& new_key,
-         std::string deploy_id, Clock::time_point deadline);
+  // The first `relays` of `hosts` are the relays (relays_first() put them there); `connect`
+  // opens the sessions to them, `new_key` makes each one's key. Its hosts authorise it until
+  // `deadline` (and a minute more, for clocks that differ), under tags
+  // deploy::relay_tag(deploy_id, host).
+  Relays(const std::vector<config::Host>& hosts, std::size_t relays, RemoteFactory connect,
+         const NewKey& new_key, std::string deploy_id, Clock::time_point deadline);
   ~Relays();
   Relays(const Relays&) = delete;
   Relays& operator=(const Relays&) = delete;
@@ -50,6 +52,8 @@ class Relays {
   const config::Host* relay_of(const config::Host& host) const;
   bool is_relay(const config::Host& host) const;
   // A relay's own deploy ended, well or not; only a relay whose deploy ended ok passes it on.
+  // Then the sessions its group will want are opened in the background, while the hosts of
+  // the group connect and probe.
   void deployed(const config::Host& relay, bool ok);
   // "" when `relay` can pass the binary on; else why not (its deploy failed, it has no key).
   std::string why_not(const config::Host& relay) const;
@@ -69,7 +73,9 @@ class Relays {
     Result<KeyPair> key;
     bool ready = false;
     std::vector<std::unique_ptr<Remote>> idle;  // sessions between two pass_on
-    std::size_t open = 0;                       // sessions idle or in use
+    std::size_t open = 0;                       // sessions idle, in use or being opened
+    std::size_t opening = 0;                    // of which deployed() is opening in the background
+    std::size_t peers = 0;                      // the other hosts over SSH of its group
   };
   Relay* find(const config::Host& host) const;
   // A session to `r`, an idle one if `reuse`; null with `failure` set when none could be had.
@@ -80,9 +86,11 @@ class Relays {
   std::vector<std::unique_ptr<Relay>> m_relays;
   RemoteFactory m_connect;
   std::string m_deploy_id;
+  Clock::time_point m_deadline;
   std::int64_t m_until = 0;
-  mutable std::mutex m_lock;  // guards every Relay's ready, idle and open
+  mutable std::mutex m_lock;  // guards every Relay's ready, idle and open, and m_opening
   std::condition_variable m_freed;
+  std::vector<std::thread> m_opening;  // the background connects deployed() starts
 };
 
 }  // namespace crawl::fanout

@@ -171,7 +171,8 @@ struct RelayFixture {
   FakeHost& relay = fleet.hosts["h1"];
   FakeHost peer;
   std::vector<config::Host> all = hosts(2);
-  Relays relays{{all[0]},
+  Relays relays{all,
+                1,
                 fleet.factory(),
                 [] {
                   return Result<KeyPair>(KeyPair{"PRIVATE KEY", "ssh-ed25519 AAAAPUB"});
@@ -235,6 +236,7 @@ TEST(DeployHost, AHostOfARelayedGroupGetsTheBinaryFromItsRelay) {
   EXPECT_TRUE(contains(f.relay.commands[0], "known='\\''crawlctl-peer ssh-ed25519 AAAAHOST'\\''"));
   EXPECT_FALSE(contains(f.relay.commands[0], "PRIVATE KEY"));
   EXPECT_EQ(f.relay.inputs[0], "PRIVATE KEY");
+  EXPECT_EQ(f.relay.connects, 1) << "the session opened when the relay deployed";
 }
 
 TEST(DeployHost, WhenTheRelayCannotPassItOnTheBinaryComesFromHereAndTheKeyGoes) {

@@ -120,7 +120,7 @@ TEST(Relays, EachGroupsFirstSshHostGoesFirst) {
 
   FakeFleet fakes;
   Relays relays(
-      {fleet[0], fleet[1], fleet[2]}, fakes.factory(),
+      fleet, 3, fakes.factory(),
       [] {
         return Result<KeyPair>(KeyPair{"k", "ssh-ed25519 K"});
       },
