@@ -147,7 +147,7 @@ int run_deploy(const DeployOptions& options) {
     }
     rollout.canary_wait = *wait;
   }
-  if (options.relay) rollout.lead = fanout::relays_first(fleet->hosts);
+  const std::size_t relay_count = options.relay ? fanout::relays_first(fleet->hosts) : 0;
   // Asked once, before any host is contacted; read by the hosts that name no password source.
   std::optional<std::string> asked;
   if (options.ask_sudo_password && deploy::SudoPasswords::may_ask(fleet->hosts)) {
@@ -174,13 +174,14 @@ int run_deploy(const DeployOptions& options) {
   if (options.canary > 0)
     check = status::canary_check(*target, fleet->inventory, fleet->hosts, rollout.canary_wait,
                                  fleet->pool.deadline, fleet->pool.cancel);
-  const auto make_task = [&](const fanout::RemoteFactory& connect) {
-    // Owned by the task, so the sessions to the relays close with the run's SSH context.
+  const auto make_task = [&](const fanout::RemoteFactory& connect, fanout::PoolOptions& pool) {
+    // Owned by the run, so the sessions to the relays close with its SSH context.
     std::shared_ptr<fanout::Relays> relays;
-    if (rollout.lead > 0)
-      relays =
-          std::make_shared<fanout::Relays>(fleet->hosts, rollout.lead, connect, ssh::new_key_pair,
-                                           task.deploy_id, fleet->pool.deadline);
+    if (relay_count > 0) {
+      relays = std::make_shared<fanout::Relays>(fleet->hosts, relay_count, connect,
+                                                ssh::new_key_pair, task.deploy_id, pool.deadline);
+      pool.on_done = [relays](const config::Host& host, const auto&) { relays->ended(host); };
+    }
     task.relays = relays.get();
     return [&task, relays](fanout::Remote& remote, const config::Host& host, const auto& state) {
       return fanout::deploy_host(remote, host, task, state);

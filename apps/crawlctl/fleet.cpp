@@ -134,7 +134,8 @@ int run_on_fleet(const Fleet& fleet, const FleetOptions& options, const fanout::
                  std::string_view verb, const fanout::RolloutOptions& rollout,
                  const fanout::CanaryCheck& check) {
   return run_on_fleet(
-      fleet, options, [&task](const fanout::RemoteFactory&) { return task; }, verb, rollout, check);
+      fleet, options, [&task](const fanout::RemoteFactory&, fanout::PoolOptions&) { return task; },
+      verb, rollout, check);
 }
 
 int run_on_fleet(const Fleet& fleet, const FleetOptions& options, const MakeTask& make,
@@ -144,18 +145,19 @@ int run_on_fleet(const Fleet& fleet, const FleetOptions& options, const MakeTask
   context.ssh_config = options.ssh_config;
   load_keys(fleet.hosts, context.keys);
   const auto connect = ssh::remote_factory(context);
-  const fanout::Task task = make(connect);
+  fanout::PoolOptions pool = fleet.pool;
+  const fanout::Task task = make(connect, pool);
   const auto start = fanout::Clock::now();
   ProgressPrinter progress(fleet.hosts, options.json);
   auto on_state = [&progress](std::size_t host, std::string_view state) { progress(host, state); };
-  auto reports = rollout.enabled() ? fanout::run_rollout(fleet.hosts, connect, task, fleet.pool,
-                                                         on_state, rollout, check,
+  auto reports = rollout.enabled() ? fanout::run_rollout(fleet.hosts, connect, task, pool, on_state,
+                                                         rollout, check,
                                                          [&](const std::string& line) {
                                                            progress.finish();
                                                            if (!options.json)
                                                              fmt::print(stderr, "{}\n", line);
                                                          })
-                                   : fanout::run(fleet.hosts, connect, task, fleet.pool, on_state);
+                                   : fanout::run(fleet.hosts, connect, task, pool, on_state);
   progress.finish();
   const auto elapsed = fanout::Clock::now() - start;
   const int code = report(fleet.hosts, reports, options.json, verb, elapsed);

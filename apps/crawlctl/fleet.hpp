@@ -59,8 +59,10 @@ int run_on_fleet(const Fleet& fleet, const FleetOptions& options, const fanout::
                  std::string_view verb, const fanout::RolloutOptions& rollout = {},
                  const fanout::CanaryCheck& check = {});
 // The same, for a task that opens connections of its own (deploy --relay): `make` gets the
-// factory the run connects with, before any host is contacted, and returns the task.
-using MakeTask = std::function<fanout::Task(const fanout::RemoteFactory& connect)>;
+// factory the run connects with and the pool's options (to watch hosts end), before any host is
+// contacted, and returns the task.
+using MakeTask =
+    std::function<fanout::Task(const fanout::RemoteFactory& connect, fanout::PoolOptions& pool)>;
 int run_on_fleet(const Fleet& fleet, const FleetOptions& options, const MakeTask& make,
                  std::string_view verb, const fanout::RolloutOptions& rollout,
                  const fanout::CanaryCheck& check);

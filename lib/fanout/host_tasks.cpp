@@ -77,6 +77,8 @@ Expected<Relayed> relay_binary(Remote& remote, const config::Host& host, const D
   if (host.relay_port > 0) peer->port = host.relay_port;
   if (host.remote_dir.find_first_of("\r\n") != std::string::npos)
     return Relayed{{}, "remote_dir holds a line break, which authorized_keys cannot"};
+  if (auto no_key = task.relays->no_key(relay); !no_key.empty()) return Relayed{{}, no_key};
+  // The key goes in first: the relay may still be getting the binary meanwhile.
   state("authorizing");
   const auto authorize =
       deploy::authorize_step(host, task.release, task.relays->grant(relay, host));
@@ -84,6 +86,8 @@ Expected<Relayed> relay_binary(Remote& remote, const config::Host& host, const D
   if (!ran) return tl::unexpected(ran.error());
   if (ran->status != 0)
     return Relayed{{}, "authorize: " + step_failed(authorize, *ran).value().message};
+  state("waiting for the relay");
+  if (auto why = task.relays->wait(relay, task.deadline); !why.empty()) return Relayed{{}, why};
   state("relaying");
   if (auto passed = task.relays->pass_on(relay, *peer, task.deadline); !passed)
     return Relayed{{}, passed.error().message};
@@ -98,8 +102,10 @@ Expected<Relayed> relay_binary(Remote& remote, const config::Host& host, const D
   return Relayed{std::move(*ran), ""};
 }
 
-Expected<TaskResult> deploy_one(Remote& remote, const config::Host& host, const DeployTask& task,
-                                const std::function<void(std::string_view)>& state) {
+}  // namespace
+
+Expected<TaskResult> deploy_host(Remote& remote, const config::Host& host, const DeployTask& task,
+                                 const std::function<void(std::string_view)>& state) {
   // One command first, without the binary: an unchanged host is done by it, and one that needs
   // the binary (or something installed) says so, and what it has.
   TaskResult result;
@@ -130,22 +136,18 @@ Expected<TaskResult> deploy_one(Remote& remote, const config::Host& host, const 
       }
       const config::Host* relay = task.relays ? task.relays->relay_of(host) : nullptr;
       if (step.payload && relay) {
-        if (auto why = task.relays->why_not(*relay); !why.empty()) {
-          relay_note = std::move(why);
-        } else {
-          auto relayed = relay_binary(remote, host, task, *relay, state);
-          if (!relayed) return tl::unexpected(relayed.error());
-          if (relayed->ran) {
-            ran = std::move(*relayed->ran);
-            relayed_by = relay->name;
-            continue;
-          }
-          relay_note = std::move(relayed->why_not);
-          // The controller sends it; that activate removes the key.
-          step = deploy::activate_step(
-              host, task.release, {.send = true, .restart = task.options.restart, .revoke = true},
-              task.options.stop_grace, task.deploy_id);
+        auto relayed = relay_binary(remote, host, task, *relay, state);
+        if (!relayed) return tl::unexpected(relayed.error());
+        if (relayed->ran) {
+          ran = std::move(*relayed->ran);
+          relayed_by = relay->name;
+          continue;
         }
+        relay_note = std::move(relayed->why_not);
+        // The controller sends it; that activate removes the key.
+        step = deploy::activate_step(
+            host, task.release, {.send = true, .restart = task.options.restart, .revoke = true},
+            task.options.stop_grace, task.deploy_id);
       }
       state(step.name == "install" ? "installing" : step.payload ? "uploading" : "activating");
       ran = run_step(
@@ -192,6 +194,8 @@ Expected<TaskResult> deploy_one(Remote& remote, const config::Host& host, const 
   }
   if (ran->status != 0) return step_failed(first, *ran);
   const deploy::Activation activation = deploy::parse_activation(ran->out);
+  // A relay has the release's binary now: its group need not wait for its workers' heartbeats.
+  if (task.relays) task.relays->binary_ready(host);
 
   if (task.verify && host.workers > 0) {
     state("verifying");
@@ -236,15 +240,6 @@ Expected<TaskResult> deploy_one(Remote& remote, const config::Host& host, const 
   else
     parts.push_back("binary unchanged");
   result.summary = fmt::format("{}", fmt::join(parts, ", "));
-  return result;
-}
-
-}  // namespace
-
-Expected<TaskResult> deploy_host(Remote& remote, const config::Host& host, const DeployTask& task,
-                                 const std::function<void(std::string_view)>& state) {
-  auto result = deploy_one(remote, host, task, state);
-  if (task.relays && task.relays->is_relay(host)) task.relays->deployed(host, result.has_value());
   return result;
 }
 

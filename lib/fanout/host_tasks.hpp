@@ -33,14 +33,15 @@ struct DeployTask {
   std::string deploy_id;  // this run's id, which the workers it starts report in heartbeats
   VerifyWorkers verify;   // unset = do not check heartbeats
   const deploy::SudoPasswords* sudo = nullptr;  // for install_command's sudo; none = no password
-  Relays* relays = nullptr;  // deploy --relay: the groups' relays (deployed first); none = no relay
+  Relays* relays = nullptr;  // deploy --relay: the groups' relays; none = no relay
 };
 
 // Activate without the binary (it probes first; an unchanged host is done), then when it says
 // so [install], activate with the binary on stdin; verify. The summary says what changed, e.g.
-// "2 started, 1 kept, binary sent (0.6 MB compressed)". With relays, a host whose group's relay
-// deployed ok gets the binary from it ("binary relayed by eu-1"), or from crawlctl when the relay
-// could not pass it on, saying why; a relay's own outcome is told to task.relays.
+// "2 started, 1 kept, binary sent (0.6 MB compressed)". With relays, a relay tells task.relays
+// once it has the binary, and a host of its group that needs it waits for that and gets it from
+// the relay ("binary relayed by eu-1"), or from crawlctl when the relay could not pass it on,
+// saying why.
 Expected<TaskResult> deploy_host(Remote& remote, const config::Host& host, const DeployTask& task,
                                  const std::function<void(std::string_view)>& state);
 

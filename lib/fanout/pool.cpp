@@ -96,6 +96,7 @@ std::vector<HostReport> run(const std::vector<config::Host>& hosts, const Remote
       remote.reset();  // disconnects
     }
     report.elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started);
+    if (options.on_done) options.on_done(host, report);
     report_state(i, to_string(report.outcome));
   };
 

@@ -43,6 +43,9 @@ struct PoolOptions {
   int connect_attempts = 3;                    // for transient connection errors
   std::chrono::milliseconds retry_delay{300};  // before a retry, randomised up to twice this
   const std::atomic<bool>* cancel = nullptr;
+  // Called from the host's thread once its report is final: its task ended, or it could not be
+  // connected. Not called for hosts never started.
+  std::function<void(const config::Host& host, const HostReport& report)> on_done;
 };
 
 // Runs `task` on every host; returns one report per host, in the hosts' order.

@@ -52,6 +52,9 @@ Relays::Relays(const std::vector<config::Host>& hosts, std::size_t relays, Remot
     if (Relay* r = find(host);
         r && r->host.name != host.name && host.transport == config::Transport::ssh)
       ++r->peers;
+  // Opened while the relays deploy, so their groups find them open.
+  for (auto& relay : m_relays)
+    if (relay->key) open_sessions(*relay);
   const auto left = std::chrono::duration_cast<std::chrono::seconds>(
       std::min(deadline - Clock::now(), Clock::duration(std::chrono::hours(24 * 365))));
   const auto until = std::chrono::system_clock::now() + left + std::chrono::minutes(1);
@@ -82,33 +85,56 @@ bool Relays::is_relay(const config::Host& host) const {
   return relay && relay->host.name == host.name;
 }
 
-void Relays::deployed(const config::Host& relay, bool ok) {
+void Relays::binary_ready(const config::Host& relay) {
   Relay* r = find(relay);
   if (!r || r->host.name != relay.name) return;
+  {
+    std::lock_guard lock(m_lock);
+    r->ready = true;
+  }
+  m_freed.notify_all();
+}
+
+void Relays::open_sessions(Relay& r) {
   std::lock_guard lock(m_lock);
-  r->ready = ok;
-  if (!ok || !r->key) return;
-  for (std::size_t n = std::min(r->peers, k_sessions_per_relay); r->open < n;) {
-    ++r->open;
-    ++r->opening;
-    m_opening.emplace_back([this, r] {
-      auto session = m_connect(r->host);
+  for (std::size_t n = std::min(r.peers, k_sessions_per_relay); r.open < n;) {
+    ++r.open;
+    ++r.opening;
+    m_opening.emplace_back([this, &r] {
+      auto session = m_connect(r.host);
       const auto connected =
-          session->connect(std::min(m_deadline, Clock::now() + r->host.connect_timeout));
+          session->connect(std::min(m_deadline, Clock::now() + r.host.connect_timeout));
       {
         std::lock_guard opened(m_lock);
-        --r->opening;
+        --r.opening;
       }
-      give_back(*r, connected ? std::move(session) : nullptr);
+      give_back(r, connected ? std::move(session) : nullptr);
     });
   }
 }
 
-std::string Relays::why_not(const config::Host& relay) const {
+void Relays::ended(const config::Host& host) {
+  Relay* r = find(host);
+  if (!r || r->host.name != host.name) return;
+  {
+    std::lock_guard lock(m_lock);
+    r->ended = true;
+  }
+  m_freed.notify_all();
+}
+
+std::string Relays::no_key(const config::Host& relay) const {
   const Relay* r = find(relay);
   if (!r) return relay.name + " is not a relay";
-  if (!r->key) return "no key for the relay " + relay.name + ": " + r->key.error().message;
-  std::lock_guard lock(m_lock);
+  return r->key ? "" : "no key for the relay " + relay.name + ": " + r->key.error().message;
+}
+
+std::string Relays::wait(const config::Host& relay, Clock::time_point deadline) const {
+  const Relay* r = find(relay);
+  if (!r) return relay.name + " is not a relay";
+  std::unique_lock lock(m_lock);
+  if (!m_freed.wait_until(lock, deadline, [&] { return r->ready || r->ended; }))
+    return "the relay " + relay.name + " did not have the binary by the deadline";
   return r->ready ? "" : "the relay " + relay.name + " did not deploy";
 }
 
@@ -163,7 +189,7 @@ void Relays::give_back(Relay& r, std::unique_ptr<Remote> session) {
 Expected<void> Relays::pass_on(const config::Host& relay, const deploy::SshEndpoint& peer,
                                Clock::time_point deadline) {
   Relay* r = find(relay);
-  if (!r || !r->key) return failure(Outcome::step_failed, "relay", why_not(relay));
+  if (!r || !r->key) return failure(Outcome::step_failed, "relay", no_key(relay));
   deploy::Step step = deploy::relay_step(r->host, peer, r->key->private_key);
   Expected<ExecResult> ran = failure(Outcome::step_failed, "relay", "not run");
   // A session kept idle may have died meanwhile (the relay's sshd, a NAT's timeout): then once

@@ -39,7 +39,8 @@ class Relays {
   static constexpr std::size_t k_sessions_per_relay = 8;
 
   // The first `relays` of `hosts` are the relays (relays_first() put them there); `connect`
-  // opens the sessions to them, `new_key` makes each one's key. Its hosts authorise it until
+  // opens the sessions to them (as many as their groups will use, up to k_sessions_per_relay,
+  // in the background from the start), `new_key` makes each one's key. Its hosts authorise it until
   // `deadline` (and a minute more, for clocks that differ), under tags
   // deploy::relay_tag(deploy_id, host).
   Relays(const std::vector<config::Host>& hosts, std::size_t relays, RemoteFactory connect,
@@ -51,12 +52,18 @@ class Relays {
   // The relay of `host`'s group; null when it has none or is one itself.
   const config::Host* relay_of(const config::Host& host) const;
   bool is_relay(const config::Host& host) const;
-  // A relay's own deploy ended, well or not; only a relay whose deploy ended ok passes it on.
-  // Then the sessions its group will want are opened in the background, while the hosts of
-  // the group connect and probe.
-  void deployed(const config::Host& relay, bool ok);
-  // "" when `relay` can pass the binary on; else why not (its deploy failed, it has no key).
-  std::string why_not(const config::Host& relay) const;
+  // The relay has the release's binary (its deploy goes on to verify its workers): from now on
+  // it passes it on.
+  void binary_ready(const config::Host& relay);
+  // A host's deploy ended (fanout::PoolOptions::on_done): a relay that never got the binary
+  // will not, and the hosts waiting for it go on without it.
+  void ended(const config::Host& host);
+  // Why `relay` cannot pass the binary on whatever happens (it has no key), or "".
+  std::string no_key(const config::Host& relay) const;
+  // Waits until `relay` has the binary ("") or its deploy ended without it, or `deadline`
+  // (why not). The relays come first in the hosts' order, so each was started before any host
+  // that waits for it.
+  std::string wait(const config::Host& relay, Clock::time_point deadline) const;
 
   const std::string& deploy_id() const { return m_deploy_id; }
   // What `host` authorises for its relay: the relay's public key, the host's tag, the expiry.
@@ -71,26 +78,28 @@ class Relays {
   struct Relay {
     config::Host host;
     Result<KeyPair> key;
-    bool ready = false;
+    bool ready = false;                         // it has the binary
+    bool ended = false;                         // its deploy ended
     std::vector<std::unique_ptr<Remote>> idle;  // sessions between two pass_on
     std::size_t open = 0;                       // sessions idle, in use or being opened
-    std::size_t opening = 0;                    // of which deployed() is opening in the background
-    std::size_t peers = 0;                      // the other hosts over SSH of its group
+    std::size_t opening = 0;  // of which binary_ready() is opening in the background
+    std::size_t peers = 0;    // the other hosts over SSH of its group
   };
   Relay* find(const config::Host& host) const;
   // A session to `r`, an idle one if `reuse`; null with `failure` set when none could be had.
   std::unique_ptr<Remote> session(Relay& r, bool reuse, Clock::time_point deadline,
                                   Failure& failure);
   void give_back(Relay& r, std::unique_ptr<Remote> session);
+  void open_sessions(Relay& r);  // in the background
 
   std::vector<std::unique_ptr<Relay>> m_relays;
   RemoteFactory m_connect;
   std::string m_deploy_id;
   Clock::time_point m_deadline;
   std::int64_t m_until = 0;
-  mutable std::mutex m_lock;  // guards every Relay's ready, idle and open, and m_opening
-  std::condition_variable m_freed;
-  std::vector<std::thread> m_opening;  // the background connects deployed() starts
+  mutable std::mutex m_lock;  // guards every Relay's state and sessions, and m_opening
+  mutable std::condition_variable m_freed;  // a session was given back, or a relay's state changed
+  std::vector<std::thread> m_opening;       // the background connects binary_ready() starts
 };
 
 }  // namespace crawl::fanout

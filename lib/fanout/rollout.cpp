@@ -82,11 +82,10 @@ Result<std::chrono::milliseconds> parse_canary_wait(std::string_view text, bool 
 std::vector<std::vector<std::size_t>> plan_waves(std::size_t hosts, const RolloutOptions& options) {
   std::vector<std::vector<std::size_t>> waves;
   std::size_t next = 0;
-  for (const std::size_t size : {options.lead, options.canary}) {
-    const std::size_t end = std::min(hosts, next + size);
-    if (end == next) continue;
+  const std::size_t canary = std::min(options.canary, hosts);
+  if (canary > 0) {
     waves.emplace_back();
-    for (; next < end; ++next) waves.back().push_back(next);
+    for (; next < canary; ++next) waves.back().push_back(next);
   }
   // A share of a batch is of all the hosts, so "25%" is four waves whatever the canary took.
   const std::size_t batch =
@@ -118,14 +117,9 @@ std::vector<HostReport> run_rollout(const std::vector<config::Host>& hosts,
         reports[i].failure = Failure{Outcome::cancelled, "", "not started: " + stop, false};
       continue;
     }
-    const bool lead = w == 0 && rollout.lead > 0;
-    // With a canary, the relays that go before it are watched as it is.
-    const bool canary = rollout.canary > 0 && (lead || wave.front() == rollout.lead);
+    const bool canary = w == 0 && rollout.canary > 0;
     if (waves.size() > 1)
-      say(fmt::format("wave {} of {}{}: {} host(s)", w + 1, waves.size(),
-                      lead     ? " (relays)"
-                      : canary ? " (canary)"
-                               : "",
+      say(fmt::format("wave {} of {}{}: {} host(s)", w + 1, waves.size(), canary ? " (canary)" : "",
                       wave.size()));
     std::vector<config::Host> some;
     for (const std::size_t i : wave) some.push_back(hosts[i]);
@@ -149,8 +143,7 @@ std::vector<HostReport> run_rollout(const std::vector<config::Host>& hosts,
     if ((options.cancel && options.cancel->load()) || Clock::now() >= options.deadline) {
       stop = "the run was interrupted or reached its deadline";
     } else if (canary && wave_failed > 0) {
-      stop = fmt::format("{} of the {} {} host(s) failed", wave_failed, wave.size(),
-                         lead ? "relay" : "canary");
+      stop = fmt::format("{} of the {} canary host(s) failed", wave_failed, wave.size());
     } else if (failed > tolerated) {
       stop = fmt::format("{} host(s) failed, more than --max-fail {} ({})", failed,
                          rollout.max_fail->text(), tolerated);

@@ -31,12 +31,9 @@ Result<Share> parse_share(std::string_view text, std::string_view what, std::siz
 struct RolloutOptions {
   std::optional<Share> batch;     // hosts per wave; none: all in one wave
   std::optional<Share> max_fail;  // failures tolerated (a share of all hosts); none: no limit
-  std::size_t lead = 0;    // the first N hosts (deploy --relay's relays) go first, in a wave of
-                           // their own; their failures count towards max_fail, and with a canary
-                           // they are checked as the canary is
-  std::size_t canary = 0;  // the next N hosts form a wave of their own, all to succeed
+  std::size_t canary = 0;         // the first N hosts form a wave of their own, all to succeed
   std::chrono::milliseconds canary_wait{0};  // and are then watched this long (CanaryCheck)
-  bool enabled() const { return batch || max_fail || canary > 0 || lead > 0; }
+  bool enabled() const { return batch || max_fail || canary > 0; }
 };
 
 // --batch and --max-fail as given ("" = not given) and --canary; the canary wait is the caller's.
@@ -49,8 +46,7 @@ Result<std::chrono::milliseconds> parse_canary_wait(std::string_view text, bool 
                                                     std::chrono::milliseconds heartbeat_interval,
                                                     Clock::time_point deadline);
 
-// The waves, in the hosts' order: the lead hosts first, then the canary hosts, then batches of
-// the rest.
+// The waves, in the hosts' order: the canary hosts first, then batches of the rest.
 std::vector<std::vector<std::size_t>> plan_waves(std::size_t hosts, const RolloutOptions& options);
 
 // After a canary wave that succeeded: watches the canary hosts for the canary wait and returns a

@@ -2,6 +2,7 @@
 // failing step, a missing library, workers that never heartbeat.
 
 #include <mutex>
+#include <thread>
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
@@ -198,7 +199,7 @@ bool contains(const std::string& text, const std::string& what) {
 
 TEST(DeployHost, AHostOfARelayedGroupGetsTheBinaryFromItsRelay) {
   RelayFixture f;
-  f.relays.deployed(f.all[0], true);
+  f.relays.binary_ready(f.all[0]);
   f.peer.exec = [](const std::string& command) {
     if (contains(command, "authorized_keys") && !contains(command, "relayed="))
       return ExecResult{0, "", ""};
@@ -236,12 +237,12 @@ TEST(DeployHost, AHostOfARelayedGroupGetsTheBinaryFromItsRelay) {
   EXPECT_TRUE(contains(f.relay.commands[0], "known='\\''crawlctl-peer ssh-ed25519 AAAAHOST'\\''"));
   EXPECT_FALSE(contains(f.relay.commands[0], "PRIVATE KEY"));
   EXPECT_EQ(f.relay.inputs[0], "PRIVATE KEY");
-  EXPECT_EQ(f.relay.connects, 1) << "the session opened when the relay deployed";
+  EXPECT_EQ(f.relay.connects, 1) << "the session opened while the relay deployed";
 }
 
 TEST(DeployHost, WhenTheRelayCannotPassItOnTheBinaryComesFromHereAndTheKeyGoes) {
   RelayFixture f;
-  f.relays.deployed(f.all[0], true);
+  f.relays.binary_ready(f.all[0]);
   f.relay.exec = [](const std::string&) {
     return ExecResult{255, "", "ssh: connect to host 10.0.0.2 port 2222: Connection refused\n"};
   };
@@ -264,25 +265,33 @@ TEST(DeployHost, WhenTheRelayCannotPassItOnTheBinaryComesFromHereAndTheKeyGoes) 
   EXPECT_TRUE(contains(f.peer.commands[2], "revoke='\\''crawlctl-relay-run7-h2'\\''"));
 }
 
-TEST(DeployHost, ARelayThatDidNotDeployIsNotAskedAndNothingIsAuthorised) {
+// The host authorises the key while its relay deploys, then waits for the relay's binary.
+TEST(DeployHost, WhenTheRelayDoesNotDeployTheHostGoesOnWithoutItAndTheKeyGoes) {
   RelayFixture f;
-  f.relays.deployed(f.all[0], false);
   f.peer.exec = [](const std::string& command) {
+    if (contains(command, "authorized_keys") && !contains(command, "relayed="))
+      return ExecResult{0, "", ""};
     if (!sends_binary(command)) return ExecResult{10, k_probe, ""};
     return ExecResult{0, k_probe + "started=1\n", ""};
   };
+  std::thread relay_fails([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    f.relays.ended(f.all[0]);
+  });
   auto r = f.deploy_peer();
+  relay_fails.join();
   ASSERT_TRUE(r) << r.error().message;
   EXPECT_TRUE(contains(r->summary, "not relayed: the relay h1 did not deploy")) << r->summary;
-  ASSERT_EQ(f.peer.commands.size(), 2u);
-  for (const auto& command : f.peer.commands)
-    EXPECT_FALSE(contains(command, "expiry-time")) << "no key was added";
+  ASSERT_EQ(f.peer.commands.size(), 3u);
+  EXPECT_TRUE(contains(f.peer.commands[1], "expiry-time"));
+  EXPECT_TRUE(sends_binary(f.peer.commands[2]));
+  EXPECT_TRUE(contains(f.peer.commands[2], "revoke='\\''crawlctl-relay-run7-h2'\\''"));
   EXPECT_TRUE(f.relay.commands.empty());
 }
 
 TEST(DeployHost, ARelayedBinaryWithAnotherSha256IsReplacedByOneFromHere) {
   RelayFixture f;
-  f.relays.deployed(f.all[0], true);
+  f.relays.binary_ready(f.all[0]);
   f.peer.exec = [](const std::string& command) {
     if (contains(command, "authorized_keys") && !contains(command, "relayed="))
       return ExecResult{0, "", ""};

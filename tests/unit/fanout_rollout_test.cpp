@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <set>
+#include <thread>
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -73,34 +74,6 @@ TEST(Rollout, WavesAreTheCanaryThenBatchesInTheHostsOrder) {
   EXPECT_EQ(plan_waves(3, o), (std::vector<std::vector<std::size_t>>{{0, 1, 2}}));
 }
 
-TEST(Rollout, TheRelaysGoFirstThenTheCanaryThenBatches) {
-  RolloutOptions o;
-  o.lead = 2;
-  o.canary = 1;
-  o.batch = Share{3, -1};
-  EXPECT_EQ(plan_waves(8, o),
-            (std::vector<std::vector<std::size_t>>{{0, 1}, {2}, {3, 4, 5}, {6, 7}}));
-  o.canary = 0;
-  o.batch.reset();
-  EXPECT_EQ(plan_waves(5, o), (std::vector<std::vector<std::size_t>>{{0, 1}, {2, 3, 4}}));
-  EXPECT_TRUE(o.enabled());
-}
-
-TEST(Rollout, ARelayThatFailsCountsTowardsMaxFail) {
-  FakeFleet fleet;
-  RolloutOptions o;
-  o.lead = 1;
-  o.max_fail = Share{0, -1};
-  std::vector<std::string> said;
-  auto reports = run_rollout(hosts(3), fleet.factory(), failing_on({"h1"}), quick(), {}, o, {},
-                             [&](const std::string& line) { said.push_back(line); });
-  EXPECT_EQ(reports[0].outcome, Outcome::step_failed);
-  EXPECT_EQ(reports[1].outcome, Outcome::cancelled);
-  EXPECT_EQ(reports[2].outcome, Outcome::cancelled);
-  ASSERT_FALSE(said.empty());
-  EXPECT_EQ(said[0], "wave 1 of 2 (relays): 1 host(s)");
-}
-
 TEST(Relays, EachGroupsFirstSshHostGoesFirst) {
   auto make = [](std::string name, std::string group, bool local = false) {
     config::Host h;
@@ -130,9 +103,15 @@ TEST(Relays, EachGroupsFirstSshHostGoesFirst) {
   EXPECT_EQ(relays.relay_of(fleet[0]), nullptr);     // a relay has none
   EXPECT_EQ(relays.relay_of(fleet[3]), nullptr);     // a local host is not relayed to
   EXPECT_EQ(relays.relay_of(fleet[7]), nullptr);     // asia has no relay
-  EXPECT_EQ(relays.why_not(fleet[0]), "the relay a1 did not deploy");
-  relays.deployed(fleet[0], true);
-  EXPECT_EQ(relays.why_not(fleet[0]), "");
+  // A host waits for its relay to have the binary, or for the relay's deploy to end without it.
+  const auto soon = [] { return Clock::now() + std::chrono::milliseconds(50); };
+  EXPECT_EQ(relays.wait(fleet[0], soon()), "the relay a1 did not have the binary by the deadline");
+  std::thread later([&] { relays.binary_ready(fleet[0]); });
+  EXPECT_EQ(relays.wait(fleet[0], Clock::now() + std::chrono::seconds(30)), "");
+  later.join();
+  relays.ended(fleet[1]);
+  EXPECT_EQ(relays.wait(fleet[1], soon()), "the relay b1 did not deploy");
+  EXPECT_EQ(relays.no_key(fleet[0]), "");
   EXPECT_EQ(relays.grant(fleet[0], fleet[4]).tag, "crawlctl-relay-id-a2");
   EXPECT_EQ(relays.grant(fleet[0], fleet[4]).public_key, "ssh-ed25519 K");
 }
