@@ -106,6 +106,27 @@ TEST(RelayDeploy, TheGroupsRelayPassesTheBinaryOnAndNoKeyIsLeft) {
     EXPECT_NE(h["summary"].get<std::string>().find("binary unchanged"), std::string::npos)
         << h.dump();
   }
+
+  // A new binary while the relay is down: its group does not wait for it past its connection
+  // attempts, and gets the binary from here.
+  const std::string next = d.dir / "crawlworker";
+  write_text(next, read_text(CRAWLWORKER) + std::string(1, '\0'), 0755);
+  d.fleet.stop_host(0);
+  const auto started = std::chrono::steady_clock::now();
+  r = d.ctl({"deploy", "--relay", "--json", "--worker-binary", next});
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(60));
+  EXPECT_EQ(r.rc, 1) << r.out << r.err;
+  const auto down = nlohmann::json::parse(r.out);
+  EXPECT_EQ(host_report(down, "host1")["outcome"], "unreachable") << down.dump(2);
+  for (const char* peer : {"host2", "host3"})
+    EXPECT_EQ(host_report(down, peer)["outcome"], "ok") << down.dump(2);
+  EXPECT_NE(summary(down, "host2").find("not relayed: the relay host1 did not deploy"),
+            std::string::npos)
+      << down.dump(2);
+  EXPECT_GT(uploaded(down, "host2"), 100'000);
+  EXPECT_EQ(read_text(keys2).find(" crawlctl-relay-"), std::string::npos) << read_text(keys2);
+  d.fleet.start_host(0);
+  d.write_hosts("  workers: 1\n");  // its new port, for the stop that ends the test
 }
 
 // The line authorize_step adds, tried with the stock client the way a relay uses it and the ways
