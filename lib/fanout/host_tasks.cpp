@@ -78,7 +78,9 @@ Expected<Relayed> relay_binary(Remote& remote, const config::Host& host, const D
   if (host.remote_dir.find_first_of("\r\n") != std::string::npos)
     return Relayed{{}, "remote_dir holds a line break, which authorized_keys cannot"};
   if (auto no_key = task.relays->no_key(relay); !no_key.empty()) return Relayed{{}, no_key};
-  // The key goes in first: the relay may still be getting the binary meanwhile.
+  // The key goes in first, and a session to the relay opens meanwhile: the relay may still be
+  // getting the binary.
+  task.relays->prepare(relay);
   state("authorizing");
   const auto authorize =
       deploy::authorize_step(host, task.release, task.relays->grant(relay, host));

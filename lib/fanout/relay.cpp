@@ -52,9 +52,6 @@ Relays::Relays(const std::vector<config::Host>& hosts, std::size_t relays, Remot
     if (Relay* r = find(host);
         r && r->host.name != host.name && host.transport == config::Transport::ssh)
       ++r->peers;
-  // Opened while the relays deploy, so their groups find them open.
-  for (auto& relay : m_relays)
-    if (relay->key) open_sessions(*relay);
   const auto left = std::chrono::duration_cast<std::chrono::seconds>(
       std::min(deadline - Clock::now(), Clock::duration(std::chrono::hours(24 * 365))));
   const auto until = std::chrono::system_clock::now() + left + std::chrono::minutes(1);
@@ -95,22 +92,23 @@ void Relays::binary_ready(const config::Host& relay) {
   m_freed.notify_all();
 }
 
-void Relays::open_sessions(Relay& r) {
+void Relays::prepare(const config::Host& relay) {
+  Relay* r = find(relay);
+  if (!r || !r->key) return;
   std::lock_guard lock(m_lock);
-  for (std::size_t n = std::min(r.peers, k_sessions_per_relay); r.open < n;) {
-    ++r.open;
-    ++r.opening;
-    m_opening.emplace_back([this, &r] {
-      auto session = m_connect(r.host);
-      const auto connected =
-          session->connect(std::min(m_deadline, Clock::now() + r.host.connect_timeout));
-      {
-        std::lock_guard opened(m_lock);
-        --r.opening;
-      }
-      give_back(r, connected ? std::move(session) : nullptr);
-    });
-  }
+  if (r->open >= std::min(r->peers, k_sessions_per_relay)) return;
+  ++r->open;
+  ++r->opening;
+  m_opening.emplace_back([this, r] {
+    auto session = m_connect(r->host);
+    const auto connected =
+        session->connect(std::min(m_deadline, Clock::now() + r->host.connect_timeout));
+    {
+      std::lock_guard opened(m_lock);
+      --r->opening;
+    }
+    give_back(*r, connected ? std::move(session) : nullptr);
+  });
 }
 
 void Relays::ended(const config::Host& host) {
@@ -144,7 +142,7 @@ deploy::RelayGrant Relays::grant(const config::Host& relay, const config::Host& 
                             deploy::relay_tag(m_deploy_id, host.name), m_until};
 }
 
-std::unique_ptr<Remote> Relays::session(Relay& r, bool reuse, Clock::time_point deadline,
+std::unique_ptr<Remote> Relays::session(Relay& r, bool& reuse, Clock::time_point deadline,
                                         Failure& failure) {
   {
     std::unique_lock lock(m_lock);
@@ -163,6 +161,7 @@ std::unique_ptr<Remote> Relays::session(Relay& r, bool reuse, Clock::time_point 
       r.idle.pop_back();
       return session;
     }
+    reuse = false;
     ++r.open;
   }
   auto session = m_connect(r.host);
@@ -192,9 +191,10 @@ Expected<void> Relays::pass_on(const config::Host& relay, const deploy::SshEndpo
   if (!r || !r->key) return failure(Outcome::step_failed, "relay", no_key(relay));
   deploy::Step step = deploy::relay_step(r->host, peer, r->key->private_key);
   Expected<ExecResult> ran = failure(Outcome::step_failed, "relay", "not run");
-  // A session kept idle may have died meanwhile (the relay's sshd, a NAT's timeout): then once
-  // more, on a new one.
-  for (const bool reuse : {true, false}) {
+  // A session kept idle may have been closed meanwhile (the relay's sshd restarted): then once
+  // more, on a new one. Not after a timeout, which a new session would only wait out again.
+  for (const bool again : {false, true}) {
+    bool reuse = !again;
     Failure why;
     auto s = session(*r, reuse, deadline, why);
     if (!s) {
@@ -204,7 +204,7 @@ Expected<void> Relays::pass_on(const config::Host& relay, const deploy::SshEndpo
     ran = s->exec(step.command, step.input,
                   std::min(deadline, Clock::now() + r->host.command_timeout));
     give_back(*r, ran ? std::move(s) : nullptr);
-    if (ran || Clock::now() >= deadline) break;
+    if (ran || !reuse || ran.error().kind != Outcome::unreachable) break;
   }
   wipe(step.input);
   if (!ran)

@@ -39,8 +39,7 @@ class Relays {
   static constexpr std::size_t k_sessions_per_relay = 8;
 
   // The first `relays` of `hosts` are the relays (relays_first() put them there); `connect`
-  // opens the sessions to them (as many as their groups will use, up to k_sessions_per_relay,
-  // in the background from the start), `new_key` makes each one's key. Its hosts authorise it until
+  // opens the sessions to them, `new_key` makes each one's key. Its hosts authorise it until
   // `deadline` (and a minute more, for clocks that differ), under tags
   // deploy::relay_tag(deploy_id, host).
   Relays(const std::vector<config::Host>& hosts, std::size_t relays, RemoteFactory connect,
@@ -58,6 +57,10 @@ class Relays {
   // A host's deploy ended (fanout::PoolOptions::on_done): a relay that never got the binary
   // will not, and the hosts waiting for it go on without it.
   void ended(const config::Host& host);
+  // A host of `relay`'s group will want it to pass the binary on: one more session to it is
+  // opened in the background (while the host authorises the key), up to one per host of the
+  // group and k_sessions_per_relay.
+  void prepare(const config::Host& relay);
   // Why `relay` cannot pass the binary on whatever happens (it has no key), or "".
   std::string no_key(const config::Host& relay) const;
   // Waits until `relay` has the binary ("") or its deploy ended without it, or `deadline`
@@ -82,15 +85,15 @@ class Relays {
     bool ended = false;                         // its deploy ended
     std::vector<std::unique_ptr<Remote>> idle;  // sessions between two pass_on
     std::size_t open = 0;                       // sessions idle, in use or being opened
-    std::size_t opening = 0;  // of which binary_ready() is opening in the background
-    std::size_t peers = 0;    // the other hosts over SSH of its group
+    std::size_t opening = 0;                    // of which prepare() is opening in the background
+    std::size_t peers = 0;                      // the other hosts over SSH of its group
   };
   Relay* find(const config::Host& host) const;
-  // A session to `r`, an idle one if `reuse`; null with `failure` set when none could be had.
-  std::unique_ptr<Remote> session(Relay& r, bool reuse, Clock::time_point deadline,
+  // A session to `r`, an idle one if `reuse` (left true only if it was one); null with
+  // `failure` set when none could be had.
+  std::unique_ptr<Remote> session(Relay& r, bool& reuse, Clock::time_point deadline,
                                   Failure& failure);
   void give_back(Relay& r, std::unique_ptr<Remote> session);
-  void open_sessions(Relay& r);  // in the background
 
   std::vector<std::unique_ptr<Relay>> m_relays;
   RemoteFactory m_connect;
@@ -99,7 +102,7 @@ class Relays {
   std::int64_t m_until = 0;
   mutable std::mutex m_lock;  // guards every Relay's state and sessions, and m_opening
   mutable std::condition_variable m_freed;  // a session was given back, or a relay's state changed
-  std::vector<std::thread> m_opening;       // the background connects binary_ready() starts
+  std::vector<std::thread> m_opening;       // the background connects prepare() starts
 };
 
 }  // namespace crawl::fanout

@@ -46,9 +46,9 @@ TEST(Crawl, AKilledWorkersUrlsAreCrawledByTheOther) {
   ASSERT_TRUE(cluster.wait_finished(job)) << read_text(cluster.worker_log("survivor"));
   expect_results_match_manifest(cluster, job);
   expect_counters_match(cluster.counters(job), cluster.site().manifest());
-  // The victim held leases when it died, and the survivor's reaper returned them.
-  EXPECT_NE(read_text(cluster.worker_log("survivor")).find("event=reaped_dead_workers returned="),
-            std::string::npos);
+  // The victim held leases when it died; they came back, or the job would not have finished
+  // exactly. Who returned them is a race: the survivor's sweep, or `crawlctl wait` and `status`
+  // (above), which return a dead worker's leases as soon as they see it.
 }
 
 TEST(Crawl, RedisRestartMidCrawlLosesNothing) {

@@ -237,7 +237,7 @@ TEST(DeployHost, AHostOfARelayedGroupGetsTheBinaryFromItsRelay) {
   EXPECT_TRUE(contains(f.relay.commands[0], "known='\\''crawlctl-peer ssh-ed25519 AAAAHOST'\\''"));
   EXPECT_FALSE(contains(f.relay.commands[0], "PRIVATE KEY"));
   EXPECT_EQ(f.relay.inputs[0], "PRIVATE KEY");
-  EXPECT_EQ(f.relay.connects, 1) << "the session opened while the relay deployed";
+  EXPECT_EQ(f.relay.connects, 1) << "the session opened while the host authorised the key";
 }
 
 TEST(DeployHost, WhenTheRelayCannotPassItOnTheBinaryComesFromHereAndTheKeyGoes) {

@@ -14,20 +14,21 @@
 # `revoke_key TAG RUN` removes from ~/.ssh/authorized_keys the relay key tagged TAG (the key's
 # comment) and those of other deploys (a crawlctl-relay- tag that does not start with RUN), under
 # a lock that authorize.sh takes too (flock, where there is one: a home shared by hosts). It
-# writes a new file and renames it over the old one, so a failed write leaves it as it was; a
-# symbolic link is written through.
+# writes a new file beside it (beside the file a symbolic link names) and renames it over the
+# old one, so a failed write leaves it as it was.
 revoke_key() {
   rk=$HOME/.ssh/authorized_keys
   [ -f "$rk" ] || return 0
+  if [ -L "$rk" ]; then rk=$(readlink -f "$rk") && [ -f "$rk" ] || return 1; fi
   grep -qF crawlctl-relay- "$rk"
   case $? in 0) ;; 1) return 0 ;; *) return 1 ;; esac
   if command -v flock > /dev/null 2>&1; then
-    exec 9>> "$HOME/.ssh/.crawlctl.lock" && flock -w 30 9 || return 1
+    command exec 9>> "$HOME/.ssh/.crawlctl.lock" && flock -w 30 9 || return 1
   fi
   rt=$(mktemp "$rk.XXXXXX") &&
     awk -v own="$1" -v run="$2" '{ t = $NF }
       !(index(t, "crawlctl-relay-") == 1 && (t == own || index(t, run) != 1))' "$rk" > "$rt" &&
-    if [ -L "$rk" ]; then cat "$rt" > "$rk" && rm -f "$rt"; else mv -f "$rt" "$rk"; fi
+    mv -f "$rt" "$rk"
   rs=$?
   [ "$rs" = 0 ] || rm -f "$rt"
   exec 9>&-

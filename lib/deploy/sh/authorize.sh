@@ -4,10 +4,11 @@
 # (expiry-time, by this host's clock). The activate after it removes the line.
 # crawlctl sets: key until
 umask 077
-# expiry-time in UTC ("Z") where sshd reads it (OpenSSH 9.1 on; the client says the version),
-# else in the system's time zone, which sshd reads as standard time: an hour late under DST.
-v=$(ssh -V 2>&1)
-v=${v#OpenSSH_}
+# expiry-time in UTC ("Z") where sshd reads it (OpenSSH 9.1 on; sshd -V, or the usage an older
+# one prints, says the version), else in the system's time zone, which sshd reads as standard
+# time: an hour late under daylight saving time.
+v=$(sshd -V 2>&1 || /usr/sbin/sshd -V 2>&1)
+case $v in *OpenSSH_*) v=${v#*OpenSSH_} ;; *) v= ;; esac
 major=${v%%.*}
 minor=${v#*.}
 minor=${minor%%[!0-9]*}
@@ -25,7 +26,7 @@ f=$HOME/.ssh/authorized_keys
 # The activate after it writes a new file there to remove the line: it must be able to.
 [ -w "$HOME/.ssh" ] || { echo "$HOME/.ssh is not writable" >&2; exit 1; }
 if command -v flock > /dev/null 2>&1; then
-  exec 9>> "$HOME/.ssh/.crawlctl.lock" && flock -w 30 9 || exit 1
+  command exec 9>> "$HOME/.ssh/.crawlctl.lock" && flock -w 30 9 || exit 1
 fi
 # A file that does not end with a line break would run the line into its last key.
 if [ -s "$f" ] && [ -n "$(tail -c 1 "$f")" ]; then echo >> "$f" || exit 1; fi
