@@ -96,7 +96,7 @@ void Relays::prepare(const config::Host& relay) {
   Relay* r = find(relay);
   if (!r || !r->key) return;
   std::lock_guard lock(m_lock);
-  if (r->open >= std::min(r->peers, k_sessions_per_relay)) return;
+  if ((r->ended && !r->ready) || r->open >= std::min(r->peers, k_sessions_per_relay)) return;
   ++r->open;
   ++r->opening;
   m_opening.emplace_back([this, r] {

@@ -197,15 +197,23 @@ bool contains(const std::string& text, const std::string& what) {
   return text.find(what) != std::string::npos;
 }
 
+// A host of the relayed group: authorize succeeds, the first activate asks for the binary, and
+// an activate with it succeeds, sent from here or relayed (unless `relayed` says otherwise).
+std::function<ExecResult(const std::string&)> group_host(ExecResult relayed = ExecResult{
+                                                             0, k_probe + "started=1\n", ""}) {
+  return [relayed](const std::string& command) {
+    if (contains(command, "authorized_keys") && !contains(command, "relayed="))  // authorize
+      return ExecResult{0, "", ""};
+    if (contains(command, "relayed=1")) return relayed;
+    if (sends_binary(command)) return ExecResult{0, k_probe + "started=1\n", ""};
+    return ExecResult{10, k_probe, ""};
+  };
+}
+
 TEST(DeployHost, AHostOfARelayedGroupGetsTheBinaryFromItsRelay) {
   RelayFixture f;
   f.relays.binary_ready(f.all[0]);
-  f.peer.exec = [](const std::string& command) {
-    if (contains(command, "authorized_keys") && !contains(command, "relayed="))
-      return ExecResult{0, "", ""};
-    if (!contains(command, "relayed=1")) return ExecResult{10, k_probe, ""};
-    return ExecResult{0, k_probe + "started=1\n", ""};
-  };
+  f.peer.exec = group_host();
   auto r = f.deploy_peer();
   ASSERT_TRUE(r) << r.error().message;
   EXPECT_EQ(r->bytes_uploaded, 0u);
@@ -246,12 +254,7 @@ TEST(DeployHost, WhenTheRelayCannotPassItOnTheBinaryComesFromHereAndTheKeyGoes) 
   f.relay.exec = [](const std::string&) {
     return ExecResult{255, "", "ssh: connect to host 10.0.0.2 port 2222: Connection refused\n"};
   };
-  f.peer.exec = [](const std::string& command) {
-    if (contains(command, "authorized_keys") && !contains(command, "relayed="))
-      return ExecResult{0, "", ""};
-    if (!sends_binary(command)) return ExecResult{10, k_probe, ""};
-    return ExecResult{0, k_probe + "started=1\n", ""};
-  };
+  f.peer.exec = group_host();
   auto r = f.deploy_peer();
   ASSERT_TRUE(r) << r.error().message;
   EXPECT_GT(r->bytes_uploaded, 0u);
@@ -268,12 +271,7 @@ TEST(DeployHost, WhenTheRelayCannotPassItOnTheBinaryComesFromHereAndTheKeyGoes) 
 // The host authorises the key while its relay deploys, then waits for the relay's binary.
 TEST(DeployHost, WhenTheRelayDoesNotDeployTheHostGoesOnWithoutItAndTheKeyGoes) {
   RelayFixture f;
-  f.peer.exec = [](const std::string& command) {
-    if (contains(command, "authorized_keys") && !contains(command, "relayed="))
-      return ExecResult{0, "", ""};
-    if (!sends_binary(command)) return ExecResult{10, k_probe, ""};
-    return ExecResult{0, k_probe + "started=1\n", ""};
-  };
+  f.peer.exec = group_host();
   std::thread relay_fails([&] {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
     f.relays.ended(f.all[0]);
@@ -292,14 +290,8 @@ TEST(DeployHost, WhenTheRelayDoesNotDeployTheHostGoesOnWithoutItAndTheKeyGoes) {
 TEST(DeployHost, ARelayedBinaryWithAnotherSha256IsReplacedByOneFromHere) {
   RelayFixture f;
   f.relays.binary_ready(f.all[0]);
-  f.peer.exec = [](const std::string& command) {
-    if (contains(command, "authorized_keys") && !contains(command, "relayed="))
-      return ExecResult{0, "", ""};
-    if (contains(command, "relayed=1"))
-      return ExecResult{3, k_probe, "the binary received has sha256 0000, expected bbbb\n"};
-    if (!sends_binary(command)) return ExecResult{10, k_probe, ""};
-    return ExecResult{0, k_probe + "started=1\n", ""};
-  };
+  f.peer.exec =
+      group_host(ExecResult{3, k_probe, "the binary received has sha256 0000, expected bbbb\n"});
   auto r = f.deploy_peer();
   ASSERT_TRUE(r) << r.error().message;
   EXPECT_GT(r->bytes_uploaded, 0u);
