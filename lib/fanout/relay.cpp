@@ -77,19 +77,22 @@ const config::Host* Relays::relay_of(const config::Host& host) const {
   return &relay->host;
 }
 
-bool Relays::is_relay(const config::Host& host) const {
-  const Relay* relay = find(host);
-  return relay && relay->host.name == host.name;
+void Relays::mark(const config::Host& host, bool Relay::*flag) {
+  Relay* r = find(host);
+  if (!r || r->host.name != host.name) return;
+  {
+    std::lock_guard lock(m_lock);
+    r->*flag = true;
+  }
+  m_freed.notify_all();
 }
 
 void Relays::binary_ready(const config::Host& relay) {
-  Relay* r = find(relay);
-  if (!r || r->host.name != relay.name) return;
-  {
-    std::lock_guard lock(m_lock);
-    r->ready = true;
-  }
-  m_freed.notify_all();
+  mark(relay, &Relay::ready);
+}
+
+void Relays::ended(const config::Host& host) {
+  mark(host, &Relay::ended);
 }
 
 void Relays::prepare(const config::Host& relay) {
@@ -109,16 +112,6 @@ void Relays::prepare(const config::Host& relay) {
     }
     give_back(*r, connected ? std::move(session) : nullptr);
   });
-}
-
-void Relays::ended(const config::Host& host) {
-  Relay* r = find(host);
-  if (!r || r->host.name != host.name) return;
-  {
-    std::lock_guard lock(m_lock);
-    r->ended = true;
-  }
-  m_freed.notify_all();
 }
 
 std::string Relays::no_key(const config::Host& relay) const {

@@ -50,7 +50,6 @@ class Relays {
 
   // The relay of `host`'s group; null when it has none or is one itself.
   const config::Host* relay_of(const config::Host& host) const;
-  bool is_relay(const config::Host& host) const;
   // The relay has the release's binary (its deploy goes on to verify its workers): from now on
   // it passes it on.
   void binary_ready(const config::Host& relay);
@@ -68,7 +67,6 @@ class Relays {
   // that waits for it.
   std::string wait(const config::Host& relay, Clock::time_point deadline) const;
 
-  const std::string& deploy_id() const { return m_deploy_id; }
   // What `host` authorises for its relay: the relay's public key, the host's tag, the expiry.
   deploy::RelayGrant grant(const config::Host& relay, const config::Host& host) const;
   // Has `relay` send its binary to `peer` (deploy::relay_step) over a session kept open to it
@@ -89,6 +87,8 @@ class Relays {
     std::size_t peers = 0;                      // the other hosts over SSH of its group
   };
   Relay* find(const config::Host& host) const;
+  // Sets `flag` of `host`'s Relay when `host` is a relay, and wakes whoever waits on it.
+  void mark(const config::Host& host, bool Relay::*flag);
   // A session to `r`, an idle one if `reuse` (left true only if it was one); null with
   // `failure` set when none could be had.
   std::unique_ptr<Remote> session(Relay& r, bool& reuse, Clock::time_point deadline,

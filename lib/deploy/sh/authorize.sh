@@ -4,9 +4,9 @@
 # (expiry-time, by this host's clock). The activate after it removes the line.
 # crawlctl sets: key until
 umask 077
-# expiry-time in UTC ("Z") where sshd reads it (OpenSSH 9.1 on; sshd -V, or the usage an older
-# one prints, says the version), else in the system's time zone, which sshd reads as standard
-# time: an hour late under daylight saving time.
+# expiry-time in UTC ("Z") where sshd is known to read it (OpenSSH 9.2, whose manual says so, and
+# later; sshd -V, or the usage an older one prints, says the version), else in the system's time
+# zone, which sshd reads as standard time: an hour late under daylight saving time.
 v=$(sshd -V 2>&1 || /usr/sbin/sshd -V 2>&1)
 case $v in *OpenSSH_*) v=${v#*OpenSSH_} ;; *) v= ;; esac
 major=${v%%.*}
@@ -14,7 +14,7 @@ minor=${v#*.}
 minor=${minor%%[!0-9]*}
 case $major$minor in
   '' | *[!0-9]*) utc= ;;
-  *) if [ "$major" -gt 9 ] || { [ "$major" = 9 ] && [ "$minor" -ge 1 ]; }; then utc=1; else utc=; fi ;;
+  *) if [ "$major" -gt 9 ] || { [ "$major" = 9 ] && [ "$minor" -ge 2 ]; }; then utc=1; else utc=; fi ;;
 esac
 if [ -n "$utc" ]; then exp=$(date -u -d "@$until" +%Y%m%d%H%M%S 2> /dev/null)Z
 else exp=$(unset TZ; date -d "@$until" +%Y%m%d%H%M%S 2> /dev/null); fi
