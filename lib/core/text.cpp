@@ -23,6 +23,16 @@ std::string escape_control(const std::string& text) {
   return out;
 }
 
+std::string_view utf8_prefix(std::string_view text, std::size_t max) {
+  if (text.size() <= max) return text;
+  // Back off over continuation bytes (10xxxxxx) to where a character starts, at most the three
+  // a character may hold: a cut there ends no character half-way.
+  std::size_t end = max;
+  for (int i = 0; i < 3 && end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80; ++i)
+    --end;
+  return text.substr(0, end);
+}
+
 std::string human_bytes(double bytes) {
   const char* units[] = {"B", "kB", "MB", "GB", "TB"};
   int u = 0;

@@ -7,6 +7,8 @@
 #include <gumbo.h>
 #include <strings.h>
 
+#include "core/text.hpp"
+
 namespace crawl::html {
 
 namespace {
@@ -34,8 +36,10 @@ bool has_token(std::string_view list, std::string_view token) {
   return false;
 }
 
-void append_collapsed(std::string& out, std::string_view text) {
+// Appends `text` with runs of white space as one space, up to `limit` bytes of `out`.
+void append_collapsed(std::string& out, std::string_view text, std::size_t limit) {
   for (char c : text) {
+    if (out.size() >= limit) return;
     if (is_space(c)) {
       if (!out.empty() && out.back() != ' ') out += ' ';
     } else {
@@ -45,9 +49,10 @@ void append_collapsed(std::string& out, std::string_view text) {
 }
 
 void collect_text(const GumboNode* node, std::string& out) {
+  if (out.size() >= k_max_title_bytes + 4) return;
   if (node->type == GUMBO_NODE_TEXT || node->type == GUMBO_NODE_WHITESPACE ||
       node->type == GUMBO_NODE_CDATA) {
-    append_collapsed(out, node->v.text.text);
+    append_collapsed(out, node->v.text.text, k_max_title_bytes + 4);
   } else if (node->type == GUMBO_NODE_ELEMENT) {
     const GumboVector& children = node->v.element.children;
     for (unsigned i = 0; i < children.length; ++i)
@@ -95,6 +100,7 @@ void visit(const GumboElement& e, Page& page, bool& have_title) {
         have_title = true;
         for (unsigned i = 0; i < e.children.length; ++i)
           collect_text(static_cast<const GumboNode*>(e.children.data[i]), page.title);
+        page.title.resize(utf8_prefix(page.title, k_max_title_bytes).size());
         while (!page.title.empty() && page.title.back() == ' ') page.title.pop_back();
       }
       break;

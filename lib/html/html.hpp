@@ -16,7 +16,8 @@ struct Link {
 };
 
 struct Page {
-  std::string title;        // text of the first <title>, white space collapsed
+  std::string title;        // text of the first <title>, white space collapsed, at most
+                            // k_max_title_bytes (cut at a character boundary)
   std::string base_href;    // the first <base href>, or ""
   std::vector<Link> links;  // <a href>, <area href>, <link rel=next|prev href>, in document order
   std::vector<std::string> images;  // <img src>, and every srcset candidate of <img>/<source>
@@ -36,6 +37,9 @@ inline constexpr std::size_t k_max_parse_bytes = 2u << 20;
 // start tag or comment: 50,000 of "<a href=b>x</a>" take 33 MB with what is extracted. Real
 // pages hold a few thousand; the largest, a few tens of thousands.
 inline constexpr std::size_t k_max_elements = 50'000;
+
+// A title is a line of text; a <title> of megabytes is kept only this far.
+inline constexpr std::size_t k_max_title_bytes = 2048;
 
 // Gumbo's time grows with the square of element nesting (40,000 nested <div>s: 2 s), so a
 // document is parsed only up to where its nesting passes this depth; real pages stay far below.

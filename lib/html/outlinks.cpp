@@ -1,19 +1,48 @@
 #include "html/outlinks.hpp"
 
 #include <algorithm>
+#include <cstdint>
 #include <unordered_set>
 
 #include "url/url.hpp"
 
 namespace crawl::html {
 
-Outlinks outlinks(const Page& page, std::string_view page_url) {
+namespace {
+
+// URLs kept in document order up to a count and a byte budget; unique ones past them counted.
+class Keeper {
+ public:
+  Keeper(std::vector<std::string>& out, std::size_t max, std::size_t max_bytes)
+      : m_out(out), m_max(max), m_max_bytes(max_bytes) {}
+
+  void offer(std::string&& u, std::size_t& dropped) {
+    if (!m_seen.insert(url::fingerprint(u)).second) return;
+    if (m_full || m_out.size() >= m_max || m_bytes + u.size() > m_max_bytes) {
+      m_full = true;  // in document order: nothing after the first that does not fit
+      ++dropped;
+      return;
+    }
+    m_bytes += u.size();
+    m_out.push_back(std::move(u));
+  }
+
+ private:
+  std::vector<std::string>& m_out;
+  std::size_t m_max, m_max_bytes, m_bytes = 0;
+  bool m_full = false;
+  std::unordered_set<std::uint64_t> m_seen;
+};
+
+}  // namespace
+
+Outlinks outlinks(const Page& page, std::string_view page_url, const Limits& limits) {
   Outlinks out;
   url::Resolver r(page_url);
   if (!page.base_href.empty())
     if (auto base = r.resolve(page.base_href)) r = url::Resolver(*base);
 
-  std::unordered_set<std::string> seen;
+  Keeper links(out.follow, limits.links, limits.link_bytes);
   for (const Link& link : page.links) {
     if (link.nofollow || page.meta_nofollow) {
       ++out.nofollow;
@@ -24,12 +53,12 @@ Outlinks outlinks(const Page& page, std::string_view page_url) {
       ++out.rejected;
       continue;
     }
-    if (seen.insert(*u).second) out.follow.push_back(std::move(*u));
+    links.offer(std::move(*u), out.links_dropped);
   }
+  Keeper images(out.images, limits.images, limits.image_bytes);
   for (const std::string& src : page.images)
-    if (auto u = r.resolve(src)) out.images.push_back(std::move(*u));
+    if (auto u = r.resolve(src)) images.offer(std::move(*u), out.images_dropped);
   std::sort(out.images.begin(), out.images.end());
-  out.images.erase(std::unique(out.images.begin(), out.images.end()), out.images.end());
   return out;
 }
 

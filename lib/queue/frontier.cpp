@@ -84,6 +84,7 @@ Result<Completed> Frontier::complete(const std::string& worker,
                                                            : "");
     args.push_back(std::to_string(p.site_backoff.count()));
     args.push_back(std::to_string(p.links_dropped));
+    args.push_back(std::to_string(p.images_dropped));
     if (p.moved_to) {
       const Link& m = *p.moved_to;
       args.push_back(

@@ -56,7 +56,8 @@ struct PageOutcome {
   Site site = Site::unknown;
   std::chrono::milliseconds site_backoff{0};  // failed: the server's Retry-After (0: exponential)
   std::vector<Link> links;                    // admitted at entry.depth + 1
-  std::uint64_t links_dropped = 0;            // over the job's max_links_per_page
+  std::uint64_t links_dropped = 0;            // past the page's limits (html::Limits)
+  std::uint64_t images_dropped = 0;           // past the page's or the record's limits
   std::optional<Link> moved_to;               // a redirect to another site: admitted at entry.depth
 };
 

@@ -2,6 +2,7 @@
 // What a crawl records about one URL: its terminal state and what was found. Stored as JSON in
 // the job's results hash, keyed by URL, so a re-crawl overwrites instead of duplicating.
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -25,7 +26,8 @@ struct Record {
   std::int64_t fetch_ms = 0;  // time of all hops
   int depth = 0;
   int links = 0;                    // links found on the page (before dedup)
-  std::uint64_t links_dropped = 0;  // links and images past the job's max_links_per_page, not kept
+  std::uint64_t links_dropped = 0;   // links past the page's limits (html::Limits), not admitted
+  std::uint64_t images_dropped = 0;  // images past the page's limits or the record's, not kept
   std::string parse_cut;  // "memory", "size", "elements" or "nesting": links and images only from
                           // the part parsed
   bool noindex = false;   // <meta name="robots" content="noindex">: the site asks not to index it
@@ -37,6 +39,17 @@ struct Record {
   bool operator==(const Record&) const = default;
 };
 
+// What a record may hold, whatever it is given: each text field cut to k_max_record_text bytes
+// (at a character boundary), and images in order while the whole stays within
+// k_max_record_bytes, the rest counted in images_dropped. Its URLs are not cut: they are
+// normal-form URLs (url::k_max_length), as every entry read from Redis is checked to hold. A
+// page's output is bounded before it gets here (html::Limits); this bounds what Redis keeps.
+inline constexpr std::size_t k_max_record_bytes = 1u << 20;
+inline constexpr std::size_t k_max_record_text = 2048;
+
+// Cuts the record to those bounds (to_json writes the same record either way; this tells the
+// caller what was dropped).
+void fit(Record& record);
 std::string to_json(const Record& record);
 // nullopt for text that is not such a record: not JSON, no url or outcome, or a field of the
 // wrong type (records come from Redis, where anyone with access may have written them).

@@ -11,19 +11,13 @@ Parsed parse(const ParseJob& job) {
   Parsed out;
   out.task = job.task;
   const html::Page page = html::extract(job.body);
-  html::Outlinks links = html::outlinks(page, job.url);
+  // A page costs the worker and Redis a bounded amount: its links and images are kept in
+  // document order up to max_links each and html::Limits' bytes, the rest only counted.
+  const auto cap = static_cast<std::size_t>(std::max(0, job.max_links));
+  html::Outlinks links = html::outlinks(page, job.url, html::Limits{.links = cap, .images = cap});
   out.title = page.title;
-  // A page costs Redis a bounded amount: its first max_links links and images are kept (links in
-  // document order, images sorted), the rest only counted.
-  const std::size_t cap = static_cast<std::size_t>(std::max(0, job.max_links));
-  if (links.follow.size() > cap) {
-    out.links_dropped += links.follow.size() - cap;
-    links.follow.resize(cap);
-  }
-  if (links.images.size() > cap) {
-    out.links_dropped += links.images.size() - cap;
-    links.images.resize(cap);
-  }
+  out.links_dropped = links.links_dropped;
+  out.images_dropped = links.images_dropped;
   out.images = std::move(links.images);
   out.found = static_cast<int>(page.links.size());
   out.parse_cut = job.memory_cut      ? "memory"

@@ -36,7 +36,8 @@ struct Parsed {
   std::vector<std::string> images;
   std::vector<queue::Link> links;   // unique, in document order, drop reason set when filtered
   int found = 0;                    // links on the page, before dedup and rules
-  std::uint64_t links_dropped = 0;  // links and images past max_links
+  std::uint64_t links_dropped = 0;   // links past max_links or html::k_max_link_bytes
+  std::uint64_t images_dropped = 0;  // images past max_links or html::k_max_image_bytes
   std::string
       parse_cut;  // "memory", "size", "elements" or "nesting": only part of the page was parsed
   bool noindex = false;

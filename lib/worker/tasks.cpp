@@ -230,6 +230,11 @@ void Tasks::on_parsed(Parsed p, std::int64_t now) {
   finish(it->second, Kind::done, "", now, std::move(p));
 }
 
+void Tasks::clear_outcomes() {
+  m_outcomes.clear();
+  m_outcome_bytes = 0;
+}
+
 void Tasks::release_unstarted(const std::string& job, std::int64_t now) {
   std::vector<std::uint64_t> ids;
   for (auto& [id, t] : m_tasks)
@@ -292,9 +297,12 @@ void Tasks::finish(Task& t, Kind kind, const std::string& reason, std::int64_t n
       r.parse_cut = std::move(parsed->parse_cut);
       r.noindex = parsed->noindex;
       r.links_dropped = parsed->links_dropped;
+      r.images_dropped = parsed->images_dropped;
       out.links = std::move(parsed->links);
       out.links_dropped = parsed->links_dropped;
     }
+    queue::fit(r);
+    out.images_dropped = r.images_dropped;
     out.record_json = queue::to_json(r);
     out.bytes = t.body_bytes;
     ++m_stats.counts[std::string(queue::to_string(r.outcome))];
@@ -311,6 +319,8 @@ void Tasks::finish(Task& t, Kind kind, const std::string& reason, std::int64_t n
     ++m_stats.errors[reason];
   }
   if (m_outcomes.empty()) m_oldest_outcome_ms = now;
+  m_outcome_bytes += out.record_json.size();
+  for (const queue::Link& link : out.links) m_outcome_bytes += link.url.size() + 16;
   m_outcomes.push_back(std::move(out));
   m_tasks.erase(t.id);
 }

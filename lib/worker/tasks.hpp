@@ -99,8 +99,12 @@ class Tasks {
   std::set<std::string> held() const;
 
   // Outcomes waiting to be recorded, oldest first; the worker sends and clears them.
-  std::vector<queue::PageOutcome>& outcomes() { return m_outcomes; }
+  const std::vector<queue::PageOutcome>& outcomes() const { return m_outcomes; }
+  void clear_outcomes();
   std::int64_t oldest_outcome_ms() const { return m_oldest_outcome_ms; }
+  // Bytes of records and links the outcomes hold: the worker records them before they pass a
+  // bound of its memory.
+  std::size_t outcome_bytes() const { return m_outcome_bytes; }
   const Stats& stats() const { return m_stats; }
 
  private:
@@ -134,6 +138,7 @@ class Tasks {
   std::unordered_map<std::uint64_t, Task> m_tasks;
   std::vector<queue::PageOutcome> m_outcomes;
   std::int64_t m_oldest_outcome_ms = 0;
+  std::size_t m_outcome_bytes = 0;
   Stats m_stats;
 };
 

@@ -48,6 +48,10 @@ std::uint64_t rss_bytes() {
 // blocking in Redis.
 constexpr std::chrono::milliseconds k_short_wait{250};
 
+// Outcomes are recorded once they hold this many bytes of records and links, whatever their
+// number: what waits to be recorded stays a few MB.
+constexpr std::size_t k_outcome_bytes = 4u << 20;
+
 // The worker process: Redis (connect, claim, record, heartbeat, job control) around the task
 // machine of worker/tasks.hpp, which it serves as its TaskEnv with the real fetcher, parser
 // threads and robots.txt cache.
@@ -397,13 +401,16 @@ void Worker::on_response(fetch::Response r, std::int64_t now) {
 
 // Records outcomes in one round trip once there are a batch of them, or they have waited.
 void Worker::flush(std::int64_t now, bool force) {
-  std::vector<queue::PageOutcome>& outcomes = m_tasks.outcomes();
+  const std::vector<queue::PageOutcome>& outcomes = m_tasks.outcomes();
   if (outcomes.empty() || !m_queue) return;
   // Within 50 ms: an outcome gives its site's slot back, and the site waits for it; within 5 ms
   // when the last claim came back short (the slots held here may be what it lacked).
   const std::int64_t hold = outcome_hold_ms();
   if (now < m_next_flush_ms) return;  // the last attempt failed: a second between attempts
-  if (!force && outcomes.size() < m_options.claim_batch && now - m_tasks.oldest_outcome_ms() < hold)
+  // Or at once when they hold a few MB: one page can hold a 1 MiB record and 512 KiB of links,
+  // and each is copied twice on its way to Redis.
+  if (!force && outcomes.size() < m_options.claim_batch &&
+      m_tasks.outcome_bytes() < k_outcome_bytes && now - m_tasks.oldest_outcome_ms() < hold)
     return;
   auto done = m_queue->frontier().complete(m_options.id, outcomes);
   if (!ok(done, "complete")) {  // kept, and sent again (after reconnecting)
@@ -412,7 +419,7 @@ void Worker::flush(std::int64_t now, bool force) {
   }
   if (done->applied < outcomes.size())
     spdlog::info("event=stale_outcomes skipped={}", outcomes.size() - done->applied);
-  outcomes.clear();
+  m_tasks.clear_outcomes();
   // Their sites' slots are free again: a site that waited for one may be leased now.
   m_next_claim_ms = 0;
 }

@@ -301,11 +301,13 @@ TEST(Flood, APageOfManyLinksCostsRedisABoundedAmount) {
   const auto c = cluster.counters(job);
   EXPECT_EQ(c.at("done"), 1);
   EXPECT_EQ(c.at("filtered"), 6000) << "the links kept, each recorded as too deep";
-  EXPECT_EQ(c.at("dropped:links"), 2 * 14000);
+  EXPECT_EQ(c.at("dropped:links"), 14000);
+  EXPECT_EQ(c.at("dropped:images"), 14000);
   EXPECT_EQ(cluster.redis_cli({"HLEN", "crawl:job:" + job + ":results"}), "6001\n");
   const nlohmann::json record = nlohmann::json::parse(
       cluster.redis_cli({"HGET", "crawl:job:" + job + ":results", site->url("/")}));
-  EXPECT_EQ(record["links_dropped"], 2 * 14000);
+  EXPECT_EQ(record["links_dropped"], 14000);
+  EXPECT_EQ(record["images_dropped"], 14000);
   EXPECT_EQ(record["images"].size(), 6000u);
   EXPECT_EQ(record["links"], 20000) << "links found on the page, before the cap";
 }

@@ -197,5 +197,37 @@ TEST(Outlinks, MetaNofollowKeepsImagesOnly) {
   EXPECT_EQ(o.images, std::vector<std::string>{"http://example.org/i.png"});
 }
 
+// A long <base href> makes every short reference a long URL: links and images are kept in
+// document order while they fit the limits' counts and bytes; the unique ones after are counted.
+TEST(Outlinks, KeepsLinksAndImagesWithinTheirCountsAndBytes) {
+  const std::string base = "/" + std::string(1000, 'b') + "/";
+  std::string html = "<base href=\"" + base + "\">";
+  for (int i = 0; i < 100; ++i) {
+    const std::string n = std::to_string(i);
+    html += "<a href=a" + n + ">x</a><a href=a" + n + ">again</a><img src=i" + n + ">";
+  }
+  const Page p = extract(html);
+  const Outlinks o = outlinks(p, "http://example.org/", Limits{.links = 100,
+                                                                .images = 3,
+                                                                .link_bytes = 10'000,
+                                                                .image_bytes = 1'000'000});
+  const std::size_t url_size = std::string("http://example.org").size() + base.size() + 2;
+  ASSERT_EQ(o.follow.size(), 10'000 / url_size);  // 9 of about 1,022 bytes each
+  EXPECT_EQ(o.follow.front(), "http://example.org" + base + "a0");
+  EXPECT_EQ(o.links_dropped, 100 - o.follow.size()) << "duplicates are not counted";
+  EXPECT_EQ(o.images, (std::vector<std::string>{"http://example.org" + base + "i0",
+                                                "http://example.org" + base + "i1",
+                                                "http://example.org" + base + "i2"}));
+  EXPECT_EQ(o.images_dropped, 97u);
+}
+
+TEST(Extract, ATitleOfMegabytesIsCutAtACharacterBoundary) {
+  std::string title = "x";
+  for (int i = 0; i < 1'000'000; ++i) title += "\u00e9";  // 2 bytes each
+  const Page p = extract("<title>" + title + "</title>");
+  EXPECT_EQ(p.title.size(), k_max_title_bytes - 1);  // "x" and then whole "é"s
+  EXPECT_EQ(p.title.substr(0, 3), "x\u00e9");
+}
+
 }  // namespace
 }  // namespace crawl::html

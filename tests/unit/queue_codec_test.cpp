@@ -70,6 +70,38 @@ TEST(Record, JsonRoundTripAndFilteredRecordsAreShort) {
   EXPECT_TRUE(record_from_json(to_json(r)));
 }
 
+// Whatever it is given, a record is at most k_max_record_bytes: texts are cut at a character
+// boundary, images kept in order while they fit and the rest counted, worst-case escaping included.
+TEST(Record, IsCutToItsBoundAndSaysWhatItDropped) {
+  Record r;
+  r.url = "http://example.org/";
+  r.status = 200;
+  r.title = std::string(1, 'x') + std::string(100'000, '\x01');  // \u0001 each, once written
+  r.error = std::string(5000, '"');
+  r.images_dropped = 5;
+  for (int i = 0; i < 10'000; ++i)
+    r.images.push_back("http://example.org/" + std::string(200, '\\') + std::to_string(i));
+  const std::string json = to_json(r);
+  EXPECT_LE(json.size(), k_max_record_bytes);
+  EXPECT_GT(json.size(), k_max_record_bytes * 9 / 10) << "what fits is kept";
+  const auto read = record_from_json(json);
+  ASSERT_TRUE(read);
+  EXPECT_EQ(read->title.size(), k_max_record_text);
+  EXPECT_EQ(read->images_dropped, 5 + r.images.size() - read->images.size());
+  EXPECT_EQ(read->images.front(), r.images.front());
+  // fit() cuts the record itself the same way, and to_json writes it unchanged.
+  Record fitted = r;
+  fit(fitted);
+  EXPECT_EQ(fitted.images_dropped, read->images_dropped);
+  EXPECT_EQ(to_json(fitted), json);
+  r.title = "\xc3\xa9" + std::string(k_max_record_text, 'x');
+  fit(r);
+  EXPECT_EQ(r.title.size(), k_max_record_text);
+  r.title = "x" + std::string(k_max_record_text, '\xa9');  // a cut inside a (broken) character
+  fit(r);
+  EXPECT_LT(r.title.size(), k_max_record_text);
+}
+
 TEST(Heartbeat, FieldsRoundTripAndAFieldOutOfFormReadsAsItsDefault) {
   Heartbeat b;
   b.host = "crawl01";

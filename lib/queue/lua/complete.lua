@@ -1,10 +1,11 @@
 -- complete.lua: records how leased entries ended, in one call for a batch of pages.
--- ARGV: [1] prefix, [2] worker id, then per page 16 fields and its links:
+-- ARGV: [1] prefix, [2] worker id, then per page 17 fields and its links:
 --   entry, kind (done|failed|filtered|retry|requeue|release|defer|cancel), reason, url, record
 --   (JSON), bytes, next entry (retry, requeue: the entry one attempt on; defer: as it is),
 --   wait_ms (retry, defer: how long before it is due), link depth, site outcome ("1": a
 --   site-level failure; "0": the site answered; "": not known), site back-off ms (a failure's
---   Retry-After; 0: exponential), links dropped (over the page's cap), where it moved (a
+--   Retry-After; 0: exponential), links dropped and images dropped (over the page's caps), where
+--   it moved (a
 --   redirect to another site, admitted at the page's own depth: fingerprint as 8 bytes, url,
 --   drop reason or ""; three empty fields for none), link count, then per link (fingerprint as 8
 --   bytes, url, drop reason or "").
@@ -21,16 +22,16 @@ local applied, admitted = 0, 0
 -- The dedup buckets of every link, read up front: one MGET per job and 1,000 buckets.
 local fps_of = {}
 local i = 3
-while i + 15 <= #ARGV do
+while i + 16 <= #ARGV do
   local job = string.match(ARGV[i], '^(%d+) ')
-  local links = tonumber(ARGV[i + 15]) or 0
+  local links = tonumber(ARGV[i + 16]) or 0
   if job then
     local fps = fps_of[job] or {}
     fps_of[job] = fps
-    fps[#fps + 1] = ARGV[i + 12]
-    for k = i + 16, i + 16 + 3 * (links - 1), 3 do fps[#fps + 1] = ARGV[k] end
+    fps[#fps + 1] = ARGV[i + 13]
+    for k = i + 17, i + 17 + 3 * (links - 1), 3 do fps[#fps + 1] = ARGV[k] end
   end
-  i = i + 16 + 3 * links
+  i = i + 17 + 3 * links
 end
 for job, fps in pairs(fps_of) do
   if state_of(job) ~= 'gone' then prefetch_seen(job, fps) end
@@ -40,10 +41,10 @@ while i <= #ARGV do
   local entry, kind, reason, url, record = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4]
   local bytes, next_entry, wait_ms = tonumber(ARGV[i + 5]), ARGV[i + 6], tonumber(ARGV[i + 7]) or 0
   local depth, site_outcome, site_backoff = ARGV[i + 8], ARGV[i + 9], ARGV[i + 10]
-  local links_dropped = tonumber(ARGV[i + 11]) or 0
-  local moved_fp, moved_url, moved_drop = ARGV[i + 12], ARGV[i + 13], ARGV[i + 14]
-  local links = tonumber(ARGV[i + 15]) or 0
-  local first_link = i + 16
+  local links_dropped, images_dropped = tonumber(ARGV[i + 11]) or 0, tonumber(ARGV[i + 12]) or 0
+  local moved_fp, moved_url, moved_drop = ARGV[i + 13], ARGV[i + 14], ARGV[i + 15]
+  local links = tonumber(ARGV[i + 16]) or 0
+  local first_link = i + 17
   i = first_link + 3 * links
   if redis.call('LREM', inflight, 1, entry) == 1 then
     applied = applied + 1
@@ -81,6 +82,7 @@ while i <= #ARGV do
       if reason ~= '' then bump(a, kind .. ':' .. reason, 1) end
       if bytes > 0 then bump(a, 'bytes', bytes) end
       if links_dropped > 0 then bump(a, 'dropped:links', links_dropped) end
+      if images_dropped > 0 then bump(a, 'dropped:images', images_dropped) end
       a.pages = (a.pages or 0) + 1
     end
     if kind ~= 'gone' and kind ~= 'cancel' and moved_url ~= '' then
