@@ -26,12 +26,12 @@ struct Limits {
 };
 
 struct Outlinks {
-  std::vector<std::string> follow;   // links to follow: normalised, unique, in document order
-  std::vector<std::string> images;   // image URLs: normalised, unique, sorted
-  std::size_t nofollow = 0;          // links skipped for rel=nofollow or meta nofollow
-  std::size_t rejected = 0;          // hrefs that are no http(s) URL (javascript:, mailto:, ...)
-  std::size_t links_dropped = 0;     // unique links to follow past the limits, not kept
-  std::size_t images_dropped = 0;    // unique images past the limits, not kept
+  std::vector<std::string> follow;  // links to follow: normalised, unique, in document order
+  std::vector<std::string> images;  // image URLs: normalised, unique, sorted
+  std::size_t nofollow = 0;         // links skipped for rel=nofollow or meta nofollow
+  std::size_t rejected = 0;         // hrefs that are no http(s) URL (javascript:, mailto:, ...)
+  std::size_t links_dropped = 0;    // unique links to follow past the limits, not kept
+  std::size_t images_dropped = 0;   // unique images past the limits, not kept
 };
 
 // Resolves against <base href> when there is one (itself resolved against the page URL), drops

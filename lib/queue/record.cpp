@@ -34,7 +34,9 @@ std::size_t json_size_bound(std::string_view text) {
   return n;
 }
 
-std::string_view clip(std::string_view text) { return utf8_prefix(text, k_max_record_text); }
+std::string_view clip(std::string_view text) {
+  return utf8_prefix(text, k_max_record_text);
+}
 
 // How many of the record's images fit beside the rest of it: a bound on everything else (each
 // text as clipped, each number at 20 digits, the names and punctuation of every field) and
@@ -43,8 +45,8 @@ std::size_t images_that_fit(const Record& r) {
   std::size_t fixed = 400;  // field names, punctuation, numbers, booleans
   for (std::string_view text : {std::string_view(r.url), std::string_view(r.final_url)})
     fixed += json_size_bound(text);
-  for (const std::string* text : {&r.reason, &r.title, &r.content_type, &r.parse_cut, &r.error,
-                                  &r.worker})
+  for (const std::string* text :
+       {&r.reason, &r.title, &r.content_type, &r.parse_cut, &r.error, &r.worker})
     fixed += json_size_bound(clip(*text));
   std::size_t room = k_max_record_bytes - std::min(k_max_record_bytes, fixed);
   for (std::size_t i = 0; i < r.images.size(); ++i) {
@@ -58,8 +60,8 @@ std::size_t images_that_fit(const Record& r) {
 }  // namespace
 
 void fit(Record& r) {
-  for (std::string* text : {&r.reason, &r.title, &r.content_type, &r.parse_cut, &r.error,
-                            &r.worker})
+  for (std::string* text :
+       {&r.reason, &r.title, &r.content_type, &r.parse_cut, &r.error, &r.worker})
     text->resize(clip(*text).size());
   const std::size_t keep = images_that_fit(r);
   r.images_dropped += r.images.size() - keep;

@@ -25,7 +25,7 @@ struct Record {
   bool truncated = false;     // body longer than max_body, cut there
   std::int64_t fetch_ms = 0;  // time of all hops
   int depth = 0;
-  int links = 0;                    // links found on the page (before dedup)
+  int links = 0;                     // links found on the page (before dedup)
   std::uint64_t links_dropped = 0;   // links past the page's limits (html::Limits), not admitted
   std::uint64_t images_dropped = 0;  // images past the page's limits or the record's, not kept
   std::string parse_cut;  // "memory", "size", "elements" or "nesting": links and images only from

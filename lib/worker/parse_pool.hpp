@@ -34,8 +34,8 @@ struct Parsed {
   std::uint64_t task = 0;
   std::string title;
   std::vector<std::string> images;
-  std::vector<queue::Link> links;   // unique, in document order, drop reason set when filtered
-  int found = 0;                    // links on the page, before dedup and rules
+  std::vector<queue::Link> links;    // unique, in document order, drop reason set when filtered
+  int found = 0;                     // links on the page, before dedup and rules
   std::uint64_t links_dropped = 0;   // links past max_links or html::k_max_link_bytes
   std::uint64_t images_dropped = 0;  // images past max_links or html::k_max_image_bytes
   std::string

@@ -103,8 +103,8 @@ TEST(Worker, HostileBodiesStayUnderItsMemoryBound) {
 
 // Redis's own count of the memory it uses (INFO memory: used_memory).
 long long redis_used_memory(const RedisServer& redis, const TempDir& dir) {
-  const CommandResult r = run_program(
-      "redis-cli", {"-p", std::to_string(redis.port()), "INFO", "memory"}, dir);
+  const CommandResult r =
+      run_program("redis-cli", {"-p", std::to_string(redis.port()), "INFO", "memory"}, dir);
   const std::size_t at = r.out.find("used_memory:");
   return at == std::string::npos ? -1 : std::stoll(r.out.substr(at + 12));
 }
@@ -142,8 +142,8 @@ TEST(Worker, AnAmplifyingPageCostsABoundedRecordRedisAndMemory) {
       {CRAWLWORKER, "--config", dir / "worker.yaml", "--id", "amp"}, dir / "worker.log", {}});
   auto submit = [&](const std::vector<std::string>& args) {
     std::vector<std::string> all = args;
-    all.insert(all.end(), {"--quiet", "--delay", "0", "--host-concurrency", "16", "--redis",
-                           redis.url()});
+    all.insert(all.end(),
+               {"--quiet", "--delay", "0", "--host-concurrency", "16", "--redis", redis.url()});
     CommandResult r = run_program(CRAWLCTL, all, dir);
     EXPECT_EQ(r.rc, 0) << r.err;
     const std::string job = r.out.substr(0, r.out.find('\n'));

@@ -207,10 +207,9 @@ TEST(Outlinks, KeepsLinksAndImagesWithinTheirCountsAndBytes) {
     html += "<a href=a" + n + ">x</a><a href=a" + n + ">again</a><img src=i" + n + ">";
   }
   const Page p = extract(html);
-  const Outlinks o = outlinks(p, "http://example.org/", Limits{.links = 100,
-                                                                .images = 3,
-                                                                .link_bytes = 10'000,
-                                                                .image_bytes = 1'000'000});
+  const Outlinks o =
+      outlinks(p, "http://example.org/",
+               Limits{.links = 100, .images = 3, .link_bytes = 10'000, .image_bytes = 1'000'000});
   const std::size_t url_size = std::string("http://example.org").size() + base.size() + 2;
   ASSERT_EQ(o.follow.size(), 10'000 / url_size);  // 9 of about 1,022 bytes each
   EXPECT_EQ(o.follow.front(), "http://example.org" + base + "a0");
