@@ -2,6 +2,8 @@
 
 #include <charconv>
 
+#include "url/url.hpp"
+
 namespace crawl::queue {
 
 std::string encode(const Entry& e) {
@@ -17,13 +19,18 @@ std::optional<Entry> decode(std::string_view text) {
     text.remove_prefix(space + 1);
     return f;
   };
-  auto number = [](std::string_view f, int& out) {
-    auto [end, ec] = std::from_chars(f.data(), f.data() + f.size(), out);
-    return !f.empty() && ec == std::errc() && end == f.data() + f.size() && out >= 0;
+  // Digits only, as many as `max`, no leading zero (so the number writes back as it was read).
+  auto digits = [](std::string_view f, std::size_t max) {
+    return !f.empty() && f.size() <= max && (f.size() == 1 || f[0] != '0') &&
+           f.find_first_not_of("0123456789") == std::string_view::npos;
   };
   const std::string_view job = field(), depth = field(), attempt = field();
-  if (job.empty() || !number(depth, e.depth) || !number(attempt, e.attempt) || text.empty())
+  if (!digits(job, 18) || job == "0" || !digits(depth, 6) || !digits(attempt, 4))
     return std::nullopt;
+  std::from_chars(depth.data(), depth.data() + depth.size(), e.depth);
+  std::from_chars(attempt.data(), attempt.data() + attempt.size(), e.attempt);
+  const url::Normalized normal = url::normalize(text);
+  if (!normal || *normal != text) return std::nullopt;
   e.job = std::string(job);
   e.url = std::string(text);
   return e;

@@ -32,13 +32,6 @@ std::string_view kind_name(PageOutcome::Kind kind) {
   return "?";
 }
 
-std::vector<Entry> entries_of(const Reply& r) {
-  std::vector<Entry> entries;
-  for (const Reply& e : r.elements)
-    if (auto entry = decode(e.str)) entries.push_back(std::move(*entry));
-  return entries;
-}
-
 }  // namespace
 
 Result<Claim> Frontier::claim(const std::string& worker, std::size_t n) {
@@ -48,9 +41,13 @@ Result<Claim> Frontier::claim(const std::string& worker, std::size_t n) {
   Claim c;
   const auto& entries = r->elements[0].elements;
   const auto& flags = r->elements[1].elements;
+  std::vector<std::string> refused{m_keys.prefix, worker};
   for (std::size_t i = 0; i < entries.size(); ++i) {
     auto entry = decode(entries[i].str);
-    if (!entry) continue;  // the script leased only what it could read: cannot happen
+    if (!entry) {  // past the script's pattern, not in the normal form
+      refused.push_back(entries[i].str);
+      continue;
+    }
     c.entries.push_back(std::move(*entry));
     const std::string flag = i < flags.size() ? flags[i].str : "";
     c.gone.push_back(flag.starts_with("gone:") ? flag.substr(5) : "");
@@ -58,6 +55,7 @@ Result<Claim> Frontier::claim(const std::string& worker, std::size_t n) {
   const long long next = r->elements[2].integer, now = r->elements[4].integer;
   c.next_in_ms = next < 0 ? -1 : std::max<long long>(0, next - now);
   c.dead_lettered = r->elements[3].integer;
+  c.dead_lettered += refuse(refused);
   return c;
 }
 
@@ -126,7 +124,25 @@ Result<long long> Frontier::reap(const std::string& worker, Reap mode) {
 Result<std::vector<Entry>> Frontier::leased(const std::string& worker) {
   auto r = m_redis.command({"LRANGE", m_keys.inflight(worker), "0", "-1"});
   if (!r) return fail(r.error());
-  return entries_of(*r);
+  std::vector<Entry> entries;
+  std::vector<std::string> refused{m_keys.prefix, worker};
+  for (const Reply& e : r->elements) {
+    if (auto entry = decode(e.str))
+      entries.push_back(std::move(*entry));
+    else
+      refused.push_back(e.str);
+  }
+  refuse(refused);
+  return entries;
+}
+
+// Leased entries that queue::decode refuses, out of the worker's hands into the dead letters
+// (`args`: the prefix, the worker, then the entries). A refusal that fails leaves them leased,
+// for the next reconciliation: the entries read go ahead either way.
+long long Frontier::refuse(const std::vector<std::string>& args) {
+  if (args.size() <= 2) return 0;
+  auto moved = m_redis.script(scripts::refuse, args);
+  return moved && moved->type == Reply::Type::integer ? moved->integer : 0;
 }
 
 Result<bool> Frontier::wait_for_work(std::chrono::milliseconds timeout) {

@@ -29,6 +29,7 @@ struct Claim {
   // When the next site may be leased, as an offset from now (ms): -1 when nothing is scheduled.
   std::int64_t next_in_ms = -1;
   long long dead_lettered = 0;  // entries that could not be read, moved to the dead letters
+                                // (by the script, or after queue::decode refused them)
 };
 
 // How one leased entry ended, for complete().
@@ -80,7 +81,8 @@ class Frontier {
   Result<Completed> complete(const std::string& worker, const std::vector<PageOutcome>& pages);
   // Returns a worker's leases to their sites' queues; how many, or -1 if it is alive (if_dead).
   Result<long long> reap(const std::string& worker, Reap mode);
-  // Entries leased to a worker, as Redis has them.
+  // Entries leased to a worker, as Redis has them (those queue::decode refuses go to the dead
+  // letters, as claim() sends them).
   Result<std::vector<Entry>> leased(const std::string& worker);
   // Blocks up to `timeout` for a sign that work became ready (new sites scheduled, a slot given
   // back). True if one came: then claim.
@@ -98,6 +100,8 @@ class Frontier {
   Result<std::vector<std::string>> dead_letter_sample(std::size_t n);
 
  private:
+  long long refuse(const std::vector<std::string>& args);
+
   Redis& m_redis;
   const Keys& m_keys;
 };

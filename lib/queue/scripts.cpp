@@ -5,8 +5,8 @@
 namespace crawl::queue {
 namespace lua {
 // lua_scripts.cpp, generated from lib/queue/lua at build time.
-extern const std::string_view prelude, claim, complete, enqueue, load, loading, reap, control,
-    sweep, site_start, site_failed, begin_submit, end_submit, job_sites;
+extern const std::string_view prelude, claim, complete, refuse, enqueue, load, loading, reap,
+    control, sweep, site_start, site_failed, begin_submit, end_submit, job_sites;
 }  // namespace lua
 
 namespace scripts {
@@ -19,6 +19,7 @@ std::string with_prelude(std::string_view script) {
 
 const std::string k_claim = with_prelude(lua::claim);
 const std::string k_complete = with_prelude(lua::complete);
+const std::string k_refuse = with_prelude(lua::refuse);
 const std::string k_enqueue = with_prelude(lua::enqueue);
 const std::string k_load = with_prelude(lua::load);
 const std::string k_loading = with_prelude(lua::loading);
@@ -35,6 +36,7 @@ const std::string k_job_sites(lua::job_sites);  // self-contained
 
 const std::string_view claim = k_claim;
 const std::string_view complete = k_complete;
+const std::string_view refuse = k_refuse;
 const std::string_view enqueue = k_enqueue;
 const std::string_view load = k_load;
 const std::string_view loading = k_loading;

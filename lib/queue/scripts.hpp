@@ -14,6 +14,7 @@ inline constexpr long long k_submitter_ttl_ms = 10'000;
 
 extern const std::string_view claim;         // lua/claim.lua
 extern const std::string_view complete;      // lua/complete.lua
+extern const std::string_view refuse;        // lua/refuse.lua
 extern const std::string_view enqueue;       // lua/enqueue.lua
 extern const std::string_view load;          // lua/load.lua
 extern const std::string_view loading;       // lua/loading.lua

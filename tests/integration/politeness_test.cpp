@@ -244,9 +244,11 @@ TEST(Politeness, ASiteThatRefusesConnectionsBacksOffWithoutUsingRetries) {
   ASSERT_EQ(cluster.crawlctl({"cancel", job}).rc, 0);
 }
 
-// Entries that do not parse, of jobs that are not there, or with a depth out of range, pushed
-// into the frontier by hand while a job runs: they go to the dead letters, and the job finishes
-// with every page crawled and its counters balanced.
+// Entries that do not parse, of jobs that are not there, with a depth out of range or a URL not
+// in the normal form, pushed into the frontier by hand while a job runs: they go to the dead
+// letters, and the job finishes with every page crawled and its counters balanced. Before the
+// normal form was checked, such a URL was crawled and counted: `queued` went below zero and the
+// job never finished.
 TEST(Politeness, APoisonedFrontierLeavesEveryJobFinishing) {
   auto site = link_site(30, 50ms);
   CrawlCluster cluster(unused_site());
@@ -256,7 +258,16 @@ TEST(Politeness, APoisonedFrontierLeavesEveryJobFinishing) {
   const std::string q = "crawl:q:" + job + ":" + origin;
   const std::vector<std::string> poison{
       "not an entry", job + " 99999999 0 " + origin + "/deep", job + " 0 0 ftp://example.org/x",
-      "77 0 0 " + origin + "/other-job", job + " 0 0 " + origin + "/" + std::string(9000, 'a')};
+      "77 0 0 " + origin + "/other-job", job + " 0 0 " + origin + "/" + std::string(9000, 'a'),
+      // Not in the normal form, which every URL we admit is in: refused by the scripts (a
+      // control byte, a fragment, a space, a byte past ASCII, a number with a leading zero) ...
+      job + " 0 0 " + origin + "/ctl\x01byte", job + " 0 0 " + origin + "/frag#x",
+      job + " 0 0 " + origin + "/sp ace", job + " 0 0 " + origin + "/caf\xc3\xa9",
+      job + " 00 0 " + origin + "/zero-depth",
+      // ... or by the worker, which checks the whole normal form (an escape of an unreserved
+      // character, a dot segment, an empty query, an escape in lower-case hex).
+      job + " 0 0 " + origin + "/%7e", job + " 0 0 " + origin + "/a/./b",
+      job + " 0 0 " + origin + "/empty?", job + " 0 0 " + origin + "/%c3%a9"};
   for (const auto& bad : poison) cluster.redis_cli({"RPUSH", q, bad});
   cluster.redis_cli({"ZADD", "crawl:delayed", "0", "garbage in the delayed set"});
   cluster.redis_cli({"ZADD", "crawl:delayed", "0", "78 0 0 " + origin + "/deleted-job"});
@@ -271,8 +282,8 @@ TEST(Politeness, APoisonedFrontierLeavesEveryJobFinishing) {
   const auto c = cluster.counters(job);
   EXPECT_EQ(c.at("done"), 31);
   expect_balanced(c);
-  EXPECT_EQ(cluster.redis_cli({"GET", "crawl:deadletters"}), "9\n");
-  EXPECT_EQ(cluster.redis_cli({"LLEN", "crawl:deadletter"}), "9\n");
+  EXPECT_EQ(cluster.redis_cli({"GET", "crawl:deadletters"}), "18\n");
+  EXPECT_EQ(cluster.redis_cli({"LLEN", "crawl:deadletter"}), "18\n");
   EXPECT_EQ(cluster.redis_cli(
                 {"EXISTS", "crawl:q:79:" + origin, "crawl:job:77:stats", "crawl:job:79:stats"}),
             "0\n");
@@ -280,7 +291,7 @@ TEST(Politeness, APoisonedFrontierLeavesEveryJobFinishing) {
       read_text(cluster.worker_log("w1")) + read_text(cluster.worker_log("w2"));
   EXPECT_NE(logs.find("event=dead_letters"), std::string::npos) << logs;
   const nlohmann::json s = status_json(cluster, job);
-  EXPECT_EQ(s["dead_letters"], 9);
+  EXPECT_EQ(s["dead_letters"], 18);
 }
 
 // A page of 20,000 links and 20,000 images, crawled at --depth 0: before the cap, every link

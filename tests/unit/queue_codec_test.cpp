@@ -6,6 +6,7 @@
 #include "queue/queue.hpp"
 #include "queue/record.hpp"
 #include "queue/redis.hpp"
+#include "url/url.hpp"
 
 namespace crawl::queue {
 namespace {
@@ -20,6 +21,39 @@ TEST(Entry, RoundTrip) {
   EXPECT_FALSE(decode("17 -1 0 http://a/"));
   EXPECT_EQ(fingerprint_bytes(0x0102030405060708ULL),
             std::string("\x01\x02\x03\x04\x05\x06\x07\x08", 8));
+}
+
+// What Redis holds is read as untrusted: an entry decodes only as our scripts write it (numbers
+// without leading zeros, a URL in the normal form), so what decodes encodes back to its bytes.
+TEST(Entry, OnlyTheFormWeWriteDecodes) {
+  for (const char* good : {"1 0 0 http://a/", "17 123456 9999 https://[::1]:8443/x?y=%20",
+                           "999999999999999999 0 0 http://a.b/%zz"})
+    EXPECT_EQ(encode(*decode(good)), good) << good;
+  for (const char* bad : {"0 0 0 http://a/",
+                          "017 0 0 http://a/",
+                          "17 00 0 http://a/",
+                          "17 0 01 http://a/",
+                          "17 1234567 0 http://a/",
+                          "17 0 12345 http://a/",
+                          "1234567890123456789 0 0 http://a/",
+                          "17 0 0 http://a/ctl\x01",
+                          "17 0 0 http://a/frag#x",
+                          "17 0 0 http://a/sp ace",
+                          "17 0 0 http://a/caf\xc3\xa9",
+                          "17 0 0 http://a/%7e",
+                          "17 0 0 http://a/%c3%a9",
+                          "17 0 0 http://a/x/./y",
+                          "17 0 0 http://a/?",
+                          "17 0 0 http://A/",
+                          "17 0 0 http://a",
+                          "17 0 0 http://a:80/",
+                          "17 0 0 http://[0::1]/",
+                          "17 0 0 ftp://a/",
+                          "17 0 0 http://u@a/",
+                          "17  0 0 http://a/",
+                          "17 0 0  http://a/"})
+    EXPECT_FALSE(decode(bad)) << bad;
+  EXPECT_FALSE(decode("17 0 0 http://a/" + std::string(url::k_max_length, 'x')));
 }
 
 TEST(Record, JsonRoundTripAndFilteredRecordsAreShort) {

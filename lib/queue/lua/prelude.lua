@@ -39,14 +39,24 @@ end
 local function bump(a, field, n) a.d[field] = (a.d[field] or 0) + n end
 local function stats_key(job) return P .. ':job:' .. job .. ':stats' end
 
--- An entry as it must be, or nil: digits, a depth and attempt in range, an http(s) URL without a
--- space. Anything else (written by hand, a bug, a tampered Redis) goes to the dead letters.
+-- An entry as it must be, or nil: the rule of queue::decode (lib/queue/entry.hpp) as far as a
+-- pattern can check it: a job id (no leading zero), a depth and an attempt in range, and an
+-- http(s) URL of at most 4,096 bytes of printable ASCII with no fragment, whose authority is a
+-- lower-case host name, an IPv4 or a bracketed IPv6 address, with or without a port, and whose
+-- path starts with '/'. Anything else (written by hand, a bug, a tampered Redis) goes to the
+-- dead letters; the worker checks the rest of the normal form and sends back what fails it.
 local function parse_entry(e)
-  if type(e) ~= 'string' or #e > 8200 then return nil end
-  local job, depth, attempt, url = string.match(e, '^(%d+) (%d+) (%d+) (https?://[^ ]+)$')
-  if not job or #depth > 6 or #attempt > 4 then return nil end
-  local site = string.match(url, '^(https?://[^/?#]+)')
-  if not site then return nil end
+  if type(e) ~= 'string' or #e > 4200 then return nil end
+  local job, depth, attempt, url = string.match(e, '^([1-9]%d*) (%d+) (%d+) (https?://.+)$')
+  if not job or #job > 18 or #depth > 6 or #attempt > 4 or #url > 4096 then return nil end
+  if (#depth > 1 and string.byte(depth) == 48) or (#attempt > 1 and string.byte(attempt) == 48) then
+    return nil
+  end
+  if string.find(url, '[^!-~]') or string.find(url, '#', 1, true) then return nil end
+  local site, port = string.match(url, '^(https?://[%l%d%.%-]+)(:?%d*)/')
+  if not site then site, port = string.match(url, '^(https?://%[[%x:%.]+%])(:?%d*)/') end
+  if not site or (port ~= '' and not string.match(port, '^:[1-9]%d?%d?%d?%d?$')) then return nil end
+  site = site .. port
   return job, tonumber(depth), tonumber(attempt), url, site
 end
 
