@@ -149,7 +149,7 @@ Result<bool> Frontier::wait_for_work(std::chrono::milliseconds timeout) {
   const double seconds = static_cast<double>(timeout.count()) / 1000.0;
   auto r = m_redis.command({"BLPOP", m_keys.wake(), fmt::format("{:.3f}", seconds)});
   if (!r) return fail(r.error());
-  if (!r->ok()) return fail(ErrorKind::remote, "waiting for work: {}", r->str);
+  if (!r->ok()) return fail(ErrorKind::remote, "waiting for work on {}: {}", m_keys.wake(), r->str);
   return r->type == Reply::Type::array && !r->elements.empty();
 }
 

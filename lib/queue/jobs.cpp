@@ -458,6 +458,7 @@ Result<Admitted> Jobs::load(const std::string& job, const std::vector<LinkView>&
 Result<JobInfo> Jobs::job(const std::string& id) {
   auto all = jobs({id});
   if (!all) return fail(all.error());
+  if (all->front().missing) return fail(ErrorKind::not_found, "no job '{}'", id);
   return std::move(all->front());
 }
 
@@ -483,14 +484,27 @@ Result<std::vector<JobInfo>> Jobs::jobs(const std::vector<std::string>& ids) {
     const std::string& id = ids[j];
     const Reply* r = &(*replies)[1 + k_per_job * j];
     auto f = hash_of(r[0]);
-    if (f.empty()) return fail(ErrorKind::not_found, "no job '{}'", id);
-    auto options = job_options(f);
     JobInfo info;
     info.id = id;
+    // What Redis holds is read as untrusted: a job whose keys cannot be read is listed as broken
+    // beside the others, saying why, never an error that hides them.
+    if (!r[0].ok() || !r[1].ok()) {
+      info.problem = fmt::format("{}: {}", !r[0].ok() ? m_keys.job(id) : m_keys.stats(id),
+                                 !r[0].ok() ? r[0].str : r[1].str);
+    } else if (f.empty()) {
+      info.missing = true;
+      info.problem =
+          fmt::format("{} is missing, yet the job is listed in {}", m_keys.job(id), m_keys.jobs());
+    }
+    auto options = job_options(f);
     info.name = f["name"];
     info.state = f["state"];
     info.created_ms = to_number(f["created_ms"]);
-    if (!options) {
+    if (!info.problem.empty()) {
+      // said above
+    } else if (!f["broken"].empty()) {
+      info.problem = f["broken"];  // as the scripts found it (prelude.lua's job_fault)
+    } else if (!options) {
       info.problem = options.error().message;
     } else if (auto filter = policy::LinkFilter::create(*options, {}); !filter) {
       info.problem = filter.error().message;  // an allow or deny pattern that does not compile
@@ -500,7 +514,16 @@ Result<std::vector<JobInfo>> Jobs::jobs(const std::vector<std::string>& ids) {
     info.submitting = to_number(f["submitting"]) > 0;
     info.seeds_version = to_number(f["seeds_version"]);
     info.submitter_alive = r[3].integer == 1;
-    for (auto& [k, v] : hash_of(r[1])) info.stats[k] = to_number(v);
+    for (auto& [k, v] : hash_of(r[1])) {
+      long long n = 0;
+      auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+      if (ec != std::errc() || end != v.data() + v.size() || v.empty()) {
+        if (info.problem.empty())
+          info.problem = fmt::format("counter {} of {} is not a whole number", k, m_keys.stats(id));
+        continue;
+      }
+      info.stats[k] = n;
+    }
     if (const auto& s = r[4].elements; s.size() == 5) {
       info.sites.queued = s[0].integer;
       info.sites.ready = s[1].integer;

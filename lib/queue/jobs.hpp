@@ -67,9 +67,12 @@ struct JobInfo {
   bool submitting = false;
   bool submitter_alive = false;
   long long seeds_version = 0;  // moves when seeds (and so the scope) are added to the job
-  // Why the job's options cannot be read (a field Redis holds is malformed); the job is then
-  // shown as broken and its URLs wait, untouched, until it is fixed or cancelled.
+  // Why the job cannot be crawled as it stands: its options cannot be read (a field Redis holds
+  // is malformed), a key of it is of the wrong type or a counter not a number (the scripts flag
+  // it `broken`), or its hash is missing. The job is then shown as broken and its URLs wait,
+  // untouched, until it is fixed (then `resume`) or cancelled.
   std::string problem;
+  bool missing = false;                    // listed in P:jobs, its hash is not there
   std::map<std::string, long long> stats;  // the counters hash, as is
   // Its sites with queued URLs: ready (may be leased now), waiting for their time (delay or
   // back-off), waiting for a slot (their requests in flight at the limit), and those of them a

@@ -17,6 +17,8 @@ Result<Snapshot> take_snapshot(queue::Queue& queue, const SnapshotRequest& reque
   }
   auto jobs = queue.jobs().jobs(ids);
   if (!jobs) return fail(jobs.error());
+  if (!request.job.empty() && jobs->front().missing)
+    return fail(ErrorKind::not_found, "no job '{}'", request.job);
   s.jobs = std::move(*jobs);
   if (request.sites > 0) {
     auto sites = queue.sites().busiest(request.job, request.sites);

@@ -6,6 +6,7 @@
 #include <fmt/core.h>
 #include <fmt/format.h>
 
+#include "core/text.hpp"
 #include "deploy/plan.hpp"
 #include "status/text.hpp"
 
@@ -218,11 +219,15 @@ Verdict judge(const Snapshot& s, const Snapshot* previous) {
     v.rows.push_back(r);
   }
   for (const auto& j : s.jobs) {
-    if (!j.problem.empty() && !j.cancelled())
+    if (j.missing)
       v.problems.push_back(
-          fmt::format("job {} is broken: {}; its {} queued URLs wait until it is fixed or "
-                      "cancelled",
-                      j.id, j.problem, j.stat(queue::Counter::queued)));
+          fmt::format("job {} is broken: {}; workers move its queued URLs to the dead letters",
+                      j.id, j.problem));
+    else if (!j.problem.empty() && !j.cancelled())
+      v.problems.push_back(
+          fmt::format("job {} is broken: {}; its {} queued URLs wait until it is fixed (then "
+                      "crawlctl resume {}) or cancelled",
+                      j.id, j.problem, j.stat(queue::Counter::queued), j.id));
     if (j.submitting && !j.submitter_alive && !j.cancelled())
       v.problems.push_back(
           fmt::format("job {} was left submitting: its submit stopped before all its seeds were "
@@ -374,7 +379,7 @@ std::string render(const Snapshot& s, const Verdict& v, const std::string& job) 
       for (const auto& [name, value] : j.stats)
         if (name.find(':') != std::string::npos || name == "cancelled" || name == "retries" ||
             name == "bytes")
-          text += fmt::format("  {:<24} {}\n", name, value);
+          text += fmt::format("  {:<24} {}\n", escape_control(name), value);
       if (s.with_sites) {
         text += "\n";
         if (s.sites.empty()) {
@@ -446,9 +451,10 @@ std::string render(const Snapshot& s, const Verdict& v, const std::string& job) 
   for (const auto& h : s.hosts)
     if (h.outcome != fanout::Outcome::ok)
       text += fmt::format("host {} could not be asked ({}): {}\n", h.name,
-                          fanout::to_string(h.outcome), h.message);
+                          fanout::to_string(h.outcome), escape_control(h.message));
   if (const std::string r = redis_text(s.redis); !r.empty()) text += r + "\n";
-  for (const auto& p : v.problems) text += "! " + p + "\n";
+  // Each on one line, whatever the values from Redis or a host it quotes hold.
+  for (const auto& p : v.problems) text += "! " + escape_control(p) + "\n";
   return text;
 }
 

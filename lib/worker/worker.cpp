@@ -98,11 +98,22 @@ class Worker final : private TaskEnv {
   }
 
   // A call that lost its connection drops it; the loop reconnects with back-off. (An error
-  // Redis answered with leaves the connection as it is.)
+  // Redis answered with leaves the connection as it is: each caller waits before it tries
+  // again.) At most one line per kind of call every 10 s, with how many were not logged: a
+  // Redis that answers every call with an error (a key of ours of the wrong type) cannot flood
+  // the log.
   template <class T>
   bool ok(const Result<T>& r, std::string_view what) {
     if (r) return true;
-    spdlog::warn("event=redis_error during={} error=\"{}\"", what, r.error().message);
+    auto& [next_ms, unlogged] = m_error_log[std::string(what)];
+    if (const std::int64_t now = now_ms(); now >= next_ms) {
+      spdlog::warn("event=redis_error during={} error=\"{}\"{}", what, r.error().message,
+                   unlogged > 0 ? fmt::format(" unlogged={}", unlogged) : "");
+      next_ms = now + 10'000;
+      unlogged = 0;
+    } else {
+      ++unlogged;
+    }
     if (r.error().kind == ErrorKind::connection) m_queue.reset();
     return false;
   }
@@ -155,6 +166,8 @@ class Worker final : private TaskEnv {
   bool m_claim_short = false;  // the last claim got fewer entries than it asked for
   std::map<std::string, std::int64_t> m_crawl_delay_reported;  // site -> when to report again
   std::int64_t m_next_flush_ms = 0;  // after a failed attempt to record outcomes
+  std::int64_t m_next_wait_ms = 0;   // after a failed wait for work: idle, it sleeps instead
+  std::map<std::string, std::pair<std::int64_t, std::uint64_t>> m_error_log;  // next, unlogged
   std::int64_t m_started_ms = now_ms();
   std::map<std::string, std::shared_ptr<const JobContext>> m_jobs;
   std::map<std::string, std::string> m_job_state;  // as last read: running, paused, cancelled
@@ -471,9 +484,17 @@ int Worker::run() {
         for (auto& r : m_fetcher.poll(until_claim)) on_response(std::move(r), now_ms());
         continue;
       }
-      auto work = m_queue->frontier().wait_for_work(
-          std::min({until_claim, 1000ms, m_options.settings.heartbeat_interval / 2}));
-      if (ok(work, "wait") && *work) m_next_claim_ms = 0;
+      const auto wait_for =
+          std::min({until_claim, 1000ms, m_options.settings.heartbeat_interval / 2});
+      if (now < m_next_wait_ms) {  // waiting failed a moment ago: sleep, then claim
+        for (auto& r : m_fetcher.poll(wait_for)) on_response(std::move(r), now_ms());
+        continue;
+      }
+      auto work = m_queue->frontier().wait_for_work(wait_for);
+      if (!ok(work, "wait"))
+        m_next_wait_ms = now_ms() + 1000;
+      else if (*work)
+        m_next_claim_ms = 0;
       continue;
     }
     std::int64_t wait = std::max<std::int64_t>(0, next_timer - now);

@@ -176,7 +176,7 @@ TEST(StatusView, ABrokenJobIsShownBesideTheOthers) {
   ASSERT_EQ(v.problems.size(), 1u);
   EXPECT_EQ(v.problems[0],
             "job 1 is broken: job field 'deny' is not a JSON list of strings; its 5 queued URLs "
-            "wait until it is fixed or cancelled");
+            "wait until it is fixed (then crawlctl resume 1) or cancelled");
   const auto json = to_json(s, v, "");
   EXPECT_EQ(json["jobs"][0]["state"], "broken");
   EXPECT_EQ(json["jobs"][0]["problem"], s.jobs[0].problem);

@@ -13,6 +13,10 @@
 -- each lease takes a slot and sets the site's last start. O(log sites) a lease.
 local inflight = P .. ':inflight:' .. ARGV[2]
 local n = tonumber(ARGV[3])
+do
+  local bad = wrong_type(inflight, 'list')
+  if bad then return redis.error_reply('WRONGTYPE ' .. bad) end
+end
 time_now()
 
 -- Retries that are due go back to the front of their site queues.
@@ -30,6 +34,8 @@ for _, e in ipairs(retries) do
       bump(a, 'cancelled', 1)
     elseif s == 'gone' then
       dead_letter(e)  -- of no job there is: nothing to count it in
+    elseif s == 'broken' then
+      park(e)
     else
       push(job, site, e, true)
     end
@@ -38,9 +44,9 @@ end
 
 local out, flags = {}, {}
 
-local function lease(e, job, site, flag)
+local function lease(e, job, site, flag, busy)
   redis.call('LPUSH', inflight, e)
-  redis.call('HINCRBY', P .. ':site:' .. site, 'busy', 1)
+  redis.call('HSET', P .. ':site:' .. site, 'busy', busy + 1)
   local a = acc(job)
   bump(a, 'queued', -1)
   bump(a, 'in_flight', 1)
@@ -69,7 +75,16 @@ end
 local function take(job, o, site)
   local key = P .. ':site:' .. site
   local q = P .. ':q:' .. job .. ':' .. site
-  local f = redis.call('HMGET', key, 'last', 'busy', 'backoff_until', 'crawl_delay', 'gone_until', 'gone_reason')
+  local bad = wrong_type(q, 'list')
+  if bad then
+    break_job(job, bad)
+    return
+  end
+  local read, f = try('HMGET', key, 'last', 'busy', 'backoff_until', 'crawl_delay', 'gone_until', 'gone_reason')
+  if not read then  -- the site's hash is of another type: the site waits a minute
+    redis.call('ZADD', P .. ':sched:' .. job, now + k_broken_wait, site)
+    return
+  end
   local last, busy = tonumber(f[1]) or 0, tonumber(f[2]) or 0
   local backoff, crawl_delay, gone = tonumber(f[3]) or 0, tonumber(f[4]) or 0, tonumber(f[5]) or 0
   if gone > now then
@@ -79,7 +94,12 @@ local function take(job, o, site)
       local e = redis.call('RPOP', q)
       if not e then break end
       local ejob, _, _, _, esite = parse_entry(e)
-      if ejob == job and esite == site then lease(e, job, site, flag) else dead_letter(e) end
+      if ejob == job and esite == site then
+        lease(e, job, site, flag, busy)
+        busy = busy + 1
+      else
+        dead_letter(e)
+      end
     end
     settle(job, site, q, o, 0, 0)
     return
@@ -102,7 +122,7 @@ local function take(job, o, site)
     if not e then break end
     local ejob, _, _, _, esite = parse_entry(e)
     if ejob == job and esite == site then
-      lease(e, job, site, '')
+      lease(e, job, site, '', busy)
       redis.call('HSET', key, 'last', now)
       redis.call('PEXPIRE', key, k_site_ttl)
       busy = busy + 1
@@ -120,12 +140,13 @@ local function drain_gone(job)
   local sd = redis.call('ZRANGE', sched, 0, 0)
   if sd[1] then
     local q = P .. ':q:' .. job .. ':' .. sd[1]
-    for _ = 1, 64 do
+    local list = not wrong_type(q, 'list')  -- another type is left as it is, out of the schedule
+    for _ = 1, list and 64 or 0 do
       local e = redis.call('RPOP', q)
       if not e then break end
       dead_letter(e)
     end
-    if redis.call('LLEN', q) == 0 then
+    if not list or redis.call('LLEN', q) == 0 then
       redis.call('ZREM', sched, sd[1])
       redis.call('ZREM', P .. ':sites:' .. job, sd[1])
     end

@@ -17,6 +17,10 @@
 -- admits the links (none into a cancelled job). Counts the job's pages per second.
 -- Returns {pages applied, links admitted}.
 local inflight = P .. ':inflight:' .. ARGV[2]
+do
+  local bad = wrong_type(inflight, 'list')
+  if bad then return redis.error_reply('WRONGTYPE ' .. bad) end
+end
 time_now()
 local applied, admitted = 0, 0
 -- The dedup buckets of every link, read up front: one MGET per job and 1,000 buckets.
@@ -25,7 +29,7 @@ local i = 3
 while i + 16 <= #ARGV do
   local job = string.match(ARGV[i], '^(%d+) ')
   local links = tonumber(ARGV[i + 16]) or 0
-  if job then
+  if job and state_of(job) ~= 'broken' then
     local fps = fps_of[job] or {}
     fps_of[job] = fps
     fps[#fps + 1] = ARGV[i + 13]
@@ -56,6 +60,10 @@ while i <= #ARGV do
     local s = job and state_of(job) or 'gone'
     if s == 'gone' then
       -- The job was deleted (or the entry cannot be read): nothing left to count or record.
+      kind, links = 'gone', 0
+    elseif s == 'broken' then
+      -- Its keys cannot be read as they must be: the entry waits, uncounted, until it is fixed.
+      park(entry)
       kind, links = 'gone', 0
     elseif s == 'cancelled' and (kind == 'retry' or kind == 'requeue' or kind == 'release' or kind == 'defer') then
       kind = 'cancel'
@@ -99,14 +107,13 @@ end
 local second = math.floor(now / 1000)
 local slot = second % 64
 for job, a in pairs(jobs) do
-  if (a.pages or 0) > 0 then
+  if (a.pages or 0) > 0 and not faults[job] then
+    -- Of a broken job's ring only what can be written is (it is checked to be a hash).
     local key = P .. ':job:' .. job .. ':rate'
-    if tonumber(redis.call('HGET', key, 't' .. slot)) == second then
-      redis.call('HINCRBY', key, 'c' .. slot, a.pages)
-    else
+    if tonumber(redis.call('HGET', key, 't' .. slot)) ~= second or not try('HINCRBY', key, 'c' .. slot, a.pages) then
       redis.call('HSET', key, 't' .. slot, second, 'c' .. slot, a.pages)
     end
-    redis.call('HINCRBY', key, 'pages', a.pages)
+    if not try('HINCRBY', key, 'pages', a.pages) then redis.call('HSET', key, 'pages', a.pages) end
     redis.call('HSET', key, 'last_ms', string.format('%.0f', now))
   end
 end

@@ -7,6 +7,10 @@
 local job, action, n = ARGV[2], ARGV[3], tonumber(ARGV[4])
 time_now()
 local key = P .. ':job:' .. job
+do
+  local bad = wrong_type(key, 'hash')
+  if bad then return redis.error_reply('WRONGTYPE ' .. bad) end
+end
 local s = redis.call('HGET', key, 'state')
 if not s then return redis.error_reply('no job ' .. job) end
 if action == 'pause' then
@@ -16,8 +20,10 @@ if action == 'pause' then
   return {'paused', 0, 0}
 elseif action == 'resume' then
   if s == 'cancelled' then return {s, 0, 0} end
+  -- A job found broken is looked at again: fixed, it runs; not, it is flagged again at once.
   redis.call('HSET', key, 'state', 'running')
-  options[job] = nil
+  redis.call('HDEL', key, 'broken')
+  options[job], faults[job] = nil, nil
   due_again(job)
   woke = true
   flush()

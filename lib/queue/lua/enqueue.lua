@@ -10,6 +10,7 @@ local job, depth = ARGV[2], ARGV[3]
 time_now()
 local s = state_of(job)
 if s == 'cancelled' or s == 'gone' then return {0, 0} end
+if s == 'broken' then return redis.error_reply('job ' .. job .. ' is broken: ' .. job_fault(job)) end
 if tonumber(redis.call('HGET', P .. ':job:' .. job, 'submitting') or 0) > 0 then
   redis.call('SET', P .. ':job:' .. job .. ':submitter', '1', 'PX', submitter_ttl_ms)
 end

@@ -18,7 +18,38 @@
 --   P:deadletters        STRING how many ever were
 --   P:wake               LIST   tokens that wake idle workers when work becomes ready
 -- An entry is "JOB DEPTH ATTEMPT URL"; its site S is the URL's "scheme://authority".
+--
+-- Bad values: what Redis holds is read as untrusted (anyone who reaches it may write to it), and
+-- one bad value breaks only what it belongs to. One rule for every script:
+-- * The keys every claim needs (P:due, P:delayed, P:loading) are of their type or absent, or the
+--   script fails before it changes anything, with an error that names the key.
+-- * A job's keys are checked the first time a script looks at the job (job_fault), before it
+--   changes anything of it: a key of the wrong type, or a counter the scripts move that is not
+--   a whole number, makes the job broken: none of its entries is leased, its outcomes and
+--   returned leases wait in P:delayed (uncounted), it leaves the due index, and its hash says why
+--   (`broken`, shown by status). A counter found bad later (by HINCRBY) breaks the job the same
+--   way. The rest of the call goes on.
+-- * A site's hash of the wrong type or with a bad field holds back only that site.
+-- * Wake-up tokens and dead letters are a convenience: a key of theirs of the wrong type stops
+--   nothing (workers poll instead; a dead letter is dropped).
 local P = ARGV[1]
+
+-- What is wrong with `key` if it holds something other than a `want` (it may be absent).
+local function wrong_type(key, want)
+  local t = redis.call('TYPE', key)['ok']
+  if t ~= 'none' and t ~= want then return key .. ' holds a ' .. t .. ', not a ' .. want end
+  return nil
+end
+do
+  local bad = wrong_type(P .. ':due', 'zset') or wrong_type(P .. ':delayed', 'zset') or
+              wrong_type(P .. ':loading', 'set')
+  if bad then return redis.error_reply('WRONGTYPE ' .. bad) end
+end
+-- A write that may meet a bad value and must not stop the call: true if it was made.
+local function try(...)
+  local r = redis.pcall(...)
+  return not (type(r) == 'table' and r.err), r
+end
 local now = 0  -- ms by Redis's clock; set by time_now()
 local function time_now()
   local t = redis.call('TIME')
@@ -60,15 +91,57 @@ local function parse_entry(e)
   return job, tonumber(depth), tonumber(attempt), url, site
 end
 
--- A job's state and politeness options, read once per call.
+-- What makes a job broken (see above), or false; checked once per call. A broken job is taken
+-- out of the due index and says why in its hash at once.
+local k_moved_counters = {'queued', 'in_flight', 'submitted', 'budget_used'}
+local faults = {}
+local function job_fault(job)
+  local f = faults[job]
+  if f ~= nil then return f end
+  local base = P .. ':job:' .. job
+  f = wrong_type(base, 'hash') or wrong_type(base .. ':stats', 'hash') or
+      wrong_type(base .. ':results', 'hash') or wrong_type(base .. ':rate', 'hash') or
+      wrong_type(P .. ':sched:' .. job, 'zset') or wrong_type(P .. ':sites:' .. job, 'zset') or
+      wrong_type(P .. ':blocked:' .. job, 'set') or wrong_type(P .. ':backoff:' .. job, 'set') or false
+  if not f then
+    local v = redis.call('HMGET', base .. ':stats', unpack(k_moved_counters))
+    for i, name in ipairs(k_moved_counters) do
+      if v[i] and not string.match(v[i], '^%-?%d+$') then
+        f = 'counter ' .. name .. ' of ' .. base .. ':stats is not a whole number'
+        break
+      end
+    end
+  end
+  faults[job] = f
+  if f then
+    redis.call('ZREM', P .. ':due', job)
+    try('HSET', base, 'broken', f)
+  end
+  return f
+end
+-- A bad value met later in the call (a queue of the wrong type, a counter HINCRBY refused).
+local function break_job(job, why)
+  if not faults[job] then
+    faults[job] = why
+    redis.call('ZREM', P .. ':due', job)
+    try('HSET', P .. ':job:' .. job, 'broken', why)
+  end
+end
+
+-- A job's state (running, paused, cancelled; `gone` when its hash is not there, `broken` as above)
+-- and politeness options, read once per call.
 local options = {}
 local function opts_of(job)
   local o = options[job]
   if not o then
-    local f = redis.call('HMGET', P .. ':job:' .. job, 'state', 'delay_ms', 'host_concurrency', 'max_crawl_delay_ms',
-                         'max_pages', 'loading')
-    o = {state = f[1] or 'gone', delay = tonumber(f[2]) or 1000, conc = tonumber(f[3]) or 1,
-         max_cd = tonumber(f[4]) or 30000, max_pages = tonumber(f[5]) or 0, loading = f[6] ~= false}
+    if job_fault(job) then
+      o = {state = 'broken', delay = 1000, conc = 1, max_cd = 30000, max_pages = 0, loading = false}
+    else
+      local f = redis.call('HMGET', P .. ':job:' .. job, 'state', 'delay_ms', 'host_concurrency',
+                           'max_crawl_delay_ms', 'max_pages', 'loading')
+      o = {state = f[1] or 'gone', delay = tonumber(f[2]) or 1000, conc = tonumber(f[3]) or 1,
+           max_cd = tonumber(f[4]) or 30000, max_pages = tonumber(f[5]) or 0, loading = f[6] ~= false}
+    end
     if o.conc < 1 then o.conc = 1 end
     options[job] = o
   end
@@ -76,12 +149,20 @@ local function opts_of(job)
 end
 local function state_of(job) return opts_of(job).state end
 
+-- A broken job's entry waits in P:delayed, uncounted, and is looked at again in a minute.
+local k_broken_wait = 60000
+local function park(e) redis.call('ZADD', P .. ':delayed', string.format('%.0f', now + k_broken_wait), e) end
+
 local dead = 0
 local function dead_letter(e)
-  redis.call('LPUSH', P .. ':deadletter', e)
-  redis.call('LTRIM', P .. ':deadletter', 0, 9999)
-  redis.call('INCR', P .. ':deadletters')
+  if try('LPUSH', P .. ':deadletter', e) then try('LTRIM', P .. ':deadletter', 0, 9999) end
+  try('INCR', P .. ':deadletters')
   dead = dead + 1
+end
+-- A wake-up token for idle workers, at most 16 waiting.
+local function wake()
+  local ok, len = try('LLEN', P .. ':wake')
+  if ok and len < 16 then try('LPUSH', P .. ':wake', '1') end
 end
 
 -- The due index follows each job's schedule: touched jobs are set right in flush(), or at once
@@ -109,7 +190,7 @@ local function unload(job)
   redis.call('SREM', P .. ':loading', job)
   if options[job] then options[job].loading = false end
   due_again(job)
-  if redis.call('LLEN', P .. ':wake') < 16 then redis.call('LPUSH', P .. ':wake', '1') end
+  wake()
 end
 
 -- Site S of job J may be leased from `at` on (unless it waits for a slot; a time already set
@@ -127,7 +208,14 @@ end
 local pending, pending_order = {}, {}
 local function push(job, site, e, front)
   if front then
-    local len = redis.call('RPUSH', P .. ':q:' .. job .. ':' .. site, e)
+    local q = P .. ':q:' .. job .. ':' .. site
+    local bad = faults[job] or wrong_type(q, 'list')
+    if bad then
+      break_job(job, bad)
+      park(e)
+      return
+    end
+    local len = redis.call('RPUSH', q, e)
     redis.call('ZADD', P .. ':sites:' .. job, len, site)
     if len == 1 then schedule(job, site, now) end
     return
@@ -161,6 +249,12 @@ local function push_pending()
   local counts = {}  -- job -> {len, site, len, site, ...} for one ZADD
   for _, p in ipairs(pending_order) do
     local q = P .. ':q:' .. p.job .. ':' .. p.site
+    local bad = faults[p.job] or wrong_type(q, 'list')
+    if bad then  -- the job is broken: what it admitted waits, uncounted
+      break_job(p.job, bad)
+      for j = 1, p.n do park(p[j]) end
+      p.n = 0
+    end
     local len = 0
     for j = 1, p.n, 1000 do len = redis.call('LPUSH', q, unpack(p, j, math.min(j + 999, p.n))) end
     local before = len - p.n
@@ -173,7 +267,7 @@ local function push_pending()
       c[#c + 1] = len
       c[#c + 1] = p.site
     end
-    if before == 0 then schedule(p.job, p.site, now) end
+    if before == 0 and p.n > 0 then schedule(p.job, p.site, now) end
   end
   for job, c in pairs(counts) do
     for j = 1, #c, 1000 do redis.call('ZADD', P .. ':sites:' .. job, unpack(c, j, math.min(j + 999, #c))) end
@@ -186,13 +280,16 @@ end
 local k_site_ttl = 86400000  -- a site idle a day forgets its state
 local function release_site(site)
   local key = P .. ':site:' .. site
-  if tonumber(redis.call('HINCRBY', key, 'busy', -1)) < 0 then redis.call('HSET', key, 'busy', 0) end
+  local ok, busy = try('HINCRBY', key, 'busy', -1)
+  if ok and busy < 0 then redis.call('HSET', key, 'busy', 0) end
+  if not ok then try('HSET', key, 'busy', 0) end  -- not a number: it counts again from none
   local w = key .. ':waiting'
-  local waiting = redis.call('SMEMBERS', w)
-  if #waiting > 0 then
+  local read, waiting = try('SMEMBERS', w)
+  if read and #waiting > 0 then
     redis.call('DEL', w)
     for _, job in ipairs(waiting) do
-      if redis.call('SREM', P .. ':blocked:' .. job, site) == 1 and redis.call('ZSCORE', P .. ':sites:' .. job, site) then
+      if not job_fault(job) and redis.call('SREM', P .. ':blocked:' .. job, site) == 1 and
+         redis.call('ZSCORE', P .. ':sites:' .. job, site) then
         schedule(job, site, now)
       end
     end
@@ -206,7 +303,7 @@ local k_max_failures, k_gone_ms = 8, 3600000
 -- reached, or asked to be left alone) backs it off, exponentially from 1 s up to 10 minutes, or
 -- as its Retry-After says, up to an hour; 8 in a row and it is given up on for an hour. An answer
 -- ("0") ends the run of failures. Returns the ms until the site may be asked again (0: now).
-local function site_answer(site, outcome, backoff_ms, reason)
+local function site_answer_of(site, outcome, backoff_ms, reason)
   local key = P .. ':site:' .. site
   if outcome == '1' then
     local failures = tonumber(redis.call('HINCRBY', key, 'failures', 1))
@@ -225,6 +322,11 @@ local function site_answer(site, outcome, backoff_ms, reason)
     redis.call('HDEL', key, 'failures', 'gone_until', 'gone_reason')
   end
   return 0
+end
+-- The same, for a site whose hash may hold anything: one that cannot be read is not backed off.
+local function site_answer(site, outcome, backoff_ms, reason)
+  local ok, wait = pcall(site_answer_of, site, outcome, backoff_ms, reason)
+  return ok and wait or 0
 end
 
 -- Dedup: a job's seen set is 65,536 string buckets, chosen by the first 2 bytes of the 64-bit
@@ -273,7 +375,7 @@ local function first_sight(job, fp)
   local rem = string.sub(fp, 3)
   local s = buckets[key]
   if s == nil then
-    s = redis.call('GET', key) or ''
+    s = redis.call('MGET', key)[1] or ''  -- MGET: a key of another type reads as none
   end
   local i = string.find(s, rem, 1, true)
   while i do
@@ -308,7 +410,7 @@ end
 -- `drop` as its reason. Returns 1 if admitted (queued or recorded), else 0.
 local function admit(job, depth, fp, url, drop)
   local s = state_of(job)
-  if s == 'cancelled' or s == 'gone' then return 0 end
+  if s == 'cancelled' or s == 'gone' or s == 'broken' then return 0 end
   local a = budget(acc(job), job)
   if type(fp) ~= 'string' or #fp ~= 8 then  -- a caller's bug: counted, never guessed at
     bump(a, 'dropped:malformed', 1)
@@ -352,9 +454,11 @@ local function flush()
   dirty = {}
   for job, a in pairs(jobs) do
     for field, n in pairs(a.d) do
-      if n ~= 0 then redis.call('HINCRBY', stats_key(job), field, n) end
+      if n ~= 0 and not try('HINCRBY', stats_key(job), field, n) then
+        break_job(job, 'counter ' .. field .. ' of ' .. stats_key(job) .. ' is not a whole number')
+      end
     end
   end
   for job in pairs(touched) do due_again(job) end
-  if woke and redis.call('LLEN', P .. ':wake') < 16 then redis.call('LPUSH', P .. ':wake', '1') end
+  if woke then wake() end
 end

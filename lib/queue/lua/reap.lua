@@ -11,6 +11,10 @@ if ARGV[3] ~= '1' and redis.call('EXISTS', P .. ':worker:' .. w .. ':alive') == 
 end
 time_now()
 local inflight = P .. ':inflight:' .. w
+do
+  local bad = wrong_type(inflight, 'list')
+  if bad then return redis.error_reply('WRONGTYPE ' .. bad) end
+end
 local entries = redis.call('LRANGE', inflight, 0, -1)
 local returned = 0
 for _, e in ipairs(entries) do
@@ -18,6 +22,9 @@ for _, e in ipairs(entries) do
   if not job or state_of(job) == 'gone' then
     if site then release_site(site) end
     dead_letter(e)
+  elseif state_of(job) == 'broken' then
+    release_site(site)
+    park(e)
   else
     release_site(site)
     local a = acc(job)

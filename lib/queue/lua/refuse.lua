@@ -5,13 +5,17 @@
 -- ARGV: [1] prefix, [2] worker id, then the entries as they were leased.
 -- Returns the number moved to the dead letters.
 local inflight = P .. ':inflight:' .. ARGV[2]
+do
+  local bad = wrong_type(inflight, 'list')
+  if bad then return redis.error_reply('WRONGTYPE ' .. bad) end
+end
 time_now()
 for i = 3, #ARGV do
   local e = ARGV[i]
   if redis.call('LREM', inflight, 1, e) == 1 then
     local job, _, _, _, site = parse_entry(e)
     if site then release_site(site) end
-    if job and state_of(job) ~= 'gone' then
+    if job and state_of(job) ~= 'gone' and state_of(job) ~= 'broken' then
       local a = acc(job)
       bump(a, 'in_flight', -1)
       bump(a, 'queued', 1)
