@@ -68,6 +68,14 @@ for entry in "${forbidden[@]}"; do
   done < <(grep -rnE "$pattern" apps/crawlctl | grep -vE ':[0-9]+:[[:space:]]*(//|")' || true)
 done
 
+# Text reaches a terminal in one place (lib/core/output.hpp escapes what a terminal would obey):
+# nothing else writes to stdout or stderr.
+while IFS= read -r hit; do
+  say "$hit: print through lib/core/output.hpp (crawl::print, write_shown, write_control)"
+done < <(grep -rnE '\bfmt::print\(|std::(cout|cerr)|\bprintf\(|\b(fprintf|fputs)\(std(out|err)|\bputs\(|\bfwrite\([^;]*std(out|err)' \
+           apps lib --include='*.cpp' --include='*.hpp' |
+         grep -vE '^lib/core/(output|terminal)\.(cpp|hpp):' | grep -vE ':[0-9]+:[[:space:]]*//' || true)
+
 while read -r lines file; do
   [[ $file == total ]] && continue
   if ((lines >= 250)); then say "$file: $lines lines; a file of apps/ stays under 250 (move logic into lib/)"; fi

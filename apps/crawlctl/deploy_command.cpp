@@ -12,6 +12,7 @@
 
 #include "commands.hpp"
 #include "config/values.hpp"
+#include "core/output.hpp"
 #include "core/terminal.hpp"
 #include "core/text.hpp"
 #include "deploy/plan.hpp"
@@ -63,9 +64,9 @@ std::string new_deploy_id() {
 }
 
 void print_plan(const config::Host& host, const std::vector<deploy::Step>& steps) {
-  fmt::print("# {} ({}, {}:{}, {} workers, remote_dir {})\n", host.name,
-             config::to_string(host.transport), host.address, host.port, host.workers,
-             host.remote_dir);
+  crawl::print("# {} ({}, {}:{}, {} workers, remote_dir {})\n", host.name,
+               config::to_string(host.transport), host.address, host.port, host.workers,
+               host.remote_dir);
   for (const auto& step : steps) {
     std::string note;
     if (step.name == "install") note = " (only when activate finds something missing)";
@@ -75,9 +76,9 @@ void print_plan(const config::Host& host, const std::vector<deploy::Step>& steps
                    "stdin: the worker config)"
                  : " (when the binary there differs; stdin: the worker config, then the "
                    "binary, gzip-compressed)";
-    fmt::print("## {}{}\n{}\n", step.name, note, step.command);
+    crawl::print("## {}{}\n{}\n", step.name, note, step.command);
   }
-  fmt::print("\n");
+  crawl::print("\n");
 }
 
 int run_deploy(const DeployOptions& options) {
@@ -85,21 +86,21 @@ int run_deploy(const DeployOptions& options) {
   if (!fleet) return k_exit_usage;
   auto grace = config::parse_duration(options.stop_grace);
   if (!grace) {
-    fmt::print(stderr, "crawlctl deploy: --stop-grace: {}\n", grace.error().message);
+    crawl::print(stderr, "crawlctl deploy: --stop-grace: {}\n", grace.error().message);
     return k_exit_usage;
   }
   deploy::Release release;
   release.binary_path =
       options.worker_binary.empty() ? find_worker_binary() : options.worker_binary;
   if (release.binary_path.empty()) {
-    fmt::print(
+    crawl::print(
         stderr,
         "crawlctl deploy: no crawlworker found beside crawlctl; name it with --worker-binary\n");
     return k_exit_usage;
   }
   auto described = deploy::describe_release(release.binary_path);
   if (!described) {
-    fmt::print(stderr, "crawlctl deploy: --worker-binary: {}\n", described.error().message);
+    crawl::print(stderr, "crawlctl deploy: --worker-binary: {}\n", described.error().message);
     return k_exit_usage;
   }
   release = std::move(*described);
@@ -108,12 +109,12 @@ int run_deploy(const DeployOptions& options) {
   auto target = queue::redis_target(options.redis, redis_settings.effective_url(),
                                     secrets_of(redis_settings));
   if (!target) {
-    fmt::print(stderr, "crawlctl deploy: {}\n", target.error().message);
+    crawl::print(stderr, "crawlctl deploy: {}\n", target.error().message);
     return k_exit_usage;
   }
   auto url = queue::format_redis_url(*target);
   if (!url) {
-    fmt::print(stderr, "crawlctl deploy: {}\n", url.error().message);
+    crawl::print(stderr, "crawlctl deploy: {}\n", url.error().message);
     return k_exit_usage;
   }
   release.config = deploy::worker_config(fleet->inventory, *url);
@@ -122,10 +123,10 @@ int run_deploy(const DeployOptions& options) {
   deploy_options.stop_grace = *grace;
 
   if (options.dry_run) {
-    fmt::print("# crawlctl deploy --dry-run: {} host(s); nothing is contacted.\n",
-               fleet->hosts.size());
-    fmt::print("# worker binary {} ({} bytes, sha256 {})\n\n", release.binary_path,
-               release.binary_size, release.binary_sha256);
+    crawl::print("# crawlctl deploy --dry-run: {} host(s); nothing is contacted.\n",
+                 fleet->hosts.size());
+    crawl::print("# worker binary {} ({} bytes, sha256 {})\n\n", release.binary_path,
+                 release.binary_size, release.binary_sha256);
     for (const auto& host : fleet->hosts)
       print_plan(host, deploy::full_plan(host, release, deploy_options, "DEPLOY-ID"));
     return k_exit_ok;
@@ -133,7 +134,7 @@ int run_deploy(const DeployOptions& options) {
 
   auto parsed = fanout::parse_rollout(options.batch, options.max_fail, options.canary);
   if (!parsed) {
-    fmt::print(stderr, "crawlctl deploy: {}\n", parsed.error().message);
+    crawl::print(stderr, "crawlctl deploy: {}\n", parsed.error().message);
     return k_exit_usage;
   }
   fanout::RolloutOptions rollout = *parsed;
@@ -142,7 +143,7 @@ int run_deploy(const DeployOptions& options) {
         fanout::parse_canary_wait(options.canary_wait, !options.no_verify,
                                   fleet->inventory.worker.heartbeat_interval, fleet->pool.deadline);
     if (!wait) {
-      fmt::print(stderr, "crawlctl deploy: {}\n", wait.error().message);
+      crawl::print(stderr, "crawlctl deploy: {}\n", wait.error().message);
       return k_exit_usage;
     }
     rollout.canary_wait = *wait;
@@ -153,7 +154,7 @@ int run_deploy(const DeployOptions& options) {
   if (options.ask_sudo_password && deploy::SudoPasswords::may_ask(fleet->hosts)) {
     asked = read_secret("sudo password (for install_command): ");
     if (!asked) {
-      fmt::print(stderr, "crawlctl deploy: -K: no password read (it needs a terminal)\n");
+      crawl::print(stderr, "crawlctl deploy: -K: no password read (it needs a terminal)\n");
       return k_exit_usage;
     }
     // The time spent typing is not the run's.

@@ -14,6 +14,7 @@
 #include "config/select.hpp"
 #include "config/values.hpp"
 #include "core/file.hpp"
+#include "core/output.hpp"
 #include "core/terminal.hpp"
 #include "core/text.hpp"
 #include "fanout/run_record.hpp"
@@ -67,31 +68,31 @@ std::optional<Fleet> load_fleet(const FleetOptions& options, const char* command
     // The hosts the last run left failed, as a group the --limit grammar already combines.
     auto last = fanout::read_run_record(record_path);
     if (!last) {
-      fmt::print(stderr, "crawlctl {}: --limit @failed: no {} over {} is recorded ({})\n", command,
-                 command, options.hosts_file, last.error().message);
+      crawl::print(stderr, "crawlctl {}: --limit @failed: no {} over {} is recorded ({})\n",
+                   command, command, options.hosts_file, last.error().message);
       return std::nullopt;
     }
     if (last->failed.empty()) {
-      fmt::print(stderr,
-                 "crawlctl {}: --limit @failed: the last {} over {} ended ok on all {} host(s)\n",
-                 command, command, options.hosts_file, last->hosts);
+      crawl::print(stderr,
+                   "crawlctl {}: --limit @failed: the last {} over {} ended ok on all {} host(s)\n",
+                   command, command, options.hosts_file, last->hosts);
       return std::nullopt;
     }
     std::vector<std::string> gone;
     config::Group failed = fanout::failed_group(*inventory, *last, gone);
     for (const auto& name : gone)
-      fmt::print(stderr, "crawlctl {}: --limit @failed: {} is no longer in {}; skipped\n", command,
-                 name, options.hosts_file);
+      crawl::print(stderr, "crawlctl {}: --limit @failed: {} is no longer in {}; skipped\n",
+                   command, name, options.hosts_file);
     inventory->groups.push_back(std::move(failed));
   }
   auto selected = config::select_hosts(*inventory, options.limit);
   if (!selected) {
-    fmt::print(stderr, "crawlctl {}: {}\n", command, selected.error().message);
+    crawl::print(stderr, "crawlctl {}: {}\n", command, selected.error().message);
     return std::nullopt;
   }
   auto deadline = config::parse_duration(options.deadline);
   if (!deadline) {
-    fmt::print(stderr, "crawlctl {}: --deadline: {}\n", command, deadline.error().message);
+    crawl::print(stderr, "crawlctl {}: --deadline: {}\n", command, deadline.error().message);
     return std::nullopt;
   }
   Fleet fleet;
@@ -155,7 +156,7 @@ int run_on_fleet(const Fleet& fleet, const FleetOptions& options, const MakeTask
                                                          [&](const std::string& line) {
                                                            progress.finish();
                                                            if (!options.json)
-                                                             fmt::print(stderr, "{}\n", line);
+                                                             crawl::print(stderr, "{}\n", line);
                                                          })
                                    : fanout::run(fleet.hosts, connect, task, pool, on_state);
   progress.finish();
@@ -164,10 +165,10 @@ int run_on_fleet(const Fleet& fleet, const FleetOptions& options, const MakeTask
   if (auto kept = fanout::write_run_record(fleet.record_path, fleet.command,
                                            fanout::report_json(fleet.hosts, reports, elapsed));
       !kept)
-    fmt::print(stderr, "crawlctl {}: the report was not kept: {}\n", fleet.command,
-               kept.error().message);
+    crawl::print(stderr, "crawlctl {}: the report was not kept: {}\n", fleet.command,
+                 kept.error().message);
   else if (code != k_exit_ok && !options.json)
-    fmt::print("  (--limit @failed runs the same again on the hosts that did not end ok)\n");
+    crawl::print("  (--limit @failed runs the same again on the hosts that did not end ok)\n");
   return code;
 }
 
@@ -177,7 +178,7 @@ int report(const std::vector<config::Host>& hosts, const std::vector<fanout::Hos
   const std::size_t ok = by_outcome.count("ok") ? by_outcome.at("ok").size() : 0;
   const double seconds = std::chrono::duration<double>(elapsed).count();
   if (json) {
-    fmt::print("{}\n", fanout::report_json(hosts, reports, elapsed).dump(2));
+    crawl::print("{}\n", json_text(fanout::report_json(hosts, reports, elapsed)));
   } else {
     Table table({"HOST", "OUTCOME", "TIME", "DETAIL"});
     for (const auto& r : reports) {
@@ -195,23 +196,23 @@ int report(const std::vector<config::Host>& hosts, const std::vector<fanout::Hos
     for (const auto& r : reports)
       if (const auto nl = r.failure.message.find('\n');
           r.outcome != fanout::Outcome::ok && nl != std::string::npos) {
-        fmt::print("\n{}:\n", hosts[r.host].name);
+        crawl::print("\n{}:\n", hosts[r.host].name);
         std::string rest = r.failure.message.substr(nl + 1);
         std::size_t pos = 0;
         while (pos < rest.size()) {
           auto end = rest.find('\n', pos);
           if (end == std::string::npos) end = rest.size();
-          fmt::print("  | {}\n", rest.substr(pos, end - pos));
+          crawl::print("  | {}\n", rest.substr(pos, end - pos));
           pos = end + 1;
         }
       }
     std::vector<std::string> parts;
     for (const auto& [outcome, names] : by_outcome)
       parts.push_back(fmt::format("{} {}", names.size(), outcome));
-    fmt::print("\n{} {} host(s) in {:.1f}s: {}\n", verb, hosts.size(), seconds,
-               fmt::join(parts, ", "));
+    crawl::print("\n{} {} host(s) in {:.1f}s: {}\n", verb, hosts.size(), seconds,
+                 fmt::join(parts, ", "));
     for (const auto& [outcome, names] : by_outcome)
-      if (outcome != "ok") fmt::print("  {}: {}\n", outcome, fmt::join(names, " "));
+      if (outcome != "ok") crawl::print("  {}: {}\n", outcome, fmt::join(names, " "));
   }
   if (ok == reports.size()) return k_exit_ok;
   return ok == 0 ? k_exit_none_reached : k_exit_some_failed;

@@ -11,6 +11,7 @@
 #include "config/schema.hpp"
 #include "config/select.hpp"
 #include "core/file.hpp"
+#include "core/output.hpp"
 #include "core/redact.hpp"
 #include "status/text.hpp"
 
@@ -76,7 +77,7 @@ int run_hosts(const HostsOptions& options) {
   }
   auto selected = config::select_hosts(*inventory, options.limit);
   if (!selected) {
-    fmt::print(stderr, "crawlctl hosts: {}\n", selected.error().message);
+    crawl::print(stderr, "crawlctl hosts: {}\n", selected.error().message);
     return k_exit_usage;
   }
 
@@ -91,7 +92,7 @@ int run_hosts(const HostsOptions& options) {
     }
     out["groups"] = std::move(groups);
     out.update(settings_json(*inventory));
-    fmt::print("{}\n", out.dump(2));
+    crawl::print("{}\n", json_text(out));
     return k_exit_ok;
   }
 
@@ -106,8 +107,8 @@ int run_hosts(const HostsOptions& options) {
                std::string(config::to_string(h.transport)), labels_text(h), h.remote_dir});
   }
   table.print(stdout);
-  fmt::print("{} hosts, {} workers (of {} hosts in {})\n", selected->size(), workers,
-             inventory->hosts.size(), inventory->source);
+  crawl::print("{} hosts, {} workers (of {} hosts in {})\n", selected->size(), workers,
+               inventory->hosts.size(), inventory->source);
   return k_exit_ok;
 }
 

@@ -8,6 +8,7 @@
 
 #include "commands.hpp"
 #include "config/values.hpp"
+#include "core/output.hpp"
 #include "fleet.hpp"
 #include "redis_options.hpp"
 #include "status/text.hpp"
@@ -42,10 +43,10 @@ int run_wait(const WaitOptions& o) {
   auto timeout = config::parse_duration(o.timeout);
   auto interval = config::parse_duration(o.interval);
   if (!timeout || !interval || interval->count() < 10) {
-    fmt::print(stderr, "crawlctl wait: {}\n",
-               !timeout    ? "--timeout: " + timeout.error().message
-               : !interval ? "--interval: " + interval.error().message
-                           : "--interval must be at least 10ms");
+    crawl::print(stderr, "crawlctl wait: {}\n",
+                 !timeout    ? "--timeout: " + timeout.error().message
+                 : !interval ? "--interval: " + interval.error().message
+                             : "--interval must be at least 10ms");
     return k_exit_usage;
   }
   const auto started = Clock::now();
@@ -64,7 +65,7 @@ int run_wait(const WaitOptions& o) {
       else if (q.error().message != last_error) {
         // Redis may be restarting: say so once and keep trying until the timeout.
         last_error = q.error().message;
-        fmt::print(stderr, "crawlctl wait: {} (retrying)\n", last_error);
+        crawl::print(stderr, "crawlctl wait: {} (retrying)\n", last_error);
       }
     }
     if (queue && primary_moved(*queue, primary_check)) queue.reset();
@@ -72,29 +73,29 @@ int run_wait(const WaitOptions& o) {
       auto job = queue->jobs().job(o.job);
       if (!job) {
         if (job.error().kind == ErrorKind::not_found) {
-          fmt::print(stderr, "crawlctl wait: {}\n", job.error().message);
+          crawl::print(stderr, "crawlctl wait: {}\n", job.error().message);
           return k_exit_usage;
         }
         queue.reset();
       } else {
         const double elapsed = std::chrono::duration<double>(Clock::now() - started).count();
         if (job->cancelled()) {
-          if (progress) fmt::print(stderr, "\r\033[K");
-          fmt::print(stderr, "job {} was cancelled: {}\n", o.job, summary(*job));
+          if (progress) write_control(stderr, "\r\033[K");
+          crawl::print(stderr, "job {} was cancelled: {}\n", o.job, summary(*job));
           return k_exit_cancelled;
         }
         if (job->finished()) {
-          if (progress) fmt::print(stderr, "\r\033[K");
+          if (progress) write_control(stderr, "\r\033[K");
           if (!o.quiet)
-            fmt::print(stderr, "job {} finished: {} (waited {})\n", o.job, summary(*job),
-                       human_duration(elapsed));
+            crawl::print(stderr, "job {} finished: {} (waited {})\n", o.job, summary(*job),
+                         human_duration(elapsed));
           return k_exit_ok;
         }
         // Waiting goes on (an operator may put it right), but says once why it may be long.
         const bool stuck = (job->submitting && !job->submitter_alive) || !job->problem.empty();
         if (stuck && !warned) {
-          if (progress) fmt::print(stderr, "\r\033[K");
-          fmt::print(
+          if (progress) write_control(stderr, "\r\033[K");
+          crawl::print(
               stderr, "crawlctl wait: job {} {}; waiting on\n", o.job,
               !job->problem.empty()
                   ? "is broken: " + job->problem
@@ -104,25 +105,26 @@ int run_wait(const WaitOptions& o) {
         }
         if (progress) {
           const auto eta = eta_seconds(*job);
-          fmt::print(stderr, "\r\033[Kjob {} {}: {} queued, {} in flight, {}, {:.1f} pages/s{}",
-                     o.job, job_state(*job), job->stat(queue::Counter::queued),
-                     job->stat(queue::Counter::in_flight), summary(*job), job->rate(),
-                     eta ? ", ETA " + human_duration(*eta) : "");
+          write_control(stderr, "\r\033[K");
+          crawl::print(stderr, "job {} {}: {} queued, {} in flight, {}, {:.1f} pages/s{}", o.job,
+                       job_state(*job), job->stat(queue::Counter::queued),
+                       job->stat(queue::Counter::in_flight), summary(*job), job->rate(),
+                       eta ? ", ETA " + human_duration(*eta) : "");
         }
       }
     }
     const auto until = std::min(deadline, Clock::now() + *interval);
     while (Clock::now() < until) {
       if (interrupted->load()) {
-        if (progress) fmt::print(stderr, "\n");
+        if (progress) crawl::print(stderr, "\n");
         return k_exit_failed;
       }
       std::this_thread::sleep_for(
           std::min<Clock::duration>(until - Clock::now(), std::chrono::milliseconds(50)));
     }
     if (Clock::now() >= deadline) {
-      if (progress) fmt::print(stderr, "\n");
-      fmt::print(stderr, "crawlctl wait: job {} did not finish within {}\n", o.job, o.timeout);
+      if (progress) crawl::print(stderr, "\n");
+      crawl::print(stderr, "crawlctl wait: job {} did not finish within {}\n", o.job, o.timeout);
       return k_exit_timed_out;
     }
   }
@@ -139,42 +141,42 @@ int run_control(const ControlOptions& o, queue::JobAction action) {
                                                           : "cancel";
   auto queue = open_queue(o.redis);
   if (!queue) {
-    fmt::print(stderr, "crawlctl {}: {}\n", verb, queue.error().message);
+    crawl::print(stderr, "crawlctl {}: {}\n", verb, queue.error().message);
     return k_exit_failed;
   }
   int code = k_exit_ok;
   for (const auto& id : o.jobs) {
     auto before = queue->jobs().job(id);
     if (!before) {
-      fmt::print(stderr, "crawlctl {}: {}\n", verb, before.error().message);
+      crawl::print(stderr, "crawlctl {}: {}\n", verb, before.error().message);
       code = std::max(code,
                       before.error().kind == ErrorKind::not_found ? k_exit_usage : k_exit_failed);
       continue;
     }
     if (before->cancelled()) {
-      fmt::print("job {} is cancelled already\n", id);
+      crawl::print("job {} is cancelled already\n", id);
       continue;
     }
     if (action == queue::JobAction::cancel && before->finished()) {
-      fmt::print("job {} has finished: nothing to cancel\n", id);
+      crawl::print("job {} has finished: nothing to cancel\n", id);
       continue;
     }
     auto change = queue->jobs().control(id, action);
     if (!change) {
-      fmt::print(stderr, "crawlctl {}: job {}: {}\n", verb, id, change.error().message);
+      crawl::print(stderr, "crawlctl {}: job {}: {}\n", verb, id, change.error().message);
       code = k_exit_failed;
       continue;
     }
     switch (action) {
       case queue::JobAction::pause:
-        fmt::print("job {} paused: no URL of it is leased any more; the {} in flight finish\n", id,
-                   before->stat(queue::Counter::in_flight));
+        crawl::print("job {} paused: no URL of it is leased any more; the {} in flight finish\n",
+                     id, before->stat(queue::Counter::in_flight));
         break;
       case queue::JobAction::resume:
-        fmt::print("job {} resumed: {} parked URLs back in the frontier\n", id, change->moved);
+        crawl::print("job {} resumed: {} parked URLs back in the frontier\n", id, change->moved);
         break;
       case queue::JobAction::cancel:
-        fmt::print(
+        crawl::print(
             "job {} cancelled: {} queued URLs dropped; workers drop the {} they hold at their next "
             "heartbeat\n",
             id, change->moved, before->stat(queue::Counter::in_flight));

@@ -10,6 +10,7 @@
 
 #include "commands.hpp"
 #include "config/values.hpp"
+#include "core/output.hpp"
 #include "fanout/logs_task.hpp"
 #include "fleet.hpp"
 
@@ -33,17 +34,17 @@ int run_logs(const LogsOptions& o) {
   if (!fleet) return k_exit_usage;
   const auto poll = config::parse_duration(o.poll);
   if (!poll || poll->count() < 100) {
-    fmt::print(stderr, "crawlctl logs: --poll: {}\n",
-               poll ? "must be at least 100ms" : poll.error().message);
+    crawl::print(stderr, "crawlctl logs: --poll: {}\n",
+                 poll ? "must be at least 100ms" : poll.error().message);
     return k_exit_usage;
   }
   if (o.lines < 0) {
-    fmt::print(stderr, "crawlctl logs: -n must not be negative\n");
+    crawl::print(stderr, "crawlctl logs: -n must not be negative\n");
     return k_exit_usage;
   }
   auto out = fanout::LogPrinter::create(o.grep, stdout, stderr);
   if (!out) {
-    fmt::print(stderr, "crawlctl logs: {}\n", out.error().message);
+    crawl::print(stderr, "crawlctl logs: {}\n", out.error().message);
     return k_exit_usage;
   }
   fanout::LogsTask task;
@@ -119,8 +120,8 @@ void add_logs_command(CLI::App& app, Action& run) {
   sub->callback([o, &run] {
     run = [o] {
       if (!o->outdir.empty() && !o->grep.empty()) {
-        fmt::print(stderr,
-                   "crawlctl logs: --grep and --outdir do not mix: --outdir saves whole logs\n");
+        crawl::print(stderr,
+                     "crawlctl logs: --grep and --outdir do not mix: --outdir saves whole logs\n");
         return k_exit_usage;
       }
       return run_logs(*o);

@@ -12,6 +12,7 @@
 
 #include "commands.hpp"
 #include "core/file.hpp"
+#include "core/output.hpp"
 
 namespace crawl::ctl {
 
@@ -22,9 +23,9 @@ std::string default_hosts_file() {
 
 void print_inventory_error(std::string_view command, const Error& error) {
   if (error.kind == ErrorKind::invalid)
-    fmt::print(stderr, "{}\n", error.message);
+    crawl::print(stderr, "{}\n", error.message);
   else
-    fmt::print(stderr, "crawlctl {}: {}\n", command, error.message);
+    crawl::print(stderr, "crawlctl {}: {}\n", command, error.message);
 }
 
 void warn_if_loose(const std::string& path, std::string_view what) {
@@ -33,7 +34,7 @@ void warn_if_loose(const std::string& path, std::string_view what) {
   if (warned.count(file)) return;
   if (const std::string problem = loose_permissions(file); !problem.empty()) {
     warned.insert(file);
-    fmt::print(stderr, "crawlctl: warning: {} {} is {}\n", what, path, problem);
+    crawl::print(stderr, "crawlctl: warning: {} {} is {}\n", what, path, problem);
   }
 }
 
@@ -88,7 +89,7 @@ int main(int argc, char** argv) {
   try {
     return crawl::ctl::real_main(argc, argv);
   } catch (const std::exception& e) {
-    fmt::print(stderr, "crawlctl: internal error: {}\n", e.what());
+    crawl::print(stderr, "crawlctl: internal error: {}\n", e.what());
     return 70;
   }
 }

@@ -8,6 +8,7 @@
 #include "commands.hpp"
 #include "config/inventory.hpp"
 #include "core/file.hpp"
+#include "core/output.hpp"
 #include "queue/target.hpp"
 
 namespace crawl::ctl {
@@ -42,7 +43,7 @@ Result<queue::Queue> open_queue(const RedisOptions& options) {
   if (auto flagged = queue::parse_redis_url(options.url);
       flagged && (!flagged->password.empty() || !flagged->sentinel_password.empty()) && !warned) {
     warned = true;
-    fmt::print(
+    crawl::print(
         stderr,
         "crawlctl: warning: the password in --redis is visible to every user of this machine "
         "(ps, /proc); put it in the hosts file's redis.password_file or redis.password_env, or "
@@ -65,8 +66,8 @@ bool primary_moved(queue::Queue& queue, queue::PrimaryCheck& check) {
                        .count();
   auto named = queue.primary_moved(check, now);
   if (!named) return false;
-  fmt::print(stderr, "crawlctl: the Sentinels now name {} as the primary: connecting again\n",
-             *named);
+  crawl::print(stderr, "crawlctl: the Sentinels now name {} as the primary: connecting again\n",
+               *named);
   return true;
 }
 

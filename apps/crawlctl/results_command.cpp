@@ -13,6 +13,8 @@
 #include <xxhash.h>
 
 #include "commands.hpp"
+#include "core/output.hpp"
+#include "core/text.hpp"
 #include "queue/record.hpp"
 #include "redis_options.hpp"
 #include "status/text.hpp"
@@ -57,17 +59,17 @@ std::string reasons(const std::map<std::string, std::uint64_t>& by) {
                    [](const auto& a, const auto& b) { return a.second > b.second; });
   std::string out;
   for (const auto& [reason, n] : v)
-    out += fmt::format("{}{} {}", out.empty() ? "" : ", ", reason, n);
+    out += fmt::format("{}{} {}", out.empty() ? "" : ", ", escape_control(reason), n);
   return out;
 }
 
 void print_summary(const std::string& job, const Summary& s) {
-  fmt::print("job {}: {} URLs recorded\n", job, s.records);
-  fmt::print("  pages     {}: {} images on them ({} distinct), {} of bodies{}\n", s.done,
-             s.image_refs, s.images.size(), human_bytes(static_cast<double>(s.bytes)),
-             s.truncated ? fmt::format(", {} cut at max_body", s.truncated) : "");
-  fmt::print("  failed    {}{}{}\n", s.failed, s.failed ? ": " : "", reasons(s.failed_by));
-  fmt::print("  filtered  {}{}{}\n", s.filtered, s.filtered ? ": " : "", reasons(s.filtered_by));
+  crawl::print("job {}: {} URLs recorded\n", job, s.records);
+  crawl::print("  pages     {}: {} images on them ({} distinct), {} of bodies{}\n", s.done,
+               s.image_refs, s.images.size(), human_bytes(static_cast<double>(s.bytes)),
+               s.truncated ? fmt::format(", {} cut at max_body", s.truncated) : "");
+  crawl::print("  failed    {}{}{}\n", s.failed, s.failed ? ": " : "", reasons(s.failed_by));
+  crawl::print("  filtered  {}{}{}\n", s.filtered, s.filtered ? ": " : "", reasons(s.filtered_by));
 }
 
 struct ResultsOptions {
@@ -79,16 +81,16 @@ struct ResultsOptions {
 
 int run_results(const ResultsOptions& o) {
   if (o.format != "jsonl" && o.format != "json" && o.format != "summary") {
-    fmt::print(stderr, "crawlctl results: --format must be jsonl, json or summary\n");
+    crawl::print(stderr, "crawlctl results: --format must be jsonl, json or summary\n");
     return k_exit_usage;
   }
   auto queue = open_queue(o.redis);
   if (!queue) {
-    fmt::print(stderr, "crawlctl results: {}\n", queue.error().message);
+    crawl::print(stderr, "crawlctl results: {}\n", queue.error().message);
     return k_exit_failed;
   }
   if (auto job = queue->jobs().job(o.job); !job) {
-    fmt::print(stderr, "crawlctl results: {}\n", job.error().message);
+    crawl::print(stderr, "crawlctl results: {}\n", job.error().message);
     return k_exit_usage;
   }
   nlohmann::ordered_json images = nlohmann::ordered_json::object();
@@ -106,7 +108,7 @@ int run_results(const ResultsOptions& o) {
   do {
     auto page = queue->jobs().results(o.job, cursor);
     if (!page) {
-      fmt::print(stderr, "crawlctl results: {}\n", page.error().message);
+      crawl::print(stderr, "crawlctl results: {}\n", page.error().message);
       return k_exit_failed;
     }
     for (const std::string& json : *page) {
@@ -119,7 +121,9 @@ int run_results(const ResultsOptions& o) {
       if (!seen.emplace(h.low64, h.high64).second) continue;
       if (!o.outcome.empty() && queue::to_string(record->outcome) != o.outcome) continue;
       if (o.format == "jsonl") {
-        fmt::print("{}\n", json);
+        // As Redis holds it, unless it holds what a terminal would obey: then written again.
+        crawl::print("{}\n",
+                     plain_text(json) ? json : json_text(nlohmann::ordered_json::parse(json), -1));
       } else if (o.format == "summary") {
         summary.add(*record);
       } else if (record->outcome == queue::Outcome::done) {
@@ -127,10 +131,10 @@ int run_results(const ResultsOptions& o) {
       }
     }
   } while (cursor != "0");
-  if (o.format == "json") fmt::print("{}\n", images.dump(2));
+  if (o.format == "json") crawl::print("{}\n", json_text(images));
   if (o.format == "summary") print_summary(o.job, summary);
   if (unreadable > 0)
-    fmt::print(
+    crawl::print(
         stderr,
         "crawlctl results: {} records of job {} could not be read (not valid JSON records)\n",
         unreadable, o.job);

@@ -13,6 +13,7 @@
 
 #include "commands.hpp"
 #include "config/values.hpp"
+#include "core/output.hpp"
 #include "fleet.hpp"
 #include "redis_options.hpp"
 #include "status/snapshot.hpp"
@@ -51,17 +52,17 @@ int exit_code(const Verdict& v) {
 int run_status(const StatusOptions& o) {
   auto interval = config::parse_duration(o.interval);
   if (!interval || interval->count() < 100) {
-    fmt::print(stderr, "crawlctl status: --interval: {}\n",
-               interval ? "must be at least 100ms" : interval.error().message);
+    crawl::print(stderr, "crawlctl status: --interval: {}\n",
+                 interval ? "must be at least 100ms" : interval.error().message);
     return k_exit_usage;
   }
   if (auto d = config::parse_duration(o.deadline); !d) {
-    fmt::print(stderr, "crawlctl status: --deadline: {}\n", d.error().message);
+    crawl::print(stderr, "crawlctl status: --deadline: {}\n", d.error().message);
     return k_exit_usage;
   }
   if (o.sites < 0 || (o.sites > 0 && o.job.empty())) {
-    fmt::print(stderr, "crawlctl status: --sites: {}\n",
-               o.sites < 0 ? "must be a count" : "needs a job id");
+    crawl::print(stderr, "crawlctl status: --sites: {}\n",
+                 o.sites < 0 ? "must be a count" : "needs a job id");
     return k_exit_usage;
   }
   status::HostsProbe hosts;
@@ -110,7 +111,7 @@ int run_status(const StatusOptions& o) {
         error = snapshot.error().message;
         // A missing job is bad input; a broken connection is tried again when watching.
         if (snapshot.error().kind == ErrorKind::not_found) {
-          fmt::print(stderr, "crawlctl status: {}\n", error);
+          crawl::print(stderr, "crawlctl status: {}\n", error);
           return k_exit_usage;
         }
         if (snapshot.error().kind == ErrorKind::connection) queue.reset();
@@ -118,16 +119,15 @@ int run_status(const StatusOptions& o) {
         const Verdict verdict = judge(*snapshot, previous ? &*previous : nullptr);
         code = exit_code(verdict);
         if (o.json) {
-          fmt::print("{}\n", to_json(*snapshot, verdict, o.job).dump(o.watch ? -1 : 2));
+          crawl::print("{}\n", json_text(to_json(*snapshot, verdict, o.job), o.watch ? -1 : 2));
         } else if (o.watch && !tty) {
-          fmt::print("{}", render_lines(*snapshot, verdict));
+          crawl::print("{}", render_lines(*snapshot, verdict));
         } else {
-          std::string text = render(*snapshot, verdict, o.job);
-          if (o.watch)
-            text = "\033[H\033[2J" +
-                   fmt::format("crawlctl status, every {}  (Ctrl-C to quit)\n\n", o.interval) +
-                   text;
-          fmt::print("{}", text);
+          if (o.watch) {
+            write_control(stdout, "\033[H\033[2J");
+            crawl::print("crawlctl status, every {}  (Ctrl-C to quit)\n\n", o.interval);
+          }
+          crawl::print("{}", render(*snapshot, verdict, o.job));
         }
         std::fflush(stdout);
         // Watching one job ends when it does.
@@ -137,7 +137,7 @@ int run_status(const StatusOptions& o) {
       }
     }
     if (!error.empty()) {
-      fmt::print(stderr, "crawlctl status: {}\n", error);
+      crawl::print(stderr, "crawlctl status: {}\n", error);
       if (!o.watch) return k_exit_failed;
     }
     if (!o.watch) return code;

@@ -7,6 +7,7 @@
 
 #include "commands.hpp"
 #include "config/values.hpp"
+#include "core/output.hpp"
 #include "fanout/host_tasks.hpp"
 #include "fleet.hpp"
 
@@ -23,7 +24,7 @@ int run_stop(const StopOptions& options) {
   if (!fleet) return k_exit_usage;
   auto grace = config::parse_duration(options.grace);
   if (!grace) {
-    fmt::print(stderr, "crawlctl stop: --grace: {}\n", grace.error().message);
+    crawl::print(stderr, "crawlctl stop: --grace: {}\n", grace.error().message);
     return k_exit_usage;
   }
   const auto deadline = fleet->pool.deadline;

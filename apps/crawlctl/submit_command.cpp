@@ -9,6 +9,7 @@
 #include "commands.hpp"
 #include "config/inventory.hpp"
 #include "config/values.hpp"
+#include "core/output.hpp"
 #include "deploy/quote.hpp"
 #include "policy/scope.hpp"
 #include "queue/scripts.hpp"
@@ -36,22 +37,23 @@ struct SubmitOptions {
 
 int run_submit(const SubmitOptions& o) {
   if (!o.job.empty() && !o.job_flags_given.empty()) {
-    fmt::print(stderr,
-               "crawlctl submit: {} sets an option of a new job; job {} keeps the options it was "
-               "created with (leave out --job to create a new one)\n",
-               o.job_flags_given.front(), o.job);
+    crawl::print(stderr,
+                 "crawlctl submit: {} sets an option of a new job; job {} keeps the options it was "
+                 "created with (leave out --job to create a new one)\n",
+                 o.job_flags_given.front(), o.job);
     return k_exit_usage;
   }
   policy::JobOptions job = o.options;
   if (!policy::parse_scope(o.scope, job.scope)) {
-    fmt::print(stderr, "crawlctl submit: --scope must be host, domain or any, not '{}'\n", o.scope);
+    crawl::print(stderr, "crawlctl submit: --scope must be host, domain or any, not '{}'\n",
+                 o.scope);
     return k_exit_usage;
   }
   job.respect_robots = !o.no_robots;
   auto duration = [](std::string_view flag, const std::string& text, auto& out) {
     auto d = config::parse_duration(text);
     if (d) out = *d;
-    if (!d) fmt::print(stderr, "crawlctl submit: {}: {}\n", flag, d.error().message);
+    if (!d) crawl::print(stderr, "crawlctl submit: {}: {}\n", flag, d.error().message);
     return d.has_value();
   };
   if (!duration("--delay", o.delay, job.delay) ||
@@ -61,7 +63,7 @@ int run_submit(const SubmitOptions& o) {
   if (o.job.empty()) {
     auto inventory = hosts_file_settings(o.redis);
     if (!inventory) {
-      fmt::print(stderr, "crawlctl submit: {}\n", inventory.error().message);
+      crawl::print(stderr, "crawlctl submit: {}\n", inventory.error().message);
       return k_exit_usage;
     }
     const config::JobDefaults& d = inventory->job;
@@ -78,7 +80,7 @@ int run_submit(const SubmitOptions& o) {
     pick(job.max_links_per_page, d.max_links_per_page, "--max-links");
   }
   if (auto filter = policy::LinkFilter::create(job, {}); !filter) {
-    fmt::print(stderr, "crawlctl submit: {}\n", filter.error().message);
+    crawl::print(stderr, "crawlctl submit: {}\n", filter.error().message);
     return k_exit_usage;
   }
 
@@ -89,23 +91,23 @@ int run_submit(const SubmitOptions& o) {
   if (!o.file.empty()) {
     auto read = queue::read_seed_input(o.file);
     if (!read) {
-      fmt::print(stderr, "crawlctl submit: {}\n", read.error().message);
+      crawl::print(stderr, "crawlctl submit: {}\n", read.error().message);
       return k_exit_usage;
     }
     content = std::move(*read);
     queue::add_seed_text(seeds, content, o.file == "-" ? "stdin" : o.file);
   }
-  for (const auto& m : seeds.messages) fmt::print(stderr, "{}\n", m);
+  for (const auto& m : seeds.messages) crawl::print(stderr, "{}\n", m);
   if (seeds.rejected > seeds.messages.size())
-    fmt::print(stderr, "... and {} more bad lines\n", seeds.rejected - seeds.messages.size());
+    crawl::print(stderr, "... and {} more bad lines\n", seeds.rejected - seeds.messages.size());
   if (seeds.links.empty()) {
-    fmt::print(stderr, "crawlctl submit: no valid seed URL given (arguments, -f FILE or -f -)\n");
+    crawl::print(stderr, "crawlctl submit: no valid seed URL given (arguments, -f FILE or -f -)\n");
     return k_exit_usage;
   }
 
   auto queue = open_queue(o.redis);
   if (!queue) {
-    fmt::print(stderr, "crawlctl submit: {}\n", queue.error().message);
+    crawl::print(stderr, "crawlctl submit: {}\n", queue.error().message);
     return k_exit_failed;
   }
   const bool tty = isatty(STDERR_FILENO) != 0 && !o.quiet;
@@ -115,9 +117,10 @@ int run_submit(const SubmitOptions& o) {
   request.progress = [&](std::size_t done, const queue::Admitted&) {
     if (total < 100000 || o.quiet) return;
     if (tty) {
-      fmt::print(stderr, "\rsubmitting: {}/{} URLs ({}%)", done, total, done * 100 / total);
+      write_control(stderr, "\r");
+      crawl::print(stderr, "submitting: {}/{} URLs ({}%)", done, total, done * 100 / total);
     } else if (done - last_report >= 250000 || done == total) {
-      fmt::print(stderr, "submitting: {}/{} URLs\n", done, total);
+      crawl::print(stderr, "submitting: {}/{} URLs\n", done, total);
       last_report = done;
     }
   };
@@ -125,19 +128,19 @@ int run_submit(const SubmitOptions& o) {
   const std::string& id = report.job;
   const auto& admitted = report.admitted;
   if (id.empty()) {
-    fmt::print(stderr, "crawlctl submit: {}\n", admitted.error().message);
+    crawl::print(stderr, "crawlctl submit: {}\n", admitted.error().message);
     const ErrorKind kind = admitted.error().kind;
     return kind == ErrorKind::not_found || kind == ErrorKind::invalid ? k_exit_usage
                                                                       : k_exit_failed;
   }
-  if (tty && total >= 100000) fmt::print(stderr, "\n");
+  if (tty && total >= 100000) crawl::print(stderr, "\n");
   if (!admitted) {
     // The job stays marked submitting (status flags it); what Redis acknowledged is known
     // exactly, and a re-run into the same job adds the rest: the seeds already there are
     // recognised as duplicates.
     const std::string source =
         o.file.empty() || o.file == "-" ? "FILE" : deploy::shell_quote(o.file);
-    fmt::print(
+    crawl::print(
         stderr,
         "crawlctl submit: job {}: {}\n"
         "crawlctl submit: job {} is incomplete: Redis acknowledged {} of the {} seeds ({} queued, "
@@ -155,15 +158,15 @@ int run_submit(const SubmitOptions& o) {
         id, source);
     return k_exit_failed;
   }
-  fmt::print("{}\n", id);
+  crawl::print("{}\n", id);
   if (!o.quiet) {
-    fmt::print(stderr, "job {}: {} seed URLs {}, {} duplicates, {} bad lines skipped", id,
-               admitted->admitted, o.job.empty() ? "queued" : "added", admitted->duplicates,
-               seeds.rejected);
+    crawl::print(stderr, "job {}: {} seed URLs {}, {} duplicates, {} bad lines skipped", id,
+                 admitted->admitted, o.job.empty() ? "queued" : "added", admitted->duplicates,
+                 seeds.rejected);
     // Seeds carry no drop reason: what is neither queued nor a duplicate hit the page budget.
     const std::uint64_t over = total - admitted->admitted - admitted->duplicates;
-    if (over > 0) fmt::print(stderr, ", {} over --max-pages", over);
-    fmt::print(stderr, "\n");
+    if (over > 0) crawl::print(stderr, ", {} over --max-pages", over);
+    crawl::print(stderr, "\n");
   }
   return k_exit_ok;
 }

@@ -15,6 +15,7 @@
 #include "config/values.hpp"
 #include "core/file.hpp"
 #include "core/logging.hpp"
+#include "core/output.hpp"
 #include "queue/target.hpp"
 #include "worker/worker.hpp"
 
@@ -97,7 +98,7 @@ int real_main(int argc, char** argv) {
     auto parsed = crawl::config::load_inventory(config_file);
     if (!parsed) {
       if (parsed.error().kind == crawl::ErrorKind::invalid)
-        std::fprintf(stderr, "%s\n", parsed.error().message.c_str());
+        crawl::print(stderr, "{}\n", parsed.error().message);
       else
         spdlog::error("event=bad_config error=\"{}\"", parsed.error().message);
       return 2;
@@ -176,7 +177,7 @@ int main(int argc, char** argv) {
   try {
     return real_main(argc, argv);
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "crawlworker: internal error: %s\n", e.what());
+    crawl::print(stderr, "crawlworker: internal error: {}\n", e.what());
     return 70;
   }
 }

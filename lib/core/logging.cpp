@@ -1,17 +1,37 @@
 #include "core/logging.hpp"
 
 #include <fcntl.h>
+#include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/rotating_file_sink.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include "core/output.hpp"
+
 namespace crawl {
 
 namespace {
 
+// The message as core/output.hpp shows text: a URL, a title or an error from outside cannot write
+// a terminal's commands into the log, nor a second line that looks like an event of its own.
+class ShownMessage final : public spdlog::custom_flag_formatter {
+ public:
+  void format(const spdlog::details::log_msg& msg, const std::tm&,
+              spdlog::memory_buf_t& dest) override {
+    const std::string shown =
+        shown_text(std::string_view(msg.payload.data(), msg.payload.size()), Lines::escape);
+    dest.append(shown.data(), shown.data() + shown.size());
+  }
+  std::unique_ptr<custom_flag_formatter> clone() const override {
+    return std::make_unique<ShownMessage>();
+  }
+};
+
 void configure(const std::shared_ptr<spdlog::logger>& logger, bool debug) {
-  logger->set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %l %n %v", spdlog::pattern_time_type::utc);
+  auto formatter = std::make_unique<spdlog::pattern_formatter>(spdlog::pattern_time_type::utc);
+  formatter->add_flag<ShownMessage>('*').set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %l %n %*");
+  logger->set_formatter(std::move(formatter));
   logger->set_level(debug ? spdlog::level::debug : spdlog::level::info);
   logger->flush_on(spdlog::level::info);
   spdlog::set_default_logger(logger);

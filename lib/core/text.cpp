@@ -2,25 +2,12 @@
 
 #include <fmt/core.h>
 
+#include "core/output.hpp"
+
 namespace crawl {
 
 std::string escape_control(const std::string& text) {
-  std::string out;
-  out.reserve(text.size());
-  for (char c : text) {
-    const auto byte = static_cast<unsigned char>(c);
-    if (c == '\n')
-      out += "\\n";
-    else if (c == '\t')
-      out += "\\t";
-    else if (c == '\r')
-      out += "\\r";
-    else if (byte < 0x20 || byte == 0x7f)
-      out += fmt::format("\\x{:02x}", byte);
-    else
-      out += c;
-  }
-  return out;
+  return shown_text(text, Lines::escape);
 }
 
 std::string_view utf8_prefix(std::string_view text, std::size_t max) {

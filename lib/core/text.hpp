@@ -6,8 +6,9 @@
 
 namespace crawl {
 
-// Control characters shown escaped (\n, \t, \r, \xNN), so a hostile value cannot drive the
-// terminal or break a layout.
+// One line of text for a table cell or a log line: shown_text(text, Lines::escape) of
+// core/output.hpp (control characters, C1 controls and bytes that are not UTF-8 escaped, newlines
+// and tabs too), so a hostile value can neither drive the terminal nor break a layout.
 std::string escape_control(const std::string& text);
 
 // The longest prefix of `text` of at most `max` bytes that does not end inside a UTF-8 character.

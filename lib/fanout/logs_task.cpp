@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 #include <regex.h>
 
+#include "core/output.hpp"
 #include "core/text.hpp"
 #include "deploy/logs.hpp"
 #include "deploy/plan.hpp"
@@ -56,14 +57,14 @@ void LogPrinter::lines(const std::string& prefix, const std::vector<std::string_
   }
   if (text.empty()) return;
   std::lock_guard lock(m_lock);
-  std::fwrite(text.data(), 1, text.size(), m_out);
+  write_shown(m_out, text);  // a remote log's bytes, never a terminal's commands
   std::fflush(m_out);
 }
 
 void LogPrinter::note(const std::string& text) {
   std::lock_guard lock(m_lock);
   std::fflush(m_out);
-  fmt::print(m_err, "{}\n", text);
+  crawl::print(m_err, "{}\n", text);
 }
 
 namespace {

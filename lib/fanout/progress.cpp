@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include "core/output.hpp"
 #include "core/text.hpp"
 
 namespace crawl::fanout {
@@ -45,7 +46,7 @@ void ProgressPrinter::operator()(std::size_t host, std::string_view state) {
   const auto now = Clock::now();
   const double t = std::chrono::duration<double>(now - m_start).count();
   if (!m_tty) {
-    fmt::print(stderr, "[{:7.2f}s] {}: {}\n", t, m_hosts[host].name, state);
+    crawl::print(stderr, "[{:7.2f}s] {}: {}\n", t, m_hosts[host].name, state);
     return;
   }
   // One line, rewritten in place at most 10 times a second: the hosts in each state, and the
@@ -66,14 +67,15 @@ void ProgressPrinter::draw() {
   if (m_ended > 0 && m_ended < m_state.size())
     line += ", ETA " + human_duration(t / static_cast<double>(m_ended) *
                                       static_cast<double>(m_state.size() - m_ended));
-  fmt::print(stderr, "\r\033[K{}", line);
+  write_control(stderr, "\r\033[K");
+  crawl::print(stderr, "{}", line);
   m_line_open = true;
   m_stale = false;
 }
 
 void ProgressPrinter::finish() {
   if (m_stale && !m_quiet && m_tty) draw();  // the last changes, throttled away
-  if (m_line_open) fmt::print(stderr, "\n");
+  if (m_line_open) crawl::print(stderr, "\n");
   m_line_open = false;
 }
 

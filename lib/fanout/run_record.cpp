@@ -83,7 +83,7 @@ Result<void> write_run_record(const std::string& path, std::string_view command,
   const std::string partial = path + ".partial." + std::to_string(::getpid());
   {
     std::ofstream out(partial, std::ios::trunc);
-    out << record.dump(2) << "\n";
+    out << record.dump(2, ' ', true, nlohmann::json::error_handler_t::replace) << "\n";
     if (!out) return fail("cannot write {}: {}", partial, std::strerror(errno));
   }
   std::filesystem::rename(partial, path, ec);

@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "core/output.hpp"
 #include "core/text.hpp"
 #include "deploy/plan.hpp"
 #include "queue/queue.hpp"
@@ -76,8 +77,8 @@ fanout::CanaryCheck canary_check(const queue::RedisUrl& url, const config::Inven
     };
     auto before = look();
     if (!before) return fail_all("cannot check heartbeats: " + before.error().message);
-    fmt::print(stderr, "canary: watching {} worker(s) on {} host(s) for {}\n", ids.size(),
-               canaries.size(), human_duration(wait.count() / 1000.0));
+    crawl::print(stderr, "canary: watching {} worker(s) on {} host(s) for {}\n", ids.size(),
+                 canaries.size(), human_duration(wait.count() / 1000.0));
     const auto until = fanout::Clock::now() + wait;
     if (until > deadline) return fail_all("the canary wait would pass the run's --deadline");
     while (fanout::Clock::now() < until) {

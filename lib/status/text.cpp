@@ -4,10 +4,12 @@
 
 #include <fmt/core.h>
 
+#include "core/output.hpp"
+
 namespace crawl::status {
 
 void Table::print(std::FILE* out) const {
-  fmt::print(out, "{}", render());
+  crawl::print(out, "{}", render());
 }
 
 std::string Table::render() const {

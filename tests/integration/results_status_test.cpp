@@ -78,6 +78,49 @@ TEST(Results, ABadRecordIsSkippedAndCountedAndTheRestShown) {
   EXPECT_NE(r.out.find("pages     " + std::to_string(done) + ":"), std::string::npos) << r.out;
 }
 
+// Nothing from Redis reaches the terminal as it is: a counter name, a failure reason, a record's
+// bytes between its fields, a title holding a C1 control, a broken job's reason. Before, the
+// counters of `status JOB`, `results --format summary` and `results` printed them raw, so
+// whoever could write to Redis could retitle, clear or rewrite the operator's terminal.
+TEST(Terminal, NothingFromRedisReachesItAsItIs) {
+  CrawlCluster cluster(test_site_options(20));
+  cluster.start_worker("t1");
+  const std::string job = cluster.submit_root();
+  ASSERT_TRUE(cluster.wait_finished(job));
+  const std::string esc = "\x1b]0;owned\x07\x1b[2J";
+  cluster.redis_cli({"HSET", "crawl:job:" + job + ":stats", "failed:" + esc, "1"});
+  const std::string results = "crawl:job:" + job + ":results";
+  cluster.redis_cli({"HSET", results, "http://x.example/1",
+                     "{\"url\":\"http://x.example/1\",\"outcome\":\"failed\",\"reason\":"
+                     "\"\\u001b[31mred\",\"status\":0}"});
+  cluster.redis_cli({"HSET", results, "http://x.example/2",
+                     "{\"url\":\"http://x.example/2\",\r\"outcome\":\"done\",\"title\":\"c1 "
+                     "\xc2\x9b"
+                     "2J\",\"status\":200}"});
+  auto raw = [](const std::string& text) {
+    return text.find_first_of("\x1b\x07\r") != std::string::npos ||
+           text.find("\xc2\x9b") != std::string::npos;
+  };
+  CommandResult r = cluster.crawlctl({"status", job});
+  EXPECT_FALSE(raw(r.out + r.err)) << r.out;
+  EXPECT_NE(r.out.find("failed:\\x1b]0;owned\\x07"), std::string::npos) << r.out;
+  r = cluster.crawlctl({"results", job, "--format", "summary"});
+  EXPECT_FALSE(raw(r.out + r.err)) << r.out;
+  r = cluster.crawlctl({"results", job});
+  EXPECT_EQ(r.rc, 0) << r.err;
+  EXPECT_FALSE(raw(r.out + r.err));
+  std::istringstream lines(r.out);
+  std::size_t n = 0;
+  for (std::string line; std::getline(lines, line); ++n)
+    EXPECT_FALSE(nlohmann::json::parse(line, nullptr, false).is_discarded()) << line;
+  EXPECT_GT(n, 2u);
+  EXPECT_NE(r.out.find("c1 \\u009b2J"), std::string::npos) << "written again, escaped";
+  cluster.redis_cli({"HSET", "crawl:job:" + job, "broken", "a reason " + esc});
+  r = cluster.crawlctl({"status"});
+  EXPECT_FALSE(raw(r.out + r.err)) << r.out;
+  EXPECT_NE(r.out.find("is broken: a reason \\x1b"), std::string::npos) << r.out;
+}
+
 // A job whose options Redis holds malformed is shown as broken beside the others; the workers
 // neither crawl it by rules they cannot read nor spin on it: its URLs wait until it is fixed.
 TEST(Status, ABrokenJobIsShownBesideTheOthersAndItsUrlsWaitUntilItIsFixed) {

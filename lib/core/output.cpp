@@ -1,0 +1,75 @@
+#include "core/output.hpp"
+
+namespace crawl {
+
+namespace {
+
+// The length of the valid UTF-8 character at the start of `s`, or 0 (an overlong form, a
+// surrogate, past U+10FFFF, a stray or missing continuation byte).
+std::size_t utf8_length(std::string_view s) {
+  const auto b = [&](std::size_t i) { return static_cast<unsigned char>(s[i]); };
+  const unsigned char c = b(0);
+  std::size_t n = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC2 ? 2 : 0;
+  if (n == 0 || c > 0xF4 || s.size() < n) return 0;
+  for (std::size_t i = 1; i < n; ++i)
+    if ((b(i) & 0xC0) != 0x80) return 0;
+  if ((c == 0xE0 && b(1) < 0xA0) || (c == 0xED && b(1) >= 0xA0) || (c == 0xF0 && b(1) < 0x90) ||
+      (c == 0xF4 && b(1) >= 0x90))
+    return 0;
+  return n;
+}
+
+}  // namespace
+
+std::string shown_text(std::string_view text, Lines lines) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size();) {
+    const char c = text[i];
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte >= 0x20 && byte < 0x7f) {
+      out += c;
+      ++i;
+    } else if ((c == '\n' || c == '\t') && lines == Lines::keep) {
+      out += c;
+      ++i;
+    } else if (byte < 0x80) {
+      out += c == '\n'   ? "\\n"
+             : c == '\t' ? "\\t"
+             : c == '\r' ? "\\r"
+                         : fmt::format("\\x{:02x}", byte);
+      ++i;
+    } else if (const std::size_t n = utf8_length(text.substr(i)); n == 0) {
+      out += fmt::format("\\x{:02x}", byte);
+      ++i;
+    } else if (n == 2 && byte == 0xC2 && static_cast<unsigned char>(text[i + 1]) < 0xA0) {
+      out += fmt::format("\\u{:04x}", static_cast<unsigned char>(text[i + 1]));  // C1
+      i += 2;
+    } else {
+      out.append(text.substr(i, n));
+      i += n;
+    }
+  }
+  return out;
+}
+
+bool plain_text(std::string_view text) {
+  for (char c : text) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte < 0x20 || byte >= 0x7f) return shown_text(text, Lines::escape) == text;
+  }
+  return true;
+}
+
+void write_shown(std::FILE* stream, std::string_view text) {
+  const std::string shown = shown_text(text, Lines::keep);
+  std::fwrite(shown.data(), 1, shown.size(), stream);
+  if (stream == stderr) std::fflush(stream);
+}
+
+void write_control(std::FILE* stream, std::string_view sequence) {
+  std::fwrite(sequence.data(), 1, sequence.size(), stream);
+  std::fflush(stream);
+}
+
+}  // namespace crawl
