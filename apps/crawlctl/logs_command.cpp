@@ -61,11 +61,13 @@ int run_logs(const LogsOptions& o) {
   if (o.follow) {
     const auto* stop = interrupt_flag();
     std::vector<std::thread> threads;
+    std::atomic<bool> failed = false;
     for (const auto& host : fleet->hosts)
-      threads.emplace_back(
-          [&, &host = host] { fanout::follow_logs(host, task, **out, factory, *stop); });
+      threads.emplace_back([&, &host = host] {
+        if (!fanout::follow_logs(host, task, **out, factory, *stop)) failed = true;
+      });
     for (auto& t : threads) t.join();
-    return k_exit_ok;
+    return failed ? k_exit_failed : k_exit_ok;
   }
 
   const auto start = Clock::now();

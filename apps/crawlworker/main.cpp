@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 
 #include <CLI/CLI.hpp>
 #include <signal.h>
@@ -13,6 +14,7 @@
 
 #include "config/inventory.hpp"
 #include "config/values.hpp"
+#include "core/dir.hpp"
 #include "core/file.hpp"
 #include "core/logging.hpp"
 #include "core/output.hpp"
@@ -33,13 +35,12 @@ std::string hostname() {
   return name;
 }
 
-// Written under a temporary name and renamed, so a reader never sees half a pid.
+// Written under a new name and renamed, so a reader never sees half a pid (and nothing planted
+// beside it is written through).
 bool write_pid_file(const std::string& path) {
-  const std::string tmp = path + ".tmp";
-  FILE* f = std::fopen(tmp.c_str(), "w");
-  if (!f) return false;
-  std::fprintf(f, "%d\n", static_cast<int>(getpid()));
-  return std::fclose(f) == 0 && std::rename(tmp.c_str(), path.c_str()) == 0;
+  const std::filesystem::path p(path);
+  auto dir = crawl::OutputDir::open(p.parent_path().empty() ? "." : p.parent_path().string());
+  return dir && dir->replace(p.filename().string(), std::to_string(getpid()) + "\n");
 }
 
 // Removes the pid file unless another process has written its own pid there since.

@@ -118,6 +118,8 @@ std::vector<std::string> inventory_keys();
 
 // Expansion of host ranges stops past this many hosts in one file.
 inline constexpr std::size_t k_max_hosts = 100'000;
+// Worker processes on one host, at most (the `workers` key's bound).
+inline constexpr int k_max_workers = 1024;
 
 // A hosts file larger than this is refused before it is read: 100,000 hosts written out one by
 // one take about 5 MB, and ranges (crawl[0001-9999]) far less.

@@ -58,7 +58,7 @@ const std::vector<Field<Host>>& host_fields() {
       {"identity_file", "identity_file", of(Kind::text), &Host::identity_file},
       {"password_env", "password_env", of(Kind::env_name), &Host::password_env},
       {"password_file", "password_file", of(Kind::text), &Host::password_file},
-      {"workers", "workers", integer(0, 1024), &Host::workers},
+      {"workers", "workers", integer(0, k_max_workers), &Host::workers},
       {"remote_dir", "remote_dir", of(Kind::text), &Host::remote_dir},
       {"transport", "transport", choice({"ssh", "local"}), &Host::transport},
       {"host_key_checking", "host_key_checking", choice({"strict", "accept-new"}),

@@ -73,8 +73,8 @@ bool FrameParser::feed(std::string_view chunk) {
             rest = sp == std::string_view::npos ? std::string_view() : rest.substr(sp + 1);
           }
           std::uint64_t index = 0;
-          const bool has_index =
-              !words.empty() && parse_number(words[0], index) && index < 1'000'000;
+          const bool has_index = !words.empty() && parse_number(words[0], index) &&
+                                 index <= static_cast<std::uint64_t>(m_limits.max_worker);
           m_frame.worker = static_cast<int>(index);
           bool ok = false;
           switch (m_frame.kind) {
@@ -86,9 +86,12 @@ bool FrameParser::feed(std::string_view chunk) {
               break;
             case 'T':
             case 'D':
+              // A frame's bytes end at its offset, so they are at most that many; a tail is
+              // held whole, so it is bounded.
               ok = words.size() == 4 && has_index && parse_number(words[1], m_frame.end.inode) &&
                    parse_number(words[2], m_frame.end.offset) &&
-                   parse_number(words[3], m_frame.length);
+                   parse_number(words[3], m_frame.length) && m_frame.length <= m_frame.end.offset &&
+                   (m_frame.kind == 'D' || m_frame.length <= m_limits.max_tail);
               break;
             default:
               break;

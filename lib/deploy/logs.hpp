@@ -54,10 +54,19 @@ struct FrameHeader {
 // Splits a host's output into frames, whatever the chunking. A frame's bytes are passed on as
 // they arrive, in one or more calls; the last call has `last` set (a frame without bytes gets
 // one call). Bytes outside frames (a login shell's chatter) are skipped.
+// What a host may send, at most: a frame past these is refused at its header, before any of its
+// bytes is taken, so a compromised host can make crawlctl hold neither a frame of a gigabyte
+// (a tail is held whole to print its last lines) nor files for thousands of workers.
+struct FrameLimits {
+  int max_worker = config::k_max_workers;  // worker indices 0 .. this
+  std::uint64_t max_tail = 16u << 20;      // a T frame's bytes
+};
+
 class FrameParser {
  public:
   using Sink = std::function<void(const FrameHeader&, std::string_view data, bool last)>;
-  explicit FrameParser(Sink sink) : m_sink(std::move(sink)) {}
+  explicit FrameParser(Sink sink, FrameLimits limits = {})
+      : m_sink(std::move(sink)), m_limits(limits) {}
   // False on a malformed header; error() says what.
   bool feed(std::string_view chunk);
   const std::string& error() const { return m_error; }
@@ -65,6 +74,7 @@ class FrameParser {
  private:
   enum class State { seek, header, body };
   Sink m_sink;
+  FrameLimits m_limits;
   State m_state = State::seek;
   std::string m_header;
   FrameHeader m_frame;

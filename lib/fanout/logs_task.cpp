@@ -1,14 +1,15 @@
 #include "fanout/logs_task.hpp"
 
-#include <filesystem>
-#include <fstream>
 #include <map>
+#include <optional>
 #include <random>
+#include <sstream>
 #include <thread>
 
 #include <fmt/format.h>
 #include <regex.h>
 
+#include "core/dir.hpp"
 #include "core/output.hpp"
 #include "core/text.hpp"
 #include "deploy/logs.hpp"
@@ -69,8 +70,6 @@ void LogPrinter::note(const std::string& text) {
 
 namespace {
 
-namespace fs = std::filesystem;
-
 // Complete lines of `text`, leaving a partial last line in `rest`.
 std::vector<std::string_view> split_lines(std::string_view text, std::string_view& rest) {
   std::vector<std::string_view> out;
@@ -84,32 +83,39 @@ std::vector<std::string_view> split_lines(std::string_view text, std::string_vie
 }
 
 // One host's workers' logs, as far as this run has them: cursors, partial lines, local files.
+// Under --outdir every file is opened through lib/core/dir.hpp (never through a link planted
+// there) and only while a frame is written: at most one open file per host. The first error
+// writing there ends the host's task (it is not ok).
 class HostLogs {
  public:
+  // A line longer than this (a host that never sends a newline) is printed cut.
+  static constexpr std::size_t k_max_line = 64u << 10;
+
   HostLogs(const config::Host& host, const LogsTask& o, LogPrinter& out)
-      : m_host(host), m_options(o), m_out(out) {
-    if (!o.outdir.empty()) m_dir = fs::path(o.outdir) / host.name;
-  }
-  ~HostLogs() {
-    for (auto& [i, w] : m_workers)
-      if (w.file) std::fclose(w.file);
-  }
+      : m_host(host), m_options(o), m_out(out) {}
 
   // --outdir: the cursors saved by the last run, for the files that still match them.
   Result<void> load() {
-    if (m_dir.empty()) return {};
-    std::error_code ec;
-    fs::create_directories(m_dir, ec);
-    if (ec) return fail("cannot create {}: {}", m_dir.string(), ec.message());
-    std::ifstream in(m_dir / ".cursors");
+    if (m_options.outdir.empty()) return {};
+    auto top = OutputDir::open(m_options.outdir);
+    if (!top) return fail(top.error());
+    auto dir = top->subdir(m_host.name);
+    if (!dir) return fail(dir.error());
+    m_dir.emplace(std::move(*dir));
+    auto text = m_dir->read(".cursors", 1u << 20);
+    if (!text)
+      return text.error().kind == ErrorKind::not_found ? Result<void>{} : fail(text.error());
+    std::istringstream in(*text);
     int index = 0;
     std::uint64_t inode = 0, offset = 0, local = 0;
     while (in >> index >> inode >> offset >> local) {
-      const fs::path file = path(index);
-      const auto size = fs::file_size(file, ec);
-      if (ec || size < local) continue;  // the local copy lost bytes: fetch it all again
-      if (size > local) fs::resize_file(file, local, ec);  // written after the last save
-      if (ec) continue;
+      if (index < 0 || index > config::k_max_workers) continue;
+      auto file = m_dir->append(name(index), false);
+      if (!file) return fail(file.error());
+      auto size = file->size();
+      if (!size || *size < local) continue;  // the local copy lost bytes: fetch it all again
+      if (*size > local)
+        if (auto cut = file->truncate(local); !cut) return fail(cut.error());  // after the save
       Worker& w = m_workers[index];
       w.cursor = {inode, offset};
       w.local_bytes = local;
@@ -150,23 +156,18 @@ class HostLogs {
   std::uint64_t fetched() const { return m_fetched; }
   std::size_t logs() const { return m_workers.size(); }
   bool pass_done() const { return m_pass_done; }
+  // Why the logs could not be written under --outdir; "" while they could.
+  const std::string& error() const { return m_error; }
 
   // --outdir: cursors and local sizes, written atomically.
   void save() {
-    if (m_dir.empty()) return;
+    if (!m_dir) return;
     std::string text;
-    for (auto& [i, w] : m_workers) {
-      if (w.file) std::fflush(w.file);
+    for (auto& [i, w] : m_workers)
       if (w.cursor.inode != 0)
         text += fmt::format("{} {} {} {}\n", i, w.cursor.inode, w.cursor.offset, w.local_bytes);
-    }
-    const fs::path tmp = m_dir / ".cursors.tmp";
-    {
-      std::ofstream out(tmp, std::ios::trunc);
-      out << text;
-    }
-    std::error_code ec;
-    fs::rename(tmp, m_dir / ".cursors", ec);
+    if (auto saved = m_dir->replace(".cursors", text); !saved && m_error.empty())
+      m_error = saved.error().message;
   }
 
  private:
@@ -176,11 +177,26 @@ class HostLogs {
     std::string tail;            // a T frame being received
     std::uint64_t received = 0;  // of the current D frame
     std::uint64_t local_bytes = 0;
-    std::FILE* file = nullptr;
+    std::optional<OutputFile> file;  // open while a D frame is written
   };
 
-  fs::path path(int index) const { return m_dir / fmt::format("w{}.log", index); }
+  static std::string name(int index) { return fmt::format("w{}.log", index); }
   std::string prefix(int index) const { return deploy::worker_id(m_host, index); }
+
+  // Prints the complete lines of `text` (what is left is kept for the next bytes), a line
+  // longer than k_max_line cut there.
+  void print_lines(Worker& w, int index, LogPrinter::Filter filter) {
+    std::string_view rest;
+    auto lines = split_lines(w.pending, rest);
+    std::string cut;
+    if (rest.size() > k_max_line) {
+      cut = std::string(rest.substr(0, k_max_line)) + " [line cut]";
+      lines.push_back(cut);
+      rest = {};
+    }
+    m_out.lines(prefix(index), lines, filter);
+    w.pending = std::string(rest);
+  }
 
   void on_tail(const deploy::FrameHeader& f, std::string_view data, bool last) {
     Worker& w = m_workers[f.worker];
@@ -192,47 +208,58 @@ class HostLogs {
     if (lines.size() > static_cast<std::size_t>(m_options.lines))
       lines.erase(lines.begin(), lines.end() - m_options.lines);
     m_out.lines(prefix(f.worker), lines, LogPrinter::Filter::applied_by_host);
-    w.pending = std::string(rest);
-    w.tail.clear();
+    w.pending = std::string(rest.substr(0, k_max_line));
+    std::string().swap(w.tail);
     w.cursor = f.end;
   }
 
   void on_data(const deploy::FrameHeader& f, std::string_view data, bool last) {
     Worker& w = m_workers[f.worker];
-    // The cursor moves with every byte received, so a connection lost mid-frame resumes
-    // exactly where it stopped.
-    w.received += data.size();
-    w.cursor = {f.end.inode, f.end.offset - f.length + w.received};
-    if (last) w.received = 0;
-    m_fetched += data.size();
-    if (!m_dir.empty()) {
+    // The cursor moves with every byte received (and, under --outdir, written), so a connection
+    // lost mid-frame resumes exactly where it stopped.
+    auto advance = [&] {
+      w.received += data.size();
+      w.cursor = {f.end.inode, f.end.offset - f.length + w.received};
+      if (last) w.received = 0;
+      m_fetched += data.size();
+    };
+    if (m_dir) {
+      if (!m_error.empty()) return;
       if (!w.file) {
         // A worker first seen now, or whose local copy did not match: from the start.
-        w.file = std::fopen(path(f.worker).c_str(), w.local_bytes > 0 ? "ab" : "wb");
-        if (!w.file) {
-          m_out.note(fmt::format("{}: cannot write {}", prefix(f.worker), path(f.worker).string()));
+        auto file = m_dir->append(name(f.worker), w.local_bytes == 0);
+        if (!file) {
+          m_error = file.error().message;
           return;
         }
+        w.file.emplace(std::move(*file));
       }
-      if (!data.empty()) std::fwrite(data.data(), 1, data.size(), w.file);
+      if (auto written = w.file->write(data); !written) {
+        m_error = written.error().message;
+        w.file.reset();
+        return;
+      }
+      advance();
       w.local_bytes += data.size();
-      if (last && m_options.follow) save();
+      if (last) {
+        w.file.reset();
+        if (m_options.follow) save();
+      }
       return;
     }
+    advance();
     w.pending.append(data);
-    std::string_view rest;
-    auto lines = split_lines(w.pending, rest);
-    m_out.lines(prefix(f.worker), lines, LogPrinter::Filter::apply_here);
-    w.pending = std::string(rest);
+    print_lines(w, f.worker, LogPrinter::Filter::apply_here);
   }
 
   const config::Host& m_host;
   const LogsTask& m_options;
   LogPrinter& m_out;
-  fs::path m_dir;
+  std::optional<OutputDir> m_dir;
   std::map<int, Worker> m_workers;
   std::uint64_t m_fetched = 0;
   bool m_pass_done = false;
+  std::string m_error;
 };
 
 deploy::LogRequest request_for(const LogsTask& o, const HostLogs& logs) {
@@ -260,13 +287,14 @@ Expected<TaskResult> fetch_logs(Remote& remote, const config::Host& host, const 
   std::string error;
   auto r = remote.exec_stream(step.command, step.input, deadline, [&](std::string_view chunk) {
     if (!parser.feed(chunk)) {
-      error = parser.error();
+      error = "unreadable output: " + parser.error();
       return false;
     }
-    return true;
+    return logs.error().empty();
   });
   logs.save();
-  if (!error.empty()) return failure(Outcome::step_failed, "logs", "unreadable output: " + error);
+  if (error.empty()) error = logs.error();
+  if (!error.empty()) return failure(Outcome::step_failed, "logs", error);
   if (!r) return tl::unexpected(r.error());
   if (r->status != 0)
     return failure(Outcome::step_failed, "logs",
@@ -278,13 +306,13 @@ Expected<TaskResult> fetch_logs(Remote& remote, const config::Host& host, const 
   return result;
 }
 
-void follow_logs(const config::Host& host, const LogsTask& o, LogPrinter& out,
+bool follow_logs(const config::Host& host, const LogsTask& o, LogPrinter& out,
                  const RemoteFactory& factory, const std::atomic<bool>& stop) {
   using namespace std::chrono_literals;
   HostLogs logs(host, o, out);
   if (auto loaded = logs.load(); !loaded) {
     out.note(fmt::format("{}: {}", host.name, loaded.error().message));
-    return;
+    return false;
   }
   std::mt19937 rng(std::random_device{}());
   auto backoff = 1s;
@@ -320,6 +348,7 @@ void follow_logs(const config::Host& host, const LogsTask& o, LogPrinter& out,
                                        why = "unreadable output: " + parser.error();
                                        return false;
                                      }
+                                     if (!logs.error().empty()) return false;
                                    } else if (Clock::now() - heard > 10s) {
                                      why = "no keepalive for 10s";
                                      return false;
@@ -328,6 +357,11 @@ void follow_logs(const config::Host& host, const LogsTask& o, LogPrinter& out,
                                  });
     logs.save();
     if (stop.load()) break;
+    if (!logs.error().empty()) {
+      // Writing here failed (a full disk, a file refused): following cannot go on for this host.
+      out.note(fmt::format("{}: {}; no longer followed", host.name, logs.error()));
+      return false;
+    }
     if (why.empty())
       why = r ? fmt::format("the command ended (exit status {}) {}", r->status, r->err)
               : r.error().message;
@@ -336,6 +370,7 @@ void follow_logs(const config::Host& host, const LogsTask& o, LogPrinter& out,
     sleep(backoff);
     backoff = std::min<std::chrono::seconds>(backoff * 2, 30s);
   }
+  return true;
 }
 
 }  // namespace crawl::fanout

@@ -59,8 +59,9 @@ Expected<TaskResult> fetch_logs(Remote& remote, const config::Host& host, const 
 
 // Follows one host until `stop`: a connection that breaks, or stays silent past three
 // keepalives, is reported and made again (back-off 1 s doubling to 30 s, with jitter), resuming
-// at the cursors.
-void follow_logs(const config::Host& host, const LogsTask& task, LogPrinter& out,
+// at the cursors. False when it stopped for the host before `stop`: its logs could not be
+// loaded or written under the outdir.
+bool follow_logs(const config::Host& host, const LogsTask& task, LogPrinter& out,
                  const RemoteFactory& factory, const std::atomic<bool>& stop);
 
 }  // namespace crawl::fanout

@@ -2,7 +2,9 @@
 // The seam between fan-out and the machines: one Remote per host task. lib/ssh implements it
 // with libssh (and a local one that runs the same steps on this machine); tests use a fake.
 
+#include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -39,8 +41,27 @@ inline tl::unexpected<Failure> failure(Outcome kind, std::string step, std::stri
 }
 
 struct ExecResult {
+  // A host sends what it likes: what is kept of a command's output is bounded (a command's
+  // stdout that the caller reads whole is a few KB; stderr goes into messages and reports).
+  static constexpr std::size_t k_max_out = 16u << 20;
+  static constexpr std::size_t k_max_err = 64u << 10;
+
   int status = -1;  // the command's exit status
   std::string out, err;
+  std::uint64_t out_dropped = 0, err_dropped = 0;  // bytes past the bounds, not kept
+
+  // Appends what arrived on stdout or stderr, within the bounds; the first bytes dropped from
+  // stderr are said there.
+  void take(bool is_err, std::string_view bytes) {
+    std::string& to = is_err ? err : out;
+    const std::size_t max = is_err ? k_max_err : k_max_out;
+    const std::size_t n = std::min(bytes.size(), max - std::min(max, to.size()));
+    to.append(bytes.substr(0, n));
+    if (n < bytes.size()) {
+      if (is_err && err_dropped == 0) err += " [stderr cut: more than 64 KiB]";
+      (is_err ? err_dropped : out_dropped) += bytes.size() - n;
+    }
+  }
 };
 
 // Receives a command's stdout as it arrives, in chunks of any size, and an empty view at least

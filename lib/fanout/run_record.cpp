@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include "core/dir.hpp"
 #include "core/file.hpp"
 
 namespace crawl::fanout {
@@ -77,21 +78,13 @@ Result<void> write_run_record(const std::string& path, std::string_view command,
                         std::chrono::system_clock::now().time_since_epoch())
                         .count();
   for (const auto& [key, value] : report.items()) record[key] = value;
-  std::error_code ec;
-  std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
-  if (ec) return fail("cannot create the directory of {}: {}", path, ec.message());
-  const std::string partial = path + ".partial." + std::to_string(::getpid());
-  {
-    std::ofstream out(partial, std::ios::trunc);
-    out << record.dump(2, ' ', true, nlohmann::json::error_handler_t::replace) << "\n";
-    if (!out) return fail("cannot write {}: {}", partial, std::strerror(errno));
-  }
-  std::filesystem::rename(partial, path, ec);
-  if (ec) {
-    std::filesystem::remove(partial, ec);
-    return fail("cannot write {}: {}", path, ec.message());
-  }
-  return {};
+  // A new file, created exclusively under a random name and renamed over the record: nothing
+  // planted in the directory is written through.
+  const std::filesystem::path p(path);
+  auto dir = OutputDir::open(p.parent_path().empty() ? "." : p.parent_path().string());
+  if (!dir) return fail(dir.error());
+  return dir->replace(p.filename().string(),
+                      record.dump(2, ' ', true, nlohmann::json::error_handler_t::replace) + "\n");
 }
 
 Result<RunRecord> read_run_record(const std::string& path) {

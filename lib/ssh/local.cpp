@@ -90,7 +90,7 @@ class LocalRemote final : public fanout::Remote {
         if (n > 0 && f == 0 && sink) {
           if (!(*sink)(std::string_view(buffer, static_cast<std::size_t>(n)))) stopped = true;
         } else if (n > 0) {
-          (f == 0 ? result.out : result.err).append(buffer, static_cast<std::size_t>(n));
+          result.take(f == 1, std::string_view(buffer, static_cast<std::size_t>(n)));
         } else if (n == 0 || errno != EINTR) {
           close(fds[f].fd);
           fds[f].fd = -1;

@@ -86,7 +86,7 @@ struct Exec {
       if (!e->stopped && !(*e->sink)(std::string_view(static_cast<const char*>(data), len)))
         e->stopped = true;
     } else {
-      (is_stderr ? e->result.err : e->result.out).append(static_cast<const char*>(data), len);
+      e->result.take(is_stderr != 0, std::string_view(static_cast<const char*>(data), len));
     }
     return static_cast<int>(len);
   }

@@ -1,0 +1,166 @@
+#include "core/dir.hpp"
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <random>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace crawl {
+
+namespace {
+
+std::string reason() {
+  return std::strerror(errno);
+}
+
+bool one_component(std::string_view name) {
+  return !name.empty() && name != "." && name != ".." && name.find('/') == std::string_view::npos &&
+         name.find('\0') == std::string_view::npos;
+}
+
+}  // namespace
+
+Fd& Fd::operator=(Fd&& other) noexcept {
+  if (this != &other) {
+    if (m_fd >= 0) ::close(m_fd);
+    m_fd = other.release();
+  }
+  return *this;
+}
+
+Fd::~Fd() {
+  if (m_fd >= 0) ::close(m_fd);
+}
+
+int Fd::release() {
+  const int fd = m_fd;
+  m_fd = -1;
+  return fd;
+}
+
+Result<void> OutputFile::write(std::string_view bytes) {
+  while (!bytes.empty()) {
+    const ssize_t n = ::write(m_fd.get(), bytes.data(), bytes.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return fail("cannot write {}: {}", m_path, n < 0 ? reason() : "no space written");
+    bytes.remove_prefix(static_cast<std::size_t>(n));
+  }
+  return {};
+}
+
+Result<void> OutputFile::truncate(std::uint64_t size) {
+  if (::ftruncate(m_fd.get(), static_cast<off_t>(size)) != 0)
+    return fail("cannot truncate {}: {}", m_path, reason());
+  return {};
+}
+
+Result<std::uint64_t> OutputFile::size() const {
+  struct stat st {};
+  if (::fstat(m_fd.get(), &st) != 0) return fail("cannot examine {}: {}", m_path, reason());
+  return static_cast<std::uint64_t>(st.st_size);
+}
+
+Result<OutputDir> OutputDir::open(const std::string& path) {
+  std::error_code ec;
+  std::filesystem::create_directories(path, ec);
+  if (ec) return fail("cannot create {}: {}", path, ec.message());
+  Fd fd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!fd) return fail("cannot open {}: {}", path, reason());
+  return OutputDir(std::move(fd), path);
+}
+
+Result<OutputDir> OutputDir::subdir(std::string_view name) const {
+  if (!one_component(name)) return fail(ErrorKind::invalid, "'{}' is not a file name", name);
+  const std::string n(name), path = path_of(name);
+  if (::mkdirat(m_fd.get(), n.c_str(), 0700) != 0 && errno != EEXIST)
+    return fail("cannot create {}: {}", path, reason());
+  Fd fd(::openat(m_fd.get(), n.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!fd)
+    return fail(errno == ELOOP || errno == ENOTDIR ? ErrorKind::invalid : ErrorKind::remote,
+                "cannot open {}: {}", path,
+                errno == ELOOP ? "a symbolic link, not a directory" : reason());
+  return OutputDir(std::move(fd), path);
+}
+
+Result<Fd> OutputDir::open_file(std::string_view name, int flags) const {
+  if (!one_component(name)) return fail(ErrorKind::invalid, "'{}' is not a file name", name);
+  const std::string n(name), path = path_of(name);
+  struct stat st {};
+  if (::fstatat(m_fd.get(), n.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) {
+    if (S_ISLNK(st.st_mode))
+      return fail(ErrorKind::invalid, "{} is a symbolic link: refused", path);
+    if (!S_ISREG(st.st_mode))
+      return fail(ErrorKind::invalid, "{} is not a regular file: refused", path);
+  }
+  // What was examined may be replaced before it is opened: O_NOFOLLOW and the checks of what was
+  // opened hold either way. O_NONBLOCK: a FIFO put there meanwhile is refused, not waited on.
+  Fd fd(::openat(m_fd.get(), n.c_str(), flags | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0600));
+  if (!fd) {
+    if (errno == ENOENT) return fail(ErrorKind::not_found, "{} is not there", path);
+    if (errno == ELOOP) return fail(ErrorKind::invalid, "{} is a symbolic link: refused", path);
+    return fail("cannot open {}: {}", path, reason());
+  }
+  if (::fstat(fd.get(), &st) != 0) return fail("cannot examine {}: {}", path, reason());
+  if (!S_ISREG(st.st_mode))
+    return fail(ErrorKind::invalid, "{} is not a regular file: refused", path);
+  if (st.st_nlink > 1)
+    return fail(ErrorKind::invalid, "{} has {} links (another name for another file): refused",
+                path, st.st_nlink);
+  const int fl = ::fcntl(fd.get(), F_GETFL);
+  if (fl >= 0) ::fcntl(fd.get(), F_SETFL, fl & ~O_NONBLOCK);
+  return fd;
+}
+
+Result<OutputFile> OutputDir::append(std::string_view name, bool fresh) const {
+  auto fd = open_file(name, O_WRONLY | O_CREAT | O_APPEND);
+  if (!fd) return fail(fd.error());
+  OutputFile file(std::move(*fd), path_of(name));
+  if (fresh)
+    if (auto t = file.truncate(0); !t) return fail(t.error());
+  return file;
+}
+
+Result<std::string> OutputDir::read(std::string_view name, std::size_t max) const {
+  auto fd = open_file(name, O_RDONLY);
+  if (!fd) return fail(fd.error());
+  std::string out;
+  char buffer[65536];
+  while (true) {
+    const ssize_t n = ::read(fd->get(), buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return fail("cannot read {}: {}", path_of(name), reason());
+    if (n == 0) return out;
+    if (out.size() + static_cast<std::size_t>(n) > max)
+      return fail(ErrorKind::invalid, "{} is longer than {} bytes: refused", path_of(name), max);
+    out.append(buffer, static_cast<std::size_t>(n));
+  }
+}
+
+Result<void> OutputDir::replace(std::string_view name, std::string_view bytes) const {
+  if (!one_component(name)) return fail(ErrorKind::invalid, "'{}' is not a file name", name);
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  std::string tmp;
+  Fd fd;
+  for (int attempt = 0; attempt < 16 && !fd; ++attempt) {
+    tmp = "." + std::string(name) + "." + std::to_string(rng() % 1'000'000'000'000ULL);
+    fd = Fd(::openat(m_fd.get(), tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                     0600));
+    if (!fd && errno != EEXIST) return fail("cannot create {}: {}", path_of(tmp), reason());
+  }
+  if (!fd) return fail("cannot create a new file beside {}", path_of(name));
+  OutputFile file(std::move(fd), path_of(tmp));
+  auto written = file.write(bytes);
+  const std::string n(name);
+  if (!written || ::renameat(m_fd.get(), tmp.c_str(), m_fd.get(), n.c_str()) != 0) {
+    const std::string why = written ? reason() : written.error().message;
+    ::unlinkat(m_fd.get(), tmp.c_str(), 0);
+    return fail("cannot replace {}: {}", path_of(name), why);
+  }
+  return {};
+}
+
+}  // namespace crawl
