@@ -150,7 +150,7 @@ int run_deploy(const DeployOptions& options) {
   }
   const std::size_t relay_count = options.relay ? fanout::relays_first(fleet->hosts) : 0;
   // Asked once, before any host is contacted; read by the hosts that name no password source.
-  std::optional<std::string> asked;
+  std::optional<Secret> asked;
   if (options.ask_sudo_password && deploy::SudoPasswords::may_ask(fleet->hosts)) {
     asked = read_secret("sudo password (for install_command): ");
     if (!asked) {

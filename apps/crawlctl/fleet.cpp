@@ -15,6 +15,7 @@
 #include "config/values.hpp"
 #include "core/file.hpp"
 #include "core/output.hpp"
+#include "core/secret.hpp"
 #include "core/terminal.hpp"
 #include "core/text.hpp"
 #include "fanout/run_record.hpp"
@@ -32,8 +33,9 @@ void on_interrupt(int) {
 }
 
 std::optional<std::string> ask_passphrase(const std::string& path) {
-  if (const char* env = std::getenv("CRAWL_SSH_PASSPHRASE")) return std::string(env);
-  return read_secret("Passphrase for " + path + ": ");
+  if (auto env = env_secret("CRAWL_SSH_PASSPHRASE")) return std::string(*env);
+  auto typed = read_secret("Passphrase for " + path + ": ");
+  return typed ? std::optional<std::string>(typed->view()) : std::nullopt;
 }
 
 }  // namespace
@@ -63,6 +65,7 @@ std::optional<Fleet> load_fleet(const FleetOptions& options, const char* command
     print_inventory_error(command, inventory.error());
     return std::nullopt;
   }
+  take_env_secrets(inventory->secret_env_names());  // before any thread starts
   const std::string record_path = fanout::run_record_path(options.hosts_file, command);
   if (options.limit.find("@failed") != std::string::npos) {
     // The hosts the last run left failed, as a group the --limit grammar already combines.

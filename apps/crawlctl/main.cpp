@@ -13,6 +13,7 @@
 #include "commands.hpp"
 #include "core/file.hpp"
 #include "core/output.hpp"
+#include "core/secret.hpp"
 
 namespace crawl::ctl {
 
@@ -43,6 +44,12 @@ namespace {
 int real_main(int argc, char** argv) {
   // A remote or local command that exits without reading its input must not kill crawlctl.
   signal(SIGPIPE, SIG_IGN);
+  // crawlctl holds passwords (the Redis, SSH and sudo ones) in its own memory and in libssh's,
+  // hiredis's and stdio's buffers: it writes no core file, and no other process of its user
+  // reads its memory or environment. Passwords in the environment are taken out of it before
+  // anything starts, so no child (the local transport's workers, dtach) inherits them.
+  forbid_core_dumps();
+  take_env_secrets({"CRAWL_SSH_PASSPHRASE", "CRAWL_REDIS_PASSWORD", "CRAWL_SENTINEL_PASSWORD"});
   CLI::App app{"crawlctl: deploy, drive and watch a fleet of crawl workers"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "crawlctl 0.1.0");

@@ -9,6 +9,7 @@
 #include "config/inventory.hpp"
 #include "core/file.hpp"
 #include "core/output.hpp"
+#include "core/secret.hpp"
 #include "queue/target.hpp"
 
 namespace crawl::ctl {
@@ -30,7 +31,9 @@ void add_redis_options(CLI::App* app, RedisOptions& options) {
 Result<config::Inventory> hosts_file_settings(const RedisOptions& options) {
   if (!options.hosts_file_given && !std::filesystem::exists(options.hosts_file))
     return config::Inventory{};
-  return config::load_inventory(options.hosts_file);
+  auto inventory = config::load_inventory(options.hosts_file);
+  if (inventory) take_env_secrets(inventory->secret_env_names());
+  return inventory;
 }
 
 Result<queue::Queue> open_queue(const RedisOptions& options) {
@@ -56,6 +59,8 @@ Result<queue::Queue> open_queue(const RedisOptions& options) {
   if (!target) return fail(target.error());
   auto redis = queue::Redis::connect(*target, std::chrono::seconds(5));
   if (!redis) return fail(redis.error());
+  for (const auto& line : redis->dissent())
+    crawl::print(stderr, "crawlctl: warning: a Sentinel disagrees with the majority: {}\n", line);
   redis->set_durability({file.wait_replicas, file.wait_timeout});
   return queue::Queue(std::move(*redis), queue::Keys{file.key_prefix});
 }

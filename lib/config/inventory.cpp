@@ -4,6 +4,7 @@
 #include <charconv>
 #include <functional>
 #include <optional>
+#include <set>
 #include <unordered_map>
 
 #include <fmt/format.h>
@@ -584,6 +585,13 @@ std::vector<std::string> inventory_keys() {
   for (const auto& f : worker_fields()) keys.push_back(fmt::format("worker.{}", f.key));
   for (const auto& f : job_fields()) keys.push_back(fmt::format("job.{}", f.key));
   return keys;
+}
+
+std::vector<std::string> Inventory::secret_env_names() const {
+  std::set<std::string> names{redis.password_env, redis.sentinel_password_env};
+  for (const auto& h : hosts) names.insert({h.password_env, h.sudo_password_env});
+  names.erase("");
+  return {names.begin(), names.end()};
 }
 
 Result<Inventory> load_inventory(const std::string& path) {

@@ -110,6 +110,9 @@ struct Inventory {
 
   const Host* find_host(std::string_view name) const;
   const Group* find_group(std::string_view name) const;
+  // The environment variables the file names as holding passwords (password_env,
+  // sudo_password_env, redis.password_env, redis.sentinel_password_env), each once.
+  std::vector<std::string> secret_env_names() const;
 };
 
 // Every key the file format knows, as "section.key": "hosts.address", "redis.url", ... Host

@@ -1,12 +1,15 @@
 #include "core/terminal.hpp"
 
 #include <cstdio>
+#include <cstring>
+#include <string_view>
 
 #include <termios.h>
+#include <unistd.h>
 
 namespace crawl {
 
-std::optional<std::string> read_secret(const std::string& prompt) {
+std::optional<Secret> read_secret(const std::string& prompt) {
   FILE* tty = std::fopen("/dev/tty", "r+");
   if (!tty) return std::nullopt;
   std::fprintf(tty, "%s", prompt.c_str());
@@ -19,14 +22,22 @@ std::optional<std::string> read_secret(const std::string& prompt) {
     quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
     tcsetattr(fd, TCSAFLUSH, &quiet);
   }
-  char buffer[1024] = {};
-  const bool got = std::fgets(buffer, sizeof buffer, tty) != nullptr;
+  // Read unbuffered, a byte at a time, into a buffer wiped after: no copy of the line is left
+  // in stdio's buffer or on the stack.
+  char buffer[1024];
+  std::size_t n = 0;
+  bool got = false;
+  for (char c; n < sizeof buffer && ::read(fd, &c, 1) == 1; got = true) {
+    if (c == '\n') break;
+    buffer[n++] = c;
+  }
   if (can_hide) tcsetattr(fd, TCSAFLUSH, &old);
   std::fprintf(tty, "\n");
   std::fclose(tty);
-  if (!got) return std::nullopt;
-  std::string line = buffer;
-  while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.pop_back();
+  while (n > 0 && buffer[n - 1] == '\r') --n;
+  std::optional<Secret> line;
+  if (got) line = Secret::copy_of(std::string_view(buffer, n));
+  ::explicit_bzero(buffer, sizeof buffer);
   return line;
 }
 

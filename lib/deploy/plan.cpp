@@ -113,10 +113,11 @@ constexpr std::string_view k_sudo_wrapper =
     "  command sudo -n \"$@\"\n"
     "}\n";
 
-Step install_step(const config::Host& host, const std::string* sudo_password) {
+Step install_step(const config::Host& host, const Secret* sudo_password) {
   if (!sudo_password) return exec_step("install", host.install_command);
-  return exec_step("install", sh_c(std::string(k_sudo_wrapper) + host.install_command),
-                   *sudo_password + "\n");
+  Step step = exec_step("install", sh_c(std::string(k_sudo_wrapper) + host.install_command), "\n");
+  step.secret = sudo_password;
+  return step;
 }
 
 Step activate_step(const config::Host& host, const Release& release, Activate what,

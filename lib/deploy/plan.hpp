@@ -21,6 +21,7 @@
 
 #include "config/inventory.hpp"
 #include "core/result.hpp"
+#include "core/secret.hpp"
 
 namespace crawl::deploy {
 
@@ -83,8 +84,9 @@ Result<Probe> parse_probe(std::string_view output, std::string_view where);
 
 // One remote command: its command line and its stdin, `input` then `payload` (when set).
 struct Step {
-  std::string name;     // install, activate, stop, inspect
-  std::string command;  // the command line
+  std::string name;                // install, activate, stop, inspect
+  std::string command;             // the command line
+  const Secret* secret = nullptr;  // sent on stdin before `input` as it is held: never copied
   std::string input;
   std::shared_ptr<const Payload> payload;  // the release's binary, for an activate that sends it
 };
@@ -136,7 +138,7 @@ std::vector<Step> full_plan(const config::Host& host, const Release& release,
 // cannot read it: it is an unexported variable of the wrapper. `exec sudo`, `env sudo` and
 // scripts the command calls reach the real sudo, which cannot ask without a terminal, and a
 // sudoers `timestamp_timeout=0` defeats -v then -n.
-Step install_step(const config::Host& host, const std::string* sudo_password = nullptr);
+Step install_step(const config::Host& host, const Secret* sudo_password = nullptr);
 // deploy --relay (lib/fanout/relay.hpp). A host of a group gets the binary from the group's relay
 // rather than from crawlctl: it authorises the deploy's own key for one thing only, receiving one
 // file (its forced command writes at most the binary's size to bin/.crawlworker.relayed under

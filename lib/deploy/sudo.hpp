@@ -10,6 +10,7 @@
 
 #include "config/inventory.hpp"
 #include "core/result.hpp"
+#include "core/secret.hpp"
 
 namespace crawl::deploy {
 
@@ -17,17 +18,16 @@ class SudoPasswords {
  public:
   // Reads every source the hosts name. One that cannot be read fails only its hosts, when they
   // need it (of()), with the reason.
-  static SudoPasswords load(const std::vector<config::Host>& hosts,
-                            std::optional<std::string> asked);
+  static SudoPasswords load(const std::vector<config::Host>& hosts, std::optional<Secret> asked);
   // The host's password; nullptr when it has none (sudo needs none there, or none is given).
-  Result<const std::string*> of(const config::Host& host) const;
+  Result<const Secret*> of(const config::Host& host) const;
   // Whether any of `hosts` may need a password asked on the terminal: one with install_command
   // and neither sudo_password_file nor sudo_password_env.
   static bool may_ask(const std::vector<config::Host>& hosts);
 
  private:
-  std::map<std::string, Result<std::string>> m_sources;  // "file:PATH" or "env:NAME"
-  std::optional<std::string> m_asked;
+  std::map<std::string, Result<Secret>> m_sources;  // "file:PATH" or "env:NAME"
+  std::optional<Secret> m_asked;
 };
 
 }  // namespace crawl::deploy

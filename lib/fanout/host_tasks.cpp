@@ -36,7 +36,8 @@ Expected<ExecResult> run_step(Remote& remote, const config::Host& host, const de
                      "compressing the binary: " + packed.error().message);
     body = *packed;
   }
-  const std::string_view input[] = {step.input, body};
+  const std::string_view input[] = {step.secret ? step.secret->view() : std::string_view(),
+                                    step.input, body};
   auto result = remote.exec(step.command, input, step_deadline(host, deadline, extra));
   if (!result && result.error().step.empty()) result.error().step = step.name;
   return result;

@@ -2,6 +2,7 @@
 
 #include <cctype>
 #include <charconv>
+#include <future>
 #include <map>
 #include <unordered_map>
 
@@ -10,6 +11,7 @@
 #include <sys/time.h>
 
 #include "core/redact.hpp"
+#include "core/text.hpp"
 
 namespace crawl::queue {
 
@@ -148,6 +150,10 @@ Result<RedisUrl> parse_sentinel_url(std::string_view rest, const std::string& sa
     HostPort hp{"", 26379};
     if (!parse_host_port(hosts.substr(0, comma), hp))
       return fail("{}: bad Sentinel address '{}'", safe, hosts.substr(0, comma));
+    for (const auto& seen : u.sentinels)
+      if (host_port_text(seen) == host_port_text(hp))
+        return fail("{}: Sentinel {} is listed twice (each counts once in a majority)", safe,
+                    host_port_text(hp));
     u.sentinels.push_back(std::move(hp));
     more = comma != std::string_view::npos;  // "h1,/name": an empty address, refused above
     if (more) hosts = hosts.substr(comma + 1);
@@ -275,6 +281,7 @@ struct Redis::Impl {
   std::unordered_map<const char*, std::string> sha;  // script source -> SHA in this server's cache
   bool broken = false;
   Durability durability;
+  std::vector<std::string> dissent;  // the Sentinels that did not name this server
 
   Error failure(std::string_view what) {
     broken = true;
@@ -329,6 +336,63 @@ Redis& Redis::operator=(Redis&&) noexcept = default;
 
 namespace {
 
+// A server not trusted yet (a Sentinel; a server before it said it is the primary) may answer
+// anything: its replies are bounded in bytes and elements (hiredis 0.14's reader would buffer
+// a bulk string of any length it announces, and make room for any number of elements).
+constexpr std::size_t k_max_untrusted_reply = 64u << 10;
+constexpr int k_max_untrusted_elements = 1024;
+
+redisReplyObjectFunctions* bounded_functions(const redisReplyObjectFunctions* defaults) {
+  static const redisReplyObjectFunctions* base = defaults;
+  static redisReplyObjectFunctions fns = [] {
+    redisReplyObjectFunctions f = *base;
+    f.createArray = [](const redisReadTask* task, int elements) -> void* {
+      return elements > k_max_untrusted_elements ? nullptr : base->createArray(task, elements);
+    };
+    return f;
+  }();
+  return &fns;
+}
+
+// Text a server sent, for a message: a line of at most 200 bytes, nothing a terminal obeys.
+std::string shown(std::string_view text) {
+  return escape_control(std::string(utf8_prefix(text, 200)));
+}
+
+// The next reply on `c`, within k_max_untrusted_reply bytes and by `deadline`.
+Result<Reply> read_bounded(redisContext* c, std::chrono::steady_clock::time_point deadline,
+                           const std::string& name) {
+  // Bounded for this reply only: the connection, once trusted, reads replies of any size.
+  struct Restore {
+    redisReader* reader;
+    redisReplyObjectFunctions* fn;
+    ~Restore() { reader->fn = fn; }
+  } restore{c->reader, c->reader->fn};
+  c->reader->fn = bounded_functions(c->reader->fn);
+  for (int done = 0; !done;)
+    if (redisBufferWrite(c, &done) != REDIS_OK)
+      return fail(ErrorKind::connection, "{}: cannot send: {}", name, c->errstr);
+  while (true) {
+    void* raw = nullptr;
+    if (redisGetReplyFromReader(c, &raw) != REDIS_OK)
+      return fail(ErrorKind::connection, "{}: an unreadable reply ({})", name,
+                  c->err == REDIS_ERR_OOM ? "more than 1024 elements" : c->errstr);
+    if (raw != nullptr) {
+      Reply r = convert(static_cast<redisReply*>(raw));
+      freeReplyObject(raw);
+      return r;
+    }
+    if (c->reader->len > k_max_untrusted_reply)
+      return fail(ErrorKind::remote, "{}: a reply of more than {} bytes: refused", name,
+                  k_max_untrusted_reply);
+    if (std::chrono::steady_clock::now() >= deadline)
+      return fail(ErrorKind::connection, "{}: no whole reply in time", name);
+    if (redisBufferRead(c) != REDIS_OK)
+      return fail(ErrorKind::connection, "{}: no reply: {}", name,
+                  c->err ? c->errstr : "connection lost");
+  }
+}
+
 timeval to_timeval(std::chrono::milliseconds t) {
   return timeval{static_cast<time_t>(t.count() / 1000),
                  static_cast<suseconds_t>((t.count() % 1000) * 1000)};
@@ -358,29 +422,20 @@ Result<std::unique_ptr<redisContext, ContextFree>> open_server(const RedisUrl& u
   if (db > 0) setup.push_back({"SELECT", std::to_string(db)});
   setup.push_back({"PING"});
   for (const auto& command : setup) append_command(c, command);
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
   for (std::size_t i = 0; i < setup.size(); ++i) {
-    void* raw = nullptr;
-    if (redisGetReply(c, &raw) != REDIS_OK || raw == nullptr)
-      return fail(ErrorKind::connection, "{}: no reply: {}", name,
-                  c->err ? c->errstr : "connection lost");
-    const Reply r = convert(static_cast<redisReply*>(raw));
-    freeReplyObject(raw);
-    if (!r.ok()) return fail(ErrorKind::remote, "{}: {}", name, r.str);
+    auto r = read_bounded(c, deadline, name);
+    if (!r) return fail(r.error());
+    if (!r->ok()) return fail(ErrorKind::remote, "{}: {}", name, shown(r->str));
   }
   return context;
 }
 
-// One command on a bare context (the Sentinel's question, ROLE).
-Result<Reply> ask(redisContext* c, const std::vector<std::string>& args, const std::string& name) {
+// One command on a bare context (the Sentinel's question, ROLE), its reply bounded.
+Result<Reply> ask(redisContext* c, const std::vector<std::string>& args, const std::string& name,
+                  std::chrono::milliseconds timeout) {
   append_command(c, args);
-  void* reply = nullptr;
-  auto* raw = redisGetReply(c, &reply) == REDIS_OK ? static_cast<redisReply*>(reply) : nullptr;
-  if (raw == nullptr)
-    return fail(ErrorKind::connection, "{}: no reply: {}", name,
-                c->err ? c->errstr : "connection lost");
-  Reply r = convert(raw);
-  freeReplyObject(raw);
-  return r;
+  return read_bounded(c, std::chrono::steady_clock::now() + timeout, name);
 }
 
 // The address one Sentinel gives for url.master_name.
@@ -392,39 +447,75 @@ Result<HostPort> ask_sentinel(const HostPort& sentinel, const RedisUrl& url,
   at.port = sentinel.port;
   auto s = open_server(at, "", url.sentinel_password, -1, timeout, where);
   if (!s) return fail(s.error());
-  auto answer = ask(s->get(), {"SENTINEL", "get-master-addr-by-name", url.master_name}, where);
+  auto answer =
+      ask(s->get(), {"SENTINEL", "get-master-addr-by-name", url.master_name}, where, timeout);
   if (!answer) return fail(answer.error());
-  if (!answer->ok()) return fail(ErrorKind::remote, "{}: {}", where, answer->str);
+  if (!answer->ok()) return fail(ErrorKind::remote, "{}: {}", where, shown(answer->str));
   if (answer->type != Reply::Type::array || answer->elements.size() != 2)
     return fail(ErrorKind::not_found, "{}: does not know '{}'", where, url.master_name);
+  // A host name or an IP address, and a port: anything else is not an address.
   HostPort named;
   const std::string& ip = answer->elements[0].str;
-  const std::string text =
-      (ip.find(':') != std::string::npos ? "[" + ip + "]" : ip) + ":" + answer->elements[1].str;
-  if (!parse_host_port(text, named) || named.port == 0)
+  const std::string& port = answer->elements[1].str;
+  const bool host_ok = !ip.empty() && ip.size() <= 255 &&
+                       ip.find_first_not_of(
+                           "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                           "0123456789.-_:%") == std::string::npos;
+  const std::string text = (ip.find(':') != std::string::npos ? "[" + ip + "]" : ip) + ":" + port;
+  if (!host_ok || port.size() > 5 || !parse_host_port(text, named) || named.port == 0)
     return fail(ErrorKind::remote, "{}: an unreadable address", where);
   return named;
 }
 
+// Every Sentinel of `url` asked at once, each within `timeout`.
+std::vector<Result<HostPort>> ask_every_sentinel(const RedisUrl& url,
+                                                 std::chrono::milliseconds timeout) {
+  std::vector<std::future<Result<HostPort>>> asked;
+  for (const HostPort& sentinel : url.sentinels)
+    asked.push_back(std::async(std::launch::async, [&url, sentinel, timeout] {
+      return ask_sentinel(sentinel, url, timeout);
+    }));
+  std::vector<Result<HostPort>> answers;
+  for (auto& a : asked) answers.push_back(a.get());
+  return answers;
+}
+
 }  // namespace
 
-Result<std::string> Redis::named_primary(const RedisUrl& url, std::chrono::milliseconds timeout) {
-  // A majority of the Sentinels listed must agree: one stale or cut-off Sentinel alone cannot
-  // move a connection.
+// The votes of the Sentinels (answers[i] is sentinels[i]'s).
+static SentinelVote tally(const std::vector<HostPort>& sentinels,
+                          const std::vector<Result<HostPort>>& answers) {
+  SentinelVote vote;
   std::map<std::string, std::size_t> votes;
-  std::vector<std::string> said;
-  for (const HostPort& sentinel : url.sentinels) {
-    auto named = ask_sentinel(sentinel, url, timeout);
-    if (!named) {
-      said.push_back(named.error().message);
-      continue;
+  for (const auto& a : answers)
+    if (a) ++votes[host_port_text(*a)];
+  for (const auto& [address, n] : votes)
+    if (n * 2 > sentinels.size()) {
+      vote.primary = address;
+      vote.votes = n;
     }
-    const std::string address = host_port_text(*named);
-    if (++votes[address] * 2 > url.sentinels.size()) return address;
-    said.push_back("Sentinel " + host_port_text(sentinel) + " named " + address);
+  for (std::size_t i = 0; i < answers.size() && i < sentinels.size(); ++i) {
+    const std::string who = "Sentinel " + host_port_text(sentinels[i]);
+    std::string line =
+        answers[i] ? who + " named " + host_port_text(*answers[i]) : answers[i].error().message;
+    if (!vote.primary || !answers[i] || host_port_text(*answers[i]) != *vote.primary)
+      vote.dissent.push_back(line);
+    vote.said.push_back(std::move(line));
   }
+  return vote;
+}
+
+SentinelVote Redis::ask_sentinels(const RedisUrl& url, std::chrono::milliseconds timeout) {
+  return tally(url.sentinels, ask_every_sentinel(url, timeout));
+}
+
+Result<std::string> Redis::named_primary(const RedisUrl& url, std::chrono::milliseconds timeout) {
+  // A majority of the Sentinels listed must agree: one stale, cut-off or hostile Sentinel alone
+  // cannot move a connection.
+  SentinelVote vote = ask_sentinels(url, timeout);
+  if (vote.primary) return *vote.primary;
   return fail(ErrorKind::connection, "no majority of the Sentinels of {} names one primary: {}",
-              url.display, fmt::join(said, "; "));
+              url.display, fmt::join(vote.said, "; "));
 }
 
 PrimaryCheck::PrimaryCheck(std::chrono::milliseconds every) : m_every(every) {}
@@ -433,9 +524,10 @@ std::optional<std::string> PrimaryCheck::moved(const RedisUrl& url, const std::s
                                                std::int64_t now_ms) {
   if (url.sentinels.empty() || now_ms < m_next_ms) return std::nullopt;
   m_next_ms = now_ms + m_every.count();
-  auto named = Redis::named_primary(url, std::chrono::milliseconds(300));
-  if (!named || *named == server) return std::nullopt;
-  return *named;
+  SentinelVote vote = Redis::ask_sentinels(url, std::chrono::milliseconds(300));
+  m_dissent = std::move(vote.dissent);
+  if (!vote.primary || *vote.primary == server) return std::nullopt;
+  return *vote.primary;
 }
 
 Result<Redis> Redis::connect(const RedisUrl& url, std::chrono::milliseconds timeout) {
@@ -448,47 +540,46 @@ Result<Redis> Redis::connect(const RedisUrl& url, std::chrono::milliseconds time
     impl->context = std::move(*context);
     return Redis(std::move(impl));
   }
-  // Each Sentinel in turn: its answer, then the primary it names, which must say it is one.
+  // Every Sentinel at once; only an address a strict majority of them names is given the
+  // password (a Sentinel of someone else's, or one that was wrong, alone cannot have it sent
+  // anywhere); then it must say it is the primary.
   const auto ask_timeout = std::min<std::chrono::milliseconds>(timeout, std::chrono::seconds(1));
-  std::vector<std::string> said;
-  for (const HostPort& sentinel : url.sentinels) {
-    const std::string where = "Sentinel " + host_port_text(sentinel);
-    auto answer = ask_sentinel(sentinel, url, ask_timeout);
-    if (!answer) {
-      said.push_back(answer.error().message);
-      continue;
-    }
-    const HostPort named = *answer;
-    RedisUrl primary = url;
-    primary.host = named.host;
-    primary.port = named.port;
-    primary.socket.clear();
-    const std::string shown = fmt::format("Redis at {} ({})", url.display, host_port_text(named));
-    auto c = open_server(primary, url.user, url.password, url.db, timeout, shown);
-    if (!c) {
-      said.push_back(where + " named " + host_port_text(named) + ": " + c.error().message);
-      continue;
-    }
-    // A Sentinel that has not yet seen a failover names the old primary, which may be back
-    // as a replica: only a server that says it is the primary will do.
-    auto role = ask(c->get(), {"ROLE"}, shown);
-    const std::string is = !role                    ? role.error().message
-                           : !role->ok()            ? role->str
-                           : role->elements.empty() ? std::string("?")
-                                                    : role->elements[0].str;
-    if (is != "master") {
-      said.push_back(fmt::format("{} named {}, which is {}", where, host_port_text(named),
-                                 is == "slave" ? std::string("a replica") : is));
-      continue;
-    }
-    auto impl = std::make_unique<Impl>();
-    impl->url = primary;
-    impl->url.display = fmt::format("{} ({})", url.display, host_port_text(named));
-    impl->context = std::move(*c);
-    return Redis(std::move(impl));
-  }
-  return fail(ErrorKind::connection, "no Sentinel of {} named a primary for '{}': {}", url.display,
-              url.master_name, fmt::join(said, "; "));
+  SentinelVote vote = ask_sentinels(url, ask_timeout);
+  if (!vote.primary)
+    return fail(ErrorKind::connection,
+                "no majority of the Sentinels of {} names a primary for '{}': {}", url.display,
+                url.master_name, fmt::join(vote.said, "; "));
+  HostPort named;
+  parse_host_port(*vote.primary, named);
+  RedisUrl primary = url;
+  primary.host = named.host;
+  primary.port = named.port;
+  primary.socket.clear();
+  const std::string majority =
+      fmt::format("{} of {} Sentinels named {}", vote.votes, url.sentinels.size(), *vote.primary);
+  const std::string where = fmt::format("Redis at {} ({})", url.display, *vote.primary);
+  auto c = open_server(primary, url.user, url.password, url.db, timeout, where);
+  if (!c) return fail(c.error().kind, "{}: {}", majority, c.error().message);
+  // A Sentinel that has not yet seen a failover names the old primary, which may be back as a
+  // replica: only a server that says it is the primary will do.
+  auto role = ask(c->get(), {"ROLE"}, where, timeout);
+  const std::string is = !role                    ? role.error().message
+                         : !role->ok()            ? shown(role->str)
+                         : role->elements.empty() ? std::string("?")
+                                                  : shown(role->elements[0].str);
+  if (is != "master")
+    return fail(ErrorKind::connection, "{}, which is {}", majority,
+                is == "slave" ? std::string("a replica") : is);
+  auto impl = std::make_unique<Impl>();
+  impl->url = primary;
+  impl->url.display = where.substr(std::string_view("Redis at ").size());
+  impl->context = std::move(*c);
+  impl->dissent = std::move(vote.dissent);
+  return Redis(std::move(impl));
+}
+
+const std::vector<std::string>& Redis::dissent() const {
+  return m_impl->dissent;
 }
 
 Result<Reply> Redis::command(const std::vector<std::string>& args) {

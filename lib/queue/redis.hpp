@@ -60,22 +60,38 @@ struct Reply {
   bool ok() const { return type != Type::error; }
 };
 
+// What the Sentinels said of the primary.
+struct SentinelVote {
+  std::optional<std::string> primary;  // "host:port" a strict majority of those configured named
+  std::size_t votes = 0;               // how many named it
+  std::vector<std::string> said;       // one line per Sentinel: "Sentinel A named X", or its error
+  std::vector<std::string> dissent;    // of those, each that did not name the majority's address
+};
+
 class Redis {
  public:
   // Connects, authenticates and selects the database, all within `timeout`; later commands
   // fail after `timeout` too. Errors name the URL (without password).
   //
-  // With Sentinels: asks each in turn (at most 1 s each) for the primary's address, connects to
-  // it and checks that ROLE says master; a Sentinel that is down, does not know the name, or
-  // names a server that is not a primary (a stale answer) is passed over, and the error lists
-  // what each said. A connection whose server answers -READONLY (it was demoted) or
-  // -NOREPLICAS (cut off from its replicas, under min-replicas-to-write) is broken like a lost
-  // one, so the caller connects again and so asks the Sentinels again.
+  // With Sentinels: asks every one at once (at most 1 s each) for the primary's address; only an
+  // address a strict majority of those configured names is connected to and given the password,
+  // and it must say (ROLE) it is the primary. No majority, or a majority naming a replica (a
+  // stale answer), is an error listing what each said. What a Sentinel or a server not yet
+  // trusted sends is bounded (64 KiB, 1,024 elements, an address of at most 255 bytes). A
+  // connection whose server answers -READONLY (it was demoted) or -NOREPLICAS (cut off from its
+  // replicas, under min-replicas-to-write) is broken like a lost one, so the caller connects
+  // again and so asks the Sentinels again.
   static Result<Redis> connect(const RedisUrl& url, std::chrono::milliseconds timeout);
   // The primary a majority of the listed Sentinels name ("host:port"), without connecting to
   // it: for a connection that wants to know it still talks to the primary (a primary cut off
   // from the others, and replaced, may go on answering). Each Sentinel is given `timeout`.
   static Result<std::string> named_primary(const RedisUrl& url, std::chrono::milliseconds timeout);
+  // Every Sentinel asked at once, each within `timeout`: what each said, and the address a strict
+  // majority of the configured ones names, if one does.
+  static SentinelVote ask_sentinels(const RedisUrl& url, std::chrono::milliseconds timeout);
+  // With Sentinels: those that did not name this connection's server when it was made (down,
+  // or naming another), one line each; empty when all agreed.
+  const std::vector<std::string>& dissent() const;
   ~Redis();
   Redis(Redis&&) noexcept;
   Redis& operator=(Redis&&) noexcept;
@@ -131,10 +147,13 @@ class PrimaryCheck {
   // they name. No answer from a majority is no reason to leave: nullopt.
   std::optional<std::string> moved(const RedisUrl& url, const std::string& server,
                                    std::int64_t now_ms);
+  // The Sentinels that did not name the majority's server at the last check.
+  const std::vector<std::string>& dissent() const { return m_dissent; }
 
  private:
   std::chrono::milliseconds m_every;
   std::int64_t m_next_ms = 0;
+  std::vector<std::string> m_dissent;
 };
 
 }  // namespace crawl::queue

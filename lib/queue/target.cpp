@@ -3,6 +3,7 @@
 #include <cstdlib>
 
 #include "core/file.hpp"
+#include "core/secret.hpp"
 
 namespace crawl::queue {
 
@@ -21,8 +22,7 @@ Result<std::string> secret(std::string_view file, std::string_view what,
   }
   for (std::string_view name : variables) {
     if (name.empty()) continue;
-    if (const char* v = std::getenv(std::string(name).c_str()); v != nullptr && *v != '\0')
-      return std::string(v);
+    if (const auto v = env_secret(name); v && !v->empty()) return std::string(*v);
   }
   return std::string();
 }

@@ -36,8 +36,13 @@ class LocalRemote final : public fanout::Remote {
                                    Clock::time_point deadline,
                                    const fanout::OutputSink* sink) override {
     // One buffer for the pipe: a local host is this machine, one of them at most per deploy.
+    // It may hold a password (sudo's, the worker config's Redis one): wiped when done.
     std::string input;
     for (const std::string_view part : parts) input += part;
+    struct Wipe {
+      std::string& s;
+      ~Wipe() { explicit_bzero(s.data(), s.size()); }
+    } wipe{input};
     int in[2], out[2], err[2];
     if (pipe2(in, O_CLOEXEC) != 0 || pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0)
       return failure(Outcome::step_failed, "", fmt::format("pipe: {}", std::strerror(errno)));

@@ -13,6 +13,7 @@
 #include <libssh/libssh.h>
 #include <sys/stat.h>
 
+#include "core/secret.hpp"
 #include "deploy/quote.hpp"
 #include "ssh/local.hpp"
 
@@ -402,10 +403,10 @@ class SshRemote final : public fanout::Remote {
   // The SSH password from password_env or password_file; nullopt when neither is set.
   std::optional<Result<std::string>> password() const {
     if (!m_host.password_env.empty()) {
-      const char* value = std::getenv(m_host.password_env.c_str());
+      const auto value = env_secret(m_host.password_env);
       if (!value)
         return Result<std::string>(fail("password_env {} is not set", m_host.password_env));
-      return Result<std::string>(value);
+      return Result<std::string>(std::string(*value));
     }
     if (!m_host.password_file.empty()) {
       std::ifstream in(expand_home(m_host.password_file));

@@ -119,6 +119,13 @@ class Worker final : private TaskEnv {
   }
 
   void connect(std::int64_t now);
+  // Sentinels that do not name the primary the others name (down, stale, or someone else's),
+  // logged when what they say changes.
+  void note_dissent(const std::vector<std::string>& dissent) {
+    if (dissent == m_dissent) return;
+    for (const auto& line : dissent) spdlog::warn("event=sentinel_disagrees detail=\"{}\"", line);
+    m_dissent = dissent;
+  }
   void heartbeat(std::int64_t now);
   void claim(std::int64_t now);
   std::int64_t next_claim_at() const;
@@ -157,6 +164,7 @@ class Worker final : private TaskEnv {
   bool m_ever_connected = false;
   std::string m_server;                 // the server the last connection reached (host:port)
   queue::PrimaryCheck m_primary_check;  // does a majority of the Sentinels still name m_server?
+  std::vector<std::string> m_dissent;   // as last logged
   std::chrono::milliseconds m_backoff{100};
   std::int64_t m_next_connect_ms = 0;
   std::int64_t m_next_heartbeat_ms = 0;
@@ -190,6 +198,7 @@ void Worker::connect(std::int64_t now) {
   }
   m_backoff = 100ms;
   redis->set_durability(m_options.durability);
+  note_dissent(redis->dissent());
   const std::string server = redis->server();
   m_queue.emplace(std::move(*redis), queue::Keys{m_options.key_prefix});
   spdlog::info("event=redis_connected url={} server={}", m_options.redis.display, server);
@@ -223,7 +232,9 @@ void Worker::connect(std::int64_t now) {
 void Worker::heartbeat(std::int64_t now) {
   if (!m_queue || now < m_next_heartbeat_ms) return;
   m_next_heartbeat_ms = now + m_options.settings.heartbeat_interval.count();
-  if (auto named = m_primary_check.moved(m_options.redis, m_server, now)) {
+  auto named = m_primary_check.moved(m_options.redis, m_server, now);
+  note_dissent(m_primary_check.dissent());
+  if (named) {
     spdlog::warn("event=redis_primary_moved server={} named={}", m_server, *named);
     m_queue.reset();  // the loop connects again, to the primary the Sentinels name
     return;

@@ -5,6 +5,11 @@
 
 #include <atomic>
 #include <csignal>
+#include <fstream>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
 #include <sstream>
 #include <thread>
 
@@ -28,59 +33,115 @@ namespace {
 
 using queue::parse_redis_url;
 using queue::Redis;
+using namespace std::chrono_literals;
 
-// A Sentinel that has not heard of a failover: it names `host:port` as the primary of every
-// name it is asked about. Our own small server (RESP over loopback), stopped on destruction.
-class StaleSentinel {
+std::string local(int port) {
+  return "127.0.0.1:" + std::to_string(port);
+}
+
+// RESP: an array of bulk strings.
+std::string resp_array(const std::vector<std::string>& items) {
+  std::string out = "*" + std::to_string(items.size()) + "\r\n";
+  for (const auto& i : items) out += "$" + std::to_string(i.size()) + "\r\n" + i + "\r\n";
+  return out;
+}
+
+// A server of our own speaking RESP on loopback: each command it reads is kept and answered
+// with what `answer` returns for it (raw RESP). Stopped on destruction.
+class RespFake {
  public:
-  StaleSentinel(std::string host, int port) : m_answer(std::move(host), port) {
+  using Answer = std::function<std::string(const std::vector<std::string>&)>;
+  explicit RespFake(Answer answer) : m_answer(std::move(answer)) {
     m_fd = ::socket(AF_INET, SOCK_STREAM, 0);
     sockaddr_in a{};
     a.sin_family = AF_INET;
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     a.sin_port = 0;
     if (::bind(m_fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(m_fd, 16) != 0)
-      throw std::runtime_error("StaleSentinel: cannot listen");
+      throw std::runtime_error("RespFake: cannot listen");
     socklen_t len = sizeof a;
     ::getsockname(m_fd, reinterpret_cast<sockaddr*>(&a), &len);
     m_port = ntohs(a.sin_port);
     m_thread = std::thread([this] { serve(); });
   }
-  ~StaleSentinel() {
+  ~RespFake() {
     m_stop = true;
     ::shutdown(m_fd, SHUT_RDWR);
     ::close(m_fd);
     m_thread.join();
   }
   int port() const { return m_port; }
+  std::string address() const { return local(m_port); }
+  std::vector<std::vector<std::string>> commands() const {
+    std::lock_guard lock(m_mutex);
+    return m_commands;
+  }
 
  private:
+  // The commands complete in `buffer`, taken off its front.
+  static std::vector<std::vector<std::string>> parse(std::string& buffer) {
+    std::vector<std::vector<std::string>> out;
+    while (true) {
+      std::size_t at = 0;
+      auto line = [&]() -> std::optional<std::string> {
+        const auto end = buffer.find("\r\n", at);
+        if (end == std::string::npos) return std::nullopt;
+        std::string l = buffer.substr(at, end - at);
+        at = end + 2;
+        return l;
+      };
+      auto head = line();
+      if (!head || head->empty() || (*head)[0] != '*') return out;
+      std::vector<std::string> args;
+      for (int n = std::stoi(head->substr(1)); n > 0; --n) {
+        auto size = line();
+        if (!size) return out;
+        const std::size_t len = std::stoul(size->substr(1));
+        if (buffer.size() < at + len + 2) return out;
+        args.push_back(buffer.substr(at, len));
+        at += len + 2;
+      }
+      buffer.erase(0, at);
+      out.push_back(std::move(args));
+    }
+  }
   void serve() {
     while (!m_stop) {
       const int c = ::accept(m_fd, nullptr, nullptr);
       if (c < 0) return;
-      // Every command gets the same answer, for each command read (one per array header).
-      const std::string port = std::to_string(m_answer.second);
-      const std::string reply = "*2\r\n$" + std::to_string(m_answer.first.size()) + "\r\n" +
-                                m_answer.first + "\r\n$" + std::to_string(port.size()) + "\r\n" +
-                                port + "\r\n";
-      char buffer[4096];
-      for (ssize_t n; (n = ::read(c, buffer, sizeof buffer)) > 0;) {
-        const std::string_view got(buffer, static_cast<std::size_t>(n));
-        for (std::size_t at = got.find('*'); at != std::string_view::npos;
-             at = got.find('*', at + 1))
-          if (::write(c, reply.data(), reply.size()) < 0) break;
+      std::string buffer;
+      char chunk[4096];
+      for (ssize_t n; (n = ::read(c, chunk, sizeof chunk)) > 0;) {
+        buffer.append(chunk, static_cast<std::size_t>(n));
+        for (const auto& command : parse(buffer)) {
+          {
+            std::lock_guard lock(m_mutex);
+            m_commands.push_back(command);
+          }
+          const std::string reply = m_answer(command);
+          if (::send(c, reply.data(), reply.size(), MSG_NOSIGNAL) < 0) break;
+        }
       }
       ::close(c);
     }
   }
 
-  std::pair<std::string, int> m_answer;
+  Answer m_answer;
   int m_fd = -1;
   int m_port = 0;
   std::atomic<bool> m_stop{false};
   std::thread m_thread;
+  mutable std::mutex m_mutex;
+  std::vector<std::vector<std::string>> m_commands;
 };
+
+// A Sentinel that names `host:port` as the primary of every name it is asked about: one that
+// has not heard of a failover, or one of someone else's.
+std::unique_ptr<RespFake> sentinel_naming(const std::string& host, const std::string& port) {
+  return std::make_unique<RespFake>([host, port](const std::vector<std::string>& c) {
+    return !c.empty() && c[0] == "SENTINEL" ? resp_array({host, port}) : std::string("+OK\r\n");
+  });
+}
 
 // On a failure, what the Sentinels saw (which promotion, when), however the test ended.
 struct SentinelLogsOnFailure {
@@ -96,49 +157,136 @@ std::string with_sentinels(const std::vector<std::string>& hosts) {
   return "sentinel://" + s + "/" + RedisSentinelSet::k_master_name + "/0";
 }
 
-std::string local(int port) {
-  return "127.0.0.1:" + std::to_string(port);
+// Peak resident memory of this process (VmHWM).
+long long own_peak_rss() {
+  std::ifstream in("/proc/self/status");
+  for (std::string line; std::getline(in, line);)
+    if (line.starts_with("VmHWM:")) return std::stoll(line.substr(6)) * 1024;
+  return -1;
 }
 
-TEST(Sentinel, TheClientAsksEachSentinelInTurnAndTakesOnlyAPrimary) {
-  RedisSentinelSet set;
+// Every Sentinel is asked; only a primary a strict majority of those listed names is connected
+// to, and only if it says it is the primary. Sentinels that are down, stale (naming a replica),
+// of someone else's or that send what no Sentinel sends are outvoted and named. The primary's
+// password goes to no address before a majority names it. Before, the first Sentinel that
+// answered was trusted: the password went to whatever address it named, and a server there that
+// said "master" was used; a 64 MB host name in an answer took 534 MB.
+TEST(Sentinel, OnlyAPrimaryAMajorityNamesIsGivenThePassword) {
+  SentinelSetOptions o;
+  o.replicas = 1;
+  o.password = "primary-s3cret";
+  RedisSentinelSet set(o);
   ASSERT_EQ(set.primary(), 0);
   const std::string primary = local(set.server(0).port());
   const auto ports = set.sentinel_ports();
+  auto url_of = [&](const std::vector<std::string>& hosts) {
+    auto url = parse_redis_url(with_sentinels(hosts));
+    url->password = o.password;
+    return *url;
+  };
 
   // The Sentinels' URL as written: the primary they name.
-  auto redis = Redis::connect(*parse_redis_url(set.url()), std::chrono::seconds(2));
+  auto redis = Redis::connect(url_of({local(ports[0]), local(ports[1]), local(ports[2])}), 2s);
   ASSERT_TRUE(redis) << redis.error().message;
   EXPECT_EQ(redis->server(), primary);
+  EXPECT_TRUE(redis->dissent().empty());
   auto written = redis->command({"SET", "k", "v"});
   ASSERT_TRUE(written && written->ok());
 
-  // A Sentinel that is down first, then one that names a replica (a stale answer): both passed
-  // over, in order.
+  // A server of someone else's, which says it is the primary to whoever asks, and keeps what
+  // it is told; a Sentinel naming it; one naming the replica (a stale answer); one down.
+  RespFake fake([](const std::vector<std::string>& c) -> std::string {
+    if (!c.empty() && c[0] == "ROLE") return "*3\r\n$6\r\nmaster\r\n:0\r\n*0\r\n";
+    return !c.empty() && c[0] == "PING" ? "+PONG\r\n" : "+OK\r\n";
+  });
+  auto hostile = sentinel_naming("127.0.0.1", std::to_string(fake.port()));
+  auto stale = sentinel_naming("127.0.0.1", std::to_string(set.server(1).port()));
   const int nobody = free_port();
-  StaleSentinel stale("127.0.0.1", set.server(1).port());
-  redis = Redis::connect(
-      *parse_redis_url(with_sentinels({local(nobody), local(stale.port()), local(ports[0])})),
-      std::chrono::seconds(2));
+  redis = Redis::connect(url_of({hostile->address(), local(ports[0]), local(ports[1])}), 2s);
   ASSERT_TRUE(redis) << redis.error().message;
   EXPECT_EQ(redis->server(), primary);
-
-  // None that will do: the error says what each one said.
-  auto none = Redis::connect(*parse_redis_url(with_sentinels({local(nobody), local(stale.port())})),
-                             std::chrono::seconds(2));
+  ASSERT_EQ(redis->dissent().size(), 1u);
+  EXPECT_EQ(redis->dissent()[0], "Sentinel " + hostile->address() + " named " + fake.address());
+  // No majority: no connection, and no password anywhere; the error says what each said.
+  auto none = Redis::connect(url_of({hostile->address(), local(ports[0])}), 2s);
   ASSERT_FALSE(none);
   EXPECT_EQ(none.error().kind, ErrorKind::connection);
+  EXPECT_NE(
+      none.error().message.find("Sentinel " + hostile->address() + " named " + fake.address()),
+      std::string::npos)
+      << none.error().message;
+  none = Redis::connect(url_of({local(nobody), stale->address(), local(ports[0])}), 2s);
+  ASSERT_FALSE(none);
   EXPECT_NE(none.error().message.find("cannot reach Sentinel " + local(nobody)), std::string::npos)
       << none.error().message;
-  EXPECT_NE(none.error().message.find("Sentinel " + local(stale.port()) + " named " +
-                                      local(set.server(1).port()) + ", which is a replica"),
+  // A majority naming a replica: it is asked, and refused.
+  auto stale2 = sentinel_naming("127.0.0.1", std::to_string(set.server(1).port()));
+  none = Redis::connect(url_of({stale->address(), stale2->address(), local(ports[0])}), 2s);
+  ASSERT_FALSE(none);
+  EXPECT_NE(none.error().message.find("2 of 3 Sentinels named " + local(set.server(1).port()) +
+                                      ", which is a replica"),
             std::string::npos)
       << none.error().message;
 
+  // What no Sentinel sends: a host name of 64 MB, one that would drive a terminal, a thousand
+  // thousand elements. Each bounded and refused; the majority of the real ones wins.
+  RespFake huge([](const std::vector<std::string>& c) {
+    return !c.empty() && c[0] == "SENTINEL" ? "*2\r\n$67108864\r\n" + std::string(1 << 20, 'a')
+                                            : std::string("+OK\r\n");
+  });
+  auto escaping = sentinel_naming("\x1b]0;owned\x07", "6379");
+  RespFake many([](const std::vector<std::string>& c) {
+    return !c.empty() && c[0] == "SENTINEL" ? std::string("*1000000\r\n") : std::string("+OK\r\n");
+  });
+  const long long before = own_peak_rss();
+  redis = Redis::connect(url_of({huge.address(), escaping->address(), local(ports[0]),
+                                 local(ports[1]), local(ports[2])}),
+                         2s);
+  ASSERT_TRUE(redis) << redis.error().message;
+  EXPECT_EQ(redis->server(), primary);
+  const long long grown = own_peak_rss() - before;
+  std::fprintf(stderr, "peak RSS grew by %.1f MB\n", static_cast<double>(grown) / 1e6);
+  EXPECT_LT(grown, 20'000'000);
+  std::string said;
+  for (const auto& line : redis->dissent()) said += line + "\n";
+  redis = Redis::connect(url_of({many.address(), local(ports[0]), local(ports[1])}), 2s);
+  ASSERT_TRUE(redis) << redis.error().message;
+  for (const auto& line : redis->dissent()) said += line + "\n";
+  EXPECT_NE(said.find("Sentinel " + huge.address() + ": a reply of more than 65536 bytes"),
+            std::string::npos)
+      << said;
+  EXPECT_NE(said.find("Sentinel " + escaping->address() + ": an unreadable address"),
+            std::string::npos)
+      << said;
+  EXPECT_NE(said.find("Sentinel " + many.address() + ": an unreadable reply"), std::string::npos)
+      << said;
+  EXPECT_EQ(said.find('\x1b'), std::string::npos) << said;
+
+  // crawlctl and a worker, through the hostile Sentinel: the real primary, and a warning.
+  const std::string hostile_url = "sentinel://:" + o.password + "@" + hostile->address() + "," +
+                                  local(ports[0]) + "," + local(ports[1]) + "/" +
+                                  RedisSentinelSet::k_master_name + "/0";
+  CrawlCluster cluster(test_site_options(20), 16, {}, hostile_url);
+  CommandResult r = cluster.crawlctl({"status", "--json"});
+  EXPECT_EQ(r.rc, 0) << r.err;
+  EXPECT_NE(r.err.find("a Sentinel disagrees with the majority: Sentinel " + hostile->address() +
+                       " named " + fake.address()),
+            std::string::npos)
+      << r.err;
+  cluster.start_worker("s1");
+  const std::string job = cluster.submit_root();
+  ASSERT_TRUE(cluster.wait_finished(job, 60s));
+  const std::string log = read_text(cluster.worker_log("s1"));
+  EXPECT_NE(log.find("event=sentinel_disagrees detail=\"Sentinel " + hostile->address() +
+                     " named " + fake.address()),
+            std::string::npos)
+      << log;
+  EXPECT_EQ(log.find("server=" + fake.address()), std::string::npos) << log;
+  EXPECT_TRUE(fake.commands().empty()) << "the fake server was never even reached";
+
   // A name the Sentinels do not monitor.
   auto unknown =
-      Redis::connect(*parse_redis_url("sentinel://" + local(ports[0]) + "/no-such-primary/0"),
-                     std::chrono::seconds(2));
+      Redis::connect(*parse_redis_url("sentinel://" + local(ports[0]) + "/no-such-primary/0"), 2s);
   ASSERT_FALSE(unknown);
   EXPECT_NE(unknown.error().message.find("does not know 'no-such-primary'"), std::string::npos)
       << unknown.error().message;

@@ -1,5 +1,6 @@
 #include "deployment.hpp"
 
+#include <filesystem>
 #include <fstream>
 
 #include <gtest/gtest.h>
@@ -124,6 +125,19 @@ std::vector<std::string> worker_ids(const Deployment& d, int workers) {
   for (const auto& h : d.fleet.hosts())
     for (int i = 1; i <= workers; ++i) out.push_back(h.name + "/" + std::to_string(i));
   return out;
+}
+
+std::string path_without_dtach(const std::string& dir, const std::string& name) {
+  namespace fs = std::filesystem;
+  const std::string bin = dir + "/" + name;
+  fs::create_directories(bin);
+  for (const char* from : {"/usr/bin", "/usr/sbin"})
+    for (const auto& entry : fs::directory_iterator(from)) {
+      const std::string file = entry.path().filename();
+      std::error_code ec;
+      if (file != "dtach") fs::create_symlink(entry.path(), bin + "/" + file, ec);
+    }
+  return bin;
 }
 
 }  // namespace crawl::testing

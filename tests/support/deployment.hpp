@@ -49,6 +49,10 @@ nlohmann::json status_json(Deployment& d, std::vector<std::string> extra = {}, i
 // An integer reply of one Redis command on the cluster's Redis (-1 for another reply).
 long long redis_integer(Deployment& d, const std::vector<std::string>& command);
 
+// A directory `dir`/`name` holding every program of /usr/bin and /usr/sbin but dtach: a PATH
+// without it, so that deploy runs install_command.
+std::string path_without_dtach(const std::string& dir, const std::string& name);
+
 const nlohmann::json& host_report(const nlohmann::json& report, const std::string& name);
 // "host1/1", "host1/2", ... for every fleet host.
 std::vector<std::string> worker_ids(const Deployment& d, int workers);

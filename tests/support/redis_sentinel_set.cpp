@@ -29,11 +29,15 @@ std::optional<queue::Reply> ask(int port, const std::vector<std::string>& comman
 }  // namespace
 
 RedisSentinelSet::RedisSentinelSet(SentinelSetOptions options) : m_options(std::move(options)) {
-  m_servers.push_back(std::make_unique<RedisServer>());
+  RedisOptions primary;
+  primary.password = m_options.password;
+  if (!m_options.password.empty())
+    primary.extra_config = "masterauth \"" + m_options.password + "\"\n";
+  m_servers.push_back(std::make_unique<RedisServer>(primary));
   const std::string primary_port = std::to_string(m_servers[0]->port());
   for (int i = 0; i < m_options.replicas; ++i) {
-    RedisOptions r;
-    r.extra_config = "replicaof 127.0.0.1 " + primary_port + "\n";
+    RedisOptions r = primary;
+    r.extra_config += "replicaof 127.0.0.1 " + primary_port + "\n";
     m_servers.push_back(std::make_unique<RedisServer>(r));
   }
   for (int i = 0; i < m_options.sentinels; ++i) {
@@ -90,6 +94,9 @@ void RedisSentinelSet::start_sentinel(std::size_t i) {
   conf += "sentinel parallel-syncs " + std::string(k_master_name) + " 2\n";
   if (!m_options.sentinel_password.empty())
     conf += "requirepass \"" + m_options.sentinel_password + "\"\n";
+  if (!m_options.password.empty())
+    conf +=
+        "sentinel auth-pass " + std::string(k_master_name) + " \"" + m_options.password + "\"\n";
   write_text(conf_path, conf, 0600);  // Sentinel rewrites its file as it learns
   const int port = m_ports[i];
   m_sentinels[i] =
@@ -126,7 +133,7 @@ bool RedisSentinelSet::sentinels_ready() {
 int RedisSentinelSet::primary() {
   for (std::size_t i = 0; i < m_servers.size(); ++i) {
     if (!m_servers[i]->running()) continue;
-    auto role = ask(m_servers[i]->port(), {"ROLE"});
+    auto role = ask(m_servers[i]->port(), {"ROLE"}, m_options.password);
     if (role && !role->elements.empty() && role->elements[0].str == "master")
       return static_cast<int>(i);
   }
@@ -135,7 +142,7 @@ int RedisSentinelSet::primary() {
 
 int RedisSentinelSet::replicas_in_sync(std::size_t primary) {
   if (!m_servers[primary]->running()) return 0;
-  auto info = ask(m_servers[primary]->port(), {"INFO", "replication"});
+  auto info = ask(m_servers[primary]->port(), {"INFO", "replication"}, m_options.password);
   if (!info) return 0;
   int n = 0;
   for (std::size_t at = info->str.find("state=online"); at != std::string::npos;

@@ -18,6 +18,7 @@ struct SentinelSetOptions {
   // promoted again (docs/operations.md: above the longest stall).
   std::chrono::milliseconds down_after{2500};
   std::string sentinel_password;  // requirepass of the Sentinels
+  std::string password;           // requirepass (and masterauth) of the Redis servers
 };
 
 // A Redis primary with replicas, watched by Sentinels (quorum 2), all on loopback: what a

@@ -156,8 +156,11 @@ TEST(Plan, ASudoPasswordTravelsOnStdinOnly) {
   EXPECT_EQ(plain.command, h.install_command);
   EXPECT_EQ(plain.input, "");
   const std::string password = "hunter 2 'quoted' $(x)";
-  const Step with = install_step(h, &password);
-  EXPECT_EQ(with.input, password + "\n");
+  const Secret secret = Secret::copy_of(password);
+  const Step with = install_step(h, &secret);
+  // Sent as it is held, never copied: first the password, then the line's end.
+  EXPECT_EQ(with.secret, &secret);
+  EXPECT_EQ(with.input, "\n");
   // Nothing of the password in the command line; stdin is read first, into the wrapper's own
   // variable; sudo gets it on its stdin (-S), only to check it (-v); the command runs as written,
   // last. (DeployFault.SudoWithAPasswordRunsTheInstallCommand runs it against a real sudo.)
@@ -198,20 +201,20 @@ TEST(Plan, SudoPasswordsAreReadOncePerSourceAndFailOnlyTheirHosts) {
   unsetenv("CRAWL_TEST_SUDO_UNSET");
   EXPECT_TRUE(SudoPasswords::may_ask({by_file, asked}));
   EXPECT_FALSE(SudoPasswords::may_ask({by_file, by_env, none}));
-  const auto sudo =
-      SudoPasswords::load({by_file, by_env, broken, asked, none, same_file}, std::string("typed"));
+  const auto sudo = SudoPasswords::load({by_file, by_env, broken, asked, none, same_file},
+                                        Secret::copy_of("typed"));
   // Read when loaded, before any host is contacted: what the file says later does not count.
   scratch.write("changed since\n");
   auto from_file = sudo.of(by_file);
   ASSERT_TRUE(from_file && *from_file);
-  EXPECT_EQ(**from_file, "from the file");
+  EXPECT_EQ((*from_file)->view(), "from the file");
   EXPECT_EQ(*from_file, *sudo.of(same_file)) << "one read for one file";
   auto from_env = sudo.of(by_env);
   ASSERT_TRUE(from_env && *from_env);
-  EXPECT_EQ(**from_env, "from the environment");
+  EXPECT_EQ((*from_env)->view(), "from the environment");
   auto typed = sudo.of(asked);
   ASSERT_TRUE(typed && *typed);
-  EXPECT_EQ(**typed, "typed");
+  EXPECT_EQ((*typed)->view(), "typed");
   auto unset = sudo.of(broken);
   ASSERT_FALSE(unset);
   EXPECT_NE(unset.error().message.find("$CRAWL_TEST_SUDO_UNSET is not set"), std::string::npos);
