@@ -49,7 +49,8 @@ int real_main(int argc, char** argv) {
   // reads its memory or environment. Passwords in the environment are taken out of it before
   // anything starts, so no child (the local transport's workers, dtach) inherits them.
   forbid_core_dumps();
-  take_env_secrets({"CRAWL_SSH_PASSPHRASE", "CRAWL_REDIS_PASSWORD", "CRAWL_SENTINEL_PASSWORD"});
+  take_env_secrets({"CRAWL_SSH_PASSPHRASE", "CRAWL_REDIS_PASSWORD", "CRAWL_SENTINEL_PASSWORD",
+                    "CRAWL_REDIS_URL"});
   CLI::App app{"crawlctl: deploy, drive and watch a fleet of crawl workers"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "crawlctl 0.1.0");

@@ -115,8 +115,8 @@ Result<Fd> OutputDir::open_file(std::string_view name, int flags) const {
   return fd;
 }
 
-Result<OutputFile> OutputDir::append(std::string_view name, bool fresh) const {
-  auto fd = open_file(name, O_WRONLY | O_CREAT | O_APPEND);
+Result<OutputFile> OutputDir::append(std::string_view name, bool fresh, bool create) const {
+  auto fd = open_file(name, O_WRONLY | O_APPEND | (create ? O_CREAT : 0));
   if (!fd) return fail(fd.error());
   OutputFile file(std::move(*fd), path_of(name));
   if (fresh)

@@ -47,16 +47,18 @@ class OutputFile {
 
 class OutputDir {
  public:
-  // The directory at `path`, made (0700, with its parents) when missing. `path` itself is the
-  // operator's: a symbolic link there is followed, as they chose it.
+  // The directory at `path`, made with its parents when missing (as mkdir -p does, the umask's
+  // permissions). `path` itself is the operator's: a symbolic link there is followed, as they
+  // chose it.
   static Result<OutputDir> open(const std::string& path);
   // An entry of this directory that is a directory (made 0700 when missing), never a link.
   // `name` is one path component.
   Result<OutputDir> subdir(std::string_view name) const;
 
-  // The regular file `name`, made (0600) when missing, emptied first with `fresh`. A link, a
-  // file with other links, a FIFO or a device is refused (kind invalid).
-  Result<OutputFile> append(std::string_view name, bool fresh) const;
+  // The regular file `name`, made (0600) when missing unless `create` is false (then kind
+  // not_found), emptied first with `fresh`. A link, a file with other links, a FIFO or a device
+  // is refused (kind invalid).
+  Result<OutputFile> append(std::string_view name, bool fresh, bool create = true) const;
   // The regular file's bytes, at most `max` (more is refused); kind not_found when it is not
   // there.
   Result<std::string> read(std::string_view name, std::size_t max) const;

@@ -27,7 +27,8 @@ std::optional<Secret> read_secret(const std::string& prompt) {
   char buffer[1024];
   std::size_t n = 0;
   bool got = false;
-  for (char c; n < sizeof buffer && ::read(fd, &c, 1) == 1; got = true) {
+  for (char c; n < sizeof buffer && ::read(fd, &c, 1) == 1;) {
+    got = true;  // an empty line is an answer too (an empty passphrase)
     if (c == '\n') break;
     buffer[n++] = c;
   }

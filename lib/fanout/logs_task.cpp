@@ -110,7 +110,8 @@ class HostLogs {
     std::uint64_t inode = 0, offset = 0, local = 0;
     while (in >> index >> inode >> offset >> local) {
       if (index < 0 || index > config::k_max_workers) continue;
-      auto file = m_dir->append(name(index), false);
+      auto file = m_dir->append(name(index), false, false);
+      if (!file && file.error().kind == ErrorKind::not_found) continue;  // fetched whole again
       if (!file) return fail(file.error());
       auto size = file->size();
       if (!size || *size < local) continue;  // the local copy lost bytes: fetch it all again

@@ -337,17 +337,34 @@ Redis& Redis::operator=(Redis&&) noexcept = default;
 namespace {
 
 // A server not trusted yet (a Sentinel; a server before it said it is the primary) may answer
-// anything: its replies are bounded in bytes and elements (hiredis 0.14's reader would buffer
-// a bulk string of any length it announces, and make room for any number of elements).
+// anything: a reply is bounded in the bytes read for it and the objects made of it, nested
+// arrays included (hiredis 0.14's reader would buffer a bulk string of any length it announces,
+// and make room for any number of elements).
 constexpr std::size_t k_max_untrusted_reply = 64u << 10;
-constexpr int k_max_untrusted_elements = 1024;
+constexpr std::size_t k_max_untrusted_objects = 1024;
+
+// Objects made for the reply being read on this thread: each past the bound is refused, which
+// the reader reports as out of memory.
+thread_local std::size_t t_objects = 0;
 
 redisReplyObjectFunctions* bounded_functions(const redisReplyObjectFunctions* defaults) {
   static const redisReplyObjectFunctions* base = defaults;
   static redisReplyObjectFunctions fns = [] {
     redisReplyObjectFunctions f = *base;
     f.createArray = [](const redisReadTask* task, int elements) -> void* {
-      return elements > k_max_untrusted_elements ? nullptr : base->createArray(task, elements);
+      if (++t_objects > k_max_untrusted_objects ||
+          static_cast<std::size_t>(elements) > k_max_untrusted_objects)
+        return nullptr;
+      return base->createArray(task, elements);
+    };
+    f.createString = [](const redisReadTask* task, char* text, std::size_t len) -> void* {
+      return ++t_objects > k_max_untrusted_objects ? nullptr : base->createString(task, text, len);
+    };
+    f.createInteger = [](const redisReadTask* task, long long value) -> void* {
+      return ++t_objects > k_max_untrusted_objects ? nullptr : base->createInteger(task, value);
+    };
+    f.createNil = [](const redisReadTask* task) -> void* {
+      return ++t_objects > k_max_untrusted_objects ? nullptr : base->createNil(task);
     };
     return f;
   }();
@@ -369,6 +386,8 @@ Result<Reply> read_bounded(redisContext* c, std::chrono::steady_clock::time_poin
     ~Restore() { reader->fn = fn; }
   } restore{c->reader, c->reader->fn};
   c->reader->fn = bounded_functions(c->reader->fn);
+  t_objects = 0;
+  std::size_t received = c->reader->len - c->reader->pos;  // already buffered
   for (int done = 0; !done;)
     if (redisBufferWrite(c, &done) != REDIS_OK)
       return fail(ErrorKind::connection, "{}: cannot send: {}", name, c->errstr);
@@ -376,20 +395,23 @@ Result<Reply> read_bounded(redisContext* c, std::chrono::steady_clock::time_poin
     void* raw = nullptr;
     if (redisGetReplyFromReader(c, &raw) != REDIS_OK)
       return fail(ErrorKind::connection, "{}: an unreadable reply ({})", name,
-                  c->err == REDIS_ERR_OOM ? "more than 1024 elements" : c->errstr);
+                  c->err == REDIS_ERR_OOM ? "more than 1024 values" : c->errstr);
     if (raw != nullptr) {
       Reply r = convert(static_cast<redisReply*>(raw));
       freeReplyObject(raw);
       return r;
     }
-    if (c->reader->len > k_max_untrusted_reply)
+    if (received > k_max_untrusted_reply)
       return fail(ErrorKind::remote, "{}: a reply of more than {} bytes: refused", name,
                   k_max_untrusted_reply);
     if (std::chrono::steady_clock::now() >= deadline)
       return fail(ErrorKind::connection, "{}: no whole reply in time", name);
+    // What a read adds to the reader's buffer (it discards what it parsed only between reads).
+    const std::size_t before = c->reader->len;
     if (redisBufferRead(c) != REDIS_OK)
       return fail(ErrorKind::connection, "{}: no reply: {}", name,
                   c->err ? c->errstr : "connection lost");
+    received += c->reader->len >= before ? c->reader->len - before : c->reader->len;
   }
 }
 

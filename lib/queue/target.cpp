@@ -31,11 +31,11 @@ Result<std::string> secret(std::string_view file, std::string_view what,
 
 Result<RedisUrl> redis_target(std::string_view flag_url, std::string_view file_url,
                               const RedisSecrets& secrets) {
-  const char* env_url = std::getenv("CRAWL_REDIS_URL");
-  std::string text = !flag_url.empty()                        ? std::string(flag_url)
-                     : env_url != nullptr && *env_url != '\0' ? std::string(env_url)
-                     : !file_url.empty()                      ? std::string(file_url)
-                                         : std::string("redis://127.0.0.1:6379/0");
+  const auto env_url = env_secret("CRAWL_REDIS_URL");  // it may hold a password
+  std::string text = !flag_url.empty()              ? std::string(flag_url)
+                     : env_url && !env_url->empty() ? std::string(*env_url)
+                     : !file_url.empty()            ? std::string(file_url)
+                                                    : std::string("redis://127.0.0.1:6379/0");
   auto url = parse_redis_url(text);
   if (!url) return url;
   if (url->password.empty()) {

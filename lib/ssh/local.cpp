@@ -37,7 +37,10 @@ class LocalRemote final : public fanout::Remote {
                                    const fanout::OutputSink* sink) override {
     // One buffer for the pipe: a local host is this machine, one of them at most per deploy.
     // It may hold a password (sudo's, the worker config's Redis one): wiped when done.
+    std::size_t total = 0;
+    for (const std::string_view part : parts) total += part.size();
     std::string input;
+    input.reserve(total);  // one allocation: no earlier buffer left behind unwiped
     for (const std::string_view part : parts) input += part;
     struct Wipe {
       std::string& s;

@@ -314,6 +314,13 @@ TEST(Politeness, ABadValueInOneJobBreaksOnlyThatJob) {
   cluster.redis_cli({"DEL", "crawl:sched:" + c});
   cluster.redis_cli({"SET", "crawl:sched:" + c, "not a schedule"});
   cluster.redis_cli({"DEL", "crawl:job:" + d});
+  // F: its queue on the site made a string; G: a counter the scripts do not check first.
+  const std::string f = submit(cluster, {site->url("/"), "--delay", "0"});
+  const std::string g = submit(cluster, {site->url("/"), "--delay", "0"});
+  const std::string origin = site->url("/").substr(0, site->url("/").size() - 1);
+  cluster.redis_cli({"DEL", "crawl:q:" + f + ":" + origin});
+  cluster.redis_cli({"SET", "crawl:q:" + f + ":" + origin, "not a queue"});
+  cluster.redis_cli({"HSET", "crawl:job:" + g + ":stats", "done", "abc"});
   // E: leased by a worker that is then killed, and spoilt before its leases are reaped.
   const std::size_t w1 = cluster.start_worker("w1");
   const std::string e =
@@ -334,7 +341,6 @@ TEST(Politeness, ABadValueInOneJobBreaksOnlyThatJob) {
       },
       20s));
   EXPECT_NE(cluster.redis_cli({"ZCARD", "crawl:delayed"}), "0\n");
-  const std::string origin = site->url("/").substr(0, site->url("/").size() - 1);
   EXPECT_EQ(cluster.redis_cli({"HGET", "crawl:site:" + origin, "busy"}), "0\n");
 
   CommandResult r = cluster.crawlctl({"status", "--json"});
@@ -343,12 +349,14 @@ TEST(Politeness, ABadValueInOneJobBreaksOnlyThatJob) {
   ASSERT_TRUE(s.is_object()) << r.out << r.err;
   std::map<std::string, nlohmann::json> jobs;
   for (const auto& j : s["jobs"]) jobs[j["id"].get<std::string>()] = j;
-  ASSERT_EQ(jobs.size(), 5u) << s.dump(2);
+  ASSERT_EQ(jobs.size(), 7u) << s.dump(2);
   EXPECT_EQ(jobs[b]["state"], "finished");
   for (const auto& [id, why] : std::map<std::string, std::string>{
            {a, "counter queued of crawl:job:" + a + ":stats is not a whole number"},
            {c, "crawl:sched:" + c + " holds a string, not a zset"},
            {d, "crawl:job:" + d + " is missing"},
+           {f, "crawl:q:" + f + ":" + origin + " holds a string, not a list"},
+           {g, "counter done of crawl:job:" + g + ":stats is not a whole number"},
            {e, "counter in_flight of crawl:job:" + e + ":stats is not a whole number"}}) {
     EXPECT_EQ(jobs[id]["state"], "broken") << id;
     EXPECT_NE(jobs[id].value("problem", "").find(why), std::string::npos)
@@ -358,11 +366,25 @@ TEST(Politeness, ABadValueInOneJobBreaksOnlyThatJob) {
   EXPECT_EQ(r.rc, 2);
   EXPECT_NE(r.err.find("no job '" + d + "'"), std::string::npos) << r.err;
 
-  // Repaired and resumed, A is crawled to the end.
+  // Repaired and resumed, A is crawled to the end, and E too, with the leases it held when it
+  // broke counted as queued all along: its counters balance.
   cluster.redis_cli({"HSET", "crawl:job:" + a + ":stats", "queued", "1"});
   ASSERT_EQ(cluster.crawlctl({"resume", a}).rc, 0);
   ASSERT_TRUE(cluster.wait_finished(a, 30s));
   EXPECT_EQ(cluster.counters(a).at("done"), 21);
+  expect_balanced(cluster.counters(a));
+  const std::string e_stats = cluster.redis_cli({"HGETALL", "crawl:job:" + e + ":stats"});
+  const auto c_e = cluster.counters(e);  // "lots" reads as 0: set it to what it should be
+  cluster.redis_cli({"HSET", "crawl:job:" + e + ":stats", "in_flight", "0"});
+  ASSERT_EQ(cluster.crawlctl({"resume", e}).rc, 0);
+  ASSERT_TRUE(cluster.wait_finished(e, 60s))
+      << e_stats << cluster.redis_cli({"HGETALL", "crawl:job:" + e + ":stats"})
+      << cluster.redis_cli({"HGET", "crawl:job:" + e, "broken"})
+      << cluster.redis_cli({"ZRANGE", "crawl:delayed", "0", "-1", "WITHSCORES"})
+      << cluster.redis_cli({"ZRANGE", "crawl:due", "0", "-1", "WITHSCORES"})
+      << read_text(cluster.worker_log("w2"));
+  EXPECT_EQ(cluster.counters(e).at("done"), 21);
+  expect_balanced(cluster.counters(e));
 }
 
 // A key of ours holding the wrong type is an error that names the key, logged at a bounded rate,

@@ -131,6 +131,26 @@ class QueueTest : public ::testing::Test {
   std::unique_ptr<Queue> m_queue;
 };
 
+// Every host the normal form allows is one the scripts lease from: the scripts' check of an entry
+// is no stricter than the URL parser (a host with '_', '~' or '!', a port 0, an IPv6 address).
+TEST_F(QueueTest, EveryNormalFormHostIsLeased) {
+  const std::string job = new_job();
+  std::vector<Link> odd;
+  for (const char* base : {"http://exa_mple.org/", "http://a~b!c.example/", "http://a.example:0/",
+                           "http://[::1]:8080/", "https://a.example:65535/"}) {
+    auto normal = url::normalize(base);
+    ASSERT_TRUE(normal && *normal == base) << base;
+    odd.push_back({std::string(base) + "x", ""});
+  }
+  ASSERT_TRUE(jobs().enqueue(job, 0, odd));
+  std::size_t leased = 0;
+  for (int round = 0; round < 10 && leased < odd.size(); ++round) leased += claim("w1", 10).size();
+  EXPECT_EQ(leased, odd.size());
+  auto dead = frontier().dead_letters();
+  ASSERT_TRUE(dead);
+  EXPECT_EQ(*dead, 0);
+}
+
 TEST_F(QueueTest, EnqueueDeduplicatesExactlyIntoSiteQueues) {
   const std::string job = new_job();
   auto first = jobs().enqueue(job, 0, links(0, 5000));

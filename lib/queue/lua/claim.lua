@@ -75,13 +75,15 @@ end
 local function take(job, o, site)
   local key = P .. ':site:' .. site
   local q = P .. ':q:' .. job .. ':' .. site
-  local bad = wrong_type(q, 'list')
+  -- Checked before anything changes: the job's queue on the site, the site's keys.
+  local bad = faults[job] or wrong_type(q, 'list')
   if bad then
     break_job(job, bad)
+    redis.call('ZADD', P .. ':sched:' .. job, now + k_broken_wait, site)
     return
   end
   local read, f = try('HMGET', key, 'last', 'busy', 'backoff_until', 'crawl_delay', 'gone_until', 'gone_reason')
-  if not read then  -- the site's hash is of another type: the site waits a minute
+  if not read or wrong_type(key .. ':waiting', 'set') then  -- of another type: the site waits 10 s
     redis.call('ZADD', P .. ':sched:' .. job, now + k_broken_wait, site)
     return
   end

@@ -62,8 +62,12 @@ while i <= #ARGV do
       -- The job was deleted (or the entry cannot be read): nothing left to count or record.
       kind, links = 'gone', 0
     elseif s == 'broken' then
-      -- Its keys cannot be read as they must be: the entry waits, uncounted, until it is fixed.
+      -- Its keys cannot be read as they must be: the entry waits until it is fixed, counted as
+      -- queued (as far as its counters can be written).
       park(entry)
+      local a = acc(job)
+      bump(a, 'in_flight', -1)
+      bump(a, 'queued', 1)
       kind, links = 'gone', 0
     elseif s == 'cancelled' and (kind == 'retry' or kind == 'requeue' or kind == 'release' or kind == 'defer') then
       kind = 'cancel'

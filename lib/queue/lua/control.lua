@@ -24,6 +24,14 @@ elseif action == 'resume' then
   redis.call('HSET', key, 'state', 'running')
   redis.call('HDEL', key, 'broken')
   options[job], faults[job] = nil, nil
+  if not job_fault(job) then
+    -- Its sites that waited for a slot while it was broken were passed over when the slot came
+    -- back: due again now (a claim blocks them again if the slots are still taken).
+    for _, site in ipairs(redis.call('SMEMBERS', P .. ':blocked:' .. job)) do
+      redis.call('SREM', P .. ':blocked:' .. job, site)
+      schedule(job, site, now)
+    end
+  end
   due_again(job)
   woke = true
   flush()

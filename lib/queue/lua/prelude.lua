@@ -26,10 +26,11 @@
 -- * A job's keys are checked the first time a script looks at the job (job_fault), before it
 --   changes anything of it: a key of the wrong type, or a counter the scripts move that is not
 --   a whole number, makes the job broken: none of its entries is leased, its outcomes and
---   returned leases wait in P:delayed (uncounted), it leaves the due index, and its hash says why
---   (`broken`, shown by status). A counter found bad later (by HINCRBY) breaks the job the same
---   way. The rest of the call goes on.
--- * A site's hash of the wrong type or with a bad field holds back only that site.
+--   returned leases wait in P:delayed (counted as queued, as retries are), it leaves the due
+--   index, and its hash says why (`broken`, shown by status, read by every later call until
+--   resume clears it). A queue of the job of the wrong type, or a counter HINCRBY refuses, found
+--   later in a call, breaks the job the same way. The rest of the call goes on.
+-- * A site's hash or waiting set of the wrong type, or a bad field, holds back only that site.
 -- * Wake-up tokens and dead letters are a convenience: a key of theirs of the wrong type stops
 --   nothing (workers poll instead; a dead letter is dropped).
 local P = ARGV[1]
@@ -72,9 +73,9 @@ local function stats_key(job) return P .. ':job:' .. job .. ':stats' end
 
 -- An entry as it must be, or nil: the rule of queue::decode (lib/queue/entry.hpp) as far as a
 -- pattern can check it: a job id (no leading zero), a depth and an attempt in range, and an
--- http(s) URL of at most 4,096 bytes of printable ASCII with no fragment, whose authority is a
--- lower-case host name, an IPv4 or a bracketed IPv6 address, with or without a port, and whose
--- path starts with '/'. Anything else (written by hand, a bug, a tampered Redis) goes to the
+-- http(s) URL of at most 4,096 bytes of printable ASCII with no fragment, whose host has no
+-- upper case (or is a bracketed IPv6 address), whose port (if any) is in range, and whose path
+-- starts with '/'. Anything else (written by hand, a bug, a tampered Redis) goes to the
 -- dead letters; the worker checks the rest of the normal form and sends back what fails it.
 local function parse_entry(e)
   if type(e) ~= 'string' or #e > 4200 then return nil end
@@ -84,10 +85,14 @@ local function parse_entry(e)
     return nil
   end
   if string.find(url, '[^!-~]') or string.find(url, '#', 1, true) then return nil end
-  local site, port = string.match(url, '^(https?://[%l%d%.%-]+)(:?%d*)/')
-  if not site then site, port = string.match(url, '^(https?://%[[%x:%.]+%])(:?%d*)/') end
-  if not site or (port ~= '' and not string.match(port, '^:[1-9]%d?%d?%d?%d?$')) then return nil end
-  site = site .. port
+  -- The site: scheme and authority, which a path follows. A host in brackets (IPv6), or one
+  -- without ':', '@' or brackets and with no upper case; then no port, or one in range.
+  local site, authority = string.match(url, '^(https?://([^/?#]+))/')
+  if not site then return nil end
+  local host, port = string.match(authority, '^(%[[%x:%.]+%])(.*)$')
+  if not host then host, port = string.match(authority, '^([^:@%[%]]+)(.*)$') end
+  if not host or string.find(host, '%u') then return nil end
+  if port ~= '' and port ~= ':0' and not string.match(port, '^:[1-9]%d?%d?%d?%d?$') then return nil end
   return job, tonumber(depth), tonumber(attempt), url, site
 end
 
@@ -104,6 +109,11 @@ local function job_fault(job)
       wrong_type(P .. ':sched:' .. job, 'zset') or wrong_type(P .. ':sites:' .. job, 'zset') or
       wrong_type(P .. ':blocked:' .. job, 'set') or wrong_type(P .. ':backoff:' .. job, 'set') or false
   if not f then
+    -- Found broken by an earlier call (a queue of the wrong type, a counter HINCRBY refused):
+    -- broken until resume clears it.
+    f = redis.call('HGET', base, 'broken') or false
+  end
+  if not f then
     local v = redis.call('HMGET', base .. ':stats', unpack(k_moved_counters))
     for i, name in ipairs(k_moved_counters) do
       if v[i] and not string.match(v[i], '^%-?%d+$') then
@@ -115,22 +125,23 @@ local function job_fault(job)
   faults[job] = f
   if f then
     redis.call('ZREM', P .. ':due', job)
-    try('HSET', base, 'broken', f)
+    if redis.call('HGET', base, 'broken') ~= f then try('HSET', base, 'broken', f) end
   end
   return f
 end
 -- A bad value met later in the call (a queue of the wrong type, a counter HINCRBY refused).
+local options = {}
 local function break_job(job, why)
   if not faults[job] then
     faults[job] = why
     redis.call('ZREM', P .. ':due', job)
     try('HSET', P .. ':job:' .. job, 'broken', why)
+    if options[job] then options[job].state = 'broken' end
   end
 end
 
 -- A job's state (running, paused, cancelled; `gone` when its hash is not there, `broken` as above)
--- and politeness options, read once per call.
-local options = {}
+-- and politeness options, read once per call (in `options`, above).
 local function opts_of(job)
   local o = options[job]
   if not o then
@@ -149,8 +160,9 @@ local function opts_of(job)
 end
 local function state_of(job) return opts_of(job).state end
 
--- A broken job's entry waits in P:delayed, uncounted, and is looked at again in a minute.
-local k_broken_wait = 60000
+-- A broken job's entry waits in P:delayed (counted as queued, as a retry is) and is looked at
+-- again 10 s later.
+local k_broken_wait = 10000
 local function park(e) redis.call('ZADD', P .. ':delayed', string.format('%.0f', now + k_broken_wait), e) end
 
 local dead = 0
@@ -250,24 +262,24 @@ local function push_pending()
   for _, p in ipairs(pending_order) do
     local q = P .. ':q:' .. p.job .. ':' .. p.site
     local bad = faults[p.job] or wrong_type(q, 'list')
-    if bad then  -- the job is broken: what it admitted waits, uncounted
+    if bad then  -- the job is broken: what it admitted waits in P:delayed, counted as queued
       break_job(p.job, bad)
       for j = 1, p.n do park(p[j]) end
-      p.n = 0
-    end
-    local len = 0
-    for j = 1, p.n, 1000 do len = redis.call('LPUSH', q, unpack(p, j, math.min(j + 999, p.n))) end
-    local before = len - p.n
-    if count_due(before, len) then
-      local c = counts[p.job]
-      if not c then
-        c = {}
-        counts[p.job] = c
+    else
+      local len = 0
+      for j = 1, p.n, 1000 do len = redis.call('LPUSH', q, unpack(p, j, math.min(j + 999, p.n))) end
+      local before = len - p.n
+      if count_due(before, len) then
+        local c = counts[p.job]
+        if not c then
+          c = {}
+          counts[p.job] = c
+        end
+        c[#c + 1] = len
+        c[#c + 1] = p.site
       end
-      c[#c + 1] = len
-      c[#c + 1] = p.site
+      if before == 0 then schedule(p.job, p.site, now) end
     end
-    if before == 0 and p.n > 0 then schedule(p.job, p.site, now) end
   end
   for job, c in pairs(counts) do
     for j = 1, #c, 1000 do redis.call('ZADD', P .. ':sites:' .. job, unpack(c, j, math.min(j + 999, #c))) end

@@ -12,7 +12,8 @@ end
 time_now()
 local inflight = P .. ':inflight:' .. w
 do
-  local bad = wrong_type(inflight, 'list')
+  local bad = wrong_type(inflight, 'list') or wrong_type(P .. ':workers', 'set') or
+              wrong_type(P .. ':workers:dead', 'zset') or wrong_type(P .. ':worker:' .. w, 'hash')
   if bad then return redis.error_reply('WRONGTYPE ' .. bad) end
 end
 local entries = redis.call('LRANGE', inflight, 0, -1)
@@ -25,6 +26,9 @@ for _, e in ipairs(entries) do
   elseif state_of(job) == 'broken' then
     release_site(site)
     park(e)
+    local a = acc(job)
+    bump(a, 'in_flight', -1)
+    bump(a, 'queued', 1)
   else
     release_site(site)
     local a = acc(job)

@@ -15,7 +15,7 @@ for i = 3, #ARGV do
   if redis.call('LREM', inflight, 1, e) == 1 then
     local job, _, _, _, site = parse_entry(e)
     if site then release_site(site) end
-    if job and state_of(job) ~= 'gone' and state_of(job) ~= 'broken' then
+    if job and state_of(job) ~= 'gone' then
       local a = acc(job)
       bump(a, 'in_flight', -1)
       bump(a, 'queued', 1)
