@@ -1,5 +1,7 @@
 #include "core/output.hpp"
 
+#include <algorithm>
+
 namespace crawl {
 
 namespace {
@@ -62,8 +64,14 @@ bool plain_text(std::string_view text) {
 }
 
 void write_shown(std::FILE* stream, std::string_view text) {
-  const std::string shown = shown_text(text, Lines::keep);
-  std::fwrite(shown.data(), 1, shown.size(), stream);
+  // Most text is printable ASCII, lines and tabs: written as it is, without a copy.
+  const bool plain = std::all_of(text.begin(), text.end(), [](char c) {
+    const auto byte = static_cast<unsigned char>(c);
+    return (byte >= 0x20 && byte < 0x7f) || c == '\n' || c == '\t';
+  });
+  const std::string shown = plain ? std::string() : shown_text(text, Lines::keep);
+  const std::string_view out = plain ? text : std::string_view(shown);
+  std::fwrite(out.data(), 1, out.size(), stream);
   if (stream == stderr) std::fflush(stream);
 }
 

@@ -13,11 +13,14 @@ namespace {
 // URLs kept in document order up to a count and a byte budget; unique ones past them counted.
 class Keeper {
  public:
-  Keeper(std::vector<std::string>& out, std::size_t max, std::size_t max_bytes)
-      : m_out(out), m_max(max), m_max_bytes(max_bytes) {}
+  // `fingerprints`, when given, receives the fingerprint of each URL kept.
+  Keeper(std::vector<std::string>& out, std::size_t max, std::size_t max_bytes,
+         std::vector<std::uint64_t>* fingerprints = nullptr)
+      : m_out(out), m_fingerprints(fingerprints), m_max(max), m_max_bytes(max_bytes) {}
 
   void offer(std::string&& u, std::size_t& dropped) {
-    if (!m_seen.insert(url::fingerprint(u)).second) return;
+    const std::uint64_t fp = url::fingerprint(u);
+    if (!m_seen.insert(fp).second) return;
     if (m_full || m_out.size() >= m_max || m_bytes + u.size() > m_max_bytes) {
       m_full = true;  // in document order: nothing after the first that does not fit
       ++dropped;
@@ -25,10 +28,12 @@ class Keeper {
     }
     m_bytes += u.size();
     m_out.push_back(std::move(u));
+    if (m_fingerprints) m_fingerprints->push_back(fp);
   }
 
  private:
   std::vector<std::string>& m_out;
+  std::vector<std::uint64_t>* m_fingerprints;
   std::size_t m_max, m_max_bytes, m_bytes = 0;
   bool m_full = false;
   std::unordered_set<std::uint64_t> m_seen;
@@ -42,7 +47,7 @@ Outlinks outlinks(const Page& page, std::string_view page_url, const Limits& lim
   if (!page.base_href.empty())
     if (auto base = r.resolve(page.base_href)) r = url::Resolver(*base);
 
-  Keeper links(out.follow, limits.links, limits.link_bytes);
+  Keeper links(out.follow, limits.links, limits.link_bytes, &out.follow_fingerprints);
   for (const Link& link : page.links) {
     if (link.nofollow || page.meta_nofollow) {
       ++out.nofollow;

@@ -3,6 +3,7 @@
 // within what one page may become.
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -27,11 +28,12 @@ struct Limits {
 
 struct Outlinks {
   std::vector<std::string> follow;  // links to follow: normalised, unique, in document order
-  std::vector<std::string> images;  // image URLs: normalised, unique, sorted
-  std::size_t nofollow = 0;         // links skipped for rel=nofollow or meta nofollow
-  std::size_t rejected = 0;         // hrefs that are no http(s) URL (javascript:, mailto:, ...)
-  std::size_t links_dropped = 0;    // unique links to follow past the limits, not kept
-  std::size_t images_dropped = 0;   // unique images past the limits, not kept
+  std::vector<std::uint64_t> follow_fingerprints;  // url::fingerprint of each, in the same order
+  std::vector<std::string> images;                 // image URLs: normalised, unique, sorted
+  std::size_t nofollow = 0;        // links skipped for rel=nofollow or meta nofollow
+  std::size_t rejected = 0;        // hrefs that are no http(s) URL (javascript:, mailto:, ...)
+  std::size_t links_dropped = 0;   // unique links to follow past the limits, not kept
+  std::size_t images_dropped = 0;  // unique images past the limits, not kept
 };
 
 // Resolves against <base href> when there is one (itself resolved against the page URL), drops

@@ -39,23 +39,15 @@ Result<Claim> Frontier::claim(const std::string& worker, std::size_t n) {
   if (!r) return fail(r.error());
   if (!r->ok() || r->elements.size() != 5) return fail(ErrorKind::remote, "claim: {}", r->str);
   Claim c;
-  const auto& entries = r->elements[0].elements;
   const auto& flags = r->elements[1].elements;
-  std::vector<std::string> refused{m_keys.prefix, worker};
-  for (std::size_t i = 0; i < entries.size(); ++i) {
-    auto entry = decode(entries[i].str);
-    if (!entry) {  // past the script's pattern, not in the normal form
-      refused.push_back(entries[i].str);
-      continue;
-    }
-    c.entries.push_back(std::move(*entry));
+  for (auto& [i, entry] : read_leased(worker, r->elements[0].elements, c.dead_lettered)) {
+    c.entries.push_back(std::move(entry));
     const std::string flag = i < flags.size() ? flags[i].str : "";
     c.gone.push_back(flag.starts_with("gone:") ? flag.substr(5) : "");
   }
   const long long next = r->elements[2].integer, now = r->elements[4].integer;
   c.next_in_ms = next < 0 ? -1 : std::max<long long>(0, next - now);
-  c.dead_lettered = r->elements[3].integer;
-  c.dead_lettered += refuse(refused);
+  c.dead_lettered += r->elements[3].integer;
   return c;
 }
 
@@ -124,25 +116,33 @@ Result<long long> Frontier::reap(const std::string& worker, Reap mode) {
 Result<std::vector<Entry>> Frontier::leased(const std::string& worker) {
   auto r = m_redis.command({"LRANGE", m_keys.inflight(worker), "0", "-1"});
   if (!r) return fail(r.error());
+  long long refused = 0;
   std::vector<Entry> entries;
-  std::vector<std::string> refused{m_keys.prefix, worker};
-  for (const Reply& e : r->elements) {
-    if (auto entry = decode(e.str))
-      entries.push_back(std::move(*entry));
-    else
-      refused.push_back(e.str);
-  }
-  refuse(refused);
+  for (auto& [i, entry] : read_leased(worker, r->elements, refused))
+    entries.push_back(std::move(entry));
   return entries;
 }
 
-// Leased entries that queue::decode refuses, out of the worker's hands into the dead letters
-// (`args`: the prefix, the worker, then the entries). A refusal that fails leaves them leased,
-// for the next reconciliation: the entries read go ahead either way.
-long long Frontier::refuse(const std::vector<std::string>& args) {
-  if (args.size() <= 2) return 0;
-  auto moved = m_redis.script(scripts::refuse, args);
-  return moved && moved->type == Reply::Type::integer ? moved->integer : 0;
+// The entries leased to `worker`, decoded, each with its place in `leased`. Those queue::decode
+// refuses (past the scripts' pattern, not in the normal form) go out of the worker's hands into
+// the dead letters, counted in `refused`; a refusal that fails leaves them leased, for the next
+// reconciliation: the entries read go ahead either way.
+std::vector<std::pair<std::size_t, Entry>> Frontier::read_leased(const std::string& worker,
+                                                                 const std::vector<Reply>& leased,
+                                                                 long long& refused) {
+  std::vector<std::pair<std::size_t, Entry>> out;
+  std::vector<std::string> args{m_keys.prefix, worker};
+  for (std::size_t i = 0; i < leased.size(); ++i) {
+    if (auto entry = decode(leased[i].str))
+      out.emplace_back(i, std::move(*entry));
+    else
+      args.push_back(leased[i].str);
+  }
+  if (args.size() > 2)
+    if (auto moved = m_redis.script(scripts::refuse, args);
+        moved && moved->type == Reply::Type::integer)
+      refused += moved->integer;
+  return out;
 }
 
 Result<bool> Frontier::wait_for_work(std::chrono::milliseconds timeout) {

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/result.hpp"
@@ -100,7 +101,9 @@ class Frontier {
   Result<std::vector<std::string>> dead_letter_sample(std::size_t n);
 
  private:
-  long long refuse(const std::vector<std::string>& args);
+  std::vector<std::pair<std::size_t, Entry>> read_leased(const std::string& worker,
+                                                         const std::vector<Reply>& leased,
+                                                         long long& refused);
 
   Redis& m_redis;
   const Keys& m_keys;

@@ -27,11 +27,14 @@ Parsed parse(const ParseJob& job) {
                                       : "";
   out.noindex = page.meta_noindex;
   out.links.reserve(links.follow.size());
-  for (std::string& u : links.follow) {
+  for (std::size_t i = 0; i < links.follow.size(); ++i) {
+    std::string& u = links.follow[i];
     const policy::Drop drop = job.filter->judge(u, job.depth + 1);
-    out.links.push_back({std::move(u), drop == policy::Drop::none
-                                           ? std::string()
-                                           : std::string(policy::to_string(drop))});
+    // The fingerprint made to tell duplicates apart is the one Redis dedups by: not made again.
+    out.links.push_back(
+        {std::move(u),
+         drop == policy::Drop::none ? std::string() : std::string(policy::to_string(drop)),
+         links.follow_fingerprints[i]});
   }
   return out;
 }

@@ -21,12 +21,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::size_t count(const std::string& text, const std::string& needle) {
-  std::size_t n = 0;
-  for (auto at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++n;
-  return n;
-}
-
 long long counter(const nlohmann::json& status, const char* name) {
   return status["counters"].value(name, 0LL);
 }
@@ -144,7 +138,7 @@ TEST(EndToEnd, FleetCrawlsThroughKilledWorkersAndARedisRestart) {
   ASSERT_EQ(results.rc, 0) << results.err;
   const auto problems = compare_with_manifest(results.out, d.cluster.site().manifest());
   EXPECT_TRUE(problems.empty()) << problems.size() << " differences, first: " << problems.front();
-  EXPECT_EQ(count(results.out, "\n"), d.cluster.site().manifest().entries.size());
+  EXPECT_EQ(occurrences(results.out, "\n"), d.cluster.site().manifest().entries.size());
   // The summary counts the same.
   std::map<std::string, std::size_t> want;
   for (const auto& e : d.cluster.site().manifest().entries) ++want[e.expect];
@@ -174,8 +168,8 @@ TEST(EndToEnd, FleetCrawlsThroughKilledWorkersAndARedisRestart) {
     ASSERT_TRUE(fs::exists(file)) << file;
     const std::string text = read_text(file);
     const bool victim = std::find(victims.begin(), victims.end(), id) != victims.end();
-    EXPECT_EQ(count(text, "event=start "), victim ? 2u : 1u) << id << ":\n" << text;
-    EXPECT_GE(count(text, "event=redis_connected"), 2u) << id << ":\n" << text;
+    EXPECT_EQ(occurrences(text, "event=start "), victim ? 2u : 1u) << id << ":\n" << text;
+    EXPECT_GE(occurrences(text, "event=redis_connected"), 2u) << id << ":\n" << text;
   }
 
   // stop: every worker drains and deregisters; nothing of the fleet's sessions is left.
@@ -193,7 +187,7 @@ TEST(EndToEnd, FleetCrawlsThroughKilledWorkersAndARedisRestart) {
   ASSERT_EQ(fetched.rc, 0) << fetched.err;
   for (const auto& id : worker_ids(d, 2)) {
     const std::string text = read_text(log_of(id));
-    EXPECT_EQ(count(text, "event=stopped"), 1u) << id;
+    EXPECT_EQ(occurrences(text, "event=stopped"), 1u) << id;
   }
 }
 

@@ -96,14 +96,6 @@ TEST(Logs, AHostileHostReachesNeitherTheTerminalNorFilesOutsideTheOutdir) {
   EXPECT_EQ(read_text(outdir + "/host1/w1.log"), read_text(h.host().remote_dir + "/log/w1.log"));
 }
 
-// Peak resident memory of a running process (VmHWM), or -1 once it is gone.
-long long peak_rss(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  for (std::string line; std::getline(in, line);)
-    if (line.starts_with("VmHWM:")) return std::stoll(line.substr(6)) * 1024;
-  return -1;
-}
-
 // The host's login runs a script of the test's instead of the logs script (sshd ForceCommand):
 // frames for 25,000 workers; a tail frame that says it holds a gigabyte and sends 300 MB of it.
 // Before, the first opened 19,994 files (then "cannot write", with the host reported ok) and
@@ -136,7 +128,7 @@ TEST(Logs, AHostsFramesAreBounded) {
                            {}});
   long long peak = 0;
   while (ctl.running()) {
-    peak = std::max(peak, peak_rss(ctl.pid()));
+    peak = std::max(peak, peak_rss_bytes(ctl.pid()));
     std::this_thread::sleep_for(20ms);
   }
   std::fprintf(stderr, "crawlctl's peak RSS: %.1f MB\n", static_cast<double>(peak) / 1e6);

@@ -415,10 +415,7 @@ TEST(Politeness, AWakeKeyOfTheWrongTypeStopsNothing) {
   ASSERT_TRUE(cluster.wait_finished(job, 30s));
   EXPECT_EQ(cluster.counters(job).at("done"), 21);
   const std::string log = read_text(cluster.worker_log("w1"));
-  std::size_t named = 0;
-  for (std::size_t at = log.find("crawl:wake"); at != std::string::npos;
-       at = log.find("crawl:wake", at + 1))
-    ++named;
+  const std::size_t named = occurrences(log, "crawl:wake");
   EXPECT_GE(named, 1u) << log;
   EXPECT_LE(named, 3u) << "one line every 10 s at most\n" << log;
 }

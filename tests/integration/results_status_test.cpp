@@ -155,10 +155,7 @@ TEST(Status, ABrokenJobIsShownBesideTheOthersAndItsUrlsWaitUntilItIsFixed) {
       std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started)
           .count();
   const std::string log = read_text(cluster.worker_log("b1"));
-  std::size_t looks = 0;
-  for (std::size_t at = log.find("event=bad_job"); at != std::string::npos;
-       at = log.find("event=bad_job", at + 1))
-    ++looks;
+  const std::size_t looks = occurrences(log, "event=bad_job");
   EXPECT_GE(looks, 1u) << log;
   EXPECT_LE(looks, static_cast<std::size_t>(seconds / 5 + 2)) << log;
   // Fixed, it is crawled in full.

@@ -157,14 +157,6 @@ std::string with_sentinels(const std::vector<std::string>& hosts) {
   return "sentinel://" + s + "/" + RedisSentinelSet::k_master_name + "/0";
 }
 
-// Peak resident memory of this process (VmHWM).
-long long own_peak_rss() {
-  std::ifstream in("/proc/self/status");
-  for (std::string line; std::getline(in, line);)
-    if (line.starts_with("VmHWM:")) return std::stoll(line.substr(6)) * 1024;
-  return -1;
-}
-
 // Every Sentinel is asked; only a primary a strict majority of those listed names is connected
 // to, and only if it says it is the primary. Sentinels that are down, stale (naming a replica),
 // of someone else's or that send what no Sentinel sends are outvoted and named. The primary's
@@ -238,13 +230,13 @@ TEST(Sentinel, OnlyAPrimaryAMajorityNamesIsGivenThePassword) {
   RespFake many([](const std::vector<std::string>& c) {
     return !c.empty() && c[0] == "SENTINEL" ? std::string("*1000000\r\n") : std::string("+OK\r\n");
   });
-  const long long before = own_peak_rss();
+  const long long before = peak_rss_bytes();
   redis = Redis::connect(url_of({huge.address(), escaping->address(), local(ports[0]),
                                  local(ports[1]), local(ports[2])}),
                          2s);
   ASSERT_TRUE(redis) << redis.error().message;
   EXPECT_EQ(redis->server(), primary);
-  const long long grown = own_peak_rss() - before;
+  const long long grown = peak_rss_bytes() - before;
   std::fprintf(stderr, "peak RSS grew by %.1f MB\n", static_cast<double>(grown) / 1e6);
   if (!CRAWL_SANITIZED) {  // ASan keeps freed memory in quarantine
     EXPECT_LT(grown, 20'000'000);

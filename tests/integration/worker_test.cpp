@@ -22,14 +22,6 @@
 namespace crawl::testing {
 namespace {
 
-// Peak resident memory of a process, from the kernel's count (VmHWM).
-long long peak_rss_bytes(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  for (std::string line; std::getline(in, line);)
-    if (line.starts_with("VmHWM:")) return std::stoll(line.substr(6)) * 1024;
-  return -1;
-}
-
 // docs/operations.md's bound of a worker's memory at the default settings: 20 MB + body_memory +
 // parse_threads x 35 MB + 16 MB of outcomes waiting + concurrency x 100 KB.
 double memory_bound() {
@@ -89,10 +81,7 @@ TEST(Worker, HostileBodiesStayUnderItsMemoryBound) {
   r = run_program(CRAWLCTL, {"results", job, "--format", "summary", "--redis", redis.url()}, dir);
   EXPECT_NE(r.out.find("pages     201:"), std::string::npos) << r.out;
   r = run_program(CRAWLCTL, {"results", job, "--redis", redis.url()}, dir);
-  std::size_t cut = 0;
-  for (std::size_t at = r.out.find("\"truncated\":true"); at != std::string::npos;
-       at = r.out.find("\"truncated\":true", at + 1))
-    ++cut;
+  const std::size_t cut = occurrences(r.out, "\"truncated\":true");
   EXPECT_EQ(cut, 2u * k_bombs) << "every bomb is cut at max_body";
   const double bound = memory_bound();
   std::fprintf(stderr, "worker peak RSS: %.1f MB (bound %.1f MB)\n",

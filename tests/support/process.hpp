@@ -91,4 +91,11 @@ std::optional<std::string> tcp_exchange(const std::string& address, int port,
 std::string read_text(const std::string& path);
 void write_text(const std::string& path, std::string_view text, int mode = 0644);
 
+// How many times `needle` occurs in `text` (overlapping ones too).
+std::size_t occurrences(std::string_view text, std::string_view needle);
+
+// Peak resident memory of a running process (the kernel's VmHWM; 0 is this one), or -1 once it
+// is gone.
+long long peak_rss_bytes(pid_t pid = 0);
+
 }  // namespace crawl::testing

@@ -144,11 +144,7 @@ int RedisSentinelSet::replicas_in_sync(std::size_t primary) {
   if (!m_servers[primary]->running()) return 0;
   auto info = ask(m_servers[primary]->port(), {"INFO", "replication"}, m_options.password);
   if (!info) return 0;
-  int n = 0;
-  for (std::size_t at = info->str.find("state=online"); at != std::string::npos;
-       at = info->str.find("state=online", at + 1))
-    ++n;
-  return n;
+  return static_cast<int>(occurrences(info->str, "state=online"));
 }
 
 bool RedisSentinelSet::wait_for_failover(std::size_t old, std::chrono::milliseconds timeout) {

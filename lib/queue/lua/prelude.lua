@@ -104,15 +104,14 @@ local function job_fault(job)
   local f = faults[job]
   if f ~= nil then return f end
   local base = P .. ':job:' .. job
-  f = wrong_type(base, 'hash') or wrong_type(base .. ':stats', 'hash') or
-      wrong_type(base .. ':results', 'hash') or wrong_type(base .. ':rate', 'hash') or
-      wrong_type(P .. ':sched:' .. job, 'zset') or wrong_type(P .. ':sites:' .. job, 'zset') or
-      wrong_type(P .. ':blocked:' .. job, 'set') or wrong_type(P .. ':backoff:' .. job, 'set') or false
-  if not f then
-    -- Found broken by an earlier call (a queue of the wrong type, a counter HINCRBY refused):
-    -- broken until resume clears it.
-    f = redis.call('HGET', base, 'broken') or false
-  end
+  local hash_bad = wrong_type(base, 'hash')
+  -- Found broken by an earlier call (a queue of the wrong type, a counter HINCRBY refused):
+  -- broken until resume clears it.
+  local flagged = not hash_bad and redis.call('HGET', base, 'broken') or false
+  f = hash_bad or wrong_type(base .. ':stats', 'hash') or wrong_type(base .. ':results', 'hash') or
+      wrong_type(base .. ':rate', 'hash') or wrong_type(P .. ':sched:' .. job, 'zset') or
+      wrong_type(P .. ':sites:' .. job, 'zset') or wrong_type(P .. ':blocked:' .. job, 'set') or
+      wrong_type(P .. ':backoff:' .. job, 'set') or flagged
   if not f then
     local v = redis.call('HMGET', base .. ':stats', unpack(k_moved_counters))
     for i, name in ipairs(k_moved_counters) do
@@ -125,7 +124,7 @@ local function job_fault(job)
   faults[job] = f
   if f then
     redis.call('ZREM', P .. ':due', job)
-    if redis.call('HGET', base, 'broken') ~= f then try('HSET', base, 'broken', f) end
+    if f ~= flagged then try('HSET', base, 'broken', f) end
   end
   return f
 end
@@ -293,8 +292,7 @@ local k_site_ttl = 86400000  -- a site idle a day forgets its state
 local function release_site(site)
   local key = P .. ':site:' .. site
   local ok, busy = try('HINCRBY', key, 'busy', -1)
-  if ok and busy < 0 then redis.call('HSET', key, 'busy', 0) end
-  if not ok then try('HSET', key, 'busy', 0) end  -- not a number: it counts again from none
+  if not ok or busy < 0 then try('HSET', key, 'busy', 0) end  -- not a number: from none again
   local w = key .. ':waiting'
   local read, waiting = try('SMEMBERS', w)
   if read and #waiting > 0 then
