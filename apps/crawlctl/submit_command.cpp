@@ -8,9 +8,9 @@
 
 #include "commands.hpp"
 #include "config/inventory.hpp"
-#include "config/values.hpp"
 #include "core/output.hpp"
 #include "deploy/quote.hpp"
+#include "policy/job_options.hpp"
 #include "policy/scope.hpp"
 #include "queue/scripts.hpp"
 #include "queue/submit.hpp"
@@ -27,13 +27,41 @@ struct SubmitOptions {
   std::string job;                           // add the seeds to this job instead of creating one
   std::vector<std::string> job_flags_given;  // job options on the command line (not with --job)
   std::string name;
-  policy::JobOptions options;  // its defaults are for the public web (policy/job.hpp)
-  std::string scope = "host";
-  std::string delay = "1s";
-  std::string max_crawl_delay = "30s";
-  bool no_robots = false;
+  // What the command line gives of each job option (policy/job_options.hpp), in table order.
+  struct Given {
+    std::string text;               // a value
+    std::vector<std::string> list;  // patterns
+    bool flag = false;              // a boolean's flag
+  };
+  std::vector<Given> given = std::vector<Given>(policy::job_options().size());
   bool quiet = false;
 };
+
+// The job's options: its defaults (policy/job.hpp, for the public web), the hosts file's job:
+// section over them, and the flags given over that.
+Result<policy::JobOptions> job_options_of(const SubmitOptions& o, const config::JobDefaults& file) {
+  policy::JobOptions job = file.options;
+  const auto& table = policy::job_options();
+  for (std::size_t i = 0; i < table.size(); ++i) {
+    const policy::JobOption& option = table[i];
+    if (std::find(o.job_flags_given.begin(), o.job_flags_given.end(), option.flag) ==
+        o.job_flags_given.end())
+      continue;
+    const SubmitOptions::Given& g = o.given[i];
+    Result<void> set;
+    if (option.rule.kind == policy::OptionRule::Kind::boolean) {
+      set = policy::set_option(job, option,
+                               policy::option_integer(policy::JobOptions{}, option) == 0);
+    } else if (option.rule.kind == policy::OptionRule::Kind::patterns) {
+      for (const auto& pattern : g.list)
+        if (set) set = policy::set_option(job, option, std::string_view(pattern));
+    } else {
+      set = policy::set_option(job, option, std::string_view(g.text));
+    }
+    if (!set) return fail("{}: {}", option.flag, set.error().message);
+  }
+  return job;
+}
 
 int run_submit(const SubmitOptions& o) {
   if (!o.job.empty() && !o.job_flags_given.empty()) {
@@ -43,42 +71,23 @@ int run_submit(const SubmitOptions& o) {
                  o.job_flags_given.front(), o.job);
     return k_exit_usage;
   }
-  policy::JobOptions job = o.options;
-  if (!policy::parse_scope(o.scope, job.scope)) {
-    crawl::print(stderr, "crawlctl submit: --scope must be host, domain or any, not '{}'\n",
-                 o.scope);
-    return k_exit_usage;
-  }
-  job.respect_robots = !o.no_robots;
-  auto duration = [](std::string_view flag, const std::string& text, auto& out) {
-    auto d = config::parse_duration(text);
-    if (d) out = *d;
-    if (!d) crawl::print(stderr, "crawlctl submit: {}: {}\n", flag, d.error().message);
-    return d.has_value();
-  };
-  if (!duration("--delay", o.delay, job.delay) ||
-      !duration("--max-crawl-delay", o.max_crawl_delay, job.max_crawl_delay))
-    return k_exit_usage;
-  // The hosts file's job: section, for what the command line leaves out.
+  // The hosts file's job: section, for what the command line leaves out (a job given by --job
+  // keeps its own options).
+  config::JobDefaults file;
   if (o.job.empty()) {
     auto inventory = hosts_file_settings(o.redis);
     if (!inventory) {
       crawl::print(stderr, "crawlctl submit: {}\n", inventory.error().message);
       return k_exit_usage;
     }
-    const config::JobDefaults& d = inventory->job;
-    auto given = [&](std::string_view flag) {
-      return std::find(o.job_flags_given.begin(), o.job_flags_given.end(), flag) !=
-             o.job_flags_given.end();
-    };
-    auto pick = [&](auto& field, const auto& from_file, std::string_view flag) {
-      if (from_file && !given(flag)) field = *from_file;
-    };
-    pick(job.delay, d.delay, "--delay");
-    pick(job.max_crawl_delay, d.max_crawl_delay, "--max-crawl-delay");
-    pick(job.host_concurrency, d.host_concurrency, "--host-concurrency");
-    pick(job.max_links_per_page, d.max_links_per_page, "--max-links");
+    file = std::move(inventory->job);
   }
+  auto options = job_options_of(o, file);
+  if (!options) {
+    crawl::print(stderr, "crawlctl submit: {}\n", options.error().message);
+    return k_exit_usage;
+  }
+  const policy::JobOptions& job = *options;
   if (auto filter = policy::LinkFilter::create(job, {}); !filter) {
     crawl::print(stderr, "crawlctl submit: {}\n", filter.error().message);
     return k_exit_usage;
@@ -183,43 +192,30 @@ void add_submit_command(CLI::App& app, Action& run) {
       "Add the seeds to this job instead of creating one (e.g. to finish a submit that was cut "
       "short: seeds already queued are skipped)");
   sub->add_option("--name", o->name, "A name for the job");
-  sub->add_option("--scope", o->scope,
-                  "host (the seeds' hosts), domain (their registrable domains) or any")
-      ->capture_default_str();
-  sub->add_option("--depth", o->options.max_depth, "Links followed from a seed")
-      ->capture_default_str();
-  sub->add_option("--max-pages", o->options.max_pages,
-                  "Stop admitting URLs to fetch after this many; links filtered out do not count "
-                  "(0 = no limit)");
-  // One pattern per flag (repeat the flag for more), so that a seed URL after it stays a seed.
-  sub->add_option("--allow", o->options.allow,
-                  "Only URLs matching one of these regexes (POSIX extended); repeat for more")
-      ->allow_extra_args(false);
-  sub->add_option("--deny", o->options.deny,
-                  "Never URLs matching one of these regexes; repeat for more")
-      ->allow_extra_args(false);
-  sub->add_option(
-         "--delay", o->delay,
-         "At least this between the starts of two requests to a site, fleet-wide (a site is "
-         "scheme://host:port)")
-      ->capture_default_str();
-  sub->add_option("--host-concurrency", o->options.host_concurrency,
-                  "At most this many requests in flight at a site, fleet-wide")
-      ->capture_default_str()
-      ->check(CLI::Range(1, 1024));
-  sub->add_option(
-         "--max-crawl-delay", o->max_crawl_delay,
-         "Honour a robots.txt Crawl-delay up to this; a site asking for more is not crawled "
-         "(its URLs: filtered, crawl_delay)")
-      ->capture_default_str();
-  sub->add_option("--max-links", o->options.max_links_per_page,
-                  "Links (and images) recorded per page; the rest are counted, not kept")
-      ->capture_default_str()
-      ->check(CLI::Range(0, 1000000));
-  sub->add_flag("--no-robots", o->no_robots, "Ignore robots.txt (only for sites you run)");
-  sub->add_option("--retries", o->options.max_retries,
-                  "Retries for timeouts, connection errors, 429 and 5xx")
-      ->capture_default_str();
+  // Every job option of policy/job_options.hpp, by its flag.
+  const policy::JobOptions defaults;
+  const auto& table = policy::job_options();
+  for (std::size_t i = 0; i < table.size(); ++i) {
+    const policy::JobOption& option = table[i];
+    const std::string flag(option.flag), help(option.help);
+    SubmitOptions::Given& g = o->given[i];
+    switch (option.rule.kind) {
+      case policy::OptionRule::Kind::boolean:
+        sub->add_flag(flag, g.flag, help);
+        break;
+      case policy::OptionRule::Kind::patterns:
+        // One pattern per flag (repeat the flag for more), so that a seed URL after it stays a
+        // seed.
+        sub->add_option(flag, g.list, help)->allow_extra_args(false)->type_name("REGEX");
+        break;
+      default:
+        sub->add_option(flag, g.text, help)
+            ->type_name(option.rule.kind == policy::OptionRule::Kind::duration ? "DURATION"
+                        : option.rule.kind == policy::OptionRule::Kind::choice ? "NAME"
+                                                                               : "N")
+            ->default_str(policy::option_text(defaults, option));
+    }
+  }
   sub->add_flag("-q,--quiet", o->quiet, "Print only the job id");
   add_redis_options(sub, o->redis);
   sub->footer(
@@ -236,10 +232,10 @@ void add_submit_command(CLI::App& app, Action& run) {
       "sites you run. The hosts file's job: section (delay, host_concurrency, max_crawl_delay,\n"
       "max_links_per_page) sets them for every job created with it; a flag given here wins.");
   sub->callback([o, sub, &run] {
-    for (const char* flag :
-         {"--name", "--scope", "--depth", "--max-pages", "--allow", "--deny", "--delay",
-          "--host-concurrency", "--max-crawl-delay", "--max-links", "--no-robots", "--retries"})
-      if (sub->count(flag) > 0) o->job_flags_given.push_back(flag);
+    if (sub->count("--name") > 0) o->job_flags_given.push_back("--name");
+    for (const auto& option : policy::job_options())
+      if (sub->count(std::string(option.flag)) > 0)
+        o->job_flags_given.push_back(std::string(option.flag));
     run = [o] { return run_submit(*o); };
   });
 }

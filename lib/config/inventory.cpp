@@ -249,7 +249,8 @@ class Parser {
   }
 
   std::optional<std::chrono::milliseconds> duration(const Node& value, std::string_view key,
-                                                    std::chrono::milliseconds low) {
+                                                    std::chrono::milliseconds low,
+                                                    std::chrono::milliseconds high) {
     auto s = text(value, key);
     if (!s) return std::nullopt;
     auto d = parse_duration(*s);
@@ -259,6 +260,10 @@ class Parser {
     }
     if (*d < low) {
       error(value, "'{}' must be at least {}ms, not '{}'", key, low.count(), *s);
+      return std::nullopt;
+    }
+    if (high.count() > 0 && *d > high) {
+      error(value, "'{}' must be at most {}, not '{}'", key, format_duration(high), *s);
       return std::nullopt;
     }
     return *d;
@@ -329,7 +334,8 @@ class Parser {
       case K::size:
         return number(size(value, key, static_cast<std::uint64_t>(rule.low)));
       case K::duration:
-        return number(duration(value, key, std::chrono::milliseconds(rule.low)));
+        return number(duration(value, key, std::chrono::milliseconds(rule.low),
+                               std::chrono::milliseconds(rule.high)));
       case K::text:
         return string(rule.check ? checked(value, key, rule.check) : text(value, key));
       case K::line:

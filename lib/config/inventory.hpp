@@ -3,6 +3,7 @@
 // (defaults, then its group's settings, then its own), plus the Redis and worker settings
 // that deploy hands to every worker. The file format is documented in docs/hosts-file.md.
 
+#include <algorithm>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -13,6 +14,7 @@
 #include <vector>
 
 #include "core/result.hpp"
+#include "policy/job.hpp"
 
 namespace crawl::config {
 
@@ -95,9 +97,14 @@ struct WorkerSettings {
 
 // Options for the jobs `crawlctl submit` creates with this file; its flags win, and what
 // neither sets is the polite default (policy/job.hpp).
+// The job: section: defaults for the jobs `crawlctl submit` and `serve` create (a flag or a
+// request's field wins), for the options policy/job_options.hpp gives a hosts-file key.
 struct JobDefaults {
-  std::optional<std::chrono::milliseconds> delay, max_crawl_delay;
-  std::optional<int> host_concurrency, max_links_per_page;
+  policy::JobOptions options;           // policy/job.hpp's defaults, with the file's values
+  std::vector<std::string_view> given;  // the fields the file sets, each once
+  bool has(std::string_view field) const {
+    return std::find(given.begin(), given.end(), field) != given.end();
+  }
 };
 
 struct Inventory {

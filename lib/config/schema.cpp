@@ -1,5 +1,7 @@
 #include "config/schema.hpp"
 
+#include <cstdlib>
+
 #include <fmt/format.h>
 
 #include "config/values.hpp"
@@ -121,13 +123,26 @@ const std::vector<Field<WorkerSettings>>& worker_fields() {
 }
 
 const std::vector<Field<JobDefaults>>& job_fields() {
-  using J = JobDefaults;
-  static const std::vector<Field<J>> fields{
-      {"delay", "delay_ms", duration(0), &J::delay},
-      {"host_concurrency", "host_concurrency", integer(1, 1024), &J::host_concurrency},
-      {"max_crawl_delay", "max_crawl_delay_ms", duration(0), &J::max_crawl_delay},
-      {"max_links_per_page", "max_links_per_page", integer(0, 1'000'000), &J::max_links_per_page},
-  };
+  static const std::vector<Field<JobDefaults>> fields = [] {
+    std::vector<Field<JobDefaults>> out;
+    for (const auto& option : policy::job_options()) {
+      if (option.key.empty()) continue;
+      Rule rule;
+      switch (option.rule.kind) {
+        case policy::OptionRule::Kind::integer:
+          rule = integer(option.rule.low, option.rule.high);
+          break;
+        case policy::OptionRule::Kind::duration:
+          rule = duration(option.rule.low);
+          rule.high = option.rule.high;
+          break;
+        default:  // a hosts-file key is given only to options of the kinds above
+          std::abort();
+      }
+      out.push_back({option.key, option.field, rule, JobOptionMember{&option}});
+    }
+    return out;
+  }();
   return fields;
 }
 

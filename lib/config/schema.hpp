@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "config/inventory.hpp"
+#include "policy/job_options.hpp"
 
 namespace crawl::config {
 
@@ -49,11 +50,16 @@ using Strings = std::vector<std::string>;
 // line, env_name, redis_url), labels, or strings (addresses).
 using Value = std::variant<std::int64_t, std::string, Labels, Strings>;
 
+// A job option (policy/job_options.hpp) of JobDefaults::options.
+struct JobOptionMember {
+  const policy::JobOption* option;
+};
+
 template <class S>
-using Member =
-    std::variant<int S::*, std::uint64_t S::*, std::chrono::milliseconds S::*, std::string S::*,
-                 bool S::*, Transport S::*, HostKeyPolicy S::*, Labels S::*, Strings S::*,
-                 std::optional<int> S::*, std::optional<std::chrono::milliseconds> S::*>;
+using Member = std::variant<int S::*, std::uint64_t S::*, std::chrono::milliseconds S::*,
+                            std::string S::*, bool S::*, Transport S::*, HostKeyPolicy S::*,
+                            Labels S::*, Strings S::*, std::optional<int> S::*,
+                            std::optional<std::chrono::milliseconds> S::*, JobOptionMember>;
 
 template <class S>
 struct Field {
@@ -64,7 +70,8 @@ struct Field {
 };
 
 // The settings a host takes in `defaults`, a group or the host itself (the host's own also take
-// `address`, a group's `hosts`); the redis:, worker: and job: sections.
+// `address`, a group's `hosts`); the redis:, worker: and job: sections (the last made from the
+// job options that have a hosts-file key).
 const std::vector<Field<Host>>& host_fields();
 const std::vector<Field<RedisSettings>>& redis_fields();
 const std::vector<Field<WorkerSettings>>& worker_fields();
@@ -75,23 +82,33 @@ template <class S>
 void assign(S& settings, const Field<S>& field, const Value& value) {
   std::visit(
       [&](auto member) {
-        using T = std::remove_reference_t<decltype(settings.*member)>;
-        T& out = settings.*member;
-        if constexpr (std::is_same_v<T, std::string>) {
-          out = std::get<std::string>(value);
-        } else if constexpr (std::is_same_v<T, Strings>) {
-          out = std::get<Strings>(value);
-        } else if constexpr (std::is_same_v<T, Labels>) {
-          for (const auto& [k, v] : std::get<Labels>(value)) out[k] = v;
-        } else if constexpr (std::is_same_v<T, std::chrono::milliseconds> ||
-                             std::is_same_v<T, std::optional<std::chrono::milliseconds>>) {
-          out = std::chrono::milliseconds(std::get<std::int64_t>(value));
-        } else if constexpr (std::is_same_v<T, std::optional<int>>) {
-          out = static_cast<int>(std::get<std::int64_t>(value));
-        } else if constexpr (std::is_same_v<T, bool>) {
-          out = std::get<std::int64_t>(value) != 0;
+        if constexpr (std::is_same_v<decltype(member), JobOptionMember>) {
+          if constexpr (std::is_same_v<S, JobDefaults>) {
+            // Checked against the option's range by the rule made from it.
+            (void)policy::set_option(settings.options, *member.option,
+                                     std::get<std::int64_t>(value));
+            if (!settings.has(member.option->field)) settings.given.push_back(member.option->field);
+          }
+          return;
         } else {
-          out = static_cast<T>(std::get<std::int64_t>(value));
+          using T = std::remove_reference_t<decltype(settings.*member)>;
+          T& out = settings.*member;
+          if constexpr (std::is_same_v<T, std::string>) {
+            out = std::get<std::string>(value);
+          } else if constexpr (std::is_same_v<T, Strings>) {
+            out = std::get<Strings>(value);
+          } else if constexpr (std::is_same_v<T, Labels>) {
+            for (const auto& [k, v] : std::get<Labels>(value)) out[k] = v;
+          } else if constexpr (std::is_same_v<T, std::chrono::milliseconds> ||
+                               std::is_same_v<T, std::optional<std::chrono::milliseconds>>) {
+            out = std::chrono::milliseconds(std::get<std::int64_t>(value));
+          } else if constexpr (std::is_same_v<T, std::optional<int>>) {
+            out = static_cast<int>(std::get<std::int64_t>(value));
+          } else if constexpr (std::is_same_v<T, bool>) {
+            out = std::get<std::int64_t>(value) != 0;
+          } else {
+            out = static_cast<T>(std::get<std::int64_t>(value));
+          }
         }
       },
       field.member);
@@ -102,21 +119,29 @@ template <class S>
 std::optional<Value> value_of(const S& settings, const Field<S>& field) {
   return std::visit(
       [&](auto member) -> std::optional<Value> {
-        using T = std::remove_cvref_t<decltype(settings.*member)>;
-        const T& in = settings.*member;
-        if constexpr (std::is_same_v<T, std::string> || std::is_same_v<T, Labels> ||
-                      std::is_same_v<T, Strings>) {
-          return Value(in);
-        } else if constexpr (std::is_same_v<T, std::chrono::milliseconds>) {
-          return Value(static_cast<std::int64_t>(in.count()));
-        } else if constexpr (std::is_same_v<T, std::optional<std::chrono::milliseconds>>) {
-          if (!in) return std::nullopt;
-          return Value(static_cast<std::int64_t>(in->count()));
-        } else if constexpr (std::is_same_v<T, std::optional<int>>) {
-          if (!in) return std::nullopt;
-          return Value(static_cast<std::int64_t>(*in));
+        if constexpr (std::is_same_v<decltype(member), JobOptionMember>) {
+          if constexpr (std::is_same_v<S, JobDefaults>) {
+            if (!settings.has(member.option->field)) return std::nullopt;
+            return Value(policy::option_integer(settings.options, *member.option));
+          }
+          return std::nullopt;
         } else {
-          return Value(static_cast<std::int64_t>(in));
+          using T = std::remove_cvref_t<decltype(settings.*member)>;
+          const T& in = settings.*member;
+          if constexpr (std::is_same_v<T, std::string> || std::is_same_v<T, Labels> ||
+                        std::is_same_v<T, Strings>) {
+            return Value(in);
+          } else if constexpr (std::is_same_v<T, std::chrono::milliseconds>) {
+            return Value(static_cast<std::int64_t>(in.count()));
+          } else if constexpr (std::is_same_v<T, std::optional<std::chrono::milliseconds>>) {
+            if (!in) return std::nullopt;
+            return Value(static_cast<std::int64_t>(in->count()));
+          } else if constexpr (std::is_same_v<T, std::optional<int>>) {
+            if (!in) return std::nullopt;
+            return Value(static_cast<std::int64_t>(*in));
+          } else {
+            return Value(static_cast<std::int64_t>(in));
+          }
         }
       },
       field.member);

@@ -1,5 +1,6 @@
 #pragma once
-// Scalar values an operator writes in hosts.yaml: durations and byte sizes with units.
+// Scalar values an operator writes in hosts.yaml: durations and byte sizes with units
+// (core/units.hpp), names and addresses.
 
 #include <chrono>
 #include <cstdint>
@@ -7,14 +8,12 @@
 #include <string_view>
 
 #include "core/result.hpp"
+#include "core/units.hpp"
 
 namespace crawl::config {
 
-// "250ms", "30s", "2m", "1h" or a bare number of seconds ("1.5"). Negative values fail.
-Result<std::chrono::milliseconds> parse_duration(std::string_view text);
-
-// "512", "64KiB", "10MiB", "1GiB", "10MB" (decimal), "4k"/"4K" (= KiB). Negative values fail.
-Result<std::uint64_t> parse_size(std::string_view text);
+using crawl::parse_duration;
+using crawl::parse_size;
 
 // SSH login names and addresses reach ssh_config expansion (%r, %h in a ProxyCommand or a
 // Match exec, run by a shell on the controller), so only their name syntax is accepted, as

@@ -37,7 +37,7 @@ struct JobOptions {
                                   // to this; a site asking for more is not crawled
   int max_links_per_page = 6000;  // links (and images) recorded per page; the rest counted
   int max_retries = 2;            // for timeouts, connection errors, 429 and 5xx
-  std::size_t max_url_length = 2048;
+  std::uint64_t max_url_length = 2048;
   int max_repeats = 3;  // a path segment repeated this often is a trap: /a/b/a/b/a/b
 };
 

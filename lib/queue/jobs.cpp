@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "policy/job_options.hpp"
 #include "policy/scope.hpp"
 #include "queue/entry.hpp"
 #include "queue/replies.hpp"
@@ -56,51 +57,62 @@ constexpr long long k_cancel_chunk = 10'000;  // entries a cancel drops per call
 
 }  // namespace
 
+// Each option as its rule stores it: numbers (durations in ms, booleans 1 or 0) in decimal, a
+// choice by name, patterns as a JSON list of strings.
 std::vector<std::pair<std::string, std::string>> job_fields(const policy::JobOptions& o) {
-  return {{"scope", std::string(policy::to_string(o.scope))},
-          {"max_depth", std::to_string(o.max_depth)},
-          {"max_pages", std::to_string(o.max_pages)},
-          {"allow", nlohmann::json(o.allow).dump()},
-          {"deny", nlohmann::json(o.deny).dump()},
-          {"respect_robots", o.respect_robots ? "1" : "0"},
-          {"delay_ms", std::to_string(o.delay.count())},
-          {"host_concurrency", std::to_string(o.host_concurrency)},
-          {"max_crawl_delay_ms", std::to_string(o.max_crawl_delay.count())},
-          {"max_links_per_page", std::to_string(o.max_links_per_page)},
-          {"max_retries", std::to_string(o.max_retries)},
-          {"max_url_length", std::to_string(o.max_url_length)},
-          {"max_repeats", std::to_string(o.max_repeats)}};
+  std::vector<std::pair<std::string, std::string>> fields;
+  for (const auto& option : policy::job_options()) {
+    std::string value;
+    switch (option.rule.kind) {
+      case policy::OptionRule::Kind::choice:
+        value = policy::option_text(o, option);
+        break;
+      case policy::OptionRule::Kind::patterns:
+        value = nlohmann::json(
+                    o.*std::get<std::vector<std::string> policy::JobOptions::*>(option.member))
+                    .dump();
+        break;
+      default:
+        value = std::to_string(policy::option_integer(o, option));
+    }
+    fields.emplace_back(option.field, std::move(value));
+  }
+  return fields;
 }
 
 Result<policy::JobOptions> job_options(const std::map<std::string, std::string>& f) {
   policy::JobOptions o;
-  auto get = [&](const char* key) -> const std::string* {
-    auto it = f.find(key);
-    return it == f.end() ? nullptr : &it->second;
-  };
-  if (auto* v = get("scope"); v && !policy::parse_scope(*v, o.scope))
-    return fail("job has an unknown scope '{}'", *v);
-  if (auto* v = get("max_depth")) o.max_depth = static_cast<int>(to_number(*v));
-  if (auto* v = get("max_pages")) o.max_pages = static_cast<std::uint64_t>(to_number(*v));
-  for (auto [key, list] : {std::pair{"allow", &o.allow}, std::pair{"deny", &o.deny}})
-    if (auto* v = get(key)) {
-      auto j = nlohmann::json::parse(*v, nullptr, false);
-      const bool strings = j.is_array() && std::all_of(j.begin(), j.end(),
-                                                       [](const auto& e) { return e.is_string(); });
-      if (!strings) return fail("job field '{}' is not a JSON list of strings", key);
-      *list = j.get<std::vector<std::string>>();
+  for (const auto& option : policy::job_options()) {
+    auto it = f.find(std::string(option.field));
+    if (it == f.end()) continue;  // a job written before the option existed: its default
+    const std::string& v = it->second;
+    Result<void> set;
+    switch (option.rule.kind) {
+      case policy::OptionRule::Kind::choice:
+        set = policy::set_option(o, option, std::string_view(v));
+        break;
+      case policy::OptionRule::Kind::patterns: {
+        auto j = nlohmann::json::parse(v, nullptr, false);
+        const bool strings = j.is_array() && std::all_of(j.begin(), j.end(), [](const auto& e) {
+                               return e.is_string();
+                             });
+        if (!strings) return fail("job field '{}' is not a JSON list of strings", option.field);
+        for (const auto& p : j) {
+          set = policy::set_option(o, option, std::string_view(p.get_ref<const std::string&>()));
+          if (!set) break;
+        }
+        break;
+      }
+      default: {
+        std::int64_t n = 0;
+        auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+        if (ec != std::errc() || end != v.data() + v.size())
+          return fail("job field '{}' is not a whole number: '{}'", option.field, v);
+        set = policy::set_option(o, option, n);
+      }
     }
-  if (auto* v = get("respect_robots")) o.respect_robots = *v != "0";
-  if (auto* v = get("delay_ms")) o.delay = std::chrono::milliseconds(to_number(*v));
-  if (auto* v = get("host_concurrency"))
-    o.host_concurrency = std::max(1, static_cast<int>(to_number(*v)));
-  if (auto* v = get("max_crawl_delay_ms"))
-    o.max_crawl_delay = std::chrono::milliseconds(to_number(*v));
-  if (auto* v = get("max_links_per_page"))
-    o.max_links_per_page = std::max(0, static_cast<int>(to_number(*v)));
-  if (auto* v = get("max_retries")) o.max_retries = static_cast<int>(to_number(*v));
-  if (auto* v = get("max_url_length")) o.max_url_length = static_cast<std::size_t>(to_number(*v));
-  if (auto* v = get("max_repeats")) o.max_repeats = static_cast<int>(to_number(*v));
+    if (!set) return fail("job field '{}': {}", option.field, set.error().message);
+  }
   return o;
 }
 

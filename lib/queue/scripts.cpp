@@ -2,6 +2,10 @@
 
 #include <string>
 
+#include <fmt/format.h>
+
+#include "policy/job_options.hpp"
+
 namespace crawl::queue {
 namespace lua {
 // lua_scripts.cpp, generated from lib/queue/lua at build time.
@@ -12,8 +16,24 @@ extern const std::string_view prelude, claim, complete, refuse, enqueue, load, l
 namespace scripts {
 namespace {
 
+// The job options the scripts read, by their fields in the job hash, and their defaults: from
+// the one table of job options.
+std::string job_option_lua() {
+  std::string fields, defaults;
+  const policy::JobOptions d;
+  for (const auto& option : policy::job_options()) {
+    if (!option.scripts) continue;
+    fields += fmt::format("{}'{}'", fields.empty() ? "" : ", ", option.field);
+    defaults += fmt::format("{}{} = {}", defaults.empty() ? "" : ", ", option.field,
+                            policy::option_integer(d, option));
+  }
+  return fmt::format("local k_job_fields = {{{}}}\nlocal k_job_defaults = {{{}}}\n", fields,
+                     defaults);
+}
+
 std::string with_prelude(std::string_view script) {
-  return "local submitter_ttl_ms = " + std::to_string(k_submitter_ttl_ms) + "\n" +
+  static const std::string options = job_option_lua();
+  return "local submitter_ttl_ms = " + std::to_string(k_submitter_ttl_ms) + "\n" + options +
          std::string(lua::prelude) + std::string(script);
 }
 

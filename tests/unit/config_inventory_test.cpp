@@ -235,15 +235,18 @@ TEST(Inventory, JobSectionHoldsTheOptionsOfJobsSubmittedWithTheFile) {
       "  max_links_per_page: 100\n",
       "hosts.yaml");
   ASSERT_TRUE(inv.has_value()) << inv.error().message;
-  EXPECT_EQ(inv->job.delay, std::chrono::milliseconds(250));
-  EXPECT_EQ(inv->job.host_concurrency, 4);
-  EXPECT_EQ(inv->job.max_crawl_delay, std::chrono::milliseconds(5000));
-  EXPECT_EQ(inv->job.max_links_per_page, 100);
+  EXPECT_EQ(inv->job.options.delay, std::chrono::milliseconds(250));
+  EXPECT_EQ(inv->job.options.host_concurrency, 4);
+  EXPECT_EQ(inv->job.options.max_crawl_delay, std::chrono::milliseconds(5000));
+  EXPECT_EQ(inv->job.options.max_links_per_page, 100);
+  EXPECT_EQ(inv->job.given.size(), 4U);
   // Unset: the polite defaults apply (crawlctl submit's own).
   auto none = parse_inventory("job: {}\n", "hosts.yaml");
   ASSERT_TRUE(none.has_value()) << none.error().message;
-  EXPECT_FALSE(none->job.delay.has_value());
-  EXPECT_FALSE(none->job.host_concurrency.has_value());
+  EXPECT_FALSE(none->job.has("delay_ms"));
+  EXPECT_EQ(none->job.options.delay, policy::JobOptions{}.delay);
+  EXPECT_EQ(none->job.options.host_concurrency, 1);
+  EXPECT_NE(parse_error("job:\n  delay: 2h\n").find("at most 1h"), std::string::npos);
   const std::string bad = parse_error("job:\n  host_concurrency: 0\n");
   EXPECT_NE(bad.find("hosts.yaml:2:"), std::string::npos) << bad;
   EXPECT_NE(bad.find("host_concurrency"), std::string::npos) << bad;

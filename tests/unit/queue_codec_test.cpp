@@ -1,6 +1,12 @@
+#include <fstream>
+#include <regex>
+#include <set>
+#include <sstream>
+
 #include <gtest/gtest.h>
 
 #include "core/redact.hpp"
+#include "policy/job_options.hpp"
 #include "queue/entry.hpp"
 #include "queue/heartbeat.hpp"
 #include "queue/queue.hpp"
@@ -298,13 +304,77 @@ TEST(JobOptions, FieldsRoundTrip) {
   o.max_retries = 5;
   o.max_url_length = 300;
   o.max_repeats = 4;
+  o.host_concurrency = 3;
+  o.max_crawl_delay = std::chrono::milliseconds(1500);
+  o.max_links_per_page = 12;
   std::map<std::string, std::string> fields;
   for (auto& [k, v] : job_fields(o)) fields[k] = v;
+  EXPECT_EQ(fields.size(), policy::job_options().size());
   auto back = job_options(fields);
   ASSERT_TRUE(back);
   EXPECT_EQ(job_fields(*back), job_fields(o));
+  // Every field of the table differs from its default above, so each one was read back.
+  for (const auto& [k, v] : job_fields(policy::JobOptions{})) EXPECT_NE(fields[k], v) << k;
   fields["scope"] = "galaxy";
   EXPECT_FALSE(job_options(fields));
+}
+
+TEST(JobOptions, AFieldRedisHoldsOutOfItsRangeIsAProblemNamingIt) {
+  for (const auto& [field, value] : std::vector<std::pair<std::string, std::string>>{
+           {"host_concurrency", "0"},
+           {"delay_ms", "-5"},
+           {"max_depth", "12abc"},
+           {"respect_robots", "2"},
+           {"max_links_per_page", "99999999999999999999"},
+           {"allow", "[1]"}}) {
+    auto read = job_options({{field, value}});
+    ASSERT_FALSE(read) << field;
+    EXPECT_NE(read.error().message.find(field), std::string::npos) << read.error().message;
+  }
+}
+
+TEST(JobOptions, EachOptionHasOneFlagOneFieldAndAValidDefault) {
+  std::set<std::string_view> flags, fields, keys;
+  const policy::JobOptions defaults;
+  for (const auto& option : policy::job_options()) {
+    EXPECT_TRUE(flags.insert(option.flag).second) << option.flag;
+    EXPECT_TRUE(fields.insert(option.field).second) << option.field;
+    EXPECT_TRUE(option.key.empty() || keys.insert(option.key).second) << option.key;
+    EXPECT_EQ(option.flag.substr(0, 2), "--");
+    EXPECT_FALSE(option.help.empty()) << option.field;
+    if (option.rule.kind == policy::OptionRule::Kind::patterns) continue;
+    // The default is within the option's own rule, and its text reads back to it.
+    policy::JobOptions o;
+    EXPECT_TRUE(policy::set_option(o, option, policy::option_integer(defaults, option)))
+        << option.field;
+    if (option.rule.kind != policy::OptionRule::Kind::boolean) {
+      EXPECT_TRUE(
+          policy::set_option(o, option, std::string_view(policy::option_text(defaults, option))))
+          << option.field;
+      EXPECT_EQ(policy::option_integer(o, option), policy::option_integer(defaults, option));
+    }
+    EXPECT_FALSE(policy::set_option(o, option, option.rule.high + 1)) << option.field;
+  }
+}
+
+// The scripts read a job's options only through opts_of(), by the names the table gives them
+// (k_job_fields): every o.NAME they use is one of those, or the state the prelude reads itself.
+TEST(JobOptions, TheScriptsUseOnlyTheFieldsTheTableGivesThem) {
+  std::set<std::string> known = {"state", "loading"};
+  for (const auto& option : policy::job_options())
+    if (option.scripts) known.insert(std::string(option.field));
+  const std::regex use(R"((?:\bo|opts_of\(\w+\))\.([a-z_]+))");
+  int uses = 0;
+  for (const char* name : {"prelude", "claim", "complete", "site_start", "enqueue", "load"}) {
+    std::ifstream in(std::string(CRAWL_SOURCE_DIR) + "/lib/queue/lua/" + name + ".lua");
+    ASSERT_TRUE(in) << name;
+    std::stringstream text;
+    text << in.rdbuf();
+    const std::string lua = text.str();
+    for (std::sregex_iterator it(lua.begin(), lua.end(), use), end; it != end; ++it, ++uses)
+      EXPECT_TRUE(known.count((*it)[1].str()) > 0) << name << ".lua uses o." << (*it)[1].str();
+  }
+  EXPECT_GT(uses, 5);
 }
 
 }  // namespace

@@ -63,7 +63,7 @@ local function settle(job, site, q, o, delay, busy)
     return
   end
   redis.call('ZADD', P .. ':sites:' .. job, left, site)
-  if busy >= o.conc then
+  if busy >= o.host_concurrency then
     redis.call('ZREM', P .. ':sched:' .. job, site)
     redis.call('SADD', P .. ':blocked:' .. job, site)
     redis.call('SADD', P .. ':site:' .. site .. ':waiting', job)
@@ -106,8 +106,8 @@ local function take(job, o, site)
     settle(job, site, q, o, 0, 0)
     return
   end
-  local delay = math.max(o.delay, math.min(crawl_delay, o.max_cd))
-  if busy >= o.conc then
+  local delay = site_delay(o, crawl_delay)
+  if busy >= o.host_concurrency then
     settle(job, site, q, o, delay, busy)
     return
   end

@@ -140,22 +140,30 @@ local function break_job(job, why)
 end
 
 -- A job's state (running, paused, cancelled; `gone` when its hash is not there, `broken` as above)
--- and politeness options, read once per call (in `options`, above).
+-- and the options the scripts read, read once per call (in `options`, above). Their fields and
+-- defaults, k_job_fields and k_job_defaults, are prepended from policy/job_options.cpp's table:
+-- o.delay_ms, o.host_concurrency, o.max_crawl_delay_ms, o.max_pages.
 local function opts_of(job)
   local o = options[job]
   if not o then
-    if job_fault(job) then
-      o = {state = 'broken', delay = 1000, conc = 1, max_cd = 30000, max_pages = 0, loading = false}
-    else
-      local f = redis.call('HMGET', P .. ':job:' .. job, 'state', 'delay_ms', 'host_concurrency',
-                           'max_crawl_delay_ms', 'max_pages', 'loading')
-      o = {state = f[1] or 'gone', delay = tonumber(f[2]) or 1000, conc = tonumber(f[3]) or 1,
-           max_cd = tonumber(f[4]) or 30000, max_pages = tonumber(f[5]) or 0, loading = f[6] ~= false}
+    o = {state = 'broken', loading = false}
+    if not job_fault(job) then
+      local f = redis.call('HMGET', P .. ':job:' .. job, 'state', 'loading', unpack(k_job_fields))
+      o.state, o.loading = f[1] or 'gone', f[2] ~= false
+      for i, name in ipairs(k_job_fields) do o[name] = tonumber(f[i + 2]) end
     end
-    if o.conc < 1 then o.conc = 1 end
+    for name, default in pairs(k_job_defaults) do
+      if not o[name] then o[name] = default end
+    end
+    if o.host_concurrency < 1 then o.host_concurrency = 1 end
     options[job] = o
   end
   return o
+end
+-- The time a site's requests of a job are kept apart: the job's delay, or the site's
+-- robots.txt Crawl-delay up to the job's max_crawl_delay, whichever is longer.
+local function site_delay(o, crawl_delay)
+  return math.max(o.delay_ms, math.min(crawl_delay or 0, o.max_crawl_delay_ms))
 end
 local function state_of(job) return opts_of(job).state end
 

@@ -8,7 +8,7 @@ time_now()
 local o = opts_of(job)
 local key = P .. ':site:' .. site
 local f = redis.call('HMGET', key, 'last', 'backoff_until', 'crawl_delay')
-local delay = math.max(o.delay, math.min(tonumber(f[3]) or 0, o.max_cd))
+local delay = site_delay(o, tonumber(f[3]))
 local allowed = math.max((tonumber(f[1]) or 0) + delay, tonumber(f[2]) or 0)
 if allowed > now then return math.ceil(allowed - now) end
 redis.call('HSET', key, 'last', now)

@@ -1,0 +1,196 @@
+#include "policy/job_options.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <limits>
+
+#include <fmt/format.h>
+
+#include "core/units.hpp"
+
+namespace crawl::policy {
+
+namespace {
+
+using Kind = OptionRule::Kind;
+constexpr std::int64_t k_max_count = std::numeric_limits<std::int64_t>::max();
+
+OptionRule integer(std::int64_t low, std::int64_t high) {
+  return {Kind::integer, low, high, {}};
+}
+OptionRule duration(std::int64_t low, std::int64_t high) {
+  return {Kind::duration, low, high, {}};
+}
+
+}  // namespace
+
+const std::vector<JobOption>& job_options() {
+  using J = JobOptions;
+  static const std::vector<JobOption> options{
+      {"scope",
+       "--scope",
+       "",
+       {Kind::choice, 0, 2, {"host", "domain", "any"}},
+       &J::scope,
+       false,
+       "host (the seeds' hosts), domain (their registrable domains) or any"},
+      {"max_depth", "--depth", "", integer(0, 1'000'000), &J::max_depth, false,
+       "Links followed from a seed (seeds are depth 0)"},
+      {"max_pages", "--max-pages", "", integer(0, k_max_count), &J::max_pages, true,
+       "Stop admitting URLs to fetch after this many; links filtered out do not count (0 = no "
+       "limit)"},
+      {"allow",
+       "--allow",
+       "",
+       {Kind::patterns, 0, 0, {}},
+       &J::allow,
+       false,
+       "Only URLs matching one of these regexes (POSIX extended); repeat for more"},
+      {"deny",
+       "--deny",
+       "",
+       {Kind::patterns, 0, 0, {}},
+       &J::deny,
+       false,
+       "Never URLs matching one of these regexes; repeat for more"},
+      {"respect_robots",
+       "--no-robots",
+       "",
+       {Kind::boolean, 0, 1, {}},
+       &J::respect_robots,
+       false,
+       "Ignore robots.txt (only for sites you run)"},
+      {"delay_ms", "--delay", "delay", duration(0, 3'600'000), &J::delay, true,
+       "At least this between the starts of two requests to a site, fleet-wide (a site is "
+       "scheme://host:port)"},
+      {"host_concurrency", "--host-concurrency", "host_concurrency", integer(1, 1024),
+       &J::host_concurrency, true, "At most this many requests in flight at a site, fleet-wide"},
+      {"max_crawl_delay_ms", "--max-crawl-delay", "max_crawl_delay", duration(0, 86'400'000),
+       &J::max_crawl_delay, true,
+       "Honour a robots.txt Crawl-delay up to this; a site asking for more is not crawled (its "
+       "URLs: filtered, crawl_delay)"},
+      {"max_links_per_page", "--max-links", "max_links_per_page", integer(0, 1'000'000),
+       &J::max_links_per_page, false,
+       "Links (and images) recorded per page; the rest are counted, not kept"},
+      {"max_retries", "--retries", "", integer(0, 100), &J::max_retries, false,
+       "Retries for timeouts, connection errors, 429 and 5xx"},
+      {"max_url_length", "--max-url-length", "", integer(16, 65'536), &J::max_url_length, false,
+       "Longer URLs are not crawled (filtered, trap_length)"},
+      {"max_repeats", "--max-repeats", "", integer(1, 1000), &J::max_repeats, false,
+       "A path segment repeated this often marks a trap, as in /a/b/a/b/a/b (filtered, "
+       "trap_repeat)"},
+  };
+  return options;
+}
+
+const JobOption* find_job_option(std::string_view field) {
+  for (const auto& o : job_options())
+    if (o.field == field || (!o.key.empty() && o.key == field)) return &o;
+  return nullptr;
+}
+
+const JobOption* find_job_flag(std::string_view flag) {
+  for (const auto& o : job_options())
+    if (o.flag == flag) return &o;
+  return nullptr;
+}
+
+std::int64_t option_integer(const JobOptions& options, const JobOption& option) {
+  return std::visit(
+      [&](auto member) -> std::int64_t {
+        using T = std::remove_cvref_t<decltype(options.*member)>;
+        const T& v = options.*member;
+        if constexpr (std::is_same_v<T, std::chrono::milliseconds>)
+          return v.count();
+        else if constexpr (std::is_same_v<T, std::vector<std::string>>)
+          return 0;
+        else
+          return static_cast<std::int64_t>(v);
+      },
+      option.member);
+}
+
+Result<void> set_option(JobOptions& options, const JobOption& option, std::int64_t value) {
+  const OptionRule& r = option.rule;
+  if (r.kind == Kind::patterns) return fail("expected a pattern, not a number");
+  if (value < r.low || value > r.high) {
+    if (r.kind == Kind::duration)
+      return fail("{} is out of range ({} to {})",
+                  format_duration(std::chrono::milliseconds(value)),
+                  format_duration(std::chrono::milliseconds(r.low)),
+                  format_duration(std::chrono::milliseconds(r.high)));
+    return fail("{} is out of range ({} to {})", value, r.low, r.high);
+  }
+  std::visit(
+      [&](auto member) {
+        using T = std::remove_cvref_t<decltype(options.*member)>;
+        T& out = options.*member;
+        if constexpr (std::is_same_v<T, std::chrono::milliseconds>)
+          out = std::chrono::milliseconds(value);
+        else if constexpr (std::is_same_v<T, bool>)
+          out = value != 0;
+        else if constexpr (!std::is_same_v<T, std::vector<std::string>>)
+          out = static_cast<T>(value);
+      },
+      option.member);
+  return {};
+}
+
+Result<void> set_option(JobOptions& options, const JobOption& option, std::string_view text) {
+  const OptionRule& r = option.rule;
+  switch (r.kind) {
+    case Kind::integer: {
+      std::int64_t n = 0;
+      auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+      if (ec != std::errc() || end != text.data() + text.size())
+        return fail("'{}' is not a whole number", text);
+      return set_option(options, option, n);
+    }
+    case Kind::duration: {
+      auto d = parse_duration(text);
+      if (!d) return fail(d.error());
+      return set_option(options, option, static_cast<std::int64_t>(d->count()));
+    }
+    case Kind::boolean:
+      if (text == "true" || text == "1") return set_option(options, option, 1);
+      if (text == "false" || text == "0") return set_option(options, option, 0);
+      return fail("expected true or false, not '{}'", text);
+    case Kind::choice: {
+      auto it = std::find(r.choices.begin(), r.choices.end(), text);
+      if (it == r.choices.end())
+        return fail("must be {}, not '{}'", fmt::join(r.choices, ", "), text);
+      return set_option(options, option, static_cast<std::int64_t>(it - r.choices.begin()));
+    }
+    case Kind::patterns: {
+      if (text.empty()) return fail("an empty pattern");
+      auto member = std::get<std::vector<std::string> JobOptions::*>(option.member);
+      (options.*member).emplace_back(text);
+      return {};
+    }
+  }
+  return {};
+}
+
+std::string option_text(const JobOptions& options, const JobOption& option) {
+  const OptionRule& r = option.rule;
+  const std::int64_t n = option_integer(options, option);
+  switch (r.kind) {
+    case Kind::integer:
+      return std::to_string(n);
+    case Kind::duration:
+      return format_duration(std::chrono::milliseconds(n));
+    case Kind::boolean:
+      return n != 0 ? "true" : "false";
+    case Kind::choice:
+      return n >= 0 && static_cast<std::size_t>(n) < r.choices.size()
+                 ? std::string(r.choices[static_cast<std::size_t>(n)])
+                 : std::to_string(n);
+    case Kind::patterns: {
+      const auto& list = options.*std::get<std::vector<std::string> JobOptions::*>(option.member);
+      return list.empty() ? std::string() : list.front();
+    }
+  }
+  return {};
+}
+
+}  // namespace crawl::policy
