@@ -13,14 +13,14 @@ packages=(
   # build
   build-essential cmake pkg-config git
   libssh-dev libssl-dev libcurl4-openssl-dev libgumbo-dev libhiredis-dev libyaml-cpp-dev
-  libcli11-dev libfmt-dev nlohmann-json3-dev libxxhash-dev libexpected-dev libidn2-dev libpsl-dev libspdlog-dev zlib1g-dev
+  libcli11-dev libfmt-dev nlohmann-json3-dev libcpp-httplib-dev libxxhash-dev libexpected-dev libidn2-dev libpsl-dev libspdlog-dev zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   # fuzzing (scripts/fuzz.sh): clang with libFuzzer's runtime
   clang libclang-rt-14-dev
   # style checks in CI (scripts/check-format.sh, scripts/check-shell.sh)
   clang-format-14 shellcheck
   # servers and tools used by the test harness and by deploy
-  redis-server redis-tools openssh-server openssh-client dtach ca-certificates sudo
+  python3 redis-server redis-tools openssh-server openssh-client dtach ca-certificates sudo
   nginx-light libnginx-mod-http-echo curl procps iproute2
   # benchmarks
   wrk

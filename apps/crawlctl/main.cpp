@@ -82,6 +82,7 @@ int real_main(int argc, char** argv) {
   add_stop_command(app, run);
   add_logs_command(app, run);
   add_results_command(app, run);
+  add_serve_command(app, run);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -4,18 +4,18 @@
 #include <algorithm>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
-#include <unordered_set>
 #include <utility>
 
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
-#include <xxhash.h>
 
 #include "commands.hpp"
 #include "core/output.hpp"
 #include "core/text.hpp"
 #include "queue/record.hpp"
+#include "queue/results.hpp"
 #include "redis_options.hpp"
 #include "status/text.hpp"
 
@@ -93,47 +93,37 @@ int run_results(const ResultsOptions& o) {
     crawl::print(stderr, "crawlctl results: {}\n", job.error().message);
     return k_exit_usage;
   }
-  nlohmann::ordered_json images = nlohmann::ordered_json::object();
   Summary summary;
-  // HSCAN may return a record twice while Redis resizes the hash: each URL is printed once.
-  // URLs are remembered by a 128-bit hash (16 bytes each, no collision in practice).
-  struct PairHash {
-    std::size_t operator()(const std::pair<std::uint64_t, std::uint64_t>& p) const {
-      return p.first;
-    }
-  };
-  std::unordered_set<std::pair<std::uint64_t, std::uint64_t>, PairHash> seen;
-  std::uint64_t unreadable = 0;
-  std::string cursor = "0";
-  do {
-    auto page = queue->jobs().results(o.job, cursor);
-    if (!page) {
-      crawl::print(stderr, "crawlctl results: {}\n", page.error().message);
-      return k_exit_failed;
-    }
-    for (const std::string& json : *page) {
-      auto record = queue::record_from_json(json);
-      if (!record) {
-        ++unreadable;
-        continue;
-      }
-      const XXH128_hash_t h = XXH3_128bits(record->url.data(), record->url.size());
-      if (!seen.emplace(h.low64, h.high64).second) continue;
-      if (!o.outcome.empty() && queue::to_string(record->outcome) != o.outcome) continue;
+  std::optional<queue::Outcome> only;
+  for (auto outcome : {queue::Outcome::done, queue::Outcome::failed, queue::Outcome::filtered})
+    if (o.outcome == queue::to_string(outcome)) only = outcome;
+  if (!o.outcome.empty() && !only) {
+    crawl::print(stderr, "crawlctl results: --outcome must be done, failed or filtered\n");
+    return k_exit_usage;
+  }
+  queue::ResultReader reader(o.job, only);
+  queue::ImagesMap images;
+  auto jobs = queue->jobs();
+  while (!reader.done()) {
+    auto page = reader.next(jobs, [&](const std::string& json, const queue::Record& record) {
       if (o.format == "jsonl") {
         // As Redis holds it, unless it holds what a terminal would obey: then written again.
         crawl::print("{}\n",
                      plain_text(json) ? json : json_text(nlohmann::ordered_json::parse(json), -1));
       } else if (o.format == "summary") {
-        summary.add(*record);
-      } else if (record->outcome == queue::Outcome::done) {
-        images[record->url] = record->images;
+        summary.add(record);
+      } else {
+        crawl::print("{}", images.entry(record));
       }
+    });
+    if (!page) {
+      crawl::print(stderr, "crawlctl results: {}\n", page.error().message);
+      return k_exit_failed;
     }
-  } while (cursor != "0");
-  if (o.format == "json") crawl::print("{}\n", json_text(images));
+  }
+  if (o.format == "json") crawl::print("{}\n", images.close());
   if (o.format == "summary") print_summary(o.job, summary);
-  if (unreadable > 0)
+  if (const auto unreadable = reader.unreadable(); unreadable > 0)
     crawl::print(
         stderr,
         "crawlctl results: {} records of job {} could not be read (not valid JSON records)\n",

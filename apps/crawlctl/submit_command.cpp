@@ -230,7 +230,8 @@ void add_submit_command(CLI::App& app, Action& run) {
       "and backs off for every worker when it answers 429 or 503 or stops answering. These\n"
       "defaults are for the public web; lowering --delay or raising --host-concurrency is for\n"
       "sites you run. The hosts file's job: section (delay, host_concurrency, max_crawl_delay,\n"
-      "max_links_per_page) sets them for every job created with it; a flag given here wins.");
+      "max_links_per_page, max_retries) sets them for every job created with it; a flag given\n"
+      "here wins.");
   sub->callback([o, sub, &run] {
     if (sub->count("--name") > 0) o->job_flags_given.push_back("--name");
     for (const auto& option : policy::job_options())

@@ -72,7 +72,7 @@ const std::vector<JobOption>& job_options() {
       {"max_links_per_page", "--max-links", "max_links_per_page", integer(0, 1'000'000),
        &J::max_links_per_page, false,
        "Links (and images) recorded per page; the rest are counted, not kept"},
-      {"max_retries", "--retries", "", integer(0, 100), &J::max_retries, false,
+      {"max_retries", "--retries", "max_retries", integer(0, 100), &J::max_retries, false,
        "Retries for timeouts, connection errors, 429 and 5xx"},
       {"max_url_length", "--max-url-length", "", integer(16, 65'536), &J::max_url_length, false,
        "Longer URLs are not crawled (filtered, trap_length)"},

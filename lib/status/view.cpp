@@ -8,6 +8,7 @@
 
 #include "core/text.hpp"
 #include "deploy/plan.hpp"
+#include "policy/job_options.hpp"
 #include "status/text.hpp"
 
 namespace crawl::status {
@@ -253,26 +254,50 @@ Verdict judge(const Snapshot& s, const Snapshot* previous) {
   return v;
 }
 
-nlohmann::ordered_json to_json(const Snapshot& s, const Verdict& v, const std::string& job) {
-  auto job_json = [](const queue::JobInfo& j) {
-    nlohmann::ordered_json out{{"id", j.id},
-                               {"name", j.name},
-                               {"state", job_state(j)},
-                               {"finished", j.finished()},
-                               {"created_ms", j.created_ms},
-                               {"pages_per_second", j.rate()}};
-    if (!j.problem.empty()) out["problem"] = j.problem;
-    if (j.submitting) out["submit_interrupted"] = !j.submitter_alive;
-    const auto eta = eta_seconds(j);
-    out["eta_seconds"] = eta ? nlohmann::ordered_json(*eta) : nlohmann::ordered_json(nullptr);
-    out["counters"] = j.stats;
-    out["sites"] = {{"queued", j.sites.queued},
-                    {"ready", j.sites.ready},
-                    {"waiting", j.sites.waiting},
-                    {"waiting_for_slot", j.sites.for_slot},
-                    {"backing_off", j.sites.backing_off}};
-    return out;
-  };
+nlohmann::ordered_json options_json(const policy::JobOptions& options) {
+  nlohmann::ordered_json out = nlohmann::ordered_json::object();
+  for (const auto& option : policy::job_options()) {
+    using Kind = policy::OptionRule::Kind;
+    auto& v = out[std::string(option.field)];
+    switch (option.rule.kind) {
+      case Kind::boolean:
+        v = policy::option_integer(options, option) != 0;
+        break;
+      case Kind::choice:
+        v = policy::option_text(options, option);
+        break;
+      case Kind::patterns:
+        v = options.*std::get<std::vector<std::string> policy::JobOptions::*>(option.member);
+        break;
+      default:
+        v = policy::option_integer(options, option);
+    }
+  }
+  return out;
+}
+
+nlohmann::ordered_json job_json(const queue::JobInfo& j) {
+  nlohmann::ordered_json out{{"id", j.id},
+                             {"name", j.name},
+                             {"state", job_state(j)},
+                             {"finished", j.finished()},
+                             {"created_ms", j.created_ms},
+                             {"pages_per_second", j.rate()}};
+  if (!j.problem.empty()) out["problem"] = j.problem;
+  if (j.submitting) out["submit_interrupted"] = !j.submitter_alive;
+  const auto eta = eta_seconds(j);
+  out["eta_seconds"] = eta ? nlohmann::ordered_json(*eta) : nlohmann::ordered_json(nullptr);
+  out["counters"] = j.stats;
+  if (j.problem.empty()) out["options"] = options_json(j.options);
+  out["sites"] = {{"queued", j.sites.queued},
+                  {"ready", j.sites.ready},
+                  {"waiting", j.sites.waiting},
+                  {"waiting_for_slot", j.sites.for_slot},
+                  {"backing_off", j.sites.backing_off}};
+  return out;
+}
+
+nlohmann::ordered_json workers_json(const Snapshot& s, const Verdict& v) {
   nlohmann::ordered_json workers = nlohmann::ordered_json::array();
   for (const auto& r : v.rows) {
     nlohmann::ordered_json w{
@@ -313,6 +338,11 @@ nlohmann::ordered_json to_json(const Snapshot& s, const Verdict& v, const std::s
     }
     workers.push_back(std::move(w));
   }
+  return workers;
+}
+
+nlohmann::ordered_json to_json(const Snapshot& s, const Verdict& v, const std::string& job) {
+  nlohmann::ordered_json workers = workers_json(s, v);
   nlohmann::ordered_json out;
   if (!job.empty()) {
     out = job_json(s.jobs.front());

@@ -73,6 +73,12 @@ std::optional<double> eta_seconds(const queue::JobInfo& job);
 
 Verdict judge(const Snapshot& now, const Snapshot* previous);
 nlohmann::ordered_json to_json(const Snapshot& s, const Verdict& v, const std::string& job);
+// Its parts: one job (state, counters, rate, ETA, sites), the workers' table.
+nlohmann::ordered_json job_json(const queue::JobInfo& job);
+// A job's options by their fields (policy/job_options.hpp): numbers (durations in ms), booleans,
+// the scope's name, patterns as lists. The shape POST /jobs takes.
+nlohmann::ordered_json options_json(const policy::JobOptions& options);
+nlohmann::ordered_json workers_json(const Snapshot& s, const Verdict& v);
 std::string render(const Snapshot& s, const Verdict& v, const std::string& job);
 // "redis: primary 10.0.0.5:6379 (named by the Sentinels), 2 of 2 replicas in sync"; "" for a
 // lone server reached without Sentinels.

@@ -1,0 +1,61 @@
+#pragma once
+// A job's records read back page by page (HSCAN over its results hash), each URL once, for
+// `crawlctl results` and `crawlctl serve`: however many records a job holds, a reader keeps one
+// page of them and 8 to 16 bytes per URL seen.
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/result.hpp"
+#include "queue/jobs.hpp"
+#include "queue/record.hpp"
+
+namespace crawl::queue {
+
+class ResultReader {
+ public:
+  // Every record of `job`, or only those of outcome `only`.
+  explicit ResultReader(std::string job, std::optional<Outcome> only = std::nullopt)
+      : m_job(std::move(job)), m_only(only) {}
+
+  // Reads the next page and calls `each` with every record on it not seen before: the JSON as
+  // Redis holds it, and what it says. A record that cannot be read is counted (unreadable()).
+  // `count` is HSCAN's: about that many records a page.
+  using Each = std::function<void(const std::string& json, const Record& record)>;
+  Result<void> next(Jobs& jobs, const Each& each, std::size_t count = 1000);
+  bool done() const { return m_started && m_cursor == "0"; }
+  std::uint64_t unreadable() const { return m_unreadable; }
+
+ private:
+  // HSCAN may return a record twice while Redis resizes the hash: the URLs seen, by a 64-bit
+  // hash each (xxh3), in an open-addressing table kept at most half full. Two URLs of one job
+  // share a hash with odds of 1 in 36 million at a million records.
+  bool first_time(std::string_view url);
+
+  std::string m_job;
+  std::optional<Outcome> m_only;
+  std::string m_cursor = "0";
+  bool m_started = false;
+  std::uint64_t m_unreadable = 0;
+  std::vector<std::uint64_t> m_seen;
+  std::size_t m_seen_count = 0;
+};
+
+// The original service's answer, {url: [image, ...]} for the pages crawled (outcome done), written
+// entry by entry as records come, as nlohmann-json's dump(2) writes the whole map (ASCII only).
+class ImagesMap {
+ public:
+  // "{" and the page's entry, or "," and it; "" for a record that is not a page crawled.
+  std::string entry(const Record& record);
+  // What closes the map: "\n}", or "{}" when no entry was written.
+  std::string close() const { return m_any ? "\n}" : "{}"; }
+
+ private:
+  bool m_any = false;
+};
+
+}  // namespace crawl::queue

@@ -1,0 +1,369 @@
+#include "service/routes.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <memory>
+#include <optional>
+
+#include <fmt/format.h>
+
+#include "core/output.hpp"
+#include "queue/results.hpp"
+#include "queue/submit.hpp"
+#include "service/job_request.hpp"
+#include "service/openapi.hpp"
+#include "status/snapshot.hpp"
+#include "status/view.hpp"
+
+namespace crawl::service {
+
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+// Job ids are Redis's counter; anything else is no job of ours (and never reaches a key name).
+bool valid_id(std::string_view id) {
+  return !id.empty() && id.size() <= 64 && std::all_of(id.begin(), id.end(), [](char c) {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '-' ||
+           c == '_' || c == '.';
+  });
+}
+
+int status_of(const Error& error) {
+  switch (error.kind) {
+    case ErrorKind::connection:
+      return 503;
+    case ErrorKind::not_found:
+      return 404;
+    case ErrorKind::invalid:
+      return 400;
+    default:
+      return 500;
+  }
+}
+
+Response from_error(const Error& error) {
+  return Response::error(status_of(error), error.message);
+}
+
+// A count from the query string, within [low, high]; `otherwise` when absent.
+std::optional<std::size_t> count_param(const Request& request, const std::string& name,
+                                       std::size_t otherwise, std::size_t low, std::size_t high) {
+  const std::string text = request.param(name);
+  if (text.empty()) return otherwise;
+  std::size_t n = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+  if (ec != std::errc() || end != text.data() + text.size() || n < low || n > high)
+    return std::nullopt;
+  return n;
+}
+
+bool json_body(const Request& request) {
+  const std::string* type = request.header("content-type");
+  if (type == nullptr) return false;
+  std::string t = type->substr(0, type->find(';'));
+  while (!t.empty() && t.back() == ' ') t.pop_back();
+  std::transform(t.begin(), t.end(), t.begin(), [](unsigned char c) { return std::tolower(c); });
+  return t == "application/json";
+}
+
+}  // namespace
+
+Response Response::json(int status, const nlohmann::ordered_json& body) {
+  Response r;
+  r.status = status;
+  r.body = json_text(body, -1) + "\n";
+  return r;
+}
+
+Response Response::error(int status, std::string_view message) {
+  return json(status, Json{{"error", message}});
+}
+
+Routes::Routes(Connections& redis, ServiceOptions options)
+    : m_redis(redis), m_options(std::move(options)) {}
+
+const std::vector<Routes::Route>& Routes::routes() {
+  static const std::vector<Route> all{
+      {"POST", "/", "Create a job from {\"urls\": [...]} (the original service): its id",
+       &Routes::submit_original},
+      {"GET", "/status/{id}", "URLs crawled and still to crawl (the original service)",
+       &Routes::status_original},
+      {"GET", "/result/{id}", "{url: [image, ...]} for the pages crawled (the original service)",
+       &Routes::result_original},
+      {"POST", "/jobs", "Create a job: seed URLs and any job option", &Routes::submit},
+      {"GET", "/jobs", "The latest jobs", &Routes::list_jobs},
+      {"GET", "/jobs/{id}", "A job: state, counters, options, pages/s, ETA", &Routes::job},
+      {"GET", "/jobs/{id}/sites", "A job's busiest sites, and those backing off", &Routes::sites},
+      {"GET", "/jobs/{id}/results", "A job's records as JSON Lines, streamed", &Routes::results},
+      {"POST", "/jobs/{id}/pause", "Lease no more URLs of the job", &Routes::pause},
+      {"POST", "/jobs/{id}/resume", "Lease its URLs again", &Routes::resume},
+      {"POST", "/jobs/{id}/cancel", "Drop its queued URLs; workers drop their leases",
+       &Routes::cancel},
+      {"GET", "/workers", "Every worker: state, pages/s, in flight, errors, RSS", &Routes::workers},
+      {"GET", "/healthz", "Whether Redis answers", &Routes::healthz},
+      {"GET", "/openapi.json", "This API as an OpenAPI 3 document", &Routes::openapi},
+  };
+  return all;
+}
+
+Response Routes::handle(const Request& request) {
+  // Segments of the path, "{id}" standing for any job id.
+  std::string id;
+  std::vector<std::string_view> allowed;
+  const Route* found = nullptr;
+  for (const auto& route : routes()) {
+    std::string_view pattern = route.path, path = request.path;
+    std::string captured;
+    bool match = true;
+    while (match && (!pattern.empty() || !path.empty())) {
+      auto cut = [](std::string_view& s) {
+        s.remove_prefix(std::min<std::size_t>(1, s.size()));  // the '/'
+        const std::size_t end = std::min(s.find('/'), s.size());
+        std::string_view segment = s.substr(0, end);
+        s.remove_prefix(end);
+        return segment;
+      };
+      if (pattern.empty() != path.empty()) {
+        match = false;
+        break;
+      }
+      const std::string_view want = cut(pattern), got = cut(path);
+      if (want == "{id}")
+        captured = std::string(got), match = valid_id(got);
+      else
+        match = want == got;
+    }
+    if (!match) continue;
+    allowed.push_back(route.method);
+    if (route.method == request.method) {
+      found = &route;
+      id = std::move(captured);
+    }
+  }
+  if (found == nullptr && allowed.empty())
+    return Response::error(404, fmt::format("no such route: {}", request.path.substr(0, 200)));
+  if (found == nullptr) {
+    Response r = Response::error(
+        405, fmt::format("{} takes {}", request.path.substr(0, 200), fmt::join(allowed, ", ")));
+    r.headers.emplace_back("Allow", fmt::format("{}", fmt::join(allowed, ", ")));
+    return r;
+  }
+  Response response = (this->*found->handler)(request, id);
+  // A pooled connection found broken (Redis restarted) is dropped: a GET is tried once more, on
+  // a new one. A POST is not (it may have been applied): its client sees the 503.
+  if (response.status == 503 && request.method == "GET")
+    response = (this->*found->handler)(request, id);
+  return response;
+}
+
+// -- jobs ----------------------------------------------------------------------------------------
+
+Response Routes::create_job(const Request& request, bool original) {
+  if (request.body.size() > m_options.max_body_bytes)
+    return Response::error(
+        413, fmt::format("the body is larger than {} bytes", m_options.max_body_bytes));
+  if (!json_body(request))
+    return Response::error(415, "the body must be JSON (Content-Type: application/json)");
+  const auto body = nlohmann::json::parse(request.body, nullptr, false);
+  if (body.is_discarded()) return Response::error(400, "the body is not valid JSON");
+  JobRequest job;
+  if (auto read = read_job_request(body, m_options.job_defaults, m_options.max_seeds, job); !read)
+    return from_error(read.error());
+  auto lease = m_redis.take();
+  if (!lease) return from_error(lease.error());
+  queue::SubmitRequest submit{"", job.options, job.name, nullptr};
+  const queue::SubmitReport report = queue::submit(**lease, job.seeds, submit);
+  if (report.job.empty()) return from_error(report.admitted.error());
+  if (!report.admitted)
+    return Response::error(
+        503, fmt::format("job {}: {}; Redis acknowledged {} of the {} seeds before the error",
+                         report.job, report.admitted.error().message, report.acked,
+                         job.seeds.links.size()));
+  if (original) return Response::json(200, Json{{"id", report.job}});
+  Response r = Response::json(201, Json{{"id", report.job},
+                                        {"queued", report.admitted->admitted},
+                                        {"duplicates", report.admitted->duplicates}});
+  r.headers.emplace_back("Location", "/jobs/" + report.job);
+  return r;
+}
+
+Response Routes::submit_original(const Request& request, const std::string&) {
+  return create_job(request, true);
+}
+
+Response Routes::submit(const Request& request, const std::string&) {
+  return create_job(request, false);
+}
+
+Response Routes::status_original(const Request&, const std::string& id) {
+  auto lease = m_redis.take();
+  if (!lease) return from_error(lease.error());
+  auto job = (*lease)->jobs().job(id);
+  if (!job) return from_error(job.error());
+  using queue::Counter;
+  return Response::json(
+      200, Json{{"completed", job->stat(Counter::done) + job->stat(Counter::failed)},
+                {"id", id},
+                {"inprogress", job->stat(Counter::queued) + job->stat(Counter::in_flight)}});
+}
+
+Response Routes::result_original(const Request&, const std::string& id) {
+  return stream_results(id, true, "");
+}
+
+Response Routes::list_jobs(const Request& request, const std::string&) {
+  const auto last = count_param(request, "last", 20, 1, m_options.max_jobs_listed);
+  if (!last)
+    return Response::error(400,
+                           fmt::format("last: a number from 1 to {}", m_options.max_jobs_listed));
+  auto lease = m_redis.take();
+  if (!lease) return from_error(lease.error());
+  status::SnapshotRequest want;
+  want.last = *last;
+  auto snapshot = status::take_snapshot(**lease, want, nullptr);
+  if (!snapshot) return from_error(snapshot.error());
+  Json jobs = Json::array();
+  // Newest first, as a list of jobs is read.
+  for (auto it = snapshot->jobs.rbegin(); it != snapshot->jobs.rend(); ++it)
+    jobs.push_back(status::job_json(*it));
+  return Response::json(200, Json{{"jobs", std::move(jobs)}, {"at_ms", snapshot->at_ms}});
+}
+
+Response Routes::job(const Request&, const std::string& id) {
+  auto lease = m_redis.take();
+  if (!lease) return from_error(lease.error());
+  status::SnapshotRequest want;
+  want.job = id;
+  auto snapshot = status::take_snapshot(**lease, want, nullptr);
+  if (!snapshot) return from_error(snapshot.error());
+  Json out = status::job_json(snapshot->jobs.front());
+  out["at_ms"] = snapshot->at_ms;
+  return Response::json(200, out);
+}
+
+Response Routes::sites(const Request& request, const std::string& id) {
+  const auto n = count_param(request, "n", 20, 1, 1000);
+  if (!n) return Response::error(400, "n: a number from 1 to 1000");
+  auto lease = m_redis.take();
+  if (!lease) return from_error(lease.error());
+  status::SnapshotRequest want;
+  want.job = id;
+  want.sites = *n;
+  auto snapshot = status::take_snapshot(**lease, want, nullptr);
+  if (!snapshot) return from_error(snapshot.error());
+  Json sites = Json::array();
+  for (const auto& site : snapshot->sites)
+    sites.push_back(status::site_json(site, snapshot->at_ms));
+  return Response::json(200, Json{{"id", id},
+                                  {"sites", status::job_json(snapshot->jobs.front())["sites"]},
+                                  {"busiest_sites", std::move(sites)},
+                                  {"at_ms", snapshot->at_ms}});
+}
+
+Response Routes::control(const std::string& id, int action_index) {
+  const auto action = static_cast<queue::JobAction>(action_index);
+  auto lease = m_redis.take();
+  if (!lease) return from_error(lease.error());
+  auto before = (*lease)->jobs().job(id);
+  if (!before) return from_error(before.error());
+  if (before->cancelled()) return Response::error(409, fmt::format("job {} is cancelled", id));
+  if (action == queue::JobAction::cancel && before->finished())
+    return Response::error(409, fmt::format("job {} has finished: nothing to cancel", id));
+  auto change = (*lease)->jobs().control(id, action);
+  if (!change) return from_error(change.error());
+  return Response::json(200, Json{{"id", id}, {"state", change->state}, {"moved", change->moved}});
+}
+
+Response Routes::pause(const Request&, const std::string& id) {
+  return control(id, static_cast<int>(queue::JobAction::pause));
+}
+Response Routes::resume(const Request&, const std::string& id) {
+  return control(id, static_cast<int>(queue::JobAction::resume));
+}
+Response Routes::cancel(const Request&, const std::string& id) {
+  return control(id, static_cast<int>(queue::JobAction::cancel));
+}
+
+Response Routes::results(const Request& request, const std::string& id) {
+  const std::string format = request.param("format", "jsonl");
+  if (format != "jsonl" && format != "images")
+    return Response::error(400, "format: jsonl (the default) or images");
+  const std::string outcome = request.param("outcome");
+  if (!outcome.empty() && outcome != "done" && outcome != "failed" && outcome != "filtered")
+    return Response::error(400, "outcome: done, failed or filtered");
+  return stream_results(id, format == "images", outcome);
+}
+
+Response Routes::stream_results(const std::string& id, bool images, const std::string& outcome) {
+  auto lease = m_redis.take();
+  if (!lease) return from_error(lease.error());
+  if (auto job = (*lease)->jobs().job(id); !job) return from_error(job.error());
+  std::optional<queue::Outcome> only;
+  for (auto o : {queue::Outcome::done, queue::Outcome::failed, queue::Outcome::filtered})
+    if (outcome == queue::to_string(o)) only = o;
+  // The stream holds its connection until the last page is written.
+  struct State {
+    Connections::Lease lease;
+    queue::ResultReader reader;
+    queue::ImagesMap map;
+    std::size_t page;
+  };
+  auto state = std::make_shared<State>(State{std::move(*lease), queue::ResultReader(id, only),
+                                             queue::ImagesMap(), m_options.results_page});
+  Response r;
+  r.content_type = images ? "application/json" : "application/x-ndjson";
+  r.stream = [state, images](const Writer& write) {
+    if (state->reader.done()) {
+      if (images && !write(state->map.close() + "\n")) return Chunk::failed;
+      return Chunk::done;
+    }
+    std::string chunk;
+    auto jobs = state->lease->jobs();
+    auto page = state->reader.next(
+        jobs,
+        [&](const std::string& json, const queue::Record& record) {
+          if (images) {
+            chunk += state->map.entry(record);
+          } else {
+            // As Redis holds it, unless it holds raw control bytes: then written again.
+            chunk += plain_text(json) ? json : json_text(Json::parse(json), -1);
+            chunk += '\n';
+          }
+        },
+        state->page);
+    if (!page) return Chunk::failed;
+    if (!chunk.empty() && !write(chunk)) return Chunk::failed;
+    return Chunk::more;
+  };
+  return r;
+}
+
+// -- the fleet -----------------------------------------------------------------------------------
+
+Response Routes::workers(const Request&, const std::string&) {
+  auto lease = m_redis.take();
+  if (!lease) return from_error(lease.error());
+  status::SnapshotRequest want;
+  want.last = 0;
+  auto snapshot = status::take_snapshot(**lease, want, nullptr);
+  if (!snapshot) return from_error(snapshot.error());
+  const status::Verdict verdict = status::judge(*snapshot, nullptr);
+  return Response::json(200, Json{{"workers", status::workers_json(*snapshot, verdict)},
+                                  {"problems", verdict.problems},
+                                  {"at_ms", snapshot->at_ms}});
+}
+
+Response Routes::healthz(const Request&, const std::string&) {
+  auto lease = m_redis.take();
+  if (!lease) return from_error(lease.error());
+  auto redis = (*lease)->fleet().replication();
+  if (!redis) return from_error(redis.error());
+  return Response::json(200, Json{{"redis", {{"server", redis->server}, {"role", redis->role}}}});
+}
+
+Response Routes::openapi(const Request&, const std::string&) {
+  return Response::json(200, openapi_document(m_options.max_seeds));
+}
+
+}  // namespace crawl::service

@@ -1,0 +1,67 @@
+#pragma once
+// What `crawlctl serve` answers, request in, response out, apart from the socket
+// (server.hpp): the original service's three routes, the REST API, the metrics and the
+// OpenAPI document. It reads and writes Redis through lib/queue, on connections of its own
+// (connections.hpp), and judges jobs and workers with lib/status, the code `crawlctl status`
+// runs, so the terminal and the web never disagree. docs/api.md is its reference.
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config/inventory.hpp"
+#include "service/connections.hpp"
+#include "service/http.hpp"
+
+namespace crawl::service {
+
+struct ServiceOptions {
+  config::JobDefaults job_defaults;       // the hosts file's job: section
+  std::size_t max_body_bytes = 8u << 20;  // a larger body: 413
+  std::size_t max_seeds = 100'000;        // seeds per request: more is a 400
+  std::size_t results_page = 200;         // records read from Redis per HSCAN while streaming
+  std::size_t max_jobs_listed = 1000;     // GET /jobs?last=N
+};
+
+class Routes {
+ public:
+  Routes(Connections& redis, ServiceOptions options);
+
+  Response handle(const Request& request);
+
+  // Each route: its method, its path (a {name} segment stands for a job id), what it does.
+  struct Route {
+    std::string_view method, path, summary;
+    Response (Routes::*handler)(const Request&, const std::string& id);
+  };
+  static const std::vector<Route>& routes();
+
+ private:
+  // The original service.
+  Response submit_original(const Request& request, const std::string& id);
+  Response status_original(const Request& request, const std::string& id);
+  Response result_original(const Request& request, const std::string& id);
+  // The REST API.
+  Response submit(const Request& request, const std::string& id);
+  Response list_jobs(const Request& request, const std::string& id);
+  Response job(const Request& request, const std::string& id);
+  Response sites(const Request& request, const std::string& id);
+  Response results(const Request& request, const std::string& id);
+  Response pause(const Request& request, const std::string& id);
+  Response resume(const Request& request, const std::string& id);
+  Response cancel(const Request& request, const std::string& id);
+  Response workers(const Request& request, const std::string& id);
+  Response healthz(const Request& request, const std::string& id);
+  Response openapi(const Request& request, const std::string& id);
+
+  // Creates a job from the body: its id, or the response that says why not.
+  Response create_job(const Request& request, bool original);
+  Response control(const std::string& id, int action);
+  Response stream_results(const std::string& id, bool images, const std::string& outcome);
+
+  Connections& m_redis;
+  ServiceOptions m_options;
+};
+
+}  // namespace crawl::service

@@ -1,0 +1,327 @@
+// crawlctl serve against a real Redis, real workers and the test site: the original service's
+// routes as a Python client of its time calls them, the REST API, every error status, a Redis
+// restart ridden through, and a graceful stop.
+
+#include <algorithm>
+#include <atomic>
+#include <regex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <curl/curl.h>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+#include <signal.h>
+#include <sys/wait.h>
+
+#include "crawl_checks.hpp"
+#include "crawl_cluster.hpp"
+
+namespace crawl::testing {
+namespace {
+
+struct HttpReply {
+  long status = 0;  // 0: no answer
+  std::string body, headers;
+  nlohmann::json json() const { return nlohmann::json::parse(body, nullptr, false); }
+};
+
+std::size_t append(char* data, std::size_t size, std::size_t n, void* out) {
+  static_cast<std::string*>(out)->append(data, size * n);
+  return size * n;
+}
+
+struct Sink {
+  std::string* body;
+  std::atomic<bool>* started;
+};
+
+std::size_t append_body(char* data, std::size_t size, std::size_t n, void* out) {
+  auto* sink = static_cast<Sink*>(out);
+  sink->body->append(data, size * n);
+  if (sink->started != nullptr) *sink->started = true;
+  return size * n;
+}
+
+// `started` is set once the first bytes of the body arrive.
+HttpReply http(const std::string& method, const std::string& url, const std::string& body = "",
+               std::vector<std::string> headers = {"Content-Type: application/json"},
+               std::atomic<bool>* started = nullptr) {
+  HttpReply reply;
+  Sink sink{&reply.body, started};
+  CURL* curl = curl_easy_init();
+  curl_slist* list = nullptr;
+  for (const auto& h : headers) list = curl_slist_append(list, h.c_str());
+  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method.c_str());
+  if (method == "POST") {
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.c_str());
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
+  }
+  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, list);
+  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, append_body);
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &sink);
+  curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, append);
+  curl_easy_setopt(curl, CURLOPT_HEADERDATA, &reply.headers);
+  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 30000L);
+  curl_easy_setopt(curl, CURLOPT_NOPROXY, "*");
+  if (curl_easy_perform(curl) == CURLE_OK)
+    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &reply.status);
+  curl_slist_free_all(list);
+  curl_easy_cleanup(curl);
+  return reply;
+}
+
+// crawlctl serve on a free port of its own choosing (it says which on stderr).
+class Serve {
+ public:
+  Serve(CrawlCluster& cluster, const std::vector<std::string>& extra = {}) {
+    std::vector<std::string> argv{CRAWLCTL,      "serve",   "--listen",
+                                  "127.0.0.1:0", "--redis", cluster.redis_url()};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    m_log = m_dir / "serve.log";
+    m_process = Process(SpawnOptions{argv, m_log, {}});
+    const std::regex listening(R"(listening on http://127\.0\.0\.1:(\d+)/)");
+    EXPECT_TRUE(wait_until(
+        [&] {
+          std::smatch m;
+          const std::string text = read_text(m_log);
+          if (!std::regex_search(text, m, listening)) return false;
+          m_base = "http://127.0.0.1:" + m[1].str();
+          return true;
+        },
+        10s))
+        << read_text(m_log);
+  }
+  const std::string& base() const { return m_base; }
+  std::string log() const { return read_text(m_log); }
+  Process& process() { return m_process; }
+
+ private:
+  TempDir m_dir{"serve"};
+  std::string m_log, m_base;
+  Process m_process;
+};
+
+// A hosts file whose job: section makes the test site's crawl fast: the API's jobs take it.
+std::string fast_hosts_file(const TempDir& dir) {
+  const std::string path = dir / "hosts.yaml";
+  write_text(path, "job:\n  delay: 0s\n  host_concurrency: 16\n  max_retries: 1\n");
+  return path;
+}
+
+bool finished(const std::string& base, const std::string& id) {
+  return wait_until(
+      [&] {
+        const auto j = http("GET", base + "/jobs/" + id).json();
+        return j.is_object() && j.value("state", "") == "finished";
+      },
+      120s);
+}
+
+// The original service's three routes, called as its users called them: Python's urllib.
+TEST(Serve, TheOriginalRoutesAnswerAPythonClientAsTheyDid) {
+  CrawlCluster cluster(test_site_options(20));
+  cluster.start_worker("s1");
+  cluster.start_worker("s2");
+  TempDir dir("serve-original");
+  Serve serve(cluster, {"-H", fast_hosts_file(dir)});
+  const std::string script = dir / "client.py";
+  write_text(script, R"(import json, sys, time, urllib.request
+base, seed = sys.argv[1], sys.argv[2]
+request = urllib.request.Request(base + "/", data=json.dumps({"urls": [seed]}).encode(),
+                                 headers={"Content-Type": "application/json"})
+job = json.load(urllib.request.urlopen(request))["id"]
+seen_progress = False
+deadline = time.time() + 120
+while True:
+    status = json.load(urllib.request.urlopen(base + "/status/" + job))
+    assert status["id"] == job and sorted(status) == ["completed", "id", "inprogress"], status
+    seen_progress = seen_progress or status["inprogress"] > 0
+    if status["inprogress"] == 0 and status["completed"] > 0:
+        break
+    if time.time() > deadline:
+        sys.exit("job %s did not finish: %s" % (job, status))
+    time.sleep(0.1)
+result = json.load(urllib.request.urlopen(base + "/result/" + job))
+print(json.dumps({"id": job, "status": status, "result": result}))
+)");
+  CommandResult r = run_program("python3", {script, serve.base(), cluster.site().root_url()}, dir);
+  ASSERT_EQ(r.rc, 0) << r.err << serve.log();
+  const auto out = nlohmann::json::parse(r.out);
+  const auto& map = out["result"];
+  std::size_t done = 0;
+  for (const ManifestEntry& e : cluster.site().manifest().entries) {
+    if (e.expect != "done") {
+      EXPECT_FALSE(map.contains(e.url)) << e.url;
+      continue;
+    }
+    ++done;
+    ASSERT_TRUE(map.contains(e.url)) << e.url;
+    std::vector<std::string> images = map[e.url];
+    std::sort(images.begin(), images.end());
+    EXPECT_EQ(images, e.images) << e.url;
+  }
+  EXPECT_EQ(map.size(), done);
+  // completed: URLs whose crawl ended (done and failed), as crawlctl counts them.
+  const auto counters = cluster.counters(out["id"].get<std::string>());
+  EXPECT_EQ(out["status"]["completed"].get<long long>(),
+            counters.at("done") + counters.at("failed"));
+  // The same job through the REST API and crawlctl status: the same counters.
+  const auto job = http("GET", serve.base() + "/jobs/" + out["id"].get<std::string>()).json();
+  EXPECT_EQ(job["state"], "finished");
+  EXPECT_EQ(job["options"]["delay_ms"], 0);  // the hosts file's job: section
+  EXPECT_EQ(job["options"]["host_concurrency"], 16);
+  for (const auto& [name, value] : counters) EXPECT_EQ(job["counters"][name], value) << name;
+  // One access line per request, in the workers' log style.
+  EXPECT_NE(serve.log().find("event=request method=POST path=\"/\" status=200"), std::string::npos);
+}
+
+// The REST API end to end: a job with options, its records streamed, control, the fleet.
+TEST(Serve, ARestJobIsCreatedWatchedStreamedAndControlled) {
+  CrawlCluster cluster(test_site_options(20));
+  cluster.start_worker("r1");
+  Serve serve(cluster);
+  const std::string body = nlohmann::json{
+      {"urls", {cluster.site().root_url()}},
+      {"name", "api <b>job</b>"},
+      {"delay_ms", "0s"},
+      {"host_concurrency", 16},
+      {"max_retries", 1}}.dump();
+  auto created = http("POST", serve.base() + "/jobs", body);
+  ASSERT_EQ(created.status, 201) << created.body;
+  const std::string id = created.json()["id"];
+  EXPECT_NE(created.headers.find("Location: /jobs/" + id), std::string::npos) << created.headers;
+  ASSERT_TRUE(finished(serve.base(), id)) << serve.log();
+  const auto job = http("GET", serve.base() + "/jobs/" + id).json();
+  EXPECT_EQ(job["name"], "api <b>job</b>");
+  EXPECT_EQ(job["options"]["delay_ms"], 0);
+  EXPECT_EQ(job["options"]["host_concurrency"], 16);
+  EXPECT_EQ(job["options"]["max_retries"], 1);
+  // Every record, streamed; the same as crawlctl results.
+  auto records = http("GET", serve.base() + "/jobs/" + id + "/results");
+  ASSERT_EQ(records.status, 200);
+  EXPECT_NE(records.headers.find("application/x-ndjson"), std::string::npos);
+  const auto problems = compare_with_manifest(records.body, cluster.site().manifest());
+  EXPECT_TRUE(problems.empty()) << join(problems);
+  auto failed = http("GET", serve.base() + "/jobs/" + id + "/results?outcome=failed");
+  std::size_t want_failed = 0;
+  for (const auto& e : cluster.site().manifest().entries) want_failed += e.expect == "failed";
+  EXPECT_EQ(occurrences(failed.body, "\n"), want_failed);
+  auto images = http("GET", serve.base() + "/jobs/" + id + "/results?format=images");
+  EXPECT_EQ(images.json(),
+            nlohmann::json::parse(cluster.crawlctl({"results", id, "--format", "json"}).out));
+  // Lists, sites, workers, health.
+  auto jobs = http("GET", serve.base() + "/jobs?last=5").json();
+  ASSERT_EQ(jobs["jobs"].size(), 1U);
+  EXPECT_EQ(jobs["jobs"][0]["id"], id);
+  auto sites = http("GET", serve.base() + "/jobs/" + id + "/sites").json();
+  EXPECT_EQ(sites["id"], id);
+  auto workers = http("GET", serve.base() + "/workers").json();
+  ASSERT_EQ(workers["workers"].size(), 1U);
+  EXPECT_EQ(workers["workers"][0]["id"], "r1");
+  EXPECT_EQ(workers["workers"][0]["state"], "running");
+  EXPECT_EQ(http("GET", serve.base() + "/healthz").status, 200);
+  // Control: a paused job is paused in Redis; a cancelled one cannot be cancelled twice.
+  // Five seeds on one site a minute apart: the job is still running when it is paused.
+  nlohmann::json slow_body = {{"delay_ms", 60000}, {"urls", nlohmann::json::array()}};
+  for (int i = 1; i <= 5; ++i)
+    slow_body["urls"].push_back(cluster.site().root_url() + "?n=" + std::to_string(i));
+  const std::string slow = slow_body.dump();
+  auto second = http("POST", serve.base() + "/jobs", slow);
+  ASSERT_EQ(second.status, 201) << second.body;
+  const std::string id2 = second.json()["id"];
+  auto paused = http("POST", serve.base() + "/jobs/" + id2 + "/pause", "");
+  EXPECT_EQ(paused.status, 200) << paused.body;
+  EXPECT_EQ(cluster.redis_cli({"HGET", "crawl:job:" + id2, "state"}), "paused\n");
+  EXPECT_EQ(http("POST", serve.base() + "/jobs/" + id2 + "/resume", "").status, 200);
+  EXPECT_EQ(http("POST", serve.base() + "/jobs/" + id2 + "/cancel", "").status, 200);
+  auto again = http("POST", serve.base() + "/jobs/" + id2 + "/cancel", "");
+  EXPECT_EQ(again.status, 409) << again.body;
+  EXPECT_EQ(cluster.redis_cli({"HGET", "crawl:job:" + id2, "state"}), "cancelled\n");
+}
+
+// Each error has its status and a JSON body saying what is wrong; none stops the server, and
+// a Redis restart is ridden through (503 meanwhile).
+TEST(Serve, EveryErrorHasItsStatusAndRedisGoingAwayIsA503) {
+  CrawlCluster cluster(test_site_options(20));
+  Serve serve(cluster);
+  const std::string jobs = serve.base() + "/jobs";
+  auto expect = [&](const HttpReply& r, long status, const std::string& says) {
+    EXPECT_EQ(r.status, status) << r.body;
+    const auto j = r.json();
+    ASSERT_TRUE(j.is_object() && j.contains("error")) << r.body;
+    EXPECT_NE(j["error"].get<std::string>().find(says), std::string::npos) << r.body;
+  };
+  expect(http("POST", jobs, R"({"urls": ["http://127.0.0.1/", "ftp://x/", 7]})"), 400, "urls[1]");
+  expect(http("POST", jobs, R"({"urls": ["http://127.0.0.1/"], "dealy_ms": 5})"), 400,
+         "did you mean 'delay_ms'");
+  expect(http("POST", jobs, R"({"urls": ["http://127.0.0.1/"], "host_concurrency": 0})"), 400,
+         "host_concurrency: 0 is out of range");
+  expect(http("POST", jobs, R"({"urls": ["http://127.0.0.1/"], "deny": ["("]})"), 400, "(");
+  expect(http("POST", jobs, R"({"urls": []})"), 400, "urls");
+  expect(http("POST", jobs, R"({"urls": [)"), 400, "not valid JSON");
+  expect(http("POST", jobs, R"({"urls": ["http://127.0.0.1/"]})", {"Content-Type: text/plain"}),
+         415, "JSON");
+  nlohmann::json many = {{"urls", nlohmann::json::array()}};
+  for (int i = 0; i < 100'001; ++i) many["urls"].push_back("http://127.0.0.1/" + std::to_string(i));
+  expect(http("POST", jobs, many.dump()), 400, "at most 100000");
+  expect(http("POST", jobs, std::string(9u << 20, ' ')), 413, "too large");
+  expect(http("GET", jobs + "/999"), 404, "999");
+  expect(http("GET", jobs + "/999/results"), 404, "999");
+  expect(http("GET", serve.base() + "/status/999"), 404, "999");
+  expect(http("POST", jobs + "/999/pause", ""), 404, "999");
+  expect(http("GET", jobs + "/..%2f..%2fetc"), 404, "no such route");
+  expect(http("GET", serve.base() + "/nowhere"), 404, "no such route");
+  expect(http("DELETE", jobs), 405, "/jobs takes POST, GET");
+  expect(http("GET", jobs + "?last=0"), 400, "last");
+  // A request line that is not HTTP: the server answers others as before.
+  auto garbage = tcp_exchange("127.0.0.1", std::stoi(serve.base().substr(17)),
+                              std::string("\x16\x03\x01\x02\x00 nonsense\r\n\r\n"), 1 << 16);
+  ASSERT_TRUE(garbage.has_value());
+  EXPECT_EQ(http("GET", serve.base() + "/openapi.json").status, 200);
+  // Redis goes away: 503 at once (not a hang), then back to work when it returns.
+  cluster.redis().stop();
+  expect(http("GET", jobs), 503, "");
+  expect(http("POST", jobs, R"({"urls": ["http://127.0.0.1/"]})"), 503, "");
+  expect(http("GET", serve.base() + "/healthz"), 503, "");
+  cluster.redis().start();
+  EXPECT_TRUE(wait_until([&] { return http("GET", serve.base() + "/healthz").status == 200; }, 10s))
+      << serve.log();
+  EXPECT_EQ(http("POST", jobs, R"({"urls": ["http://127.0.0.1/"]})").status, 201);
+  EXPECT_TRUE(serve.process().running());
+}
+
+// SIGTERM: the request in progress (a stream of 30,000 records) finishes whole; then serve
+// exits 0.
+TEST(Serve, SigtermLetsTheRequestInProgressFinish) {
+  CrawlCluster cluster(test_site_options(20));
+  Serve serve(cluster);
+  auto created = http("POST", serve.base() + "/jobs", R"({"urls": ["http://127.0.0.1:9/"]})");
+  ASSERT_EQ(created.status, 201);
+  const std::string id = created.json()["id"];
+  cluster.redis_cli(
+      {"EVAL",
+       "for i = 1, 30000 do local u = 'http://127.0.0.1:9/p' .. i; redis.call('HSET', KEYS[1], u, "
+       "cjson.encode({url = u, outcome = 'done', status = 200, images = {u .. '.png'}})) end",
+       "1", "crawl:job:" + id + ":results"});
+  std::string body;
+  std::atomic<bool> started{false};
+  std::thread reader([&] {
+    body = http("GET", serve.base() + "/jobs/" + id + "/results", "", {}, &started).body;
+  });
+  ASSERT_TRUE(wait_until([&] { return started.load(); }, 10s));
+  serve.process().signal(SIGTERM);
+  reader.join();
+  EXPECT_EQ(occurrences(body, "\n"), 30'000U);
+  ASSERT_TRUE(wait_until([&] { return !serve.process().running(); }, 15s));
+  serve.process().stop();  // reaps it
+  ASSERT_TRUE(serve.process().exit_status());
+  EXPECT_TRUE(WIFEXITED(*serve.process().exit_status()));
+  EXPECT_EQ(WEXITSTATUS(*serve.process().exit_status()), 0) << serve.log();
+  EXPECT_NE(serve.log().find("event=stopped"), std::string::npos) << serve.log();
+}
+
+}  // namespace
+}  // namespace crawl::testing

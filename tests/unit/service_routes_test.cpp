@@ -1,0 +1,120 @@
+// The routes of crawlctl serve without a socket: a request in, a response out. What needs no
+// Redis is answered here with a connection pool that cannot connect (then 503).
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "policy/job_options.hpp"
+#include "service/job_request.hpp"
+#include "service/openapi.hpp"
+#include "service/routes.hpp"
+
+namespace crawl::service {
+namespace {
+
+struct Unreachable {
+  int opened = 0;
+  Connections connections{[this]() -> Result<queue::Queue> {
+    ++opened;
+    return fail(ErrorKind::connection, "redis://127.0.0.1:1/0: connection refused");
+  }};
+};
+
+Request post(const std::string& path, const std::string& body,
+             const std::string& type = "application/json") {
+  Request r;
+  r.method = "POST";
+  r.path = path;
+  r.body = body;
+  r.headers["content-type"] = type;
+  return r;
+}
+
+std::string error_of(const Response& r) {
+  return nlohmann::json::parse(r.body).at("error").get<std::string>();
+}
+
+TEST(ServiceRoutes, UnknownRoutesMethodsAndBodiesAreRefusedBeforeRedis) {
+  Unreachable redis;
+  Routes routes(redis.connections, ServiceOptions{});
+  Request get;
+  get.method = "GET";
+  get.path = "/nowhere";
+  EXPECT_EQ(routes.handle(get).status, 404);
+  get.path = "/jobs/a%20b";  // not a job id
+  EXPECT_EQ(routes.handle(get).status, 404);
+  get.path = "/jobs/1/pause";
+  const Response wrong_method = routes.handle(get);
+  EXPECT_EQ(wrong_method.status, 405);
+  ASSERT_EQ(wrong_method.headers.size(), 1U);
+  EXPECT_EQ(wrong_method.headers[0], (std::pair<std::string, std::string>{"Allow", "POST"}));
+  EXPECT_EQ(routes.handle(post("/jobs", "{}", "text/plain")).status, 415);
+  EXPECT_EQ(routes.handle(post("/jobs", "{\"urls\": [")).status, 400);
+  EXPECT_EQ(routes.handle(post("/jobs", std::string(9u << 20, ' '))).status, 413);
+  const Response bad = routes.handle(post("/", R"({"urls": ["http://a.example/", "mailto:x"]})"));
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_NE(error_of(bad).find("urls[1]"), std::string::npos) << bad.body;
+  EXPECT_EQ(redis.opened, 0);
+  // Valid, and Redis cannot be reached: 503, and the next request is told at once.
+  EXPECT_EQ(routes.handle(post("/jobs", R"({"urls": ["http://a.example/"]})")).status, 503);
+  get.path = "/jobs/7";
+  EXPECT_EQ(routes.handle(get).status, 503);
+  EXPECT_EQ(redis.opened, 1);
+}
+
+TEST(ServiceRoutes, AJobRequestTakesEveryOptionByItsFieldAndNamesWhatIsWrong) {
+  JobRequest job;
+  config::JobDefaults defaults;
+  defaults.options.max_retries = 7;
+  const auto body = nlohmann::json::parse(R"({
+      "urls": ["http://a.example/", " http://b.example/x#frag "],
+      "name": "n", "scope": "domain", "max_depth": 3, "delay_ms": "1500ms",
+      "respect_robots": false, "deny": ["\\.pdf$"], "max_crawl_delay_ms": 60000})");
+  ASSERT_TRUE(read_job_request(body, defaults, 10, job));
+  EXPECT_EQ(job.options.scope, policy::Scope::domain);
+  EXPECT_EQ(job.options.max_depth, 3);
+  EXPECT_EQ(job.options.delay, std::chrono::milliseconds(1500));
+  EXPECT_FALSE(job.options.respect_robots);
+  EXPECT_EQ(job.options.deny, std::vector<std::string>{"\\.pdf$"});
+  EXPECT_EQ(job.options.max_crawl_delay, std::chrono::minutes(1));
+  EXPECT_EQ(job.options.max_retries, 7);  // the hosts file's, not given
+  ASSERT_EQ(job.seeds.links.size(), 2U);
+  EXPECT_EQ(job.seeds.links[1].url, "http://b.example/x");
+  // Moving the request keeps its seeds' views valid (the URLs live in a deque).
+  JobRequest moved = std::move(job);
+  EXPECT_EQ(moved.seeds.links[0].url, "http://a.example/");
+
+  for (const auto& [text, says] : std::vector<std::pair<std::string, std::string>>{
+           {R"({"urls": ["http://a.example/"], "max_depth": "3"})", "max_depth: expected a whole"},
+           {R"({"urls": ["http://a.example/"], "max_depth": -1})", "max_depth: -1 is out of range"},
+           {R"({"urls": ["http://a.example/"], "scope": "planet"})", "scope: must be host, domain"},
+           {R"({"urls": ["http://a.example/"], "respect_robots": 0})", "respect_robots: expected"},
+           {R"({"urls": ["http://a.example/"], "delay_ms": "soon"})", "delay_ms: 'soon'"},
+           {R"({"urls": ["http://a.example/"], "allow": "x"})", "allow: expected a list"},
+           {R"({"urls": ["http://a.example/"], "name": 5})", "name: expected a string"},
+           {R"({"urls": "http://a.example/"})", "urls: expected a list"},
+           {R"({"urls": ["http://a.example/", "", 3]})", "urls[1]: empty"},
+           {R"([1])", "a JSON object"},
+           {R"({"urls": ["1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11"]})", "at most 10"},
+       }) {
+    JobRequest r;
+    auto read = read_job_request(nlohmann::json::parse(text), defaults, 10, r);
+    ASSERT_FALSE(read) << text;
+    EXPECT_NE(read.error().message.find(says), std::string::npos) << read.error().message;
+  }
+}
+
+TEST(ServiceRoutes, TheOpenApiDocumentListsEveryRouteAndEveryJobOption) {
+  const auto doc = openapi_document(100);
+  for (const auto& route : Routes::routes()) {
+    std::string method(route.method);
+    for (auto& c : method) c = static_cast<char>(std::tolower(c));
+    EXPECT_TRUE(doc["paths"][std::string(route.path)].contains(method)) << route.path;
+  }
+  const auto& properties = doc["components"]["schemas"]["JobRequest"]["properties"];
+  for (const auto& option : policy::job_options())
+    EXPECT_TRUE(properties.contains(std::string(option.field))) << option.field;
+}
+
+}  // namespace
+}  // namespace crawl::service
