@@ -13,7 +13,7 @@ packages=(
   # build
   build-essential cmake pkg-config git
   libssh-dev libssl-dev libcurl4-openssl-dev libgumbo-dev libhiredis-dev libyaml-cpp-dev
-  libcli11-dev libfmt-dev nlohmann-json3-dev libcpp-httplib-dev libxxhash-dev libexpected-dev libidn2-dev libpsl-dev libspdlog-dev zlib1g-dev
+  libcli11-dev libfmt-dev nlohmann-json3-dev libcpp-httplib-dev prometheus-cpp-dev libxxhash-dev libexpected-dev libidn2-dev libpsl-dev libspdlog-dev zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   # fuzzing (scripts/fuzz.sh): clang with libFuzzer's runtime
   clang libclang-rt-14-dev
@@ -22,9 +22,15 @@ packages=(
   # servers and tools used by the test harness and by deploy
   python3 redis-server redis-tools openssh-server openssh-client dtach ca-certificates sudo
   nginx-light libnginx-mod-http-echo curl procps iproute2
+  # crawlctl serve's tests: promtool (checks /metrics), headless Chromium (the dashboard), and
+  # Node.js for the npm checkers of tests/browser (installed below)
+  prometheus chromium
   # benchmarks
   wrk
 )
+# Node.js and npm: Debian's, unless the machine has its own (e.g. NodeSource's, whose nodejs
+# carries npm and conflicts with Debian's npm package).
+if ! command -v npm >/dev/null; then packages+=(nodejs npm); fi
 
 missing=()
 for p in "${packages[@]}"; do
@@ -32,8 +38,21 @@ for p in "${packages[@]}"; do
   [[ "$status" == "install ok installed" ]] || missing+=("$p")
 done
 
+# The npm packages of the browser and API tests (tests/browser/package-lock.json), once per
+# version of the lock file (CRAWL_NPM_DIR moves the directory, for the script's own test).
+npm_packages() {
+  local dir=${CRAWL_NPM_DIR:-$(cd "$(dirname "$0")/.." && pwd)/tests/browser} stamp want
+  stamp=$dir/node_modules/.installed-lock-sha256
+  want=$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)
+  if [[ -f $stamp && $(cat "$stamp") == "$want" ]]; then return 0; fi
+  echo "install-deps: npm ci in $dir"
+  (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+  echo "$want" >"$stamp"
+}
+
 if [[ ${#missing[@]} -eq 0 ]]; then
   echo "install-deps: all ${#packages[@]} packages already installed"
+  npm_packages
   exit 0
 fi
 
@@ -97,4 +116,5 @@ if ! install; then
     exit 1
   fi
 fi
+npm_packages
 echo "install-deps: done"

@@ -212,4 +212,22 @@ Result<Replication> Fleet::replication() {
   return r;
 }
 
+Result<long long> Fleet::used_memory() {
+  auto info = m_redis.command({"INFO", "memory"});
+  if (!info) return fail(info.error());
+  if (!info->ok())
+    return fail(ErrorKind::remote, "Redis at {}: INFO: {}", m_redis.url().display, info->str);
+  const std::string_view text = info->str;
+  constexpr std::string_view key = "used_memory:";
+  for (std::size_t at = text.find(key); at != std::string_view::npos; at = text.find(key, at + 1)) {
+    if (at != 0 && text[at - 1] != '\n') continue;
+    long long bytes = 0;
+    const char* begin = text.data() + at + key.size();
+    std::from_chars(begin, text.data() + text.size(), bytes);
+    return bytes;
+  }
+  return fail(ErrorKind::remote, "Redis at {}: INFO memory has no used_memory",
+              m_redis.url().display);
+}
+
 }  // namespace crawl::queue

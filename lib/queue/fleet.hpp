@@ -70,6 +70,8 @@ class Fleet {
   Result<long long> reap_dead(std::chrono::milliseconds every = std::chrono::milliseconds(0));
   // The server's role and its replicas.
   Result<Replication> replication();
+  // The memory the server uses for its data (INFO memory's used_memory), in bytes.
+  Result<long long> used_memory();
 
  private:
   Redis& m_redis;

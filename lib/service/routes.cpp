@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <chrono>
 #include <memory>
 #include <optional>
 
@@ -11,6 +12,7 @@
 #include "queue/results.hpp"
 #include "queue/submit.hpp"
 #include "service/job_request.hpp"
+#include "service/metrics.hpp"
 #include "service/openapi.hpp"
 #include "status/snapshot.hpp"
 #include "status/view.hpp"
@@ -103,6 +105,7 @@ const std::vector<Routes::Route>& Routes::routes() {
       {"GET", "/workers", "Every worker: state, pages/s, in flight, errors, RSS", &Routes::workers},
       {"GET", "/healthz", "Whether Redis answers", &Routes::healthz},
       {"GET", "/openapi.json", "This API as an OpenAPI 3 document", &Routes::openapi},
+      {"GET", "/metrics", "The crawl in the Prometheus text format", &Routes::metrics},
   };
   return all;
 }
@@ -360,6 +363,38 @@ Response Routes::healthz(const Request&, const std::string&) {
   auto redis = (*lease)->fleet().replication();
   if (!redis) return from_error(redis.error());
   return Response::json(200, Json{{"redis", {{"server", redis->server}, {"role", redis->role}}}});
+}
+
+Response Routes::metrics(const Request&, const std::string&) {
+  Response r;
+  r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+  RedisProbe redis;
+  auto lease = m_redis.take();
+  if (!lease) {
+    r.body = metrics_text(nullptr, nullptr, redis);  // crawl_redis_up 0, for alerting
+    return r;
+  }
+  const auto started = std::chrono::steady_clock::now();
+  auto memory = (*lease)->fleet().used_memory();
+  redis.round_trip_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  if (!memory) {
+    r.body = metrics_text(nullptr, nullptr, redis);
+    return r;
+  }
+  redis.up = true;
+  redis.used_memory_bytes = *memory;
+  status::SnapshotRequest want;
+  want.last = m_options.metrics_jobs;
+  auto snapshot = status::take_snapshot(**lease, want, nullptr);
+  if (!snapshot) {
+    redis.up = false;
+    r.body = metrics_text(nullptr, nullptr, redis);
+    return r;
+  }
+  const status::Verdict verdict = status::judge(*snapshot, nullptr);
+  r.body = metrics_text(&*snapshot, &verdict, redis);
+  return r;
 }
 
 Response Routes::openapi(const Request&, const std::string&) {

@@ -22,6 +22,7 @@ struct ServiceOptions {
   std::size_t max_seeds = 100'000;        // seeds per request: more is a 400
   std::size_t results_page = 200;         // records read from Redis per HSCAN while streaming
   std::size_t max_jobs_listed = 1000;     // GET /jobs?last=N
+  std::size_t metrics_jobs = 20;          // GET /metrics: the latest jobs
 };
 
 class Routes {
@@ -54,6 +55,7 @@ class Routes {
   Response workers(const Request& request, const std::string& id);
   Response healthz(const Request& request, const std::string& id);
   Response openapi(const Request& request, const std::string& id);
+  Response metrics(const Request& request, const std::string& id);
 
   // Creates a job from the body: its id, or the response that says why not.
   Response create_job(const Request& request, bool original);

@@ -223,6 +223,35 @@ TEST(Serve, ARestJobIsCreatedWatchedStreamedAndControlled) {
   EXPECT_EQ(workers["workers"][0]["id"], "r1");
   EXPECT_EQ(workers["workers"][0]["state"], "running");
   EXPECT_EQ(http("GET", serve.base() + "/healthz").status, 200);
+  // The metrics pass promtool, and say what the job's counters say.
+  TempDir dir("serve-rest");
+  const auto metrics = http("GET", serve.base() + "/metrics");
+  ASSERT_EQ(metrics.status, 200);
+  write_text(dir / "metrics.txt", metrics.body);
+  CommandResult promtool =
+      run_program("sh", {"-c", "promtool check metrics < " + dir / "metrics.txt"}, dir);
+  EXPECT_EQ(promtool.rc, 0) << promtool.out << promtool.err;
+  const auto counters = cluster.counters(id);
+  EXPECT_NE(metrics.body.find("crawl_job_urls_total{job=\"" + id + "\",outcome=\"done\"} " +
+                              std::to_string(counters.at("done")) + "\n"),
+            std::string::npos)
+      << metrics.body;
+  EXPECT_NE(metrics.body.find("crawl_workers{state=\"running\"} 1\n"), std::string::npos);
+  EXPECT_NE(metrics.body.find("crawl_worker_up{worker=\"r1\","), std::string::npos);
+  EXPECT_NE(metrics.body.find("crawl_redis_up 1\n"), std::string::npos);
+  // The OpenAPI document is valid to a validator not of ours, and lists every route.
+  CommandResult openapi =
+      run_program("node",
+                  {std::string(CRAWL_SOURCE_DIR) + "/tests/browser/validate_openapi.mjs",
+                   serve.base() + "/openapi.json"},
+                  dir);
+  ASSERT_EQ(openapi.rc, 0) << openapi.err;
+  for (const char* route :
+       {"POST /", "GET /status/{id}", "GET /result/{id}", "POST /jobs", "GET /jobs",
+        "GET /jobs/{id}", "GET /jobs/{id}/sites", "GET /jobs/{id}/results", "POST /jobs/{id}/pause",
+        "POST /jobs/{id}/resume", "POST /jobs/{id}/cancel", "GET /workers", "GET /healthz",
+        "GET /openapi.json", "GET /metrics"})
+    EXPECT_NE(openapi.out.find(std::string(route) + "\n"), std::string::npos) << route;
   // Control: a paused job is paused in Redis; a cancelled one cannot be cancelled twice.
   // Five seeds on one site a minute apart: the job is still running when it is paused.
   nlohmann::json slow_body = {{"delay_ms", 60000}, {"urls", nlohmann::json::array()}};
@@ -286,6 +315,10 @@ TEST(Serve, EveryErrorHasItsStatusAndRedisGoingAwayIsA503) {
   expect(http("GET", jobs), 503, "");
   expect(http("POST", jobs, R"({"urls": ["http://127.0.0.1/"]})"), 503, "");
   expect(http("GET", serve.base() + "/healthz"), 503, "");
+  // The metrics still answer, for alerting: Redis is down.
+  auto down = http("GET", serve.base() + "/metrics");
+  EXPECT_EQ(down.status, 200);
+  EXPECT_NE(down.body.find("crawl_redis_up 0\n"), std::string::npos) << down.body;
   cluster.redis().start();
   EXPECT_TRUE(wait_until([&] { return http("GET", serve.base() + "/healthz").status == 200; }, 10s))
       << serve.log();

@@ -61,6 +61,15 @@ cat >"$bin/sudo" <<'SH'
 #!/bin/sh
 exec "$@"
 SH
+# npm ci into CRAWL_NPM_DIR, a copy of tests/browser's lock file: logged, node_modules made.
+cat >"$bin/npm" <<'SH'
+#!/bin/sh
+echo "npm $*" >>"$CRAWL_NPM_DIR/calls"
+mkdir -p node_modules
+SH
+export CRAWL_NPM_DIR=$tmp/npm
+mkdir -p "$CRAWL_NPM_DIR"
+cp "$src/tests/browser/package-lock.json" "$CRAWL_NPM_DIR/"
 chmod +x "$bin"/*
 
 # run NAME [policy-rc.d content]: a fresh fake machine with redis-server and dtach missing.
@@ -83,6 +92,7 @@ grep -qx 'policy-rc.d exits 101' "$FAKE/policy-seen" || fail "absent: no policy-
 grep -q 'apt-get update' "$FAKE/calls" || fail "absent: no apt-get update although the lists were empty"
 grep -q 'install-deps: \[2/2\] set up dtach' <<<"$out" || fail "absent: no progress line: $out"
 grep -qx 'install-deps: done' <<<"$out" || fail "absent: no 'done': $out"
+[[ $(grep -c 'npm ci' "$CRAWL_NPM_DIR/calls") == 1 ]] || fail "absent: npm ci not run once: $out"
 
 # 2. A policy-rc.d of the machine's own (Docker's): used as it is, and left in place.
 docker_policy=$'#!/bin/sh\n# the image\'s own\nexit 101\n'
@@ -99,6 +109,7 @@ run_again_out=$(PATH=$bin:$PATH bash "$src/scripts/install-deps.sh" 2>&1); rc=$?
 grep -q 'already installed' <<<"$run_again_out" || fail "installed: $run_again_out"
 [[ $(grep -c '' "$FAKE/calls") == $(grep -c '' "$tmp/present/calls") ]] || fail "installed: apt-get was called"
 [[ -e $CRAWL_POLICY_RC_D ]] || fail "installed: policy-rc.d removed"
+[[ $(grep -c 'npm ci' "$CRAWL_NPM_DIR/calls") == 1 ]] || fail "installed: npm ci run again for the same lock file"
 
 # 4. A failing install: exit 1 with apt's words, and the policy-rc.d it placed is gone.
 export FAKE=$tmp/failing CRAWL_POLICY_RC_D=$tmp/failing/policy-rc.d
