@@ -51,4 +51,8 @@ struct Response {
   static Response error(int status, std::string_view message);
 };
 
+// The headers every response carries: a Content-Security-Policy that lets no inline or foreign
+// script run, nosniff, no referrer, no caching.
+void secure(Response& response);
+
 }  // namespace crawl::service

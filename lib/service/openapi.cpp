@@ -117,7 +117,9 @@ nlohmann::ordered_json openapi_document(std::size_t max_seeds) {
     if (path.find("/pause") != std::string::npos || path.find("/resume") != std::string::npos ||
         path.find("/cancel") != std::string::npos)
       responses["409"] = error_response("The job is cancelled, or finished (cancel)");
-    responses["503"] = error_response("Redis cannot be reached");
+    if (!(method == "get" &&
+          (path == "/" || path.starts_with("/dashboard/") || path == "/openapi.json")))
+      responses["503"] = error_response("Redis cannot be reached");
     paths[path][method] = std::move(op);
     paths[path][method]["responses"] = std::move(responses);
   }

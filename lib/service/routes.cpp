@@ -19,6 +19,11 @@
 
 namespace crawl::service {
 
+namespace web {
+// web_*.cpp, generated from lib/service/web at build time.
+extern const std::string_view index, style, app;
+}  // namespace web
+
 namespace {
 
 using Json = nlohmann::ordered_json;
@@ -87,6 +92,9 @@ Routes::Routes(Connections& redis, ServiceOptions options)
 
 const std::vector<Routes::Route>& Routes::routes() {
   static const std::vector<Route> all{
+      {"GET", "/", "The dashboard", &Routes::page},
+      {"GET", "/dashboard/style.css", "The dashboard's style", &Routes::style},
+      {"GET", "/dashboard/app.js", "The dashboard's script", &Routes::script},
       {"POST", "/", "Create a job from {\"urls\": [...]} (the original service): its id",
        &Routes::submit_original},
       {"GET", "/status/{id}", "URLs crawled and still to crawl (the original service)",
@@ -157,7 +165,20 @@ Response Routes::handle(const Request& request) {
   // a new one. A POST is not (it may have been applied): its client sees the 503.
   if (response.status == 503 && request.method == "GET")
     response = (this->*found->handler)(request, id);
+  secure(response);
   return response;
+}
+
+void secure(Response& response) {
+  // No script but the dashboard's own file runs on a page of ours, whatever a crawled page or
+  // Redis put into the data it shows; nothing of ours is framed or sniffed into another type.
+  response.headers.emplace_back("Content-Security-Policy",
+                                "default-src 'none'; script-src 'self'; style-src 'self'; "
+                                "img-src 'self' data:; connect-src 'self'; form-action 'self'; "
+                                "frame-ancestors 'none'; base-uri 'none'");
+  response.headers.emplace_back("X-Content-Type-Options", "nosniff");
+  response.headers.emplace_back("Referrer-Policy", "no-referrer");
+  response.headers.emplace_back("Cache-Control", "no-store");
 }
 
 // -- jobs ----------------------------------------------------------------------------------------
@@ -394,6 +415,27 @@ Response Routes::metrics(const Request&, const std::string&) {
   }
   const status::Verdict verdict = status::judge(*snapshot, nullptr);
   r.body = metrics_text(&*snapshot, &verdict, redis);
+  return r;
+}
+
+Response Routes::page(const Request&, const std::string&) {
+  Response r;
+  r.content_type = "text/html; charset=utf-8";
+  r.body = std::string(web::index);
+  return r;
+}
+
+Response Routes::style(const Request&, const std::string&) {
+  Response r;
+  r.content_type = "text/css; charset=utf-8";
+  r.body = std::string(web::style);
+  return r;
+}
+
+Response Routes::script(const Request&, const std::string&) {
+  Response r;
+  r.content_type = "text/javascript; charset=utf-8";
+  r.body = std::string(web::app);
   return r;
 }
 

@@ -56,6 +56,10 @@ class Routes {
   Response healthz(const Request& request, const std::string& id);
   Response openapi(const Request& request, const std::string& id);
   Response metrics(const Request& request, const std::string& id);
+  // The dashboard: its page, style and script.
+  Response page(const Request& request, const std::string& id);
+  Response style(const Request& request, const std::string& id);
+  Response script(const Request& request, const std::string& id);
 
   // Creates a job from the body: its id, or the response that says why not.
   Response create_job(const Request& request, bool original);

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdlib>
+#include <filesystem>
 #include <regex>
 #include <string>
 #include <thread>
@@ -324,6 +326,48 @@ TEST(Serve, EveryErrorHasItsStatusAndRedisGoingAwayIsA503) {
       << serve.log();
   EXPECT_EQ(http("POST", jobs, R"({"urls": ["http://127.0.0.1/"]})").status, 201);
   EXPECT_TRUE(serve.process().running());
+}
+
+// The dashboard in headless Chromium: it loads with no console error and no failed request,
+// shows the workers and a job submitted through its form progressing to finished, pauses a job
+// with its button (checked in Redis), and shows a hostile job name as text: no dialog, no
+// request to its image. The screenshot is kept for docs/.
+TEST(Serve, TheDashboardShowsJobsAndWorkersAndRunsNoScriptFromTheData) {
+  CrawlCluster cluster(test_site_options(20));
+  cluster.start_worker("w1");
+  TempDir dir("serve-dashboard");
+  Serve serve(cluster, {"-H", fast_hosts_file(dir)});
+  const std::string hostile = "<img src=x onerror=alert(1)><script>alert(2)</script>";
+  auto created = http("POST", serve.base() + "/jobs",
+                      nlohmann::json{{"urls", {"http://127.0.0.1:9/"}}, {"name", hostile}}.dump());
+  ASSERT_EQ(created.status, 201) << created.body;
+  const std::string hostile_job = created.json()["id"];
+  const std::string shot = dir / "dashboard.png";
+  CommandResult r =
+      run_program("node",
+                  {std::string(CRAWL_SOURCE_DIR) + "/tests/browser/dashboard_test.mjs",
+                   serve.base(), cluster.site().root_url(), hostile_job, shot},
+                  dir, 200s);
+  ASSERT_EQ(r.rc, 0) << r.err;
+  const auto seen = nlohmann::json::parse(r.out, nullptr, false);
+  ASSERT_TRUE(seen.is_object()) << r.out << r.err;
+  EXPECT_TRUE(seen["errors"].empty()) << seen["errors"].dump(1);
+  EXPECT_EQ(seen["dialogs"], 0);
+  for (const auto& request : seen["requests"])
+    EXPECT_EQ(request.get<std::string>().find("/x"), std::string::npos) << request;
+  EXPECT_EQ(seen["hostile_name"], hostile);
+  EXPECT_EQ(seen["images_in_jobs"], 0);
+  EXPECT_EQ(seen["workers"], nlohmann::json::array({"w1"}));
+  ASSERT_TRUE(seen["fast"].is_string()) << r.out;
+  EXPECT_EQ(seen["fast_states"].back(), "finished");
+  EXPECT_EQ(cluster.redis_cli({"HGET", "crawl:job:" + seen["fast"].get<std::string>(), "name"}),
+            "from the form\n");
+  ASSERT_TRUE(seen["slow"].is_string()) << r.out;
+  EXPECT_EQ(cluster.redis_cli({"HGET", "crawl:job:" + seen["slow"].get<std::string>(), "state"}),
+            "paused\n");
+  EXPECT_GT(std::filesystem::file_size(shot), 10'000U);
+  if (const char* keep = std::getenv("CRAWL_DASHBOARD_SCREENSHOT"))
+    std::filesystem::copy_file(shot, keep, std::filesystem::copy_options::overwrite_existing);
 }
 
 // SIGTERM: the request in progress (a stream of 30,000 records) finishes whole; then serve
