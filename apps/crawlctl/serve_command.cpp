@@ -3,8 +3,13 @@
 // flags, finds Redis as every subcommand does, and starts the server.
 
 #include <memory>
+#include <string>
+#include <vector>
+
+#include <sys/resource.h>
 
 #include "commands.hpp"
+#include "core/file.hpp"
 #include "core/logging.hpp"
 #include "core/output.hpp"
 #include "fleet.hpp"
@@ -15,11 +20,82 @@ namespace crawl::ctl {
 
 namespace {
 
+// A thousand idle connections are a thousand descriptors: the soft limit goes up to the hard.
+void raise_file_limit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &limit);
+  }
+}
+
 struct ServeOptions {
   RedisOptions redis;
   std::string listen = "127.0.0.1:8080";
-  std::size_t max_connections = 256;
+  std::size_t max_connections = 1024;
+  std::string token_file, tls_cert, tls_key;
+  std::vector<std::string> host_names;
+  bool insecure_http = false;
 };
+
+bool loopback(const std::string& host) {
+  return host == "localhost" || host == "::1" || host.starts_with("127.");
+}
+
+// The Host header values the server answers to once it listens on `port`.
+std::vector<std::string> host_names(const ServeOptions& o, const std::string& host, int port,
+                                    bool tls) {
+  std::vector<std::string> names = o.host_names;
+  if (loopback(host)) names.insert(names.end(), {"127.0.0.1", "localhost", "[::1]"});
+  names.push_back(host.find(':') != std::string::npos ? "[" + host + "]" : host);
+  std::vector<std::string> out;
+  for (const auto& n : names) {
+    out.push_back(n + ":" + std::to_string(port));
+    if (port == (tls ? 443 : 80)) out.push_back(n);
+  }
+  return out;
+}
+
+// Off loopback: a token, and TLS unless the operator says otherwise. The token is read from a
+// file (never a flag: ps shows those).
+int check_access(const ServeOptions& o, const std::string& host, std::string& token) {
+  if (o.tls_cert.empty() != o.tls_key.empty()) {
+    crawl::print(stderr, "crawlctl serve: --tls-cert and --tls-key go together\n");
+    return k_exit_usage;
+  }
+  if (!o.token_file.empty()) {
+    warn_if_loose(o.token_file, "--token-file");
+    auto text = read_file(o.token_file, 4096);
+    if (!text) {
+      crawl::print(stderr, "crawlctl serve: --token-file: {}\n", text.error().message);
+      return k_exit_usage;
+    }
+    token = std::move(*text);
+    while (!token.empty() && (token.back() == '\n' || token.back() == '\r' || token.back() == ' '))
+      token.pop_back();
+    if (token.size() < 16) {
+      crawl::print(stderr, "crawlctl serve: {}: a token of at least 16 characters, please\n",
+                   o.token_file);
+      return k_exit_usage;
+    }
+  }
+  if (loopback(host)) return k_exit_ok;
+  if (token.empty()) {
+    crawl::print(stderr,
+                 "crawlctl serve: listening on {} (not loopback) needs --token-file FILE: every "
+                 "request must then carry its token\n",
+                 host);
+    return k_exit_usage;
+  }
+  if (o.tls_cert.empty() && !o.insecure_http) {
+    crawl::print(stderr,
+                 "crawlctl serve: listening on {} (not loopback) needs --tls-cert and --tls-key, "
+                 "or --insecure-http to send the token and the crawl in clear text\n",
+                 host);
+    return k_exit_usage;
+  }
+  return k_exit_ok;
+}
 
 int run_serve(const ServeOptions& o) {
   service::ServerOptions server;
@@ -42,6 +118,11 @@ int run_serve(const ServeOptions& o) {
     return k_exit_usage;
   }
   server.threads = o.max_connections;
+  server.tls_cert = o.tls_cert;
+  server.tls_key = o.tls_key;
+  std::string token;
+  if (int rc = check_access(o, server.host, token); rc != k_exit_ok) return rc;
+  raise_file_limit();
   auto inventory = hosts_file_settings(o.redis);
   if (!inventory) {
     crawl::print(stderr, "crawlctl serve: {}\n", inventory.error().message);
@@ -60,8 +141,10 @@ int run_serve(const ServeOptions& o) {
                  first.error().message);
   service::Routes routes(connections, std::move(options));
   const std::atomic<bool>* stop = interrupt_flag();
+  const bool tls = !server.tls_cert.empty();
   auto served = service::serve(routes, server, *stop, [&](int port) {
-    crawl::print(stderr, "crawlctl serve: listening on http://{}:{}/\n",
+    routes.set_access(service::Access{host_names(o, server.host, port, tls), token});
+    crawl::print(stderr, "crawlctl serve: listening on {}://{}:{}/\n", tls ? "https" : "http",
                  server.host.find(':') != std::string::npos ? "[" + server.host + "]" : server.host,
                  port);
   });
@@ -80,15 +163,28 @@ void add_serve_command(CLI::App& app, Action& run) {
   sub->add_option("--listen", o->listen, "ADDRESS:PORT to listen on (port 0: any free port)")
       ->capture_default_str();
   sub->add_option("--max-connections", o->max_connections,
-                  "Connections served at once (a thread each); more wait their turn")
+                  "Connections served at once (a thread each, idle ones dropped after 5 s); more "
+                  "wait their turn")
       ->capture_default_str()
-      ->check(CLI::Range(4, 4096));
+      ->check(CLI::Range(4, 16384));
+  sub->add_option("--token-file", o->token_file,
+                  "A file holding the bearer token every request must carry (needed off "
+                  "loopback)");
+  sub->add_option("--tls-cert", o->tls_cert, "PEM certificate: serve HTTPS");
+  sub->add_option("--tls-key", o->tls_key, "PEM private key of --tls-cert");
+  sub->add_flag("--insecure-http", o->insecure_http,
+                "Off loopback, serve plain HTTP anyway (the token travels in clear text)");
+  sub->add_option("--host-name", o->host_names,
+                  "A name clients reach this server by (its Host header); repeat for more. The "
+                  "address listened on is always one")
+      ->allow_extra_args(false);
   add_redis_options(sub, o->redis);
   sub->footer(
       "Examples:\n"
       "  crawlctl serve                      # http://127.0.0.1:8080/\n"
       "  curl -s localhost:8080/jobs -H 'Content-Type: application/json' \\\n"
       "       -d '{\"urls\": [\"https://example.org/\"], \"max_depth\": 2}'\n"
+      "Off loopback it needs --token-file, and --tls-cert/--tls-key (or --insecure-http).\n"
       "SIGTERM or Ctrl-C stops it: requests in progress finish (10 s at most). docs/api.md has\n"
       "every route.");
   sub->callback([o, &run] { run = [o] { return run_serve(*o); }; });

@@ -55,4 +55,7 @@ struct Response {
 // script run, nosniff, no referrer, no caching.
 void secure(Response& response);
 
+// Whether `given` is `secret`, in time that does not depend on where they differ.
+bool same_secret(std::string_view given, std::string_view secret);
+
 }  // namespace crawl::service

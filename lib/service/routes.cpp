@@ -152,6 +152,13 @@ Response Routes::handle(const Request& request) {
       id = std::move(captured);
     }
   }
+  // The dashboard's files need no token: the page is where one is typed in.
+  const bool open_route = found != nullptr && found->method == "GET" &&
+                          (found->path == "/" || found->path.starts_with("/dashboard/"));
+  if (auto refused = refuse(request, open_route)) {
+    secure(*refused);
+    return *refused;
+  }
   if (found == nullptr && allowed.empty())
     return Response::error(404, fmt::format("no such route: {}", request.path.substr(0, 200)));
   if (found == nullptr) {
@@ -167,6 +174,51 @@ Response Routes::handle(const Request& request) {
     response = (this->*found->handler)(request, id);
   secure(response);
   return response;
+}
+
+std::optional<Response> Routes::refuse(const Request& request, bool open_route) const {
+  const std::string* host = request.header("host");
+  if (!m_access.hosts.empty() &&
+      (host == nullptr ||
+       std::find(m_access.hosts.begin(), m_access.hosts.end(), *host) == m_access.hosts.end()))
+    return Response::error(403, fmt::format("Host '{}' is not a name this server answers to",
+                                            host == nullptr ? "" : host->substr(0, 100)));
+  if (!m_access.token.empty() && !open_route) {
+    const std::string* auth = request.header("authorization");
+    constexpr std::string_view bearer = "Bearer ";
+    const std::string_view given = auth != nullptr && auth->starts_with(bearer)
+                                       ? std::string_view(*auth).substr(bearer.size())
+                                       : std::string_view();
+    if (!same_secret(given, m_access.token)) {
+      Response r = Response::error(401, "a bearer token is needed (Authorization: Bearer ...)");
+      r.headers.emplace_back("WWW-Authenticate", "Bearer");
+      return r;
+    }
+  }
+  // A request that changes something is refused when a browser says it comes from a page of
+  // another site, loopback or not: such a page cannot submit or cancel a job.
+  if (request.method != "GET" && request.method != "HEAD" && request.method != "OPTIONS") {
+    if (const std::string* site = request.header("sec-fetch-site");
+        site != nullptr && *site != "same-origin" && *site != "none")
+      return Response::error(403, fmt::format("a {} request from another site", *site));
+    if (const std::string* origin = request.header("origin"); origin != nullptr) {
+      const auto scheme_end = origin->find("://");
+      const std::string origin_host =
+          scheme_end == std::string::npos ? *origin : origin->substr(scheme_end + 3);
+      if (host == nullptr || origin_host != *host)
+        return Response::error(
+            403, fmt::format("a request from another origin ({})", origin->substr(0, 100)));
+    }
+  }
+  return std::nullopt;
+}
+
+bool same_secret(std::string_view given, std::string_view secret) {
+  // Constant time in the secret's length: every byte is compared, whatever the first mismatch.
+  unsigned char diff = given.size() == secret.size() ? 0 : 1;
+  for (std::size_t i = 0; i < secret.size(); ++i)
+    diff |= static_cast<unsigned char>(secret[i] ^ (i < given.size() ? given[i] : 0));
+  return diff == 0;
 }
 
 void secure(Response& response) {

@@ -6,6 +6,7 @@
 // runs, so the terminal and the web never disagree. docs/api.md is its reference.
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -15,6 +16,14 @@
 #include "service/http.hpp"
 
 namespace crawl::service {
+
+// Who may ask: the Host names the server answers to (DNS rebinding: a page of another name that
+// resolves to this address is refused), and the bearer token every request but the dashboard's
+// files must carry, when one is set.
+struct Access {
+  std::vector<std::string> hosts;  // Host header values, e.g. "127.0.0.1:8080"; empty = any
+  std::string token;               // "" = none asked for (loopback)
+};
 
 struct ServiceOptions {
   config::JobDefaults job_defaults;       // the hosts file's job: section
@@ -30,6 +39,8 @@ class Routes {
   Routes(Connections& redis, ServiceOptions options);
 
   Response handle(const Request& request);
+  // Set once the port is known, before the first request.
+  void set_access(Access access) { m_access = std::move(access); }
 
   // Each route: its method, its path (a {name} segment stands for a job id), what it does.
   struct Route {
@@ -66,8 +77,12 @@ class Routes {
   Response control(const std::string& id, int action);
   Response stream_results(const std::string& id, bool images, const std::string& outcome);
 
+  // The access rules: a response refusing the request, or nullopt to serve it.
+  std::optional<Response> refuse(const Request& request, bool open_route) const;
+
   Connections& m_redis;
   ServiceOptions m_options;
+  Access m_access;
 };
 
 }  // namespace crawl::service

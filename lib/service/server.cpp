@@ -4,12 +4,14 @@
 #include <condition_variable>
 #include <cstdlib>
 #include <deque>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
 
 #include <httplib.h>
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
 
 #include "core/text.hpp"
 
@@ -32,7 +34,9 @@ class Threads : public httplib::TaskQueue {
   void enqueue(std::function<void()> fn) override {
     std::lock_guard lock(m_mutex);
     m_jobs.push_back(std::move(fn));
-    if (m_idle == 0 && m_threads.size() < m_max) m_threads.emplace_back([this] { work(); });
+    // Idle threads already woken for earlier jobs are still counted idle until they take them.
+    if (m_jobs.size() > m_idle && m_threads.size() < m_max)
+      m_threads.emplace_back([this] { work(); });
     m_wake.notify_one();
   }
 
@@ -115,7 +119,18 @@ void to_response(Response&& in, httplib::Response& out) {
 
 Result<void> serve(Routes& routes, const ServerOptions& options, const std::atomic<bool>& stop,
                    const std::function<void(int port)>& listening) {
-  httplib::Server server;
+  std::unique_ptr<httplib::Server> owned;
+  if (options.tls_cert.empty()) {
+    owned = std::make_unique<httplib::Server>();
+  } else {
+    owned = std::make_unique<httplib::SSLServer>(options.tls_cert.c_str(), options.tls_key.c_str());
+    if (!owned->is_valid())
+      return fail(
+          "cannot use the TLS certificate {} with the key {} (unreadable, not PEM, or "
+          "not a pair)",
+          options.tls_cert, options.tls_key);
+  }
+  httplib::Server& server = *owned;
   const std::size_t threads = options.threads;
   server.new_task_queue = [threads] { return new Threads(threads); };
   server.set_read_timeout(options.read_timeout);
@@ -197,6 +212,17 @@ Result<void> serve(Routes& routes, const ServerOptions& options, const std::atom
                  res.status, ms, req.remote_addr);
   });
 
+  // The listening socket: SO_REUSEADDR (a restart binds at once), not httplib's default
+  // SO_REUSEPORT (a second serve would share the port silently, each taking some of the
+  // requests); kept to give it a longer queue once bound: httplib listens with a backlog of 5,
+  // so a burst of connections (a thousand idle ones) had the kernel drop SYNs, and every later
+  // client waited out a 1 s retransmission.
+  int listening_fd = -1;
+  server.set_socket_options([&listening_fd](int fd) {
+    int yes = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+    listening_fd = fd;
+  });
   int port = options.port;
   if (port == 0) {
     port = server.bind_to_any_port(options.host);
@@ -205,6 +231,7 @@ Result<void> serve(Routes& routes, const ServerOptions& options, const std::atom
     return fail("cannot listen on {}:{} (in use, or not an address of this machine)", options.host,
                 port);
   }
+  if (listening_fd >= 0) ::listen(listening_fd, SOMAXCONN);
   if (listening) listening(port);
   std::atomic<bool> done{false};
   std::thread loop([&] {

@@ -18,7 +18,8 @@ namespace crawl::service {
 struct ServerOptions {
   std::string host = "127.0.0.1";
   int port = 8080;                       // 0: any free port (told to `listening`)
-  std::size_t threads = 256;             // connections served at once, a thread each; more wait
+  std::size_t threads = 1024;            // connections served at once, a thread each; more wait
+  std::string tls_cert, tls_key;         // PEM files: HTTPS (cpp-httplib over OpenSSL) when set
   std::chrono::seconds read_timeout{5};  // a client that sends nothing for this long is dropped
   std::chrono::seconds write_timeout{5};
   std::chrono::seconds keep_alive{5};
@@ -26,8 +27,8 @@ struct ServerOptions {
   std::chrono::seconds stop_deadline{10};  // requests in progress at a stop get this long
 };
 
-// Serves until `stop` is set. `listening` is told the port once the socket is bound. Fails
-// when the address cannot be bound.
+// Serves until `stop` is set. `listening` is told the port once the socket is bound, before the
+// first request is read. Fails when the address cannot be bound or the TLS files not read.
 Result<void> serve(Routes& routes, const ServerOptions& options, const std::atomic<bool>& stop,
                    const std::function<void(int port)>& listening);
 

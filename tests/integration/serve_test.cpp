@@ -11,11 +11,16 @@
 #include <thread>
 #include <vector>
 
+#include <arpa/inet.h>
 #include <curl/curl.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <nlohmann/json.hpp>
 #include <signal.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "crawl_checks.hpp"
 #include "crawl_cluster.hpp"
@@ -46,6 +51,9 @@ std::size_t append_body(char* data, std::size_t size, std::size_t n, void* out) 
   return size * n;
 }
 
+// The CA file HTTPS requests verify the server with ("" = the system's).
+std::string g_ca_file;  // NOLINT: one test's setting, reset by it
+
 // `started` is set once the first bytes of the body arrive.
 HttpReply http(const std::string& method, const std::string& url, const std::string& body = "",
                std::vector<std::string> headers = {"Content-Type: application/json"},
@@ -68,6 +76,7 @@ HttpReply http(const std::string& method, const std::string& url, const std::str
   curl_easy_setopt(curl, CURLOPT_HEADERDATA, &reply.headers);
   curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 30000L);
   curl_easy_setopt(curl, CURLOPT_NOPROXY, "*");
+  if (!g_ca_file.empty()) curl_easy_setopt(curl, CURLOPT_CAINFO, g_ca_file.c_str());
   if (curl_easy_perform(curl) == CURLE_OK)
     curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &reply.status);
   curl_slist_free_all(list);
@@ -84,13 +93,13 @@ class Serve {
     argv.insert(argv.end(), extra.begin(), extra.end());
     m_log = m_dir / "serve.log";
     m_process = Process(SpawnOptions{argv, m_log, {}});
-    const std::regex listening(R"(listening on http://127\.0\.0\.1:(\d+)/)");
+    const std::regex listening(R"(listening on (https?)://127\.0\.0\.1:(\d+)/)");
     EXPECT_TRUE(wait_until(
         [&] {
           std::smatch m;
           const std::string text = read_text(m_log);
           if (!std::regex_search(text, m, listening)) return false;
-          m_base = "http://127.0.0.1:" + m[1].str();
+          m_base = m[1].str() + "://127.0.0.1:" + m[2].str();
           return true;
         },
         10s))
@@ -368,6 +377,111 @@ TEST(Serve, TheDashboardShowsJobsAndWorkersAndRunsNoScriptFromTheData) {
   EXPECT_GT(std::filesystem::file_size(shot), 10'000U);
   if (const char* keep = std::getenv("CRAWL_DASHBOARD_SCREENSHOT"))
     std::filesystem::copy_file(shot, keep, std::filesystem::copy_options::overwrite_existing);
+}
+
+// Access: off loopback a token and TLS are required before anything is bound; with a token,
+// every request but the dashboard's files carries it (over HTTPS here); a request from another
+// site or to a foreign Host name is refused; a thousand idle connections and a slow client do
+// not keep others waiting.
+TEST(Serve, ItAnswersOnlyItsOwnClients) {
+  CrawlCluster cluster(test_site_options(20));
+  TempDir dir("serve-access");
+  auto refused = run_program(
+      CRAWLCTL, {"serve", "--listen", "10.255.255.1:0", "--redis", cluster.redis_url()}, dir, 10s);
+  EXPECT_EQ(refused.rc, 2);
+  EXPECT_NE(refused.err.find("needs --token-file"), std::string::npos) << refused.err;
+  const std::string token_file = dir / "token";
+  const std::string token = "s3cret-token-of-the-test-0123456789";
+  write_text(token_file, token + "\n", 0600);
+  refused = run_program(CRAWLCTL,
+                        {"serve", "--listen", "10.255.255.1:0", "--token-file", token_file,
+                         "--redis", cluster.redis_url()},
+                        dir, 10s);
+  EXPECT_EQ(refused.rc, 2);
+  EXPECT_NE(refused.err.find("needs --tls-cert"), std::string::npos) << refused.err;
+
+  // HTTPS with a token, on loopback.
+  ASSERT_EQ(
+      run_program("openssl",
+                  {"req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+                   "-nodes", "-keyout", dir / "key.pem", "-out", dir / "cert.pem", "-days", "1",
+                   "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"},
+                  dir)
+          .rc,
+      0);
+  {
+    Serve tls(cluster, {"--token-file", token_file, "--tls-cert", dir / "cert.pem", "--tls-key",
+                        dir / "key.pem"});
+    ASSERT_EQ(tls.base().substr(0, 8), "https://");
+    g_ca_file = dir / "cert.pem";
+    EXPECT_EQ(http("GET", tls.base() + "/jobs").status, 401);
+    EXPECT_EQ(http("GET", tls.base() + "/jobs", "", {"Authorization: Bearer wrong"}).status, 401);
+    EXPECT_EQ(http("GET", tls.base() + "/jobs", "", {"Authorization: Bearer " + token}).status,
+              200);
+    EXPECT_EQ(http("GET", tls.base() + "/").status, 200);  // the page, where a token is typed
+    EXPECT_EQ(http("GET", tls.base() + "/metrics").status, 401);
+    g_ca_file.clear();
+  }
+
+  // Loopback, no token: other sites and other names are refused.
+  Serve serve(cluster);
+  const std::string port = serve.base().substr(serve.base().rfind(':') + 1);
+  const std::string body = R"({"urls": ["http://127.0.0.1:9/"]})";
+  EXPECT_EQ(http("POST", serve.base() + "/jobs", body,
+                 {"Content-Type: application/json", "Origin: http://evil.example"})
+                .status,
+            403);
+  EXPECT_EQ(http("POST", serve.base() + "/jobs/1/cancel", "",
+                 {"Content-Type: application/json", "Sec-Fetch-Site: cross-site"})
+                .status,
+            403);
+  EXPECT_EQ(http("POST", serve.base() + "/jobs", body,
+                 {"Content-Type: application/json", "Origin: " + serve.base(),
+                  "Sec-Fetch-Site: same-origin"})
+                .status,
+            201);
+  EXPECT_EQ(http("GET", serve.base() + "/jobs", "", {"Host: evil.example:" + port}).status, 403);
+  EXPECT_EQ(http("GET", serve.base() + "/jobs", "", {"Host: localhost:" + port}).status, 200);
+
+  // A thousand idle connections, and a client sending its headers a byte at a time.
+  rlimit files{};
+  getrlimit(RLIMIT_NOFILE, &files);
+  files.rlim_cur = std::min<rlim_t>(files.rlim_max, 4096);
+  setrlimit(RLIMIT_NOFILE, &files);
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_port = htons(static_cast<std::uint16_t>(std::stoi(port)));
+  to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  std::vector<int> idle;
+  for (int i = 0; i < 1000; ++i) {
+    const int fd = socket(AF_INET, SOCK_STREAM, 0);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to), 0) << i;
+    idle.push_back(fd);
+  }
+  std::atomic<bool> stop_slow{false};
+  std::thread slow([&] {
+    const int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to) == 0) {
+      const std::string request =
+          "GET /jobs HTTP/1.1\r\nHost: 127.0.0.1:" + port + "\r\nX-Slow: " + std::string(200, 'a');
+      for (std::size_t i = 0; i < request.size() && !stop_slow; ++i) {
+        if (send(fd, &request[i], 1, MSG_NOSIGNAL) != 1) break;
+        std::this_thread::sleep_for(100ms);
+      }
+    }
+    close(fd);
+  });
+  std::this_thread::sleep_for(500ms);  // the slow client is under way
+  for (int i = 0; i < 10; ++i) {
+    const auto started = std::chrono::steady_clock::now();
+    EXPECT_EQ(http("GET", serve.base() + "/healthz").status, 200);
+    EXPECT_LT(std::chrono::steady_clock::now() - started, 3s) << "request " << i;
+  }
+  stop_slow = true;
+  for (const int fd : idle) close(fd);
+  slow.join();
+  EXPECT_TRUE(serve.process().running());
 }
 
 // SIGTERM: the request in progress (a stream of 30,000 records) finishes whole; then serve

@@ -62,6 +62,41 @@ TEST(ServiceRoutes, UnknownRoutesMethodsAndBodiesAreRefusedBeforeRedis) {
   EXPECT_EQ(redis.opened, 1);
 }
 
+TEST(ServiceRoutes, AccessNeedsItsHostNameItsTokenAndTheSameOrigin) {
+  Unreachable redis;
+  Routes routes(redis.connections, ServiceOptions{});
+  routes.set_access(Access{{"127.0.0.1:8080", "localhost:8080"}, "0123456789abcdef0123"});
+  Request r;
+  r.method = "GET";
+  r.path = "/jobs/7";
+  r.headers["host"] = "evil.example:8080";
+  EXPECT_EQ(routes.handle(r).status, 403);
+  r.headers["host"] = "localhost:8080";
+  const Response no_token = routes.handle(r);
+  EXPECT_EQ(no_token.status, 401);
+  r.headers["authorization"] = "Bearer 0123456789abcdef012";  // one character short
+  EXPECT_EQ(routes.handle(r).status, 401);
+  r.headers["authorization"] = "Bearer 0123456789abcdef0123";
+  EXPECT_EQ(routes.handle(r).status, 503);  // through, to Redis
+  r.path = "/";
+  r.headers.erase("authorization");
+  EXPECT_EQ(routes.handle(r).status, 200);  // the dashboard's page needs none
+  Request p = post("/jobs/7/pause", "");
+  p.headers["host"] = "localhost:8080";
+  p.headers["authorization"] = "Bearer 0123456789abcdef0123";
+  p.headers["origin"] = "http://evil.example";
+  EXPECT_EQ(routes.handle(p).status, 403);
+  p.headers["origin"] = "http://localhost:8080";
+  p.headers["sec-fetch-site"] = "same-site";
+  EXPECT_EQ(routes.handle(p).status, 403);
+  p.headers["sec-fetch-site"] = "same-origin";
+  EXPECT_EQ(routes.handle(p).status, 503);
+  EXPECT_TRUE(same_secret("abc", "abc"));
+  EXPECT_FALSE(same_secret("abd", "abc"));
+  EXPECT_FALSE(same_secret("abcd", "abc"));
+  EXPECT_FALSE(same_secret("", "abc"));
+}
+
 TEST(ServiceRoutes, AJobRequestTakesEveryOptionByItsFieldAndNamesWhatIsWrong) {
   JobRequest job;
   config::JobDefaults defaults;
