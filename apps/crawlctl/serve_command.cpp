@@ -2,18 +2,24 @@
 // API, metrics, the dashboard). Everything it answers is lib/service's; this file reads the
 // flags, finds Redis as every subcommand does, and starts the server.
 
+#include <atomic>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include <fmt/core.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include "commands.hpp"
 #include "core/file.hpp"
 #include "core/logging.hpp"
 #include "core/output.hpp"
+#include "core/units.hpp"
 #include "fleet.hpp"
 #include "redis_options.hpp"
+#include "service/notifier.hpp"
 #include "service/server.hpp"
 
 namespace crawl::ctl {
@@ -36,6 +42,7 @@ struct ServeOptions {
   std::string token_file, tls_cert, tls_key;
   std::vector<std::string> host_names;
   bool insecure_http = false;
+  std::string stall_after = "1m";
 };
 
 bool loopback(const std::string& host) {
@@ -141,6 +148,21 @@ int run_serve(const ServeOptions& o) {
                  first.error().message);
   service::Routes routes(connections, std::move(options));
   const std::atomic<bool>* stop = interrupt_flag();
+  // Notifications go out from their own thread, on connections of the same pool.
+  service::NotifyOptions notify;
+  auto stall = parse_duration(o.stall_after);
+  if (!stall || stall->count() < 1000) {
+    crawl::print(stderr, "crawlctl serve: --stall-after: {}\n",
+                 stall ? "at least 1s" : stall.error().message);
+    return k_exit_usage;
+  }
+  notify.stall_after = *stall;
+  char host[256] = {};
+  gethostname(host, sizeof host - 1);
+  notify.owner = fmt::format("{}:{}", host, getpid());
+  service::Notifier notifier(connections, notify);
+  std::atomic<bool> serving{true};
+  std::thread notifying([&] { notifier.run([&] { return stop->load() || !serving.load(); }); });
   const bool tls = !server.tls_cert.empty();
   auto served = service::serve(routes, server, *stop, [&](int port) {
     routes.set_access(service::Access{host_names(o, server.host, port, tls), token});
@@ -148,6 +170,8 @@ int run_serve(const ServeOptions& o) {
                  server.host.find(':') != std::string::npos ? "[" + server.host + "]" : server.host,
                  port);
   });
+  serving = false;  // serve returned: stopped, or it could not listen
+  notifying.join();
   if (!served) {
     crawl::print(stderr, "crawlctl serve: {}\n", served.error().message);
     return k_exit_failed;
@@ -178,6 +202,10 @@ void add_serve_command(CLI::App& app, Action& run) {
                   "A name clients reach this server by (its Host header); repeat for more. The "
                   "address listened on is always one")
       ->allow_extra_args(false);
+  sub->add_option("--stall-after", o->stall_after,
+                  "A job with URLs queued and no worker alive this long has stalled: its notify "
+                  "URL is told")
+      ->capture_default_str();
   add_redis_options(sub, o->redis);
   sub->footer(
       "Examples:\n"

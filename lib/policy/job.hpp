@@ -39,6 +39,9 @@ struct JobOptions {
   int max_retries = 2;            // for timeouts, connection errors, 429 and 5xx
   std::uint64_t max_url_length = 2048;
   int max_repeats = 3;  // a path segment repeated this often is a trap: /a/b/a/b/a/b
+  // Where `crawlctl serve` POSTs a summary when the job finishes, is cancelled or stalls ("" =
+  // nowhere): an http or https URL.
+  std::string notify;
 };
 
 // Why a discovered link is not crawled. Each is a "filtered:<reason>" terminal state.

@@ -79,6 +79,14 @@ const std::vector<JobOption>& job_options() {
       {"max_repeats", "--max-repeats", "", integer(1, 1000), &J::max_repeats, false,
        "A path segment repeated this often marks a trap, as in /a/b/a/b/a/b (filtered, "
        "trap_repeat)"},
+      {"notify",
+       "--notify",
+       "",
+       {Kind::url, 0, 2048, {}},
+       &J::notify,
+       false,
+       "POST a JSON summary to this http(s) URL once the job finishes, is cancelled or stalls "
+       "(sent by crawlctl serve)"},
   };
   return options;
 }
@@ -102,7 +110,8 @@ std::int64_t option_integer(const JobOptions& options, const JobOption& option) 
         const T& v = options.*member;
         if constexpr (std::is_same_v<T, std::chrono::milliseconds>)
           return v.count();
-        else if constexpr (std::is_same_v<T, std::vector<std::string>>)
+        else if constexpr (std::is_same_v<T, std::vector<std::string>> ||
+                           std::is_same_v<T, std::string>)
           return 0;
         else
           return static_cast<std::int64_t>(v);
@@ -113,6 +122,7 @@ std::int64_t option_integer(const JobOptions& options, const JobOption& option) 
 Result<void> set_option(JobOptions& options, const JobOption& option, std::int64_t value) {
   const OptionRule& r = option.rule;
   if (r.kind == Kind::patterns) return fail("expected a pattern, not a number");
+  if (r.kind == Kind::url) return fail("expected a URL, not a number");
   if (value < r.low || value > r.high) {
     if (r.kind == Kind::duration)
       return fail("{} is out of range ({} to {})",
@@ -129,7 +139,8 @@ Result<void> set_option(JobOptions& options, const JobOption& option, std::int64
           out = std::chrono::milliseconds(value);
         else if constexpr (std::is_same_v<T, bool>)
           out = value != 0;
-        else if constexpr (!std::is_same_v<T, std::vector<std::string>>)
+        else if constexpr (!std::is_same_v<T, std::vector<std::string>> &&
+                           !std::is_same_v<T, std::string>)
           out = static_cast<T>(value);
       },
       option.member);
@@ -161,6 +172,18 @@ Result<void> set_option(JobOptions& options, const JobOption& option, std::strin
         return fail("must be {}, not '{}'", fmt::join(r.choices, ", "), text);
       return set_option(options, option, static_cast<std::int64_t>(it - r.choices.begin()));
     }
+    case Kind::url: {
+      const bool scheme = text.starts_with("http://") || text.starts_with("https://");
+      if (!text.empty() && !scheme)
+        return fail("'{}' is not an http or https URL", text.substr(0, 100));
+      if (text.size() > static_cast<std::size_t>(r.high))
+        return fail("a URL longer than {} bytes", r.high);
+      if (std::any_of(text.begin(), text.end(),
+                      [](char c) { return static_cast<unsigned char>(c) <= 0x20 || c == 0x7f; }))
+        return fail("a URL with a space or a control character");
+      options.*std::get<std::string JobOptions::*>(option.member) = std::string(text);
+      return {};
+    }
     case Kind::patterns: {
       if (text.empty()) return fail("an empty pattern");
       auto member = std::get<std::vector<std::string> JobOptions::*>(option.member);
@@ -189,6 +212,8 @@ std::string option_text(const JobOptions& options, const JobOption& option) {
       const auto& list = options.*std::get<std::vector<std::string> JobOptions::*>(option.member);
       return list.empty() ? std::string() : list.front();
     }
+    case Kind::url:
+      return options.*std::get<std::string JobOptions::*>(option.member);
   }
   return {};
 }

@@ -26,15 +26,17 @@ struct OptionRule {
     boolean,   // its flag sets the opposite of the default ("--no-robots")
     choice,    // one of `choices`, in the order of the member's enum
     patterns,  // POSIX extended regexes, each flag or array element one more
+    url,       // an http or https URL of at most `high` bytes, or "" for none
   };
   Kind kind = Kind::integer;
   std::int64_t low = 0, high = 0;
   std::vector<std::string_view> choices;
 };
 
-using OptionMember = std::variant<int JobOptions::*, std::uint64_t JobOptions::*,
-                                  std::chrono::milliseconds JobOptions::*, bool JobOptions::*,
-                                  Scope JobOptions::*, std::vector<std::string> JobOptions::*>;
+using OptionMember =
+    std::variant<int JobOptions::*, std::uint64_t JobOptions::*,
+                 std::chrono::milliseconds JobOptions::*, bool JobOptions::*, Scope JobOptions::*,
+                 std::vector<std::string> JobOptions::*, std::string JobOptions::*>;
 
 struct JobOption {
   std::string_view field;  // the job hash's field in Redis and the API's JSON: "delay_ms"
@@ -52,7 +54,7 @@ const JobOption* find_job_option(std::string_view field);
 const JobOption* find_job_flag(std::string_view flag);
 
 // The value as it is written: a number, 1 or 0 for a boolean, the choice's index; a duration in
-// ms. Patterns have no integer form.
+// ms. Patterns and URLs have no integer form (0).
 std::int64_t option_integer(const JobOptions& options, const JobOption& option);
 
 // Sets the option from an integer of its kind (a JSON number, a hosts.yaml value as read, a
@@ -62,8 +64,8 @@ Result<void> set_option(JobOptions& options, const JobOption& option, std::int64
 // From text as an operator writes it: "16", "2s", "domain", "true", one pattern (appended).
 Result<void> set_option(JobOptions& options, const JobOption& option, std::string_view text);
 
-// The value as text that set_option reads back: "1s", "16", "host", "true"; patterns: the
-// first ("" when none).
+// The value as text that set_option reads back: "1s", "16", "host", "true", a URL; patterns:
+// the first ("" when none).
 std::string option_text(const JobOptions& options, const JobOption& option);
 
 }  // namespace crawl::policy

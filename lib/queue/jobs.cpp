@@ -65,6 +65,7 @@ std::vector<std::pair<std::string, std::string>> job_fields(const policy::JobOpt
     std::string value;
     switch (option.rule.kind) {
       case policy::OptionRule::Kind::choice:
+      case policy::OptionRule::Kind::url:
         value = policy::option_text(o, option);
         break;
       case policy::OptionRule::Kind::patterns:
@@ -89,6 +90,7 @@ Result<policy::JobOptions> job_options(const std::map<std::string, std::string>&
     Result<void> set;
     switch (option.rule.kind) {
       case policy::OptionRule::Kind::choice:
+      case policy::OptionRule::Kind::url:
         set = policy::set_option(o, option, std::string_view(v));
         break;
       case policy::OptionRule::Kind::patterns: {
@@ -625,6 +627,17 @@ Result<std::vector<std::string>> Jobs::ids() {
   auto r = m_redis.command({"ZRANGE", m_keys.jobs(), "0", "-1"});
   if (!r) return fail(r.error());
   return strings_of(*r);
+}
+
+Result<bool> Jobs::notification(const std::string& job, const std::string& event, Notice step,
+                                const std::string& owner, std::chrono::milliseconds lease) {
+  const char* action = step == Notice::claim ? "claim" : step == Notice::sent ? "sent" : "failed";
+  auto r = m_redis.script(
+      scripts::notify, {m_keys.prefix, job, event, action, owner, std::to_string(lease.count())});
+  if (!r) return fail(r.error());
+  if (r->type != Reply::Type::integer)
+    return fail(ErrorKind::remote, "notification of job {}: {}", job, r->str);
+  return r->integer == 1;
 }
 
 Result<std::vector<std::string>> Jobs::results(const std::string& job, std::string& cursor,

@@ -179,6 +179,13 @@ class Jobs {
   Result<std::vector<JobState>> states(const std::vector<std::string>& ids);
   Result<std::vector<std::string>> seed_authorities(const std::string& job);
   Result<std::vector<std::string>> ids();
+  // A job's notification of `event` (finished, cancelled, stalled), sent once by whichever
+  // sender claims it (lua/notify.lua): claim it for `lease`, true when this `owner` holds it
+  // (false: sent already, or another sender holds it); then mark it sent or failed (false when
+  // the claim lapsed meanwhile and another sender took it).
+  enum class Notice { claim, sent, failed };
+  Result<bool> notification(const std::string& job, const std::string& event, Notice step,
+                            const std::string& owner, std::chrono::milliseconds lease);
   // One page of the results hash: records as JSON. Start and end with cursor "0".
   Result<std::vector<std::string>> results(const std::string& job, std::string& cursor,
                                            std::size_t count = 1000);

@@ -10,7 +10,7 @@ namespace crawl::queue {
 namespace lua {
 // lua_scripts.cpp, generated from lib/queue/lua at build time.
 extern const std::string_view prelude, claim, complete, refuse, enqueue, load, loading, reap,
-    control, sweep, site_start, site_failed, begin_submit, end_submit, job_sites;
+    control, sweep, site_start, site_failed, begin_submit, end_submit, job_sites, notify;
 }  // namespace lua
 
 namespace scripts {
@@ -47,6 +47,7 @@ const std::string k_reap = with_prelude(lua::reap);
 const std::string k_control = with_prelude(lua::control);
 const std::string k_sweep = with_prelude(lua::sweep);
 const std::string k_site_start = with_prelude(lua::site_start);
+const std::string k_notify = with_prelude(lua::notify);
 const std::string k_site_failed = with_prelude(lua::site_failed);
 const std::string k_begin_submit = with_prelude(lua::begin_submit);
 const std::string k_end_submit = with_prelude(lua::end_submit);
@@ -64,6 +65,7 @@ const std::string_view reap = k_reap;
 const std::string_view control = k_control;
 const std::string_view sweep = k_sweep;
 const std::string_view site_start = k_site_start;
+const std::string_view notify = k_notify;
 const std::string_view site_failed = k_site_failed;
 const std::string_view begin_submit = k_begin_submit;
 const std::string_view end_submit = k_end_submit;

@@ -26,5 +26,6 @@ extern const std::string_view site_failed;   // lua/site_failed.lua
 extern const std::string_view begin_submit;  // lua/begin_submit.lua
 extern const std::string_view end_submit;    // lua/end_submit.lua
 extern const std::string_view job_sites;     // lua/job_sites.lua
+extern const std::string_view notify;        // lua/notify.lua
 
 }  // namespace crawl::queue::scripts

@@ -38,6 +38,10 @@ Result<void> read_option(policy::JobOptions& options, const policy::JobOption& o
         return fail("expected one of {}", fmt::join(option.rule.choices, ", "));
       return policy::set_option(options, option,
                                 std::string_view(value.get_ref<const std::string&>()));
+    case OptionKind::url:
+      if (!value.is_string()) return fail("expected an http or https URL");
+      return policy::set_option(options, option,
+                                std::string_view(value.get_ref<const std::string&>()));
     case OptionKind::patterns: {
       if (!value.is_array()) return fail("expected a list of regular expressions");
       auto& list = options.*std::get<std::vector<std::string> policy::JobOptions::*>(option.member);
@@ -150,6 +154,10 @@ nlohmann::ordered_json job_request_schema(std::size_t max_seeds) {
         break;
       case OptionKind::patterns:
         p = {{"type", "array"}, {"items", {{"type", "string"}}}};
+        break;
+      case OptionKind::url:
+        p = {
+            {"type", "string"}, {"maxLength", option.rule.high}, {"pattern", "^(https?://\\S+)?$"}};
         break;
     }
     p["description"] =

@@ -264,6 +264,7 @@ nlohmann::ordered_json options_json(const policy::JobOptions& options) {
         v = policy::option_integer(options, option) != 0;
         break;
       case Kind::choice:
+      case Kind::url:
         v = policy::option_text(options, option);
         break;
       case Kind::patterns:

@@ -6,6 +6,8 @@
 #include <atomic>
 #include <cstdlib>
 #include <filesystem>
+#include <map>
+#include <mutex>
 #include <regex>
 #include <string>
 #include <thread>
@@ -24,6 +26,7 @@
 
 #include "crawl_checks.hpp"
 #include "crawl_cluster.hpp"
+#include "http_server.hpp"
 
 namespace crawl::testing {
 namespace {
@@ -482,6 +485,75 @@ TEST(Serve, ItAnswersOnlyItsOwnClients) {
   for (const int fd : idle) close(fd);
   slow.join();
   EXPECT_TRUE(serve.process().running());
+}
+
+// A job's notify URL is POSTed its summary once when it finishes: with two serve processes
+// running, and with the serve that created it killed mid-job and another started; a receiver
+// that fails is tried again.
+TEST(Serve, ANotificationIsSentOnceWhateverTheServesAndRestarts) {
+  std::mutex mutex;
+  std::map<std::string, std::vector<nlohmann::json>> posts;  // path -> bodies
+  int refuse_next = 0;
+  HttpServer receiver([&](const HttpRequest& r) {
+    std::lock_guard lock(mutex);
+    if (r.method != "POST") return http_reply(405, "");
+    posts[r.target].push_back(nlohmann::json::parse(r.body, nullptr, false));
+    if (refuse_next > 0) {
+      --refuse_next;
+      return http_reply(503, "not now", "text/plain");
+    }
+    return http_reply(200, "ok", "text/plain");
+  });
+  auto count = [&](const std::string& path) {
+    std::lock_guard lock(mutex);
+    return posts[path].size();
+  };
+  CrawlCluster cluster(test_site_options(20));
+  cluster.start_worker("n1");
+  TempDir dir("serve-notify");
+  const std::string hosts = fast_hosts_file(dir);
+  auto submit = [&](Serve& serve, const std::string& hook) {
+    auto r = http("POST", serve.base() + "/jobs",
+                  nlohmann::json{{"urls", {cluster.site().root_url()}},
+                                 {"max_pages", 5},  // a short job: the notice is the point
+                                 {"notify", receiver.url(hook)}}
+                      .dump());
+    EXPECT_EQ(r.status, 201) << r.body;
+    return r.json().value("id", "");
+  };
+  auto notified = [&](const std::string& job) {
+    return cluster.redis_cli({"HGET", "crawl:job:" + job, "notified:finished"});
+  };
+  {
+    Serve a(cluster, {"-H", hosts}), b(cluster, {"-H", hosts});
+    const std::string job = submit(a, "/one");
+    ASSERT_TRUE(finished(b.base(), job));
+    ASSERT_TRUE(wait_until([&] { return count("/one") >= 1; }, 20s)) << a.log() << b.log();
+    ASSERT_TRUE(wait_until([&] { return notified(job) != "\n"; }, 10s));
+    std::this_thread::sleep_for(4500ms);  // two more looks of each serve (every 2 s)
+    EXPECT_EQ(count("/one"), 1U) << a.log() << b.log();
+    std::lock_guard lock(mutex);
+    const auto& summary = posts["/one"].at(0);
+    EXPECT_EQ(summary["id"], job);
+    EXPECT_EQ(summary["event"], "finished");
+    EXPECT_EQ(summary["state"], "finished");
+    EXPECT_GT(summary["counters"]["done"].get<long long>(), 0);
+  }
+  // The serve that created the job dies mid-job; another one sends, after a refusal.
+  std::string job;
+  {
+    Serve c(cluster, {"-H", hosts});
+    refuse_next = 1;
+    job = submit(c, "/two");
+    c.process().stop(0ms, SIGKILL);
+  }
+  Serve d(cluster, {"-H", hosts});
+  ASSERT_TRUE(finished(d.base(), job));
+  ASSERT_TRUE(wait_until([&] { return notified(job) != "\n"; }, 30s)) << d.log();
+  std::this_thread::sleep_for(2500ms);
+  EXPECT_EQ(count("/two"), 2U) << d.log();  // the refused one, and the one taken
+  EXPECT_NE(d.log().find("event=notify_failed job=" + job), std::string::npos) << d.log();
+  EXPECT_NE(d.log().find("event=notified job=" + job), std::string::npos) << d.log();
 }
 
 // SIGTERM: the request in progress (a stream of 30,000 records) finishes whole; then serve

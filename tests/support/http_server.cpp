@@ -1,6 +1,8 @@
 #include "http_server.hpp"
 
 #include <algorithm>
+#include <cctype>
+#include <cstdlib>
 #include <stdexcept>
 
 #include <arpa/inet.h>
@@ -109,7 +111,26 @@ void HttpServer::serve(int fd) {
     head.append(buffer, static_cast<std::size_t>(n));
   }
   HttpRequest request;
+  const auto head_end = head.find("\r\n\r\n");
+  if (head_end != std::string::npos) {
+    request.body = head.substr(head_end + 4);
+    head.resize(head_end + 4);
+  }
   request.head = head;
+  // A body, when the head gives its length.
+  std::string lower = head;
+  for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (const auto at = lower.find("\r\ncontent-length:"); at != std::string::npos) {
+    const std::size_t length =
+        std::min<std::size_t>(std::strtoull(lower.c_str() + at + 17, nullptr, 10), 1u << 20);
+    while (request.body.size() < length && !m_stop) {
+      pollfd p{fd, POLLIN, 0};
+      if (::poll(&p, 1, 50) <= 0) continue;
+      const ssize_t n = ::read(fd, buffer, sizeof buffer);
+      if (n <= 0) break;
+      request.body.append(buffer, static_cast<std::size_t>(n));
+    }
+  }
   const auto line_end = head.find("\r\n");
   const std::string line = head.substr(0, line_end);
   const auto space = line.find(' ');

@@ -20,6 +20,7 @@ namespace crawl::testing {
 struct HttpRequest {
   std::string method, target;  // "GET", "/path?q"
   std::string head;            // the request line and headers, as received
+  std::string body;            // as Content-Length says (up to 1 MiB)
 };
 
 // What the handler sends: `bytes` written as they are (status line, headers, body), after
