@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs the README's two commands on a Debian 12 system as fresh as they come: a minimal root
-# made by debootstrap (what Docker's debian:12 image holds, no package lists, no compiler), with
-# this checkout cloned into it, entered with chroot (/proc, /dev and /dev/pts mounted). For
+# made by debootstrap, made to hold what Docker's debian:12 image holds (bookworm,
+# bookworm-updates and bookworm-security in its sources, no package lists, the policy-rc.d
+# that keeps services from starting, no compiler), with this checkout cloned into it, entered
+# with chroot (/proc, /sys, /dev and /dev/pts mounted). For
 # maintainers, before a release or after touching scripts/install-deps.sh; needs root and
 # Debian's package archive.
 #
@@ -26,15 +28,23 @@ cleanup() {
   for ((i = ${#mounted[@]} - 1; i >= 0; i--)); do umount -l "${mounted[$i]}" 2>/dev/null || true; done
 }
 trap cleanup EXIT
-if mountpoint -q "$root/proc" 2>/dev/null; then umount -l "$root/proc" "$root/dev/pts" "$root/dev" 2>/dev/null || true; fi
+if mountpoint -q "$root/proc" 2>/dev/null; then umount -l "$root/proc" "$root/sys" "$root/dev/pts" "$root/dev" 2>/dev/null || true; fi
 rm -rf "$dir"
 mkdir -p "$dir"
 echo "check-fresh-debian: debootstrap --variant=minbase bookworm $root"
 debootstrap --variant=minbase bookworm "$root" "$mirror" >"$dir/debootstrap.log" 2>&1 ||
   { tail -n 20 "$dir/debootstrap.log" >&2; exit 1; }
-for m in proc dev dev/pts; do
+# As Docker's image: the three suites, no package lists, services held back.
+security=${DEBIAN_SECURITY_MIRROR:-http://deb.debian.org/debian-security}
+printf 'deb %s bookworm main\ndeb %s bookworm-updates main\ndeb %s bookworm-security main\n' \
+  "$mirror" "$mirror" "$security" >"$root/etc/apt/sources.list"
+find "$root/var/lib/apt/lists" -mindepth 1 -delete
+printf '#!/bin/sh\nexit 101\n' >"$root/usr/sbin/policy-rc.d"
+chmod 755 "$root/usr/sbin/policy-rc.d"
+for m in proc sys dev dev/pts; do
   case $m in
     proc) mount -t proc proc "$root/proc" ;;
+    sys) mount -t sysfs sysfs "$root/sys" ;;
     *) mount --bind "/$m" "$root/$m" ;;
   esac
   mounted+=("$root/$m")

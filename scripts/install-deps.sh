@@ -95,12 +95,16 @@ fi
 # install fails.
 log=$(mktemp "${TMPDIR:-/tmp}/install-deps.XXXXXX")
 install() {
-  local n=0 total
+  local n=0 got=0 total
   total=$("${sudo[@]}" apt-get install -s -q --no-install-recommends "${missing[@]}" 2>/dev/null | grep -c '^Inst ') ||
     total="?"
   "${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}" 2>&1 | tee "$log" |
     while IFS= read -r line; do
-      if [[ $line == "Setting up "* ]]; then
+      # apt downloads first (a minute or more from a cold mirror), then sets up.
+      if [[ $line == Get:* ]]; then
+        got=$((got + 1))
+        if ((got == 1 || got % 25 == 0)); then echo "install-deps: downloading package $got of $total"; fi
+      elif [[ $line == "Setting up "* ]]; then
         n=$((n + 1))
         line=${line#Setting up }
         echo "install-deps: [$n/$total] set up ${line%% *}"

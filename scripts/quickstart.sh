@@ -16,7 +16,8 @@
 #   --depth N         links to follow from each URL given (default 2; the demo site: all)
 #   --max-pages N     stop admitting URLs after N (default 500 for URLs given; demo: no limit)
 #   --timeout T       give up waiting for the job after T (default 1h; e.g. 90s, 30m)
-#   --keep-running    leave Redis, the demo site and the workers running afterwards
+#   --keep-running    leave Redis, the demo site and the workers running afterwards, and start
+#                     crawlctl serve: the dashboard and the HTTP API (its address is printed)
 #   --stop            stop what an earlier --keep-running run left, and exit
 #   --no-build        use the binaries already in the build directory
 #   --build-dir DIR   where the binaries are built (default build)
@@ -97,12 +98,14 @@ stop_workers() {
 }
 stop_site() { stop_pid "$dir/site/nginx.pid" "$dir/site"; }
 stop_redis() { stop_pid "$dir/redis/redis.pid" "$dir/redis"; }
+stop_serve() { stop_pid "$dir/serve/serve.pid" "$dir/serve"; }
 
 if [[ $stop_only == 1 ]]; then
+  stop_serve
   stop_workers
   stop_site
   stop_redis
-  echo "quickstart: stopped the workers, the demo site and Redis of $dir"
+  echo "quickstart: stopped the dashboard, the workers, the demo site and Redis of $dir"
   exit 0
 fi
 
@@ -317,6 +320,27 @@ ctl deploy || die "deploy failed (see above)"
 
 # ---- 5. submit, follow, collect ----------------------------------------------------------------
 
+# With --keep-running, the dashboard and the HTTP API (crawlctl serve) on loopback, from now on:
+# the job can be watched there while it runs.
+serve_url=""
+if [[ $keep == 1 ]]; then
+  mkdir -p "$dir/serve"
+  if alive "$dir/serve/serve.pid" "$dir/serve"; then
+    serve_url=$(cat "$dir/serve/url")
+    say "Dashboard: $serve_url (already running)"
+  else
+    serve_port=$(free_port 8080)
+    serve_url="http://127.0.0.1:$serve_port/"
+    (cd "$dir/serve" && exec setsid "$crawlctl" serve --listen "127.0.0.1:$serve_port" -H "$hosts" \
+       </dev/null >serve.log 2>&1 & echo $! >"$dir/serve/serve.pid")
+    for ((i = 0; i < 50; i++)); do grep -q "listening on" "$dir/serve/serve.log" 2>/dev/null && break; sleep 0.1; done
+    grep -q "listening on" "$dir/serve/serve.log" ||
+      { cat "$dir/serve/serve.log" >&2; die "crawlctl serve did not start"; }
+    echo "$serve_url" >"$dir/serve/url"
+    say "Dashboard and HTTP API: $serve_url (crawlctl serve, log in $dir/serve/serve.log)"
+  fi
+fi
+
 say "Submitting ${urls[*]}"
 job=$(ctl submit --quiet --depth "$depth" --max-pages "$max_pages" "${polite[@]}" "${urls[@]}")
 echo "job $job"
@@ -349,13 +373,20 @@ Results:
   $results/job-$job.jsonl         one JSON record per URL (status, title, links, images)
   $results/job-$job.images.json   {page URL: [image URLs]}
   $dir/logs/                      the workers' logs, brought home by crawlctl logs --outdir
-Look around with:
-  $crawlctl status $job -H $hosts
-  $crawlctl results $job --outcome failed -H $hosts
 EOF
 
 if [[ $keep == 1 ]]; then
-  left="$workers workers"
+  cat <<EOF
+
+The dashboard: $serve_url
+To run the README's tour as written (its commands find the fleet through \$CRAWL_HOSTS):
+  export PATH=$build_dir/apps/crawlctl:$build_dir/apps/crawlworker:\$PATH
+  export CRAWL_HOSTS=$hosts
+  crawlctl status $job
+  crawlctl results $job --outcome failed
+  curl -s ${serve_url}jobs/$job
+EOF
+  left="the dashboard ($serve_url), $workers workers"
   [[ $uses_redis == 1 ]] && left+=", Redis ($redis_url)"
   [[ $uses_site == 1 ]] && left+=", the demo site ($site_url)"
   stop_cmd="scripts/quickstart.sh --stop"
@@ -364,4 +395,5 @@ if [[ $keep == 1 ]]; then
 else
   echo
   stop_ours
+  echo "quickstart: run it with --keep-running to keep the fleet up, with the dashboard, to look around"
 fi

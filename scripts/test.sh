@@ -8,6 +8,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+case ${1:-} in
+  -h|--help)
+    sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'
+    echo "ctest's own options: ctest --help (e.g. -L unit, -R Serve, -E Deploy, -j2)"
+    exit 0 ;;
+esac
+
 build=build
 if [[ "${1:-}" == --sanitize ]]; then
   shift

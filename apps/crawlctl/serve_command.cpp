@@ -86,6 +86,13 @@ int check_access(const ServeOptions& o, const std::string& host, std::string& to
       return k_exit_usage;
     }
   }
+  if ((host == "0.0.0.0" || host == "::") && o.host_names.empty()) {
+    crawl::print(stderr,
+                 "crawlctl serve: listening on every address ({}): name the host clients reach "
+                 "it by with --host-name (it answers only to the names it knows)\n",
+                 host);
+    return k_exit_usage;
+  }
   if (loopback(host)) return k_exit_ok;
   if (token.empty()) {
     crawl::print(stderr,

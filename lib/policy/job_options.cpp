@@ -147,6 +147,10 @@ Result<void> set_option(JobOptions& options, const JobOption& option, std::int64
   return {};
 }
 
+void set_option_clamped(JobOptions& options, const JobOption& option, std::int64_t value) {
+  (void)set_option(options, option, std::clamp(value, option.rule.low, option.rule.high));
+}
+
 Result<void> set_option(JobOptions& options, const JobOption& option, std::string_view text) {
   const OptionRule& r = option.rule;
   switch (r.kind) {

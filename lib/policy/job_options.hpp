@@ -61,6 +61,10 @@ std::int64_t option_integer(const JobOptions& options, const JobOption& option);
 // Redis field): checked against its range. Fails saying what is wrong (the caller names the
 // option as its user knows it: the flag, the field).
 Result<void> set_option(JobOptions& options, const JobOption& option, std::int64_t value);
+// The same for a value read back from Redis, written by a version that did not check ranges:
+// a number out of range is taken as the nearest end of it (an older `--depth 5000000` stays a
+// deep crawl rather than breaking the job).
+void set_option_clamped(JobOptions& options, const JobOption& option, std::int64_t value);
 // From text as an operator writes it: "16", "2s", "domain", "true", one pattern (appended).
 Result<void> set_option(JobOptions& options, const JobOption& option, std::string_view text);
 

@@ -99,10 +99,9 @@ Result<policy::JobOptions> job_options(const std::map<std::string, std::string>&
                                return e.is_string();
                              });
         if (!strings) return fail("job field '{}' is not a JSON list of strings", option.field);
-        for (const auto& p : j) {
-          set = policy::set_option(o, option, std::string_view(p.get_ref<const std::string&>()));
-          if (!set) break;
-        }
+        // As written (an older submit took an empty pattern too).
+        o.*std::get<std::vector<std::string> policy::JobOptions::*>(option.member) =
+            j.get<std::vector<std::string>>();
         break;
       }
       default: {
@@ -110,7 +109,7 @@ Result<policy::JobOptions> job_options(const std::map<std::string, std::string>&
         auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
         if (ec != std::errc() || end != v.data() + v.size())
           return fail("job field '{}' is not a whole number: '{}'", option.field, v);
-        set = policy::set_option(o, option, n);
+        policy::set_option_clamped(o, option, n);
       }
     }
     if (!set) return fail("job field '{}': {}", option.field, set.error().message);

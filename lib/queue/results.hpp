@@ -1,7 +1,7 @@
 #pragma once
 // A job's records read back page by page (HSCAN over its results hash), each URL once, for
 // `crawlctl results` and `crawlctl serve`: however many records a job holds, a reader keeps one
-// page of them and 8 to 16 bytes per URL seen.
+// page of them and 16 to 32 bytes per URL seen (a table of 64-bit hashes at most half full).
 
 #include <cstdint>
 #include <functional>

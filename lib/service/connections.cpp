@@ -56,8 +56,14 @@ Result<Connections::Lease> Connections::take() {
 }
 
 void Connections::give_back(std::unique_ptr<queue::Queue> queue, std::uint64_t generation) {
-  if (!queue->connected()) return;
   std::lock_guard lock(m_mutex);
+  if (!queue->connected()) {
+    // Redis went away (restarted, failed over): the idle ones are most likely broken too. The
+    // next request opens a new connection instead of finding that out.
+    m_idle.clear();
+    ++m_generation;
+    return;
+  }
   if (generation == m_generation && m_idle.size() < m_keep) m_idle.push_back(std::move(queue));
 }
 

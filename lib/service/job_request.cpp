@@ -1,5 +1,7 @@
 #include "service/job_request.hpp"
 
+#include <cctype>
+
 #include <fmt/format.h>
 
 #include "core/suggest.hpp"
@@ -24,9 +26,17 @@ Result<void> read_option(policy::JobOptions& options, const policy::JobOption& o
       if (value.is_number_integer())
         return policy::set_option(options, option, value.get<std::int64_t>());
       if (value.is_number_unsigned()) return fail("{} is out of range", value.dump());
-      if (option.rule.kind == OptionKind::duration && value.is_string())
-        return policy::set_option(options, option,
-                                  std::string_view(value.get_ref<const std::string&>()));
+      if (option.rule.kind == OptionKind::duration && value.is_string()) {
+        // With its unit: a bare "1000" would read as seconds (as on the command line), in a
+        // field named in milliseconds.
+        const std::string& text = value.get_ref<const std::string&>();
+        if (text.empty() || std::isdigit(static_cast<unsigned char>(text.back())) != 0)
+          return fail(
+              "'{}' needs its unit (\"1500ms\", \"2s\"), or give a number of "
+              "milliseconds",
+              text.substr(0, 50));
+        return policy::set_option(options, option, std::string_view(text));
+      }
       return fail("{}", option.rule.kind == OptionKind::duration
                             ? "expected a whole number of milliseconds or a duration such as \"2s\""
                             : "expected a whole number");
@@ -141,7 +151,7 @@ nlohmann::ordered_json job_request_schema(std::size_t max_seeds) {
       case OptionKind::duration:
         p = {{"oneOf",
               {{{"type", "integer"}, {"minimum", option.rule.low}, {"maximum", option.rule.high}},
-               {{"type", "string"}, {"pattern", "^[0-9.]+ ?(ms|s|m|h)?$"}}}},
+               {{"type", "string"}, {"pattern", "^[0-9.]+ ?(ms|s|m|h)$"}}}},
              {"default", policy::option_integer(defaults, option)}};
         break;
       case OptionKind::boolean:

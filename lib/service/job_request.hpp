@@ -20,6 +20,11 @@ namespace crawl::service {
 inline constexpr std::size_t k_max_name_bytes = 200;
 
 struct JobRequest {
+  JobRequest() = default;
+  JobRequest(JobRequest&&) = default;
+  JobRequest& operator=(JobRequest&&) = default;
+  JobRequest(const JobRequest&) = delete;  // a copy's seeds would view the original's URLs
+  JobRequest& operator=(const JobRequest&) = delete;
   std::string name;
   policy::JobOptions options;    // the hosts file's job: section under the body's fields
   queue::Seeds seeds;            // normalised; views into `urls`

@@ -45,7 +45,7 @@ std::string Notifier::post(const std::string& url, const std::string& body) cons
   return "";
 }
 
-void Notifier::pass(std::int64_t now) {
+void Notifier::pass(std::int64_t now, const std::function<bool()>& stopped) {
   auto lease = m_redis.take();
   if (!lease) return;  // Redis away: the next pass tries again
   status::SnapshotRequest want;
@@ -63,6 +63,7 @@ void Notifier::pass(std::int64_t now) {
       m_no_worker_since >= 0 && now - m_no_worker_since >= m_options.stall_after.count();
 
   for (const auto& job : snapshot->jobs) {
+    if (stopped()) return;
     if (job.options.notify.empty() || !job.problem.empty()) continue;
     const char* event = nullptr;
     if (job.cancelled())
@@ -73,6 +74,13 @@ void Notifier::pass(std::int64_t now) {
       event = "stalled";
     if (event == nullptr) continue;
     const std::string key = job.id + " " + event;
+    if (m_unrecorded.count(key) > 0) {
+      // Sent: only the record is missing (Redis failed to take it). Not sent again.
+      auto recorded = (*lease)->jobs().notification(job.id, event, queue::Jobs::Notice::sent,
+                                                    m_options.owner, m_options.lease);
+      if (recorded) m_unrecorded.erase(key);
+      continue;
+    }
     Retry& retry = m_retries[key];
     if (now < retry.next_ms) {
       // Waiting to try again: the claim is renewed, so no other sender takes it meanwhile.

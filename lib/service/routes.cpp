@@ -29,6 +29,8 @@ namespace {
 using Json = nlohmann::ordered_json;
 
 // Job ids are Redis's counter; anything else is no job of ours (and never reaches a key name).
+const std::string k_get = "GET";
+
 bool valid_id(std::string_view id) {
   return !id.empty() && id.size() <= 64 && std::all_of(id.begin(), id.end(), [](char c) {
     return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '-' ||
@@ -119,6 +121,14 @@ const std::vector<Routes::Route>& Routes::routes() {
 }
 
 Response Routes::handle(const Request& request) {
+  Response response = route(request);
+  secure(response);
+  return response;
+}
+
+Response Routes::route(const Request& request) {
+  // HEAD is GET without the body (the server drops it).
+  const std::string& method = request.method == "HEAD" ? k_get : request.method;
   // Segments of the path, "{id}" standing for any job id.
   std::string id;
   std::vector<std::string_view> allowed;
@@ -147,7 +157,7 @@ Response Routes::handle(const Request& request) {
     }
     if (!match) continue;
     allowed.push_back(route.method);
-    if (route.method == request.method) {
+    if (route.method == method) {
       found = &route;
       id = std::move(captured);
     }
@@ -155,10 +165,7 @@ Response Routes::handle(const Request& request) {
   // The dashboard's files need no token: the page is where one is typed in.
   const bool open_route = found != nullptr && found->method == "GET" &&
                           (found->path == "/" || found->path.starts_with("/dashboard/"));
-  if (auto refused = refuse(request, open_route)) {
-    secure(*refused);
-    return *refused;
-  }
+  if (auto refused = refuse(request, open_route)) return *refused;
   if (found == nullptr && allowed.empty())
     return Response::error(404, fmt::format("no such route: {}", request.path.substr(0, 200)));
   if (found == nullptr) {
@@ -170,9 +177,7 @@ Response Routes::handle(const Request& request) {
   Response response = (this->*found->handler)(request, id);
   // A pooled connection found broken (Redis restarted) is dropped: a GET is tried once more, on
   // a new one. A POST is not (it may have been applied): its client sees the 503.
-  if (response.status == 503 && request.method == "GET")
-    response = (this->*found->handler)(request, id);
-  secure(response);
+  if (response.status == 503 && method == "GET") response = (this->*found->handler)(request, id);
   return response;
 }
 

@@ -77,6 +77,7 @@ class Routes {
   Response control(const std::string& id, int action);
   Response stream_results(const std::string& id, bool images, const std::string& outcome);
 
+  Response route(const Request& request);
   // The access rules: a response refusing the request, or nullopt to serve it.
   std::optional<Response> refuse(const Request& request, bool open_route) const;
 

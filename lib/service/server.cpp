@@ -6,6 +6,7 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -35,8 +36,17 @@ class Threads : public httplib::TaskQueue {
     std::lock_guard lock(m_mutex);
     m_jobs.push_back(std::move(fn));
     // Idle threads already woken for earlier jobs are still counted idle until they take them.
-    if (m_jobs.size() > m_idle && m_threads.size() < m_max)
-      m_threads.emplace_back([this] { work(); });
+    if (m_jobs.size() > m_idle && m_threads.size() < m_max) {
+      try {
+        m_threads.emplace_back([this] { work(); });
+      } catch (const std::system_error& e) {
+        // The system gives no more threads (a pid or task limit): the connection waits for one
+        // of those there are. With none at all, it waits for good: said once.
+        if (!m_said)
+          spdlog::error("event=no_thread threads={} error=\"{}\"", m_threads.size(), e.what());
+        m_said = true;
+      }
+    }
     m_wake.notify_one();
   }
 
@@ -73,6 +83,7 @@ class Threads : public httplib::TaskQueue {
   std::vector<std::thread> m_threads;
   std::size_t m_idle = 0;
   bool m_stopping = false;
+  bool m_said = false;
 };
 
 Request to_request(const httplib::Request& in) {
@@ -90,8 +101,17 @@ Request to_request(const httplib::Request& in) {
   return r;
 }
 
+// The headers every response of ours carries (http.hpp, secure()), on one httplib makes itself.
+void secure_headers(httplib::Response& out) {
+  Response r;
+  secure(r);
+  for (const auto& [k, v] : r.headers)
+    if (!out.has_header(k)) out.set_header(k, v);
+}
+
 void to_response(Response&& in, httplib::Response& out) {
   out.status = in.status;
+  out.headers.clear();
   for (const auto& [k, v] : in.headers) out.set_header(k, v);
   if (!in.stream) {
     out.set_content(std::move(in.body), in.content_type);
@@ -149,6 +169,7 @@ Result<void> serve(Routes& routes, const ServerOptions& options, const std::atom
 
   const auto handler = [&](const httplib::Request& req, httplib::Response& res) {
     auto guard = std::make_shared<InProgress>(in_progress);
+    secure_headers(res);
     if (stopping.load()) {
       res.status = 503;
       res.set_header("Connection", "close");
@@ -187,6 +208,7 @@ Result<void> serve(Routes& routes, const ServerOptions& options, const std::atom
   // What httplib answers itself (a body too large, a bad request line) in the API's shape.
   server.set_error_handler([](const httplib::Request&, httplib::Response& res) {
     if (!res.body.empty()) return;
+    secure_headers(res);
     const char* what = res.status == 413   ? "the body is too large"
                        : res.status == 400 ? "bad request"
                        : res.status == 404 ? "no such route"

@@ -254,6 +254,14 @@ Verdict judge(const Snapshot& s, const Snapshot* previous) {
   return v;
 }
 
+std::string redact_url(const std::string& url) {
+  const auto authority = url.find("://");
+  if (authority == std::string::npos) return url;
+  const auto path = url.find_first_of("/?#", authority + 3);
+  if (path == std::string::npos || url.size() == path + 1) return url;
+  return url.substr(0, path) + "/...";
+}
+
 nlohmann::ordered_json options_json(const policy::JobOptions& options) {
   nlohmann::ordered_json out = nlohmann::ordered_json::object();
   for (const auto& option : policy::job_options()) {
@@ -264,8 +272,10 @@ nlohmann::ordered_json options_json(const policy::JobOptions& options) {
         v = policy::option_integer(options, option) != 0;
         break;
       case Kind::choice:
-      case Kind::url:
         v = policy::option_text(options, option);
+        break;
+      case Kind::url:
+        v = redact_url(policy::option_text(options, option));
         break;
       case Kind::patterns:
         v = options.*std::get<std::vector<std::string> policy::JobOptions::*>(option.member);

@@ -77,7 +77,10 @@ nlohmann::ordered_json to_json(const Snapshot& s, const Verdict& v, const std::s
 nlohmann::ordered_json job_json(const queue::JobInfo& job);
 // A job's options by their fields (policy/job_options.hpp): numbers (durations in ms), booleans,
 // the scope's name, patterns as lists. The shape POST /jobs takes.
+// The notify URL is shown as its origin only ("https://hooks.example/..."): webhook URLs carry
+// their secret in the path or the query.
 nlohmann::ordered_json options_json(const policy::JobOptions& options);
+std::string redact_url(const std::string& url);
 nlohmann::ordered_json workers_json(const Snapshot& s, const Verdict& v);
 std::string render(const Snapshot& s, const Verdict& v, const std::string& job);
 // "redis: primary 10.0.0.5:6379 (named by the Sentinels), 2 of 2 replicas in sync"; "" for a

@@ -70,9 +70,18 @@ echo "$out"
 [[ $rc == 0 ]] || fail "run 3 (--keep-running) exited $rc"
 check_run 3 "$out"
 grep -q -- "--stop" <<<"$out" || fail "run 3 does not say how to stop what it left running"
-for name in redis-server nginx crawlworker dtach; do
+for name in redis-server nginx crawlworker dtach crawlctl; do
   ps -o comm= -p "$(running | paste -sd, -)" | grep -q "^$name" || fail "--keep-running: no $name left running"
 done
+# The dashboard it prints answers, and the tour's lines it prints run as written.
+dashboard=$(sed -n 's|^The dashboard: \(http://127.0.0.1:[0-9]*/\)$|\1|p' <<<"$out")
+[[ -n $dashboard ]] || fail "run 3 does not print the dashboard's address"
+[[ -z $dashboard ]] || curl -sf "$dashboard" | grep -q "<title>crawl</title>" || fail "the dashboard at $dashboard does not answer"
+[[ -z $dashboard ]] || curl -sf "${dashboard}jobs/3" | grep -q '"state":"finished"' || fail "GET ${dashboard}jobs/3 does not show job 3 finished"
+tour=$(sed -n '/^To run the README/,/^$/p' <<<"$out" | sed -n 's/^  //p')
+[[ -n $tour ]] || fail "run 3 does not print the tour's commands"
+(eval "$tour") >"$tmp/tour.out" 2>&1 || fail "the tour's commands failed: $(cat "$tmp/tour.out")"
+grep -q "finished" "$tmp/tour.out" || fail "the tour's crawlctl status did not show job 3: $(cat "$tmp/tour.out")"
 quickstart --stop || fail "--stop failed"
 left=$(running)
 [[ -z $left ]] || fail "--stop left processes running: $(ps -o pid=,args= -p ${left//$'\n'/,})"

@@ -320,13 +320,22 @@ TEST(JobOptions, FieldsRoundTrip) {
   EXPECT_FALSE(job_options(fields));
 }
 
-TEST(JobOptions, AFieldRedisHoldsOutOfItsRangeIsAProblemNamingIt) {
+TEST(JobOptions, AFieldRedisHoldsThatIsNoNumberIsAProblemNamingItAndOneOutOfRangeIsClamped) {
+  // Written by an older submit that checked no range: the nearest end of the range.
+  auto old = job_options({{"host_concurrency", "0"},
+                          {"max_depth", "5000000"},
+                          {"max_retries", "1000"},
+                          {"allow", R"([""])"}});
+  ASSERT_TRUE(old) << old.error().message;
+  EXPECT_EQ(old->host_concurrency, 1);
+  EXPECT_EQ(old->max_depth, 1'000'000);
+  EXPECT_EQ(old->max_retries, 100);
+  EXPECT_EQ(old->allow, std::vector<std::string>{""});
   for (const auto& [field, value] : std::vector<std::pair<std::string, std::string>>{
-           {"host_concurrency", "0"},
-           {"delay_ms", "-5"},
+           {"delay_ms", "soon"},
            {"max_depth", "12abc"},
-           {"respect_robots", "2"},
            {"max_links_per_page", "99999999999999999999"},
+           {"scope", "galaxy"},
            {"allow", "[1]"}}) {
     auto read = job_options({{field, value}});
     ASSERT_FALSE(read) << field;

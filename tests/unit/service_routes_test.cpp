@@ -1,6 +1,8 @@
 // The routes of crawlctl serve without a socket: a request in, a response out. What needs no
 // Redis is answered here with a connection pool that cannot connect (then 503).
 
+#include <algorithm>
+
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -40,14 +42,23 @@ TEST(ServiceRoutes, UnknownRoutesMethodsAndBodiesAreRefusedBeforeRedis) {
   Request get;
   get.method = "GET";
   get.path = "/nowhere";
-  EXPECT_EQ(routes.handle(get).status, 404);
+  const Response not_found = routes.handle(get);
+  EXPECT_EQ(not_found.status, 404);
+  // Every response, an error too, carries the security headers.
+  EXPECT_NE(std::find_if(not_found.headers.begin(), not_found.headers.end(),
+                         [](const auto& h) { return h.first == "Content-Security-Policy"; }),
+            not_found.headers.end());
   get.path = "/jobs/a%20b";  // not a job id
   EXPECT_EQ(routes.handle(get).status, 404);
   get.path = "/jobs/1/pause";
   const Response wrong_method = routes.handle(get);
   EXPECT_EQ(wrong_method.status, 405);
-  ASSERT_EQ(wrong_method.headers.size(), 1U);
+  ASSERT_FALSE(wrong_method.headers.empty());
   EXPECT_EQ(wrong_method.headers[0], (std::pair<std::string, std::string>{"Allow", "POST"}));
+  Request head = get;
+  head.method = "HEAD";
+  head.path = "/";
+  EXPECT_EQ(routes.handle(head).status, 200);  // HEAD is GET without the body
   EXPECT_EQ(routes.handle(post("/jobs", "{}", "text/plain")).status, 415);
   EXPECT_EQ(routes.handle(post("/jobs", "{\"urls\": [")).status, 400);
   EXPECT_EQ(routes.handle(post("/jobs", std::string(9u << 20, ' '))).status, 413);
@@ -125,6 +136,8 @@ TEST(ServiceRoutes, AJobRequestTakesEveryOptionByItsFieldAndNamesWhatIsWrong) {
            {R"({"urls": ["http://a.example/"], "scope": "planet"})", "scope: must be host, domain"},
            {R"({"urls": ["http://a.example/"], "respect_robots": 0})", "respect_robots: expected"},
            {R"({"urls": ["http://a.example/"], "delay_ms": "soon"})", "delay_ms: 'soon'"},
+           {R"({"urls": ["http://a.example/"], "delay_ms": "1000"})", "needs its unit"},
+           {R"({"urls": ["http://a.example/"], "notify": "ftp://x/"})", "notify: 'ftp://x/'"},
            {R"({"urls": ["http://a.example/"], "allow": "x"})", "allow: expected a list"},
            {R"({"urls": ["http://a.example/"], "name": 5})", "name: expected a string"},
            {R"({"urls": "http://a.example/"})", "urls: expected a list"},

@@ -217,10 +217,11 @@ function setUpForms() {
     const form = event.target;
     const out = document.getElementById("submit-result");
     const body = { urls: form.urls.value.split("\n").map((u) => u.trim()).filter((u) => u) };
+    // Only what was filled in: the rest is the server's (its hosts file's, else the defaults).
     if (form.job_name.value) body.name = form.job_name.value;
-    body.scope = form.scope.value;
+    if (form.scope.value) body.scope = form.scope.value;
     for (const field of ["max_depth", "max_pages", "delay_ms", "host_concurrency"])
-      body[field] = Number(form[field].value);
+      if (form[field].value.trim() !== "") body[field] = Number(form[field].value);
     try {
       const created = await api("POST", "/jobs", body);
       out.textContent = `job ${created.id} created: ${created.queued} URLs queued`;

@@ -1,0 +1,191 @@
+#!/usr/bin/env python3
+"""Benchmarks for crawlctl serve (docs/performance.md), against a private redis-server.
+
+- GET /jobs/{id} and GET /metrics under load (wrk, 2 threads, 8 connections, 10 s): requests/s
+  and p99 latency, with 1,000 simulated workers heartbeating and a job of 100,000 URLs;
+- GET /workers, GET /metrics and `crawlctl status --json` at 10,000 workers: median and p95 of
+  single requests (curl's total time; crawlctl's wall time);
+- a result set of 1,000,000 records streamed by GET /jobs/{id}/results next to `crawlctl
+  results` on the same job: wall time, and peak RSS of serve (VmHWM) and of crawlctl.
+
+Usage: bench/serve.py [--records 1000000] [--runs 20]   (after scripts/build.sh)
+"""
+
+import argparse
+import json
+import os
+import re
+import socket
+import statistics
+import subprocess
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CRAWLCTL = os.path.join(ROOT, "build/apps/crawlctl/crawlctl")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def resp(*words):
+    out = [f"*{len(words)}\r\n"]
+    for w in words:
+        b = str(w)
+        out.append(f"${len(b.encode())}\r\n{b}\r\n")
+    return "".join(out)
+
+
+def pipe(port, lines):
+    subprocess.run(["redis-cli", "-p", str(port), "--pipe"], input="".join(lines), text=True, check=True,
+                   stdout=subprocess.DEVNULL)
+
+
+def heartbeats(port, start, n):
+    now = int(time.time() * 1000)
+    lines = []
+    for i in range(start, n):
+        wid = f"sim{i // 4}/{i % 4 + 1}"
+        lines.append(resp("HSET", f"crawl:worker:{wid}", "host", f"sim{i // 4}", "pid", 1000 + i, "state", "running",
+                          "started_ms", now, "deploy", "bench", "last_ms", now, "in_flight", 16, "pages", 1234,
+                          "failed", 5, "filtered", 7, "retries", 2, "bytes", 123456789, "rate", "12.50",
+                          "errors", '{"timeout":3,"http_503":2}', "rss_bytes", 52000000, "concurrency", 64,
+                          "ttl_ms", 600000))
+        lines.append(resp("SET", f"crawl:worker:{wid}:alive", 1, "PX", 600000))
+        lines.append(resp("SADD", "crawl:workers", wid))
+    pipe(port, lines)
+
+
+def records(port, job, n):
+    for first in range(0, n, 100_000):
+        lines = []
+        for i in range(first, min(n, first + 100_000)):
+            url = f"http://site{i % 1000}.example/page/{i}"
+            rec = json.dumps({"url": url, "outcome": "done", "status": 200, "title": f"Page {i}",
+                              "content_type": "text/html", "bytes": 12345, "fetch_ms": 42, "depth": 2,
+                              "links": 30, "images": [f"http://site{i % 1000}.example/img/{i}.png",
+                                                      f"http://site{i % 1000}.example/img/logo.png"],
+                              "worker": "sim0/1", "at_ms": 1796572978915}, separators=(",", ":"))
+            lines.append(resp("HSET", f"crawl:job:{job}:results", url, rec))
+        pipe(port, lines)
+
+
+def curl_ms(url, runs):
+    times = []
+    for _ in range(runs):
+        r = subprocess.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code} %{time_total}", url],
+                           capture_output=True, text=True, check=True)
+        code, total = r.stdout.split()
+        if code != "200":
+            raise SystemExit(f"GET {url}: {code}")
+        times.append(float(total) * 1000)
+    times.sort()
+    return statistics.median(times), times[int(len(times) * 0.95) - 1]
+
+
+def timed(argv, runs):
+    times = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        r = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        times.append((time.perf_counter() - t) * 1000)
+        if r.returncode not in (0, 4, 8, 12):
+            raise SystemExit(f"{argv}: exit {r.returncode}: {r.stderr}")
+    times.sort()
+    return statistics.median(times), times[int(len(times) * 0.95) - 1]
+
+
+def wrk(url):
+    r = subprocess.run(["wrk", "-t2", "-c8", "-d10s", "--latency", url], capture_output=True, text=True, check=True)
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", r.stdout).group(1))
+    p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)", r.stdout)
+    scale = {"us": 0.001, "ms": 1, "s": 1000}[p99.group(2)]
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", r.stdout)
+    if errors:
+        raise SystemExit(f"wrk {url}: {errors.group(1)} errors")
+    return rps, float(p99.group(1)) * scale
+
+
+def hwm(pid):
+    for line in open(f"/proc/{pid}/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+    return -1
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--records", type=int, default=1_000_000)
+    ap.add_argument("--runs", type=int, default=20)
+    args = ap.parse_args()
+    work = tempfile.mkdtemp(prefix="crawl-bench-serve-")
+    port = free_port()
+    redis = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                              "--appendonly", "no", "--dir", work], stdout=subprocess.DEVNULL)
+    serve = None
+    try:
+        for _ in range(100):
+            if subprocess.run(["redis-cli", "-p", str(port), "ping"], capture_output=True).returncode == 0:
+                break
+            time.sleep(0.05)
+        url = f"redis://127.0.0.1:{port}/0"
+        seeds = os.path.join(work, "urls.txt")
+        with open(seeds, "w") as f:
+            for i in range(100_000):
+                f.write(f"http://site{i % 1000}.example/page/{i}\n")
+        subprocess.run([CRAWLCTL, "submit", "-f", seeds, "--quiet", "--redis", url], check=True,
+                       stdout=subprocess.DEVNULL)
+        heartbeats(port, 0, 1000)
+        http_port = free_port()
+        serve = subprocess.Popen([CRAWLCTL, "serve", "--listen", f"127.0.0.1:{http_port}", "--redis", url],
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        base = f"http://127.0.0.1:{http_port}"
+        for _ in range(100):
+            if subprocess.run(["curl", "-sf", base + "/healthz"], capture_output=True).returncode == 0:
+                break
+            time.sleep(0.05)
+        for path in ("/jobs/1", "/metrics"):
+            rps, p99 = wrk(base + path)
+            print(f"1,000 workers, GET {path}: {rps:.0f} requests/s, p99 {p99:.1f} ms (wrk -t2 -c8 -d10s)")
+        heartbeats(port, 1000, 10_000)
+        for path in ("/workers", "/metrics", "/jobs/1"):
+            med, p95 = curl_ms(base + path, args.runs)
+            print(f"10,000 workers, GET {path}: median {med:.1f} ms, p95 {p95:.1f} ms")
+        med, p95 = timed([CRAWLCTL, "status", "1", "--json", "--redis", url], args.runs)
+        print(f"10,000 workers, crawlctl status 1 --json: median {med:.1f} ms, p95 {p95:.1f} ms")
+
+        records(port, 1, args.records)
+        t = time.perf_counter()
+        r = subprocess.run(["curl", "-sf", base + "/jobs/1/results"], stdout=subprocess.PIPE, check=True)
+        served = time.perf_counter() - t
+        lines = r.stdout.count(b"\n")
+        serve_rss = hwm(serve.pid)
+        out = os.path.join(work, "results.jsonl")
+        t = time.perf_counter()
+        with open(out, "wb") as f:
+            ctl = subprocess.Popen([CRAWLCTL, "results", "1", "--redis", url], stdout=f)
+            ctl_rss = 0
+            while ctl.poll() is None:  # its peak, read while it runs
+                try:
+                    ctl_rss = max(ctl_rss, hwm(ctl.pid))
+                except OSError:
+                    pass
+                time.sleep(0.01)
+        ctl_s = time.perf_counter() - t
+        ctl_lines = sum(1 for _ in open(out, "rb"))
+        print(f"{lines:,} records: GET /jobs/1/results {served:.2f} s, serve's peak RSS {serve_rss / 2**20:.1f} MiB; "
+              f"crawlctl results {ctl_s:.2f} s ({ctl_lines:,} records), its peak RSS {ctl_rss / 2**20:.1f} MiB")
+    finally:
+        if serve:
+            serve.terminate()
+            serve.wait(timeout=30)
+        redis.terminate()
+        redis.wait(timeout=30)
+        subprocess.run(["rm", "-rf", work])
+
+
+if __name__ == "__main__":
+    main()
