@@ -475,7 +475,7 @@ Result<JobInfo> Jobs::job(const std::string& id) {
   return std::move(all->front());
 }
 
-Result<std::vector<JobInfo>> Jobs::jobs(const std::vector<std::string>& ids) {
+Result<std::vector<JobInfo>> Jobs::jobs(const std::vector<std::string>& ids, std::int64_t* now) {
   // One round trip: TIME, then per job its hash, counters, rate ring, submitter key and how its
   // sites stand (job_sites.lua, sent whole: it is short).
   constexpr std::size_t k_per_job = 5;
@@ -491,6 +491,7 @@ Result<std::vector<JobInfo>> Jobs::jobs(const std::vector<std::string>& ids) {
   auto replies = m_redis.pipeline(commands);
   if (!replies) return fail(replies.error());
   const std::int64_t now_ms = server_ms((*replies)[0]);
+  if (now != nullptr) *now = now_ms;
   const long long now_s = now_ms / 1000;
   std::vector<JobInfo> out;
   for (std::size_t j = 0; j < ids.size(); ++j) {

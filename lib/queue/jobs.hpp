@@ -170,7 +170,9 @@ class Jobs {
   Result<JobInfo> job(const std::string& id);
   // Many jobs in one round trip; a missing job is an error naming it (of kind not_found), a
   // malformed one is returned with its `problem` set.
-  Result<std::vector<JobInfo>> jobs(const std::vector<std::string>& ids);
+  // `now_ms`, if given, receives the server's clock from the same round trip.
+  Result<std::vector<JobInfo>> jobs(const std::vector<std::string>& ids,
+                                    std::int64_t* now_ms = nullptr);
   // Pause: no entry of the job is leased any more; leases already out finish. Resume: its sites
   // are due again. Cancel: its queued entries are dropped (in chunks, so that Redis serves the
   // workers in between), the delayed set is swept, workers drop its leases, and no link is

@@ -17,18 +17,28 @@ using Labels = std::vector<ClientMetric::Label>;
 
 class Families {
  public:
-  // Adds a sample to the family `name` (made on first use, in order of first use).
+  // Adds a sample to the family `name` (made on first use, in order of first use). The last
+  // family used is looked at first: samples of one family mostly come together.
   void add(const std::string& name, MetricType type, const std::string& help, Labels labels,
            double value) {
-    auto [it, fresh] = m_index.try_emplace(name, m_families.size());
-    if (fresh) m_families.push_back(MetricFamily{name, help, type, {}});
-    ClientMetric m;
+    MetricFamily* family = nullptr;
+    if (m_last < m_families.size() && m_families[m_last].name == name) {
+      family = &m_families[m_last];
+    } else {
+      auto [it, fresh] = m_index.try_emplace(name, m_families.size());
+      if (fresh) {
+        m_families.push_back(MetricFamily{name, help, type, {}});
+        m_families.back().metric.reserve(m_reserve);
+      }
+      m_last = it->second;
+      family = &m_families[m_last];
+    }
+    ClientMetric& m = family->metric.emplace_back();
     m.label = std::move(labels);
     if (type == MetricType::Counter)
       m.counter.value = value;
     else
       m.gauge.value = value;
-    m_families[it->second].metric.push_back(std::move(m));
   }
   void gauge(const std::string& name, const std::string& help, Labels labels, double value) {
     add(name, MetricType::Gauge, help, std::move(labels), value);
@@ -36,15 +46,18 @@ class Families {
   void counter(const std::string& name, const std::string& help, Labels labels, double value) {
     add(name, MetricType::Counter, help, std::move(labels), value);
   }
+  // Families made from now on hold room for this many samples (the workers' count).
+  void reserve(std::size_t n) { m_reserve = n; }
   std::string text() const {
     std::ostringstream out;
     prometheus::TextSerializer().Serialize(out, m_families);
-    return out.str();
+    return std::move(out).str();
   }
 
  private:
   std::vector<MetricFamily> m_families;
   std::map<std::string, std::size_t> m_index;
+  std::size_t m_last = 0, m_reserve = 0;
 };
 
 void add_jobs(Families& f, const status::Snapshot& s) {
@@ -110,6 +123,7 @@ void add_jobs(Families& f, const status::Snapshot& s) {
 }
 
 void add_workers(Families& f, const status::Snapshot& s, const status::Verdict& v) {
+  f.reserve(v.rows.size());
   std::map<std::string, int> by_state = {
       {"running", 0}, {"draining", 0}, {"starting", 0}, {"dead", 0}, {"missing", 0}};
   for (const auto& row : v.rows) ++by_state[row.state];

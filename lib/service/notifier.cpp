@@ -1,5 +1,6 @@
 #include "service/notifier.hpp"
 
+#include <algorithm>
 #include <thread>
 
 #include <httplib.h>
@@ -50,15 +51,28 @@ void Notifier::pass(std::int64_t now, const std::function<bool()>& stopped) {
   if (!lease) return;  // Redis away: the next pass tries again
   status::SnapshotRequest want;
   want.last = m_options.jobs;
+  want.fleet = false;  // the workers are read only when a job could have stalled
   auto snapshot = status::take_snapshot(**lease, want, nullptr);
   if (!snapshot) return;
-  bool alive = false;
-  for (const auto& w : snapshot->workers)
-    alive = alive || w.liveness == queue::WorkerInfo::Liveness::alive;
-  if (alive)
+  const bool could_stall =
+      std::any_of(snapshot->jobs.begin(), snapshot->jobs.end(), [](const queue::JobInfo& j) {
+        return !j.options.notify.empty() && j.state == "running" &&
+               j.stat(queue::Counter::queued) > 0;
+      });
+  if (could_stall) {
+    auto workers = (*lease)->fleet().workers();
+    if (!workers) return;
+    const bool alive =
+        std::any_of(workers->begin(), workers->end(), [](const queue::WorkerInfo& w) {
+          return w.liveness == queue::WorkerInfo::Liveness::alive;
+        });
+    if (alive)
+      m_no_worker_since = -1;
+    else if (m_no_worker_since < 0)
+      m_no_worker_since = now;
+  } else {
     m_no_worker_since = -1;
-  else if (m_no_worker_since < 0)
-    m_no_worker_since = now;
+  }
   const bool stalled_fleet =
       m_no_worker_since >= 0 && now - m_no_worker_since >= m_options.stall_after.count();
 

@@ -302,6 +302,7 @@ Response Routes::list_jobs(const Request& request, const std::string&) {
   if (!lease) return from_error(lease.error());
   status::SnapshotRequest want;
   want.last = *last;
+  want.fleet = false;
   auto snapshot = status::take_snapshot(**lease, want, nullptr);
   if (!snapshot) return from_error(snapshot.error());
   Json jobs = Json::array();
@@ -316,6 +317,7 @@ Response Routes::job(const Request&, const std::string& id) {
   if (!lease) return from_error(lease.error());
   status::SnapshotRequest want;
   want.job = id;
+  want.fleet = false;
   auto snapshot = status::take_snapshot(**lease, want, nullptr);
   if (!snapshot) return from_error(snapshot.error());
   Json out = status::job_json(snapshot->jobs.front());
@@ -331,6 +333,7 @@ Response Routes::sites(const Request& request, const std::string& id) {
   status::SnapshotRequest want;
   want.job = id;
   want.sites = *n;
+  want.fleet = false;
   auto snapshot = status::take_snapshot(**lease, want, nullptr);
   if (!snapshot) return from_error(snapshot.error());
   Json sites = Json::array();

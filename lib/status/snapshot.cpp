@@ -15,7 +15,7 @@ Result<Snapshot> take_snapshot(queue::Queue& queue, const SnapshotRequest& reque
     if (!request.all && ids.size() > request.last)
       ids.erase(ids.begin(), ids.end() - static_cast<std::ptrdiff_t>(request.last));
   }
-  auto jobs = queue.jobs().jobs(ids);
+  auto jobs = queue.jobs().jobs(ids, &s.at_ms);
   if (!jobs) return fail(jobs.error());
   if (!request.job.empty() && jobs->front().missing)
     return fail(ErrorKind::not_found, "no job '{}'", request.job);
@@ -26,6 +26,7 @@ Result<Snapshot> take_snapshot(queue::Queue& queue, const SnapshotRequest& reque
     s.sites = std::move(*sites);
     s.with_sites = true;
   }
+  if (!request.fleet) return s;
   auto replication = queue.fleet().replication();
   if (!replication) return fail(replication.error());
   s.redis = std::move(*replication);

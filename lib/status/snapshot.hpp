@@ -21,6 +21,8 @@ struct SnapshotRequest {
   bool all = false;          // without a job: every job
   std::size_t sites = 0;     // with a job: its N busiest sites
   bool forget_dead = false;  // drop the dead workers' records (their leases are back already)
+  bool fleet = true;         // the workers, Redis's replication and dead letters too (false: the
+                             // jobs and sites alone, for a caller that shows nothing else)
 };
 
 // Every host's account of its workers; called once per snapshot when set.
