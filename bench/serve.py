@@ -21,6 +21,9 @@ import subprocess
 import tempfile
 import time
 
+# The status benchmark's simulated heartbeats, and its timing of a whole process.
+from status_logs import heartbeats, resp, timed
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CRAWLCTL = os.path.join(ROOT, "build/apps/crawlctl/crawlctl")
 
@@ -31,32 +34,9 @@ def free_port():
         return s.getsockname()[1]
 
 
-def resp(*words):
-    out = [f"*{len(words)}\r\n"]
-    for w in words:
-        b = str(w)
-        out.append(f"${len(b.encode())}\r\n{b}\r\n")
-    return "".join(out)
-
-
 def pipe(port, lines):
     subprocess.run(["redis-cli", "-p", str(port), "--pipe"], input="".join(lines), text=True, check=True,
                    stdout=subprocess.DEVNULL)
-
-
-def heartbeats(port, start, n):
-    now = int(time.time() * 1000)
-    lines = []
-    for i in range(start, n):
-        wid = f"sim{i // 4}/{i % 4 + 1}"
-        lines.append(resp("HSET", f"crawl:worker:{wid}", "host", f"sim{i // 4}", "pid", 1000 + i, "state", "running",
-                          "started_ms", now, "deploy", "bench", "last_ms", now, "in_flight", 16, "pages", 1234,
-                          "failed", 5, "filtered", 7, "retries", 2, "bytes", 123456789, "rate", "12.50",
-                          "errors", '{"timeout":3,"http_503":2}', "rss_bytes", 52000000, "concurrency", 64,
-                          "ttl_ms", 600000))
-        lines.append(resp("SET", f"crawl:worker:{wid}:alive", 1, "PX", 600000))
-        lines.append(resp("SADD", "crawl:workers", wid))
-    pipe(port, lines)
 
 
 def records(port, job, n):
@@ -82,18 +62,6 @@ def curl_ms(url, runs):
         if code != "200":
             raise SystemExit(f"GET {url}: {code}")
         times.append(float(total) * 1000)
-    times.sort()
-    return statistics.median(times), times[int(len(times) * 0.95) - 1]
-
-
-def timed(argv, runs):
-    times = []
-    for _ in range(runs):
-        t = time.perf_counter()
-        r = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        times.append((time.perf_counter() - t) * 1000)
-        if r.returncode not in (0, 4, 8, 12):
-            raise SystemExit(f"{argv}: exit {r.returncode}: {r.stderr}")
     times.sort()
     return statistics.median(times), times[int(len(times) * 0.95) - 1]
 
@@ -150,12 +118,12 @@ def main():
                 f.write(f"http://site{i % 1000}.example/page/{i}\n")
         subprocess.run([CRAWLCTL, "submit", "-f", seeds, "--quiet", "--redis", url], check=True,
                        stdout=subprocess.DEVNULL)
-        heartbeats(port, 0, 1000)
+        heartbeats(url, 1000, 0)
         serve, base = start_serve(url)
         for path in ("/jobs/1", "/metrics"):
             rps, p99 = wrk(base + path)
             print(f"1,000 workers, GET {path}: {rps:.0f} requests/s, p99 {p99:.1f} ms (wrk -t2 -c8 -d10s)")
-        heartbeats(port, 1000, 10_000)
+        heartbeats(url, 10_000, 1000)
         for path in ("/workers", "/metrics", "/jobs/1"):
             med, p95 = curl_ms(base + path, args.runs)
             print(f"10,000 workers, GET {path}: median {med:.1f} ms, p95 {p95:.1f} ms")

@@ -30,20 +30,7 @@ TEST(Results, JsonMapsEachCrawledPageToItsImages) {
   ASSERT_TRUE(cluster.wait_finished(job));
   CommandResult r = cluster.crawlctl({"results", job, "--format", "json"});
   ASSERT_EQ(r.rc, 0) << r.err;
-  auto map = nlohmann::json::parse(r.out);
-  std::size_t done = 0;
-  for (const ManifestEntry& e : cluster.site().manifest().entries) {
-    if (e.expect != "done") {
-      EXPECT_FALSE(map.contains(e.url)) << e.url;
-      continue;
-    }
-    ++done;
-    ASSERT_TRUE(map.contains(e.url)) << e.url;
-    std::vector<std::string> images = map[e.url];
-    std::sort(images.begin(), images.end());
-    EXPECT_EQ(images, e.images) << e.url;
-  }
-  EXPECT_EQ(map.size(), done);
+  expect_images_match_manifest(nlohmann::json::parse(r.out), cluster.site().manifest());
 }
 
 // Records of the wrong shape, which anyone with access to Redis may have written, are skipped

@@ -164,20 +164,7 @@ print(json.dumps({"id": job, "status": status, "result": result}))
   CommandResult r = run_program("python3", {script, serve.base(), cluster.site().root_url()}, dir);
   ASSERT_EQ(r.rc, 0) << r.err << serve.log();
   const auto out = nlohmann::json::parse(r.out);
-  const auto& map = out["result"];
-  std::size_t done = 0;
-  for (const ManifestEntry& e : cluster.site().manifest().entries) {
-    if (e.expect != "done") {
-      EXPECT_FALSE(map.contains(e.url)) << e.url;
-      continue;
-    }
-    ++done;
-    ASSERT_TRUE(map.contains(e.url)) << e.url;
-    std::vector<std::string> images = map[e.url];
-    std::sort(images.begin(), images.end());
-    EXPECT_EQ(images, e.images) << e.url;
-  }
-  EXPECT_EQ(map.size(), done);
+  expect_images_match_manifest(out["result"], cluster.site().manifest());
   // completed: URLs whose crawl ended (done and failed), as crawlctl counts them.
   const auto counters = cluster.counters(out["id"].get<std::string>());
   EXPECT_EQ(out["status"]["completed"].get<long long>(),
@@ -476,10 +463,14 @@ TEST(Serve, ItAnswersOnlyItsOwnClients) {
     close(fd);
   });
   std::this_thread::sleep_for(500ms);  // the slow client is under way
+  // Served beside them. Before the fix, a thousand connects took 68 s: the kernel dropped what
+  // httplib's queue of 5 could not hold. Under the sanitizers, making a thread costs enough that
+  // the first request may wait behind the burst's last threads being made.
+  const auto bound = CRAWL_SANITIZED ? 20s : 3s;
   for (int i = 0; i < 10; ++i) {
     const auto started = std::chrono::steady_clock::now();
     EXPECT_EQ(http("GET", serve.base() + "/healthz").status, 200);
-    EXPECT_LT(std::chrono::steady_clock::now() - started, 3s) << "request " << i;
+    EXPECT_LT(std::chrono::steady_clock::now() - started, bound) << "request " << i;
   }
   stop_slow = true;
   for (const int fd : idle) close(fd);

@@ -1,5 +1,7 @@
 #include "crawl_checks.hpp"
 
+#include <algorithm>
+
 #include <gtest/gtest.h>
 
 namespace crawl::testing {
@@ -40,6 +42,22 @@ void expect_counters_match(const std::map<std::string, long long>& c, const Mani
   for (const char* k : {"done", "failed", "filtered", "failed:http_404", "failed:timeout",
                         "failed:redirect_loop", "filtered:offsite", "filtered:robots"})
     EXPECT_EQ(get(k), want[k]) << k;
+}
+
+void expect_images_match_manifest(const nlohmann::json& map, const Manifest& manifest) {
+  std::size_t done = 0;
+  for (const ManifestEntry& e : manifest.entries) {
+    if (e.expect != "done") {
+      EXPECT_FALSE(map.contains(e.url)) << e.url;
+      continue;
+    }
+    ++done;
+    ASSERT_TRUE(map.contains(e.url)) << e.url;
+    std::vector<std::string> images = map[e.url];
+    std::sort(images.begin(), images.end());
+    EXPECT_EQ(images, e.images) << e.url;
+  }
+  EXPECT_EQ(map.size(), done);
 }
 
 }  // namespace crawl::testing

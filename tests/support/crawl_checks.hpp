@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "crawl_cluster.hpp"
 #include "test_site.hpp"
 
@@ -19,6 +21,10 @@ std::string join(const std::vector<std::string>& lines);
 
 // The job's records agree with the manifest, URL by URL.
 void expect_results_match_manifest(CrawlCluster& cluster, const std::string& job);
+
+// The original service's answer, {url: [images]}, holds each page the manifest expects crawled,
+// with exactly its images, and nothing else.
+void expect_images_match_manifest(const nlohmann::json& map, const Manifest& manifest);
 
 // Every admitted URL is in exactly one state, and the terminal counts match the manifest.
 void expect_counters_match(const std::map<std::string, long long>& counters,
