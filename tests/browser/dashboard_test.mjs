@@ -10,7 +10,8 @@ const [base, seed, hostileJob, screenshot] = process.argv.slice(2);
 const out = { errors: [], dialogs: 0, requests: [] };
 const browser = await chromium.launch({
   executablePath: process.env.CRAWL_CHROMIUM || "/usr/bin/chromium",
-  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+  // --disable-dev-shm-usage: a container's /dev/shm is small or absent (Docker: 64 MB).
+  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-dev-shm-usage",
          "--disable-background-networking", "--disable-component-update", "--disable-sync"],
 });
 try {
