@@ -50,6 +50,12 @@ for m in proc sys dev dev/pts; do
   mounted+=("$root/$m")
 done
 cp /etc/resolv.conf "$root/etc/resolv.conf"
+# This machine's way out, as it is: its resolver, and the certificate authorities it adds for a
+# proxy on the way to the registries (ca-certificates takes them in when install-deps installs it).
+if compgen -G "/usr/local/share/ca-certificates/*.crt" >/dev/null; then
+  mkdir -p "$root/usr/local/share/ca-certificates"
+  cp /usr/local/share/ca-certificates/*.crt "$root/usr/local/share/ca-certificates/"
+fi
 git clone -q "$repo" "$root/root/crawl"
 
 status=0
