@@ -345,8 +345,7 @@ Response Routes::sites(const Request& request, const std::string& id) {
                                   {"at_ms", snapshot->at_ms}});
 }
 
-Response Routes::control(const std::string& id, int action_index) {
-  const auto action = static_cast<queue::JobAction>(action_index);
+Response Routes::control(const std::string& id, queue::JobAction action) {
   auto lease = m_redis.take();
   if (!lease) return from_error(lease.error());
   auto before = (*lease)->jobs().job(id);
@@ -360,13 +359,13 @@ Response Routes::control(const std::string& id, int action_index) {
 }
 
 Response Routes::pause(const Request&, const std::string& id) {
-  return control(id, static_cast<int>(queue::JobAction::pause));
+  return control(id, queue::JobAction::pause);
 }
 Response Routes::resume(const Request&, const std::string& id) {
-  return control(id, static_cast<int>(queue::JobAction::resume));
+  return control(id, queue::JobAction::resume);
 }
 Response Routes::cancel(const Request&, const std::string& id) {
-  return control(id, static_cast<int>(queue::JobAction::cancel));
+  return control(id, queue::JobAction::cancel);
 }
 
 Response Routes::results(const Request& request, const std::string& id) {
@@ -478,25 +477,28 @@ Response Routes::metrics(const Request&, const std::string&) {
   return r;
 }
 
-Response Routes::page(const Request&, const std::string&) {
+namespace {
+
+// The dashboard's files, as built in.
+Response asset(std::string_view type, std::string_view text) {
   Response r;
-  r.content_type = "text/html; charset=utf-8";
-  r.body = std::string(web::index);
+  r.content_type = std::string(type) + "; charset=utf-8";
+  r.body = std::string(text);
   return r;
+}
+
+}  // namespace
+
+Response Routes::page(const Request&, const std::string&) {
+  return asset("text/html", web::index);
 }
 
 Response Routes::style(const Request&, const std::string&) {
-  Response r;
-  r.content_type = "text/css; charset=utf-8";
-  r.body = std::string(web::style);
-  return r;
+  return asset("text/css", web::style);
 }
 
 Response Routes::script(const Request&, const std::string&) {
-  Response r;
-  r.content_type = "text/javascript; charset=utf-8";
-  r.body = std::string(web::app);
-  return r;
+  return asset("text/javascript", web::app);
 }
 
 Response Routes::openapi(const Request&, const std::string&) {

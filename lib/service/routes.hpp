@@ -74,7 +74,7 @@ class Routes {
 
   // Creates a job from the body: its id, or the response that says why not.
   Response create_job(const Request& request, bool original);
-  Response control(const std::string& id, int action);
+  Response control(const std::string& id, queue::JobAction action);
   Response stream_results(const std::string& id, bool images, const std::string& outcome);
 
   Response route(const Request& request);
