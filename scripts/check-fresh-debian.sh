@@ -39,8 +39,11 @@ security=${DEBIAN_SECURITY_MIRROR:-http://deb.debian.org/debian-security}
 printf 'deb %s bookworm main\ndeb %s bookworm-updates main\ndeb %s bookworm-security main\n' \
   "$mirror" "$mirror" "$security" >"$root/etc/apt/sources.list"
 find "$root/var/lib/apt/lists" -mindepth 1 -delete
-printf '#!/bin/sh\nexit 101\n' >"$root/usr/sbin/policy-rc.d"
-chmod 755 "$root/usr/sbin/policy-rc.d"
+# CRAWL_FRESH_NO_POLICY_RC_D=1: without one, as a machine that is not a container has none.
+if [[ ${CRAWL_FRESH_NO_POLICY_RC_D:-0} != 1 ]]; then
+  printf '#!/bin/sh\nexit 101\n' >"$root/usr/sbin/policy-rc.d"
+  chmod 755 "$root/usr/sbin/policy-rc.d"
+fi
 for m in proc sys dev dev/pts; do
   case $m in
     proc) mount -t proc proc "$root/proc" ;;
