@@ -120,7 +120,13 @@ while true; do
   # status exits non-zero to flag problems (failed URLs: 8); the JSON is what is read here.
   status=$("$build/apps/crawlctl/crawlctl" status "$job" --redis "$url" --json) || true
   [[ $(finished <<<"$status") == True ]] && break
-  read -r tasks transfers < <(redis-cli -p "$redis_port" HMGET crawl:worker:bench/1 in_flight transfers | paste -sd ' ')
+  # The heartbeat is a value of name=value lines (a hash in builds before 2026-12-06).
+  if [[ $(redis-cli -p "$redis_port" TYPE crawl:worker:bench/1) == hash ]]; then
+    read -r tasks transfers < <(redis-cli -p "$redis_port" HMGET crawl:worker:bench/1 in_flight transfers | paste -sd ' ')
+  else
+    read -r tasks transfers < <(redis-cli -p "$redis_port" GET crawl:worker:bench/1 |
+                                  awk -F= '$1 == "in_flight" {t = $2} $1 == "transfers" {x = $2} END {print t + 0, x + 0}')
+  fi
   (( ${tasks:-0} > peak_tasks )) && peak_tasks=$tasks
   (( ${transfers:-0} > peak_transfers )) && peak_transfers=$transfers
   (( $(date +%s) < deadline )) || { echo "crawl did not finish in 600 s" >&2; exit 1; }

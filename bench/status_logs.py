@@ -49,11 +49,12 @@ def heartbeats(redis_url, n, start):
     lines = []
     for i in range(start, n):
         wid = f"sim{i // 4}/{i % 4 + 1}"
-        lines.append(resp("HSET", f"crawl:worker:{wid}", "host", f"sim{i // 4}", "pid", 1000 + i, "state", "running",
-                          "started_ms", now, "deploy", "bench", "last_ms", now, "in_flight", 16, "pages", 1234,
-                          "failed", 5, "filtered", 7, "retries", 2, "bytes", 123456789, "rate", "12.50",
-                          "errors", '{"timeout":3,"http_503":2}', "rss_bytes", 52000000, "concurrency", 64,
-                          "ttl_ms", 600000))
+        # The value a worker writes (lib/queue/heartbeat.hpp: encode_heartbeat).
+        beat = (f"host=sim{i // 4}\npid={1000 + i}\nstate=running\nstarted_ms={now}\ndeploy=bench\n"
+                f"last_ms={now}\nttl_ms=600000\nin_flight=16\ntransfers=16\nbody_memory=1048576\n"
+                "pages=1234\nfailed=5\nfiltered=7\nretries=2\nbytes=123456789\nrate=12.50\n"
+                "rss_bytes=52000000\nconcurrency=64\nerror.http_503=2\nerror.timeout=3\n")
+        lines.append(resp("SET", f"crawl:worker:{wid}", beat))
         lines.append(resp("SET", f"crawl:worker:{wid}:alive", 1, "PX", 600000))
         lines.append(resp("SADD", "crawl:workers", wid))
     subprocess.run(["redis-cli", "-u", redis_url, "--pipe"], input="".join(lines), text=True, check=True,

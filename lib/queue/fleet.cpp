@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <map>
 
 #include "queue/frontier.hpp"
 #include "queue/replies.hpp"
@@ -13,19 +14,53 @@ Result<void> Fleet::heartbeat(const std::string& worker, const Heartbeat& beat,
                               std::chrono::milliseconds ttl) {
   Heartbeat b = beat;
   b.ttl_ms = ttl.count();
-  std::vector<std::string> hset{"HSET", m_keys.worker(worker)};
-  for (auto& [k, v] : heartbeat_fields(b)) {
-    hset.push_back(std::move(k));
-    hset.push_back(std::move(v));
-  }
   auto replies =
       m_redis.pipeline({{"SET", m_keys.alive(worker), "1", "PX", std::to_string(ttl.count())},
-                        std::move(hset),
+                        {"SET", m_keys.worker(worker), encode_heartbeat(b)},
                         {"SADD", m_keys.workers(), worker},
                         {"ZREM", m_keys.dead_workers(), worker}});
   if (!replies) return fail(replies.error());
   for (const Reply& r : *replies)
     if (!r.ok()) return fail(ErrorKind::remote, "heartbeat of {}: {}", worker, r.str);
+  return {};
+}
+
+Result<void> Fleet::reports(std::size_t count,
+                            const std::function<const std::string&(std::size_t)>& id,
+                            const std::function<Heartbeat&(std::size_t)>& out,
+                            const std::function<void(std::size_t, long long)>& alive_ttl) {
+  std::vector<std::size_t> hashes;  // written as a hash by a worker of the version before
+  auto read = m_redis.stream(
+      2 * count,
+      [&](std::size_t i, Redis::Args& args) {
+        if (i % 2 == 0) {
+          args.arg({"GET"});
+          args.arg({m_keys.prefix, Keys::k_worker, id(i / 2)});
+        } else {
+          args.arg({"PTTL"});
+          args.arg({m_keys.prefix, Keys::k_worker, id(i / 2), Keys::k_alive});
+        }
+      },
+      [&](std::size_t i, const Redis::ReplyView& r) {
+        if (i % 2 == 1)
+          alive_ttl(i / 2, r.type == Reply::Type::integer ? r.integer : -2);
+        else if (r.type == Reply::Type::string)
+          out(i / 2) = decode_heartbeat(r.str);
+        else if (r.type == Reply::Type::error && r.str.starts_with("WRONGTYPE"))
+          hashes.push_back(i / 2);
+      });
+  if (!read) return fail(read.error());
+  if (hashes.empty()) return {};
+  std::vector<std::vector<std::string>> commands;
+  for (std::size_t i : hashes) commands.push_back({"HGETALL", m_keys.worker(id(i))});
+  auto replies = m_redis.pipeline(commands);
+  if (!replies) return fail(replies.error());
+  for (std::size_t k = 0; k < hashes.size(); ++k) {
+    std::map<std::string, std::string> fields;
+    const auto& e = (*replies)[k].elements;
+    for (std::size_t i = 0; i + 1 < e.size(); i += 2) fields[e[i].str] = e[i + 1].str;
+    out(hashes[k]) = parse_heartbeat_hash(fields);
+  }
   return {};
 }
 
@@ -39,42 +74,46 @@ Result<std::vector<WorkerInfo>> Fleet::workers(std::int64_t* now_ms) {
   auto first = m_redis.pipeline(
       {{"SMEMBERS", m_keys.workers()}, {"ZRANGE", m_keys.dead_workers(), "0", "-1"}, {"TIME"}});
   if (!first) return fail(first.error());
-  std::map<std::string, WorkerInfo::Liveness> ids;
-  for (const Reply& e : (*first)[1].elements) ids[e.str] = WorkerInfo::Liveness::dead;
-  for (const Reply& e : (*first)[0].elements) ids[e.str] = WorkerInfo::Liveness::alive;
   const auto& time = (*first)[2].elements;
   const std::int64_t now =
       time.size() == 2 ? to_number(time[0].str) * 1000 + to_number(time[1].str) / 1000 : 0;
   if (now_ms) *now_ms = now;
-  std::vector<std::vector<std::string>> commands;
-  for (const auto& [id, liveness] : ids) {
-    commands.push_back({"HGETALL", m_keys.worker(id)});
-    commands.push_back({"PTTL", m_keys.alive(id)});
-  }
-  auto replies = m_redis.pipeline(commands);
-  if (!replies) return fail(replies.error());
+  // The registered and the dead, sorted by id; one registered again is not dead.
+  std::vector<std::pair<std::string, bool>> ids;  // id, dead
+  ids.reserve((*first)[0].elements.size() + (*first)[1].elements.size());
+  for (Reply& e : (*first)[0].elements) ids.emplace_back(std::move(e.str), false);
+  for (Reply& e : (*first)[1].elements) ids.emplace_back(std::move(e.str), true);
+  std::sort(ids.begin(), ids.end());
   std::vector<WorkerInfo> out;
-  std::size_t k = 0;
-  for (const auto& [id, liveness] : ids) {
-    WorkerInfo w;
-    w.id = id;
-    const Reply& hash = (*replies)[2 * k];
-    const long long pttl = (*replies)[2 * k + 1].integer;
-    ++k;
-    std::map<std::string, std::string> fields;
-    for (std::size_t i = 0; i + 1 < hash.elements.size(); i += 2)
-      fields[hash.elements[i].str] = hash.elements[i + 1].str;
-    w.report = parse_heartbeat(fields);
-    w.liveness = liveness == WorkerInfo::Liveness::dead ? liveness
-                 : pttl >= 0                            ? WorkerInfo::Liveness::alive
-                                                        : WorkerInfo::Liveness::expired;
+  out.reserve(ids.size());
+  for (auto& [id, dead] : ids) {
+    if (!out.empty() && out.back().id == id) continue;
+    WorkerInfo& w = out.emplace_back();
+    w.id = std::move(id);
+    if (dead) w.liveness = WorkerInfo::Liveness::dead;
+  }
+  std::vector<long long> pttl(out.size(), -2);
+  auto read = reports(
+      out.size(), [&](std::size_t i) -> const std::string& { return out[i].id; },
+      [&](std::size_t i) -> Heartbeat& { return out[i].report; },
+      [&](std::size_t i, long long left) { pttl[i] = left; });
+  if (!read) return fail(read.error());
+  for (std::size_t k = 0; k < out.size(); ++k) {
+    WorkerInfo& w = out[k];
+    const long long left = pttl[k];
+    if (w.liveness != WorkerInfo::Liveness::dead)
+      w.liveness = left >= 0 ? WorkerInfo::Liveness::alive : WorkerInfo::Liveness::expired;
+    if (w.liveness == WorkerInfo::Liveness::dead) {
+      w.report.state = "dead";  // reaped: it holds nothing
+      w.report.in_flight = 0;
+      w.report.transfers = 0;
+    }
     // Ages by the Redis clock: the heartbeat's TTL left, else the worker's own clock.
     const long long ttl = w.report.ttl_ms;
     if (w.liveness == WorkerInfo::Liveness::alive && ttl > 0)
-      w.heartbeat_age_ms = std::max(0LL, ttl - pttl);
+      w.heartbeat_age_ms = std::max(0LL, ttl - left);
     else if (const long long last = w.report.last_ms; last > 0 && now > 0)
       w.heartbeat_age_ms = std::max<std::int64_t>(0, now - last);
-    out.push_back(std::move(w));
   }
   return out;
 }
@@ -108,25 +147,17 @@ Result<bool> Fleet::alive(const std::string& worker) {
 }
 
 Result<std::vector<Fleet::Presence>> Fleet::heartbeats(const std::vector<std::string>& workers) {
-  std::vector<std::vector<std::string>> commands;
-  for (const auto& id : workers) {
-    commands.push_back({"EXISTS", m_keys.alive(id)});
-    commands.push_back({"HMGET", m_keys.worker(id), std::string(k_heartbeat_pid),
-                        std::string(k_heartbeat_deploy), std::string(k_heartbeat_last_ms)});
-  }
-  auto replies = m_redis.pipeline(commands);
-  if (!replies) return fail(replies.error());
+  std::vector<Heartbeat> beats(workers.size());
   std::vector<Presence> out(workers.size());
+  auto read = reports(
+      workers.size(), [&](std::size_t i) -> const std::string& { return workers[i]; },
+      [&](std::size_t i) -> Heartbeat& { return beats[i]; },
+      [&](std::size_t i, long long left) { out[i].alive = left != -2; });  // -2: no such key
+  if (!read) return fail(read.error());
   for (std::size_t i = 0; i < workers.size(); ++i) {
-    out[i].alive = (*replies)[2 * i].integer == 1;
-    const auto& fields = (*replies)[2 * i + 1].elements;
-    if (fields.size() == 3) {
-      const std::string& pid = fields[0].str;
-      std::from_chars(pid.data(), pid.data() + pid.size(), out[i].pid);
-      out[i].deploy = fields[1].str;
-      const std::string& last = fields[2].str;
-      std::from_chars(last.data(), last.data() + last.size(), out[i].last_ms);
-    }
+    out[i].pid = beats[i].pid;
+    out[i].deploy = std::move(beats[i].deploy);
+    out[i].last_ms = beats[i].last_ms;
   }
   return out;
 }

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -74,6 +75,12 @@ class Fleet {
   Result<long long> used_memory();
 
  private:
+  // The last heartbeat of each of `count` workers (`id(i)`) into `out(i)`, and the PTTL of its
+  // alive key (-2: none) to `alive_ttl(i, ms)`, in one round trip; a heartbeat a worker of the
+  // version before wrote as a hash is read in a second.
+  Result<void> reports(std::size_t count, const std::function<const std::string&(std::size_t)>& id,
+                       const std::function<Heartbeat&(std::size_t)>& out,
+                       const std::function<void(std::size_t, long long)>& alive_ttl);
   Redis& m_redis;
   const Keys& m_keys;
 };

@@ -65,8 +65,13 @@ struct Keys {
   // The fleet.
   std::string workers() const { return prefix + ":workers"; }            // SET of worker ids
   std::string dead_workers() const { return prefix + ":workers:dead"; }  // ZSET id -> death ms
-  std::string worker(std::string_view id) const { return prefix + ":worker:" + std::string(id); }
-  std::string alive(std::string_view id) const { return worker(id) + ":alive"; }
+  // A worker's heartbeat and alive keys are prefix + k_worker + id (+ k_alive): Fleet writes them
+  // in place, 20,000 at a time, from these parts.
+  static constexpr std::string_view k_worker = ":worker:", k_alive = ":alive";
+  std::string worker(std::string_view id) const {
+    return prefix + std::string(k_worker) + std::string(id);
+  }
+  std::string alive(std::string_view id) const { return worker(id) + std::string(k_alive); }
   std::string reaper() const { return prefix + ":reaper"; }
 };
 

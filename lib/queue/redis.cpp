@@ -3,6 +3,7 @@
 #include <cctype>
 #include <charconv>
 #include <future>
+#include <iterator>
 #include <map>
 #include <unordered_map>
 
@@ -304,27 +305,39 @@ struct Redis::Impl {
     return {};
   }
 
+  Result<Reply> read_one() {
+    void* raw = nullptr;
+    if (redisGetReply(context.get(), &raw) != REDIS_OK || raw == nullptr)
+      return tl::unexpected(failure("no reply"));
+    auto* r = static_cast<redisReply*>(raw);
+    Reply out = convert(r);
+    freeReplyObject(r);
+    return out;
+  }
+
+  // A primary demoted by a failover refuses writes (READONLY), and so does one cut off from
+  // its replicas under min-replicas-to-write (NOREPLICAS): nothing was written, and the
+  // Sentinels name the primary to a new connection.
+  Result<void> check_primary(const Reply& r) {
+    if (r.type == Reply::Type::error &&
+        (r.str.starts_with("READONLY") || r.str.starts_with("NOREPLICAS"))) {
+      broken = true;
+      return fail(ErrorKind::connection, "Redis at {} refuses writes ({}): the primary moved",
+                  url.display, r.str.substr(0, r.str.find(' ')));
+    }
+    return {};
+  }
+
   Result<std::vector<Reply>> read(std::size_t count) {
     std::vector<Reply> replies;
     replies.reserve(count);
     for (std::size_t i = 0; i < count; ++i) {
-      void* raw = nullptr;
-      if (redisGetReply(context.get(), &raw) != REDIS_OK || raw == nullptr)
-        return tl::unexpected(failure("no reply"));
-      auto* r = static_cast<redisReply*>(raw);
-      replies.push_back(convert(r));
-      freeReplyObject(r);
+      auto r = read_one();
+      if (!r) return fail(r.error());
+      replies.push_back(std::move(*r));
     }
-    // A primary demoted by a failover refuses writes (READONLY), and so does one cut off from
-    // its replicas under min-replicas-to-write (NOREPLICAS): nothing was written, and the
-    // Sentinels name the primary to a new connection.
     for (const Reply& r : replies)
-      if (r.type == Reply::Type::error &&
-          (r.str.starts_with("READONLY") || r.str.starts_with("NOREPLICAS"))) {
-        broken = true;
-        return fail(ErrorKind::connection, "Redis at {} refuses writes ({}): the primary moved",
-                    url.display, r.str.substr(0, r.str.find(' ')));
-      }
+      if (auto ok = check_primary(r); !ok) return fail(ok.error());
     return replies;
   }
 };
@@ -612,6 +625,87 @@ Result<Reply> Redis::command(const std::vector<std::string>& args) {
 
 Result<std::vector<Reply>> Redis::pipeline(const std::vector<std::vector<std::string>>& commands) {
   return m_impl->run(commands);
+}
+
+void Redis::Args::arg(std::initializer_list<std::string_view> parts) {
+  std::size_t size = 0;
+  for (std::string_view p : parts) size += p.size();
+  fmt::format_to(std::back_inserter(m_args), "${}\r\n", size);
+  for (std::string_view p : parts) m_args += p;
+  m_args += "\r\n";
+  ++m_count;
+}
+
+Result<void> Redis::stream(std::size_t count,
+                           const std::function<void(std::size_t, Args&)>& command,
+                           const std::function<void(std::size_t, const ReplyView&)>& reply) {
+  Impl& impl = *m_impl;
+  if (impl.broken)
+    return fail(ErrorKind::connection, "Redis at {}: connection lost", impl.url.display);
+  // Sent in windows of this many commands, the replies of one read while Redis has the next:
+  // the round trip is paid about once, and no buffer holds more than two windows.
+  constexpr std::size_t k_window = 512;
+  Args args;
+  const auto send = [&](std::size_t from, std::size_t to) -> Result<void> {
+    args.m_resp.clear();
+    for (std::size_t i = from; i < to; ++i) {
+      args.m_args.clear();
+      args.m_count = 0;
+      command(i, args);
+      fmt::format_to(std::back_inserter(args.m_resp), "*{}\r\n", args.m_count);
+      args.m_resp += args.m_args;
+    }
+    if (redisAppendFormattedCommand(impl.context.get(), args.m_resp.data(), args.m_resp.size()) !=
+        REDIS_OK)
+      return tl::unexpected(impl.failure("send"));
+    return {};
+  };
+  const auto receive = [&](std::size_t from, std::size_t to) -> Result<void> {
+    for (std::size_t i = from; i < to; ++i) {
+      void* raw = nullptr;
+      if (redisGetReply(impl.context.get(), &raw) != REDIS_OK || raw == nullptr)
+        return tl::unexpected(impl.failure("no reply"));
+      std::unique_ptr<redisReply, void (*)(void*)> r(static_cast<redisReply*>(raw),
+                                                     freeReplyObject);
+      ReplyView view;
+      switch (r->type) {
+        case REDIS_REPLY_INTEGER:
+          view.type = Reply::Type::integer;
+          view.integer = r->integer;
+          break;
+        case REDIS_REPLY_STRING:
+        case REDIS_REPLY_STATUS:
+        case REDIS_REPLY_ERROR:
+          view.type = r->type == REDIS_REPLY_STRING   ? Reply::Type::string
+                      : r->type == REDIS_REPLY_STATUS ? Reply::Type::status
+                                                      : Reply::Type::error;
+          view.str = std::string_view(r->str, r->len);
+          break;
+        case REDIS_REPLY_ARRAY:
+          view.type = Reply::Type::array;
+          view.integer = static_cast<long long>(r->elements);
+          break;
+        default:
+          break;
+      }
+      if (view.type == Reply::Type::error) {
+        Reply full;
+        full.type = Reply::Type::error;
+        full.str = std::string(view.str);
+        if (auto ok = impl.check_primary(full); !ok) return fail(ok.error());
+      }
+      reply(i, view);
+    }
+    return {};
+  };
+  for (std::size_t from = 0; from < count; from += k_window) {
+    if (auto sent = send(from, std::min(count, from + k_window)); !sent) return sent;
+    if (from > 0)
+      if (auto got = receive(from - k_window, from); !got) return got;
+  }
+  if (count > 0)
+    if (auto got = receive((count - 1) / k_window * k_window, count); !got) return got;
+  return {};
 }
 
 Result<std::string> Redis::script_sha(std::string_view source) {

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -101,6 +102,28 @@ class Redis {
   Result<Reply> command(const std::vector<std::string>& args);
   // Several commands in one round trip; replies in order.
   Result<std::vector<Reply>> pipeline(const std::vector<std::vector<std::string>>& commands);
+  // `count` commands in one round trip, each written by `command(i, out)` (out.arg(...) per
+  // argument), and their replies handed to `reply(i, r)` as they are read: neither the commands
+  // nor the replies are ever held whole (10,000 workers' heartbeats, say). For commands with flat
+  // replies: an array reply is seen as its type and element count (in `integer`) alone.
+  class Args {
+   public:
+    // One argument, the concatenation of `parts`.
+    void arg(std::initializer_list<std::string_view> parts);
+
+   private:
+    friend class Redis;
+    std::string m_resp;  // the commands in the protocol's form
+    std::size_t m_count = 0, m_start = 0;
+    std::string m_args;  // this command's arguments, each as $len\r\n...\r\n
+  };
+  struct ReplyView {
+    Reply::Type type = Reply::Type::nil;
+    long long integer = 0;
+    std::string_view str;  // string, status and error replies; valid during the call
+  };
+  Result<void> stream(std::size_t count, const std::function<void(std::size_t, Args&)>& command,
+                      const std::function<void(std::size_t, const ReplyView&)>& reply);
   // EVALSHA of `source` (a string with static storage) with ARGV `args` (no KEYS), loading the
   // script on first use.
   Result<Reply> script(std::string_view source, const std::vector<std::string>& args);

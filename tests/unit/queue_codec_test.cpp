@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <fstream>
 #include <limits>
 #include <regex>
@@ -164,10 +165,10 @@ TEST(Heartbeat, FieldsRoundTripAndAFieldOutOfFormReadsAsItsDefault) {
   b.errors = {{"timeout", 3}, {"http_503", 2}};
   b.rss_bytes = 36'000'000;
   b.concurrency = 64;
-  std::map<std::string, std::string> fields;
-  for (auto& [k, v] : heartbeat_fields(b))
-    EXPECT_TRUE(fields.emplace(k, v).second) << "twice: " << k;
-  const Heartbeat back = parse_heartbeat(fields);
+  b.errors["odd=reason%\n"] = 1;
+  const std::string value = encode_heartbeat(b);
+  EXPECT_EQ(std::count(value.begin(), value.end(), '\n'), 18 + 3) << value;
+  const Heartbeat back = decode_heartbeat(value);
   EXPECT_EQ(back.host, b.host);
   EXPECT_EQ(back.pid, b.pid);
   EXPECT_EQ(back.state, b.state);
@@ -188,16 +189,34 @@ TEST(Heartbeat, FieldsRoundTripAndAFieldOutOfFormReadsAsItsDefault) {
   EXPECT_EQ(back.rss_bytes, b.rss_bytes);
   EXPECT_EQ(back.concurrency, b.concurrency);
 
-  fields["pages"] = "12x";
-  fields["pid"] = "";
-  fields["errors"] = "not json";
-  fields.erase("state");
-  const Heartbeat odd = parse_heartbeat(fields);
+  b.host = "crawl=01\nfake=1";
+  EXPECT_EQ(decode_heartbeat(encode_heartbeat(b)).host, b.host)
+      << "a line break cannot add a field";
+
+  // Out of form, missing, unknown: each reads as its default and the rest stand.
+  const Heartbeat odd = decode_heartbeat(
+      "host=h\npages=12x\npid=\nnewer_field=1\nno equals sign\nerror.timeout=x\nfailed=5\n"
+      "%zz=1\nrate=1e999");
+  EXPECT_EQ(odd.host, "h");
   EXPECT_EQ(odd.pages, 0u);
   EXPECT_EQ(odd.pid, 0);
-  EXPECT_TRUE(odd.errors.empty());
+  EXPECT_EQ(odd.errors, (std::map<std::string, std::uint64_t>{{"timeout", 0}}));
   EXPECT_EQ(odd.state, "running") << "a worker from before the state field";
   EXPECT_EQ(odd.failed, 5u) << "the other fields stand";
+  EXPECT_EQ(odd.rate, 0.0);
+  EXPECT_EQ(decode_heartbeat("").state, "running");
+
+  // The hash a worker of the version before wrote.
+  const Heartbeat old = parse_heartbeat_hash({{"host", "h1"},
+                                              {"pages", "7"},
+                                              {"errors", R"({"timeout":3})"},
+                                              {"state", "draining"},
+                                              {"died_ms", "1"}});
+  EXPECT_EQ(old.host, "h1");
+  EXPECT_EQ(old.pages, 7u);
+  EXPECT_EQ(old.state, "draining");
+  EXPECT_EQ(old.errors, (std::map<std::string, std::uint64_t>{{"timeout", 3}}));
+  EXPECT_TRUE(parse_heartbeat_hash({{"errors", "not json"}}).errors.empty());
 }
 
 TEST(RedisUrl, WrittenAsParsed) {

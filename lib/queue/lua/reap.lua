@@ -3,7 +3,8 @@
 --   its old id and hands back what its earlier run held).
 -- Each entry goes back to the front of its job's queue on its site, and the site's slot it held
 -- is given back; one that cannot be read goes to the dead letters. A dead worker is unregistered
--- and listed in P:workers:dead with its last heartbeat until it comes back or is forgotten.
+-- and listed in P:workers:dead (scored by the time it died), its last heartbeat kept, until it
+-- comes back or is forgotten.
 -- Returns the number of entries returned, or -1 if the worker is alive (and not forced).
 local w = ARGV[2]
 if ARGV[3] ~= '1' and redis.call('EXISTS', P .. ':worker:' .. w .. ':alive') == 1 then
@@ -13,7 +14,7 @@ time_now()
 local inflight = P .. ':inflight:' .. w
 do
   local bad = wrong_type(inflight, 'list') or wrong_type(P .. ':workers', 'set') or
-              wrong_type(P .. ':workers:dead', 'zset') or wrong_type(P .. ':worker:' .. w, 'hash')
+              wrong_type(P .. ':workers:dead', 'zset')
   if bad then return redis.error_reply('WRONGTYPE ' .. bad) end
 end
 local entries = redis.call('LRANGE', inflight, 0, -1)
@@ -47,8 +48,8 @@ redis.call('DEL', inflight)
 if ARGV[3] ~= '1' then
   local ms = string.format('%.0f', now)
   redis.call('SREM', P .. ':workers', w)
+  -- Its last heartbeat stays as it was; being listed here is what makes it dead.
   if redis.call('EXISTS', P .. ':worker:' .. w) == 1 then
-    redis.call('HSET', P .. ':worker:' .. w, 'state', 'dead', 'died_ms', ms, 'in_flight', 0)
     redis.call('ZADD', P .. ':workers:dead', ms, w)
   end
 end
