@@ -3,8 +3,8 @@
 
 - GET /jobs/{id} and GET /metrics under load (wrk, 2 threads, 8 connections, 10 s): requests/s
   and p99 latency, with 1,000 simulated workers heartbeating and a job of 100,000 URLs;
-- GET /workers, GET /metrics and `crawlctl status --json` at 10,000 workers: median and p95 of
-  single requests (curl's total time; crawlctl's wall time);
+- GET /workers, GET /metrics and `crawlctl status` (--json and tables) at 10,000 workers: median
+  and p95 of single requests (curl's total time; crawlctl's wall time, next to redis-cli PING's);
 - a result set of 1,000,000 records streamed by GET /jobs/{id}/results next to `crawlctl
   results` on the same job: wall time, and peak RSS of serve (VmHWM) and of crawlctl.
 
@@ -129,6 +129,10 @@ def main():
             print(f"10,000 workers, GET {path}: median {med:.1f} ms, p95 {p95:.1f} ms")
         med, p95 = timed([CRAWLCTL, "status", "1", "--json", "--redis", url], args.runs)
         print(f"10,000 workers, crawlctl status 1 --json: median {med:.1f} ms, p95 {p95:.1f} ms")
+        med, p95 = timed([CRAWLCTL, "status", "1", "--redis", url], args.runs)
+        print(f"10,000 workers, crawlctl status 1 (tables): median {med:.1f} ms, p95 {p95:.1f} ms")
+        med, p95 = timed(["redis-cli", "-u", url, "PING"], args.runs)
+        print(f"redis-cli PING (a process, a connection, a round trip): median {med:.1f} ms, p95 {p95:.1f} ms")
 
         records(port, 1, args.records)
         # A fresh serve: its peak RSS is the stream's alone.

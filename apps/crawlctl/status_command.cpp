@@ -119,15 +119,17 @@ int run_status(const StatusOptions& o) {
         const Verdict verdict = judge(*snapshot, previous ? &*previous : nullptr);
         code = exit_code(verdict);
         if (o.json) {
-          crawl::print("{}\n", json_text(to_json(*snapshot, verdict, o.job), o.watch ? -1 : 2));
+          std::string text = to_json(*snapshot, verdict, o.job, o.watch ? -1 : 2);
+          text += '\n';
+          write_shown(stdout, text);
         } else if (o.watch && !tty) {
-          crawl::print("{}", render_lines(*snapshot, verdict));
+          write_shown(stdout, render_lines(*snapshot, verdict));
         } else {
           if (o.watch) {
             write_control(stdout, "\033[H\033[2J");
             crawl::print("crawlctl status, every {}  (Ctrl-C to quit)\n\n", o.interval);
           }
-          crawl::print("{}", render(*snapshot, verdict, o.job));
+          write_shown(stdout, render(*snapshot, verdict, o.job));
         }
         std::fflush(stdout);
         // Watching one job ends when it does.

@@ -2,26 +2,9 @@
 
 #include <algorithm>
 
+#include "core/text.hpp"
+
 namespace crawl {
-
-namespace {
-
-// The length of the valid UTF-8 character at the start of `s`, or 0 (an overlong form, a
-// surrogate, past U+10FFFF, a stray or missing continuation byte).
-std::size_t utf8_length(std::string_view s) {
-  const auto b = [&](std::size_t i) { return static_cast<unsigned char>(s[i]); };
-  const unsigned char c = b(0);
-  std::size_t n = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC2 ? 2 : 0;
-  if (n == 0 || c > 0xF4 || s.size() < n) return 0;
-  for (std::size_t i = 1; i < n; ++i)
-    if ((b(i) & 0xC0) != 0x80) return 0;
-  if ((c == 0xE0 && b(1) < 0xA0) || (c == 0xED && b(1) >= 0xA0) || (c == 0xF0 && b(1) < 0x90) ||
-      (c == 0xF4 && b(1) >= 0x90))
-    return 0;
-  return n;
-}
-
-}  // namespace
 
 std::string shown_text(std::string_view text, Lines lines) {
   std::string out;

@@ -10,6 +10,20 @@ std::string escape_control(const std::string& text) {
   return shown_text(text, Lines::escape);
 }
 
+std::size_t utf8_length(std::string_view s) {
+  const auto b = [&](std::size_t i) { return static_cast<unsigned char>(s[i]); };
+  if (s.empty()) return 0;
+  const unsigned char c = b(0);
+  std::size_t n = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC2 ? 2 : 0;
+  if (n == 0 || c > 0xF4 || s.size() < n) return 0;
+  for (std::size_t i = 1; i < n; ++i)
+    if ((b(i) & 0xC0) != 0x80) return 0;
+  if ((c == 0xE0 && b(1) < 0xA0) || (c == 0xED && b(1) >= 0xA0) || (c == 0xF0 && b(1) < 0x90) ||
+      (c == 0xF4 && b(1) >= 0x90))
+    return 0;
+  return n;
+}
+
 std::string_view utf8_prefix(std::string_view text, std::size_t max) {
   if (text.size() <= max) return text;
   // Back off over continuation bytes (10xxxxxx) to where a character starts, at most the three

@@ -11,6 +11,10 @@ namespace crawl {
 // and tabs too), so a hostile value can neither drive the terminal nor break a layout.
 std::string escape_control(const std::string& text);
 
+// The length of the well-formed UTF-8 character at the start of `text` (RFC 3629), or 0: an
+// overlong form, a surrogate, past U+10FFFF, a stray or missing continuation byte, no byte.
+std::size_t utf8_length(std::string_view text);
+
 // The longest prefix of `text` of at most `max` bytes that does not end inside a UTF-8 character.
 std::string_view utf8_prefix(std::string_view text, std::size_t max);
 

@@ -1,6 +1,6 @@
 #pragma once
-// GET /metrics: the crawl in the Prometheus text format (0.0.4), written by prometheus-cpp's
-// serializer from one status snapshot, the one `crawlctl status` judges. Names and labels as
+// GET /metrics: the crawl in the Prometheus text format (0.0.4), written straight as text from
+// one status snapshot, the one `crawlctl status` judges. Names and labels as
 // Prometheus' conventions say: a crawl_ prefix, base units (seconds, bytes), _total for
 // counters, one family per quantity with its breakdown in labels. docs/api.md lists them. Pure.
 

@@ -432,9 +432,18 @@ Response Routes::workers(const Request&, const std::string&) {
   auto snapshot = status::take_snapshot(**lease, want, nullptr);
   if (!snapshot) return from_error(snapshot.error());
   const status::Verdict verdict = status::judge(*snapshot, nullptr);
-  return Response::json(200, Json{{"workers", status::workers_json(*snapshot, verdict)},
-                                  {"problems", verdict.problems},
-                                  {"at_ms", snapshot->at_ms}});
+  // Written straight as text: at 10,000 workers, building it as a document first cost more than
+  // reading the heartbeats.
+  Response r;
+  r.body.reserve(4096 + verdict.rows.size() * 300);
+  JsonWriter out(r.body);
+  out.begin_object().key("workers");
+  status::write_workers(out, *snapshot, verdict);
+  out.key("problems").begin_array();
+  for (const auto& p : verdict.problems) out.value(p);
+  out.end_array().member("at_ms", snapshot->at_ms).end_object();
+  r.body += '\n';
+  return r;
 }
 
 Response Routes::healthz(const Request&, const std::string&) {

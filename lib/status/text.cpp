@@ -12,26 +12,28 @@ void Table::print(std::FILE* out) const {
   crawl::print(out, "{}", render());
 }
 
-std::string Table::render() const {
-  std::vector<std::vector<std::string>> cells;
-  std::vector<std::size_t> width;
-  for (const auto& row : m_rows) {
-    auto& escaped = cells.emplace_back();
-    for (std::size_t i = 0; i < row.size(); ++i) {
-      escaped.push_back(escape_control(row[i]));
-      if (width.size() <= i) width.push_back(0);
-      width[i] = std::max(width[i], escaped.back().size());
-    }
+void Table::add(std::vector<std::string> row) {
+  if (m_width.size() < row.size()) m_width.resize(row.size());
+  for (std::size_t i = 0; i < row.size(); ++i) {
+    if (!plain_text(row[i])) row[i] = escape_control(row[i]);
+    m_width[i] = std::max(m_width[i], row[i].size());
   }
+  m_rows.push_back(std::move(row));
+}
+
+std::string Table::render() const {
+  std::size_t line_width = 0;
+  for (std::size_t w : m_width) line_width += w + 2;
   std::string text;
-  for (const auto& row : cells) {
-    std::string line;
+  text.reserve(m_rows.size() * line_width);
+  for (const auto& row : m_rows) {
+    const std::size_t start = text.size();
     for (std::size_t i = 0; i < row.size(); ++i) {
-      line += row[i];
-      if (i + 1 < row.size()) line.append(width[i] - row[i].size() + 2, ' ');
+      text += row[i];
+      if (i + 1 < row.size()) text.append(m_width[i] - row[i].size() + 2, ' ');
     }
-    while (!line.empty() && line.back() == ' ') line.pop_back();
-    text += line + "\n";
+    while (text.size() > start && text.back() == ' ') text.pop_back();
+    text += '\n';
   }
   return text;
 }

@@ -13,13 +13,15 @@ namespace crawl::status {
 // shown escaped (\n, \t, \xNN) so a hostile value cannot break the layout.
 class Table {
  public:
-  explicit Table(std::vector<std::string> header) { m_rows.push_back(std::move(header)); }
-  void add(std::vector<std::string> row) { m_rows.push_back(std::move(row)); }
+  explicit Table(std::vector<std::string> header) { add(std::move(header)); }
+  // Cells are escaped here, once (most are plain and kept as they are).
+  void add(std::vector<std::string> row);
   void print(std::FILE* out) const;
   std::string render() const;
 
  private:
   std::vector<std::vector<std::string>> m_rows;
+  std::vector<std::size_t> m_width;
 };
 
 }  // namespace crawl::status

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <ctime>
+#include <unordered_map>
 
 #include <fmt/core.h>
 #include <fmt/format.h>
@@ -127,24 +128,31 @@ std::optional<double> eta_seconds(const queue::JobInfo& job) {
 
 Verdict judge(const Snapshot& s, const Snapshot* previous) {
   Verdict v;
-  std::map<std::string, WorkerRow> rows;
+  // One row per worker Redis knows, then per worker the hosts know; sorted by id at the end. The
+  // index by id is built only when the hosts were asked (10,000 map nodes otherwise for nothing).
+  std::vector<WorkerRow>& rows = v.rows;
+  rows.reserve(s.workers.size());
   for (const auto& w : s.workers) {
-    WorkerRow& r = rows[w.id];
+    WorkerRow& r = rows.emplace_back();
     r.id = w.id;
     r.host = w.report.host;
     r.beat = &w;
   }
+  std::unordered_map<std::string, std::size_t> index;
+  if (!s.hosts.empty())
+    for (std::size_t i = 0; i < rows.size(); ++i) index.emplace(rows[i].id, i);
   for (const auto& h : s.hosts) {
-    auto row = [&](int index) -> WorkerRow& {
-      const std::string id = deploy::worker_id(h.name, index);
-      WorkerRow& r = rows[id];
-      r.id = id;
+    auto row = [&](int index_on_host) -> WorkerRow& {
+      std::string id = deploy::worker_id(h.name, index_on_host);
+      auto [at, fresh] = index.try_emplace(id, rows.size());
+      if (fresh) rows.emplace_back().id = std::move(id);
+      WorkerRow& r = rows[at->second];
       r.host = h.name;
       return r;
     };
     if (h.outcome != fanout::Outcome::ok) {
       for (int i = 1; i <= h.expected; ++i) row(i);
-      for (auto& [id, r] : rows)
+      for (auto& r : rows)
         if (r.host == h.name)
           r.host_problem =
               h.message.empty() ? std::string(fanout::to_string(h.outcome)) : h.message;
@@ -155,29 +163,31 @@ Verdict judge(const Snapshot& s, const Snapshot* previous) {
       // Files of a worker no longer configured (and not running) are history, not a worker.
       const bool known = p.index <= h.expected ||
                          p.state == deploy::WorkerProcess::State::running ||
-                         rows.count(deploy::worker_id(h.name, p.index));
+                         index.count(deploy::worker_id(h.name, p.index));
       if (!known) continue;
       WorkerRow& r = row(p.index);
       r.process = p;
       r.host_now = h.inspection.now;
     }
   }
+  std::sort(rows.begin(), rows.end(),
+            [](const WorkerRow& a, const WorkerRow& b) { return a.id < b.id; });
   // Log growth: bytes per second since the previous snapshot, by the snapshots' clock.
   if (previous && s.at_ms > previous->at_ms) {
     std::map<std::string, std::int64_t> before;
     for (const auto& h : previous->hosts)
       for (const auto& p : h.inspection.workers)
         before[deploy::worker_id(h.name, p.index)] = p.log_bytes;
-    for (auto& [id, r] : rows)
+    for (auto& r : rows)
       if (r.process && r.process->log_bytes >= 0)
-        if (auto it = before.find(id);
+        if (auto it = before.find(r.id);
             it != before.end() && it->second >= 0 && r.process->log_bytes >= it->second)
           r.log_growth = static_cast<double>(r.process->log_bytes - it->second) * 1000.0 /
                          static_cast<double>(s.at_ms - previous->at_ms);
   }
 
   bool any_alive = false;
-  for (auto& [id, r] : rows) {
+  for (auto& r : rows) {
     const bool process_down =
         s.with_hosts && r.host_problem.empty() &&
         (!r.process || r.process->state != deploy::WorkerProcess::State::running);
@@ -198,7 +208,7 @@ Verdict judge(const Snapshot& s, const Snapshot* previous) {
                   ? fmt::format("last heartbeat {} ago",
                                 human_duration(r.beat->heartbeat_age_ms / 1000.0))
                   : "no heartbeat within its TTL";
-      if (auto it = s.returned.find(id); it != s.returned.end())
+      if (auto it = s.returned.find(r.id); it != s.returned.end())
         r.why += fmt::format("; {} leased URLs returned to the frontier now", it->second);
       if (s.with_hosts && r.host_problem.empty()) r.why += "; process: " + process_text(r);
     } else if (!r.host_problem.empty()) {
@@ -215,9 +225,8 @@ Verdict judge(const Snapshot& s, const Snapshot* previous) {
     }
     if (r.problem) {
       v.workers_missing = true;
-      v.problems.push_back(fmt::format("worker {} is {}: {}", id, r.state, r.why));
+      v.problems.push_back(fmt::format("worker {} is {}: {}", r.id, r.state, r.why));
     }
-    v.rows.push_back(r);
   }
   for (const auto& j : s.jobs) {
     if (j.missing)
@@ -308,83 +317,98 @@ nlohmann::ordered_json job_json(const queue::JobInfo& j) {
   return out;
 }
 
-nlohmann::ordered_json workers_json(const Snapshot& s, const Verdict& v) {
-  nlohmann::ordered_json workers = nlohmann::ordered_json::array();
+void write_workers(JsonWriter& out, const Snapshot& s, const Verdict& v) {
+  out.begin_array();
   for (const auto& r : v.rows) {
-    nlohmann::ordered_json w{
-        {"id", r.id}, {"host", r.host}, {"state", r.state}, {"problem", r.problem}};
-    if (r.problem) w["why"] = r.why;
+    out.begin_object()
+        .member("id", r.id)
+        .member("host", r.host)
+        .member("state", r.state)
+        .member("problem", r.problem);
+    if (r.problem) out.member("why", r.why);
     if (r.beat) {
       const auto& b = *r.beat;
-      w["alive"] = b.liveness == Liveness::alive;
-      w["heartbeat_age_ms"] = b.heartbeat_age_ms;
-      w["pid"] = b.report.pid;
-      w["deploy"] = b.report.deploy;
-      w["pages"] = b.report.pages;
-      w["failed"] = b.report.failed;
-      w["pages_per_second"] = b.report.rate;
-      w["in_flight"] = b.report.in_flight;
-      w["errors"] = b.report.errors;
-      w["rss_bytes"] = b.report.rss_bytes;
+      out.member("alive", b.liveness == Liveness::alive)
+          .member("heartbeat_age_ms", b.heartbeat_age_ms)
+          .member("pid", b.report.pid)
+          .member("deploy", b.report.deploy)
+          .member("pages", b.report.pages)
+          .member("failed", b.report.failed)
+          .member("pages_per_second", b.report.rate)
+          .member("in_flight", b.report.in_flight)
+          .key("errors")
+          .begin_object();
+      for (const auto& [reason, n] : b.report.errors) out.member(reason, n);
+      out.end_object().member("rss_bytes", b.report.rss_bytes);
       if (auto it = s.returned.find(r.id); it != s.returned.end())
-        w["leases_returned"] = it->second;
+        out.member("leases_returned", it->second);
     } else {
-      w["alive"] = false;
+      out.member("alive", false);
     }
     if (s.with_hosts) {
-      nlohmann::ordered_json p;
+      out.key("process").begin_object();
       if (!r.host_problem.empty()) {
-        p["state"] = "unknown";
-        p["error"] = r.host_problem;
+        out.member("state", "unknown").member("error", r.host_problem);
       } else if (r.process) {
-        p["state"] = deploy::to_string(r.process->state);
-        p["pid"] = r.process->pid;
-        p["log_bytes"] = r.process->log_bytes;
-        if (r.process->log_mtime > 0) p["log_age_seconds"] = r.host_now - r.process->log_mtime;
-        if (r.log_growth >= 0) p["log_bytes_per_second"] = r.log_growth;
+        out.member("state", deploy::to_string(r.process->state))
+            .member("pid", r.process->pid)
+            .member("log_bytes", r.process->log_bytes);
+        if (r.process->log_mtime > 0)
+          out.member("log_age_seconds", r.host_now - r.process->log_mtime);
+        if (r.log_growth >= 0) out.member("log_bytes_per_second", r.log_growth);
       } else {
-        p["state"] = "none";
+        out.member("state", "none");
       }
-      w["process"] = std::move(p);
+      out.end_object();
     }
-    workers.push_back(std::move(w));
+    out.end_object();
   }
-  return workers;
+  out.end_array();
 }
 
-nlohmann::ordered_json to_json(const Snapshot& s, const Verdict& v, const std::string& job) {
-  nlohmann::ordered_json workers = workers_json(s, v);
-  nlohmann::ordered_json out;
+std::string to_json(const Snapshot& s, const Verdict& v, const std::string& job, int indent) {
+  std::string text;
+  text.reserve(512 + v.rows.size() * (indent < 0 ? 300 : 450));
+  JsonWriter out(text, indent);
+  out.begin_object();
   if (!job.empty()) {
-    out = job_json(s.jobs.front());
+    const nlohmann::ordered_json one = job_json(s.jobs.front());
+    for (const auto& [name, value] : one.items()) out.member(name, value);
     if (s.with_sites) {
-      out["busiest_sites"] = nlohmann::ordered_json::array();
-      for (const auto& site : s.sites) out["busiest_sites"].push_back(site_json(site, s.at_ms));
+      out.key("busiest_sites").begin_array();
+      for (const auto& site : s.sites) out.value(site_json(site, s.at_ms));
+      out.end_array();
     }
   } else {
-    out["jobs"] = nlohmann::ordered_json::array();
-    for (const auto& j : s.jobs) out["jobs"].push_back(job_json(j));
+    out.key("jobs").begin_array();
+    for (const auto& j : s.jobs) out.value(job_json(j));
+    out.end_array();
   }
-  out["at_ms"] = s.at_ms;
+  out.member("at_ms", s.at_ms);
   if (!s.redis.server.empty())
-    out["redis"] = {{"server", s.redis.server},
-                    {"url", s.redis.url},
-                    {"role", s.redis.role},
-                    {"replicas", s.redis.replicas},
-                    {"replicas_in_sync", s.redis.in_sync}};
-  out["dead_letters"] = s.dead_letters;
-  out["workers"] = std::move(workers);
+    out.key("redis")
+        .begin_object()
+        .member("server", s.redis.server)
+        .member("url", s.redis.url)
+        .member("role", s.redis.role)
+        .member("replicas", s.redis.replicas)
+        .member("replicas_in_sync", s.redis.in_sync)
+        .end_object();
+  out.member("dead_letters", s.dead_letters).key("workers");
+  write_workers(out, s, v);
   if (s.with_hosts) {
-    nlohmann::ordered_json hosts = nlohmann::ordered_json::array();
+    out.key("hosts").begin_array();
     for (const auto& h : s.hosts) {
-      nlohmann::ordered_json e{{"name", h.name}, {"outcome", fanout::to_string(h.outcome)}};
-      if (!h.message.empty()) e["message"] = h.message;
-      hosts.push_back(std::move(e));
+      out.begin_object().member("name", h.name).member("outcome", fanout::to_string(h.outcome));
+      if (!h.message.empty()) out.member("message", h.message);
+      out.end_object();
     }
-    out["hosts"] = std::move(hosts);
+    out.end_array();
   }
-  out["problems"] = v.problems;
-  return out;
+  out.key("problems").begin_array();
+  for (const auto& p : v.problems) out.value(p);
+  out.end_array().end_object();
+  return text;
 }
 
 std::string redis_text(const queue::Replication& r) {

@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/json_writer.hpp"
 #include "deploy/plan.hpp"
 #include "fanout/remote.hpp"
 #include "queue/queue.hpp"
@@ -72,7 +73,10 @@ std::string job_state(const queue::JobInfo& job);
 std::optional<double> eta_seconds(const queue::JobInfo& job);
 
 Verdict judge(const Snapshot& now, const Snapshot* previous);
-nlohmann::ordered_json to_json(const Snapshot& s, const Verdict& v, const std::string& job);
+// `status --json`: the job (or the jobs), Redis, the workers, the hosts and the problems, as JSON
+// text (indent < 0: on one line). Written straight as text, not built as a document first: at
+// 10,000 workers that was most of the command's time.
+std::string to_json(const Snapshot& s, const Verdict& v, const std::string& job, int indent = 2);
 // Its parts: one job (state, counters, rate, ETA, sites), the workers' table.
 nlohmann::ordered_json job_json(const queue::JobInfo& job);
 // A job's options by their fields (policy/job_options.hpp): numbers (durations in ms), booleans,
@@ -81,7 +85,8 @@ nlohmann::ordered_json job_json(const queue::JobInfo& job);
 // their secret in the path or the query.
 nlohmann::ordered_json options_json(const policy::JobOptions& options);
 std::string redact_url(const std::string& url);
-nlohmann::ordered_json workers_json(const Snapshot& s, const Verdict& v);
+// The workers' table as a JSON array, written where `out` stands.
+void write_workers(JsonWriter& out, const Snapshot& s, const Verdict& v);
 std::string render(const Snapshot& s, const Verdict& v, const std::string& job);
 // "redis: primary 10.0.0.5:6379 (named by the Sentinels), 2 of 2 replicas in sync"; "" for a
 // lone server reached without Sentinels.

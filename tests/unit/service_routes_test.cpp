@@ -2,12 +2,14 @@
 // Redis is answered here with a connection pool that cannot connect (then 503).
 
 #include <algorithm>
+#include <cstdio>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include "policy/job_options.hpp"
 #include "service/job_request.hpp"
+#include "service/metrics.hpp"
 #include "service/openapi.hpp"
 #include "service/routes.hpp"
 
@@ -162,6 +164,79 @@ TEST(ServiceRoutes, TheOpenApiDocumentListsEveryRouteAndEveryJobOption) {
   const auto& properties = doc["components"]["schemas"]["JobRequest"]["properties"];
   for (const auto& option : policy::job_options())
     EXPECT_TRUE(properties.contains(std::string(option.field))) << option.field;
+}
+
+}  // namespace
+}  // namespace crawl::service
+
+namespace crawl::service {
+namespace {
+
+// Names from anyone (a job's name, a host, an error reason) cannot break the metrics text:
+// promtool, the Prometheus project's own checker, reads it, and the values come out as written.
+TEST(ServiceMetrics, HostileNamesStayInsideTheirLabelsAndPromtoolPassesTheText) {
+  status::Snapshot s;
+  s.at_ms = 1'700'000'000'000;
+  queue::JobInfo job;
+  job.id = "7";
+  job.name = "a \"quoted\" name\\ with a\nline break and \xff bad bytes";
+  job.state = "running";
+  job.stats = {{"submitted", 10},
+               {"queued", 4},
+               {"done", 6},
+               {"failed:http_5\"03", 2},
+               {"dropped:links", 3}};
+  s.jobs.push_back(job);
+  queue::WorkerInfo w;
+  w.id = "h\"1/1";
+  w.report.host = "h\"1\n";
+  w.report.pages = 5;
+  w.report.rate = 2.5;
+  w.report.errors = {{"time\\out", 1}};
+  w.heartbeat_age_ms = 1500;
+  s.workers.push_back(w);
+  const status::Verdict v = status::judge(s, nullptr);
+  RedisProbe redis;
+  redis.up = true;
+  redis.round_trip_seconds = 0.00025;
+  redis.used_memory_bytes = 1 << 20;
+  const std::string text = metrics_text(&s, &v, redis);
+
+  EXPECT_NE(text.find("crawl_job_info{job=\"7\",name=\"a \\\"quoted\\\" name\\\\ with a\\nline "
+                      "break and \xef\xbf\xbd bad bytes\"} 1\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("crawl_worker_pages_total{worker=\"h\\\"1/1\",host=\"h\\\"1\\n\"} 5\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(
+      text.find("crawl_worker_pages_per_second{worker=\"h\\\"1/1\",host=\"h\\\"1\\n\"} 2.5\n"),
+      std::string::npos);
+  EXPECT_NE(text.find("crawl_worker_heartbeat_age_seconds{worker=\"h\\\"1/1\",host=\"h\\\"1\\n\"} "
+                      "1.5\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("crawl_redis_round_trip_seconds 0.00025\n"), std::string::npos);
+  EXPECT_NE(text.find("crawl_redis_used_memory_bytes 1048576\n"), std::string::npos);
+  EXPECT_EQ(text.find("crawl_job_eta_seconds"), std::string::npos) << "a family with no sample";
+  EXPECT_EQ(metrics_text(nullptr, nullptr, RedisProbe{}),
+            "# HELP crawl_redis_up 1 when Redis answered this scrape\n"
+            "# TYPE crawl_redis_up gauge\ncrawl_redis_up 0\n");
+
+  const std::string path = ::testing::TempDir() + "crawl-metrics-test.txt";
+  {
+    std::FILE* f = std::fopen(path.c_str(), "w");
+    ASSERT_NE(f, nullptr);
+    std::fwrite(text.data(), 1, text.size(), f);
+    std::fclose(f);
+  }
+  const std::string command = "promtool check metrics < '" + path + "' 2>&1";
+  std::FILE* p = popen(command.c_str(), "r");
+  ASSERT_NE(p, nullptr);
+  std::string said;
+  char buffer[4096];
+  for (std::size_t n; (n = std::fread(buffer, 1, sizeof buffer, p)) > 0;) said.append(buffer, n);
+  EXPECT_EQ(pclose(p), 0) << said << "\n" << text;
+  std::remove(path.c_str());
 }
 
 }  // namespace

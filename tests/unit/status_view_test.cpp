@@ -83,7 +83,7 @@ TEST(StatusView, NamesTheRedisPrimaryAndItsReplicasInSync) {
             "redis: primary 10.0.0.5:6379 (named by the Sentinels), 1 of 2 replicas in sync");
   Snapshot s;
   s.redis = r;
-  const auto j = to_json(s, judge(s, nullptr), "");
+  const auto j = nlohmann::ordered_json::parse(to_json(s, judge(s, nullptr), ""));
   EXPECT_EQ(j["redis"]["replicas_in_sync"], 1);
   EXPECT_EQ(j["redis"]["server"], "10.0.0.5:6379");
 }
@@ -158,7 +158,7 @@ TEST(StatusView, LogGrowthComesFromTwoSnapshots) {
   now.workers = {beat("h1/1", Liveness::alive)};
   const Verdict v = judge(now, &before);
   EXPECT_DOUBLE_EQ(row(v, "h1/1").log_growth, 1000.0);
-  const auto json = to_json(now, v, "");
+  const auto json = nlohmann::ordered_json::parse(to_json(now, v, ""));
   EXPECT_EQ(json["workers"][0]["process"]["log_bytes_per_second"], 1000.0);
   EXPECT_EQ(json["workers"][0]["process"]["log_age_seconds"], 5);
 }
@@ -177,7 +177,7 @@ TEST(StatusView, ABrokenJobIsShownBesideTheOthers) {
   EXPECT_EQ(v.problems[0],
             "job 1 is broken: job field 'deny' is not a JSON list of strings; its 5 queued URLs "
             "wait until it is fixed (then crawlctl resume 1) or cancelled");
-  const auto json = to_json(s, v, "");
+  const auto json = nlohmann::ordered_json::parse(to_json(s, v, ""));
   EXPECT_EQ(json["jobs"][0]["state"], "broken");
   EXPECT_EQ(json["jobs"][0]["problem"], s.jobs[0].problem);
   EXPECT_EQ(json["jobs"][1]["state"], "in progress");
@@ -218,13 +218,13 @@ TEST(StatusView, JsonForOneJobKeepsItsFieldsAtTheTop) {
   Snapshot s;
   s.jobs = {job(1, 2, 3, 0)};
   s.workers = {beat("h1/1", Liveness::alive)};
-  const auto one = to_json(s, judge(s, nullptr), "7");
+  const auto one = nlohmann::ordered_json::parse(to_json(s, judge(s, nullptr), "7"));
   EXPECT_EQ(one["id"], "7");
   EXPECT_EQ(one["counters"]["in_flight"], 2);
   EXPECT_EQ(one["workers"][0]["errors"]["http_503"], 5);
   EXPECT_EQ(one["workers"][0]["pages_per_second"], 1.5);
   EXPECT_EQ(one["eta_seconds"], nullptr);
-  const auto all = to_json(s, judge(s, nullptr), "");
+  const auto all = nlohmann::ordered_json::parse(to_json(s, judge(s, nullptr), ""));
   EXPECT_EQ(all["jobs"][0]["id"], "7");
   EXPECT_TRUE(all["problems"].empty());
   EXPECT_EQ(render_lines(s, judge(s, nullptr)),
@@ -277,7 +277,7 @@ TEST(StatusView, SitesAreCountedAndTheBusiestListed) {
             std::string::npos)
       << text;
   EXPECT_EQ(site_next_text(throttled, s.at_ms), "in 5.0s");
-  const auto json = to_json(s, v, "7");
+  const auto json = nlohmann::ordered_json::parse(to_json(s, v, "7"));
   EXPECT_EQ(json["sites"]["waiting_for_slot"], 1);
   EXPECT_EQ(json["dead_letters"], 3);
   ASSERT_EQ(json["busiest_sites"].size(), 3u);
