@@ -919,6 +919,41 @@ TEST_F(QueueTest, DeadWorkersAreRememberedUntilTheyComeBack) {
   EXPECT_EQ(fleet().workers()->size(), 2u);
 }
 
+// A worker of the version before writes its heartbeat as a hash: in the middle of a rolling
+// upgrade, the fleet is still shown whole, and a dead one is reaped like the others.
+TEST_F(QueueTest, AHeartbeatWrittenAsAHashByAnOlderWorkerIsReadToo) {
+  Redis& redis = m_queue->redis();
+  const Keys& k = m_queue->keys();
+  ASSERT_TRUE(fleet().heartbeat("new/1", beat_of("new", 5), milliseconds(60000)));
+  ASSERT_EQ(redis.command({"TYPE", k.worker("new/1")})->str, "string");
+  ASSERT_TRUE(redis.pipeline({{"HSET", k.worker("old/1"), "host", "old", "pid", "77", "pages", "9",
+                               "errors", R"({"timeout":2})", "ttl_ms", "60000"},
+                              {"SET", k.alive("old/1"), "1", "PX", "60000"},
+                              {"SADD", k.workers(), "old/1"}}));
+  auto workers = fleet().workers();
+  ASSERT_TRUE(workers);
+  ASSERT_EQ(workers->size(), 2u);
+  const WorkerInfo& old = (*workers)[1];
+  EXPECT_EQ(old.id, "old/1");
+  EXPECT_EQ(old.liveness, WorkerInfo::Liveness::alive);
+  EXPECT_EQ(old.report.host, "old");
+  EXPECT_EQ(old.report.pages, 9u);
+  EXPECT_EQ(old.report.errors.at("timeout"), 2u);
+  EXPECT_EQ((*workers)[0].report.pages, 5u);
+  auto presence = fleet().heartbeats({"old/1", "new/1", "none/1"});
+  ASSERT_TRUE(presence);
+  EXPECT_TRUE((*presence)[0].alive);
+  EXPECT_EQ((*presence)[0].pid, 77);
+  EXPECT_TRUE((*presence)[1].alive);
+  EXPECT_FALSE((*presence)[2].alive);
+  // It dies: reaped, listed dead with its last heartbeat.
+  ASSERT_TRUE(redis.command({"DEL", k.alive("old/1")}));
+  ASSERT_TRUE(fleet().reap_dead());
+  workers = fleet().workers();
+  EXPECT_EQ((*workers)[1].liveness, WorkerInfo::Liveness::dead);
+  EXPECT_EQ((*workers)[1].report.pages, 9u);
+}
+
 TEST_F(QueueTest, PagesPerSecondCoverTheLastMinuteAndAFinishedJobsWholeDuration) {
   const std::string job = new_job();
   ASSERT_TRUE(jobs().enqueue(job, 0, links(0, 30)));
