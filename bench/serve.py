@@ -139,10 +139,11 @@ def main():
         serve.terminate()
         serve.wait(timeout=30)
         serve, base = start_serve(url)
+        streamed = os.path.join(work, "streamed.jsonl")
         t = time.perf_counter()
-        r = subprocess.run(["curl", "-sf", base + "/jobs/1/results"], stdout=subprocess.PIPE, check=True)
+        subprocess.run(["curl", "-sf", "-o", streamed, base + "/jobs/1/results"], check=True)
         served = time.perf_counter() - t
-        lines = r.stdout.count(b"\n")
+        lines = sum(1 for _ in open(streamed, "rb"))
         serve_rss = hwm(serve.pid)
         out = os.path.join(work, "results.jsonl")
         t = time.perf_counter()

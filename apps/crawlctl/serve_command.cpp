@@ -39,6 +39,7 @@ struct ServeOptions {
   RedisOptions redis;
   std::string listen = "127.0.0.1:8080";
   std::size_t max_connections = 1024;
+  int max_streams = 4;
   std::string token_file, tls_cert, tls_key;
   std::vector<std::string> host_names;
   bool insecure_http = false;
@@ -145,6 +146,7 @@ int run_serve(const ServeOptions& o) {
   service::ServiceOptions options;
   options.job_defaults = inventory->job;
   options.max_body_bytes = server.max_body_bytes;
+  options.max_streams = o.max_streams;
   setup_logging("crawlctl", false);
   // Redis is found as every subcommand finds it; a first connection tells at once what is wrong.
   service::Connections connections([redis = o.redis] { return open_queue(redis); });
@@ -198,6 +200,11 @@ void add_serve_command(CLI::App& app, Action& run) {
                   "wait their turn")
       ->capture_default_str()
       ->check(CLI::Range(4, 16384));
+  sub->add_option("--max-streams", o->max_streams,
+                  "Result streams (GET /jobs/{id}/results, /result/{id}) at once; more get 503 "
+                  "and Retry-After. Each holds a Redis connection and up to 32 bytes per record")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 256));
   sub->add_option("--token-file", o->token_file,
                   "A file holding the bearer token every request must carry (needed off "
                   "loopback)");

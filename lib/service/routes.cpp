@@ -379,6 +379,24 @@ Response Routes::results(const Request& request, const std::string& id) {
 }
 
 Response Routes::stream_results(const std::string& id, bool images, const std::string& outcome) {
+  // A slot among the streams allowed at once, given back when the stream's state goes.
+  struct Slot {
+    std::shared_ptr<std::atomic<int>> count;
+    explicit Slot(std::shared_ptr<std::atomic<int>> c) : count(std::move(c)) { ++*count; }
+    Slot(Slot&& other) noexcept : count(std::move(other.count)) {}
+    ~Slot() {
+      if (count) --*count;
+    }
+  };
+  Slot slot(m_streams);
+  if (*m_streams > m_options.max_streams) {
+    Response busy = Response::error(
+        503, fmt::format("{} result streams are running, the most this serve runs at once: try "
+                         "again when one ends",
+                         m_options.max_streams));
+    busy.headers.emplace_back("Retry-After", "5");
+    return busy;
+  }
   auto lease = m_redis.take();
   if (!lease) return from_error(lease.error());
   if (auto job = (*lease)->jobs().job(id); !job) return from_error(job.error());
@@ -391,9 +409,11 @@ Response Routes::stream_results(const std::string& id, bool images, const std::s
     queue::ResultReader reader;
     queue::ImagesMap map;
     std::size_t page;
+    Slot slot;
   };
-  auto state = std::make_shared<State>(State{std::move(*lease), queue::ResultReader(id, only),
-                                             queue::ImagesMap(), m_options.results_page});
+  auto state =
+      std::make_shared<State>(State{std::move(*lease), queue::ResultReader(id, only),
+                                    queue::ImagesMap(), m_options.results_page, std::move(slot)});
   Response r;
   r.content_type = images ? "application/json" : "application/x-ndjson";
   r.stream = [state, images](const Writer& write) {

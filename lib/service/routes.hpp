@@ -5,7 +5,9 @@
 // (connections.hpp), and judges jobs and workers with lib/status, the code `crawlctl status`
 // runs, so the terminal and the web never disagree. docs/api.md is its reference.
 
+#include <atomic>
 #include <cstddef>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -29,9 +31,12 @@ struct ServiceOptions {
   config::JobDefaults job_defaults;       // the hosts file's job: section
   std::size_t max_body_bytes = 8u << 20;  // a larger body: 413
   std::size_t max_seeds = 100'000;        // seeds per request: more is a 400
-  std::size_t results_page = 200;         // records read from Redis per HSCAN while streaming
-  std::size_t max_jobs_listed = 1000;     // GET /jobs?last=N
-  std::size_t metrics_jobs = 20;          // GET /metrics: the latest jobs
+  std::size_t results_page = 1000;        // records read from Redis per HSCAN while streaming
+  // Result streams at once (GET /jobs/{id}/results, GET /result/{id}); more: 503, Retry-After.
+  // Each holds a Redis connection and up to 32 bytes per record of its job until it ends.
+  int max_streams = 4;
+  std::size_t max_jobs_listed = 1000;  // GET /jobs?last=N
+  std::size_t metrics_jobs = 20;       // GET /metrics: the latest jobs
 };
 
 class Routes {
@@ -84,6 +89,7 @@ class Routes {
   Connections& m_redis;
   ServiceOptions m_options;
   Access m_access;
+  std::shared_ptr<std::atomic<int>> m_streams = std::make_shared<std::atomic<int>>(0);
 };
 
 }  // namespace crawl::service

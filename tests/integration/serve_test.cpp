@@ -276,7 +276,7 @@ TEST(Serve, ARestJobIsCreatedWatchedStreamedAndControlled) {
 // a Redis restart is ridden through (503 meanwhile).
 TEST(Serve, EveryErrorHasItsStatusAndRedisGoingAwayIsA503) {
   CrawlCluster cluster(test_site_options(20));
-  Serve serve(cluster);
+  Serve serve(cluster, {"--max-streams", "1"});
   const std::string jobs = serve.base() + "/jobs";
   auto expect = [&](const HttpReply& r, long status, const std::string& says) {
     EXPECT_EQ(r.status, status) << r.body;
@@ -311,6 +311,43 @@ TEST(Serve, EveryErrorHasItsStatusAndRedisGoingAwayIsA503) {
                               std::string("\x16\x03\x01\x02\x00 nonsense\r\n\r\n"), 1 << 16);
   ASSERT_TRUE(garbage.has_value());
   EXPECT_EQ(http("GET", serve.base() + "/openapi.json").status, 200);
+  // Result streams past --max-streams: 503 and Retry-After while one is held by a client that
+  // does not read (its receive buffer made small, so the server's writes wait on it).
+  auto made = http("POST", jobs, R"({"urls": ["http://127.0.0.1:9/"]})");
+  ASSERT_EQ(made.status, 201);
+  const std::string id = made.json()["id"];
+  cluster.redis_cli(
+      {"EVAL",
+       "for i = 1, 20000 do local u = 'http://127.0.0.1:9/p' .. i; redis.call('HSET', KEYS[1], u, "
+       "cjson.encode({url = u, outcome = 'done', status = 200})) end",
+       "1", "crawl:job:" + id + ":results"});
+  const int holder = socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(holder, 0);
+  const int small = 4096;
+  setsockopt(holder, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_port = htons(static_cast<std::uint16_t>(std::stoi(serve.base().substr(17))));
+  to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(connect(holder, reinterpret_cast<sockaddr*>(&to), sizeof to), 0);
+  const std::string held =
+      "GET /jobs/" + id + "/results HTTP/1.1\r\nHost: " + serve.base().substr(7) + "\r\n\r\n";
+  ASSERT_EQ(send(holder, held.data(), held.size(), MSG_NOSIGNAL),
+            static_cast<ssize_t>(held.size()));
+  HttpReply busy;
+  EXPECT_TRUE(wait_until(
+      [&] {
+        busy = http("GET", jobs + "/" + id + "/results");
+        return busy.status == 503;
+      },
+      10s))
+      << busy.status;
+  expect(busy, 503, "result streams are running");
+  EXPECT_NE(busy.headers.find("Retry-After: 5"), std::string::npos) << busy.headers;
+  EXPECT_EQ(http("GET", serve.base() + "/result/" + id).status, 503);
+  close(holder);  // its stream fails, and gives its place back
+  EXPECT_TRUE(wait_until(
+      [&] { return http("GET", jobs + "/" + id + "/results?outcome=failed").status == 200; }, 10s));
   // Redis goes away: 503 at once (not a hang), then back to work when it returns.
   cluster.redis().stop();
   expect(http("GET", jobs), 503, "");
