@@ -27,7 +27,6 @@ using status::k_exit_workers_missing;
 using status::render;
 using status::render_lines;
 using status::Snapshot;
-using status::to_json;
 using status::Verdict;
 
 namespace {
@@ -119,9 +118,15 @@ int run_status(const StatusOptions& o) {
         const Verdict verdict = judge(*snapshot, previous ? &*previous : nullptr);
         code = exit_code(verdict);
         if (o.json) {
-          std::string text = to_json(*snapshot, verdict, o.job, o.watch ? -1 : 2);
+          // Written out as it goes: 10,000 workers are 4 MB of JSON.
+          std::string text;
+          JsonWriter out(text, o.watch ? -1 : 2, [](std::string& done) {
+            write_shown(stdout, done);
+            done.clear();
+          });
+          status::write_json(out, *snapshot, verdict, o.job);
           text += '\n';
-          write_shown(stdout, text);
+          out.flush();
         } else if (o.watch && !tty) {
           write_shown(stdout, render_lines(*snapshot, verdict));
         } else {

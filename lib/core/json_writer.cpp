@@ -16,6 +16,7 @@ void JsonWriter::newline(std::size_t depth) {
 }
 
 void JsonWriter::element() {
+  if (m_sink && m_out.size() >= (64u << 10)) m_sink(m_out);
   if (m_after_key) {
     m_after_key = false;
     return;

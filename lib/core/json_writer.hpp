@@ -7,6 +7,7 @@
 
 #include <concepts>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -17,8 +18,18 @@ namespace crawl {
 
 class JsonWriter {
  public:
+  // What to do with the text written so far: given once it passes 64 KiB, and by flush(); it
+  // empties `out` (writes it to a stream, say), so a big document is never held whole.
+  using Sink = std::function<void(std::string& out)>;
+
   // indent < 0: compact, on one line.
-  explicit JsonWriter(std::string& out, int indent = -1) : m_out(out), m_indent(indent) {}
+  explicit JsonWriter(std::string& out, int indent = -1, Sink sink = {})
+      : m_out(out), m_indent(indent), m_sink(std::move(sink)) {}
+
+  // Hands what is written to the sink (if any).
+  void flush() {
+    if (m_sink) m_sink(m_out);
+  }
 
   JsonWriter& begin_object() { return open('{'); }
   JsonWriter& end_object() { return close('}'); }
@@ -64,6 +75,7 @@ class JsonWriter {
 
   std::string& m_out;
   int m_indent;
+  Sink m_sink;
   std::vector<bool> m_empty;  // per open container: nothing in it yet
   bool m_after_key = false;
 };

@@ -19,12 +19,15 @@ namespace {
 using Liveness = queue::WorkerInfo::Liveness;
 
 std::string errors_text(const queue::WorkerInfo& w) {
-  std::vector<std::pair<std::uint64_t, std::string>> kinds;
-  for (const auto& [reason, n] : w.report.errors) kinds.emplace_back(n, reason);
-  std::sort(kinds.rbegin(), kinds.rend());
+  // The most frequent first; among equals, the last by name first.
+  std::vector<std::pair<std::uint64_t, const std::string*>> kinds;
+  for (const auto& [reason, n] : w.report.errors) kinds.emplace_back(n, &reason);
+  std::sort(kinds.begin(), kinds.end(), [](const auto& a, const auto& b) {
+    return a.first != b.first ? a.first > b.first : *a.second > *b.second;
+  });
   std::string out;
   for (std::size_t i = 0; i < kinds.size() && i < 3; ++i)
-    out += fmt::format("{}{}:{}", out.empty() ? "" : " ", kinds[i].second, kinds[i].first);
+    out += fmt::format("{}{}:{}", out.empty() ? "" : " ", *kinds[i].second, kinds[i].first);
   if (kinds.size() > 3) out += fmt::format(" +{}", kinds.size() - 3);
   return out.empty() ? "-" : out;
 }
@@ -370,6 +373,11 @@ std::string to_json(const Snapshot& s, const Verdict& v, const std::string& job,
   std::string text;
   text.reserve(512 + v.rows.size() * (indent < 0 ? 300 : 450));
   JsonWriter out(text, indent);
+  write_json(out, s, v, job);
+  return text;
+}
+
+void write_json(JsonWriter& out, const Snapshot& s, const Verdict& v, const std::string& job) {
   out.begin_object();
   if (!job.empty()) {
     const nlohmann::ordered_json one = job_json(s.jobs.front());
@@ -408,7 +416,6 @@ std::string to_json(const Snapshot& s, const Verdict& v, const std::string& job,
   out.key("problems").begin_array();
   for (const auto& p : v.problems) out.value(p);
   out.end_array().end_object();
-  return text;
 }
 
 std::string redis_text(const queue::Replication& r) {
@@ -495,12 +502,14 @@ std::string render(const Snapshot& s, const Verdict& v, const std::string& job) 
       if (r.beat) {
         const auto& b = *r.beat;
         const bool alive = b.liveness == Liveness::alive;
-        row.insert(
-            row.end(),
-            {std::to_string(b.report.pages), alive ? fmt::format("{:.2f}", b.report.rate) : "-",
-             alive ? std::to_string(b.report.in_flight) : "-", errors_text(b),
-             human_bytes(static_cast<double>(b.report.rss_bytes)),
-             b.heartbeat_age_ms >= 0 ? human_duration(b.heartbeat_age_ms / 1000.0) + " ago" : "-"});
+        row.reserve(header.size());
+        row.push_back(std::to_string(b.report.pages));
+        row.push_back(alive ? fmt::format("{:.2f}", b.report.rate) : "-");
+        row.push_back(alive ? std::to_string(b.report.in_flight) : "-");
+        row.push_back(errors_text(b));
+        row.push_back(human_bytes(static_cast<double>(b.report.rss_bytes)));
+        row.push_back(b.heartbeat_age_ms >= 0 ? human_duration(b.heartbeat_age_ms / 1000.0) + " ago"
+                                              : "-");
       } else {
         row.insert(row.end(), {"-", "-", "-", "-", "-", "never"});
       }

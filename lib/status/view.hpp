@@ -77,6 +77,8 @@ Verdict judge(const Snapshot& now, const Snapshot* previous);
 // text (indent < 0: on one line). Written straight as text, not built as a document first: at
 // 10,000 workers that was most of the command's time.
 std::string to_json(const Snapshot& s, const Verdict& v, const std::string& job, int indent = 2);
+// The same, written through `out` (to a stream as it goes, say).
+void write_json(JsonWriter& out, const Snapshot& s, const Verdict& v, const std::string& job);
 // Its parts: one job (state, counters, rate, ETA, sites), the workers' table.
 nlohmann::ordered_json job_json(const queue::JobInfo& job);
 // A job's options by their fields (policy/job_options.hpp): numbers (durations in ms), booleans,
