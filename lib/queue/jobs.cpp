@@ -648,8 +648,9 @@ Result<std::vector<std::string>> Jobs::results(const std::string& job, std::stri
     return fail(ErrorKind::remote, "reading results of job {}: {}", job, r->str);
   cursor = r->elements[0].str;
   std::vector<std::string> records;
-  const auto& pairs = r->elements[1].elements;
-  for (std::size_t i = 1; i < pairs.size(); i += 2) records.push_back(pairs[i].str);
+  auto& pairs = r->elements[1].elements;
+  records.reserve(pairs.size() / 2);
+  for (std::size_t i = 1; i < pairs.size(); i += 2) records.push_back(std::move(pairs[i].str));
   return records;
 }
 

@@ -1,7 +1,9 @@
 #include "queue/record.hpp"
 
+#include <array>
 #include <span>
 #include <utility>
+#include <variant>
 
 #include <nlohmann/json.hpp>
 
@@ -98,71 +100,202 @@ std::string to_json(const Record& r) {
 
 namespace {
 
-// Field readers that never throw: a field of the wrong type makes the record unreadable (absent
-// fields keep their defaults), so one bad record is skipped and counted, never fatal.
-struct Reader {
-  const nlohmann::json& j;
-  bool ok = true;
+// A record read in one pass of nlohmann's SAX parser, straight into a Record: no document is
+// built (for a million records, crawlctl results and serve's streams spent most of their time
+// building and freeing one per record). The rules are a document reader's: a field absent or
+// null keeps its default; a field of the wrong type makes the record unreadable, so one bad
+// record is skipped and counted, never fatal; a member given twice counts as its last; members
+// of no field, whatever they hold, are passed over.
+class RecordReader : public nlohmann::json_sax<nlohmann::json> {
+ public:
+  explicit RecordReader(Record& r) : m_r(r) {}
 
-  const nlohmann::json* find(const char* key) {
-    auto it = j.find(key);
-    return it == j.end() || it->is_null() ? nullptr : &*it;
+  // Whether the whole text was one object whose fields were of their types.
+  bool read() const {
+    for (bool b : m_bad)
+      if (b) return false;
+    return m_object;
   }
-  void text(const char* key, std::string& out) {
-    if (const auto* v = find(key)) {
-      if (v->is_string())
-        out = v->get<std::string>();
-      else
-        ok = false;
+  const std::string& outcome() const { return m_outcome; }
+
+  bool null() override {
+    if (in_images()) bad();  // absent otherwise: the field keeps its default
+    return true;
+  }
+  bool boolean(bool v) override {
+    if (in_images()) return bad();
+    if (!at_field()) return true;
+    if (m_field->kind != Kind::boolean) return bad();
+    m_r.*std::get<bool Record::*>(m_field->member) = v;
+    return true;
+  }
+  bool number_integer(number_integer_t v) override { return integer(v); }
+  bool number_unsigned(number_unsigned_t v) override { return integer(v); }
+  bool number_float(number_float_t, const string_t&) override { return no_field_takes(); }
+  bool binary(binary_t&) override { return no_field_takes(); }
+  bool string(string_t& v) override {
+    if (in_images()) {
+      m_r.images.push_back(std::move(v));
+      return true;
     }
+    if (!at_field()) return true;
+    if (m_field->kind != Kind::text) return bad();
+    if (auto* m = std::get_if<std::string Record::*>(&m_field->member))
+      m_r.**m = std::move(v);
+    else
+      m_outcome = std::move(v);
+    return true;
   }
-  template <class Int>
-  void integer(const char* key, Int& out) {
-    if (const auto* v = find(key)) {
-      if (v->is_number_unsigned() && std::in_range<Int>(v->get<std::uint64_t>()))
-        out = static_cast<Int>(v->get<std::uint64_t>());
-      else if (v->is_number_integer() && std::in_range<Int>(v->get<std::int64_t>()))
-        out = static_cast<Int>(v->get<std::int64_t>());
-      else
-        ok = false;
+  bool start_object(std::size_t) override {
+    if (m_depth == 0) m_object = true;
+    if (at_field() || in_images()) bad();
+    ++m_depth;
+    return true;
+  }
+  bool key(string_t& k) override {
+    if (m_depth != 1) return true;
+    m_field = find(k);
+    if (m_field) reset(*m_field);
+    return true;
+  }
+  bool end_object() override { return end(); }
+  bool start_array(std::size_t) override {
+    if (m_depth == 0) return false;  // a record is an object
+    if (in_images())
+      bad();
+    else if (at_field() && m_field->kind != Kind::texts)
+      bad();
+    else if (at_field())
+      m_images = true;
+    ++m_depth;
+    return true;
+  }
+  bool end_array() override { return end(); }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) override {
+    return false;
+  }
+
+ private:
+  enum class Kind { text, integer, boolean, texts };
+  using Member = std::variant<std::nullptr_t, std::string Record::*, int Record::*,
+                              std::int64_t Record::*, std::uint64_t Record::*, bool Record::*>;
+  struct Field {
+    std::string_view name;
+    Kind kind;
+    Member member;  // nullptr: the outcome (kept as text until the end) and the images
+  };
+  static constexpr std::size_t k_fields = 20;
+  static const std::array<Field, k_fields>& fields() {
+    static const std::array<Field, k_fields> all = {{
+        {"url", Kind::text, &Record::url},
+        {"outcome", Kind::text, nullptr},
+        {"reason", Kind::text, &Record::reason},
+        {"status", Kind::integer, &Record::status},
+        {"final_url", Kind::text, &Record::final_url},
+        {"title", Kind::text, &Record::title},
+        {"content_type", Kind::text, &Record::content_type},
+        {"bytes", Kind::integer, &Record::bytes},
+        {"truncated", Kind::boolean, &Record::truncated},
+        {"fetch_ms", Kind::integer, &Record::fetch_ms},
+        {"depth", Kind::integer, &Record::depth},
+        {"links", Kind::integer, &Record::links},
+        {"links_dropped", Kind::integer, &Record::links_dropped},
+        {"images_dropped", Kind::integer, &Record::images_dropped},
+        {"images", Kind::texts, nullptr},
+        {"parse_cut", Kind::text, &Record::parse_cut},
+        {"noindex", Kind::boolean, &Record::noindex},
+        {"error", Kind::text, &Record::error},
+        {"worker", Kind::text, &Record::worker},
+        {"at_ms", Kind::integer, &Record::at_ms},
+    }};
+    return all;
+  }
+  static const Field* find(std::string_view name) {
+    for (const Field& f : fields())
+      if (f.name == name) return &f;
+    return nullptr;
+  }
+  static std::size_t index(const Field& f) {
+    return static_cast<std::size_t>(&f - fields().data());
+  }
+
+  // The member is given again: back to its default and not bad, whatever came before. (The
+  // record starts at its defaults: what a field given once finds.)
+  void reset(const Field& f) {
+    if (!m_seen[index(f)]) {
+      m_seen[index(f)] = true;
+      return;
     }
+    m_bad[index(f)] = false;
+    std::visit(
+        [&](auto m) {
+          if constexpr (std::is_same_v<decltype(m), std::nullptr_t>) {
+            if (f.kind == Kind::texts)
+              m_r.images.clear();
+            else
+              m_outcome.clear();
+          } else {
+            m_r.*m = std::remove_reference_t<decltype(m_r.*m)>{};
+          }
+        },
+        f.member);
   }
-  void boolean(const char* key, bool& out) {
-    if (const auto* v = find(key)) {
-      if (v->is_boolean())
-        out = v->get<bool>();
-      else
-        ok = false;
+  // A value that is a field's own (a member of the record, not inside one of its values).
+  bool at_field() const { return m_depth == 1 && m_field != nullptr; }
+  // An element of the images' list.
+  bool in_images() const { return m_images && m_depth == 2; }
+  bool bad() {
+    if (m_field) m_bad[index(*m_field)] = true;
+    return true;
+  }
+  bool no_field_takes() {
+    if (at_field() || in_images()) bad();
+    return true;
+  }
+  bool end() {
+    --m_depth;
+    if (m_depth == 1) {
+      m_images = false;
+      m_field = nullptr;
     }
+    return true;
   }
-  void texts(const char* key, std::vector<std::string>& out) {
-    if (const auto* v = find(key)) {
-      if (!v->is_array()) {
-        ok = false;
-        return;
-      }
-      for (const auto& e : *v) {
-        if (!e.is_string()) {
-          ok = false;
-          return;
-        }
-        out.push_back(e.get<std::string>());
-      }
-    }
+  template <class Number>
+  bool integer(Number v) {
+    if (in_images()) return bad();
+    if (!at_field()) return true;
+    return std::visit(
+        [&](auto m) {
+          if constexpr (std::is_same_v<decltype(m), std::nullptr_t> ||
+                        std::is_same_v<decltype(m), std::string Record::*> ||
+                        std::is_same_v<decltype(m), bool Record::*>) {
+            return bad();
+          } else {
+            using Int = std::remove_reference_t<decltype(m_r.*m)>;
+            if (!std::in_range<Int>(v)) return bad();
+            m_r.*m = static_cast<Int>(v);
+            return true;
+          }
+        },
+        m_field->member);
   }
+
+  Record& m_r;
+  std::string m_outcome;
+  const Field* m_field = nullptr;  // the member of depth 1 being read, if it is a field
+  std::array<bool, k_fields> m_bad{}, m_seen{};
+  int m_depth = 0;
+  bool m_object = false, m_images = false;
 };
 
 }  // namespace
 
 std::optional<Record> record_from_json(std::string_view text) {
-  const auto j = nlohmann::json::parse(text, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) return std::nullopt;
   Record r;
-  Reader read{j};
-  std::string outcome;
-  read.text("url", r.url);
-  read.text("outcome", outcome);
-  if (!read.ok || r.url.empty()) return std::nullopt;
+  RecordReader reader(r);
+  if (!nlohmann::json::sax_parse(text, &reader) || !reader.read() || r.url.empty())
+    return std::nullopt;
+  const std::string& outcome = reader.outcome();
   if (outcome == "done")
     r.outcome = Outcome::done;
   else if (outcome == "failed")
@@ -171,25 +304,6 @@ std::optional<Record> record_from_json(std::string_view text) {
     r.outcome = Outcome::filtered;
   else
     return std::nullopt;
-  read.text("reason", r.reason);
-  read.integer("status", r.status);
-  read.text("final_url", r.final_url);
-  read.text("title", r.title);
-  read.text("content_type", r.content_type);
-  read.integer("bytes", r.bytes);
-  read.boolean("truncated", r.truncated);
-  read.integer("fetch_ms", r.fetch_ms);
-  read.integer("depth", r.depth);
-  read.integer("links", r.links);
-  read.integer("links_dropped", r.links_dropped);
-  read.integer("images_dropped", r.images_dropped);
-  read.texts("images", r.images);
-  read.text("parse_cut", r.parse_cut);
-  read.boolean("noindex", r.noindex);
-  read.text("error", r.error);
-  read.text("worker", r.worker);
-  read.integer("at_ms", r.at_ms);
-  if (!read.ok) return std::nullopt;
   return r;
 }
 

@@ -1,11 +1,14 @@
 #include <algorithm>
 #include <fstream>
 #include <limits>
+#include <optional>
 #include <regex>
 #include <set>
 #include <sstream>
+#include <utility>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "core/redact.hpp"
 #include "policy/job_options.hpp"
@@ -114,6 +117,126 @@ TEST(Record, JsonRoundTripAndFilteredRecordsAreShort) {
 
 // Whatever it is given, a record is at most k_max_record_bytes: texts are cut at a character
 // boundary, images kept in order while they fit and the rest counted, worst-case escaping included.
+// record_from_json reads in one SAX pass; here it is held to a reader of the parsed document,
+// the plain way to read the same rules: a field absent or null keeps its default, a field of the
+// wrong type makes the record unreadable, a member given twice counts as its last, members of no
+// field are passed over.
+std::optional<Record> record_from_document(std::string_view text) {
+  const auto j = nlohmann::json::parse(text, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return std::nullopt;
+  Record r;
+  bool ok = true;
+  auto field = [&](const char* key) -> const nlohmann::json* {
+    auto it = j.find(key);
+    return it == j.end() || it->is_null() ? nullptr : &*it;
+  };
+  auto text_of = [&](const char* key, std::string& out) {
+    if (const auto* v = field(key)) v->is_string() ? void(out = v->get<std::string>()) : void(ok = false);
+  };
+  auto number = [&](const char* key, auto& out) {
+    using Int = std::remove_reference_t<decltype(out)>;
+    if (const auto* v = field(key)) {
+      if (v->is_number_unsigned() && std::in_range<Int>(v->get<std::uint64_t>()))
+        out = static_cast<Int>(v->get<std::uint64_t>());
+      else if (v->is_number_integer() && std::in_range<Int>(v->get<std::int64_t>()))
+        out = static_cast<Int>(v->get<std::int64_t>());
+      else
+        ok = false;
+    }
+  };
+  auto flag = [&](const char* key, bool& out) {
+    if (const auto* v = field(key)) v->is_boolean() ? void(out = v->get<bool>()) : void(ok = false);
+  };
+  std::string outcome;
+  text_of("url", r.url);
+  text_of("outcome", outcome);
+  text_of("reason", r.reason);
+  number("status", r.status);
+  text_of("final_url", r.final_url);
+  text_of("title", r.title);
+  text_of("content_type", r.content_type);
+  number("bytes", r.bytes);
+  flag("truncated", r.truncated);
+  number("fetch_ms", r.fetch_ms);
+  number("depth", r.depth);
+  number("links", r.links);
+  number("links_dropped", r.links_dropped);
+  number("images_dropped", r.images_dropped);
+  if (const auto* v = field("images")) {
+    if (!v->is_array()) ok = false;
+    for (const auto& e : v->is_array() ? *v : nlohmann::json::array())
+      e.is_string() ? r.images.push_back(e.get<std::string>()) : void(ok = false);
+  }
+  text_of("parse_cut", r.parse_cut);
+  flag("noindex", r.noindex);
+  text_of("error", r.error);
+  text_of("worker", r.worker);
+  number("at_ms", r.at_ms);
+  if (!ok || r.url.empty()) return std::nullopt;
+  if (outcome == "done")
+    r.outcome = Outcome::done;
+  else if (outcome == "failed")
+    r.outcome = Outcome::failed;
+  else if (outcome == "filtered")
+    r.outcome = Outcome::filtered;
+  else
+    return std::nullopt;
+  return r;
+}
+
+TEST(Record, ReadInOnePassAsADocumentReaderReadsIt) {
+  const char* cases[] = {
+      R"({"url":"http://a/","outcome":"done","status":200,"images":["http://a/1.png"],"at_ms":5})",
+      R"({"url":"http://a/","outcome":"failed","reason":"timeout","error":"took é long"})",
+      R"({"url":"http://a/","outcome":"filtered","reason":"offsite","depth":3,"noindex":true})",
+      R"({"url":"http://a/","outcome":"done","title":null,"images":null,"status":null})",
+      R"({"url":"http://a/","outcome":"done","title":5})",
+      R"({"url":"http://a/","outcome":"done","title":{"a":"b"}})",
+      R"({"url":"http://a/","outcome":"done","title":["a"]})",
+      R"({"url":"http://a/","outcome":"done","status":2.5})",
+      R"({"url":"http://a/","outcome":"done","status":-1})",
+      R"({"url":"http://a/","outcome":"done","status":99999999999})",
+      R"({"url":"http://a/","outcome":"done","bytes":-1})",
+      R"({"url":"http://a/","outcome":"done","bytes":18446744073709551615})",
+      R"({"url":"http://a/","outcome":"done","bytes":18446744073709551616})",
+      R"({"url":"http://a/","outcome":"done","at_ms":-5})",
+      R"({"url":"http://a/","outcome":"done","truncated":1})",
+      R"({"url":"http://a/","outcome":"done","images":"x"})",
+      R"({"url":"http://a/","outcome":"done","images":["a",1]})",
+      R"({"url":"http://a/","outcome":"done","images":["a",null]})",
+      R"({"url":"http://a/","outcome":"done","images":["a",["b"]]})",
+      R"({"url":"http://a/","outcome":"done","images":["a",{"b":"c"}],"x":1})",
+      R"({"url":"http://a/","outcome":"done","images":[]})",
+      R"({"url":"http://a/","outcome":"done","title":5,"title":"ok"})",
+      R"({"url":"http://a/","outcome":"done","title":"first","title":null})",
+      R"({"url":"http://a/","outcome":"done","images":["a"],"images":["b"]})",
+      R"({"url":"http://a/","outcome":"nope"})",
+      R"({"url":"http://a/"})",
+      R"({"url":"","outcome":"done"})",
+      R"({"outcome":"done"})",
+      R"({"url":7,"outcome":"done"})",
+      R"({"url":"http://a/","outcome":"done","extra":{"url":"http://b/","images":[1,2]},"more":[{"title":3}]})",
+      R"({"url":"http://a/","outcome":"done"} x)",
+      R"({"url":"http://a/","outcome":"done")",
+      R"([{"url":"http://a/","outcome":"done"}])",
+      R"("a string")",
+      R"(12)",
+      "",
+  };
+  for (const char* text : cases) {
+    const auto fast = record_from_json(text);
+    const auto plain = record_from_document(text);
+    EXPECT_EQ(fast.has_value(), plain.has_value()) << text;
+    if (fast && plain) {
+      EXPECT_EQ(*fast, *plain) << text;
+    }
+  }
+  EXPECT_TRUE(record_from_json(cases[0]));
+  EXPECT_FALSE(record_from_json(cases[4]));
+  EXPECT_EQ(record_from_json(cases[21])->title, "ok");
+  EXPECT_EQ(record_from_json(cases[23])->images, std::vector<std::string>{"b"});
+}
+
 TEST(Record, IsCutToItsBoundAndSaysWhatItDropped) {
   Record r;
   r.url = "http://example.org/";
