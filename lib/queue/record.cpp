@@ -141,7 +141,7 @@ class RecordReader : public nlohmann::json_sax<nlohmann::json> {
     if (!at_field()) return true;
     if (m_field->kind != Kind::text) return bad();
     if (auto* m = std::get_if<std::string Record::*>(&m_field->member))
-      m_r.**m = std::move(v);
+      m_r.** m = std::move(v);
     else
       m_outcome = std::move(v);
     return true;

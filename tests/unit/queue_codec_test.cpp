@@ -131,7 +131,8 @@ std::optional<Record> record_from_document(std::string_view text) {
     return it == j.end() || it->is_null() ? nullptr : &*it;
   };
   auto text_of = [&](const char* key, std::string& out) {
-    if (const auto* v = field(key)) v->is_string() ? void(out = v->get<std::string>()) : void(ok = false);
+    if (const auto* v = field(key))
+      v->is_string() ? void(out = v->get<std::string>()) : void(ok = false);
   };
   auto number = [&](const char* key, auto& out) {
     using Int = std::remove_reference_t<decltype(out)>;
