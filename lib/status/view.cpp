@@ -492,17 +492,19 @@ std::string render(const Snapshot& s, const Verdict& v, const std::string& job) 
     if (s.with_hosts) header.insert(header.end(), {"PROCESS", "LOG"});
     Table workers(header);
     std::map<std::string, int> counts;
+    std::vector<std::string> row;  // one row's cells, their room kept from row to row
+    row.reserve(header.size());
     for (const auto& r : v.rows) {
       ++counts[r.state];
-      std::vector<std::string> row{
-          r.id, r.problem ? fmt::format("{}", r.state == "dead"      ? "DEAD"
-                                              : r.state == "missing" ? "MISSING"
-                                                                     : "UNREACHABLE")
-                          : r.state};
+      row.clear();
+      row.push_back(r.id);
+      row.push_back(!r.problem             ? r.state
+                    : r.state == "dead"    ? "DEAD"
+                    : r.state == "missing" ? "MISSING"
+                                           : "UNREACHABLE");
       if (r.beat) {
         const auto& b = *r.beat;
         const bool alive = b.liveness == Liveness::alive;
-        row.reserve(header.size());
         row.push_back(std::to_string(b.report.pages));
         row.push_back(alive ? fmt::format("{:.2f}", b.report.rate) : "-");
         row.push_back(alive ? std::to_string(b.report.in_flight) : "-");
@@ -513,10 +515,13 @@ std::string render(const Snapshot& s, const Verdict& v, const std::string& job) 
       } else {
         row.insert(row.end(), {"-", "-", "-", "-", "-", "never"});
       }
-      if (s.with_hosts) row.insert(row.end(), {process_text(r), log_text(r)});
-      workers.add(std::move(row));
+      if (s.with_hosts) {
+        row.push_back(process_text(r));
+        row.push_back(log_text(r));
+      }
+      workers.add(row);
     }
-    text += workers.render();
+    workers.render_to(text);
     std::vector<std::string> parts;
     for (const auto& [state, n] : counts) parts.push_back(fmt::format("{} {}", n, state));
     text += fmt::format("\n{} worker{}: {}\n", v.rows.size(), v.rows.size() == 1 ? "" : "s",
