@@ -2,12 +2,45 @@
 
 #include <cmath>
 #include <iterator>
+#include <string_view>
 
 #include <fmt/format.h>
 
 #include "core/text.hpp"
 
 namespace crawl {
+
+namespace {
+
+// How many bytes after a lead byte at the start of `text` continue its character rightly, up to
+// where it stops short (0 when the first byte starts no character): RFC 3629's ranges.
+std::size_t valid_continuation(std::string_view text) {
+  const auto b = [&](std::size_t i) { return static_cast<unsigned char>(text[i]); };
+  const unsigned char c = b(0);
+  std::size_t n = 0;
+  unsigned char low = 0x80, high = 0xBF;  // the second byte's range
+  if (c >= 0xC2 && c <= 0xDF) {
+    n = 2;
+  } else if (c >= 0xE0 && c <= 0xEF) {
+    n = 3;
+    if (c == 0xE0) low = 0xA0;
+    if (c == 0xED) high = 0x9F;
+  } else if (c >= 0xF0 && c <= 0xF4) {
+    n = 4;
+    if (c == 0xF0) low = 0x90;
+    if (c == 0xF4) high = 0x8F;
+  } else {
+    return 0;
+  }
+  std::size_t k = 1;
+  for (; k < n && k < text.size(); ++k) {
+    const unsigned char lo = k == 1 ? low : 0x80, hi = k == 1 ? high : 0xBF;
+    if (b(k) < lo || b(k) > hi) break;
+  }
+  return k - 1;
+}
+
+}  // namespace
 
 void JsonWriter::newline(std::size_t depth) {
   if (m_indent < 0) return;
@@ -77,10 +110,9 @@ JsonWriter& JsonWriter::value(std::uint64_t n) {
 JsonWriter& JsonWriter::value(double x) {
   if (!std::isfinite(x)) return null();
   element();
-  // The shortest form that reads back as x, as nlohmann writes it: "12.5", "1.0", "1e+20".
-  const std::size_t start = m_out.size();
-  fmt::format_to(std::back_inserter(m_out), "{}", x);
-  if (m_out.find_first_of(".e", start) == std::string::npos) m_out += ".0";
+  // As nlohmann writes it ("12.5", "1.0", "1e+15"), by nlohmann: its form is its own (Grisu2,
+  // exponents from 1e15), and a double is rare enough here to afford the call.
+  m_out += nlohmann::json(x).dump();
   return *this;
 }
 
@@ -146,8 +178,11 @@ void JsonWriter::append_string(std::string& out, std::string_view text) {
     }
     const std::size_t n = utf8_length(text.substr(i));
     if (n == 0) {
+      // As nlohmann replaces it: one U+FFFD for a byte that starts no character, or for the
+      // start of one and as much of the rest as is right before it stops (cut, or a wrong byte,
+      // which is then read again).
       out += "\\ufffd";
-      ++i;
+      i += 1 + valid_continuation(text.substr(i));
       continue;
     }
     std::uint32_t cp = c & (n == 2 ? 0x1F : n == 3 ? 0x0F : 0x07);

@@ -75,12 +75,14 @@ T number(std::string_view text) {
   return out;
 }
 
-void set(Heartbeat& b, const Member& member, std::string_view value) {
+// `value` into the member; text percent-decoded when `encoded` (a hash of the version before
+// holds it as it is).
+void set(Heartbeat& b, const Member& member, std::string_view value, bool encoded = true) {
   std::visit(
       [&](auto m) {
         using T = std::remove_cvref_t<decltype(b.*m)>;
         if constexpr (std::is_same_v<T, std::string>)
-          b.*m = take_text(value);
+          b.*m = encoded ? take_text(value) : std::string(value);
         else
           b.*m = number<T>(value);
       },
@@ -148,7 +150,7 @@ Heartbeat decode_heartbeat(std::string_view value) {
 Heartbeat parse_heartbeat_hash(const std::map<std::string, std::string>& fields) {
   Heartbeat b;
   for (const auto& [name, value] : fields)
-    if (const Field* f = find_field(name); f != nullptr) set(b, f->member, value);
+    if (const Field* f = find_field(name); f != nullptr) set(b, f->member, value, false);
   if (b.state.empty()) b.state = "running";
   if (auto it = fields.find("errors"); it != fields.end()) {
     const auto errors = nlohmann::json::parse(it->second, nullptr, false);

@@ -645,6 +645,9 @@ Result<void> Redis::stream(std::size_t count,
   // Sent in windows of this many commands, the replies of one read while Redis has the next:
   // the round trip is paid about once, and no buffer holds more than two windows.
   constexpr std::size_t k_window = 512;
+  // Until every reply is read, the connection is out of step: if a callback throws, it is not
+  // used again.
+  impl.broken = true;
   Args args;
   const auto send = [&](std::size_t from, std::size_t to) -> Result<void> {
     args.m_resp.clear();
@@ -705,6 +708,7 @@ Result<void> Redis::stream(std::size_t count,
   }
   if (count > 0)
     if (auto got = receive((count - 1) / k_window * k_window, count); !got) return got;
+  impl.broken = false;
   return {};
 }
 

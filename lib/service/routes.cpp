@@ -382,14 +382,16 @@ Response Routes::stream_results(const std::string& id, bool images, const std::s
   // A slot among the streams allowed at once, given back when the stream's state goes.
   struct Slot {
     std::shared_ptr<std::atomic<int>> count;
-    explicit Slot(std::shared_ptr<std::atomic<int>> c) : count(std::move(c)) { ++*count; }
-    Slot(Slot&& other) noexcept : count(std::move(other.count)) {}
+    int taken;  // streams running with this one
+    explicit Slot(std::shared_ptr<std::atomic<int>> c)
+        : count(std::move(c)), taken(count->fetch_add(1) + 1) {}
+    Slot(Slot&& other) noexcept : count(std::move(other.count)), taken(other.taken) {}
     ~Slot() {
       if (count) --*count;
     }
   };
   Slot slot(m_streams);
-  if (*m_streams > m_options.max_streams) {
+  if (slot.taken > m_options.max_streams) {
     Response busy = Response::error(
         503, fmt::format("{} result streams are running, the most this serve runs at once: try "
                          "again when one ends",

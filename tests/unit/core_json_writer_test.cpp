@@ -59,21 +59,36 @@ std::string written(const Json& j, int indent) {
 }
 
 TEST(JsonWriter, WritesWhatNlohmannWrites) {
-  const Json doc = {
-      {"ascii", "plain text / with a slash"},
-      {"escapes", "quote \" backslash \\ \b\f\n\r\t \x01\x1f del \x7f"},
-      {"utf8", "Caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 \xe4\xb8\xad"},
-      {"numbers",
-       {0, -1, 42, std::numeric_limits<std::int64_t>::min(),
-        std::numeric_limits<std::uint64_t>::max()}},
-      {"floats", {12.5, 1.0, 0.1, 1e20, 1e-5, -0.0, 123456789012.0, 2.0 / 3.0, 1e300}},
-      {"flags", {true, false, nullptr}},
-      {"empty", {{"object", Json::object()}, {"array", Json::array()}, {"", ""}}},
-      {"nested", {{{"a", {{"b", {1, {{"c", Json::array({Json::object()})}}}}}}}}}};
+  const Json doc = {{"ascii", "plain text / with a slash"},
+                    {"escapes", "quote \" backslash \\ \b\f\n\r\t \x01\x1f del \x7f"},
+                    {"utf8", "Caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 \xe4\xb8\xad"},
+                    {"numbers",
+                     {0, -1, 42, std::numeric_limits<std::int64_t>::min(),
+                      std::numeric_limits<std::uint64_t>::max()}},
+                    {"floats",
+                     {12.5, 1.0, 0.1, 1e20, 1e-5, -0.0, 123456789012.0, 2.0 / 3.0, 1e300, 1e15,
+                      999999999999999.0, 5e-324, 0.30000000000000004}},
+                    {"flags", {true, false, nullptr}},
+                    {"empty", {{"object", Json::object()}, {"array", Json::array()}, {"", ""}}},
+                    {"nested", {{{"a", {{"b", {1, {{"c", Json::array({Json::object()})}}}}}}}}}};
   for (int indent : {-1, 0, 2, 4})
     EXPECT_EQ(written(doc, indent), json_text(doc, indent)) << indent;
   EXPECT_EQ(written(Json::array(), 2), "[]");
   EXPECT_EQ(written(Json("top"), 2), "\"top\"");
+}
+
+TEST(JsonWriter, BytesThatAreNotUtf8AreReplacedAsNlohmannReplacesThem) {
+  for (const char* text : {"a\xff"
+                           "b",
+                           "\xe2\x82"
+                           "z",
+                           "end \xf0\x9f\x98", "\xe0\x80\x80", "\xed\xa0\x80 surrogate",
+                           "\xc0\xaf overlong", "\x80 stray", "\xf4\x90\x80\x80 past U+10FFFF",
+                           "\xc3", "ok \xc3\xa9 \xc3(", "\xf0\x9f\x98\x80\xf0\x9f"}) {
+    std::string mine;
+    JsonWriter(mine).value(std::string_view(text));
+    EXPECT_EQ(mine, json_text(Json(text), -1)) << text;
+  }
 }
 
 TEST(JsonWriter, ANumberThatIsNoNumberIsNullAndBadUtf8IsReplaced) {
