@@ -15,9 +15,8 @@ namespace {
 using Label = std::pair<std::string_view, std::string_view>;
 
 // The text format, written straight into one string: a family's HELP and TYPE lines, then its
-// samples. At 10,000 workers (9 samples each) this takes a tenth of what building
-// prometheus-cpp's MetricFamily structs and serializing them through an ostream did
-// (docs/performance.md).
+// samples. Through prometheus-cpp (a MetricFamily of ClientMetrics, then an ostream), a scrape of
+// 10,000 workers (9 samples each) took 159 ms; written this way, 45 ms (docs/performance.md).
 class Exposition {
  public:
   // `bytes`: what the text is expected to take, made room for at once (a scrape of 10,000
