@@ -55,7 +55,7 @@ void Tasks::start(queue::Entry entry, std::shared_ptr<const JobContext> job,
   }
   if (!task.job->broken.empty()) {
     // Crawled by rules that cannot be read, it would be crawled wrong: it waits, unchanged.
-    task.not_before_ms = k_broken_job_wait.count();
+    task.retry_in = k_broken_job_wait;
     finish(task, Kind::defer, "", now);
     return;
   }
@@ -78,10 +78,10 @@ std::int64_t Tasks::wake_polite(std::int64_t now, std::int64_t until) {
   std::vector<std::uint64_t> due;
   for (auto& [id, t] : m_tasks) {
     if (t.stage != Task::Stage::polite) continue;
-    if (t.not_before_ms <= now)
+    if (t.polite_until_ms <= now)
       due.push_back(id);
     else
-      until = std::min(until, t.not_before_ms);
+      until = std::min(until, t.polite_until_ms);
   }
   for (auto id : due) advance(m_tasks.at(id), now);
   return until;
@@ -127,7 +127,7 @@ void Tasks::advance(Task& t, std::int64_t now) {
       t.stage = Task::Stage::robots;  // resume() once the rules are known
       return;
     case Step::Kind::defer:
-      t.not_before_ms = step.wait.count();
+      t.retry_in = step.wait;
       finish(t, Kind::defer, step.reason, now);
       return;
     case Step::Kind::filtered:
@@ -138,7 +138,7 @@ void Tasks::advance(Task& t, std::int64_t now) {
       return;
     case Step::Kind::polite:
       t.stage = Task::Stage::polite;
-      t.not_before_ms = now + step.wait.count();
+      t.polite_until_ms = now + step.wait.count();
       return;
     case Step::Kind::fetch:
       t.stage = Task::Stage::fetching;
@@ -210,7 +210,7 @@ void Tasks::on_response(fetch::Response r, std::int64_t now, double jitter) {
     }
     case Decision::Next::retry:
       keep_meta(std::move(r));
-      t.not_before_ms = d.retry_in.count();
+      t.retry_in = d.retry_in;
       finish(t, Kind::retry, d.reason, now);
       return;
     case Decision::Next::done:
@@ -312,7 +312,7 @@ void Tasks::finish(Task& t, Kind kind, const std::string& reason, std::int64_t n
     spdlog::debug("event=outcome url={} outcome={} reason={} status={}", t.entry.url,
                   queue::to_string(r.outcome), reason, r.status);
   } else if (kind == Kind::retry || kind == Kind::defer) {
-    out.retry_in = std::chrono::milliseconds(t.not_before_ms);
+    out.retry_in = t.retry_in;
   }
   if (kind == Kind::retry || kind == Kind::requeue) {
     ++m_stats.counts["retries"];

@@ -117,8 +117,9 @@ class Tasks {
     Attempt attempt;
     std::shared_ptr<const JobContext> job;
     enum class Stage { robots, polite, fetching, parsing } stage = Stage::robots;
-    StepState steps;                 // robots.txt, the site's delay: worker/step.hpp
-    std::int64_t not_before_ms = 0;  // polite: ask again then; retry, defer: how long to wait
+    StepState steps;                        // robots.txt, the site's delay: worker/step.hpp
+    std::int64_t polite_until_ms = 0;       // polite: when to ask again (the worker's clock, ms)
+    std::chrono::milliseconds retry_in{0};  // retry, defer: how long the URL waits in the frontier
     std::int64_t fetch_ms = 0;
     fetch::Response last;  // body moved to the parser
     std::uint64_t body_bytes = 0;
