@@ -94,9 +94,7 @@ int run_results(const ResultsOptions& o) {
     return k_exit_usage;
   }
   Summary summary;
-  std::optional<queue::Outcome> only;
-  for (auto outcome : {queue::Outcome::done, queue::Outcome::failed, queue::Outcome::filtered})
-    if (o.outcome == queue::to_string(outcome)) only = outcome;
+  const std::optional<queue::Outcome> only = queue::outcome_of(o.outcome);
   if (!o.outcome.empty() && !only) {
     crawl::print(stderr, "crawlctl results: --outcome must be done, failed or filtered\n");
     return k_exit_usage;

@@ -11,6 +11,12 @@
 
 namespace crawl::queue {
 
+std::optional<Outcome> outcome_of(std::string_view text) {
+  for (auto o : {Outcome::done, Outcome::failed, Outcome::filtered})
+    if (text == to_string(o)) return o;
+  return std::nullopt;
+}
+
 std::string_view to_string(Outcome outcome) {
   switch (outcome) {
     case Outcome::done:
@@ -295,15 +301,9 @@ std::optional<Record> record_from_json(std::string_view text) {
   RecordReader reader(r);
   if (!nlohmann::json::sax_parse(text, &reader) || !reader.read() || r.url.empty())
     return std::nullopt;
-  const std::string& outcome = reader.outcome();
-  if (outcome == "done")
-    r.outcome = Outcome::done;
-  else if (outcome == "failed")
-    r.outcome = Outcome::failed;
-  else if (outcome == "filtered")
-    r.outcome = Outcome::filtered;
-  else
-    return std::nullopt;
+  const auto outcome = outcome_of(reader.outcome());
+  if (!outcome) return std::nullopt;
+  r.outcome = *outcome;
   return r;
 }
 

@@ -12,6 +12,8 @@ namespace crawl::queue {
 
 enum class Outcome { done, failed, filtered };
 std::string_view to_string(Outcome outcome);
+// The outcome to_string names `text`, if any.
+std::optional<Outcome> outcome_of(std::string_view text);
 
 struct Record {
   std::string url;

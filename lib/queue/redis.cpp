@@ -49,31 +49,41 @@ std::string percent_encode(std::string_view s) {
   return out;
 }
 
-Reply convert(const redisReply* r) {
-  Reply out;
+// A hiredis reply's type as ours (nil for one we do not take).
+Reply::Type type_of(const redisReply* r) {
   switch (r->type) {
     case REDIS_REPLY_INTEGER:
-      out.type = Reply::Type::integer;
+      return Reply::Type::integer;
+    case REDIS_REPLY_STRING:
+      return Reply::Type::string;
+    case REDIS_REPLY_STATUS:
+      return Reply::Type::status;
+    case REDIS_REPLY_ERROR:
+      return Reply::Type::error;
+    case REDIS_REPLY_ARRAY:
+      return Reply::Type::array;
+    default:
+      return Reply::Type::nil;
+  }
+}
+
+Reply convert(const redisReply* r) {
+  Reply out;
+  out.type = type_of(r);
+  switch (out.type) {
+    case Reply::Type::integer:
       out.integer = r->integer;
       break;
-    case REDIS_REPLY_STRING:
-      out.type = Reply::Type::string;
+    case Reply::Type::string:
+    case Reply::Type::status:
+    case Reply::Type::error:
       out.str.assign(r->str, r->len);
       break;
-    case REDIS_REPLY_STATUS:
-      out.type = Reply::Type::status;
-      out.str.assign(r->str, r->len);
-      break;
-    case REDIS_REPLY_ERROR:
-      out.type = Reply::Type::error;
-      out.str.assign(r->str, r->len);
-      break;
-    case REDIS_REPLY_ARRAY:
-      out.type = Reply::Type::array;
+    case Reply::Type::array:
       out.elements.reserve(r->elements);
       for (std::size_t i = 0; i < r->elements; ++i) out.elements.push_back(convert(r->element[i]));
       break;
-    default:
+    case Reply::Type::nil:
       break;
   }
   return out;
@@ -671,26 +681,13 @@ Result<void> Redis::stream(std::size_t count,
       std::unique_ptr<redisReply, void (*)(void*)> r(static_cast<redisReply*>(raw),
                                                      freeReplyObject);
       ReplyView view;
-      switch (r->type) {
-        case REDIS_REPLY_INTEGER:
-          view.type = Reply::Type::integer;
-          view.integer = r->integer;
-          break;
-        case REDIS_REPLY_STRING:
-        case REDIS_REPLY_STATUS:
-        case REDIS_REPLY_ERROR:
-          view.type = r->type == REDIS_REPLY_STRING   ? Reply::Type::string
-                      : r->type == REDIS_REPLY_STATUS ? Reply::Type::status
-                                                      : Reply::Type::error;
-          view.str = std::string_view(r->str, r->len);
-          break;
-        case REDIS_REPLY_ARRAY:
-          view.type = Reply::Type::array;
-          view.integer = static_cast<long long>(r->elements);
-          break;
-        default:
-          break;
-      }
+      view.type = type_of(r.get());
+      if (view.type == Reply::Type::integer)
+        view.integer = r->integer;
+      else if (view.type == Reply::Type::array)
+        view.integer = static_cast<long long>(r->elements);
+      else if (view.type != Reply::Type::nil)
+        view.str = std::string_view(r->str, r->len);
       if (view.type == Reply::Type::error) {
         Reply full;
         full.type = Reply::Type::error;

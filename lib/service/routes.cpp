@@ -402,9 +402,7 @@ Response Routes::stream_results(const std::string& id, bool images, const std::s
   auto lease = m_redis.take();
   if (!lease) return from_error(lease.error());
   if (auto job = (*lease)->jobs().job(id); !job) return from_error(job.error());
-  std::optional<queue::Outcome> only;
-  for (auto o : {queue::Outcome::done, queue::Outcome::failed, queue::Outcome::filtered})
-    if (outcome == queue::to_string(o)) only = o;
+  const std::optional<queue::Outcome> only = queue::outcome_of(outcome);
   // The stream holds its connection until the last page is written.
   struct State {
     Connections::Lease lease;

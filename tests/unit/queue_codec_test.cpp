@@ -175,14 +175,8 @@ std::optional<Record> record_from_document(std::string_view text) {
   text_of("worker", r.worker);
   number("at_ms", r.at_ms);
   if (!ok || r.url.empty()) return std::nullopt;
-  if (outcome == "done")
-    r.outcome = Outcome::done;
-  else if (outcome == "failed")
-    r.outcome = Outcome::failed;
-  else if (outcome == "filtered")
-    r.outcome = Outcome::filtered;
-  else
-    return std::nullopt;
+  if (!outcome_of(outcome)) return std::nullopt;
+  r.outcome = *outcome_of(outcome);
   return r;
 }
 
