@@ -4,9 +4,11 @@
 - GET /jobs/{id} and GET /metrics under load (wrk, 2 threads, 8 connections, 10 s): requests/s
   and p99 latency, with 1,000 simulated workers heartbeating and a job of 100,000 URLs;
 - GET /workers, GET /metrics and `crawlctl status` (--json and tables) at 10,000 workers: median
-  and p95 of single requests (curl's total time; crawlctl's wall time, next to redis-cli PING's);
-- a result set of 1,000,000 records streamed by GET /jobs/{id}/results next to `crawlctl
-  results` on the same job: wall time, and peak RSS of serve (VmHWM) and of crawlctl.
+  and p95 of single requests (curl's total time; crawlctl's wall time, run in turn with
+  redis-cli PING's, the machine's yardstick);
+- a result set of 1,000,000 records streamed by GET /jobs/{id}/results and `crawlctl results`
+  on the same job, in turn, three times each: wall and CPU time, and peak RSS of serve (VmHWM)
+  and of crawlctl.
 
 Usage: bench/serve.py [--records 1000000] [--runs 20]   (after scripts/build.sh)
 """
@@ -84,6 +86,11 @@ def hwm(pid):
     return -1
 
 
+def cpu_seconds(pid):
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+
+
 def start_serve(url):
     http_port = free_port()
     serve = subprocess.Popen([CRAWLCTL, "serve", "--listen", f"127.0.0.1:{http_port}", "--redis", url],
@@ -127,39 +134,64 @@ def main():
         for path in ("/workers", "/metrics", "/jobs/1"):
             med, p95 = curl_ms(base + path, args.runs)
             print(f"10,000 workers, GET {path}: median {med:.1f} ms, p95 {p95:.1f} ms")
-        med, p95 = timed([CRAWLCTL, "status", "1", "--json", "--redis", url], args.runs)
-        print(f"10,000 workers, crawlctl status 1 --json: median {med:.1f} ms, p95 {p95:.1f} ms")
-        med, p95 = timed([CRAWLCTL, "status", "1", "--redis", url], args.runs)
-        print(f"10,000 workers, crawlctl status 1 (tables): median {med:.1f} ms, p95 {p95:.1f} ms")
-        med, p95 = timed(["redis-cli", "-u", url, "PING"], args.runs)
-        print(f"redis-cli PING (a process, a connection, a round trip): median {med:.1f} ms, p95 {p95:.1f} ms")
+        # Round robin, so that the three see the same minutes of this shared machine: its speed
+        # moves by a third from one minute to the next, and redis-cli's process is the yardstick.
+        names = ("crawlctl status 1 --json", "crawlctl status 1 (tables)",
+                 "redis-cli PING (a process, a connection, a round trip)")
+        argvs = ([CRAWLCTL, "status", "1", "--json", "--redis", url], [CRAWLCTL, "status", "1", "--redis", url],
+                 ["redis-cli", "-u", url, "PING"])
+        times = [[], [], []]
+        for _ in range(args.runs):
+            for k, argv in enumerate(argvs):
+                times[k].append(timed(argv, 1)[0])
+        for name, ms in zip(names, times):
+            ms.sort()
+            print(f"10,000 workers, {name}: median {statistics.median(ms):.1f} ms, "
+                  f"p95 {ms[int(len(ms) * 0.95) - 1]:.1f} ms")
 
         records(port, 1, args.records)
         # A fresh serve: its peak RSS is the stream's alone.
         serve.terminate()
         serve.wait(timeout=30)
         serve, base = start_serve(url)
+        # The stream and `crawlctl results` in turn, three times each: wall time, and the CPU time
+        # of serve (from /proc) and of crawlctl (its rusage).
         streamed = os.path.join(work, "streamed.jsonl")
-        t = time.perf_counter()
-        subprocess.run(["curl", "-sf", "-o", streamed, base + "/jobs/1/results"], check=True)
-        served = time.perf_counter() - t
-        lines = sum(1 for _ in open(streamed, "rb"))
-        serve_rss = hwm(serve.pid)
         out = os.path.join(work, "results.jsonl")
-        t = time.perf_counter()
-        with open(out, "wb") as f:
-            ctl = subprocess.Popen([CRAWLCTL, "results", "1", "--redis", url], stdout=f)
-            ctl_rss = 0
-            while ctl.poll() is None:  # its peak, read while it runs
-                try:
-                    ctl_rss = max(ctl_rss, hwm(ctl.pid))
-                except OSError:
-                    pass
-                time.sleep(0.01)
-        ctl_s = time.perf_counter() - t
+        served, ctl_s, served_cpu, ctl_cpu = [], [], [], []
+        serve_rss = ctl_rss = 0
+        for _ in range(3):
+            before = cpu_seconds(serve.pid)
+            t = time.perf_counter()
+            subprocess.run(["curl", "-sf", "-o", streamed, base + "/jobs/1/results"], check=True)
+            served.append(time.perf_counter() - t)
+            served_cpu.append(cpu_seconds(serve.pid) - before)
+            serve_rss = hwm(serve.pid)
+            t = time.perf_counter()
+            with open(out, "wb") as f:
+                ctl = subprocess.Popen([CRAWLCTL, "results", "1", "--redis", url], stdout=f)
+                while True:  # its peak RSS, read while it runs; its CPU time when it ends
+                    pid, status, usage = os.wait4(ctl.pid, os.WNOHANG)
+                    if pid:
+                        break
+                    try:
+                        ctl_rss = max(ctl_rss, hwm(ctl.pid))
+                    except OSError:
+                        pass
+                    time.sleep(0.01)
+                ctl.returncode = os.waitstatus_to_exitcode(status)
+            ctl_s.append(time.perf_counter() - t)
+            ctl_cpu.append(usage.ru_utime + usage.ru_stime)
+            if ctl.returncode != 0:
+                raise SystemExit(f"crawlctl results: exit {ctl.returncode}")
+        lines = sum(1 for _ in open(streamed, "rb"))
         ctl_lines = sum(1 for _ in open(out, "rb"))
-        print(f"{lines:,} records: GET /jobs/1/results {served:.2f} s, serve's peak RSS {serve_rss / 2**20:.1f} MiB; "
-              f"crawlctl results {ctl_s:.2f} s ({ctl_lines:,} records), its peak RSS {ctl_rss / 2**20:.1f} MiB")
+        print(f"{lines:,} records, GET /jobs/1/results: {', '.join(f'{x:.2f}' for x in served)} s "
+              f"(serve's CPU {', '.join(f'{x:.2f}' for x in served_cpu)} s), serve's peak RSS {serve_rss / 2**20:.1f} MiB")
+        print(f"{ctl_lines:,} records, crawlctl results 1: {', '.join(f'{x:.2f}' for x in ctl_s)} s "
+              f"(its CPU {', '.join(f'{x:.2f}' for x in ctl_cpu)} s), "
+              f"its peak RSS {ctl_rss / 2**20:.1f} MiB")
+        print(f"median stream / median crawlctl results: {statistics.median(served) / statistics.median(ctl_s):.2f}")
     finally:
         if serve:
             serve.terminate()
