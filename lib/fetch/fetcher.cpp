@@ -220,6 +220,33 @@ constexpr const char* k_accept_encoding = "gzip, deflate";
 
 }  // namespace
 
+std::string_view charset_parameter(std::string_view type) {
+  const auto space = [](char c) { return c == ' ' || c == '\t'; };
+  std::size_t at = type.find(';');
+  while (at != std::string_view::npos) {
+    ++at;
+    while (at < type.size() && space(type[at])) ++at;
+    if (type.size() - at >= 7 && strncasecmp(type.data() + at, "charset", 7) == 0) {
+      std::size_t v = at + 7;
+      while (v < type.size() && space(type[v])) ++v;
+      if (v < type.size() && type[v] == '=') {
+        ++v;
+        while (v < type.size() && space(type[v])) ++v;
+        if (v < type.size() && type[v] == '"') {
+          const std::size_t close = type.find('"', v + 1);
+          return type.substr(v + 1, close == std::string_view::npos ? close : close - v - 1);
+        }
+        const std::size_t end = type.find(';', v);
+        std::string_view value = type.substr(v, end == std::string_view::npos ? end : end - v);
+        while (!value.empty() && space(value.back())) value.remove_suffix(1);
+        return value;
+      }
+    }
+    at = type.find(';', at);
+  }
+  return {};
+}
+
 bool BodyBudget::take(std::uint64_t held, std::uint64_t more) {
   // Only the fetch loop takes; givers (any thread) only lower the counts meanwhile.
   const std::uint64_t beyond = held + more > m_share ? held + more - std::max(held, m_share) : 0;
@@ -282,6 +309,7 @@ struct Fetcher::Impl {
     char* type = nullptr;
     if (curl_easy_getinfo(easy, CURLINFO_CONTENT_TYPE, &type) == CURLE_OK && type != nullptr) {
       std::string ct(type);
+      r.charset = std::string(charset_parameter(ct));
       ct = ct.substr(0, ct.find(';'));
       ct.erase(ct.find_last_not_of(" \t") + 1);
       std::transform(ct.begin(), ct.end(), ct.begin(), ::tolower);

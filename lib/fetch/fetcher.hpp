@@ -106,6 +106,7 @@ struct Response {
   std::string error;             // libcurl's words for a failure
   long status = 0;               // 0 when no response arrived
   std::string content_type;      // lower-case, without parameters
+  std::string charset;           // the Content-Type's charset parameter, as written ("" if none)
   std::string location;          // a redirect's Location, as the server wrote it (maybe relative)
   std::string retry_after;       // the header, verbatim
   std::string body;              // the part kept (Options::keep_body)
@@ -115,6 +116,10 @@ struct Response {
   BodyHold hold;                 // the kept part's share of the body memory
   std::int64_t elapsed_ms = 0;
 };
+
+// The charset parameter of a Content-Type value ("text/html; charset=\"Shift_JIS\"" ->
+// "Shift_JIS"), or "".
+std::string_view charset_parameter(std::string_view content_type);
 
 class Fetcher {
  public:

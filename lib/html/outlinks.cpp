@@ -41,11 +41,12 @@ class Keeper {
 
 }  // namespace
 
-Outlinks outlinks(const Page& page, std::string_view page_url, const Limits& limits) {
+Outlinks outlinks(const Page& page, std::string_view page_url, const Limits& limits,
+                  const url::QueryEncoder& query_encoder, const url::Rules& rules) {
   Outlinks out;
-  url::Resolver r(page_url);
+  url::Resolver r(page_url, query_encoder);
   if (!page.base_href.empty())
-    if (auto base = r.resolve(page.base_href)) r = url::Resolver(*base);
+    if (auto base = r.resolve(page.base_href)) r = url::Resolver(*base, query_encoder);
 
   Keeper links(out.follow, limits.links, limits.link_bytes, &out.follow_fingerprints);
   for (const Link& link : page.links) {
@@ -58,7 +59,7 @@ Outlinks outlinks(const Page& page, std::string_view page_url, const Limits& lim
       ++out.rejected;
       continue;
     }
-    links.offer(std::move(*u), out.links_dropped);
+    links.offer(rules.empty() ? std::move(*u) : url::apply(rules, *u), out.links_dropped);
   }
   Keeper images(out.images, limits.images, limits.image_bytes);
   for (const std::string& src : page.images)

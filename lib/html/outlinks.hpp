@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "html/html.hpp"
+#include "url/url.hpp"
 
 namespace crawl::html {
 
@@ -41,6 +42,9 @@ struct Outlinks {
 // facts about the page, not links to crawl. Links and images are kept in document order until
 // the next would pass a limit; the unique ones after it are only counted. What this takes beyond
 // its result is a fingerprint per unique URL and one URL at a time.
-Outlinks outlinks(const Page& page, std::string_view page_url, const Limits& limits = {});
+// `query_encoder`: the document's, when it is in a legacy encoding (html::query_encoder());
+// `rules`: the job's rules for its URLs (links to follow; images are facts, kept as written).
+Outlinks outlinks(const Page& page, std::string_view page_url, const Limits& limits = {},
+                  const url::QueryEncoder& query_encoder = {}, const url::Rules& rules = {});
 
 }  // namespace crawl::html

@@ -39,6 +39,9 @@ struct JobOptions {
   int max_retries = 2;            // for timeouts, connection errors, 429 and 5xx
   std::uint64_t max_url_length = 2048;
   int max_repeats = 3;  // a path segment repeated this often is a trap: /a/b/a/b/a/b
+  // URL rules beyond the normal form (url::Rules): off unless asked, as they can merge pages.
+  bool sort_query = false;               // one URL for any order of a query's parameters
+  std::vector<std::string> strip_query;  // parameters whose whole name matches one: dropped
   // Where `crawlctl serve` POSTs a summary when the job finishes, is cancelled or stalls ("" =
   // nowhere): an http or https URL.
   std::string notify;

@@ -79,6 +79,22 @@ const std::vector<JobOption>& job_options() {
       {"max_repeats", "--max-repeats", "", integer(1, 1000), &J::max_repeats, false,
        "A path segment repeated this often marks a trap, as in /a/b/a/b/a/b (filtered, "
        "trap_repeat)"},
+      {"sort_query",
+       "--sort-query",
+       "",
+       {Kind::boolean, 0, 1, {}},
+       &J::sort_query,
+       false,
+       "One URL for any order of a query's parameters (?a=1&b=2 and ?b=2&a=1): for sites where "
+       "the order means nothing"},
+      {"strip_query",
+       "--strip-query",
+       "",
+       {Kind::patterns, 0, 0, {}},
+       &J::strip_query,
+       false,
+       "Drop query parameters, and ;name=value path parameters, whose whole name matches this "
+       "regex (POSIX extended), e.g. 'utm_.*' or 'j?sessionid'; repeat for more"},
       {"notify",
        "--notify",
        "",

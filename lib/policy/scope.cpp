@@ -97,7 +97,8 @@ struct Regex {
 struct LinkFilter::Impl {
   JobOptions options;
   std::set<std::string, std::less<>> scopes;  // hosts or registrable domains
-  std::vector<std::unique_ptr<Regex>> allow, deny;
+  std::vector<std::unique_ptr<Regex>> allow, deny, strip;
+  url::Rules rules;
 };
 
 LinkFilter::LinkFilter() : m_impl(std::make_unique<Impl>()) {}
@@ -129,7 +130,31 @@ Result<LinkFilter> LinkFilter::create(const JobOptions& options,
       }
       (list == &options.allow ? impl.allow : impl.deny).push_back(std::move(regex));
     }
+  // A parameter's name matches as a whole.
+  for (const auto& pattern : options.strip_query) {
+    int rc = 0;
+    auto regex = std::make_unique<Regex>("^(" + pattern + ")$", rc);
+    if (rc != 0) {
+      char message[256];
+      regerror(rc, &regex->compiled, message, sizeof message);
+      return fail("bad pattern '{}': {}", pattern, message);
+    }
+    impl.strip.push_back(std::move(regex));
+  }
+  impl.rules.sort_query = options.sort_query;
+  if (!impl.strip.empty()) {
+    const Impl* self = &impl;  // the Impl stays where it is when the filter moves
+    impl.rules.strip = [self](std::string_view name) {
+      const std::string text(name);
+      return std::any_of(self->strip.begin(), self->strip.end(),
+                         [&](const auto& r) { return r->search(text); });
+    };
+  }
   return filter;
+}
+
+const url::Rules& LinkFilter::url_rules() const {
+  return m_impl->rules;
 }
 
 Drop LinkFilter::judge(std::string_view u, int depth) const {

@@ -7,6 +7,7 @@
 
 #include "core/result.hpp"
 #include "policy/job.hpp"
+#include "url/url.hpp"
 
 namespace crawl::policy {
 
@@ -24,6 +25,9 @@ class LinkFilter {
 
   // `url` normalised; `depth` the depth it would be crawled at.
   Drop judge(std::string_view url, int depth) const;
+  // The job's rules for its URLs (sort_query, strip_query), applied to every URL it admits:
+  // seeds, links and redirect targets.
+  const url::Rules& url_rules() const;
 
  private:
   LinkFilter();

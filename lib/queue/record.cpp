@@ -53,8 +53,8 @@ std::size_t images_that_fit(const Record& r) {
   std::size_t fixed = 400;  // field names, punctuation, numbers, booleans
   for (std::string_view text : {std::string_view(r.url), std::string_view(r.final_url)})
     fixed += json_size_bound(text);
-  for (const std::string* text :
-       {&r.reason, &r.title, &r.content_type, &r.parse_cut, &r.error, &r.worker})
+  for (const std::string* text : {&r.reason, &r.title, &r.content_type, &r.encoding,
+                                  &r.encoding_from, &r.parse_cut, &r.error, &r.worker})
     fixed += json_size_bound(clip(*text));
   std::size_t room = k_max_record_bytes - std::min(k_max_record_bytes, fixed);
   for (std::size_t i = 0; i < r.images.size(); ++i) {
@@ -68,8 +68,8 @@ std::size_t images_that_fit(const Record& r) {
 }  // namespace
 
 void fit(Record& r) {
-  for (std::string* text :
-       {&r.reason, &r.title, &r.content_type, &r.parse_cut, &r.error, &r.worker})
+  for (std::string* text : {&r.reason, &r.title, &r.content_type, &r.encoding, &r.encoding_from,
+                            &r.parse_cut, &r.error, &r.worker})
     text->resize(clip(*text).size());
   const std::size_t keep = images_that_fit(r);
   r.images_dropped += r.images.size() - keep;
@@ -94,6 +94,8 @@ std::string to_json(const Record& r) {
     j["images"] = std::span(r.images.data(), images);
     if (const std::uint64_t dropped = r.images_dropped + (r.images.size() - images); dropped > 0)
       j["images_dropped"] = dropped;
+    if (!r.encoding.empty()) j["encoding"] = clip(r.encoding);
+    if (!r.encoding_from.empty()) j["encoding_from"] = clip(r.encoding_from);
     if (!r.parse_cut.empty()) j["parse_cut"] = clip(r.parse_cut);
     if (r.noindex) j["noindex"] = true;
   }
@@ -190,7 +192,7 @@ class RecordReader : public nlohmann::json_sax<nlohmann::json> {
     Kind kind;
     Member member;  // nullptr: the outcome (kept as text until the end) and the images
   };
-  static constexpr std::size_t k_fields = 20;
+  static constexpr std::size_t k_fields = 22;
   static const std::array<Field, k_fields>& fields() {
     static const std::array<Field, k_fields> all = {{
         {"url", Kind::text, &Record::url},
@@ -208,6 +210,8 @@ class RecordReader : public nlohmann::json_sax<nlohmann::json> {
         {"links_dropped", Kind::integer, &Record::links_dropped},
         {"images_dropped", Kind::integer, &Record::images_dropped},
         {"images", Kind::texts, nullptr},
+        {"encoding", Kind::text, &Record::encoding},
+        {"encoding_from", Kind::text, &Record::encoding_from},
         {"parse_cut", Kind::text, &Record::parse_cut},
         {"noindex", Kind::boolean, &Record::noindex},
         {"error", Kind::text, &Record::error},

@@ -23,6 +23,8 @@ struct Record {
   std::string final_url;  // after redirects
   std::string title;
   std::string content_type;   // without parameters
+  std::string encoding;       // a page parsed: the encoding it was read in (the WHATWG name)
+  std::string encoding_from;  // how that was found: bom, header, meta, detected or default
   std::uint64_t bytes = 0;    // body bytes received
   bool truncated = false;     // body longer than max_body, cut there
   std::int64_t fetch_ms = 0;  // time of all hops

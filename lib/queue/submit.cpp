@@ -12,6 +12,7 @@
 
 #include "core/redact.hpp"
 #include "core/text.hpp"
+#include "policy/scope.hpp"
 #include "url/url.hpp"
 
 namespace crawl::queue {
@@ -139,10 +140,30 @@ std::int64_t now_ms() {
 }  // namespace
 
 SubmitReport submit(Queue& queue, Seeds& seeds, const SubmitRequest& request) {
+  SubmitReport report;
+  // The job's URL rules (sort_query, strip_query) apply to its seeds as to every URL it admits:
+  // a new job's from the request, an existing job's as Redis holds them.
+  policy::JobOptions options = request.options;
+  if (!request.job.empty())
+    if (auto info = queue.jobs().job(request.job); info && info->problem.empty())
+      options = info->options;
+  if (options.sort_query || !options.strip_query.empty()) {
+    auto filter = policy::LinkFilter::create(options, {});
+    if (!filter) {
+      report.admitted = fail(filter.error());
+      return report;
+    }
+    const url::Rules& rules = filter->url_rules();
+    for (LinkView& link : seeds.links) {
+      std::string u = url::apply(rules, link.url);
+      if (u == link.url) continue;
+      link.url = seeds.normalised.emplace_back(std::move(u));
+      link.fingerprint = url::fingerprint(link.url);
+    }
+  }
   std::sort(seeds.links.begin(), seeds.links.end(),
             [](const LinkView& a, const LinkView& b) { return a.fingerprint < b.fingerprint; });
   const std::vector<std::string> authorities(seeds.authorities.begin(), seeds.authorities.end());
-  SubmitReport report;
   if (request.job.empty()) {
     auto id = queue.jobs().create(request.options, request.name, authorities, now_ms(),
                                   FirstSeeds::loaded);

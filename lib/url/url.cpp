@@ -390,21 +390,32 @@ std::size_t parse_path(std::string_view in, std::size_t p, std::vector<std::stri
   }
 }
 
-// After "?": the query, up to "#".
-std::string parse_query(std::string_view in, std::size_t p) {
+// After "?": the query, up to "#"; in the document's encoding when it gives an encoder and the
+// query holds more than ASCII.
+std::string parse_query(std::string_view in, std::size_t p, const QueryEncoder* encoder) {
+  std::size_t end = in.find('#', p);
+  if (end == std::string_view::npos) end = in.size();
+  std::string_view text = in.substr(p, end - p);
+  std::string encoded;
+  if (encoder != nullptr && *encoder &&
+      std::any_of(text.begin(), text.end(), [](char c) { return (c & 0x80) != 0; })) {
+    encoded = (*encoder)(text);
+    text = encoded;
+  }
   std::string query;
-  for (; p < in.size() && in[p] != '#'; ++p) {
-    const auto c = static_cast<unsigned char>(in[p]);
+  for (const char ch : text) {
+    const auto c = static_cast<unsigned char>(ch);
     if (in_query_set(c))
       append_escape(query, c);
     else
-      query += in[p];
+      query += ch;
   }
   return query;
 }
 
 // From the authority (after the slashes) to the end: host, port, path, query.
-std::optional<Reject> parse_authority_and_rest(std::string_view in, std::size_t p, Record& url) {
+std::optional<Reject> parse_authority_and_rest(std::string_view in, std::size_t p, Record& url,
+                                               const QueryEncoder* encoder) {
   std::size_t end = p;
   while (end < in.size() && !is_slash(in[end]) && in[end] != '?' && in[end] != '#') ++end;
   std::string_view authority = in.substr(p, end - p);
@@ -444,7 +455,7 @@ std::optional<Reject> parse_authority_and_rest(std::string_view in, std::size_t 
   p = end;
   if (p < in.size() && is_slash(in[p])) ++p;  // path start: the first slash is the path's own
   p = parse_path(in, p, url.path);
-  if (p < in.size() && in[p] == '?') url.query = parse_query(in, p + 1);
+  if (p < in.size() && in[p] == '?') url.query = parse_query(in, p + 1, encoder);
   return std::nullopt;
 }
 
@@ -483,7 +494,8 @@ std::string scheme_of(std::string_view in, std::size_t& after) {
 }
 
 // The URL Standard's basic URL parser, for http(s) inputs against an http(s) base (or none).
-std::optional<Reject> parse(std::string_view text, const Record* base, Record& url) {
+std::optional<Reject> parse(std::string_view text, const Record* base, Record& url,
+                            const QueryEncoder* encoder = nullptr) {
   std::string in;
   if (auto reject = clean(text, in)) return reject;
   if (in.empty() && base == nullptr) return Reject::empty;
@@ -497,7 +509,7 @@ std::optional<Reject> parse(std::string_view text, const Record* base, Record& u
     if (base == nullptr || base->scheme != scheme ||
         (p + 1 < in.size() && is_slash(in[p]) && is_slash(in[p + 1]))) {
       while (p < in.size() && is_slash(in[p])) ++p;
-      return parse_authority_and_rest(in, p, url);
+      return parse_authority_and_rest(in, p, url, encoder);
     }
   } else {
     if (base == nullptr) return Reject::malformed;
@@ -507,13 +519,13 @@ std::optional<Reject> parse(std::string_view text, const Record* base, Record& u
   if (p < in.size() && is_slash(in[p])) {
     if (p + 1 < in.size() && is_slash(in[p + 1])) {
       while (p < in.size() && is_slash(in[p])) ++p;
-      return parse_authority_and_rest(in, p, url);
+      return parse_authority_and_rest(in, p, url, encoder);
     }
     url.host = base->host;
     url.port = base->port;
     url.path.clear();
     p = parse_path(in, p + 1, url.path);
-    if (p < in.size() && in[p] == '?') url.query = parse_query(in, p + 1);
+    if (p < in.size() && in[p] == '?') url.query = parse_query(in, p + 1, encoder);
     return std::nullopt;
   }
   url.host = base->host;
@@ -522,13 +534,13 @@ std::optional<Reject> parse(std::string_view text, const Record* base, Record& u
   url.query = base->query;
   if (p >= in.size() || in[p] == '#') return std::nullopt;  // the document itself
   if (in[p] == '?') {
-    url.query = parse_query(in, p + 1);
+    url.query = parse_query(in, p + 1, encoder);
     return std::nullopt;
   }
   url.query.reset();
   if (!url.path.empty()) url.path.pop_back();
   p = parse_path(in, p, url.path);
-  if (p < in.size() && in[p] == '?') url.query = parse_query(in, p + 1);
+  if (p < in.size() && in[p] == '?') url.query = parse_query(in, p + 1, encoder);
   return std::nullopt;
 }
 
@@ -672,9 +684,12 @@ bool has_userinfo(std::string_view absolute) {
 struct Resolver::Impl {
   Record record;
   Normalized base;
+  QueryEncoder query_encoder;
 };
 
-Resolver::Resolver(std::string_view base) : m_impl(std::make_unique<Impl>()) {
+Resolver::Resolver(std::string_view base, QueryEncoder query_encoder)
+    : m_impl(std::make_unique<Impl>()) {
+  m_impl->query_encoder = std::move(query_encoder);
   if (auto reject = parse(base, nullptr, m_impl->record)) {
     m_impl->base = tl::unexpected(*reject);
     return;
@@ -693,12 +708,64 @@ const Normalized& Resolver::base() const {
 Normalized Resolver::resolve(std::string_view reference) const {
   if (!m_impl->base) return m_impl->base;
   Record url;
-  if (auto reject = parse(reference, &m_impl->record, url)) return tl::unexpected(*reject);
+  if (auto reject = parse(reference, &m_impl->record, url, &m_impl->query_encoder))
+    return tl::unexpected(*reject);
   return serialize(url);
 }
 
 Normalized resolve(std::string_view base, std::string_view reference) {
   return Resolver(base).resolve(reference);
+}
+
+std::string apply(const Rules& rules, std::string_view u) {
+  if (rules.empty()) return std::string(u);
+  const std::size_t q = u.find('?');
+  std::string_view before = u.substr(0, q), query;
+  if (q != std::string_view::npos) query = u.substr(q + 1);
+  std::string out;
+  out.reserve(u.size());
+  // Path parameters: ";name=value" (or ";name") within a path segment, dropped when named.
+  const std::size_t path = before.find('/', before.find("://") + 3);
+  if (rules.strip && path != std::string_view::npos &&
+      before.find(';', path) != std::string_view::npos) {
+    out.append(before.substr(0, path));
+    std::size_t at = path;
+    while (at < before.size()) {
+      const std::size_t semi = before.find(';', at);
+      const std::size_t slash = before.find('/', at + 1);
+      if (semi == std::string_view::npos || (slash != std::string_view::npos && slash < semi)) {
+        const std::size_t end = slash == std::string_view::npos ? before.size() : slash;
+        out.append(before.substr(at, end - at));
+        at = end;
+        continue;
+      }
+      out.append(before.substr(at, semi - at));
+      std::size_t end = semi + 1;
+      while (end < before.size() && before[end] != ';' && before[end] != '/') ++end;
+      const std::string_view param = before.substr(semi + 1, end - semi - 1);
+      if (!rules.strip(param.substr(0, param.find('='))))
+        out.append(before.substr(semi, end - semi));
+      at = end;
+    }
+  } else {
+    out.append(before);
+  }
+  if (query.empty()) return out;
+  std::vector<std::string_view> params;
+  for (std::size_t at = 0; at <= query.size();) {
+    std::size_t end = query.find('&', at);
+    if (end == std::string_view::npos) end = query.size();
+    const std::string_view param = query.substr(at, end - at);
+    if (!param.empty() && !(rules.strip && rules.strip(param.substr(0, param.find('=')))))
+      params.push_back(param);
+    at = end + 1;
+  }
+  if (rules.sort_query) std::stable_sort(params.begin(), params.end());
+  for (std::size_t i = 0; i < params.size(); ++i) {
+    out += i == 0 ? '?' : '&';
+    out.append(params[i]);
+  }
+  return out;
 }
 
 std::uint64_t fingerprint(std::string_view normalized) {

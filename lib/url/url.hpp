@@ -17,6 +17,7 @@
 // URL (NUL, ESC, ...) rejects it, where the Standard would percent-encode it.
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -52,13 +53,21 @@ bool has_userinfo(std::string_view absolute);
 // cheap check without parsing, true for most URLs in seed lists.
 bool is_normal(std::string_view text);
 
+// The URL Standard's query encoding for a document in a legacy encoding (windows-1252,
+// Shift_JIS, ...): given a query's text as UTF-8, the same text in the document's encoding, each
+// character that encoding cannot hold written as "%26%23" decimal "%3B" (an escaped "&#N;").
+// Its bytes are then percent-encoded as any query's are.
+using QueryEncoder = std::function<std::string(std::string_view utf8)>;
+
 // Resolves references written in one document against that document's URL (or its <base href>),
 // as a browser does: surrounding spaces are stripped, tabs and newlines dropped, backslashes are
 // slashes, "" and "#frag" mean the document itself. Parses the base once for many references.
 class Resolver {
  public:
-  // `base` must be absolute; an unusable base makes every resolve() fail with its reason.
-  explicit Resolver(std::string_view base);
+  // `base` must be absolute; an unusable base makes every resolve() fail with its reason. A
+  // document in a legacy encoding gives its `query_encoder`: the queries of its references are
+  // encoded in it, as a browser encodes them (paths and hosts are UTF-8 whatever the document).
+  explicit Resolver(std::string_view base, QueryEncoder query_encoder = {});
   ~Resolver();
   Resolver(Resolver&&) noexcept;
   Resolver& operator=(Resolver&&) noexcept;
@@ -73,6 +82,22 @@ class Resolver {
 
 // One-off resolve; prefer a Resolver for the many links of one page.
 Normalized resolve(std::string_view base, std::string_view reference);
+
+// A job's rules for its URLs beyond the normal form, as w3lib's canonicalize_url and
+// StormCrawler's normaliser offer them: the query's parameters in one order (so that "?a=1&b=2"
+// and "?b=2&a=1" are one URL), and the parameters a job names dropped, from the query and as
+// ";name=value" path parameters (utm_source, sessionid, ;jsessionid=...). Off unless a job asks:
+// either can merge pages a site tells apart.
+struct Rules {
+  bool sort_query = false;
+  std::function<bool(std::string_view name)> strip;  // a parameter's name (as written): drop it
+  bool empty() const { return !sort_query && !strip; }
+};
+
+// `normalized` under `rules`: a URL in normal form still (an emptied query is dropped).
+// Parameters are sorted by their text as written ("a=1" < "a=2" < "b"), a stable order for any
+// order they came in.
+std::string apply(const Rules& rules, std::string_view normalized);
 
 // 64-bit fingerprint of a normalised URL (XXH3): the key for exact deduplication.
 std::uint64_t fingerprint(std::string_view normalized);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "html/encoding.hpp"
 #include "html/html.hpp"
 #include "html/outlinks.hpp"
 
@@ -10,11 +11,26 @@ namespace crawl::worker {
 Parsed parse(const ParseJob& job) {
   Parsed out;
   out.task = job.task;
-  const html::Page page = html::extract(job.body);
+  // Read as a browser would: in the encoding its bytes are in, made UTF-8 for Gumbo; a page
+  // already in UTF-8 is parsed as it came.
+  const html::Encoding encoding = html::sniff(job.body, job.charset);
+  std::string converted;
+  std::string_view text = job.body;
+  if (encoding.name != "UTF-8") {
+    converted = html::to_utf8(job.body, encoding);
+    text = converted;
+  } else {
+    text.remove_prefix(encoding.bom_bytes);
+  }
+  out.encoding = encoding.name;
+  out.encoding_from = html::to_string(encoding.source);
+  const html::Page page = html::extract(text);
   // A page costs the worker and Redis a bounded amount: its links and images are kept in
   // document order up to max_links each and html::Limits' bytes, the rest only counted.
   const auto cap = static_cast<std::size_t>(std::max(0, job.max_links));
-  html::Outlinks links = html::outlinks(page, job.url, html::Limits{.links = cap, .images = cap});
+  html::Outlinks links =
+      html::outlinks(page, job.url, html::Limits{.links = cap, .images = cap},
+                     html::query_encoder(encoding.name), job.filter->url_rules());
   out.title = page.title;
   out.links_dropped = links.links_dropped;
   out.images_dropped = links.images_dropped;

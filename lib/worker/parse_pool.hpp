@@ -27,7 +27,8 @@ struct ParseJob {
   bool memory_cut = false;  // the body was kept only in part: the body memory was spent
   int depth = 0;            // of the page; its links are judged at depth + 1
   std::shared_ptr<const policy::LinkFilter> filter;
-  int max_links = 6000;  // links, and images, kept of the page (the job's max_links_per_page)
+  int max_links = 6000;   // links, and images, kept of the page (the job's max_links_per_page)
+  std::string charset{};  // the response's Content-Type charset parameter, "" if none
 };
 
 struct Parsed {
@@ -41,6 +42,8 @@ struct Parsed {
   std::string
       parse_cut;  // "memory", "size", "elements" or "nesting": only part of the page was parsed
   bool noindex = false;
+  std::string encoding;       // the encoding the page was read in (html/encoding.hpp)
+  std::string encoding_from;  // how it was found
 };
 
 class ParsePool {

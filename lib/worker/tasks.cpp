@@ -165,10 +165,15 @@ void Tasks::on_response(fetch::Response r, std::int64_t now, double jitter) {
     response.hold.release();
     t.last = std::move(response);
   };
+  // A redirect's target is a URL the job admits: under its rules (url::Rules) like any other.
+  static const url::Rules k_no_rules;
+  const url::Rules& rules = t.job->filter ? t.job->filter->url_rules() : k_no_rules;
+  const std::string target =
+      d.redirect_to.empty() || rules.empty() ? d.redirect_to : url::apply(rules, d.redirect_to);
   switch (d.next) {
     case Decision::Next::redirect: {
       t.attempt.visited.insert(t.attempt.url);
-      t.attempt.url = d.redirect_to;
+      t.attempt.url = target;
       ++t.attempt.hops;
       keep_meta(std::move(r));
       // Every hop is judged like a link: scope, traps, patterns; then robots and politeness.
@@ -185,13 +190,13 @@ void Tasks::on_response(fetch::Response r, std::int64_t now, double jitter) {
       // judged like a hop and, in scope, admitted as a URL of its own at this one's depth; this
       // one is recorded as a redirect. Out of scope, it is recorded with the reason, as a hop.
       keep_meta(std::move(r));
-      t.attempt.url = d.redirect_to;
-      const policy::Drop drop = t.job->filter->judge(d.redirect_to, t.entry.depth);
+      t.attempt.url = target;
+      const policy::Drop drop = t.job->filter->judge(target, t.entry.depth);
       if (drop != policy::Drop::none && drop != policy::Drop::depth) {
         finish(t, Kind::filtered, std::string(policy::to_string(drop)), now);
         return;
       }
-      t.moved_to = d.redirect_to;
+      t.moved_to = target;
       finish(t, Kind::filtered, "redirect", now);
       return;
     }
@@ -202,7 +207,8 @@ void Tasks::on_response(fetch::Response r, std::int64_t now, double jitter) {
     case Decision::Next::parse: {
       ParseJob job{
           t.id,         t.attempt.url, std::move(r.body), std::move(r.hold),
-          r.memory_cut, t.entry.depth, t.job->filter,     t.job->info.options.max_links_per_page};
+          r.memory_cut, t.entry.depth, t.job->filter,     t.job->info.options.max_links_per_page,
+          r.charset};
       t.last = std::move(r);
       t.stage = Task::Stage::parsing;
       m_env.parse(std::move(job));
@@ -295,6 +301,8 @@ void Tasks::finish(Task& t, Kind kind, const std::string& reason, std::int64_t n
       r.images = std::move(parsed->images);
       r.links = parsed->found;
       r.parse_cut = std::move(parsed->parse_cut);
+      r.encoding = std::move(parsed->encoding);
+      r.encoding_from = std::move(parsed->encoding_from);
       r.noindex = parsed->noindex;
       r.links_dropped = parsed->links_dropped;
       r.images_dropped = parsed->images_dropped;

@@ -4,9 +4,11 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <regex>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -199,6 +201,68 @@ TEST(Crawl, CredentialsInALinkAreNeitherSentNorStored) {
   EXPECT_NE(r.err.find("credentials in a URL are not supported"), std::string::npos) << r.err;
   EXPECT_EQ(r.err.find("carol:pw"), std::string::npos)
       << "the seed's password was echoed: " << r.err;
+}
+
+// A job's URL rules: with --sort-query and --strip-query, the links that differ only in their
+// parameters' order, in tracking parameters or in a session id are one URL, fetched once; the
+// seeds follow the same rules. Without them (the default), each is a URL of its own.
+TEST(Crawl, SortQueryAndStripQueryFetchEachPageOnce) {
+  std::mutex mutex;
+  std::map<std::string, int> hits;
+  HttpServer server([&](const HttpRequest& r) {
+    {
+      std::lock_guard lock(mutex);
+      ++hits[r.target];
+    }
+    if (r.target == "/robots.txt") return http_reply(404, "", "text/plain");
+    if (r.target == "/")
+      return http_reply(200,
+                        "<a href=\"/q?a=1&amp;b=2\">1</a> <a href=\"/q?b=2&amp;a=1\">2</a> "
+                        "<a href=\"/q?b=2&amp;utm_source=mail&amp;a=1\">3</a> "
+                        "<a href=\"/s;jsessionid=XYZ/p?sessionid=9&amp;x=1\">4</a> "
+                        "<a href=\"/s/p?x=1\">5</a>");
+    return http_reply(200, "<title>" + r.target + "</title>");
+  });
+  CrawlCluster cluster(test_site_options(20));
+  cluster.start_worker("u1");
+  const auto crawl = [&](std::vector<std::string> extra) {
+    std::vector<std::string> args{"submit",  server.url("/"), server.url("/q?b=2&a=1"),
+                                  "--quiet", "--delay",       "50ms"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    CommandResult r = cluster.crawlctl(args);
+    EXPECT_EQ(r.rc, 0) << r.err;
+    const std::string job = r.out.substr(0, r.out.find('\n'));
+    EXPECT_TRUE(cluster.wait_finished(job));
+    std::set<std::string> urls;
+    const std::string results = cluster.results(job);
+    for (std::size_t at = 0; at < results.size();) {
+      const std::size_t end = results.find('\n', at);
+      const auto record = nlohmann::json::parse(results.substr(at, end - at));
+      urls.insert(record["url"].get<std::string>());
+      at = end == std::string::npos ? results.size() : end + 1;
+    }
+    return urls;
+  };
+  const std::set<std::string> merged =
+      crawl({"--sort-query", "--strip-query", "utm_.*", "--strip-query", "j?sessionid"});
+  EXPECT_EQ(merged, (std::set<std::string>{server.url("/"), server.url("/q?a=1&b=2"),
+                                           server.url("/s/p?x=1")}));
+  {
+    std::lock_guard lock(mutex);
+    EXPECT_EQ(hits["/q?a=1&b=2"], 1);
+    EXPECT_EQ(hits["/s/p?x=1"], 1);
+    for (const auto& [target, n] : hits) {
+      EXPECT_EQ(target.find("utm_"), std::string::npos) << target;
+      EXPECT_EQ(target.find("sessionid"), std::string::npos) << target;
+      EXPECT_NE(target, "/q?b=2&a=1");
+    }
+    hits.clear();
+  }
+  const std::set<std::string> apart = crawl({});
+  EXPECT_EQ(apart, (std::set<std::string>{
+                       server.url("/"), server.url("/q?a=1&b=2"), server.url("/q?b=2&a=1"),
+                       server.url("/q?b=2&utm_source=mail&a=1"),
+                       server.url("/s;jsessionid=XYZ/p?sessionid=9&x=1"), server.url("/s/p?x=1")}));
 }
 
 // Every key a crawl leaves (mid-crawl, after it, after a cancel) is one that queue::Keys names:

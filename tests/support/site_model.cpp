@@ -1,12 +1,15 @@
 #include "site_model.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <deque>
 #include <random>
 #include <set>
 #include <stdexcept>
 
 #include <nlohmann/json.hpp>
+
+#include "encoded_pages.inc"
 
 namespace crawl::testing {
 
@@ -34,7 +37,9 @@ std::string Manifest::to_json() const {
                     {"content_type", e.content_type},
                     {"title", e.title},
                     {"images", e.images},
-                    {"truncated", e.truncated}});
+                    {"truncated", e.truncated},
+                    {"encoding", e.encoding},
+                    {"encoding_from", e.encoding_from}});
   return j.dump(1);
 }
 
@@ -50,6 +55,7 @@ struct Resource {
   std::set<std::string> images;    // normalised image URLs
   std::string title;               // as the page's <title> says (pages only)
   bool truncated = false;
+  std::string encoding, encoding_from;  // pages: as the crawler must find them ("": unchecked)
 };
 
 constexpr std::string_view k_words[] = {
@@ -62,6 +68,8 @@ class PageWriter {
  public:
   PageWriter(std::string title, Resource& resource) : m_title(std::move(title)), m_res(resource) {
     m_res.title = m_title;
+    m_res.encoding = "UTF-8";  // html() declares it
+    m_res.encoding_from = "meta";
   }
 
   void head(std::string_view markup) { m_head += markup; }
@@ -125,6 +133,7 @@ class Builder {
     root();
     for (int i = 0; i < m_opt.pages; ++i) numbered_page(i);
     specials();
+    encoded_pages();
     m_site.manifest = manifest();
     return std::move(m_site);
   }
@@ -242,6 +251,8 @@ class Builder {
     r.links.push_back(url("/special/area.html"));
     r.images.insert(url("/img/map.png"));
     page.image("img/logo.png", url("/img/logo.png"));
+    // Pages in other encodings than UTF-8.
+    page.link("/enc/", url("/enc/"));
     put_page("/", page);
   }
 
@@ -417,6 +428,86 @@ class Builder {
     }
   }
 
+  // A query or path as a browser sends it: the bytes given, those of the special-query
+  // percent-encode set (and all but ASCII) escaped in upper-case hex.
+  static std::string escaped(std::string_view bytes) {
+    static const char* hex = "0123456789ABCDEF";
+    std::string out;
+    for (const char ch : bytes) {
+      const auto c = static_cast<unsigned char>(ch);
+      if (c <= 0x20 || c >= 0x7F || c == '"' || c == '#' || c == '<' || c == '>' || c == '\'') {
+        out += '%';
+        out += hex[c >> 4];
+        out += hex[c & 15];
+      } else {
+        out += ch;
+      }
+    }
+    return out;
+  }
+
+  // Pages in legacy encodings (tests/support/encoded_pages.inc: their bytes made by Python's
+  // codecs, beside the text they hold), each declared by the HTTP header, by <meta>, or not at
+  // all, and one in UTF-16 behind a byte order mark. Each links to /enc/landing.html with a query
+  // word written in its encoding (sent as those bytes, percent-encoded, as a browser sends a
+  // query), and to a page whose path is that word (paths are UTF-8 whatever the page's
+  // encoding).
+  void encoded_pages() {
+    using namespace std::string_view_literals;
+    struct Sample {
+      std::string_view name, label, title, title_bytes, query, query_bytes, paragraph;
+    };
+    static constexpr Sample k_samples[] = {CRAWL_ENCODED_SAMPLES};
+    Resource& index_res = resource("/enc/");
+    PageWriter index("Encodings", index_res);
+    simple_page("/enc/landing.html", {});
+    for (const Sample& s : k_samples) {
+      {
+        // The file's name is the word in UTF-8; its URL, the same percent-encoded.
+        Resource& r = resource("/enc/" + escaped(s.query) + ".html");
+        PageWriter page("Word " + std::string(s.query), r);
+        put_page("/enc/" + std::string(s.query) + ".html", page);
+      }
+      for (const char* how : {"header", "meta", "none"}) {
+        std::string slug = std::string(s.name) + "-" + how;
+        std::transform(slug.begin(), slug.end(), slug.begin(),
+                       [](char c) { return static_cast<char>(std::tolower(c)); });
+        const std::string path = "/enc/" + slug + ".html";
+        Resource& r = resource(path);
+        r.title = s.title;
+        if (std::string_view(how) != "none") {
+          r.encoding = s.name;
+          r.encoding_from = how;
+        }
+        std::string html = "<!DOCTYPE html>\n<html><head>";
+        if (std::string_view(how) == "meta")
+          html += "<meta charset=\"" + std::string(s.label) + "\">";
+        html += "<title>" + std::string(s.title_bytes) + "</title></head>\n<body>\n<p>";
+        for (int i = 0; i < 4; ++i) html += s.paragraph;  // text enough to be told apart
+        html += "</p>\n<a href=\"/enc/landing.html?from=" + slug +
+                "&amp;q=" + std::string(s.query_bytes) + "\">q</a>\n";
+        r.links.push_back(url("/enc/landing.html?from=" + slug + "&q=" + escaped(s.query_bytes)));
+        html += "<a href=\"/enc/" + std::string(s.query_bytes) + ".html\">w</a>\n</body></html>\n";
+        r.links.push_back(url("/enc/" + escaped(s.query) + ".html"));
+        m_site.files[path] = std::move(html);
+        if (std::string_view(how) == "header")
+          m_site.specials.push_back({path, SpecialLocation::Kind::content_type, 0,
+                                     "text/html; charset=" + std::string(s.label)});
+        index.link(path, url(path));
+      }
+    }
+    {
+      Resource& r = resource("/enc/utf-16.html");
+      r.title = CRAWL_UTF16_TITLE;
+      r.encoding = "UTF-16LE";
+      r.encoding_from = "bom";
+      r.links.push_back(url("/enc/landing.html?from=utf-16&q=" + escaped("caf\u00e9")));
+      m_site.files["/enc/utf-16.html"] = std::string(CRAWL_UTF16_PAGE);
+      index.link("/enc/utf-16.html", url("/enc/utf-16.html"));
+    }
+    m_site.files["/enc/index.html"] = index.html();
+  }
+
   // The server's answer for a normalised URL: the resource, else the same path without its
   // query (the server ignores queries), else nothing (404).
   const Resource* lookup(const std::string& u) const {
@@ -478,6 +569,8 @@ class Builder {
           e.expect = "done";
           e.truncated = r->truncated;
           e.title = r->title;
+          e.encoding = r->encoding;
+          e.encoding_from = r->encoding_from;
           e.images.assign(r->images.begin(), r->images.end());
           if (!m_meta_nofollow.count(u)) follow = r->links;
           return e;

@@ -32,6 +32,8 @@ struct ManifestEntry {
   std::vector<std::string> images;  // normalised image URLs of the page: sorted, unique
   std::string title;                // of a page, as its <title> reads ("" for other files)
   bool truncated = false;           // the body is longer than the cap and cut there
+  std::string encoding;             // a page: the encoding it is read in ("": not checked)
+  std::string encoding_from;        // and how that is found: bom, header, meta ("": not checked)
 };
 
 struct Manifest {
@@ -47,9 +49,10 @@ struct Manifest {
 // What nginx must do beyond serving files.
 struct SpecialLocation {
   std::string path;
-  enum class Kind { redirect, slow, trickle, html_type } kind;
+  enum class Kind { redirect, slow, trickle, html_type, content_type } kind;
   int status = 0;        // redirect
-  std::string location;  // redirect target as sent in Location (relative or absolute)
+  std::string location;  // redirect target as sent in Location (relative or absolute); for
+                         // content_type, the Content-Type header sent
 };
 
 struct Site {

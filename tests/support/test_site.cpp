@@ -97,6 +97,9 @@ void TestSite::write_config(const ServerOptions& server) const {
       case SpecialLocation::Kind::html_type:
         c += "    location " + s.path + " { types { } default_type text/html; }\n";
         break;
+      case SpecialLocation::Kind::content_type:
+        c += "    location = " + s.path + " { types { } default_type \"" + s.location + "\"; }\n";
+        break;
     }
   }
   c += "  }\n}\n";

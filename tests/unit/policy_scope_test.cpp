@@ -57,3 +57,60 @@ TEST(LinkFilter, DepthTrapsAndPatterns) {
 
 }  // namespace
 }  // namespace crawl::policy
+
+namespace crawl::policy {
+namespace {
+
+Result<LinkFilter> rules_filter(bool sort, std::vector<std::string> strip) {
+  JobOptions o;
+  o.sort_query = sort;
+  o.strip_query = std::move(strip);
+  return LinkFilter::create(o, {"a.example"});
+}
+
+TEST(UrlRules, OffByDefaultAndAUrlStaysAsItIs) {
+  auto f = rules_filter(false, {});
+  ASSERT_TRUE(f);
+  EXPECT_TRUE(f->url_rules().empty());
+  EXPECT_EQ(url::apply(f->url_rules(), "http://a.example/p?b=2&a=1"), "http://a.example/p?b=2&a=1");
+}
+
+TEST(UrlRules, SortQueryGivesOneUrlForAnyOrderOfTheSameParameters) {
+  auto f = rules_filter(true, {});
+  ASSERT_TRUE(f);
+  const url::Rules& r = f->url_rules();
+  EXPECT_EQ(url::apply(r, "http://a.example/p?b=2&a=1"), "http://a.example/p?a=1&b=2");
+  EXPECT_EQ(url::apply(r, "http://a.example/p?a=1&b=2"), "http://a.example/p?a=1&b=2");
+  // Repeated names keep both values, ordered by their text; empty parameters go.
+  EXPECT_EQ(url::apply(r, "http://a.example/p?x=2&&x=1&a"), "http://a.example/p?a&x=1&x=2");
+  EXPECT_EQ(url::apply(r, "http://a.example/p"), "http://a.example/p");
+  EXPECT_EQ(url::apply(r, "http://a.example/;s=1?q"), "http://a.example/;s=1?q");  // path kept
+}
+
+TEST(UrlRules, StripQueryDropsParametersWhoseWholeNameMatchesAndPathParametersToo) {
+  auto f = rules_filter(false, {"utm_.*", "j?sessionid"});
+  ASSERT_TRUE(f);
+  const url::Rules& r = f->url_rules();
+  EXPECT_EQ(url::apply(r, "http://a.example/p?utm_source=x&id=7&utm_medium=y"),
+            "http://a.example/p?id=7");
+  EXPECT_EQ(url::apply(r, "http://a.example/p?utm_source=x"), "http://a.example/p");
+  // The whole name: "xutm_a" and "sessionid2" are other parameters.
+  EXPECT_EQ(url::apply(r, "http://a.example/p?xutm_a=1&sessionid2=3&sessionid=4"),
+            "http://a.example/p?xutm_a=1&sessionid2=3");
+  EXPECT_EQ(url::apply(r, "http://a.example/shop;jsessionid=ABC123/item;v=2?JSESSIONID=1"),
+            "http://a.example/shop/item;v=2?JSESSIONID=1");  // names match case-sensitively
+  EXPECT_EQ(url::apply(r, "http://a.example/a;jsessionid=1;b=2"), "http://a.example/a;b=2");
+  auto both = rules_filter(true, {"utm_.*"});
+  ASSERT_TRUE(both);
+  EXPECT_EQ(url::apply(both->url_rules(), "http://a.example/?z=1&utm_id=2&b=3"),
+            "http://a.example/?b=3&z=1");
+}
+
+TEST(UrlRules, ABadPatternIsRefusedNamingIt) {
+  auto f = rules_filter(false, {"(utm"});
+  ASSERT_FALSE(f);
+  EXPECT_NE(f.error().message.find("(utm"), std::string::npos) << f.error().message;
+}
+
+}  // namespace
+}  // namespace crawl::policy

@@ -80,6 +80,8 @@ TEST(Record, JsonRoundTripAndFilteredRecordsAreShort) {
   r.depth = 3;
   r.links = 7;
   r.images = {"http://example.org/a.png"};
+  r.encoding = "Shift_JIS";
+  r.encoding_from = "meta";
   r.parse_cut = "size";
   r.noindex = true;
   r.worker = "h1/1";
@@ -169,6 +171,8 @@ std::optional<Record> record_from_document(std::string_view text) {
     for (const auto& e : v->is_array() ? *v : nlohmann::json::array())
       e.is_string() ? r.images.push_back(e.get<std::string>()) : void(ok = false);
   }
+  text_of("encoding", r.encoding);
+  text_of("encoding_from", r.encoding_from);
   text_of("parse_cut", r.parse_cut);
   flag("noindex", r.noindex);
   text_of("error", r.error);
@@ -457,6 +461,8 @@ TEST(JobOptions, FieldsRoundTrip) {
   o.max_crawl_delay = std::chrono::milliseconds(1500);
   o.max_links_per_page = 12;
   o.notify = "https://hooks.example/crawl?k=1";
+  o.sort_query = true;
+  o.strip_query = {"utm_.*", "j?sessionid"};
   std::map<std::string, std::string> fields;
   for (auto& [k, v] : job_fields(o)) fields[k] = v;
   EXPECT_EQ(fields.size(), policy::job_options().size());
