@@ -77,6 +77,8 @@ struct Request {
   std::string url;
   bool follow_redirects = false;            // only for robots.txt, which is fetched as the RFC says
   std::optional<std::uint64_t> keep_bytes;  // keep this much of the body, whatever its type
+  // For a body Options::keep_body keeps: this much instead of Options::keep_body_bytes.
+  std::optional<std::uint64_t> keep_body_bytes = std::nullopt;
 };
 
 // Why a transfer produced no HTTP response to judge. headers: the response's headers are over

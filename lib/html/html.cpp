@@ -304,10 +304,10 @@ std::vector<std::string> srcset_urls(std::string_view s) {
   return urls;
 }
 
-Page extract(std::string_view body) {
+Page extract(std::string_view body, std::size_t max_bytes) {
   Page page;
-  if (body.size() > k_max_parse_bytes) {
-    body = body.substr(0, k_max_parse_bytes);
+  if (body.size() > max_bytes) {
+    body = body.substr(0, max_bytes);
     page.size_cut = true;
   }
   if (const Prefix keep = parse_prefix(body); keep.length < body.size()) {

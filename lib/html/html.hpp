@@ -24,12 +24,13 @@ struct Page {
   bool meta_nofollow = false;       // <meta name="robots" content="nofollow"> (or "none")
   bool meta_noindex = false;        // <meta name="robots" content="noindex"> (or "none")
   bool nesting_cut = false;         // nested deeper than k_max_depth: parsed only up to there
-  bool size_cut = false;            // longer than k_max_parse_bytes: parsed only up to there
+  bool size_cut = false;            // longer than the bytes to parse: parsed only up to there
   bool elements_cut = false;  // more than k_max_elements elements and comments: parsed up to there
 };
 
 // Gumbo's tree takes about ten times the bytes it parses (a 10 MiB page: 107 MB), so only this
-// much of a body is parsed. Pages this long are rare, and their links mostly come first.
+// much of a body is parsed, unless a job says otherwise (its max_parse_bytes, policy/job.hpp).
+// Pages this long are rare, and their links mostly come first.
 inline constexpr std::size_t k_max_parse_bytes = 2u << 20;
 
 // Gumbo's tree takes some 230 bytes an element and more with attributes and text (2 MiB of
@@ -45,7 +46,8 @@ inline constexpr std::size_t k_max_title_bytes = 2048;
 // document is parsed only up to where its nesting passes this depth; real pages stay far below.
 inline constexpr int k_max_depth = 4096;
 
-Page extract(std::string_view body);
+// Parses at most `max_bytes` of `body` (past them: size_cut).
+Page extract(std::string_view body, std::size_t max_bytes = k_max_parse_bytes);
 
 // The URLs of an HTML srcset attribute ("a.png 1x, b.png 2x"), per the HTML standard's parsing
 // rules (a candidate URL may itself hold commas).

@@ -36,7 +36,10 @@ struct JobOptions {
       30'000};                    // a robots.txt Crawl-delay is honoured up
                                   // to this; a site asking for more is not crawled
   int max_links_per_page = 6000;  // links (and images) recorded per page; the rest counted
-  int max_retries = 2;            // for timeouts, connection errors, 429 and 5xx
+  // Bytes of a page parsed (html::k_max_parse_bytes by default); the rest is not read, and the
+  // record says parse_cut: size.
+  std::uint64_t max_parse_bytes = 2u << 20;
+  int max_retries = 2;  // for timeouts, connection errors, 429 and 5xx
   std::uint64_t max_url_length = 2048;
   int max_repeats = 3;  // a path segment repeated this often is a trap: /a/b/a/b/a/b
   // URL rules beyond the normal form (url::Rules): off unless asked, as they can merge pages.

@@ -72,6 +72,10 @@ const std::vector<JobOption>& job_options() {
       {"max_links_per_page", "--max-links", "max_links_per_page", integer(0, 1'000'000),
        &J::max_links_per_page, false,
        "Links (and images) recorded per page; the rest are counted, not kept"},
+      {"max_parse_bytes", "--max-parse-bytes", "max_parse_bytes", integer(64 << 10, 16 << 20),
+       &J::max_parse_bytes, false,
+       "Bytes of a page parsed; the rest is not read (its record says parse_cut: size). Each "
+       "parser thread holds up to about ten times this in Gumbo's tree while it parses"},
       {"max_retries", "--retries", "max_retries", integer(0, 100), &J::max_retries, false,
        "Retries for timeouts, connection errors, 429 and 5xx"},
       {"max_url_length", "--max-url-length", "", integer(16, 65'536), &J::max_url_length, false,

@@ -84,6 +84,7 @@ Result<Completed> Frontier::complete(const std::string& worker,
     } else {
       args.insert(args.end(), {"", "", ""});
     }
+    args.push_back(p.parse_cut);
     args.push_back(std::to_string(p.links.size()));
     for (const Link& link : p.links) {
       args.push_back(

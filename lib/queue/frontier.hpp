@@ -61,6 +61,7 @@ struct PageOutcome {
   std::uint64_t links_dropped = 0;            // past the page's limits (html::Limits)
   std::uint64_t images_dropped = 0;           // past the page's or the record's limits
   std::optional<Link> moved_to;               // a redirect to another site: admitted at entry.depth
+  std::string parse_cut;  // a page parsed in part: why (the record's parse_cut), counted
 };
 
 struct Completed {

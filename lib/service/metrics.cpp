@@ -151,8 +151,9 @@ void add_jobs(Exposition& e, const status::Snapshot& s) {
     for (const char* outcome : {"done", "failed", "filtered"})
       e.sample({{"job", job.id}, {"outcome", outcome}},
                static_cast<double>(job.stat(std::string(outcome))));
-  // "failed:timeout" -> (failed, timeout); "dropped:links" -> (dropped, links).
-  const auto by_reason = [&](std::string_view name, std::string_view help, bool dropped) {
+  // "failed:timeout" -> (failed, timeout); "dropped:links" -> (dropped, links); "cut:size" ->
+  // (cut, size).
+  const auto by_reason = [&](std::string_view name, std::string_view help, std::string_view only) {
     e.family(name, counter, help);
     for (const auto& job : s.jobs)
       for (const auto& [stat, value] : job.stats) {
@@ -160,17 +161,23 @@ void add_jobs(Exposition& e, const status::Snapshot& s) {
         if (colon == std::string::npos) continue;
         const std::string_view kind = std::string_view(stat).substr(0, colon),
                                reason = std::string_view(stat).substr(colon + 1);
-        if (dropped && kind == "dropped")
+        if (only == "dropped" && kind == "dropped")
           e.sample({{"job", job.id}, {"what", reason}}, static_cast<double>(value));
-        else if (!dropped && (kind == "failed" || kind == "filtered"))
+        else if (only == "cut" && kind == "cut")
+          e.sample({{"job", job.id}, {"reason", reason}}, static_cast<double>(value));
+        else if (only.empty() && (kind == "failed" || kind == "filtered"))
           e.sample({{"job", job.id}, {"outcome", kind}, {"reason", reason}},
                    static_cast<double>(value));
       }
   };
-  by_reason("crawl_job_urls_by_reason_total", "URLs failed or filtered, by reason", false);
+  by_reason("crawl_job_urls_by_reason_total", "URLs failed or filtered, by reason", "");
   by_reason("crawl_job_dropped_total",
             "What a job left out: links and images past a page's limits, URLs past max_pages",
-            true);
+            "dropped");
+  by_reason("crawl_job_pages_cut_total",
+            "Pages parsed only in part: past max_parse_bytes (size), the element or nesting "
+            "caps, or the worker's body memory",
+            "cut");
   per_job("crawl_job_retries_total", counter, "Fetches tried again", Counter::retries);
   per_job("crawl_job_duplicates_total", counter, "Links found already admitted",
           Counter::duplicates);

@@ -13,18 +13,22 @@ Parsed parse(const ParseJob& job) {
   out.task = job.task;
   // Read as a browser would: in the encoding its bytes are in, made UTF-8 for Gumbo; a page
   // already in UTF-8 is parsed as it came.
-  const html::Encoding encoding = html::sniff(job.body, job.charset);
+  // The job's parse cap counts the bytes as they came, before any conversion.
+  std::string_view raw = job.body;
+  const bool size_cut = raw.size() > job.max_parse_bytes;
+  if (size_cut) raw = raw.substr(0, job.max_parse_bytes);
+  const html::Encoding encoding = html::sniff(raw, job.charset);
   std::string converted;
-  std::string_view text = job.body;
+  std::string_view text = raw;
   if (encoding.name != "UTF-8") {
-    converted = html::to_utf8(job.body, encoding);
+    converted = html::to_utf8(raw, encoding);
     text = converted;
   } else {
     text.remove_prefix(encoding.bom_bytes);
   }
   out.encoding = encoding.name;
   out.encoding_from = html::to_string(encoding.source);
-  const html::Page page = html::extract(text);
+  const html::Page page = html::extract(text, text.size());
   // A page costs the worker and Redis a bounded amount: its links and images are kept in
   // document order up to max_links each and html::Limits' bytes, the rest only counted.
   const auto cap = static_cast<std::size_t>(std::max(0, job.max_links));
@@ -37,7 +41,7 @@ Parsed parse(const ParseJob& job) {
   out.images = std::move(links.images);
   out.found = static_cast<int>(page.links.size());
   out.parse_cut = job.memory_cut      ? "memory"
-                  : page.size_cut     ? "size"
+                  : size_cut          ? "size"
                   : page.elements_cut ? "elements"
                   : page.nesting_cut  ? "nesting"
                                       : "";

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "fetch/fetcher.hpp"
+#include "html/html.hpp"
 #include "policy/scope.hpp"
 #include "queue/queue.hpp"
 
@@ -29,6 +30,7 @@ struct ParseJob {
   std::shared_ptr<const policy::LinkFilter> filter;
   int max_links = 6000;   // links, and images, kept of the page (the job's max_links_per_page)
   std::string charset{};  // the response's Content-Type charset parameter, "" if none
+  std::uint64_t max_parse_bytes = html::k_max_parse_bytes;  // the job's max_parse_bytes
 };
 
 struct Parsed {

@@ -142,7 +142,7 @@ void Tasks::advance(Task& t, std::int64_t now) {
       return;
     case Step::Kind::fetch:
       t.stage = Task::Stage::fetching;
-      m_env.fetch(t.id, t.attempt.url);
+      m_env.fetch(t.id, t.attempt.url, t.job->info.options.max_parse_bytes + 1);
       return;
   }
 }
@@ -205,10 +205,16 @@ void Tasks::on_response(fetch::Response r, std::int64_t now, double jitter) {
       finish(t, Kind::requeue, d.reason, now);
       return;
     case Decision::Next::parse: {
-      ParseJob job{
-          t.id,         t.attempt.url, std::move(r.body), std::move(r.hold),
-          r.memory_cut, t.entry.depth, t.job->filter,     t.job->info.options.max_links_per_page,
-          r.charset};
+      ParseJob job{t.id,
+                   t.attempt.url,
+                   std::move(r.body),
+                   std::move(r.hold),
+                   r.memory_cut,
+                   t.entry.depth,
+                   t.job->filter,
+                   t.job->info.options.max_links_per_page,
+                   r.charset,
+                   t.job->info.options.max_parse_bytes};
       t.last = std::move(r);
       t.stage = Task::Stage::parsing;
       m_env.parse(std::move(job));
@@ -308,6 +314,7 @@ void Tasks::finish(Task& t, Kind kind, const std::string& reason, std::int64_t n
       r.images_dropped = parsed->images_dropped;
       out.links = std::move(parsed->links);
       out.links_dropped = parsed->links_dropped;
+      out.parse_cut = r.parse_cut;
     }
     queue::fit(r);
     out.images_dropped = r.images_dropped;

@@ -49,7 +49,9 @@ class TaskEnv {
   // May a further request start at the site now: 0 (and the start is marked, fleet-wide), or
   // how long until it may.
   virtual std::chrono::milliseconds site_start(const std::string& job, const std::string& site) = 0;
-  virtual void fetch(std::uint64_t task, const std::string& url) = 0;
+  // `keep_bytes`: of a body of a type parsed, as much as is kept (the job's max_parse_bytes + 1,
+  // to know a page was longer).
+  virtual void fetch(std::uint64_t task, const std::string& url, std::uint64_t keep_bytes) = 0;
   virtual void cancel_fetch(std::uint64_t task) = 0;
   virtual void parse(ParseJob job) = 0;
 };

@@ -119,8 +119,8 @@ class Worker final : private TaskEnv {
   void crawl_delay(const std::string& site, const policy::Robots& robots,
                    std::int64_t now) override;
   std::chrono::milliseconds site_start(const std::string& job, const std::string& site) override;
-  void fetch(std::uint64_t task, const std::string& url) override {
-    m_fetcher.add({task, url, false, std::nullopt});
+  void fetch(std::uint64_t task, const std::string& url, std::uint64_t keep_bytes) override {
+    m_fetcher.add({task, url, false, std::nullopt, keep_bytes});
   }
   void cancel_fetch(std::uint64_t task) override { m_fetcher.cancel(task); }
   void parse(ParseJob job) override { m_parser.submit(std::move(job)); }

@@ -265,6 +265,43 @@ TEST(Crawl, SortQueryAndStripQueryFetchEachPageOnce) {
                        server.url("/s;jsessionid=XYZ/p?sessionid=9&x=1"), server.url("/s/p?x=1")}));
 }
 
+// A job's parse cap: past --max-parse-bytes a page's tail is not read, its record says so and the
+// job counts it (cut:size); at the default the same page is read whole.
+TEST(Crawl, AJobsParseCapIsItsOwnAndPagesCutAreCounted) {
+  HttpServer server([&](const HttpRequest& r) {
+    if (r.target == "/robots.txt") return http_reply(404, "", "text/plain");
+    if (r.target == "/")
+      return http_reply(200, "<title>long</title><a href=\"/head\">h</a><p>" +
+                                 std::string(100'000, 'x') + "</p><a href=\"/tail\">t</a>");
+    return http_reply(200, "<title>" + r.target + "</title>");
+  });
+  CrawlCluster cluster(test_site_options(20));
+  cluster.start_worker("u1");
+  const auto crawl = [&](std::vector<std::string> extra) {
+    std::vector<std::string> args{"submit", server.url("/"), "--quiet", "--delay", "50ms"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    CommandResult r = cluster.crawlctl(args);
+    EXPECT_EQ(r.rc, 0) << r.err;
+    const std::string job = r.out.substr(0, r.out.find('\n'));
+    EXPECT_TRUE(cluster.wait_finished(job));
+    return job;
+  };
+  std::string job = crawl({"--max-parse-bytes", "65536"});
+  std::string results = cluster.results(job);
+  EXPECT_NE(results.find("\"url\":\"" + server.url("/head") + "\""), std::string::npos) << results;
+  EXPECT_EQ(results.find("\"url\":\"" + server.url("/tail") + "\""), std::string::npos) << results;
+  EXPECT_NE(results.find("\"parse_cut\":\"size\""), std::string::npos) << results;
+  EXPECT_EQ(cluster.counters(job)["cut:size"], 1);
+  const CommandResult status = cluster.crawlctl({"status", job});
+  EXPECT_NE(status.out.find("cut:size"), std::string::npos) << status.out;
+
+  job = crawl({});
+  results = cluster.results(job);
+  EXPECT_NE(results.find("\"url\":\"" + server.url("/tail") + "\""), std::string::npos) << results;
+  EXPECT_EQ(results.find("parse_cut"), std::string::npos) << results;
+  EXPECT_EQ(cluster.counters(job).count("cut:size"), 0u);
+}
+
 // Every key a crawl leaves (mid-crawl, after it, after a cancel) is one that queue::Keys names:
 // the Lua scripts build their names from the prefix as Keys does, and nothing else writes.
 TEST(Crawl, EveryKeyItLeavesIsOneKeysNames) {

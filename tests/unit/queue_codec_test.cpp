@@ -461,6 +461,7 @@ TEST(JobOptions, FieldsRoundTrip) {
   o.max_crawl_delay = std::chrono::milliseconds(1500);
   o.max_links_per_page = 12;
   o.notify = "https://hooks.example/crawl?k=1";
+  o.max_parse_bytes = 4 << 20;
   o.sort_query = true;
   o.strip_query = {"utm_.*", "j?sessionid"};
   std::map<std::string, std::string> fields;

@@ -55,6 +55,26 @@ TEST(WorkerParse, APageReadOnlyInPartSaysSo) {
   ASSERT_EQ(p.links.size(), 1u);
 }
 
+TEST(WorkerParse, TheJobsParseCapCountsTheBytesAsTheyCame) {
+  // 100 KB of text, a link after it: cut at a job's 64 KiB, read whole at the default.
+  std::string page = "<a href=\"first.html\">f</a><p>" + std::string(100'000, 'x') +
+                     "</p><a href=\"last.html\">l</a>";
+  ParseJob job{7, "http://example.org/dir/page.html", page, {}, false, 0, filter()};
+  EXPECT_EQ(parse(job).links.size(), 2u);
+  job.max_parse_bytes = 64 << 10;
+  Parsed p = parse(job);
+  EXPECT_EQ(p.parse_cut, "size");
+  EXPECT_EQ(p.links.size(), 1u);
+  // In windows-1252 the same: the cap is on the bytes received, not on their UTF-8 (longer).
+  std::string latin = "<meta charset=windows-1252><a href=\"first.html\">f</a><p>" +
+                      std::string(60'000, '\xE9') + "</p><a href=\"last.html\">l</a>";
+  job.body = latin;
+  p = parse(job);
+  EXPECT_EQ(p.parse_cut, "");
+  EXPECT_EQ(p.encoding, "windows-1252");
+  EXPECT_EQ(p.links.size(), 2u);
+}
+
 TEST(WorkerParse, NoindexIsKept) {
   EXPECT_TRUE(
       parse_page("<meta name=\"robots\" content=\"noindex\"><a href=\"a.html\">a</a>").noindex);

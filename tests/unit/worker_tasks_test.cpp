@@ -45,7 +45,7 @@ struct FakeEnv : TaskEnv {
     last_start[site] = now;
     return 0ms;
   }
-  void fetch(std::uint64_t task, const std::string& url) override {
+  void fetch(std::uint64_t task, const std::string& url, std::uint64_t) override {
     fetched.emplace_back(task, url);
   }
   void cancel_fetch(std::uint64_t task) override { cancelled.push_back(task); }

@@ -1,14 +1,14 @@
 -- complete.lua: records how leased entries ended, in one call for a batch of pages.
--- ARGV: [1] prefix, [2] worker id, then per page 17 fields and its links:
+-- ARGV: [1] prefix, [2] worker id, then per page 18 fields and its links:
 --   entry, kind (done|failed|filtered|retry|requeue|release|defer|cancel), reason, url, record
 --   (JSON), bytes, next entry (retry, requeue: the entry one attempt on; defer: as it is),
 --   wait_ms (retry, defer: how long before it is due), link depth, site outcome ("1": a
 --   site-level failure; "0": the site answered; "": not known), site back-off ms (a failure's
 --   Retry-After; 0: exponential), links dropped and images dropped (over the page's caps), where
---   it moved (a
---   redirect to another site, admitted at the page's own depth: fingerprint as 8 bytes, url,
---   drop reason or ""; three empty fields for none), link count, then per link (fingerprint as 8
---   bytes, url, drop reason or "").
+--   it moved (a redirect to another site, admitted at the page's own depth: fingerprint as 8
+--   bytes, url, drop reason or ""; three empty fields for none), why the page was parsed only in
+--   part ("size", "elements", "nesting", "memory"; "" when whole), link count, then per link
+--   (fingerprint as 8 bytes, url, drop reason or "").
 -- The site is the entry's: a lease holds a slot of its own site (a redirect to another site is
 -- admitted as a link of its own, not followed).
 -- For each page whose entry is still leased to this worker (others were reaped or already
@@ -28,14 +28,14 @@ local fps_of = {}
 local i = 3
 while i + 16 <= #ARGV do
   local job = string.match(ARGV[i], '^(%d+) ')
-  local links = tonumber(ARGV[i + 16]) or 0
+  local links = tonumber(ARGV[i + 17]) or 0
   if job and state_of(job) ~= 'broken' then
     local fps = fps_of[job] or {}
     fps_of[job] = fps
     fps[#fps + 1] = ARGV[i + 13]
-    for k = i + 17, i + 17 + 3 * (links - 1), 3 do fps[#fps + 1] = ARGV[k] end
+    for k = i + 18, i + 18 + 3 * (links - 1), 3 do fps[#fps + 1] = ARGV[k] end
   end
-  i = i + 17 + 3 * links
+  i = i + 18 + 3 * links
 end
 for job, fps in pairs(fps_of) do
   if state_of(job) ~= 'gone' then prefetch_seen(job, fps) end
@@ -47,8 +47,9 @@ while i <= #ARGV do
   local depth, site_outcome, site_backoff = ARGV[i + 8], ARGV[i + 9], ARGV[i + 10]
   local links_dropped, images_dropped = tonumber(ARGV[i + 11]) or 0, tonumber(ARGV[i + 12]) or 0
   local moved_fp, moved_url, moved_drop = ARGV[i + 13], ARGV[i + 14], ARGV[i + 15]
-  local links = tonumber(ARGV[i + 16]) or 0
-  local first_link = i + 17
+  local parse_cut = ARGV[i + 16]
+  local links = tonumber(ARGV[i + 17]) or 0
+  local first_link = i + 18
   i = first_link + 3 * links
   if redis.call('LREM', inflight, 1, entry) == 1 then
     applied = applied + 1
@@ -95,6 +96,7 @@ while i <= #ARGV do
       if bytes > 0 then bump(a, 'bytes', bytes) end
       if links_dropped > 0 then bump(a, 'dropped:links', links_dropped) end
       if images_dropped > 0 then bump(a, 'dropped:images', images_dropped) end
+      if parse_cut ~= '' then bump(a, 'cut:' .. parse_cut, 1) end
       a.pages = (a.pages or 0) + 1
     end
     if kind ~= 'gone' and kind ~= 'cancel' and moved_url ~= '' then
