@@ -402,20 +402,25 @@ std::string_view meta_encoding(std::string_view s, std::size_t& at) {
   bool got_pragma = false;
   int need_pragma = -1;  // -1: null, 0: false, 1: true
   std::string_view charset;
+  bool charset_set = false;  // the algorithm's "charset is not null" (a failed label counts)
   while (get_attribute(s, at, name, value)) {
     if (std::find(seen.begin(), seen.end(), name) != seen.end()) continue;
     seen.push_back(name);
     if (name == "http-equiv") {
       if (value == "content-type") got_pragma = true;
     } else if (name == "content") {
-      if (charset.empty())
+      if (!charset_set)
         if (std::string_view found = encoding_from_content(value); !found.empty()) {
           charset = found;
+          charset_set = true;
           need_pragma = 1;
         }
     } else if (name == "charset") {
-      charset = encoding_for_label(value);
-      need_pragma = 0;
+      if (!charset_set) {
+        charset = encoding_for_label(value);
+        charset_set = true;
+        need_pragma = 0;
+      }
     }
   }
   if (need_pragma == -1 || (need_pragma == 1 && !got_pragma) || charset.empty()) return {};
@@ -556,6 +561,11 @@ std::string_view detect(std::string_view bytes) {
   if (U_FAILURE(error) || match == nullptr) return {};
   const char* name = ucsdet_getName(match, &error);
   if (U_FAILURE(error) || name == nullptr) return {};
+  // Without a byte order mark, UTF-16 is no guess to make: ICU's UTF-16 recognisers answer with
+  // some confidence for any text without NUL bytes, and a page read as UTF-16 by mistake loses
+  // every character and link.
+  if (std::string_view(name).starts_with("UTF-16") || std::string_view(name).starts_with("UTF-32"))
+    return {};
   return encoding_for_label(name);
 }
 
@@ -673,7 +683,9 @@ url::QueryEncoder query_encoder(std::string_view encoding) {
       return out;
     };
   }
-  const char* icu = icu_name(encoding);
+  // The Standard's GBK encoder is gb18030's without its four-byte forms (a character outside
+  // GBK is "&#N;") and with the euro sign as 0x80: ICU's GBK converter, not GB18030.
+  const char* icu = encoding == "GBK" ? "GBK" : icu_name(encoding);
   if (icu == nullptr) return {};  // x-user-defined: its documents' text is ASCII and U+F7xx
   return [icu](std::string_view utf8) {
     UErrorCode error = U_ZERO_ERROR;
@@ -783,9 +795,10 @@ std::string to_utf8(std::string_view bytes, const Encoding& encoding) {
   ucnv_setToUCallBack(from.get(), replace_invalid, nullptr, nullptr, nullptr, &error);
   std::unique_ptr<UConverter, CloseConverter> utf8(ucnv_open("UTF-8", &error));
   if (U_FAILURE(error)) return std::string(bytes);
-  // Each byte makes at most one character of at most 3 UTF-8 bytes (a 4-byte character takes
-  // 2 or 4 bytes in), so this is enough at once; the loop is for safety.
-  out.resize(bytes.size() * 3 + 16);
+  // Two bytes in make at most three out in the usual case (a CJK character, a UTF-16 unit); a
+  // run of invalid bytes makes three out of one, and the buffer then grows. Sized for the usual,
+  // not the worst: the text is held through the parse.
+  out.resize(bytes.size() + bytes.size() / 2 + 16);
   char* target = out.data();
   const char* source = bytes.data();
   std::array<UChar, 1024> pivot{};

@@ -144,9 +144,15 @@ SubmitReport submit(Queue& queue, Seeds& seeds, const SubmitRequest& request) {
   // The job's URL rules (sort_query, strip_query) apply to its seeds as to every URL it admits:
   // a new job's from the request, an existing job's as Redis holds them.
   policy::JobOptions options = request.options;
-  if (!request.job.empty())
-    if (auto info = queue.jobs().job(request.job); info && info->problem.empty())
-      options = info->options;
+  if (!request.job.empty()) {
+    auto info = queue.jobs().job(request.job);
+    if (!info) {
+      report.admitted = fail(info.error());
+      return report;
+    }
+    // A broken job's options cannot be read: its seeds go in as they are, and wait with it.
+    if (info->problem.empty()) options = info->options;
+  }
   if (options.sort_query || !options.strip_query.empty()) {
     auto filter = policy::LinkFilter::create(options, {});
     if (!filter) {

@@ -166,10 +166,15 @@ void Tasks::on_response(fetch::Response r, std::int64_t now, double jitter) {
     t.last = std::move(response);
   };
   // A redirect's target is a URL the job admits: under its rules (url::Rules) like any other.
+  // Unless the rules make it a URL this task has fetched already (a site redirecting /a to
+  // /a;jsessionid=X, or to its parameters in another order): that hop goes as the site sent it,
+  // or the task would ask for the same redirect until too_many_redirects.
   static const url::Rules k_no_rules;
   const url::Rules& rules = t.job->filter ? t.job->filter->url_rules() : k_no_rules;
-  const std::string target =
+  std::string target =
       d.redirect_to.empty() || rules.empty() ? d.redirect_to : url::apply(rules, d.redirect_to);
+  if (target != d.redirect_to && (target == t.attempt.url || t.attempt.visited.count(target)))
+    target = d.redirect_to;
   switch (d.next) {
     case Decision::Next::redirect: {
       t.attempt.visited.insert(t.attempt.url);

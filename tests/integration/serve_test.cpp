@@ -312,14 +312,17 @@ TEST(Serve, EveryErrorHasItsStatusAndRedisGoingAwayIsA503) {
   ASSERT_TRUE(garbage.has_value());
   EXPECT_EQ(http("GET", serve.base() + "/openapi.json").status, 200);
   // Result streams past --max-streams: 503 and Retry-After while one is held by a client that
-  // does not read (its receive buffer made small, so the server's writes wait on it).
+  // does not read (its receive buffer made small, so the server's writes wait on it). The
+  // records make 20 MB, past what the kernel buffers on loopback (tcp_wmem's 4 MiB at most):
+  // at 1.4 MB the whole stream once fitted in the server's send buffer and ended at once.
   auto made = http("POST", jobs, R"({"urls": ["http://127.0.0.1:9/"]})");
   ASSERT_EQ(made.status, 201);
   const std::string id = made.json()["id"];
   cluster.redis_cli(
       {"EVAL",
        "for i = 1, 20000 do local u = 'http://127.0.0.1:9/p' .. i; redis.call('HSET', KEYS[1], u, "
-       "cjson.encode({url = u, outcome = 'done', status = 200})) end",
+       "cjson.encode({url = u, outcome = 'done', status = 200, title = string.rep('x', 1000)})) "
+       "end",
        "1", "crawl:job:" + id + ":results"});
   const int holder = socket(AF_INET, SOCK_STREAM, 0);
   ASSERT_GE(holder, 0);
@@ -334,6 +337,14 @@ TEST(Serve, EveryErrorHasItsStatusAndRedisGoingAwayIsA503) {
       "GET /jobs/" + id + "/results HTTP/1.1\r\nHost: " + serve.base().substr(7) + "\r\n\r\n";
   ASSERT_EQ(send(holder, held.data(), held.size(), MSG_NOSIGNAL),
             static_cast<ssize_t>(held.size()));
+  // Its stream has begun (and holds the one place) once its head arrives: a request sent before
+  // that could take the place first.
+  timeval patience{10, 0};
+  setsockopt(holder, SOL_SOCKET, SO_RCVTIMEO, &patience, sizeof patience);
+  char head[16] = {};
+  ASSERT_EQ(recv(holder, head, sizeof head - 1, MSG_WAITALL),
+            static_cast<ssize_t>(sizeof head - 1));
+  ASSERT_EQ(std::string(head).substr(0, 12), "HTTP/1.1 200") << head;
   HttpReply busy;
   EXPECT_TRUE(wait_until(
       [&] {

@@ -26,7 +26,7 @@ local applied, admitted = 0, 0
 -- The dedup buckets of every link, read up front: one MGET per job and 1,000 buckets.
 local fps_of = {}
 local i = 3
-while i + 16 <= #ARGV do
+while i + 17 <= #ARGV do
   local job = string.match(ARGV[i], '^(%d+) ')
   local links = tonumber(ARGV[i + 17]) or 0
   if job and state_of(job) ~= 'broken' then
