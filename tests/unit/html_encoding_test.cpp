@@ -238,6 +238,11 @@ TEST(Encoding, ThePrescanFindsMetaCharsetAndHttpEquivAsHtmlSays) {
   EXPECT_EQ(prescan("<meta charset=x-user-defined>"), "windows-1252");
   EXPECT_EQ(prescan("<meta charset=no-such-thing>"), "");
   EXPECT_EQ(prescan("<meta charset=\"koi8-r"), "");  // cut off: no declaration
+  // The first of content= and charset= is the one: here content, which needs the pragma.
+  EXPECT_EQ(prescan(R"(<meta content="text/html;charset=shift_jis" charset="utf-8">)"), "");
+  EXPECT_EQ(prescan(R"(<meta charset="bogus" content="text/html;charset=koi8-r" )"
+                    R"(http-equiv="content-type">)"),
+            "");
 }
 
 TEST(Encoding, TheBomThenTheHeaderThenTheMetaThenTheBytesDecide) {
@@ -285,6 +290,10 @@ TEST(Encoding, QueriesOfALegacyDocumentAreEncodedInItAndPathsInUtf8) {
   EXPECT_EQ(latin.resolve("?q=\u2615&r=1"), "http://a.example/dir/?q=%26%239749%3B&r=1");
   // ASCII and escapes already written are left as they are.
   EXPECT_EQ(latin.resolve("?a=1&b=%E9"), "http://a.example/dir/?a=1&b=%E9");
+  // GBK's encoder is not gb18030's: the euro sign is 0x80, and a character outside GBK "&#N;".
+  const url::Resolver gbk("http://a.example/", query_encoder("GBK"));
+  EXPECT_EQ(gbk.resolve("?q=\u20ac\u4e2d").value_or(""), "http://a.example/?q=%80%D6%D0");
+  EXPECT_EQ(gbk.resolve("?q=\U0001F600").value_or(""), "http://a.example/?q=%26%23128512%3B");
   const url::Resolver sjis("http://a.example/", query_encoder("Shift_JIS"));
   // 日本 is 93 FA 96 7B: the last byte is "{", which a query keeps as it is.
   EXPECT_EQ(sjis.resolve("/\u65e5?\u65e5\u672c").value_or("rejected"),

@@ -167,6 +167,38 @@ TEST(Tasks, ARedirectWithinTheSiteWaitsForTheSitesDelayInTheWorker) {
   EXPECT_TRUE(env.parse_jobs.empty()) << "not HTML";
 }
 
+// With the job's URL rules, a redirect's target is taken under them, unless they make it the URL
+// just fetched (a site adding a session id): that hop goes as the site sent it, once.
+TEST(Tasks, ARedirectTheUrlRulesTurnBackIntoItsOwnUrlIsFollowedAsSent) {
+  FakeEnv env;
+  Tasks tasks(env, "host/1", 5);
+  auto ctx = std::make_shared<JobContext>(*job_context());
+  ctx->info.options.sort_query = true;
+  ctx->info.options.strip_query = {"jsessionid"};
+  ctx->info.options.delay = std::chrono::milliseconds(0);
+  auto filter = policy::LinkFilter::create(ctx->info.options, {"a.test"});
+  ASSERT_TRUE(filter);
+  ctx->filter = std::make_shared<const policy::LinkFilter>(std::move(*filter));
+  env.claimed("http://a.test");
+  tasks.start(entry("http://a.test/a"), ctx, "", env.now);
+  ASSERT_EQ(env.fetched.size(), 1u);
+  auto moved = response(env.fetched[0].first, "http://a.test/a", 302);
+  moved.location = "/a?jsessionid=X1";
+  tasks.on_response(std::move(moved), env.now, 0.5);
+  env.now = 1000;
+  tasks.wake_polite(env.now, env.now + 100);
+  ASSERT_EQ(env.fetched.size(), 2u);
+  EXPECT_EQ(env.fetched[1].second, "http://a.test/a?jsessionid=X1");
+  // The next hop, under the rules, is a URL not fetched yet: taken under them.
+  moved = response(env.fetched[1].first, "http://a.test/a?jsessionid=X1", 302);
+  moved.location = "/b?z=1&a=2&jsessionid=X1";
+  tasks.on_response(std::move(moved), env.now, 0.5);
+  env.now = 2000;
+  tasks.wake_polite(env.now, env.now + 100);
+  ASSERT_EQ(env.fetched.size(), 3u);
+  EXPECT_EQ(env.fetched[2].second, "http://a.test/b?a=2&z=1");
+}
+
 TEST(Tasks, ARedirectToAnotherSiteEndsTheTaskAndHandsTheTargetOnAsAUrlOfItsOwn) {
   FakeEnv env;
   Tasks tasks(env, "host/1", 5);
