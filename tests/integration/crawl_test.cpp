@@ -98,10 +98,15 @@ TEST(Crawl, RedisThatLostItsLastWritesLosesNoPage) {
   ASSERT_TRUE(cluster.wait_finished(job)) << read_text(cluster.worker_log("w1"));
   expect_results_match_manifest(cluster, job);
   expect_counters_match(cluster.counters(job), cluster.site().manifest());
-  // The workers found leases they did not know of and crawled them again, or found theirs gone.
+  // The workers found leases they did not know of and crawled them again, or found theirs gone,
+  // or a worker's reaper returned them first: the heartbeats put back with the old state had
+  // expired by then (1.5 s TTLs, a state some seconds old), so the workers they named were dead
+  // until they beat again, and which comes first is the machine's timing.
   std::string logs = read_text(cluster.worker_log("w1")) + read_text(cluster.worker_log("w2"));
   EXPECT_TRUE(logs.find("event=reconciled adopted=") != std::string::npos ||
-              logs.find("event=stale_outcomes") != std::string::npos);
+              logs.find("event=stale_outcomes") != std::string::npos ||
+              logs.find("event=reaped_dead_workers") != std::string::npos)
+      << logs.substr(0, 4000);
 }
 
 TEST(Crawl, SigtermDrainsAndHandsBackLeases) {
