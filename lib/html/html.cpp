@@ -75,6 +75,9 @@ void visit(const GumboElement& e, Page& page, bool& have_title) {
           rel && (has_token(rel, "next") || has_token(rel, "prev")))
         if (const char* href = attribute(e, "href"))
           page.links.push_back({href, has_token(rel, "nofollow")});
+      if (const char* rel = attribute(e, "rel"); rel && has_token(rel, "canonical"))
+        if (const char* href = attribute(e, "href"); href && page.canonical_href.empty())
+          page.canonical_href = href;
       break;
     case GUMBO_TAG_IMG:
     case GUMBO_TAG_SOURCE:

@@ -16,9 +16,10 @@ struct Link {
 };
 
 struct Page {
-  std::string title;        // text of the first <title>, white space collapsed, at most
-                            // k_max_title_bytes (cut at a character boundary)
-  std::string base_href;    // the first <base href>, or ""
+  std::string title;           // text of the first <title>, white space collapsed, at most
+                               // k_max_title_bytes (cut at a character boundary)
+  std::string base_href;       // the first <base href>, or ""
+  std::string canonical_href;  // the first <link rel="canonical" href>, or ""
   std::vector<Link> links;  // <a href>, <area href>, <link rel=next|prev href>, in document order
   std::vector<std::string> images;  // <img src>, and every srcset candidate of <img>/<source>
   bool meta_nofollow = false;       // <meta name="robots" content="nofollow"> (or "none")

@@ -61,6 +61,9 @@ Outlinks outlinks(const Page& page, std::string_view page_url, const Limits& lim
     }
     links.offer(rules.empty() ? std::move(*u) : url::apply(rules, *u), out.links_dropped);
   }
+  if (!page.canonical_href.empty())
+    if (auto u = r.resolve(page.canonical_href))
+      out.canonical = rules.empty() ? std::move(*u) : url::apply(rules, *u);
   Keeper images(out.images, limits.images, limits.image_bytes);
   for (const std::string& src : page.images)
     if (auto u = r.resolve(src)) images.offer(std::move(*u), out.images_dropped);

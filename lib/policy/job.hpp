@@ -43,7 +43,8 @@ struct JobOptions {
   std::uint64_t max_url_length = 2048;
   int max_repeats = 3;  // a path segment repeated this often is a trap: /a/b/a/b/a/b
   // URL rules beyond the normal form (url::Rules): off unless asked, as they can merge pages.
-  bool sort_query = false;               // one URL for any order of a query's parameters
+  bool sort_query = false;  // one URL for any order of a query's parameters
+  bool canonical = false;   // a page whose rel=canonical differs admits that URL, not its links
   std::vector<std::string> strip_query;  // parameters whose whole name matches one: dropped
   // Where `crawlctl serve` POSTs a summary when the job finishes, is cancelled or stalls ("" =
   // nowhere): an http or https URL.

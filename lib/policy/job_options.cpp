@@ -91,6 +91,14 @@ const std::vector<JobOption>& job_options() {
        false,
        "One URL for any order of a query's parameters (?a=1&b=2 and ?b=2&a=1): for sites where "
        "the order means nothing"},
+      {"canonical",
+       "--canonical",
+       "",
+       {Kind::boolean, 0, 1, {}},
+       &J::canonical,
+       false,
+       "A page whose <link rel=canonical> names another URL admits that URL instead of its own "
+       "links (its record says canonical either way)"},
       {"strip_query",
        "--strip-query",
        "",

@@ -51,7 +51,8 @@ std::string_view clip(std::string_view text) {
 // 1 byte a comma, and images kept in order while the whole stays within k_max_record_bytes.
 std::size_t images_that_fit(const Record& r) {
   std::size_t fixed = 400;  // field names, punctuation, numbers, booleans
-  for (std::string_view text : {std::string_view(r.url), std::string_view(r.final_url)})
+  for (std::string_view text :
+       {std::string_view(r.url), std::string_view(r.final_url), std::string_view(r.canonical)})
     fixed += json_size_bound(text);
   for (const std::string* text : {&r.reason, &r.title, &r.content_type, &r.encoding,
                                   &r.encoding_from, &r.parse_cut, &r.error, &r.worker})
@@ -98,6 +99,7 @@ std::string to_json(const Record& r) {
     if (!r.encoding_from.empty()) j["encoding_from"] = clip(r.encoding_from);
     if (!r.parse_cut.empty()) j["parse_cut"] = clip(r.parse_cut);
     if (r.noindex) j["noindex"] = true;
+    if (!r.canonical.empty()) j["canonical"] = r.canonical;
   }
   j["depth"] = r.depth;
   if (!r.error.empty()) j["error"] = clip(r.error);
@@ -192,7 +194,7 @@ class RecordReader : public nlohmann::json_sax<nlohmann::json> {
     Kind kind;
     Member member;  // nullptr: the outcome (kept as text until the end) and the images
   };
-  static constexpr std::size_t k_fields = 22;
+  static constexpr std::size_t k_fields = 23;
   static const std::array<Field, k_fields>& fields() {
     static const std::array<Field, k_fields> all = {{
         {"url", Kind::text, &Record::url},
@@ -214,6 +216,7 @@ class RecordReader : public nlohmann::json_sax<nlohmann::json> {
         {"encoding_from", Kind::text, &Record::encoding_from},
         {"parse_cut", Kind::text, &Record::parse_cut},
         {"noindex", Kind::boolean, &Record::noindex},
+        {"canonical", Kind::text, &Record::canonical},
         {"error", Kind::text, &Record::error},
         {"worker", Kind::text, &Record::worker},
         {"at_ms", Kind::integer, &Record::at_ms},

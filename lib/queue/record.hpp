@@ -35,6 +35,7 @@ struct Record {
   std::string parse_cut;  // "memory", "size", "elements" or "nesting": links and images only from
                           // the part parsed
   bool noindex = false;   // <meta name="robots" content="noindex">: the site asks not to index it
+  std::string canonical;  // the page's <link rel="canonical">, normalised
   std::vector<std::string> images;
   std::string error;  // human-readable detail for failures
   std::string worker;

@@ -46,6 +46,7 @@ Parsed parse(const ParseJob& job) {
                   : page.nesting_cut  ? "nesting"
                                       : "";
   out.noindex = page.meta_noindex;
+  out.canonical = std::move(links.canonical);
   out.links.reserve(links.follow.size());
   for (std::size_t i = 0; i < links.follow.size(); ++i) {
     std::string& u = links.follow[i];

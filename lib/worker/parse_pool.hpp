@@ -44,6 +44,7 @@ struct Parsed {
   std::string
       parse_cut;  // "memory", "size", "elements" or "nesting": only part of the page was parsed
   bool noindex = false;
+  std::string canonical;      // the page's rel=canonical URL, normalised ("" if none)
   std::string encoding;       // the encoding the page was read in (html/encoding.hpp)
   std::string encoding_from;  // how it was found
 };

@@ -315,11 +315,23 @@ void Tasks::finish(Task& t, Kind kind, const std::string& reason, std::int64_t n
       r.encoding = std::move(parsed->encoding);
       r.encoding_from = std::move(parsed->encoding_from);
       r.noindex = parsed->noindex;
+      r.canonical = parsed->canonical;
       r.links_dropped = parsed->links_dropped;
       r.images_dropped = parsed->images_dropped;
       out.links = std::move(parsed->links);
       out.links_dropped = parsed->links_dropped;
       out.parse_cut = r.parse_cut;
+      // With --canonical, a page that names another URL as its canonical one admits that URL
+      // (judged as a link), not its own links: the crawl keeps to the pages a site calls its own.
+      if (t.job && t.job->info.options.canonical && !parsed->canonical.empty() &&
+          parsed->canonical != t.attempt.url && t.job->filter) {
+        const policy::Drop drop = t.job->filter->judge(parsed->canonical, t.entry.depth + 1);
+        out.links = {
+            {parsed->canonical,
+             drop == policy::Drop::none ? std::string() : std::string(policy::to_string(drop)),
+             url::fingerprint(parsed->canonical)}};
+        out.links_dropped = 0;
+      }
     }
     queue::fit(r);
     out.images_dropped = r.images_dropped;

@@ -307,6 +307,47 @@ TEST(Crawl, AJobsParseCapIsItsOwnAndPagesCutAreCounted) {
   EXPECT_EQ(cluster.counters(job).count("cut:size"), 0u);
 }
 
+// rel=canonical: recorded always; with --canonical, a page naming another URL admits that URL
+// instead of its own links.
+TEST(Crawl, CanonicalIsRecordedAndWithTheOptionFollowedInsteadOfTheLinks) {
+  HttpServer server([&](const HttpRequest& r) {
+    if (r.target == "/robots.txt") return http_reply(404, "", "text/plain");
+    if (r.target == "/") return http_reply(200, "<a href=\"/a\">a</a>");
+    if (r.target == "/a")
+      return http_reply(200, "<link rel=\"canonical\" href=\"/b\"><a href=\"/c\">c</a>");
+    return http_reply(200, "<title>" + r.target + "</title>");
+  });
+  CrawlCluster cluster(test_site_options(20));
+  cluster.start_worker("u1");
+  const auto crawl = [&](std::vector<std::string> extra) {
+    std::vector<std::string> args{"submit", server.url("/"), "--quiet", "--delay", "50ms"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    CommandResult r = cluster.crawlctl(args);
+    EXPECT_EQ(r.rc, 0) << r.err;
+    const std::string job = r.out.substr(0, r.out.find('\n'));
+    EXPECT_TRUE(cluster.wait_finished(job));
+    std::map<std::string, nlohmann::json> records;
+    const std::string results = cluster.results(job);
+    for (std::size_t at = 0; at < results.size();) {
+      const std::size_t end = results.find('\n', at);
+      auto record = nlohmann::json::parse(results.substr(at, end - at));
+      records[record["url"].get<std::string>()] = record;
+      at = end == std::string::npos ? results.size() : end + 1;
+    }
+    return records;
+  };
+  auto plain = crawl({});
+  EXPECT_EQ(plain.size(), 3u);
+  EXPECT_TRUE(plain.count(server.url("/c")));
+  EXPECT_FALSE(plain.count(server.url("/b")));
+  EXPECT_EQ(plain[server.url("/a")].value("canonical", ""), server.url("/b"));
+  auto canonical = crawl({"--canonical"});
+  EXPECT_EQ(canonical.size(), 3u);
+  EXPECT_TRUE(canonical.count(server.url("/b")));
+  EXPECT_FALSE(canonical.count(server.url("/c")));
+  EXPECT_EQ(canonical[server.url("/a")].value("canonical", ""), server.url("/b"));
+}
+
 // Every key a crawl leaves (mid-crawl, after it, after a cancel) is one that queue::Keys names:
 // the Lua scripts build their names from the prefix as Keys does, and nothing else writes.
 TEST(Crawl, EveryKeyItLeavesIsOneKeysNames) {

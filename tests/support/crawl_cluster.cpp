@@ -63,6 +63,7 @@ std::vector<std::string> compare_with_manifest(const std::string& jsonl, const M
     differ("content_type", e.content_type, r.value("content_type", ""));
     differ("truncated", e.truncated, r.value("truncated", false));
     differ("title", e.title, r.value("title", ""));
+    differ("canonical", e.canonical, r.value("canonical", ""));
     if (!e.encoding.empty()) differ("encoding", e.encoding, r.value("encoding", ""));
     if (!e.encoding_from.empty())
       differ("encoding_from", e.encoding_from, r.value("encoding_from", ""));

@@ -38,6 +38,7 @@ std::string Manifest::to_json() const {
                     {"title", e.title},
                     {"images", e.images},
                     {"truncated", e.truncated},
+                    {"canonical", e.canonical},
                     {"encoding", e.encoding},
                     {"encoding_from", e.encoding_from}});
   return j.dump(1);
@@ -56,6 +57,7 @@ struct Resource {
   std::string title;               // as the page's <title> says (pages only)
   bool truncated = false;
   std::string encoding, encoding_from;  // pages: as the crawler must find them ("": unchecked)
+  std::string canonical;                // pages: the <link rel=canonical> they name, normalised
 };
 
 constexpr std::string_view k_words[] = {
@@ -244,6 +246,7 @@ class Builder {
     page.raw("<!-- <a href=\"/hidden/comment.html\">old</a> -->");
     page.raw("<script>document.write('<a href=\"/hidden/script.html\">x</a>');</script>");
     page.link("/special/meta-nofollow.html", url("/special/meta-nofollow.html"));
+    page.link("/special/canonical.html", url("/special/canonical.html"));
     // An image map, and a link that only an <area> holds.
     page.raw(
         "<img src=\"/img/map.png\" usemap=\"#m\" alt=\"\"><map name=\"m\">"
@@ -418,6 +421,15 @@ class Builder {
                                "/hidden/tail.html", "/hidden/json.html", "/hidden/text.html"})
       simple_page(hidden, {});
     {
+      // A page naming another as its canonical form (recorded; its links followed by default).
+      Resource& r = resource("/special/canonical.html");
+      PageWriter page("Canonical elsewhere", r);
+      page.head("<link rel=\"canonical\" href=\"../page/7.html?from=canonical#top\">");
+      r.canonical = url("/page/7.html?from=canonical");
+      page.link("/page/8.html", page_url(8));
+      put_page("/special/canonical.html", page);
+    }
+    {
       Resource& r = resource("/special/meta-nofollow.html");
       PageWriter page("Meta nofollow", r);
       page.head("<meta name=\"robots\" content=\"noindex, NOFOLLOW\">");
@@ -569,6 +581,7 @@ class Builder {
           e.expect = "done";
           e.truncated = r->truncated;
           e.title = r->title;
+          e.canonical = r->canonical;
           e.encoding = r->encoding;
           e.encoding_from = r->encoding_from;
           e.images.assign(r->images.begin(), r->images.end());

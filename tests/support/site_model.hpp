@@ -32,6 +32,7 @@ struct ManifestEntry {
   std::vector<std::string> images;  // normalised image URLs of the page: sorted, unique
   std::string title;                // of a page, as its <title> reads ("" for other files)
   bool truncated = false;           // the body is longer than the cap and cut there
+  std::string canonical;            // a page's <link rel=canonical>, normalised ("" if none)
   std::string encoding;             // a page: the encoding it is read in ("": not checked)
   std::string encoding_from;        // and how that is found: bom, header, meta ("": not checked)
 };

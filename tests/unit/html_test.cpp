@@ -62,6 +62,22 @@ TEST(Extract, BaseAndMetaRobots) {
   EXPECT_FALSE(p.meta_nofollow || p.meta_noindex);
 }
 
+TEST(Extract, TheFirstCanonicalLinkIsKeptAndResolved) {
+  const Page p = extract(
+      R"(<link rel="alternate canonical" href="../c.html"><link rel=canonical href="/other">)"
+      R"(<a rel=canonical href="/not-a-link-element">x</a>)");
+  EXPECT_EQ(p.canonical_href, "../c.html");
+  EXPECT_EQ(outlinks(p, "http://a.example/d/e/page.html").canonical, "http://a.example/d/c.html");
+  EXPECT_EQ(extract("<link rel=next href=/n>").canonical_href, "");
+  // Under the job's rules, like the links.
+  url::Rules rules;
+  rules.sort_query = true;
+  EXPECT_EQ(outlinks(extract("<link rel=canonical href='/p?b=2&a=1'>"), "http://a.example/", {}, {},
+                     rules)
+                .canonical,
+            "http://a.example/p?a=1&b=2");
+}
+
 TEST(Extract, SurvivesBrokenAndHostileMarkup) {
   const Page p = extract(
       "<div><p>unclosed <b>bold <table><tr><td><a href=x.html>x</span></td></div></p></li>"
