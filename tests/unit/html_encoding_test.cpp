@@ -5,6 +5,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <set>
 #include <string>
 #include <string_view>
 
@@ -75,13 +76,24 @@ for (const label of labels) {
   console.log(label + '\t' + name);
 })",
                                 input);
+  // Labels the Standard added in 2022 (UTF-8's and UTF-16's aliases): Node 18, Debian 12's,
+  // does not know them yet and refuses them; Node 20 names them as the Standard does. Either
+  // answer is taken for these, and only for these.
+  const std::set<std::string_view> newer{"csunicode",   "iso-10646-ucs-2", "ucs-2",
+                                         "unicode",     "unicode11utf8",   "unicode20utf8",
+                                         "unicodefeff", "unicodefffe",     "x-unicode20utf8"};
   std::size_t at = 0, checked = 0;
   for (const auto& [label, name] : labels) {
     const std::size_t end = said.find('\n', at);
     ASSERT_NE(end, std::string::npos) << said;
     const bool refused = name == "replacement" || name == "ISO-8859-16" || name == "x-user-defined";
-    EXPECT_EQ(said.substr(at, end - at),
-              std::string(label) + '\t' + (refused ? std::string("refused") : lower(name)));
+    const std::string answer = said.substr(at, end - at);
+    if (newer.count(label) && answer == std::string(label) + "\trefused") {
+      at = end + 1;
+      ++checked;
+      continue;
+    }
+    EXPECT_EQ(answer, std::string(label) + '\t' + (refused ? std::string("refused") : lower(name)));
     at = end + 1;
     ++checked;
   }
