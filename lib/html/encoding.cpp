@@ -766,14 +766,7 @@ std::string to_utf8(std::string_view bytes, const Encoding& encoding) {
     out.reserve(bytes.size() * 3);
     for (const char ch : bytes) {
       const auto b = static_cast<unsigned char>(ch);
-      if (b < 0x80) {
-        out += ch;
-      } else {  // U+F780 + (b - 0x80): EF 9E 80 .. EF 9F BF
-        const unsigned cp = 0xF780u + (b - 0x80u);
-        out += static_cast<char>(0xE0 | (cp >> 12));
-        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-        out += static_cast<char>(0x80 | (cp & 0x3F));
-      }
+      append_utf8(out, b < 0x80 ? b : 0xF780u + (b - 0x80u));  // the Standard's mapping
     }
     return out;
   }

@@ -24,6 +24,36 @@
 namespace crawl::testing {
 namespace {
 
+// `crawlctl submit` of these seeds and options (at a short delay: the sites are the tests'
+// own), waited out; the job's id.
+std::string crawl_to_end(CrawlCluster& cluster, std::vector<std::string> seeds,
+                         const std::vector<std::string>& options) {
+  std::vector<std::string> args{"submit"};
+  args.insert(args.end(), seeds.begin(), seeds.end());
+  args.insert(args.end(), {"--quiet", "--delay", "50ms"});
+  args.insert(args.end(), options.begin(), options.end());
+  const CommandResult r = cluster.crawlctl(args);
+  EXPECT_EQ(r.rc, 0) << r.err;
+  const std::string job = r.out.substr(0, r.out.find('\n'));
+  EXPECT_TRUE(cluster.wait_finished(job));
+  return job;
+}
+
+// A job's records by URL.
+std::map<std::string, nlohmann::json> records_by_url(CrawlCluster& cluster,
+                                                     const std::string& job) {
+  std::map<std::string, nlohmann::json> records;
+  const std::string results = cluster.results(job);
+  for (std::size_t at = 0; at < results.size();) {
+    const std::size_t end = results.find('\n', at);
+    auto record = nlohmann::json::parse(results.substr(at, end - at));
+    const std::string url = record["url"].get<std::string>();
+    records[url] = std::move(record);
+    at = end == std::string::npos ? results.size() : end + 1;
+  }
+  return records;
+}
+
 TEST(Crawl, TwoWorkersCrawlTheSiteExactlyAsTheManifestSays) {
   CrawlCluster cluster(test_site_options(300));
   cluster.start_worker("w1");
@@ -230,22 +260,11 @@ TEST(Crawl, SortQueryAndStripQueryFetchEachPageOnce) {
   });
   CrawlCluster cluster(test_site_options(20));
   cluster.start_worker("u1");
-  const auto crawl = [&](std::vector<std::string> extra) {
-    std::vector<std::string> args{"submit",  server.url("/"), server.url("/q?b=2&a=1"),
-                                  "--quiet", "--delay",       "50ms"};
-    args.insert(args.end(), extra.begin(), extra.end());
-    CommandResult r = cluster.crawlctl(args);
-    EXPECT_EQ(r.rc, 0) << r.err;
-    const std::string job = r.out.substr(0, r.out.find('\n'));
-    EXPECT_TRUE(cluster.wait_finished(job));
+  const auto crawl = [&](const std::vector<std::string>& options) {
     std::set<std::string> urls;
-    const std::string results = cluster.results(job);
-    for (std::size_t at = 0; at < results.size();) {
-      const std::size_t end = results.find('\n', at);
-      const auto record = nlohmann::json::parse(results.substr(at, end - at));
-      urls.insert(record["url"].get<std::string>());
-      at = end == std::string::npos ? results.size() : end + 1;
-    }
+    for (const auto& [url, record] : records_by_url(
+             cluster, crawl_to_end(cluster, {server.url("/"), server.url("/q?b=2&a=1")}, options)))
+      urls.insert(url);
     return urls;
   };
   const std::set<std::string> merged =
@@ -282,14 +301,8 @@ TEST(Crawl, AJobsParseCapIsItsOwnAndPagesCutAreCounted) {
   });
   CrawlCluster cluster(test_site_options(20));
   cluster.start_worker("u1");
-  const auto crawl = [&](std::vector<std::string> extra) {
-    std::vector<std::string> args{"submit", server.url("/"), "--quiet", "--delay", "50ms"};
-    args.insert(args.end(), extra.begin(), extra.end());
-    CommandResult r = cluster.crawlctl(args);
-    EXPECT_EQ(r.rc, 0) << r.err;
-    const std::string job = r.out.substr(0, r.out.find('\n'));
-    EXPECT_TRUE(cluster.wait_finished(job));
-    return job;
+  const auto crawl = [&](const std::vector<std::string>& options) {
+    return crawl_to_end(cluster, {server.url("/")}, options);
   };
   std::string job = crawl({"--max-parse-bytes", "65536"});
   std::string results = cluster.results(job);
@@ -319,22 +332,8 @@ TEST(Crawl, CanonicalIsRecordedAndWithTheOptionFollowedInsteadOfTheLinks) {
   });
   CrawlCluster cluster(test_site_options(20));
   cluster.start_worker("u1");
-  const auto crawl = [&](std::vector<std::string> extra) {
-    std::vector<std::string> args{"submit", server.url("/"), "--quiet", "--delay", "50ms"};
-    args.insert(args.end(), extra.begin(), extra.end());
-    CommandResult r = cluster.crawlctl(args);
-    EXPECT_EQ(r.rc, 0) << r.err;
-    const std::string job = r.out.substr(0, r.out.find('\n'));
-    EXPECT_TRUE(cluster.wait_finished(job));
-    std::map<std::string, nlohmann::json> records;
-    const std::string results = cluster.results(job);
-    for (std::size_t at = 0; at < results.size();) {
-      const std::size_t end = results.find('\n', at);
-      auto record = nlohmann::json::parse(results.substr(at, end - at));
-      records[record["url"].get<std::string>()] = record;
-      at = end == std::string::npos ? results.size() : end + 1;
-    }
-    return records;
+  const auto crawl = [&](const std::vector<std::string>& options) {
+    return records_by_url(cluster, crawl_to_end(cluster, {server.url("/")}, options));
   };
   auto plain = crawl({});
   EXPECT_EQ(plain.size(), 3u);
