@@ -13,7 +13,7 @@ packages=(
   # build
   build-essential cmake pkg-config git
   libssh-dev libssl-dev libcurl4-openssl-dev libgumbo-dev libhiredis-dev libyaml-cpp-dev
-  libcli11-dev libfmt-dev nlohmann-json3-dev libcpp-httplib-dev libxxhash-dev libexpected-dev libidn2-dev libpsl-dev libspdlog-dev zlib1g-dev libicu-dev
+  libcli11-dev libfmt-dev nlohmann-json3-dev libcpp-httplib-dev libxxhash-dev libexpected-dev libidn2-dev libpsl-dev libspdlog-dev zlib1g-dev libicu-dev libexpat1-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   # fuzzing (scripts/fuzz.sh): clang with libFuzzer's runtime
   clang libclang-rt-14-dev

@@ -79,11 +79,13 @@ Failure classify(CURLcode code) {
 struct Transfer {
   CURL* easy = nullptr;
   Response response;
-  std::uint64_t cap = 0;                         // bytes received, at most
-  std::optional<std::uint64_t> keep_bytes;       // the request's own keep limit
-  std::optional<std::uint64_t> keep_body_bytes;  // and for a body of a type kept
-  std::uint64_t keep = 0;                        // bytes kept, at most: decided at the first byte
-  std::size_t share = 0;                         // what the budget always grants a body
+  std::uint64_t cap = 0;                            // bytes received, at most
+  std::optional<std::uint64_t> keep_bytes;          // the request's own keep limit
+  std::optional<std::uint64_t> keep_body_bytes;     // and for a body of a type kept
+  std::function<bool(std::string_view)> keep_also;  // Request::keep_also
+  std::uint64_t keep_also_bytes = 0;
+  std::uint64_t keep = 0;  // bytes kept, at most: decided at the first byte
+  std::size_t share = 0;   // what the budget always grants a body
   const Options* options = nullptr;
   std::size_t header_bytes = 0;  // of the response being received
   bool headers_too_large = false;
@@ -132,9 +134,10 @@ std::size_t on_body(char* data, std::size_t size, std::size_t n, void* user) {
     ct.erase(ct.find_last_not_of(" \t") + 1);
     std::transform(ct.begin(), ct.end(), ct.begin(), ::tolower);
     const Options& o = *t->options;
-    t->keep = t->keep_bytes                     ? *t->keep_bytes
-              : !o.keep_body || o.keep_body(ct) ? t->keep_body_bytes.value_or(o.keep_body_bytes)
-                                                : 0;
+    t->keep = t->keep_bytes                      ? *t->keep_bytes
+              : !o.keep_body || o.keep_body(ct)  ? t->keep_body_bytes.value_or(o.keep_body_bytes)
+              : t->keep_also && t->keep_also(ct) ? t->keep_also_bytes
+                                                 : 0;
     t->keep = std::min(t->keep, t->cap);
     // One allocation for the kept part when the server says its length, within the body's own
     // share: a length announced is not a length sent, and the pool is for bytes that came.
@@ -365,6 +368,8 @@ void Fetcher::add(Request request) {
   t->cap = o.max_body_bytes;
   t->keep_bytes = request.keep_bytes;
   t->keep_body_bytes = request.keep_body_bytes;
+  t->keep_also = std::move(request.keep_also);
+  t->keep_also_bytes = request.keep_also_bytes;
   t->share = m_impl->share;
   t->options = &m_impl->options;
   t->response.hold = BodyHold(m_impl->budget);

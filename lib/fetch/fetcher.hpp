@@ -79,6 +79,10 @@ struct Request {
   std::optional<std::uint64_t> keep_bytes;  // keep this much of the body, whatever its type
   // For a body Options::keep_body keeps: this much instead of Options::keep_body_bytes.
   std::optional<std::uint64_t> keep_body_bytes = std::nullopt;
+  // A body of a type Options::keep_body does not keep is kept all the same, up to
+  // keep_also_bytes, when this says yes to its content type (a worker reading sitemaps).
+  std::function<bool(std::string_view content_type)> keep_also = nullptr;
+  std::uint64_t keep_also_bytes = 0;
 };
 
 // Why a transfer produced no HTTP response to judge. headers: the response's headers are over

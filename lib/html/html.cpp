@@ -91,6 +91,9 @@ void visit(const GumboElement& e, Page& page, bool& have_title) {
         page.base_href = href;
       break;
     case GUMBO_TAG_META:
+      if (const char* equiv = attribute(e, "http-equiv");
+          equiv && strcasecmp(equiv, "refresh") == 0 && page.refresh_href.empty())
+        if (const char* content = attribute(e, "content")) page.refresh_href = refresh_url(content);
       if (const char* name = attribute(e, "name"); name && strcasecmp(name, "robots") == 0)
         if (const char* content = attribute(e, "content")) {
           const bool none = has_token(content, "none");
@@ -274,6 +277,58 @@ Prefix parse_prefix(std::string_view body) {
 }
 
 }  // namespace
+
+std::string refresh_url(std::string_view in, double max_seconds) {
+  // HTML's "shared declarative refresh steps", up to the URL string (resolved by the caller).
+  std::size_t i = 0;
+  auto ascii_space = [&] {
+    return i < in.size() &&
+           (in[i] == ' ' || in[i] == '\t' || in[i] == '\n' || in[i] == '\f' || in[i] == '\r');
+  };
+  auto skip_space = [&] {
+    while (ascii_space()) ++i;
+  };
+  auto at = [&](char lower) { return i < in.size() && (in[i] | 0x20) == lower; };
+  skip_space();
+  const std::size_t digits = i;
+  double seconds = 0;
+  while (i < in.size() && in[i] >= '0' && in[i] <= '9') {
+    if (seconds <= max_seconds) seconds = seconds * 10 + (in[i] - '0');
+    ++i;
+  }
+  if (i == digits && (i >= in.size() || in[i] != '.')) return {};
+  while (i < in.size() && ((in[i] >= '0' && in[i] <= '9') || in[i] == '.')) ++i;
+  if (seconds > max_seconds || i >= in.size()) return {};
+  if (in[i] != ';' && in[i] != ',' && !ascii_space()) return {};
+  skip_space();
+  if (i < in.size() && (in[i] == ';' || in[i] == ',')) ++i;
+  skip_space();
+  if (i >= in.size()) return {};
+  std::string_view url = in.substr(i);
+  if (at('u')) {
+    ++i;
+    if (at('r') && (++i, at('l'))) {
+      ++i;
+      skip_space();
+      if (i < in.size() && in[i] == '=') {
+        ++i;
+        skip_space();
+        url = in.substr(i);
+        if (i < in.size() && (in[i] == '\'' || in[i] == '"')) {
+          const char quote = in[i];
+          url = in.substr(i + 1);
+          url = url.substr(0, url.find(quote));
+        }
+      }
+    }
+  } else if (in[i] == '\'' || in[i] == '"') {
+    const char quote = in[i];
+    url = in.substr(i + 1);
+    url = url.substr(0, url.find(quote));
+  }
+  while (!url.empty() && static_cast<unsigned char>(url.back()) <= ' ') url.remove_suffix(1);
+  return std::string(url);
+}
 
 std::vector<std::string> srcset_urls(std::string_view s) {
   // HTML "parse a srcset attribute": skip white space and commas, take the URL up to white

@@ -20,6 +20,9 @@ struct Page {
                                // k_max_title_bytes (cut at a character boundary)
   std::string base_href;       // the first <base href>, or ""
   std::string canonical_href;  // the first <link rel="canonical" href>, or ""
+  // The first <meta http-equiv="refresh"> that names a URL, within k_max_refresh_seconds: its
+  // URL as written ("" if none). A refresh without a URL reloads the page itself: not kept.
+  std::string refresh_href;
   std::vector<Link> links;  // <a href>, <area href>, <link rel=next|prev href>, in document order
   std::vector<std::string> images;  // <img src>, and every srcset candidate of <img>/<source>
   bool meta_nofollow = false;       // <meta name="robots" content="nofollow"> (or "none")
@@ -46,6 +49,14 @@ inline constexpr std::size_t k_max_title_bytes = 2048;
 // Gumbo's time grows with the square of element nesting (40,000 nested <div>s: 2 s), so a
 // document is parsed only up to where its nesting passes this depth; real pages stay far below.
 inline constexpr int k_max_depth = 4096;
+
+// A meta refresh is followed like a redirect when it fires within this many seconds (Scrapy's
+// METAREFRESH_MAXDELAY): a page that moves on after minutes is a page to read first.
+inline constexpr double k_max_refresh_seconds = 100;
+
+// The URL of a meta refresh's content ("0; url='/next'"), read as HTML's shared declarative
+// refresh steps read it, if it names one and fires within `max_seconds`; else "".
+std::string refresh_url(std::string_view content, double max_seconds = k_max_refresh_seconds);
 
 // Parses at most `max_bytes` of `body` (past them: size_cut).
 Page extract(std::string_view body, std::size_t max_bytes = k_max_parse_bytes);

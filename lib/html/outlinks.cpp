@@ -64,6 +64,9 @@ Outlinks outlinks(const Page& page, std::string_view page_url, const Limits& lim
   if (!page.canonical_href.empty())
     if (auto u = r.resolve(page.canonical_href))
       out.canonical = rules.empty() ? std::move(*u) : url::apply(rules, *u);
+  if (!page.refresh_href.empty())
+    if (auto u = r.resolve(page.refresh_href))
+      out.refresh = rules.empty() ? std::move(*u) : url::apply(rules, *u);
   Keeper images(out.images, limits.images, limits.image_bytes);
   for (const std::string& src : page.images)
     if (auto u = r.resolve(src)) images.offer(std::move(*u), out.images_dropped);

@@ -32,6 +32,7 @@ struct Outlinks {
   std::vector<std::uint64_t> follow_fingerprints;  // url::fingerprint of each, in the same order
   std::vector<std::string> images;                 // image URLs: normalised, unique, sorted
   std::string canonical;     // <link rel=canonical>, normalised under the rules ("" if none or bad)
+  std::string refresh;       // a meta refresh's URL, the same way (Page::refresh_href)
   std::size_t nofollow = 0;  // links skipped for rel=nofollow or meta nofollow
   std::size_t rejected = 0;  // hrefs that are no http(s) URL (javascript:, mailto:, ...)
   std::size_t links_dropped = 0;   // unique links to follow past the limits, not kept

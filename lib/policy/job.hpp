@@ -45,6 +45,7 @@ struct JobOptions {
   // URL rules beyond the normal form (url::Rules): off unless asked, as they can merge pages.
   bool sort_query = false;  // one URL for any order of a query's parameters
   bool canonical = false;   // a page whose rel=canonical differs admits that URL, not its links
+  bool sitemaps = false;    // each site's sitemaps (robots.txt's, /sitemap.xml) are read
   std::vector<std::string> strip_query;  // parameters whose whole name matches one: dropped
   // Where `crawlctl serve` POSTs a summary when the job finishes, is cancelled or stalls ("" =
   // nowhere): an http or https URL.

@@ -99,6 +99,14 @@ const std::vector<JobOption>& job_options() {
        false,
        "A page whose <link rel=canonical> names another URL admits that URL instead of its own "
        "links (its record says canonical either way)"},
+      {"sitemaps",
+       "--sitemaps",
+       "",
+       {Kind::boolean, 0, 1, {}},
+       &J::sitemaps,
+       false,
+       "Reads each site's sitemaps (those its robots.txt names, and /sitemap.xml): their URLs, "
+       "and those of sitemap indexes, are admitted as links are"},
       {"strip_query",
        "--strip-query",
        "",

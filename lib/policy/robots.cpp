@@ -89,14 +89,16 @@ bool Robots::allowed(std::string_view path_and_query) const {
 }
 
 // The first line of the cached form: patterns are kept in the URL normal form of their time, so
-// a copy written by an older worker (whose normal form differed) is not read as this one.
-constexpr std::string_view k_format = "R2\n";
+// a copy written by an older worker (whose normal form differed) is not read as this one; R3
+// added the Sitemap: URLs ("S" lines).
+constexpr std::string_view k_format = "R3\n";
 
 std::string Robots::serialize() const {
   std::string out(k_format);
   if (m_disallow_all) return out + "X\n";
   if (m_crawl_delay) out += "D " + std::to_string(m_crawl_delay->count()) + "\n";
   for (const Rule& rule : m_rules) out += (rule.allow ? "A " : "N ") + rule.pattern + "\n";
+  for (const std::string& sitemap : m_sitemaps) out += "S " + sitemap + "\n";
   return out;
 }
 
@@ -117,6 +119,8 @@ std::optional<Robots> Robots::deserialize(std::string_view text) {
       r.m_crawl_delay = std::chrono::milliseconds(ms);
     } else if (line[0] == 'A' || line[0] == 'N') {
       r.m_rules.push_back({line[0] == 'A', std::string(value)});
+    } else if (line[0] == 'S') {
+      r.m_sitemaps.emplace_back(value);
     }
   }
   return r;
@@ -140,6 +144,7 @@ Robots parse_robots(std::string_view text, std::string_view agent) {
   // User-agent lines share one group until a rule ends their run; other lines (Sitemap,
   // Crawl-delay, unknown ones) do not interfere (RFC 9309 2.2.4).
   bool in_agents = false;
+  std::vector<std::string> sitemaps;
   while (!text.empty()) {
     // Lines end with LF, CR LF or a bare CR.
     const std::size_t eol = text.find_first_of("\r\n");
@@ -164,6 +169,12 @@ Robots parse_robots(std::string_view text, std::string_view agent) {
         groups.back().ours = true;
       continue;
     }
+    if (iequals(key, "sitemap")) {
+      if (sitemaps.size() < k_max_robots_sitemaps && !value.empty() && value.size() <= 2048 &&
+          value.find_first_of(" \t") == std::string_view::npos)
+        sitemaps.emplace_back(value);
+      continue;
+    }
     if (groups.empty()) continue;  // rules before any user-agent line belong to no group
     Group& g = groups.back();
     if (iequals(key, "allow") || iequals(key, "disallow")) {
@@ -181,6 +192,7 @@ Robots parse_robots(std::string_view text, std::string_view agent) {
   // Our own groups if any (merged), else the "*" groups (merged), else nothing applies.
   const bool have_ours = std::any_of(groups.begin(), groups.end(), [](auto& g) { return g.ours; });
   Robots robots;
+  robots.m_sitemaps = std::move(sitemaps);
   for (const Group& g : groups) {
     if (have_ours ? !g.ours : !g.star) continue;
     robots.m_rules.insert(robots.m_rules.end(), g.rules.begin(), g.rules.end());

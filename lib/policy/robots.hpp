@@ -29,6 +29,10 @@ class Robots {
   // Crawl-delay of our group, if it gives one (not in RFC 9309, but widely written).
   std::optional<std::chrono::milliseconds> crawl_delay() const { return m_crawl_delay; }
 
+  // The Sitemap: lines' URLs as written, in order, wherever they stand in the file (they belong
+  // to no group), at most k_max_robots_sitemaps of at most 2,048 bytes each.
+  const std::vector<std::string>& sitemaps() const { return m_sitemaps; }
+
   // A compact text form to cache in Redis and read back: one rule a line, after a format line.
   // nullopt for text of another format (an older worker's copy): fetch robots.txt again.
   std::string serialize() const;
@@ -43,7 +47,10 @@ class Robots {
   std::vector<Rule> m_rules;
   bool m_disallow_all = false;
   std::optional<std::chrono::milliseconds> m_crawl_delay;
+  std::vector<std::string> m_sitemaps;
 };
+
+inline constexpr std::size_t k_max_robots_sitemaps = 64;
 
 // How much of a robots.txt is read (RFC 9309 2.5: at least 500 KiB).
 inline constexpr std::size_t k_max_robots_bytes = 512 * 1024;

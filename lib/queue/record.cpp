@@ -55,7 +55,7 @@ std::size_t images_that_fit(const Record& r) {
        {std::string_view(r.url), std::string_view(r.final_url), std::string_view(r.canonical)})
     fixed += json_size_bound(text);
   for (const std::string* text : {&r.reason, &r.title, &r.content_type, &r.encoding,
-                                  &r.encoding_from, &r.parse_cut, &r.error, &r.worker})
+                                  &r.encoding_from, &r.parse_cut, &r.sitemap, &r.error, &r.worker})
     fixed += json_size_bound(clip(*text));
   std::size_t room = k_max_record_bytes - std::min(k_max_record_bytes, fixed);
   for (std::size_t i = 0; i < r.images.size(); ++i) {
@@ -70,7 +70,7 @@ std::size_t images_that_fit(const Record& r) {
 
 void fit(Record& r) {
   for (std::string* text : {&r.reason, &r.title, &r.content_type, &r.encoding, &r.encoding_from,
-                            &r.parse_cut, &r.error, &r.worker})
+                            &r.parse_cut, &r.sitemap, &r.error, &r.worker})
     text->resize(clip(*text).size());
   const std::size_t keep = images_that_fit(r);
   r.images_dropped += r.images.size() - keep;
@@ -100,6 +100,7 @@ std::string to_json(const Record& r) {
     if (!r.parse_cut.empty()) j["parse_cut"] = clip(r.parse_cut);
     if (r.noindex) j["noindex"] = true;
     if (!r.canonical.empty()) j["canonical"] = r.canonical;
+    if (!r.sitemap.empty()) j["sitemap"] = clip(r.sitemap);
   }
   j["depth"] = r.depth;
   if (!r.error.empty()) j["error"] = clip(r.error);
@@ -194,7 +195,7 @@ class RecordReader : public nlohmann::json_sax<nlohmann::json> {
     Kind kind;
     Member member;  // nullptr: the outcome (kept as text until the end) and the images
   };
-  static constexpr std::size_t k_fields = 23;
+  static constexpr std::size_t k_fields = 24;
   static const std::array<Field, k_fields>& fields() {
     static const std::array<Field, k_fields> all = {{
         {"url", Kind::text, &Record::url},
@@ -217,6 +218,7 @@ class RecordReader : public nlohmann::json_sax<nlohmann::json> {
         {"parse_cut", Kind::text, &Record::parse_cut},
         {"noindex", Kind::boolean, &Record::noindex},
         {"canonical", Kind::text, &Record::canonical},
+        {"sitemap", Kind::text, &Record::sitemap},
         {"error", Kind::text, &Record::error},
         {"worker", Kind::text, &Record::worker},
         {"at_ms", Kind::integer, &Record::at_ms},

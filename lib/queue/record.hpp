@@ -32,10 +32,11 @@ struct Record {
   int links = 0;                     // links found on the page (before dedup)
   std::uint64_t links_dropped = 0;   // links past the page's limits (html::Limits), not admitted
   std::uint64_t images_dropped = 0;  // images past the page's limits or the record's, not kept
-  std::string parse_cut;  // "memory", "size", "elements" or "nesting": links and images only from
-                          // the part parsed
+  std::string parse_cut;  // "memory", "size", "elements", "nesting" or (a sitemap) "error": links
+                          // and images only from the part parsed
   bool noindex = false;   // <meta name="robots" content="noindex">: the site asks not to index it
   std::string canonical;  // the page's <link rel="canonical">, normalised
+  std::string sitemap;    // a sitemap read for its URLs: "urlset" or "index" ("" for others)
   std::vector<std::string> images;
   std::string error;  // human-readable detail for failures
   std::string worker;

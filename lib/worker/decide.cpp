@@ -32,6 +32,16 @@ Decision retry_or_fail(std::string reason, const Attempt& a, const policy::JobOp
 
 }  // namespace
 
+Decision decide_hop(const Attempt& a, std::string next, int max_redirects) {
+  if (a.visited.count(next) || next == a.url) return failed("redirect_loop");
+  if (a.hops >= max_redirects) return failed("too_many_redirects");
+  Decision d;
+  d.next =
+      url::origin(next) == url::origin(a.url) ? Decision::Next::redirect : Decision::Next::moved;
+  d.redirect_to = std::move(next);
+  return d;
+}
+
 bool is_html_type(std::string_view content_type) {
   return content_type == "text/html" || content_type == "application/xhtml+xml";
 }
@@ -82,14 +92,7 @@ Decision decide(const fetch::Response& r, const Attempt& a, const policy::JobOpt
   if (s >= 300 && s < 400 && !r.location.empty()) {
     auto next = url::resolve(a.url, r.location);
     if (!next) return with_site(failed("bad_redirect"), Site::answered);
-    if (a.visited.count(*next) || *next == a.url)
-      return with_site(failed("redirect_loop"), Site::answered);
-    if (a.hops >= max_redirects) return with_site(failed("too_many_redirects"), Site::answered);
-    Decision d;
-    d.next =
-        url::origin(*next) == url::origin(a.url) ? Decision::Next::redirect : Decision::Next::moved;
-    d.redirect_to = std::move(*next);
-    return with_site(std::move(d), Site::answered);
+    return with_site(decide_hop(a, std::move(*next), max_redirects), Site::answered);
   }
   const std::string http = "http_" + std::to_string(s);
   if (s == 429 || s == 503)

@@ -40,6 +40,11 @@ Decision decide(const fetch::Response& response, const Attempt& attempt,
                 const policy::JobOptions& job, int max_redirects, std::int64_t now_ms,
                 double jitter);
 
+// A hop to `next` (a normalised URL), by the rules every hop follows, a 3xx Location's or a
+// meta refresh's: redirect (the same site), moved (another site), or failed as redirect_loop
+// or too_many_redirects.
+Decision decide_hop(const Attempt& attempt, std::string next, int max_redirects);
+
 // Whether a body should go to the HTML parser: by Content-Type, or by a look at the body when
 // the server sent none.
 bool is_html(const std::string& content_type, const std::string& body);

@@ -1,14 +1,58 @@
 #include "worker/parse_pool.hpp"
 
 #include <algorithm>
+#include <unordered_set>
 
 #include "html/encoding.hpp"
 #include "html/html.hpp"
 #include "html/outlinks.hpp"
+#include "sitemap/sitemap.hpp"
 
 namespace crawl::worker {
 
+namespace {
+
+// A sitemap's URLs, resolved against it (sitemaps.org asks for absolute ones), under the job's
+// URL rules, unique, each judged as a link of the sitemap is.
+Parsed parse_sitemap(const ParseJob& job) {
+  Parsed out;
+  out.task = job.task;
+  const sitemap::Sitemap map = sitemap::parse(job.body);
+  out.sitemap = map.kind == sitemap::Sitemap::Kind::urlset  ? "urlset"
+                : map.kind == sitemap::Sitemap::Kind::index ? "index"
+                                                            : "";
+  if (!map.refused.empty()) {
+    out.refused = map.refused;
+    return out;
+  }
+  out.found = static_cast<int>(map.locs.size() + map.skipped);
+  out.links_dropped = map.skipped;
+  out.parse_cut = job.memory_cut      ? "memory"
+                  : job.truncated     ? "size"
+                  : map.error.empty() ? ""
+                                      : "error";
+  if (!map.error.empty()) out.error = "sitemap read in part: " + map.error;
+  const url::Rules& rules = job.filter->url_rules();
+  std::unordered_set<std::uint64_t> seen;
+  out.links.reserve(map.locs.size());
+  for (const std::string& loc : map.locs) {
+    auto u = url::resolve(job.url, loc);
+    if (!u) continue;
+    std::string target = rules.empty() ? std::move(*u) : url::apply(rules, *u);
+    const std::uint64_t fp = url::fingerprint(target);
+    if (!seen.insert(fp).second) continue;
+    const policy::Drop drop = job.filter->judge(target, job.depth + 1);
+    out.links.push_back(
+        {std::move(target),
+         drop == policy::Drop::none ? std::string() : std::string(policy::to_string(drop)), fp});
+  }
+  return out;
+}
+
+}  // namespace
+
 Parsed parse(const ParseJob& job) {
+  if (job.sitemap) return parse_sitemap(job);
   Parsed out;
   out.task = job.task;
   // Read as a browser would: in the encoding its bytes are in, made UTF-8 for Gumbo; a page
@@ -47,6 +91,7 @@ Parsed parse(const ParseJob& job) {
                                       : "";
   out.noindex = page.meta_noindex;
   out.canonical = std::move(links.canonical);
+  out.refresh = std::move(links.refresh);
   out.links.reserve(links.follow.size());
   for (std::size_t i = 0; i < links.follow.size(); ++i) {
     std::string& u = links.follow[i];

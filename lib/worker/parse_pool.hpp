@@ -31,6 +31,8 @@ struct ParseJob {
   int max_links = 6000;   // links, and images, kept of the page (the job's max_links_per_page)
   std::string charset{};  // the response's Content-Type charset parameter, "" if none
   std::uint64_t max_parse_bytes = html::k_max_parse_bytes;  // the job's max_parse_bytes
+  bool sitemap = false;    // a sitemap (sitemap/sitemap.hpp), not a page
+  bool truncated = false;  // the body was longer than the worker's max body: cut there
 };
 
 struct Parsed {
@@ -45,8 +47,12 @@ struct Parsed {
       parse_cut;  // "memory", "size", "elements" or "nesting": only part of the page was parsed
   bool noindex = false;
   std::string canonical;      // the page's rel=canonical URL, normalised ("" if none)
+  std::string refresh;        // where its meta refresh sends it, normalised ("" if nowhere)
   std::string encoding;       // the encoding the page was read in (html/encoding.hpp)
   std::string encoding_from;  // how it was found
+  std::string sitemap;        // a sitemap: "urlset" or "index" ("" for a page)
+  std::string refused;        // a sitemap refused whole: why (then no links)
+  std::string error;          // why reading stopped early (a sitemap's XML error)
 };
 
 class ParsePool {

@@ -1,8 +1,11 @@
 #include "worker/tasks.hpp"
 
+#include <algorithm>
+
 #include <spdlog/spdlog.h>
 
 #include "queue/record.hpp"
+#include "sitemap/sitemap.hpp"
 #include "url/url.hpp"
 
 namespace crawl::worker {
@@ -14,6 +17,10 @@ using Kind = queue::PageOutcome::Kind;
 
 // A broken job's URLs wait this long in the delayed set before they are looked at again.
 constexpr std::chrono::milliseconds k_broken_job_wait{5'000};
+
+// Sites whose sitemaps a worker remembers having handed on, per worker: past this many it
+// forgets them all (a site met again hands its sitemaps on again, which dedup absorbs).
+constexpr std::size_t k_max_sitemap_sites = 100'000;
 
 std::string path_and_query(std::string_view normalized) {
   const url::Parts p = url::split(normalized);
@@ -119,6 +126,19 @@ void Tasks::advance(Task& t, std::int64_t now) {
     else if (robots != nullptr)
       m_env.crawl_delay(site, *robots, now);
   }
+  // A job that reads sitemaps learns a site's from its robots.txt (and /sitemap.xml), once per
+  // site and worker: they are admitted with this task's outcome.
+  if (o.sitemaps && t.sitemaps.empty() &&
+      (!o.respect_robots || (robots && !robots->unreachable())) &&
+      !m_sitemaps_sent.count(t.entry.job + " " + site)) {
+    t.sitemaps_key = t.entry.job + " " + site;
+    t.sitemaps.push_back(site + "/sitemap.xml");
+    if (robots)
+      for (const std::string& listed : robots->sitemaps())
+        if (auto u = url::resolve(site + "/robots.txt", listed);
+            u && std::find(t.sitemaps.begin(), t.sitemaps.end(), *u) == t.sitemaps.end())
+          t.sitemaps.push_back(std::move(*u));
+  }
   t.steps.redirected = t.attempt.hops > 0;
   const Step step = next_step(t.steps, o, robots, path_and_query(t.attempt.url), robots_expires_in,
                               [&] { return m_env.site_start(t.entry.job, site); });
@@ -142,7 +162,7 @@ void Tasks::advance(Task& t, std::int64_t now) {
       return;
     case Step::Kind::fetch:
       t.stage = Task::Stage::fetching;
-      m_env.fetch(t.id, t.attempt.url, t.job->info.options.max_parse_bytes + 1);
+      m_env.fetch(t.id, t.attempt.url, t.job->info.options.max_parse_bytes + 1, o.sitemaps);
       return;
   }
 }
@@ -176,35 +196,11 @@ void Tasks::on_response(fetch::Response r, std::int64_t now, double jitter) {
   if (target != d.redirect_to && (target == t.attempt.url || t.attempt.visited.count(target)))
     target = d.redirect_to;
   switch (d.next) {
-    case Decision::Next::redirect: {
-      t.attempt.visited.insert(t.attempt.url);
-      t.attempt.url = target;
-      ++t.attempt.hops;
+    case Decision::Next::redirect:
+    case Decision::Next::moved:
       keep_meta(std::move(r));
-      // Every hop is judged like a link: scope, traps, patterns; then robots and politeness.
-      const policy::Drop drop = t.job->filter->judge(t.attempt.url, t.entry.depth);
-      if (drop != policy::Drop::none && drop != policy::Drop::depth) {
-        finish(t, Kind::filtered, std::string(policy::to_string(drop)), now);
-        return;
-      }
-      advance(t, now);
+      hop(t, d.next == Decision::Next::redirect, std::move(target), now);
       return;
-    }
-    case Decision::Next::moved: {
-      // To another site: not followed here (that site's politeness is not this lease's), but
-      // judged like a hop and, in scope, admitted as a URL of its own at this one's depth; this
-      // one is recorded as a redirect. Out of scope, it is recorded with the reason, as a hop.
-      keep_meta(std::move(r));
-      t.attempt.url = target;
-      const policy::Drop drop = t.job->filter->judge(target, t.entry.depth);
-      if (drop != policy::Drop::none && drop != policy::Drop::depth) {
-        finish(t, Kind::filtered, std::string(policy::to_string(drop)), now);
-        return;
-      }
-      t.moved_to = target;
-      finish(t, Kind::filtered, "redirect", now);
-      return;
-    }
     case Decision::Next::requeue:
       keep_meta(std::move(r));
       finish(t, Kind::requeue, d.reason, now);
@@ -231,6 +227,25 @@ void Tasks::on_response(fetch::Response r, std::int64_t now, double jitter) {
       finish(t, Kind::retry, d.reason, now);
       return;
     case Decision::Next::done:
+      if (t.job->info.options.sitemaps && sitemap::looks_like_sitemap(r.body)) {
+        // Read as a sitemap: its URLs are admitted as a page's links are.
+        ParseJob job{t.id,
+                     t.attempt.url,
+                     std::move(r.body),
+                     std::move(r.hold),
+                     r.memory_cut,
+                     t.entry.depth,
+                     t.job->filter,
+                     static_cast<int>(sitemap::k_max_urls),
+                     "",
+                     0,
+                     true,
+                     r.truncated};
+        t.last = std::move(r);
+        t.stage = Task::Stage::parsing;
+        m_env.parse(std::move(job));
+        return;
+      }
       keep_meta(std::move(r));
       finish(t, Kind::done, "", now);
       return;
@@ -241,10 +256,50 @@ void Tasks::on_response(fetch::Response r, std::int64_t now, double jitter) {
   }
 }
 
+// The next hop of a task, to `target`: on the same site, fetched in this task once robots.txt
+// and the site's delay allow; to another site, not followed here (that site's politeness is not
+// this lease's), but admitted, in scope, as a URL of its own at this one's depth, and this one
+// recorded as filtered (redirect). Every hop is judged like a link first (scope, traps,
+// patterns); out of scope, the task is recorded with the reason.
+void Tasks::hop(Task& t, bool same_site, std::string target, std::int64_t now) {
+  if (same_site) {
+    t.attempt.visited.insert(t.attempt.url);
+    ++t.attempt.hops;
+  }
+  t.attempt.url = std::move(target);
+  const policy::Drop drop = t.job->filter->judge(t.attempt.url, t.entry.depth);
+  if (drop != policy::Drop::none && drop != policy::Drop::depth) {
+    finish(t, Kind::filtered, std::string(policy::to_string(drop)), now);
+    return;
+  }
+  if (same_site) {
+    advance(t, now);
+    return;
+  }
+  t.moved_to = t.attempt.url;
+  finish(t, Kind::filtered, "redirect", now);
+}
+
 void Tasks::on_parsed(Parsed p, std::int64_t now) {
   auto it = m_tasks.find(p.task);
   if (it == m_tasks.end()) return;
-  finish(it->second, Kind::done, "", now, std::move(p));
+  Task& t = it->second;
+  // A meta refresh to another URL is followed as a redirect is, by the same hop rules; the
+  // page's own links are not taken (a browser shows the next page instead of this one).
+  if (!p.refresh.empty() && p.refresh != t.attempt.url) {
+    const Decision d = decide_hop(t.attempt, p.refresh, m_max_redirects);
+    if (d.next == Decision::Next::failed)
+      finish(t, Kind::failed, d.reason, now);
+    else
+      hop(t, d.next == Decision::Next::redirect, d.redirect_to, now);
+    return;
+  }
+  if (!p.refused.empty()) {
+    t.last.error = "sitemap refused: " + p.refused;
+    finish(t, Kind::failed, "bad_sitemap", now);
+    return;
+  }
+  finish(t, Kind::done, "", now, std::move(p));
 }
 
 void Tasks::clear_outcomes() {
@@ -304,6 +359,7 @@ void Tasks::finish(Task& t, Kind kind, const std::string& reason, std::int64_t n
       r.fetch_ms = t.fetch_ms;
     }
     r.error = t.last.error;  // also for a URL failed unfetched (its site given up on)
+    if (parsed && !parsed->error.empty()) r.error = parsed->error;
     r.depth = t.entry.depth;
     r.worker = m_worker_id;
     r.at_ms = now;
@@ -316,6 +372,7 @@ void Tasks::finish(Task& t, Kind kind, const std::string& reason, std::int64_t n
       r.encoding_from = std::move(parsed->encoding_from);
       r.noindex = parsed->noindex;
       r.canonical = parsed->canonical;
+      r.sitemap = parsed->sitemap;
       r.links_dropped = parsed->links_dropped;
       r.images_dropped = parsed->images_dropped;
       out.links = std::move(parsed->links);
@@ -331,6 +388,18 @@ void Tasks::finish(Task& t, Kind kind, const std::string& reason, std::int64_t n
              drop == policy::Drop::none ? std::string() : std::string(policy::to_string(drop)),
              url::fingerprint(parsed->canonical)}};
         out.links_dropped = 0;
+      }
+    }
+    // The site's sitemaps, once per site and worker, with its first outcome recorded.
+    if (!t.sitemaps.empty() && m_sitemaps_sent.insert(t.sitemaps_key).second) {
+      if (m_sitemaps_sent.size() > k_max_sitemap_sites) m_sitemaps_sent.clear();
+      for (std::string& u : t.sitemaps) {
+        const policy::Drop drop = t.job->filter->judge(u, t.entry.depth + 1);
+        const std::uint64_t fp = url::fingerprint(u);
+        out.links.push_back(
+            {std::move(u),
+             drop == policy::Drop::none ? std::string() : std::string(policy::to_string(drop)),
+             fp});
       }
     }
     queue::fit(r);

@@ -13,6 +13,7 @@
 #include <set>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "fetch/fetcher.hpp"
@@ -50,8 +51,10 @@ class TaskEnv {
   // how long until it may.
   virtual std::chrono::milliseconds site_start(const std::string& job, const std::string& site) = 0;
   // `keep_bytes`: of a body of a type parsed, as much as is kept (the job's max_parse_bytes + 1,
-  // to know a page was longer).
-  virtual void fetch(std::uint64_t task, const std::string& url, std::uint64_t keep_bytes) = 0;
+  // to know a page was longer). `sitemaps`: the job reads sitemaps, so a body that may be one
+  // (sitemap::maybe_sitemap_type) is kept too, up to the worker's max body.
+  virtual void fetch(std::uint64_t task, const std::string& url, std::uint64_t keep_bytes,
+                     bool sitemaps) = 0;
   virtual void cancel_fetch(std::uint64_t task) = 0;
   virtual void parse(ParseJob job) = 0;
 };
@@ -129,8 +132,13 @@ class Tasks {
         queue::PageOutcome::Site::unknown;  // what its site's answer said
     std::chrono::milliseconds site_backoff{0};
     std::optional<std::string> moved_to;  // a redirect to another site
+    // Its site's sitemaps (robots.txt's and /sitemap.xml, normalised), for a job that reads them
+    // and a site this worker has not yet handed them on for: admitted with its outcome.
+    std::vector<std::string> sitemaps;
+    std::string sitemaps_key;  // "job site"
   };
   void advance(Task& t, std::int64_t now);
+  void hop(Task& t, bool same_site, std::string target, std::int64_t now);
   void finish(Task& t, queue::PageOutcome::Kind kind, const std::string& reason, std::int64_t now,
               std::optional<Parsed> parsed = std::nullopt);
 
@@ -143,6 +151,9 @@ class Tasks {
   std::int64_t m_oldest_outcome_ms = 0;
   std::size_t m_outcome_bytes = 0;
   Stats m_stats;
+  // "job site" for each site whose sitemaps this worker has handed on for the job (the job's
+  // dedup makes another worker's second hand-over harmless); forgotten past a bound.
+  std::unordered_set<std::string> m_sitemaps_sent;
 };
 
 }  // namespace crawl::worker

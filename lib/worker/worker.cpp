@@ -13,6 +13,7 @@
 #include "policy/scope.hpp"
 #include "queue/queue.hpp"
 #include "queue/record.hpp"
+#include "sitemap/sitemap.hpp"
 #include "url/url.hpp"
 #include "worker/clock.hpp"
 #include "worker/decide.hpp"
@@ -119,8 +120,14 @@ class Worker final : private TaskEnv {
   void crawl_delay(const std::string& site, const policy::Robots& robots,
                    std::int64_t now) override;
   std::chrono::milliseconds site_start(const std::string& job, const std::string& site) override;
-  void fetch(std::uint64_t task, const std::string& url, std::uint64_t keep_bytes) override {
-    m_fetcher.add({task, url, false, std::nullopt, keep_bytes});
+  void fetch(std::uint64_t task, const std::string& url, std::uint64_t keep_bytes,
+             bool sitemaps) override {
+    fetch::Request request{task, url, false, std::nullopt, keep_bytes};
+    if (sitemaps) {
+      request.keep_also = sitemap::maybe_sitemap_type;
+      request.keep_also_bytes = m_options.settings.max_body_bytes;
+    }
+    m_fetcher.add(std::move(request));
   }
   void cancel_fetch(std::uint64_t task) override { m_fetcher.cancel(task); }
   void parse(ParseJob job) override { m_parser.submit(std::move(job)); }

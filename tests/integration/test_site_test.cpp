@@ -111,8 +111,14 @@ Observed observe(const std::string& start, const std::string& site_authority,
       return ob;
     }
     const long s = ob.last.status;
-    if (s >= 300 && s < 400 && !ob.last.location.empty()) {
-      if (visited.count(ob.last.location)) {
+    // A meta refresh to another URL is a hop as a 3xx is.
+    std::string next = s >= 300 && s < 400 ? ob.last.location : "";
+    if (s == 200 && ob.last.content_type == "text/html")
+      if (std::string refresh = html::outlinks(html::extract(ob.last.body), u).refresh;
+          refresh != u)
+        next = std::move(refresh);
+    if (!next.empty()) {
+      if (visited.count(next)) {
         ob.expect = "failed", ob.reason = "redirect_loop";
         return ob;
       }
@@ -120,7 +126,7 @@ Observed observe(const std::string& start, const std::string& site_authority,
         ob.expect = "failed", ob.reason = "too_many_redirects";
         return ob;
       }
-      u = ob.last.location;
+      u = next;
       continue;
     }
     if (s >= 400) {
@@ -185,8 +191,9 @@ TEST(TestSite, AnIndependentWalkReachesExactlyTheManifest) {
     EXPECT_GT(kinds[kind], 0) << kind;
   EXPECT_EQ(kinds["failed:timeout"], 2);
   // The traps stayed out of reach: comments, scripts, nofollow, meta nofollow, past the cap...
-  for (const char* hidden : {"/hidden/comment.html", "/hidden/script.html", "/hidden/nofollow.html",
-                             "/hidden/meta.html", "/hidden/tail.html", "/hidden/text.html"})
+  for (const char* hidden :
+       {"/hidden/comment.html", "/hidden/script.html", "/hidden/nofollow.html", "/hidden/meta.html",
+        "/hidden/tail.html", "/hidden/text.html", "/hidden/refresh-later.html"})
     EXPECT_EQ(reached.count(site.url(hidden)), 0u) << hidden;
   // ...while the pages behind them exist on the server.
   EXPECT_EQ(fetch(site.url("/hidden/comment.html")).status, 200);

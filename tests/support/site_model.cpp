@@ -58,6 +58,7 @@ struct Resource {
   bool truncated = false;
   std::string encoding, encoding_from;  // pages: as the crawler must find them ("": unchecked)
   std::string canonical;                // pages: the <link rel=canonical> they name, normalised
+  std::string refresh;  // pages: where a meta refresh sends them (normalised), followed as a hop
 };
 
 constexpr std::string_view k_words[] = {
@@ -247,6 +248,8 @@ class Builder {
     page.raw("<script>document.write('<a href=\"/hidden/script.html\">x</a>');</script>");
     page.link("/special/meta-nofollow.html", url("/special/meta-nofollow.html"));
     page.link("/special/canonical.html", url("/special/canonical.html"));
+    page.link("/special/refresh.html", url("/special/refresh.html"));
+    page.link("/special/refresh-later.html", url("/special/refresh-later.html"));
     // An image map, and a link that only an <area> holds.
     page.raw(
         "<img src=\"/img/map.png\" usemap=\"#m\" alt=\"\"><map name=\"m\">"
@@ -430,6 +433,25 @@ class Builder {
       put_page("/special/canonical.html", page);
     }
     {
+      // A meta refresh is a hop: followed (its links are not) to a page no link reaches...
+      Resource& r = resource("/special/refresh.html");
+      PageWriter page("Refresh", r);
+      page.head(
+          "<meta http-equiv=\"Refresh\" content=\" 0.5 ; URL = '../hidden/refreshed.html'\">");
+      r.refresh = url("/hidden/refreshed.html");
+      page.link("/page/9.html", page_url(9));
+      put_page("/special/refresh.html", page);
+      simple_page("/hidden/refreshed.html", {10});
+      // ...unless it waits longer than a crawler does: then it is a page like any other.
+      Resource& later = resource("/special/refresh-later.html");
+      PageWriter later_page("Refresh later", later);
+      later_page.head(
+          "<meta http-equiv=\"refresh\" content=\"300;url=/hidden/refresh-later.html\">");
+      later_page.link("/page/11.html", page_url(11));
+      put_page("/special/refresh-later.html", later_page);
+      simple_page("/hidden/refresh-later.html", {});
+    }
+    {
       Resource& r = resource("/special/meta-nofollow.html");
       PageWriter page("Meta nofollow", r);
       page.head("<meta name=\"robots\" content=\"noindex, NOFOLLOW\">");
@@ -578,6 +600,18 @@ class Builder {
           e.expect = "done";
           return e;
         case Resource::Kind::page:
+          if (!r->refresh.empty()) {  // as a redirect
+            if (visited.count(r->refresh)) {
+              e.expect = "failed", e.reason = "redirect_loop";
+              return e;
+            }
+            if (hops == m_opt.max_redirects) {
+              e.expect = "failed", e.reason = "too_many_redirects";
+              return e;
+            }
+            u = r->refresh;
+            continue;
+          }
           e.expect = "done";
           e.truncated = r->truncated;
           e.title = r->title;

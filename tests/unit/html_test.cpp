@@ -78,6 +78,36 @@ TEST(Extract, TheFirstCanonicalLinkIsKeptAndResolved) {
             "http://a.example/p?a=1&b=2");
 }
 
+// Meta refresh, read as HTML's declarative refresh steps read it (the cases of the WPT suite's
+// html/semantics/document-metadata/the-meta-element/pragma-directives/attr-meta-http-equiv-refresh).
+TEST(Extract, AMetaRefreshNamesItsUrlAsHtmlReadsIt) {
+  EXPECT_EQ(refresh_url("0; url=/next"), "/next");
+  EXPECT_EQ(refresh_url("0;URL='/a b'x"), "/a b");
+  EXPECT_EQ(refresh_url(" 5 , url = \"q.html\" "), "q.html");
+  EXPECT_EQ(refresh_url("1.5; /plain"), "/plain");
+  EXPECT_EQ(refresh_url(".5;url=/dot"), "/dot");
+  EXPECT_EQ(refresh_url("0 'quoted'more"), "quoted");
+  EXPECT_EQ(refresh_url("0; urx=/u"), "urx=/u") << "not 'url': the rest is the URL";
+  EXPECT_EQ(refresh_url("0; url /u"), "url /u");
+  EXPECT_EQ(refresh_url("0"), "") << "a reload names no URL";
+  EXPECT_EQ(refresh_url("0;  "), "");
+  EXPECT_EQ(refresh_url("x; url=/a"), "") << "no time: not a refresh";
+  EXPECT_EQ(refresh_url("0x; url=/a"), "");
+  EXPECT_EQ(refresh_url("100; url=/a"), "/a");
+  EXPECT_EQ(refresh_url("101; url=/a"), "") << "past k_max_refresh_seconds: a page to read";
+  EXPECT_EQ(refresh_url("99999999999999999999999; url=/a"), "");
+
+  const Page p = extract(
+      R"(<meta http-equiv="REFRESH" content="0;url=../n.html"><meta http-equiv=refresh content="0;url=/2">)");
+  EXPECT_EQ(p.refresh_href, "../n.html");
+  EXPECT_EQ(outlinks(p, "http://a.example/d/e/page.html").refresh, "http://a.example/d/n.html");
+  EXPECT_EQ(extract(R"(<meta name="refresh" content="0;url=/x">)").refresh_href, "");
+  EXPECT_EQ(outlinks(extract(R"html(<meta http-equiv=refresh content="0;url=javascript:x()">)html"),
+                     "http://a.example/")
+                .refresh,
+            "");
+}
+
 TEST(Extract, SurvivesBrokenAndHostileMarkup) {
   const Page p = extract(
       "<div><p>unclosed <b>bold <table><tr><td><a href=x.html>x</span></td></div></p></li>"

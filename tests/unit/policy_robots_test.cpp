@@ -178,5 +178,23 @@ TEST(Robots, ByteOrderMarksGroupsAcrossOtherLinesAndBareCarriageReturns) {
   EXPECT_FALSE(parse_robots("User-agent: *\r\nDisallow: /p\r\n", "bot").allowed("/p"));
 }
 
+// Sitemap: lines belong to no group: every one is kept, wherever it stands, up to a bound, and
+// they survive the cached form.
+TEST(Robots, SitemapLinesAreKeptWhereverTheyStand) {
+  const Robots r = parse_robots(
+      "Sitemap: http://a.test/first.xml\nUser-agent: other\nDisallow: /\n"
+      "SITEMAP:http://a.test/second.xml.gz # comment\nsitemap: \nSitemap: has space\n",
+      "bot");
+  EXPECT_EQ(r.sitemaps(),
+            (std::vector<std::string>{"http://a.test/first.xml", "http://a.test/second.xml.gz"}));
+  const auto back = Robots::deserialize(r.serialize());
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->sitemaps(), r.sitemaps());
+  std::string many;
+  for (int i = 0; i < 100; ++i) many += "Sitemap: http://a.test/" + std::to_string(i) + ".xml\n";
+  EXPECT_EQ(parse_robots(many, "bot").sitemaps().size(), k_max_robots_sitemaps);
+  EXPECT_FALSE(Robots::deserialize("R2\nN /a\n")) << "an older worker's copy lacks them";
+}
+
 }  // namespace
 }  // namespace crawl::policy

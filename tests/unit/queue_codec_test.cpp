@@ -85,6 +85,7 @@ TEST(Record, JsonRoundTripAndFilteredRecordsAreShort) {
   r.parse_cut = "size";
   r.noindex = true;
   r.canonical = "http://example.org/c";
+  r.sitemap = "index";
   r.worker = "h1/1";
   r.at_ms = 99;
   EXPECT_EQ(record_from_json(to_json(r)), r);
@@ -177,6 +178,7 @@ std::optional<Record> record_from_document(std::string_view text) {
   text_of("parse_cut", r.parse_cut);
   flag("noindex", r.noindex);
   text_of("canonical", r.canonical);
+  text_of("sitemap", r.sitemap);
   text_of("error", r.error);
   text_of("worker", r.worker);
   number("at_ms", r.at_ms);
@@ -466,6 +468,7 @@ TEST(JobOptions, FieldsRoundTrip) {
   o.max_parse_bytes = 4 << 20;
   o.sort_query = true;
   o.canonical = true;
+  o.sitemaps = true;
   o.strip_query = {"utm_.*", "j?sessionid"};
   std::map<std::string, std::string> fields;
   for (auto& [k, v] : job_fields(o)) fields[k] = v;

@@ -45,7 +45,7 @@ struct FakeEnv : TaskEnv {
     last_start[site] = now;
     return 0ms;
   }
-  void fetch(std::uint64_t task, const std::string& url, std::uint64_t) override {
+  void fetch(std::uint64_t task, const std::string& url, std::uint64_t, bool) override {
     fetched.emplace_back(task, url);
   }
   void cancel_fetch(std::uint64_t task) override { cancelled.push_back(task); }
@@ -165,6 +165,65 @@ TEST(Tasks, ARedirectWithinTheSiteWaitsForTheSitesDelayInTheWorker) {
   EXPECT_EQ(record(tasks.outcomes()[0])["final_url"], "http://a.test/new");
   EXPECT_EQ(record(tasks.outcomes()[0])["url"], "http://a.test/old");
   EXPECT_TRUE(env.parse_jobs.empty()) << "not HTML";
+}
+
+// A meta refresh to another URL is a hop: followed within the site after the site's delay (the
+// page's own links not taken), and a loop or one hop too many ends the task as 3xx hops do.
+TEST(Tasks, AMetaRefreshIsFollowedAsARedirectIs) {
+  FakeEnv env;
+  Tasks tasks(env, "host/1", 1);
+  env.claimed("http://a.test");
+  tasks.start(entry("http://a.test/r"), job_context(), "", env.now);
+  tasks.on_response(response(env.fetched[0].first, "http://a.test/r", 200, "text/html", "<x>"), 10,
+                    0.5);
+  ASSERT_EQ(env.parse_jobs.size(), 1u);
+  Parsed p;
+  p.task = env.parse_jobs[0].task;
+  p.refresh = "http://a.test/next";
+  p.links = {{"http://a.test/not-taken", "", 0}};
+  env.now = 20;
+  tasks.on_parsed(std::move(p), env.now);
+  EXPECT_TRUE(tasks.outcomes().empty());
+  env.now = 1000;
+  tasks.wake_polite(env.now, env.now + 100);
+  ASSERT_EQ(env.fetched.size(), 2u);
+  EXPECT_EQ(env.fetched[1].second, "http://a.test/next");
+
+  // The next page refreshes back: a loop.
+  tasks.on_response(response(env.fetched[1].first, "http://a.test/next", 200, "text/html", "<y>"),
+                    1010, 0.5);
+  ASSERT_EQ(env.parse_jobs.size(), 2u);
+  Parsed back;
+  back.task = env.parse_jobs[1].task;
+  back.refresh = "http://a.test/r";
+  tasks.on_parsed(std::move(back), 1020);
+  ASSERT_EQ(tasks.outcomes().size(), 1u);
+  const queue::PageOutcome& o = tasks.outcomes()[0];
+  EXPECT_EQ(o.kind, Kind::failed);
+  EXPECT_EQ(o.reason, "redirect_loop");
+  EXPECT_TRUE(o.links.empty());
+  EXPECT_EQ(record(o)["final_url"], "http://a.test/next");
+
+  // A refresh to the page itself is a reload: the page is recorded with its links; to another
+  // site, the target is handed on as a URL of its own.
+  tasks.clear_outcomes();
+  for (const char* target : {"http://a.test/self", "http://b.test/away"}) {
+    env.claimed("http://a.test");
+    tasks.start(entry("http://a.test/self"), job_context(), "", env.now);
+    tasks.on_response(
+        response(env.fetched.back().first, "http://a.test/self", 200, "text/html", "<z>"), env.now,
+        0.5);
+    Parsed q;
+    q.task = env.parse_jobs.back().task;
+    q.refresh = target;
+    q.links = {{"http://a.test/taken", "", 0}};
+    tasks.on_parsed(std::move(q), env.now);
+  }
+  ASSERT_EQ(tasks.outcomes().size(), 2u);
+  EXPECT_EQ(tasks.outcomes()[0].kind, Kind::done);
+  EXPECT_EQ(tasks.outcomes()[0].links.size(), 1u);
+  EXPECT_EQ(tasks.outcomes()[1].kind, Kind::filtered);
+  EXPECT_EQ(tasks.outcomes()[1].reason, "offsite") << "the job's scope is a.test";
 }
 
 // With the job's URL rules, a redirect's target is taken under them, unless they make it the URL
