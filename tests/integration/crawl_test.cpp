@@ -347,6 +347,30 @@ TEST(Crawl, CanonicalIsRecordedAndWithTheOptionFollowedInsteadOfTheLinks) {
   EXPECT_EQ(canonical[server.url("/a")].value("canonical", ""), server.url("/b"));
 }
 
+// Sitemaps: with --sitemaps, the test site's /sitemap.xml and the index its robots.txt names
+// (two gzip'd sitemaps) lead to pages no link reaches, and all are crawled; the XML bomb, the
+// sitemap of 50,001 URLs and the one of 60 MB decoded are refused with the reason in their
+// records. The whole crawl equals the manifest.
+TEST(Crawl, SitemapsLeadToPagesNoLinkReachesAndBadOnesAreRefused) {
+  SiteOptions site = test_site_options(40);
+  site.sitemaps = true;
+  CrawlCluster cluster(site);
+  cluster.start_worker("s1");
+  cluster.start_worker("s2");
+  const std::string job = cluster.submit_root({"--sitemaps"});
+  ASSERT_TRUE(cluster.wait_finished(job)) << read_text(cluster.worker_log("s1"));
+  expect_results_match_manifest(cluster, job);
+  expect_counters_match(cluster.counters(job), cluster.site().manifest());
+  auto records = records_by_url(cluster, job);
+  EXPECT_EQ(records[cluster.site().url("/sitemaps/index.xml")].value("sitemap", ""), "index");
+  EXPECT_EQ(records[cluster.site().url("/sitemaps/a.xml.gz")].value("sitemap", ""), "urlset");
+  for (const auto& [path, why] : {std::pair{"/sitemaps/bomb.xml", "DTD"},
+                                  {"/sitemaps/many.xml.gz", "50,000 URLs"},
+                                  {"/sitemaps/huge.xml.gz", "50,000,000 bytes"}})
+    EXPECT_NE(records[cluster.site().url(path)].value("error", "").find(why), std::string::npos)
+        << path << ": " << records[cluster.site().url(path)].dump();
+}
+
 // Every key a crawl leaves (mid-crawl, after it, after a cancel) is one that queue::Keys names:
 // the Lua scripts build their names from the prefix as Keys does, and nothing else writes.
 TEST(Crawl, EveryKeyItLeavesIsOneKeysNames) {

@@ -8,6 +8,7 @@
 #include <stdexcept>
 
 #include <nlohmann/json.hpp>
+#include <zlib.h>
 
 #include "encoded_pages.inc"
 
@@ -48,7 +49,8 @@ namespace {
 
 // What the server has at one URL (queries are ignored by the server, as nginx does).
 struct Resource {
-  enum class Kind { page, file, redirect, slow, trickle } kind = Kind::page;
+  // sitemap: read for its links; bad_sitemap: refused (failed: bad_sitemap).
+  enum class Kind { page, file, redirect, slow, trickle, sitemap, bad_sitemap } kind = Kind::page;
   int status = 200;
   std::string content_type = "text/html";
   std::string location;            // redirect: the normalised target
@@ -137,6 +139,7 @@ class Builder {
     for (int i = 0; i < m_opt.pages; ++i) numbered_page(i);
     specials();
     encoded_pages();
+    if (m_opt.sitemaps) sitemaps();
     m_site.manifest = manifest();
     return std::move(m_site);
   }
@@ -542,6 +545,103 @@ class Builder {
     m_site.files["/enc/index.html"] = index.html();
   }
 
+  static std::string gzip(std::string_view text) {
+    z_stream z{};
+    deflateInit2(&z, 9, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY);
+    std::string out(deflateBound(&z, text.size()), '\0');
+    z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(text.data()));
+    z.avail_in = static_cast<uInt>(text.size());
+    z.next_out = reinterpret_cast<Bytef*>(out.data());
+    z.avail_out = static_cast<uInt>(out.size());
+    if (deflate(&z, Z_FINISH) != Z_STREAM_END) throw std::runtime_error("gzip failed");
+    out.resize(z.total_out);
+    deflateEnd(&z);
+    return out;
+  }
+
+  // A sitemap file listing `locs` (absolute URLs, written as XML text).
+  void sitemap_file(const std::string& path, const std::string& root,
+                    const std::vector<std::string>& locs, bool gzipped) {
+    const bool index = root == "sitemapindex";
+    std::string xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<" + root +
+                      " xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\n";
+    for (const std::string& loc : locs)
+      xml += std::string(index ? "  <sitemap>" : "  <url>") + "<loc>" + loc + "</loc>" +
+             (index ? "</sitemap>\n" : "<changefreq>daily</changefreq></url>\n");
+    xml += "</" + root + ">\n";
+    Resource& r = resource(path);
+    r.kind = Resource::Kind::sitemap;
+    r.content_type = gzipped ? "application/gzip" : "text/xml";
+    for (const std::string& loc : locs) {
+      std::string target = loc;
+      if (auto at = target.find("&amp;"); at != std::string::npos) target.replace(at, 5, "&");
+      r.links.push_back(target);
+    }
+    m_site.files[path] = gzipped ? gzip(xml) : xml;
+  }
+
+  // Pages only sitemaps reach: /sitemap.xml (found by its name) and robots.txt's index of two
+  // gzip'd sitemaps, beside an XML bomb, a sitemap of 50,001 URLs and one of 60 MB decoded, which
+  // a crawler refuses whole. The first page of the site hands both on (the manifest's root lists
+  // them), at depth 1.
+  void sitemaps() {
+    m_site.manifest.robots_txt += "\nSitemap: " + url("/sitemaps/index.xml") + "\n";
+    m_site.files["/robots.txt"] = m_site.manifest.robots_txt;
+    resource("/").links.push_back(url("/sitemap.xml"));
+    resource("/").links.push_back(url("/sitemaps/index.xml"));
+    const std::string offsite = "http://127.0.0.9:" + m_port + "/sitemap-offsite.html";
+    sitemap_file("/sitemap.xml", "urlset", {url("/hidden/sm-plain.html"), page_url(3), offsite},
+                 false);
+    simple_page("/hidden/sm-plain.html", {4});
+    for (const char* name : {"a", "b"}) {
+      std::vector<std::string> locs;
+      for (int i = 0; i < 3; ++i) {
+        const std::string path =
+            "/hidden/sm-" + std::string(name) + "-" + std::to_string(i) + ".html";
+        simple_page(path, {});
+        locs.push_back(url(path) + (i == 2 ? "?from=sitemap&amp;n=2" : ""));
+      }
+      sitemap_file("/sitemaps/" + std::string(name) + ".xml.gz", "urlset", locs, true);
+    }
+    sitemap_file("/sitemaps/index.xml", "sitemapindex",
+                 {url("/sitemaps/a.xml.gz"), url("/sitemaps/b.xml.gz"), url("/sitemaps/bomb.xml"),
+                  url("/sitemaps/many.xml.gz"), url("/sitemaps/huge.xml.gz")},
+                 false);
+    {
+      std::string bomb = "<?xml version=\"1.0\"?>\n<!DOCTYPE urlset [\n <!ENTITY l0 \"lol\">\n";
+      for (int i = 1; i < 10; ++i) {
+        bomb += " <!ENTITY l" + std::to_string(i) + " \"";
+        for (int k = 0; k < 10; ++k) bomb += "&l" + std::to_string(i - 1) + ";";
+        bomb += "\">\n";
+      }
+      bomb += "]>\n<urlset><url><loc>" + url("/hidden/bomb.html") + "?&l9;</loc></url></urlset>\n";
+      m_site.files["/sitemaps/bomb.xml"] = bomb;
+      simple_page("/hidden/bomb.html", {});
+      Resource& r = resource("/sitemaps/bomb.xml");
+      r.kind = Resource::Kind::bad_sitemap;
+      r.content_type = "text/xml";
+    }
+    {
+      std::string many = "<urlset>\n";
+      for (int i = 0; i <= 50'000; ++i)
+        many += "<url><loc>" + url("/m/" + std::to_string(i)) + "</loc></url>\n";
+      many += "</urlset>\n";
+      m_site.files["/sitemaps/many.xml.gz"] = gzip(many);
+      Resource& r = resource("/sitemaps/many.xml.gz");
+      r.kind = Resource::Kind::bad_sitemap;
+      r.content_type = "application/gzip";
+    }
+    {
+      std::string huge = "<urlset><url><loc>" + url("/hidden/huge.html") + "</loc></url>";
+      huge.append(60'000'000, ' ');
+      huge += "</urlset>\n";
+      m_site.files["/sitemaps/huge.xml.gz"] = gzip(huge);
+      Resource& r = resource("/sitemaps/huge.xml.gz");
+      r.kind = Resource::Kind::bad_sitemap;
+      r.content_type = "application/gzip";
+    }
+  }
+
   // The server's answer for a normalised URL: the resource, else the same path without its
   // query (the server ignores queries), else nothing (404).
   const Resource* lookup(const std::string& u) const {
@@ -598,6 +698,13 @@ class Builder {
           return e;
         case Resource::Kind::file:
           e.expect = "done";
+          return e;
+        case Resource::Kind::sitemap:
+          e.expect = "done";
+          follow = r->links;
+          return e;
+        case Resource::Kind::bad_sitemap:
+          e.expect = "failed", e.reason = "bad_sitemap";
           return e;
         case Resource::Kind::page:
           if (!r->refresh.empty()) {  // as a redirect

@@ -18,6 +18,9 @@ struct SiteOptions {
   std::string robots_agent = "crawlworker";  // the crawl's robots.txt product token
   int slow_seconds = 60;  // /slow.html answers after this long (above any timeout)
   unsigned seed = 42;     // the link graph; the same seed gives the same site
+  // Sitemaps (robots.txt's and /sitemap.xml, an index of gzip'd ones, a bomb, two past the
+  // limits), and a manifest for a crawl that reads them (--sitemaps).
+  bool sitemaps = false;
 };
 
 // One URL a correct crawl meets, and how it must end.

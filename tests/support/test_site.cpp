@@ -71,7 +71,7 @@ void TestSite::write_config(const ServerOptions& server) const {
   for (const char* t : {"client_body", "proxy", "fastcgi", "uwsgi", "scgi"})
     c += std::string("  ") + t + "_temp_path " + tmp + "/" + t + ";\n";
   c += "  types { text/html html; image/png png; application/pdf pdf; application/json json; "
-       "text/plain txt; }\n";
+       "text/plain txt; text/xml xml; application/gzip gz; }\n";
   c += "  default_type application/octet-stream;\n";
   c += "  sendfile on;\n  tcp_nopush on;\n  tcp_nodelay on;\n";
   c += "  keepalive_requests 1000000;\n  keepalive_timeout 60s;\n";
