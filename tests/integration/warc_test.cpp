@@ -1,0 +1,190 @@
+// WARC files as lib/warc writes them, read back by warcio (npm; a reader not of ours): every
+// record whole, its digests right, its offset and length those warcio's indexer finds; files
+// rotate by size; a file cut mid-record (a kill -9) is cut back to its last whole record.
+
+#include "warc/warc.hpp"
+
+#include <filesystem>
+#include <fstream>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "crawl_cluster.hpp"
+
+namespace crawl::warc {
+namespace {
+
+using testing::TempDir;
+
+std::vector<nlohmann::json> read_with_warcio(const std::vector<std::string>& files,
+                                             const TempDir& dir) {
+  std::vector<std::string> args{std::string(CRAWL_SOURCE_DIR) + "/tests/browser/check_warc.mjs"};
+  args.insert(args.end(), files.begin(), files.end());
+  const testing::CommandResult r = testing::run_program("node", args, dir);
+  EXPECT_EQ(r.rc, 0) << r.err;
+  std::vector<nlohmann::json> records;
+  std::istringstream lines(r.out);
+  for (std::string line; std::getline(lines, line);)
+    if (!line.empty()) records.push_back(nlohmann::json::parse(line));
+  return records;
+}
+
+std::vector<std::string> files_in(const std::string& dir) {
+  std::vector<std::string> names;
+  for (const auto& e : std::filesystem::directory_iterator(dir))
+    names.push_back(e.path().filename().string());
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+// A request and its response, as a worker writes them for one fetch.
+std::vector<Position> write_fetch(Writer& w, const std::string& url, const std::string& body,
+                                  std::int64_t at) {
+  const std::string request = "GET / HTTP/1.1\r\nHost: a.test\r\nUser-Agent: crawlworker\r\n\r\n";
+  const std::string head = "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: " +
+                           std::to_string(body.size()) + "\r\n\r\n";
+  Record response;
+  response.type = "response";
+  response.target_uri = url;
+  response.date_ms = at;
+  response.record_id = new_record_id();
+  response.content_type = "application/http;msgtype=response";
+  response.fields = {{"WARC-IP-Address", "127.0.0.1"}};
+  response.block = {head, body};
+  response.payload_from = 1;
+  Record req;
+  req.type = "request";
+  req.target_uri = url;
+  req.date_ms = at;
+  req.content_type = "application/http;msgtype=request";
+  req.fields = {{"WARC-Concurrent-To", response.record_id}};
+  req.block = {request};
+  auto a = w.write(std::move(req));
+  auto b = w.write(std::move(response));
+  EXPECT_TRUE(a && b);
+  return {*a, *b};
+}
+
+TEST(Warc, DigestsAreSha1InBase32) {
+  EXPECT_EQ(base32(""), "");
+  EXPECT_EQ(base32("f"), "MY======");
+  EXPECT_EQ(base32("foobar"), "MZXW6YTBOI======");  // RFC 4648's vectors
+  EXPECT_EQ(sha1_digest(""), "sha1:3I42H3S6NNFQ2MSVX7XZKYAYSCX5QBYJ");
+  EXPECT_EQ(warc_date(1'765'000'000'123), "2025-12-06T05:46:40.123Z");
+  const std::string id = new_record_id();
+  EXPECT_EQ(id.size(), 47u);
+  EXPECT_TRUE(id.starts_with("<urn:uuid:") && id[24] == '4') << id;
+  EXPECT_NE(id, new_record_id());
+}
+
+TEST(Warc, WarcioReadsEveryRecordWithItsDigestsAndOffsets) {
+  TempDir dir("warc");
+  std::vector<Position> written;
+  {
+    Writer w({.dir = dir.path(),
+              .prefix = "test",
+              .writer = "host/1",
+              .info = {{"software", "crawlworker"}}});
+    for (int i = 0; i < 3; ++i) {
+      auto p =
+          write_fetch(w, "http://a.test/" + std::to_string(i),
+                      "<p>" + std::string(1000 * (i + 1), 'x') + "</p>", 1'765'000'000'000 + i);
+      written.insert(written.end(), p.begin(), p.end());
+    }
+    Record failure;
+    failure.type = "metadata";
+    failure.target_uri = "http://a.test/gone";
+    failure.date_ms = 1'765'000'000'500;
+    failure.content_type = "application/warc-fields";
+    const std::string text = "fetch-error: connect: refused\r\n";
+    failure.block = {text};
+    ASSERT_TRUE(w.write(std::move(failure)));
+    EXPECT_TRUE(std::filesystem::exists(dir.path() + "/" + w.current_file() + ".open"));
+  }
+  const auto names = files_in(dir.path());
+  ASSERT_EQ(names.size(), 1u);
+  EXPECT_TRUE(names[0].starts_with("test-20251206054640000-00001-host_1.warc.gz")) << names[0];
+  const auto records = read_with_warcio({dir.path() + "/" + names[0]}, dir);
+  ASSERT_EQ(records.size(), 8u);
+  EXPECT_EQ(records[0]["type"], "warcinfo");
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    SCOPED_TRACE(records[i].dump());
+    EXPECT_EQ(records[i]["block_ok"], true);
+    if (i > 0 && i < 7) {
+      const Position& p = written[i - 1];
+      EXPECT_EQ(records[i]["offset"], p.offset);
+      EXPECT_EQ(records[i]["length"], p.length);
+      EXPECT_EQ(p.file, names[0]);
+    }
+  }
+  EXPECT_EQ(records[1]["type"], "request");
+  EXPECT_EQ(records[2]["type"], "response");
+  EXPECT_EQ(records[2]["uri"], "http://a.test/0");
+  EXPECT_EQ(records[2]["http_status"], 200);
+  EXPECT_EQ(records[2]["payload_ok"], true);
+  EXPECT_EQ(records[1]["concurrent_to"], records[2]["id"]);
+  EXPECT_EQ(records[7]["type"], "metadata");
+}
+
+TEST(Warc, FilesRotateBySizeAndACutFileIsCutBackToItsLastWholeRecord) {
+  TempDir dir("warc");
+  {
+    Writer w({.dir = dir.path(), .writer = "w", .max_file_bytes = 3000, .info = {}});
+    std::uint32_t x = 1;
+    for (int i = 0; i < 6; ++i) {
+      std::string body(4000, ' ');  // bytes that do not compress: each fetch passes 3,000
+      for (char& c : body)
+        c = static_cast<char>(' ' + ((x = x * 1'103'515'245 + 12'345) >> 16) % 90);
+      write_fetch(w, "http://a.test/" + std::to_string(i), body, 1'765'000'000'000 + 1000 * i);
+    }
+  }
+  auto names = files_in(dir.path());
+  ASSERT_EQ(names.size(), 6u);
+  for (const auto& n : names) EXPECT_TRUE(n.ends_with(".warc.gz")) << n;
+  EXPECT_TRUE(names[5].starts_with("crawl-20251206054645000-00006-w.")) << names[5];
+  const auto rotated = read_with_warcio({dir.path() + "/" + names[5]}, dir);
+  ASSERT_EQ(rotated.size(), 3u) << "each file opens with its warcinfo record";
+  EXPECT_EQ(rotated[0]["type"], "warcinfo");
+  EXPECT_EQ(rotated[2]["uri"], "http://a.test/5");
+
+  // A writer killed mid-record: its file holds whole records and half of one.
+  TempDir crashed("warc");
+  std::string whole;
+  {
+    Writer w({.dir = crashed.path(), .writer = "k", .info = {}});
+    write_fetch(w, "http://a.test/a", std::string(50'000, 'a'), 1'765'000'000'000);
+    write_fetch(w, "http://a.test/b", std::string(50'000, 'b'), 1'765'000'001'000);
+    const std::string open = crashed.path() + "/" + w.current_file() + ".open";
+    std::ifstream in(open, std::ios::binary);
+    whole.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  const std::string name = "crawl-20251206054640000-00001-k.warc.gz";
+  std::filesystem::remove(crashed.path() + "/" + name);
+  const std::uint64_t last = whole_members(whole);
+  EXPECT_EQ(last, whole.size());
+  {
+    // The last response, cut in its middle.
+    std::ofstream out(crashed.path() + "/" + name + ".open", std::ios::binary);
+    out << whole << whole.substr(0, whole.size() / 2);
+  }
+  {
+    std::ofstream other(crashed.path() + "/crawl-20251206054640000-00001-other.warc.gz.open");
+    other << "left alone: another writer's";
+  }
+  auto recovered = recover(crashed.path(), "k");
+  ASSERT_TRUE(recovered) << recovered.error().message;
+  EXPECT_EQ(*recovered, std::vector<std::string>{name});
+  const std::uint64_t half_whole = whole_members(whole.substr(0, whole.size() / 2));
+  EXPECT_GT(half_whole, 0u);
+  EXPECT_LT(half_whole, whole.size() / 2);
+  EXPECT_EQ(std::filesystem::file_size(crashed.path() + "/" + name), whole.size() + half_whole);
+  const auto records = read_with_warcio({crashed.path() + "/" + name}, crashed);
+  for (const auto& r : records) EXPECT_EQ(r["block_ok"], true) << r.dump();
+  EXPECT_GE(records.size(), 5u);
+  EXPECT_TRUE(std::filesystem::exists(crashed.path() +
+                                      "/crawl-20251206054640000-00001-other.warc.gz.open"));
+}
+
+}  // namespace
+}  // namespace crawl::warc
