@@ -60,7 +60,16 @@ void collect_text(const GumboNode* node, std::string& out) {
   }
 }
 
-void visit(const GumboElement& e, Page& page, bool& have_title) {
+// Whether an element sits inside <noscript>: Gumbo parses with scripting off, so a browser with
+// scripts (the page a site means) never sees what is there, e.g. a "JavaScript required" refresh.
+bool in_noscript(const GumboNode* node) {
+  for (const GumboNode* p = node->parent; p != nullptr; p = p->parent)
+    if (p->type == GUMBO_NODE_ELEMENT && p->v.element.tag == GUMBO_TAG_NOSCRIPT) return true;
+  return false;
+}
+
+void visit(const GumboNode* node, Page& page, bool& have_title) {
+  const GumboElement& e = node->v.element;
   if (e.tag_namespace != GUMBO_NAMESPACE_HTML) return;  // <svg><a>, <svg><title> are not ours
   switch (e.tag) {
     case GUMBO_TAG_A:
@@ -91,9 +100,14 @@ void visit(const GumboElement& e, Page& page, bool& have_title) {
         page.base_href = href;
       break;
     case GUMBO_TAG_META:
+      // Only the first refresh counts, as in a browser (one that only reloads, or waits too
+      // long, too), and none inside <noscript>.
       if (const char* equiv = attribute(e, "http-equiv");
-          equiv && strcasecmp(equiv, "refresh") == 0 && page.refresh_href.empty())
-        if (const char* content = attribute(e, "content")) page.refresh_href = refresh_url(content);
+          equiv && strcasecmp(equiv, "refresh") == 0 && !page.refresh_seen && !in_noscript(node))
+        if (const char* content = attribute(e, "content"); content && refresh_parses(content)) {
+          page.refresh_seen = true;
+          page.refresh_href = refresh_url(content);
+        }
       if (const char* name = attribute(e, "name"); name && strcasecmp(name, "robots") == 0)
         if (const char* content = attribute(e, "content")) {
           const bool none = has_token(content, "none");
@@ -278,6 +292,18 @@ Prefix parse_prefix(std::string_view body) {
 
 }  // namespace
 
+bool refresh_parses(std::string_view in) {
+  std::size_t i = 0;
+  while (i < in.size() &&
+         (in[i] == ' ' || in[i] == '\t' || in[i] == '\n' || in[i] == '\f' || in[i] == '\r'))
+    ++i;
+  const bool digit = i < in.size() && in[i] >= '0' && in[i] <= '9';
+  if (!digit && (i >= in.size() || in[i] != '.')) return false;
+  while (i < in.size() && ((in[i] >= '0' && in[i] <= '9') || in[i] == '.')) ++i;
+  return i >= in.size() || in[i] == ';' || in[i] == ',' || in[i] == ' ' || in[i] == '\t' ||
+         in[i] == '\n' || in[i] == '\f' || in[i] == '\r';
+}
+
 std::string refresh_url(std::string_view in, double max_seconds) {
   // HTML's "shared declarative refresh steps", up to the URL string (resolved by the caller).
   std::size_t i = 0;
@@ -398,7 +424,7 @@ Page extract(std::string_view body, std::size_t max_bytes) {
     const GumboNode* node = stack.back();
     stack.pop_back();
     if (node->type != GUMBO_NODE_ELEMENT && node->type != GUMBO_NODE_TEMPLATE) continue;
-    visit(node->v.element, page, have_title);
+    visit(node, page, have_title);
     const GumboVector& children = node->v.element.children;
     for (unsigned i = children.length; i-- > 0;)
       stack.push_back(static_cast<const GumboNode*>(children.data[i]));

@@ -23,7 +23,8 @@ struct Page {
   // The first <meta http-equiv="refresh"> that names a URL, within k_max_refresh_seconds: its
   // URL as written ("" if none). A refresh without a URL reloads the page itself: not kept.
   std::string refresh_href;
-  std::vector<Link> links;  // <a href>, <area href>, <link rel=next|prev href>, in document order
+  bool refresh_seen = false;  // a meta refresh was met (the first one counts, whatever it says)
+  std::vector<Link> links;    // <a href>, <area href>, <link rel=next|prev href>, in document order
   std::vector<std::string> images;  // <img src>, and every srcset candidate of <img>/<source>
   bool meta_nofollow = false;       // <meta name="robots" content="nofollow"> (or "none")
   bool meta_noindex = false;        // <meta name="robots" content="noindex"> (or "none")
@@ -57,6 +58,8 @@ inline constexpr double k_max_refresh_seconds = 100;
 // The URL of a meta refresh's content ("0; url='/next'"), read as HTML's shared declarative
 // refresh steps read it, if it names one and fires within `max_seconds`; else "".
 std::string refresh_url(std::string_view content, double max_seconds = k_max_refresh_seconds);
+// Whether a meta refresh's content parses as one at all (a time, then the end or a separator).
+bool refresh_parses(std::string_view content);
 
 // Parses at most `max_bytes` of `body` (past them: size_cut).
 Page extract(std::string_view body, std::size_t max_bytes = k_max_parse_bytes);

@@ -7,6 +7,7 @@
 #include <ctime>
 #include <filesystem>
 #include <optional>
+#include <regex>
 
 #include <fcntl.h>
 #include <openssl/evp.h>
@@ -84,7 +85,8 @@ class MemberScanner {
       if (rc == Z_STREAM_END) {
         m_last_end = m_base + (chunk.size() - m_z.avail_in);
         inflateReset(&m_z);
-      } else if (rc != Z_OK && !(rc == Z_BUF_ERROR && m_z.avail_in > 0)) {
+      } else if (rc != Z_OK) {
+        // No progress with input left (or bad data): the rest is not gzip.
         m_broken = true;
         return false;
       }
@@ -100,6 +102,16 @@ class MemberScanner {
   std::uint64_t m_base = 0, m_last_end = 0;
   bool m_broken = false;
 };
+
+// An open file becomes its closed name, never over a file of that name: a hard link then the
+// open name removed (rename() would replace one silently).
+Result<void> finish_file(const std::string& open_path, const std::string& closed_path) {
+  if (::link(open_path.c_str(), closed_path.c_str()) != 0)
+    return fail("{}: cannot close as {}: {}", open_path, closed_path, errno_text());
+  if (::unlink(open_path.c_str()) != 0)
+    return fail("{}: cannot remove once closed: {}", open_path, errno_text());
+  return {};
+}
 
 }  // namespace
 
@@ -184,16 +196,24 @@ Writer::~Writer() {
 }
 
 Result<void> Writer::open_file(std::int64_t now_ms) {
-  ++m_serial;
-  char serial[16];
-  std::snprintf(serial, sizeof serial, "%05llu", static_cast<unsigned long long>(m_serial));
-  m_name = safe_name(m_options.prefix) + "-" + compact_time(now_ms) + "-" + serial + "-" +
-           m_writer + ".warc.gz";
-  const std::string path = m_options.dir + "/" + m_name + std::string(k_open_suffix);
-  m_fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-  if (m_fd < 0) {
-    m_name.clear();
-    return fail("{}: cannot create: {}", path, errno_text());
+  // A name no file has, open or closed (a writer restarted within the same millisecond, a clock
+  // set back): the serial moves on until one is free.
+  std::string path;
+  for (int tries = 0;; ++tries) {
+    ++m_serial;
+    char serial[24];
+    std::snprintf(serial, sizeof serial, "%05llu", static_cast<unsigned long long>(m_serial));
+    m_name = safe_name(m_options.prefix) + "-" + compact_time(now_ms) + "-" + serial + "-" +
+             m_writer + ".warc.gz";
+    path = m_options.dir + "/" + m_name + std::string(k_open_suffix);
+    struct stat st {};
+    if (::stat((m_options.dir + "/" + m_name).c_str(), &st) == 0 && tries < 1000) continue;
+    m_fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (m_fd >= 0) break;
+    if (errno != EEXIST || tries >= 1000) {
+      m_name.clear();
+      return fail("{}: cannot create: {}", path, errno_text());
+    }
   }
   m_size = 0;
   Record info;
@@ -211,7 +231,14 @@ Result<void> Writer::open_file(std::int64_t now_ms) {
   info.record_id = new_record_id();
   m_warcinfo_id = info.record_id;
   auto written = append(info);
-  if (!written) return fail(written.error());
+  if (!written) {
+    ::close(m_fd);
+    m_fd = -1;
+    ::unlink(path.c_str());
+    m_name.clear();
+    m_warcinfo_id.clear();
+    return fail(written.error());
+  }
   m_size += *written;
   return {};
 }
@@ -277,7 +304,13 @@ Result<Position> Writer::write(Record record) {
     if (auto opened = open_file(record.date_ms); !opened) return fail(opened.error());
   Position at{m_name, m_size, 0};
   auto written = append(record);
-  if (!written) return fail(written.error());
+  if (!written) {
+    // What was written of the record is cut off: the file stays whole records only.
+    if (::ftruncate(m_fd, static_cast<off_t>(m_size)) != 0 ||
+        ::lseek(m_fd, static_cast<off_t>(m_size), SEEK_SET) < 0)
+      (void)close();
+    return fail(written.error());
+  }
   at.length = *written;
   m_size += *written;
   if (m_size >= m_options.max_file_bytes)
@@ -293,19 +326,22 @@ Result<void> Writer::close() {
   ::close(m_fd);
   m_fd = -1;
   m_warcinfo_id.clear();
+  m_name.clear();
   if (!synced) return fail("{}: cannot sync: {}", open_path, errno_text());
-  if (::rename(open_path.c_str(), closed_path.c_str()) != 0)
-    return fail("{}: cannot rename to {}: {}", open_path, closed_path, errno_text());
-  return {};
+  return finish_file(open_path, closed_path);
 }
 
 Result<std::vector<std::string>> recover(const std::string& dir, std::string_view writer) {
   std::vector<std::string> closed;
-  const std::string suffix = "-" + safe_name(writer) + ".warc.gz" + std::string(k_open_suffix);
+  // PREFIX-TIMESTAMP-SERIAL-WRITER.warc.gz.open, the writer's part exactly this writer's.
+  static const std::regex k_name(R"(^.*-[0-9]{17}-[0-9]{5,}-(.+)\.warc\.gz\.open$)");
+  const std::string me = safe_name(writer);
   std::error_code ec;
   for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
     const std::string name = entry.path().filename().string();
-    if (!name.ends_with(suffix) || !entry.is_regular_file()) continue;
+    std::smatch m;
+    if (!std::regex_match(name, m, k_name) || m[1].str() != me || !entry.is_regular_file())
+      continue;
     const std::string path = entry.path().string();
     const int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
     if (fd < 0) return fail("{}: cannot open: {}", path, errno_text());
@@ -320,8 +356,7 @@ Result<std::vector<std::string>> recover(const std::string& dir, std::string_vie
     ::close(fd);
     if (!cut) return fail("{}: cannot cut back to its last whole record: {}", path, errno_text());
     const std::string to = path.substr(0, path.size() - k_open_suffix.size());
-    if (::rename(path.c_str(), to.c_str()) != 0)
-      return fail("{}: cannot rename to {}: {}", path, to, errno_text());
+    if (auto done = finish_file(path, to); !done) return fail(done.error());
     closed.push_back(name.substr(0, name.size() - k_open_suffix.size()));
   }
   if (ec) return fail(ErrorKind::not_found, "{}: cannot list: {}", dir, ec.message());

@@ -25,6 +25,7 @@ Parsed parse_sitemap(const ParseJob& job) {
     out.refused = map.refused;
     return out;
   }
+  if (map.kind == sitemap::Sitemap::Kind::none) return out;  // XML or gzip, but no sitemap
   out.found = static_cast<int>(map.locs.size() + map.skipped);
   out.links_dropped = map.skipped;
   out.parse_cut = job.memory_cut      ? "memory"

@@ -135,9 +135,11 @@ void Tasks::advance(Task& t, std::int64_t now) {
     t.sitemaps.push_back(site + "/sitemap.xml");
     if (robots)
       for (const std::string& listed : robots->sitemaps())
-        if (auto u = url::resolve(site + "/robots.txt", listed);
-            u && std::find(t.sitemaps.begin(), t.sitemaps.end(), *u) == t.sitemaps.end())
-          t.sitemaps.push_back(std::move(*u));
+        if (auto u = url::resolve(site + "/robots.txt", listed)) {
+          std::string ruled = t.job->filter ? url::apply(t.job->filter->url_rules(), *u) : *u;
+          if (std::find(t.sitemaps.begin(), t.sitemaps.end(), ruled) == t.sitemaps.end())
+            t.sitemaps.push_back(std::move(ruled));
+        }
   }
   t.steps.redirected = t.attempt.hops > 0;
   const Step step = next_step(t.steps, o, robots, path_and_query(t.attempt.url), robots_expires_in,
@@ -390,8 +392,12 @@ void Tasks::finish(Task& t, Kind kind, const std::string& reason, std::int64_t n
         out.links_dropped = 0;
       }
     }
-    // The site's sitemaps, once per site and worker, with its first outcome recorded.
-    if (!t.sitemaps.empty() && m_sitemaps_sent.insert(t.sitemaps_key).second) {
+    // The site's sitemaps, once per site and worker, with its first outcome recorded. Not from
+    // a page at the job's depth limit: the sitemaps would be recorded too deep, and dedup would
+    // keep a shallower page of the site from handing them on.
+    if (!t.sitemaps.empty() && t.job->filter &&
+        t.job->filter->judge(t.sitemaps.front(), t.entry.depth + 1) != policy::Drop::depth &&
+        m_sitemaps_sent.insert(t.sitemaps_key).second) {
       if (m_sitemaps_sent.size() > k_max_sitemap_sites) m_sitemaps_sent.clear();
       for (std::string& u : t.sitemaps) {
         const policy::Drop drop = t.job->filter->judge(u, t.entry.depth + 1);

@@ -169,8 +169,8 @@ TEST(Warc, FilesRotateBySizeAndACutFileIsCutBackToItsLastWholeRecord) {
     out << whole << whole.substr(0, whole.size() / 2);
   }
   {
-    std::ofstream other(crashed.path() + "/crawl-20251206054640000-00001-other.warc.gz.open");
-    other << "left alone: another writer's";
+    std::ofstream other(crashed.path() + "/crawl-20251206054640000-00001-node-k.warc.gz.open");
+    other << "left alone: another writer's, whose name ends as this one's does";
   }
   auto recovered = recover(crashed.path(), "k");
   ASSERT_TRUE(recovered) << recovered.error().message;
@@ -183,7 +183,7 @@ TEST(Warc, FilesRotateBySizeAndACutFileIsCutBackToItsLastWholeRecord) {
   for (const auto& r : records) EXPECT_EQ(r["block_ok"], true) << r.dump();
   EXPECT_GE(records.size(), 5u);
   EXPECT_TRUE(std::filesystem::exists(crashed.path() +
-                                      "/crawl-20251206054640000-00001-other.warc.gz.open"));
+                                      "/crawl-20251206054640000-00001-node-k.warc.gz.open"));
 }
 
 }  // namespace

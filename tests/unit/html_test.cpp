@@ -102,6 +102,18 @@ TEST(Extract, AMetaRefreshNamesItsUrlAsHtmlReadsIt) {
   EXPECT_EQ(p.refresh_href, "../n.html");
   EXPECT_EQ(outlinks(p, "http://a.example/d/e/page.html").refresh, "http://a.example/d/n.html");
   EXPECT_EQ(extract(R"(<meta name="refresh" content="0;url=/x">)").refresh_href, "");
+  // The first refresh counts, as in a browser, even one that only waits; none in <noscript>.
+  EXPECT_EQ(extract(R"(<meta http-equiv=refresh content="300;url=/a">)"
+                    R"(<meta http-equiv=refresh content="0;url=/b">)")
+                .refresh_href,
+            "");
+  EXPECT_EQ(extract(R"(<meta http-equiv=refresh content="bad">)"
+                    R"(<meta http-equiv=refresh content="0;url=/b">)")
+                .refresh_href,
+            "/b");
+  EXPECT_EQ(extract(R"(<noscript><meta http-equiv=refresh content="0;url=/nojs"></noscript>)")
+                .refresh_href,
+            "");
   EXPECT_EQ(outlinks(extract(R"html(<meta http-equiv=refresh content="0;url=javascript:x()">)html"),
                      "http://a.example/")
                 .refresh,

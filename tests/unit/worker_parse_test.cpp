@@ -81,5 +81,34 @@ TEST(WorkerParse, NoindexIsKept) {
   EXPECT_TRUE(parse_page("<meta name=\"robots\" content=\"none\">").noindex);
 }
 
+// A sitemap's URLs: resolved, unique, judged as links; a body that is XML or gzip but no
+// sitemap is no error; a refused one says why.
+TEST(WorkerParse, ASitemapsUrlsAreJudgedAsLinksAndWhatIsNoSitemapIsNoError) {
+  ParseJob job{7, "http://example.org/sitemap.xml", "", {}, false, 0, filter()};
+  job.sitemap = true;
+  job.body =
+      "<urlset><url><loc>http://example.org/a</loc></url><url><loc>/b</loc></url>"
+      "<url><loc>http://example.org/a#x</loc></url><url><loc>http://other.example/</loc></url>"
+      "</urlset>";
+  Parsed p = parse(job);
+  EXPECT_EQ(p.sitemap, "urlset");
+  EXPECT_EQ(p.found, 4);
+  ASSERT_EQ(p.links.size(), 3u);
+  EXPECT_EQ(p.links[1].url, "http://example.org/b");
+  EXPECT_EQ(p.links[2].drop, "offsite");
+  EXPECT_EQ(p.error, "");
+  job.body = "<rss><channel></channel></rss>";
+  p = parse(job);
+  EXPECT_EQ(p.sitemap, "");
+  EXPECT_EQ(p.parse_cut, "");
+  EXPECT_EQ(p.error, "");
+  job.body = "\x1f\x8b not a sitemap, not even gzip";
+  p = parse(job);
+  EXPECT_EQ(p.parse_cut, "");
+  EXPECT_EQ(p.error, "");
+  job.body = "<!DOCTYPE urlset><urlset/>";
+  EXPECT_NE(parse(job).refused, "");
+}
+
 }  // namespace
 }  // namespace crawl::worker

@@ -226,6 +226,29 @@ TEST(Tasks, AMetaRefreshIsFollowedAsARedirectIs) {
   EXPECT_EQ(tasks.outcomes()[1].reason, "offsite") << "the job's scope is a.test";
 }
 
+// With --sitemaps, a site's sitemaps go with its first outcome a worker records, once; not from
+// a page at the depth limit (they would be recorded too deep, and dedup would keep them so).
+TEST(Tasks, ASitesSitemapsGoWithItsFirstOutcomeOnceAndNotFromTheDepthLimit) {
+  auto ctx = std::make_shared<JobContext>(*job_context());
+  ctx->info.options.sitemaps = true;
+  FakeEnv env;
+  Tasks tasks(env, "host/1", 5);
+  auto fetch_one = [&](const std::string& url, int depth) {
+    env.claimed("http://a.test");
+    tasks.start(entry(url, depth), ctx, "", env.now);
+    tasks.on_response(response(env.fetched.back().first, url, 200, "image/png"), env.now, 0.5);
+  };
+  fetch_one("http://a.test/deep.png", 3);  // max_depth is 3
+  fetch_one("http://a.test/one.png", 1);
+  fetch_one("http://a.test/two.png", 1);
+  ASSERT_EQ(tasks.outcomes().size(), 3u);
+  EXPECT_TRUE(tasks.outcomes()[0].links.empty());
+  ASSERT_EQ(tasks.outcomes()[1].links.size(), 1u);
+  EXPECT_EQ(tasks.outcomes()[1].links[0].url, "http://a.test/sitemap.xml");
+  EXPECT_EQ(tasks.outcomes()[1].links[0].drop, "");
+  EXPECT_TRUE(tasks.outcomes()[2].links.empty()) << "once per site and worker";
+}
+
 // With the job's URL rules, a redirect's target is taken under them, unless they make it the URL
 // just fetched (a site adding a session id): that hop goes as the site sent it, once.
 TEST(Tasks, ARedirectTheUrlRulesTurnBackIntoItsOwnUrlIsFollowedAsSent) {
