@@ -1,5 +1,7 @@
 #include "core/text.hpp"
 
+#include <ctime>
+
 #include <fmt/core.h>
 
 #include "core/output.hpp"
@@ -51,6 +53,16 @@ std::string human_duration(double seconds) {
   if (s < 3600) return fmt::format("{}m{:02}s", s / 60, s % 60);
   if (s < 86400) return fmt::format("{}h{:02}m", s / 3600, s % 3600 / 60);
   return fmt::format("{}d{:02}h", s / 86400, s % 86400 / 3600);
+}
+
+std::string utc_text(std::int64_t unix_ms, const char* format, const char* millis) {
+  const std::time_t t = static_cast<std::time_t>(unix_ms / 1000);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char text[64];
+  std::string out(text, std::strftime(text, sizeof text, format, &tm));
+  if (millis != nullptr) out += fmt::format("{}{:03}", millis, unix_ms % 1000);
+  return out;
 }
 
 }  // namespace crawl

@@ -1,6 +1,7 @@
 #pragma once
 // Text for a terminal or a log line from values that may be hostile or large.
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -21,5 +22,9 @@ std::string_view utf8_prefix(std::string_view text, std::size_t max);
 // "950 B", "1.2 MB"; "4.2s", "38s", "3m07s", "2h05m", "3d04h".
 std::string human_bytes(double bytes);
 std::string human_duration(double seconds);
+
+// A time (ms since the epoch) in UTC, by strftime's `format` ("%Y-%m-%dT%H:%M:%SZ"); with
+// `millis`, its milliseconds follow, after `millis` ("." gives ".123"; "" gives "123").
+std::string utc_text(std::int64_t unix_ms, const char* format, const char* millis = nullptr);
 
 }  // namespace crawl

@@ -33,12 +33,7 @@ std::string errors_text(const queue::WorkerInfo& w) {
 }
 
 std::string utc(std::int64_t ms) {
-  const std::time_t t = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char text[32];
-  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return text;
+  return utc_text(ms, "%Y-%m-%dT%H:%M:%SZ");
 }
 
 std::string process_text(const WorkerRow& r) {

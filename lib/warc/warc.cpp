@@ -4,7 +4,6 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <ctime>
 #include <filesystem>
 #include <optional>
 #include <regex>
@@ -15,6 +14,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
+
+#include "core/text.hpp"
 
 namespace crawl::warc {
 
@@ -52,17 +53,6 @@ std::string one_line(std::string_view value) {
   for (char& c : out)
     if (c == '\r' || c == '\n') c = ' ';
   return out;
-}
-
-std::string compact_time(std::int64_t unix_ms) {
-  const std::time_t t = static_cast<std::time_t>(unix_ms / 1000);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y%m%d%H%M%S", &tm);
-  char ms[8];
-  std::snprintf(ms, sizeof ms, "%03d", static_cast<int>(unix_ms % 1000));
-  return std::string(buf) + ms;
 }
 
 // Finds where gzip members end in a stream given a chunk at a time.
@@ -172,14 +162,7 @@ std::string new_record_id() {
 }
 
 std::string warc_date(std::int64_t unix_ms) {
-  const std::time_t t = static_cast<std::time_t>(unix_ms / 1000);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[40];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  char ms[8];
-  std::snprintf(ms, sizeof ms, ".%03dZ", static_cast<int>(unix_ms % 1000));
-  return std::string(buf) + ms;
+  return utc_text(unix_ms, "%Y-%m-%dT%H:%M:%S", ".") + "Z";
 }
 
 std::uint64_t whole_members(std::string_view data) {
@@ -203,8 +186,8 @@ Result<void> Writer::open_file(std::int64_t now_ms) {
     ++m_serial;
     char serial[24];
     std::snprintf(serial, sizeof serial, "%05llu", static_cast<unsigned long long>(m_serial));
-    m_name = safe_name(m_options.prefix) + "-" + compact_time(now_ms) + "-" + serial + "-" +
-             m_writer + ".warc.gz";
+    m_name = safe_name(m_options.prefix) + "-" + utc_text(now_ms, "%Y%m%d%H%M%S", "") + "-" +
+             serial + "-" + m_writer + ".warc.gz";
     path = m_options.dir + "/" + m_name + std::string(k_open_suffix);
     struct stat st {};
     if (::stat((m_options.dir + "/" + m_name).c_str(), &st) == 0 && tries < 1000) continue;

@@ -207,22 +207,9 @@ void Tasks::on_response(fetch::Response r, std::int64_t now, double jitter) {
       keep_meta(std::move(r));
       finish(t, Kind::requeue, d.reason, now);
       return;
-    case Decision::Next::parse: {
-      ParseJob job{t.id,
-                   t.attempt.url,
-                   std::move(r.body),
-                   std::move(r.hold),
-                   r.memory_cut,
-                   t.entry.depth,
-                   t.job->filter,
-                   t.job->info.options.max_links_per_page,
-                   r.charset,
-                   t.job->info.options.max_parse_bytes};
-      t.last = std::move(r);
-      t.stage = Task::Stage::parsing;
-      m_env.parse(std::move(job));
+    case Decision::Next::parse:
+      to_parser(t, std::move(r), false);
       return;
-    }
     case Decision::Next::retry:
       keep_meta(std::move(r));
       t.retry_in = d.retry_in;
@@ -230,22 +217,7 @@ void Tasks::on_response(fetch::Response r, std::int64_t now, double jitter) {
       return;
     case Decision::Next::done:
       if (t.job->info.options.sitemaps && sitemap::looks_like_sitemap(r.body)) {
-        // Read as a sitemap: its URLs are admitted as a page's links are.
-        ParseJob job{t.id,
-                     t.attempt.url,
-                     std::move(r.body),
-                     std::move(r.hold),
-                     r.memory_cut,
-                     t.entry.depth,
-                     t.job->filter,
-                     static_cast<int>(sitemap::k_max_urls),
-                     "",
-                     0,
-                     true,
-                     r.truncated};
-        t.last = std::move(r);
-        t.stage = Task::Stage::parsing;
-        m_env.parse(std::move(job));
+        to_parser(t, std::move(r), true);  // its URLs are admitted as a page's links are
         return;
       }
       keep_meta(std::move(r));
@@ -256,6 +228,27 @@ void Tasks::on_response(fetch::Response r, std::int64_t now, double jitter) {
       finish(t, Kind::failed, d.reason, now);
       return;
   }
+}
+
+// A page's body (or a sitemap's) goes to the parser threads with what the job says of it; the
+// task keeps the response's status and headers for its record.
+void Tasks::to_parser(Task& t, fetch::Response r, bool sitemap) {
+  const policy::JobOptions& o = t.job->info.options;
+  ParseJob job{t.id,
+               t.attempt.url,
+               std::move(r.body),
+               std::move(r.hold),
+               r.memory_cut,
+               t.entry.depth,
+               t.job->filter,
+               sitemap ? static_cast<int>(sitemap::k_max_urls) : o.max_links_per_page,
+               r.charset,
+               o.max_parse_bytes,
+               sitemap,
+               r.truncated};
+  t.last = std::move(r);
+  t.stage = Task::Stage::parsing;
+  m_env.parse(std::move(job));
 }
 
 // The next hop of a task, to `target`: on the same site, fetched in this task once robots.txt

@@ -139,6 +139,7 @@ class Tasks {
   };
   void advance(Task& t, std::int64_t now);
   void hop(Task& t, bool same_site, std::string target, std::int64_t now);
+  void to_parser(Task& t, fetch::Response r, bool sitemap);
   void finish(Task& t, queue::PageOutcome::Kind kind, const std::string& reason, std::int64_t now,
               std::optional<Parsed> parsed = std::nullopt);
 
