@@ -117,6 +117,10 @@ class Reader {
       } else if (!loc.empty()) {
         if (r.m_out.locs.size() == k_max_urls)
           return r.refuse("more than 50,000 URLs (sitemaps.org's limit for one file)");
+        if ((r.m_locs_bytes += loc.size()) > k_max_locs_bytes) {
+          r.m_out.error = "its URLs pass 8 MiB: the rest is not read";
+          return r.stop();
+        }
         r.m_out.locs.emplace_back(loc);
       }
     }
@@ -146,6 +150,7 @@ class Reader {
   Sitemap& m_out;
   XML_Parser m_parser;
   std::uint64_t m_decoded = 0;
+  std::size_t m_locs_bytes = 0;
   int m_depth = 0;
   bool m_done = false;
   bool m_in_entry = false, m_in_loc = false, m_too_long = false;

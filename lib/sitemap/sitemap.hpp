@@ -20,6 +20,9 @@ inline constexpr std::uint64_t k_max_decoded_bytes = 50'000'000;
 inline constexpr int k_max_nesting = 64;
 // A <loc> longer than this is skipped (sitemaps.org: under 2,048 characters).
 inline constexpr std::size_t k_max_loc_bytes = 4096;
+// The URLs kept of one file, in bytes: 50,000 of 160 bytes. Past it the rest is not read (what
+// the worker and Redis hold of one sitemap stays bounded, as a page's links do).
+inline constexpr std::size_t k_max_locs_bytes = 8u << 20;
 
 struct Sitemap {
   enum class Kind { none, urlset, index } kind = Kind::none;  // none: not a sitemap

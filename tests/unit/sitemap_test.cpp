@@ -126,6 +126,15 @@ TEST(Sitemap, DeepNestingIsRefusedAndOverlongLocsAreSkipped) {
             "</loc></url><url><loc>http://a.test/ok</loc></url></urlset>");
   EXPECT_EQ(long_loc.locs, std::vector<std::string>{"http://a.test/ok"});
   EXPECT_EQ(long_loc.skipped, 1u);
+
+  // 5,000 URLs of 2,000 bytes: 10 MB of URLs, of which 8 MiB are kept.
+  const Sitemap heavy = parse(urlset(5000, "http://a.test/" + std::string(1980, 'p')));
+  std::size_t kept = 0;
+  for (const auto& loc : heavy.locs) kept += loc.size();
+  EXPECT_LE(kept, k_max_locs_bytes);
+  EXPECT_GT(kept, k_max_locs_bytes - 2000);
+  EXPECT_NE(heavy.error.find("8 MiB"), std::string::npos) << heavy.error;
+  EXPECT_EQ(heavy.refused, "");
 }
 
 TEST(Sitemap, BrokenXmlKeepsWhatCameBeforeAndOtherXmlIsNoSitemap) {
