@@ -93,6 +93,10 @@ struct WorkerSettings {
   int log_keep = 3;                                  // rotated logs kept
   bool log_debug = false;                            // log_level: debug logs every URL's outcome
   std::chrono::milliseconds stats_interval{60'000};  // an event=stats line this often (0: never)
+  // Where jobs submitted with --warc keep their WARC files: relative to the worker's directory
+  // (a deployed worker's is its host's remote_dir). Files close past warc_max_bytes.
+  std::string warc_dir = "warc";
+  std::uint64_t warc_max_bytes = 1'000'000'000;
 };
 
 // Options for the jobs `crawlctl submit` creates with this file; its flags win, and what

@@ -118,6 +118,8 @@ const std::vector<Field<WorkerSettings>>& worker_fields() {
       {"log_keep", "log_keep", integer(0, 100), &W::log_keep},
       {"log_level", "log_level", choice({"info", "debug"}), &W::log_debug},
       {"stats_interval", "stats_interval_ms", duration(0), &W::stats_interval},
+      {"warc_dir", "warc_dir", of(Kind::text), &W::warc_dir},
+      {"warc_max_size", "warc_max_bytes", size(1 << 20), &W::warc_max_bytes},
   };
   return fields;
 }

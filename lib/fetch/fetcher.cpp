@@ -9,6 +9,7 @@
 #include <curl/curl.h>
 #include <fmt/format.h>
 #include <strings.h>
+#include <zlib.h>
 
 namespace crawl::fetch {
 
@@ -76,6 +77,82 @@ Failure classify(CURLcode code) {
   }
 }
 
+// One content coding undone (gzip, or deflate: zlib's format, or raw deflate as some servers
+// send it), a chunk at a time. zlib keeps a 32 KiB window, whatever the sender says.
+class Inflater {
+ public:
+  explicit Inflater(bool gzip) : m_gzip(gzip) {
+    if (gzip) start(16 + MAX_WBITS);
+  }
+  ~Inflater() {
+    if (m_started) inflateEnd(&m_z);
+  }
+  Inflater(const Inflater&) = delete;
+  Inflater& operator=(const Inflater&) = delete;
+
+  // Decodes `in`, handing the output to `out` a piece at a time; `out` returns false to stop.
+  // False: the data is broken, or `out` stopped.
+  template <typename Out>
+  bool feed(std::string_view in, Out&& out) {
+    if (!m_started) {
+      // deflate: zlib's format if its two header bytes say so (RFC 1950), else raw deflate.
+      m_head.append(in.substr(0, 2 - m_head.size()));
+      in.remove_prefix(std::min(in.size(), m_head.size()));
+      if (m_head.size() < 2) return true;
+      const auto b0 = static_cast<unsigned char>(m_head[0]);
+      const auto b1 = static_cast<unsigned char>(m_head[1]);
+      start((b0 & 0x0F) == 8 && (b0 * 256 + b1) % 31 == 0 ? MAX_WBITS : -MAX_WBITS);
+      const std::string head = std::move(m_head);
+      if (!pump(head, out)) return false;
+    }
+    return pump(in, out);
+  }
+
+ private:
+  void start(int bits) {
+    inflateInit2(&m_z, bits);
+    m_started = true;
+  }
+  template <typename Out>
+  bool pump(std::string_view in, Out& out) {
+    m_z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+    m_z.avail_in = static_cast<uInt>(in.size());
+    while (m_z.avail_in > 0) {
+      if (m_ended) {
+        if (!m_gzip) return true;  // what follows a deflate stream is ignored, as libcurl does
+        inflateReset(&m_z);        // another gzip member
+        m_ended = false;
+        m_more = true;
+      }
+      m_z.next_out = reinterpret_cast<Bytef*>(m_buffer);
+      m_z.avail_out = sizeof m_buffer;
+      const int rc = inflate(&m_z, Z_NO_FLUSH);
+      const std::size_t n = sizeof m_buffer - m_z.avail_out;
+      if (rc != Z_OK && rc != Z_STREAM_END) {
+        if (!m_more) return false;
+        m_ended = true;  // bytes after a whole member that are no gzip: ignored, as libcurl does
+        m_gzip = false;
+        return true;
+      }
+      if (n > 0 && !out(std::string_view(m_buffer, n))) return false;
+      if (rc == Z_STREAM_END) m_ended = true;
+    }
+    return true;
+  }
+
+  bool m_gzip;
+  bool m_started = false;
+  bool m_ended = false;
+  bool m_more = false;  // past the first gzip member
+  std::string m_head;   // deflate: its first bytes, until there are two
+  z_stream m_z{};
+  char m_buffer[16u << 10];
+};
+
+// Content codings undone for one body, at most: each costs a decoder of 16 KiB and 44 KiB of
+// zlib's, and none of the web's sends more than one.
+constexpr std::size_t k_max_codings = 3;
+
 struct Transfer {
   CURL* easy = nullptr;
   Response response;
@@ -90,7 +167,10 @@ struct Transfer {
   std::size_t header_bytes = 0;  // of the response being received
   bool headers_too_large = false;
   bool bad_encoding = false;
+  bool bad_data = false;  // the body's coded data is broken
   bool body_started = false;
+  std::vector<std::unique_ptr<Inflater>> codings;  // the response's, in the order applied
+  std::unique_ptr<Tap> tap;
   char error[CURL_ERROR_SIZE] = {};
 };
 
@@ -121,6 +201,35 @@ bool room_for(Transfer& t, std::size_t more) {
   return false;
 }
 
+// The decoded body: counted against the cap, and kept as the keep limit and the body memory
+// allow. False once the cap is reached: the transfer ends there.
+bool take_decoded(Transfer& t, std::string_view data) {
+  Response& r = t.response;
+  const std::size_t room = t.cap - std::min<std::size_t>(t.cap, r.body_bytes);
+  const std::size_t accepted = std::min(data.size(), room);
+  r.body_bytes += accepted;
+  if (!r.memory_cut && r.body.size() < t.keep) {
+    std::size_t kept = std::min<std::size_t>(accepted, t.keep - r.body.size());
+    if (!room_for(t, kept)) {
+      kept = std::min<std::size_t>(kept, r.body.capacity() - r.body.size());
+      r.memory_cut = true;
+    }
+    r.body.append(data.data(), kept);
+  }
+  if (accepted < data.size()) {
+    r.truncated = true;
+    return false;
+  }
+  return true;
+}
+
+// Undoes codings[from..] (the last applied first) and takes what comes out.
+bool decode(Transfer& t, std::size_t from, std::string_view data) {
+  if (from == 0) return take_decoded(t, data);
+  return t.codings[from - 1]->feed(
+      data, [&t, from](std::string_view out) { return decode(t, from - 1, out); });
+}
+
 std::size_t on_body(char* data, std::size_t size, std::size_t n, void* user) {
   auto* t = static_cast<Transfer*>(user);
   Response& r = t->response;
@@ -142,27 +251,24 @@ std::size_t on_body(char* data, std::size_t size, std::size_t n, void* user) {
     // One allocation for the kept part when the server says its length, within the body's own
     // share: a length announced is not a length sent, and the pool is for bytes that came.
     curl_off_t length = -1;
-    if (curl_easy_getinfo(t->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &length) == CURLE_OK &&
+    if (t->codings.empty() &&
+        curl_easy_getinfo(t->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &length) == CURLE_OK &&
         length > 0) {
       const std::size_t want = std::min({static_cast<std::size_t>(length), t->keep, t->share});
       if (want > 0 && r.hold.grow(want)) reserve_exact(r.body, want);
     }
   }
-  const std::size_t room = t->cap - std::min<std::size_t>(t->cap, r.body_bytes);
-  const std::size_t accepted = std::min(bytes, room);
-  r.body_bytes += accepted;
-  // The kept part: what the keep limit leaves, while the budget lasts.
-  if (!r.memory_cut && r.body.size() < t->keep) {
-    std::size_t kept = std::min<std::size_t>(accepted, t->keep - r.body.size());
-    if (!room_for(*t, kept)) {
-      kept = std::min<std::size_t>(kept, r.body.capacity() - r.body.size());
-      r.memory_cut = true;
-    }
-    r.body.append(data, kept);
+  // As received, within the cap too (coded data a little longer than what it decodes to).
+  const std::size_t raw = std::min<std::size_t>(bytes, t->cap - std::min(t->cap, r.raw_bytes));
+  r.raw_bytes += raw;
+  if (t->tap) t->tap->body(std::string_view(data, raw));
+  if (!decode(*t, t->codings.size(), std::string_view(data, raw))) {
+    if (!r.truncated) t->bad_data = true;
+    return 0;  // ends the transfer: the cap is reached, or the data is broken
   }
-  if (accepted < bytes) {
+  if (raw < bytes) {
     r.truncated = true;
-    return 0;  // ends the transfer: the cap is reached
+    return 0;
   }
   return bytes;
 }
@@ -175,7 +281,10 @@ std::size_t on_header(char* data, std::size_t size, std::size_t n, void* user) {
     t->header_bytes = 0;
     t->response.location.clear();
     t->response.retry_after.clear();
+    t->codings.clear();
   }
+  // A line after the body began is a chunked body's trailer: part of the transfer coding.
+  if (t->tap && !t->body_started) t->tap->header(line);
   t->header_bytes += line.size();
   if (t->header_bytes > k_max_header_bytes) {
     t->headers_too_large = true;
@@ -208,8 +317,13 @@ std::size_t on_header(char* data, std::size_t size, std::size_t n, void* user) {
       std::string one = c.substr(start, comma - start);
       one.erase(0, one.find_first_not_of(" \t"));
       one.erase(one.find_last_not_of(" \t") + 1);
-      if (!one.empty() && one != "gzip" && one != "x-gzip" && one != "deflate" &&
-          one != "identity") {
+      if (one == "gzip" || one == "x-gzip" || one == "deflate") {
+        if (t->codings.size() >= k_max_codings) {
+          t->bad_encoding = true;
+          return 0;
+        }
+        t->codings.push_back(std::make_unique<Inflater>(one != "deflate"));
+      } else if (!one.empty() && one != "identity") {
         t->bad_encoding = true;
         return 0;  // ends the transfer
       }
@@ -217,6 +331,13 @@ std::size_t on_header(char* data, std::size_t size, std::size_t n, void* user) {
     }
   }
   return size * n;
+}
+
+// A request's head as libcurl sent it, for the tap.
+int on_debug(CURL*, curl_infotype type, char* data, std::size_t size, void* user) {
+  auto* t = static_cast<Transfer*>(user);
+  if (type == CURLINFO_HEADER_OUT && t->tap) t->tap->sent(std::string_view(data, size));
+  return 0;
 }
 
 // zlib's decoders keep a 32 KiB window; brotli's and zstd's one as large as the sender declares.
@@ -322,6 +443,9 @@ struct Fetcher::Impl {
     curl_off_t micros = 0;
     curl_easy_getinfo(easy, CURLINFO_TOTAL_TIME_T, &micros);
     r.elapsed_ms = micros / 1000;
+    char* ip = nullptr;
+    if (curl_easy_getinfo(easy, CURLINFO_PRIMARY_IP, &ip) == CURLE_OK && ip != nullptr) r.ip = ip;
+    r.tap = std::move(t.tap);
     // Stopping at the cap is not a failure: the body is cut and marked.
     // One header line over libcurl's own limit (100 KiB) fails the transfer before our count
     // sees it, as "Out of memory": in the headers, that is what it means.
@@ -330,7 +454,12 @@ struct Fetcher::Impl {
       r.error = fmt::format("the response's headers are over {} KiB", k_max_header_bytes >> 10);
     } else if (t.bad_encoding) {
       r.failure = Failure::encoding;
-      r.error = "a Content-Encoding other than the gzip and deflate asked for";
+      r.error =
+          fmt::format("a Content-Encoding other than the gzip and deflate asked for, or over {}",
+                      k_max_codings);
+    } else if (t.bad_data) {
+      r.failure = Failure::protocol;
+      r.error = "the body's gzip or deflate data is broken";
     } else if (code != CURLE_OK && !(code == CURLE_WRITE_ERROR && r.truncated)) {
       r.failure = classify(code);
       r.error = t.error[0] != '\0' ? t.error : curl_easy_strerror(code);
@@ -373,6 +502,7 @@ void Fetcher::add(Request request) {
   t->share = m_impl->share;
   t->options = &m_impl->options;
   t->response.hold = BodyHold(m_impl->budget);
+  t->tap = std::move(request.tap);
   t->response.id = request.id;
   t->response.url = request.url;
   CURL* e = t->easy;
@@ -381,6 +511,13 @@ void Fetcher::add(Request request) {
   curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(e, CURLOPT_USERAGENT, o.user_agent.c_str());
   curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, k_accept_encoding);
+  // Bodies come as received, and are decoded here: a tap sees them before that.
+  curl_easy_setopt(e, CURLOPT_HTTP_CONTENT_DECODING, 0L);
+  if (t->tap) {
+    curl_easy_setopt(e, CURLOPT_DEBUGFUNCTION, on_debug);
+    curl_easy_setopt(e, CURLOPT_DEBUGDATA, t.get());
+    curl_easy_setopt(e, CURLOPT_VERBOSE, 1L);  // the debug function sees the heads sent
+  }
   curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
   curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(o.connect_timeout.count()));

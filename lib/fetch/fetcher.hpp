@@ -1,7 +1,8 @@
 #pragma once
 // HTTP transfers in parallel over one libcurl multi handle: add requests, poll, collect the
 // finished ones. Keep-alive connections and the DNS cache are shared by all transfers; bodies
-// are decoded (gzip, br, zstd) and cut at a size cap. Redirects are not followed here: the
+// are decoded here (gzip, deflate: libcurl passes them on as received, for a Tap to see) and
+// cut at a size cap. Redirects are not followed here: the
 // caller re-checks every hop against its scope and robots.txt. Knows nothing of HTML.
 
 #include <atomic>
@@ -57,6 +58,20 @@ class BodyHold {
   std::uint64_t m_bytes = 0;
 };
 
+// Sees a transfer's bytes as they crossed the wire, for an archive (a WARC writer), on the
+// thread that polls: each request's head as sent (one per redirect hop followed), each
+// response's head a line at a time (a status line starts a hop's; the blank line ends it), and
+// the final response's body with its content coding kept and its transfer coding removed, up to
+// Options::max_body_bytes. A redirect's body, which libcurl drops when it follows one, is not
+// seen.
+class Tap {
+ public:
+  virtual ~Tap() = default;
+  virtual void sent(std::string_view request_head) = 0;
+  virtual void header(std::string_view line) = 0;
+  virtual void body(std::string_view raw) = 0;
+};
+
 struct Options {
   std::string user_agent = "crawlworker/0.1";
   std::uint64_t max_body_bytes = 10u << 20;  // received (decoded) bytes of a body, then it is cut
@@ -83,13 +98,15 @@ struct Request {
   // keep_also_bytes, when this says yes to its content type (a worker reading sitemaps).
   std::function<bool(std::string_view content_type)> keep_also = nullptr;
   std::uint64_t keep_also_bytes = 0;
+  std::unique_ptr<Tap> tap = nullptr;  // sees the bytes as they crossed the wire; in the Response
 };
 
 // Why a transfer produced no HTTP response to judge. headers: the response's headers are over
 // k_max_header_bytes (libcurl's own limit, 100 KiB, would say only "Out of memory"). encoding:
 // a Content-Encoding other than gzip or deflate, the only ones asked for (brotli's and zstd's
 // decoders keep a window as large as the sender declares: up to 16 MiB and 128 MiB, filled by a
-// few KB of a hostile body; zlib's is 32 KiB).
+// few KB of a hostile body; zlib's is 32 KiB). protocol: among others, a body whose gzip or
+// deflate data is broken.
 enum class Failure {
   none,
   timeout,
@@ -116,11 +133,14 @@ struct Response {
   std::string location;          // a redirect's Location, as the server wrote it (maybe relative)
   std::string retry_after;       // the header, verbatim
   std::string body;              // the part kept (Options::keep_body)
-  std::uint64_t body_bytes = 0;  // received, kept or not (at most max_body_bytes)
+  std::uint64_t body_bytes = 0;  // received and decoded, kept or not (at most max_body_bytes)
+  std::uint64_t raw_bytes = 0;   // of it, as received: before content decoding
   bool truncated = false;        // longer than max_body_bytes: cut there
   bool memory_cut = false;       // the kept part ends early: the body memory was spent
   BodyHold hold;                 // the kept part's share of the body memory
   std::int64_t elapsed_ms = 0;
+  std::string ip;            // the server's address, when a connection was made
+  std::unique_ptr<Tap> tap;  // the request's, back with what it saw
 };
 
 // The charset parameter of a Content-Type value ("text/html; charset=\"Shift_JIS\"" ->

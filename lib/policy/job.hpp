@@ -46,6 +46,7 @@ struct JobOptions {
   bool sort_query = false;  // one URL for any order of a query's parameters
   bool canonical = false;   // a page whose rel=canonical differs admits that URL, not its links
   bool sitemaps = false;    // each site's sitemaps (robots.txt's, /sitemap.xml) are read
+  bool warc = false;        // each worker keeps what it fetches in WARC files (worker.warc_dir)
   std::vector<std::string> strip_query;  // parameters whose whole name matches one: dropped
   // Where `crawlctl serve` POSTs a summary when the job finishes, is cancelled or stalls ("" =
   // nowhere): an http or https URL.

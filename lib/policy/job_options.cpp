@@ -107,6 +107,14 @@ const std::vector<JobOption>& job_options() {
        false,
        "Reads each site's sitemaps (those its robots.txt names, and /sitemap.xml): their URLs, "
        "and those of sitemap indexes, are admitted as links are"},
+      {"warc",
+       "--warc",
+       "",
+       {Kind::boolean, 0, 1, {}},
+       &J::warc,
+       false,
+       "Each worker keeps every request and response of the job, as it crossed the wire, in WARC "
+       "files in its worker.warc_dir (brought home by crawlctl collect)"},
       {"strip_query",
        "--strip-query",
        "",

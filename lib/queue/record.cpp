@@ -54,8 +54,9 @@ std::size_t images_that_fit(const Record& r) {
   for (std::string_view text :
        {std::string_view(r.url), std::string_view(r.final_url), std::string_view(r.canonical)})
     fixed += json_size_bound(text);
-  for (const std::string* text : {&r.reason, &r.title, &r.content_type, &r.encoding,
-                                  &r.encoding_from, &r.parse_cut, &r.sitemap, &r.error, &r.worker})
+  for (const std::string* text :
+       {&r.reason, &r.title, &r.content_type, &r.encoding, &r.encoding_from, &r.parse_cut,
+        &r.sitemap, &r.warc_file, &r.error, &r.worker})
     fixed += json_size_bound(clip(*text));
   std::size_t room = k_max_record_bytes - std::min(k_max_record_bytes, fixed);
   for (std::size_t i = 0; i < r.images.size(); ++i) {
@@ -70,7 +71,7 @@ std::size_t images_that_fit(const Record& r) {
 
 void fit(Record& r) {
   for (std::string* text : {&r.reason, &r.title, &r.content_type, &r.encoding, &r.encoding_from,
-                            &r.parse_cut, &r.sitemap, &r.error, &r.worker})
+                            &r.parse_cut, &r.sitemap, &r.warc_file, &r.error, &r.worker})
     text->resize(clip(*text).size());
   const std::size_t keep = images_that_fit(r);
   r.images_dropped += r.images.size() - keep;
@@ -101,6 +102,10 @@ std::string to_json(const Record& r) {
     if (r.noindex) j["noindex"] = true;
     if (!r.canonical.empty()) j["canonical"] = r.canonical;
     if (!r.sitemap.empty()) j["sitemap"] = clip(r.sitemap);
+    if (!r.warc_file.empty()) {
+      j["warc_file"] = clip(r.warc_file);
+      j["warc_offset"] = r.warc_offset;
+    }
   }
   j["depth"] = r.depth;
   if (!r.error.empty()) j["error"] = clip(r.error);
@@ -195,7 +200,7 @@ class RecordReader : public nlohmann::json_sax<nlohmann::json> {
     Kind kind;
     Member member;  // nullptr: the outcome (kept as text until the end) and the images
   };
-  static constexpr std::size_t k_fields = 24;
+  static constexpr std::size_t k_fields = 26;
   static const std::array<Field, k_fields>& fields() {
     static const std::array<Field, k_fields> all = {{
         {"url", Kind::text, &Record::url},
@@ -219,6 +224,8 @@ class RecordReader : public nlohmann::json_sax<nlohmann::json> {
         {"noindex", Kind::boolean, &Record::noindex},
         {"canonical", Kind::text, &Record::canonical},
         {"sitemap", Kind::text, &Record::sitemap},
+        {"warc_file", Kind::text, &Record::warc_file},
+        {"warc_offset", Kind::integer, &Record::warc_offset},
         {"error", Kind::text, &Record::error},
         {"worker", Kind::text, &Record::worker},
         {"at_ms", Kind::integer, &Record::at_ms},

@@ -37,6 +37,10 @@ struct Record {
   bool noindex = false;   // <meta name="robots" content="noindex">: the site asks not to index it
   std::string canonical;  // the page's <link rel="canonical">, normalised
   std::string sitemap;    // a sitemap read for its URLs: "urlset" or "index" ("" for others)
+  // With --warc: the WARC file (its name on the worker's host) and the offset of the gzip
+  // member that holds the fetch's response (or, when none came, its metadata) record.
+  std::string warc_file;
+  std::uint64_t warc_offset = 0;
   std::vector<std::string> images;
   std::string error;  // human-readable detail for failures
   std::string worker;

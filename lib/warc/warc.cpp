@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -171,6 +172,86 @@ std::uint64_t whole_members(std::string_view data) {
   return scan.last_end();
 }
 
+Exchange::~Exchange() {
+  if (m_fd >= 0) ::close(m_fd);
+}
+
+void Exchange::sent(std::string_view request_head) {
+  m_hops.push_back({std::string(request_head), "", ""});
+}
+
+void Exchange::header(std::string_view line) {
+  if (m_body) return;  // a trailer: part of the transfer coding
+  if (line.starts_with("HTTP/")) {
+    if (m_hops.empty()) m_hops.emplace_back();
+    m_hops.back().response.clear();  // a 1xx answer gives way to the final one
+    m_hops.back().location.clear();
+    m_in_head = true;
+  }
+  if (!m_in_head || m_hops.empty()) return;
+  Hop& hop = m_hops.back();
+  const auto named = [&line](std::string_view name) {
+    return line.size() > name.size() && strncasecmp(line.data(), name.data(), name.size()) == 0;
+  };
+  if (named("transfer-encoding:"))
+    hop.response += "X-Crawler-" + std::string(line);
+  else
+    hop.response += line;
+  if (named("location:")) {
+    std::string_view v = line.substr(9);
+    while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+    while (!v.empty() && std::isspace(static_cast<unsigned char>(v.back()))) v.remove_suffix(1);
+    hop.location = std::string(v);
+  }
+  if (line == "\r\n" || line == "\n") m_in_head = false;
+}
+
+void Exchange::body(std::string_view raw) {
+  if (raw.empty() || m_spool_failed) return;
+  if (!m_body) {
+    m_body = true;
+    if (m_hops.empty()) m_hops.emplace_back();
+    m_block.update(m_hops.back().response);
+  }
+  if (m_fd < 0 && m_memory.size() + raw.size() <= k_exchange_memory) {
+    m_memory.append(raw);
+  } else {
+    if (m_fd < 0) {
+      // Unlinked from the start: nothing is left behind by a worker killed mid-transfer.
+      m_fd = ::open(m_spool_dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+      if (m_fd < 0) {
+        std::string path = m_spool_dir + "/.spool-XXXXXX";
+        m_fd = ::mkstemp(path.data());
+        if (m_fd >= 0) ::unlink(path.c_str());
+      }
+    }
+    if (m_fd < 0 || !write_all(m_fd, raw.data(), raw.size())) {
+      // What was not stored is not digested either, and a record reads only the m_spooled
+      // bytes stored before: it stays true to its bytes, and says it was cut.
+      m_spool_failed = true;
+      return;
+    }
+    m_spooled += raw.size();
+  }
+  m_block.update(raw);
+  m_payload.update(raw);
+}
+
+Record Exchange::response_record() {
+  Record r;
+  r.type = "response";
+  r.content_type = "application/http;msgtype=response";
+  if (m_hops.empty()) m_hops.emplace_back();
+  if (!m_body) m_block.update(m_hops.back().response);
+  r.block = {m_hops.back().response, m_memory};
+  r.payload_from = 1;
+  r.tail_fd = m_fd;
+  r.tail_bytes = m_spooled;
+  r.block_digest = m_block.finish();
+  r.payload_digest = m_payload.finish();
+  return r;
+}
+
 Writer::Writer(WriterOptions options)
     : m_options(std::move(options)), m_writer(safe_name(m_options.writer)) {}
 
@@ -227,14 +308,21 @@ Result<void> Writer::open_file(std::int64_t now_ms) {
 }
 
 Result<std::uint64_t> Writer::append(const Record& r) {
-  std::uint64_t length = 0;
-  Sha1 block_digest;
-  std::optional<Sha1> payload_digest;
-  if (r.payload_from != std::numeric_limits<std::size_t>::max()) payload_digest.emplace();
-  for (std::size_t i = 0; i < r.block.size(); ++i) {
-    length += r.block[i].size();
-    block_digest.update(r.block[i]);
-    if (payload_digest && i >= r.payload_from) payload_digest->update(r.block[i]);
+  constexpr std::size_t k_none = std::numeric_limits<std::size_t>::max();
+  std::uint64_t length = r.tail_bytes;
+  for (const std::string_view part : r.block) length += part.size();
+  std::string block_digest = r.block_digest, payload_digest = r.payload_digest;
+  if (block_digest.empty() || (payload_digest.empty() && r.payload_from != k_none)) {
+    if (r.tail_fd >= 0) return fail("{}: a spooled block comes with its digests", m_name);
+    Sha1 block;
+    std::optional<Sha1> payload;
+    if (r.payload_from != k_none) payload.emplace();
+    for (std::size_t i = 0; i < r.block.size(); ++i) {
+      block.update(r.block[i]);
+      if (payload && i >= r.payload_from) payload->update(r.block[i]);
+    }
+    block_digest = block.finish();
+    if (payload) payload_digest = payload->finish();
   }
   std::string head = "WARC/1.1\r\n";
   head += "WARC-Type: " + one_line(r.type) + "\r\n";
@@ -247,8 +335,8 @@ Result<std::uint64_t> Writer::append(const Record& r) {
   for (const auto& [name, value] : r.fields)
     head += one_line(name) + ": " + one_line(value) + "\r\n";
   if (!r.content_type.empty()) head += "Content-Type: " + one_line(r.content_type) + "\r\n";
-  head += "WARC-Block-Digest: " + block_digest.finish() + "\r\n";
-  if (payload_digest) head += "WARC-Payload-Digest: " + payload_digest->finish() + "\r\n";
+  head += "WARC-Block-Digest: " + block_digest + "\r\n";
+  if (!payload_digest.empty()) head += "WARC-Payload-Digest: " + payload_digest + "\r\n";
   head += "Content-Length: " + std::to_string(length) + "\r\n\r\n";
 
   // One gzip member: the header, the block's parts, and the record's closing CRLF CRLF.
@@ -275,6 +363,21 @@ Result<std::uint64_t> Writer::append(const Record& r) {
   for (const std::string_view part : r.block)
     for (std::size_t at = 0; at < part.size(); at += k_chunk)
       pump(part.substr(at, k_chunk), Z_NO_FLUSH);
+  if (r.tail_fd >= 0) {
+    std::string chunk(k_chunk, '\0');
+    for (std::uint64_t at = 0; at < r.tail_bytes && ok;) {
+      const ssize_t n =
+          ::pread(r.tail_fd, chunk.data(), std::min<std::uint64_t>(chunk.size(), r.tail_bytes - at),
+                  static_cast<off_t>(at));
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        ok = false;  // the spool file is shorter than it was: the record cannot be whole
+        break;
+      }
+      pump(std::string_view(chunk.data(), static_cast<std::size_t>(n)), Z_NO_FLUSH);
+      at += static_cast<std::uint64_t>(n);
+    }
+  }
   pump("\r\n\r\n", Z_FINISH);
   deflateEnd(&z);
   if (!ok)

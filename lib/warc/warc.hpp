@@ -54,6 +54,56 @@ struct Record {
   // For a block that is an HTTP message: the part its payload (the entity body) starts at, for
   // WARC-Payload-Digest; npos: no payload digest.
   std::size_t payload_from = std::numeric_limits<std::size_t>::max();
+  // The block's last part in a file (a body spooled to disk): `tail_bytes` from its start.
+  int tail_fd = -1;
+  std::uint64_t tail_bytes = 0;
+  // Digests already computed as the block came ("sha1:..."): used as they are.
+  std::string block_digest, payload_digest;
+};
+
+// One HTTP exchange as it crosses the wire, gathered while it happens (a fetch::Tap feeds it):
+// each hop's request head as sent and response head as received, and the final response's body
+// as received (content coding kept, transfer coding removed: a Transfer-Encoding header is kept
+// as X-Crawler-Transfer-Encoding, as Common Crawl does, so the message reads as it is stored).
+// The body stays in memory up to k_exchange_memory; past that it goes to an unlinked file in
+// `spool_dir`. Its digests are computed as it comes.
+inline constexpr std::size_t k_exchange_memory = 64u << 10;
+
+class Exchange {
+ public:
+  struct Hop {
+    std::string request;   // the head as sent
+    std::string response;  // the status line to the blank line ("" if none came)
+    std::string location;  // its Location header, as written
+  };
+  explicit Exchange(std::string spool_dir) : m_spool_dir(std::move(spool_dir)) {}
+  ~Exchange();
+  Exchange(const Exchange&) = delete;
+  Exchange& operator=(const Exchange&) = delete;
+
+  void sent(std::string_view request_head);
+  void header(std::string_view line);
+  void body(std::string_view raw);
+
+  const std::vector<Hop>& hops() const { return m_hops; }
+  std::uint64_t body_bytes() const { return m_memory.size() + m_spooled; }
+  // The body could not all be spooled (a full disk): it ends early.
+  bool spool_failed() const { return m_spool_failed; }
+
+  // The final response's record (its head and body), for a Writer; the exchange must outlive
+  // the write. Digests are final once this is called.
+  Record response_record();
+
+ private:
+  std::string m_spool_dir;
+  std::vector<Hop> m_hops;
+  bool m_in_head = false;  // a response head is being received
+  bool m_body = false;     // the body began
+  std::string m_memory;
+  int m_fd = -1;
+  std::uint64_t m_spooled = 0;
+  bool m_spool_failed = false;
+  Sha1 m_block, m_payload;
 };
 
 // Where a record was written: its file's name (closed form) and the gzip member's offset and

@@ -35,7 +35,7 @@ const policy::Robots* RobotsCache::lookup(const std::string& origin, std::uint64
                                           queue::Queue* queue, std::int64_t now_ms) {
   Origin& o = m_origins[origin];
   if (o.robots && now_ms < o.expires_ms) return &*o.robots;
-  if (!o.fetching && now_ms >= o.recheck_ms) check(origin, o, queue, now_ms);
+  if (!o.fetching && now_ms >= o.recheck_ms) check(origin, o, queue, now_ms, task);
   if (o.robots && now_ms < o.expires_ms) return &*o.robots;
   if (std::find(o.waiting.begin(), o.waiting.end(), task) == o.waiting.end())
     o.waiting.push_back(task);
@@ -43,12 +43,12 @@ const policy::Robots* RobotsCache::lookup(const std::string& origin, std::uint64
 }
 
 void RobotsCache::check(const std::string& origin, Origin& o, queue::Queue* queue,
-                        std::int64_t now_ms) {
+                        std::int64_t now_ms, std::uint64_t task) {
   o.recheck_ms = now_ms + k_recheck_ms;
   if (o.refetch) {
     o.refetch = false;
     o.fetching = true;
-    m_requests[m_start_fetch(origin + "/robots.txt")] = origin;
+    m_requests[m_start_fetch(origin + "/robots.txt", task)] = origin;
     return;
   }
   if (queue == nullptr) return;
@@ -65,7 +65,7 @@ void RobotsCache::check(const std::string& origin, Origin& o, queue::Queue* queu
   auto locked = queue->sites().lock_robots(origin, k_lock);
   if (locked && *locked) {
     o.fetching = true;
-    m_requests[m_start_fetch(origin + "/robots.txt")] = origin;
+    m_requests[m_start_fetch(origin + "/robots.txt", task)] = origin;
   }
 }
 
@@ -113,7 +113,7 @@ std::vector<std::uint64_t> RobotsCache::ready(queue::Queue* queue, std::int64_t 
   m_resolved.clear();
   for (auto& [origin, o] : m_origins) {
     if (o.waiting.empty() || o.fetching || now_ms < o.recheck_ms) continue;
-    check(origin, o, queue, now_ms);
+    check(origin, o, queue, now_ms, o.waiting.front());
     if (o.robots && now_ms < o.expires_ms) {
       out.insert(out.end(), o.waiting.begin(), o.waiting.end());
       o.waiting.clear();

@@ -32,8 +32,10 @@ RobotsAnswer robots_answer(const fetch::Response& response, const std::string& a
 
 class RobotsCache {
  public:
-  // `start_fetch` sends a robots.txt request and returns its request id.
-  RobotsCache(std::string agent, std::function<std::uint64_t(const std::string& url)> start_fetch)
+  // `start_fetch` sends a robots.txt request for a task that waits on it, and returns its
+  // request id.
+  using StartFetch = std::function<std::uint64_t(const std::string& url, std::uint64_t task)>;
+  RobotsCache(std::string agent, StartFetch start_fetch)
       : m_agent(std::move(agent)), m_start_fetch(std::move(start_fetch)) {}
 
   // The rules for `origin`, or nullptr while they are being found; then `task` is remembered
@@ -57,10 +59,11 @@ class RobotsCache {
     std::int64_t recheck_ms = 0;
     std::vector<std::uint64_t> waiting;
   };
-  void check(const std::string& origin, Origin& o, queue::Queue* queue, std::int64_t now_ms);
+  void check(const std::string& origin, Origin& o, queue::Queue* queue, std::int64_t now_ms,
+             std::uint64_t task);
 
   std::string m_agent;
-  std::function<std::uint64_t(const std::string&)> m_start_fetch;
+  StartFetch m_start_fetch;
   std::map<std::string, Origin> m_origins;
   std::map<std::uint64_t, std::string> m_requests;  // robots.txt request id -> origin
   std::vector<std::uint64_t> m_resolved;            // tasks freed by a finished fetch

@@ -164,16 +164,24 @@ void Tasks::advance(Task& t, std::int64_t now) {
       return;
     case Step::Kind::fetch:
       t.stage = Task::Stage::fetching;
-      m_env.fetch(t.id, t.attempt.url, t.job->info.options.max_parse_bytes + 1, o.sitemaps);
+      m_env.fetch(t.id, t.attempt.url, t.job->info.options.max_parse_bytes + 1, o.sitemaps,
+                  o.warc ? t.entry.job : std::string());
       return;
   }
 }
 
-void Tasks::on_response(fetch::Response r, std::int64_t now, double jitter) {
+const JobContext* Tasks::job_of(std::uint64_t task) const {
+  auto it = m_tasks.find(task);
+  return it == m_tasks.end() ? nullptr : it->second.job.get();
+}
+
+void Tasks::on_response(fetch::Response r, std::int64_t now, double jitter,
+                        std::optional<Archived> archived) {
   auto it = m_tasks.find(r.id);
   if (it == m_tasks.end()) return;
   Task& t = it->second;
   t.fetch_ms += r.elapsed_ms;
+  t.archived = std::move(archived);
   const Decision d = decide(r, t.attempt, t.job->info.options, m_max_redirects, now, jitter);
   t.body_bytes = r.body_bytes;
   t.site = d.site == Decision::Site::failed     ? queue::PageOutcome::Site::failed
@@ -354,6 +362,10 @@ void Tasks::finish(Task& t, Kind kind, const std::string& reason, std::int64_t n
       r.fetch_ms = t.fetch_ms;
     }
     r.error = t.last.error;  // also for a URL failed unfetched (its site given up on)
+    if (t.archived) {
+      r.warc_file = t.archived->file;
+      r.warc_offset = t.archived->offset;
+    }
     if (parsed && !parsed->error.empty()) r.error = parsed->error;
     r.depth = t.entry.depth;
     r.worker = m_worker_id;

@@ -20,6 +20,7 @@
 #include "policy/robots.hpp"
 #include "policy/scope.hpp"
 #include "queue/queue.hpp"
+#include "worker/archive.hpp"
 #include "worker/decide.hpp"
 #include "worker/parse_pool.hpp"
 #include "worker/step.hpp"
@@ -52,9 +53,10 @@ class TaskEnv {
   virtual std::chrono::milliseconds site_start(const std::string& job, const std::string& site) = 0;
   // `keep_bytes`: of a body of a type parsed, as much as is kept (the job's max_parse_bytes + 1,
   // to know a page was longer). `sitemaps`: the job reads sitemaps, so a body that may be one
-  // (sitemap::maybe_sitemap_type) is kept too, up to the worker's max body.
+  // (sitemap::maybe_sitemap_type) is kept too, up to the worker's max body. `warc_job`: the
+  // job whose WARC files keep the exchange ("" for none).
   virtual void fetch(std::uint64_t task, const std::string& url, std::uint64_t keep_bytes,
-                     bool sitemaps) = 0;
+                     bool sitemaps, const std::string& warc_job) = 0;
   virtual void cancel_fetch(std::uint64_t task) = 0;
   virtual void parse(ParseJob job) = 0;
 };
@@ -86,7 +88,11 @@ class Tasks {
   // Tasks waiting out their site's delay whose time came go on. Returns the earliest time
   // another still waits for, or `until` if none is sooner.
   std::int64_t wake_polite(std::int64_t now, std::int64_t until);
-  void on_response(fetch::Response response, std::int64_t now, double jitter);
+  // `archived`: where the exchange was written, for a job that keeps WARC files.
+  void on_response(fetch::Response response, std::int64_t now, double jitter,
+                   std::optional<Archived> archived = std::nullopt);
+  // The job of a task held (nullptr if none is).
+  const JobContext* job_of(std::uint64_t task) const;
   void on_parsed(Parsed parsed, std::int64_t now);
 
   // Tasks not yet fetching (of `job`, or of every job) go back to their sites' queues.
@@ -135,7 +141,8 @@ class Tasks {
     // Its site's sitemaps (robots.txt's and /sitemap.xml, normalised), for a job that reads them
     // and a site this worker has not yet handed them on for: admitted with its outcome.
     std::vector<std::string> sitemaps;
-    std::string sitemaps_key;  // "job site"
+    std::string sitemaps_key;          // "job site"
+    std::optional<Archived> archived;  // the last response's records, in the job's WARC files
   };
   void advance(Task& t, std::int64_t now);
   void hop(Task& t, bool same_site, std::string target, std::int64_t now);

@@ -4,6 +4,7 @@
 #include <random>
 #include <set>
 #include <thread>
+#include <unordered_map>
 
 #include <spdlog/spdlog.h>
 
@@ -15,6 +16,7 @@
 #include "queue/record.hpp"
 #include "sitemap/sitemap.hpp"
 #include "url/url.hpp"
+#include "worker/archive.hpp"
 #include "worker/clock.hpp"
 #include "worker/decide.hpp"
 #include "worker/heartbeat_publisher.hpp"
@@ -48,9 +50,13 @@ class Worker final : private TaskEnv {
         m_stop(stop),
         m_fetcher(fetch_options(options.settings)),
         m_robots(options.settings.robots_agent,
-                 [this](const std::string& u) {
+                 [this](const std::string& u, std::uint64_t task) {
                    const std::uint64_t id = m_tasks.new_id();
-                   m_fetcher.add({id, u, true, policy::k_max_robots_bytes + 1});
+                   fetch::Request request{id, u, true, policy::k_max_robots_bytes + 1};
+                   // robots.txt goes to the WARC files of the job whose URL asked for it.
+                   const JobContext* job = m_tasks.job_of(task);
+                   if (job != nullptr && job->info.options.warc) archive(request, job->info.id);
+                   m_fetcher.add(std::move(request));
                    return id;
                  }),
         m_parser(parse_threads(options.settings), [this] { m_fetcher.wake(); }),
@@ -58,7 +64,8 @@ class Worker final : private TaskEnv {
         m_redis(options.redis, options.durability, options.key_prefix),
         m_beats(options.id, options.host, options.deploy_id, m_options.settings, now_ms()),
         m_pacing(static_cast<std::size_t>(options.settings.concurrency), options.claim_batch),
-        m_tasks(*this, options.id, options.settings.max_redirects) {}
+        m_tasks(*this, options.id, options.settings.max_redirects),
+        m_archive(archive_options(options)) {}
 
   int run();
 
@@ -80,6 +87,22 @@ class Worker final : private TaskEnv {
     o.low_speed_time = s.low_speed_time;
     o.max_connections = static_cast<std::size_t>(s.concurrency);
     return o;
+  }
+  static ArchiveOptions archive_options(const WorkerOptions& w) {
+    ArchiveOptions o;
+    o.dir = w.settings.warc_dir;
+    o.worker_id = w.id;
+    o.max_file_bytes = w.settings.warc_max_bytes;
+    o.info = {{"software", "crawlworker"},
+              {"hostname", w.host},
+              {"http-header-user-agent", w.settings.user_agent},
+              {"robots", "obey, unless a job says otherwise"}};
+    return o;
+  }
+  // The request's exchange goes to the job's WARC files.
+  void archive(fetch::Request& request, const std::string& job) {
+    request.tap = m_archive.tap();
+    m_archive_jobs[request.id] = job;
   }
   static unsigned parse_threads(const config::WorkerSettings& s) {
     return s.parse_threads > 0 ? static_cast<unsigned>(s.parse_threads)
@@ -120,16 +143,20 @@ class Worker final : private TaskEnv {
   void crawl_delay(const std::string& site, const policy::Robots& robots,
                    std::int64_t now) override;
   std::chrono::milliseconds site_start(const std::string& job, const std::string& site) override;
-  void fetch(std::uint64_t task, const std::string& url, std::uint64_t keep_bytes,
-             bool sitemaps) override {
+  void fetch(std::uint64_t task, const std::string& url, std::uint64_t keep_bytes, bool sitemaps,
+             const std::string& warc_job) override {
     fetch::Request request{task, url, false, std::nullopt, keep_bytes};
     if (sitemaps) {
       request.keep_also = sitemap::maybe_sitemap_type;
       request.keep_also_bytes = m_options.settings.max_body_bytes;
     }
+    if (!warc_job.empty()) archive(request, warc_job);
     m_fetcher.add(std::move(request));
   }
-  void cancel_fetch(std::uint64_t task) override { m_fetcher.cancel(task); }
+  void cancel_fetch(std::uint64_t task) override {
+    m_fetcher.cancel(task);
+    m_archive_jobs.erase(task);
+  }
   void parse(ParseJob job) override { m_parser.submit(std::move(job)); }
 
   WorkerOptions m_options;
@@ -145,6 +172,9 @@ class Worker final : private TaskEnv {
   Pacing m_pacing;
   std::map<std::string, std::int64_t> m_crawl_delay_reported;  // site -> when to report again
   Tasks m_tasks;
+  Archive m_archive;
+  std::unordered_map<std::uint64_t, std::string> m_archive_jobs;  // request id -> its job
+  std::int64_t m_archive_at = -1;  // when a WARC file may next be idle long enough to close
   bool m_draining = false;
 };
 
@@ -224,9 +254,16 @@ std::chrono::milliseconds Worker::site_start(const std::string& job, const std::
 }
 
 void Worker::on_response(fetch::Response r, std::int64_t now) {
+  std::optional<Archived> archived;
+  if (auto job = m_archive_jobs.find(r.id); job != m_archive_jobs.end()) {
+    archived = m_archive.write(job->second, r.url, r, now);
+    m_archive_jobs.erase(job);
+    if (m_archive_at < 0) m_archive_at = m_archive.close_idle(now);
+  }
+  r.tap.reset();  // its memory and spool file go now
   if (m_robots.on_response(r, m_redis.queue(), now)) return;
   const double jitter = std::uniform_real_distribution<double>(0, 1)(m_rng);
-  m_tasks.on_response(std::move(r), now, jitter);
+  m_tasks.on_response(std::move(r), now, jitter, std::move(archived));
 }
 
 // Records outcomes in one round trip when Pacing says they are due.
@@ -274,7 +311,7 @@ void Worker::busy(std::int64_t now, std::int64_t next_timer, bool waiting_on_rob
   if (waiting_on_robots) until = std::min<std::int64_t>(until, now + 50);
   // Outcomes are sent when their hold ends, a short claim is tried again when it said, and a
   // lost connection when its back-off ends.
-  for (const std::int64_t at : {flush_at(), claim_at(), m_redis.connect_at()})
+  for (const std::int64_t at : {flush_at(), claim_at(), m_redis.connect_at(), m_archive_at})
     if (at >= 0) until = std::min(until, at);
   const std::int64_t wait = std::max<std::int64_t>(0, until - now);
   for (auto& r : m_fetcher.poll(std::chrono::milliseconds(wait)))
@@ -296,6 +333,7 @@ void Worker::deregister() {
 int Worker::run() {
   spdlog::info("event=start id={} concurrency={} parse_threads={}", m_options.id,
                m_options.settings.concurrency, parse_threads(m_options.settings));
+  m_archive.recover();
   std::int64_t drain_deadline = 0;
   while (true) {
     const std::int64_t now = now_ms();
@@ -308,6 +346,7 @@ int Worker::run() {
     if (m_draining && (m_tasks.empty() || now >= drain_deadline)) break;
     if (m_redis.connect(now)) connected(now);
     heartbeat(now);
+    if (m_archive_at >= 0 && now >= m_archive_at) m_archive_at = m_archive.close_idle(now);
     flush(now);  // outcomes first: they give their sites' slots back
     claim(now);
     for (std::uint64_t id : m_robots.ready(m_redis.queue(), now)) m_tasks.resume(id, now);
@@ -323,6 +362,7 @@ int Worker::run() {
 
   // Whatever did not finish in time goes back to the frontier for another worker.
   m_fetcher.abort_all();
+  m_archive.close_all();
   m_tasks.release_all(now_ms());
   const std::int64_t give_up = now_ms() + 5000;
   while (!m_tasks.outcomes().empty() && now_ms() < give_up) {

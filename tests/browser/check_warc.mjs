@@ -1,7 +1,8 @@
 // Reads WARC files with warcio (a reader not of ours) and prints one JSON line per record: its
 // type, target URI, record id, WARC-Concurrent-To, whether its WARC-Block-Digest and
-// WARC-Payload-Digest match the bytes warcio reads (SHA-1, base32), and its offset and length
-// as warcio's CDX indexer gives them.
+// WARC-Payload-Digest match the bytes warcio reads (SHA-1, base32), the payload digest itself,
+// WARC-Truncated and WARC-IP-Address, the HTTP status, and its offset and length as warcio's
+// CDX indexer gives them.
 //   node check_warc.mjs FILE...
 // Exits 1, saying why, if warcio cannot read a file.
 import { WARCParser, CDXIndexer } from "warcio";
@@ -35,6 +36,9 @@ for (const file of process.argv.slice(2)) {
         concurrent_to: record.warcHeader("WARC-Concurrent-To") ?? "",
         block_ok: blocks[records.length],
         payload_ok: want ? sha1(payload) === want : null,
+        payload_digest: want ?? "",
+        truncated: record.warcHeader("WARC-Truncated") ?? "",
+        ip: record.warcHeader("WARC-IP-Address") ?? "",
         http_status: record.httpHeaders ? Number(record.httpHeaders.statusCode) : 0,
       });
     }

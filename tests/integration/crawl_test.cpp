@@ -20,6 +20,8 @@
 #include "crawl_cluster.hpp"
 #include "http_server.hpp"
 #include "queue/queue.hpp"
+#include "warc/warc.hpp"
+#include "warcio.hpp"
 
 namespace crawl::testing {
 namespace {
@@ -369,6 +371,112 @@ TEST(Crawl, SitemapsLeadToPagesNoLinkReachesAndBadOnesAreRefused) {
                                   {"/sitemaps/huge.xml.gz", "50,000,000 bytes"}})
     EXPECT_NE(records[cluster.site().url(path)].value("error", "").find(why), std::string::npos)
         << path << ": " << records[cluster.site().url(path)].dump();
+}
+
+// With --warc, each worker keeps every exchange of the job in its own WARC files, read back by
+// warcio (a reader not of ours): every record whole with its digests right, each request beside
+// its response (or, for a fetch that got none, a metadata record saying why), robots.txt kept,
+// a body cut at max_body marked so (and spooled past the exchange's memory), the payload of a
+// page the very bytes of the site's file, and each result record naming the file and offset of
+// its response. A worker killed mid-crawl (kill -9) leaves its file open: started again, it cuts
+// the file back to its last whole record and closes it. The crawl's results are the manifest's.
+TEST(Crawl, WarcKeepsEachExchangeAsItCameAndRecordsPointIntoIt) {
+  CrawlCluster cluster(test_site_options(300));
+  const std::size_t victim = cluster.start_worker("w1");
+  cluster.start_worker("w2");
+  const std::string job = cluster.submit_root({"--warc"});
+  ASSERT_TRUE(wait_until([&] { return cluster.counters(job)["done"] >= 60; }, 60s));
+  cluster.worker(victim).stop(0ms, SIGKILL);
+  cluster.start_worker("w1");
+  ASSERT_TRUE(cluster.wait_finished(job)) << read_text(cluster.worker_log("w2"));
+  expect_results_match_manifest(cluster, job);
+  for (std::size_t i = 0; i < 3; ++i) cluster.worker(i).stop();  // their files close
+  EXPECT_NE(read_text(cluster.worker_log("w1")).find("event=warc_recovered"), std::string::npos);
+
+  const std::regex name("job" + job + R"(-[0-9]{17}-[0-9]{5}-w[12]\.warc\.gz)");
+  std::vector<std::string> files;
+  for (const auto& e : std::filesystem::directory_iterator(cluster.warc_dir())) {
+    const std::string file = e.path().filename().string();
+    EXPECT_TRUE(std::regex_match(file, name)) << file;
+    files.push_back(e.path().string());
+  }
+  ASSERT_GE(files.size(), 3u);  // w1 before and after its kill, and w2
+  TempDir scratch("warc-read");
+  const auto warc = read_with_warcio(files, scratch);
+  std::map<std::pair<std::string, std::uint64_t>, nlohmann::json> at;  // (file, offset)
+  std::map<std::string, nlohmann::json> by_id;
+  for (const auto& r : warc) {
+    EXPECT_TRUE(r["block_ok"].get<bool>()) << r.dump();
+    if (r["type"] == "response") {
+      EXPECT_TRUE(r["payload_ok"].get<bool>()) << r.dump();
+    }
+    const std::string file = std::filesystem::path(r["file"].get<std::string>()).filename();
+    at[{file, r["offset"].get<std::uint64_t>()}] = r;
+    by_id[r["id"].get<std::string>()] = r;
+  }
+  // Each request is its response's (or metadata's), in the same file.
+  std::size_t requests = 0, metadata = 0;
+  for (const auto& r : warc) {
+    if (r["type"] == "metadata") ++metadata;
+    if (r["type"] != "request") continue;
+    ++requests;
+    auto it = by_id.find(r["concurrent_to"].get<std::string>());
+    ASSERT_NE(it, by_id.end()) << r.dump();
+    EXPECT_EQ(it->second["file"], r["file"]);
+    EXPECT_EQ(it->second["uri"], r["uri"]);
+  }
+  EXPECT_GT(requests, 300u);
+  EXPECT_GE(metadata, 1u) << "the slow page's timeout came with no response";
+  bool robots = false;
+  for (const auto& r : warc)
+    robots = robots || (r["type"] == "response" && r["uri"] == cluster.site().url("/robots.txt"));
+  EXPECT_TRUE(robots);
+
+  // Each record of a fetch names its response (or metadata) record.
+  std::size_t pages_checked = 0, truncated = 0;
+  for (const auto& [url, record] : records_by_url(cluster, job)) {
+    // Not fetched (filtered before a request, or failed with its site given up on): no records.
+    if (!record.contains("warc_file")) {
+      EXPECT_EQ(record.value("status", 0), 0) << record.dump();
+      continue;
+    }
+    auto it = at.find(
+        {record["warc_file"].get<std::string>(), record["warc_offset"].get<std::uint64_t>()});
+    ASSERT_NE(it, at.end()) << record.dump();
+    const nlohmann::json& w = it->second;
+    // (A redirect not followed names its target as final_url: its response is the redirect's.)
+    const int status = record.value("status", 0);
+    if (status < 300 || status > 399) {
+      EXPECT_EQ(w["uri"], record["final_url"]) << record.dump();
+    }
+    if (record["status"].get<int>() == 0) {
+      EXPECT_EQ(w["type"], "metadata") << record.dump();
+      continue;
+    }
+    EXPECT_EQ(w["type"], "response") << record.dump();
+    EXPECT_EQ(w["http_status"], record["status"]) << record.dump();
+    EXPECT_EQ(w["ip"], "127.0.0.1");
+    if (record["outcome"] == "failed" && record["reason"] == "timeout") {
+      EXPECT_EQ(w["truncated"], "time") << record.dump();  // the trickling page
+      continue;
+    }
+    if (record.value("truncated", false)) {
+      ++truncated;
+      EXPECT_EQ(w["truncated"], "length") << record.dump();
+      continue;
+    }
+    // The payload is the site's file, byte for byte.
+    const std::string path =
+        record["final_url"].get<std::string>().substr(cluster.site().url("").size());
+    const std::string file = cluster.site().www_dir() + path;
+    if (record["status"] == 200 && path.ends_with(".html") &&
+        std::filesystem::is_regular_file(file)) {
+      EXPECT_EQ(w["payload_digest"], warc::sha1_digest(read_text(file))) << path;
+      ++pages_checked;
+    }
+  }
+  EXPECT_GT(pages_checked, 250u);
+  EXPECT_GE(truncated, 1u) << "/big.html is cut at max_body";
 }
 
 // Every key a crawl leaves (mid-crawl, after it, after a cancel) is one that queue::Keys names:

@@ -1,6 +1,8 @@
 // The fetch engine against a server of our own that answers as hostile servers do.
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <zlib.h>
 
 #include "fetch/fetcher.hpp"
 #include "http_server.hpp"
@@ -89,6 +91,94 @@ TEST(Fetch, AnEncodingNotAskedForIsRefused) {
     EXPECT_EQ(r.body, "");
   }
   EXPECT_EQ(accepted, "gzip, deflate");
+}
+
+// `text` compressed by zlib: windowBits 15+16 is gzip, 15 zlib's format, -15 raw deflate.
+std::string compressed(std::string_view text, int bits) {
+  z_stream z{};
+  deflateInit2(&z, 6, Z_DEFLATED, bits, 8, Z_DEFAULT_STRATEGY);
+  std::string out(deflateBound(&z, text.size()) + 64, '\0');
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(text.data()));
+  z.avail_in = static_cast<uInt>(text.size());
+  z.next_out = reinterpret_cast<Bytef*>(out.data());
+  z.avail_out = static_cast<uInt>(out.size());
+  deflate(&z, Z_FINISH);
+  out.resize(z.total_out);
+  deflateEnd(&z);
+  return out;
+}
+
+struct Recorded final : fetch::Tap {
+  std::string request, head, raw;
+  void sent(std::string_view h) override { request += h; }
+  void header(std::string_view line) override { head += line; }
+  void body(std::string_view bytes) override { raw += bytes; }
+};
+
+// Bodies are decoded here, not by libcurl, so that a tap sees them as they came: gzip (one
+// member or several), deflate in zlib's format or raw, two codings one over the other, and a
+// chunked body; broken data is a protocol failure that says so.
+TEST(Fetch, BodiesAreDecodedHereAndATapSeesThemAsTheyCame) {
+  std::string page;
+  for (int i = 0; i < 2000; ++i) page += "<p>line " + std::to_string(i) + "</p>\n";
+  const std::string gz = compressed(page, 16 + 15);
+  HttpServer server([&](const HttpRequest& r) {
+    const auto coded = [](std::string body, const std::string& coding) {
+      return http_reply(200, std::move(body), "text/html", "Content-Encoding: " + coding + "\r\n");
+    };
+    if (r.target == "/gzip") return coded(gz, "gzip");
+    if (r.target == "/zlib") return coded(compressed(page, 15), "deflate");
+    if (r.target == "/raw") return coded(compressed(page, -15), "deflate");
+    if (r.target == "/members")
+      return coded(compressed(page.substr(0, 1000), 31) + compressed(page.substr(1000), 31),
+                   "x-gzip");
+    if (r.target == "/twice") return coded(compressed(gz, 15), "gzip, deflate");
+    if (r.target == "/broken") return coded(gz.substr(0, 20) + std::string(500, 'x'), "gzip");
+    // Chunked, in chunks of 1,000 bytes.
+    std::string bytes =
+        "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Encoding: gzip\r\n"
+        "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n";
+    for (std::size_t at = 0; at < gz.size(); at += 1000) {
+      const std::string part = gz.substr(at, 1000);
+      bytes += fmt::format("{:x}\r\n", part.size()) + part + "\r\n";
+    }
+    bytes += "0\r\n\r\n";
+    return HttpReply{bytes};
+  });
+  fetch::Fetcher fetcher(fetch::Options{});
+  const std::vector<std::string> paths = {"/gzip",  "/zlib",   "/raw",    "/members",
+                                          "/twice", "/broken", "/chunked"};
+  for (std::size_t i = 0; i < paths.size(); ++i) {
+    fetch::Request request{i, server.url(paths[i]), false, std::nullopt};
+    request.tap = std::make_unique<Recorded>();
+    fetcher.add(std::move(request));
+  }
+  auto done = fetch_all(fetcher, paths.size());
+  ASSERT_EQ(done.size(), paths.size());
+  for (const auto& r : done) {
+    const std::string& path = paths[r.id];
+    const auto& tap = dynamic_cast<const Recorded&>(*r.tap);
+    EXPECT_TRUE(tap.request.starts_with("GET " + path + " HTTP/1.1\r\n")) << tap.request;
+    EXPECT_NE(tap.request.find("\r\nAccept-Encoding: gzip, deflate\r\n"), std::string::npos);
+    EXPECT_TRUE(tap.head.starts_with("HTTP/1.1 200 ")) << tap.head;
+    EXPECT_TRUE(tap.head.ends_with("\r\n\r\n")) << tap.head;
+    EXPECT_EQ(r.ip, "127.0.0.1");
+    EXPECT_EQ(r.raw_bytes, tap.raw.size()) << path;
+    if (path == "/broken") {
+      EXPECT_EQ(r.failure, fetch::Failure::protocol) << r.error;
+      EXPECT_NE(r.error.find("gzip or deflate data is broken"), std::string::npos) << r.error;
+      continue;
+    }
+    EXPECT_EQ(r.failure, fetch::Failure::none) << path << ": " << r.error;
+    EXPECT_EQ(r.body, page) << path;
+    EXPECT_EQ(r.body_bytes, page.size()) << path;
+    if (path == "/gzip" || path == "/chunked") {
+      EXPECT_EQ(tap.raw, gz) << path;
+    }
+    if (path == "/chunked") {
+      EXPECT_NE(tap.head.find("Transfer-Encoding: chunked\r\n"), std::string::npos);
+    }
+  }
 }
 
 // Bodies kept in memory share the budget: each may take its share, the rest goes first come,

@@ -11,24 +11,13 @@
 #include <nlohmann/json.hpp>
 
 #include "crawl_cluster.hpp"
+#include "warcio.hpp"
 
 namespace crawl::warc {
 namespace {
 
+using testing::read_with_warcio;
 using testing::TempDir;
-
-std::vector<nlohmann::json> read_with_warcio(const std::vector<std::string>& files,
-                                             const TempDir& dir) {
-  std::vector<std::string> args{std::string(CRAWL_SOURCE_DIR) + "/tests/browser/check_warc.mjs"};
-  args.insert(args.end(), files.begin(), files.end());
-  const testing::CommandResult r = testing::run_program("node", args, dir);
-  EXPECT_EQ(r.rc, 0) << r.err;
-  std::vector<nlohmann::json> records;
-  std::istringstream lines(r.out);
-  for (std::string line; std::getline(lines, line);)
-    if (!line.empty()) records.push_back(nlohmann::json::parse(line));
-  return records;
-}
 
 std::vector<std::string> files_in(const std::string& dir) {
   std::vector<std::string> names;

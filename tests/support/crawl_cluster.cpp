@@ -106,7 +106,9 @@ CrawlCluster::CrawlCluster(SiteOptions site, int concurrency, ServerOptions serv
                  "  low_speed_bytes: 100\n"
                  "  low_speed_time: 2s\n"
                  "  heartbeat_interval: 250ms\n"
-                 "  heartbeat_ttl: 1500ms\n",
+                 "  heartbeat_ttl: 1500ms\n"
+                 "  warc_dir: " +
+                 warc_dir() + "\n",
              0600);
 }
 

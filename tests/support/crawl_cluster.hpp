@@ -40,6 +40,7 @@ class CrawlCluster {
   const std::string& redis_url() const { return m_redis_url; }
   TestSite& site() { return m_site; }
   const std::string& config_path() const { return m_config; }
+  std::string warc_dir() const { return m_dir / "warc"; }  // the workers' worker.warc_dir
 
   // Starts worker "w<n>" (its log in the scratch dir) and returns its index.
   std::size_t start_worker(const std::string& id);

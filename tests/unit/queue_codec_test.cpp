@@ -86,6 +86,8 @@ TEST(Record, JsonRoundTripAndFilteredRecordsAreShort) {
   r.noindex = true;
   r.canonical = "http://example.org/c";
   r.sitemap = "index";
+  r.warc_file = "job1-20261207031500123-00001-h1_1.warc.gz";
+  r.warc_offset = 123456;
   r.worker = "h1/1";
   r.at_ms = 99;
   EXPECT_EQ(record_from_json(to_json(r)), r);
@@ -179,6 +181,8 @@ std::optional<Record> record_from_document(std::string_view text) {
   flag("noindex", r.noindex);
   text_of("canonical", r.canonical);
   text_of("sitemap", r.sitemap);
+  text_of("warc_file", r.warc_file);
+  number("warc_offset", r.warc_offset);
   text_of("error", r.error);
   text_of("worker", r.worker);
   number("at_ms", r.at_ms);
@@ -469,6 +473,7 @@ TEST(JobOptions, FieldsRoundTrip) {
   o.sort_query = true;
   o.canonical = true;
   o.sitemaps = true;
+  o.warc = true;
   o.strip_query = {"utm_.*", "j?sessionid"};
   std::map<std::string, std::string> fields;
   for (auto& [k, v] : job_fields(o)) fields[k] = v;

@@ -45,7 +45,8 @@ struct FakeEnv : TaskEnv {
     last_start[site] = now;
     return 0ms;
   }
-  void fetch(std::uint64_t task, const std::string& url, std::uint64_t, bool) override {
+  void fetch(std::uint64_t task, const std::string& url, std::uint64_t, bool,
+             const std::string&) override {
     fetched.emplace_back(task, url);
   }
   void cancel_fetch(std::uint64_t task) override { cancelled.push_back(task); }
