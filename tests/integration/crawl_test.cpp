@@ -20,6 +20,7 @@
 #include "crawl_cluster.hpp"
 #include "http_server.hpp"
 #include "queue/queue.hpp"
+#include "warc/index.hpp"
 #include "warc/warc.hpp"
 #include "warcio.hpp"
 
@@ -477,6 +478,19 @@ TEST(Crawl, WarcKeepsEachExchangeAsItCameAndRecordsPointIntoIt) {
   }
   EXPECT_GT(pages_checked, 250u);
   EXPECT_GE(truncated, 1u) << "/big.html is cut at max_body";
+
+  // The CDXJ index of the files is warcio's, line for line.
+  std::vector<std::string> ours;
+  for (const std::string& file : files) {
+    auto lines = warc::cdxj_lines(file, std::filesystem::path(file).filename().string());
+    ASSERT_TRUE(lines) << lines.error().message;
+    ours.insert(ours.end(), lines->begin(), lines->end());
+  }
+  std::sort(ours.begin(), ours.end());
+  std::string text;
+  for (const std::string& line : ours) text += line + "\n";
+  EXPECT_EQ(text, warcio_cdxj(files, scratch));
+  EXPECT_GT(ours.size(), 300u);
 }
 
 // Every key a crawl leaves (mid-crawl, after it, after a cancel) is one that queue::Keys names:

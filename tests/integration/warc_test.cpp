@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "crawl_cluster.hpp"
+#include "warc/index.hpp"
 #include "warcio.hpp"
 
 namespace crawl::warc {
@@ -53,6 +54,22 @@ std::vector<Position> write_fetch(Writer& w, const std::string& url, const std::
   auto b = w.write(std::move(response));
   EXPECT_TRUE(a && b);
   return {*a, *b};
+}
+
+// URL keys as warcio makes them (its getSurt, run on these URLs by warcio 2.4.11).
+TEST(Warc, SurtKeysAreWarcios) {
+  for (const auto& [url, key] : std::vector<std::pair<std::string, std::string>>{
+           {"http://example.com", "com,example)/"},
+           {"http://www2.Example.com:80/a?z&y=1&x", "com,example)/a?x&y=1&z"},
+           {"https://www.example.com:8443/?", "com,example:8443)/"},
+           {"http://Example.COM./%7Efoo", ",com,example)/%7efoo"},
+           {"http://user:pw@www.example.com/x#y", "com,example,www)/x"},
+           {"https://WWW.Example.com:443/Path/A?b=2&a=1#frag", "com,example,www)/path/a?a=1&b=2"},
+           {"http://127.0.0.1:8080/p?q", "1,0,0,127:8080)/p?q"},
+           {"urn:test:thing", "urn:test:thing"},
+           {"HTTP://example.com/", "HTTP://example.com/"},
+       })
+    EXPECT_EQ(surt(url), key) << url;
 }
 
 TEST(Warc, DigestsAreSha1InBase32) {

@@ -19,4 +19,12 @@ std::vector<nlohmann::json> read_with_warcio(const std::vector<std::string>& fil
   return records;
 }
 
+std::string warcio_cdxj(const std::vector<std::string>& files, const TempDir& dir) {
+  std::vector<std::string> args{std::string(CRAWL_SOURCE_DIR) + "/tests/browser/cdxj.mjs"};
+  args.insert(args.end(), files.begin(), files.end());
+  const CommandResult r = run_program("node", args, dir, std::chrono::seconds(120));
+  EXPECT_EQ(r.rc, 0) << r.err;
+  return r.out;
+}
+
 }  // namespace crawl::testing

@@ -15,4 +15,7 @@ namespace crawl::testing {
 std::vector<nlohmann::json> read_with_warcio(const std::vector<std::string>& files,
                                              const TempDir& dir);
 
+// The CDXJ index warcio writes for the files (tests/browser/cdxj.mjs), sorted.
+std::string warcio_cdxj(const std::vector<std::string>& files, const TempDir& dir);
+
 }  // namespace crawl::testing
