@@ -27,6 +27,7 @@ void add_deploy_command(CLI::App& app, Action& run);
 void add_stop_command(CLI::App& app, Action& run);
 void add_job_commands(CLI::App& app, Action& run);  // wait, pause, resume, cancel
 void add_logs_command(CLI::App& app, Action& run);
+void add_collect_command(CLI::App& app, Action& run);
 void add_serve_command(CLI::App& app, Action& run);
 
 // The hosts file named by -H, else $CRAWL_HOSTS, else ./hosts.yaml.

@@ -81,6 +81,7 @@ int real_main(int argc, char** argv) {
   add_deploy_command(app, run);
   add_stop_command(app, run);
   add_logs_command(app, run);
+  add_collect_command(app, run);
   add_results_command(app, run);
   add_serve_command(app, run);
   try {

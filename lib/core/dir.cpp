@@ -5,7 +5,9 @@
 #include <filesystem>
 #include <random>
 
+#include <dirent.h>
 #include <fcntl.h>
+#include <stdio.h>  // renameat2, RENAME_NOREPLACE
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -138,6 +140,54 @@ Result<std::string> OutputDir::read(std::string_view name, std::size_t max) cons
       return fail(ErrorKind::invalid, "{} is longer than {} bytes: refused", path_of(name), max);
     out.append(buffer, static_cast<std::size_t>(n));
   }
+}
+
+Result<void> OutputDir::read_each(std::string_view name,
+                                  const std::function<void(std::string_view)>& each) const {
+  auto fd = open_file(name, O_RDONLY);
+  if (!fd) return fail(fd.error());
+  std::string buffer(65536, '\0');
+  while (true) {
+    const ssize_t n = ::read(fd->get(), buffer.data(), buffer.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return fail("cannot read {}: {}", path_of(name), reason());
+    if (n == 0) return {};
+    each(std::string_view(buffer.data(), static_cast<std::size_t>(n)));
+  }
+}
+
+Result<void> OutputDir::rename(std::string_view from, std::string_view to) const {
+  if (!one_component(from)) return fail(ErrorKind::invalid, "'{}' is not a file name", from);
+  if (!one_component(to)) return fail(ErrorKind::invalid, "'{}' is not a file name", to);
+  const std::string f(from), t(to);
+  if (::renameat2(m_fd.get(), f.c_str(), m_fd.get(), t.c_str(), RENAME_NOREPLACE) != 0)
+    return fail(errno == EEXIST ? ErrorKind::invalid : ErrorKind::other,
+                "cannot rename {} to {}: {}", path_of(from), path_of(to), reason());
+  return {};
+}
+
+Result<void> OutputDir::remove(std::string_view name) const {
+  if (!one_component(name)) return fail(ErrorKind::invalid, "'{}' is not a file name", name);
+  const std::string n(name);
+  if (::unlinkat(m_fd.get(), n.c_str(), 0) != 0 && errno != ENOENT)
+    return fail("cannot remove {}: {}", path_of(name), reason());
+  return {};
+}
+
+Result<std::vector<std::string>> OutputDir::names() const {
+  const int fd = ::openat(m_fd.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  DIR* d = fd < 0 ? nullptr : ::fdopendir(fd);
+  if (d == nullptr) {
+    if (fd >= 0) ::close(fd);
+    return fail("cannot list {}: {}", m_path, reason());
+  }
+  std::vector<std::string> out;
+  while (const dirent* e = ::readdir(d)) {
+    const std::string_view n = e->d_name;
+    if (n != "." && n != "..") out.emplace_back(n);
+  }
+  ::closedir(d);
+  return out;
 }
 
 Result<void> OutputDir::replace(std::string_view name, std::string_view bytes) const {

@@ -7,8 +7,10 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/result.hpp"
 
@@ -62,8 +64,18 @@ class OutputDir {
   // The regular file's bytes, at most `max` (more is refused); kind not_found when it is not
   // there.
   Result<std::string> read(std::string_view name, std::size_t max) const;
+  // The regular file's bytes in pieces of up to 64 KiB, handed to `each`; kind not_found when it
+  // is not there.
+  Result<void> read_each(std::string_view name,
+                         const std::function<void(std::string_view)>& each) const;
   // Writes `bytes` to a new file and renames it over `name`: readers see the old or the new.
   Result<void> replace(std::string_view name, std::string_view bytes) const;
+  // Renames `from` to `to`, never over an entry named `to` (kind invalid if there is one).
+  Result<void> rename(std::string_view from, std::string_view to) const;
+  // Removes the entry `name` (not a directory); nothing if it is not there.
+  Result<void> remove(std::string_view name) const;
+  // The names of its entries, but . and .., in no order.
+  Result<std::vector<std::string>> names() const;
 
   const std::string& path() const { return m_path; }
   std::string path_of(std::string_view name) const { return m_path + "/" + std::string(name); }

@@ -65,4 +65,14 @@ std::string utc_text(std::int64_t unix_ms, const char* format, const char* milli
   return out;
 }
 
+bool parse_decimal(std::string_view s, std::uint64_t& out) {
+  if (s.empty() || s.size() > 19) return false;
+  out = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9') return false;
+    out = out * 10 + static_cast<std::uint64_t>(c - '0');
+  }
+  return true;
+}
+
 }  // namespace crawl

@@ -21,6 +21,8 @@ std::string_view utf8_prefix(std::string_view text, std::size_t max);
 
 // "950 B", "1.2 MB"; "4.2s", "38s", "3m07s", "2h05m", "3d04h".
 std::string human_bytes(double bytes);
+// A decimal number of at most 19 digits, nothing else (no sign, no spaces); false otherwise.
+bool parse_decimal(std::string_view text, std::uint64_t& out);
 std::string human_duration(double seconds);
 
 // A time (ms since the epoch) in UTC, by strftime's `format` ("%Y-%m-%dT%H:%M:%SZ"); with

@@ -4,24 +4,11 @@
 
 #include <fmt/format.h>
 
+#include "core/text.hpp"
 #include "deploy/quote.hpp"
 #include "deploy/scripts.hpp"
 
 namespace crawl::deploy {
-
-namespace {
-
-bool parse_number(std::string_view s, std::uint64_t& out) {
-  if (s.empty() || s.size() > 19) return false;
-  out = 0;
-  for (char c : s) {
-    if (c < '0' || c > '9') return false;
-    out = out * 10 + static_cast<std::uint64_t>(c - '0');
-  }
-  return true;
-}
-
-}  // namespace
 
 Step logs_step(const config::Host& host, const LogRequest& request) {
   const long poll_ms = std::max<long>(100, request.poll.count());
@@ -73,7 +60,7 @@ bool FrameParser::feed(std::string_view chunk) {
             rest = sp == std::string_view::npos ? std::string_view() : rest.substr(sp + 1);
           }
           std::uint64_t index = 0;
-          const bool has_index = !words.empty() && parse_number(words[0], index) &&
+          const bool has_index = !words.empty() && parse_decimal(words[0], index) &&
                                  index <= static_cast<std::uint64_t>(m_limits.max_worker);
           m_frame.worker = static_cast<int>(index);
           bool ok = false;
@@ -88,9 +75,10 @@ bool FrameParser::feed(std::string_view chunk) {
             case 'D':
               // A frame's bytes end at its offset, so they are at most that many; a tail is
               // held whole, so it is bounded.
-              ok = words.size() == 4 && has_index && parse_number(words[1], m_frame.end.inode) &&
-                   parse_number(words[2], m_frame.end.offset) &&
-                   parse_number(words[3], m_frame.length) && m_frame.length <= m_frame.end.offset &&
+              ok = words.size() == 4 && has_index && parse_decimal(words[1], m_frame.end.inode) &&
+                   parse_decimal(words[2], m_frame.end.offset) &&
+                   parse_decimal(words[3], m_frame.length) &&
+                   m_frame.length <= m_frame.end.offset &&
                    (m_frame.kind == 'D' || m_frame.length <= m_limits.max_tail);
               break;
             default:

@@ -15,5 +15,6 @@ extern const std::string_view inspect;    // sh/inspect.sh
 extern const std::string_view logs;       // sh/logs.sh
 extern const std::string_view authorize;  // sh/authorize.sh
 extern const std::string_view relay;      // sh/relay.sh
+extern const std::string_view collect;    // sh/collect.sh
 
 }  // namespace crawl::deploy::sh

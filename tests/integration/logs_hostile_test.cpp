@@ -9,8 +9,7 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
-#include "crawl_cluster.hpp"
-#include "ssh_fleet.hpp"
+#include "deployment.hpp"
 
 namespace crawl::testing {
 namespace {
@@ -18,20 +17,8 @@ namespace {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
-struct OneHost {
-  SshFleet fleet{1};
-  TempDir dir{"logs-hostile"};
-  std::string hosts = dir / "hosts.yaml";
-  OneHost() {
-    write_text(hosts, "defaults:\n  known_hosts: \"" + fleet.known_hosts() +
-                          "\"\n  connect_timeout: 3s\n  command_timeout: 30s\n" +
-                          fleet.inventory_yaml());
-  }
-  const FleetHost& host() const { return fleet.hosts()[0]; }
-  CommandResult ctl(std::vector<std::string> args) {
-    args.insert(args.end(), {"-H", hosts, "--ssh-config", "none"});
-    return run_program(CRAWLCTL, args, dir, 60s);
-  }
+struct OneHost : HostsOnly {
+  OneHost() : HostsOnly(1, "logs-hostile") {}
 };
 
 bool raw_control(const std::string& text) {

@@ -140,4 +140,15 @@ std::string path_without_dtach(const std::string& dir, const std::string& name) 
   return bin;
 }
 
+HostsOnly::HostsOnly(int n, std::string_view tag) : fleet(n), dir(tag) {
+  write_text(hosts, "defaults:\n  known_hosts: \"" + fleet.known_hosts() +
+                        "\"\n  connect_timeout: 3s\n  command_timeout: 30s\n" +
+                        fleet.inventory_yaml());
+}
+
+CommandResult HostsOnly::ctl(std::vector<std::string> args) {
+  args.insert(args.end(), {"-H", hosts, "--ssh-config", "none"});
+  return run_program(CRAWLCTL, args, dir, std::chrono::seconds(60));
+}
+
 }  // namespace crawl::testing

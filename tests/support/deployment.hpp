@@ -40,6 +40,18 @@ struct Deployment {
   std::vector<queue::Fleet::Presence> heartbeats(const std::vector<std::string>& ids);
 };
 
+// An sshd fleet and a hosts.yaml naming it, nothing deployed and no Redis: for the commands
+// that only read the hosts (logs, collect).
+struct HostsOnly {
+  SshFleet fleet;
+  TempDir dir;
+  std::string hosts = dir / "hosts.yaml";
+  HostsOnly(int n, std::string_view tag);
+  const FleetHost& host(std::size_t i = 0) const { return fleet.hosts()[i]; }
+  // crawlctl with -H hosts.yaml and no ssh config.
+  CommandResult ctl(std::vector<std::string> args);
+};
+
 // crawlctl with the hosts file (for its redis: section) and nothing else.
 CommandResult ctl_redis(Deployment& d, std::vector<std::string> args);
 // `crawlctl status --json EXTRA...` parsed (an empty object, and a test failure, if it is not

@@ -64,5 +64,30 @@ TEST(OutputDir, WritesRegularFilesAndRefusesWhatWasPlanted) {
   EXPECT_FALSE(fs::is_symlink(s.path + "/out/host1/link"));
 }
 
+// What collect relies on: a part renamed to its name never replaces a file, entries listed,
+// a file read in pieces, removal of what may be gone already.
+TEST(OutputDir, RenameNeverReplacesAndNamesListsAndRemoveForgets) {
+  Scratch s;
+  auto out = OutputDir::open(s.path + "/ops");
+  ASSERT_TRUE(out);
+  ASSERT_TRUE(out->replace("a", "1"));
+  ASSERT_TRUE(out->replace("b", "2"));
+  auto refused = out->rename("a", "b");
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().kind, ErrorKind::invalid);
+  EXPECT_EQ(*out->read("b", 10), "2");
+  ASSERT_TRUE(out->rename("a", "c"));
+  auto names = out->names();
+  ASSERT_TRUE(names);
+  std::sort(names->begin(), names->end());
+  EXPECT_EQ(*names, (std::vector<std::string>{"b", "c"}));
+  std::string read;
+  ASSERT_TRUE(out->read_each("c", [&](std::string_view piece) { read += piece; }));
+  EXPECT_EQ(read, "1");
+  ASSERT_TRUE(out->remove("c"));
+  ASSERT_TRUE(out->remove("c"));  // gone already: nothing to do
+  EXPECT_EQ(out->read("c", 10).error().kind, ErrorKind::not_found);
+}
+
 }  // namespace
 }  // namespace crawl
