@@ -5,7 +5,9 @@
 #   3. crawlworker crawling the whole site from its root through Redis, politeness off
 #      (--delay 0 --host-concurrency CONCURRENCY): pages/s, CPU seconds per 1,000 pages, peak
 #      RSS, and the Redis and nginx CPU beside it.
-# Usage: [WAIT_REPLICAS=N] bench/crawl.sh [PAGES] [PAGE_BYTES] [CONCURRENCY] [PARSE_THREADS]
+# Usage: [WAIT_REPLICAS=N] [JOB_FLAGS='--warc ...'] bench/crawl.sh [PAGES] [PAGE_BYTES]
+#          [CONCURRENCY] [PARSE_THREADS]
+# JOB_FLAGS: more options for the job's submit (with --warc, the WARC files' size is reported).
 # Needs a build (scripts/build.sh). Starts and stops its own redis-server and nginx.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -97,6 +99,8 @@ worker:
   low_speed_bytes: 100
   low_speed_time: 3s
 YAML
+# (Only then: a build from before WARC output knows no such key.)
+[[ ${JOB_FLAGS:-} == *--warc* ]] && echo "  warc_dir: $tmp/warc" >>"$tmp/worker.yaml"
 redis_before=$(awk '{print $14 + $15}' "/proc/$redis_pid/stat")
 nginx_before=$(cpu_ticks "$NGINX_PID")
 ${WORKER_WRAPPER:-} "$build/apps/crawlworker/crawlworker" --config "$tmp/worker.yaml" --id bench/1 \
@@ -108,7 +112,8 @@ start=$(date +%s.%N)
 # Politeness off: this is a site we run (a build from before the per-site frontier has no flags).
 fast=(--delay 0 --host-concurrency "$concurrency")
 "$build/apps/crawlctl/crawlctl" submit --help | grep -q -- --host-concurrency || fast=()
-job=$("$build/apps/crawlctl/crawlctl" submit "$ROOT_URL" --redis "$url" --retries 0 --quiet "${fast[@]}")
+read -ra job_flags <<<"${JOB_FLAGS:-}"
+job=$("$build/apps/crawlctl/crawlctl" submit "$ROOT_URL" --redis "$url" --retries 0 --quiet "${fast[@]}" "${job_flags[@]}")
 [[ -n $job ]] || { echo "submit failed" >&2; exit 1; }
 finished() { python3 -c 'import json,sys; print(json.load(sys.stdin).get("finished"))'; }
 deadline=$(( $(date +%s) + 600 ))
@@ -141,6 +146,9 @@ sys=$(python3 -c "print($sys_ticks / $hz)")
 rss_kb=$(awk '/VmHWM/ {print $2}' "/proc/$worker_pid/status")
 kill -TERM "$worker_pid"
 wait "$worker_pid" || true
+if [[ -d $tmp/warc ]]; then
+  echo "WARC files: $(find "$tmp/warc" -name '*.warc.gz' | wc -l), $(du -sb "$tmp/warc" | cut -f1) bytes"
+fi
 done_pages=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["counters"]["done"])' <<<"$status")
 
 # 4. Scrapy on the same site, if Debian's python3-scrapy is installed: CPU per 1,000 pages.

@@ -60,6 +60,11 @@ Result<void> OutputFile::truncate(std::uint64_t size) {
   return {};
 }
 
+Result<void> OutputFile::sync() {
+  if (::fsync(m_fd.get()) != 0) return fail("cannot sync {}: {}", m_path, reason());
+  return {};
+}
+
 Result<std::uint64_t> OutputFile::size() const {
   struct stat st {};
   if (::fstat(m_fd.get(), &st) != 0) return fail("cannot examine {}: {}", m_path, reason());
@@ -160,9 +165,15 @@ Result<void> OutputDir::rename(std::string_view from, std::string_view to) const
   if (!one_component(from)) return fail(ErrorKind::invalid, "'{}' is not a file name", from);
   if (!one_component(to)) return fail(ErrorKind::invalid, "'{}' is not a file name", to);
   const std::string f(from), t(to);
-  if (::renameat2(m_fd.get(), f.c_str(), m_fd.get(), t.c_str(), RENAME_NOREPLACE) != 0)
-    return fail(errno == EEXIST ? ErrorKind::invalid : ErrorKind::other,
-                "cannot rename {} to {}: {}", path_of(from), path_of(to), reason());
+  if (::renameat2(m_fd.get(), f.c_str(), m_fd.get(), t.c_str(), RENAME_NOREPLACE) != 0) {
+    // A file system without RENAME_NOREPLACE: a hard link (which never replaces), then the old
+    // name removed.
+    if (errno != EINVAL || ::linkat(m_fd.get(), f.c_str(), m_fd.get(), t.c_str(), 0) != 0 ||
+        ::unlinkat(m_fd.get(), f.c_str(), 0) != 0)
+      return fail(errno == EEXIST ? ErrorKind::invalid : ErrorKind::other,
+                  "cannot rename {} to {}: {}", path_of(from), path_of(to), reason());
+  }
+  if (::fsync(m_fd.get()) != 0) return fail("cannot sync {}: {}", m_path, reason());
   return {};
 }
 

@@ -41,6 +41,7 @@ class OutputFile {
   Result<void> write(std::string_view bytes);  // every byte, or an error naming the file
   Result<void> truncate(std::uint64_t size);
   Result<std::uint64_t> size() const;
+  Result<void> sync();  // its bytes on the disk (fsync)
 
  private:
   Fd m_fd;
@@ -70,7 +71,8 @@ class OutputDir {
                          const std::function<void(std::string_view)>& each) const;
   // Writes `bytes` to a new file and renames it over `name`: readers see the old or the new.
   Result<void> replace(std::string_view name, std::string_view bytes) const;
-  // Renames `from` to `to`, never over an entry named `to` (kind invalid if there is one).
+  // Renames `from` to `to`, never over an entry named `to` (kind invalid if there is one), and
+  // syncs the directory, so that the new name outlives a crash.
   Result<void> rename(std::string_view from, std::string_view to) const;
   // Removes the entry `name` (not a directory); nothing if it is not there.
   Result<void> remove(std::string_view name) const;

@@ -52,6 +52,8 @@ class CollectParser {
   const std::string& error() const { return m_error; }
   // True between frames: the output did not end inside one.
   bool between_frames() const { return m_state == State::seek; }
+  // The frame being read (its header parsed), when not between frames.
+  const FileFrame& frame() const { return m_frame; }
 
  private:
   bool header_done();

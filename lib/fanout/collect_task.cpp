@@ -1,11 +1,13 @@
 #include "fanout/collect_task.hpp"
 
+#include <algorithm>
 #include <filesystem>
 #include <map>
 #include <memory>
 #include <optional>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <openssl/evp.h>
 
 #include "core/dir.hpp"
@@ -70,6 +72,10 @@ class HostFiles {
       if (!size) return fail(size.error());
       m_have[name] = *size;
     }
+    // A file named but not indexed (a run stopped between the two, or a failed index write).
+    for (const auto& [name, held] : m_have)
+      if (!held && std::find(names->begin(), names->end(), name + ".cdxj") == names->end())
+        index(name);
     return {};
   }
 
@@ -92,14 +98,22 @@ class HostFiles {
     return !last || finish();
   }
 
-  // The output ended: a file it was sending is kept in part, for the next run.
-  void ended() {
-    if (m_current && m_error.empty())
+  // The output ended inside the frame of `name`: what came of it is kept in part, for the next
+  // run.
+  void ended(const std::string& name) {
+    if (!m_error.empty()) return;
+    if (m_current)
       m_error = fmt::format(
           "{}: the connection ended after {} of its {} bytes: they are kept, and the next "
           "collect goes on from there",
           m_current->name, m_current->bytes, m_current->size);
+    else
+      m_error = fmt::format("{}: the connection ended before its bytes came",
+                            name.empty() ? "a file" : name);
   }
+
+  // Files held whole that could not be indexed (a damaged WARC file on the host), with why.
+  const std::vector<std::string>& unindexed() const { return m_unindexed; }
 
   const std::string& error() const { return m_error; }
   std::uint64_t fetched() const { return m_fetched; }
@@ -121,10 +135,16 @@ class HostFiles {
   }
 
   bool begin(const deploy::FileFrame& f) {
+    if (!m_task.job.empty() && !f.name.starts_with("job" + m_task.job + "-"))
+      return stop(
+          fmt::format("{}: sent, though only job {}'s files were asked for", f.name, m_task.job));
     auto held = m_have.find(f.name);
     if (held != m_have.end() && !held->second)
       return stop(fmt::format("{}: sent again, though it is held whole", f.name));
-    const std::uint64_t have = held == m_have.end() ? 0 : *held->second;
+    std::uint64_t have = held == m_have.end() ? 0 : *held->second;
+    // The host sends a file from its start when what is held is longer than the file (the
+    // part is not the host's file): it starts again.
+    if (f.from == 0) have = 0;
     if (f.from != have)
       return stop(
           fmt::format("{}: sent from offset {}, but {} bytes are held", f.name, f.from, have));
@@ -163,21 +183,29 @@ class HostFiles {
           "was removed, and the next collect fetches it again",
           in.name, in.bytes, digest, in.size, in.sha256));
     }
+    // On the disk before it takes its name: a name is the promise of a whole file.
+    if (auto synced = in.file->sync(); !synced) return stop(synced.error().message);
     in.file.reset();
     if (auto named = m_dir->rename(part, in.name); !named) return stop(named.error().message);
     m_have[in.name] = std::nullopt;
     ++m_files;
     const std::string name = in.name;
     m_current.reset();
+    index(name);
+    return m_error.empty();
+  }
+
+  // NAME.cdxj beside a file held whole. A file that cannot be indexed is kept, and said.
+  void index(const std::string& name) {
     auto lines = warc::cdxj_lines(m_dir->path_of(name), name);
-    if (!lines)
-      return stop(
-          fmt::format("{}: collected, but it cannot be indexed: {}", name, lines.error().message));
+    if (!lines) {
+      m_unindexed.push_back(fmt::format("{} ({})", name, lines.error().message));
+      return;
+    }
     std::string text;
     for (const std::string& line : *lines) text += line + "\n";
     if (auto written = m_dir->replace(name + ".cdxj", text); !written)
-      return stop(written.error().message);
-    return true;
+      m_unindexed.push_back(fmt::format("{} ({})", name, written.error().message));
   }
 
   const config::Host& m_host;
@@ -188,6 +216,7 @@ class HostFiles {
   std::uint64_t m_fetched = 0;
   std::size_t m_files = 0;
   std::string m_error;
+  std::vector<std::string> m_unindexed;
 };
 
 }  // namespace
@@ -209,7 +238,7 @@ Expected<TaskResult> collect_warcs(Remote& remote, const config::Host& host,
     }
     return true;
   });
-  if (error.empty() && !parser.between_frames()) files.ended();
+  if (error.empty() && !parser.between_frames()) files.ended(parser.frame().name);
   if (error.empty()) error = files.error();
   if (!error.empty()) return failure(Outcome::step_failed, "collect", error);
   if (!r) return tl::unexpected(r.error());
@@ -220,6 +249,8 @@ Expected<TaskResult> collect_warcs(Remote& remote, const config::Host& host,
   result.bytes_fetched = files.fetched();
   result.summary = fmt::format("{} file{}, {} new", files.files(), files.files() == 1 ? "" : "s",
                                human_bytes(static_cast<double>(files.fetched())));
+  if (!files.unindexed().empty())
+    result.summary += fmt::format("; not indexed, kept: {}", fmt::join(files.unindexed(), ", "));
   return result;
 }
 

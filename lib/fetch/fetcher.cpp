@@ -82,7 +82,7 @@ Failure classify(CURLcode code) {
 class Inflater {
  public:
   explicit Inflater(bool gzip) : m_gzip(gzip) {
-    if (gzip) start(16 + MAX_WBITS);
+    if (gzip) m_broken = !start(16 + MAX_WBITS);
   }
   ~Inflater() {
     if (m_started) inflateEnd(&m_z);
@@ -94,14 +94,17 @@ class Inflater {
   // False: the data is broken, or `out` stopped.
   template <typename Out>
   bool feed(std::string_view in, Out&& out) {
+    if (m_broken) return false;
     if (!m_started) {
       // deflate: zlib's format if its two header bytes say so (RFC 1950), else raw deflate.
-      m_head.append(in.substr(0, 2 - m_head.size()));
-      in.remove_prefix(std::min(in.size(), m_head.size()));
+      const std::size_t take = std::min(in.size(), 2 - m_head.size());
+      m_head.append(in.substr(0, take));
+      in.remove_prefix(take);
       if (m_head.size() < 2) return true;
       const auto b0 = static_cast<unsigned char>(m_head[0]);
       const auto b1 = static_cast<unsigned char>(m_head[1]);
-      start((b0 & 0x0F) == 8 && (b0 * 256 + b1) % 31 == 0 ? MAX_WBITS : -MAX_WBITS);
+      if (!start((b0 & 0x0F) == 8 && (b0 * 256 + b1) % 31 == 0 ? MAX_WBITS : -MAX_WBITS))
+        return false;
       const std::string head = std::move(m_head);
       if (!pump(head, out)) return false;
     }
@@ -109,15 +112,18 @@ class Inflater {
   }
 
  private:
-  void start(int bits) {
-    inflateInit2(&m_z, bits);
-    m_started = true;
+  bool start(int bits) {
+    m_started = inflateInit2(&m_z, bits) == Z_OK;
+    return m_started;
   }
+  // Everything `in` decodes to, the output zlib still holds included (a full buffer may leave
+  // some behind: it is drained before returning).
   template <typename Out>
   bool pump(std::string_view in, Out& out) {
     m_z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
     m_z.avail_in = static_cast<uInt>(in.size());
-    while (m_z.avail_in > 0) {
+    bool pending = true;  // zlib may hold output
+    while (m_z.avail_in > 0 || (pending && !m_ended)) {
       if (m_ended) {
         if (!m_gzip) return true;  // what follows a deflate stream is ignored, as libcurl does
         inflateReset(&m_z);        // another gzip member
@@ -128,7 +134,9 @@ class Inflater {
       m_z.avail_out = sizeof m_buffer;
       const int rc = inflate(&m_z, Z_NO_FLUSH);
       const std::size_t n = sizeof m_buffer - m_z.avail_out;
-      if (rc != Z_OK && rc != Z_STREAM_END) {
+      pending = m_z.avail_out == 0;
+      if (rc == Z_BUF_ERROR && n == 0) break;  // nothing more until more input comes
+      if (rc != Z_OK && rc != Z_STREAM_END && rc != Z_BUF_ERROR) {
         if (!m_more) return false;
         m_ended = true;  // bytes after a whole member that are no gzip: ignored, as libcurl does
         m_gzip = false;
@@ -143,8 +151,9 @@ class Inflater {
   bool m_gzip;
   bool m_started = false;
   bool m_ended = false;
-  bool m_more = false;  // past the first gzip member
-  std::string m_head;   // deflate: its first bytes, until there are two
+  bool m_more = false;    // past the first gzip member
+  bool m_broken = false;  // zlib could not start
+  std::string m_head;     // deflate: its first bytes, until there are two
   z_stream m_z{};
   char m_buffer[16u << 10];
 };

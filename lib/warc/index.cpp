@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 #include <strings.h>
+#include <unistd.h>
 #include <zlib.h>
 
 namespace crawl::warc {
@@ -43,6 +44,23 @@ struct Head {
   std::string_view lines;
   std::size_t end = std::string_view::npos;  // after the blank line
   std::optional<std::string_view> field(std::string_view name) const {
+    std::optional<std::string_view> found;
+    each(name, [&found](std::string_view value) {
+      if (!found) found = value;
+    });
+    return found;
+  }
+  // Every value of field `name`, joined by ", " (as a fetch Headers object joins them, which
+  // warcio reads the HTTP headers into).
+  std::optional<std::string> joined(std::string_view name) const {
+    std::optional<std::string> out;
+    each(name, [&out](std::string_view value) {
+      out = out ? *out + ", " + std::string(value) : std::string(value);
+    });
+    return out;
+  }
+  template <typename F>
+  void each(std::string_view name, F&& f) const {
     std::size_t at = 0;
     while (at < lines.size()) {
       std::size_t eol = lines.find('\n', at);
@@ -50,10 +68,9 @@ struct Head {
       const std::string_view line = lines.substr(at, eol - at);
       if (line.size() > name.size() && line[name.size()] == ':' &&
           strncasecmp(line.data(), name.data(), name.size()) == 0)
-        return trim(line.substr(name.size() + 1));
+        f(trim(line.substr(name.size() + 1)));
       at = eol + 1;
     }
-    return std::nullopt;
   }
 };
 
@@ -98,11 +115,14 @@ std::optional<std::string> line_of(std::string_view record, std::uint64_t offset
       if (sp != std::string_view::npos) {
         std::string_view code = status_line.substr(sp + 1);
         code = code.substr(0, code.find(' '));
-        if (!code.empty()) status = std::string(code);
+        // As a number, as warcio gives it ("0200" is 200).
+        while (code.size() > 1 && code.front() == '0') code.remove_prefix(1);
+        if (!code.empty() && code.find_first_not_of("0123456789") == std::string_view::npos)
+          status = std::string(code);
       }
       if (type == "response")
-        if (auto ct = http.field("Content-Type"); ct && !ct->empty())
-          mime = std::string(trim(ct->substr(0, ct->find(';'))));
+        if (auto ct = http.joined("Content-Type"); ct && !ct->empty())
+          mime = std::string(trim(std::string_view(*ct).substr(0, ct->find(';'))));
     }
   } else if (type != "revisit" && type != "response" && !content_type.empty()) {
     mime = content_type;
@@ -252,7 +272,7 @@ Result<std::uint64_t> merge_cdxj(const std::vector<std::string>& inputs,
     if (!sources[i].in) return fail("{}: cannot read", inputs[i]);
     if (std::getline(sources[i].in, sources[i].line)) heads.emplace(sources[i].line, i);
   }
-  const std::string tmp = output + ".tmp";
+  const std::string tmp = output + ".tmp" + std::to_string(::getpid());
   std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
   if (!out) return fail("{}: cannot write", tmp);
   std::uint64_t n = 0;

@@ -177,6 +177,16 @@ Exchange::~Exchange() {
 }
 
 void Exchange::sent(std::string_view request_head) {
+  // libcurl reports a head sent in pieces piece by piece, and sends it again whole when a
+  // kept-alive connection turned out closed: either way, the hop is the one still unanswered.
+  if (!m_hops.empty() && m_hops.back().response.empty() && !m_body) {
+    std::string& request = m_hops.back().request;
+    if (request.ends_with("\r\n\r\n"))
+      request = std::string(request_head);  // sent again
+    else
+      request += request_head;  // the rest of it
+    return;
+  }
   m_hops.push_back({std::string(request_head), "", ""});
 }
 
@@ -242,8 +252,15 @@ Record Exchange::response_record() {
   r.type = "response";
   r.content_type = "application/http;msgtype=response";
   if (m_hops.empty()) m_hops.emplace_back();
-  if (!m_body) m_block.update(m_hops.back().response);
-  r.block = {m_hops.back().response, m_memory};
+  std::string& head = m_hops.back().response;
+  if (!m_body && !head.empty() && !head.ends_with("\r\n\r\n")) {
+    // Cut inside the headers (too many, or a coding refused): closed, so that the message
+    // still reads as one; its record says it was cut.
+    head += head.ends_with("\r\n") ? "\r\n" : "\r\n\r\n";
+    m_head_cut = true;
+  }
+  if (!m_body) m_block.update(head);
+  r.block = {head, m_memory};
   r.payload_from = 1;
   r.tail_fd = m_fd;
   r.tail_bytes = m_spooled;

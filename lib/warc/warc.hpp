@@ -89,6 +89,9 @@ class Exchange {
   std::uint64_t body_bytes() const { return m_memory.size() + m_spooled; }
   // The body could not all be spooled (a full disk): it ends early.
   bool spool_failed() const { return m_spool_failed; }
+  // The response's head ended before its blank line (known once response_record() is made).
+  bool head_cut() const { return m_head_cut; }
+  const std::string& spool_dir() const { return m_spool_dir; }
 
   // The final response's record (its head and body), for a Writer; the exchange must outlive
   // the write. Digests are final once this is called.
@@ -103,6 +106,7 @@ class Exchange {
   int m_fd = -1;
   std::uint64_t m_spooled = 0;
   bool m_spool_failed = false;
+  bool m_head_cut = false;
   Sha1 m_block, m_payload;
 };
 

@@ -45,24 +45,30 @@ void Archive::recover() {
         m_options.dir, file);
 }
 
-std::unique_ptr<fetch::Tap> Archive::tap() const {
+std::unique_ptr<fetch::Tap> Archive::tap() {
+  // The directory first: bodies past the exchange's memory are spooled there as they come.
+  (void)ready_dir();
   return std::make_unique<ExchangeTap>(m_options.dir);
+}
+
+bool Archive::ready_dir() {
+  if (m_dir_ready) return true;
+  std::error_code ec;
+  std::filesystem::create_directories(m_options.dir, ec);
+  if (ec) {
+    ++m_errors;
+    spdlog::error("event=warc_failed dir=\"{}\" error=\"cannot create: {}\"", m_options.dir,
+                  ec.message());
+    return false;
+  }
+  m_dir_ready = true;
+  return true;
 }
 
 Archive::Job* Archive::job_writer(const std::string& job) {
   auto it = m_jobs.find(job);
   if (it != m_jobs.end()) return &it->second;
-  if (!m_dir_ready) {
-    std::error_code ec;
-    std::filesystem::create_directories(m_options.dir, ec);
-    if (ec) {
-      ++m_errors;
-      spdlog::error("event=warc_failed dir=\"{}\" error=\"cannot create: {}\"", m_options.dir,
-                    ec.message());
-      return nullptr;
-    }
-    m_dir_ready = true;
-  }
+  if (!ready_dir()) return nullptr;
   warc::WriterOptions o;
   o.dir = m_options.dir;
   o.prefix = "job" + job;
@@ -117,10 +123,20 @@ std::optional<Archived> Archive::write(const std::string& job, const std::string
         cut = "time";
       else if (r.failure == fetch::Failure::headers || r.truncated)
         cut = "length";
+      else if (r.failure == fetch::Failure::encoding || ex.head_cut())
+        cut = "unspecified";
       else if (r.failure != fetch::Failure::none)
         cut = "disconnect";
       else if (ex.spool_failed())
         cut = "unspecified";
+      if (ex.spool_failed()) {
+        ++m_errors;
+        spdlog::error(
+            "event=warc_spool_failed job={} url={} dir=\"{}\" note=\"the body past 64 KiB could "
+            "not be kept beside the WARC files (a full disk?): its record is cut "
+            "(WARC-Truncated)\"",
+            job, url, ex.spool_dir());
+      }
       if (!cut.empty()) main.fields.emplace_back("WARC-Truncated", std::string(cut));
     } else if (!response_head.empty()) {
       // A redirect libcurl followed: its head; its body, if it had one, was not kept.

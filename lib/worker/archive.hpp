@@ -42,7 +42,7 @@ class Archive {
   // Cuts back and closes the files an earlier run under this id left open. Logs what it did.
   void recover();
   // A tap for a request of a job that archives.
-  std::unique_ptr<fetch::Tap> tap() const;
+  std::unique_ptr<fetch::Tap> tap();
   // Writes a finished transfer's records (it had a tap()) to `job`'s file; `url` is the URL
   // requested. Nothing when the write fails (logged, and counted in errors()).
   std::optional<Archived> write(const std::string& job, const std::string& url,
@@ -59,6 +59,7 @@ class Archive {
     std::int64_t last_ms = 0;
   };
   Job* job_writer(const std::string& job);
+  bool ready_dir();  // warc_dir made (once), or the failure logged
 
   ArchiveOptions m_options;
   std::map<std::string, Job> m_jobs;

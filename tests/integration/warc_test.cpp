@@ -133,6 +133,64 @@ TEST(Warc, WarcioReadsEveryRecordWithItsDigestsAndOffsets) {
   EXPECT_EQ(records[7]["type"], "metadata");
 }
 
+// An exchange as the fetcher's tap gives it: a request head sent in two pieces, a chunked
+// response's head, and a body of 1 MB in pieces, past the 64 KiB kept in memory (the rest is
+// spooled): the record warcio reads is whole, its digests those of the bytes, the transfer
+// coding's header renamed. A head cut before its blank line is closed and still reads.
+TEST(Warc, AnExchangePastItsMemoryIsSpooledAndWrittenWhole) {
+  TempDir dir("warc-exchange");
+  std::string body;
+  std::uint32_t x = 7;
+  for (int i = 0; i < (1 << 20); ++i)
+    body += static_cast<char>('a' + ((x = x * 1'103'515'245 + 12'345) >> 16) % 26);
+  Writer w({.dir = dir.path(), .writer = "x", .info = {}});
+  std::vector<std::string> ids;
+  {
+    Exchange ex(dir.path());
+    ex.sent("GET /big HTTP/1.1\r\nHost: a.test\r\n");
+    ex.sent("User-Agent: crawlworker\r\n\r\n");
+    for (const char* line : {"HTTP/1.1 200 OK\r\n", "Content-Type: text/plain\r\n",
+                             "Transfer-Encoding: chunked\r\n", "\r\n"})
+      ex.header(line);
+    for (std::size_t at = 0; at < body.size(); at += 10'000) ex.body(body.substr(at, 10'000));
+    ex.header("X-Trailer: after the body\r\n");  // a trailer: not part of the head
+    EXPECT_EQ(ex.hops().size(), 1u);
+    EXPECT_EQ(ex.hops()[0].request,
+              "GET /big HTTP/1.1\r\nHost: a.test\r\nUser-Agent: crawlworker\r\n\r\n");
+    EXPECT_EQ(ex.body_bytes(), body.size());
+    Record r = ex.response_record();
+    EXPECT_GE(r.tail_fd, 0) << "past 64 KiB, the body is in the spool file";
+    EXPECT_EQ(r.payload_digest, sha1_digest(body));
+    r.target_uri = "http://a.test/big";
+    r.date_ms = 1'765'000'000'000;
+    ASSERT_TRUE(w.write(r));
+    EXPECT_NE(ex.hops()[0].response.find("\r\nX-Crawler-Transfer-Encoding: chunked\r\n"),
+              std::string::npos);
+  }
+  {
+    Exchange cut(dir.path());
+    cut.sent("GET /h HTTP/1.1\r\n\r\n");
+    cut.header("HTTP/1.1 200 OK\r\n");
+    cut.header("X-Many: 1\r\n");
+    Record r = cut.response_record();
+    EXPECT_TRUE(cut.head_cut());
+    r.target_uri = "http://a.test/h";
+    r.date_ms = 1'765'000'000'000;
+    ASSERT_TRUE(w.write(r));
+  }
+  ASSERT_TRUE(w.close());
+  const auto names = files_in(dir.path());
+  ASSERT_EQ(names.size(), 1u) << "no spool file is left behind";
+  const auto records = read_with_warcio({dir.path() + "/" + names[0]}, dir);
+  ASSERT_EQ(records.size(), 3u);
+  for (std::size_t i = 1; i < 3; ++i) {
+    EXPECT_EQ(records[i]["block_ok"], true) << records[i].dump();
+    EXPECT_EQ(records[i]["payload_ok"], true) << records[i].dump();
+    EXPECT_EQ(records[i]["http_status"], 200) << records[i].dump();
+  }
+  EXPECT_EQ(records[1]["payload_digest"], sha1_digest(body));
+}
+
 TEST(Warc, FilesRotateBySizeAndACutFileIsCutBackToItsLastWholeRecord) {
   TempDir dir("warc");
   {

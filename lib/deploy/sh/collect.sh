@@ -4,7 +4,7 @@
 # stdin names what crawlctl holds: "NAME -" a file it has whole (not sent), "NAME OFFSET" one it
 # has up to OFFSET (sent from there). A file being written (NAME.warc.gz.open) is not sent: only
 # closed files are complete. Each file is opened once as fd 3 and its size, digest and bytes
-# are read through /dev/fd/3. POSIX sh and coreutils (stat, sha256sum, dd, awk).
+# are read through /dev/fd/3. POSIX sh and coreutils (stat, sha256sum, dd, awk, grep).
 # crawlctl sets: d w job
 LC_ALL=C; export LC_ALL
 cd "$d" 2>/dev/null || { printf '\036E nothing deployed: no %s\n' "$d"; exit 0; }
@@ -14,10 +14,13 @@ if [ -n "$job" ]; then set -- "job$job"-*.warc.gz; else set -- job*-*.warc.gz; f
 for f in "$@"; do
   [ -f "$f" ] || continue
   case $f in *[!A-Za-z0-9._-]*) continue ;; esac
+  # Only the workers' names (lib/warc): PREFIX-TIME(17 digits)-SERIAL-WRITER.warc.gz.
+  printf '%s\n' "$f" | grep -Eq '^job[A-Za-z0-9._-]*-[0-9]{17}-[0-9]{5,}-[A-Za-z0-9._-]+\.warc\.gz$' || continue
   from=$(printf '%s\n' "$have" | awk -v n="$f" '$1 == n { print $2; exit }')
   [ "$from" = - ] && continue
   case $from in '' | *[!0-9]*) from=0 ;; esac
-  exec 3< "$f" || continue
+  # (`command`: a file gone meanwhile is skipped; a failed redirection of exec would end sh.)
+  { command exec 3< "$f"; } 2>/dev/null || continue
   size=$(stat -L -c %s /dev/fd/3)
   [ "$from" -le "$size" ] || from=0
   sum=$(sha256sum < /dev/fd/3)
