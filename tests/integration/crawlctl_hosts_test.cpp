@@ -90,7 +90,7 @@ TEST(CrawlctlHosts, JsonShowsEveryWorkerSetting) {
       "timeout: 9s\n"
       "  low_speed_bytes: 10\n  low_speed_time: 4s\n  max_redirects: 2\n  heartbeat_interval: 1s\n"
       "  heartbeat_ttl: 5s\n  log_max_size: 2MiB\n  log_keep: 4\n  log_level: debug\n"
-      "  stats_interval: 15s\n");
+      "  stats_interval: 15s\n  warc_dir: /srv/warc\n  warc_max_size: 2GB\n");
   CliRun r = crawlctl({"hosts", "-H", dir / "hosts.yaml", "--json"}, dir);
   ASSERT_EQ(r.rc, 0) << r.err;
   const auto w = nlohmann::json::parse(r.out)["worker"];
@@ -98,7 +98,8 @@ TEST(CrawlctlHosts, JsonShowsEveryWorkerSetting) {
       "robots_agent": "ua", "max_body_bytes": 1048576, "body_memory_bytes": 8388608, "connect_timeout_ms": 2000, "timeout_ms": 9000,
       "low_speed_bytes": 10, "low_speed_time_ms": 4000, "max_redirects": 2,
       "heartbeat_interval_ms": 1000, "heartbeat_ttl_ms": 5000, "log_max_bytes": 2097152,
-      "log_keep": 4, "log_level": "debug", "stats_interval_ms": 15000})"))
+      "log_keep": 4, "log_level": "debug", "stats_interval_ms": 15000,
+      "warc_dir": "/srv/warc", "warc_max_bytes": 2000000000})"))
       << w.dump(1);
 }
 
