@@ -44,18 +44,22 @@ Step collect_step(const config::Host& host, const CollectRequest& request) {
   return step;
 }
 
-bool CollectParser::header_done() {
-  const auto w = words(m_header);
+CollectParser::CollectParser(Sink sink)
+    : m_sink(std::move(sink)),
+      m_split([this](std::string_view line) { return header(line); },
+              [this](std::string_view data, bool last) { return m_sink(m_frame, data, last); }) {}
+
+std::optional<std::uint64_t> CollectParser::header(std::string_view line) {
+  const auto w = words(line);
   m_frame = FileFrame{};
-  if (w.size() >= 1 && w[0] == "E") {
+  if (!w.empty() && w[0] == "E") {
     m_frame.kind = 'E';
-    m_frame.text = m_header.size() > 2 ? m_header.substr(2) : "";
-    m_state = State::seek;
-    return m_sink(m_frame, {}, true);
+    m_frame.text = std::string(line.substr(std::min<std::size_t>(2, line.size())));
+    return 0;
   }
   if (w.size() != 5 || w[0] != "F") {
-    m_error = fmt::format("a frame header that is none: '{}'", m_header.substr(0, 200));
-    return false;
+    m_error = fmt::format("a frame header that is none: '{}'", line.substr(0, 200));
+    return std::nullopt;
   }
   m_frame.kind = 'F';
   m_frame.name = std::string(w[1]);
@@ -63,64 +67,26 @@ bool CollectParser::header_done() {
   if (!is_warc_name(m_frame.name)) {
     m_error = fmt::format("'{}' is not the name of a WARC file a worker writes",
                           m_frame.name.substr(0, 200));
-    return false;
+    return std::nullopt;
   }
   if (!parse_decimal(w[2], m_frame.size) || !parse_decimal(w[4], m_frame.from) ||
       m_frame.from > m_frame.size) {
-    m_error = fmt::format("{}: a size or offset that is none: '{}'", m_frame.name,
-                          m_header.substr(0, 200));
-    return false;
+    m_error =
+        fmt::format("{}: a size or offset that is none: '{}'", m_frame.name, line.substr(0, 200));
+    return std::nullopt;
   }
   if (m_frame.sha256.size() != 64 ||
       m_frame.sha256.find_first_not_of("0123456789abcdef") != std::string::npos) {
     m_error = fmt::format("{}: '{}' is no SHA-256", m_frame.name, m_frame.sha256.substr(0, 200));
-    return false;
+    return std::nullopt;
   }
-  m_left = m_frame.size - m_frame.from;
-  if (m_left == 0) {
-    m_state = State::seek;
-    return m_sink(m_frame, {}, true);
-  }
-  m_state = State::body;
-  return true;
+  return m_frame.size - m_frame.from;
 }
 
 bool CollectParser::feed(std::string_view chunk) {
-  while (!chunk.empty()) {
-    switch (m_state) {
-      case State::seek: {
-        const auto start = chunk.find('\x1e');
-        if (start == std::string_view::npos) return true;
-        chunk.remove_prefix(start + 1);
-        m_state = State::header;
-        m_header.clear();
-        break;
-      }
-      case State::header: {
-        const auto nl = chunk.find('\n');
-        m_header.append(chunk.substr(0, nl));
-        if (m_header.size() > 4096) {
-          m_error = "a frame header longer than 4096 bytes";
-          return false;
-        }
-        if (nl == std::string_view::npos) return true;
-        chunk.remove_prefix(nl + 1);
-        if (!header_done()) return false;
-        break;
-      }
-      case State::body: {
-        const std::size_t n =
-            static_cast<std::size_t>(std::min<std::uint64_t>(m_left, chunk.size()));
-        m_left -= n;
-        const bool last = m_left == 0;
-        if (last) m_state = State::seek;
-        if (!m_sink(m_frame, chunk.substr(0, n), last)) return false;
-        chunk.remove_prefix(n);
-        break;
-      }
-    }
-  }
-  return true;
+  if (m_split.feed(chunk)) return true;
+  if (m_error.empty()) m_error = m_split.error();
+  return false;
 }
 
 }  // namespace crawl::deploy

@@ -14,6 +14,7 @@
 #include <string_view>
 
 #include "config/inventory.hpp"
+#include "deploy/frames.hpp"
 #include "deploy/plan.hpp"
 
 namespace crawl::deploy {
@@ -47,22 +48,23 @@ struct FileFrame {
 class CollectParser {
  public:
   using Sink = std::function<bool(const FileFrame& frame, std::string_view data, bool last)>;
-  explicit CollectParser(Sink sink) : m_sink(std::move(sink)) {}
+  explicit CollectParser(Sink sink);
+  CollectParser(const CollectParser&) = delete;
+  CollectParser& operator=(const CollectParser&) = delete;
   bool feed(std::string_view chunk);
+  // What stopped the parse, when the parser did (a sink that stops says why itself).
   const std::string& error() const { return m_error; }
   // True between frames: the output did not end inside one.
-  bool between_frames() const { return m_state == State::seek; }
+  bool between_frames() const { return m_split.between_frames(); }
   // The frame being read (its header parsed), when not between frames.
   const FileFrame& frame() const { return m_frame; }
 
  private:
-  bool header_done();
-  enum class State { seek, header, body } m_state = State::seek;
+  std::optional<std::uint64_t> header(std::string_view line);
   Sink m_sink;
-  std::string m_header;
   FileFrame m_frame;
-  std::uint64_t m_left = 0;
   std::string m_error;
+  FrameSplitter m_split;
 };
 
 }  // namespace crawl::deploy

@@ -17,10 +17,12 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 
 #include "config/inventory.hpp"
+#include "deploy/frames.hpp"
 #include "deploy/plan.hpp"
 
 namespace crawl::deploy {
@@ -65,21 +67,20 @@ struct FrameLimits {
 class FrameParser {
  public:
   using Sink = std::function<void(const FrameHeader&, std::string_view data, bool last)>;
-  explicit FrameParser(Sink sink, FrameLimits limits = {})
-      : m_sink(std::move(sink)), m_limits(limits) {}
+  explicit FrameParser(Sink sink, FrameLimits limits = {});
+  FrameParser(const FrameParser&) = delete;
+  FrameParser& operator=(const FrameParser&) = delete;
   // False on a malformed header; error() says what.
   bool feed(std::string_view chunk);
   const std::string& error() const { return m_error; }
 
  private:
-  enum class State { seek, header, body };
+  std::optional<std::uint64_t> header(std::string_view line);
   Sink m_sink;
   FrameLimits m_limits;
-  State m_state = State::seek;
-  std::string m_header;
   FrameHeader m_frame;
-  std::uint64_t m_left = 0;
   std::string m_error;
+  FrameSplitter m_split;
 };
 
 }  // namespace crawl::deploy

@@ -19,6 +19,20 @@ Result<Release> describe_release(const std::string& binary_path);
 // `data` as a gzip stream (what `gzip -dc` reads back).
 Result<std::string> gzip(std::string_view data);
 
+// SHA-256, incrementally; hex() gives it in lower-case hex and spends the object.
+class Sha256 {
+ public:
+  Sha256();
+  ~Sha256();
+  Sha256(const Sha256&) = delete;
+  Sha256& operator=(const Sha256&) = delete;
+  void update(std::string_view bytes);
+  std::string hex();
+
+ private:
+  void* m_ctx;
+};
+
 // sha256 (lower-case hex) of bytes; and of a file's bytes, with their count.
 std::string sha256_hex(std::string_view data);
 Result<std::string> sha256_file(const std::string& path, std::uint64_t& size);

@@ -8,35 +8,16 @@
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
-#include <openssl/evp.h>
 
 #include "core/dir.hpp"
 #include "core/text.hpp"
 #include "deploy/collect.hpp"
+#include "deploy/release.hpp"
 #include "warc/index.hpp"
 
 namespace crawl::fanout {
 
 namespace {
-
-class Sha256 {
- public:
-  Sha256() : m_ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free) {
-    EVP_DigestInit_ex(m_ctx.get(), EVP_sha256(), nullptr);
-  }
-  void update(std::string_view bytes) { EVP_DigestUpdate(m_ctx.get(), bytes.data(), bytes.size()); }
-  std::string hex() {
-    unsigned char digest[EVP_MAX_MD_SIZE];
-    unsigned int n = 0;
-    EVP_DigestFinal_ex(m_ctx.get(), digest, &n);
-    std::string out;
-    for (unsigned i = 0; i < n; ++i) out += fmt::format("{:02x}", digest[i]);
-    return out;
-  }
-
- private:
-  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> m_ctx;
-};
 
 std::string part_name(std::string_view name) {
   return "." + std::string(name) + ".part";
@@ -125,7 +106,7 @@ class HostFiles {
     std::uint64_t size = 0;
     std::string sha256;
     std::optional<OutputFile> file;
-    Sha256 sha;
+    deploy::Sha256 sha;
     std::uint64_t bytes = 0;  // of the file, held now
   };
 

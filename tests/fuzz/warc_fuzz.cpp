@@ -3,13 +3,13 @@
 // announces) and, once a file is home, the WARC file itself as the CDXJ indexer reads it (never
 // a crash; every line "KEY TIMESTAMP {...}"). The first byte chooses: its high bit the WARC
 // reader, else the frames in chunks of 1 + its low 6 bits.
-#include <sys/mman.h>
-#include <unistd.h>
-
 #include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
+
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "deploy/collect.hpp"
 #include "fuzz.hpp"
