@@ -3,12 +3,14 @@
 // deploy 2 workers per host, submit the site's root, and while the crawl runs kill -9 two
 // workers on different hosts and restart Redis; redeploy to bring the fleet back, `crawlctl
 // wait` (started before the restart, so it has to wait it out), then the results must be the
-// manifest's exactly, `logs --outdir` must bring home a log per worker, and `stop` must leave
-// nothing running on the fleet.
+// manifest's exactly, `logs --outdir` must bring home a log per worker, `stop` must leave
+// nothing running on the fleet, and `collect` must bring home the WARC files the job (--warc)
+// wrote, indexed, every fetch its results name among them.
 
 #include <algorithm>
 #include <filesystem>
 #include <map>
+#include <sstream>
 
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -45,8 +47,9 @@ TEST(EndToEnd, FleetCrawlsThroughKilledWorkersAndARedisRestart) {
   // submit the root. A per-host delay of 3 ms across the fleet keeps the crawl going for
   // several seconds (3,000 pages at most ~330 a second), long enough for the faults to land
   // in the middle of it; 16 requests may be in flight at the site (ours) at once.
-  CommandResult submitted = ctl_redis(d, {"submit", d.cluster.site().root_url(), "--retries", "1",
-                                          "--delay", "3ms", "--host-concurrency", "16", "--quiet"});
+  CommandResult submitted =
+      ctl_redis(d, {"submit", d.cluster.site().root_url(), "--retries", "1", "--delay", "3ms",
+                    "--host-concurrency", "16", "--quiet", "--warc"});
   ASSERT_EQ(submitted.rc, 0) << submitted.err;
   std::string job = submitted.out;
   while (!job.empty() && job.back() == '\n') job.pop_back();
@@ -189,6 +192,26 @@ TEST(EndToEnd, FleetCrawlsThroughKilledWorkersAndARedisRestart) {
     const std::string text = read_text(log_of(id));
     EXPECT_EQ(occurrences(text, "event=stopped"), 1u) << id;
   }
+
+  // collect: the workers' WARC files (closed by the stop; the victims' cut back and closed when
+  // they started again) come home, and the index holds every fetch's response that a result
+  // names.
+  const std::string warc = d.dir / "warc";
+  CommandResult collected = d.ctl({"collect", "--outdir", warc});
+  ASSERT_EQ(collected.rc, 0) << collected.out << collected.err;
+  const std::string index = read_text(warc + "/index.cdxj");
+  std::size_t pointed = 0;
+  std::istringstream lines(results.out);
+  for (std::string line; std::getline(lines, line);) {
+    const auto record = nlohmann::json::parse(line);
+    if (!record.contains("warc_file") || record.value("status", 0) == 0) continue;
+    const std::string at = "\"offset\":\"" +
+                           std::to_string(record["warc_offset"].get<long long>()) +
+                           "\",\"filename\":\"" + record["warc_file"].get<std::string>() + "\"";
+    EXPECT_NE(index.find(at), std::string::npos) << record.dump();
+    ++pointed;
+  }
+  EXPECT_GT(pointed, 1000u);
 }
 
 }  // namespace
