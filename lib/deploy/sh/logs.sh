@@ -17,7 +17,9 @@ done
 # send KIND I FILE FROM: FILE's bytes from offset FROM to its end, as one frame.
 # (sh has no local variables: each function's names start with its own letter.)
 send() {
-  exec 3< "$3" || return 1
+  # (`command`: a file rotated away meanwhile fails this call; a failed redirection of a bare
+  # exec would end sh.)
+  { command exec 3< "$3"; } 2>/dev/null || return 1
   # shellcheck disable=SC2046 # the inode and the size, two words on purpose
   set -- "$1" "$2" "$3" "$4" $(stat -L -c '%i %s' /dev/fd/3)
   s_from=$4
@@ -52,7 +54,7 @@ history() {
 # written is left for later.
 last() {
   l_i=$1
-  exec 3< "log/w$l_i.log" || return 1
+  { command exec 3< "log/w$l_i.log"; } 2>/dev/null || return 1
   # shellcheck disable=SC2046 # the inode and the size, two words on purpose
   set -- $(stat -L -c '%i %s' /dev/fd/3)
   l_from=$(( $2 > 65536 ? $2 - 65536 : 0 ))
