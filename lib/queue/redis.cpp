@@ -804,4 +804,20 @@ std::string Redis::server() const {
   return u.socket.empty() ? host_port_text({u.host, u.port}) : u.socket;
 }
 
+std::uint16_t key_slot(std::string_view key) {
+  if (const std::size_t open = key.find('{'); open != std::string_view::npos) {
+    const std::size_t close = key.find('}', open + 1);
+    if (close != std::string_view::npos && close > open + 1)
+      key = key.substr(open + 1, close - open - 1);
+  }
+  std::uint16_t crc = 0;
+  for (const char c : key) {
+    crc = static_cast<std::uint16_t>(
+        crc ^ (static_cast<std::uint16_t>(static_cast<unsigned char>(c)) << 8));
+    for (int bit = 0; bit < 8; ++bit)
+      crc = static_cast<std::uint16_t>((crc & 0x8000) != 0 ? (crc << 1) ^ 0x1021 : crc << 1);
+  }
+  return static_cast<std::uint16_t>(crc % k_cluster_slots);
+}
+
 }  // namespace crawl::queue

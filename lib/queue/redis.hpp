@@ -61,6 +61,13 @@ struct Reply {
   bool ok() const { return type != Type::error; }
 };
 
+// The Redis Cluster hash slot of a key, 0 to 16383: CRC16 (XMODEM, as the cluster specification
+// gives it) of the key's hash tag, the bytes between its first '{' and the first '}' after it
+// when there are any, else of the whole key. Keys of one tag share a slot: one script may touch
+// them all.
+inline constexpr std::uint16_t k_cluster_slots = 16384;
+std::uint16_t key_slot(std::string_view key);
+
 // What the Sentinels said of the primary.
 struct SentinelVote {
   std::optional<std::string> primary;  // "host:port" a strict majority of those configured named

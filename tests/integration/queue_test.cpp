@@ -17,6 +17,7 @@
 namespace crawl::queue {
 namespace {
 
+using crawl::testing::RedisOptions;
 using crawl::testing::RedisServer;
 using crawl::testing::wait_until;
 using std::chrono::milliseconds;
@@ -133,6 +134,54 @@ class QueueTest : public ::testing::Test {
 
 // Every host the normal form allows is one the scripts lease from: the scripts' check of an entry
 // is no stricter than the URL parser (a host with '_', '~' or '!', a port 0, an IPv6 address).
+// The slot of a key is the one a cluster-enabled redis-server computes (CLUSTER KEYSLOT): hash
+// tags and their edge cases (empty, unclosed, nested, several), binary keys, and 2,000 random
+// ones.
+TEST(KeySlot, IsRedisClustersOwn) {
+  RedisServer server(RedisOptions{.append_only = false,
+                                  .password = "",
+                                  .extra_config = "cluster-enabled yes\ncluster-config-file "
+                                                  "nodes.conf\n"});
+  auto url = parse_redis_url(server.url());
+  ASSERT_TRUE(url);
+  auto redis = Redis::connect(*url, std::chrono::seconds(5));
+  ASSERT_TRUE(redis) << redis.error().message;
+  std::vector<std::string> keys = {"",
+                                   "{}",
+                                   "{}{a}",
+                                   "a{b}c",
+                                   "{a",
+                                   "a}",
+                                   "{{a}}",
+                                   "foo{bar}{zap}",
+                                   "{user1000}.following",
+                                   "}{a}",
+                                   std::string("\0{\xff}", 4),
+                                   "P:job:{7}:results",
+                                   "123456789"};
+  std::uint32_t x = 12345;
+  for (int i = 0; i < 2000; ++i) {
+    std::string key;
+    const int n = static_cast<int>((x = x * 1'103'515'245 + 12'345) >> 16) % 24;
+    for (int j = 0; j < n; ++j) {
+      x = x * 1'103'515'245 + 12'345;
+      const int pick = static_cast<int>(x >> 16) % 10;
+      key += pick == 0 ? '{' : pick == 1 ? '}' : static_cast<char>((x >> 8) & 0xff);
+    }
+    keys.push_back(key);
+  }
+  std::vector<std::vector<std::string>> commands;
+  for (const auto& k : keys) commands.push_back({"CLUSTER", "KEYSLOT", k});
+  auto replies = redis->pipeline(commands);
+  ASSERT_TRUE(replies) << replies.error().message;
+  ASSERT_EQ(replies->size(), keys.size());
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    ASSERT_EQ((*replies)[i].type, Reply::Type::integer) << (*replies)[i].str;
+    EXPECT_EQ(key_slot(keys[i]), (*replies)[i].integer) << "key #" << i;
+  }
+  EXPECT_EQ(key_slot("123456789"), 0x31C3 % k_cluster_slots);  // the specification's check value
+}
+
 TEST_F(QueueTest, EveryNormalFormHostIsLeased) {
   const std::string job = new_job();
   std::vector<Link> odd;
