@@ -14,10 +14,12 @@ namespace {
 // The fetcher's tap, gathering the exchange for the archive.
 class ExchangeTap final : public fetch::Tap {
  public:
-  explicit ExchangeTap(std::string spool_dir) : exchange(std::move(spool_dir)) {}
+  ExchangeTap(std::string of_job, std::string spool_dir)
+      : job(std::move(of_job)), exchange(std::move(spool_dir)) {}
   void sent(std::string_view head) override { exchange.sent(head); }
   void header(std::string_view line) override { exchange.header(line); }
   void body(std::string_view raw) override { exchange.body(raw); }
+  std::string job;  // whose files keep it
   warc::Exchange exchange;
 };
 
@@ -45,10 +47,10 @@ void Archive::recover() {
         m_options.dir, file);
 }
 
-std::unique_ptr<fetch::Tap> Archive::tap() {
+std::unique_ptr<fetch::Tap> Archive::tap(const std::string& job) {
   // The directory first: bodies past the exchange's memory are spooled there as they come.
   (void)ready_dir();
-  return std::make_unique<ExchangeTap>(m_options.dir);
+  return std::make_unique<ExchangeTap>(job, m_options.dir);
 }
 
 bool Archive::ready_dir() {
@@ -81,10 +83,11 @@ Archive::Job* Archive::job_writer(const std::string& job) {
   return &j;
 }
 
-std::optional<Archived> Archive::write(const std::string& job, const std::string& url,
-                                       const fetch::Response& r, std::int64_t now_ms) {
+std::optional<Archived> Archive::write(const fetch::Response& r, std::int64_t now_ms) {
   auto* tap = dynamic_cast<ExchangeTap*>(r.tap.get());
   if (tap == nullptr) return std::nullopt;
+  const std::string& job = tap->job;
+  const std::string& url = r.url;
   Job* j = job_writer(job);
   if (j == nullptr) return std::nullopt;
   j->last_ms = now_ms;

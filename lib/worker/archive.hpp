@@ -41,12 +41,11 @@ class Archive {
 
   // Cuts back and closes the files an earlier run under this id left open. Logs what it did.
   void recover();
-  // A tap for a request of a job that archives.
-  std::unique_ptr<fetch::Tap> tap();
-  // Writes a finished transfer's records (it had a tap()) to `job`'s file; `url` is the URL
-  // requested. Nothing when the write fails (logged, and counted in errors()).
-  std::optional<Archived> write(const std::string& job, const std::string& url,
-                                const fetch::Response& response, std::int64_t now_ms);
+  // A tap for a request of `job`, a job that archives: the request's exchange goes to its files.
+  std::unique_ptr<fetch::Tap> tap(const std::string& job);
+  // Writes a finished transfer's records to its job's file, if it had a tap() (nothing
+  // otherwise). Nothing when the write fails (logged, and counted in errors()).
+  std::optional<Archived> write(const fetch::Response& response, std::int64_t now_ms);
   // Closes the files of jobs idle past idle_close_ms; returns when the next one will be (-1:
   // none is open).
   std::int64_t close_idle(std::int64_t now_ms);

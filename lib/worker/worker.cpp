@@ -4,7 +4,6 @@
 #include <random>
 #include <set>
 #include <thread>
-#include <unordered_map>
 
 #include <spdlog/spdlog.h>
 
@@ -55,7 +54,8 @@ class Worker final : private TaskEnv {
                    fetch::Request request{id, u, true, policy::k_max_robots_bytes + 1};
                    // robots.txt goes to the WARC files of the job whose URL asked for it.
                    const JobContext* job = m_tasks.job_of(task);
-                   if (job != nullptr && job->info.options.warc) archive(request, job->info.id);
+                   if (job != nullptr && job->info.options.warc)
+                     request.tap = m_archive.tap(job->info.id);
                    m_fetcher.add(std::move(request));
                    return id;
                  }),
@@ -98,11 +98,6 @@ class Worker final : private TaskEnv {
               {"http-header-user-agent", w.settings.user_agent},
               {"robots", "obey, unless a job says otherwise"}};
     return o;
-  }
-  // The request's exchange goes to the job's WARC files.
-  void archive(fetch::Request& request, const std::string& job) {
-    request.tap = m_archive.tap();
-    m_archive_jobs[request.id] = job;
   }
   static unsigned parse_threads(const config::WorkerSettings& s) {
     return s.parse_threads > 0 ? static_cast<unsigned>(s.parse_threads)
@@ -150,13 +145,10 @@ class Worker final : private TaskEnv {
       request.keep_also = sitemap::maybe_sitemap_type;
       request.keep_also_bytes = m_options.settings.max_body_bytes;
     }
-    if (!warc_job.empty()) archive(request, warc_job);
+    if (!warc_job.empty()) request.tap = m_archive.tap(warc_job);
     m_fetcher.add(std::move(request));
   }
-  void cancel_fetch(std::uint64_t task) override {
-    m_fetcher.cancel(task);
-    m_archive_jobs.erase(task);
-  }
+  void cancel_fetch(std::uint64_t task) override { m_fetcher.cancel(task); }
   void parse(ParseJob job) override { m_parser.submit(std::move(job)); }
 
   WorkerOptions m_options;
@@ -173,7 +165,6 @@ class Worker final : private TaskEnv {
   std::map<std::string, std::int64_t> m_crawl_delay_reported;  // site -> when to report again
   Tasks m_tasks;
   Archive m_archive;
-  std::unordered_map<std::uint64_t, std::string> m_archive_jobs;  // request id -> its job
   std::int64_t m_archive_at = -1;  // when a WARC file may next be idle long enough to close
   bool m_draining = false;
 };
@@ -255,12 +246,11 @@ std::chrono::milliseconds Worker::site_start(const std::string& job, const std::
 
 void Worker::on_response(fetch::Response r, std::int64_t now) {
   std::optional<Archived> archived;
-  if (auto job = m_archive_jobs.find(r.id); job != m_archive_jobs.end()) {
-    archived = m_archive.write(job->second, r.url, r, now);
-    m_archive_jobs.erase(job);
+  if (r.tap) {
+    archived = m_archive.write(r, now);
+    r.tap.reset();  // its memory and spool file go now
     if (m_archive_at < 0) m_archive_at = m_archive.close_idle(now);
   }
-  r.tap.reset();  // its memory and spool file go now
   if (m_robots.on_response(r, m_redis.queue(), now)) return;
   const double jitter = std::uniform_real_distribution<double>(0, 1)(m_rng);
   m_tasks.on_response(std::move(r), now, jitter, std::move(archived));
