@@ -4,7 +4,9 @@
 #   2. Gumbo's parse-only rate on the same pages (CPU time of one thread);
 #   3. crawlworker crawling the whole site from its root through Redis, politeness off
 #      (--delay 0 --host-concurrency CONCURRENCY): pages/s, CPU seconds per 1,000 pages, peak
-#      RSS, and the Redis and nginx CPU beside it.
+#      RSS, and the Redis and nginx CPU beside it; crawlctl wait runs beside it, as an operator
+#      would run it, draining the job's records home, and Redis's memory is measured from the
+#      300th page recorded to the end: what a recorded page leaves in Redis.
 # Usage: [WAIT_REPLICAS=N] [JOB_FLAGS='--warc ...'] bench/crawl.sh [PAGES] [PAGE_BYTES]
 #          [CONCURRENCY] [PARSE_THREADS]
 # JOB_FLAGS: more options for the job's submit (with --warc, the WARC files' size is reported).
@@ -116,6 +118,18 @@ read -ra job_flags <<<"${JOB_FLAGS:-}"
 job=$("$build/apps/crawlctl/crawlctl" submit "$ROOT_URL" --redis "$url" --retries 0 --quiet "${fast[@]}" "${job_flags[@]}")
 [[ -n $job ]] || { echo "submit failed" >&2; exit 1; }
 finished() { python3 -c 'import json,sys; print(json.load(sys.stdin).get("finished"))'; }
+done_of() { python3 -c 'import json,sys; print(json.load(sys.stdin)["counters"].get("done", 0))'; }
+used_memory() { redis-cli -p "$redis_port" INFO memory | tr -d '\r' | sed -n 's/^used_memory://p'; }
+# What an operator runs beside a crawl: crawlctl wait, which drains the job's records home as it
+# waits (a build from before records left Redis has no --records-dir: it only waits there).
+records_dir=(--records-dir "$tmp/records")
+"$build/apps/crawlctl/crawlctl" wait --help | grep -q -- --records-dir || records_dir=()
+"$build/apps/crawlctl/crawlctl" wait "$job" --redis "$url" --quiet "${records_dir[@]}" &
+wait_pid=$!
+pids+=($wait_pid)
+# Redis's memory from the 300th page recorded to the end: what each recorded page leaves there.
+mem_from_done=0
+mem_from=0
 deadline=$(( $(date +%s) + 600 ))
 # The most tasks the worker held at once (claimed, waiting, fetching or parsing) and the most
 # transfers libcurl ran at once, as its heartbeats report them.
@@ -125,6 +139,10 @@ while true; do
   # status exits non-zero to flag problems (failed URLs: 8); the JSON is what is read here.
   status=$("$build/apps/crawlctl/crawlctl" status "$job" --redis "$url" --json) || true
   [[ $(finished <<<"$status") == True ]] && break
+  if ((mem_from_done == 0)); then
+    d=$(done_of <<<"$status")
+    if ((d >= 300)); then mem_from_done=$d; mem_from=$(used_memory); fi
+  fi
   # The heartbeat is a value of name=value lines (a hash in builds before 2026-12-06).
   if [[ $(redis-cli -p "$redis_port" TYPE crawl:worker:bench/1) == hash ]]; then
     read -r tasks transfers < <(redis-cli -p "$redis_port" HMGET crawl:worker:bench/1 in_flight transfers | paste -sd ' ')
@@ -138,6 +156,8 @@ while true; do
   sleep 0.2
 done
 end=$(date +%s.%N)
+wait "$wait_pid" || true  # the last of the records drained, when it drains
+mem_to=$(used_memory)
 redis_cpu=$(( $(awk '{print $14 + $15}' "/proc/$redis_pid/stat") - redis_before ))
 nginx_cpu=$(( $(cpu_ticks "$NGINX_PID") - nginx_before ))
 read -r user_ticks sys_ticks < <(awk '{print $14, $15}' "/proc/$worker_pid/stat")
@@ -150,6 +170,10 @@ if [[ -d $tmp/warc ]]; then
   echo "WARC files: $(find "$tmp/warc" -name '*.warc.gz' | wc -l), $(du -sb "$tmp/warc" | cut -f1) bytes"
 fi
 done_pages=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["counters"]["done"])' <<<"$status")
+if ((mem_from_done > 0 && done_pages > mem_from_done)); then
+  echo "Redis memory from page $mem_from_done to page $done_pages: $mem_from -> $mem_to bytes =" \
+    "$(( (mem_to - mem_from) / (done_pages - mem_from_done) )) bytes per page recorded"
+fi
 
 # 4. Scrapy on the same site, if Debian's python3-scrapy is installed: CPU per 1,000 pages.
 scrapy_line="Scrapy: not installed (apt-get install python3-scrapy)"

@@ -314,6 +314,8 @@ hosts:
 $host_entry
 EOF
 ctl() { "$crawlctl" "$1" -H "$hosts" "${@:2}"; }
+# The jobs' records, drained out of Redis by wait, results and serve, are kept in $dir too.
+export CRAWL_RECORDS_DIR=${CRAWL_RECORDS_DIR:-$dir/records}
 say "Deploying $workers workers: crawlctl deploy -H $hosts"
 deployed=1
 ctl deploy || die "deploy failed (see above)"

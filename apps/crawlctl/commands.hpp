@@ -21,7 +21,7 @@ inline constexpr int k_exit_usage = 2;   // bad command line or bad input file
 
 void add_hosts_command(CLI::App& app, Action& run);
 void add_submit_command(CLI::App& app, Action& run);
-void add_results_command(CLI::App& app, Action& run);
+void add_results_command(CLI::App& app, Action& run);  // results, drain
 void add_status_command(CLI::App& app, Action& run);
 void add_deploy_command(CLI::App& app, Action& run);
 void add_stop_command(CLI::App& app, Action& run);

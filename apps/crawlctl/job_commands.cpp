@@ -2,6 +2,7 @@
 
 #include <memory>
 #include <thread>
+#include <utility>
 
 #include <fmt/core.h>
 #include <unistd.h>
@@ -10,6 +11,7 @@
 #include "config/values.hpp"
 #include "core/output.hpp"
 #include "fleet.hpp"
+#include "queue/records.hpp"
 #include "redis_options.hpp"
 #include "status/text.hpp"
 #include "status/view.hpp"
@@ -32,7 +34,16 @@ struct WaitOptions {
   std::string timeout = "0";
   std::string interval = "1s";
   bool quiet = false;
+  std::string records_dir;
 };
+
+// wait drains the job's records home as it waits (so that a crawl watched to its end never has
+// its claims held for them); a home on another machine is said once and left to its drainer.
+void drain_while_waiting(queue::Queue& queue, const WaitOptions& o, bool& said) {
+  const auto error = queue::first_error(queue.drain_records(o.records_dir, {o.job}));
+  if (error && !std::exchange(said, true))
+    crawl::print(stderr, "crawlctl wait: not draining the job's records: {}\n", error->message);
+}
 
 std::string summary(const queue::JobInfo& j) {
   return fmt::format("{} done, {} failed, {} filtered", j.stat(queue::Counter::done),
@@ -57,6 +68,7 @@ int run_wait(const WaitOptions& o) {
   queue::PrimaryCheck primary_check;
   std::string last_error;
   bool warned = false;  // about a job that cannot finish as it stands
+  bool drain_said = false;
   for (;;) {
     if (!queue) {
       auto q = open_queue(o.redis);
@@ -71,6 +83,7 @@ int run_wait(const WaitOptions& o) {
     if (queue && primary_moved(*queue, primary_check)) queue.reset();
     if (queue) {
       auto job = queue->jobs().job(o.job);
+      if (job) drain_while_waiting(*queue, o, drain_said);
       if (!job) {
         if (job.error().kind == ErrorKind::not_found) {
           crawl::print(stderr, "crawlctl wait: {}\n", job.error().message);
@@ -206,10 +219,12 @@ void add_job_commands(CLI::App& app, Action& run) {
       ->capture_default_str();
   sub->add_option("--interval", w->interval, "How often to look")->capture_default_str();
   sub->add_flag("-q,--quiet", w->quiet, "Print nothing but errors");
+  add_records_option(sub, w->records_dir);
   add_redis_options(sub, w->redis);
   sub->footer(
       "A job is finished when nothing of it is queued or in flight. Redis being unreachable\n"
-      "(a restart) is waited out until the timeout.\n"
+      "(a restart) is waited out until the timeout. It drains the job's records home as it\n"
+      "waits (crawlctl drain --help).\n"
       "Exit: 0 finished, 3 cancelled, 124 timed out, 1 interrupted or Redis error, 2 no such "
       "job.\n\n"
       "Examples:\n"

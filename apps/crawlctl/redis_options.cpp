@@ -10,6 +10,7 @@
 #include "core/file.hpp"
 #include "core/output.hpp"
 #include "core/secret.hpp"
+#include "queue/records.hpp"
 #include "queue/target.hpp"
 
 namespace crawl::ctl {
@@ -26,6 +27,13 @@ void add_redis_options(CLI::App* app, RedisOptions& options) {
         options.hosts_file_given = true;
       },
       "Hosts file whose redis: section to use (default: $CRAWL_HOSTS or ./hosts.yaml, if present)");
+}
+
+void add_records_option(CLI::App* app, std::string& dir) {
+  dir = queue::default_records_root();
+  app->add_option("--records-dir", dir,
+                  "Where the jobs' records are kept once drained out of Redis, a directory per "
+                  "job (default: $CRAWL_RECORDS_DIR, else ~/.local/share/crawl/records)");
 }
 
 Result<config::Inventory> hosts_file_settings(const RedisOptions& options) {

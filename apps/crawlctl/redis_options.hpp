@@ -20,6 +20,10 @@ struct RedisOptions {
 
 void add_redis_options(CLI::App* app, RedisOptions& options);
 
+// --records-dir: where this machine keeps the homes of the jobs' records it drains
+// (queue/records.hpp); `dir` starts as the default.
+void add_records_option(CLI::App* app, std::string& dir);
+
 // The hosts file's settings (its redis: and job: sections): none when no -H was given and the
 // default file does not exist.
 Result<config::Inventory> hosts_file_settings(const RedisOptions& options);

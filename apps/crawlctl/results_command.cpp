@@ -6,7 +6,9 @@
 #include <memory>
 #include <optional>
 #include <set>
+#include <thread>
 #include <utility>
+#include <vector>
 
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
@@ -14,7 +16,10 @@
 #include "commands.hpp"
 #include "core/output.hpp"
 #include "core/text.hpp"
+#include "core/units.hpp"
+#include "fleet.hpp"
 #include "queue/record.hpp"
+#include "queue/records.hpp"
 #include "queue/results.hpp"
 #include "redis_options.hpp"
 #include "status/text.hpp"
@@ -77,6 +82,7 @@ struct ResultsOptions {
   std::string job;
   std::string format = "jsonl";
   std::string outcome;  // "" = all
+  std::string records_dir;
 };
 
 int run_results(const ResultsOptions& o) {
@@ -99,7 +105,7 @@ int run_results(const ResultsOptions& o) {
     crawl::print(stderr, "crawlctl results: --outcome must be done, failed or filtered\n");
     return k_exit_usage;
   }
-  queue::ResultReader reader(o.job, only);
+  queue::ResultReader reader(o.job, only, o.records_dir);
   queue::ImagesMap images;
   auto jobs = queue->jobs();
   while (!reader.done()) {
@@ -126,7 +132,72 @@ int run_results(const ResultsOptions& o) {
         stderr,
         "crawlctl results: {} records of job {} could not be read (not valid JSON records)\n",
         unreadable, o.job);
+  if (const auto skipped = reader.skipped(); skipped > 0)
+    crawl::print(stderr,
+                 "crawlctl results: {} entries of job {}'s records stream were not records "
+                 "(skipped when drained)\n",
+                 skipped, o.job);
   return k_exit_ok;
+}
+
+struct DrainOptions {
+  RedisOptions redis;
+  std::vector<std::string> jobs;
+  std::string records_dir;
+  bool follow = false;
+  std::string interval = "1s";
+};
+
+int run_drain(const DrainOptions& o) {
+  auto interval = parse_duration(o.interval);
+  if (!interval || interval->count() < 10) {
+    crawl::print(stderr, "crawlctl drain: --interval: {}\n",
+                 interval ? "at least 10ms" : interval.error().message);
+    return k_exit_usage;
+  }
+  const auto* interrupted = interrupt_flag();
+  std::optional<queue::Queue> queue;
+  std::set<std::string> said;  // errors said once each while following
+  int rc = k_exit_ok;
+  do {
+    if (!queue) {
+      auto q = open_queue(o.redis);
+      if (!q) {
+        if (!o.follow) {
+          crawl::print(stderr, "crawlctl drain: {}\n", q.error().message);
+          return k_exit_failed;
+        }
+        if (said.insert(q.error().message).second)
+          crawl::print(stderr, "crawlctl drain: {} (retrying)\n", q.error().message);
+      } else {
+        queue.emplace(std::move(*q));
+      }
+    }
+    if (queue) {
+      auto pass = queue->drain_records(o.records_dir, o.jobs);
+      if (!pass) {
+        if (said.insert(pass.error().message).second)
+          crawl::print(stderr, "crawlctl drain: {}\n", pass.error().message);
+        queue.reset();
+        rc = k_exit_failed;
+      } else {
+        for (const auto& row : *pass) {
+          if (row.error) {
+            rc = k_exit_failed;
+            if (!o.follow || said.insert(row.error->message).second)
+              crawl::print(stderr, "crawlctl drain: {}\n", row.error->message);
+          } else if (!o.follow) {
+            crawl::print("job {}: {} records drained\n", row.job, row.moved);
+          }
+        }
+      }
+    }
+    if (!o.follow) break;
+    const auto until = std::chrono::steady_clock::now() + *interval;
+    while (std::chrono::steady_clock::now() < until && !interrupted->load())
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  } while (!interrupted->load());
+  return o.follow ? k_exit_ok : rc;
 }
 
 }  // namespace
@@ -140,12 +211,30 @@ void add_results_command(CLI::App& app, Action& run) {
                   "summary: pages, images, failures and filters counted by reason")
       ->capture_default_str();
   sub->add_option("--outcome", o->outcome, "Only done, failed or filtered records");
+  add_records_option(sub, o->records_dir);
   add_redis_options(sub, o->redis);
   sub->footer(
       "Examples:\n  crawlctl results 17 > job17.jsonl\n  crawlctl results 17 --format json\n"
       "  crawlctl results 17 --format summary\n"
       "  crawlctl results 17 --outcome failed | jq -r '.url + \" \" + .reason'");
   sub->callback([o, &run] { run = [o] { return run_results(*o); }; });
+
+  auto d = std::make_shared<DrainOptions>();
+  CLI::App* drain = app.add_subcommand(
+      "drain", "Bring jobs' records out of Redis into their homes on this machine");
+  drain->add_option("job", d->jobs, "Job ids (default: every job with records waiting)");
+  drain->add_flag("--follow,-f", d->follow, "Keep draining until interrupted");
+  drain->add_option("--interval", d->interval, "With --follow: a pass this often")
+      ->capture_default_str();
+  add_records_option(drain, d->records_dir);
+  add_redis_options(drain, d->redis);
+  drain->footer(
+      "A job's records wait in Redis until a drainer takes them home: results, wait and serve\n"
+      "drain as they run; past a job's records_backlog its claims wait. A job's home is on the\n"
+      "machine that drained it first (docs/operations.md, \"Results\").\n\n"
+      "Examples:\n  crawlctl drain\n  crawlctl drain --follow        # beside a long crawl, "
+      "without serve");
+  drain->callback([d, &run] { run = [d] { return run_drain(*d); }; });
 }
 
 }  // namespace crawl::ctl

@@ -19,6 +19,7 @@
 #include "core/units.hpp"
 #include "fleet.hpp"
 #include "redis_options.hpp"
+#include "service/drainer.hpp"
 #include "service/notifier.hpp"
 #include "service/server.hpp"
 
@@ -44,6 +45,7 @@ struct ServeOptions {
   std::vector<std::string> host_names;
   bool insecure_http = false;
   std::string stall_after = "1m";
+  std::string records_dir;
 };
 
 bool loopback(const std::string& host) {
@@ -147,6 +149,7 @@ int run_serve(const ServeOptions& o) {
   options.job_defaults = inventory->job;
   options.max_body_bytes = server.max_body_bytes;
   options.max_streams = o.max_streams;
+  options.records_dir = o.records_dir;
   setup_logging("crawlctl", false);
   // Redis is found as every subcommand finds it; a first connection tells at once what is wrong.
   service::Connections connections([redis = o.redis] { return open_queue(redis); });
@@ -172,6 +175,11 @@ int run_serve(const ServeOptions& o) {
   service::Notifier notifier(connections, notify);
   std::atomic<bool> serving{true};
   std::thread notifying([&] { notifier.run([&] { return stop->load() || !serving.load(); }); });
+  std::thread draining([&] {
+    service::drain_records(
+        connections, o.records_dir, [&] { return stop->load() || !serving.load(); },
+        [](const std::string& what) { crawl::print(stderr, "crawlctl serve: drain: {}\n", what); });
+  });
   const bool tls = !server.tls_cert.empty();
   auto served = service::serve(routes, server, *stop, [&](int port) {
     routes.set_access(service::Access{host_names(o, server.host, port, tls), token});
@@ -181,6 +189,7 @@ int run_serve(const ServeOptions& o) {
   });
   serving = false;  // serve returned: stopped, or it could not listen
   notifying.join();
+  draining.join();
   if (!served) {
     crawl::print(stderr, "crawlctl serve: {}\n", served.error().message);
     return k_exit_failed;
@@ -220,6 +229,7 @@ void add_serve_command(CLI::App& app, Action& run) {
                   "A job with URLs queued and no worker alive this long has stalled: its notify "
                   "URL is told")
       ->capture_default_str();
+  add_records_option(sub, o->records_dir);
   add_redis_options(sub, o->redis);
   sub->footer(
       "Examples:\n"

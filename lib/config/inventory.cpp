@@ -236,16 +236,17 @@ class Parser {
     return s;
   }
 
-  std::optional<int> integer(const Node& value, std::string_view key, long low, long high) {
+  std::optional<long long> integer(const Node& value, std::string_view key, long long low,
+                                   long long high) {
     auto s = text(value, key);
     if (!s) return std::nullopt;
-    long number = 0;
+    long long number = 0;
     auto [end, ec] = std::from_chars(s->data(), s->data() + s->size(), number);
     if (ec != std::errc() || end != s->data() + s->size() || number < low || number > high) {
       error(value, "'{}' must be a whole number from {} to {}, not '{}'", key, low, high, *s);
       return std::nullopt;
     }
-    return static_cast<int>(number);
+    return number;
   }
 
   std::optional<std::chrono::milliseconds> duration(const Node& value, std::string_view key,
@@ -329,8 +330,7 @@ class Parser {
     };
     switch (rule.kind) {
       case K::integer:
-        return number(
-            integer(value, key, static_cast<long>(rule.low), static_cast<long>(rule.high)));
+        return number(integer(value, key, rule.low, rule.high));
       case K::size:
         return number(size(value, key, static_cast<std::uint64_t>(rule.low)));
       case K::duration:

@@ -8,6 +8,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>  // renameat2, RENAME_NOREPLACE
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -201,7 +202,19 @@ Result<std::vector<std::string>> OutputDir::names() const {
   return out;
 }
 
-Result<void> OutputDir::replace(std::string_view name, std::string_view bytes) const {
+Result<Fd> OutputDir::open_read(std::string_view name) const {
+  return open_file(name, O_RDONLY);
+}
+
+Result<Fd> OutputDir::lock(std::string_view name) const {
+  auto fd = open_file(name, O_RDWR | O_CREAT);
+  if (!fd) return fail(fd.error());
+  while (::flock(fd->get(), LOCK_EX) != 0)
+    if (errno != EINTR) return fail("cannot lock {}: {}", path_of(name), reason());
+  return fd;
+}
+
+Result<void> OutputDir::replace(std::string_view name, std::string_view bytes, bool durable) const {
   if (!one_component(name)) return fail(ErrorKind::invalid, "'{}' is not a file name", name);
   thread_local std::mt19937_64 rng{std::random_device{}()};
   std::string tmp;
@@ -215,12 +228,15 @@ Result<void> OutputDir::replace(std::string_view name, std::string_view bytes) c
   if (!fd) return fail("cannot create a new file beside {}", path_of(name));
   OutputFile file(std::move(fd), path_of(tmp));
   auto written = file.write(bytes);
+  if (written && durable) written = file.sync();
   const std::string n(name);
   if (!written || ::renameat(m_fd.get(), tmp.c_str(), m_fd.get(), n.c_str()) != 0) {
     const std::string why = written ? reason() : written.error().message;
     ::unlinkat(m_fd.get(), tmp.c_str(), 0);
     return fail("cannot replace {}: {}", path_of(name), why);
   }
+  if (durable && ::fsync(m_fd.get()) != 0)
+    return fail("cannot sync the directory {}: {}", m_path, reason());
   return {};
 }
 

@@ -70,7 +70,8 @@ class OutputDir {
   Result<void> read_each(std::string_view name,
                          const std::function<void(std::string_view)>& each) const;
   // Writes `bytes` to a new file and renames it over `name`: readers see the old or the new.
-  Result<void> replace(std::string_view name, std::string_view bytes) const;
+  // `durable`: the new file and the directory are synced, so the new bytes outlive a crash.
+  Result<void> replace(std::string_view name, std::string_view bytes, bool durable = false) const;
   // Renames `from` to `to`, never over an entry named `to` (kind invalid if there is one), and
   // syncs the directory, so that the new name outlives a crash.
   Result<void> rename(std::string_view from, std::string_view to) const;
@@ -78,6 +79,11 @@ class OutputDir {
   Result<void> remove(std::string_view name) const;
   // The names of its entries, but . and .., in no order.
   Result<std::vector<std::string>> names() const;
+  // The regular file `name` open for reading (pread), as append() would accept it.
+  Result<Fd> open_read(std::string_view name) const;
+  // The regular file `name` (made 0600 when missing) open and locked (flock, exclusive): held
+  // until the descriptor is closed or its process ends, however it ends. Waits for the lock.
+  Result<Fd> lock(std::string_view name) const;
 
   const std::string& path() const { return m_path; }
   std::string path_of(std::string_view name) const { return m_path + "/" + std::string(name); }

@@ -48,6 +48,10 @@ struct JobOptions {
   bool sitemaps = false;    // each site's sitemaps (robots.txt's, /sitemap.xml) are read
   bool warc = false;        // each worker keeps what it fetches in WARC files (worker.warc_dir)
   std::vector<std::string> strip_query;  // parameters whose whole name matches one: dropped
+  // Records that wait in Redis to be drained (crawlctl drain, wait, results or serve take them
+  // home) before the job's claims stop until they are: Redis holds the crawl's state, not its
+  // output. 0 = no limit.
+  std::uint64_t records_backlog = 100'000;
   // Where `crawlctl serve` POSTs a summary when the job finishes, is cancelled or stalls ("" =
   // nowhere): an http or https URL.
   std::string notify;

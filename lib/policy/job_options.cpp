@@ -39,6 +39,10 @@ const std::vector<JobOption>& job_options() {
       {"max_pages", "--max-pages", "", integer(0, k_max_count), &J::max_pages, true,
        "Stop admitting URLs to fetch after this many; links filtered out do not count (0 = no "
        "limit)"},
+      {"records_backlog", "--records-backlog", "records_backlog", integer(0, k_max_count),
+       &J::records_backlog, true,
+       "Records waiting in Redis to be drained home (crawlctl drain, wait, results or serve) "
+       "before the job's claims pause until they are (0 = no limit)"},
       {"allow",
        "--allow",
        "",

@@ -478,7 +478,7 @@ Result<JobInfo> Jobs::job(const std::string& id) {
 Result<std::vector<JobInfo>> Jobs::jobs(const std::vector<std::string>& ids, std::int64_t* now) {
   // One round trip: TIME, then per job its hash, counters, rate ring, submitter key and how its
   // sites stand (job_sites.lua, sent whole: it is short).
-  constexpr std::size_t k_per_job = 5;
+  constexpr std::size_t k_per_job = 6;
   const std::string site_counts(scripts::job_sites);
   std::vector<std::vector<std::string>> commands{{"TIME"}};
   for (const auto& id : ids) {
@@ -487,6 +487,7 @@ Result<std::vector<JobInfo>> Jobs::jobs(const std::vector<std::string>& ids, std
     commands.push_back({"HGETALL", m_keys.rate(id)});
     commands.push_back({"EXISTS", m_keys.submitter(id)});
     commands.push_back({"EVAL", site_counts, "0", m_keys.prefix, id});
+    commands.push_back({"XLEN", m_keys.records(id)});
   }
   auto replies = m_redis.pipeline(commands);
   if (!replies) return fail(replies.error());
@@ -528,6 +529,8 @@ Result<std::vector<JobInfo>> Jobs::jobs(const std::vector<std::string>& ids, std
     info.submitting = to_number(f["submitting"]) > 0;
     info.seeds_version = to_number(f["seeds_version"]);
     info.submitter_alive = r[3].integer == 1;
+    info.records_waiting = r[5].ok() ? r[5].integer : 0;  // another type: the job is broken
+    info.records_home = f["records_home"];
     for (auto& [k, v] : hash_of(r[1])) {
       long long n = 0;
       auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);

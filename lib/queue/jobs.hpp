@@ -86,6 +86,10 @@ struct JobInfo {
   double recent_seconds = 0;
   long long pages_recorded = 0;
   std::int64_t last_page_ms = 0;
+  // Records in its stream, waiting to be drained home (at records_backlog, its claims wait), and
+  // where that home is ("HOST:PATH"; "" before the first drain).
+  long long records_waiting = 0;
+  std::string records_home;
 
   long long stat(const std::string& counter) const {
     auto it = stats.find(counter);
@@ -188,9 +192,13 @@ class Jobs {
   enum class Notice { claim, sent, failed };
   Result<bool> notification(const std::string& job, const std::string& event, Notice step,
                             const std::string& owner, std::chrono::milliseconds lease);
-  // One page of the results hash: records as JSON. Start and end with cursor "0".
+  // One page of the results hash of a job of an earlier version (records now leave Redis:
+  // queue/records.hpp): records as JSON. Start and end with cursor "0".
   Result<std::vector<std::string>> results(const std::string& job, std::string& cursor,
                                            std::size_t count = 1000);
+
+  Redis& redis() { return m_redis; }
+  const Keys& keys() const { return m_keys; }
 
  private:
   Redis& m_redis;

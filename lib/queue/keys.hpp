@@ -16,6 +16,9 @@ struct Keys {
   std::string jobs() const { return prefix + ":jobs"; }        // ZSET job id -> created ms
   std::string job(std::string_view id) const { return prefix + ":job:" + std::string(id); }
   std::string stats(std::string_view id) const { return job(id) + ":stats"; }
+  // STREAM of the job's records until they are drained home (queue/records.hpp)
+  std::string records(std::string_view id) const { return job(id) + ":records"; }
+  // HASH url -> record: where jobs of earlier versions kept their records (read, never written)
   std::string results(std::string_view id) const { return job(id) + ":results"; }
   std::string seeds(std::string_view id) const { return job(id) + ":seeds"; }  // SET of hosts
   std::string seen_prefix(std::string_view id) const { return job(id) + ":seen:"; }

@@ -10,6 +10,7 @@
 #include "queue/frontier.hpp"
 #include "queue/jobs.hpp"
 #include "queue/keys.hpp"
+#include "queue/records.hpp"
 #include "queue/redis.hpp"
 #include "queue/sites.hpp"
 
@@ -25,6 +26,12 @@ class Queue {
   Frontier frontier() { return Frontier(m_redis, m_keys); }
   Fleet fleet() { return Fleet(m_redis, m_keys); }
   Sites sites() { return Sites(m_redis, m_keys); }
+  // One drainer's pass (queue/records.hpp): the jobs' records out of Redis, into their homes
+  // under `root`.
+  Result<std::vector<DrainedJob>> drain_records(const std::string& root,
+                                                const std::vector<std::string>& only = {}) {
+    return drain_jobs(m_redis, m_keys, root, only);
+  }
 
   const Keys& keys() const { return m_keys; }
   // Redis::confirm_writes for the writes of this connection so far.

@@ -411,9 +411,20 @@ Response Routes::stream_results(const std::string& id, bool images, const std::s
     std::size_t page;
     Slot slot;
   };
-  auto state =
-      std::make_shared<State>(State{std::move(*lease), queue::ResultReader(id, only),
-                                    queue::ImagesMap(), m_options.results_page, std::move(slot)});
+  auto state = std::make_shared<State>(
+      State{std::move(*lease), queue::ResultReader(id, only, m_options.records_dir),
+            queue::ImagesMap(), m_options.results_page, std::move(slot)});
+  // Its first step drains what waits in Redis into the job's home: an error there (the home is
+  // on another machine) is the answer, before any byte of the stream.
+  {
+    auto jobs = state->lease->jobs();
+    if (auto drained = state->reader.next(jobs, [](const std::string&, const queue::Record&) {});
+        !drained) {
+      Error e = drained.error();
+      if (e.kind == ErrorKind::invalid) e.kind = ErrorKind::other;  // not the request's fault
+      return from_error(e);
+    }
+  }
   Response r;
   r.content_type = images ? "application/json" : "application/x-ndjson";
   r.stream = [state, images](const Writer& write) {

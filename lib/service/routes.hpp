@@ -31,7 +31,8 @@ struct ServiceOptions {
   config::JobDefaults job_defaults;       // the hosts file's job: section
   std::size_t max_body_bytes = 8u << 20;  // a larger body: 413
   std::size_t max_seeds = 100'000;        // seeds per request: more is a 400
-  std::size_t results_page = 1000;        // records read from Redis per HSCAN while streaming
+  std::size_t results_page = 1000;        // records read a page while streaming
+  std::string records_dir;                // where drained records are kept (queue/records.hpp)
   // Result streams at once (GET /jobs/{id}/results, GET /result/{id}); more: 503, Retry-After.
   // Each holds a Redis connection and up to 32 bytes per record of its job until it ends.
   int max_streams = 4;

@@ -73,6 +73,17 @@ std::string sites_text(const queue::JobInfo::Sites& s) {
   return out;
 }
 
+// "1,200 records waiting to be drained home: its claims wait until they are (crawlctl drain)"
+std::string records_text(const queue::JobInfo& j) {
+  const bool held = j.options.records_backlog > 0 &&
+                    static_cast<std::uint64_t>(j.records_waiting) >= j.options.records_backlog;
+  return fmt::format("{} record{} waiting in Redis to be drained home{}", j.records_waiting,
+                     j.records_waiting == 1 ? "" : "s",
+                     held ? ": at its records_backlog, its claims wait until they are (crawlctl "
+                            "drain, wait, results or serve drain them)"
+                          : "");
+}
+
 std::string when_text(std::int64_t at_ms, std::int64_t now_ms) {
   return at_ms <= now_ms ? "now"
                          : "in " + human_duration(static_cast<double>(at_ms - now_ms) / 1000.0);
@@ -242,6 +253,14 @@ Verdict judge(const Snapshot& s, const Snapshot* previous) {
                       "queued ({} URLs admitted so far); add the rest with crawlctl submit --job "
                       "{} -f FILE (seeds already queued are skipped)",
                       j.id, j.stat(queue::Counter::submitted), j.id));
+    if (j.problem.empty() && j.options.records_backlog > 0 &&
+        static_cast<std::uint64_t>(j.records_waiting) >= j.options.records_backlog)
+      v.problems.push_back(fmt::format(
+          "job {} holds {} records in Redis, its records_backlog: its claims wait until they are "
+          "drained home (crawlctl drain {}, or wait, results or serve, on the machine that keeps "
+          "them{})",
+          j.id, j.records_waiting, j.id,
+          j.records_home.empty() ? "" : ": " + j.records_home.substr(0, j.records_home.find(':'))));
     if (const long long failed = j.stat(queue::Counter::failed); failed > 0) {
       v.jobs_failed = true;
       v.problems.push_back(
@@ -312,6 +331,7 @@ nlohmann::ordered_json job_json(const queue::JobInfo& j) {
                   {"waiting", j.sites.waiting},
                   {"waiting_for_slot", j.sites.for_slot},
                   {"backing_off", j.sites.backing_off}};
+  out["records"] = {{"waiting", j.records_waiting}, {"home", j.records_home}};
   return out;
 }
 
@@ -442,6 +462,7 @@ std::string render(const Snapshot& s, const Verdict& v, const std::string& job) 
     if (!job.empty()) {
       const auto& j = s.jobs[0];
       if (!j.finished() && !j.cancelled()) text += "  " + sites_text(j.sites) + "\n";
+      if (j.records_waiting > 0) text += "  " + records_text(j) + "\n";
       // The reasons behind the failed, filtered and cancelled counts.
       for (const auto& [name, value] : j.stats)
         if (name.find(':') != std::string::npos || name == "cancelled" || name == "retries" ||

@@ -504,7 +504,7 @@ TEST(Crawl, EveryKeyItLeavesIsOneKeysNames) {
                                        k.jobs(),
                                        k.job(j),
                                        k.stats(j),
-                                       k.results(j),
+                                       k.records(j),
                                        k.seeds(j),
                                        k.seen_prefix(j) + "\x04",
                                        k.rate(j),

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <memory>
 #include <mutex>
+#include <random>
 #include <regex>
 #include <sstream>
 #include <thread>
@@ -33,24 +34,31 @@ TEST(Results, JsonMapsEachCrawledPageToItsImages) {
   expect_images_match_manifest(nlohmann::json::parse(r.out), cluster.site().manifest());
 }
 
-// Records of the wrong shape, which anyone with access to Redis may have written, are skipped
-// and counted in every format; the rest is shown.
+// Records of the wrong shape, which anyone with access to Redis may have written into a job's
+// stream (or, for a job of an earlier version, its results hash), are skipped and counted in
+// every format; the rest is shown. Stream entries that are no record at all are skipped when
+// drained, and counted too.
 TEST(Results, ABadRecordIsSkippedAndCountedAndTheRestShown) {
   CrawlCluster cluster(test_site_options(20));
   cluster.start_worker("r1");
   const std::string job = cluster.submit_root();
   ASSERT_TRUE(cluster.wait_finished(job));
-  const std::string key = "crawl:job:" + job + ":results";
-  cluster.redis_cli({"HSET", key, "http://bad.example/1",
+  const std::string stream = "crawl:job:" + job + ":records";
+  cluster.redis_cli({"XADD", stream, "*", "r",
                      R"({"url":"http://bad.example/1","outcome":"done","bytes":"big"})"});
-  cluster.redis_cli({"HSET", key, "http://bad.example/2",
+  cluster.redis_cli({"XADD", stream, "*", "r",
                      R"({"url":"http://bad.example/2","outcome":"done","images":"x"})"});
-  cluster.redis_cli({"HSET", key, "http://bad.example/3", R"({"url":1,"outcome":"done"})"});
-  cluster.redis_cli({"HSET", key, "http://bad.example/4", "not json"});
+  cluster.redis_cli({"XADD", stream, "*", "r", R"({"url":1,"outcome":"done"})"});
+  cluster.redis_cli({"XADD", stream, "*", "x", "no record"});
+  cluster.redis_cli({"XADD", stream, "*", "u", "http://bad.example/5", "f", "offsite"});
+  cluster.redis_cli({"HSET", "crawl:job:" + job + ":results", "http://bad.example/4", "not json"});
   const std::string unreadable = "4 records of job " + job + " could not be read";
+  const std::string skipped = "2 entries of job " + job + "'s records stream were not records";
   CommandResult r = cluster.crawlctl({"results", job});
   EXPECT_EQ(r.rc, 0) << r.err;
   EXPECT_NE(r.err.find(unreadable), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find(skipped), std::string::npos) << r.err;
+  EXPECT_EQ(cluster.redis_cli({"XLEN", stream}), "0\n");
   const auto problems = compare_with_manifest(r.out, cluster.site().manifest());
   EXPECT_TRUE(problems.empty()) << join(problems);
   r = cluster.crawlctl({"results", job, "--format", "json"});
@@ -65,6 +73,51 @@ TEST(Results, ABadRecordIsSkippedAndCountedAndTheRestShown) {
   EXPECT_NE(r.out.find("pages     " + std::to_string(done) + ":"), std::string::npos) << r.out;
 }
 
+// kill -9 of a drainer, at any moment (mid-batch, between its file and its `drained`, between
+// that and its trim), loses and duplicates nothing: 20,000 records go home through drainers
+// killed one after another, and the home holds each exactly once, in the order recorded.
+TEST(Records, ADrainerKilledAtAnyMomentLosesAndDuplicatesNothing) {
+  CrawlCluster cluster(test_site_options(20));
+  const std::string job = cluster.submit_root();  // no worker: it records nothing itself
+  const std::string stream = "crawl:job:" + job + ":records";
+  constexpr int k_records = 20'000;
+  cluster.redis_cli(
+      {"EVAL",
+       "for i = 1, tonumber(ARGV[1]) do local u = 'http://x.example/p' .. i; redis.call('XADD', "
+       "KEYS[1], '*', 'r', cjson.encode({url = u, outcome = 'done', status = 200, title = "
+       "string.rep('t', 200)})) end",
+       "1", stream, std::to_string(k_records)});
+  std::mt19937 rng(20261207);
+  int cut_mid_drain = 0;
+  for (int kill = 0; kill < 12; ++kill) {
+    Process drainer(SpawnOptions{{CRAWLCTL, "drain", job, "--redis", cluster.redis_url()}, "", {}});
+    std::this_thread::sleep_for(std::chrono::milliseconds(10 + rng() % 110));
+    drainer.stop(0ms, SIGKILL);
+    const long left = std::stol(cluster.redis_cli({"XLEN", stream}));
+    if (left > 0 && left < k_records) ++cut_mid_drain;
+  }
+  EXPECT_GT(cut_mid_drain, 0) << "no drainer was killed while it drained";
+  CommandResult last = cluster.crawlctl({"drain", job});
+  ASSERT_EQ(last.rc, 0) << last.err;
+  EXPECT_EQ(cluster.redis_cli({"XLEN", stream}), "0\n");
+  // The home, as the drainers left it: each record once, in order, and nothing after them.
+  std::string home = cluster.redis_cli({"HGET", "crawl:job:" + job, "records_home"});
+  home = home.substr(home.find(':') + 1);
+  home.pop_back();  // redis-cli's newline
+  std::istringstream lines(read_text(home + "/records.jsonl"));
+  int n = 0;
+  for (std::string line; std::getline(lines, line);) {
+    ++n;
+    const auto record = nlohmann::json::parse(line, nullptr, false);
+    ASSERT_FALSE(record.is_discarded()) << "line " << n << ": " << line;
+    ASSERT_EQ(record["url"], "http://x.example/p" + std::to_string(n)) << "line " << n;
+  }
+  EXPECT_EQ(n, k_records);
+  CommandResult r = cluster.crawlctl({"results", job, "--format", "summary"});
+  EXPECT_NE(r.out.find("pages     " + std::to_string(k_records) + ":"), std::string::npos)
+      << r.out << r.err;
+}
+
 // Nothing from Redis reaches the terminal as it is: a counter name, a failure reason, a record's
 // bytes between its fields, a title holding a C1 control, a broken job's reason. Before, the
 // counters of `status JOB`, `results --format summary` and `results` printed them raw, so
@@ -76,11 +129,11 @@ TEST(Terminal, NothingFromRedisReachesItAsItIs) {
   ASSERT_TRUE(cluster.wait_finished(job));
   const std::string esc = "\x1b]0;owned\x07\x1b[2J";
   cluster.redis_cli({"HSET", "crawl:job:" + job + ":stats", "failed:" + esc, "1"});
-  const std::string results = "crawl:job:" + job + ":results";
-  cluster.redis_cli({"HSET", results, "http://x.example/1",
+  const std::string records = "crawl:job:" + job + ":records";
+  cluster.redis_cli({"XADD", records, "*", "r",
                      "{\"url\":\"http://x.example/1\",\"outcome\":\"failed\",\"reason\":"
                      "\"\\u001b[31mred\",\"status\":0}"});
-  cluster.redis_cli({"HSET", results, "http://x.example/2",
+  cluster.redis_cli({"XADD", records, "*", "r",
                      "{\"url\":\"http://x.example/2\",\r\"outcome\":\"done\",\"title\":\"c1 "
                      "\xc2\x9b"
                      "2J\",\"status\":200}"});

@@ -320,10 +320,10 @@ TEST(Serve, EveryErrorHasItsStatusAndRedisGoingAwayIsA503) {
   const std::string id = made.json()["id"];
   cluster.redis_cli(
       {"EVAL",
-       "for i = 1, 20000 do local u = 'http://127.0.0.1:9/p' .. i; redis.call('HSET', KEYS[1], u, "
-       "cjson.encode({url = u, outcome = 'done', status = 200, title = string.rep('x', 1000)})) "
-       "end",
-       "1", "crawl:job:" + id + ":results"});
+       "for i = 1, 20000 do local u = 'http://127.0.0.1:9/p' .. i; redis.call('XADD', KEYS[1], "
+       "'*', 'r', cjson.encode({url = u, outcome = 'done', status = 200, title = string.rep('x', "
+       "1000)})) end",
+       "1", "crawl:job:" + id + ":records"});
   const int holder = socket(AF_INET, SOCK_STREAM, 0);
   ASSERT_GE(holder, 0);
   const int small = 4096;
@@ -607,9 +607,10 @@ TEST(Serve, SigtermLetsTheRequestInProgressFinish) {
   const std::string id = created.json()["id"];
   cluster.redis_cli(
       {"EVAL",
-       "for i = 1, 30000 do local u = 'http://127.0.0.1:9/p' .. i; redis.call('HSET', KEYS[1], u, "
-       "cjson.encode({url = u, outcome = 'done', status = 200, images = {u .. '.png'}})) end",
-       "1", "crawl:job:" + id + ":results"});
+       "for i = 1, 30000 do local u = 'http://127.0.0.1:9/p' .. i; redis.call('XADD', KEYS[1], "
+       "'*', 'r', cjson.encode({url = u, outcome = 'done', status = 200, images = {u .. '.png'}})) "
+       "end",
+       "1", "crawl:job:" + id + ":records"});
   std::string body;
   std::atomic<bool> started{false};
   std::thread reader([&] {

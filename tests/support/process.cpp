@@ -31,6 +31,14 @@ std::string temp_root() {
   return "/tmp";
 }
 
+// Every program a test starts that drains a job's records home (crawlctl results, wait, drain,
+// serve) keeps them under the run's temp root, never in the home directory.
+[[maybe_unused]] const bool k_records_dir_set = [] {
+  if (std::getenv("CRAWL_RECORDS_DIR") == nullptr)
+    setenv("CRAWL_RECORDS_DIR", (temp_root() + "/crawl-test-records").c_str(), 1);
+  return true;
+}();
+
 [[noreturn]] void fail_errno(const std::string& what) {
   throw std::runtime_error(what + ": " + std::strerror(errno));
 }

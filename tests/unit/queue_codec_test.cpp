@@ -16,6 +16,7 @@
 #include "queue/heartbeat.hpp"
 #include "queue/queue.hpp"
 #include "queue/record.hpp"
+#include "queue/records.hpp"
 #include "queue/redis.hpp"
 #include "url/url.hpp"
 
@@ -285,6 +286,50 @@ TEST(Record, IsCutToItsBoundAndSaysWhatItDropped) {
   EXPECT_LT(r.title.size(), k_max_record_text);
 }
 
+// A records stream entry is a worker's record (r) as it is, or a filtered URL's parts (u, f, d,
+// t) written as its record by to_json; anything else is no record, and a drainer counts it.
+TEST(Record, AStreamEntryIsARecordInEitherFormOrNone) {
+  auto fields = [](std::vector<std::string> kv) {
+    Reply r;
+    r.type = Reply::Type::array;
+    for (auto& s : kv) {
+      Reply e;
+      e.type = Reply::Type::string;
+      e.str = std::move(s);
+      r.elements.push_back(std::move(e));
+    }
+    return r;
+  };
+  const std::string page = R"({"url":"http://a.example/","outcome":"done"})";
+  EXPECT_EQ(record_of_entry(fields({"r", page})), page);
+  const auto filtered =
+      record_of_entry(fields({"u", "http://a.example/x/y", "f", "offsite", "d", "3", "t", "1700"}));
+  ASSERT_TRUE(filtered);
+  Record want;
+  want.url = "http://a.example/x/y";
+  want.outcome = Outcome::filtered;
+  want.reason = "offsite";
+  want.depth = 3;
+  want.at_ms = 1700;
+  EXPECT_EQ(*filtered, to_json(want));
+  EXPECT_EQ(filtered->find("\\/"), std::string::npos) << *filtered;
+  for (const auto& bad : std::vector<std::vector<std::string>>{
+           {},
+           {"x", "y"},
+           {"r", ""},
+           {"r", "not json"},
+           {"r", "{\"url\":\"a\",\n\"outcome\":\"done\"}"},       // two lines in the home
+           {"u", "http://a.example/", "f", "offsite", "d", "3"},  // no time
+           {"u", "", "f", "offsite", "d", "3", "t", "1"},
+           {"u", "http://a.example/", "f", "offsite", "d", "-1", "t", "1"},
+           {"u", "http://a.example/", "f", "offsite", "d", "2000000", "t", "1"},
+           {"u", "http://a.example/", "f", "offsite", "d", "3", "t", "soon"}})
+    EXPECT_FALSE(record_of_entry(fields(bad))) << ::testing::PrintToString(bad);
+  Reply not_fields;
+  not_fields.type = Reply::Type::string;
+  EXPECT_FALSE(record_of_entry(not_fields));
+}
+
 TEST(Heartbeat, FieldsRoundTripAndAFieldOutOfFormReadsAsItsDefault) {
   Heartbeat b;
   b.host = "crawl01";
@@ -458,6 +503,7 @@ TEST(JobOptions, FieldsRoundTrip) {
   o.scope = policy::Scope::domain;
   o.max_depth = 4;
   o.max_pages = 1000;
+  o.records_backlog = 500;
   o.allow = {"/docs/", "a\"b"};
   o.deny = {"\\.pdf$"};
   o.respect_robots = false;

@@ -2,7 +2,7 @@
 -- ARGV: [1] prefix, [2] worker id, [3] n (entries wanted).
 -- Reads and writes: P:delayed (due retries go back to their site queues), P:due, P:sched:{J},
 --   P:q:{J}:{S}, P:sites:{J}, P:blocked:{J}, P:backoff:{J}, P:site:{S}(:waiting), P:inflight:{W},
---   P:job:{J}(:stats), P:deadletter(s).
+--   P:job:{J}(:stats, :records: its length only), P:deadletter(s).
 -- Returns {entries, flags, next due ms (-1: nothing scheduled), entries dead-lettered, now ms}:
 --   flags[i] is "" for an entry to fetch, or "gone:REASON" for one of a site given up on (too
 --   many failures in a row), to be recorded as failed without a request.
@@ -162,6 +162,7 @@ local function drain_gone(job)
 end
 
 -- Earliest-due site first, across jobs; a stale index entry is set right and looked at again.
+local k_held_wait = 1000
 local looked = 0
 while #out < n and looked < 8 * n + 16 do
   looked = looked + 1
@@ -171,6 +172,11 @@ while #out < n and looked < 8 * n + 16 do
   local o = opts_of(job)
   if o.state == 'gone' then
     drain_gone(job)
+  elseif o.state == 'running' and not o.loading and o.records_backlog > 0 and
+         redis.call('XLEN', P .. ':job:' .. job .. ':records') >= o.records_backlog then
+    -- Its records wait to be drained home (records_backlog): its claims wait, a second at a time.
+    redis.call('ZADD', P .. ':due', now + k_held_wait, job)
+    touched[job] = nil
   else
     if o.state == 'running' and not o.loading then
       local sd = redis.call('ZRANGEBYSCORE', P .. ':sched:' .. job, '-inf', now, 'LIMIT', 0, 1)

@@ -90,7 +90,7 @@ while i <= #ARGV do
       bump(a, 'queued', 1)
       if kind == 'requeue' then bump(a, 'retries', 1) end
     else
-      redis.call('HSET', P .. ':job:' .. job .. ':results', url, record)
+      redis.call('XADD', P .. ':job:' .. job .. ':records', '*', 'r', record)
       bump(a, kind, 1)
       if reason ~= '' then bump(a, kind .. ':' .. reason, 1) end
       if bytes > 0 then bump(a, 'bytes', bytes) end

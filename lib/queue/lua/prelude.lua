@@ -108,7 +108,7 @@ local function job_fault(job)
   -- Found broken by an earlier call (a queue of the wrong type, a counter HINCRBY refused):
   -- broken until resume clears it.
   local flagged = not hash_bad and redis.call('HGET', base, 'broken') or false
-  f = hash_bad or wrong_type(base .. ':stats', 'hash') or wrong_type(base .. ':results', 'hash') or
+  f = hash_bad or wrong_type(base .. ':stats', 'hash') or wrong_type(base .. ':records', 'stream') or
       wrong_type(base .. ':rate', 'hash') or wrong_type(P .. ':sched:' .. job, 'zset') or
       wrong_type(P .. ':sites:' .. job, 'zset') or wrong_type(P .. ':blocked:' .. job, 'set') or
       wrong_type(P .. ':backoff:' .. job, 'set') or flagged
@@ -446,8 +446,9 @@ local function admit(job, depth, fp, url, drop)
   local site = drop == '' and string.match(url, '^(https?://[^/?#]+)')
   if drop ~= '' or not site then
     local reason = drop ~= '' and drop or 'malformed'
-    redis.call('HSET', P .. ':job:' .. job .. ':results', url,
-               cjson.encode({url = url, outcome = 'filtered', reason = reason, depth = tonumber(depth)}))
+    -- Its record is written by the drainer (queue/records.cpp), as every record is, from these.
+    redis.call('XADD', P .. ':job:' .. job .. ':records', '*', 'u', url, 'f', reason, 'd', depth,
+               't', string.format('%.0f', now))
     bump(a, 'filtered', 1)
     bump(a, 'filtered:' .. reason, 1)
   else
