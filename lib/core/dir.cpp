@@ -4,6 +4,7 @@
 #include <cstring>
 #include <filesystem>
 #include <random>
+#include <thread>
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -81,12 +82,13 @@ Result<OutputDir> OutputDir::open(const std::string& path) {
   return OutputDir(std::move(fd), path);
 }
 
-Result<OutputDir> OutputDir::subdir(std::string_view name) const {
+Result<OutputDir> OutputDir::subdir(std::string_view name, bool create) const {
   if (!one_component(name)) return fail(ErrorKind::invalid, "'{}' is not a file name", name);
   const std::string n(name), path = path_of(name);
-  if (::mkdirat(m_fd.get(), n.c_str(), 0700) != 0 && errno != EEXIST)
+  if (create && ::mkdirat(m_fd.get(), n.c_str(), 0700) != 0 && errno != EEXIST)
     return fail("cannot create {}: {}", path, reason());
   Fd fd(::openat(m_fd.get(), n.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!fd && errno == ENOENT) return fail(ErrorKind::not_found, "{} is not there", path);
   if (!fd)
     return fail(errno == ELOOP || errno == ENOTDIR ? ErrorKind::invalid : ErrorKind::remote,
                 "cannot open {}: {}", path,
@@ -206,12 +208,31 @@ Result<Fd> OutputDir::open_read(std::string_view name) const {
   return open_file(name, O_RDONLY);
 }
 
-Result<Fd> OutputDir::lock(std::string_view name) const {
+Result<Fd> OutputDir::lock(std::string_view name, std::chrono::milliseconds wait) const {
   auto fd = open_file(name, O_RDWR | O_CREAT);
   if (!fd) return fail(fd.error());
-  while (::flock(fd->get(), LOCK_EX) != 0)
-    if (errno != EINTR) return fail("cannot lock {}: {}", path_of(name), reason());
+  const auto until = std::chrono::steady_clock::now() + wait;
+  while (::flock(fd->get(), LOCK_EX | LOCK_NB) != 0) {
+    if (errno != EWOULDBLOCK && errno != EINTR)
+      return fail("cannot lock {}: {}", path_of(name), reason());
+    if (std::chrono::steady_clock::now() >= until)
+      return fail(ErrorKind::connection, "{} is held by another process: try again later",
+                  path_of(name));
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
   return fd;
+}
+
+Result<void> OutputDir::remove_dir(std::string_view name) const {
+  if (!one_component(name)) return fail(ErrorKind::invalid, "'{}' is not a file name", name);
+  if (::unlinkat(m_fd.get(), std::string(name).c_str(), AT_REMOVEDIR) != 0 && errno != ENOENT)
+    return fail("cannot remove {}: {}", path_of(name), reason());
+  return {};
+}
+
+Result<void> OutputDir::sync() const {
+  if (::fsync(m_fd.get()) != 0) return fail("cannot sync {}: {}", m_path, reason());
+  return {};
 }
 
 Result<void> OutputDir::replace(std::string_view name, std::string_view bytes, bool durable) const {

@@ -5,6 +5,7 @@
 // regular file with one link is written, truncated or read. A file is replaced by writing a new
 // one (created exclusively, under a random name) and renaming it over the old.
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -54,9 +55,13 @@ class OutputDir {
   // permissions). `path` itself is the operator's: a symbolic link there is followed, as they
   // chose it.
   static Result<OutputDir> open(const std::string& path);
-  // An entry of this directory that is a directory (made 0700 when missing), never a link.
-  // `name` is one path component.
-  Result<OutputDir> subdir(std::string_view name) const;
+  // An entry of this directory that is a directory (made 0700 when missing, unless `create` is
+  // false: then kind not_found), never a link. `name` is one path component.
+  Result<OutputDir> subdir(std::string_view name, bool create = true) const;
+  // Removes the empty directory `name`; nothing if it is not there.
+  Result<void> remove_dir(std::string_view name) const;
+  // Its entries' names and what they point to on the disk (fsync of the directory).
+  Result<void> sync() const;
 
   // The regular file `name`, made (0600) when missing unless `create` is false (then kind
   // not_found), emptied first with `fresh`. A link, a file with other links, a FIFO or a device
@@ -82,8 +87,9 @@ class OutputDir {
   // The regular file `name` open for reading (pread), as append() would accept it.
   Result<Fd> open_read(std::string_view name) const;
   // The regular file `name` (made 0600 when missing) open and locked (flock, exclusive): held
-  // until the descriptor is closed or its process ends, however it ends. Waits for the lock.
-  Result<Fd> lock(std::string_view name) const;
+  // until the descriptor is closed or its process ends, however it ends. Waits for the lock up
+  // to `wait`, then fails (kind connection: someone holds it).
+  Result<Fd> lock(std::string_view name, std::chrono::milliseconds wait) const;
 
   const std::string& path() const { return m_path; }
   std::string path_of(std::string_view name) const { return m_path + "/" + std::string(name); }

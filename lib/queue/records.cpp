@@ -38,6 +38,28 @@ std::string id_after(std::pair<std::uint64_t, std::uint64_t> id) {
   return fmt::format("{}-{}", id.first, id.second + 1);
 }
 
+// A home's directory name: the key prefix (as far as it is made of name characters), the job and
+// a random token, e.g. crawl-job17-1a2b3c4d.
+bool name_char(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+         c == '-' || c == '.';
+}
+std::string home_name(std::string_view prefix, const std::string& job, unsigned token) {
+  std::string name;
+  for (const char c : prefix) name += name_char(c) ? c : '_';
+  if (name.empty() || name.front() == '.') name.insert(0, "r");
+  return fmt::format("{}-job{}-{:08x}", name, job, token);
+}
+bool is_home_name(std::string_view name, std::string_view prefix, const std::string& job) {
+  const std::string head = home_name(prefix, job, 0);  // PREFIX-jobJ-00000000
+  if (name.size() != head.size() ||
+      name.substr(0, head.size() - 8) != std::string_view(head).substr(0, head.size() - 8))
+    return false;
+  for (const char c : name.substr(head.size() - 8))
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  return true;
+}
+
 const std::string* field(const Reply& fields, std::string_view name) {
   for (std::size_t i = 0; i + 1 < fields.elements.size(); i += 2)
     if (fields.elements[i].str == name) return &fields.elements[i + 1].str;
@@ -108,37 +130,73 @@ Result<RecordHome> RecordHome::open(Redis& redis, const Keys& keys, const std::s
   if ((*named)[0].integer == 0) return fail(ErrorKind::not_found, "no job {}", job);
   std::string home = (*named)[1].type == Reply::Type::string ? (*named)[1].str : "";
   const std::string host = this_host();
+  std::error_code ec;
+  std::string base = std::filesystem::absolute(root.empty() ? "." : root, ec).lexically_normal();
+  if (ec) return fail("cannot make {} absolute: {}", root, ec.message());
+  while (base.size() > 1 && base.back() == '/') base.pop_back();
+  auto records = OutputDir::open(base);  // the operator's directory: made when missing
+  if (!records) return fail(records.error());
+  // What a home holds to say whose it is: a home is never taken for another job's.
+  const std::string marker = fmt::format("{} {}\n", keys.prefix, job);
   if (home.empty()) {
-    std::string base = root;
-    if (base.empty() || base.front() != '/') {
-      std::error_code ec;
-      base = std::filesystem::absolute(base, ec).lexically_normal().string();
-      if (ec) return fail("cannot make {} absolute: {}", root, ec.message());
-    }
+    // Made, marked and on the disk before Redis names it: a home Redis names and the disk does
+    // not hold is one that was lost, never one not made yet.
     std::random_device random;
-    const std::string path = fmt::format("{}/{}-job{}-{:08x}", base, keys.prefix, job, random());
-    auto set = redis.command({"HSETNX", job_key, "records_home", host + ":" + path});
+    const std::string name = home_name(keys.prefix, job, random());
+    auto made = records->subdir(name);
+    if (!made) return fail(made.error());
+    if (auto m = made->replace(k_marker_file, marker, true); !m) return fail(m.error());
+    if (auto d = records->sync(); !d) return fail(d.error());
+    auto set = redis.command({"HSETNX", job_key, "records_home", host + ":" + base + "/" + name});
     if (!set) return fail(set.error());
     if (set->integer == 1) {
-      home = host + ":" + path;
-    } else {  // another drainer named it first
+      // On the replicas before a record leaves for it (a failover must not name another).
+      if (auto c = redis.confirm_writes(); !c) return fail(c.error());
+      home = host + ":" + base + "/" + name;
+    } else {  // another drainer named one first: this one goes
+      (void)made->remove(k_marker_file);
+      (void)records->remove_dir(name);
       auto again = redis.command({"HGET", job_key, "records_home"});
       if (!again) return fail(again.error());
       home = again->str;
     }
   }
+  const std::string shown = escape_control(home);
   const auto colon = home.find(':');
   if (colon == std::string::npos || colon == 0 || colon + 1 >= home.size() ||
       home[colon + 1] != '/')
-    return fail(ErrorKind::invalid, "job {}'s records_home is not HOST:/PATH: '{}'", job, home);
+    return fail(ErrorKind::invalid, "job {}'s records_home is not HOST:/PATH: '{}'", job, shown);
   if (home.substr(0, colon) != host)
     return fail(ErrorKind::invalid,
-                "job {}'s records are drained on {} (into {}): run this there, or copy that "
-                "directory here and set the job's records_home to {}:PATH",
-                job, home.substr(0, colon), home.substr(colon + 1), host);
-  auto dir = OutputDir::open(home.substr(colon + 1));
+                "job {}'s records are drained on {}: run this there, or copy that home into this "
+                "machine's records directory and set the job's records_home to {}:DIR/NAME",
+                job, shown, escape_control(host));
+  // Redis is not trusted with where this machine writes: a home is a directory of the records
+  // directory, named and marked as this job's home, nothing else.
+  const std::string path = home.substr(colon + 1);
+  const auto slash = path.rfind('/');
+  const std::string name = path.substr(slash + 1);
+  if (!is_home_name(name, keys.prefix, job))
+    return fail(ErrorKind::invalid, "job {}'s records_home names {}, not a home of job {}", job,
+                shown, job);
+  if (path.substr(0, slash == 0 ? 1 : slash) != base)
+    return fail(ErrorKind::invalid,
+                "job {}'s records are kept in {}, not in the records directory {}: give "
+                "--records-dir {} (or $CRAWL_RECORDS_DIR)",
+                job, shown, base, escape_control(path.substr(0, slash)));
+  auto dir = records->subdir(name, false);
+  if (!dir && dir.error().kind == ErrorKind::not_found)
+    return fail(ErrorKind::invalid,
+                "job {}'s home {} is gone, and the records drained into it with it: nothing is "
+                "drained until it is back (or the job's records_home is deleted, to start a new "
+                "one with what Redis still holds)",
+                job, shown);
   if (!dir) return fail(dir.error());
-  auto lock = dir->lock("lock");
+  if (auto mark = dir->read(k_marker_file, 4096); !mark || *mark != marker)
+    return fail(ErrorKind::invalid, "{} is not job {}'s home: its {} file does not say '{}'",
+                dir->path(), job, k_marker_file,
+                escape_control(marker.substr(0, marker.size() - 1)));
+  auto lock = dir->lock("lock", std::chrono::seconds(30));
   if (!lock) return fail(lock.error());
   RecordHome out(redis, keys.records(job), job, std::move(*dir), std::move(*lock));
   if (auto r = out.recover(); !r) return fail(r.error());
@@ -166,7 +224,11 @@ Result<void> RecordHome::recover() {
   // unless the stream has gone back in time since (a failover to a replica that had not seen
   // it), when what is there now is newer than the id and is drained as it comes.
   auto info = m_redis->command({"XINFO", "STREAM", m_stream});
-  if (!info || info->type != Reply::Type::array) return {};  // no stream: nothing to trim
+  if (!info) return fail(info.error());
+  if (!info->ok()) {
+    if (info->str.find("no such key") != std::string::npos) return {};  // nothing to trim
+    return fail(ErrorKind::remote, "reading {}: {}", m_stream, info->str);
+  }
   const std::string* last = field(*info, "last-generated-id");
   const auto ours = parse_id(m_last_id);
   const auto theirs = last ? parse_id(*last) : std::nullopt;
@@ -184,10 +246,17 @@ Result<void> RecordHome::trim(const std::string& last_id) {
 }
 
 Result<std::size_t> RecordHome::drain(std::size_t max) {
+  // After a failure the file or `drained` may be ahead of what this object holds: only a new
+  // open() (whose recover() puts them right) drains again.
+  if (m_failed) return fail("job {}: a drain failed before: open the home again", m_job);
+  m_failed = true;
   auto r = m_redis->command({"XRANGE", m_stream, "-", "+", "COUNT", std::to_string(max)});
   if (!r) return fail(r.error());
   if (!r->ok()) return fail(ErrorKind::remote, "reading {}: {}", m_stream, r->str);
-  if (r->elements.empty()) return 0;
+  if (r->elements.empty()) {
+    m_failed = false;
+    return 0;
+  }
   std::string lines;
   std::uint64_t skipped = 0;
   std::string last;
@@ -201,27 +270,23 @@ Result<std::size_t> RecordHome::drain(std::size_t max) {
       ++skipped;
     }
   }
-  if (last.empty()) return 0;
+  if (last.empty()) return fail(ErrorKind::remote, "reading {}: not a stream's entries", m_stream);
   auto file = m_dir.append(k_records_file, false);
   if (!file) return fail(file.error());
   // All of the batch on the disk, or none of it counted (and the file as it was).
   auto written = file->write(lines);
   if (written) written = file->sync();
-  if (!written) {
-    (void)file->truncate(m_size);
-    return fail(written.error());
-  }
+  if (!written) return fail(written.error());  // the tail is cut by the next open
   const std::uint64_t size = m_size + lines.size();
   if (auto d = m_dir.replace(k_drained_file,
                              fmt::format("{} {} {}\n", size, m_skipped + skipped, last), true);
-      !d) {
-    (void)file->truncate(m_size);
-    return fail(d.error());
-  }
+      !d)
+    return fail(d.error());  // `drained` is the old or the new one: the next open sees which
   m_size = size;
   m_skipped += skipped;
   m_last_id = last;
   if (auto t = trim(last); !t) return fail(t.error());
+  m_failed = false;
   return r->elements.size();
 }
 

@@ -35,26 +35,33 @@ namespace crawl::queue {
 std::string default_records_root();
 
 // The file names in a home.
-inline constexpr std::string_view k_records_file = "records.jsonl", k_drained_file = "drained";
+inline constexpr std::string_view k_records_file = "records.jsonl", k_drained_file = "drained",
+                                  k_marker_file = "job";
 
 // A stream entry's fields (name, value, ...) as its record's JSON, or nullopt when they are
 // neither form of record.
 std::optional<std::string> record_of_entry(const Reply& fields);
 
+// Entries a drain moves a round trip: 200 records of at most 1 MiB each (k_max_record_bytes)
+// bound what one reply may hold; of the usual 1 to 2 KB, 200 make a few hundred KB.
+inline constexpr std::size_t k_drain_batch = 200;
+
 class RecordHome {
  public:
-  // The job's home under `root` on this machine: made the first time, found again after
-  // (wherever `root` now is), and locked while this object lives (one drainer at a time; a
-  // second waits). Fails when the job does not exist (not_found) or its home is on another
-  // machine (invalid, naming it).
+  // The job's home in the records directory `root` of this machine: made the first time (and
+  // marked, `job` holding "PREFIX JOB"), found again after, and locked while this object lives
+  // (one drainer at a time; another waits up to 30 s, then fails of kind connection). Fails
+  // when the job does not exist (not_found), or its home is on another machine, in another
+  // records directory, not a home of this job, or gone (invalid, saying which).
   static Result<RecordHome> open(Redis& redis, const Keys& keys, const std::string& job,
                                  const std::string& root);
 
   // Moves up to `max` of the stream's oldest entries home; how many moved (0: none waited).
-  Result<std::size_t> drain(std::size_t max = 1000);
+  // After a failure, this object drains no more (open the home again).
+  Result<std::size_t> drain(std::size_t max = k_drain_batch);
   // Drains until the stream is empty, or at most as many entries as it held when called and one
   // batch more (a crawl adding records as fast is not chased for ever); how many moved.
-  Result<std::uint64_t> drain_all(std::size_t batch = 1000);
+  Result<std::uint64_t> drain_all(std::size_t batch = k_drain_batch);
 
   const OutputDir& dir() const { return m_dir; }
   std::uint64_t size() const { return m_size; }        // bytes of records.jsonl held whole
@@ -79,6 +86,7 @@ class RecordHome {
   std::uint64_t m_size = 0;
   std::uint64_t m_skipped = 0;
   std::string m_last_id;  // of the last batch drained ("" before the first)
+  bool m_failed = false;
 };
 
 // One pass of a drainer: every job whose stream holds records (or only the jobs `only`), each

@@ -14,12 +14,13 @@ void drain_records(Connections& connections, const std::string& root,
     if (said.insert(what).second) say(what);
   };
   while (!done()) {
-    if (auto lease = connections.take(); lease) {
-      auto pass = (*lease)->drain_records(root);
-      if (!pass) once(pass.error().message);
-      if (pass)
-        for (const auto& row : *pass)
-          if (row.error) once(row.error->message);
+    if (auto lease = connections.take(); !lease) {
+      once(lease.error().message);
+    } else if (auto pass = (*lease)->drain_records(root); !pass) {
+      once(pass.error().message);
+    } else {
+      for (const auto& row : *pass)
+        if (row.error) once(row.error->message);
     }
     for (int i = 0; i < 20 && !done(); ++i)
       std::this_thread::sleep_for(std::chrono::milliseconds(50));

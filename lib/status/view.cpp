@@ -75,7 +75,7 @@ std::string sites_text(const queue::JobInfo::Sites& s) {
 
 // "1,200 records waiting to be drained home: its claims wait until they are (crawlctl drain)"
 std::string records_text(const queue::JobInfo& j) {
-  const bool held = j.options.records_backlog > 0 &&
+  const bool held = j.state == "running" && j.options.records_backlog > 0 &&
                     static_cast<std::uint64_t>(j.records_waiting) >= j.options.records_backlog;
   return fmt::format("{} record{} waiting in Redis to be drained home{}", j.records_waiting,
                      j.records_waiting == 1 ? "" : "s",
@@ -253,7 +253,7 @@ Verdict judge(const Snapshot& s, const Snapshot* previous) {
                       "queued ({} URLs admitted so far); add the rest with crawlctl submit --job "
                       "{} -f FILE (seeds already queued are skipped)",
                       j.id, j.stat(queue::Counter::submitted), j.id));
-    if (j.problem.empty() && j.options.records_backlog > 0 &&
+    if (j.problem.empty() && j.state == "running" && j.options.records_backlog > 0 &&
         static_cast<std::uint64_t>(j.records_waiting) >= j.options.records_backlog)
       v.problems.push_back(fmt::format(
           "job {} holds {} records in Redis, its records_backlog: its claims wait until they are "

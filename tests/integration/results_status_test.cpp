@@ -10,6 +10,8 @@
 #include <regex>
 #include <sstream>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -22,17 +24,6 @@
 
 namespace crawl::testing {
 namespace {
-
-// The original service's answer: for each page crawled, its images.
-TEST(Results, JsonMapsEachCrawledPageToItsImages) {
-  CrawlCluster cluster(test_site_options(20));
-  cluster.start_worker("j1");
-  const std::string job = cluster.submit_root();
-  ASSERT_TRUE(cluster.wait_finished(job));
-  CommandResult r = cluster.crawlctl({"results", job, "--format", "json"});
-  ASSERT_EQ(r.rc, 0) << r.err;
-  expect_images_match_manifest(nlohmann::json::parse(r.out), cluster.site().manifest());
-}
 
 // Records of the wrong shape, which anyone with access to Redis may have written into a job's
 // stream (or, for a job of an earlier version, its results hash), are skipped and counted in
@@ -80,13 +71,55 @@ TEST(Records, ADrainerKilledAtAnyMomentLosesAndDuplicatesNothing) {
   CrawlCluster cluster(test_site_options(20));
   const std::string job = cluster.submit_root();  // no worker: it records nothing itself
   const std::string stream = "crawl:job:" + job + ":records";
-  constexpr int k_records = 20'000;
-  cluster.redis_cli(
-      {"EVAL",
-       "for i = 1, tonumber(ARGV[1]) do local u = 'http://x.example/p' .. i; redis.call('XADD', "
-       "KEYS[1], '*', 'r', cjson.encode({url = u, outcome = 'done', status = 200, title = "
-       "string.rep('t', 200)})) end",
-       "1", stream, std::to_string(k_records)});
+  int recorded = 0;
+  auto record = [&](int n) {  // n more records, of URLs .../p1, p2, ... in order
+    cluster.redis_cli(
+        {"EVAL",
+         "for i = tonumber(ARGV[1]), tonumber(ARGV[2]) do local u = 'http://x.example/p' .. i; "
+         "redis.call('XADD', KEYS[1], '*', 'r', cjson.encode({url = u, outcome = 'done', status = "
+         "200, title = string.rep('t', 200)})) end",
+         "1", stream, std::to_string(recorded + 1), std::to_string(recorded + n)});
+    recorded += n;
+  };
+  auto drain = [&] {
+    CommandResult r = cluster.crawlctl({"drain", job});
+    EXPECT_EQ(r.rc, 0) << r.err;
+    EXPECT_EQ(cluster.redis_cli({"XLEN", stream}), "0\n");
+  };
+  // The home holds each record once, in order, and nothing after them.
+  std::string home;
+  auto expect_home_whole = [&](const std::string& when) {
+    std::istringstream lines(read_text(home + "/records.jsonl"));
+    int n = 0;
+    for (std::string line; std::getline(lines, line);) {
+      ++n;
+      const auto r = nlohmann::json::parse(line, nullptr, false);
+      ASSERT_FALSE(r.is_discarded()) << when << ": line " << n << ": " << line;
+      ASSERT_EQ(r["url"], "http://x.example/p" + std::to_string(n)) << when << ": line " << n;
+    }
+    EXPECT_EQ(n, recorded) << when;
+  };
+  // What a drainer killed between two steps of a batch leaves, made by hand, then drained on:
+  // the batch (the stream's oldest 200) appended whole; with `counted`, `drained` says so too.
+  auto killed_after = [&](bool counted) {
+    std::istringstream reply(cluster.redis_cli({"XRANGE", stream, "-", "+", "COUNT", "200"}));
+    std::string id, field, value, last, batch;
+    while (std::getline(reply, id) && std::getline(reply, field) && std::getline(reply, value)) {
+      last = id;
+      batch += value + "\n";
+    }
+    const std::string before = read_text(home + "/records.jsonl");
+    write_text(home + "/records.jsonl", before + batch, 0600);
+    if (counted) {
+      std::istringstream drained(read_text(home + "/drained"));
+      std::string size, skipped;
+      drained >> size >> skipped;
+      write_text(home + "/drained",
+                 std::to_string(before.size() + batch.size()) + " " + skipped + " " + last + "\n",
+                 0600);
+    }
+  };
+  record(20'000);
   std::mt19937 rng(20261207);
   int cut_mid_drain = 0;
   for (int kill = 0; kill < 12; ++kill) {
@@ -94,28 +127,77 @@ TEST(Records, ADrainerKilledAtAnyMomentLosesAndDuplicatesNothing) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10 + rng() % 110));
     drainer.stop(0ms, SIGKILL);
     const long left = std::stol(cluster.redis_cli({"XLEN", stream}));
-    if (left > 0 && left < k_records) ++cut_mid_drain;
+    if (left > 0 && left < recorded) ++cut_mid_drain;
   }
   EXPECT_GT(cut_mid_drain, 0) << "no drainer was killed while it drained";
-  CommandResult last = cluster.crawlctl({"drain", job});
-  ASSERT_EQ(last.rc, 0) << last.err;
-  EXPECT_EQ(cluster.redis_cli({"XLEN", stream}), "0\n");
-  // The home, as the drainers left it: each record once, in order, and nothing after them.
-  std::string home = cluster.redis_cli({"HGET", "crawl:job:" + job, "records_home"});
+  drain();
+  home = cluster.redis_cli({"HGET", "crawl:job:" + job, "records_home"});
   home = home.substr(home.find(':') + 1);
   home.pop_back();  // redis-cli's newline
-  std::istringstream lines(read_text(home + "/records.jsonl"));
-  int n = 0;
-  for (std::string line; std::getline(lines, line);) {
-    ++n;
-    const auto record = nlohmann::json::parse(line, nullptr, false);
-    ASSERT_FALSE(record.is_discarded()) << "line " << n << ": " << line;
-    ASSERT_EQ(record["url"], "http://x.example/p" + std::to_string(n)) << "line " << n;
-  }
-  EXPECT_EQ(n, k_records);
+  expect_home_whole("after 12 drainers killed at random");
+  record(500);
+  killed_after(false);  // its file appended and synced, `drained` not yet written
+  drain();
+  expect_home_whole("after a drainer killed before `drained`");
+  record(500);
+  killed_after(true);  // `drained` written, the batch not yet trimmed
+  drain();
+  expect_home_whole("after a drainer killed before its trim");
   CommandResult r = cluster.crawlctl({"results", job, "--format", "summary"});
-  EXPECT_NE(r.out.find("pages     " + std::to_string(k_records) + ":"), std::string::npos)
+  EXPECT_NE(r.out.find("pages     " + std::to_string(recorded) + ":"), std::string::npos)
       << r.out << r.err;
+  // Where a drainer writes is never Redis's to say: another machine's home is refused, naming
+  // it, and on this machine only a directory of the records directory named and marked as the
+  // job's home is written.
+  const std::string named = cluster.redis_cli({"HGET", "crawl:job:" + job, "records_home"});
+  const std::string host = named.substr(0, named.find(':'));
+  const std::string records = std::filesystem::path(home).parent_path();
+  const std::string elsewhere = std::filesystem::path(records).parent_path();
+  const std::string unmarked = records + "/crawl-job" + job + "-0123abcd";
+  std::filesystem::create_directory(unmarked);
+  for (const auto& [value, said] : std::vector<std::pair<std::string, std::string>>{
+           {"other.example:" + home, "drained on other.example"},
+           {host + ":" + elsewhere + "/etc", "not a home of job " + job},
+           {host + ":" + elsewhere + "/crawl-job" + job + "-0123abcd", "not in the records"},
+           {host + ":" + records + "/crawl-job" + job + "-01234567", "is gone"},
+           {host + ":" + unmarked, "is not job " + job + "'s home"}}) {
+    cluster.redis_cli({"HSET", "crawl:job:" + job, "records_home", value});
+    r = cluster.crawlctl({"results", job});
+    EXPECT_NE(r.rc, 0) << value;
+    EXPECT_NE(r.err.find(said), std::string::npos) << value << ": " << r.err;
+  }
+  EXPECT_FALSE(std::filesystem::exists(elsewhere + "/etc"));
+  EXPECT_FALSE(std::filesystem::exists(elsewhere + "/crawl-job" + job + "-0123abcd"));
+  EXPECT_FALSE(std::filesystem::exists(records + "/crawl-job" + job + "-01234567"));
+  EXPECT_TRUE(std::filesystem::is_empty(unmarked));
+}
+
+// A crawl nobody drains pauses at its records_backlog instead of filling Redis, and status says
+// why; a drainer (here wait) lets it go on, and nothing is lost: the records are the manifest's,
+// and the original service's answer maps each page crawled to its images.
+TEST(Records, ACrawlNobodyDrainsPausesAtItsBacklogAndGoesOnOnceDrained) {
+  CrawlCluster cluster(test_site_options(20));
+  cluster.start_worker("b1");
+  const std::string job = cluster.submit_root({"--records-backlog", "10"});
+  const std::string stream = "crawl:job:" + job + ":records";
+  auto waiting = [&] { return std::stol(cluster.redis_cli({"XLEN", stream})); };
+  ASSERT_TRUE(wait_until([&] { return waiting() >= 10; }, 30s));
+  // What was leased when it got there is recorded; then nothing more.
+  std::this_thread::sleep_for(1s);
+  const long held = waiting();
+  std::this_thread::sleep_for(1s);
+  EXPECT_EQ(waiting(), held);
+  EXPECT_GT(cluster.counters(job).at("queued"), 0);
+  CommandResult status = cluster.crawlctl({"status", job});
+  EXPECT_NE((status.out + status.err).find("its records_backlog"), std::string::npos)
+      << status.out << status.err;
+  ASSERT_TRUE(cluster.wait_finished(job, 60s));
+  EXPECT_EQ(waiting(), 0);
+  const auto problems = compare_with_manifest(cluster.results(job), cluster.site().manifest());
+  EXPECT_TRUE(problems.empty()) << join(problems);
+  CommandResult r = cluster.crawlctl({"results", job, "--format", "json"});
+  ASSERT_EQ(r.rc, 0) << r.err;
+  expect_images_match_manifest(nlohmann::json::parse(r.out), cluster.site().manifest());
 }
 
 // Nothing from Redis reaches the terminal as it is: a counter name, a failure reason, a record's
