@@ -104,6 +104,7 @@ YAML
 # (Only then: a build from before WARC output knows no such key.)
 [[ ${JOB_FLAGS:-} == *--warc* ]] && echo "  warc_dir: $tmp/warc" >>"$tmp/worker.yaml"
 redis_before=$(awk '{print $14 + $15}' "/proc/$redis_pid/stat")
+redis-cli -p "$redis_port" CONFIG RESETSTAT >/dev/null
 nginx_before=$(cpu_ticks "$NGINX_PID")
 ${WORKER_WRAPPER:-} "$build/apps/crawlworker/crawlworker" --config "$tmp/worker.yaml" --id bench/1 \
   2>"$tmp/worker.log" &
@@ -118,7 +119,6 @@ read -ra job_flags <<<"${JOB_FLAGS:-}"
 job=$("$build/apps/crawlctl/crawlctl" submit "$ROOT_URL" --redis "$url" --retries 0 --quiet "${fast[@]}" "${job_flags[@]}")
 [[ -n $job ]] || { echo "submit failed" >&2; exit 1; }
 finished() { python3 -c 'import json,sys; print(json.load(sys.stdin).get("finished"))'; }
-done_of() { python3 -c 'import json,sys; print(json.load(sys.stdin)["counters"].get("done", 0))'; }
 used_memory() { redis-cli -p "$redis_port" INFO memory | tr -d '\r' | sed -n 's/^used_memory://p'; }
 # What an operator runs beside a crawl: crawlctl wait, which drains the job's records home as it
 # waits (a build from before records left Redis has no --records-dir: it only waits there).
@@ -127,9 +127,15 @@ records_dir=(--records-dir "$tmp/records")
 "$build/apps/crawlctl/crawlctl" wait "$job" --redis "$url" --quiet "${records_dir[@]}" &
 wait_pid=$!
 pids+=($wait_pid)
-# Redis's memory from the 300th page recorded to the end: what each recorded page leaves there.
+# Redis's memory from the 300th page recorded to the end: what each recorded page leaves there
+# (the counter read straight from Redis, every 10 ms, to catch the 300th page).
 mem_from_done=0
 mem_from=0
+for _ in $(seq 3000); do
+  d=$(redis-cli -p "$redis_port" HGET "crawl:job:$job:stats" done)
+  if ((${d:-0} >= 300)); then mem_from_done=$d; mem_from=$(used_memory); break; fi
+  sleep 0.01
+done
 deadline=$(( $(date +%s) + 600 ))
 # The most tasks the worker held at once (claimed, waiting, fetching or parsing) and the most
 # transfers libcurl ran at once, as its heartbeats report them.
@@ -139,10 +145,6 @@ while true; do
   # status exits non-zero to flag problems (failed URLs: 8); the JSON is what is read here.
   status=$("$build/apps/crawlctl/crawlctl" status "$job" --redis "$url" --json) || true
   [[ $(finished <<<"$status") == True ]] && break
-  if ((mem_from_done == 0)); then
-    d=$(done_of <<<"$status")
-    if ((d >= 300)); then mem_from_done=$d; mem_from=$(used_memory); fi
-  fi
   # The heartbeat is a value of name=value lines (a hash in builds before 2026-12-06).
   if [[ $(redis-cli -p "$redis_port" TYPE crawl:worker:bench/1) == hash ]]; then
     read -r tasks transfers < <(redis-cli -p "$redis_port" HMGET crawl:worker:bench/1 in_flight transfers | paste -sd ' ')
@@ -170,6 +172,12 @@ if [[ -d $tmp/warc ]]; then
   echo "WARC files: $(find "$tmp/warc" -name '*.warc.gz' | wc -l), $(du -sb "$tmp/warc" | cut -f1) bytes"
 fi
 done_pages=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["counters"]["done"])' <<<"$status")
+# Where Redis's time went, by command (a script's calls are its EVALSHA's), per page recorded.
+redis-cli -p "$redis_port" INFO commandstats | tr -d '\r' |
+  awk -F'[:,=]' -v pages="$done_pages" '/^cmdstat_/ {
+      sub("cmdstat_", "", $1); printf "%s %d %.1f\n", $1, $3, $5 / pages }' |
+  sort -k3 -nr | head -n 8 |
+  awk '{printf "%s%s: %s calls, %s us/page", (NR > 1 ? "; " : "Redis time by command: "), $1, $2, $3} END {print ""}'
 if ((mem_from_done > 0 && done_pages > mem_from_done)); then
   echo "Redis memory from page $mem_from_done to page $done_pages: $mem_from -> $mem_to bytes =" \
     "$(( (mem_to - mem_from) / (done_pages - mem_from_done) )) bytes per page recorded"
