@@ -128,14 +128,15 @@ records_dir=(--records-dir "$tmp/records")
 wait_pid=$!
 pids+=($wait_pid)
 # Redis's memory from the 300th page recorded to the end: what each recorded page leaves there
-# (the counter read straight from Redis, every 10 ms, to catch the 300th page).
+# (the counter read straight from Redis, every 10 ms, to catch the 300th page; at most 10 s).
 mem_from_done=0
 mem_from=0
-for _ in $(seq 3000); do
-  d=$(redis-cli -p "$redis_port" HGET "crawl:job:$job:stats" done)
+for _ in $(seq 1000); do
+  d=$(redis-cli -p "$redis_port" HGET "crawl:job:$job:stats" done) || d=0
   if ((${d:-0} >= 300)); then mem_from_done=$d; mem_from=$(used_memory); break; fi
   sleep 0.01
 done
+((mem_from_done > 0)) || echo "Redis memory: the 300th page was not recorded within 10 s; not measured"
 deadline=$(( $(date +%s) + 600 ))
 # The most tasks the worker held at once (claimed, waiting, fetching or parsing) and the most
 # transfers libcurl ran at once, as its heartbeats report them.
@@ -158,8 +159,15 @@ while true; do
   sleep 0.2
 done
 end=$(date +%s.%N)
-wait "$wait_pid" || true  # the last of the records drained, when it drains
+# The last of the records drained (when it drains), then what Redis holds.
+wait "$wait_pid" || echo "crawlctl wait exited $?: its records may not all be drained" >&2
+kept=()
+for p in "${pids[@]}"; do [[ $p == "$wait_pid" ]] || kept+=("$p"); done
+pids=("${kept[@]}")
 mem_to=$(used_memory)
+left=$(redis-cli -p "$redis_port" XLEN "crawl:job:$job:records") || left=?
+[[ $left == 0 ]] || echo "records left in Redis after the crawl: $left"
+
 redis_cpu=$(( $(awk '{print $14 + $15}' "/proc/$redis_pid/stat") - redis_before ))
 nginx_cpu=$(( $(cpu_ticks "$NGINX_PID") - nginx_before ))
 read -r user_ticks sys_ticks < <(awk '{print $14, $15}' "/proc/$worker_pid/stat")
@@ -174,7 +182,7 @@ fi
 done_pages=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["counters"]["done"])' <<<"$status")
 # Where Redis's time went, by command (a script's calls are its EVALSHA's), per page recorded.
 redis-cli -p "$redis_port" INFO commandstats | tr -d '\r' |
-  awk -F'[:,=]' -v pages="$done_pages" '/^cmdstat_/ {
+  awk -F'[:,=]' -v pages="$((done_pages > 0 ? done_pages : 1))" '/^cmdstat_/ {
       sub("cmdstat_", "", $1); printf "%s %d %.1f\n", $1, $3, $5 / pages }' |
   sort -k3 -nr | head -n 8 |
   awk '{printf "%s%s: %s calls, %s us/page", (NR > 1 ? "; " : "Redis time by command: "), $1, $2, $3} END {print ""}'

@@ -101,10 +101,7 @@ std::optional<std::string> record_of_entry(const Reply& fields) {
 
 Result<Drained> read_drained(const OutputDir& home) {
   auto text = home.read(k_drained_file, 256);
-  if (!text) {
-    if (text.error().kind == ErrorKind::not_found) return Drained{};
-    return fail(text.error());
-  }
+  if (!text) return fail(text.error());
   Drained d;
   std::vector<std::string_view> parts;
   std::string_view rest = *text;
@@ -128,14 +125,22 @@ Result<RecordHome> RecordHome::open(Redis& redis, const Keys& keys, const std::s
   auto named = redis.pipeline({{"EXISTS", job_key}, {"HGET", job_key, "records_home"}});
   if (!named) return fail(named.error());
   if ((*named)[0].integer == 0) return fail(ErrorKind::not_found, "no job {}", job);
+  if (!(*named)[1].ok())
+    return fail(ErrorKind::remote, "reading {}: {}", job_key, escape_control((*named)[1].str));
   std::string home = (*named)[1].type == Reply::Type::string ? (*named)[1].str : "";
   const std::string host = this_host();
   std::error_code ec;
   std::string base = std::filesystem::absolute(root.empty() ? "." : root, ec).lexically_normal();
   if (ec) return fail("cannot make {} absolute: {}", root, ec.message());
   while (base.size() > 1 && base.back() == '/') base.pop_back();
+  const bool made_root = !std::filesystem::exists(base, ec);
   auto records = OutputDir::open(base);  // the operator's directory: made when missing
   if (!records) return fail(records.error());
+  if (made_root)  // the entries made for it, on the disk: every directory above it synced
+    for (auto up = std::filesystem::path(base).parent_path();; up = up.parent_path()) {
+      if (auto parent = OutputDir::open(up.string()); parent) (void)parent->sync();
+      if (up == up.parent_path()) break;
+    }
   // What a home holds to say whose it is: a home is never taken for another job's.
   const std::string marker = fmt::format("{} {}\n", keys.prefix, job);
   if (home.empty()) {
@@ -146,15 +151,24 @@ Result<RecordHome> RecordHome::open(Redis& redis, const Keys& keys, const std::s
     auto made = records->subdir(name);
     if (!made) return fail(made.error());
     if (auto m = made->replace(k_marker_file, marker, true); !m) return fail(m.error());
+    if (auto d = made->replace(k_drained_file, "0 0 0-0\n", true); !d) return fail(d.error());
     if (auto d = records->sync(); !d) return fail(d.error());
     auto set = redis.command({"HSETNX", job_key, "records_home", host + ":" + base + "/" + name});
     if (!set) return fail(set.error());
+    if (!set->ok()) {
+      (void)made->remove(k_marker_file);
+      (void)made->remove(k_drained_file);
+      (void)records->remove_dir(name);
+      return fail(ErrorKind::remote, "naming job {}'s home in {}: {}", job, job_key,
+                  escape_control(set->str));
+    }
     if (set->integer == 1) {
       // On the replicas before a record leaves for it (a failover must not name another).
       if (auto c = redis.confirm_writes(); !c) return fail(c.error());
       home = host + ":" + base + "/" + name;
     } else {  // another drainer named one first: this one goes
       (void)made->remove(k_marker_file);
+      (void)made->remove(k_drained_file);
       (void)records->remove_dir(name);
       auto again = redis.command({"HGET", job_key, "records_home"});
       if (!again) return fail(again.error());
@@ -204,11 +218,21 @@ Result<RecordHome> RecordHome::open(Redis& redis, const Keys& keys, const std::s
 }
 
 Result<void> RecordHome::recover() {
+  // A home is made with its `drained`: one without it lost it, and what it holds cannot be told.
   auto drained = read_drained(m_dir);
+  if (!drained && drained.error().kind == ErrorKind::not_found)
+    return fail(ErrorKind::invalid,
+                "{} has no {} file: how much of {} was drained cannot be told, so nothing is "
+                "drained into it (put the file back: SIZE SKIPPED LAST-ID)",
+                m_dir.path(), k_drained_file, k_records_file);
   if (!drained) return fail(drained.error());
   m_size = drained->size;
   m_skipped = drained->skipped;
-  m_last_id = drained->last_id;
+  m_last_id = drained->last_id == "0-0" ? "" : drained->last_id;
+  // Nothing drained yet: the name of this home reaches the replicas (when they are waited for)
+  // before a record leaves Redis for it, whichever drainer named it.
+  if (m_last_id.empty())
+    if (auto c = m_redis->confirm_writes(); !c) return fail(c.error());
   // A batch appended and not yet counted in `drained` is still in the stream: cut off.
   auto file = m_dir.append(k_records_file, false);
   if (!file) return fail(file.error());

@@ -102,7 +102,7 @@ Result<std::vector<DrainedJob>> drain_jobs(Redis& redis, const Keys& keys, const
 // The first error of such a pass, if any.
 std::optional<Error> first_error(const Result<std::vector<DrainedJob>>& pass);
 
-// What `drained` says, read without the lock (a reader reads records.jsonl up to its size).
+// What a home's `drained` says (kind not_found when it has none).
 struct Drained {
   std::uint64_t size = 0;
   std::uint64_t skipped = 0;
