@@ -90,6 +90,11 @@ struct JobInfo {
   // where that home is ("HOST:PATH"; "" before the first drain).
   long long records_waiting = 0;
   std::string records_home;
+  // Its claims wait for its records to be drained (claim.lua's rule).
+  bool records_held() const {
+    return state == "running" && options.records_backlog > 0 &&
+           static_cast<std::uint64_t>(records_waiting) >= options.records_backlog;
+  }
 
   long long stat(const std::string& counter) const {
     auto it = stats.find(counter);

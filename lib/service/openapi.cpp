@@ -155,7 +155,10 @@ nlohmann::ordered_json openapi_document(std::size_t max_seeds) {
         {"eta_seconds", {{"type", "number"}, {"nullable", true}}},
         {"counters", {{"type", "object"}, {"additionalProperties", {{"type", "integer"}}}}},
         {"options", {{"type", "object"}}},
-        {"sites", {{"type", "object"}}}}}};
+        {"sites", {{"type", "object"}}},
+        {"records",
+         {{"type", "object"},
+          {"properties", {{"waiting", {{"type", "integer"}}}, {"home", {{"type", "string"}}}}}}}}}};
   return {{"openapi", "3.0.3"},
           {"info",
            {{"title", "crawl: crawlctl serve"},

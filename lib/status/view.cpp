@@ -75,8 +75,7 @@ std::string sites_text(const queue::JobInfo::Sites& s) {
 
 // "1,200 records waiting to be drained home: its claims wait until they are (crawlctl drain)"
 std::string records_text(const queue::JobInfo& j) {
-  const bool held = j.state == "running" && j.options.records_backlog > 0 &&
-                    static_cast<std::uint64_t>(j.records_waiting) >= j.options.records_backlog;
+  const bool held = j.records_held();
   return fmt::format("{} record{} waiting in Redis to be drained home{}", j.records_waiting,
                      j.records_waiting == 1 ? "" : "s",
                      held ? ": at its records_backlog, its claims wait until they are (crawlctl "
@@ -253,8 +252,7 @@ Verdict judge(const Snapshot& s, const Snapshot* previous) {
                       "queued ({} URLs admitted so far); add the rest with crawlctl submit --job "
                       "{} -f FILE (seeds already queued are skipped)",
                       j.id, j.stat(queue::Counter::submitted), j.id));
-    if (j.problem.empty() && j.state == "running" && j.options.records_backlog > 0 &&
-        static_cast<std::uint64_t>(j.records_waiting) >= j.options.records_backlog)
+    if (j.problem.empty() && j.records_held())
       v.problems.push_back(fmt::format(
           "job {} holds {} records in Redis, its records_backlog: its claims wait until they are "
           "drained home (crawlctl drain {}, or wait, results or serve, on the machine that keeps "
